@@ -1,0 +1,431 @@
+//! The overview and the per-category checklist messages.
+//!
+//! A category is one message when it fits in 50 blocks and several (`part`s) when a
+//! team's own template makes it longer; each checkbox group holds at most 10 items.
+
+use slack_morphism::prelude::*;
+
+use super::{Message, clip, context, escape, header, ids, limits, mrkdwn, plain, section};
+use crate::domain::checklist::{
+    ItemState, Progress, States, bar, category_progress, go_live_progress, items_progress,
+    overall_progress,
+};
+use crate::domain::customer::Customer;
+use crate::domain::i18n::Lang;
+use crate::domain::template::{Category, Item, Section, Template};
+
+const BAR_WIDTH: usize = 10;
+
+fn progress_text(p: Progress) -> String {
+    format!("{} {}/{} ({}%)", bar(p, BAR_WIDTH), p.done, p.applicable, p.percent())
+}
+
+/// The overview: progress per category, overall, go-live readiness, and a button per
+/// category that opens its checklist.
+pub fn overview(template: &Template, customer: &Customer, states: &States, lang: Lang) -> Message {
+    let overall = overall_progress(template, states);
+    let go_live = go_live_progress(template, states);
+    let title = format!(
+        "{} — {}",
+        customer.name,
+        lang.pick("Enterprise readiness", "Enterprise 準備チェックリスト")
+    );
+    let mut blocks = vec![header(&title)];
+    let go_live_line = if go_live.is_complete() {
+        lang.pick(
+            "✅ Ready for go-live: every required item is done.",
+            "✅ Go-Live 準備完了：必須項目はすべて完了しています。",
+        )
+        .to_string()
+    } else {
+        let left = go_live.applicable - go_live.done;
+        match lang {
+            Lang::En => format!(
+                "⏳ Go-live readiness {}% — {left} required item{} to go",
+                go_live.percent(),
+                if left == 1 { "" } else { "s" }
+            ),
+            Lang::Ja => format!("⏳ Go-Live 準備 {}% — 残り {left} 項目", go_live.percent()),
+        }
+    };
+    blocks.push(section(&format!(
+        "*{}* {}\n{}",
+        lang.pick("Overall", "全体"),
+        progress_text(overall),
+        go_live_line
+    )));
+    let fields: Vec<SlackBlockText> = template
+        .categories
+        .iter()
+        .map(|c| {
+            mrkdwn(clip(
+                &format!(
+                    "*{}. {}*\n{}",
+                    c.number,
+                    c.label(lang),
+                    progress_text(category_progress(c, states))
+                ),
+                limits::FIELD_TEXT,
+            ))
+        })
+        .collect();
+    for chunk in fields.chunks(limits::SECTION_FIELDS) {
+        blocks.push(SlackSectionBlock::new().with_fields(chunk.to_vec()).into());
+    }
+    let buttons: Vec<SlackActionBlockElement> = template
+        .categories
+        .iter()
+        .map(|c| {
+            SlackActionBlockElement::Button(
+                SlackBlockButtonElement::new(plain(clip(
+                    &format!("{}. {}", c.number, c.label(lang)),
+                    limits::BUTTON_TEXT,
+                )))
+                .with_action_id(format!("{}_{}", ids::OPEN_CATEGORY, c.number).into())
+                .with_value(format!("{}:{}", customer.id, c.number)),
+            )
+        })
+        .collect();
+    for chunk in buttons.chunks(limits::ACTIONS_ELEMENTS) {
+        blocks.push(SlackActionsBlock::new(chunk.to_vec()).into());
+    }
+    blocks.push(context(&format!(
+        "{} `{}` · {} {} · {}",
+        lang.pick("Customer", "顧客"),
+        customer.slug,
+        lang.pick("Tier", "ティア"),
+        customer.tier.title(),
+        lang.pick(
+            "`/readiness show <category>` opens a checklist",
+            "`/readiness show <カテゴリ>` でチェックリストを表示"
+        )
+    )));
+    let text = match lang {
+        Lang::En => format!(
+            "{}: readiness {}/{} ({}%)",
+            customer.name,
+            overall.done,
+            overall.applicable,
+            overall.percent()
+        ),
+        Lang::Ja => format!(
+            "{}: 準備状況 {}/{} ({}%)",
+            customer.name,
+            overall.done,
+            overall.applicable,
+            overall.percent()
+        ),
+    };
+    Message { text, blocks }
+}
+
+/// One option of a checkbox group: the key, an arrow for sub-items, the label.
+fn item_option(item: &Item, lang: Lang) -> SlackBlockChoiceItem<SlackBlockText> {
+    let indent = if item.parent.is_some() { "↳ " } else { "" };
+    let text = clip(
+        &format!("{indent}{} {}", item.key, escape(item.label(lang))),
+        limits::OPTION_TEXT,
+    );
+    SlackBlockChoiceItem::new(mrkdwn(text), item.key.clone())
+}
+
+/// Who, when and notes for the items of a group, as one context line (mentions render
+/// there, unlike in option descriptions).
+fn details_line(items: &[&Item], states: &States, lang: Lang) -> Option<String> {
+    let parts: Vec<String> = items
+        .iter()
+        .filter_map(|item| {
+            let s = states.get(&item.key)?;
+            let mut bits = Vec::new();
+            if let Some(user) = &s.assignee {
+                bits.push(format!("<@{user}>"));
+            }
+            if let Some(due) = s.due {
+                bits.push(format!("{} {due}", lang.pick("due", "期限")));
+            }
+            if let Some(note) = &s.note {
+                bits.push(format!("📝 {}", escape(&clip(note, 80))));
+            }
+            (!bits.is_empty()).then(|| format!("*{}* {}", item.key, bits.join(" · ")))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("   "))
+}
+
+fn section_blocks(customer: &Customer, section: &Section, states: &States, lang: Lang) -> Vec<SlackBlock> {
+    let progress = items_progress(section.items.iter().map(|i| i.key.as_str()), states);
+    let not_applicable: Vec<&str> = section
+        .items
+        .iter()
+        .filter(|i| states.get(&i.key).is_some_and(|s| s.not_applicable))
+        .map(|i| i.key.as_str())
+        .collect();
+    let mut title = format!(
+        "*{} {}*  {}/{}",
+        section.key,
+        escape(section.label(lang)),
+        progress.done,
+        progress.applicable
+    );
+    if !not_applicable.is_empty() {
+        title.push_str(&format!("\n_N/A: {}_", not_applicable.join(", ")));
+    }
+    let menu_options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = section
+        .items
+        .iter()
+        .take(limits::STATIC_SELECT_OPTIONS)
+        .map(|i| {
+            SlackBlockChoiceItem::new(
+                plain(clip(&format!("{} {}", i.key, i.label(lang)), limits::OPTION_TEXT)),
+                i.key.clone(),
+            )
+        })
+        .collect();
+    let menu = SlackBlockStaticSelectElement::new()
+        .with_action_id(ids::ITEM_MENU.into())
+        .with_placeholder(plain(lang.pick("Assign, due date, note…", "担当・期限・メモ…")))
+        .with_options(menu_options);
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_block_id(ids::menu_block_id(customer.id, &section.key).into())
+            .with_text(mrkdwn(clip(&title, limits::SECTION_TEXT)))
+            .with_accessory(SlackSectionBlockElement::StaticSelect(menu))
+            .into(),
+    ];
+    let applicable: Vec<&Item> = section
+        .items
+        .iter()
+        .filter(|i| !states.get(&i.key).is_some_and(|s| s.not_applicable))
+        .collect();
+    for group in applicable.chunks(limits::CHECKBOX_OPTIONS) {
+        let options: Vec<_> = group.iter().map(|i| item_option(i, lang)).collect();
+        let initial: Vec<_> = group
+            .iter()
+            .zip(&options)
+            .filter(|(i, _)| states.get(&i.key).is_some_and(ItemState::is_done))
+            .map(|(_, o)| o.clone())
+            .collect();
+        let mut checkboxes = SlackBlockCheckboxesElement::new(options).with_action_id(ids::TICK.into());
+        if !initial.is_empty() {
+            checkboxes = checkboxes.with_initial_options(initial);
+        }
+        let keys: Vec<&str> = group.iter().map(|i| i.key.as_str()).collect();
+        blocks.push(
+            SlackActionsBlock::new(vec![SlackActionBlockElement::Checkboxes(checkboxes)])
+                .with_block_id(ids::tick_block_id(customer.id, &keys).into())
+                .into(),
+        );
+        if let Some(line) = details_line(group, states, lang) {
+            blocks.push(context(&line));
+        }
+    }
+    blocks
+}
+
+/// The messages of one category: a header and, per section, its title with an edit
+/// menu, its checkbox groups and who/when lines; split into parts of at most 50 blocks.
+pub fn category_messages(
+    customer: &Customer,
+    category: &Category,
+    states: &States,
+    lang: Lang,
+) -> Vec<Message> {
+    let progress = category_progress(category, states);
+    let title = format!("{}. {} — {}", category.number, category.label(lang), customer.name);
+    let fallback = format!(
+        "{}: {} {}/{}",
+        customer.name,
+        category.label(lang),
+        progress.done,
+        progress.applicable
+    );
+    let head = vec![header(&title), context(&progress_text(progress))];
+
+    let mut messages: Vec<Vec<SlackBlock>> = vec![head];
+    for section in &category.sections {
+        let blocks = section_blocks(customer, section, states, lang);
+        let current = messages.last_mut().expect("starts with one message");
+        if current.len() + blocks.len() > limits::MESSAGE_BLOCKS {
+            messages.push(Vec::new());
+        }
+        let current = messages.last_mut().expect("just pushed");
+        // A section longer than a whole message (over ~150 items) spills block by block.
+        for block in blocks {
+            if current.len() == limits::MESSAGE_BLOCKS {
+                break;
+            }
+            current.push(block);
+        }
+    }
+    let parts = messages.len();
+    messages
+        .into_iter()
+        .enumerate()
+        .map(|(i, blocks)| Message {
+            text: if parts > 1 {
+                format!("{fallback} ({}/{parts})", i + 1)
+            } else {
+                fallback.clone()
+            },
+            blocks,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::checklist::Tier;
+    use proptest::prelude::*;
+
+    pub(crate) fn customer() -> Customer {
+        Customer {
+            id: 12,
+            team_id: "T1".into(),
+            slug: "acme".into(),
+            name: "Acme".into(),
+            tier: Tier::Enterprise,
+            channel_id: Some("C1".into()),
+            channel_error: None,
+            created_by: "U1".into(),
+            created_at: 0,
+        }
+    }
+
+    fn json(message: &Message) -> serde_json::Value {
+        serde_json::to_value(message).unwrap()
+    }
+
+    fn random_states(template: &Template, seed: &[u8]) -> States {
+        template
+            .items()
+            .zip(seed.iter().cycle())
+            .map(|(item, b)| {
+                (
+                    item.key.clone(),
+                    ItemState {
+                        done_by: (b & 1 == 1).then(|| "U1".into()),
+                        done_at: (b & 1 == 1).then_some(1),
+                        not_applicable: item.if_needed && b & 2 == 2,
+                        assignee: (b & 4 == 4).then(|| "U0123456789".into()),
+                        due: (b & 8 == 8).then(|| chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
+                        note: (b & 16 == 16).then(|| "ノート ".repeat(300)),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_category_of_the_seed_fits_in_one_message_within_limits() {
+        let t = Template::builtin();
+        for lang in [Lang::En, Lang::Ja] {
+            for category in &t.categories {
+                let messages = category_messages(&customer(), category, &States::new(), lang);
+                assert_eq!(messages.len(), 1, "{}", category.en);
+                limits::check_message(&json(&messages[0])).unwrap();
+            }
+            limits::check_message(&json(&overview(&t, &customer(), &States::new(), lang))).unwrap();
+        }
+    }
+
+    #[test]
+    fn ticked_items_are_the_initial_options_of_their_group() {
+        let t = Template::builtin();
+        let mut states = States::new();
+        states.insert(
+            "1.1.2".into(),
+            ItemState {
+                done_at: Some(1),
+                done_by: Some("U1".into()),
+                ..Default::default()
+            },
+        );
+        let messages = category_messages(&customer(), t.category(1).unwrap(), &states, Lang::En);
+        let v = json(&messages[0]);
+        let initial: Vec<String> = v["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+            .flat_map(|e| e["initial_options"].as_array().cloned().unwrap_or_default())
+            .map(|o| o["value"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(initial, vec!["1.1.2"]);
+    }
+
+    #[test]
+    fn every_item_appears_once_as_a_checkbox_unless_not_applicable() {
+        let t = Template::builtin();
+        let mut states = States::new();
+        states.insert(
+            "1.3.4".into(),
+            ItemState {
+                not_applicable: true,
+                ..Default::default()
+            },
+        );
+        let mut values = Vec::new();
+        for category in &t.categories {
+            for m in category_messages(&customer(), category, &states, Lang::Ja) {
+                let v = json(&m);
+                for b in v["blocks"].as_array().unwrap() {
+                    for e in b["elements"].as_array().cloned().unwrap_or_default() {
+                        if e["type"] == "checkboxes" {
+                            for o in e["options"].as_array().unwrap() {
+                                values.push(o["value"].as_str().unwrap().to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(values.len(), t.item_count() - 1);
+        assert!(!values.contains(&"1.3.4".to_string()));
+    }
+
+    #[test]
+    fn a_long_custom_category_is_split_into_parts_within_limits() {
+        let mut text = String::from("[[categories]]\nnumber = 1\nja = \"大\"\nen = \"Big\"\n");
+        for s in 1..=30 {
+            text.push_str(&format!("[[sections]]\nkey = \"1.{s}\"\nja = \"節{s}\"\nen = \"Section {s}\"\n"));
+            for i in 1..=12 {
+                text.push_str(&format!("[[items]]\nkey = \"1.{s}.{i}\"\nja = \"項目\"\nen = \"Item {i}\"\n"));
+            }
+        }
+        let t = Template::parse(&text).unwrap();
+        let messages = category_messages(&customer(), &t.categories[0], &States::new(), Lang::En);
+        assert!(messages.len() > 1);
+        let mut seen = 0;
+        for m in &messages {
+            let v = json(m);
+            limits::check_message(&v).unwrap();
+            seen += v["blocks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|b| b["elements"].as_array())
+                .flatten()
+                .filter(|e| e["type"] == "checkboxes")
+                .map(|e| e["options"].as_array().unwrap().len())
+                .sum::<usize>();
+        }
+        assert_eq!(seen, 360);
+    }
+
+    proptest! {
+        #[test]
+        fn any_checklist_state_renders_within_block_kit_limits(seed in proptest::collection::vec(any::<u8>(), 1..200)) {
+            let t = Template::builtin();
+            let states = random_states(&t, &seed);
+            for lang in [Lang::En, Lang::Ja] {
+                limits::check_message(&json(&overview(&t, &customer(), &states, lang))).unwrap();
+                for category in &t.categories {
+                    for m in category_messages(&customer(), category, &states, lang) {
+                        limits::check_message(&json(&m)).unwrap();
+                    }
+                }
+            }
+        }
+    }
+}

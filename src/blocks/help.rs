@@ -1,0 +1,218 @@
+//! Help, and the short answers to input that could not be used.
+
+use super::{Message, context, escape, section};
+use crate::domain::checklist::Progress;
+use crate::domain::command::{Form, ParseError, Problem};
+use crate::domain::customer::Customer;
+use crate::domain::i18n::Lang;
+use crate::domain::template::Template;
+
+/// At most this many customers are listed in help; the rest are counted.
+pub const HELP_CUSTOMERS: usize = 30;
+
+pub fn help(template: &Template, customers: &[(Customer, Progress)], lang: Lang) -> Message {
+    let usage = match lang {
+        Lang::En => "*Readiness* — the enterprise readiness checklist, in Slack.\n\
+            `/readiness new <name> [tier=standard|professional|enterprise] [channel=#existing] [slug=…]` start a customer's onboarding and its channel\n\
+            `/readiness show [customer] [category]` the checklist, with checkboxes\n\
+            `/readiness assign [customer] <item> @user [due=YYYY-MM-DD]` give an item to someone\n\
+            `/readiness done [customer] <item>` · `/readiness undo [customer] <item>` tick or untick an item\n\
+            In a customer's channel the customer is implied. Elsewhere name it by its slug or by its name in \"double quotes\".",
+        Lang::Ja => "*Readiness* — Enterprise 準備チェックリストを Slack で。\n\
+            `/readiness new <名前> [tier=standard|professional|enterprise] [channel=#既存] [slug=…]` 顧客のオンボーディングと専用チャンネルを開始\n\
+            `/readiness show [顧客] [カテゴリ]` チェックリストを表示（チェックボックス付き）\n\
+            `/readiness assign [顧客] <項目> @ユーザー [due=YYYY-MM-DD]` 項目の担当者を設定\n\
+            `/readiness done [顧客] <項目>` · `/readiness undo [顧客] <項目>` 項目を完了／未完了に\n\
+            顧客のチャンネル内では顧客名を省略できます。それ以外ではスラッグか \"二重引用符\" で囲んだ名前で指定します。",
+    };
+    let categories: Vec<String> = template
+        .categories
+        .iter()
+        .map(|c| format!("`{}` {}", c.number, escape(c.label(lang))))
+        .collect();
+    let mut text = format!(
+        "{usage}\n*{}* {}",
+        lang.pick("Categories:", "カテゴリ："),
+        categories.join(" · ")
+    );
+    let mut blocks = vec![section(&text)];
+    let list = if customers.is_empty() {
+        lang.pick(
+            "No customers yet. Start with `/readiness new Acme tier=enterprise`.",
+            "顧客はまだありません。`/readiness new Acme tier=enterprise` で始めましょう。",
+        )
+        .to_string()
+    } else {
+        let mut lines: Vec<String> = customers
+            .iter()
+            .take(HELP_CUSTOMERS)
+            .map(|(c, p)| {
+                let channel = c
+                    .channel_id
+                    .as_ref()
+                    .map(|id| format!(" <#{id}>"))
+                    .unwrap_or_default();
+                format!(
+                    "• `{}` {} — {}/{} ({}%){channel}",
+                    c.slug,
+                    escape(&c.name),
+                    p.done,
+                    p.applicable,
+                    p.percent()
+                )
+            })
+            .collect();
+        if customers.len() > HELP_CUSTOMERS {
+            lines.push(match lang {
+                Lang::En => format!("…and {} more", customers.len() - HELP_CUSTOMERS),
+                Lang::Ja => format!("…ほか {} 件", customers.len() - HELP_CUSTOMERS),
+            });
+        }
+        format!("*{}*\n{}", lang.pick("Customers", "顧客"), lines.join("\n"))
+    };
+    blocks.push(section(&list));
+    text.push('\n');
+    text.push_str(&list);
+    Message {
+        text: super::clip(&text, super::limits::MESSAGE_TEXT),
+        blocks,
+    }
+}
+
+/// A short error with the form that would have worked.
+pub fn error_with_usage(problem: &str, usage: &str, lang: Lang) -> Message {
+    let text = format!("{problem}\n{} `{usage}`", lang.pick("Use:", "使い方："));
+    Message {
+        blocks: vec![
+            section(&format!(":warning: {problem}")),
+            context(&format!("{} `{usage}`", lang.pick("Use:", "使い方："))),
+        ],
+        text,
+    }
+}
+
+pub fn parse_error(error: &ParseError, lang: Lang) -> Message {
+    match error {
+        ParseError::UnknownSubcommand(word) => error_with_usage(
+            &match lang {
+                Lang::En => format!("I don't know the command `{}`.", escape(word)),
+                Lang::Ja => format!("`{}` というコマンドはありません。", escape(word)),
+            },
+            "/readiness help",
+            lang,
+        ),
+        ParseError::UnclosedQuote => error_with_usage(
+            lang.pick(
+                "A double quote is not closed.",
+                "二重引用符が閉じられていません。",
+            ),
+            "/readiness show \"Acme Corp\" security",
+            lang,
+        ),
+        ParseError::Usage { form, problem } => {
+            error_with_usage(&problem_text(*form, problem, lang), form.usage(), lang)
+        }
+    }
+}
+
+fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
+    let q = |s: &str| escape(s);
+    match (problem, lang) {
+        (Problem::MissingName, Lang::En) => "Give the customer a name.".into(),
+        (Problem::MissingName, Lang::Ja) => "顧客名を指定してください。".into(),
+        (Problem::BadTier(t), Lang::En) => format!(
+            "`{}` is not a tier: use standard, professional or enterprise.",
+            q(t)
+        ),
+        (Problem::BadTier(t), Lang::Ja) => format!(
+            "`{}` はティアではありません。standard・professional・enterprise のいずれかです。",
+            q(t)
+        ),
+        (Problem::BadDate(d), Lang::En) => format!("`{}` is not a date like 2026-12-01.", q(d)),
+        (Problem::BadDate(d), Lang::Ja) => {
+            format!("`{}` は日付ではありません（例：2026-12-01）。", q(d))
+        }
+        (Problem::BadSlug(s), Lang::En) => format!(
+            "`{}` is not a slug: lowercase letters, digits and dashes only.",
+            q(s)
+        ),
+        (Problem::BadSlug(s), Lang::Ja) => format!(
+            "`{}` はスラッグに使えません。小文字英数字とハイフンのみです。",
+            q(s)
+        ),
+        (Problem::BadChannel(c), Lang::En) => {
+            format!("`{}` is not a channel: pick one with #.", q(c))
+        }
+        (Problem::BadChannel(c), Lang::Ja) => {
+            format!("`{}` はチャンネルではありません。# で選んでください。", q(c))
+        }
+        (Problem::BadUser(u), Lang::En) => format!("`{}` is not a person: pick one with @.", q(u)),
+        (Problem::BadUser(u), Lang::Ja) => {
+            format!("`{}` はユーザーではありません。@ で選んでください。", q(u))
+        }
+        (Problem::MissingItem, Lang::En) => "Name the item by its number, like 1.1.1.".into(),
+        (Problem::MissingItem, Lang::Ja) => "項目を番号で指定してください（例：1.1.1）。".into(),
+        (Problem::MissingUser, Lang::En) => "Say who gets the item, with @.".into(),
+        (Problem::MissingUser, Lang::Ja) => "担当者を @ で指定してください。".into(),
+        (Problem::UnknownOption(o), Lang::En) => {
+            format!("`{}` is not an option of `{}`.", q(o), form_name(form))
+        }
+        (Problem::UnknownOption(o), Lang::Ja) => {
+            format!("`{}` は `{}` のオプションではありません。", q(o), form_name(form))
+        }
+        (Problem::TooManyWords(w), Lang::En) => format!("I did not expect `{}` there.", q(w)),
+        (Problem::TooManyWords(w), Lang::Ja) => format!("`{}` は余分です。", q(w)),
+    }
+}
+
+fn form_name(form: Form) -> &'static str {
+    match form {
+        Form::New => "new",
+        Form::Show => "show",
+        Form::Assign => "assign",
+        Form::Done => "done",
+        Form::Undo => "undo",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::command::parse;
+
+    #[test]
+    fn help_lists_categories_from_the_template_and_stays_within_limits() {
+        let t = Template::builtin();
+        for lang in [Lang::En, Lang::Ja] {
+            let m = help(&t, &[], lang);
+            let v = serde_json::to_value(&m).unwrap();
+            super::super::limits::check_message(&v).unwrap();
+            for c in &t.categories {
+                assert!(m.text.contains(c.label(lang)), "{}", c.en);
+            }
+        }
+    }
+
+    #[test]
+    fn every_parse_error_has_an_answer_with_a_usage_line() {
+        for text in [
+            "bogus",
+            "new",
+            "new A tier=x",
+            "assign 1.1.1",
+            "assign 1.1.1 <@U1> due=x",
+            "done",
+            "show a b c",
+            "show \"a",
+            "new a slug=A",
+            "new a channel=#x",
+            "show a=b",
+        ] {
+            let err = parse(text).unwrap_err();
+            for lang in [Lang::En, Lang::Ja] {
+                let m = parse_error(&err, lang);
+                assert!(m.text.contains("/readiness"), "{text}: {}", m.text);
+            }
+        }
+    }
+}

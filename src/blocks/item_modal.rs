@@ -1,0 +1,156 @@
+//! The modal that edits one item: assignee, due date, note and, for items the seed
+//! marks 必要な場合, N/A.
+
+use serde::{Deserialize, Serialize};
+use slack_morphism::prelude::*;
+
+use super::{clip, escape, ids, limits, mrkdwn, plain, section};
+use crate::domain::checklist::ItemState;
+use crate::domain::customer::Customer;
+use crate::domain::i18n::Lang;
+use crate::domain::template::Item;
+
+/// What the modal carries through Slack and back in `private_metadata`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemModalMetadata {
+    pub customer: i64,
+    pub item: String,
+}
+
+pub fn item_modal(customer: &Customer, item: &Item, state: &ItemState, lang: Lang) -> SlackView {
+    let metadata = ItemModalMetadata {
+        customer: customer.id,
+        item: item.key.clone(),
+    };
+    let mut blocks: Vec<SlackBlock> = vec![section(&format!(
+        "*{}* {}\n{}",
+        item.key,
+        escape(item.label(lang)),
+        escape(&customer.name)
+    ))];
+
+    let mut assignee = SlackBlockUsersSelectElement::new().with_action_id(ids::MODAL_ASSIGNEE.into());
+    if let Some(user) = &state.assignee {
+        assignee = assignee.with_initial_user(user.clone());
+    }
+    blocks.push(
+        SlackInputBlock::new(
+            plain(lang.pick("Assignee", "担当者")),
+            SlackInputBlockElement::UsersSelect(assignee),
+        )
+        .with_block_id(ids::MODAL_ASSIGNEE.into())
+        .with_optional(true)
+        .into(),
+    );
+
+    let mut due = SlackBlockDatePickerElement::new().with_action_id(ids::MODAL_DUE.into());
+    if let Some(date) = state.due {
+        due = due.with_initial_date(date.format("%Y-%m-%d").to_string());
+    }
+    blocks.push(
+        SlackInputBlock::new(
+            plain(lang.pick("Due date", "期限")),
+            SlackInputBlockElement::DatePicker(due),
+        )
+        .with_block_id(ids::MODAL_DUE.into())
+        .with_optional(true)
+        .into(),
+    );
+
+    let mut note = SlackBlockPlainTextInputElement::new().with_action_id(ids::MODAL_NOTE.into())
+        .with_multiline(true)
+        .with_max_length(ids::MAX_NOTE_CHARS as u64);
+    if let Some(text) = &state.note {
+        note = note.with_initial_value(text.clone());
+    }
+    blocks.push(
+        SlackInputBlock::new(
+            plain(lang.pick("Note", "メモ")),
+            SlackInputBlockElement::PlainTextInput(note),
+        )
+        .with_block_id(ids::MODAL_NOTE.into())
+        .with_optional(true)
+        .into(),
+    );
+
+    if item.if_needed {
+        let option = SlackBlockChoiceItem::new(
+            mrkdwn(lang.pick(
+                "Not applicable to this customer",
+                "この顧客には該当しない (N/A)",
+            )),
+            "n/a".to_string(),
+        );
+        let mut checkbox =
+            SlackBlockCheckboxesElement::new(vec![option.clone()])
+                .with_action_id(ids::MODAL_NOT_APPLICABLE.into());
+        if state.not_applicable {
+            checkbox = checkbox.with_initial_options(vec![option]);
+        }
+        blocks.push(
+            SlackInputBlock::new(
+                plain("N/A"),
+                SlackInputBlockElement::Checkboxes(checkbox),
+            )
+            .with_block_id(ids::MODAL_NOT_APPLICABLE.into())
+            .with_optional(true)
+            .into(),
+        );
+    }
+
+    SlackView::Modal(
+        SlackModalView::new(
+            plain(clip(lang.pick("Edit item", "項目の編集"), limits::MODAL_TITLE)),
+            blocks,
+        )
+        .with_callback_id(ids::ITEM_MODAL.into())
+        .with_submit(plain(lang.pick("Save", "保存")))
+        .with_close(plain(lang.pick("Cancel", "キャンセル")))
+        .with_private_metadata(
+            serde_json::to_string(&metadata).expect("plain struct serializes"),
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::checklist::Tier;
+    use crate::domain::template::Template;
+
+    #[test]
+    fn the_modal_offers_n_a_only_for_if_needed_items_and_fits_limits() {
+        let t = Template::builtin();
+        let customer = Customer {
+            id: 3,
+            team_id: "T".into(),
+            slug: "a".into(),
+            name: "A".into(),
+            tier: Tier::Standard,
+            channel_id: None,
+            channel_error: None,
+            created_by: "U".into(),
+            created_at: 0,
+        };
+        let state = ItemState {
+            assignee: Some("U1".into()),
+            due: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
+            not_applicable: true,
+            ..Default::default()
+        };
+        let hipaa = t.items().find(|i| i.if_needed).unwrap();
+        let with = serde_json::to_value(item_modal(&customer, hipaa, &state, Lang::Ja)).unwrap();
+        limits::check_view(&with).unwrap();
+        assert!(with.to_string().contains(ids::MODAL_NOT_APPLICABLE));
+        assert_eq!(with["blocks"][1]["element"]["initial_user"], "U1");
+        assert_eq!(with["blocks"][2]["element"]["initial_date"], "2026-12-01");
+        let meta: ItemModalMetadata =
+            serde_json::from_str(with["private_metadata"].as_str().unwrap()).unwrap();
+        assert_eq!(meta.item, hipaa.key);
+
+        let sso = t.item("1.1.1").unwrap();
+        let without = serde_json::to_value(item_modal(&customer, sso, &ItemState::default(), Lang::En)).unwrap();
+        limits::check_view(&without).unwrap();
+        assert!(!without.to_string().contains(ids::MODAL_NOT_APPLICABLE));
+    }
+}

@@ -1,0 +1,101 @@
+//! Pure renderers: domain state in, Block Kit out, always inside Slack's limits
+//! (`limits` checks them, and the unit tests run every renderer through it).
+//!
+//! Ids carried in blocks are how a later click finds its way back without a lookup:
+//! a checkbox group's block_id names the customer and its items, so a tick on an
+//! ephemeral copy (which Slack sends without the message) still knows its group.
+
+pub mod checklist;
+pub mod help;
+pub mod ids;
+pub mod item_modal;
+pub mod limits;
+
+use serde::Serialize;
+use slack_morphism::prelude::*;
+
+/// A message: its blocks and the plain-text fallback Slack shows in notifications
+/// and to screen readers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    pub text: String,
+    pub blocks: Vec<SlackBlock>,
+}
+
+impl Message {
+    pub fn plain(text: impl Into<String>) -> Self {
+        let text = text.into();
+        Self {
+            blocks: vec![section(&text)],
+            text,
+        }
+    }
+
+    /// The JSON Slack expects for an ephemeral answer in the HTTP body or on `response_url`.
+    pub fn ephemeral_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "response_type": "ephemeral",
+            "text": self.text,
+            "blocks": self.blocks,
+        })
+    }
+}
+
+pub fn mrkdwn(text: impl Into<String>) -> SlackBlockText {
+    SlackBlockText::MarkDown(SlackBlockMarkDownText::new(text.into()))
+}
+
+pub fn plain(text: impl Into<String>) -> SlackBlockPlainTextOnly {
+    SlackBlockPlainText::new(text.into()).into()
+}
+
+pub fn section(text: &str) -> SlackBlock {
+    SlackSectionBlock::new()
+        .with_text(mrkdwn(clip(text, limits::SECTION_TEXT)))
+        .into()
+}
+
+pub fn header(text: &str) -> SlackBlock {
+    SlackHeaderBlock::new(plain(clip(text, limits::HEADER_TEXT))).into()
+}
+
+pub fn context(text: &str) -> SlackBlock {
+    SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+        SlackBlockMarkDownText::new(clip(text, limits::CONTEXT_TEXT)),
+    )])
+    .into()
+}
+
+/// Cuts text to at most `max` characters, marking the cut with an ellipsis.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// Escapes the three characters Slack's mrkdwn treats as markup.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_counts_characters_not_bytes() {
+        assert_eq!(clip("セキュリティ", 10), "セキュリティ");
+        assert_eq!(clip("セキュリティ", 4), "セキュ…");
+        assert_eq!(clip("abc", 3), "abc");
+    }
+
+    #[test]
+    fn user_text_cannot_inject_mentions() {
+        assert_eq!(escape("<!channel> & co"), "&lt;!channel&gt; &amp; co");
+    }
+}

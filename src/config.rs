@@ -1,0 +1,300 @@
+//! Settings: flags, each with an environment fallback, and an optional TOML file.
+//!
+//! Precedence is flag > environment > file > default (PRODUCT.md). clap handles the
+//! first two; the file is merged underneath here, so every field below is optional
+//! until [`Settings::resolve`] fills in the defaults.
+//!
+//! Secrets are wrapped in [`Secret`], whose `Debug` prints `***`, so a settings dump in
+//! a log line can never leak them.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+use crate::domain::i18n::Lang;
+
+/// A string that must never be logged.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "<unset>" } else { "***" })
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "readiness", version, about = "Enterprise customer onboarding in Slack")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Print manifest.yml with the request URLs taken from READINESS_PUBLIC_URL.
+    Manifest,
+    /// Check a checklist template file and print its counts.
+    CheckTemplate {
+        /// The template file (TOML, the format of templates/enterprise-readiness.toml).
+        path: PathBuf,
+    },
+}
+
+/// Every setting as a flag with its environment fallback. All optional: the TOML file
+/// and the defaults fill the gaps.
+#[derive(Debug, Default, Args)]
+pub struct SettingArgs {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "READINESS_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// sqlite://path (created if missing) or postgres://…
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Slack's signing secret, from the app's Basic Information page.
+    #[arg(long, env = "SLACK_SIGNING_SECRET", global = true, hide_env_values = true)]
+    pub slack_signing_secret: Option<String>,
+    /// Bot token (xoxb-…) for single-workspace mode.
+    #[arg(long, env = "SLACK_BOT_TOKEN", global = true, hide_env_values = true)]
+    pub slack_bot_token: Option<String>,
+    /// Base URL of Slack's Web API; every Web API call goes here.
+    #[arg(long, env = "SLACK_API_URL", global = true)]
+    pub slack_api_url: Option<String>,
+    /// App-level token (xapp-…); Socket Mode is not built yet (see README).
+    #[arg(long, env = "SLACK_APP_TOKEN", global = true, hide_env_values = true)]
+    pub slack_app_token: Option<String>,
+    /// Path of the TOML settings and policy file.
+    #[arg(long = "config", env = "READINESS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// The app's public base URL (https://…), used by `readiness manifest`.
+    #[arg(long, env = "READINESS_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// A checklist template file replacing the built-in one.
+    #[arg(long, env = "READINESS_TEMPLATE", global = true)]
+    pub template: Option<PathBuf>,
+    /// Language of the messages posted in channels: ja or en.
+    #[arg(long, env = "READINESS_LANGUAGE", global = true)]
+    pub language: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, env = "READINESS_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+}
+
+/// The settings part of the TOML file (the policy tables live beside it and are read
+/// by their own module when the SLA clock needs them).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct FileSettings {
+    listen: Option<String>,
+    database_url: Option<String>,
+    slack_signing_secret: Option<Secret>,
+    slack_bot_token: Option<Secret>,
+    slack_api_url: Option<String>,
+    slack_app_token: Option<Secret>,
+    public_url: Option<String>,
+    template: Option<PathBuf>,
+    language: Option<String>,
+    log_format: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The resolved settings the app runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub signing_secret: Secret,
+    pub bot_token: Secret,
+    pub slack_api_url: String,
+    pub app_token: Secret,
+    pub public_url: Option<String>,
+    pub template: Option<PathBuf>,
+    /// Language of messages posted in channels.
+    pub channel_language: Lang,
+    pub log_format: LogFormat,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://readiness.db";
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+
+impl Settings {
+    /// Merges flags/env over the optional file over the defaults.
+    pub fn resolve(args: &SettingArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the config file {}", path.display()))?;
+                parse_file_settings(&text)
+                    .with_context(|| format!("config file {}", path.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        let secret = |flag: &Option<String>, file: &Option<Secret>| -> Secret {
+            flag.clone()
+                .map(Secret::from)
+                .or_else(|| file.clone())
+                .unwrap_or_default()
+        };
+        let listen_text = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen_text.parse().with_context(|| {
+            format!("READINESS_LISTEN must be host:port, like {DEFAULT_LISTEN}; got {listen_text:?}")
+        })?;
+        let language_text = args
+            .language
+            .clone()
+            .or(file.language)
+            .unwrap_or_else(|| "ja".into());
+        let channel_language = match language_text.as_str() {
+            "ja" => Lang::Ja,
+            "en" => Lang::En,
+            other => bail!("READINESS_LANGUAGE must be ja or en; got {other:?}"),
+        };
+        let log_format = match args
+            .log_format
+            .clone()
+            .or(file.log_format)
+            .as_deref()
+            .unwrap_or("text")
+        {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => bail!("READINESS_LOG_FORMAT must be text or json; got {other:?}"),
+        };
+        let slack_api_url = args
+            .slack_api_url
+            .clone()
+            .or(file.slack_api_url)
+            .unwrap_or_else(|| DEFAULT_SLACK_API_URL.into());
+        url::Url::parse(&slack_api_url)
+            .with_context(|| format!("SLACK_API_URL is not a URL: {slack_api_url:?}"))?;
+        Ok(Self {
+            listen,
+            database_url: args
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            signing_secret: secret(&args.slack_signing_secret, &file.slack_signing_secret),
+            bot_token: secret(&args.slack_bot_token, &file.slack_bot_token),
+            // slack-morphism joins method names with a `/`; accept the base with or without one.
+            slack_api_url: slack_api_url.trim_end_matches('/').to_string(),
+            app_token: secret(&args.slack_app_token, &file.slack_app_token),
+            public_url: args
+                .public_url
+                .clone()
+                .or(file.public_url)
+                .map(|u| u.trim_end_matches('/').to_string()),
+            template: args.template.clone().or(file.template),
+            channel_language,
+            log_format,
+        })
+    }
+}
+
+/// The file holds the settings at the top level and the policy in tables; unknown
+/// top-level settings are refused so a typo does not silently fall back to a default.
+fn parse_file_settings(text: &str) -> anyhow::Result<FileSettings> {
+    let mut table: toml::Table = toml::from_str(text)?;
+    // Policy tables belong to the policy module.
+    for policy_key in ["sla", "tiers", "escalation", "reminders", "retention"] {
+        table.remove(policy_key);
+    }
+    const KNOWN: &[&str] = &[
+        "listen",
+        "database_url",
+        "slack_signing_secret",
+        "slack_bot_token",
+        "slack_api_url",
+        "slack_app_token",
+        "public_url",
+        "template",
+        "language",
+        "log_format",
+    ];
+    if let Some(unknown) = table.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        bail!(
+            "unknown setting {unknown:?}; known settings are {}",
+            KNOWN.join(", ")
+        );
+    }
+    Ok(table.try_into()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readiness.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:4000\"\nlanguage = \"en\"\nslack_api_url = \"http://127.0.0.1:9/api/\"\n[sla.P0]\nfirst_response = \"15m\"\n",
+        )
+        .unwrap();
+        let args = SettingArgs {
+            config: Some(path),
+            listen: Some("127.0.0.1:5000".into()),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(&args).unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:5000");
+        assert_eq!(settings.channel_language, Lang::En);
+        assert_eq!(settings.slack_api_url, "http://127.0.0.1:9/api");
+        assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn an_unknown_setting_in_the_file_is_refused_by_name() {
+        let err = parse_file_settings("lisen = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let settings = Settings::resolve(&SettingArgs {
+            slack_signing_secret: Some("s3cr3t-value".into()),
+            slack_bot_token: Some("xoxb-s3cr3t".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let dump = format!("{settings:?}");
+        assert!(!dump.contains("s3cr3t"), "{dump}");
+    }
+}

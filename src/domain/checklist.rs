@@ -1,0 +1,215 @@
+//! A customer's checklist state and the progress figures derived from it.
+//!
+//! Progress is `done / applicable`: items set N/A leave the denominator, and a done item
+//! set N/A afterwards leaves both.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::template::{Category, Template};
+
+/// The tiers from the seed. Their hours and availability targets are policy, not here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Standard,
+    Professional,
+    Enterprise,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Standard, Tier::Professional, Tier::Enterprise];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "standard" => Some(Tier::Standard),
+            "professional" | "pro" => Some(Tier::Professional),
+            "enterprise" => Some(Tier::Enterprise),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Standard => "standard",
+            Tier::Professional => "professional",
+            Tier::Enterprise => "enterprise",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tier::Standard => "Standard",
+            Tier::Professional => "Professional",
+            Tier::Enterprise => "Enterprise",
+        }
+    }
+}
+
+/// What is recorded about one item of one customer. Absent rows mean "untouched".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemState {
+    pub done_by: Option<String>,
+    /// Unix milliseconds.
+    pub done_at: Option<i64>,
+    pub not_applicable: bool,
+    pub assignee: Option<String>,
+    pub due: Option<NaiveDate>,
+    pub note: Option<String>,
+}
+
+impl ItemState {
+    pub fn is_done(&self) -> bool {
+        self.done_at.is_some()
+    }
+}
+
+pub type States = HashMap<String, ItemState>;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub done: usize,
+    pub applicable: usize,
+}
+
+impl Progress {
+    pub fn percent(self) -> u32 {
+        if self.applicable == 0 {
+            100
+        } else {
+            (self.done * 100 / self.applicable) as u32
+        }
+    }
+
+    pub fn is_complete(self) -> bool {
+        self.done == self.applicable
+    }
+
+    fn add(self, other: Progress) -> Progress {
+        Progress {
+            done: self.done + other.done,
+            applicable: self.applicable + other.applicable,
+        }
+    }
+}
+
+pub fn category_progress(category: &Category, states: &States) -> Progress {
+    items_progress(category.items().map(|i| i.key.as_str()), states)
+}
+
+pub fn items_progress<'a>(keys: impl Iterator<Item = &'a str>, states: &States) -> Progress {
+    let mut p = Progress::default();
+    for key in keys {
+        match states.get(key) {
+            Some(s) if s.not_applicable => {}
+            Some(s) if s.is_done() => {
+                p.done += 1;
+                p.applicable += 1;
+            }
+            _ => p.applicable += 1,
+        }
+    }
+    p
+}
+
+pub fn overall_progress(template: &Template, states: &States) -> Progress {
+    template
+        .categories
+        .iter()
+        .map(|c| category_progress(c, states))
+        .fold(Progress::default(), Progress::add)
+}
+
+/// Progress over the categories that must be complete before go-live.
+pub fn go_live_progress(template: &Template, states: &States) -> Progress {
+    template
+        .categories
+        .iter()
+        .filter(|c| c.required_for_go_live)
+        .map(|c| category_progress(c, states))
+        .fold(Progress::default(), Progress::add)
+}
+
+/// A text bar for progress, readable in any client and in notifications.
+pub fn bar(progress: Progress, width: usize) -> String {
+    let filled = if progress.applicable == 0 {
+        width
+    } else {
+        (progress.done * width + progress.applicable / 2) / progress.applicable
+    };
+    let filled = filled.min(width);
+    format!("{}{}", "▰".repeat(filled), "▱".repeat(width - filled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done() -> ItemState {
+        ItemState {
+            done_by: Some("U1".into()),
+            done_at: Some(1),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn progress_counts_done_over_applicable_items() {
+        let t = Template::builtin();
+        let mut states = States::new();
+        assert_eq!(
+            overall_progress(&t, &states),
+            Progress {
+                done: 0,
+                applicable: t.item_count()
+            }
+        );
+        states.insert("1.1.1".into(), done());
+        states.insert(
+            "1.3.4".into(),
+            ItemState {
+                not_applicable: true,
+                ..Default::default()
+            },
+        );
+        let security = t.category(1).unwrap();
+        let p = category_progress(security, &states);
+        assert_eq!(p.done, 1);
+        assert_eq!(p.applicable, security.item_count() - 1);
+        // A sub-item is not ticked with its parent.
+        assert_eq!(
+            items_progress(["1.1.1.1"].into_iter(), &states),
+            Progress {
+                done: 0,
+                applicable: 1
+            }
+        );
+    }
+
+    #[test]
+    fn go_live_ignores_categories_that_come_after_it() {
+        let t = Template::builtin();
+        let after: usize = t
+            .categories
+            .iter()
+            .filter(|c| !c.required_for_go_live)
+            .map(|c| c.item_count())
+            .sum();
+        assert!(after > 0);
+        assert_eq!(
+            go_live_progress(&t, &States::new()).applicable,
+            t.item_count() - after
+        );
+    }
+
+    #[test]
+    fn bars_fill_in_proportion() {
+        assert_eq!(bar(Progress { done: 0, applicable: 4 }, 4), "▱▱▱▱");
+        assert_eq!(bar(Progress { done: 2, applicable: 4 }, 4), "▰▰▱▱");
+        assert_eq!(bar(Progress { done: 4, applicable: 4 }, 4), "▰▰▰▰");
+        assert_eq!(bar(Progress { done: 0, applicable: 0 }, 3), "▰▰▰");
+        assert_eq!(Progress { done: 1, applicable: 3 }.percent(), 33);
+    }
+}

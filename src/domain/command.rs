@@ -1,0 +1,540 @@
+//! The `/readiness` grammar (PRODUCT.md): text in, a [`Command`] or a [`ParseError`]
+//! out. Pure; naming a customer is only resolved against the database later, because
+//! inside a customer's channel the customer may be left out.
+
+use chrono::NaiveDate;
+
+use super::checklist::Tier;
+use super::slug::is_valid_slug;
+
+/// A customer as the user named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerRef {
+    /// `acme`
+    Slug(String),
+    /// `"Acme Corp"`
+    Name(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    New {
+        name: String,
+        tier: Option<Tier>,
+        /// An existing channel to link instead of creating one.
+        channel: Option<String>,
+        slug: Option<String>,
+    },
+    /// `show [customer] [category]`: with a single word, whether it names a category or
+    /// a customer depends on the channel, so both stay words here.
+    Show {
+        first: Option<Word>,
+        second: Option<Word>,
+    },
+    Assign {
+        customer: Option<CustomerRef>,
+        item: String,
+        user: String,
+        due: Option<NaiveDate>,
+    },
+    Done {
+        customer: Option<CustomerRef>,
+        item: String,
+    },
+    Undo {
+        customer: Option<CustomerRef>,
+        item: String,
+    },
+    /// Part of the grammar, built by a later release.
+    NotYet(&'static str),
+}
+
+/// One word of the command text; a double-quoted phrase is one word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub text: String,
+    pub quoted: bool,
+}
+
+impl Word {
+    pub fn customer_ref(&self) -> CustomerRef {
+        if self.quoted {
+            CustomerRef::Name(self.text.clone())
+        } else {
+            CustomerRef::Slug(self.text.to_lowercase())
+        }
+    }
+}
+
+/// Which form to show back when the input was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    New,
+    Show,
+    Assign,
+    Done,
+    Undo,
+}
+
+impl Form {
+    pub fn usage(self) -> &'static str {
+        match self {
+            Form::New => {
+                "/readiness new <name> [tier=standard|professional|enterprise] [channel=#existing] [slug=…]"
+            }
+            Form::Show => "/readiness show [customer] [category]",
+            Form::Assign => "/readiness assign [customer] <item> @user [due=YYYY-MM-DD]",
+            Form::Done => "/readiness done [customer] <item>",
+            Form::Undo => "/readiness undo [customer] <item>",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    UnknownSubcommand(String),
+    UnclosedQuote,
+    Usage { form: Form, problem: Problem },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    MissingName,
+    BadTier(String),
+    BadDate(String),
+    BadSlug(String),
+    BadChannel(String),
+    BadUser(String),
+    MissingItem,
+    MissingUser,
+    UnknownOption(String),
+    TooManyWords(String),
+}
+
+/// The `text` of a `/readiness` command.
+pub fn parse(text: &str) -> Result<Command, ParseError> {
+    let words = split_words(text)?;
+    let Some((head, rest)) = words.split_first() else {
+        return Ok(Command::Help);
+    };
+    let sub = head.text.to_lowercase();
+    match sub.as_str() {
+        "help" | "?" | "ヘルプ" => Ok(Command::Help),
+        "new" => parse_new(rest),
+        "show" => parse_show(rest),
+        "assign" => parse_assign(rest),
+        "done" => {
+            let (customer, item) = customer_and_item(rest, Form::Done)?;
+            Ok(Command::Done { customer, item })
+        }
+        "undo" => {
+            let (customer, item) = customer_and_item(rest, Form::Undo)?;
+            Ok(Command::Undo { customer, item })
+        }
+        "ticket" => Ok(Command::NotYet("ticket")),
+        "tickets" => Ok(Command::NotYet("tickets")),
+        "report" => Ok(Command::NotYet("report")),
+        "remind" => Ok(Command::NotYet("remind")),
+        _ => Err(ParseError::UnknownSubcommand(head.text.clone())),
+    }
+}
+
+fn split_words(text: &str) -> Result<Vec<Word>, ParseError> {
+    let mut words = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let Some(&first) = chars.peek() else {
+            return Ok(words);
+        };
+        // Slack (and macOS) may turn straight quotes into curly ones.
+        if matches!(first, '"' | '“' | '”') {
+            chars.next();
+            let mut text = String::new();
+            loop {
+                match chars.next() {
+                    Some('"' | '“' | '”') => break,
+                    Some(c) => text.push(c),
+                    None => return Err(ParseError::UnclosedQuote),
+                }
+            }
+            words.push(Word {
+                text: text.trim().to_string(),
+                quoted: true,
+            });
+        } else {
+            let mut text = String::new();
+            // `<@U123|some name>` is one word even if Slack put a space in the label.
+            let mut in_angle = false;
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() && !in_angle {
+                    break;
+                }
+                match c {
+                    '<' => in_angle = true,
+                    '>' => in_angle = false,
+                    _ => {}
+                }
+                text.push(c);
+                chars.next();
+            }
+            words.push(Word {
+                text,
+                quoted: false,
+            });
+        }
+    }
+}
+
+fn key_value(word: &Word) -> Option<(String, &str)> {
+    if word.quoted {
+        return None;
+    }
+    let (k, v) = word.text.split_once('=')?;
+    Some((k.to_lowercase(), v))
+}
+
+fn usage(form: Form, problem: Problem) -> ParseError {
+    ParseError::Usage { form, problem }
+}
+
+fn parse_new(words: &[Word]) -> Result<Command, ParseError> {
+    let mut name_parts = Vec::new();
+    let (mut tier, mut channel, mut slug) = (None, None, None);
+    for word in words {
+        match key_value(word) {
+            Some((key, value)) => match key.as_str() {
+                "tier" => {
+                    tier = Some(
+                        Tier::parse(value)
+                            .ok_or_else(|| usage(Form::New, Problem::BadTier(value.into())))?,
+                    )
+                }
+                "channel" => {
+                    channel = Some(
+                        channel_id(value)
+                            .ok_or_else(|| usage(Form::New, Problem::BadChannel(value.into())))?,
+                    )
+                }
+                "slug" => {
+                    if !is_valid_slug(value) {
+                        return Err(usage(Form::New, Problem::BadSlug(value.into())));
+                    }
+                    slug = Some(value.to_string());
+                }
+                _ => return Err(usage(Form::New, Problem::UnknownOption(word.text.clone()))),
+            },
+            None => name_parts.push(word.text.as_str()),
+        }
+    }
+    let name = name_parts.join(" ").trim().to_string();
+    if name.is_empty() {
+        return Err(usage(Form::New, Problem::MissingName));
+    }
+    Ok(Command::New {
+        name,
+        tier,
+        channel,
+        slug,
+    })
+}
+
+fn parse_show(words: &[Word]) -> Result<Command, ParseError> {
+    if let Some(option) = words.iter().find(|w| key_value(w).is_some()) {
+        return Err(usage(Form::Show, Problem::UnknownOption(option.text.clone())));
+    }
+    match words {
+        [] => Ok(Command::Show {
+            first: None,
+            second: None,
+        }),
+        [a] => Ok(Command::Show {
+            first: Some(a.clone()),
+            second: None,
+        }),
+        [a, b] => Ok(Command::Show {
+            first: Some(a.clone()),
+            second: Some(b.clone()),
+        }),
+        [_, _, extra, ..] => Err(usage(Form::Show, Problem::TooManyWords(extra.text.clone()))),
+    }
+}
+
+/// An item key as in the seed: `1.2.3` or `1.2.3.4`.
+pub fn looks_like_item_key(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('.').collect();
+    (3..=4).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `[customer] <item>`: the item is the word that looks like a key.
+fn customer_and_item(
+    words: &[Word],
+    form: Form,
+) -> Result<(Option<CustomerRef>, String), ParseError> {
+    let positional: Vec<&Word> = words.iter().filter(|w| key_value(w).is_none()).collect();
+    if let Some(option) = words.iter().find(|w| key_value(w).is_some()) {
+        return Err(usage(form, Problem::UnknownOption(option.text.clone())));
+    }
+    split_customer_item(&positional, form)
+}
+
+fn split_customer_item(
+    positional: &[&Word],
+    form: Form,
+) -> Result<(Option<CustomerRef>, String), ParseError> {
+    match positional {
+        [item] if !item.quoted => Ok((None, item.text.clone())),
+        [customer, item] if !item.quoted => Ok((Some(customer.customer_ref()), item.text.clone())),
+        [] | [_] => Err(usage(form, Problem::MissingItem)),
+        [_, _] => Err(usage(form, Problem::MissingItem)),
+        [_, _, extra, ..] => Err(usage(form, Problem::TooManyWords(extra.text.clone()))),
+    }
+}
+
+fn parse_assign(words: &[Word]) -> Result<Command, ParseError> {
+    let mut due = None;
+    let mut user = None;
+    let mut positional = Vec::new();
+    for word in words {
+        if let Some((key, value)) = key_value(word) {
+            if key == "due" {
+                due = Some(
+                    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                        .map_err(|_| usage(Form::Assign, Problem::BadDate(value.into())))?,
+                );
+                continue;
+            }
+            return Err(usage(Form::Assign, Problem::UnknownOption(word.text.clone())));
+        }
+        if !word.quoted && (word.text.starts_with("<@") || word.text.starts_with('@')) {
+            let id = user_id(&word.text)
+                .ok_or_else(|| usage(Form::Assign, Problem::BadUser(word.text.clone())))?;
+            user = Some(id);
+            continue;
+        }
+        positional.push(word);
+    }
+    let (customer, item) = split_customer_item(&positional, Form::Assign)?;
+    let user = user.ok_or_else(|| usage(Form::Assign, Problem::MissingUser))?;
+    Ok(Command::Assign {
+        customer,
+        item,
+        user,
+        due,
+    })
+}
+
+/// `<@U123|name>` or `<@U123>` → `U123`. A bare `@name` cannot be resolved without
+/// the escaping Slack applies with `should_escape`, so it is refused.
+pub fn user_id(text: &str) -> Option<String> {
+    let inner = text.strip_prefix("<@")?.strip_suffix('>')?;
+    let id = inner.split('|').next()?;
+    valid_slack_id(id, &['U', 'W']).then(|| id.to_string())
+}
+
+/// `<#C123|name>`, `<#C123>` or a bare `C123` → `C123`.
+pub fn channel_id(text: &str) -> Option<String> {
+    let id = match text.strip_prefix("<#") {
+        Some(rest) => rest.strip_suffix('>')?.split('|').next()?,
+        None => text,
+    };
+    valid_slack_id(id, &['C', 'G']).then(|| id.to_string())
+}
+
+fn valid_slack_id(id: &str, prefixes: &[char]) -> bool {
+    id.len() >= 3
+        && id.len() <= 24
+        && id.starts_with(prefixes)
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn word(text: &str) -> Word {
+        Word {
+            text: text.into(),
+            quoted: false,
+        }
+    }
+
+    #[test]
+    fn empty_text_and_help_give_help() {
+        assert_eq!(parse(""), Ok(Command::Help));
+        assert_eq!(parse("  help "), Ok(Command::Help));
+    }
+
+    #[test]
+    fn new_takes_every_plain_word_as_the_name() {
+        assert_eq!(
+            parse("new Acme Corp tier=Enterprise channel=<#C0123|acme> slug=acme"),
+            Ok(Command::New {
+                name: "Acme Corp".into(),
+                tier: Some(Tier::Enterprise),
+                channel: Some("C0123".into()),
+                slug: Some("acme".into()),
+            })
+        );
+        assert_eq!(
+            parse("new 株式会社ミヤビ"),
+            Ok(Command::New {
+                name: "株式会社ミヤビ".into(),
+                tier: None,
+                channel: None,
+                slug: None
+            })
+        );
+    }
+
+    #[test]
+    fn new_refuses_bad_tiers_slugs_and_missing_names() {
+        assert!(matches!(
+            parse("new Acme tier=gold"),
+            Err(ParseError::Usage { form: Form::New, problem: Problem::BadTier(t) }) if t == "gold"
+        ));
+        assert!(matches!(
+            parse("new tier=standard"),
+            Err(ParseError::Usage {
+                problem: Problem::MissingName,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("new Acme slug=Not_A_Slug"),
+            Err(ParseError::Usage {
+                problem: Problem::BadSlug(_),
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("new Acme color=red"),
+            Err(ParseError::Usage {
+                problem: Problem::UnknownOption(_),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn show_keeps_its_words_for_the_channel_to_resolve() {
+        assert_eq!(
+            parse("show acme security"),
+            Ok(Command::Show {
+                first: Some(word("acme")),
+                second: Some(word("security"))
+            })
+        );
+        assert_eq!(
+            parse("show \"Acme Corp\""),
+            Ok(Command::Show {
+                first: Some(Word {
+                    text: "Acme Corp".into(),
+                    quoted: true
+                }),
+                second: None
+            })
+        );
+        assert!(parse("show a b c").is_err());
+    }
+
+    #[test]
+    fn assign_finds_item_user_and_due_date_in_any_order() {
+        assert_eq!(
+            parse("assign acme 1.1.1 <@U024BE7LH|bob> due=2026-12-01"),
+            Ok(Command::Assign {
+                customer: Some(CustomerRef::Slug("acme".into())),
+                item: "1.1.1".into(),
+                user: "U024BE7LH".into(),
+                due: NaiveDate::from_ymd_opt(2026, 12, 1),
+            })
+        );
+        assert_eq!(
+            parse("assign <@U1AB> 2.1.1"),
+            Ok(Command::Assign {
+                customer: None,
+                item: "2.1.1".into(),
+                user: "U1AB".into(),
+                due: None,
+            })
+        );
+        assert!(matches!(
+            parse("assign 1.1.1 <@U1AB> due=2026-13-01"),
+            Err(ParseError::Usage {
+                problem: Problem::BadDate(_),
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("assign 1.1.1"),
+            Err(ParseError::Usage {
+                problem: Problem::MissingUser,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("assign 1.1.1 @bob"),
+            Err(ParseError::Usage {
+                problem: Problem::BadUser(_),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn done_and_undo_take_an_optional_customer() {
+        assert_eq!(
+            parse("done 1.2.3"),
+            Ok(Command::Done {
+                customer: None,
+                item: "1.2.3".into()
+            })
+        );
+        assert_eq!(
+            parse("undo \"Acme Corp\" 1.2.3"),
+            Ok(Command::Undo {
+                customer: Some(CustomerRef::Name("Acme Corp".into())),
+                item: "1.2.3".into()
+            })
+        );
+        assert!(parse("done").is_err());
+    }
+
+    #[test]
+    fn unknown_subcommands_and_open_quotes_are_errors() {
+        assert_eq!(
+            parse("frobnicate x"),
+            Err(ParseError::UnknownSubcommand("frobnicate".into()))
+        );
+        assert_eq!(parse("show \"Acme"), Err(ParseError::UnclosedQuote));
+    }
+
+    #[test]
+    fn mentions_are_unescaped() {
+        assert_eq!(user_id("<@U123|bob>").as_deref(), Some("U123"));
+        assert_eq!(user_id("<@W123>").as_deref(), Some("W123"));
+        assert_eq!(user_id("@bob"), None);
+        assert_eq!(channel_id("<#C123|general>").as_deref(), Some("C123"));
+        assert_eq!(channel_id("G0ABC").as_deref(), Some("G0ABC"));
+        assert_eq!(channel_id("#general"), None);
+        assert!(looks_like_item_key("1.1.1.1"));
+        assert!(!looks_like_item_key("1.1"));
+        assert!(!looks_like_item_key("a.b.c"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_fails_without_panicking(text in "\\PC{0,300}") {
+            let _ = parse(&text);
+        }
+    }
+}

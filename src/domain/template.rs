@@ -1,0 +1,436 @@
+//! The checklist template: categories, sections and items, loaded from a TOML data
+//! file. The seed's checklist is compiled in (`templates/enterprise-readiness.toml`);
+//! a team may point `READINESS_TEMPLATE` at its own file in the same format.
+//!
+//! Every count the app shows is computed from here; nothing else knows that the seed
+//! has 95 items.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::i18n::Lang;
+
+/// The seed's checklist, as shipped in the binary.
+pub const BUILTIN_TEMPLATE: &str = include_str!("../../templates/enterprise-readiness.toml");
+
+/// Longest label accepted. Labels become checkbox option text (75 characters at most in
+/// Slack), after the item key and an indent, so they must leave room for both.
+pub const MAX_LABEL_CHARS: usize = 60;
+/// Item keys are checkbox option values (75 at most) and ten of them make up the block_id
+/// of a checkbox group (255 at most), so they stay short.
+pub const MAX_KEY_CHARS: usize = 15;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub categories: Vec<Category>,
+    index: HashMap<String, (usize, usize, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub number: u32,
+    pub ja: String,
+    pub en: String,
+    pub aliases: Vec<String>,
+    /// Whether the category's items count toward go-live readiness (continuous
+    /// improvement, for one, happens after go-live).
+    pub required_for_go_live: bool,
+    pub sections: Vec<Section>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub key: String,
+    pub ja: String,
+    pub en: String,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub key: String,
+    pub ja: String,
+    pub en: String,
+    /// The seed marks it 必要な場合 ("if needed"): it may be set N/A.
+    pub if_needed: bool,
+    /// `1.1.1` for the sub-item `1.1.1.1`. A parent and its sub-items are separate boxes.
+    pub parent: Option<String>,
+}
+
+impl Category {
+    pub fn label(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.ja,
+            Lang::En => &self.en,
+        }
+    }
+    pub fn items(&self) -> impl Iterator<Item = &Item> {
+        self.sections.iter().flat_map(|s| s.items.iter())
+    }
+    pub fn item_count(&self) -> usize {
+        self.sections.iter().map(|s| s.items.len()).sum()
+    }
+}
+
+impl Section {
+    pub fn label(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.ja,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+impl Item {
+    pub fn label(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.ja,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// A template file that cannot be used, with the line it went wrong on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct TemplateError {
+    pub line: usize,
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTemplate {
+    categories: Vec<Spanned<RawCategory>>,
+    #[serde(default)]
+    sections: Vec<Spanned<RawSection>>,
+    #[serde(default)]
+    items: Vec<Spanned<RawItem>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    number: u32,
+    ja: String,
+    en: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default = "yes")]
+    required_for_go_live: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSection {
+    key: String,
+    ja: String,
+    en: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem {
+    key: String,
+    ja: String,
+    en: String,
+    #[serde(default)]
+    if_needed: bool,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+fn numeric_key(key: &str) -> Option<Vec<u32>> {
+    key.split('.').map(|part| part.parse().ok()).collect()
+}
+
+impl Template {
+    /// The seed's checklist.
+    pub fn builtin() -> Self {
+        Self::parse(BUILTIN_TEMPLATE).expect("the built-in template is checked by unit tests")
+    }
+
+    /// Parses and checks a template file; the error names the line and the reason.
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        let raw: RawTemplate = toml::from_str(text).map_err(|e| TemplateError {
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+            reason: e.message().to_string(),
+        })?;
+        let fail = |span: std::ops::Range<usize>, reason: String| TemplateError {
+            line: line_of(text, span.start),
+            reason,
+        };
+        let check_labels = |span: std::ops::Range<usize>, what: &str, ja: &str, en: &str| {
+            for (lang, label) in [("ja", ja), ("en", en)] {
+                let chars = label.chars().count();
+                if label.trim().is_empty() {
+                    return Err(fail(span.clone(), format!("{what}: `{lang}` is empty")));
+                }
+                if chars > MAX_LABEL_CHARS {
+                    return Err(fail(
+                        span.clone(),
+                        format!("{what}: `{lang}` has {chars} characters; at most {MAX_LABEL_CHARS} fit a Slack checkbox"),
+                    ));
+                }
+            }
+            Ok(())
+        };
+
+        let mut categories: Vec<Category> = Vec::new();
+        for spanned in &raw.categories {
+            let span = spanned.span();
+            let c = spanned.get_ref();
+            if c.number == 0 || categories.iter().any(|k| k.number == c.number) {
+                return Err(fail(
+                    span,
+                    format!("category number {} is zero or used twice", c.number),
+                ));
+            }
+            check_labels(span.clone(), &format!("category {}", c.number), &c.ja, &c.en)?;
+            categories.push(Category {
+                number: c.number,
+                ja: c.ja.clone(),
+                en: c.en.clone(),
+                aliases: c.aliases.iter().map(|a| a.to_lowercase()).collect(),
+                required_for_go_live: c.required_for_go_live,
+                sections: Vec::new(),
+            });
+        }
+        if categories.is_empty() {
+            return Err(TemplateError {
+                line: 1,
+                reason: "the template has no [[categories]]".into(),
+            });
+        }
+
+        let mut index = HashMap::new();
+        let mut section_at: HashMap<String, (usize, usize)> = HashMap::new();
+        for spanned in &raw.sections {
+            let span = spanned.span();
+            let s = spanned.get_ref();
+            let parts = numeric_key(&s.key).filter(|p| p.len() == 2).ok_or_else(|| {
+                fail(
+                    span.clone(),
+                    format!("section key {:?} must look like 1.2", s.key),
+                )
+            })?;
+            let ci = categories
+                .iter()
+                .position(|c| c.number == parts[0])
+                .ok_or_else(|| {
+                    fail(
+                        span.clone(),
+                        format!("section {} names category {}, which is not defined", s.key, parts[0]),
+                    )
+                })?;
+            if section_at.contains_key(&s.key) {
+                return Err(fail(span, format!("section {} is defined twice", s.key)));
+            }
+            check_labels(span.clone(), &format!("section {}", s.key), &s.ja, &s.en)?;
+            section_at.insert(s.key.clone(), (ci, categories[ci].sections.len()));
+            categories[ci].sections.push(Section {
+                key: s.key.clone(),
+                ja: s.ja.clone(),
+                en: s.en.clone(),
+                items: Vec::new(),
+            });
+        }
+
+        for spanned in &raw.items {
+            let span = spanned.span();
+            let it = spanned.get_ref();
+            if it.key.len() > MAX_KEY_CHARS {
+                return Err(fail(span, format!("item key {:?} is too long", it.key)));
+            }
+            let parts = numeric_key(&it.key)
+                .filter(|p| p.len() == 3 || p.len() == 4)
+                .ok_or_else(|| {
+                    fail(
+                        span.clone(),
+                        format!("item key {:?} must look like 1.2.3 (or 1.2.3.4 for a sub-item)", it.key),
+                    )
+                })?;
+            let section_key = format!("{}.{}", parts[0], parts[1]);
+            let &(ci, si) = section_at.get(&section_key).ok_or_else(|| {
+                fail(
+                    span.clone(),
+                    format!("item {} belongs to section {section_key}, which is not defined", it.key),
+                )
+            })?;
+            if index.contains_key(&it.key) {
+                return Err(fail(span, format!("item {} is defined twice", it.key)));
+            }
+            let parent = if parts.len() == 4 {
+                let parent = format!("{}.{}.{}", parts[0], parts[1], parts[2]);
+                if !index.contains_key(&parent) {
+                    return Err(fail(
+                        span,
+                        format!("sub-item {} must come after its item {parent}", it.key),
+                    ));
+                }
+                Some(parent)
+            } else {
+                None
+            };
+            check_labels(span.clone(), &format!("item {}", it.key), &it.ja, &it.en)?;
+            let items = &mut categories[ci].sections[si].items;
+            index.insert(it.key.clone(), (ci, si, items.len()));
+            items.push(Item {
+                key: it.key.clone(),
+                ja: it.ja.clone(),
+                en: it.en.clone(),
+                if_needed: it.if_needed,
+                parent,
+            });
+        }
+        if index.is_empty() {
+            return Err(TemplateError {
+                line: 1,
+                reason: "the template has no [[items]]".into(),
+            });
+        }
+        Ok(Self { categories, index })
+    }
+
+    pub fn item(&self, key: &str) -> Option<&Item> {
+        let &(c, s, i) = self.index.get(key)?;
+        Some(&self.categories[c].sections[s].items[i])
+    }
+
+    /// The category an item belongs to.
+    pub fn category_of(&self, key: &str) -> Option<&Category> {
+        let &(c, _, _) = self.index.get(key)?;
+        Some(&self.categories[c])
+    }
+
+    pub fn item_count(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn items(&self) -> impl Iterator<Item = &Item> {
+        self.categories.iter().flat_map(|c| c.items())
+    }
+
+    /// A category by its number (`1`), English or Japanese name, or alias; case-insensitive.
+    pub fn find_category(&self, name: &str) -> Option<&Category> {
+        let wanted = name.trim().to_lowercase();
+        self.categories.iter().find(|c| {
+            c.number.to_string() == wanted
+                || c.en.to_lowercase() == wanted
+                || c.ja.to_lowercase() == wanted
+                || c.aliases.contains(&wanted)
+        })
+    }
+
+    pub fn category(&self, number: u32) -> Option<&Category> {
+        self.categories.iter().find(|c| c.number == number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_template_has_the_seeds_95_items_by_category() {
+        let t = Template::builtin();
+        let counts: Vec<(String, usize)> = t
+            .categories
+            .iter()
+            .map(|c| (c.en.clone(), c.item_count()))
+            .collect();
+        let expected = [
+            ("Security", 26),
+            ("SLA", 11),
+            ("Support", 19),
+            ("Infrastructure", 11),
+            ("Legal", 10),
+            ("Onboarding", 12),
+            ("Continuous improvement", 6),
+        ];
+        assert_eq!(
+            counts,
+            expected
+                .iter()
+                .map(|(n, c)| (n.to_string(), *c))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(t.item_count(), 95);
+    }
+
+    #[test]
+    fn sub_items_are_their_own_boxes_under_their_parent() {
+        let t = Template::builtin();
+        let saml = t.item("1.1.1.1").unwrap();
+        assert_eq!(saml.parent.as_deref(), Some("1.1.1"));
+        assert_eq!(t.item("1.1.2").unwrap().parent, None);
+        assert!(t.item("1.1.1").unwrap().ja.contains("SSO"));
+    }
+
+    #[test]
+    fn only_the_seeds_if_needed_items_may_be_not_applicable() {
+        let t = Template::builtin();
+        let if_needed: Vec<&str> = t
+            .items()
+            .filter(|i| i.if_needed)
+            .map(|i| i.key.as_str())
+            .collect();
+        assert!(!if_needed.is_empty());
+        for key in &if_needed {
+            assert!(t.item(key).unwrap().ja.contains("必要な場合"), "{key}");
+        }
+        let marked_in_seed = t.items().filter(|i| i.ja.contains("必要な場合")).count();
+        assert_eq!(if_needed.len(), marked_in_seed);
+    }
+
+    #[test]
+    fn categories_are_found_by_number_alias_or_name_in_any_case() {
+        let t = Template::builtin();
+        for name in ["1", "security", "SECURITY", "セキュリティ", "Security"] {
+            assert_eq!(t.find_category(name).map(|c| c.number), Some(1), "{name}");
+        }
+        assert_eq!(t.find_category("infra").map(|c| c.number), Some(4));
+        assert_eq!(t.find_category("インフラ・運用").map(|c| c.number), Some(4));
+        assert_eq!(t.find_category("継続的改善").map(|c| c.number), Some(7));
+        assert!(t.find_category("8").is_none());
+        assert!(t.find_category("nope").is_none());
+    }
+
+    #[test]
+    fn a_malformed_template_is_refused_with_its_line_and_reason() {
+        let text = "[[categories]]\nnumber = 1\nja = \"A\"\nen = \"A\"\n\n[[sections]]\nkey = \"1.1\"\nja = \"S\"\nen = \"S\"\n\n[[items]]\nkey = \"1.2.1\"\nja = \"x\"\nen = \"x\"\n";
+        let err = Template::parse(text).unwrap_err();
+        assert_eq!(err.line, 11, "{err}");
+        assert!(err.reason.contains("section 1.2"), "{err}");
+
+        let syntax = Template::parse("[[categories]]\nnumber = \"one\"\n").unwrap_err();
+        assert_eq!(syntax.line, 2, "{syntax}");
+
+        let orphan = "[[categories]]\nnumber = 1\nja = \"A\"\nen = \"A\"\n[[sections]]\nkey = \"1.1\"\nja = \"S\"\nen = \"S\"\n[[items]]\nkey = \"1.1.1.1\"\nja = \"x\"\nen = \"x\"\n";
+        let err = Template::parse(orphan).unwrap_err();
+        assert_eq!(err.line, 9);
+        assert!(err.reason.contains("must come after"), "{err}");
+    }
+
+    #[test]
+    fn labels_too_long_for_a_checkbox_are_refused() {
+        let long = "x".repeat(MAX_LABEL_CHARS + 1);
+        let text = format!(
+            "[[categories]]\nnumber = 1\nja = \"A\"\nen = \"A\"\n[[sections]]\nkey = \"1.1\"\nja = \"S\"\nen = \"S\"\n[[items]]\nkey = \"1.1.1\"\nja = \"x\"\nen = \"{long}\"\n"
+        );
+        let err = Template::parse(&text).unwrap_err();
+        assert!(err.reason.contains("characters"), "{err}");
+    }
+}
