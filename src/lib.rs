@@ -13,6 +13,11 @@
 //! - `app.rs`     wiring: build everything from the settings and run until shutdown.
 //! - `config.rs`  flags, environment and the optional TOML file.
 
+pub mod app;
 pub mod blocks;
 pub mod config;
+pub mod delivery;
 pub mod domain;
+pub mod http;
+pub mod slack;
+pub mod store;

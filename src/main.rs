@@ -1,1 +1,54 @@
-fn main() {}
+use anyhow::Context;
+use clap::Parser;
+use readiness::config::{Cli, Command, LogFormat, Settings};
+use tracing_subscriber::EnvFilter;
+
+/// The app's request URLs in manifest.yml point at this host; `readiness manifest`
+/// replaces it with READINESS_PUBLIC_URL.
+const MANIFEST_PLACEHOLDER: &str = "https://readiness.example.com";
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::resolve(&cli.settings)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            init_tracing(settings.log_format);
+            let listener = tokio::net::TcpListener::bind(settings.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.listen))?;
+            readiness::app::run(settings, listener, readiness::app::shutdown_signal()).await
+        }
+        Command::Manifest => {
+            let manifest = include_str!("../manifest.yml");
+            match &settings.public_url {
+                Some(url) => print!("{}", manifest.replace(MANIFEST_PLACEHOLDER, url)),
+                None => {
+                    eprintln!("READINESS_PUBLIC_URL is not set; the URLs below are placeholders.");
+                    print!("{manifest}");
+                }
+            }
+            Ok(())
+        }
+        Command::CheckTemplate { path } => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let template = readiness::domain::template::Template::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            for c in &template.categories {
+                println!("{}. {} / {}: {} items", c.number, c.en, c.ja, c.item_count());
+            }
+            println!("total: {} items", template.item_count());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Wiring: build the app from its settings and run it until shutdown.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use tokio::{net::TcpListener, sync::watch};
+use tracing::{info, warn};
+
+use crate::config::Settings;
+use crate::delivery::{slack_api::SlackApi, users::Locales, worker};
+use crate::domain::template::Template;
+use crate::http::{self, HttpState, metrics::Metrics, signature::Verifier};
+use crate::slack::Context;
+use crate::store::Store;
+
+/// How long in-flight Slack work may take to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The checklist template: the built-in seed, or the team's own file.
+pub fn load_template(settings: &Settings) -> anyhow::Result<Template> {
+    match &settings.template {
+        None => Ok(Template::builtin()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the template file {}", path.display()))?;
+            Template::parse(&text).map_err(|e| {
+                anyhow::anyhow!("the template file {} is not valid: {e}", path.display())
+            })
+        }
+    }
+}
+
+/// Serves on `listener` until `shutdown` resolves, then lets queued Slack work finish.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let template = Arc::new(load_template(&settings)?);
+    let store = Store::connect(&settings.database_url).await?;
+    let api = SlackApi::new(&settings.slack_api_url, &settings.bot_token)?;
+    let verifier = Verifier::new(&settings.signing_secret);
+    if !verifier.is_configured() || !api.has_token() {
+        warn!(
+            "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (see README). Until then Slack requests get 401."
+        );
+    }
+    if !settings.app_token.is_empty() {
+        warn!("SLACK_APP_TOKEN is set, but Socket Mode is not built yet; serving HTTP only");
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (delivery, worker) = worker::start(
+        store.clone(),
+        api.clone(),
+        template.clone(),
+        settings.channel_language,
+        stop_rx,
+    );
+    let state = HttpState {
+        ctx: Context {
+            store: store.clone(),
+            template: template.clone(),
+            delivery,
+            api: api.clone(),
+            locales: Locales::new(api),
+            channel_lang: settings.channel_language,
+        },
+        verifier,
+        metrics: Metrics::new(),
+    };
+    info!(
+        address = %listener.local_addr()?,
+        database = store.dialect(),
+        items = template.item_count(),
+        "listening"
+    );
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed")?;
+    info!("shutting down: finishing queued Slack work");
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(DRAIN_TIMEOUT, worker).await.is_err() {
+        warn!("queued Slack work did not finish in time; it resumes at the next start");
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

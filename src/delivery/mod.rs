@@ -1,0 +1,6 @@
+//! Outbound: everything the app sends to Slack on its own, after the request that
+//! caused it has been acknowledged.
+
+pub mod slack_api;
+pub mod users;
+pub mod worker;

@@ -1,0 +1,180 @@
+//! The Slack Web API, through slack-morphism's client, pointed at `SLACK_API_URL`.
+//!
+//! A thin wrapper: it turns our [`Message`]s into slack-morphism requests and Slack's
+//! failures into [`ApiError`], which says whether trying again can help.
+
+use std::{sync::Arc, time::Duration};
+
+use serde::{Deserialize, Serialize};
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use crate::blocks::Message;
+use crate::config::Secret;
+
+pub type Client = SlackClient<SlackClientHyperHttpsConnector>;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// No bot token is configured, so nothing can be sent.
+    #[error("SLACK_BOT_TOKEN is not set")]
+    NoToken,
+    /// Slack answered `ok: false` with this code (`name_taken`, `not_in_channel`, …).
+    #[error("Slack answered {0}")]
+    Slack(String),
+    /// HTTP 429: wait this long.
+    #[error("rate limited; retry after {0:?}")]
+    RateLimited(Duration),
+    /// The network, a 5xx or a malformed answer: worth retrying.
+    #[error("transport: {0}")]
+    Transport(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Slack(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ApiError::RateLimited(_) | ApiError::Transport(_))
+            || matches!(self.code(), Some("internal_error" | "fatal_error" | "service_unavailable" | "request_timeout"))
+    }
+}
+
+impl From<SlackClientError> for ApiError {
+    fn from(e: SlackClientError) -> Self {
+        match e {
+            SlackClientError::ApiError(api) => ApiError::Slack(api.code),
+            SlackClientError::RateLimitError(r) => {
+                ApiError::RateLimited(r.retry_after.unwrap_or(Duration::from_secs(1)))
+            }
+            other => ApiError::Transport(other.to_string()),
+        }
+    }
+}
+
+/// What the app needs to know about a Slack user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub locale: Option<String>,
+    pub tz: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct SlackApi {
+    client: Arc<Client>,
+    token: Option<SlackApiToken>,
+}
+
+#[derive(Serialize)]
+struct InviteRequest<'a> {
+    channel: &'a str,
+    /// Slack documents a comma-separated string; slack-morphism would send an array.
+    users: String,
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+impl SlackApi {
+    /// A client for `api_url` (http is accepted, for a local test double).
+    pub fn new(api_url: &str, bot_token: &Secret) -> anyhow::Result<Self> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_all_versions()
+            .build();
+        // slack-morphism appends the method name to this base.
+        let connector = SlackClientHyperConnector::from(https).with_slack_api_url(&format!("{api_url}/"));
+        Ok(Self {
+            client: Arc::new(SlackClient::new(connector)),
+            token: (!bot_token.is_empty())
+                .then(|| SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_string()))),
+        })
+    }
+
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    fn session(&self) -> Result<SlackClientSession<'_, SlackClientHyperHttpsConnector>, ApiError> {
+        let token = self.token.as_ref().ok_or(ApiError::NoToken)?;
+        Ok(self.client.open_session(token))
+    }
+
+    fn content(message: &Message) -> SlackMessageContent {
+        SlackMessageContent::new()
+            .with_text(message.text.clone())
+            .with_blocks(message.blocks.clone())
+    }
+
+    /// Posts a message; returns its `ts`.
+    pub async fn post_message(&self, channel: &str, message: &Message) -> Result<String, ApiError> {
+        let request = SlackApiChatPostMessageRequest::new(channel.into(), Self::content(message));
+        let response = self.session()?.chat_post_message(&request).await?;
+        Ok(response.ts.to_string())
+    }
+
+    pub async fn update_message(&self, channel: &str, ts: &str, message: &Message) -> Result<(), ApiError> {
+        let request = SlackApiChatUpdateRequest::new(channel.into(), Self::content(message), ts.into());
+        self.session()?.chat_update(&request).await?;
+        Ok(())
+    }
+
+    /// Creates a channel; returns its id.
+    pub async fn create_channel(&self, name: &str, private: bool) -> Result<String, ApiError> {
+        let request = SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(private);
+        let response = self.session()?.conversations_create(&request).await?;
+        Ok(response.channel.id.to_string())
+    }
+
+    pub async fn invite(&self, channel: &str, users: &[&str]) -> Result<(), ApiError> {
+        let request = InviteRequest {
+            channel,
+            users: users.join(","),
+        };
+        let _: Empty = self
+            .session()?
+            .http_session_api
+            .http_post("conversations.invite", &request, None)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn pin(&self, channel: &str, ts: &str) -> Result<(), ApiError> {
+        let request = SlackApiPinsAddRequest::new(channel.into(), ts.into());
+        self.session()?.pins_add(&request).await?;
+        Ok(())
+    }
+
+    pub async fn user_info(&self, user: &str) -> Result<UserInfo, ApiError> {
+        let request = SlackApiUsersInfoRequest::new(user.into()).with_include_locale(true);
+        let response = self.session()?.users_info(&request).await?;
+        Ok(UserInfo {
+            locale: response.user.locale.map(|l| l.to_string()),
+            tz: response.user.tz,
+        })
+    }
+
+    pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> Result<(), ApiError> {
+        let request = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
+        self.session()?.views_open(&request).await?;
+        Ok(())
+    }
+
+    /// Answers through a `response_url` (ephemeral unless the body says otherwise).
+    pub async fn respond(&self, response_url: &str, message: &Message, replace_original: bool) -> Result<(), ApiError> {
+        let url: SlackResponseUrl = url::Url::parse(response_url)
+            .map_err(|e| ApiError::Transport(format!("bad response_url: {e}")))?
+            .into();
+        let mut request = SlackApiPostWebhookMessageRequest::new(Self::content(message));
+        if replace_original {
+            request = request.with_replace_original(true);
+        }
+        self.client.respond_to_event(&url, &request).await?;
+        Ok(())
+    }
+}

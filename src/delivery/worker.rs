@@ -1,0 +1,521 @@
+//! The background side of a request: creating channels, posting checklists, DMs,
+//! `response_url` answers, and keeping every posted checklist message current.
+//!
+//! Requests store their change, then hand a [`Job`] to a bounded queue and answer
+//! Slack at once; the work here may take seconds when Slack is slow. State that must
+//! survive a crash is in the database, not in the queue: a customer still without a
+//! channel is picked up again at start-up, and stale checklist messages are found by
+//! comparing versions ([`Store::stale_messages`]), so a lost wake-up only delays an
+//! update.
+//!
+//! Message updates are coalesced: a change bumps the customer's version and wakes the
+//! updater, which waits a moment for the burst to settle, then re-renders each stale
+//! message once from the database, however many ticks happened.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tracing::{info, warn};
+
+use super::slack_api::{ApiError, SlackApi};
+use crate::blocks::{Message, checklist};
+use crate::domain::customer::Customer;
+use crate::domain::i18n::Lang;
+use crate::domain::slug::channel_name;
+use crate::domain::template::Template;
+use crate::store::{StaleMessage, Store};
+
+/// Jobs waiting beyond this are refused (the request says "busy, try again").
+pub const QUEUE_CAPACITY: usize = 1024;
+/// Jobs running at once; Slack's per-method limits make more pointless.
+const CONCURRENT_JOBS: usize = 8;
+/// How long the updater lets a burst of changes settle before re-rendering.
+const UPDATE_DEBOUNCE: Duration = Duration::from_millis(300);
+/// Attempts for a call that failed in a way worth retrying.
+const ATTEMPTS: u32 = 5;
+/// `cust-<slug>`, then `-2` … up to this many names are tried on `name_taken`.
+const CHANNEL_NAME_ATTEMPTS: u32 = 20;
+
+/// A checklist message: the overview, or part `part` of a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Overview,
+    Category { number: u32, part: usize },
+}
+
+impl Part {
+    pub fn key(self) -> String {
+        match self {
+            Part::Overview => "overview".into(),
+            Part::Category { number, part } => format!("category:{number}:{part}"),
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        if key == "overview" {
+            return Some(Part::Overview);
+        }
+        let mut it = key.strip_prefix("category:")?.split(':');
+        let number = it.next()?.parse().ok()?;
+        let part = it.next()?.parse().ok()?;
+        Some(Part::Category { number, part })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Create the customer's channel, invite the caller, post and pin the overview.
+    Provision {
+        customer_id: i64,
+        caller: String,
+        response_url: Option<String>,
+        lang: Lang,
+    },
+    /// Post the overview (and pin it) or a category's messages in the customer's channel.
+    PostChecklist {
+        customer_id: i64,
+        category: Option<u32>,
+        pin: bool,
+        response_url: Option<String>,
+        lang: Lang,
+    },
+    /// A direct message to a user (the app's DM with them).
+    DirectMessage { user: String, message: Message },
+    /// An answer through a `response_url`.
+    Respond {
+        response_url: String,
+        message: Message,
+        replace_original: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the delivery queue is full")]
+pub struct Busy;
+
+/// The handle requests use.
+#[derive(Clone)]
+pub struct Delivery {
+    jobs: mpsc::Sender<Job>,
+    stale: Arc<Notify>,
+}
+
+impl Delivery {
+    pub fn submit(&self, job: Job) -> Result<(), Busy> {
+        self.jobs.try_send(job).map_err(|_| Busy)
+    }
+
+    /// Some customer's checklist changed: posted messages need re-rendering.
+    pub fn checklist_changed(&self) {
+        self.stale.notify_one();
+    }
+}
+
+#[derive(Clone)]
+struct Worker {
+    store: Store,
+    api: SlackApi,
+    template: Arc<Template>,
+    channel_lang: Lang,
+}
+
+/// Starts the job runner and the message updater. They stop when every [`Delivery`]
+/// handle is dropped (jobs) or `shutdown` turns true (updater), finishing what they hold.
+pub fn start(
+    store: Store,
+    api: SlackApi,
+    template: Arc<Template>,
+    channel_lang: Lang,
+    shutdown: watch::Receiver<bool>,
+) -> (Delivery, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+    let stale = Arc::new(Notify::new());
+    let worker = Worker {
+        store,
+        api,
+        template,
+        channel_lang,
+    };
+    let delivery = Delivery {
+        jobs: tx,
+        stale: stale.clone(),
+    };
+    let resume = delivery.clone();
+    let handle = tokio::spawn(async move {
+        let updater = tokio::spawn(worker.clone().run_updater(stale, shutdown));
+        // Channels a crash left uncreated are created now.
+        match worker.store.customers_awaiting_channel().await {
+            Ok(customers) => {
+                for c in customers {
+                    let _ = resume.submit(Job::Provision {
+                        customer_id: c.id,
+                        caller: c.created_by.clone(),
+                        response_url: None,
+                        lang: worker.channel_lang,
+                    });
+                }
+            }
+            Err(e) => warn!(error = %e, "cannot list customers awaiting a channel"),
+        }
+        drop(resume);
+        worker.run_jobs(rx).await;
+        let _ = updater.await;
+    });
+    (delivery, handle)
+}
+
+/// Runs `call` until it succeeds, fails for good, or runs out of attempts; waits out
+/// rate limits and backs off on transport errors.
+async fn with_retries<T, F, Fut>(what: &str, mut call: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut backoff = Duration::from_millis(200);
+    for attempt in 1..=ATTEMPTS {
+        match call().await {
+            Err(ApiError::RateLimited(wait)) if attempt < ATTEMPTS => {
+                warn!(what, ?wait, "rate limited by Slack; waiting");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
+                warn!(what, error = %e, attempt, "Slack call failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            result => return result,
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+impl Worker {
+    async fn run_jobs(&self, mut rx: mpsc::Receiver<Job>) {
+        let permits = Arc::new(Semaphore::new(CONCURRENT_JOBS));
+        let mut running = tokio::task::JoinSet::new();
+        while let Some(job) = rx.recv().await {
+            let permit = permits.clone().acquire_owned().await.expect("never closed");
+            let worker = self.clone();
+            running.spawn(async move {
+                worker.run(job).await;
+                drop(permit);
+            });
+            while running.try_join_next().is_some() {}
+        }
+        while running.join_next().await.is_some() {}
+    }
+
+    async fn run(&self, job: Job) {
+        match job {
+            Job::Provision {
+                customer_id,
+                caller,
+                response_url,
+                lang,
+            } => self.provision(customer_id, &caller, response_url, lang).await,
+            Job::PostChecklist {
+                customer_id,
+                category,
+                pin,
+                response_url,
+                lang,
+            } => {
+                let Some(customer) = self.customer(customer_id).await else {
+                    return;
+                };
+                if let Err(e) = self.post_checklist(&customer, category, pin).await {
+                    warn!(customer = customer.id, error = %e, "cannot post the checklist");
+                    if let Some(url) = response_url {
+                        self.respond(&url, &post_failed(&customer, &e, lang)).await;
+                    }
+                }
+            }
+            Job::DirectMessage { user, message } => {
+                if let Err(e) = with_retries("dm", || self.api.post_message(&user, &message)).await {
+                    warn!(error = %e, "cannot send a direct message");
+                }
+            }
+            Job::Respond {
+                response_url,
+                message,
+                replace_original,
+            } => {
+                if let Err(e) = with_retries("respond", || {
+                    self.api.respond(&response_url, &message, replace_original)
+                })
+                .await
+                {
+                    warn!(error = %e, "cannot answer through response_url");
+                }
+            }
+        }
+    }
+
+    async fn customer(&self, id: i64) -> Option<Customer> {
+        match self.store.customer_by_id_unscoped(id).await {
+            Ok(found) => found,
+            Err(e) => {
+                warn!(customer = id, error = %e, "cannot read the customer");
+                None
+            }
+        }
+    }
+
+    async fn respond(&self, url: &str, message: &Message) {
+        if let Err(e) = with_retries("respond", || self.api.respond(url, message, false)).await {
+            warn!(error = %e, "cannot answer through response_url");
+        }
+    }
+
+    async fn provision(&self, customer_id: i64, caller: &str, response_url: Option<String>, lang: Lang) {
+        let Some(mut customer) = self.customer(customer_id).await else {
+            return;
+        };
+        if customer.channel_id.is_none() {
+            match self.create_channel(&customer).await {
+                Ok(channel) => {
+                    if let Err(e) = self.store.set_customer_channel(customer.id, Some(&channel), None).await {
+                        warn!(customer = customer.id, error = %e, "cannot record the new channel");
+                        return;
+                    }
+                    customer.channel_id = Some(channel);
+                }
+                Err(e) => {
+                    warn!(customer = customer.id, error = %e, "cannot create the customer's channel");
+                    let reason = e.to_string();
+                    if let Err(e) = self.store.set_customer_channel(customer.id, None, Some(&reason)).await {
+                        warn!(customer = customer.id, error = %e, "cannot record the channel error");
+                    }
+                    if let Some(url) = response_url {
+                        let text = match lang {
+                            Lang::En => format!(
+                                ":warning: *{}* was created, but its channel could not be: {reason}. Link an existing one with `/readiness new` … `channel=#…` after fixing the app's scopes.",
+                                crate::blocks::escape(&customer.name)
+                            ),
+                            Lang::Ja => format!(
+                                ":warning: *{}* を作成しましたが、チャンネルを作成できませんでした：{reason}",
+                                crate::blocks::escape(&customer.name)
+                            ),
+                        };
+                        self.respond(&url, &Message::plain(text)).await;
+                    }
+                    return;
+                }
+            }
+            let channel = customer.channel_id.clone().expect("just set");
+            let invitees = [caller];
+            match with_retries("invite", || self.api.invite(&channel, &invitees)).await {
+                Ok(()) => {}
+                Err(ApiError::Slack(code)) if code == "already_in_channel" || code == "cant_invite_self" => {}
+                Err(e) => warn!(customer = customer.id, error = %e, "cannot invite the caller"),
+            }
+        }
+        let result = self.post_checklist(&customer, None, true).await;
+        if let Some(url) = response_url {
+            let message = match (&result, &customer.channel_id) {
+                (Ok(()), Some(channel)) => Message::plain(match lang {
+                    Lang::En => format!(
+                        ":white_check_mark: *{}* is set up in <#{channel}> (slug `{}`). The overview is pinned there.",
+                        crate::blocks::escape(&customer.name),
+                        customer.slug
+                    ),
+                    Lang::Ja => format!(
+                        ":white_check_mark: *{}* を <#{channel}> に用意しました（スラッグ `{}`）。概要をピン留めしました。",
+                        crate::blocks::escape(&customer.name),
+                        customer.slug
+                    ),
+                }),
+                (Err(e), _) => post_failed(&customer, e, lang),
+                (Ok(()), None) => return,
+            };
+            self.respond(&url, &message).await;
+        }
+    }
+
+    /// `cust-<slug>`, or the first of `-2`, `-3`, … that is free.
+    async fn create_channel(&self, customer: &Customer) -> Result<String, ApiError> {
+        for attempt in 1..=CHANNEL_NAME_ATTEMPTS {
+            let name = channel_name(&customer.slug, attempt);
+            match with_retries("conversations.create", || self.api.create_channel(&name, true)).await {
+                Err(ApiError::Slack(code)) if code == "name_taken" => continue,
+                result => return result,
+            }
+        }
+        Err(ApiError::Slack("name_taken".into()))
+    }
+
+    /// Renders and posts the overview (pinned if asked) or one category, recording
+    /// each message so later changes update it.
+    async fn post_checklist(&self, customer: &Customer, category: Option<u32>, pin: bool) -> Result<(), ApiError> {
+        let channel = customer
+            .channel_id
+            .clone()
+            .ok_or_else(|| ApiError::Slack("channel_not_found".into()))?;
+        // The version is read before the state, so a change racing this post leaves
+        // the message marked stale rather than wrongly current.
+        let version = self
+            .store
+            .customer_version(customer.id)
+            .await
+            .map_err(|e| ApiError::Transport(e.to_string()))?;
+        let states = self
+            .store
+            .item_states(customer.id)
+            .await
+            .map_err(|e| ApiError::Transport(e.to_string()))?;
+        let parts: Vec<(Part, Message)> = match category.and_then(|n| self.template.category(n)) {
+            None => vec![(
+                Part::Overview,
+                checklist::overview(&self.template, customer, &states, self.channel_lang),
+            )],
+            Some(cat) => checklist::category_messages(customer, cat, &states, self.channel_lang)
+                .into_iter()
+                .enumerate()
+                .map(|(part, m)| {
+                    (
+                        Part::Category {
+                            number: cat.number,
+                            part,
+                        },
+                        m,
+                    )
+                })
+                .collect(),
+        };
+        for (part, message) in parts {
+            let ts = with_retries("chat.postMessage", || self.api.post_message(&channel, &message)).await?;
+            if let Err(e) = self
+                .store
+                .record_message(customer.id, &part.key(), &channel, &ts, version)
+                .await
+            {
+                warn!(customer = customer.id, error = %e, "cannot record a posted message");
+            }
+            if pin && part == Part::Overview {
+                match with_retries("pins.add", || self.api.pin(&channel, &ts)).await {
+                    Ok(()) => {}
+                    Err(ApiError::Slack(code)) if code == "already_pinned" => {}
+                    Err(e) => warn!(customer = customer.id, error = %e, "cannot pin the overview"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---- keeping posted messages current --------------------------------------------
+
+    async fn run_updater(self, stale: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            self.update_stale_messages().await;
+            tokio::select! {
+                _ = stale.notified() => {}
+                // Another replica's changes, or a wake-up lost to a crash, are caught here.
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                _ = shutdown.changed() => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(UPDATE_DEBOUNCE) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Re-renders every stale message once. Returns when none is left or Slack fails.
+    pub async fn update_stale_messages(&self) {
+        loop {
+            let batch = match self.store.stale_messages(100).await {
+                Ok(batch) if batch.is_empty() => return,
+                Ok(batch) => batch,
+                Err(e) => {
+                    warn!(error = %e, "cannot read stale messages");
+                    return;
+                }
+            };
+            for message in batch {
+                if let Err(e) = self.update_one(&message).await {
+                    warn!(channel = %message.channel_id, error = %e, "cannot update a checklist message");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn update_one(&self, stale: &StaleMessage) -> Result<(), ApiError> {
+        let db = |e: sqlx::Error| ApiError::Transport(e.to_string());
+        let Some(customer) = self.customer(stale.customer_id).await else {
+            return Ok(());
+        };
+        let states = self.store.item_states(customer.id).await.map_err(db)?;
+        let rendered = match Part::parse(&stale.part) {
+            Some(Part::Overview) => Some(checklist::overview(&self.template, &customer, &states, self.channel_lang)),
+            Some(Part::Category { number, part }) => self.template.category(number).and_then(|cat| {
+                checklist::category_messages(&customer, cat, &states, self.channel_lang)
+                    .into_iter()
+                    .nth(part)
+            }),
+            None => None,
+        };
+        // A part the template no longer has (a team changed it) is left as it was.
+        if let Some(message) = rendered {
+            match with_retries("chat.update", || {
+                self.api.update_message(&stale.channel_id, &stale.ts, &message)
+            })
+            .await
+            {
+                Ok(()) => {}
+                Err(ApiError::Slack(code))
+                    if matches!(
+                        code.as_str(),
+                        "message_not_found" | "channel_not_found" | "cant_update_message" | "is_archived"
+                    ) =>
+                {
+                    info!(channel = %stale.channel_id, code, "a checklist message is gone; forgetting it");
+                    return self.store.forget_message(&stale.channel_id, &stale.ts).await.map_err(db);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.store
+            .mark_rendered(&stale.channel_id, &stale.ts, stale.version)
+            .await
+            .map_err(db)
+    }
+}
+
+fn post_failed(customer: &Customer, error: &ApiError, lang: Lang) -> Message {
+    let channel = customer
+        .channel_id
+        .as_ref()
+        .map(|c| format!("<#{c}>"))
+        .unwrap_or_default();
+    let hint = match error.code() {
+        Some("not_in_channel") | Some("channel_not_found") => match lang {
+            Lang::En => format!(" Invite the app to {channel} (`/invite @Readiness`) and run `/readiness show` there."),
+            Lang::Ja => format!(" {channel} にアプリを招待し（`/invite @Readiness`）、そこで `/readiness show` を実行してください。"),
+        },
+        _ => String::new(),
+    };
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":warning: I could not post the checklist of *{}* in {channel}: {error}.{hint}",
+            crate::blocks::escape(&customer.name)
+        ),
+        Lang::Ja => format!(
+            ":warning: *{}* のチェックリストを {channel} に投稿できませんでした：{error}。{hint}",
+            crate::blocks::escape(&customer.name)
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_keys_round_trip() {
+        for part in [Part::Overview, Part::Category { number: 3, part: 1 }] {
+            assert_eq!(Part::parse(&part.key()), Some(part));
+        }
+        assert_eq!(Part::parse("category:x:1"), None);
+    }
+}

@@ -1,0 +1,184 @@
+//! The HTTP edge: Slack's three routes behind the body cap and the signature check,
+//! and the health, readiness and metrics routes.
+
+pub mod metrics;
+pub mod signature;
+
+use axum::{
+    Json, Router,
+    body::{Body, Bytes},
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use tracing::{debug, warn};
+
+use crate::slack::{
+    self, Context,
+    commands::{Answer, SlashCommand},
+    events::{Envelope, EventReply},
+    interactions::{Interaction, Reply},
+};
+use metrics::Metrics;
+use signature::{Unverified, Verifier};
+
+/// Largest request body accepted: a tick on a long Japanese checklist is tens of KB
+/// once URL-encoded, so 1 MiB leaves room and still stops abuse.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub ctx: Context,
+    pub verifier: Verifier,
+    pub metrics: Metrics,
+}
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/slack/commands", post(commands))
+        .route("/slack/interactions", post(interactions))
+        .route("/slack/events", post(events))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .route_layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
+        .with_state(state)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (status, text).into_response()
+}
+
+/// Reads the body within the cap and checks its signature: nothing else happens to a
+/// request that fails either.
+async fn verified_body(state: &HttpState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    match state.verifier.verify(headers, &bytes) {
+        Ok(()) => Ok(bytes),
+        Err(reason) => {
+            debug!(?reason, "request refused: signature");
+            Err(plain(
+                StatusCode::UNAUTHORIZED,
+                match reason {
+                    Unverified::NoSecret => "SLACK_SIGNING_SECRET is not set on this server",
+                    Unverified::MissingHeaders => "missing X-Slack-Signature or X-Slack-Request-Timestamp",
+                    Unverified::BadSignature => "invalid or expired Slack signature",
+                },
+            ))
+        }
+    }
+}
+
+fn too_large() -> Response {
+    plain(StatusCode::PAYLOAD_TOO_LARGE, "request body over 1 MiB")
+}
+
+fn malformed(what: &'static str) -> Response {
+    let mut response = plain(StatusCode::BAD_REQUEST, what);
+    // A malformed delivery will not become well-formed on retry.
+    response
+        .headers_mut()
+        .insert("x-slack-no-retry", HeaderValue::from_static("1"));
+    response
+}
+
+async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let bytes = match verified_body(&state, &headers, body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    let fields: Vec<(String, String)> = match serde_urlencoded::from_bytes(&bytes) {
+        Ok(fields) => fields,
+        Err(_) => return malformed("malformed slash command body"),
+    };
+    if fields.iter().any(|(k, v)| k == "ssl_check" && v == "1") {
+        return StatusCode::OK.into_response();
+    }
+    let command: SlashCommand = match serde_urlencoded::from_bytes(&bytes) {
+        Ok(command) => command,
+        Err(_) => return malformed("slash command without team_id, user_id or channel_id"),
+    };
+    match slack::commands::handle(&state.ctx, &command, now_ms()).await {
+        Answer::Ephemeral(message) => Json(message.ephemeral_json()).into_response(),
+        Answer::Nothing => StatusCode::OK.into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct InteractionForm {
+    payload: String,
+}
+
+async fn interactions(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let bytes = match verified_body(&state, &headers, body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<InteractionForm>(&bytes) else {
+        return malformed("interaction body without a payload field");
+    };
+    let interaction: Interaction = match serde_json::from_str(&form.payload) {
+        Ok(interaction) => interaction,
+        Err(e) => {
+            warn!(error = %e, "malformed interaction payload");
+            return malformed("malformed interaction payload");
+        }
+    };
+    match slack::interactions::handle(&state.ctx, interaction, now_ms()).await {
+        Reply::Ack => StatusCode::OK.into_response(),
+        Reply::Json(value) => Json(value).into_response(),
+    }
+}
+
+async fn events(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let bytes = match verified_body(&state, &headers, body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    let envelope: Envelope = match serde_json::from_slice(&bytes) {
+        Ok(envelope) => envelope,
+        Err(_) => return malformed("malformed event body"),
+    };
+    match slack::events::handle(&state.ctx, envelope, now_ms()).await {
+        Ok(EventReply::Challenge(challenge)) => Json(serde_json::json!({ "challenge": challenge })).into_response(),
+        Ok(EventReply::Ack) => StatusCode::OK.into_response(),
+        Err(e) => {
+            warn!(error = %e, "cannot record an event");
+            // Slack retries a 5xx, which is what we want when the database hiccups.
+            plain(StatusCode::SERVICE_UNAVAILABLE, "try again")
+        }
+    }
+}
+
+async fn readyz(State(state): State<HttpState>) -> Response {
+    match state.ctx.store.ping().await {
+        Ok(()) => plain(StatusCode::OK, "ready"),
+        Err(e) => {
+            warn!(error = %e, "database does not answer");
+            plain(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+async fn metrics_text(State(state): State<HttpState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

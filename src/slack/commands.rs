@@ -1,0 +1,501 @@
+//! `/readiness`: parse the text, apply it, answer.
+
+use serde::Deserialize;
+
+use super::{Context, busy, internal_error};
+use crate::blocks::{Message, checklist, escape, help};
+use crate::delivery::worker::Job;
+use crate::domain::checklist::{Tier, category_progress, overall_progress};
+use crate::domain::command::{self, Command, CustomerRef, Form, Word, looks_like_item_key};
+use crate::domain::customer::Customer;
+use crate::domain::i18n::Lang;
+use crate::domain::slug::slugify;
+use crate::domain::template::{Category, Item};
+use crate::store::{CreateCustomerError, ItemChange, NewCustomer};
+
+/// The fields of a slash command the app uses (`token` and `user_name` are deprecated).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SlashCommand {
+    pub team_id: String,
+    pub user_id: String,
+    pub channel_id: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub response_url: Option<String>,
+    #[serde(default)]
+    pub trigger_id: Option<String>,
+}
+
+/// The HTTP answer to a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// An ephemeral message in the body.
+    Ephemeral(Message),
+    /// An empty 200: the result appears in the channel.
+    Nothing,
+}
+
+/// Why a command could not be applied; each becomes a short answer.
+enum Refusal {
+    Message(Message),
+    Internal(anyhow::Error),
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(e: sqlx::Error) -> Self {
+        Refusal::Internal(e.into())
+    }
+}
+
+pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
+    let lang = ctx.locales.lang_for(&cmd.team_id, &cmd.user_id).await;
+    let parsed = match command::parse(&cmd.text) {
+        Ok(parsed) => parsed,
+        Err(e) => return Answer::Ephemeral(help::parse_error(&e, lang)),
+    };
+    match apply(ctx, cmd, parsed, lang, now_ms).await {
+        Ok(answer) => answer,
+        Err(Refusal::Message(m)) => Answer::Ephemeral(m),
+        Err(Refusal::Internal(e)) => Answer::Ephemeral(internal_error(&e, lang)),
+    }
+}
+
+async fn apply(ctx: &Context, cmd: &SlashCommand, parsed: Command, lang: Lang, now_ms: i64) -> Result<Answer, Refusal> {
+    match parsed {
+        Command::Help => help_answer(ctx, cmd, lang).await,
+        Command::New {
+            name,
+            tier,
+            channel,
+            slug,
+        } => new_customer(ctx, cmd, name, tier, channel, slug, lang, now_ms).await,
+        Command::Show { first, second } => show(ctx, cmd, first, second, lang).await,
+        Command::Assign {
+            customer,
+            item,
+            user,
+            due,
+        } => {
+            let customer = resolve_customer(ctx, cmd, customer.as_ref(), Form::Assign, lang).await?;
+            let item = resolve_item(ctx, &item, Form::Assign, lang)?;
+            let change = ItemChange {
+                assignee: Some(Some(user.clone())),
+                due: due.map(Some),
+                ..Default::default()
+            };
+            let update = ctx
+                .store
+                .change_item(customer.id, &item.key, &change, &cmd.user_id, now_ms)
+                .await?;
+            ctx.delivery.checklist_changed();
+            if update.before.assignee.as_deref() != Some(user.as_str()) && user != cmd.user_id {
+                let _ = ctx.delivery.submit(Job::DirectMessage {
+                    user: user.clone(),
+                    message: assigned_dm(&customer, item, &cmd.user_id, update.after.due, ctx.channel_lang),
+                });
+            }
+            let due_text = update
+                .after
+                .due
+                .map(|d| format!(" ({} {d})", lang.pick("due", "期限")))
+                .unwrap_or_default();
+            Ok(Answer::Ephemeral(Message::plain(match lang {
+                Lang::En => format!(
+                    ":bust_in_silhouette: *{}* {} of {} is now <@{user}>'s{due_text}.",
+                    item.key,
+                    escape(item.label(lang)),
+                    escape(&customer.name)
+                ),
+                Lang::Ja => format!(
+                    ":bust_in_silhouette: {} の *{}* {} を <@{user}> さんに割り当てました{due_text}。",
+                    escape(&customer.name),
+                    item.key,
+                    escape(item.label(lang))
+                ),
+            })))
+        }
+        Command::Done { customer, item } => tick(ctx, cmd, customer, &item, true, Form::Done, lang, now_ms).await,
+        Command::Undo { customer, item } => tick(ctx, cmd, customer, &item, false, Form::Undo, lang, now_ms).await,
+        Command::NotYet(sub) => Ok(Answer::Ephemeral(Message::plain(match lang {
+            Lang::En => format!("`/readiness {sub}` is not available yet in this version. See `/readiness help`."),
+            Lang::Ja => format!("`/readiness {sub}` はこのバージョンではまだ使えません。`/readiness help` をご覧ください。"),
+        }))),
+    }
+}
+
+async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<Answer, Refusal> {
+    let customers = ctx.store.customers(&cmd.team_id).await?;
+    let states = ctx.store.team_item_states(&cmd.team_id).await?;
+    let empty = Default::default();
+    let listed: Vec<_> = customers
+        .into_iter()
+        .map(|c| {
+            let p = overall_progress(&ctx.template, states.get(&c.id).unwrap_or(&empty));
+            (c, p)
+        })
+        .collect();
+    Ok(Answer::Ephemeral(help::help(&ctx.template, &listed, lang)))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn new_customer(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    name: String,
+    tier: Option<Tier>,
+    channel: Option<String>,
+    slug: Option<String>,
+    lang: Lang,
+    now_ms: i64,
+) -> Result<Answer, Refusal> {
+    let slug = match slug.or_else(|| slugify(&name)) {
+        Some(slug) => slug,
+        None => ctx.store.free_numbered_slug(&cmd.team_id).await?,
+    };
+    let tier = tier.unwrap_or(Tier::Standard);
+    let new = NewCustomer {
+        team_id: cmd.team_id.clone(),
+        slug,
+        name,
+        tier,
+        channel_id: channel.clone(),
+        created_by: cmd.user_id.clone(),
+        created_at: now_ms,
+    };
+    let customer = match ctx.store.create_customer(&new).await {
+        Ok(customer) => customer,
+        Err(CreateCustomerError::SlugTaken(existing)) => {
+            return Err(Refusal::Message(help::error_with_usage(
+                &match lang {
+                    Lang::En => format!(
+                        "*{}* already exists as `{}`{}. Choose another name or `slug=`.",
+                        escape(&existing.name),
+                        existing.slug,
+                        channel_suffix(&existing)
+                    ),
+                    Lang::Ja => format!(
+                        "*{}* はすでに `{}` として登録されています{}。別の名前か `slug=` を指定してください。",
+                        escape(&existing.name),
+                        existing.slug,
+                        channel_suffix(&existing)
+                    ),
+                },
+                &format!("/readiness show {}", existing.slug),
+                lang,
+            )));
+        }
+        Err(CreateCustomerError::ChannelTaken(existing)) => {
+            return Err(Refusal::Message(Message::plain(match lang {
+                Lang::En => format!(
+                    "That channel already belongs to *{}* (`{}`).",
+                    escape(&existing.name),
+                    existing.slug
+                ),
+                Lang::Ja => format!(
+                    "そのチャンネルはすでに *{}*（`{}`）のものです。",
+                    escape(&existing.name),
+                    existing.slug
+                ),
+            })));
+        }
+        Err(CreateCustomerError::Database(e)) => return Err(e.into()),
+    };
+    let job = if customer.channel_id.is_some() {
+        Job::PostChecklist {
+            customer_id: customer.id,
+            category: None,
+            pin: true,
+            response_url: cmd.response_url.clone(),
+            lang,
+        }
+    } else {
+        Job::Provision {
+            customer_id: customer.id,
+            caller: cmd.user_id.clone(),
+            response_url: cmd.response_url.clone(),
+            lang,
+        }
+    };
+    if ctx.delivery.submit(job).is_err() {
+        return Ok(Answer::Ephemeral(busy(lang)));
+    }
+    let what = match &channel {
+        Some(c) => match lang {
+            Lang::En => format!("linking <#{c}>"),
+            Lang::Ja => format!("<#{c}> と連携しています"),
+        },
+        None => match lang {
+            Lang::En => "creating its private channel".to_string(),
+            Lang::Ja => "専用のプライベートチャンネルを作成しています".to_string(),
+        },
+    };
+    Ok(Answer::Ephemeral(Message::plain(match lang {
+        Lang::En => format!(
+            ":sparkles: Created *{}* (`{}`, {}), {what}…",
+            escape(&customer.name),
+            customer.slug,
+            customer.tier.title()
+        ),
+        Lang::Ja => format!(
+            ":sparkles: *{}*（`{}`、{}）を作成しました。{what}…",
+            escape(&customer.name),
+            customer.slug,
+            customer.tier.title()
+        ),
+    })))
+}
+
+fn channel_suffix(c: &Customer) -> String {
+    c.channel_id
+        .as_ref()
+        .map(|id| format!(" in <#{id}>"))
+        .unwrap_or_default()
+}
+
+async fn show(ctx: &Context, cmd: &SlashCommand, first: Option<Word>, second: Option<Word>, lang: Lang) -> Result<Answer, Refusal> {
+    let here = ctx.store.customer_by_channel(&cmd.team_id, &cmd.channel_id).await?;
+    let (customer, category_word) = match (first, second) {
+        (Some(c), Some(cat)) => (named_customer(ctx, cmd, &c.customer_ref(), Form::Show, lang).await?, Some(cat)),
+        (Some(word), None) => {
+            let is_category = !word.quoted && ctx.template.find_category(&word.text).is_some();
+            match (&here, is_category) {
+                (Some(here), true) => (here.clone(), Some(word)),
+                _ => match find_customer(ctx, cmd, &word.customer_ref()).await? {
+                    Some(c) => (c, None),
+                    None if is_category => {
+                        return Err(Refusal::Message(help::error_with_usage(
+                            lang.pick(
+                                "This is not a customer's channel: name the customer too.",
+                                "ここは顧客のチャンネルではありません。顧客も指定してください。",
+                            ),
+                            &format!("/readiness show <customer> {}", word.text),
+                            lang,
+                        )));
+                    }
+                    None => return Err(unknown_customer(ctx, cmd, &word.text, Form::Show, lang).await),
+                },
+            }
+        }
+        (None, _) => match here {
+            Some(c) => (c, None),
+            None => return Err(name_a_customer(ctx, cmd, Form::Show, lang).await),
+        },
+    };
+    let category = match &category_word {
+        Some(word) => Some(resolve_category(ctx, &word.text, lang)?),
+        None => None,
+    };
+    let in_its_channel = customer.channel_id.as_deref() == Some(cmd.channel_id.as_str());
+    if in_its_channel {
+        let job = Job::PostChecklist {
+            customer_id: customer.id,
+            category: category.map(|c| c.number),
+            pin: false,
+            response_url: cmd.response_url.clone(),
+            lang,
+        };
+        return Ok(match ctx.delivery.submit(job) {
+            Ok(()) => Answer::Nothing,
+            Err(_) => Answer::Ephemeral(busy(lang)),
+        });
+    }
+    let states = ctx.store.item_states(customer.id).await?;
+    let mut messages = match category {
+        Some(cat) => checklist::category_messages(&customer, cat, &states, lang),
+        None => vec![checklist::overview(&ctx.template, &customer, &states, lang)],
+    };
+    let first = messages.remove(0);
+    // A category longer than one message (only a team's own template makes one) sends
+    // its further parts through response_url.
+    if let Some(url) = &cmd.response_url {
+        for message in messages {
+            let _ = ctx.delivery.submit(Job::Respond {
+                response_url: url.clone(),
+                message,
+                replace_original: false,
+            });
+        }
+    }
+    Ok(Answer::Ephemeral(first))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn tick(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    customer: Option<CustomerRef>,
+    item: &str,
+    done: bool,
+    form: Form,
+    lang: Lang,
+    now_ms: i64,
+) -> Result<Answer, Refusal> {
+    let customer = resolve_customer(ctx, cmd, customer.as_ref(), form, lang).await?;
+    let item = resolve_item(ctx, item, form, lang)?;
+    let keys = [item.key.clone()];
+    let (ticked, unticked): (&[String], &[String]) = if done { (&keys, &[]) } else { (&[], &keys) };
+    let changed = ctx
+        .store
+        .set_done(customer.id, ticked, unticked, &cmd.user_id, now_ms)
+        .await?;
+    if !changed.is_empty() {
+        ctx.delivery.checklist_changed();
+    }
+    let states = ctx.store.item_states(customer.id).await?;
+    let cat = ctx.template.category_of(&item.key).expect("resolved items have a category");
+    let p = category_progress(cat, &states);
+    let label = escape(item.label(lang));
+    let progress = format!("{} {}/{}", cat.label(lang), p.done, p.applicable);
+    let text = match (done, changed.is_empty(), lang) {
+        (true, false, Lang::En) => format!(":white_check_mark: *{}* {label} is done. {progress}", item.key),
+        (true, false, Lang::Ja) => format!(":white_check_mark: *{}* {label} を完了にしました。{progress}", item.key),
+        (false, false, Lang::En) => format!(":leftwards_arrow_with_hook: *{}* {label} is open again. {progress}", item.key),
+        (false, false, Lang::Ja) => format!(":leftwards_arrow_with_hook: *{}* {label} を未完了に戻しました。{progress}", item.key),
+        (true, true, Lang::En) => format!("*{}* {label} was already done.", item.key),
+        (true, true, Lang::Ja) => format!("*{}* {label} はすでに完了しています。", item.key),
+        (false, true, Lang::En) => format!("*{}* {label} was not done.", item.key),
+        (false, true, Lang::Ja) => format!("*{}* {label} はまだ完了していません。", item.key),
+    };
+    Ok(Answer::Ephemeral(Message::plain(text)))
+}
+
+/// The customer named, or the one whose channel this is.
+async fn resolve_customer(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    named: Option<&CustomerRef>,
+    form: Form,
+    lang: Lang,
+) -> Result<Customer, Refusal> {
+    match named {
+        Some(r) => named_customer(ctx, cmd, r, form, lang).await,
+        None => match ctx.store.customer_by_channel(&cmd.team_id, &cmd.channel_id).await? {
+            Some(c) => Ok(c),
+            None => Err(name_a_customer(ctx, cmd, form, lang).await),
+        },
+    }
+}
+
+async fn find_customer(ctx: &Context, cmd: &SlashCommand, r: &CustomerRef) -> Result<Option<Customer>, sqlx::Error> {
+    match r {
+        CustomerRef::Slug(slug) => match ctx.store.customer_by_slug(&cmd.team_id, slug).await? {
+            Some(c) => Ok(Some(c)),
+            // A one-word name typed without quotes is still found.
+            None => ctx.store.customer_by_name(&cmd.team_id, slug).await,
+        },
+        CustomerRef::Name(name) => ctx.store.customer_by_name(&cmd.team_id, name).await,
+    }
+}
+
+async fn named_customer(ctx: &Context, cmd: &SlashCommand, r: &CustomerRef, form: Form, lang: Lang) -> Result<Customer, Refusal> {
+    match find_customer(ctx, cmd, r).await? {
+        Some(c) => Ok(c),
+        None => {
+            let text = match r {
+                CustomerRef::Slug(s) | CustomerRef::Name(s) => s,
+            };
+            Err(unknown_customer(ctx, cmd, text, form, lang).await)
+        }
+    }
+}
+
+async fn known_slugs(ctx: &Context, cmd: &SlashCommand) -> String {
+    match ctx.store.customers(&cmd.team_id).await {
+        Ok(list) if !list.is_empty() => list
+            .iter()
+            .take(10)
+            .map(|c| format!("`{}`", c.slug))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    }
+}
+
+async fn unknown_customer(ctx: &Context, cmd: &SlashCommand, name: &str, form: Form, lang: Lang) -> Refusal {
+    let known = known_slugs(ctx, cmd).await;
+    let problem = match (lang, known.is_empty()) {
+        (Lang::En, true) => format!("I don't know a customer `{}`; there are none yet.", escape(name)),
+        (Lang::En, false) => format!("I don't know a customer `{}`. Known: {known}", escape(name)),
+        (Lang::Ja, true) => format!("顧客 `{}` は見つかりません（まだ登録がありません）。", escape(name)),
+        (Lang::Ja, false) => format!("顧客 `{}` は見つかりません。登録済み：{known}", escape(name)),
+    };
+    Refusal::Message(help::error_with_usage(&problem, form.usage(), lang))
+}
+
+async fn name_a_customer(ctx: &Context, cmd: &SlashCommand, form: Form, lang: Lang) -> Refusal {
+    let known = known_slugs(ctx, cmd).await;
+    let mut problem = lang
+        .pick(
+            "This is not a customer's channel: name the customer.",
+            "ここは顧客のチャンネルではありません。顧客を指定してください。",
+        )
+        .to_string();
+    if !known.is_empty() {
+        problem.push_str(&format!(" {} {known}", lang.pick("Known:", "登録済み：")));
+    }
+    Refusal::Message(help::error_with_usage(&problem, form.usage(), lang))
+}
+
+fn resolve_item<'t>(ctx: &'t Context, key: &str, form: Form, lang: Lang) -> Result<&'t Item, Refusal> {
+    if let Some(item) = ctx.template.item(key) {
+        return Ok(item);
+    }
+    let problem = if looks_like_item_key(key) {
+        match lang {
+            Lang::En => format!("The checklist has no item `{}`.", escape(key)),
+            Lang::Ja => format!("チェックリストに項目 `{}` はありません。", escape(key)),
+        }
+    } else {
+        match lang {
+            Lang::En => format!("`{}` is not an item number like 1.1.1.", escape(key)),
+            Lang::Ja => format!("`{}` は項目番号ではありません（例：1.1.1）。", escape(key)),
+        }
+    };
+    Err(Refusal::Message(help::error_with_usage(&problem, form.usage(), lang)))
+}
+
+fn resolve_category<'t>(ctx: &'t Context, name: &str, lang: Lang) -> Result<&'t Category, Refusal> {
+    ctx.template.find_category(name).ok_or_else(|| {
+        let names: Vec<String> = ctx
+            .template
+            .categories
+            .iter()
+            .map(|c| format!("`{}` {}", c.number, c.aliases.first().map(String::as_str).unwrap_or(&c.en)))
+            .collect();
+        Refusal::Message(help::error_with_usage(
+            &match lang {
+                Lang::En => format!("`{}` is not a category. Categories: {}", escape(name), names.join(", ")),
+                Lang::Ja => format!("`{}` はカテゴリではありません。カテゴリ：{}", escape(name), names.join("、")),
+            },
+            Form::Show.usage(),
+            lang,
+        ))
+    })
+}
+
+/// The DM an assignee gets.
+pub fn assigned_dm(customer: &Customer, item: &Item, by: &str, due: Option<chrono::NaiveDate>, lang: Lang) -> Message {
+    let channel = customer
+        .channel_id
+        .as_ref()
+        .map(|c| format!(" (<#{c}>)"))
+        .unwrap_or_default();
+    let due = due
+        .map(|d| format!(" {} {d}.", lang.pick("Due", "期限：")))
+        .unwrap_or_default();
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":wave: <@{by}> gave you *{}* {} for *{}*{channel}.{due}",
+            item.key,
+            escape(item.label(lang)),
+            escape(&customer.name)
+        ),
+        Lang::Ja => format!(
+            ":wave: <@{by}> さんから *{}*{channel} の *{}* {} を割り当てられました。{due}",
+            escape(&customer.name),
+            item.key,
+            escape(item.label(lang))
+        ),
+    })
+}

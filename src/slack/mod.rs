@@ -1,0 +1,61 @@
+//! Inbound: what Slack sends the app. Each handler takes a parsed request and the
+//! current time, stores the change, queues the Slack-side work and returns the answer
+//! for the HTTP body; the HTTP layer only verifies, parses and replies.
+
+pub mod commands;
+pub mod events;
+pub mod interactions;
+
+use std::sync::Arc;
+
+use tracing::error;
+
+use crate::blocks::Message;
+use crate::delivery::{slack_api::SlackApi, users::Locales, worker::Delivery};
+use crate::domain::i18n::Lang;
+use crate::domain::template::Template;
+use crate::store::Store;
+
+/// What every handler needs.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Store,
+    pub template: Arc<Template>,
+    pub delivery: Delivery,
+    pub api: SlackApi,
+    pub locales: Locales,
+    /// Language of messages posted in channels (the workspace's `language` setting).
+    pub channel_lang: Lang,
+}
+
+/// A failure of ours (not the user's): logged in full with an id, shown as an apology
+/// that quotes the id.
+pub fn internal_error(error: &dyn std::fmt::Display, lang: Lang) -> Message {
+    let id = format!("{:08x}", rand_id());
+    error!(error_id = %id, error = %error, "request failed");
+    Message::plain(match lang {
+        Lang::En => format!(":warning: Something went wrong on our side (error {id}). Please try again."),
+        Lang::Ja => format!(":warning: こちら側で問題が発生しました（エラー {id}）。もう一度お試しください。"),
+    })
+}
+
+/// An id to match an apology with its log line; unique enough, not secret.
+fn rand_id() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish() as u32
+}
+
+/// The queue was full: the change is stored, but the Slack-side work could not start.
+pub fn busy(lang: Lang) -> Message {
+    Message::plain(lang.pick(
+        ":hourglass: Saved, but I am very busy: the channel update may take a while.",
+        ":hourglass: 保存しましたが混み合っています。チャンネルへの反映に時間がかかる場合があります。",
+    ))
+}

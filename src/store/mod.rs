@@ -1,0 +1,671 @@
+//! The one storage interface, with SQLite (the embedded default) and PostgreSQL behind
+//! it.
+//!
+//! Both dialects share one SQL text per query: `$n` placeholders, `ON CONFLICT`,
+//! `RETURNING`, times as BIGINT Unix milliseconds and flags as 0/1 read the same on
+//! both. The [`on_pool!`] macro expands a query body once per native pool, so each
+//! dialect keeps its native driver (no `Any` indirection) without a second copy of the
+//! SQL. Dialect knowledge stays in this module.
+//!
+//! SQLite allows one writer at a time. Writes therefore go through a pool of one
+//! connection, where they queue in order, instead of several connections spinning in
+//! SQLite's busy handler; reads use their own pool and, in WAL mode, never wait for it.
+
+use std::{collections::HashMap, str::FromStr, time::Duration};
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use sqlx::{
+    PgPool, Row, SqlitePool,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use crate::domain::checklist::{ItemState, States, Tier};
+use crate::domain::customer::Customer;
+
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the right native pool (`read` or `write`).
+macro_rules! on_pool {
+    ($store:expr, $kind:ident, |$pool:ident| $body:expr) => {
+        match $store {
+            Store::Sqlite { $kind: $pool, .. } => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Reads a [`Customer`] out of a row of either dialect.
+macro_rules! customer_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let tier: String = row.try_get("tier")?;
+        Customer {
+            id: row.try_get("id")?,
+            team_id: row.try_get("team_id")?,
+            slug: row.try_get("slug")?,
+            name: row.try_get("name")?,
+            tier: Tier::parse(&tier).unwrap_or(Tier::Standard),
+            channel_id: row.try_get("channel_id")?,
+            channel_error: row.try_get("channel_error")?,
+            created_by: row.try_get("created_by")?,
+            created_at: row.try_get("created_at")?,
+        }
+    }};
+}
+
+macro_rules! item_state_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let due: Option<String> = row.try_get("due_date")?;
+        let not_applicable: i64 = row.try_get("not_applicable")?;
+        (
+            row.try_get::<String, _>("item_key")?,
+            ItemState {
+                done_by: row.try_get("done_by")?,
+                done_at: row.try_get("done_at")?,
+                not_applicable: not_applicable != 0,
+                assignee: row.try_get("assignee")?,
+                due: due.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+                note: row.try_get("note")?,
+            },
+        )
+    }};
+}
+
+const CUSTOMER_COLUMNS: &str =
+    "id, team_id, slug, name, tier, channel_id, channel_error, created_by, created_at";
+
+/// A customer to create.
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    pub team_id: String,
+    pub slug: String,
+    pub name: String,
+    pub tier: Tier,
+    pub channel_id: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateCustomerError {
+    #[error("a customer with this slug exists")]
+    SlugTaken(Customer),
+    #[error("the channel already belongs to a customer")]
+    ChannelTaken(Customer),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A posted checklist message whose customer changed since it was rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleMessage {
+    pub customer_id: i64,
+    pub part: String,
+    pub channel_id: String,
+    pub ts: String,
+    /// The customer's version when this was read; render, then record it.
+    pub version: i64,
+}
+
+/// What a change to one item's fields did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemUpdate {
+    pub before: ItemState,
+    pub after: ItemState,
+}
+
+/// A change to the editable fields of an item (not its tick); `None` keeps a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemChange {
+    pub assignee: Option<Option<String>>,
+    pub due: Option<Option<NaiveDate>>,
+    pub note: Option<Option<String>>,
+    pub not_applicable: Option<bool>,
+}
+
+impl ItemChange {
+    pub fn apply(&self, before: &ItemState) -> ItemState {
+        ItemState {
+            assignee: self.assignee.clone().unwrap_or_else(|| before.assignee.clone()),
+            due: self.due.unwrap_or(before.due),
+            note: self.note.clone().unwrap_or_else(|| before.note.clone()),
+            not_applicable: self.not_applicable.unwrap_or(before.not_applicable),
+            ..before.clone()
+        }
+    }
+}
+
+const SELECT_ITEM: &str = "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
+     FROM item_states WHERE customer_id = $1 AND item_key = $2";
+const SELECT_ITEM_FOR_UPDATE: &str = "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
+     FROM item_states WHERE customer_id = $1 AND item_key = $2 FOR UPDATE";
+
+impl Store {
+    /// Opens the database named by `url` (`sqlite://…`, created if missing, or
+    /// `postgres://…`) and runs the dialect's migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await
+                .context("cannot connect to PostgreSQL")?;
+            sqlx::migrate!("./migrations/postgres")
+                .run(&pool)
+                .await
+                .context("PostgreSQL migrations failed")?;
+            Store::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("bad SQLite URL {url:?}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // In WAL mode NORMAL is durable against process crashes; a power loss may
+                // lose the last transactions but never corrupts the file.
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
+                .await
+                .with_context(|| format!("cannot open SQLite database {url:?}"))?;
+            sqlx::migrate!("./migrations/sqlite")
+                .run(&write)
+                .await
+                .context("SQLite migrations failed")?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.read_only(true))
+                .await
+                .with_context(|| format!("cannot open SQLite database {url:?} for reading"))?;
+            Store::Sqlite { read, write }
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://; got {url:?}");
+        };
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> &'static str {
+        match self {
+            Store::Sqlite { .. } => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Store::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// The database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_pool!(self, read, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))
+    }
+
+    // ---- customers ----------------------------------------------------------------
+
+    pub async fn create_customer(&self, new: &NewCustomer) -> Result<Customer, CreateCustomerError> {
+        if let Some(existing) = self.customer_by_slug(&new.team_id, &new.slug).await? {
+            return Err(CreateCustomerError::SlugTaken(existing));
+        }
+        if let Some(channel) = &new.channel_id
+            && let Some(existing) = self.customer_by_channel(&new.team_id, channel).await?
+        {
+            return Err(CreateCustomerError::ChannelTaken(existing));
+        }
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO customers (team_id, slug, name, tier, channel_id, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT DO NOTHING
+             RETURNING {CUSTOMER_COLUMNS}"
+        ));
+        let inserted = on_pool!(self, write, |pool| {
+            match sqlx::query(sql)
+                .bind(&new.team_id)
+                .bind(&new.slug)
+                .bind(&new.name)
+                .bind(new.tier.as_str())
+                .bind(&new.channel_id)
+                .bind(&new.created_by)
+                .bind(new.created_at)
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(row) => Some(customer_from_row!(&row)),
+                None => None,
+            }
+        });
+        match inserted {
+            Some(customer) => Ok(customer),
+            // Lost a race with another request for the same slug or channel.
+            None => match self.customer_by_slug(&new.team_id, &new.slug).await? {
+                Some(existing) => Err(CreateCustomerError::SlugTaken(existing)),
+                None => {
+                    let channel = new.channel_id.as_deref().unwrap_or_default();
+                    match self.customer_by_channel(&new.team_id, channel).await? {
+                        Some(existing) => Err(CreateCustomerError::ChannelTaken(existing)),
+                        None => Err(sqlx::Error::RowNotFound.into()),
+                    }
+                }
+            },
+        }
+    }
+
+    /// The first free `c<n>` slug, for names without ASCII letters or digits.
+    pub async fn free_numbered_slug(&self, team_id: &str) -> Result<String, sqlx::Error> {
+        let count: i64 = on_pool!(self, read, |pool| sqlx::query(
+            "SELECT COUNT(*) AS n FROM customers WHERE team_id = $1"
+        )
+        .bind(team_id)
+        .fetch_one(pool)
+        .await?
+        .try_get("n")?);
+        let mut n = count + 1;
+        loop {
+            let slug = format!("c{n}");
+            if self.customer_by_slug(team_id, &slug).await?.is_none() {
+                return Ok(slug);
+            }
+            n += 1;
+        }
+    }
+
+    async fn customer_where(
+        &self,
+        condition: &'static str,
+        team_id: &str,
+        value: &str,
+    ) -> Result<Option<Customer>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE team_id = $1 AND {condition} LIMIT 1"
+        ));
+        on_pool!(self, read, |pool| {
+            match sqlx::query(sql)
+                .bind(team_id)
+                .bind(value)
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(row) => Ok(Some(customer_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub async fn customer_by_slug(&self, team_id: &str, slug: &str) -> Result<Option<Customer>, sqlx::Error> {
+        self.customer_where("slug = $2", team_id, slug).await
+    }
+
+    /// By name, ignoring ASCII case.
+    pub async fn customer_by_name(&self, team_id: &str, name: &str) -> Result<Option<Customer>, sqlx::Error> {
+        self.customer_where("LOWER(name) = LOWER($2)", team_id, name).await
+    }
+
+    pub async fn customer_by_channel(&self, team_id: &str, channel_id: &str) -> Result<Option<Customer>, sqlx::Error> {
+        self.customer_where("channel_id = $2", team_id, channel_id).await
+    }
+
+    /// By id, within the workspace: an id guessed from another workspace finds nothing.
+    pub async fn customer_by_id(&self, team_id: &str, id: i64) -> Result<Option<Customer>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE team_id = $1 AND id = $2"
+        ));
+        on_pool!(self, read, |pool| {
+            match sqlx::query(sql).bind(team_id).bind(id).fetch_optional(pool).await? {
+                Some(row) => Ok(Some(customer_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// By id alone, for the background work that already holds a checked id.
+    pub async fn customer_by_id_unscoped(&self, id: i64) -> Result<Option<Customer>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"));
+        on_pool!(self, read, |pool| {
+            match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
+                Some(row) => Ok(Some(customer_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// The workspace's customers, by name.
+    pub async fn customers(&self, team_id: &str) -> Result<Vec<Customer>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE team_id = $1 ORDER BY LOWER(name), id"
+        ));
+        on_pool!(self, read, |pool| {
+            let rows = sqlx::query(sql).bind(team_id).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(customer_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Customers whose channel is still to be created (a crash may have interrupted it).
+    pub async fn customers_awaiting_channel(&self) -> Result<Vec<Customer>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers
+             WHERE channel_id IS NULL AND channel_error IS NULL ORDER BY id"
+        ));
+        on_pool!(self, read, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(customer_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    pub async fn set_customer_channel(
+        &self,
+        customer_id: i64,
+        channel_id: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE customers SET channel_id = $2, channel_error = $3 WHERE id = $1"
+        )
+        .bind(customer_id)
+        .bind(channel_id)
+        .bind(error)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    }
+
+    // ---- checklist state ----------------------------------------------------------
+
+    pub async fn item_states(&self, customer_id: i64) -> Result<States, sqlx::Error> {
+        on_pool!(self, read, |pool| {
+            let rows = sqlx::query(
+                "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
+                 FROM item_states WHERE customer_id = $1",
+            )
+            .bind(customer_id)
+            .fetch_all(pool)
+            .await?;
+            let mut states = HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let (key, state) = item_state_from_row!(row);
+                states.insert(key, state);
+            }
+            Ok(states)
+        })
+    }
+
+    /// Every customer's states in the workspace, for progress lists.
+    pub async fn team_item_states(&self, team_id: &str) -> Result<HashMap<i64, States>, sqlx::Error> {
+        on_pool!(self, read, |pool| {
+            let rows = sqlx::query(
+                "SELECT s.customer_id, s.item_key, s.done_by, s.done_at, s.not_applicable,
+                        s.assignee, s.due_date, s.note
+                 FROM item_states s JOIN customers c ON c.id = s.customer_id
+                 WHERE c.team_id = $1",
+            )
+            .bind(team_id)
+            .fetch_all(pool)
+            .await?;
+            let mut all: HashMap<i64, States> = HashMap::new();
+            for row in &rows {
+                let customer: i64 = row.try_get("customer_id")?;
+                let (key, state) = item_state_from_row!(row);
+                all.entry(customer).or_default().insert(key, state);
+            }
+            Ok(all)
+        })
+    }
+
+    /// Ticks and unticks items; returns the keys whose state changed. A key ticked
+    /// twice keeps its first who and when, so a retried request changes nothing.
+    pub async fn set_done(
+        &self,
+        customer_id: i64,
+        ticked: &[String],
+        unticked: &[String],
+        user: &str,
+        now_ms: i64,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        if ticked.is_empty() && unticked.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut changed = Vec::new();
+            for key in ticked {
+                let n = sqlx::query(
+                    "INSERT INTO item_states (customer_id, item_key, done_by, done_at, updated_by, updated_at)
+                     VALUES ($1, $2, $3, $4, $3, $4)
+                     ON CONFLICT (customer_id, item_key) DO UPDATE
+                     SET done_by = excluded.done_by, done_at = excluded.done_at,
+                         updated_by = excluded.updated_by, updated_at = excluded.updated_at
+                     WHERE item_states.done_at IS NULL",
+                )
+                .bind(customer_id)
+                .bind(key)
+                .bind(user)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n > 0 {
+                    changed.push(key.clone());
+                }
+            }
+            for key in unticked {
+                let n = sqlx::query(
+                    "UPDATE item_states SET done_by = NULL, done_at = NULL, updated_by = $3, updated_at = $4
+                     WHERE customer_id = $1 AND item_key = $2 AND done_at IS NOT NULL",
+                )
+                .bind(customer_id)
+                .bind(key)
+                .bind(user)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n > 0 {
+                    changed.push(key.clone());
+                }
+            }
+            if !changed.is_empty() {
+                sqlx::query("UPDATE customers SET version = version + 1 WHERE id = $1")
+                    .bind(customer_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(changed)
+        })
+    }
+
+    /// Changes an item's assignee, due date, note or N/A flag (the fields given in
+    /// `change`; the others are kept); returns the state before and after.
+    pub async fn change_item(
+        &self,
+        customer_id: i64,
+        key: &str,
+        change: &ItemChange,
+        user: &str,
+        now_ms: i64,
+    ) -> Result<ItemUpdate, sqlx::Error> {
+        // The row is locked while read-modify-write runs, so two people changing
+        // different fields of one item at once both keep their change. SQLite needs no
+        // lock: its writes run one at a time on the single write connection.
+        let select = match self {
+            Store::Sqlite { .. } => SELECT_ITEM,
+            Store::Postgres(_) => SELECT_ITEM_FOR_UPDATE,
+        };
+        on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO item_states (customer_id, item_key, updated_by, updated_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(customer_id)
+            .bind(key)
+            .bind(user)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            let row = sqlx::query(select)
+                .bind(customer_id)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+            let before = item_state_from_row!(&row).1;
+            let after = change.apply(&before);
+            if after != before {
+                sqlx::query(
+                    "UPDATE item_states
+                     SET assignee = $3, due_date = $4, note = $5, not_applicable = $6,
+                         updated_by = $7, updated_at = $8
+                     WHERE customer_id = $1 AND item_key = $2",
+                )
+                .bind(customer_id)
+                .bind(key)
+                .bind(&after.assignee)
+                .bind(after.due.map(|d| d.format("%Y-%m-%d").to_string()))
+                .bind(&after.note)
+                .bind(i64::from(after.not_applicable))
+                .bind(user)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE customers SET version = version + 1 WHERE id = $1")
+                    .bind(customer_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(ItemUpdate { before, after })
+        })
+    }
+
+    // ---- posted checklist messages ------------------------------------------------
+
+    /// Records a posted checklist message, as rendered at `version`.
+    pub async fn record_message(
+        &self,
+        customer_id: i64,
+        part: &str,
+        channel_id: &str,
+        ts: &str,
+        version: i64,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "INSERT INTO checklist_messages (customer_id, part, channel_id, ts, rendered_version)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (channel_id, ts) DO UPDATE SET rendered_version = excluded.rendered_version"
+        )
+        .bind(customer_id)
+        .bind(part)
+        .bind(channel_id)
+        .bind(ts)
+        .bind(version)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    }
+
+    pub async fn customer_version(&self, customer_id: i64) -> Result<i64, sqlx::Error> {
+        on_pool!(self, read, |pool| sqlx::query(
+            "SELECT version FROM customers WHERE id = $1"
+        )
+        .bind(customer_id)
+        .fetch_one(pool)
+        .await?
+        .try_get("version"))
+    }
+
+    /// Posted messages behind their customer's latest change, oldest change first.
+    pub async fn stale_messages(&self, limit: i64) -> Result<Vec<StaleMessage>, sqlx::Error> {
+        on_pool!(self, read, |pool| {
+            let rows = sqlx::query(
+                "SELECT m.customer_id, m.part, m.channel_id, m.ts, c.version
+                 FROM checklist_messages m JOIN customers c ON c.id = m.customer_id
+                 WHERE m.rendered_version < c.version
+                 ORDER BY m.rendered_version LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(StaleMessage {
+                    customer_id: row.try_get("customer_id")?,
+                    part: row.try_get("part")?,
+                    channel_id: row.try_get("channel_id")?,
+                    ts: row.try_get("ts")?,
+                    version: row.try_get("version")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Marks a message as rendered at `version` (never moving it backwards).
+    pub async fn mark_rendered(&self, channel_id: &str, ts: &str, version: i64) -> Result<(), sqlx::Error> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE checklist_messages SET rendered_version = $3
+             WHERE channel_id = $1 AND ts = $2 AND rendered_version < $3"
+        )
+        .bind(channel_id)
+        .bind(ts)
+        .bind(version)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    }
+
+    /// Forgets a message Slack no longer has (deleted, or its channel gone).
+    pub async fn forget_message(&self, channel_id: &str, ts: &str) -> Result<(), sqlx::Error> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM checklist_messages WHERE channel_id = $1 AND ts = $2"
+        )
+        .bind(channel_id)
+        .bind(ts)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    }
+
+    // ---- events -------------------------------------------------------------------
+
+    /// Records an event id; false if it was seen before (a Slack retry).
+    pub async fn first_sight_of_event(&self, event_id: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "INSERT INTO processed_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        )
+        .bind(event_id)
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() == 1))
+    }
+}
