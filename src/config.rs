@@ -45,7 +45,11 @@ impl From<String> for Secret {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "readiness", version, about = "Enterprise customer onboarding in Slack")]
+#[command(
+    name = "readiness",
+    version,
+    about = "Enterprise customer onboarding in Slack"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: SettingArgs,
@@ -77,7 +81,12 @@ pub struct SettingArgs {
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Slack's signing secret, from the app's Basic Information page.
-    #[arg(long, env = "SLACK_SIGNING_SECRET", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SLACK_SIGNING_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
     pub slack_signing_secret: Option<String>,
     /// Bot token (xoxb-…) for single-workspace mode.
     #[arg(long, env = "SLACK_BOT_TOKEN", global = true, hide_env_values = true)]
@@ -172,7 +181,9 @@ impl Settings {
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.into());
         let listen: SocketAddr = listen_text.parse().with_context(|| {
-            format!("READINESS_LISTEN must be host:port, like {DEFAULT_LISTEN}; got {listen_text:?}")
+            format!(
+                "READINESS_LISTEN must be host:port, like {DEFAULT_LISTEN}; got {listen_text:?}"
+            )
         })?;
         let language_text = args
             .language

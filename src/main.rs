@@ -8,7 +8,8 @@ use tracing_subscriber::EnvFilter;
 const MANIFEST_PLACEHOLDER: &str = "https://readiness.example.com";
 
 fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         LogFormat::Text => builder.init(),
@@ -45,7 +46,13 @@ async fn main() -> anyhow::Result<()> {
             let template = readiness::domain::template::Template::parse(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             for c in &template.categories {
-                println!("{}. {} / {}: {} items", c.number, c.en, c.ja, c.item_count());
+                println!(
+                    "{}. {} / {}: {} items",
+                    c.number,
+                    c.en,
+                    c.ja,
+                    c.item_count()
+                );
             }
             println!("total: {} items", template.item_count());
             Ok(())

@@ -17,7 +17,13 @@ use crate::domain::template::{Category, Item, Section, Template};
 const BAR_WIDTH: usize = 10;
 
 fn progress_text(p: Progress) -> String {
-    format!("{} {}/{} ({}%)", bar(p, BAR_WIDTH), p.done, p.applicable, p.percent())
+    format!(
+        "{} {}/{} ({}%)",
+        bar(p, BAR_WIDTH),
+        p.done,
+        p.applicable,
+        p.percent()
+    )
 }
 
 /// The overview: progress per category, overall, go-live readiness, and a button per
@@ -152,7 +158,12 @@ fn details_line(items: &[&Item], states: &States, lang: Lang) -> Option<String> 
     (!parts.is_empty()).then(|| parts.join("   "))
 }
 
-fn section_blocks(customer: &Customer, section: &Section, states: &States, lang: Lang) -> Vec<SlackBlock> {
+fn section_blocks(
+    customer: &Customer,
+    section: &Section,
+    states: &States,
+    lang: Lang,
+) -> Vec<SlackBlock> {
     let progress = items_progress(section.items.iter().map(|i| i.key.as_str()), states);
     let not_applicable: Vec<&str> = section
         .items
@@ -176,14 +187,19 @@ fn section_blocks(customer: &Customer, section: &Section, states: &States, lang:
         .take(limits::STATIC_SELECT_OPTIONS)
         .map(|i| {
             SlackBlockChoiceItem::new(
-                plain(clip(&format!("{} {}", i.key, i.label(lang)), limits::OPTION_TEXT)),
+                plain(clip(
+                    &format!("{} {}", i.key, i.label(lang)),
+                    limits::OPTION_TEXT,
+                )),
                 i.key.clone(),
             )
         })
         .collect();
     let menu = SlackBlockStaticSelectElement::new()
         .with_action_id(ids::ITEM_MENU.into())
-        .with_placeholder(plain(lang.pick("Assign, due date, note…", "担当・期限・メモ…")))
+        .with_placeholder(plain(
+            lang.pick("Assign, due date, note…", "担当・期限・メモ…"),
+        ))
         .with_options(menu_options);
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
@@ -205,7 +221,8 @@ fn section_blocks(customer: &Customer, section: &Section, states: &States, lang:
             .filter(|(i, _)| states.get(&i.key).is_some_and(ItemState::is_done))
             .map(|(_, o)| o.clone())
             .collect();
-        let mut checkboxes = SlackBlockCheckboxesElement::new(options).with_action_id(ids::TICK.into());
+        let mut checkboxes =
+            SlackBlockCheckboxesElement::new(options).with_action_id(ids::TICK.into());
         if !initial.is_empty() {
             checkboxes = checkboxes.with_initial_options(initial);
         }
@@ -231,7 +248,12 @@ pub fn category_messages(
     lang: Lang,
 ) -> Vec<Message> {
     let progress = category_progress(category, states);
-    let title = format!("{}. {} — {}", category.number, category.label(lang), customer.name);
+    let title = format!(
+        "{}. {} — {}",
+        category.number,
+        category.label(lang),
+        customer.name
+    );
     let fallback = format!(
         "{}: {} {}/{}",
         customer.name,
@@ -308,7 +330,8 @@ mod tests {
                         done_at: (b & 1 == 1).then_some(1),
                         not_applicable: item.if_needed && b & 2 == 2,
                         assignee: (b & 4 == 4).then(|| "U0123456789".into()),
-                        due: (b & 8 == 8).then(|| chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
+                        due: (b & 8 == 8)
+                            .then(|| chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
                         note: (b & 16 == 16).then(|| "ノート ".repeat(300)),
                     },
                 )
@@ -388,9 +411,13 @@ mod tests {
     fn a_long_custom_category_is_split_into_parts_within_limits() {
         let mut text = String::from("[[categories]]\nnumber = 1\nja = \"大\"\nen = \"Big\"\n");
         for s in 1..=30 {
-            text.push_str(&format!("[[sections]]\nkey = \"1.{s}\"\nja = \"節{s}\"\nen = \"Section {s}\"\n"));
+            text.push_str(&format!(
+                "[[sections]]\nkey = \"1.{s}\"\nja = \"節{s}\"\nen = \"Section {s}\"\n"
+            ));
             for i in 1..=12 {
-                text.push_str(&format!("[[items]]\nkey = \"1.{s}.{i}\"\nja = \"項目\"\nen = \"Item {i}\"\n"));
+                text.push_str(&format!(
+                    "[[items]]\nkey = \"1.{s}.{i}\"\nja = \"項目\"\nen = \"Item {i}\"\n"
+                ));
             }
         }
         let t = Template::parse(&text).unwrap();

@@ -12,18 +12,22 @@ pub const HELP_CUSTOMERS: usize = 30;
 
 pub fn help(template: &Template, customers: &[(Customer, Progress)], lang: Lang) -> Message {
     let usage = match lang {
-        Lang::En => "*Readiness* — the enterprise readiness checklist, in Slack.\n\
+        Lang::En => {
+            "*Readiness* — the enterprise readiness checklist, in Slack.\n\
             `/readiness new <name> [tier=standard|professional|enterprise] [channel=#existing] [slug=…]` start a customer's onboarding and its channel\n\
             `/readiness show [customer] [category]` the checklist, with checkboxes\n\
             `/readiness assign [customer] <item> @user [due=YYYY-MM-DD]` give an item to someone\n\
             `/readiness done [customer] <item>` · `/readiness undo [customer] <item>` tick or untick an item\n\
-            In a customer's channel the customer is implied. Elsewhere name it by its slug or by its name in \"double quotes\".",
-        Lang::Ja => "*Readiness* — Enterprise 準備チェックリストを Slack で。\n\
+            In a customer's channel the customer is implied. Elsewhere name it by its slug or by its name in \"double quotes\"."
+        }
+        Lang::Ja => {
+            "*Readiness* — Enterprise 準備チェックリストを Slack で。\n\
             `/readiness new <名前> [tier=standard|professional|enterprise] [channel=#既存] [slug=…]` 顧客のオンボーディングと専用チャンネルを開始\n\
             `/readiness show [顧客] [カテゴリ]` チェックリストを表示（チェックボックス付き）\n\
             `/readiness assign [顧客] <項目> @ユーザー [due=YYYY-MM-DD]` 項目の担当者を設定\n\
             `/readiness done [顧客] <項目>` · `/readiness undo [顧客] <項目>` 項目を完了／未完了に\n\
-            顧客のチャンネル内では顧客名を省略できます。それ以外ではスラッグか \"二重引用符\" で囲んだ名前で指定します。",
+            顧客のチャンネル内では顧客名を省略できます。それ以外ではスラッグか \"二重引用符\" で囲んだ名前で指定します。"
+        }
     };
     let categories: Vec<String> = template
         .categories
@@ -144,7 +148,10 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
             format!("`{}` is not a channel: pick one with #.", q(c))
         }
         (Problem::BadChannel(c), Lang::Ja) => {
-            format!("`{}` はチャンネルではありません。# で選んでください。", q(c))
+            format!(
+                "`{}` はチャンネルではありません。# で選んでください。",
+                q(c)
+            )
         }
         (Problem::BadUser(u), Lang::En) => format!("`{}` is not a person: pick one with @.", q(u)),
         (Problem::BadUser(u), Lang::Ja) => {
@@ -158,7 +165,11 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
             format!("`{}` is not an option of `{}`.", q(o), form_name(form))
         }
         (Problem::UnknownOption(o), Lang::Ja) => {
-            format!("`{}` は `{}` のオプションではありません。", q(o), form_name(form))
+            format!(
+                "`{}` は `{}` のオプションではありません。",
+                q(o),
+                form_name(form)
+            )
         }
         (Problem::TooManyWords(w), Lang::En) => format!("I did not expect `{}` there.", q(w)),
         (Problem::TooManyWords(w), Lang::Ja) => format!("`{}` は余分です。", q(w)),

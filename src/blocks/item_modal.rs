@@ -29,7 +29,8 @@ pub fn item_modal(customer: &Customer, item: &Item, state: &ItemState, lang: Lan
         escape(&customer.name)
     ))];
 
-    let mut assignee = SlackBlockUsersSelectElement::new().with_action_id(ids::MODAL_ASSIGNEE.into());
+    let mut assignee =
+        SlackBlockUsersSelectElement::new().with_action_id(ids::MODAL_ASSIGNEE.into());
     if let Some(user) = &state.assignee {
         assignee = assignee.with_initial_user(user.clone());
     }
@@ -57,7 +58,8 @@ pub fn item_modal(customer: &Customer, item: &Item, state: &ItemState, lang: Lan
         .into(),
     );
 
-    let mut note = SlackBlockPlainTextInputElement::new().with_action_id(ids::MODAL_NOTE.into())
+    let mut note = SlackBlockPlainTextInputElement::new()
+        .with_action_id(ids::MODAL_NOTE.into())
         .with_multiline(true)
         .with_max_length(ids::MAX_NOTE_CHARS as u64);
     if let Some(text) = &state.note {
@@ -81,34 +83,31 @@ pub fn item_modal(customer: &Customer, item: &Item, state: &ItemState, lang: Lan
             )),
             "n/a".to_string(),
         );
-        let mut checkbox =
-            SlackBlockCheckboxesElement::new(vec![option.clone()])
-                .with_action_id(ids::MODAL_NOT_APPLICABLE.into());
+        let mut checkbox = SlackBlockCheckboxesElement::new(vec![option.clone()])
+            .with_action_id(ids::MODAL_NOT_APPLICABLE.into());
         if state.not_applicable {
             checkbox = checkbox.with_initial_options(vec![option]);
         }
         blocks.push(
-            SlackInputBlock::new(
-                plain("N/A"),
-                SlackInputBlockElement::Checkboxes(checkbox),
-            )
-            .with_block_id(ids::MODAL_NOT_APPLICABLE.into())
-            .with_optional(true)
-            .into(),
+            SlackInputBlock::new(plain("N/A"), SlackInputBlockElement::Checkboxes(checkbox))
+                .with_block_id(ids::MODAL_NOT_APPLICABLE.into())
+                .with_optional(true)
+                .into(),
         );
     }
 
     SlackView::Modal(
         SlackModalView::new(
-            plain(clip(lang.pick("Edit item", "項目の編集"), limits::MODAL_TITLE)),
+            plain(clip(
+                lang.pick("Edit item", "項目の編集"),
+                limits::MODAL_TITLE,
+            )),
             blocks,
         )
         .with_callback_id(ids::ITEM_MODAL.into())
         .with_submit(plain(lang.pick("Save", "保存")))
         .with_close(plain(lang.pick("Cancel", "キャンセル")))
-        .with_private_metadata(
-            serde_json::to_string(&metadata).expect("plain struct serializes"),
-        ),
+        .with_private_metadata(serde_json::to_string(&metadata).expect("plain struct serializes")),
     )
 }
 
@@ -149,7 +148,9 @@ mod tests {
         assert_eq!(meta.item, hipaa.key);
 
         let sso = t.item("1.1.1").unwrap();
-        let without = serde_json::to_value(item_modal(&customer, sso, &ItemState::default(), Lang::En)).unwrap();
+        let without =
+            serde_json::to_value(item_modal(&customer, sso, &ItemState::default(), Lang::En))
+                .unwrap();
         limits::check_view(&without).unwrap();
         assert!(!without.to_string().contains(ids::MODAL_NOT_APPLICABLE));
     }

@@ -44,7 +44,10 @@ pub fn check_message(message: &Value) -> Result<(), String> {
     if text_of(message) > MESSAGE_TEXT {
         return Err(format!("message text over {MESSAGE_TEXT} characters"));
     }
-    check_blocks(message["blocks"].as_array().ok_or("no blocks")?, MESSAGE_BLOCKS)
+    check_blocks(
+        message["blocks"].as_array().ok_or("no blocks")?,
+        MESSAGE_BLOCKS,
+    )
 }
 
 /// Checks a modal or Home view.
@@ -86,7 +89,10 @@ fn check_blocks(blocks: &[Value], max: usize) -> Result<(), String> {
                     if fields.len() > SECTION_FIELDS {
                         return Err(at("too many fields".into()));
                     }
-                    if fields.iter().any(|f| text_of(f) > FIELD_TEXT || text_of(f) == 0) {
+                    if fields
+                        .iter()
+                        .any(|f| text_of(f) > FIELD_TEXT || text_of(f) == 0)
+                    {
                         return Err(at("field text length".into()));
                     }
                 }
@@ -107,7 +113,9 @@ fn check_blocks(blocks: &[Value], max: usize) -> Result<(), String> {
                 }
             }
             Some("actions") => {
-                let elements = block["elements"].as_array().ok_or_else(|| at("no elements".into()))?;
+                let elements = block["elements"]
+                    .as_array()
+                    .ok_or_else(|| at("no elements".into()))?;
                 if elements.is_empty() || elements.len() > ACTIONS_ELEMENTS {
                     return Err(at(format!("{} elements", elements.len())));
                 }
@@ -122,7 +130,9 @@ fn check_blocks(blocks: &[Value], max: usize) -> Result<(), String> {
                 }
             }
             Some("context") => {
-                let elements = block["elements"].as_array().ok_or_else(|| at("no elements".into()))?;
+                let elements = block["elements"]
+                    .as_array()
+                    .ok_or_else(|| at("no elements".into()))?;
                 if elements.is_empty() || elements.len() > CONTEXT_ELEMENTS {
                     return Err(at(format!("{} elements", elements.len())));
                 }
@@ -169,7 +179,9 @@ fn check_element(e: &Value) -> Result<(), String> {
     }
     match e["type"].as_str() {
         Some("checkboxes") => {
-            let options = e["options"].as_array().ok_or("checkboxes without options")?;
+            let options = e["options"]
+                .as_array()
+                .ok_or("checkboxes without options")?;
             check_options(options, CHECKBOX_OPTIONS)?;
             if let Some(initial) = e.get("initial_options") {
                 let initial = initial.as_array().ok_or("initial_options is not a list")?;
@@ -225,7 +237,11 @@ mod tests {
         let stray = json!({"text": "t", "blocks": [{"type": "actions", "elements": [{"type": "checkboxes", "action_id": "a",
             "options": [{"text": {"type": "plain_text", "text": "x"}, "value": "1"}],
             "initial_options": [{"text": {"type": "mrkdwn", "text": "x"}, "value": "1"}]}]}]});
-        assert!(check_message(&stray).unwrap_err().contains("not one of the options"));
+        assert!(
+            check_message(&stray)
+                .unwrap_err()
+                .contains("not one of the options")
+        );
 
         let no_fallback = json!({"blocks": []});
         assert!(check_message(&no_fallback).is_err());

@@ -40,7 +40,10 @@ impl ApiError {
 
     pub fn is_retryable(&self) -> bool {
         matches!(self, ApiError::RateLimited(_) | ApiError::Transport(_))
-            || matches!(self.code(), Some("internal_error" | "fatal_error" | "service_unavailable" | "request_timeout"))
+            || matches!(
+                self.code(),
+                Some("internal_error" | "fatal_error" | "service_unavailable" | "request_timeout")
+            )
     }
 }
 
@@ -87,12 +90,14 @@ impl SlackApi {
             .https_or_http()
             .enable_all_versions()
             .build();
-        // slack-morphism appends the method name to this base.
-        let connector = SlackClientHyperConnector::from(https).with_slack_api_url(&format!("{api_url}/"));
+        // slack-morphism joins the base and the method name with a `/` (and the
+        // settings have already dropped a trailing one).
+        let connector = SlackClientHyperConnector::from(https).with_slack_api_url(api_url);
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
-            token: (!bot_token.is_empty())
-                .then(|| SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_string()))),
+            token: (!bot_token.is_empty()).then(|| {
+                SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_string()))
+            }),
         })
     }
 
@@ -118,15 +123,22 @@ impl SlackApi {
         Ok(response.ts.to_string())
     }
 
-    pub async fn update_message(&self, channel: &str, ts: &str, message: &Message) -> Result<(), ApiError> {
-        let request = SlackApiChatUpdateRequest::new(channel.into(), Self::content(message), ts.into());
+    pub async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        message: &Message,
+    ) -> Result<(), ApiError> {
+        let request =
+            SlackApiChatUpdateRequest::new(channel.into(), Self::content(message), ts.into());
         self.session()?.chat_update(&request).await?;
         Ok(())
     }
 
     /// Creates a channel; returns its id.
     pub async fn create_channel(&self, name: &str, private: bool) -> Result<String, ApiError> {
-        let request = SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(private);
+        let request =
+            SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(private);
         let response = self.session()?.conversations_create(&request).await?;
         Ok(response.channel.id.to_string())
     }
@@ -166,7 +178,12 @@ impl SlackApi {
     }
 
     /// Answers through a `response_url` (ephemeral unless the body says otherwise).
-    pub async fn respond(&self, response_url: &str, message: &Message, replace_original: bool) -> Result<(), ApiError> {
+    pub async fn respond(
+        &self,
+        response_url: &str,
+        message: &Message,
+        replace_original: bool,
+    ) -> Result<(), ApiError> {
         let url: SlackResponseUrl = url::Url::parse(response_url)
             .map_err(|e| ApiError::Transport(format!("bad response_url: {e}")))?
             .into();

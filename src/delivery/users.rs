@@ -18,10 +18,13 @@ const TTL: Duration = Duration::from_secs(6 * 3600);
 /// goes on and the next answer uses it. Keeps the ack far inside Slack's 3 seconds.
 const WAIT: Duration = Duration::from_millis(700);
 
+/// (team, user) → the language and when it was looked up.
+type Cache = HashMap<(String, String), (Lang, Instant)>;
+
 #[derive(Clone)]
 pub struct Locales {
     api: SlackApi,
-    cache: Arc<Mutex<HashMap<(String, String), (Lang, Instant)>>>,
+    cache: Arc<Mutex<Cache>>,
 }
 
 impl Locales {

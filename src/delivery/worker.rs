@@ -212,7 +212,10 @@ impl Worker {
                 caller,
                 response_url,
                 lang,
-            } => self.provision(customer_id, &caller, response_url, lang).await,
+            } => {
+                self.provision(customer_id, &caller, response_url, lang)
+                    .await
+            }
             Job::PostChecklist {
                 customer_id,
                 category,
@@ -231,7 +234,8 @@ impl Worker {
                 }
             }
             Job::DirectMessage { user, message } => {
-                if let Err(e) = with_retries("dm", || self.api.post_message(&user, &message)).await {
+                if let Err(e) = with_retries("dm", || self.api.post_message(&user, &message)).await
+                {
                     warn!(error = %e, "cannot send a direct message");
                 }
             }
@@ -267,14 +271,24 @@ impl Worker {
         }
     }
 
-    async fn provision(&self, customer_id: i64, caller: &str, response_url: Option<String>, lang: Lang) {
+    async fn provision(
+        &self,
+        customer_id: i64,
+        caller: &str,
+        response_url: Option<String>,
+        lang: Lang,
+    ) {
         let Some(mut customer) = self.customer(customer_id).await else {
             return;
         };
         if customer.channel_id.is_none() {
             match self.create_channel(&customer).await {
                 Ok(channel) => {
-                    if let Err(e) = self.store.set_customer_channel(customer.id, Some(&channel), None).await {
+                    if let Err(e) = self
+                        .store
+                        .set_customer_channel(customer.id, Some(&channel), None)
+                        .await
+                    {
                         warn!(customer = customer.id, error = %e, "cannot record the new channel");
                         return;
                     }
@@ -283,7 +297,11 @@ impl Worker {
                 Err(e) => {
                     warn!(customer = customer.id, error = %e, "cannot create the customer's channel");
                     let reason = e.to_string();
-                    if let Err(e) = self.store.set_customer_channel(customer.id, None, Some(&reason)).await {
+                    if let Err(e) = self
+                        .store
+                        .set_customer_channel(customer.id, None, Some(&reason))
+                        .await
+                    {
                         warn!(customer = customer.id, error = %e, "cannot record the channel error");
                     }
                     if let Some(url) = response_url {
@@ -306,7 +324,8 @@ impl Worker {
             let invitees = [caller];
             match with_retries("invite", || self.api.invite(&channel, &invitees)).await {
                 Ok(()) => {}
-                Err(ApiError::Slack(code)) if code == "already_in_channel" || code == "cant_invite_self" => {}
+                Err(ApiError::Slack(code))
+                    if code == "already_in_channel" || code == "cant_invite_self" => {}
                 Err(e) => warn!(customer = customer.id, error = %e, "cannot invite the caller"),
             }
         }
@@ -336,7 +355,11 @@ impl Worker {
     async fn create_channel(&self, customer: &Customer) -> Result<String, ApiError> {
         for attempt in 1..=CHANNEL_NAME_ATTEMPTS {
             let name = channel_name(&customer.slug, attempt);
-            match with_retries("conversations.create", || self.api.create_channel(&name, true)).await {
+            match with_retries("conversations.create", || {
+                self.api.create_channel(&name, true)
+            })
+            .await
+            {
                 Err(ApiError::Slack(code)) if code == "name_taken" => continue,
                 result => return result,
             }
@@ -346,7 +369,12 @@ impl Worker {
 
     /// Renders and posts the overview (pinned if asked) or one category, recording
     /// each message so later changes update it.
-    async fn post_checklist(&self, customer: &Customer, category: Option<u32>, pin: bool) -> Result<(), ApiError> {
+    async fn post_checklist(
+        &self,
+        customer: &Customer,
+        category: Option<u32>,
+        pin: bool,
+    ) -> Result<(), ApiError> {
         let channel = customer
             .channel_id
             .clone()
@@ -383,7 +411,10 @@ impl Worker {
                 .collect(),
         };
         for (part, message) in parts {
-            let ts = with_retries("chat.postMessage", || self.api.post_message(&channel, &message)).await?;
+            let ts = with_retries("chat.postMessage", || {
+                self.api.post_message(&channel, &message)
+            })
+            .await?;
             if let Err(e) = self
                 .store
                 .record_message(customer.id, &part.key(), &channel, &ts, version)
@@ -420,7 +451,8 @@ impl Worker {
         }
     }
 
-    /// Re-renders every stale message once. Returns when none is left or Slack fails.
+    /// Re-renders every stale message once. A message Slack refuses is left stale for
+    /// the next wake-up, after the others in its batch have been tried.
     pub async fn update_stale_messages(&self) {
         loop {
             let batch = match self.store.stale_messages(100).await {
@@ -431,11 +463,15 @@ impl Worker {
                     return;
                 }
             };
+            let mut failed = false;
             for message in batch {
                 if let Err(e) = self.update_one(&message).await {
                     warn!(channel = %message.channel_id, error = %e, "cannot update a checklist message");
-                    return;
+                    failed = true;
                 }
+            }
+            if failed {
+                return;
             }
         }
     }
@@ -447,18 +483,26 @@ impl Worker {
         };
         let states = self.store.item_states(customer.id).await.map_err(db)?;
         let rendered = match Part::parse(&stale.part) {
-            Some(Part::Overview) => Some(checklist::overview(&self.template, &customer, &states, self.channel_lang)),
-            Some(Part::Category { number, part }) => self.template.category(number).and_then(|cat| {
-                checklist::category_messages(&customer, cat, &states, self.channel_lang)
-                    .into_iter()
-                    .nth(part)
-            }),
+            Some(Part::Overview) => Some(checklist::overview(
+                &self.template,
+                &customer,
+                &states,
+                self.channel_lang,
+            )),
+            Some(Part::Category { number, part }) => {
+                self.template.category(number).and_then(|cat| {
+                    checklist::category_messages(&customer, cat, &states, self.channel_lang)
+                        .into_iter()
+                        .nth(part)
+                })
+            }
             None => None,
         };
         // A part the template no longer has (a team changed it) is left as it was.
         if let Some(message) = rendered {
             match with_retries("chat.update", || {
-                self.api.update_message(&stale.channel_id, &stale.ts, &message)
+                self.api
+                    .update_message(&stale.channel_id, &stale.ts, &message)
             })
             .await
             {
@@ -466,11 +510,18 @@ impl Worker {
                 Err(ApiError::Slack(code))
                     if matches!(
                         code.as_str(),
-                        "message_not_found" | "channel_not_found" | "cant_update_message" | "is_archived"
+                        "message_not_found"
+                            | "channel_not_found"
+                            | "cant_update_message"
+                            | "is_archived"
                     ) =>
                 {
                     info!(channel = %stale.channel_id, code, "a checklist message is gone; forgetting it");
-                    return self.store.forget_message(&stale.channel_id, &stale.ts).await.map_err(db);
+                    return self
+                        .store
+                        .forget_message(&stale.channel_id, &stale.ts)
+                        .await
+                        .map_err(db);
                 }
                 Err(e) => return Err(e),
             }
@@ -490,8 +541,12 @@ fn post_failed(customer: &Customer, error: &ApiError, lang: Lang) -> Message {
         .unwrap_or_default();
     let hint = match error.code() {
         Some("not_in_channel") | Some("channel_not_found") => match lang {
-            Lang::En => format!(" Invite the app to {channel} (`/invite @Readiness`) and run `/readiness show` there."),
-            Lang::Ja => format!(" {channel} にアプリを招待し（`/invite @Readiness`）、そこで `/readiness show` を実行してください。"),
+            Lang::En => format!(
+                " Invite the app to {channel} (`/invite @Readiness`) and run `/readiness show` there."
+            ),
+            Lang::Ja => format!(
+                " {channel} にアプリを招待し（`/invite @Readiness`）、そこで `/readiness show` を実行してください。"
+            ),
         },
         _ => String::new(),
     };

@@ -76,11 +76,10 @@ pub struct Progress {
 
 impl Progress {
     pub fn percent(self) -> u32 {
-        if self.applicable == 0 {
-            100
-        } else {
-            (self.done * 100 / self.applicable) as u32
-        }
+        // Nothing applicable means nothing left to do.
+        (self.done * 100)
+            .checked_div(self.applicable)
+            .unwrap_or(100) as u32
     }
 
     pub fn is_complete(self) -> bool {
@@ -134,11 +133,9 @@ pub fn go_live_progress(template: &Template, states: &States) -> Progress {
 
 /// A text bar for progress, readable in any client and in notifications.
 pub fn bar(progress: Progress, width: usize) -> String {
-    let filled = if progress.applicable == 0 {
-        width
-    } else {
-        (progress.done * width + progress.applicable / 2) / progress.applicable
-    };
+    let filled = (progress.done * width + progress.applicable / 2)
+        .checked_div(progress.applicable)
+        .unwrap_or(width);
     let filled = filled.min(width);
     format!("{}{}", "▰".repeat(filled), "▱".repeat(width - filled))
 }
@@ -206,10 +203,53 @@ mod tests {
 
     #[test]
     fn bars_fill_in_proportion() {
-        assert_eq!(bar(Progress { done: 0, applicable: 4 }, 4), "▱▱▱▱");
-        assert_eq!(bar(Progress { done: 2, applicable: 4 }, 4), "▰▰▱▱");
-        assert_eq!(bar(Progress { done: 4, applicable: 4 }, 4), "▰▰▰▰");
-        assert_eq!(bar(Progress { done: 0, applicable: 0 }, 3), "▰▰▰");
-        assert_eq!(Progress { done: 1, applicable: 3 }.percent(), 33);
+        assert_eq!(
+            bar(
+                Progress {
+                    done: 0,
+                    applicable: 4
+                },
+                4
+            ),
+            "▱▱▱▱"
+        );
+        assert_eq!(
+            bar(
+                Progress {
+                    done: 2,
+                    applicable: 4
+                },
+                4
+            ),
+            "▰▰▱▱"
+        );
+        assert_eq!(
+            bar(
+                Progress {
+                    done: 4,
+                    applicable: 4
+                },
+                4
+            ),
+            "▰▰▰▰"
+        );
+        assert_eq!(
+            bar(
+                Progress {
+                    done: 0,
+                    applicable: 0
+                },
+                3
+            ),
+            "▰▰▰"
+        );
+        assert_eq!(
+            Progress {
+                done: 1,
+                applicable: 3
+            }
+            .percent(),
+            33
+        );
     }
 }

@@ -244,7 +244,10 @@ fn parse_new(words: &[Word]) -> Result<Command, ParseError> {
 
 fn parse_show(words: &[Word]) -> Result<Command, ParseError> {
     if let Some(option) = words.iter().find(|w| key_value(w).is_some()) {
-        return Err(usage(Form::Show, Problem::UnknownOption(option.text.clone())));
+        return Err(usage(
+            Form::Show,
+            Problem::UnknownOption(option.text.clone()),
+        ));
     }
     match words {
         [] => Ok(Command::Show {
@@ -310,7 +313,10 @@ fn parse_assign(words: &[Word]) -> Result<Command, ParseError> {
                 );
                 continue;
             }
-            return Err(usage(Form::Assign, Problem::UnknownOption(word.text.clone())));
+            return Err(usage(
+                Form::Assign,
+                Problem::UnknownOption(word.text.clone()),
+            ));
         }
         if !word.quoted && (word.text.starts_with("<@") || word.text.starts_with('@')) {
             let id = user_id(&word.text)

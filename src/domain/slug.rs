@@ -49,8 +49,14 @@ mod tests {
     #[test]
     fn names_become_lowercase_dashed_slugs() {
         assert_eq!(slugify("Acme").as_deref(), Some("acme"));
-        assert_eq!(slugify("  ACME Corp., Ltd. ").as_deref(), Some("acme-corp-ltd"));
-        assert_eq!(slugify("Acme 株式会社 Japan").as_deref(), Some("acme-japan"));
+        assert_eq!(
+            slugify("  ACME Corp., Ltd. ").as_deref(),
+            Some("acme-corp-ltd")
+        );
+        assert_eq!(
+            slugify("Acme 株式会社 Japan").as_deref(),
+            Some("acme-japan")
+        );
         assert_eq!(slugify("株式会社ミヤビ"), None);
         assert_eq!(slugify("---"), None);
     }

@@ -181,7 +181,9 @@ impl Template {
                 if chars > MAX_LABEL_CHARS {
                     return Err(fail(
                         span.clone(),
-                        format!("{what}: `{lang}` has {chars} characters; at most {MAX_LABEL_CHARS} fit a Slack checkbox"),
+                        format!(
+                            "{what}: `{lang}` has {chars} characters; at most {MAX_LABEL_CHARS} fit a Slack checkbox"
+                        ),
                     ));
                 }
             }
@@ -198,7 +200,12 @@ impl Template {
                     format!("category number {} is zero or used twice", c.number),
                 ));
             }
-            check_labels(span.clone(), &format!("category {}", c.number), &c.ja, &c.en)?;
+            check_labels(
+                span.clone(),
+                &format!("category {}", c.number),
+                &c.ja,
+                &c.en,
+            )?;
             categories.push(Category {
                 number: c.number,
                 ja: c.ja.clone(),
@@ -220,19 +227,24 @@ impl Template {
         for spanned in &raw.sections {
             let span = spanned.span();
             let s = spanned.get_ref();
-            let parts = numeric_key(&s.key).filter(|p| p.len() == 2).ok_or_else(|| {
-                fail(
-                    span.clone(),
-                    format!("section key {:?} must look like 1.2", s.key),
-                )
-            })?;
+            let parts = numeric_key(&s.key)
+                .filter(|p| p.len() == 2)
+                .ok_or_else(|| {
+                    fail(
+                        span.clone(),
+                        format!("section key {:?} must look like 1.2", s.key),
+                    )
+                })?;
             let ci = categories
                 .iter()
                 .position(|c| c.number == parts[0])
                 .ok_or_else(|| {
                     fail(
                         span.clone(),
-                        format!("section {} names category {}, which is not defined", s.key, parts[0]),
+                        format!(
+                            "section {} names category {}, which is not defined",
+                            s.key, parts[0]
+                        ),
                     )
                 })?;
             if section_at.contains_key(&s.key) {
@@ -259,14 +271,20 @@ impl Template {
                 .ok_or_else(|| {
                     fail(
                         span.clone(),
-                        format!("item key {:?} must look like 1.2.3 (or 1.2.3.4 for a sub-item)", it.key),
+                        format!(
+                            "item key {:?} must look like 1.2.3 (or 1.2.3.4 for a sub-item)",
+                            it.key
+                        ),
                     )
                 })?;
             let section_key = format!("{}.{}", parts[0], parts[1]);
             let &(ci, si) = section_at.get(&section_key).ok_or_else(|| {
                 fail(
                     span.clone(),
-                    format!("item {} belongs to section {section_key}, which is not defined", it.key),
+                    format!(
+                        "item {} belongs to section {section_key}, which is not defined",
+                        it.key
+                    ),
                 )
             })?;
             if index.contains_key(&it.key) {

@@ -26,7 +26,10 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("readiness_http_requests_total", "HTTP requests by route and outcome"),
+            Opts::new(
+                "readiness_http_requests_total",
+                "HTTP requests by route and outcome",
+            ),
             &["route", "outcome"],
         )
         .expect("valid metric");
@@ -41,8 +44,12 @@ impl Metrics {
             &["route"],
         )
         .expect("valid metric");
-        registry.register(Box::new(requests.clone())).expect("registered once");
-        registry.register(Box::new(latency.clone())).expect("registered once");
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("registered once");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("registered once");
         Self {
             registry,
             requests,

@@ -43,7 +43,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .route_layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
+        .route_layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -57,7 +60,11 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
 
 /// Reads the body within the cap and checks its signature: nothing else happens to a
 /// request that fails either.
-async fn verified_body(state: &HttpState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+async fn verified_body(
+    state: &HttpState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, Response> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -76,7 +83,9 @@ async fn verified_body(state: &HttpState, headers: &HeaderMap, body: Body) -> Re
                 StatusCode::UNAUTHORIZED,
                 match reason {
                     Unverified::NoSecret => "SLACK_SIGNING_SECRET is not set on this server",
-                    Unverified::MissingHeaders => "missing X-Slack-Signature or X-Slack-Request-Timestamp",
+                    Unverified::MissingHeaders => {
+                        "missing X-Slack-Signature or X-Slack-Request-Timestamp"
+                    }
                     Unverified::BadSignature => "invalid or expired Slack signature",
                 },
             ))
@@ -155,7 +164,9 @@ async fn events(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
         Err(_) => return malformed("malformed event body"),
     };
     match slack::events::handle(&state.ctx, envelope, now_ms()).await {
-        Ok(EventReply::Challenge(challenge)) => Json(serde_json::json!({ "challenge": challenge })).into_response(),
+        Ok(EventReply::Challenge(challenge)) => {
+            Json(serde_json::json!({ "challenge": challenge })).into_response()
+        }
         Ok(EventReply::Ack) => StatusCode::OK.into_response(),
         Err(e) => {
             warn!(error = %e, "cannot record an event");

@@ -26,7 +26,9 @@ impl Verifier {
     pub fn new(secret: &Secret) -> Self {
         Self {
             inner: (!secret.is_empty()).then(|| {
-                SlackEventSignatureVerifier::new(&SlackSigningSecret::new(secret.expose().to_string()))
+                SlackEventSignatureVerifier::new(&SlackSigningSecret::new(
+                    secret.expose().to_string(),
+                ))
             }),
         }
     }
@@ -81,7 +83,10 @@ mod tests {
         use hmac::{Hmac, Mac};
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
         mac.update(format!("v0:1531420618:{body}").as_bytes());
-        assert_eq!(format!("v0={}", hex::encode(mac.finalize().into_bytes())), SIGNATURE);
+        assert_eq!(
+            format!("v0={}", hex::encode(mac.finalize().into_bytes())),
+            SIGNATURE
+        );
     }
 
     fn sign(secret: &str, ts: &str, body: &str) -> String {
@@ -97,19 +102,39 @@ mod tests {
         let now = chrono::Utc::now().timestamp();
         let ts = now.to_string();
         let body = "text=hello";
-        assert_eq!(v.verify(&headers(&sign(SECRET, &ts, body), &ts), body.as_bytes()), Ok(()));
+        assert_eq!(
+            v.verify(&headers(&sign(SECRET, &ts, body), &ts), body.as_bytes()),
+            Ok(())
+        );
         // Tampered body, wrong secret, stale or future timestamp, missing headers.
-        assert!(v.verify(&headers(&sign(SECRET, &ts, body), &ts), b"text=hellO").is_err());
-        assert!(v.verify(&headers(&sign("other", &ts, body), &ts), body.as_bytes()).is_err());
+        assert!(
+            v.verify(&headers(&sign(SECRET, &ts, body), &ts), b"text=hellO")
+                .is_err()
+        );
+        assert!(
+            v.verify(&headers(&sign("other", &ts, body), &ts), body.as_bytes())
+                .is_err()
+        );
         for skew in [-301, 301] {
             let t = (now + skew).to_string();
-            assert!(v.verify(&headers(&sign(SECRET, &t, body), &t), body.as_bytes()).is_err(), "{skew}");
+            assert!(
+                v.verify(&headers(&sign(SECRET, &t, body), &t), body.as_bytes())
+                    .is_err(),
+                "{skew}"
+            );
         }
         for skew in [-290, 290] {
             let t = (now + skew).to_string();
-            assert!(v.verify(&headers(&sign(SECRET, &t, body), &t), body.as_bytes()).is_ok(), "{skew}");
+            assert!(
+                v.verify(&headers(&sign(SECRET, &t, body), &t), body.as_bytes())
+                    .is_ok(),
+                "{skew}"
+            );
         }
-        assert_eq!(v.verify(&HeaderMap::new(), body.as_bytes()), Err(Unverified::MissingHeaders));
+        assert_eq!(
+            v.verify(&HeaderMap::new(), body.as_bytes()),
+            Err(Unverified::MissingHeaders)
+        );
         assert_eq!(
             Verifier::new(&Secret::default()).verify(&headers("v0=00", &ts), body.as_bytes()),
             Err(Unverified::NoSecret)

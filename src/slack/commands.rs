@@ -61,7 +61,13 @@ pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
     }
 }
 
-async fn apply(ctx: &Context, cmd: &SlashCommand, parsed: Command, lang: Lang, now_ms: i64) -> Result<Answer, Refusal> {
+async fn apply(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    parsed: Command,
+    lang: Lang,
+    now_ms: i64,
+) -> Result<Answer, Refusal> {
     match parsed {
         Command::Help => help_answer(ctx, cmd, lang).await,
         Command::New {
@@ -77,7 +83,8 @@ async fn apply(ctx: &Context, cmd: &SlashCommand, parsed: Command, lang: Lang, n
             user,
             due,
         } => {
-            let customer = resolve_customer(ctx, cmd, customer.as_ref(), Form::Assign, lang).await?;
+            let customer =
+                resolve_customer(ctx, cmd, customer.as_ref(), Form::Assign, lang).await?;
             let item = resolve_item(ctx, &item, Form::Assign, lang)?;
             let change = ItemChange {
                 assignee: Some(Some(user.clone())),
@@ -92,7 +99,13 @@ async fn apply(ctx: &Context, cmd: &SlashCommand, parsed: Command, lang: Lang, n
             if update.before.assignee.as_deref() != Some(user.as_str()) && user != cmd.user_id {
                 let _ = ctx.delivery.submit(Job::DirectMessage {
                     user: user.clone(),
-                    message: assigned_dm(&customer, item, &cmd.user_id, update.after.due, ctx.channel_lang),
+                    message: assigned_dm(
+                        &customer,
+                        item,
+                        &cmd.user_id,
+                        update.after.due,
+                        ctx.channel_lang,
+                    ),
                 });
             }
             let due_text = update
@@ -115,11 +128,19 @@ async fn apply(ctx: &Context, cmd: &SlashCommand, parsed: Command, lang: Lang, n
                 ),
             })))
         }
-        Command::Done { customer, item } => tick(ctx, cmd, customer, &item, true, Form::Done, lang, now_ms).await,
-        Command::Undo { customer, item } => tick(ctx, cmd, customer, &item, false, Form::Undo, lang, now_ms).await,
+        Command::Done { customer, item } => {
+            tick(ctx, cmd, customer, &item, true, Form::Done, lang, now_ms).await
+        }
+        Command::Undo { customer, item } => {
+            tick(ctx, cmd, customer, &item, false, Form::Undo, lang, now_ms).await
+        }
         Command::NotYet(sub) => Ok(Answer::Ephemeral(Message::plain(match lang {
-            Lang::En => format!("`/readiness {sub}` is not available yet in this version. See `/readiness help`."),
-            Lang::Ja => format!("`/readiness {sub}` はこのバージョンではまだ使えません。`/readiness help` をご覧ください。"),
+            Lang::En => format!(
+                "`/readiness {sub}` is not available yet in this version. See `/readiness help`."
+            ),
+            Lang::Ja => format!(
+                "`/readiness {sub}` はこのバージョンではまだ使えません。`/readiness help` をご覧ください。"
+            ),
         }))),
     }
 }
@@ -253,10 +274,22 @@ fn channel_suffix(c: &Customer) -> String {
         .unwrap_or_default()
 }
 
-async fn show(ctx: &Context, cmd: &SlashCommand, first: Option<Word>, second: Option<Word>, lang: Lang) -> Result<Answer, Refusal> {
-    let here = ctx.store.customer_by_channel(&cmd.team_id, &cmd.channel_id).await?;
+async fn show(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    first: Option<Word>,
+    second: Option<Word>,
+    lang: Lang,
+) -> Result<Answer, Refusal> {
+    let here = ctx
+        .store
+        .customer_by_channel(&cmd.team_id, &cmd.channel_id)
+        .await?;
     let (customer, category_word) = match (first, second) {
-        (Some(c), Some(cat)) => (named_customer(ctx, cmd, &c.customer_ref(), Form::Show, lang).await?, Some(cat)),
+        (Some(c), Some(cat)) => (
+            named_customer(ctx, cmd, &c.customer_ref(), Form::Show, lang).await?,
+            Some(cat),
+        ),
         (Some(word), None) => {
             let is_category = !word.quoted && ctx.template.find_category(&word.text).is_some();
             match (&here, is_category) {
@@ -273,7 +306,9 @@ async fn show(ctx: &Context, cmd: &SlashCommand, first: Option<Word>, second: Op
                             lang,
                         )));
                     }
-                    None => return Err(unknown_customer(ctx, cmd, &word.text, Form::Show, lang).await),
+                    None => {
+                        return Err(unknown_customer(ctx, cmd, &word.text, Form::Show, lang).await);
+                    }
                 },
             }
         }
@@ -343,15 +378,30 @@ async fn tick(
         ctx.delivery.checklist_changed();
     }
     let states = ctx.store.item_states(customer.id).await?;
-    let cat = ctx.template.category_of(&item.key).expect("resolved items have a category");
+    let cat = ctx
+        .template
+        .category_of(&item.key)
+        .expect("resolved items have a category");
     let p = category_progress(cat, &states);
     let label = escape(item.label(lang));
     let progress = format!("{} {}/{}", cat.label(lang), p.done, p.applicable);
     let text = match (done, changed.is_empty(), lang) {
-        (true, false, Lang::En) => format!(":white_check_mark: *{}* {label} is done. {progress}", item.key),
-        (true, false, Lang::Ja) => format!(":white_check_mark: *{}* {label} を完了にしました。{progress}", item.key),
-        (false, false, Lang::En) => format!(":leftwards_arrow_with_hook: *{}* {label} is open again. {progress}", item.key),
-        (false, false, Lang::Ja) => format!(":leftwards_arrow_with_hook: *{}* {label} を未完了に戻しました。{progress}", item.key),
+        (true, false, Lang::En) => format!(
+            ":white_check_mark: *{}* {label} is done. {progress}",
+            item.key
+        ),
+        (true, false, Lang::Ja) => format!(
+            ":white_check_mark: *{}* {label} を完了にしました。{progress}",
+            item.key
+        ),
+        (false, false, Lang::En) => format!(
+            ":leftwards_arrow_with_hook: *{}* {label} is open again. {progress}",
+            item.key
+        ),
+        (false, false, Lang::Ja) => format!(
+            ":leftwards_arrow_with_hook: *{}* {label} を未完了に戻しました。{progress}",
+            item.key
+        ),
         (true, true, Lang::En) => format!("*{}* {label} was already done.", item.key),
         (true, true, Lang::Ja) => format!("*{}* {label} はすでに完了しています。", item.key),
         (false, true, Lang::En) => format!("*{}* {label} was not done.", item.key),
@@ -370,14 +420,22 @@ async fn resolve_customer(
 ) -> Result<Customer, Refusal> {
     match named {
         Some(r) => named_customer(ctx, cmd, r, form, lang).await,
-        None => match ctx.store.customer_by_channel(&cmd.team_id, &cmd.channel_id).await? {
+        None => match ctx
+            .store
+            .customer_by_channel(&cmd.team_id, &cmd.channel_id)
+            .await?
+        {
             Some(c) => Ok(c),
             None => Err(name_a_customer(ctx, cmd, form, lang).await),
         },
     }
 }
 
-async fn find_customer(ctx: &Context, cmd: &SlashCommand, r: &CustomerRef) -> Result<Option<Customer>, sqlx::Error> {
+async fn find_customer(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    r: &CustomerRef,
+) -> Result<Option<Customer>, sqlx::Error> {
     match r {
         CustomerRef::Slug(slug) => match ctx.store.customer_by_slug(&cmd.team_id, slug).await? {
             Some(c) => Ok(Some(c)),
@@ -388,7 +446,13 @@ async fn find_customer(ctx: &Context, cmd: &SlashCommand, r: &CustomerRef) -> Re
     }
 }
 
-async fn named_customer(ctx: &Context, cmd: &SlashCommand, r: &CustomerRef, form: Form, lang: Lang) -> Result<Customer, Refusal> {
+async fn named_customer(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    r: &CustomerRef,
+    form: Form,
+    lang: Lang,
+) -> Result<Customer, Refusal> {
     match find_customer(ctx, cmd, r).await? {
         Some(c) => Ok(c),
         None => {
@@ -412,13 +476,28 @@ async fn known_slugs(ctx: &Context, cmd: &SlashCommand) -> String {
     }
 }
 
-async fn unknown_customer(ctx: &Context, cmd: &SlashCommand, name: &str, form: Form, lang: Lang) -> Refusal {
+async fn unknown_customer(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    name: &str,
+    form: Form,
+    lang: Lang,
+) -> Refusal {
     let known = known_slugs(ctx, cmd).await;
     let problem = match (lang, known.is_empty()) {
-        (Lang::En, true) => format!("I don't know a customer `{}`; there are none yet.", escape(name)),
+        (Lang::En, true) => format!(
+            "I don't know a customer `{}`; there are none yet.",
+            escape(name)
+        ),
         (Lang::En, false) => format!("I don't know a customer `{}`. Known: {known}", escape(name)),
-        (Lang::Ja, true) => format!("顧客 `{}` は見つかりません（まだ登録がありません）。", escape(name)),
-        (Lang::Ja, false) => format!("顧客 `{}` は見つかりません。登録済み：{known}", escape(name)),
+        (Lang::Ja, true) => format!(
+            "顧客 `{}` は見つかりません（まだ登録がありません）。",
+            escape(name)
+        ),
+        (Lang::Ja, false) => format!(
+            "顧客 `{}` は見つかりません。登録済み：{known}",
+            escape(name)
+        ),
     };
     Refusal::Message(help::error_with_usage(&problem, form.usage(), lang))
 }
@@ -437,7 +516,12 @@ async fn name_a_customer(ctx: &Context, cmd: &SlashCommand, form: Form, lang: La
     Refusal::Message(help::error_with_usage(&problem, form.usage(), lang))
 }
 
-fn resolve_item<'t>(ctx: &'t Context, key: &str, form: Form, lang: Lang) -> Result<&'t Item, Refusal> {
+fn resolve_item<'t>(
+    ctx: &'t Context,
+    key: &str,
+    form: Form,
+    lang: Lang,
+) -> Result<&'t Item, Refusal> {
     if let Some(item) = ctx.template.item(key) {
         return Ok(item);
     }
@@ -452,7 +536,11 @@ fn resolve_item<'t>(ctx: &'t Context, key: &str, form: Form, lang: Lang) -> Resu
             Lang::Ja => format!("`{}` は項目番号ではありません（例：1.1.1）。", escape(key)),
         }
     };
-    Err(Refusal::Message(help::error_with_usage(&problem, form.usage(), lang)))
+    Err(Refusal::Message(help::error_with_usage(
+        &problem,
+        form.usage(),
+        lang,
+    )))
 }
 
 fn resolve_category<'t>(ctx: &'t Context, name: &str, lang: Lang) -> Result<&'t Category, Refusal> {
@@ -461,12 +549,26 @@ fn resolve_category<'t>(ctx: &'t Context, name: &str, lang: Lang) -> Result<&'t 
             .template
             .categories
             .iter()
-            .map(|c| format!("`{}` {}", c.number, c.aliases.first().map(String::as_str).unwrap_or(&c.en)))
+            .map(|c| {
+                format!(
+                    "`{}` {}",
+                    c.number,
+                    c.aliases.first().map(String::as_str).unwrap_or(&c.en)
+                )
+            })
             .collect();
         Refusal::Message(help::error_with_usage(
             &match lang {
-                Lang::En => format!("`{}` is not a category. Categories: {}", escape(name), names.join(", ")),
-                Lang::Ja => format!("`{}` はカテゴリではありません。カテゴリ：{}", escape(name), names.join("、")),
+                Lang::En => format!(
+                    "`{}` is not a category. Categories: {}",
+                    escape(name),
+                    names.join(", ")
+                ),
+                Lang::Ja => format!(
+                    "`{}` はカテゴリではありません。カテゴリ：{}",
+                    escape(name),
+                    names.join("、")
+                ),
             },
             Form::Show.usage(),
             lang,
@@ -475,7 +577,13 @@ fn resolve_category<'t>(ctx: &'t Context, name: &str, lang: Lang) -> Result<&'t 
 }
 
 /// The DM an assignee gets.
-pub fn assigned_dm(customer: &Customer, item: &Item, by: &str, due: Option<chrono::NaiveDate>, lang: Lang) -> Message {
+pub fn assigned_dm(
+    customer: &Customer,
+    item: &Item,
+    by: &str,
+    due: Option<chrono::NaiveDate>,
+    lang: Lang,
+) -> Message {
     let channel = customer
         .channel_id
         .as_ref()

@@ -37,7 +37,11 @@ pub enum EventReply {
     Ack,
 }
 
-pub async fn handle(ctx: &Context, envelope: Envelope, now_ms: i64) -> Result<EventReply, sqlx::Error> {
+pub async fn handle(
+    ctx: &Context,
+    envelope: Envelope,
+    now_ms: i64,
+) -> Result<EventReply, sqlx::Error> {
     match envelope {
         Envelope::UrlVerification { challenge } => Ok(EventReply::Challenge(challenge)),
         Envelope::EventCallback {

@@ -225,7 +225,12 @@ async fn block_action(
         };
         let states = ctx.store.item_states(customer.id).await?;
         let lang = ctx.locales.lang_for(team, &payload.user.id).await;
-        let view = item_modal::item_modal(&customer, item, &states.get(&item.key).cloned().unwrap_or_default(), lang);
+        let view = item_modal::item_modal(
+            &customer,
+            item,
+            &states.get(&item.key).cloned().unwrap_or_default(),
+            lang,
+        );
         // The trigger expires in 3 seconds, so the modal opens now, not through the queue.
         let api = ctx.api.clone();
         tokio::spawn(async move {
@@ -233,11 +238,15 @@ async fn block_action(
                 warn!(error = %e, "cannot open the item modal");
             }
         });
-    } else if let Some(number) = action.action_id.strip_prefix(&format!("{}_", ids::OPEN_CATEGORY)) {
+    } else if let Some(number) = action
+        .action_id
+        .strip_prefix(&format!("{}_", ids::OPEN_CATEGORY))
+    {
         let Some((customer_id, _)) = action.value.as_deref().and_then(|v| v.split_once(':')) else {
             return Ok(());
         };
-        let (Ok(customer_id), Ok(number)) = (customer_id.parse::<i64>(), number.parse::<u32>()) else {
+        let (Ok(customer_id), Ok(number)) = (customer_id.parse::<i64>(), number.parse::<u32>())
+        else {
             return Ok(());
         };
         let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
@@ -247,7 +256,10 @@ async fn block_action(
             return Ok(());
         };
         let channel = payload.channel.as_ref().map(|c| c.id.as_str());
-        if !payload.container.is_ephemeral && channel.is_some() && channel == customer.channel_id.as_deref() {
+        if !payload.container.is_ephemeral
+            && channel.is_some()
+            && channel == customer.channel_id.as_deref()
+        {
             let _ = ctx.delivery.submit(Job::PostChecklist {
                 customer_id: customer.id,
                 category: Some(number),
@@ -330,7 +342,10 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
         Some(text) => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
-                return modal_error(ids::MODAL_DUE, lang.pick("Pick a date.", "日付を選んでください。"));
+                return modal_error(
+                    ids::MODAL_DUE,
+                    lang.pick("Pick a date.", "日付を選んでください。"),
+                );
             }
         },
     };
@@ -339,7 +354,10 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_string);
-    if note.as_ref().is_some_and(|n| n.chars().count() > ids::MAX_NOTE_CHARS) {
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > ids::MAX_NOTE_CHARS)
+    {
         return modal_error(
             ids::MODAL_NOTE,
             &match lang {
@@ -407,7 +425,8 @@ mod tests {
     #[test]
     fn unknown_interaction_types_are_acknowledged() {
         let parsed: Interaction =
-            serde_json::from_str(r#"{"type":"view_closed","team":{"id":"T"},"user":{"id":"U"}}"#).unwrap();
+            serde_json::from_str(r#"{"type":"view_closed","team":{"id":"T"},"user":{"id":"U"}}"#)
+                .unwrap();
         assert!(matches!(parsed, Interaction::Other));
     }
 }

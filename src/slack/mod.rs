@@ -34,8 +34,12 @@ pub fn internal_error(error: &dyn std::fmt::Display, lang: Lang) -> Message {
     let id = format!("{:08x}", rand_id());
     error!(error_id = %id, error = %error, "request failed");
     Message::plain(match lang {
-        Lang::En => format!(":warning: Something went wrong on our side (error {id}). Please try again."),
-        Lang::Ja => format!(":warning: こちら側で問題が発生しました（エラー {id}）。もう一度お試しください。"),
+        Lang::En => {
+            format!(":warning: Something went wrong on our side (error {id}). Please try again.")
+        }
+        Lang::Ja => format!(
+            ":warning: こちら側で問題が発生しました（エラー {id}）。もう一度お試しください。"
+        ),
     })
 }
 

@@ -26,10 +26,7 @@ use crate::domain::customer::Customer;
 
 #[derive(Debug, Clone)]
 pub enum Store {
-    Sqlite {
-        read: SqlitePool,
-        write: SqlitePool,
-    },
+    Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
 
@@ -136,7 +133,10 @@ pub struct ItemChange {
 impl ItemChange {
     pub fn apply(&self, before: &ItemState) -> ItemState {
         ItemState {
-            assignee: self.assignee.clone().unwrap_or_else(|| before.assignee.clone()),
+            assignee: self
+                .assignee
+                .clone()
+                .unwrap_or_else(|| before.assignee.clone()),
             due: self.due.unwrap_or(before.due),
             note: self.note.clone().unwrap_or_else(|| before.note.clone()),
             not_applicable: self.not_applicable.unwrap_or(before.not_applicable),
@@ -145,9 +145,11 @@ impl ItemChange {
     }
 }
 
-const SELECT_ITEM: &str = "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
+const SELECT_ITEM: &str =
+    "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
      FROM item_states WHERE customer_id = $1 AND item_key = $2";
-const SELECT_ITEM_FOR_UPDATE: &str = "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
+const SELECT_ITEM_FOR_UPDATE: &str =
+    "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
      FROM item_states WHERE customer_id = $1 AND item_key = $2 FOR UPDATE";
 
 impl Store {
@@ -226,7 +228,10 @@ impl Store {
 
     // ---- customers ----------------------------------------------------------------
 
-    pub async fn create_customer(&self, new: &NewCustomer) -> Result<Customer, CreateCustomerError> {
+    pub async fn create_customer(
+        &self,
+        new: &NewCustomer,
+    ) -> Result<Customer, CreateCustomerError> {
         if let Some(existing) = self.customer_by_slug(&new.team_id, &new.slug).await? {
             return Err(CreateCustomerError::SlugTaken(existing));
         }
@@ -314,26 +319,49 @@ impl Store {
         })
     }
 
-    pub async fn customer_by_slug(&self, team_id: &str, slug: &str) -> Result<Option<Customer>, sqlx::Error> {
+    pub async fn customer_by_slug(
+        &self,
+        team_id: &str,
+        slug: &str,
+    ) -> Result<Option<Customer>, sqlx::Error> {
         self.customer_where("slug = $2", team_id, slug).await
     }
 
     /// By name, ignoring ASCII case.
-    pub async fn customer_by_name(&self, team_id: &str, name: &str) -> Result<Option<Customer>, sqlx::Error> {
-        self.customer_where("LOWER(name) = LOWER($2)", team_id, name).await
+    pub async fn customer_by_name(
+        &self,
+        team_id: &str,
+        name: &str,
+    ) -> Result<Option<Customer>, sqlx::Error> {
+        self.customer_where("LOWER(name) = LOWER($2)", team_id, name)
+            .await
     }
 
-    pub async fn customer_by_channel(&self, team_id: &str, channel_id: &str) -> Result<Option<Customer>, sqlx::Error> {
-        self.customer_where("channel_id = $2", team_id, channel_id).await
+    pub async fn customer_by_channel(
+        &self,
+        team_id: &str,
+        channel_id: &str,
+    ) -> Result<Option<Customer>, sqlx::Error> {
+        self.customer_where("channel_id = $2", team_id, channel_id)
+            .await
     }
 
     /// By id, within the workspace: an id guessed from another workspace finds nothing.
-    pub async fn customer_by_id(&self, team_id: &str, id: i64) -> Result<Option<Customer>, sqlx::Error> {
+    pub async fn customer_by_id(
+        &self,
+        team_id: &str,
+        id: i64,
+    ) -> Result<Option<Customer>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE team_id = $1 AND id = $2"
         ));
         on_pool!(self, read, |pool| {
-            match sqlx::query(sql).bind(team_id).bind(id).fetch_optional(pool).await? {
+            match sqlx::query(sql)
+                .bind(team_id)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+            {
                 Some(row) => Ok(Some(customer_from_row!(&row))),
                 None => Ok(None),
             }
@@ -342,7 +370,9 @@ impl Store {
 
     /// By id alone, for the background work that already holds a checked id.
     pub async fn customer_by_id_unscoped(&self, id: i64) -> Result<Option<Customer>, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"
+        ));
         on_pool!(self, read, |pool| {
             match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
                 Some(row) => Ok(Some(customer_from_row!(&row))),
@@ -420,7 +450,10 @@ impl Store {
     }
 
     /// Every customer's states in the workspace, for progress lists.
-    pub async fn team_item_states(&self, team_id: &str) -> Result<HashMap<i64, States>, sqlx::Error> {
+    pub async fn team_item_states(
+        &self,
+        team_id: &str,
+    ) -> Result<HashMap<i64, States>, sqlx::Error> {
         on_pool!(self, read, |pool| {
             let rows = sqlx::query(
                 "SELECT s.customer_id, s.item_key, s.done_by, s.done_at, s.not_applicable,
@@ -578,7 +611,8 @@ impl Store {
         ts: &str,
         version: i64,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, write, |pool| sqlx::query(
+        on_pool!(self, write, |pool| {
+            sqlx::query(
             "INSERT INTO checklist_messages (customer_id, part, channel_id, ts, rendered_version)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (channel_id, ts) DO UPDATE SET rendered_version = excluded.rendered_version"
@@ -590,7 +624,8 @@ impl Store {
         .bind(version)
         .execute(pool)
         .await
-        .map(|_| ()))
+        .map(|_| ())
+        })
     }
 
     pub async fn customer_version(&self, customer_id: i64) -> Result<i64, sqlx::Error> {
@@ -630,7 +665,12 @@ impl Store {
     }
 
     /// Marks a message as rendered at `version` (never moving it backwards).
-    pub async fn mark_rendered(&self, channel_id: &str, ts: &str, version: i64) -> Result<(), sqlx::Error> {
+    pub async fn mark_rendered(
+        &self,
+        channel_id: &str,
+        ts: &str,
+        version: i64,
+    ) -> Result<(), sqlx::Error> {
         on_pool!(self, write, |pool| sqlx::query(
             "UPDATE checklist_messages SET rendered_version = $3
              WHERE channel_id = $1 AND ts = $2 AND rendered_version < $3"
@@ -658,14 +698,20 @@ impl Store {
     // ---- events -------------------------------------------------------------------
 
     /// Records an event id; false if it was seen before (a Slack retry).
-    pub async fn first_sight_of_event(&self, event_id: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
-        on_pool!(self, write, |pool| sqlx::query(
+    pub async fn first_sight_of_event(
+        &self,
+        event_id: &str,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, write, |pool| {
+            sqlx::query(
             "INSERT INTO processed_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING"
         )
         .bind(event_id)
         .bind(now_ms)
         .execute(pool)
         .await
-        .map(|r| r.rows_affected() == 1))
+        .map(|r| r.rows_affected() == 1)
+        })
     }
 }

@@ -1,0 +1,246 @@
+//! The storage interface, the same tests against SQLite and PostgreSQL.
+
+use readiness::domain::checklist::Tier;
+use readiness::store::{CreateCustomerError, ItemChange, NewCustomer, Store};
+
+use crate::support::TestDb;
+
+fn customer(team: &str, slug: &str, channel: Option<&str>) -> NewCustomer {
+    NewCustomer {
+        team_id: team.into(),
+        slug: slug.into(),
+        name: format!("{slug} Inc"),
+        tier: Tier::Professional,
+        channel_id: channel.map(str::to_string),
+        created_by: "U1".into(),
+        created_at: 1_700_000_000_000,
+    }
+}
+
+/// Runs one storage scenario against SQLite and, when available, PostgreSQL.
+macro_rules! on_both_backends {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = crate::support::TestDb::sqlite();
+                super::$scenario(&db).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = crate::support::TestDb::postgres().await {
+                    super::$scenario(&db).await;
+                }
+            }
+        }
+    };
+}
+
+on_both_backends!(customers_are_unique_per_workspace, customers_scenario);
+on_both_backends!(
+    ticks_are_idempotent_and_keep_first_who_and_when,
+    ticks_scenario
+);
+on_both_backends!(item_changes_keep_the_fields_not_named, item_change_scenario);
+on_both_backends!(
+    posted_messages_go_stale_when_their_customer_changes,
+    stale_scenario
+);
+on_both_backends!(everything_survives_reopening_the_database, reopen_scenario);
+
+async fn customers_scenario(db: &TestDb) {
+    let store = Store::connect(&db.url).await.unwrap();
+    let acme = store
+        .create_customer(&customer("T1", "acme", Some("C1")))
+        .await
+        .unwrap();
+    assert_eq!(acme.tier, Tier::Professional);
+    assert!(matches!(
+        store.create_customer(&customer("T1", "acme", None)).await,
+        Err(CreateCustomerError::SlugTaken(c)) if c.id == acme.id
+    ));
+    assert!(matches!(
+        store
+            .create_customer(&customer("T1", "other", Some("C1")))
+            .await,
+        Err(CreateCustomerError::ChannelTaken(_))
+    ));
+    // Another workspace may use the same slug, and cannot see T1's customer.
+    let theirs = store
+        .create_customer(&customer("T2", "acme", None))
+        .await
+        .unwrap();
+    assert_ne!(theirs.id, acme.id);
+    assert!(store.customer_by_id("T2", acme.id).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .customer_by_channel("T1", "C1")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        acme.id
+    );
+    assert_eq!(
+        store
+            .customer_by_name("T1", "ACME inc")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        acme.id
+    );
+    assert_eq!(store.customers("T1").await.unwrap().len(), 1);
+    assert_eq!(store.free_numbered_slug("T1").await.unwrap(), "c2");
+    assert_eq!(
+        store.customers_awaiting_channel().await.unwrap().len(),
+        1,
+        "T2's acme has none"
+    );
+    store
+        .set_customer_channel(theirs.id, Some("C9"), None)
+        .await
+        .unwrap();
+    assert!(store.customers_awaiting_channel().await.unwrap().is_empty());
+    assert!(store.first_sight_of_event("Ev1", 1).await.unwrap());
+    assert!(!store.first_sight_of_event("Ev1", 2).await.unwrap());
+    store.close().await;
+}
+
+async fn ticks_scenario(db: &TestDb) {
+    let store = Store::connect(&db.url).await.unwrap();
+    let c = store
+        .create_customer(&customer("T1", "acme", None))
+        .await
+        .unwrap();
+    let keys = vec!["1.1.1".to_string(), "1.1.2".to_string()];
+    assert_eq!(
+        store.set_done(c.id, &keys, &[], "U1", 10).await.unwrap(),
+        keys
+    );
+    // A retried or repeated tick changes nothing and keeps the first who/when.
+    assert!(
+        store
+            .set_done(c.id, &keys[..1], &[], "U2", 20)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let states = store.item_states(c.id).await.unwrap();
+    assert_eq!(states["1.1.1"].done_by.as_deref(), Some("U1"));
+    assert_eq!(states["1.1.1"].done_at, Some(10));
+    assert_eq!(
+        store
+            .set_done(c.id, &[], &keys[1..], "U2", 30)
+            .await
+            .unwrap(),
+        vec!["1.1.2".to_string()]
+    );
+    assert!(
+        store
+            .set_done(c.id, &[], &keys[1..], "U2", 40)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let states = store.item_states(c.id).await.unwrap();
+    assert!(states["1.1.2"].done_at.is_none());
+    assert_eq!(store.team_item_states("T1").await.unwrap()[&c.id].len(), 2);
+    store.close().await;
+}
+
+async fn item_change_scenario(db: &TestDb) {
+    let store = Store::connect(&db.url).await.unwrap();
+    let c = store
+        .create_customer(&customer("T1", "acme", None))
+        .await
+        .unwrap();
+    store
+        .set_done(c.id, &["1.2.1".to_string()], &[], "U1", 5)
+        .await
+        .unwrap();
+    let due = chrono::NaiveDate::from_ymd_opt(2026, 12, 1);
+    let first = ItemChange {
+        assignee: Some(Some("U7".into())),
+        due: Some(due),
+        ..Default::default()
+    };
+    let update = store
+        .change_item(c.id, "1.2.1", &first, "U1", 6)
+        .await
+        .unwrap();
+    assert_eq!(update.before.assignee, None);
+    assert_eq!(update.after.assignee.as_deref(), Some("U7"));
+    let note = ItemChange {
+        note: Some(Some("waiting on legal".into())),
+        ..Default::default()
+    };
+    store
+        .change_item(c.id, "1.2.1", &note, "U2", 7)
+        .await
+        .unwrap();
+    let s = &store.item_states(c.id).await.unwrap()["1.2.1"];
+    assert_eq!(s.assignee.as_deref(), Some("U7"), "kept");
+    assert_eq!(s.due, due, "kept");
+    assert_eq!(s.note.as_deref(), Some("waiting on legal"));
+    assert_eq!(s.done_by.as_deref(), Some("U1"), "the tick is untouched");
+    store.close().await;
+}
+
+async fn stale_scenario(db: &TestDb) {
+    let store = Store::connect(&db.url).await.unwrap();
+    let c = store
+        .create_customer(&customer("T1", "acme", Some("C1")))
+        .await
+        .unwrap();
+    let v0 = store.customer_version(c.id).await.unwrap();
+    store
+        .record_message(c.id, "overview", "C1", "1.1", v0)
+        .await
+        .unwrap();
+    store
+        .record_message(c.id, "category:1:0", "C1", "1.2", v0)
+        .await
+        .unwrap();
+    assert!(store.stale_messages(10).await.unwrap().is_empty());
+    store
+        .set_done(c.id, &["1.1.1".to_string()], &[], "U1", 1)
+        .await
+        .unwrap();
+    store
+        .set_done(c.id, &["1.1.2".to_string()], &[], "U1", 2)
+        .await
+        .unwrap();
+    let stale = store.stale_messages(10).await.unwrap();
+    assert_eq!(stale.len(), 2, "two messages, however many ticks");
+    let v = stale[0].version;
+    assert!(v > v0);
+    store.mark_rendered("C1", "1.1", v).await.unwrap();
+    // A change after the render was read keeps the message stale.
+    store
+        .set_done(c.id, &["1.1.3".to_string()], &[], "U1", 3)
+        .await
+        .unwrap();
+    store.mark_rendered("C1", "1.2", v).await.unwrap();
+    assert_eq!(store.stale_messages(10).await.unwrap().len(), 2);
+    store.forget_message("C1", "1.1").await.unwrap();
+    assert_eq!(store.stale_messages(10).await.unwrap().len(), 1);
+    store.close().await;
+}
+
+async fn reopen_scenario(db: &TestDb) {
+    let store = Store::connect(&db.url).await.unwrap();
+    let c = store
+        .create_customer(&customer("T1", "acme", None))
+        .await
+        .unwrap();
+    store
+        .set_done(c.id, &["7.1.1".to_string()], &[], "U1", 1)
+        .await
+        .unwrap();
+    store.close().await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let states = store.item_states(c.id).await.unwrap();
+    assert!(states["7.1.1"].done_at.is_some());
+    store.close().await;
+}

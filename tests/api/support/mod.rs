@@ -1,0 +1,367 @@
+//! Test harness: a fresh database per test, the Slack double, the real app on port 0,
+//! and requests signed the way Slack signs them.
+
+#![allow(dead_code)]
+
+pub mod slack_double;
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use readiness::config::{SettingArgs, Settings};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use slack_double::{BOT_TOKEN, SlackDouble};
+use tokio::sync::oneshot;
+
+pub const SIGNING_SECRET: &str = "test-signing-secret";
+pub const TEAM: &str = "T0001";
+
+/// A database for one test: a temporary SQLite file, or a new PostgreSQL database.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("readiness.db").display());
+        TestDb {
+            url,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` when TEST_POSTGRES_URL is unset outside
+    /// CI. In CI (CI=true) PostgreSQL is required: an unset or unreachable server fails.
+    pub async fn postgres() -> Option<Self> {
+        let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        let admin = match std::env::var("TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ if in_ci => panic!(
+                "CI=true but TEST_POSTGRES_URL is not set: PostgreSQL tests cannot be skipped in CI"
+            ),
+            _ => {
+                eprintln!("SKIPPED the PostgreSQL variant: TEST_POSTGRES_URL is not set");
+                return None;
+            }
+        };
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at TEST_POSTGRES_URL: {e}"));
+        let name = format!(
+            "readiness_test_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&format!("/{name}"));
+        Some(TestDb {
+            url: url.to_string(),
+            _dir: None,
+        })
+    }
+}
+
+/// The real app, serving on 127.0.0.1:0, talking to the double.
+pub struct TestApp {
+    pub base: String,
+    pub double: SlackDouble,
+    pub db_url: String,
+    client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    next_response: std::sync::atomic::AtomicU32,
+}
+
+impl TestApp {
+    pub async fn spawn(db: &TestDb) -> Self {
+        let double = SlackDouble::start().await;
+        Self::spawn_with(db, double, &[]).await
+    }
+
+    /// Starts the app on `db` with an existing double; `extra` are further settings.
+    pub async fn spawn_with(db: &TestDb, double: SlackDouble, extra: &[(&str, &str)]) -> Self {
+        // The app's logs, shown with a failing test's output (RUST_LOG to change).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "readiness=info".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let mut args = SettingArgs {
+            database_url: Some(db.url.clone()),
+            slack_signing_secret: Some(SIGNING_SECRET.into()),
+            slack_bot_token: Some(BOT_TOKEN.into()),
+            slack_api_url: Some(format!("{}/", double.api_url)),
+            ..Default::default()
+        };
+        for (key, value) in extra {
+            match *key {
+                "language" => args.language = Some(value.to_string()),
+                "template" => args.template = Some(value.into()),
+                other => panic!("unknown test setting {other}"),
+            }
+        }
+        let settings = Settings::resolve(&args).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(readiness::app::run(settings, listener, async {
+            let _ = stopped.await;
+        }));
+        let app = TestApp {
+            base,
+            double,
+            db_url: db.url.clone(),
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+            next_response: 0.into(),
+        };
+        app.wait_ready().await;
+        app
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(r) = self
+                .client
+                .get(format!("{}/readyz", self.base))
+                .send()
+                .await
+                && r.status() == StatusCode::OK
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the app did not become ready");
+    }
+
+    /// Stops the app the way SIGTERM does and waits for it.
+    pub async fn stop(mut self) -> SlackDouble {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        self.double.clone()
+    }
+
+    /// Stops and starts again on the same database and double.
+    pub async fn restart(self) -> TestApp {
+        let db_url = self.db_url.clone();
+        let double = self.stop().await;
+        let db = TestDb {
+            url: db_url,
+            _dir: None,
+        };
+        TestApp::spawn_with(&db, double, &[]).await
+    }
+
+    pub fn response_url(&self) -> String {
+        let n = self
+            .next_response
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        format!("{}/r{n}", self.double.response_base)
+    }
+
+    pub async fn post_signed(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> reqwest::Response {
+        let ts = chrono::Utc::now().timestamp().to_string();
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .header("x-slack-request-timestamp", &ts)
+            .header("x-slack-signature", sign(SIGNING_SECRET, &ts, &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A slash command as Slack sends it: form-encoded, signed.
+    pub fn command_body(&self, user: &str, channel: &str, text: &str) -> String {
+        serde_urlencoded::to_string([
+            ("token", "deprecated-verification-token"),
+            ("team_id", TEAM),
+            ("team_domain", "example"),
+            ("channel_id", channel),
+            ("channel_name", "somewhere"),
+            ("user_id", user),
+            ("user_name", "someone"),
+            ("command", "/readiness"),
+            ("text", text),
+            ("api_app_id", "A0001"),
+            ("response_url", &self.response_url()),
+            ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+        ])
+        .unwrap()
+    }
+
+    /// Runs `/readiness <text>`; returns the status and the JSON body (Null if empty).
+    pub async fn command(&self, user: &str, channel: &str, text: &str) -> (StatusCode, Value) {
+        let body = self.command_body(user, channel, text);
+        let response = self
+            .post_signed("/slack/commands", "application/x-www-form-urlencoded", body)
+            .await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The text of an ephemeral answer.
+    pub async fn command_text(&self, user: &str, channel: &str, text: &str) -> String {
+        let (status, body) = self.command(user, channel, text).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["response_type"], "ephemeral", "{body}");
+        body["text"].as_str().unwrap().to_string()
+    }
+
+    pub async fn interact(&self, payload: &Value) -> reqwest::Response {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        self.post_signed(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            body,
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Creates a customer through `/readiness new` and waits for its overview.
+    pub async fn new_customer(&self, user: &str, args: &str) -> String {
+        let text = self
+            .command_text(user, "C0GENERAL", &format!("new {args}"))
+            .await;
+        assert!(text.contains("Created"), "{text}");
+        let responses_before = self.double.responses().len();
+        self.double
+            .wait_for("the overview to be posted", |d| {
+                d.responses().len() > responses_before
+            })
+            .await;
+        let (_, response) = self.double.responses().last().cloned().unwrap();
+        let text = response["text"].as_str().unwrap_or_default().to_string();
+        text.split("<#")
+            .nth(1)
+            .and_then(|s| s.split('>').next())
+            .unwrap_or_else(|| panic!("no channel in {text}"))
+            .to_string()
+    }
+}
+
+pub fn sign(secret: &str, ts: &str, body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The checkbox groups of a message: (block_id, option values, initial values).
+pub fn checkbox_groups(message: &Value) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let values = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|o| o["value"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    message["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| {
+            let e = b["elements"]
+                .as_array()?
+                .iter()
+                .find(|e| e["type"] == "checkboxes")?;
+            Some((
+                b["block_id"].as_str().unwrap().to_string(),
+                values(&e["options"]),
+                values(&e["initial_options"]),
+            ))
+        })
+        .collect()
+}
+
+/// A block_actions payload for a checkbox click on `message` as the clicker saw it:
+/// the group's whole selection is `selected`.
+pub fn tick_payload(
+    user: &str,
+    channel: &str,
+    ts: &str,
+    message: &Value,
+    block_id: &str,
+    selected: &[&str],
+) -> Value {
+    let block = message["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block_id"] == block_id)
+        .unwrap();
+    let element = block["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "checkboxes")
+        .unwrap();
+    let selected_options: Vec<Value> = element["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| selected.contains(&o["value"].as_str().unwrap()))
+        .cloned()
+        .collect();
+    json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "name": "someone", "team_id": TEAM},
+        "api_app_id": "A0001",
+        "token": "deprecated",
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
+        "trigger_id": "1234567890123.1234567890.abcdef",
+        "team": {"id": TEAM, "domain": "example"},
+        "enterprise": null,
+        "is_enterprise_install": false,
+        "channel": {"id": channel, "name": "cust"},
+        "message": {"type": "message", "subtype": "bot_message", "text": message["text"], "ts": ts, "bot_id": "B0001", "blocks": message["blocks"]},
+        "state": {"values": {block_id: {"tick": {"type": "checkboxes", "selected_options": selected_options}}}},
+        "response_url": format!("{}/ignored", "http://127.0.0.1:9"),
+        "actions": [{
+            "type": "checkboxes",
+            "action_id": "tick",
+            "block_id": block_id,
+            "selected_options": selected_options,
+            "action_ts": "1700000001.000100"
+        }]
+    })
+}

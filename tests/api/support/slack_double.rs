@@ -1,0 +1,577 @@
+//! A Slack Web API test double on 127.0.0.1: it records every call, answers like
+//! Slack, and rejects what Slack would reject (bad tokens, bad channel names, taken
+//! names, messages over 50 blocks or with more than 10 checkbox options, unknown
+//! channels and messages, posting faster than a channel allows).
+//!
+//! It checks Block Kit on its own, independently of the app's `blocks::limits`, so a
+//! renderer bug is not hidden by the same bug in the checker.
+
+#![allow(dead_code)]
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{any, post},
+};
+use serde_json::{Value, json};
+
+pub const BOT_TOKEN: &str = "xoxb-test-double-token";
+pub const BOT_USER: &str = "UBOT0001";
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub args: Value,
+    /// What the double answered: `ok` or the error code.
+    pub outcome: String,
+}
+
+#[derive(Default)]
+struct Channel {
+    name: String,
+    private: bool,
+    bot_is_member: bool,
+    members: HashSet<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Vec<Call>,
+    channels: HashMap<String, Channel>,
+    /// Current content of each message, by (channel, ts).
+    messages: HashMap<(String, String), Value>,
+    pins: HashSet<(String, String)>,
+    next_id: u64,
+    next_ts: u64,
+    /// Per channel: tokens left and when last refilled (≈1 post a second, bursts of 3).
+    post_buckets: HashMap<String, (f64, Instant)>,
+    locales: HashMap<String, String>,
+    responses: Vec<(String, Value)>,
+    /// Every answer waits this long (a slow Slack).
+    delay: Duration,
+    /// Errors to answer for a method, once each, before working normally again.
+    failures: HashMap<String, Vec<String>>,
+}
+
+#[derive(Clone)]
+pub struct SlackDouble {
+    inner: Arc<Mutex<Inner>>,
+    /// Base of the Web API, for SLACK_API_URL.
+    pub api_url: String,
+    /// Base for response_urls: append any id.
+    pub response_base: String,
+}
+
+fn ok(extra: Value) -> Value {
+    let mut v = json!({"ok": true});
+    if let (Some(map), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
+        for (k, val) in extra {
+            map.insert(k.clone(), val.clone());
+        }
+    }
+    v
+}
+
+fn err(code: &str) -> Value {
+    json!({"ok": false, "error": code})
+}
+
+impl SlackDouble {
+    pub async fn start() -> Self {
+        let inner = Arc::new(Mutex::new(Inner {
+            next_id: 1000,
+            next_ts: 1,
+            ..Default::default()
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let double = SlackDouble {
+            inner: inner.clone(),
+            api_url: format!("http://{addr}/api"),
+            response_base: format!("http://{addr}/response"),
+        };
+        let app = Router::new()
+            .route("/api/{method}", any(api))
+            .route("/response/{id}", post(response_url))
+            .with_state(double.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        double
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap()
+    }
+
+    /// An existing channel the bot is (or is not) a member of, for `channel=` links.
+    pub fn add_channel(&self, id: &str, name: &str, bot_is_member: bool) {
+        self.lock().channels.insert(
+            id.to_string(),
+            Channel {
+                name: name.into(),
+                private: false,
+                bot_is_member,
+                members: HashSet::new(),
+            },
+        );
+    }
+
+    pub fn set_locale(&self, user: &str, locale: &str) {
+        self.lock().locales.insert(user.into(), locale.into());
+    }
+
+    pub fn set_delay(&self, delay: Duration) {
+        self.lock().delay = delay;
+    }
+
+    /// The next calls of `method` fail with these codes, in order.
+    pub fn fail_next(&self, method: &str, codes: &[&str]) {
+        self.lock()
+            .failures
+            .insert(method.into(), codes.iter().map(|c| c.to_string()).collect());
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    pub fn calls_to(&self, method: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method)
+            .collect()
+    }
+
+    pub fn channel_id_by_name(&self, name: &str) -> Option<String> {
+        self.lock()
+            .channels
+            .iter()
+            .find(|(_, c)| c.name == name)
+            .map(|(id, _)| id.clone())
+    }
+
+    pub fn channel_is_private(&self, id: &str) -> bool {
+        self.lock().channels.get(id).is_some_and(|c| c.private)
+    }
+
+    pub fn members(&self, id: &str) -> HashSet<String> {
+        self.lock()
+            .channels
+            .get(id)
+            .map(|c| c.members.clone())
+            .unwrap_or_default()
+    }
+
+    /// Messages now in a channel, oldest first, as (ts, message).
+    pub fn messages_in(&self, channel: &str) -> Vec<(String, Value)> {
+        let inner = self.lock();
+        let mut list: Vec<(String, Value)> = inner
+            .messages
+            .iter()
+            .filter(|((c, _), _)| c == channel)
+            .map(|((_, ts), m)| (ts.clone(), m.clone()))
+            .collect();
+        list.sort_by(|a, b| {
+            a.0.parse::<f64>()
+                .unwrap()
+                .total_cmp(&b.0.parse::<f64>().unwrap())
+        });
+        list
+    }
+
+    pub fn message(&self, channel: &str, ts: &str) -> Option<Value> {
+        self.lock()
+            .messages
+            .get(&(channel.to_string(), ts.to_string()))
+            .cloned()
+    }
+
+    pub fn is_pinned(&self, channel: &str, ts: &str) -> bool {
+        self.lock()
+            .pins
+            .contains(&(channel.to_string(), ts.to_string()))
+    }
+
+    pub fn responses(&self) -> Vec<(String, Value)> {
+        self.lock().responses.clone()
+    }
+
+    /// Waits until `check` holds, for up to 10 s.
+    pub async fn wait_for(&self, what: &str, check: impl Fn(&SlackDouble) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !check(self) {
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; calls: {:#?}", self.calls());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn response_url(
+    State(double): State<SlackDouble>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    double.lock().responses.push((id, value));
+    Json(json!({"ok": true})).into_response()
+}
+
+fn args_of(headers: &HeaderMap, query: &HashMap<String, String>, body: &[u8]) -> Value {
+    let mut args = serde_json::Map::new();
+    for (k, v) in query {
+        args.insert(k.clone(), Value::String(v.clone()));
+    }
+    let json_body = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json_body {
+        if let Ok(Value::Object(map)) = serde_json::from_slice(body) {
+            args.extend(map);
+        }
+    } else if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) {
+        for (k, v) in pairs {
+            // Form-encoded blocks arrive as a JSON string.
+            let value = if k == "blocks" || k == "view" {
+                serde_json::from_str(&v).unwrap_or(Value::String(v))
+            } else {
+                Value::String(v)
+            };
+            args.insert(k, value);
+        }
+    }
+    Value::Object(args)
+}
+
+async fn api(
+    State(double): State<SlackDouble>,
+    Path(method): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let args = args_of(&headers, &query, &body);
+    let delay = double.lock().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {BOT_TOKEN}"));
+    let mut inner = double.lock();
+    let (status, answer) = if !authorized {
+        (StatusCode::OK, err("invalid_auth"))
+    } else if let Some(code) = inner
+        .failures
+        .get_mut(&method)
+        .and_then(|f| (!f.is_empty()).then(|| f.remove(0)))
+    {
+        if code == "ratelimited" {
+            (StatusCode::TOO_MANY_REQUESTS, err("ratelimited"))
+        } else {
+            (StatusCode::OK, err(&code))
+        }
+    } else {
+        handle(&mut inner, &method, &args)
+    };
+    let outcome = if answer["ok"] == true {
+        "ok".to_string()
+    } else {
+        answer["error"].as_str().unwrap_or("?").to_string()
+    };
+    inner.calls.push(Call {
+        method: method.clone(),
+        args,
+        outcome,
+    });
+    drop(inner);
+    let mut response = (status, Json(answer)).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert("retry-after", "1".parse().unwrap());
+    }
+    response
+}
+
+fn str_arg<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
+    args[key].as_str().filter(|s| !s.is_empty())
+}
+
+fn valid_channel_name(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.chars().count() > 80 {
+        return Some("invalid_name_maxlength");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Some("invalid_name_specials");
+    }
+    None
+}
+
+fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) {
+    let answer = match method {
+        "conversations.create" => {
+            let name = str_arg(args, "name").unwrap_or("");
+            if let Some(code) = valid_channel_name(name) {
+                err(code)
+            } else if inner.channels.values().any(|c| c.name == name) {
+                err("name_taken")
+            } else {
+                inner.next_id += 1;
+                let private = args["is_private"] == true || args["is_private"] == "true";
+                let id = format!("{}{:08}", if private { "G" } else { "C" }, inner.next_id);
+                inner.channels.insert(
+                    id.clone(),
+                    Channel {
+                        name: name.into(),
+                        private,
+                        bot_is_member: true,
+                        members: HashSet::new(),
+                    },
+                );
+                ok(
+                    json!({"channel": {"id": id, "name": name, "is_private": private, "created": 1_700_000_000, "creator": BOT_USER}}),
+                )
+            }
+        }
+        "conversations.invite" => {
+            let channel = str_arg(args, "channel").unwrap_or("").to_string();
+            // Slack documents `users` as a comma-separated string.
+            let Some(users) = args["users"].as_str() else {
+                return (StatusCode::OK, err("invalid_arguments"));
+            };
+            match inner.channels.get_mut(&channel) {
+                None => err("channel_not_found"),
+                Some(c) if !c.bot_is_member => err("not_in_channel"),
+                Some(c) => {
+                    for u in users.split(',').filter(|u| !u.is_empty()) {
+                        c.members.insert(u.to_string());
+                    }
+                    ok(json!({"channel": {"id": channel, "created": 1_700_000_000}}))
+                }
+            }
+        }
+        "chat.postMessage" => {
+            let channel = str_arg(args, "channel").unwrap_or("").to_string();
+            let is_dm = channel.starts_with('U') || channel.starts_with('W');
+            match inner.channels.get(&channel) {
+                _ if is_dm => record_post(inner, &channel, args),
+                None => err("channel_not_found"),
+                Some(c) if !c.bot_is_member => err("not_in_channel"),
+                Some(_) => {
+                    if !take_post_token(inner, &channel) {
+                        return (StatusCode::TOO_MANY_REQUESTS, err("ratelimited"));
+                    }
+                    record_post(inner, &channel, args)
+                }
+            }
+        }
+        "chat.update" => {
+            let key = (
+                str_arg(args, "channel").unwrap_or("").to_string(),
+                str_arg(args, "ts").unwrap_or("").to_string(),
+            );
+            if !inner.messages.contains_key(&key) {
+                err("message_not_found")
+            } else if let Err(e) = check_message(args) {
+                json!({"ok": false, "error": "invalid_blocks", "errors": [e]})
+            } else {
+                let message = json!({"text": args["text"], "blocks": args["blocks"], "ts": key.1});
+                inner.messages.insert(key.clone(), message.clone());
+                ok(json!({"channel": key.0, "ts": key.1, "text": args["text"], "message": message}))
+            }
+        }
+        "pins.add" => {
+            let key = (
+                str_arg(args, "channel").unwrap_or("").to_string(),
+                str_arg(args, "timestamp").unwrap_or("").to_string(),
+            );
+            if !inner.messages.contains_key(&key) {
+                err("message_not_found")
+            } else if !inner.pins.insert(key) {
+                err("already_pinned")
+            } else {
+                ok(json!({}))
+            }
+        }
+        "users.info" => {
+            let user = str_arg(args, "user").unwrap_or("").to_string();
+            let locale = inner
+                .locales
+                .get(&user)
+                .cloned()
+                .unwrap_or_else(|| "en-US".into());
+            ok(
+                json!({"user": {"id": user, "team_id": "T0001", "name": "person", "locale": locale, "tz": "Asia/Tokyo"}}),
+            )
+        }
+        "views.open" => {
+            if str_arg(args, "trigger_id").is_none() {
+                err("invalid_trigger_id")
+            } else if let Err(e) = check_view(&args["view"]) {
+                json!({"ok": false, "error": "invalid_arguments", "errors": [e]})
+            } else {
+                ok(json!({"view": {"id": "V0001"}}))
+            }
+        }
+        _ => err("unknown_method"),
+    };
+    (StatusCode::OK, answer)
+}
+
+fn take_post_token(inner: &mut Inner, channel: &str) -> bool {
+    let now = Instant::now();
+    let (tokens, last) = inner
+        .post_buckets
+        .entry(channel.to_string())
+        .or_insert((3.0, now));
+    *tokens = (*tokens + now.duration_since(*last).as_secs_f64()).min(3.0);
+    *last = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
+fn record_post(inner: &mut Inner, channel: &str, args: &Value) -> Value {
+    if let Err(e) = check_message(args) {
+        return json!({"ok": false, "error": "invalid_blocks", "errors": [e]});
+    }
+    inner.next_ts += 1;
+    let ts = format!("1700000000.{:06}", inner.next_ts);
+    let message = json!({"text": args["text"], "blocks": args["blocks"], "ts": ts});
+    inner
+        .messages
+        .insert((channel.to_string(), ts.clone()), message.clone());
+    ok(json!({"channel": channel, "ts": ts, "message": message}))
+}
+
+fn text_len(v: &Value) -> usize {
+    v["text"].as_str().map(|s| s.chars().count()).unwrap_or(0)
+}
+
+/// Slack's Block Kit rules for a message.
+pub fn check_message(args: &Value) -> Result<(), String> {
+    let text = args["text"].as_str().unwrap_or("");
+    let blocks = args["blocks"].as_array().cloned().unwrap_or_default();
+    if text.is_empty() && blocks.is_empty() {
+        return Err("no_text".into());
+    }
+    if text.is_empty() {
+        return Err("blocks without a text fallback".into());
+    }
+    check_blocks(&blocks, 50)
+}
+
+pub fn check_view(view: &Value) -> Result<(), String> {
+    if view["title"]["text"]
+        .as_str()
+        .map(|t| t.chars().count())
+        .unwrap_or(0)
+        > 24
+    {
+        return Err("title over 24 characters".into());
+    }
+    if serde_json::to_vec(view).unwrap().len() > 250 * 1024 {
+        return Err("view over 250 KB".into());
+    }
+    check_blocks(
+        view["blocks"].as_array().map(Vec::as_slice).unwrap_or(&[]),
+        100,
+    )
+}
+
+fn check_blocks(blocks: &[Value], max: usize) -> Result<(), String> {
+    if blocks.len() > max {
+        return Err(format!("{} blocks; at most {max}", blocks.len()));
+    }
+    let mut ids = HashSet::new();
+    for block in blocks {
+        if let Some(id) = block["block_id"].as_str()
+            && (!ids.insert(id.to_string()) || id.len() > 255)
+        {
+            return Err(format!("bad or repeated block_id {id}"));
+        }
+        match block["type"].as_str().unwrap_or("") {
+            "header" if text_len(&block["text"]) > 150 || block["text"]["type"] != "plain_text" => {
+                return Err("header text".into());
+            }
+            "section" => {
+                if let Some(t) = block.get("text")
+                    && (text_len(t) == 0 || text_len(t) > 3000)
+                {
+                    return Err("section text length".into());
+                }
+                if block["fields"].as_array().is_some_and(|f| f.len() > 10) {
+                    return Err("more than 10 fields".into());
+                }
+                if let Some(a) = block.get("accessory") {
+                    check_element(a)?;
+                }
+            }
+            "actions" => {
+                let elements = block["elements"].as_array().cloned().unwrap_or_default();
+                if elements.is_empty() || elements.len() > 25 {
+                    return Err("actions elements".into());
+                }
+                for e in &elements {
+                    check_element(e)?;
+                }
+            }
+            "context" => {
+                let n = block["elements"].as_array().map(Vec::len).unwrap_or(0);
+                if n == 0 || n > 10 {
+                    return Err("context elements".into());
+                }
+            }
+            "input" => check_element(&block["element"])?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_element(e: &Value) -> Result<(), String> {
+    if e["type"] == "checkboxes" {
+        let options = e["options"].as_array().cloned().unwrap_or_default();
+        if options.is_empty() || options.len() > 10 {
+            return Err(format!("checkboxes with {} options", options.len()));
+        }
+        for o in &options {
+            if text_len(&o["text"]) > 75 || o["value"].as_str().map(str::len).unwrap_or(0) > 75 {
+                return Err("option text or value too long".into());
+            }
+        }
+        if let Some(initial) = e.get("initial_options") {
+            let initial = initial.as_array().cloned().unwrap_or_default();
+            if initial.is_empty() || initial.iter().any(|i| !options.contains(i)) {
+                return Err("initial_options must be non-empty and equal to options".into());
+            }
+        }
+    }
+    if e["type"] == "button" && (text_len(&e["text"]) == 0 || text_len(&e["text"]) > 75) {
+        return Err("button text".into());
+    }
+    if e["type"] == "static_select" && e["options"].as_array().map(Vec::len).unwrap_or(0) > 100 {
+        return Err("static select over 100 options".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! The HTTP edge: signatures, body cap, handshakes, malformed input, metrics, speed.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{SIGNING_SECRET, TestApp, TestDb, sign};
+
+async fn customers_in(app: &TestApp) -> usize {
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let n = store.customers(crate::support::TEAM).await.unwrap().len();
+    store.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_badly_signed_or_stale_requests_get_401_and_change_nothing() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    let body = app.command_body("U1", "C1", "new Acme");
+    let url = format!("{}/slack/commands", app.base);
+    let now = chrono::Utc::now().timestamp();
+    let cases = [
+        ("no headers", None, None),
+        (
+            "wrong secret",
+            Some(sign("not-the-secret", &now.to_string(), &body)),
+            Some(now.to_string()),
+        ),
+        (
+            "six minutes old",
+            Some(sign(SIGNING_SECRET, &(now - 360).to_string(), &body)),
+            Some((now - 360).to_string()),
+        ),
+        (
+            "six minutes ahead",
+            Some(sign(SIGNING_SECRET, &(now + 360).to_string(), &body)),
+            Some((now + 360).to_string()),
+        ),
+        (
+            "signed for another body",
+            Some(sign(SIGNING_SECRET, &now.to_string(), "text=x")),
+            Some(now.to_string()),
+        ),
+    ];
+    for (case, signature, ts) in cases {
+        let mut request = app.client().post(&url).body(body.clone());
+        if let Some(s) = signature {
+            request = request.header("x-slack-signature", s);
+        }
+        if let Some(t) = ts {
+            request = request.header("x-slack-request-timestamp", t);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
+    }
+    for path in ["/slack/interactions", "/slack/events"] {
+        let r = app
+            .client()
+            .post(format!("{}{path}", app.base))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    assert_eq!(customers_in(&app).await, 0);
+    assert!(app.double.calls().is_empty(), "nothing reached Slack");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_over_one_mebibyte_get_413() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    let big = format!("text={}", "a".repeat(1024 * 1024 + 1));
+    let response = app
+        .post_signed("/slack/commands", "application/x-www-form-urlencoded", big)
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response.text().await.unwrap().contains("1 MiB"));
+    // Tens of KB, like a tick on a long Japanese checklist, are fine.
+    let fine = app.command_body("U1", "C1", &"セキュリティ ".repeat(3000));
+    assert!(fine.len() > 50_000);
+    let response = app
+        .post_signed("/slack/commands", "application/x-www-form-urlencoded", fine)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_verification_and_ssl_check_are_answered() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    let handshake = include_str!("../fixtures/url_verification.docs.json");
+    let response = app
+        .post_signed("/slack/events", "application/json", handshake.into())
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+
+    let ssl = include_str!("../fixtures/ssl_check.bolt_python_fixture.form.txt")
+        .trim()
+        .to_string();
+    let response = app
+        .post_signed("/slack/commands", "application/x-www-form-urlencoded", ssl)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_event_is_recorded_once() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    let event = include_str!("../fixtures/event_callback.reaction_added.docs.json");
+    for _ in 0..2 {
+        let r = app
+            .post_signed("/slack/events", "application/json", event.into())
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    assert!(
+        !store.first_sight_of_event("Ev123ABC456", 0).await.unwrap(),
+        "already recorded"
+    );
+    assert!(store.first_sight_of_event("EvOTHER", 0).await.unwrap());
+    store.close().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_payloads_get_a_short_400_and_change_nothing() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    let cases = [
+        (
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            "text=new%20Acme".to_string(),
+        ),
+        (
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            "nopayload=1".to_string(),
+        ),
+        (
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            "payload=%7Bnot%20json".to_string(),
+        ),
+        (
+            "/slack/events",
+            "application/json",
+            "{\"type\": ".to_string(),
+        ),
+    ];
+    for (path, content_type, body) in cases {
+        let r = app.post_signed(path, content_type, body.clone()).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path} {body}");
+        assert!(!r.text().await.unwrap().is_empty());
+    }
+    // A well-formed but unexpected interaction is simply acknowledged.
+    let r = app
+        .interact(&json!({"type": "view_closed", "team": {"id": "T0001"}, "user": {"id": "U1"}}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // A tick naming a customer that does not exist changes nothing.
+    let r = app
+        .interact(&json!({"type": "block_actions", "team": {"id": "T0001"}, "user": {"id": "U1"},
+            "actions": [{"type": "checkboxes", "action_id": "tick", "block_id": "tick:999:1.1.1", "selected_options": [{"value": "1.1.1"}]}]}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(customers_in(&app).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_by_route_and_outcome() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    app.command_text("U1", "C1", "help").await;
+    app.client()
+        .post(format!("{}/slack/commands", app.base))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.contains(r#"readiness_http_requests_total{outcome="ok",route="/slack/commands"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"readiness_http_requests_total{outcome="unauthorized",route="/slack/commands"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("readiness_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_acknowledged_in_time_even_when_slack_is_slow() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    app.double.set_delay(Duration::from_secs(4));
+    let started = Instant::now();
+    let text = app
+        .command_text("USLOW", "C0GENERAL", "new Slowpoke tier=standard")
+        .await;
+    let took = started.elapsed();
+    assert!(text.contains("Created"), "{text}");
+    // Slack's deadline is 3 s; the locale lookup gives up well before it.
+    assert!(
+        took < Duration::from_millis(2500),
+        "acknowledged after {took:?}"
+    );
+    // The channel still gets created, late, in the background.
+    app.double
+        .wait_for("the slow channel", |d| {
+            d.channel_id_by_name("cust-slowpoke").is_some()
+        })
+        .await;
+    app.double.set_delay(Duration::ZERO);
+    app.stop().await;
+}
