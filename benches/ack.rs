@@ -1,0 +1,306 @@
+//! Acknowledgement benchmark (README, "Benchmarks").
+//!
+//! Starts the release `readiness` binary on a fresh SQLite file, pointed at the Slack
+//! test double, and drives it with `wrk` (64 connections) using requests signed like
+//! Slack's:
+//! - `show`: `/readiness show acme security` from outside the customer's channel, an
+//!   ephemeral answer in the HTTP body (a database read and a render);
+//! - `tick`: checkbox clicks on the posted security checklist, each stored before the
+//!   ack; completed `chat.update`s are counted separately.
+//!
+//! The floor is this same executable started as a minimal axum server that only
+//! verifies the signature and answers 200, driven with the same requests in the same
+//! run. Peak RSS is the server's VmHWM.
+
+#[path = "../tests/api/support/slack_double.rs"]
+#[allow(dead_code)]
+mod slack_double;
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use slack_double::{BOT_TOKEN, SlackDouble};
+
+const SECRET: &str = "bench-signing-secret";
+const TEAM: &str = "T0001";
+const CONNECTIONS: &str = "64";
+const SECONDS: &str = "10s";
+
+fn sign(ts: &str, body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn command_body(user: &str, channel: &str, text: &str) -> String {
+    serde_urlencoded::to_string([
+        ("team_id", TEAM),
+        ("channel_id", channel),
+        ("user_id", user),
+        ("command", "/readiness"),
+        ("text", text),
+        ("response_url", "http://127.0.0.1:9/unused"),
+        ("trigger_id", "1.2.3"),
+    ])
+    .unwrap()
+}
+
+/// The floor: verify the signature, answer 200.
+async fn floor() {
+    use axum::{body::Bytes, http::HeaderMap, http::StatusCode, routing::post};
+    use slack_morphism::prelude::SlackSigningSecret;
+    use slack_morphism::signature_verifier::SlackEventSignatureVerifier;
+    let verifier = SlackEventSignatureVerifier::new(&SlackSigningSecret::new(SECRET.into()));
+    let handler = move |headers: HeaderMap, body: Bytes| {
+        let verifier = verifier.clone();
+        async move {
+            let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let body = std::str::from_utf8(&body).unwrap_or("");
+            match verifier.verify(h("x-slack-signature"), body, h("x-slack-request-timestamp")) {
+                Ok(()) => StatusCode::OK,
+                Err(_) => StatusCode::UNAUTHORIZED,
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/slack/commands", post(handler.clone()))
+        .route("/slack/interactions", post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("listening address={}", listener.local_addr().unwrap());
+    std::io::stdout().flush().unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
+
+/// Starts a server process and returns it with the address it logged.
+fn start(mut cmd: Command) -> (Child, String) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(rest) = line.split("address=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining its output so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, address)
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+#[derive(Debug, Default, Clone)]
+struct WrkResult {
+    requests_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    requests: u64,
+    non_2xx: u64,
+}
+
+fn parse_ms(text: &str) -> f64 {
+    let (num, unit): (String, String) = text.chars().partition(|c| c.is_ascii_digit() || *c == '.');
+    let n: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit.as_str() {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => f64::NAN,
+    }
+}
+
+/// Runs wrk against `url`, cycling through pre-signed (body, signature) pairs.
+fn wrk(url: &str, requests: &[(String, String)], ts: &str) -> WrkResult {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("signed.lua");
+    let mut lua = String::from("local requests = {\n");
+    for (body, sig) in requests {
+        lua.push_str(&format!("  {{ body = {body:?}, sig = {sig:?} }},\n"));
+    }
+    lua.push_str(&format!(
+        "}}\nlocal ts = {ts:?}\nlocal n = 0\nrequest = function()\n  n = n + 1\n  local r = requests[(n % #requests) + 1]\n  return wrk.format(\"POST\", nil, {{[\"Content-Type\"] = \"application/x-www-form-urlencoded\", [\"X-Slack-Signature\"] = r.sig, [\"X-Slack-Request-Timestamp\"] = ts}}, r.body)\nend\n"
+    ));
+    std::fs::write(&script, lua).unwrap();
+    let out = Command::new("wrk")
+        .args(["-t2", "-c", CONNECTIONS, "-d", SECONDS, "--latency", "-s"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .expect("wrk is installed (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut r = WrkResult::default();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Requests/sec:", v] => r.requests_per_sec = v.parse().unwrap_or(0.0),
+            ["50%", v] => r.p50_ms = parse_ms(v),
+            ["99%", v] => r.p99_ms = parse_ms(v),
+            [n, "requests", "in", ..] => r.requests = n.parse().unwrap_or(0),
+            ["Non-2xx", "or", "3xx", "responses:", n] => r.non_2xx = n.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    assert!(r.requests > 0, "wrk produced no requests:\n{text}");
+    r
+}
+
+/// Checkbox clicks on `message`: for each item, one payload that ticks it and one that
+/// unticks it, so most clicks are real writes whatever order they land in.
+fn tick_bodies(channel: &str, ts: &str, message: &Value) -> Vec<String> {
+    let mut bodies = Vec::new();
+    for block in message["blocks"].as_array().unwrap() {
+        let Some(element) = block["elements"].as_array().and_then(|e| e.iter().find(|e| e["type"] == "checkboxes")) else {
+            continue;
+        };
+        for option in element["options"].as_array().unwrap() {
+            for ticking in [true, false] {
+                let mut shown = message.clone();
+                let group = shown["blocks"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|b| b["block_id"] == block["block_id"])
+                    .unwrap();
+                let selected = if ticking {
+                    json!([option])
+                } else {
+                    group["elements"][0]["initial_options"] = json!([option]);
+                    json!([])
+                };
+                let payload = json!({
+                    "type": "block_actions",
+                    "user": {"id": "UBENCH", "team_id": TEAM},
+                    "team": {"id": TEAM, "domain": "bench"},
+                    "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
+                    "channel": {"id": channel},
+                    "message": {"type": "message", "ts": ts, "text": shown["text"], "blocks": shown["blocks"]},
+                    "trigger_id": "1.2.3",
+                    "response_url": "http://127.0.0.1:9/unused",
+                    "actions": [{"type": "checkboxes", "action_id": "tick", "block_id": block["block_id"], "selected_options": selected}]
+                });
+                bodies.push(serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap());
+            }
+        }
+    }
+    bodies
+}
+
+fn signed(bodies: &[String], ts: &str) -> Vec<(String, String)> {
+    bodies.iter().map(|b| (b.clone(), sign(ts, b))).collect()
+}
+
+fn row(name: &str, r: &WrkResult) -> String {
+    format!(
+        "| {name} | {:.0} | {:.2} | {:.2} | {} | {} |",
+        r.requests_per_sec, r.p50_ms, r.p99_ms, r.requests, r.non_2xx
+    )
+}
+
+fn main() {
+    if std::env::var("READINESS_BENCH_FLOOR").is_ok() {
+        tokio::runtime::Runtime::new().unwrap().block_on(floor());
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` asks for test names; there are none.
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let double = rt.block_on(SlackDouble::start());
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = Command::new(env!("CARGO_BIN_EXE_readiness"));
+    app.env("DATABASE_URL", format!("sqlite://{}", dir.path().join("bench.db").display()))
+        .env("READINESS_LISTEN", "127.0.0.1:0")
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+        .env("SLACK_API_URL", &double.api_url)
+        .env("RUST_LOG", "warn,readiness::app=info")
+        .env("NO_COLOR", "1")
+        .env_remove("READINESS_CONFIG");
+    let (mut server, address) = start(app);
+    let client = reqwest::blocking::Client::new();
+    let post = |path: &str, body: String| {
+        let ts = chrono::Utc::now().timestamp().to_string();
+        client
+            .post(format!("http://{address}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", &ts)
+            .header("x-slack-signature", sign(&ts, &body))
+            .body(body)
+            .send()
+            .unwrap()
+    };
+
+    // Setup: a customer, its channel, and its security checklist posted there.
+    assert!(post("/slack/commands", command_body("UBENCH", "C0GENERAL", "new Acme tier=enterprise")).status().is_success());
+    let wait = |what: &str, check: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait("the channel", &|| double.channel_id_by_name("cust-acme").is_some());
+    let channel = double.channel_id_by_name("cust-acme").unwrap();
+    wait("the overview", &|| !double.messages_in(&channel).is_empty());
+    assert!(post("/slack/commands", command_body("UBENCH", &channel, "show security")).status().is_success());
+    wait("the security checklist", &|| double.messages_in(&channel).len() >= 2);
+    let (msg_ts, message) = double.messages_in(&channel).pop().unwrap();
+
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let show = signed(&[command_body("UBENCH", "C0GENERAL", "show acme security")], &ts);
+    let ticks = signed(&tick_bodies(&channel, &msg_ts, &message), &ts);
+    // Warm the locale cache and the connection pools.
+    assert!(post("/slack/commands", command_body("UBENCH", "C0GENERAL", "show acme security")).status().is_success());
+
+    let show_result = wrk(&format!("http://{address}/slack/commands"), &show, &ts);
+    let updates_before = double.calls_to("chat.update").len();
+    let tick_started = Instant::now();
+    let tick_result = wrk(&format!("http://{address}/slack/interactions"), &ticks, &ts);
+    let tick_seconds = tick_started.elapsed().as_secs_f64();
+    let updates = double.calls_to("chat.update").len() - updates_before;
+    std::thread::sleep(Duration::from_secs(1));
+    let rss = peak_rss_mb(server.id());
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = server.wait();
+
+    let mut floor_cmd = Command::new(std::env::current_exe().unwrap());
+    floor_cmd.env("READINESS_BENCH_FLOOR", "1");
+    let (mut floor_server, floor_address) = start(floor_cmd);
+    let floor_show = wrk(&format!("http://{floor_address}/slack/commands"), &show, &ts);
+    let floor_tick = wrk(&format!("http://{floor_address}/slack/interactions"), &ticks, &ts);
+    let floor_rss = peak_rss_mb(floor_server.id());
+    let _ = floor_server.kill();
+    let _ = floor_server.wait();
+
+    println!("\nwrk -t2 -c{CONNECTIONS} -d{SECONDS}, signed requests, SQLite (release build)\n");
+    println!("| run | req/s | p50 ms | p99 ms | requests | non-2xx |");
+    println!("|---|---|---|---|---|---|");
+    println!("{}", row("show (readiness)", &show_result));
+    println!("{}", row("show (floor: verify + 200)", &floor_show));
+    println!("{}", row("tick (readiness)", &tick_result));
+    println!("{}", row("tick (floor: verify + 200)", &floor_tick));
+    println!();
+    println!("show throughput vs floor: {:.0}%", 100.0 * show_result.requests_per_sec / floor_show.requests_per_sec);
+    println!("tick throughput vs floor: {:.0}%", 100.0 * tick_result.requests_per_sec / floor_tick.requests_per_sec);
+    println!(
+        "completed chat.update during the tick run: {updates} in {tick_seconds:.1} s ({:.1}/s, coalesced from {} acknowledged ticks)",
+        updates as f64 / tick_seconds,
+        tick_result.requests
+    );
+    println!("peak RSS: readiness {rss:.1} MB, floor {floor_rss:.1} MB");
+    drop(rt);
+}
