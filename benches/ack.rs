@@ -78,7 +78,11 @@ async fn floor() {
 
 /// Starts a server process and returns it with the address it logged.
 fn start(mut cmd: Command) -> (Child, String) {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let address = loop {
         let line = lines.next().expect("server exited").unwrap();
@@ -163,7 +167,10 @@ fn wrk(url: &str, requests: &[(String, String)], ts: &str) -> WrkResult {
 fn tick_bodies(channel: &str, ts: &str, message: &Value) -> Vec<String> {
     let mut bodies = Vec::new();
     for block in message["blocks"].as_array().unwrap() {
-        let Some(element) = block["elements"].as_array().and_then(|e| e.iter().find(|e| e["type"] == "checkboxes")) else {
+        let Some(element) = block["elements"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["type"] == "checkboxes"))
+        else {
             continue;
         };
         for option in element["options"].as_array().unwrap() {
@@ -192,7 +199,8 @@ fn tick_bodies(channel: &str, ts: &str, message: &Value) -> Vec<String> {
                     "response_url": "http://127.0.0.1:9/unused",
                     "actions": [{"type": "checkboxes", "action_id": "tick", "block_id": block["block_id"], "selected_options": selected}]
                 });
-                bodies.push(serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap());
+                bodies
+                    .push(serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap());
             }
         }
     }
@@ -218,18 +226,25 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` asks for test names; there are none.
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let double = rt.block_on(SlackDouble::start());
     let dir = tempfile::tempdir().unwrap();
     let mut app = Command::new(env!("CARGO_BIN_EXE_readiness"));
-    app.env("DATABASE_URL", format!("sqlite://{}", dir.path().join("bench.db").display()))
-        .env("READINESS_LISTEN", "127.0.0.1:0")
-        .env("SLACK_SIGNING_SECRET", SECRET)
-        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
-        .env("SLACK_API_URL", &double.api_url)
-        .env("RUST_LOG", "warn,readiness::app=info")
-        .env("NO_COLOR", "1")
-        .env_remove("READINESS_CONFIG");
+    app.env(
+        "DATABASE_URL",
+        format!("sqlite://{}", dir.path().join("bench.db").display()),
+    )
+    .env("READINESS_LISTEN", "127.0.0.1:0")
+    .env("SLACK_SIGNING_SECRET", SECRET)
+    .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+    .env("SLACK_API_URL", &double.api_url)
+    .env("RUST_LOG", "warn,readiness::app=info")
+    .env("NO_COLOR", "1")
+    .env_remove("READINESS_CONFIG");
     let (mut server, address) = start(app);
     let client = reqwest::blocking::Client::new();
     let post = |path: &str, body: String| {
@@ -245,7 +260,14 @@ fn main() {
     };
 
     // Setup: a customer, its channel, and its security checklist posted there.
-    assert!(post("/slack/commands", command_body("UBENCH", "C0GENERAL", "new Acme tier=enterprise")).status().is_success());
+    assert!(
+        post(
+            "/slack/commands",
+            command_body("UBENCH", "C0GENERAL", "new Acme tier=enterprise")
+        )
+        .status()
+        .is_success()
+    );
     let wait = |what: &str, check: &dyn Fn() -> bool| {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !check() {
@@ -253,18 +275,39 @@ fn main() {
             std::thread::sleep(Duration::from_millis(20));
         }
     };
-    wait("the channel", &|| double.channel_id_by_name("cust-acme").is_some());
+    wait("the channel", &|| {
+        double.channel_id_by_name("cust-acme").is_some()
+    });
     let channel = double.channel_id_by_name("cust-acme").unwrap();
     wait("the overview", &|| !double.messages_in(&channel).is_empty());
-    assert!(post("/slack/commands", command_body("UBENCH", &channel, "show security")).status().is_success());
-    wait("the security checklist", &|| double.messages_in(&channel).len() >= 2);
+    assert!(
+        post(
+            "/slack/commands",
+            command_body("UBENCH", &channel, "show security")
+        )
+        .status()
+        .is_success()
+    );
+    wait("the security checklist", &|| {
+        double.messages_in(&channel).len() >= 2
+    });
     let (msg_ts, message) = double.messages_in(&channel).pop().unwrap();
 
     let ts = chrono::Utc::now().timestamp().to_string();
-    let show = signed(&[command_body("UBENCH", "C0GENERAL", "show acme security")], &ts);
+    let show = signed(
+        &[command_body("UBENCH", "C0GENERAL", "show acme security")],
+        &ts,
+    );
     let ticks = signed(&tick_bodies(&channel, &msg_ts, &message), &ts);
     // Warm the locale cache and the connection pools.
-    assert!(post("/slack/commands", command_body("UBENCH", "C0GENERAL", "show acme security")).status().is_success());
+    assert!(
+        post(
+            "/slack/commands",
+            command_body("UBENCH", "C0GENERAL", "show acme security")
+        )
+        .status()
+        .is_success()
+    );
 
     let show_result = wrk(&format!("http://{address}/slack/commands"), &show, &ts);
     let updates_before = double.calls_to("chat.update").len();
@@ -274,14 +317,24 @@ fn main() {
     let updates = double.calls_to("chat.update").len() - updates_before;
     std::thread::sleep(Duration::from_secs(1));
     let rss = peak_rss_mb(server.id());
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
     let _ = server.wait();
 
     let mut floor_cmd = Command::new(std::env::current_exe().unwrap());
     floor_cmd.env("READINESS_BENCH_FLOOR", "1");
     let (mut floor_server, floor_address) = start(floor_cmd);
-    let floor_show = wrk(&format!("http://{floor_address}/slack/commands"), &show, &ts);
-    let floor_tick = wrk(&format!("http://{floor_address}/slack/interactions"), &ticks, &ts);
+    let floor_show = wrk(
+        &format!("http://{floor_address}/slack/commands"),
+        &show,
+        &ts,
+    );
+    let floor_tick = wrk(
+        &format!("http://{floor_address}/slack/interactions"),
+        &ticks,
+        &ts,
+    );
     let floor_rss = peak_rss_mb(floor_server.id());
     let _ = floor_server.kill();
     let _ = floor_server.wait();
@@ -294,8 +347,14 @@ fn main() {
     println!("{}", row("tick (readiness)", &tick_result));
     println!("{}", row("tick (floor: verify + 200)", &floor_tick));
     println!();
-    println!("show throughput vs floor: {:.0}%", 100.0 * show_result.requests_per_sec / floor_show.requests_per_sec);
-    println!("tick throughput vs floor: {:.0}%", 100.0 * tick_result.requests_per_sec / floor_tick.requests_per_sec);
+    println!(
+        "show throughput vs floor: {:.0}%",
+        100.0 * show_result.requests_per_sec / floor_show.requests_per_sec
+    );
+    println!(
+        "tick throughput vs floor: {:.0}%",
+        100.0 * tick_result.requests_per_sec / floor_tick.requests_per_sec
+    );
     println!(
         "completed chat.update during the tick run: {updates} in {tick_seconds:.1} s ({:.1}/s, coalesced from {} acknowledged ticks)",
         updates as f64 / tick_seconds,

@@ -388,7 +388,7 @@ impl Worker {
             .map_err(|e| ApiError::Transport(e.to_string()))?;
         let states = self
             .store
-            .item_states(customer.id)
+            .item_states_committed(customer.id)
             .await
             .map_err(|e| ApiError::Transport(e.to_string()))?;
         let parts: Vec<(Part, Message)> = match category.and_then(|n| self.template.category(n)) {
@@ -481,7 +481,11 @@ impl Worker {
         let Some(customer) = self.customer(stale.customer_id).await else {
             return Ok(());
         };
-        let states = self.store.item_states(customer.id).await.map_err(db)?;
+        let states = self
+            .store
+            .item_states_committed(customer.id)
+            .await
+            .map_err(db)?;
         let rendered = match Part::parse(&stale.part) {
             Some(Part::Overview) => Some(checklist::overview(
                 &self.template,

@@ -24,20 +24,97 @@ use sqlx::{
 use crate::domain::checklist::{ItemState, States, Tier};
 use crate::domain::customer::Customer;
 
+mod cache;
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use cache::Cache;
+
 #[derive(Debug, Clone)]
-pub enum Store {
+enum Db {
     Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
 
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    /// SQLite only: see [`cache`].
+    cache: Option<Arc<Cache>>,
+    /// SQLite only: ticks are written in batches, one transaction per batch.
+    ticks: Option<mpsc::Sender<TickRequest>>,
+}
+
+/// One request's ticks and unticks, waiting for the batch writer.
+struct TickRequest {
+    customer_id: i64,
+    ticked: Vec<String>,
+    unticked: Vec<String>,
+    user: String,
+    now_ms: i64,
+    reply: oneshot::Sender<Result<Vec<String>, String>>,
+}
+
+/// Ticks waiting beyond this make their requests wait for room.
+const TICK_QUEUE: usize = 4096;
+/// Requests committed together at most.
+const TICK_BATCH: usize = 256;
+
 /// Runs `$body` with `$pool` bound to the right native pool (`read` or `write`).
 macro_rules! on_pool {
-    ($store:expr, $kind:ident, |$pool:ident| $body:expr) => {
-        match $store {
-            Store::Sqlite { $kind: $pool, .. } => $body,
-            Store::Postgres($pool) => $body,
+    ($db:expr, $kind:ident, |$pool:ident| $body:expr) => {
+        match $db {
+            Db::Sqlite { $kind: $pool, .. } => $body,
+            Db::Postgres($pool) => $body,
         }
     };
+}
+
+/// The statements of one request's ticks inside transaction `$tx`; evaluates to the
+/// keys whose state changed. A key ticked twice keeps its first who and when.
+macro_rules! tick_statements {
+    ($tx:expr, $customer:expr, $ticked:expr, $unticked:expr, $user:expr, $now:expr) => {{
+        let mut changed: Vec<String> = Vec::new();
+        for key in $ticked {
+            let n = sqlx::query(
+                "INSERT INTO item_states (customer_id, item_key, done_by, done_at, updated_by, updated_at)
+                 VALUES ($1, $2, $3, $4, $3, $4)
+                 ON CONFLICT (customer_id, item_key) DO UPDATE
+                 SET done_by = excluded.done_by, done_at = excluded.done_at,
+                     updated_by = excluded.updated_by, updated_at = excluded.updated_at
+                 WHERE item_states.done_at IS NULL",
+            )
+            .bind($customer)
+            .bind(key)
+            .bind($user)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                changed.push(key.clone());
+            }
+        }
+        for key in $unticked {
+            let n = sqlx::query(
+                "UPDATE item_states SET done_by = NULL, done_at = NULL, updated_by = $3, updated_at = $4
+                 WHERE customer_id = $1 AND item_key = $2 AND done_at IS NOT NULL",
+            )
+            .bind($customer)
+            .bind(key)
+            .bind($user)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                changed.push(key.clone());
+            }
+        }
+        changed
+    }};
 }
 
 /// Reads a [`Customer`] out of a row of either dialect.
@@ -167,7 +244,11 @@ impl Store {
                 .run(&pool)
                 .await
                 .context("PostgreSQL migrations failed")?;
-            Store::Postgres(pool)
+            Store {
+                db: Db::Postgres(pool),
+                cache: None,
+                ticks: None,
+            }
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .with_context(|| format!("bad SQLite URL {url:?}"))?
@@ -194,7 +275,25 @@ impl Store {
                 .connect_with(options.read_only(true))
                 .await
                 .with_context(|| format!("cannot open SQLite database {url:?} for reading"))?;
-            Store::Sqlite { read, write }
+            let db = Db::Sqlite {
+                read,
+                write: write.clone(),
+            };
+            let mut store = Store {
+                db,
+                cache: None,
+                ticks: None,
+            };
+            let all = store
+                .all_customers()
+                .await
+                .context("cannot read the customers")?;
+            let cache = Arc::new(Cache::new(all));
+            let (tx, rx) = mpsc::channel(TICK_QUEUE);
+            tokio::spawn(write_ticks(write, rx, cache.clone()));
+            store.cache = Some(cache);
+            store.ticks = Some(tx);
+            store
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://; got {url:?}");
         };
@@ -202,25 +301,25 @@ impl Store {
     }
 
     pub fn dialect(&self) -> &'static str {
-        match self {
-            Store::Sqlite { .. } => "sqlite",
-            Store::Postgres(_) => "postgres",
+        match &self.db {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
-        match self {
-            Store::Sqlite { read, write } => {
+        match &self.db {
+            Db::Sqlite { read, write } => {
                 read.close().await;
                 write.close().await;
             }
-            Store::Postgres(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
         }
     }
 
     /// The database answers.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_pool!(self, read, |pool| sqlx::query("SELECT 1")
+        on_pool!(&self.db, read, |pool| sqlx::query("SELECT 1")
             .execute(pool)
             .await
             .map(|_| ()))
@@ -246,7 +345,7 @@ impl Store {
              ON CONFLICT DO NOTHING
              RETURNING {CUSTOMER_COLUMNS}"
         ));
-        let inserted = on_pool!(self, write, |pool| {
+        let inserted = on_pool!(&self.db, write, |pool| {
             match sqlx::query(sql)
                 .bind(&new.team_id)
                 .bind(&new.slug)
@@ -263,7 +362,12 @@ impl Store {
             }
         });
         match inserted {
-            Some(customer) => Ok(customer),
+            Some(customer) => {
+                if let Some(cache) = &self.cache {
+                    cache.put_customer(customer.clone());
+                }
+                Ok(customer)
+            }
             // Lost a race with another request for the same slug or channel.
             None => match self.customer_by_slug(&new.team_id, &new.slug).await? {
                 Some(existing) => Err(CreateCustomerError::SlugTaken(existing)),
@@ -280,7 +384,7 @@ impl Store {
 
     /// The first free `c<n>` slug, for names without ASCII letters or digits.
     pub async fn free_numbered_slug(&self, team_id: &str) -> Result<String, sqlx::Error> {
-        let count: i64 = on_pool!(self, read, |pool| sqlx::query(
+        let count: i64 = on_pool!(&self.db, read, |pool| sqlx::query(
             "SELECT COUNT(*) AS n FROM customers WHERE team_id = $1"
         )
         .bind(team_id)
@@ -306,7 +410,7 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE team_id = $1 AND {condition} LIMIT 1"
         ));
-        on_pool!(self, read, |pool| {
+        on_pool!(&self.db, read, |pool| {
             match sqlx::query(sql)
                 .bind(team_id)
                 .bind(value)
@@ -324,6 +428,9 @@ impl Store {
         team_id: &str,
         slug: &str,
     ) -> Result<Option<Customer>, sqlx::Error> {
+        if let Some(cache) = &self.cache {
+            return Ok(cache.by_slug(team_id, slug));
+        }
         self.customer_where("slug = $2", team_id, slug).await
     }
 
@@ -333,6 +440,9 @@ impl Store {
         team_id: &str,
         name: &str,
     ) -> Result<Option<Customer>, sqlx::Error> {
+        if let Some(cache) = &self.cache {
+            return Ok(cache.by_name(team_id, name));
+        }
         self.customer_where("LOWER(name) = LOWER($2)", team_id, name)
             .await
     }
@@ -342,6 +452,9 @@ impl Store {
         team_id: &str,
         channel_id: &str,
     ) -> Result<Option<Customer>, sqlx::Error> {
+        if let Some(cache) = &self.cache {
+            return Ok(cache.by_channel(team_id, channel_id));
+        }
         self.customer_where("channel_id = $2", team_id, channel_id)
             .await
     }
@@ -352,10 +465,13 @@ impl Store {
         team_id: &str,
         id: i64,
     ) -> Result<Option<Customer>, sqlx::Error> {
+        if let Some(cache) = &self.cache {
+            return Ok(cache.customer(id).filter(|c| c.team_id == team_id));
+        }
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE team_id = $1 AND id = $2"
         ));
-        on_pool!(self, read, |pool| {
+        on_pool!(&self.db, read, |pool| {
             match sqlx::query(sql)
                 .bind(team_id)
                 .bind(id)
@@ -370,10 +486,17 @@ impl Store {
 
     /// By id alone, for the background work that already holds a checked id.
     pub async fn customer_by_id_unscoped(&self, id: i64) -> Result<Option<Customer>, sqlx::Error> {
+        if let Some(cache) = &self.cache {
+            return Ok(cache.customer(id));
+        }
+        self.customer_from_db(id).await
+    }
+
+    async fn customer_from_db(&self, id: i64) -> Result<Option<Customer>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"
         ));
-        on_pool!(self, read, |pool| {
+        on_pool!(&self.db, read, |pool| {
             match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
                 Some(row) => Ok(Some(customer_from_row!(&row))),
                 None => Ok(None),
@@ -383,10 +506,13 @@ impl Store {
 
     /// The workspace's customers, by name.
     pub async fn customers(&self, team_id: &str) -> Result<Vec<Customer>, sqlx::Error> {
+        if let Some(cache) = &self.cache {
+            return Ok(cache.team(team_id));
+        }
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE team_id = $1 ORDER BY LOWER(name), id"
         ));
-        on_pool!(self, read, |pool| {
+        on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(sql).bind(team_id).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in &rows {
@@ -402,7 +528,7 @@ impl Store {
             "SELECT {CUSTOMER_COLUMNS} FROM customers
              WHERE channel_id IS NULL AND channel_error IS NULL ORDER BY id"
         ));
-        on_pool!(self, read, |pool| {
+        on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(sql).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in &rows {
@@ -418,7 +544,7 @@ impl Store {
         channel_id: Option<&str>,
         error: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, write, |pool| sqlx::query(
+        on_pool!(&self.db, write, |pool| sqlx::query(
             "UPDATE customers SET channel_id = $2, channel_error = $3 WHERE id = $1"
         )
         .bind(customer_id)
@@ -426,13 +552,57 @@ impl Store {
         .bind(error)
         .execute(pool)
         .await
-        .map(|_| ()))
+        .map(|_| ()))?;
+        if let Some(cache) = &self.cache
+            && let Some(customer) = self.customer_from_db(customer_id).await?
+        {
+            cache.put_customer(customer);
+        }
+        Ok(())
+    }
+
+    /// Every customer of every workspace (to fill the cache).
+    async fn all_customers(&self) -> Result<Vec<Customer>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {CUSTOMER_COLUMNS} FROM customers"));
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(customer_from_row!(row));
+            }
+            Ok(out)
+        })
     }
 
     // ---- checklist state ----------------------------------------------------------
 
-    pub async fn item_states(&self, customer_id: i64) -> Result<States, sqlx::Error> {
-        on_pool!(self, read, |pool| {
+    /// One customer's checklist state (shared: clone it to change it).
+    pub async fn item_states(&self, customer_id: i64) -> Result<Arc<States>, sqlx::Error> {
+        let Some(cache) = &self.cache else {
+            return Ok(Arc::new(self.item_states_from_db(customer_id).await?));
+        };
+        match cache.states(customer_id) {
+            Ok(states) => Ok(states),
+            Err(generation) => {
+                let states = Arc::new(self.item_states_from_db(customer_id).await?);
+                cache.keep_states(customer_id, generation, states.clone());
+                Ok(states)
+            }
+        }
+    }
+
+    /// The state as committed, bypassing the cache (which is updated just after each
+    /// commit): for rendering a message that will be marked current at a version read
+    /// before this call.
+    pub async fn item_states_committed(
+        &self,
+        customer_id: i64,
+    ) -> Result<Arc<States>, sqlx::Error> {
+        Ok(Arc::new(self.item_states_from_db(customer_id).await?))
+    }
+
+    async fn item_states_from_db(&self, customer_id: i64) -> Result<States, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(
                 "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
                  FROM item_states WHERE customer_id = $1",
@@ -454,7 +624,7 @@ impl Store {
         &self,
         team_id: &str,
     ) -> Result<HashMap<i64, States>, sqlx::Error> {
-        on_pool!(self, read, |pool| {
+        on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(
                 "SELECT s.customer_id, s.item_key, s.done_by, s.done_at, s.not_applicable,
                         s.assignee, s.due_date, s.note
@@ -487,45 +657,26 @@ impl Store {
         if ticked.is_empty() && unticked.is_empty() {
             return Ok(Vec::new());
         }
-        on_pool!(self, write, |pool| {
+        if let Some(queue) = &self.ticks {
+            let (reply, answer) = oneshot::channel();
+            let request = TickRequest {
+                customer_id,
+                ticked: ticked.to_vec(),
+                unticked: unticked.to_vec(),
+                user: user.to_string(),
+                now_ms,
+                reply,
+            };
+            let closed = || sqlx::Error::PoolClosed;
+            queue.send(request).await.map_err(|_| closed())?;
+            return answer
+                .await
+                .map_err(|_| closed())?
+                .map_err(sqlx::Error::Protocol);
+        }
+        on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let mut changed = Vec::new();
-            for key in ticked {
-                let n = sqlx::query(
-                    "INSERT INTO item_states (customer_id, item_key, done_by, done_at, updated_by, updated_at)
-                     VALUES ($1, $2, $3, $4, $3, $4)
-                     ON CONFLICT (customer_id, item_key) DO UPDATE
-                     SET done_by = excluded.done_by, done_at = excluded.done_at,
-                         updated_by = excluded.updated_by, updated_at = excluded.updated_at
-                     WHERE item_states.done_at IS NULL",
-                )
-                .bind(customer_id)
-                .bind(key)
-                .bind(user)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n > 0 {
-                    changed.push(key.clone());
-                }
-            }
-            for key in unticked {
-                let n = sqlx::query(
-                    "UPDATE item_states SET done_by = NULL, done_at = NULL, updated_by = $3, updated_at = $4
-                     WHERE customer_id = $1 AND item_key = $2 AND done_at IS NOT NULL",
-                )
-                .bind(customer_id)
-                .bind(key)
-                .bind(user)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n > 0 {
-                    changed.push(key.clone());
-                }
-            }
+            let changed = tick_statements!(tx, customer_id, ticked, unticked, user, now_ms);
             if !changed.is_empty() {
                 sqlx::query("UPDATE customers SET version = version + 1 WHERE id = $1")
                     .bind(customer_id)
@@ -550,11 +701,11 @@ impl Store {
         // The row is locked while read-modify-write runs, so two people changing
         // different fields of one item at once both keep their change. SQLite needs no
         // lock: its writes run one at a time on the single write connection.
-        let select = match self {
-            Store::Sqlite { .. } => SELECT_ITEM,
-            Store::Postgres(_) => SELECT_ITEM_FOR_UPDATE,
+        let select = match &self.db {
+            Db::Sqlite { .. } => SELECT_ITEM,
+            Db::Postgres(_) => SELECT_ITEM_FOR_UPDATE,
         };
-        on_pool!(self, write, |pool| {
+        on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO item_states (customer_id, item_key, updated_by, updated_at)
@@ -596,6 +747,18 @@ impl Store {
                     .await?;
             }
             tx.commit().await?;
+            if let Some(cache) = &self.cache
+                && after != before
+            {
+                let fields = after.clone();
+                cache.after_write(customer_id, |states| {
+                    let state = states.entry(key.to_string()).or_default();
+                    state.assignee = fields.assignee;
+                    state.due = fields.due;
+                    state.note = fields.note;
+                    state.not_applicable = fields.not_applicable;
+                });
+            }
             Ok(ItemUpdate { before, after })
         })
     }
@@ -611,7 +774,7 @@ impl Store {
         ts: &str,
         version: i64,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, write, |pool| {
+        on_pool!(&self.db, write, |pool| {
             sqlx::query(
             "INSERT INTO checklist_messages (customer_id, part, channel_id, ts, rendered_version)
              VALUES ($1, $2, $3, $4, $5)
@@ -629,7 +792,7 @@ impl Store {
     }
 
     pub async fn customer_version(&self, customer_id: i64) -> Result<i64, sqlx::Error> {
-        on_pool!(self, read, |pool| sqlx::query(
+        on_pool!(&self.db, read, |pool| sqlx::query(
             "SELECT version FROM customers WHERE id = $1"
         )
         .bind(customer_id)
@@ -640,7 +803,7 @@ impl Store {
 
     /// Posted messages behind their customer's latest change, oldest change first.
     pub async fn stale_messages(&self, limit: i64) -> Result<Vec<StaleMessage>, sqlx::Error> {
-        on_pool!(self, read, |pool| {
+        on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(
                 "SELECT m.customer_id, m.part, m.channel_id, m.ts, c.version
                  FROM checklist_messages m JOIN customers c ON c.id = m.customer_id
@@ -671,7 +834,7 @@ impl Store {
         ts: &str,
         version: i64,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, write, |pool| sqlx::query(
+        on_pool!(&self.db, write, |pool| sqlx::query(
             "UPDATE checklist_messages SET rendered_version = $3
              WHERE channel_id = $1 AND ts = $2 AND rendered_version < $3"
         )
@@ -685,7 +848,7 @@ impl Store {
 
     /// Forgets a message Slack no longer has (deleted, or its channel gone).
     pub async fn forget_message(&self, channel_id: &str, ts: &str) -> Result<(), sqlx::Error> {
-        on_pool!(self, write, |pool| sqlx::query(
+        on_pool!(&self.db, write, |pool| sqlx::query(
             "DELETE FROM checklist_messages WHERE channel_id = $1 AND ts = $2"
         )
         .bind(channel_id)
@@ -703,7 +866,7 @@ impl Store {
         event_id: &str,
         now_ms: i64,
     ) -> Result<bool, sqlx::Error> {
-        on_pool!(self, write, |pool| {
+        on_pool!(&self.db, write, |pool| {
             sqlx::query(
             "INSERT INTO processed_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING"
         )
@@ -714,4 +877,57 @@ impl Store {
         .map(|r| r.rows_affected() == 1)
         })
     }
+}
+
+/// The SQLite tick writer: takes every request waiting, commits them in one
+/// transaction (one version bump per customer), updates the cache, then answers each.
+/// Many small transactions on SQLite's single writer would otherwise queue one by one.
+async fn write_ticks(pool: SqlitePool, mut queue: mpsc::Receiver<TickRequest>, cache: Arc<Cache>) {
+    let mut batch = Vec::with_capacity(TICK_BATCH);
+    while queue.recv_many(&mut batch, TICK_BATCH).await > 0 {
+        match commit_ticks(&pool, &batch).await {
+            Ok(changes) => {
+                for (request, changed) in batch.drain(..).zip(changes) {
+                    if !changed.is_empty() {
+                        cache.after_write(request.customer_id, |states| {
+                            for key in &changed {
+                                let done = request.ticked.contains(key);
+                                let by = done.then_some((request.user.as_str(), request.now_ms));
+                                cache::apply_done(states, key, by);
+                            }
+                        });
+                    }
+                    let _ = request.reply.send(Ok(changed));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for request in batch.drain(..) {
+                    let _ = request.reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+async fn commit_ticks(
+    pool: &SqlitePool,
+    batch: &[TickRequest],
+) -> Result<Vec<Vec<String>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut changes = Vec::with_capacity(batch.len());
+    let mut bumped = std::collections::HashSet::new();
+    for r in batch {
+        let changed =
+            tick_statements!(tx, r.customer_id, &r.ticked, &r.unticked, &r.user, r.now_ms);
+        if !changed.is_empty() && bumped.insert(r.customer_id) {
+            sqlx::query("UPDATE customers SET version = version + 1 WHERE id = $1")
+                .bind(r.customer_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        changes.push(changed);
+    }
+    tx.commit().await?;
+    Ok(changes)
 }

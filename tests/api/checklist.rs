@@ -26,7 +26,7 @@ async fn states(app: &TestApp, slug: &str) -> readiness::domain::checklist::Stat
     let customer = store.customer_by_slug(TEAM, slug).await.unwrap().unwrap();
     let states = store.item_states(customer.id).await.unwrap();
     store.close().await;
-    states
+    (*states).clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

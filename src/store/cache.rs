@@ -1,0 +1,149 @@
+//! An in-process copy of the customers and of their checklist states, used with SQLite
+//! only.
+//!
+//! SQLite is the single-process mode (PRODUCT.md, "Scale"): every write goes through
+//! this process's [`Store`](super::Store), which updates the copy after each commit, so
+//! the copy is never behind the file. With PostgreSQL other replicas write too, so
+//! there is no copy there and every read goes to the database.
+//!
+//! A state read that misses loads from the database; a write that lands meanwhile bumps
+//! the customer's generation, and the loaded (older) copy is then not kept.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use crate::domain::checklist::{ItemState, States};
+use crate::domain::customer::Customer;
+
+#[derive(Default)]
+struct Customers {
+    by_id: HashMap<i64, Customer>,
+    by_slug: HashMap<(String, String), i64>,
+    by_channel: HashMap<(String, String), i64>,
+}
+
+#[derive(Default)]
+struct Entry {
+    generation: u64,
+    states: Option<Arc<States>>,
+}
+
+#[derive(Default)]
+pub struct Cache {
+    customers: Mutex<Customers>,
+    states: Mutex<HashMap<i64, Entry>>,
+}
+
+impl Cache {
+    pub fn new(all: Vec<Customer>) -> Self {
+        let cache = Cache::default();
+        for c in all {
+            cache.put_customer(c);
+        }
+        cache
+    }
+
+    pub fn put_customer(&self, customer: Customer) {
+        let mut c = self.customers.lock().expect("cache lock");
+        if let Some(old) = c.by_id.get(&customer.id).cloned() {
+            c.by_slug.remove(&(old.team_id.clone(), old.slug.clone()));
+            if let Some(ch) = old.channel_id {
+                c.by_channel.remove(&(old.team_id, ch));
+            }
+        }
+        c.by_slug.insert(
+            (customer.team_id.clone(), customer.slug.clone()),
+            customer.id,
+        );
+        if let Some(ch) = &customer.channel_id {
+            c.by_channel
+                .insert((customer.team_id.clone(), ch.clone()), customer.id);
+        }
+        c.by_id.insert(customer.id, customer);
+    }
+
+    pub fn customer(&self, id: i64) -> Option<Customer> {
+        self.customers
+            .lock()
+            .expect("cache lock")
+            .by_id
+            .get(&id)
+            .cloned()
+    }
+
+    pub fn by_slug(&self, team: &str, slug: &str) -> Option<Customer> {
+        let c = self.customers.lock().expect("cache lock");
+        let id = c.by_slug.get(&(team.to_string(), slug.to_string()))?;
+        c.by_id.get(id).cloned()
+    }
+
+    pub fn by_channel(&self, team: &str, channel: &str) -> Option<Customer> {
+        let c = self.customers.lock().expect("cache lock");
+        let id = c.by_channel.get(&(team.to_string(), channel.to_string()))?;
+        c.by_id.get(id).cloned()
+    }
+
+    /// ASCII case-insensitive, like SQLite's `LOWER`.
+    pub fn by_name(&self, team: &str, name: &str) -> Option<Customer> {
+        let c = self.customers.lock().expect("cache lock");
+        c.by_id
+            .values()
+            .filter(|k| k.team_id == team && k.name.eq_ignore_ascii_case(name))
+            .min_by_key(|k| k.id)
+            .cloned()
+    }
+
+    pub fn team(&self, team: &str) -> Vec<Customer> {
+        let c = self.customers.lock().expect("cache lock");
+        let mut list: Vec<Customer> = c
+            .by_id
+            .values()
+            .filter(|k| k.team_id == team)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| {
+            a.name
+                .to_ascii_lowercase()
+                .cmp(&b.name.to_ascii_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
+        list
+    }
+
+    /// The cached states, or the generation to hand back to [`Cache::keep_states`].
+    pub fn states(&self, customer: i64) -> Result<Arc<States>, u64> {
+        let mut all = self.states.lock().expect("cache lock");
+        let entry = all.entry(customer).or_default();
+        entry.states.clone().ok_or(entry.generation)
+    }
+
+    /// Keeps states loaded from the database, unless a write landed since the miss.
+    pub fn keep_states(&self, customer: i64, generation: u64, states: Arc<States>) {
+        let mut all = self.states.lock().expect("cache lock");
+        let entry = all.entry(customer).or_default();
+        if entry.generation == generation {
+            entry.states = Some(states);
+        }
+    }
+
+    /// After a commit: applies `change` to the cached states of `customer`, if any.
+    pub fn after_write(&self, customer: i64, change: impl FnOnce(&mut States)) {
+        let mut all = self.states.lock().expect("cache lock");
+        let entry = all.entry(customer).or_default();
+        entry.generation += 1;
+        if let Some(states) = &mut entry.states {
+            change(Arc::make_mut(states));
+        }
+    }
+}
+
+/// The tick fields of `key` after a committed tick (`Some`) or untick (`None`).
+pub fn apply_done(states: &mut States, key: &str, done: Option<(&str, i64)>) {
+    let state = states
+        .entry(key.to_string())
+        .or_insert_with(ItemState::default);
+    state.done_by = done.map(|(user, _)| user.to_string());
+    state.done_at = done.map(|(_, at)| at);
+}
