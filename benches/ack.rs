@@ -13,7 +13,6 @@
 //! run. Peak RSS is the server's VmHWM.
 
 #[path = "../tests/api/support/slack_double.rs"]
-#[allow(dead_code)]
 mod slack_double;
 
 use std::{
@@ -314,7 +313,15 @@ fn main() {
     let tick_started = Instant::now();
     let tick_result = wrk(&format!("http://{address}/slack/interactions"), &ticks, &ts);
     let tick_seconds = tick_started.elapsed().as_secs_f64();
-    let updates = double.calls_to("chat.update").len() - updates_before;
+    let update_calls = double.calls_to("chat.update");
+    let updates = update_calls[updates_before..]
+        .iter()
+        .filter(|c| c.outcome == "ok")
+        .count();
+    let limited = update_calls[updates_before..]
+        .iter()
+        .filter(|c| c.outcome == "ratelimited")
+        .count();
     std::thread::sleep(Duration::from_secs(1));
     let rss = peak_rss_mb(server.id());
     let _ = Command::new("kill")
@@ -356,7 +363,7 @@ fn main() {
         100.0 * tick_result.requests_per_sec / floor_tick.requests_per_sec
     );
     println!(
-        "completed chat.update during the tick run: {updates} in {tick_seconds:.1} s ({:.1}/s, coalesced from {} acknowledged ticks)",
+        "completed chat.update during the tick run: {updates} in {tick_seconds:.1} s ({:.1}/s, coalesced from {} acknowledged ticks; {limited} answered 429)",
         updates as f64 / tick_seconds,
         tick_result.requests
     );

@@ -31,14 +31,22 @@ impl Message {
         }
     }
 
-    /// The JSON Slack expects for an ephemeral answer in the HTTP body or on `response_url`.
-    pub fn ephemeral_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "response_type": "ephemeral",
-            "text": self.text,
-            "blocks": self.blocks,
-        })
+    /// The body Slack expects for an ephemeral answer to a request.
+    pub fn ephemeral(&self) -> Ephemeral<'_> {
+        Ephemeral {
+            response_type: "ephemeral",
+            text: &self.text,
+            blocks: &self.blocks,
+        }
     }
+}
+
+/// An ephemeral answer, serialized straight from the message (no JSON tree in between).
+#[derive(Debug, Serialize)]
+pub struct Ephemeral<'a> {
+    pub response_type: &'static str,
+    pub text: &'a str,
+    pub blocks: &'a [SlackBlock],
 }
 
 pub fn mrkdwn(text: impl Into<String>) -> SlackBlockText {

@@ -29,8 +29,12 @@ use crate::store::{StaleMessage, Store};
 pub const QUEUE_CAPACITY: usize = 1024;
 /// Jobs running at once; Slack's per-method limits make more pointless.
 const CONCURRENT_JOBS: usize = 8;
-/// How long the updater lets a burst of changes settle before re-rendering.
-const UPDATE_DEBOUNCE: Duration = Duration::from_millis(300);
+/// How long the updater lets a burst of changes settle before re-rendering; also the
+/// shortest time between two updates of one message. `chat.update` is a tier 3 method
+/// (50+ a minute), and a busy checklist would otherwise be re-rendered on every tick.
+const UPDATE_DEBOUNCE: Duration = Duration::from_secs(1);
+/// Stale messages re-rendered per pass at most.
+const UPDATE_PASS: i64 = 200;
 /// Attempts for a call that failed in a way worth retrying.
 const ATTEMPTS: u32 = 5;
 /// `cust-<slug>`, then `-2` … up to this many names are tried on `name_taken`.
@@ -438,8 +442,15 @@ impl Worker {
     async fn run_updater(self, stale: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         loop {
             self.update_stale_messages().await;
+            // More than a pass's worth still stale: go on after the pause below.
+            let behind = self
+                .store
+                .stale_messages(1)
+                .await
+                .is_ok_and(|s| !s.is_empty());
             tokio::select! {
                 _ = stale.notified() => {}
+                _ = std::future::ready(()), if behind => {}
                 // Another replica's changes, or a wake-up lost to a crash, are caught here.
                 _ = tokio::time::sleep(Duration::from_secs(60)) => {}
                 _ = shutdown.changed() => return,
@@ -451,27 +462,20 @@ impl Worker {
         }
     }
 
-    /// Re-renders every stale message once. A message Slack refuses is left stale for
-    /// the next wake-up, after the others in its batch have been tried.
+    /// Re-renders each stale message once (up to [`UPDATE_PASS`] of them). A message
+    /// Slack refuses stays stale for the next pass; messages that go stale during this
+    /// pass wait for the next one, so each is updated at most once a pass.
     pub async fn update_stale_messages(&self) {
-        loop {
-            let batch = match self.store.stale_messages(100).await {
-                Ok(batch) if batch.is_empty() => return,
-                Ok(batch) => batch,
-                Err(e) => {
-                    warn!(error = %e, "cannot read stale messages");
-                    return;
-                }
-            };
-            let mut failed = false;
-            for message in batch {
-                if let Err(e) = self.update_one(&message).await {
-                    warn!(channel = %message.channel_id, error = %e, "cannot update a checklist message");
-                    failed = true;
-                }
-            }
-            if failed {
+        let stale = match self.store.stale_messages(UPDATE_PASS).await {
+            Ok(stale) => stale,
+            Err(e) => {
+                warn!(error = %e, "cannot read stale messages");
                 return;
+            }
+        };
+        for message in stale {
+            if let Err(e) = self.update_one(&message).await {
+                warn!(channel = %message.channel_id, error = %e, "cannot update a checklist message");
             }
         }
     }

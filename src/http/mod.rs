@@ -123,7 +123,7 @@ async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Body
         Err(_) => return malformed("slash command without team_id, user_id or channel_id"),
     };
     match slack::commands::handle(&state.ctx, &command, now_ms()).await {
-        Answer::Ephemeral(message) => Json(message.ephemeral_json()).into_response(),
+        Answer::Ephemeral(message) => Json(message.ephemeral()).into_response(),
         Answer::Nothing => StatusCode::OK.into_response(),
     }
 }

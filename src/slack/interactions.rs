@@ -59,7 +59,7 @@ pub struct BlockActions {
     pub channel: Option<Id>,
     /// Absent for ephemeral messages.
     #[serde(default)]
-    pub message: Option<Value>,
+    pub message: Option<ClickedMessage>,
     #[serde(default)]
     pub response_url: Option<String>,
     #[serde(default)]
@@ -71,6 +71,32 @@ pub struct BlockActions {
 #[derive(Debug, Deserialize)]
 pub struct OptionValue {
     pub value: String,
+}
+
+/// The parts of the clicked message a tick needs: each checkbox group's initial
+/// options. Everything else in the (large) message is skipped, not parsed into a tree.
+#[derive(Debug, Deserialize)]
+pub struct ClickedMessage {
+    #[serde(default)]
+    pub blocks: Vec<ClickedBlock>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ClickedBlock {
+    #[serde(default)]
+    pub block_id: Option<String>,
+    #[serde(default)]
+    pub elements: Vec<ClickedElement>,
+    #[serde(default)]
+    pub accessory: Option<ClickedElement>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ClickedElement {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub initial_options: Vec<OptionValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -283,25 +309,22 @@ async fn block_action(
 }
 
 /// The values of the initial options of the checkbox group in block `block_id`.
-fn initial_values(message: &Value, block_id: &str) -> Option<HashSet<String>> {
-    let block = message["blocks"]
-        .as_array()?
+fn initial_values(message: &ClickedMessage, block_id: &str) -> Option<HashSet<String>> {
+    let block = message
+        .blocks
         .iter()
-        .find(|b| b["block_id"] == block_id)?;
-    let elements: Vec<&Value> = match block["elements"].as_array() {
-        Some(list) => list.iter().collect(),
-        None => vec![&block["accessory"]],
-    };
-    let checkboxes = elements.into_iter().find(|e| e["type"] == "checkboxes")?;
+        .find(|b| b.block_id.as_deref() == Some(block_id))?;
+    let checkboxes = block
+        .elements
+        .iter()
+        .chain(block.accessory.as_ref())
+        .find(|e| e.kind == "checkboxes")?;
     Some(
-        checkboxes["initial_options"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .filter_map(|o| o["value"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        checkboxes
+            .initial_options
+            .iter()
+            .map(|o| o.value.clone())
+            .collect(),
     )
 }
 

@@ -14,7 +14,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use crate::domain::checklist::{ItemState, States};
+use crate::domain::checklist::States;
 use crate::domain::customer::Customer;
 
 #[derive(Default)]
@@ -141,9 +141,7 @@ impl Cache {
 
 /// The tick fields of `key` after a committed tick (`Some`) or untick (`None`).
 pub fn apply_done(states: &mut States, key: &str, done: Option<(&str, i64)>) {
-    let state = states
-        .entry(key.to_string())
-        .or_insert_with(ItemState::default);
+    let state = states.entry(key.to_string()).or_default();
     state.done_by = done.map(|(user, _)| user.to_string());
     state.done_at = done.map(|(_, at)| at);
 }

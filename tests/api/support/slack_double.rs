@@ -54,6 +54,8 @@ struct Inner {
     next_ts: u64,
     /// Per channel: tokens left and when last refilled (≈1 post a second, bursts of 3).
     post_buckets: HashMap<String, (f64, Instant)>,
+    /// chat.update, a tier 3 method: ≈50 a minute with bursts of 50.
+    update_bucket: Option<(f64, Instant)>,
     locales: HashMap<String, String>,
     responses: Vec<(String, Value)>,
     /// Every answer waits this long (a slow Slack).
@@ -387,6 +389,9 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
                 str_arg(args, "channel").unwrap_or("").to_string(),
                 str_arg(args, "ts").unwrap_or("").to_string(),
             );
+            if !take_update_token(inner) {
+                return (StatusCode::TOO_MANY_REQUESTS, err("ratelimited"));
+            }
             if !inner.messages.contains_key(&key) {
                 err("message_not_found")
             } else if let Err(e) = check_message(args) {
@@ -442,6 +447,19 @@ fn take_post_token(inner: &mut Inner, channel: &str) -> bool {
         .entry(channel.to_string())
         .or_insert((3.0, now));
     *tokens = (*tokens + now.duration_since(*last).as_secs_f64()).min(3.0);
+    *last = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
+fn take_update_token(inner: &mut Inner) -> bool {
+    let now = Instant::now();
+    let (tokens, last) = inner.update_bucket.get_or_insert((50.0, now));
+    *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * 50.0 / 60.0).min(50.0);
     *last = now;
     if *tokens >= 1.0 {
         *tokens -= 1.0;
