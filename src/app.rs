@@ -49,9 +49,11 @@ pub async fn run(
         warn!("SLACK_APP_TOKEN is set, but Socket Mode is not built yet; serving HTTP only");
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let locales = Locales::new(api.clone());
     let (delivery, worker) = worker::start(
         store.clone(),
         api.clone(),
+        locales.clone(),
         template.clone(),
         settings.channel_language,
         stop_rx,
@@ -62,7 +64,7 @@ pub async fn run(
             template: template.clone(),
             delivery,
             api: api.clone(),
-            locales: Locales::new(api),
+            locales,
             channel_lang: settings.channel_language,
         },
         verifier,

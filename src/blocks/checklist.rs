@@ -215,11 +215,15 @@ fn section_blocks(
         .collect();
     for group in applicable.chunks(limits::CHECKBOX_OPTIONS) {
         let options: Vec<_> = group.iter().map(|i| item_option(i, lang)).collect();
-        let initial: Vec<_> = group
+        let ticked: Vec<bool> = group
             .iter()
-            .zip(&options)
-            .filter(|(i, _)| states.get(&i.key).is_some_and(ItemState::is_done))
-            .map(|(_, o)| o.clone())
+            .map(|i| states.get(&i.key).is_some_and(ItemState::is_done))
+            .collect();
+        let initial: Vec<_> = options
+            .iter()
+            .zip(&ticked)
+            .filter(|(_, t)| **t)
+            .map(|(o, _)| o.clone())
             .collect();
         let mut checkboxes =
             SlackBlockCheckboxesElement::new(options).with_action_id(ids::TICK.into());
@@ -229,7 +233,7 @@ fn section_blocks(
         let keys: Vec<&str> = group.iter().map(|i| i.key.as_str()).collect();
         blocks.push(
             SlackActionsBlock::new(vec![SlackActionBlockElement::Checkboxes(checkboxes)])
-                .with_block_id(ids::tick_block_id(customer.id, &keys).into())
+                .with_block_id(ids::tick_block_id(customer.id, &keys, &ticked).into())
                 .into(),
         );
         if let Some(line) = details_line(group, states, lang) {
@@ -292,6 +296,38 @@ pub fn category_messages(
             blocks,
         })
         .collect()
+}
+
+/// The DM an assignee gets, in their own language.
+pub fn assigned_dm(
+    customer: &Customer,
+    item: &Item,
+    by: &str,
+    due: Option<chrono::NaiveDate>,
+    lang: Lang,
+) -> Message {
+    let channel = customer
+        .channel_id
+        .as_ref()
+        .map(|c| format!(" (<#{c}>)"))
+        .unwrap_or_default();
+    let due = due
+        .map(|d| format!(" {} {d}.", lang.pick("Due", "期限：")))
+        .unwrap_or_default();
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":wave: <@{by}> gave you *{}* {} for *{}*{channel}.{due}",
+            item.key,
+            escape(item.label(lang)),
+            escape(&customer.name)
+        ),
+        Lang::Ja => format!(
+            ":wave: <@{by}> さんから *{}*{channel} の *{}* {} を割り当てられました。{due}",
+            escape(&customer.name),
+            item.key,
+            escape(item.label(lang))
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -10,7 +10,21 @@ use crate::domain::template::Template;
 /// At most this many customers are listed in help; the rest are counted.
 pub const HELP_CUSTOMERS: usize = 30;
 
-pub fn help(template: &Template, customers: &[(Customer, Progress)], lang: Lang) -> Message {
+/// Whose customers help lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    /// The caller's (created by them, or with an item theirs); `others` more exist.
+    Yours { others: usize },
+    /// The caller has none of their own: the workspace's.
+    Workspace,
+}
+
+pub fn help(
+    template: &Template,
+    customers: &[(Customer, Progress)],
+    listed: Listed,
+    lang: Lang,
+) -> Message {
     let usage = match lang {
         Lang::En => {
             "*Readiness* — the enterprise readiness checklist, in Slack.\n\
@@ -40,6 +54,10 @@ pub fn help(template: &Template, customers: &[(Customer, Progress)], lang: Lang)
         categories.join(" · ")
     );
     let mut blocks = vec![section(&text)];
+    let heading = match listed {
+        Listed::Yours { .. } => lang.pick("Your customers", "担当の顧客"),
+        Listed::Workspace => lang.pick("Customers", "顧客"),
+    };
     let list = if customers.is_empty() {
         lang.pick(
             "No customers yet. Start with `/readiness new Acme tier=enterprise`.",
@@ -66,13 +84,20 @@ pub fn help(template: &Template, customers: &[(Customer, Progress)], lang: Lang)
                 )
             })
             .collect();
-        if customers.len() > HELP_CUSTOMERS {
+        let more = customers.len().saturating_sub(HELP_CUSTOMERS)
+            + match listed {
+                Listed::Yours { others } => others,
+                Listed::Workspace => 0,
+            };
+        if more > 0 {
             lines.push(match lang {
-                Lang::En => format!("…and {} more", customers.len() - HELP_CUSTOMERS),
-                Lang::Ja => format!("…ほか {} 件", customers.len() - HELP_CUSTOMERS),
+                Lang::En => {
+                    format!("…and {more} more in this workspace (`/readiness show <slug>`)")
+                }
+                Lang::Ja => format!("…ほか {more} 件（`/readiness show <スラッグ>`）"),
             });
         }
-        format!("*{}*\n{}", lang.pick("Customers", "顧客"), lines.join("\n"))
+        format!("*{heading}*\n{}", lines.join("\n"))
     };
     blocks.push(section(&list));
     text.push('\n');
@@ -195,7 +220,7 @@ mod tests {
     fn help_lists_categories_from_the_template_and_stays_within_limits() {
         let t = Template::builtin();
         for lang in [Lang::En, Lang::Ja] {
-            let m = help(&t, &[], lang);
+            let m = help(&t, &[], Listed::Workspace, lang);
             let v = serde_json::to_value(&m).unwrap();
             super::super::limits::check_message(&v).unwrap();
             for c in &t.categories {

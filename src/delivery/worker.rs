@@ -18,6 +18,7 @@ use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tracing::{info, warn};
 
 use super::slack_api::{ApiError, SlackApi};
+use super::users::Locales;
 use crate::blocks::{Message, checklist};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -29,10 +30,13 @@ use crate::store::{StaleMessage, Store};
 pub const QUEUE_CAPACITY: usize = 1024;
 /// Jobs running at once; Slack's per-method limits make more pointless.
 const CONCURRENT_JOBS: usize = 8;
-/// How long the updater lets a burst of changes settle before re-rendering; also the
-/// shortest time between two updates of one message. `chat.update` is a tier 3 method
+/// The shortest time between two passes of the updater, so the shortest time between
+/// two updates of one message. A change after a quiet spell shows at once; a burst of
+/// changes is coalesced into one update a second. `chat.update` is a tier 3 method
 /// (50+ a minute), and a busy checklist would otherwise be re-rendered on every tick.
-const UPDATE_DEBOUNCE: Duration = Duration::from_secs(1);
+const UPDATE_INTERVAL: Duration = Duration::from_secs(1);
+/// How long to wait after a pass in which Slack refused something.
+const UPDATE_BACKOFF: Duration = Duration::from_secs(30);
 /// Stale messages re-rendered per pass at most.
 const UPDATE_PASS: i64 = 200;
 /// Attempts for a call that failed in a way worth retrying.
@@ -83,8 +87,15 @@ pub enum Job {
         response_url: Option<String>,
         lang: Lang,
     },
-    /// A direct message to a user (the app's DM with them).
-    DirectMessage { user: String, message: Message },
+    /// Tells a person, in their own language, that an item is now theirs.
+    AssignedDm {
+        team: String,
+        user: String,
+        customer_id: i64,
+        item: String,
+        by: String,
+        due: Option<chrono::NaiveDate>,
+    },
     /// An answer through a `response_url`.
     Respond {
         response_url: String,
@@ -109,6 +120,14 @@ impl Delivery {
         self.jobs.try_send(job).map_err(|_| Busy)
     }
 
+    /// For follow-up work with nobody left to answer: a full queue is logged, never
+    /// dropped in silence.
+    pub fn submit_or_warn(&self, job: Job) {
+        if let Err(Busy) = self.submit(job) {
+            warn!("the delivery queue is full; a follow-up to Slack was dropped");
+        }
+    }
+
     /// Some customer's checklist changed: posted messages need re-rendering.
     pub fn checklist_changed(&self) {
         self.stale.notify_one();
@@ -119,6 +138,7 @@ impl Delivery {
 struct Worker {
     store: Store,
     api: SlackApi,
+    locales: Locales,
     template: Arc<Template>,
     channel_lang: Lang,
 }
@@ -128,6 +148,7 @@ struct Worker {
 pub fn start(
     store: Store,
     api: SlackApi,
+    locales: Locales,
     template: Arc<Template>,
     channel_lang: Lang,
     shutdown: watch::Receiver<bool>,
@@ -137,6 +158,7 @@ pub fn start(
     let worker = Worker {
         store,
         api,
+        locales,
         template,
         channel_lang,
     };
@@ -237,7 +259,21 @@ impl Worker {
                     }
                 }
             }
-            Job::DirectMessage { user, message } => {
+            Job::AssignedDm {
+                team,
+                user,
+                customer_id,
+                item,
+                by,
+                due,
+            } => {
+                let (Some(customer), Some(item)) =
+                    (self.customer(customer_id).await, self.template.item(&item))
+                else {
+                    return;
+                };
+                let lang = self.locales.lang_for(&team, &user).await;
+                let message = checklist::assigned_dm(&customer, item, &by, due, lang);
                 if let Err(e) = with_retries("dm", || self.api.post_message(&user, &message)).await
                 {
                     warn!(error = %e, "cannot send a direct message");
@@ -441,22 +477,29 @@ impl Worker {
 
     async fn run_updater(self, stale: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         loop {
-            self.update_stale_messages().await;
+            let started = tokio::time::Instant::now();
+            let clean = self.update_stale_messages().await;
             // More than a pass's worth still stale: go on after the pause below.
-            let behind = self
-                .store
-                .stale_messages(1)
-                .await
-                .is_ok_and(|s| !s.is_empty());
+            let behind = clean
+                && self
+                    .store
+                    .stale_messages(1)
+                    .await
+                    .is_ok_and(|s| !s.is_empty());
+            let idle = if clean {
+                Duration::from_secs(60)
+            } else {
+                UPDATE_BACKOFF
+            };
             tokio::select! {
-                _ = stale.notified() => {}
+                _ = stale.notified(), if clean => {}
                 _ = std::future::ready(()), if behind => {}
                 // Another replica's changes, or a wake-up lost to a crash, are caught here.
-                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                _ = tokio::time::sleep(idle) => {}
                 _ = shutdown.changed() => return,
             }
             tokio::select! {
-                _ = tokio::time::sleep(UPDATE_DEBOUNCE) => {}
+                _ = tokio::time::sleep_until(started + UPDATE_INTERVAL) => {}
                 _ = shutdown.changed() => return,
             }
         }
@@ -465,19 +508,23 @@ impl Worker {
     /// Re-renders each stale message once (up to [`UPDATE_PASS`] of them). A message
     /// Slack refuses stays stale for the next pass; messages that go stale during this
     /// pass wait for the next one, so each is updated at most once a pass.
-    pub async fn update_stale_messages(&self) {
+    /// Returns false if anything failed.
+    pub async fn update_stale_messages(&self) -> bool {
         let stale = match self.store.stale_messages(UPDATE_PASS).await {
             Ok(stale) => stale,
             Err(e) => {
                 warn!(error = %e, "cannot read stale messages");
-                return;
+                return false;
             }
         };
+        let mut clean = true;
         for message in stale {
             if let Err(e) = self.update_one(&message).await {
                 warn!(channel = %message.channel_id, error = %e, "cannot update a checklist message");
+                clean = false;
             }
         }
+        clean
     }
 
     async fn update_one(&self, stale: &StaleMessage) -> Result<(), ApiError> {

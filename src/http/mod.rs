@@ -86,7 +86,8 @@ async fn verified_body(
                     Unverified::MissingHeaders => {
                         "missing X-Slack-Signature or X-Slack-Request-Timestamp"
                     }
-                    Unverified::BadSignature => "invalid or expired Slack signature",
+                    Unverified::Stale => "Slack request timestamp outside the 5-minute window",
+                    Unverified::BadSignature => "invalid Slack signature",
                 },
             ))
         }

@@ -97,15 +97,13 @@ async fn apply(
                 .await?;
             ctx.delivery.checklist_changed();
             if update.before.assignee.as_deref() != Some(user.as_str()) && user != cmd.user_id {
-                let _ = ctx.delivery.submit(Job::DirectMessage {
+                ctx.delivery.submit_or_warn(Job::AssignedDm {
+                    team: cmd.team_id.clone(),
                     user: user.clone(),
-                    message: assigned_dm(
-                        &customer,
-                        item,
-                        &cmd.user_id,
-                        update.after.due,
-                        ctx.channel_lang,
-                    ),
+                    customer_id: customer.id,
+                    item: item.key.clone(),
+                    by: cmd.user_id.clone(),
+                    due: update.after.due,
                 });
             }
             let due_text = update
@@ -149,14 +147,35 @@ async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<An
     let customers = ctx.store.customers(&cmd.team_id).await?;
     let states = ctx.store.team_item_states(&cmd.team_id).await?;
     let empty = Default::default();
-    let listed: Vec<_> = customers
+    let with_progress: Vec<(Customer, bool, _)> = customers
         .into_iter()
         .map(|c| {
-            let p = overall_progress(&ctx.template, states.get(&c.id).unwrap_or(&empty));
-            (c, p)
+            let s = states.get(&c.id).unwrap_or(&empty);
+            let yours = c.created_by == cmd.user_id
+                || s.values()
+                    .any(|i| i.assignee.as_deref() == Some(cmd.user_id.as_str()));
+            let p = overall_progress(&ctx.template, s);
+            (c, yours, p)
         })
         .collect();
-    Ok(Answer::Ephemeral(help::help(&ctx.template, &listed, lang)))
+    let yours: Vec<_> = with_progress
+        .iter()
+        .filter(|(_, y, _)| *y)
+        .map(|(c, _, p)| (c.clone(), *p))
+        .collect();
+    let (listed, kind) = if yours.is_empty() {
+        let all = with_progress.into_iter().map(|(c, _, p)| (c, p)).collect();
+        (all, help::Listed::Workspace)
+    } else {
+        let others = with_progress.len() - yours.len();
+        (yours, help::Listed::Yours { others })
+    };
+    Ok(Answer::Ephemeral(help::help(
+        &ctx.template,
+        &listed,
+        kind,
+        lang,
+    )))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -170,57 +189,66 @@ async fn new_customer(
     lang: Lang,
     now_ms: i64,
 ) -> Result<Answer, Refusal> {
-    let slug = match slug.or_else(|| slugify(&name)) {
+    let numbered = slug.is_none() && slugify(&name).is_none();
+    let mut slug = match slug.or_else(|| slugify(&name)) {
         Some(slug) => slug,
         None => ctx.store.free_numbered_slug(&cmd.team_id).await?,
     };
     let tier = tier.unwrap_or(Tier::Standard);
-    let new = NewCustomer {
-        team_id: cmd.team_id.clone(),
-        slug,
-        name,
-        tier,
-        channel_id: channel.clone(),
-        created_by: cmd.user_id.clone(),
-        created_at: now_ms,
-    };
-    let customer = match ctx.store.create_customer(&new).await {
-        Ok(customer) => customer,
-        Err(CreateCustomerError::SlugTaken(existing)) => {
-            return Err(Refusal::Message(help::error_with_usage(
-                &match lang {
+    let mut attempts = 0;
+    let customer = loop {
+        let new = NewCustomer {
+            team_id: cmd.team_id.clone(),
+            slug: slug.clone(),
+            name: name.clone(),
+            tier,
+            channel_id: channel.clone(),
+            created_by: cmd.user_id.clone(),
+            created_at: now_ms,
+        };
+        match ctx.store.create_customer(&new).await {
+            Ok(customer) => break customer,
+            // Two `c<n>` customers created at once: the later one takes the next number.
+            Err(CreateCustomerError::SlugTaken(_)) if numbered && attempts < 5 => {
+                attempts += 1;
+                slug = ctx.store.free_numbered_slug(&cmd.team_id).await?;
+            }
+            Err(CreateCustomerError::SlugTaken(existing)) => {
+                return Err(Refusal::Message(help::error_with_usage(
+                    &match lang {
+                        Lang::En => format!(
+                            "*{}* already exists as `{}`{}. Choose another name or `slug=`.",
+                            escape(&existing.name),
+                            existing.slug,
+                            channel_suffix(&existing)
+                        ),
+                        Lang::Ja => format!(
+                            "*{}* はすでに `{}` として登録されています{}。別の名前か `slug=` を指定してください。",
+                            escape(&existing.name),
+                            existing.slug,
+                            channel_suffix(&existing)
+                        ),
+                    },
+                    &format!("/readiness show {}", existing.slug),
+                    lang,
+                )));
+            }
+            Err(CreateCustomerError::ChannelTaken(existing)) => {
+                return Err(Refusal::Message(Message::plain(match lang {
                     Lang::En => format!(
-                        "*{}* already exists as `{}`{}. Choose another name or `slug=`.",
+                        "That channel already belongs to *{}* (`{}`).",
                         escape(&existing.name),
-                        existing.slug,
-                        channel_suffix(&existing)
+                        existing.slug
                     ),
                     Lang::Ja => format!(
-                        "*{}* はすでに `{}` として登録されています{}。別の名前か `slug=` を指定してください。",
+                        "そのチャンネルはすでに *{}*（`{}`）のものです。",
                         escape(&existing.name),
-                        existing.slug,
-                        channel_suffix(&existing)
+                        existing.slug
                     ),
-                },
-                &format!("/readiness show {}", existing.slug),
-                lang,
-            )));
+                })));
+            }
+            Err(CreateCustomerError::Database(e)) => return Err(e.into()),
         }
-        Err(CreateCustomerError::ChannelTaken(existing)) => {
-            return Err(Refusal::Message(Message::plain(match lang {
-                Lang::En => format!(
-                    "That channel already belongs to *{}* (`{}`).",
-                    escape(&existing.name),
-                    existing.slug
-                ),
-                Lang::Ja => format!(
-                    "そのチャンネルはすでに *{}*（`{}`）のものです。",
-                    escape(&existing.name),
-                    existing.slug
-                ),
-            })));
-        }
-        Err(CreateCustomerError::Database(e)) => return Err(e.into()),
     };
     let job = if customer.channel_id.is_some() {
         Job::PostChecklist {
@@ -345,7 +373,7 @@ async fn show(
     // its further parts through response_url.
     if let Some(url) = &cmd.response_url {
         for message in messages {
-            let _ = ctx.delivery.submit(Job::Respond {
+            ctx.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
                 message,
                 replace_original: false,
@@ -573,37 +601,5 @@ fn resolve_category<'t>(ctx: &'t Context, name: &str, lang: Lang) -> Result<&'t 
             Form::Show.usage(),
             lang,
         ))
-    })
-}
-
-/// The DM an assignee gets.
-pub fn assigned_dm(
-    customer: &Customer,
-    item: &Item,
-    by: &str,
-    due: Option<chrono::NaiveDate>,
-    lang: Lang,
-) -> Message {
-    let channel = customer
-        .channel_id
-        .as_ref()
-        .map(|c| format!(" (<#{c}>)"))
-        .unwrap_or_default();
-    let due = due
-        .map(|d| format!(" {} {d}.", lang.pick("Due", "期限：")))
-        .unwrap_or_default();
-    Message::plain(match lang {
-        Lang::En => format!(
-            ":wave: <@{by}> gave you *{}* {} for *{}*{channel}.{due}",
-            item.key,
-            escape(item.label(lang)),
-            escape(&customer.name)
-        ),
-        Lang::Ja => format!(
-            ":wave: <@{by}> さんから *{}*{channel} の *{}* {} を割り当てられました。{due}",
-            escape(&customer.name),
-            item.key,
-            escape(item.label(lang))
-        ),
     })
 }

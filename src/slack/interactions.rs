@@ -2,9 +2,10 @@
 //! category buttons.
 //!
 //! A tick is derived from the payload alone: the group's `selected_options` against
-//! the `initial_options` of the message the person clicked, not against the database.
-//! Two people ticking different boxes of one group at once each send only their own
-//! change, so both are kept.
+//! the group's `initial_options` as rendered in the copy the person clicked (carried in
+//! the group's block_id, see `blocks::ids`), never against the database. Two people
+//! ticking different boxes of one group at once each send only their own change, so
+//! both are kept, whether they clicked the channel's message or an ephemeral copy.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tracing::warn;
 
-use super::{Context, commands::assigned_dm, internal_error};
+use super::{Context, internal_error};
 use crate::blocks::{checklist, ids, item_modal};
 use crate::delivery::worker::Job;
 use crate::domain::i18n::Lang;
@@ -57,9 +58,6 @@ pub struct BlockActions {
     pub container: Container,
     #[serde(default)]
     pub channel: Option<Id>,
-    /// Absent for ephemeral messages.
-    #[serde(default)]
-    pub message: Option<ClickedMessage>,
     #[serde(default)]
     pub response_url: Option<String>,
     #[serde(default)]
@@ -71,32 +69,6 @@ pub struct BlockActions {
 #[derive(Debug, Deserialize)]
 pub struct OptionValue {
     pub value: String,
-}
-
-/// The parts of the clicked message a tick needs: each checkbox group's initial
-/// options. Everything else in the (large) message is skipped, not parsed into a tree.
-#[derive(Debug, Deserialize)]
-pub struct ClickedMessage {
-    #[serde(default)]
-    pub blocks: Vec<ClickedBlock>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ClickedBlock {
-    #[serde(default)]
-    pub block_id: Option<String>,
-    #[serde(default)]
-    pub elements: Vec<ClickedElement>,
-    #[serde(default)]
-    pub accessory: Option<ClickedElement>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ClickedElement {
-    #[serde(rename = "type", default)]
-    pub kind: String,
-    #[serde(default)]
-    pub initial_options: Vec<OptionValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,7 +134,7 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                     let lang = ctx.locales.lang_for(&team, &actions.user.id).await;
                     let apology = internal_error(&e, lang);
                     if let Some(url) = &actions.response_url {
-                        let _ = ctx.delivery.submit(Job::Respond {
+                        ctx.delivery.submit_or_warn(Job::Respond {
                             response_url: url.clone(),
                             message: apology,
                             replace_original: false,
@@ -186,46 +158,31 @@ async fn block_action(
 ) -> anyhow::Result<()> {
     let block_id = action.block_id.as_deref().unwrap_or_default();
     if action.action_id == ids::TICK {
-        let Some((customer_id, group)) = ids::parse_tick_block_id(block_id) else {
+        let Some(group) = ids::parse_tick_block_id(block_id) else {
             return Ok(());
         };
         // An id from another workspace, or a guessed one, finds nothing.
-        let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
+        let Some(customer) = ctx.store.customer_by_id(team, group.customer).await? else {
             return Ok(());
         };
-        let group: Vec<String> = group
-            .into_iter()
-            .filter(|k| ctx.template.item(k).is_some())
-            .collect();
-        let before: HashSet<String> = match payload
-            .message
-            .as_ref()
-            .and_then(|m| initial_values(m, block_id))
-        {
-            Some(values) => values,
-            // Ephemeral messages come without their blocks: compare with the database.
-            None => {
-                let states = ctx.store.item_states(customer.id).await?;
-                group
-                    .iter()
-                    .filter(|k| states.get(*k).is_some_and(|s| s.is_done()))
-                    .cloned()
-                    .collect()
-            }
-        };
-        let after: HashSet<String> = action
+        let selected: HashSet<&str> = action
             .selected_options
             .iter()
-            .map(|o| o.value.clone())
+            .map(|o| o.value.as_str())
             .collect();
+        let known = |k: &&String| ctx.template.item(k).is_some();
         let ticked: Vec<String> = group
+            .keys
             .iter()
-            .filter(|k| after.contains(*k) && !before.contains(*k))
+            .filter(known)
+            .filter(|k| selected.contains(k.as_str()) && !group.ticked.contains(k))
             .cloned()
             .collect();
         let unticked: Vec<String> = group
+            .ticked
             .iter()
-            .filter(|k| before.contains(*k) && !after.contains(*k))
+            .filter(known)
+            .filter(|k| !selected.contains(k.as_str()))
             .cloned()
             .collect();
         let changed = ctx
@@ -286,7 +243,7 @@ async fn block_action(
             && channel.is_some()
             && channel == customer.channel_id.as_deref()
         {
-            let _ = ctx.delivery.submit(Job::PostChecklist {
+            ctx.delivery.submit_or_warn(Job::PostChecklist {
                 customer_id: customer.id,
                 category: Some(number),
                 pin: false,
@@ -297,7 +254,7 @@ async fn block_action(
             let lang = ctx.locales.lang_for(team, &payload.user.id).await;
             let states = ctx.store.item_states(customer.id).await?;
             for message in checklist::category_messages(&customer, category, &states, lang) {
-                let _ = ctx.delivery.submit(Job::Respond {
+                ctx.delivery.submit_or_warn(Job::Respond {
                     response_url: url.clone(),
                     message,
                     replace_original: false,
@@ -306,26 +263,6 @@ async fn block_action(
         }
     }
     Ok(())
-}
-
-/// The values of the initial options of the checkbox group in block `block_id`.
-fn initial_values(message: &ClickedMessage, block_id: &str) -> Option<HashSet<String>> {
-    let block = message
-        .blocks
-        .iter()
-        .find(|b| b.block_id.as_deref() == Some(block_id))?;
-    let checkboxes = block
-        .elements
-        .iter()
-        .chain(block.accessory.as_ref())
-        .find(|e| e.kind == "checkboxes")?;
-    Some(
-        checkboxes
-            .initial_options
-            .iter()
-            .map(|o| o.value.clone())
-            .collect(),
-    )
 }
 
 fn field<'a>(state: &'a ViewState, block: &str) -> Option<&'a Value> {
@@ -414,9 +351,13 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
         && update.before.assignee.as_ref() != Some(user)
         && *user != submission.user.id
     {
-        let _ = ctx.delivery.submit(Job::DirectMessage {
+        ctx.delivery.submit_or_warn(Job::AssignedDm {
+            team: team.clone(),
             user: user.clone(),
-            message: assigned_dm(&customer, item, &submission.user.id, due, ctx.channel_lang),
+            customer_id: customer.id,
+            item: item.key.clone(),
+            by: submission.user.id.clone(),
+            due,
         });
     }
     Reply::Ack
@@ -434,15 +375,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_composed_checkbox_payload_parses() {
-        let text = include_str!("../../tests/fixtures/block_actions.checkboxes.COMPOSED.json");
-        let parsed: Interaction = serde_json::from_str(text).unwrap();
-        let Interaction::BlockActions(actions) = parsed else {
-            panic!("not block_actions")
+    fn slacks_checkbox_and_button_payloads_parse() {
+        for text in [
+            include_str!("../../tests/fixtures/block_actions.checkboxes.COMPOSED.json"),
+            include_str!("../../tests/fixtures/block_actions.bolt_python_fixture.json"),
+            include_str!("../../tests/fixtures/block_actions.docs_message_button.json"),
+            include_str!("../../tests/fixtures/block_actions.docs_home_tab_button.json"),
+        ] {
+            let parsed: Interaction = serde_json::from_str(text).unwrap();
+            let Interaction::BlockActions(actions) = parsed else {
+                panic!("not block_actions")
+            };
+            assert!(!actions.actions.is_empty());
+        }
+        let checkboxes: Interaction = serde_json::from_str(include_str!(
+            "../../tests/fixtures/block_actions.checkboxes.COMPOSED.json"
+        ))
+        .unwrap();
+        let Interaction::BlockActions(actions) = checkboxes else {
+            unreachable!()
         };
-        assert_eq!(actions.actions[0].action_id, "readiness_check");
-        let before = initial_values(actions.message.as_ref().unwrap(), "readiness_items").unwrap();
-        assert!(!before.is_empty());
+        assert!(!actions.actions[0].selected_options.is_empty());
+        let submission: Interaction = serde_json::from_str(include_str!(
+            "../../tests/fixtures/view_submission.docs.json"
+        ))
+        .unwrap();
+        assert!(matches!(submission, Interaction::ViewSubmission(_)));
     }
 
     #[test]

@@ -139,6 +139,16 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// After a commit whose effect is easier to reload than to replay.
+    pub fn forget_states(&self, customer: i64) {
+        let mut all = self.states.lock().expect("cache lock");
+        let entry = all.entry(customer).or_default();
+        entry.generation += 1;
+        entry.states = None;
+    }
+}
+
 /// The tick fields of `key` after a committed tick (`Some`) or untick (`None`).
 pub fn apply_done(states: &mut States, key: &str, done: Option<(&str, i64)>) {
     let state = states.entry(key.to_string()).or_default();

@@ -368,17 +368,24 @@ impl Store {
                 }
                 Ok(customer)
             }
-            // Lost a race with another request for the same slug or channel.
-            None => match self.customer_by_slug(&new.team_id, &new.slug).await? {
-                Some(existing) => Err(CreateCustomerError::SlugTaken(existing)),
-                None => {
-                    let channel = new.channel_id.as_deref().unwrap_or_default();
-                    match self.customer_by_channel(&new.team_id, channel).await? {
-                        Some(existing) => Err(CreateCustomerError::ChannelTaken(existing)),
-                        None => Err(sqlx::Error::RowNotFound.into()),
-                    }
+            // Lost a race with another request for the same slug or channel; the winner
+            // may not be in the cache yet, so ask the database.
+            None => {
+                if let Some(existing) = self
+                    .customer_where("slug = $2", &new.team_id, &new.slug)
+                    .await?
+                {
+                    return Err(CreateCustomerError::SlugTaken(existing));
                 }
-            },
+                let channel = new.channel_id.as_deref().unwrap_or_default();
+                match self
+                    .customer_where("channel_id = $2", &new.team_id, channel)
+                    .await?
+                {
+                    Some(existing) => Err(CreateCustomerError::ChannelTaken(existing)),
+                    None => Err(sqlx::Error::RowNotFound.into()),
+                }
+            }
         }
     }
 
@@ -750,14 +757,9 @@ impl Store {
             if let Some(cache) = &self.cache
                 && after != before
             {
-                let fields = after.clone();
-                cache.after_write(customer_id, |states| {
-                    let state = states.entry(key.to_string()).or_default();
-                    state.assignee = fields.assignee;
-                    state.due = fields.due;
-                    state.note = fields.note;
-                    state.not_applicable = fields.not_applicable;
-                });
+                // Forget rather than patch: two edits may reach this point out of
+                // commit order, and the next read reloads what was committed.
+                cache.forget_states(customer_id);
             }
             Ok(ItemUpdate { before, after })
         })

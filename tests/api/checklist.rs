@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TEAM, TestApp, TestDb, checkbox_groups, tick_payload};
+use crate::support::{TEAM, TestApp, TestDb, as_rendered_with, checkbox_groups, tick_payload};
 use readiness::domain::template::Template;
 
 const CSM: &str = "UCSM0001";
@@ -186,19 +186,8 @@ async fn two_people_ticking_different_boxes_of_one_group_at_once_both_win() {
     assert_eq!(s[&options[1]].done_by.as_deref(), Some(ENGINEER));
 
     // One unticks on a stale copy that showed only their own tick: the other's stays.
-    let stale = {
-        let mut m = message.clone();
-        let group = m["blocks"]
-            .as_array_mut()
-            .unwrap()
-            .iter_mut()
-            .find(|bl| bl["block_id"] == block_id.as_str())
-            .unwrap();
-        let first = group["elements"][0]["options"][0].clone();
-        group["elements"][0]["initial_options"] = json!([first]);
-        m
-    };
-    let untick = tick_payload(CSM, &channel, &ts, &stale, &block_id, &[]);
+    let stale = as_rendered_with(&block_id, 0b1);
+    let untick = tick_payload(CSM, &channel, &ts, &message, &stale, &[]);
     app.interact(&untick).await;
     let s = states(&app, "globex").await;
     assert!(s[&options[0]].done_at.is_none());
@@ -224,20 +213,9 @@ async fn a_burst_of_ticks_is_coalesced_into_few_message_updates() {
     // Ten ticks, each on the message as its clicker saw it (one more box each time).
     for n in 1..=options.len() {
         let selected: Vec<&str> = options[..n].iter().map(String::as_str).collect();
-        let mut seen = message.clone();
-        if n > 1 {
-            let group = seen["blocks"]
-                .as_array_mut()
-                .unwrap()
-                .iter_mut()
-                .find(|b| b["block_id"] == block_id.as_str())
-                .unwrap();
-            let before: Vec<Value> =
-                group["elements"][0]["options"].as_array().unwrap()[..n - 1].to_vec();
-            group["elements"][0]["initial_options"] = Value::Array(before);
-        }
+        let seen = as_rendered_with(&block_id, (1u16 << (n - 1)) - 1);
         app.interact(&tick_payload(
-            CSM, &channel, &ts, &seen, &block_id, &selected,
+            CSM, &channel, &ts, &message, &seen, &selected,
         ))
         .await;
     }
@@ -485,9 +463,20 @@ async fn answers_follow_the_users_locale_and_channel_posts_the_workspace_languag
     let channel = app.new_customer("UEN", "Acme").await;
     let (_, overview) = app.double.messages_in(&channel).remove(0);
     assert!(overview.to_string().contains("セキュリティ"), "{overview}");
-    // Help lists the caller's customers with their progress.
+    // Help lists the caller's customers with their progress, and counts the others.
+    app.new_customer("UOTHER", "Globex").await;
     let en = app.command_text("UEN", "C0GENERAL", "help").await;
-    assert!(en.contains("`acme`") && en.contains("0/"), "{en}");
+    assert!(
+        en.contains("Your customers") && en.contains("`acme`") && en.contains("0/"),
+        "{en}"
+    );
+    assert!(!en.contains("`globex`") && en.contains("1 more"), "{en}");
+    // Someone with no customer of their own sees the workspace's.
+    let newcomer = app.command_text("UNEW", "C0GENERAL", "help").await;
+    assert!(
+        newcomer.contains("`acme`") && newcomer.contains("`globex`"),
+        "{newcomer}"
+    );
     app.stop().await;
 
     let db = TestDb::sqlite();
@@ -496,5 +485,37 @@ async fn answers_follow_the_users_locale_and_channel_posts_the_workspace_languag
     let channel = app.new_customer("UEN", "Acme").await;
     let (_, overview) = app.double.messages_in(&channel).remove(0);
     assert!(overview.to_string().contains("Security"), "{overview}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_on_an_ephemeral_copy_keeps_what_others_ticked_since() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    let channel = app.new_customer(CSM, "Hooli").await;
+    // The engineer looks at an ephemeral copy from elsewhere: nothing ticked.
+    let (_, copy) = app.command(ENGINEER, "C0GENERAL", "show hooli 2").await;
+    let (block_id, options, initial) = checkbox_groups(&copy).remove(0);
+    assert!(initial.is_empty());
+    // Meanwhile the CSM ticks the first item in the channel.
+    let text = app
+        .command_text(CSM, &channel, &format!("done {}", options[0]))
+        .await;
+    assert!(text.contains(&options[0]), "{text}");
+    // The engineer ticks the second box on the ephemeral copy; Slack sends no message.
+    let mut click = tick_payload(
+        ENGINEER,
+        "C0GENERAL",
+        "1.1",
+        &copy,
+        &block_id,
+        &[&options[1]],
+    );
+    click["container"]["is_ephemeral"] = Value::Bool(true);
+    click.as_object_mut().unwrap().remove("message");
+    assert_eq!(app.interact(&click).await.status(), StatusCode::OK);
+    let s = states(&app, "hooli").await;
+    assert!(s[&options[0]].done_at.is_some(), "the CSM's tick survived");
+    assert_eq!(s[&options[1]].done_by.as_deref(), Some(ENGINEER));
     app.stop().await;
 }

@@ -172,13 +172,40 @@ async fn malformed_payloads_get_a_short_400_and_change_nothing() {
         .interact(&json!({"type": "view_closed", "team": {"id": "T0001"}, "user": {"id": "U1"}}))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    // A tick naming a customer that does not exist changes nothing.
-    let r = app
-        .interact(&json!({"type": "block_actions", "team": {"id": "T0001"}, "user": {"id": "U1"},
-            "actions": [{"type": "checkboxes", "action_id": "tick", "block_id": "tick:999:1.1.1", "selected_options": [{"value": "1.1.1"}]}]}))
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(customers_in(&app).await, 0);
+    // A tick naming a customer that does not exist, or another workspace's, or a
+    // forged group, changes nothing.
+    let channel = app.new_customer("U1", "Acme").await;
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let acme = store
+        .customer_by_slug(crate::support::TEAM, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let calls_before = app.double.calls().len();
+    for (team, block_id) in [
+        ("T0001", "tick:999:0:1.1.1".to_string()),
+        ("T0OTHER", format!("tick:{}:0:1.1.1", acme.id)),
+        ("T0001", format!("tick:{}:ff:1.1.1", acme.id)),
+        ("T0001", format!("tick:{}:0:9.9.9", acme.id)),
+    ] {
+        let r = app
+            .interact(
+                &json!({"type": "block_actions", "team": {"id": team}, "user": {"id": "U1"},
+                "channel": {"id": channel},
+                "actions": [{"type": "checkboxes", "action_id": "tick", "block_id": block_id,
+                    "selected_options": [{"value": "1.1.1"}, {"value": "9.9.9"}]}]}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    assert!(store.item_states(acme.id).await.unwrap().is_empty());
+    store.close().await;
+    assert_eq!(
+        app.double.calls().len(),
+        calls_before,
+        "nothing sent to Slack"
+    );
     app.stop().await;
 }
 

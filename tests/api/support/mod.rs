@@ -313,6 +313,15 @@ pub fn checkbox_groups(message: &Value) -> Vec<(String, Vec<String>, Vec<String>
         .collect()
 }
 
+/// `block_id` of a checkbox group as if rendered with the boxes in `mask` ticked (bit
+/// `i` for the group's `i`-th item): what an older copy of the message carries.
+pub fn as_rendered_with(block_id: &str, mask: u16) -> String {
+    let mut parts: Vec<&str> = block_id.splitn(4, ':').collect();
+    let hex = format!("{mask:x}");
+    parts[2] = &hex;
+    parts.join(":")
+}
+
 /// A block_actions payload for a checkbox click on `message` as the clicker saw it:
 /// the group's whole selection is `selected`.
 pub fn tick_payload(
@@ -323,11 +332,13 @@ pub fn tick_payload(
     block_id: &str,
     selected: &[&str],
 ) -> Value {
+    // The group's items are the same whatever state the copy was rendered in.
+    let items = |id: &str| id.splitn(4, ':').nth(3).unwrap_or("").to_string();
     let block = message["blocks"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|b| b["block_id"] == block_id)
+        .find(|b| items(b["block_id"].as_str().unwrap_or("")) == items(block_id))
         .unwrap();
     let element = block["elements"]
         .as_array()
