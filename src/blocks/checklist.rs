@@ -158,12 +158,20 @@ fn details_line(items: &[&Item], states: &States, lang: Lang) -> Option<String> 
     (!parts.is_empty()).then(|| parts.join("   "))
 }
 
-fn section_blocks(
+/// Blocks a section's title takes, and the most a group of ten items can take (its
+/// checkboxes and a who/when line). Parts are cut by these bounds, not by what is
+/// shown, so a message keeps the same items whatever their state.
+const TITLE_BLOCKS: usize = 1;
+const GROUP_BLOCKS: usize = 2;
+
+/// A section as units that stay together: its title, then one unit per ten items
+/// (empty when all ten are N/A).
+fn section_units(
     customer: &Customer,
     section: &Section,
     states: &States,
     lang: Lang,
-) -> Vec<SlackBlock> {
+) -> Vec<Vec<SlackBlock>> {
     let progress = items_progress(section.items.iter().map(|i| i.key.as_str()), states);
     let not_applicable: Vec<&str> = section
         .items
@@ -201,19 +209,23 @@ fn section_blocks(
             lang.pick("Assign, due date, note…", "担当・期限・メモ…"),
         ))
         .with_options(menu_options);
-    let mut blocks: Vec<SlackBlock> = vec![
+    let mut units: Vec<Vec<SlackBlock>> = vec![vec![
         SlackSectionBlock::new()
             .with_block_id(ids::menu_block_id(customer.id, &section.key).into())
             .with_text(mrkdwn(clip(&title, limits::SECTION_TEXT)))
             .with_accessory(SlackSectionBlockElement::StaticSelect(menu))
             .into(),
-    ];
-    let applicable: Vec<&Item> = section
-        .items
-        .iter()
-        .filter(|i| !states.get(&i.key).is_some_and(|s| s.not_applicable))
-        .collect();
-    for group in applicable.chunks(limits::CHECKBOX_OPTIONS) {
+    ]];
+    for items in section.items.chunks(limits::CHECKBOX_OPTIONS) {
+        let mut unit = Vec::with_capacity(GROUP_BLOCKS);
+        let group: Vec<&Item> = items
+            .iter()
+            .filter(|i| !states.get(&i.key).is_some_and(|s| s.not_applicable))
+            .collect();
+        if group.is_empty() {
+            units.push(unit);
+            continue;
+        }
         let options: Vec<_> = group.iter().map(|i| item_option(i, lang)).collect();
         let ticked: Vec<bool> = group
             .iter()
@@ -231,16 +243,17 @@ fn section_blocks(
             checkboxes = checkboxes.with_initial_options(initial);
         }
         let keys: Vec<&str> = group.iter().map(|i| i.key.as_str()).collect();
-        blocks.push(
+        unit.push(
             SlackActionsBlock::new(vec![SlackActionBlockElement::Checkboxes(checkboxes)])
                 .with_block_id(ids::tick_block_id(customer.id, &keys, &ticked).into())
                 .into(),
         );
-        if let Some(line) = details_line(group, states, lang) {
-            blocks.push(context(&line));
+        if let Some(line) = details_line(&group, states, lang) {
+            unit.push(context(&line));
         }
+        units.push(unit);
     }
-    blocks
+    units
 }
 
 /// The messages of one category: a header and, per section, its title with an edit
@@ -267,21 +280,33 @@ pub fn category_messages(
     );
     let head = vec![header(&title), context(&progress_text(progress))];
 
+    let mut used = head.len();
     let mut messages: Vec<Vec<SlackBlock>> = vec![head];
     for section in &category.sections {
-        let blocks = section_blocks(customer, section, states, lang);
-        let current = messages.last_mut().expect("starts with one message");
-        if current.len() + blocks.len() > limits::MESSAGE_BLOCKS {
+        let bound =
+            TITLE_BLOCKS + GROUP_BLOCKS * section.items.len().div_ceil(limits::CHECKBOX_OPTIONS);
+        // A section starts a new part when it would not fit whole; one longer than a
+        // whole message spills group by group.
+        if used + bound > limits::MESSAGE_BLOCKS && used > 0 {
             messages.push(Vec::new());
+            used = 0;
         }
-        let current = messages.last_mut().expect("just pushed");
-        // A section longer than a whole message (over ~150 items) spills block by block.
-        for block in blocks {
-            if current.len() == limits::MESSAGE_BLOCKS {
-                break;
+        for (i, unit) in section_units(customer, section, states, lang)
+            .into_iter()
+            .enumerate()
+        {
+            let unit_bound = if i == 0 { TITLE_BLOCKS } else { GROUP_BLOCKS };
+            if used + unit_bound > limits::MESSAGE_BLOCKS {
+                messages.push(Vec::new());
+                used = 0;
             }
-            current.push(block);
+            used += unit_bound;
+            messages.last_mut().expect("never empty").extend(unit);
         }
+    }
+    // A part can only be empty when all its items are N/A; it keeps its place.
+    for blocks in messages.iter_mut().filter(|b| b.is_empty()) {
+        blocks.push(context("N/A"));
     }
     let parts = messages.len();
     messages
@@ -474,6 +499,62 @@ mod tests {
                 .sum::<usize>();
         }
         assert_eq!(seen, 360);
+    }
+
+    #[test]
+    fn a_section_longer_than_a_message_spills_and_parts_do_not_depend_on_state() {
+        let mut text = String::from(
+            "[[categories]]\nnumber = 1\nja = \"大\"\nen = \"Big\"\n[[sections]]\nkey = \"1.1\"\nja = \"節\"\nen = \"S\"\n",
+        );
+        for i in 1..=300 {
+            text.push_str(&format!(
+                "[[items]]\nkey = \"1.1.{i}\"\nja = \"項目\"\nen = \"Item {i}\"\nif_needed = true\n"
+            ));
+        }
+        let t = Template::parse(&text).unwrap();
+        let category = &t.categories[0];
+        let boxes = |messages: &[Message]| -> usize {
+            messages
+                .iter()
+                .map(|m| {
+                    let v = json(m);
+                    limits::check_message(&v).unwrap();
+                    v["blocks"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|b| b["elements"].as_array())
+                        .flatten()
+                        .filter(|e| e["type"] == "checkboxes")
+                        .map(|e| e["options"].as_array().unwrap().len())
+                        .sum::<usize>()
+                })
+                .sum()
+        };
+        let plain = category_messages(&customer(), category, &States::new(), Lang::En);
+        assert_eq!(boxes(&plain), 300);
+        let busy: States = t
+            .items()
+            .enumerate()
+            .map(|(n, i)| {
+                let state = ItemState {
+                    assignee: Some("U0123456789".into()),
+                    not_applicable: n % 3 == 0 || n < 30,
+                    ..Default::default()
+                };
+                (i.key.clone(), state)
+            })
+            .collect();
+        let shaded = category_messages(&customer(), category, &busy, Lang::En);
+        assert_eq!(
+            shaded.len(),
+            plain.len(),
+            "the same parts whatever the state"
+        );
+        assert_eq!(
+            boxes(&shaded),
+            300 - 30 - (30..300).filter(|n| n % 3 == 0).count()
+        );
     }
 
     proptest! {
