@@ -232,7 +232,10 @@ fn main() {
         .unwrap();
     let double = rt.block_on(SlackDouble::start());
     let dir = tempfile::tempdir().unwrap();
-    let mut app = Command::new(env!("CARGO_BIN_EXE_readiness"));
+    // READINESS_BENCH_BIN runs another build of the app (one with symbols, to profile).
+    let binary = std::env::var("READINESS_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_readiness").to_string());
+    let mut app = Command::new(binary);
     app.env(
         "DATABASE_URL",
         format!("sqlite://{}", dir.path().join("bench.db").display()),

@@ -142,7 +142,7 @@ async fn interactions(State(state): State<HttpState>, headers: HeaderMap, body: 
     let Ok(form) = serde_urlencoded::from_bytes::<InteractionForm>(&bytes) else {
         return malformed("interaction body without a payload field");
     };
-    let interaction: Interaction = match serde_json::from_str(&form.payload) {
+    let interaction = match Interaction::parse(&form.payload) {
         Ok(interaction) => interaction,
         Err(e) => {
             warn!(error = %e, "malformed interaction payload");

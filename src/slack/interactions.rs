@@ -19,16 +19,32 @@ use crate::delivery::worker::Job;
 use crate::domain::i18n::Lang;
 use crate::store::ItemChange;
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type")]
+#[derive(Debug)]
 pub enum Interaction {
-    #[serde(rename = "block_actions")]
     BlockActions(BlockActions),
-    #[serde(rename = "view_submission")]
     ViewSubmission(ViewSubmission),
     /// view_closed, shortcuts and anything newer: acknowledged, nothing to do.
-    #[serde(other)]
     Other,
+}
+
+#[derive(Deserialize)]
+struct Kind<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+}
+
+impl Interaction {
+    /// Parses an interaction payload. Read in two passes (its `type`, then the struct
+    /// for that type) rather than as a serde-tagged enum, which would first copy the
+    /// whole payload, clicked message included, into an intermediate tree.
+    pub fn parse(json: &str) -> serde_json::Result<Self> {
+        let kind: Kind = serde_json::from_str(json)?;
+        Ok(match kind.kind.as_ref() {
+            "block_actions" => Interaction::BlockActions(serde_json::from_str(json)?),
+            "view_submission" => Interaction::ViewSubmission(serde_json::from_str(json)?),
+            _ => Interaction::Other,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -382,13 +398,13 @@ mod tests {
             include_str!("../../tests/fixtures/block_actions.docs_message_button.json"),
             include_str!("../../tests/fixtures/block_actions.docs_home_tab_button.json"),
         ] {
-            let parsed: Interaction = serde_json::from_str(text).unwrap();
+            let parsed = Interaction::parse(text).unwrap();
             let Interaction::BlockActions(actions) = parsed else {
                 panic!("not block_actions")
             };
             assert!(!actions.actions.is_empty());
         }
-        let checkboxes: Interaction = serde_json::from_str(include_str!(
+        let checkboxes = Interaction::parse(include_str!(
             "../../tests/fixtures/block_actions.checkboxes.COMPOSED.json"
         ))
         .unwrap();
@@ -396,7 +412,7 @@ mod tests {
             unreachable!()
         };
         assert!(!actions.actions[0].selected_options.is_empty());
-        let submission: Interaction = serde_json::from_str(include_str!(
+        let submission = Interaction::parse(include_str!(
             "../../tests/fixtures/view_submission.docs.json"
         ))
         .unwrap();
@@ -405,8 +421,8 @@ mod tests {
 
     #[test]
     fn unknown_interaction_types_are_acknowledged() {
-        let parsed: Interaction =
-            serde_json::from_str(r#"{"type":"view_closed","team":{"id":"T"},"user":{"id":"U"}}"#)
+        let parsed =
+            Interaction::parse(r#"{"type":"view_closed","team":{"id":"T"},"user":{"id":"U"}}"#)
                 .unwrap();
         assert!(matches!(parsed, Interaction::Other));
     }
