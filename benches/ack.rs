@@ -90,7 +90,14 @@ fn start(mut cmd: Command) -> (Child, String) {
         }
     };
     // Keep draining its output so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let echo = std::env::var("READINESS_BENCH_LOG").is_ok();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if echo {
+                eprintln!("{line}");
+            }
+        }
+    });
     (child, address)
 }
 

@@ -518,11 +518,16 @@ impl Worker {
             }
         };
         let mut clean = true;
+        let started = std::time::Instant::now();
+        let count = stale.len();
         for message in stale {
             if let Err(e) = self.update_one(&message).await {
                 warn!(channel = %message.channel_id, error = %e, "cannot update a checklist message");
                 clean = false;
             }
+        }
+        if count > 0 {
+            tracing::debug!(count, took = ?started.elapsed(), clean, "updated stale checklist messages");
         }
         clean
     }

@@ -34,7 +34,13 @@ use cache::Cache;
 
 #[derive(Debug, Clone)]
 enum Db {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        /// Whose turn it is to write: tokio's mutex queues in order, so the tick writer
+        /// cannot starve other writes by taking the one connection back at once.
+        turn: Arc<tokio::sync::Mutex<()>>,
+    },
     Postgres(PgPool),
 }
 
@@ -62,11 +68,23 @@ const TICK_QUEUE: usize = 4096;
 /// Requests committed together at most.
 const TICK_BATCH: usize = 256;
 
-/// Runs `$body` with `$pool` bound to the right native pool (`read` or `write`).
+/// Runs `$body` with `$pool` bound to the right native pool (`read` or `write`); a
+/// SQLite write waits for its turn first.
 macro_rules! on_pool {
-    ($db:expr, $kind:ident, |$pool:ident| $body:expr) => {
+    ($db:expr, read, |$pool:ident| $body:expr) => {
         match $db {
-            Db::Sqlite { $kind: $pool, .. } => $body,
+            Db::Sqlite { read: $pool, .. } => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+    ($db:expr, write, |$pool:ident| $body:expr) => {
+        match $db {
+            Db::Sqlite {
+                write: $pool, turn, ..
+            } => {
+                let _turn = turn.lock().await;
+                $body
+            }
             Db::Postgres($pool) => $body,
         }
     };
@@ -275,9 +293,11 @@ impl Store {
                 .connect_with(options.read_only(true))
                 .await
                 .with_context(|| format!("cannot open SQLite database {url:?} for reading"))?;
+            let turn = Arc::new(tokio::sync::Mutex::new(()));
             let db = Db::Sqlite {
                 read,
                 write: write.clone(),
+                turn: turn.clone(),
             };
             let mut store = Store {
                 db,
@@ -290,7 +310,7 @@ impl Store {
                 .context("cannot read the customers")?;
             let cache = Arc::new(Cache::new(all));
             let (tx, rx) = mpsc::channel(TICK_QUEUE);
-            tokio::spawn(write_ticks(write, rx, cache.clone()));
+            tokio::spawn(write_ticks(write, turn, rx, cache.clone()));
             store.cache = Some(cache);
             store.ticks = Some(tx);
             store
@@ -309,7 +329,7 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.db {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite { read, write, .. } => {
                 read.close().await;
                 write.close().await;
             }
@@ -884,10 +904,19 @@ impl Store {
 /// The SQLite tick writer: takes every request waiting, commits them in one
 /// transaction (one version bump per customer), updates the cache, then answers each.
 /// Many small transactions on SQLite's single writer would otherwise queue one by one.
-async fn write_ticks(pool: SqlitePool, mut queue: mpsc::Receiver<TickRequest>, cache: Arc<Cache>) {
+async fn write_ticks(
+    pool: SqlitePool,
+    turn: Arc<tokio::sync::Mutex<()>>,
+    mut queue: mpsc::Receiver<TickRequest>,
+    cache: Arc<Cache>,
+) {
     let mut batch = Vec::with_capacity(TICK_BATCH);
     while queue.recv_many(&mut batch, TICK_BATCH).await > 0 {
-        match commit_ticks(&pool, &batch).await {
+        let committed = {
+            let _turn = turn.lock().await;
+            commit_ticks(&pool, &batch).await
+        };
+        match committed {
             Ok(changes) => {
                 for (request, changed) in batch.drain(..).zip(changes) {
                     if !changed.is_empty() {
