@@ -179,8 +179,18 @@ fn tick_bodies(channel: &str, ts: &str, message: &Value) -> Vec<String> {
         else {
             continue;
         };
-        for option in element["options"].as_array().unwrap() {
+        for (index, option) in element["options"].as_array().unwrap().iter().enumerate() {
             for ticking in [true, false] {
+                // The copy the clicker saw: this one box unticked (then they tick it) or
+                // ticked (then they untick it). The group's block_id carries that state.
+                let block_id = block["block_id"].as_str().unwrap();
+                let mut parts: Vec<String> = block_id.splitn(4, ':').map(str::to_string).collect();
+                parts[2] = if ticking {
+                    "0".into()
+                } else {
+                    format!("{:x}", 1u16 << index)
+                };
+                let seen_block_id = parts.join(":");
                 let mut shown = message.clone();
                 let group = shown["blocks"]
                     .as_array_mut()
@@ -188,6 +198,7 @@ fn tick_bodies(channel: &str, ts: &str, message: &Value) -> Vec<String> {
                     .iter_mut()
                     .find(|b| b["block_id"] == block["block_id"])
                     .unwrap();
+                group["block_id"] = json!(seen_block_id);
                 let selected = if ticking {
                     json!([option])
                 } else {
@@ -203,7 +214,7 @@ fn tick_bodies(channel: &str, ts: &str, message: &Value) -> Vec<String> {
                     "message": {"type": "message", "ts": ts, "text": shown["text"], "blocks": shown["blocks"]},
                     "trigger_id": "1.2.3",
                     "response_url": "http://127.0.0.1:9/unused",
-                    "actions": [{"type": "checkboxes", "action_id": "tick", "block_id": block["block_id"], "selected_options": selected}]
+                    "actions": [{"type": "checkboxes", "action_id": "tick", "block_id": seen_block_id, "selected_options": selected}]
                 });
                 bodies
                     .push(serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap());
@@ -251,7 +262,10 @@ fn main() {
     .env("SLACK_SIGNING_SECRET", SECRET)
     .env("SLACK_BOT_TOKEN", BOT_TOKEN)
     .env("SLACK_API_URL", &double.api_url)
-    .env("RUST_LOG", "warn,readiness::app=info")
+    .env(
+        "RUST_LOG",
+        std::env::var("READINESS_BENCH_LOG").unwrap_or_else(|_| "warn,readiness::app=info".into()),
+    )
     .env("NO_COLOR", "1")
     .env_remove("READINESS_CONFIG");
     let (mut server, address) = start(app);
