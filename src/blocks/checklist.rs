@@ -436,6 +436,15 @@ mod tests {
             .map(|o| o["value"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(initial, vec!["1.1.2"]);
+        // The block_ids say the same, which is what a click is read against.
+        let from_ids: Vec<String> = v["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| ids::parse_tick_block_id(b["block_id"].as_str()?))
+            .flat_map(|g| g.ticked)
+            .collect();
+        assert_eq!(from_ids, initial);
     }
 
     #[test]
