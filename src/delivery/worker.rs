@@ -9,8 +9,8 @@
 //! update.
 //!
 //! Message updates are coalesced: a change bumps the customer's version and wakes the
-//! updater, which waits a moment for the burst to settle, then re-renders each stale
-//! message once from the database, however many ticks happened.
+//! updater, which re-renders each stale message once from the database, however many
+//! ticks happened, and runs at most one such pass a second.
 
 use std::{sync::Arc, time::Duration};
 
@@ -26,7 +26,7 @@ use crate::domain::slug::channel_name;
 use crate::domain::template::Template;
 use crate::store::{StaleMessage, Store};
 
-/// Jobs waiting beyond this are refused (the request says "busy, try again").
+/// Jobs waiting beyond this are refused (the request answers that it is busy).
 pub const QUEUE_CAPACITY: usize = 1024;
 /// Jobs running at once; Slack's per-method limits make more pointless.
 const CONCURRENT_JOBS: usize = 8;
