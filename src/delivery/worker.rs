@@ -17,6 +17,7 @@ use std::{sync::Arc, time::Duration};
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tracing::{info, warn};
 
+use super::clicks::Clicks;
 use super::slack_api::{ApiError, SlackApi};
 use super::users::Locales;
 use crate::blocks::{Message, checklist};
@@ -113,6 +114,7 @@ pub struct Busy;
 pub struct Delivery {
     jobs: mpsc::Sender<Job>,
     stale: Arc<Notify>,
+    clicks: Clicks,
 }
 
 impl Delivery {
@@ -128,6 +130,11 @@ impl Delivery {
         }
     }
 
+    /// People's last selections on message copies (see [`Clicks`]).
+    pub fn clicks(&self) -> &Clicks {
+        &self.clicks
+    }
+
     /// Some customer's checklist changed: posted messages need re-rendering.
     pub fn checklist_changed(&self) {
         self.stale.notify_one();
@@ -136,6 +143,7 @@ impl Delivery {
 
 #[derive(Clone)]
 struct Worker {
+    clicks: Clicks,
     store: Store,
     api: SlackApi,
     locales: Locales,
@@ -155,7 +163,9 @@ pub fn start(
 ) -> (Delivery, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
     let stale = Arc::new(Notify::new());
+    let clicks = Clicks::default();
     let worker = Worker {
+        clicks: clicks.clone(),
         store,
         api,
         locales,
@@ -165,6 +175,7 @@ pub fn start(
     let delivery = Delivery {
         jobs: tx,
         stale: stale.clone(),
+        clicks,
     };
     let resume = delivery.clone();
     let handle = tokio::spawn(async move {
@@ -566,7 +577,7 @@ impl Worker {
             })
             .await
             {
-                Ok(()) => {}
+                Ok(()) => self.clicks.forget_message(&stale.ts),
                 Err(ApiError::Slack(code))
                     if matches!(
                         code.as_str(),

@@ -63,6 +63,8 @@ pub struct User {
 pub struct Container {
     #[serde(default)]
     pub is_ephemeral: bool,
+    #[serde(default)]
+    pub message_ts: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,24 +183,37 @@ async fn block_action(
         let Some(customer) = ctx.store.customer_by_id(team, group.customer).await? else {
             return Ok(());
         };
-        let selected: HashSet<&str> = action
+        let selected: Vec<String> = action
             .selected_options
             .iter()
-            .map(|o| o.value.as_str())
+            .map(|o| o.value.clone())
+            .filter(|v| group.keys.contains(v))
             .collect();
+        // What the clicker saw: the group as rendered, or their own previous click on
+        // this copy if the app has not re-rendered it since.
+        let seen = match payload.container.message_ts.as_deref() {
+            Some(ts) => ctx
+                .delivery
+                .clicks()
+                .exchange(&payload.user.id, ts, block_id, selected.clone())
+                .unwrap_or_else(|| group.ticked.clone()),
+            None => group.ticked.clone(),
+        };
+        let selected: HashSet<&str> = selected.iter().map(String::as_str).collect();
+        let seen: HashSet<&str> = seen.iter().map(String::as_str).collect();
         let known = |k: &&String| ctx.template.item(k).is_some();
         let ticked: Vec<String> = group
             .keys
             .iter()
             .filter(known)
-            .filter(|k| selected.contains(k.as_str()) && !group.ticked.contains(k))
+            .filter(|k| selected.contains(k.as_str()) && !seen.contains(k.as_str()))
             .cloned()
             .collect();
         let unticked: Vec<String> = group
-            .ticked
+            .keys
             .iter()
             .filter(known)
-            .filter(|k| !selected.contains(k.as_str()))
+            .filter(|k| seen.contains(k.as_str()) && !selected.contains(k.as_str()))
             .cloned()
             .collect();
         let changed = ctx

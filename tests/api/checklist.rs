@@ -519,3 +519,34 @@ async fn a_tick_on_an_ephemeral_copy_keeps_what_others_ticked_since() {
     assert_eq!(s[&options[1]].done_by.as_deref(), Some(ENGINEER));
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_tick_then_untick_before_the_update_lands_leaves_the_box_unticked() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    let channel = app.new_customer(CSM, "Pied Piper").await;
+    app.command(CSM, &channel, "show 5").await;
+    app.double
+        .wait_for("legal checklist", |d| d.messages_in(&channel).len() >= 2)
+        .await;
+    let (ts, message) = app.double.messages_in(&channel).pop().unwrap();
+    let (block_id, options, _) = checkbox_groups(&message).remove(0);
+    // Both clicks come from the same copy: Slack's client shows the first click, but the
+    // message (and its block_id) still says "unticked" when the second is sent.
+    let tick = tick_payload(CSM, &channel, &ts, &message, &block_id, &[&options[0]]);
+    let untick = tick_payload(CSM, &channel, &ts, &message, &block_id, &[]);
+    app.interact(&tick).await;
+    app.interact(&untick).await;
+    let s = states(&app, "pied-piper").await;
+    assert!(
+        s.get(&options[0]).is_none_or(|i| i.done_at.is_none()),
+        "unticked"
+    );
+    // Someone else's view of the same copy is their own.
+    let other = tick_payload(ENGINEER, &channel, &ts, &message, &block_id, &[&options[1]]);
+    app.interact(&other).await;
+    let s = states(&app, "pied-piper").await;
+    assert!(s[&options[1]].done_at.is_some());
+    assert!(s.get(&options[0]).is_none_or(|i| i.done_at.is_none()));
+    app.stop().await;
+}
