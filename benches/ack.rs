@@ -209,7 +209,11 @@ fn tick_bodies(channel: &str, ts: &str, message: &Value) -> Vec<String> {
                     "type": "block_actions",
                     "user": {"id": "UBENCH", "team_id": TEAM},
                     "team": {"id": TEAM, "domain": "bench"},
-                    "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
+                    // No message_ts: wrk replays each click many times a second, which
+                    // the per-copy click memory would rightly read as "no change" (a
+                    // person's second identical click). Without it, every click is read
+                    // against the rendered state in its block_id, so each is a write.
+                    "container": {"type": "message", "channel_id": channel, "is_ephemeral": false},
                     "channel": {"id": channel},
                     "message": {"type": "message", "ts": ts, "text": shown["text"], "blocks": shown["blocks"]},
                     "trigger_id": "1.2.3",
