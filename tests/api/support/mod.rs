@@ -51,14 +51,32 @@ impl TestDb {
         let mut conn = sqlx::PgConnection::connect(&admin)
             .await
             .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at TEST_POSTGRES_URL: {e}"));
-        let name = format!(
-            "readiness_test_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        );
+        let now_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        // Databases of test runs over an hour old are dropped, so they do not pile up
+        // on a machine that keeps its PostgreSQL between sessions.
+        let old: Vec<(String,)> =
+            sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'readiness_test_%'")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_default();
+        for (name,) in old {
+            let born: u128 = name
+                .rsplit('_')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(now_ns);
+            if now_ns.saturating_sub(born) > 3_600 * 1_000_000_000 {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
+            }
+        }
+        let name = format!("readiness_test_{}_{now_ns}", std::process::id());
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
