@@ -252,6 +252,18 @@ impl TestApp {
         body["text"].as_str().unwrap().to_string()
     }
 
+    /// A signed interaction request, ready to send (from any task).
+    pub fn interaction_request(&self, payload: &Value) -> reqwest::RequestBuilder {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        let ts = chrono::Utc::now().timestamp().to_string();
+        self.client
+            .post(format!("{}/slack/interactions", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", &ts)
+            .header("x-slack-signature", sign(SIGNING_SECRET, &ts, &body))
+            .body(body)
+    }
+
     pub async fn interact(&self, payload: &Value) -> reqwest::Response {
         let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
         self.post_signed(
