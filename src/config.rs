@@ -117,7 +117,7 @@ pub struct SettingArgs {
 /// The settings part of the TOML file (the policy tables live beside it and are read
 /// by their own module when the SLA clock needs them).
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FileSettings {
     listen: Option<String>,
     database_url: Option<String>,
@@ -238,30 +238,13 @@ impl Settings {
 }
 
 /// The file holds the settings at the top level and the policy in tables; unknown
-/// top-level settings are refused so a typo does not silently fall back to a default.
+/// top-level settings are refused (by serde, naming the known ones) so a typo does not
+/// silently fall back to a default.
 fn parse_file_settings(text: &str) -> anyhow::Result<FileSettings> {
     let mut table: toml::Table = toml::from_str(text)?;
     // Policy tables belong to the policy module.
     for policy_key in ["sla", "tiers", "escalation", "reminders", "retention"] {
         table.remove(policy_key);
-    }
-    const KNOWN: &[&str] = &[
-        "listen",
-        "database_url",
-        "slack_signing_secret",
-        "slack_bot_token",
-        "slack_api_url",
-        "slack_app_token",
-        "public_url",
-        "template",
-        "language",
-        "log_format",
-    ];
-    if let Some(unknown) = table.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        bail!(
-            "unknown setting {unknown:?}; known settings are {}",
-            KNOWN.join(", ")
-        );
     }
     Ok(table.try_into()?)
 }

@@ -493,21 +493,27 @@ mod tests {
         let t = Template::parse(&text).unwrap();
         let messages = category_messages(&customer(), &t.categories[0], &States::new(), Lang::En);
         assert!(messages.len() > 1);
-        let mut seen = 0;
-        for m in &messages {
-            let v = json(m);
-            limits::check_message(&v).unwrap();
-            seen += v["blocks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|b| b["elements"].as_array())
-                .flatten()
-                .filter(|e| e["type"] == "checkboxes")
-                .map(|e| e["options"].as_array().unwrap().len())
-                .sum::<usize>();
-        }
-        assert_eq!(seen, 360);
+        assert_eq!(checkboxes_within_limits(&messages), 360);
+    }
+
+    /// Checks each message against Slack's limits; counts their checkbox options.
+    fn checkboxes_within_limits(messages: &[Message]) -> usize {
+        messages
+            .iter()
+            .map(|m| {
+                let v = json(m);
+                limits::check_message(&v).unwrap();
+                v["blocks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|b| b["elements"].as_array())
+                    .flatten()
+                    .filter(|e| e["type"] == "checkboxes")
+                    .map(|e| e["options"].as_array().unwrap().len())
+                    .sum::<usize>()
+            })
+            .sum()
     }
 
     #[test]
@@ -522,26 +528,8 @@ mod tests {
         }
         let t = Template::parse(&text).unwrap();
         let category = &t.categories[0];
-        let boxes = |messages: &[Message]| -> usize {
-            messages
-                .iter()
-                .map(|m| {
-                    let v = json(m);
-                    limits::check_message(&v).unwrap();
-                    v["blocks"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .filter_map(|b| b["elements"].as_array())
-                        .flatten()
-                        .filter(|e| e["type"] == "checkboxes")
-                        .map(|e| e["options"].as_array().unwrap().len())
-                        .sum::<usize>()
-                })
-                .sum()
-        };
         let plain = category_messages(&customer(), category, &States::new(), Lang::En);
-        assert_eq!(boxes(&plain), 300);
+        assert_eq!(checkboxes_within_limits(&plain), 300);
         let busy: States = t
             .items()
             .enumerate()
@@ -561,7 +549,7 @@ mod tests {
             "the same parts whatever the state"
         );
         assert_eq!(
-            boxes(&shaded),
+            checkboxes_within_limits(&shaded),
             300 - 30 - (30..300).filter(|n| n % 3 == 0).count()
         );
     }

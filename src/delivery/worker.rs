@@ -266,7 +266,8 @@ impl Worker {
                 if let Err(e) = self.post_checklist(&customer, category, pin).await {
                     warn!(customer = customer.id, error = %e, "cannot post the checklist");
                     if let Some(url) = response_url {
-                        self.respond(&url, &post_failed(&customer, &e, lang)).await;
+                        self.respond(&url, &post_failed(&customer, &e, lang), false)
+                            .await;
                     }
                 }
             }
@@ -295,13 +296,8 @@ impl Worker {
                 message,
                 replace_original,
             } => {
-                if let Err(e) = with_retries("respond", || {
-                    self.api.respond(&response_url, &message, replace_original)
-                })
-                .await
-                {
-                    warn!(error = %e, "cannot answer through response_url");
-                }
+                self.respond(&response_url, &message, replace_original)
+                    .await
             }
         }
     }
@@ -316,8 +312,12 @@ impl Worker {
         }
     }
 
-    async fn respond(&self, url: &str, message: &Message) {
-        if let Err(e) = with_retries("respond", || self.api.respond(url, message, false)).await {
+    async fn respond(&self, url: &str, message: &Message, replace_original: bool) {
+        if let Err(e) = with_retries("respond", || {
+            self.api.respond(url, message, replace_original)
+        })
+        .await
+        {
             warn!(error = %e, "cannot answer through response_url");
         }
     }
@@ -366,7 +366,7 @@ impl Worker {
                                 crate::blocks::escape(&customer.name)
                             ),
                         };
-                        self.respond(&url, &Message::plain(text)).await;
+                        self.respond(&url, &Message::plain(text), false).await;
                     }
                     return;
                 }
@@ -398,7 +398,7 @@ impl Worker {
                 (Err(e), _) => post_failed(&customer, e, lang),
                 (Ok(()), None) => return,
             };
-            self.respond(&url, &message).await;
+            self.respond(&url, &message, false).await;
         }
     }
 

@@ -20,8 +20,6 @@ pub enum Tier {
 }
 
 impl Tier {
-    pub const ALL: [Tier; 3] = [Tier::Standard, Tier::Professional, Tier::Enterprise];
-
     pub fn parse(text: &str) -> Option<Self> {
         match text.to_ascii_lowercase().as_str() {
             "standard" => Some(Tier::Standard),

@@ -112,16 +112,18 @@ async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Body
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    let fields: Vec<(String, String)> = match serde_urlencoded::from_bytes(&bytes) {
-        Ok(fields) => fields,
-        Err(_) => return malformed("malformed slash command body"),
-    };
-    if fields.iter().any(|(k, v)| k == "ssl_check" && v == "1") {
-        return StatusCode::OK.into_response();
-    }
     let command: SlashCommand = match serde_urlencoded::from_bytes(&bytes) {
         Ok(command) => command,
-        Err(_) => return malformed("slash command without team_id, user_id or channel_id"),
+        // Only an `ssl_check` comes without a team, user and channel.
+        Err(_) => {
+            let ssl_check = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                .is_ok_and(|f| f.iter().any(|(k, v)| k == "ssl_check" && v == "1"));
+            return if ssl_check {
+                StatusCode::OK.into_response()
+            } else {
+                malformed("slash command without team_id, user_id or channel_id")
+            };
+        }
     };
     match slack::commands::handle(&state.ctx, &command, now_ms()).await {
         Answer::Ephemeral(message) => Json(message.ephemeral()).into_response(),

@@ -23,8 +23,6 @@ pub struct SlashCommand {
     pub text: String,
     #[serde(default)]
     pub response_url: Option<String>,
-    #[serde(default)]
-    pub trigger_id: Option<String>,
 }
 
 /// The HTTP answer to a command.

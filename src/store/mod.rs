@@ -240,6 +240,9 @@ impl ItemChange {
     }
 }
 
+/// Every change to a customer's checklist bumps its version (see `stale_messages`).
+const BUMP_VERSION: &str = "UPDATE customers SET version = version + 1 WHERE id = $1";
+
 const SELECT_ITEM: &str =
     "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
      FROM item_states WHERE customer_id = $1 AND item_key = $2";
@@ -536,27 +539,34 @@ impl Store {
         if let Some(cache) = &self.cache {
             return Ok(cache.team(team_id));
         }
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE team_id = $1 ORDER BY LOWER(name), id"
-        ));
-        on_pool!(&self.db, read, |pool| {
-            let rows = sqlx::query(sql).bind(team_id).fetch_all(pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                out.push(customer_from_row!(row));
-            }
-            Ok(out)
-        })
+        self.customers_from_db("team_id = $1 ORDER BY LOWER(name), id", Some(team_id))
+            .await
     }
 
     /// Customers whose channel is still to be created (a crash may have interrupted it).
     pub async fn customers_awaiting_channel(&self) -> Result<Vec<Customer>, sqlx::Error> {
+        self.customers_from_db(
+            "channel_id IS NULL AND channel_error IS NULL ORDER BY id",
+            None,
+        )
+        .await
+    }
+
+    /// Customers matching `clause` (what follows WHERE), with `$1` bound to `arg`.
+    async fn customers_from_db(
+        &self,
+        clause: &str,
+        arg: Option<&str>,
+    ) -> Result<Vec<Customer>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers
-             WHERE channel_id IS NULL AND channel_error IS NULL ORDER BY id"
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {clause}"
         ));
         on_pool!(&self.db, read, |pool| {
-            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            let mut query = sqlx::query(sql);
+            if let Some(arg) = arg {
+                query = query.bind(arg);
+            }
+            let rows = query.fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in &rows {
                 out.push(customer_from_row!(row));
@@ -590,15 +600,7 @@ impl Store {
 
     /// Every customer of every workspace (to fill the cache).
     async fn all_customers(&self) -> Result<Vec<Customer>, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {CUSTOMER_COLUMNS} FROM customers"));
-        on_pool!(&self.db, read, |pool| {
-            let rows = sqlx::query(sql).fetch_all(pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                out.push(customer_from_row!(row));
-            }
-            Ok(out)
-        })
+        self.customers_from_db("TRUE", None).await
     }
 
     // ---- checklist state ----------------------------------------------------------
@@ -705,7 +707,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             let changed = tick_statements!(tx, customer_id, ticked, unticked, user, now_ms);
             if !changed.is_empty() {
-                sqlx::query("UPDATE customers SET version = version + 1 WHERE id = $1")
+                sqlx::query(BUMP_VERSION)
                     .bind(customer_id)
                     .execute(&mut *tx)
                     .await?;
@@ -768,7 +770,7 @@ impl Store {
                 .bind(now_ms)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("UPDATE customers SET version = version + 1 WHERE id = $1")
+                sqlx::query(BUMP_VERSION)
                     .bind(customer_id)
                     .execute(&mut *tx)
                     .await?;
@@ -952,7 +954,7 @@ async fn commit_ticks(
         let changed =
             tick_statements!(tx, r.customer_id, &r.ticked, &r.unticked, &r.user, r.now_ms);
         if !changed.is_empty() && bumped.insert(r.customer_id) {
-            sqlx::query("UPDATE customers SET version = version + 1 WHERE id = $1")
+            sqlx::query(BUMP_VERSION)
                 .bind(r.customer_id)
                 .execute(&mut *tx)
                 .await?;
