@@ -9,7 +9,10 @@ use tracing::{info, warn};
 use crate::config::Settings;
 use crate::delivery::{slack_api::SlackApi, users::Locales, worker};
 use crate::domain::template::Template;
-use crate::http::{self, HttpState, metrics::Metrics, signature::Verifier};
+use crate::http::{self, HttpState, signature::Verifier};
+use crate::scheduler;
+use crate::support::Support;
+use crate::metrics::Metrics;
 use crate::slack::Context;
 use crate::store::Store;
 
@@ -49,6 +52,26 @@ pub async fn run(
         warn!("SLACK_APP_TOKEN is set, but Socket Mode is not built yet; serving HTTP only");
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let metrics = Metrics::new();
+    let support = Support::new(
+        store.clone(),
+        Arc::new(settings.policy.clone()),
+        settings.channel_language,
+    );
+    support
+        .replan_if_policy_changed(&settings.policy_text, chrono::Utc::now())
+        .await
+        .context("cannot re-plan the open deadlines for the new policy")?;
+    scheduler::listen_for_replicas(&store, stop_rx.clone());
+    let firing = tokio::spawn(scheduler::fire::run(
+        support.clone(),
+        metrics.clone(),
+        stop_rx.clone(),
+    ));
+    let sending = tokio::spawn(
+        scheduler::send::Sender::new(support.clone(), api.clone(), metrics.clone())
+            .run(stop_rx.clone()),
+    );
     let locales = Locales::new(api.clone());
     let (delivery, worker) = worker::start(
         store.clone(),
@@ -66,9 +89,10 @@ pub async fn run(
             api: api.clone(),
             locales,
             channel_lang: settings.channel_language,
+            support,
         },
         verifier,
-        metrics: Metrics::new(),
+        metrics,
     };
     info!(
         address = %listener.local_addr()?,
@@ -85,6 +109,12 @@ pub async fn run(
     if tokio::time::timeout(DRAIN_TIMEOUT, worker).await.is_err() {
         warn!("queued Slack work did not finish in time; it resumes at the next start");
     }
+    // Both stop at their next wait; what they had not done stays in the database.
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        let _ = firing.await;
+        let _ = sending.await;
+    })
+    .await;
     store.close().await;
     Ok(())
 }

@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
 use crate::domain::i18n::Lang;
+use crate::domain::policy::Policy;
 
 /// A string that must never be logged.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
@@ -151,6 +152,11 @@ pub struct Settings {
     /// Language of messages posted in channels.
     pub channel_language: Lang,
     pub log_format: LogFormat,
+    /// SLA targets, support hours, holidays and escalation (the file's policy tables).
+    pub policy: Policy,
+    /// Those tables as TOML text: stored with the deadlines they planned, so a changed
+    /// policy re-plans them at the next start.
+    pub policy_text: String,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -160,15 +166,19 @@ pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 impl Settings {
     /// Merges flags/env over the optional file over the defaults.
     pub fn resolve(args: &SettingArgs) -> anyhow::Result<Self> {
-        let file = match &args.config {
+        let (file, policy_text) = match &args.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read the config file {}", path.display()))?;
                 parse_file_settings(&text)
                     .with_context(|| format!("config file {}", path.display()))?
             }
-            None => FileSettings::default(),
+            None => (FileSettings::default(), String::new()),
         };
+        let policy = Policy::from_toml_str(&policy_text).map_err(|e| match &args.config {
+            Some(path) => anyhow::anyhow!("config file {}: {e}", path.display()),
+            None => anyhow::anyhow!("{e}"),
+        })?;
         let secret = |flag: &Option<String>, file: &Option<Secret>| -> Secret {
             flag.clone()
                 .map(Secret::from)
@@ -233,6 +243,8 @@ impl Settings {
             template: args.template.clone().or(file.template),
             channel_language,
             log_format,
+            policy,
+            policy_text,
         })
     }
 }
@@ -240,13 +252,22 @@ impl Settings {
 /// The file holds the settings at the top level and the policy in tables; unknown
 /// top-level settings are refused (by serde, naming the known ones) so a typo does not
 /// silently fall back to a default.
-fn parse_file_settings(text: &str) -> anyhow::Result<FileSettings> {
+/// Returns the settings and the policy tables as TOML text.
+fn parse_file_settings(text: &str) -> anyhow::Result<(FileSettings, String)> {
     let mut table: toml::Table = toml::from_str(text)?;
     // Policy tables belong to the policy module.
+    let mut policy = toml::Table::new();
     for policy_key in ["sla", "tiers", "escalation", "reminders", "retention"] {
-        table.remove(policy_key);
+        if let Some(value) = table.remove(policy_key) {
+            policy.insert(policy_key.to_string(), value);
+        }
     }
-    Ok(table.try_into()?)
+    let policy_text = if policy.is_empty() {
+        String::new()
+    } else {
+        toml::to_string(&policy)?
+    };
+    Ok((table.try_into()?, policy_text))
 }
 
 #[cfg(test)]

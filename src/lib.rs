@@ -6,10 +6,15 @@
 //! - `domain/`    pure: the template, checklist progress, the command grammar, slugs.
 //! - `blocks/`    pure renderers: domain state → Block Kit, within Slack's limits.
 //! - `store/`     one storage interface; SQLite and PostgreSQL behind it.
+//! - `support/`   support requests: the use cases joining the SLA domain, the store
+//!   and the outbox.
 //! - `delivery/`  outbound: the Slack Web API client and the background worker that
 //!   creates channels, posts and coalesces message updates.
+//! - `scheduler/` the only part that waits on time: fires due SLA rows and sends the
+//!   outbox, paced per channel, across replicas.
 //! - `slack/`     inbound: commands (parse → apply), interactions, events.
 //! - `http/`      the router, the signature check, health and metrics.
+//! - `metrics.rs` the Prometheus registry every part reports to.
 //! - `app.rs`     wiring: build everything from the settings and run until shutdown.
 //! - `config.rs`  flags, environment and the optional TOML file.
 
@@ -19,5 +24,8 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod http;
+pub mod metrics;
+pub mod scheduler;
 pub mod slack;
 pub mod store;
+pub mod support;

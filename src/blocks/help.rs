@@ -198,6 +198,18 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
         }
         (Problem::TooManyWords(w), Lang::En) => format!("I did not expect `{}` there.", q(w)),
         (Problem::TooManyWords(w), Lang::Ja) => format!("`{}` は余分です。", q(w)),
+        (Problem::MissingPriority, Lang::En) => "Give a priority: P0, P1, P2 or P3.".into(),
+        (Problem::MissingPriority, Lang::Ja) => "優先度（P0〜P3）を指定してください。".into(),
+        (Problem::MissingSummary, Lang::En) => "Say in a few words what the request is about.".into(),
+        (Problem::MissingSummary, Lang::Ja) => "依頼の概要を書いてください。".into(),
+        (Problem::BadTime(t), Lang::En) => format!(
+            "`{}` is not a time like 2026-11-20T17:00+09:00 (without an offset: the customer's time zone).",
+            q(t)
+        ),
+        (Problem::BadTime(t), Lang::Ja) => format!(
+            "`{}` は日時として読めません（例：2026-11-20T17:00+09:00。オフセットなしは顧客のタイムゾーン）。",
+            q(t)
+        ),
     }
 }
 
@@ -208,6 +220,8 @@ fn form_name(form: Form) -> &'static str {
         Form::Assign => "assign",
         Form::Done => "done",
         Form::Undo => "undo",
+        Form::Ticket => "ticket",
+        Form::Tickets => "tickets",
     }
 }
 

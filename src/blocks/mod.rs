@@ -10,13 +10,14 @@ pub mod help;
 pub mod ids;
 pub mod item_modal;
 pub mod limits;
+pub mod ticket;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
 
 /// A message: its blocks and the plain-text fallback Slack shows in notifications
 /// and to screen readers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub text: String,
     pub blocks: Vec<SlackBlock>,

@@ -82,6 +82,21 @@ struct InviteRequest<'a> {
 #[derive(Deserialize)]
 struct Empty {}
 
+/// The metadata event type of the app's own outbox posts.
+pub const OUTBOX_EVENT: &str = "readiness_outbox";
+
+#[derive(Deserialize)]
+struct History {
+    #[serde(default)]
+    messages: Vec<HistoryMessage>,
+}
+
+#[derive(Deserialize)]
+struct HistoryMessage {
+    ts: String,
+    metadata: Option<SlackMessageMetadata>,
+}
+
 impl SlackApi {
     /// A client for `api_url` (http is accepted, for a local test double).
     pub fn new(api_url: &str, bot_token: &Secret) -> anyhow::Result<Self> {
@@ -133,6 +148,95 @@ impl SlackApi {
             SlackApiChatUpdateRequest::new(channel.into(), Self::content(message), ts.into());
         self.session()?.chat_update(&request).await?;
         Ok(())
+    }
+
+    /// Posts a message that carries `key` in its metadata, so a sender that died after
+    /// posting can find it again ([`Self::find_posted`]); threaded under `thread_ts`.
+    pub async fn post_keyed(
+        &self,
+        channel: &str,
+        message: &Message,
+        thread_ts: Option<&str>,
+        key: &str,
+    ) -> Result<String, ApiError> {
+        let metadata = SlackMessageMetadata {
+            event_type: OUTBOX_EVENT.to_string(),
+            event_payload: Some([("key".to_string(), key.to_string())].into_iter().collect()),
+        };
+        let mut request = SlackApiChatPostMessageRequest::new(
+            channel.into(),
+            Self::content(message).with_metadata(metadata),
+        );
+        if let Some(thread) = thread_ts {
+            request = request.with_thread_ts(thread.into());
+        }
+        let response = self.session()?.chat_post_message(&request).await?;
+        Ok(response.ts.to_string())
+    }
+
+    /// The `ts` of the message carrying `key` posted after `oldest_ms`, in the channel
+    /// or in the thread of `thread_ts`. Only for posts a crash left in doubt: Slack
+    /// rate-limits these methods hard.
+    pub async fn find_posted(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        oldest_ms: i64,
+        key: &str,
+    ) -> Result<Option<String>, ApiError> {
+        // A little before the row was recorded: Slack's clock and ours differ.
+        let oldest = format!("{:.6}", (oldest_ms - 60_000).max(0) as f64 / 1000.0);
+        let channel = channel.to_string();
+        let limit = "200".to_string();
+        let yes = "true".to_string();
+        let mut params: Vec<(&str, Option<&String>)> = vec![
+            ("channel", Some(&channel)),
+            ("oldest", Some(&oldest)),
+            ("limit", Some(&limit)),
+            ("include_all_metadata", Some(&yes)),
+        ];
+        let thread = thread_ts.map(str::to_string);
+        let method = match &thread {
+            Some(ts) => {
+                params.push(("ts", Some(ts)));
+                "conversations.replies"
+            }
+            None => "conversations.history",
+        };
+        let history: History = self
+            .session()?
+            .http_session_api
+            .http_get(method, &params, None)
+            .await?;
+        Ok(history
+            .messages
+            .into_iter()
+            .find(|m| {
+                m.metadata.as_ref().is_some_and(|meta| {
+                    meta.event_type == OUTBOX_EVENT
+                        && meta
+                            .event_payload
+                            .as_ref()
+                            .and_then(|p| p.get("key"))
+                            .is_some_and(|k| k == key)
+                })
+            })
+            .map(|m| m.ts))
+    }
+
+    /// Whether the channel is shared with another organisation (Slack Connect).
+    pub async fn is_shared(&self, channel: &str) -> Result<bool, ApiError> {
+        let request = SlackApiConversationsInfoRequest::new(channel.into());
+        let response = self.session()?.conversations_info(&request).await?;
+        // slack-morphism models `is_shared`, which Slack sets for Slack Connect channels.
+        Ok(response.channel.flags.is_shared.unwrap_or(false))
+    }
+
+    /// A link to a message, for escalations posted away from it.
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, ApiError> {
+        let request = SlackApiChatGetPermalinkRequest::new(channel.into(), ts.into());
+        let response = self.session()?.chat_get_permalink(&request).await?;
+        Ok(response.permalink.to_string())
     }
 
     /// Creates a channel; returns its id.

@@ -2,9 +2,10 @@
 //! out. Pure; naming a customer is only resolved against the database later, because
 //! inside a customer's channel the customer may be left out.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
 use super::checklist::Tier;
+use super::sla::Priority;
 use super::slug::is_valid_slug;
 
 /// A customer as the user named it.
@@ -46,8 +47,37 @@ pub enum Command {
         customer: Option<CustomerRef>,
         item: String,
     },
+    /// `ticket [customer] <P0..P3> [opened=<time>] <summary>`
+    Ticket {
+        customer: Option<CustomerRef>,
+        priority: Priority,
+        opened: Option<Opened>,
+        summary: String,
+    },
+    /// `tickets [customer]`
+    Tickets { customer: Option<CustomerRef> },
     /// Part of the grammar, built by a later release.
     NotYet(&'static str),
+}
+
+/// When a back-dated request arrived: with an offset (RFC 3339), or a local time in
+/// the customer's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    Exact(DateTime<FixedOffset>),
+    Local(NaiveDateTime),
+}
+
+impl Opened {
+    pub fn parse(text: &str) -> Option<Self> {
+        if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+            return Some(Opened::Exact(t));
+        }
+        ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+            .map(Opened::Local)
+    }
 }
 
 /// One word of the command text; a double-quoted phrase is one word.
@@ -75,6 +105,8 @@ pub enum Form {
     Assign,
     Done,
     Undo,
+    Ticket,
+    Tickets,
 }
 
 impl Form {
@@ -87,6 +119,10 @@ impl Form {
             Form::Assign => "/readiness assign [customer] <item> @user [due=YYYY-MM-DD]",
             Form::Done => "/readiness done [customer] <item>",
             Form::Undo => "/readiness undo [customer] <item>",
+            Form::Ticket => {
+                "/readiness ticket [customer] <P0|P1|P2|P3> [opened=2026-11-20T17:00+09:00] <summary>"
+            }
+            Form::Tickets => "/readiness tickets [customer]",
         }
     }
 }
@@ -110,6 +146,9 @@ pub enum Problem {
     MissingUser,
     UnknownOption(String),
     TooManyWords(String),
+    MissingPriority,
+    MissingSummary,
+    BadTime(String),
 }
 
 /// The `text` of a `/readiness` command.
@@ -132,8 +171,15 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
             let (customer, item) = customer_and_item(rest, Form::Undo)?;
             Ok(Command::Undo { customer, item })
         }
-        "ticket" => Ok(Command::NotYet("ticket")),
-        "tickets" => Ok(Command::NotYet("tickets")),
+        "ticket" => parse_ticket(rest),
+        "tickets" => match rest {
+            [] => Ok(Command::Tickets { customer: None }),
+            [c] if key_value(c).is_none() => Ok(Command::Tickets {
+                customer: Some(c.customer_ref()),
+            }),
+            [c] => Err(usage(Form::Tickets, Problem::UnknownOption(c.text.clone()))),
+            [_, extra, ..] => Err(usage(Form::Tickets, Problem::TooManyWords(extra.text.clone()))),
+        },
         "report" => Ok(Command::NotYet("report")),
         "remind" => Ok(Command::NotYet("remind")),
         _ => Err(ParseError::UnknownSubcommand(head.text.clone())),
@@ -239,6 +285,41 @@ fn parse_new(words: &[Word]) -> Result<Command, ParseError> {
         tier,
         channel,
         slug,
+    })
+}
+
+fn parse_ticket(words: &[Word]) -> Result<Command, ParseError> {
+    let priority_of = |w: &Word| (!w.quoted).then(|| Priority::parse(&w.text)).flatten();
+    let (customer, rest) = match words {
+        [first, ..] if priority_of(first).is_some() => (None, words),
+        [first, second, ..] if priority_of(second).is_some() => {
+            (Some(first.customer_ref()), &words[1..])
+        }
+        _ => return Err(usage(Form::Ticket, Problem::MissingPriority)),
+    };
+    let priority = priority_of(&rest[0]).ok_or_else(|| usage(Form::Ticket, Problem::MissingPriority))?;
+    let mut opened = None;
+    let mut summary = Vec::new();
+    for word in &rest[1..] {
+        match key_value(word) {
+            Some((key, value)) if key == "opened" && summary.is_empty() => {
+                opened = Some(
+                    Opened::parse(value)
+                        .ok_or_else(|| usage(Form::Ticket, Problem::BadTime(value.into())))?,
+                );
+            }
+            _ => summary.push(word.text.as_str()),
+        }
+    }
+    let summary = summary.join(" ").trim().to_string();
+    if summary.is_empty() {
+        return Err(usage(Form::Ticket, Problem::MissingSummary));
+    }
+    Ok(Command::Ticket {
+        customer,
+        priority,
+        opened,
+        summary,
     })
 }
 

@@ -1,7 +1,6 @@
 //! The HTTP edge: Slack's three routes behind the body cap and the signature check,
 //! and the health, readiness and metrics routes.
 
-pub mod metrics;
 pub mod signature;
 
 use axum::{
@@ -21,7 +20,7 @@ use crate::slack::{
     events::{Envelope, EventReply},
     interactions::{Interaction, Reply},
 };
-use metrics::Metrics;
+use crate::metrics::{self, Metrics};
 use signature::{Unverified, Verifier};
 
 /// Largest request body accepted: a tick on a long Japanese checklist is tens of KB
@@ -190,6 +189,13 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 }
 
 async fn metrics_text(State(state): State<HttpState>) -> Response {
+    match state.ctx.store.outbox_counts().await {
+        Ok(counts) => {
+            state.metrics.outbox_pending.set(counts.pending);
+            state.metrics.outbox_failed.set(counts.failed);
+        }
+        Err(e) => warn!(error = %e, "cannot count the outbox for /metrics"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -1,14 +1,18 @@
 //! `/readiness`: parse the text, apply it, answer.
 
+use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::{Context, busy, internal_error};
-use crate::blocks::{Message, checklist, escape, help};
+use crate::blocks::{self, Message, checklist, escape, help};
 use crate::delivery::worker::Job;
 use crate::domain::checklist::{Tier, category_progress, overall_progress};
-use crate::domain::command::{self, Command, CustomerRef, Form, Word, looks_like_item_key};
+use crate::domain::command::{
+    self, Command, CustomerRef, Form, Opened, Word, looks_like_item_key,
+};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
+use crate::domain::sla::Priority;
 use crate::domain::slug::slugify;
 use crate::domain::template::{Category, Item};
 use crate::store::{CreateCustomerError, ItemChange, NewCustomer};
@@ -130,6 +134,27 @@ async fn apply(
         Command::Undo { customer, item } => {
             tick(ctx, cmd, customer, &item, false, Form::Undo, lang, now_ms).await
         }
+        Command::Ticket {
+            customer,
+            priority,
+            opened,
+            summary,
+        } => {
+            let customer =
+                resolve_customer(ctx, cmd, customer.as_ref(), Form::Ticket, lang).await?;
+            open_ticket(ctx, cmd, &customer, priority, opened, &summary, lang, now_ms).await
+        }
+        Command::Tickets { customer } => {
+            let customer = match customer {
+                Some(r) => Some(named_customer(ctx, cmd, &r, Form::Tickets, lang).await?),
+                None => {
+                    ctx.store
+                        .customer_by_channel(&cmd.team_id, &cmd.channel_id)
+                        .await?
+                }
+            };
+            list_tickets(ctx, cmd, customer.as_ref(), lang, now_ms).await
+        }
         Command::NotYet(sub) => Ok(Answer::Ephemeral(Message::plain(match lang {
             Lang::En => format!(
                 "`/readiness {sub}` is not available yet in this version. See `/readiness help`."
@@ -139,6 +164,99 @@ async fn apply(
             ),
         }))),
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn open_ticket(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    customer: &Customer,
+    priority: Priority,
+    opened: Option<Opened>,
+    summary: &str,
+    lang: Lang,
+    now_ms: i64,
+) -> Result<Answer, Refusal> {
+    let Some(channel) = customer.channel_id.clone() else {
+        return Err(Refusal::Message(Message::plain(match lang {
+            Lang::En => format!(
+                "{} has no channel yet, so its tickets have nowhere to go. Try again in a moment.",
+                escape(&customer.name)
+            ),
+            Lang::Ja => format!(
+                "{} のチャンネルがまだないため、チケットを投稿できません。少し待ってからお試しください。",
+                escape(&customer.name)
+            ),
+        })));
+    };
+    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let cal = ctx.support.calendar(customer.tier);
+    let opened_at = match opened {
+        None => now,
+        Some(Opened::Exact(t)) => t.with_timezone(&Utc),
+        Some(Opened::Local(naive)) => match cal.tz.from_local_datetime(&naive).earliest() {
+            Some(t) => t.with_timezone(&Utc),
+            None => {
+                return Err(Refusal::Message(help::error_with_usage(
+                    &format!("`{naive}`: {}", lang.pick("that local time does not exist (a clock change).", "その現地時刻は存在しません（時刻の切り替え）。")),
+                    Form::Ticket.usage(),
+                    lang,
+                )));
+            }
+        },
+    };
+    if opened_at > now {
+        return Err(Refusal::Message(help::error_with_usage(
+            lang.pick("`opened=` is in the future.", "`opened=` が未来の時刻です。"),
+            Form::Ticket.usage(),
+            lang,
+        )));
+    }
+    let ticket = ctx
+        .support
+        .open(customer, &channel, priority, summary, &cmd.user_id, opened_at, None, now)
+        .await?;
+    Ok(Answer::Ephemeral(Message::plain(match lang {
+        Lang::En => format!(
+            ":ticket: *{}* ({}) opened for {}: it is being posted in <#{channel}>, with its SLA timers.",
+            ticket.label(),
+            priority.as_str(),
+            escape(&customer.name)
+        ),
+        Lang::Ja => format!(
+            ":ticket: {} の *{}*（{}）を起票しました。<#{channel}> に SLA タイマー付きで投稿します。",
+            escape(&customer.name),
+            ticket.label(),
+            priority.as_str()
+        ),
+    })))
+}
+
+async fn list_tickets(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    customer: Option<&Customer>,
+    lang: Lang,
+    now_ms: i64,
+) -> Result<Answer, Refusal> {
+    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let records = ctx
+        .store
+        .open_tickets(&cmd.team_id, customer.map(|c| c.id))
+        .await?;
+    let customers = ctx.store.customers(&cmd.team_id).await?;
+    let mut rows = Vec::with_capacity(records.len());
+    for record in &records {
+        let ticket = crate::support::ticket_of(record);
+        let Some(owner) = customers.iter().find(|c| c.id == ticket.customer_id) else {
+            continue;
+        };
+        let cal = ctx.support.calendar(owner.tier).clone();
+        rows.push((ticket, owner.name.clone(), cal));
+    }
+    let policy = &ctx.support.policy;
+    rows.sort_by_cached_key(|(ticket, _, cal)| crate::support::urgency(ticket, policy, cal, now));
+    Ok(Answer::Ephemeral(blocks::ticket::ticket_list(&rows, policy, now, lang)))
 }
 
 async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<Answer, Refusal> {

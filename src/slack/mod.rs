@@ -15,6 +15,7 @@ use crate::delivery::{slack_api::SlackApi, users::Locales, worker::Delivery};
 use crate::domain::i18n::Lang;
 use crate::domain::template::Template;
 use crate::store::Store;
+use crate::support::Support;
 
 /// What every handler needs.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct Context {
     pub locales: Locales,
     /// Language of messages posted in channels (the workspace's `language` setting).
     pub channel_lang: Lang,
+    /// Support requests and their SLA clocks.
+    pub support: Support,
 }
 
 /// A failure of ours (not the user's): logged in full with an id, shown as an apology

@@ -51,6 +51,21 @@ pub struct Store {
     cache: Option<Arc<Cache>>,
     /// SQLite only: ticks are written in batches, one transaction per batch.
     ticks: Option<mpsc::Sender<TickRequest>>,
+    /// Wakes this process's scheduler and outbox sender after a change; other
+    /// replicas hear of it through PostgreSQL's NOTIFY.
+    wake: Arc<Wake>,
+    /// SQLite only: an OS lock on `<file>.lock`, held while this process uses the file,
+    /// so a second process pointed at it refuses to start instead of firing timers twice.
+    single_process: Option<Arc<std::fs::File>>,
+}
+
+/// The channel replicas NOTIFY and LISTEN on when due rows change.
+pub const WAKE_CHANNEL: &str = "readiness_wake";
+
+#[derive(Debug, Default)]
+pub struct Wake {
+    pub timers: tokio::sync::Notify,
+    pub outbox: tokio::sync::Notify,
 }
 
 /// One request's ticks and unticks, waiting for the batch writer.
@@ -134,6 +149,9 @@ macro_rules! tick_statements {
         changed
     }};
 }
+
+pub mod outbox;
+pub mod tickets;
 
 /// Reads a [`Customer`] out of a row of either dialect.
 macro_rules! customer_from_row {
@@ -269,10 +287,14 @@ impl Store {
                 db: Db::Postgres(pool),
                 cache: None,
                 ticks: None,
+                wake: Arc::default(),
+                single_process: None,
             }
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .with_context(|| format!("bad SQLite URL {url:?}"))?
+                .with_context(|| format!("bad SQLite URL {url:?}"))?;
+            let single_process = lock_sqlite_file(options.get_filename())?;
+            let options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // In WAL mode NORMAL is durable against process crashes; a power loss may
@@ -306,6 +328,8 @@ impl Store {
                 db,
                 cache: None,
                 ticks: None,
+                wake: Arc::default(),
+                single_process,
             };
             let all = store
                 .all_customers()
@@ -331,6 +355,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(file) = &self.single_process {
+            let _ = file.unlock();
+        }
         match &self.db {
             Db::Sqlite { read, write, .. } => {
                 read.close().await;
@@ -338,6 +365,61 @@ impl Store {
             }
             Db::Postgres(pool) => pool.close().await,
         }
+    }
+
+    /// The PostgreSQL pool, for the replicas' LISTEN connection.
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.db {
+            Db::Postgres(pool) => Some(pool),
+            Db::Sqlite { .. } => None,
+        }
+    }
+
+    pub fn wakers(&self) -> &Arc<Wake> {
+        &self.wake
+    }
+
+    /// Tells this process's scheduler and sender that due rows changed.
+    pub fn wake(&self) {
+        self.wake.timers.notify_one();
+        self.wake.outbox.notify_one();
+    }
+
+    pub fn wake_outbox(&self) {
+        self.wake.outbox.notify_one();
+    }
+
+    /// The statement that tells the other replicas, run inside the changing
+    /// transaction (PostgreSQL delivers it on commit); SQLite has no other process.
+    fn notify_sql(&self) -> Option<&'static str> {
+        match &self.db {
+            Db::Postgres(_) => Some("SELECT pg_notify('readiness_wake', '')"),
+            Db::Sqlite { .. } => None,
+        }
+    }
+
+    /// The policy the open deadlines were last planned with (its TOML text).
+    pub async fn planned_policy(&self) -> Result<Option<String>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            match sqlx::query("SELECT policy FROM planned_policy WHERE id = 1")
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(row) => Ok(Some(row.try_get("policy")?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub async fn set_planned_policy(&self, policy: &str) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "INSERT INTO planned_policy (id, policy) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET policy = excluded.policy"
+        )
+        .bind(policy)
+        .execute(pool)
+        .await
+        .map(|_| ()))
     }
 
     /// The database answers.
@@ -906,6 +988,31 @@ impl Store {
 /// The SQLite tick writer: takes every request waiting, commits them in one
 /// transaction (one version bump per customer), updates the cache, then answers each.
 /// Many small transactions on SQLite's single writer would otherwise queue one by one.
+/// Takes the OS lock beside a SQLite file, or says which process holds it.
+fn lock_sqlite_file(path: &std::path::Path) -> anyhow::Result<Option<Arc<std::fs::File>>> {
+    let name = path.to_string_lossy();
+    if name.is_empty() || name == ":memory:" {
+        return Ok(None);
+    }
+    let lock_path = format!("{name}.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {lock_path}"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(Arc::new(file))),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another readiness process is using {name}: SQLite runs one process at a time \
+             (its timers would fire twice). Stop the other one, or use PostgreSQL for several replicas."
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {lock_path}"))
+        }
+    }
+}
+
 async fn write_ticks(
     pool: SqlitePool,
     turn: Arc<tokio::sync::Mutex<()>>,

@@ -1,0 +1,276 @@
+//! Ticket messages: the live ticket in the customer channel, its escalation replies,
+//! and the `tickets` list.
+
+use chrono::{DateTime, Utc};
+use slack_morphism::prelude::*;
+
+use super::{Message, clip, context, escape, limits, mrkdwn, plain, section};
+use crate::domain::calendar::Calendar;
+use crate::domain::i18n::Lang;
+use crate::domain::policy::Policy;
+use crate::domain::sla::{Priority, SlaState, Target, short};
+use crate::domain::ticket::Ticket;
+
+/// action_ids of the ticket buttons; each button's value is the ticket id.
+pub const RESPOND: &str = "ticket_respond";
+pub const RESOLVE: &str = "ticket_resolve";
+pub const PAUSE: &str = "ticket_pause";
+pub const RESUME: &str = "ticket_resume";
+pub const ESCALATE: &str = "ticket_escalate";
+/// The priority menu; option values are `<ticket id>:<P0..P3>`.
+pub const PRIORITY: &str = "ticket_priority";
+
+/// Slack's date token: each reader sees `at` in their own time zone; the fallback is
+/// the customer's zone.
+pub fn date_token(at: DateTime<Utc>, cal: &Calendar) -> String {
+    let fallback = at.with_timezone(&cal.tz).format("%Y-%m-%d %H:%M %Z");
+    format!(
+        "<!date^{}^{{date_short_pretty}} {{time}}|{fallback}>",
+        at.timestamp()
+    )
+}
+
+pub fn target_name(target: Target, lang: Lang) -> &'static str {
+    match target {
+        Target::FirstResponse => lang.pick("First response", "初回応答"),
+        Target::Resolution => lang.pick("Resolution", "解決"),
+    }
+}
+
+fn state_line(state: &SlaState, cal: &Calendar, lang: Lang) -> String {
+    match state {
+        SlaState::DueIn { due, left } => format!(
+            ":hourglass_flowing_sand: {} {} ({})",
+            lang.pick("due in", "残り"),
+            short(*left),
+            date_token(*due, cal)
+        ),
+        SlaState::Paused { left } => format!(
+            ":double_vertical_bar: {} {}",
+            lang.pick("paused, waiting on the customer; left:", "一時停止中（顧客待ち）残り"),
+            short(*left)
+        ),
+        SlaState::Met { after, late } => {
+            if *late {
+                format!(":warning: {} {} ({})", lang.pick("met in", "達成"), short(*after), lang.pick("after the target", "目標超過"))
+            } else {
+                format!(":white_check_mark: {} {}", lang.pick("met in", "達成"), short(*after))
+            }
+        }
+        SlaState::BreachedBy(over) => format!(
+            ":red_circle: {} {}",
+            lang.pick("breached by", "超過"),
+            short(*over)
+        ),
+    }
+}
+
+/// The ticket as posted in the customer channel, with its buttons.
+pub fn ticket_message(
+    ticket: &Ticket,
+    customer_name: &str,
+    policy: &Policy,
+    cal: &Calendar,
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> Message {
+    let status = if ticket.resolved.is_some() {
+        lang.pick("resolved", "解決済み")
+    } else if ticket.is_paused() {
+        lang.pick("waiting on the customer", "顧客待ち")
+    } else {
+        lang.pick("open", "対応中")
+    };
+    let title = format!(
+        "*{}* · *{}* · {}",
+        ticket.label(),
+        ticket.priority.as_str(),
+        escape(&clip(&ticket.summary, 2000))
+    );
+    let mut people = format!(
+        "{} *{}* · {} <@{}>",
+        lang.pick("Customer", "顧客"),
+        escape(customer_name),
+        lang.pick("reported by", "起票"),
+        ticket.reporter
+    );
+    if let Some(assignee) = &ticket.assignee {
+        people.push_str(&format!(" · {} <@{assignee}>", lang.pick("assignee", "担当")));
+    }
+    people.push_str(&format!(" · {status}"));
+    let mut lines = Vec::new();
+    for target in [Target::FirstResponse, Target::Resolution] {
+        let state = ticket.sla_state(policy, cal, target, now);
+        lines.push(format!(
+            "*{}* ({}): {}",
+            target_name(target, lang),
+            short(ticket.target_length(policy, target)),
+            state_line(&state, cal, lang)
+        ));
+    }
+    let mut blocks = vec![
+        section(&title),
+        context(&people),
+        section(&lines.join("\n")),
+    ];
+    if ticket.resolved.is_none() {
+        blocks.push(buttons(ticket, lang));
+    }
+    let text = format!(
+        "{} {} {}: {}",
+        ticket.label(),
+        ticket.priority.as_str(),
+        status,
+        clip(&ticket.summary, 200)
+    );
+    Message { text, blocks }
+}
+
+fn button(text: &str, action: &str, ticket: &Ticket) -> SlackActionBlockElement {
+    SlackBlockButtonElement::new(plain(clip(text, limits::BUTTON_TEXT)))
+        .with_action_id(action.into())
+        .with_value(ticket.id.to_string())
+        .into()
+}
+
+fn buttons(ticket: &Ticket, lang: Lang) -> SlackBlock {
+    let mut elements = Vec::new();
+    if ticket.responded.is_none() {
+        elements.push(button(lang.pick("Responded", "応答済み"), RESPOND, ticket));
+    }
+    elements.push(button(lang.pick("Resolve", "解決"), RESOLVE, ticket));
+    if ticket.is_paused() {
+        elements.push(button(lang.pick("Resume", "再開"), RESUME, ticket));
+    } else {
+        elements.push(button(lang.pick("Pause (waiting on customer)", "一時停止（顧客待ち）"), PAUSE, ticket));
+    }
+    elements.push(button(lang.pick("Escalate now", "今すぐエスカレーション"), ESCALATE, ticket));
+    let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = Priority::ALL
+        .iter()
+        .map(|p| SlackBlockChoiceItem::new(plain(p.as_str()), format!("{}:{}", ticket.id, p.as_str())))
+        .collect();
+    let current = options
+        .iter()
+        .find(|o| o.value.ends_with(ticket.priority.as_str()))
+        .cloned();
+    let mut menu = SlackBlockStaticSelectElement::new()
+        .with_action_id(PRIORITY.into())
+        .with_placeholder(plain(lang.pick("Priority", "優先度")))
+        .with_options(options);
+    if let Some(current) = current {
+        menu = menu.with_initial_option(SlackBlockChoiceItem::new(current.text.clone(), current.value.clone()));
+    }
+    elements.push(menu.into());
+    SlackActionsBlock::new(elements)
+        .with_block_id(format!("ticket:{}", ticket.id).into())
+        .into()
+}
+
+/// An escalation reply, threaded under the ticket (or in the internal channel with a
+/// link, when `link` is given).
+pub struct Escalation<'a> {
+    pub ticket: &'a Ticket,
+    pub target: Target,
+    /// The share of the target this level stands for, in percent (100 = breached).
+    pub percent: u32,
+    pub target_length: chrono::Duration,
+    pub named: &'a [String],
+    /// When the threshold was reached, if that was well before the post (a back-dated
+    /// ticket, a restart).
+    pub late_since: Option<DateTime<Utc>>,
+    pub due: Option<DateTime<Utc>>,
+}
+
+pub fn escalation(e: &Escalation<'_>, cal: &Calendar, lang: Lang) -> Message {
+    let who = e.named.join(" ");
+    let label = e.ticket.label();
+    let target = target_name(e.target, lang);
+    let length = short(e.target_length);
+    let headline = if e.percent < 100 {
+        let due = e.due.map(|d| format!(" — {} {}", lang.pick("due", "期限"), date_token(d, cal))).unwrap_or_default();
+        format!(
+            ":warning: *{label}* ({}) {target}: {}% {} {length}{due}",
+            e.ticket.priority.as_str(),
+            e.percent,
+            lang.pick("of the target used:", "経過 / 目標"),
+        )
+    } else if e.percent == 100 {
+        format!(
+            ":rotating_light: *{label}* ({}) {target}: {} ({length})",
+            e.ticket.priority.as_str(),
+            lang.pick("target breached", "目標超過"),
+        )
+    } else {
+        format!(
+            ":rotating_light: *{label}* ({}) {target}: {} ({}% {})",
+            e.ticket.priority.as_str(),
+            lang.pick("still open past the target", "目標超過のまま未対応"),
+            e.percent,
+            lang.pick("of the target", "経過"),
+        )
+    };
+    let mut text = format!("{headline}\n{who}");
+    if let Some(since) = e.late_since {
+        text.push_str(&format!(
+            "\n_{} {}_",
+            lang.pick("Late: this threshold was reached at", "遅延通知: この閾値の到達時刻"),
+            date_token(since, cal)
+        ));
+    }
+    Message {
+        text: format!("{label} {target} {}% {who}", e.percent),
+        blocks: vec![section(&text)],
+    }
+}
+
+/// "Escalate now": names the next step of the path.
+pub fn manual_escalation(ticket: &Ticket, by: &str, named: &[String], lang: Lang) -> Message {
+    let text = format!(
+        ":mega: *{}* ({}) {} <@{by}>: {}",
+        ticket.label(),
+        ticket.priority.as_str(),
+        lang.pick("escalated by", "エスカレーション:"),
+        named.join(" ")
+    );
+    Message {
+        text: format!("{} escalated: {}", ticket.label(), named.join(" ")),
+        blocks: vec![section(&text)],
+    }
+}
+
+/// The open tickets, worst first (ordered by the caller).
+pub fn ticket_list(
+    rows: &[(Ticket, String, Calendar)],
+    policy: &Policy,
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> Message {
+    if rows.is_empty() {
+        return Message::plain(lang.pick("No open tickets.", "未解決のチケットはありません。"));
+    }
+    let mut blocks = vec![section(&format!("*{}* ({})", lang.pick("Open tickets", "未解決のチケット"), rows.len()))];
+    let shown = rows.len().min(limits::MESSAGE_BLOCKS - 2);
+    for (ticket, customer, cal) in &rows[..shown] {
+        let mut line = format!(
+            "*{}* · *{}* · {} · {}",
+            ticket.label(),
+            ticket.priority.as_str(),
+            escape(customer),
+            escape(&clip(&ticket.summary, 200))
+        );
+        for target in [Target::FirstResponse, Target::Resolution] {
+            if ticket.closure(target).is_none() {
+                let state = ticket.sla_state(policy, cal, target, now);
+                line.push_str(&format!("\n{}: {}", target_name(target, lang), state_line(&state, cal, lang)));
+            }
+        }
+        blocks.push(SlackSectionBlock::new().with_text(mrkdwn(line)).into());
+    }
+    if rows.len() > shown {
+        blocks.push(context(&format!("… {} {}", rows.len() - shown, lang.pick("more", "件以上"))));
+    }
+    Message {
+        text: format!("{} open tickets", rows.len()),
+        blocks,
+    }
+}

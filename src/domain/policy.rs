@@ -1,0 +1,647 @@
+//! The policy part of the configuration file: SLA targets per priority, support hours
+//! per tier and escalations. Every key is optional and defaults to the seed's value.
+//!
+//! The file also holds the process settings and tables that other parts own
+//! (`reminders`, `retention`), so only `sla`, `tiers` and `escalation` are read here.
+//! Inside those, anything unknown or malformed is refused with the key that holds it:
+//! a typo must not silently fall back to a default target.
+
+use chrono::Duration;
+use chrono_tz::Tz;
+
+use super::calendar::{Calendar, Holidays, Hours, parse_date};
+use super::checklist::Tier;
+use super::sla::{Priority, Share, Target};
+
+/// Targets and repeats are bounded so that every computation on them stays quick.
+const LONGEST_TARGET_DAYS: i64 = 366;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("the policy file is not valid TOML: {0}")]
+    Toml(String),
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> PolicyError {
+    PolicyError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// The two targets of one priority, in business time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Targets {
+    pub first_response: Duration,
+    pub resolution: Duration,
+}
+
+impl Targets {
+    pub fn get(&self, target: Target) -> Duration {
+        match target {
+            Target::FirstResponse => self.first_response,
+            Target::Resolution => self.resolution,
+        }
+    }
+}
+
+/// A tier's support hours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierHours {
+    pub hours: Hours,
+    pub timezone: Tz,
+    pub holidays: Holidays,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    /// Shares of a target at which reminders go out, ascending.
+    pub at: Vec<Share>,
+    /// After a breach, a reminder every this long (business time); zero for none.
+    pub repeat_after_breach: Duration,
+    /// Where escalations go instead of a customer channel shared with the customer.
+    pub internal_channel: Option<String>,
+    /// Who is named at each level, per priority (indexed by `Priority::index`): Slack
+    /// mention strings. Empty: the ticket's assignee or reporter (decided elsewhere).
+    pub paths: [Vec<String>; 4],
+}
+
+impl Default for Escalation {
+    fn default() -> Self {
+        Escalation {
+            at: [500, 800, 1000].map(Share::from_permille).to_vec(),
+            repeat_after_breach: Duration::hours(1),
+            internal_channel: None,
+            paths: Default::default(),
+        }
+    }
+}
+
+impl Escalation {
+    /// Who to name at `level` for `priority`. Levels past the end of the path (the
+    /// repeats after a breach) name its last entry; `None` when no path is set.
+    pub fn named_at(&self, priority: Priority, level: u32) -> Option<&str> {
+        let path = &self.paths[priority.index()];
+        let index = usize::try_from(level)
+            .unwrap_or(usize::MAX)
+            .min(path.len().checked_sub(1)?);
+        path.get(index).map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Indexed by `Priority::index`; see `Policy::targets`.
+    pub sla: [Targets; 4],
+    /// Indexed by `tier_index`; see `Policy::tier`.
+    pub tiers: [TierHours; 3],
+    pub escalation: Escalation,
+}
+
+fn tier_index(tier: Tier) -> usize {
+    match tier {
+        Tier::Standard => 0,
+        Tier::Professional => 1,
+        Tier::Enterprise => 2,
+    }
+}
+
+/// The seed's values (PRODUCT.md, "Tiers" and "Priorities").
+impl Default for Policy {
+    fn default() -> Self {
+        let targets = |first_response, resolution| Targets {
+            first_response: Duration::minutes(first_response),
+            resolution: Duration::minutes(resolution),
+        };
+        let tier = |hours: &str| TierHours {
+            hours: Hours::parse(hours).expect("the seed's hours parse"),
+            timezone: chrono_tz::Asia::Tokyo,
+            holidays: Holidays::japan(),
+        };
+        Policy {
+            sla: [
+                targets(15, 4 * 60),
+                targets(60, 8 * 60),
+                targets(4 * 60, 24 * 60),
+                targets(8 * 60, 72 * 60),
+            ],
+            tiers: [
+                tier("Mon-Fri 09:00-18:00"),
+                tier("Mon-Fri 09:00-21:00"),
+                tier("24/7"),
+            ],
+            escalation: Escalation::default(),
+        }
+    }
+}
+
+impl Policy {
+    pub fn targets(&self, priority: Priority) -> Targets {
+        self.sla[priority.index()]
+    }
+
+    pub fn target(&self, priority: Priority, target: Target) -> Duration {
+        self.targets(priority).get(target)
+    }
+
+    pub fn tier(&self, tier: Tier) -> &TierHours {
+        &self.tiers[tier_index(tier)]
+    }
+
+    pub fn calendar(&self, tier: Tier) -> Calendar {
+        let hours = self.tier(tier);
+        Calendar::new(hours.hours.clone(), hours.timezone, hours.holidays.clone())
+    }
+
+    /// Reads the `sla`, `tiers` and `escalation` tables of the configuration file, over
+    /// the defaults. Every other top-level key is left to its owner.
+    pub fn from_toml_str(text: &str) -> Result<Policy, PolicyError> {
+        let file: toml::Table =
+            toml::from_str(text).map_err(|e| PolicyError::Toml(e.to_string()))?;
+        Policy::from_table(&file)
+    }
+
+    /// As `from_toml_str`, for a file its caller has already parsed.
+    pub fn from_table(file: &toml::Table) -> Result<Policy, PolicyError> {
+        let mut policy = Policy::default();
+        if let Some(sla) = file.get("sla") {
+            read_sla(&mut policy, table(sla, "sla")?)?;
+        }
+        if let Some(tiers) = file.get("tiers") {
+            read_tiers(&mut policy, table(tiers, "tiers")?)?;
+        }
+        if let Some(escalation) = file.get("escalation") {
+            read_escalation(&mut policy.escalation, table(escalation, "escalation")?)?;
+        }
+        Ok(policy)
+    }
+}
+
+fn read_sla(policy: &mut Policy, sla: &toml::Table) -> Result<(), PolicyError> {
+    for (name, value) in sla {
+        let key = format!("sla.{name}");
+        let priority = Priority::parse(name)
+            .ok_or_else(|| invalid(&key, "unknown priority (P0, P1, P2, P3)"))?;
+        let targets = &mut policy.sla[priority.index()];
+        for (name, value) in table(value, &key)? {
+            let key = format!("{key}.{name}");
+            let slot = match Target::parse(name) {
+                Some(Target::FirstResponse) => &mut targets.first_response,
+                Some(Target::Resolution) => &mut targets.resolution,
+                None => return Err(invalid(&key, "unknown key (first_response, resolution)")),
+            };
+            let duration = duration(value, &key)?;
+            if duration <= Duration::zero() {
+                return Err(invalid(&key, "a target must be longer than zero"));
+            }
+            *slot = duration;
+        }
+    }
+    Ok(())
+}
+
+fn read_tiers(policy: &mut Policy, tiers: &toml::Table) -> Result<(), PolicyError> {
+    for (name, value) in tiers {
+        let key = format!("tiers.{name}");
+        let tier = Tier::parse(name)
+            .ok_or_else(|| invalid(&key, "unknown tier (standard, professional, enterprise)"))?;
+        let hours = &mut policy.tiers[tier_index(tier)];
+        for (name, value) in table(value, &key)? {
+            let key = format!("{key}.{name}");
+            match name.as_str() {
+                "hours" => {
+                    hours.hours = Hours::parse(string(value, &key)?)
+                        .map_err(|e| invalid(&key, e.to_string()))?;
+                }
+                "timezone" => {
+                    let text = string(value, &key)?;
+                    hours.timezone = text.parse::<Tz>().map_err(|_| {
+                        invalid(
+                            &key,
+                            format!(
+                                "unknown time zone \"{text}\" (an IANA name such as \"Asia/Tokyo\")"
+                            ),
+                        )
+                    })?;
+                }
+                "holidays" => hours.holidays = holidays(value, &key)?,
+                _ => return Err(invalid(&key, "unknown key (hours, timezone, holidays)")),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_escalation(escalation: &mut Escalation, table_: &toml::Table) -> Result<(), PolicyError> {
+    for (name, value) in table_ {
+        let key = format!("escalation.{name}");
+        match name.as_str() {
+            "at" => escalation.at = shares(value, &key)?,
+            "repeat_after_breach" => {
+                let repeat = duration(value, &key)?;
+                if repeat > Duration::zero() && repeat < Duration::seconds(1) {
+                    return Err(invalid(
+                        &key,
+                        "repeat at most once a second, or \"0s\" for never",
+                    ));
+                }
+                escalation.repeat_after_breach = repeat;
+            }
+            "internal_channel" => {
+                let channel = string(value, &key)?.trim();
+                escalation.internal_channel = (!channel.is_empty()).then(|| channel.to_string());
+            }
+            "path" => {
+                for (name, value) in table(value, &key)? {
+                    let key = format!("{key}.{name}");
+                    let priority = Priority::parse(name)
+                        .ok_or_else(|| invalid(&key, "unknown priority (P0, P1, P2, P3)"))?;
+                    escalation.paths[priority.index()] = path(value, &key)?;
+                }
+            }
+            _ => {
+                return Err(invalid(
+                    &key,
+                    "unknown key (at, repeat_after_breach, internal_channel, path)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn table<'a>(value: &'a toml::Value, key: &str) -> Result<&'a toml::Table, PolicyError> {
+    value.as_table().ok_or_else(|| {
+        invalid(
+            key,
+            format!("expected a table ([{key}]), found {}", value.type_str()),
+        )
+    })
+}
+
+fn string<'a>(value: &'a toml::Value, key: &str) -> Result<&'a str, PolicyError> {
+    value.as_str().ok_or_else(|| {
+        invalid(
+            key,
+            format!("expected a string, found {}", value.type_str()),
+        )
+    })
+}
+
+fn array<'a>(value: &'a toml::Value, key: &str) -> Result<&'a [toml::Value], PolicyError> {
+    value.as_array().map(Vec::as_slice).ok_or_else(|| {
+        invalid(
+            key,
+            format!("expected an array, found {}", value.type_str()),
+        )
+    })
+}
+
+/// A humantime duration: "15m", "4h", "1h 30m", "2s".
+fn duration(value: &toml::Value, key: &str) -> Result<Duration, PolicyError> {
+    let text = value.as_str().ok_or_else(|| {
+        invalid(
+            key,
+            format!(
+                "expected a duration string such as \"15m\", found {}",
+                value.type_str()
+            ),
+        )
+    })?;
+    let parsed = humantime::parse_duration(text.trim()).map_err(|e| {
+        invalid(
+            key,
+            format!("bad duration \"{text}\": {e} (e.g. \"15m\", \"4h\", \"1h 30m\")"),
+        )
+    })?;
+    let longest = Duration::days(LONGEST_TARGET_DAYS);
+    Duration::from_std(parsed)
+        .ok()
+        .filter(|d| *d <= longest)
+        .ok_or_else(|| {
+            invalid(
+                key,
+                format!("\"{text}\" is too long (at most {LONGEST_TARGET_DAYS} days)"),
+            )
+        })
+}
+
+/// "jp" and dates, quoted ("2026-12-29") or as TOML dates (2026-12-29).
+fn holidays(value: &toml::Value, key: &str) -> Result<Holidays, PolicyError> {
+    let mut holidays = Holidays::none();
+    for (index, item) in array(value, key)?.iter().enumerate() {
+        let item_key = format!("{key}[{index}]");
+        let text = match item {
+            toml::Value::String(text) => text.trim().to_string(),
+            toml::Value::Datetime(datetime)
+                if datetime.time.is_none() && datetime.offset.is_none() =>
+            {
+                datetime.to_string()
+            }
+            other => {
+                return Err(invalid(
+                    item_key,
+                    format!(
+                        "expected \"jp\" or a date YYYY-MM-DD, found {}",
+                        other.type_str()
+                    ),
+                ));
+            }
+        };
+        if text.eq_ignore_ascii_case("jp") {
+            holidays.japan = true;
+        } else {
+            let date = parse_date(&text).map_err(|e| invalid(&item_key, e.to_string()))?;
+            holidays.dates.insert(date);
+        }
+    }
+    Ok(holidays)
+}
+
+/// ["50%", "80%", "100%"]: sorted, duplicates dropped; each in (0%, 1000%].
+fn shares(value: &toml::Value, key: &str) -> Result<Vec<Share>, PolicyError> {
+    let mut shares = Vec::new();
+    for (index, item) in array(value, key)?.iter().enumerate() {
+        let item_key = format!("{key}[{index}]");
+        let text = string(item, &item_key)?;
+        let share = Share::parse(text).ok_or_else(|| {
+            invalid(
+                &item_key,
+                format!("bad share \"{text}\" (e.g. \"50%\" or \"12.5%\")"),
+            )
+        })?;
+        if share.permille() == 0 || share.permille() > 10_000 {
+            return Err(invalid(
+                &item_key,
+                format!("{share} is out of range (above 0%, at most 1000%)"),
+            ));
+        }
+        shares.push(share);
+    }
+    if shares.is_empty() {
+        return Err(invalid(key, "give at least one share, e.g. [\"100%\"]"));
+    }
+    shares.sort();
+    shares.dedup();
+    Ok(shares)
+}
+
+/// `{ levels = ["<@U1>", "<!subteam^S1>"] }`: Slack mention strings, in order.
+fn path(value: &toml::Value, key: &str) -> Result<Vec<String>, PolicyError> {
+    let mut levels = Vec::new();
+    for (name, value) in table(value, key)? {
+        let key = format!("{key}.{name}");
+        if name != "levels" {
+            return Err(invalid(&key, "unknown key (levels)"));
+        }
+        for (index, item) in array(value, &key)?.iter().enumerate() {
+            let item_key = format!("{key}[{index}]");
+            let mention = string(item, &item_key)?.trim();
+            if mention.is_empty() {
+                return Err(invalid(
+                    &item_key,
+                    "empty; use a mention such as \"<@U0ONCALL>\"",
+                ));
+            }
+            levels.push(mention.to_string());
+        }
+    }
+    Ok(levels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, TimeZone, Utc};
+
+    fn tokyo(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        chrono_tz::Asia::Tokyo
+            .with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn error(text: &str) -> String {
+        Policy::from_toml_str(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_are_the_seed() {
+        let policy = Policy::default();
+        let minutes = |p, t| policy.target(p, t).num_minutes();
+        use Priority::*;
+        use Target::*;
+        assert_eq!(
+            [P0, P1, P2, P3].map(|p| (minutes(p, FirstResponse), minutes(p, Resolution))),
+            [(15, 240), (60, 480), (240, 1440), (480, 4320)]
+        );
+        assert_eq!(
+            policy.tier(Tier::Standard).hours.to_string(),
+            "Mon-Fri 09:00-18:00"
+        );
+        assert_eq!(
+            policy.tier(Tier::Professional).hours.to_string(),
+            "Mon-Fri 09:00-21:00"
+        );
+        assert_eq!(policy.tier(Tier::Enterprise).hours, Hours::Always);
+        for tier in [Tier::Standard, Tier::Professional, Tier::Enterprise] {
+            assert_eq!(policy.tier(tier).timezone, chrono_tz::Asia::Tokyo);
+            assert_eq!(policy.tier(tier).holidays, Holidays::japan());
+        }
+        let shares: Vec<String> = policy.escalation.at.iter().map(Share::to_string).collect();
+        assert_eq!(shares, ["50%", "80%", "100%"]);
+        assert_eq!(policy.escalation.repeat_after_breach, Duration::hours(1));
+        assert_eq!(policy.escalation.internal_channel, None);
+        assert_eq!(Policy::from_toml_str("").unwrap(), policy);
+    }
+
+    #[test]
+    fn the_example_file_parses_beside_other_settings() {
+        let text = r##"
+            listen = "127.0.0.1:4000"
+            database_url = "sqlite://readiness.db"
+            [sla.P0]
+            first_response = "15m"
+            resolution = "4h"
+            [sla.p2]
+            first_response = "3s"
+            [tiers.standard]
+            hours = "Mon-Fri 09:00-18:00"
+            timezone = "Asia/Tokyo"
+            holidays = ["jp", "2026-12-29", 2026-12-30]
+            [tiers.enterprise]
+            hours = "24/7"
+            [tiers.professional]
+            timezone = "America/New_York"
+            [escalation]
+            at = ["80%", "50%", "100%", "12.5%"]
+            repeat_after_breach = "1h 30m"
+            internal_channel = "#support-escalations"
+            [escalation.path.P0]
+            levels = ["<@U0ONCALL>", "<!subteam^S0LEADS>", "<@U0MANAGER>"]
+            [reminders]
+            whatever = "owned elsewhere"
+            [retention]
+            days = 90
+        "##;
+        let policy = Policy::from_toml_str(text).unwrap();
+        assert_eq!(
+            policy.target(Priority::P2, Target::FirstResponse),
+            Duration::seconds(3)
+        );
+        assert_eq!(
+            policy.target(Priority::P2, Target::Resolution),
+            Duration::hours(24)
+        );
+        let standard = policy.tier(Tier::Standard);
+        assert!(standard.holidays.japan);
+        assert_eq!(standard.holidays.dates.len(), 2);
+        assert_eq!(
+            policy.tier(Tier::Professional).timezone,
+            chrono_tz::America::New_York
+        );
+        assert_eq!(
+            policy.tier(Tier::Professional).hours.to_string(),
+            "Mon-Fri 09:00-21:00"
+        );
+        let shares: Vec<u32> = policy.escalation.at.iter().map(|s| s.permille()).collect();
+        assert_eq!(shares, [125, 500, 800, 1000]);
+        assert_eq!(policy.escalation.repeat_after_breach, Duration::minutes(90));
+        assert_eq!(
+            policy.escalation.internal_channel.as_deref(),
+            Some("#support-escalations")
+        );
+        let e = &policy.escalation;
+        assert_eq!(e.named_at(Priority::P0, 0), Some("<@U0ONCALL>"));
+        assert_eq!(e.named_at(Priority::P0, 2), Some("<@U0MANAGER>"));
+        assert_eq!(e.named_at(Priority::P0, 7), Some("<@U0MANAGER>"));
+        assert_eq!(e.named_at(Priority::P1, 0), None);
+
+        // The team's dates are holidays in the calendar the policy builds.
+        let calendar = policy.calendar(Tier::Standard);
+        let opened = tokyo(2026, 12, 28, 17, 0);
+        assert_eq!(
+            calendar.add_business(opened, Duration::hours(2)),
+            Some(tokyo(2026, 12, 31, 10, 0))
+        );
+        let enterprise = policy.calendar(Tier::Enterprise);
+        assert_eq!(
+            enterprise.add_business(opened, Duration::hours(2)),
+            Some(tokyo(2026, 12, 28, 19, 0))
+        );
+    }
+
+    #[test]
+    fn an_empty_internal_channel_is_none() {
+        let policy = Policy::from_toml_str("[escalation]\ninternal_channel = \"\"\n").unwrap();
+        assert_eq!(policy.escalation.internal_channel, None);
+    }
+
+    #[test]
+    fn mistakes_are_refused_with_their_key() {
+        let cases = [
+            (
+                "[sla.P5]\nfirst_response = \"1h\"",
+                "sla.P5: unknown priority (P0, P1, P2, P3)",
+            ),
+            (
+                "[sla.P0]\nfirst_respons = \"1h\"",
+                "sla.P0.first_respons: unknown key",
+            ),
+            (
+                "[sla.P0]\nresolution = \"4 hourz\"",
+                "sla.P0.resolution: bad duration \"4 hourz\"",
+            ),
+            (
+                "[sla.P0]\nresolution = 14400",
+                "sla.P0.resolution: expected a duration string",
+            ),
+            (
+                "[sla.P0]\nresolution = \"0s\"",
+                "sla.P0.resolution: a target must be longer than zero",
+            ),
+            (
+                "[sla.P0]\nresolution = \"400days\"",
+                "sla.P0.resolution: \"400days\" is too long",
+            ),
+            ("sla = 3", "sla: expected a table"),
+            ("[tiers.gold]\nhours = \"24/7\"", "tiers.gold: unknown tier"),
+            (
+                "[tiers.standard]\nhours = \"Mon-Fri 9-18\"",
+                "tiers.standard.hours: bad time \"9\"",
+            ),
+            (
+                "[tiers.standard]\nhour = \"24/7\"",
+                "tiers.standard.hour: unknown key",
+            ),
+            (
+                "[tiers.standard]\ntimezone = \"Asia/Tokio\"",
+                "tiers.standard.timezone: unknown time zone \"Asia/Tokio\"",
+            ),
+            (
+                "[tiers.standard]\nholidays = [\"jp\", \"2026-02-30\"]",
+                "tiers.standard.holidays[1]: \"2026-02-30\"",
+            ),
+            (
+                "[tiers.standard]\nholidays = \"jp\"",
+                "tiers.standard.holidays: expected an array",
+            ),
+            (
+                "[tiers.standard]\nholidays = [3]",
+                "tiers.standard.holidays[0]: expected \"jp\" or a date",
+            ),
+            (
+                "[escalation]\nat = [\"0%\"]",
+                "escalation.at[0]: 0% is out of range",
+            ),
+            (
+                "[escalation]\nat = [\"1001%\"]",
+                "escalation.at[0]: 1001% is out of range",
+            ),
+            (
+                "[escalation]\nat = [\"half\"]",
+                "escalation.at[0]: bad share \"half\"",
+            ),
+            (
+                "[escalation]\nat = []",
+                "escalation.at: give at least one share",
+            ),
+            (
+                "[escalation]\nrepeat_after_breach = \"10ms\"",
+                "escalation.repeat_after_breach: repeat at most once a second",
+            ),
+            (
+                "[escalation]\nrepeat = \"1h\"",
+                "escalation.repeat: unknown key",
+            ),
+            (
+                "[escalation.path.P9]\nlevels = []",
+                "escalation.path.P9: unknown priority",
+            ),
+            (
+                "[escalation.path.P0]\nlevel = []",
+                "escalation.path.P0.level: unknown key (levels)",
+            ),
+            (
+                "[escalation.path.P0]\nlevels = [\"\"]",
+                "escalation.path.P0.levels[0]: empty",
+            ),
+            ("[sla.P0\n", "the policy file is not valid TOML"),
+        ];
+        for (text, expected) in cases {
+            let message = error(text);
+            assert!(
+                message.starts_with(expected),
+                "{text:?}\n  got:  {message}\n  want: {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_repeat_turns_repeats_off() {
+        let policy = Policy::from_toml_str("[escalation]\nrepeat_after_breach = \"0s\"").unwrap();
+        assert_eq!(policy.escalation.repeat_after_breach, Duration::zero());
+    }
+}

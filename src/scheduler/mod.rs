@@ -1,0 +1,91 @@
+//! The only part of the app that waits on time. Two loops share one shape: do what is
+//! due now, then sleep until the next due row or until a change wakes them (in this
+//! process through [`Wake`], from other replicas through PostgreSQL's LISTEN/NOTIFY).
+//! Nothing polls the whole table: "when is the next one" is an index lookup.
+//!
+//! - [`fire`]: due SLA rows become escalation posts in the outbox, in one transaction.
+//! - [`send`]: the outbox goes to Slack, in order and paced per channel.
+
+pub mod fire;
+pub mod send;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, watch};
+use tracing::{info, warn};
+
+use crate::store::{Store, WAKE_CHANNEL, Wake};
+
+/// Longest sleep without a wake-up: a safety net should a NOTIFY be lost (the
+/// listener reconnecting), not a polling interval.
+pub const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// Sleeps until `due` (Unix ms; `None`: nothing is due), a wake-up, or shutdown.
+/// Returns false on shutdown.
+pub async fn sleep_until(
+    due: Option<i64>,
+    now: DateTime<Utc>,
+    woken: &Notify,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    let wait = match due {
+        Some(due) => Duration::from_millis((due - now.timestamp_millis()).max(0) as u64).min(MAX_SLEEP),
+        None => MAX_SLEEP,
+    };
+    if wait.is_zero() {
+        return !*shutdown.borrow();
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => true,
+        _ = woken.notified() => true,
+        _ = shutdown.changed() => !*shutdown.borrow(),
+    }
+}
+
+/// On PostgreSQL: listens for other replicas' NOTIFY and wakes this process's loops.
+/// Reconnects after a failure; every reconnect wakes the loops, since a notification
+/// may have been missed meanwhile.
+pub fn listen_for_replicas(store: &Store, shutdown: watch::Receiver<bool>) {
+    let Some(pool) = store.postgres_pool().cloned() else {
+        return;
+    };
+    let wake: Arc<Wake> = store.wakers().clone();
+    tokio::spawn(async move {
+        let mut shutdown = shutdown;
+        loop {
+            match sqlx::postgres::PgListener::connect_with(&pool).await {
+                Ok(mut listener) => {
+                    if let Err(e) = listener.listen(WAKE_CHANNEL).await {
+                        warn!(error = %e, "cannot LISTEN for other replicas");
+                    } else {
+                        info!("listening for other replicas' changes");
+                        wake.timers.notify_one();
+                        wake.outbox.notify_one();
+                        loop {
+                            tokio::select! {
+                                n = listener.recv() => match n {
+                                    Ok(_) => {
+                                        wake.timers.notify_one();
+                                        wake.outbox.notify_one();
+                                    }
+                                    Err(e) => {
+                                        warn!(error = %e, "the LISTEN connection dropped; reconnecting");
+                                        break;
+                                    }
+                                },
+                                _ = shutdown.changed() => return,
+                            }
+                        }
+                    }
+                }
+                Err(e) => warn!(error = %e, "cannot connect to LISTEN for other replicas"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    });
+}

@@ -1,0 +1,349 @@
+//! Sends the outbox to Slack: each channel's rows in order, one in flight per channel
+//! and about one a second, waiting out 429s, backing off on 5xx and timeouts, and
+//! parking a row (never dropping it) when Slack refuses it for good or it keeps failing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::blocks::{self, Message};
+use crate::delivery::slack_api::{ApiError, SlackApi};
+use crate::metrics::Metrics;
+use crate::store::outbox::{Claimed, Enqueue, Outcome, kind};
+use crate::support::{EscalationBody, Support, ticket_of};
+
+/// Gap between two posts to one channel (Slack allows about one a second).
+pub const CHANNEL_GAP_MS: i64 = 1100;
+/// How long a claimed row is this sender's; past it, another sender may take over.
+pub const LEASE_MS: i64 = 60_000;
+/// Rows claimed at once (each from a different channel).
+const CLAIM_BATCH: i64 = 32;
+/// Attempts before a row that keeps failing is parked.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// Slack's answers that no retry can change: park at once and tell the CSM.
+const PERMANENT: &[&str] = &[
+    "channel_not_found",
+    "is_archived",
+    "not_in_channel",
+    "message_not_found",
+    "cant_update_message",
+    "invalid_blocks",
+    "msg_too_long",
+    "no_text",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+];
+/// How long a channel's Slack Connect status is trusted.
+const SHARED_TTL: Duration = Duration::from_secs(300);
+
+#[derive(Clone)]
+pub struct Sender {
+    pub support: Support,
+    pub api: SlackApi,
+    pub metrics: Metrics,
+    /// Names this process's leases.
+    pub owner: String,
+    shared: Arc<Mutex<HashMap<String, (bool, Instant)>>>,
+}
+
+impl Sender {
+    pub fn new(support: Support, api: SlackApi, metrics: Metrics) -> Self {
+        let owner = format!(
+            "{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default() % 1_000_000_007
+        );
+        Self {
+            support,
+            api,
+            metrics,
+            owner,
+            shared: Arc::default(),
+        }
+    }
+
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let store = self.support.store.clone();
+        let wake = store.wakers().clone();
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let now = Utc::now().timestamp_millis();
+            let claimed = match store
+                .claim_outbox(&self.owner, now, now + LEASE_MS, CLAIM_BATCH)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    warn!(error = %e, "cannot claim outbox rows; trying again shortly");
+                    Vec::new()
+                }
+            };
+            if !claimed.is_empty() {
+                let mut sends = tokio::task::JoinSet::new();
+                for row in claimed {
+                    let sender = self.clone();
+                    sends.spawn(async move { sender.deliver(row).await });
+                }
+                while sends.join_next().await.is_some() {}
+                continue;
+            }
+            let next = store.next_outbox_due().await.unwrap_or_else(|e| {
+                warn!(error = %e, "cannot read when the outbox is next due");
+                Some(now + 1000)
+            });
+            if !super::sleep_until(next, Utc::now(), &wake.outbox, &mut shutdown).await {
+                return;
+            }
+        }
+    }
+
+    /// Sends one claimed row and records the outcome.
+    async fn deliver(&self, row: Claimed) {
+        let outcome = match self.attempt(&row).await {
+            Ok(ts) => Outcome::Sent { ts },
+            Err(e) => self.outcome_of_failure(&row, e).await,
+        };
+        let now = Utc::now().timestamp_millis();
+        let channel_next_at = match &outcome {
+            Outcome::Retry { at, count_attempt: false, .. } => Some(*at),
+            _ => Some(now + CHANNEL_GAP_MS),
+        };
+        match &outcome {
+            Outcome::Sent { .. } => self.metrics.outbox_sent.with_label_values(&[&row.kind]).inc(),
+            Outcome::Park { error } => {
+                self.metrics.outbox_parked.with_label_values(&[error.as_str()]).inc();
+                error!(key = %row.key, channel = %row.channel_id, reason = %error, attempts = row.attempts, "outbox row parked as failed");
+            }
+            Outcome::Retry { error, .. } => {
+                warn!(key = %row.key, reason = %error, attempts = row.attempts, "outbox send failed; will retry")
+            }
+        }
+        if let Err(e) = self
+            .support
+            .store
+            .finish_outbox(&row, &self.owner, &outcome, channel_next_at, now)
+            .await
+        {
+            // The lease runs out and another attempt checks Slack before posting.
+            warn!(key = %row.key, error = %e, "cannot record an outbox outcome");
+        }
+    }
+
+    async fn outcome_of_failure(&self, row: &Claimed, e: ApiError) -> Outcome {
+        let now = Utc::now().timestamp_millis();
+        let backoff = 1000 * (1_i64 << row.attempts.clamp(0, 8));
+        match &e {
+            ApiError::RateLimited(wait) => {
+                self.metrics.outbox_rate_limited.inc();
+                Outcome::Retry {
+                    at: now + wait.as_millis() as i64,
+                    error: "ratelimited".into(),
+                    in_doubt: false,
+                    count_attempt: false,
+                }
+            }
+            ApiError::Slack(code) if PERMANENT.contains(&code.as_str()) => {
+                self.tell_the_csm(row, code).await;
+                Outcome::Park { error: code.clone() }
+            }
+            _ if row.attempts >= MAX_ATTEMPTS => Outcome::Park {
+                error: format!("gave up after {} attempts: {e}", row.attempts),
+            },
+            ApiError::Slack(code) if e.is_retryable() => Outcome::Retry {
+                at: now + backoff,
+                error: code.clone(),
+                in_doubt: false,
+                count_attempt: true,
+            },
+            ApiError::Slack(code) => Outcome::Park { error: code.clone() },
+            ApiError::NoToken => Outcome::Retry {
+                at: now + 60_000,
+                error: e.to_string(),
+                in_doubt: false,
+                count_attempt: false,
+            },
+            // A timeout or a 5xx: Slack may have posted it. The next attempt looks.
+            ApiError::Transport(_) => Outcome::Retry {
+                at: now + backoff,
+                error: e.to_string(),
+                in_doubt: true,
+                count_attempt: true,
+            },
+        }
+    }
+
+    /// A permanent failure in a customer channel is told to the customer's CSM (the
+    /// person who created it), once per row, through the outbox too.
+    async fn tell_the_csm(&self, row: &Claimed, code: &str) {
+        if row.kind == kind::DIRECT {
+            return;
+        }
+        let Some(ticket_id) = row.ticket_id else { return };
+        let Ok(Some(record)) = self.support.store.ticket_by_id(ticket_id).await else {
+            return;
+        };
+        let Ok(Some(customer)) = self
+            .support
+            .store
+            .customer_by_id_unscoped(record.customer_id)
+            .await
+        else {
+            return;
+        };
+        let lang = self.support.lang;
+        let text = format!(
+            ":warning: {} T-{} ({}) {} <#{}>: `{code}`. {}",
+            lang.pick("Readiness could not post about", "Readiness が投稿できませんでした:"),
+            record.number,
+            customer.name,
+            lang.pick("in", "チャンネル"),
+            row.channel_id,
+            lang.pick(
+                "Invite the app back or unarchive the channel; escalations for this ticket wait until then.",
+                "アプリを再招待するかアーカイブを解除してください。",
+            )
+        );
+        let message = Message::plain(text);
+        let body = serde_json::json!({ "message": message }).to_string();
+        let item = Enqueue {
+            key: format!("csm:{}:{code}", row.key),
+            team_id: row.team_id.clone(),
+            channel_id: customer.created_by.clone(),
+            kind: kind::DIRECT,
+            ticket_id: None,
+            body,
+        };
+        if let Err(e) = self
+            .support
+            .store
+            .enqueue(&item, Utc::now().timestamp_millis())
+            .await
+        {
+            warn!(error = %e, "cannot tell the CSM about a parked post");
+        }
+    }
+
+    /// One attempt; returns the `ts` Slack gave the message.
+    async fn attempt(&self, row: &Claimed) -> Result<String, ApiError> {
+        match row.kind.as_str() {
+            kind::TICKET_MESSAGE => self.send_ticket_message(row).await,
+            kind::ESCALATION => self.send_escalation(row).await,
+            kind::DIRECT => {
+                let body: serde_json::Value = serde_json::from_str(&row.body)
+                    .map_err(|e| ApiError::Slack(format!("bad_outbox_body: {e}")))?;
+                let message: Message = serde_json::from_value(body["message"].clone())
+                    .map_err(|e| ApiError::Slack(format!("bad_outbox_body: {e}")))?;
+                self.post_once(row, &row.channel_id, &message, None).await
+            }
+            other => Err(ApiError::Slack(format!("unknown_outbox_kind {other}"))),
+        }
+    }
+
+    /// Posts unless a crash left this row in doubt and Slack already has it.
+    async fn post_once(
+        &self,
+        row: &Claimed,
+        channel: &str,
+        message: &Message,
+        thread_ts: Option<&str>,
+    ) -> Result<String, ApiError> {
+        if row.in_doubt
+            && let Some(ts) = self
+                .api
+                .find_posted(channel, thread_ts, row.created_at, &row.key)
+                .await?
+        {
+            info!(key = %row.key, "an earlier attempt had posted this; not posting twice");
+            return Ok(ts);
+        }
+        self.api.post_keyed(channel, message, thread_ts, &row.key).await
+    }
+
+    async fn send_ticket_message(&self, row: &Claimed) -> Result<String, ApiError> {
+        let store = &self.support.store;
+        let id = row.ticket_id.unwrap_or_default();
+        let record = store
+            .ticket_by_id(id)
+            .await
+            .map_err(|e| ApiError::Transport(e.to_string()))?
+            .ok_or_else(|| ApiError::Slack("ticket_gone".into()))?;
+        let customer = store
+            .customer_by_id_unscoped(record.customer_id)
+            .await
+            .map_err(|e| ApiError::Transport(e.to_string()))?
+            .ok_or_else(|| ApiError::Slack("customer_gone".into()))?;
+        let ticket = ticket_of(&record);
+        let cal = self.support.calendar(customer.tier);
+        let message = blocks::ticket::ticket_message(
+            &ticket,
+            &customer.name,
+            &self.support.policy,
+            cal,
+            Utc::now(),
+            self.support.lang,
+        );
+        match &record.ts {
+            Some(ts) => {
+                self.api.update_message(&record.channel_id, ts, &message).await?;
+                Ok(ts.clone())
+            }
+            None => {
+                let ts = self.post_once(row, &record.channel_id, &message, None).await?;
+                store
+                    .set_ticket_message(record.id, &ts)
+                    .await
+                    .map_err(|e| ApiError::Transport(e.to_string()))?;
+                Ok(ts)
+            }
+        }
+    }
+
+    async fn send_escalation(&self, row: &Claimed) -> Result<String, ApiError> {
+        let body: EscalationBody = serde_json::from_str(&row.body)
+            .map_err(|e| ApiError::Slack(format!("bad_outbox_body: {e}")))?;
+        let record = self
+            .support
+            .store
+            .ticket_by_id(body.ticket_id)
+            .await
+            .map_err(|e| ApiError::Transport(e.to_string()))?
+            .ok_or_else(|| ApiError::Slack("ticket_gone".into()))?;
+        let internal = self.support.policy.escalation.internal_channel.clone();
+        if let Some(internal) = internal.filter(|c| !c.is_empty())
+            && self.is_shared(&row.channel_id).await?
+        {
+            // Shared with the customer: the team's internal channel gets it instead,
+            // with a link to the ticket.
+            let mut message = body.message.clone();
+            if let Some(ts) = &record.ts {
+                let link = self.api.permalink(&record.channel_id, ts).await?;
+                message.blocks.push(blocks::context(&format!("<{link}|T-{}>", record.number)));
+            }
+            return self.post_once(row, &internal, &message, None).await;
+        }
+        self.post_once(row, &record.channel_id, &body.message, record.ts.as_deref())
+            .await
+    }
+
+    async fn is_shared(&self, channel: &str) -> Result<bool, ApiError> {
+        if let Ok(cache) = self.shared.lock()
+            && let Some((shared, at)) = cache.get(channel)
+            && at.elapsed() < SHARED_TTL
+        {
+            return Ok(*shared);
+        }
+        let shared = self.api.is_shared(channel).await?;
+        if let Ok(mut cache) = self.shared.lock() {
+            cache.insert(channel.to_string(), (shared, Instant::now()));
+        }
+        Ok(shared)
+    }
+}

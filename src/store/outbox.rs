@@ -1,0 +1,287 @@
+//! The durable outbox: every post the app makes on its own is a row here before it is
+//! sent. Rows leave in order per channel, at most one in flight per channel across all
+//! replicas, and a sender that dies mid-send leaves its row to the others once its
+//! lease runs out, marked in doubt so the next sender looks in Slack before posting.
+
+use sqlx::Row;
+
+use super::tickets::{TicketRecord, message_key};
+use super::{Db, Store};
+
+/// A row to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueue {
+    pub key: String,
+    pub team_id: String,
+    pub channel_id: String,
+    pub kind: &'static str,
+    pub ticket_id: Option<i64>,
+    /// JSON; what it holds depends on `kind`.
+    pub body: String,
+}
+
+/// Kinds of outbox rows.
+pub mod kind {
+    /// Post the ticket's message, or update it once posted (rendered at send time).
+    pub const TICKET_MESSAGE: &str = "ticket_message";
+    /// A rendered message threaded under its ticket.
+    pub const ESCALATION: &str = "escalation";
+    /// A rendered direct message (`channel_id` is the user).
+    pub const DIRECT: &str = "direct";
+}
+
+impl Enqueue {
+    pub fn ticket_message(ticket: &TicketRecord) -> Self {
+        Enqueue {
+            key: message_key(ticket.id),
+            team_id: ticket.team_id.clone(),
+            channel_id: ticket.channel_id.clone(),
+            kind: kind::TICKET_MESSAGE,
+            ticket_id: Some(ticket.id),
+            body: "{}".into(),
+        }
+    }
+}
+
+/// Binds: key, team, channel, kind, ticket, body, now. A key already present is left
+/// alone: that is what makes a second firing of the same escalation harmless.
+pub(super) fn enqueue_statement() -> &'static str {
+    "INSERT INTO outbox (idem_key, team_id, channel_id, kind, ticket_id, body, next_attempt_at, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+     ON CONFLICT (idem_key) DO NOTHING"
+}
+
+/// Binds: key, now. Asks for the row to be sent again (a ticket message to update); a
+/// sender holding the older generation will not mark it sent.
+pub(super) fn rearm_statement() -> &'static str {
+    "UPDATE outbox SET status = 'pending', generation = generation + 1, attempts = 0,
+         next_attempt_at = $2, last_error = NULL
+     WHERE idem_key = $1"
+}
+
+/// A claimed row, leased to this sender.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub key: String,
+    pub team_id: String,
+    pub channel_id: String,
+    pub kind: String,
+    pub ticket_id: Option<i64>,
+    pub body: String,
+    pub generation: i64,
+    pub attempts: i64,
+    /// An earlier sender may have posted this and died before recording it.
+    pub in_doubt: bool,
+    pub created_at: i64,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Slack has it (`ts` of the message).
+    Sent { ts: String },
+    /// Try again at `at` (Unix ms); `in_doubt` if the attempt may have reached Slack.
+    Retry { at: i64, error: String, in_doubt: bool, count_attempt: bool },
+    /// Give up: parked as failed, for /metrics and the logs.
+    Park { error: String },
+}
+
+/// Outbox rows by status, for /metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub failed: i64,
+}
+
+impl Store {
+    /// Leases up to `limit` sendable rows to `owner` until `lease_until`: for each
+    /// channel only its oldest pending row, and only once the channel's pacing allows.
+    pub async fn claim_outbox(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, sqlx::Error> {
+        let lock = match &self.db {
+            Db::Sqlite { .. } => "",
+            Db::Postgres(_) => "FOR UPDATE OF o SKIP LOCKED",
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1,
+                 in_doubt = CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE in_doubt END
+             WHERE id IN (
+                 SELECT o.id FROM outbox o
+                 LEFT JOIN outbox_channels c ON c.channel_id = o.channel_id
+                 WHERE o.status = 'pending'
+                   AND o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel_id)
+                   AND o.next_attempt_at <= $3
+                   AND (o.lease_until IS NULL OR o.lease_until < $3)
+                   AND (c.next_at IS NULL OR c.next_at <= $3)
+                 ORDER BY o.id
+                 LIMIT $4 {lock})
+             RETURNING id, idem_key, team_id, channel_id, kind, ticket_id, body, generation,
+                 attempts, in_doubt, created_at"
+        ));
+        on_pool!(&self.db, write, |pool| {
+            let rows = sqlx::query(sql)
+                .bind(owner)
+                .bind(lease_until)
+                .bind(now_ms)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            let mut claimed = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let in_doubt: i64 = row.try_get("in_doubt")?;
+                claimed.push(Claimed {
+                    id: row.try_get("id")?,
+                    key: row.try_get("idem_key")?,
+                    team_id: row.try_get("team_id")?,
+                    channel_id: row.try_get("channel_id")?,
+                    kind: row.try_get("kind")?,
+                    ticket_id: row.try_get("ticket_id")?,
+                    body: row.try_get("body")?,
+                    generation: row.try_get("generation")?,
+                    attempts: row.try_get("attempts")?,
+                    in_doubt: in_doubt != 0,
+                    created_at: row.try_get("created_at")?,
+                });
+            }
+            claimed.sort_by_key(|c| c.id);
+            Ok(claimed)
+        })
+    }
+
+    /// Records how an attempt on `claimed` ended, and when its channel may receive
+    /// the next post (`channel_next_at`). Only the lease holder's word counts.
+    pub async fn finish_outbox(
+        &self,
+        claimed: &Claimed,
+        owner: &str,
+        outcome: &Outcome,
+        channel_next_at: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            match outcome {
+                Outcome::Sent { ts } => {
+                    // A row re-armed while it was in flight stays pending: the newer
+                    // state still has to be sent.
+                    sqlx::query(
+                        "UPDATE outbox SET status = CASE WHEN generation = $3 THEN 'sent' ELSE status END,
+                             sent_at = $4, sent_ts = $5, lease_owner = NULL, lease_until = NULL,
+                             in_doubt = 0, last_error = NULL
+                         WHERE id = $1 AND lease_owner = $2",
+                    )
+                    .bind(claimed.id)
+                    .bind(owner)
+                    .bind(claimed.generation)
+                    .bind(now_ms)
+                    .bind(ts)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Outcome::Retry { at, error, in_doubt, count_attempt } => {
+                    sqlx::query(
+                        "UPDATE outbox SET next_attempt_at = $3, last_error = $4, in_doubt = $5,
+                             attempts = attempts - $6, lease_owner = NULL, lease_until = NULL
+                         WHERE id = $1 AND lease_owner = $2",
+                    )
+                    .bind(claimed.id)
+                    .bind(owner)
+                    .bind(*at)
+                    .bind(error)
+                    .bind(i64::from(*in_doubt))
+                    .bind(i64::from(!*count_attempt))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Outcome::Park { error } => {
+                    sqlx::query(
+                        "UPDATE outbox SET status = 'failed', last_error = $3, lease_owner = NULL,
+                             lease_until = NULL
+                         WHERE id = $1 AND lease_owner = $2",
+                    )
+                    .bind(claimed.id)
+                    .bind(owner)
+                    .bind(error)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            if let Some(next_at) = channel_next_at {
+                sqlx::query(
+                    "INSERT INTO outbox_channels (channel_id, next_at) VALUES ($1, $2)
+                     ON CONFLICT (channel_id) DO UPDATE SET next_at = excluded.next_at",
+                )
+                .bind(&claimed.channel_id)
+                .bind(next_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(notify) = self.notify_sql() {
+                sqlx::query(notify).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(())
+        })?;
+        Ok(())
+    }
+
+    /// Records a direct message (to a user) in the outbox, outside any other change.
+    pub async fn enqueue(&self, item: &Enqueue, now_ms: i64) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(enqueue_statement())
+            .bind(&item.key)
+            .bind(&item.team_id)
+            .bind(&item.channel_id)
+            .bind(item.kind)
+            .bind(item.ticket_id)
+            .bind(&item.body)
+            .bind(now_ms)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        self.wake_outbox();
+        Ok(())
+    }
+
+    /// When the outbox next has something sendable (Unix ms): the latest of each
+    /// channel head's retry time, its channel's pacing and any other sender's lease.
+    pub async fn next_outbox_due(&self) -> Result<Option<i64>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| sqlx::query(
+            "SELECT MIN(CASE
+                 WHEN COALESCE(c.next_at, 0) >= o.next_attempt_at AND COALESCE(c.next_at, 0) >= COALESCE(o.lease_until, 0) THEN COALESCE(c.next_at, 0)
+                 WHEN o.next_attempt_at >= COALESCE(o.lease_until, 0) THEN o.next_attempt_at
+                 ELSE o.lease_until END) AS due
+             FROM outbox o LEFT JOIN outbox_channels c ON c.channel_id = o.channel_id
+             WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel_id)"
+        )
+        .fetch_one(pool)
+        .await?
+        .try_get("due"))
+    }
+
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(
+                "SELECT status, COUNT(*) AS n FROM outbox WHERE status <> 'sent' GROUP BY status",
+            )
+            .fetch_all(pool)
+            .await?;
+            let mut counts = OutboxCounts::default();
+            for row in &rows {
+                let status: String = row.try_get("status")?;
+                let n: i64 = row.try_get("n")?;
+                match status.as_str() {
+                    "pending" => counts.pending = n,
+                    "failed" => counts.failed = n,
+                    _ => {}
+                }
+            }
+            Ok(counts)
+        })
+    }
+}

@@ -1,0 +1,461 @@
+//! Tickets, their timers (the scheduler's due rows) and the transactions that change
+//! them together with the outbox. Everything here is plain data: the SLA decisions are
+//! made by `domain::ticket` and handed in as closures or values.
+
+use sqlx::Row;
+
+use super::outbox::{Enqueue, enqueue_statement, rearm_statement};
+use super::{Db, Store};
+
+/// A ticket as stored: times in Unix milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRecord {
+    pub id: i64,
+    pub team_id: String,
+    pub number: i64,
+    pub customer_id: i64,
+    pub priority: String,
+    pub summary: String,
+    pub reporter: String,
+    pub assignee: Option<String>,
+    pub opened_at: i64,
+    pub used_ms: i64,
+    pub running_since: Option<i64>,
+    pub responded_at: Option<i64>,
+    pub responded_by: Option<String>,
+    pub response_used_ms: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub resolved_by: Option<String>,
+    pub resolution_used_ms: Option<i64>,
+    pub escalations: i64,
+    pub channel_id: String,
+    pub ts: Option<String>,
+    pub source_ts: Option<String>,
+    pub version: i64,
+}
+
+/// A due row of the scheduler, claimed for firing, with its ticket.
+#[derive(Debug, Clone)]
+pub struct DueTimer {
+    pub timer_id: i64,
+    pub target: String,
+    pub level: i64,
+    pub due_at: i64,
+    /// The customer's tier, whose calendar the clock counts in.
+    pub customer_tier: String,
+    pub ticket: TicketRecord,
+}
+
+/// What firing a due row decided.
+#[derive(Debug, Clone, Default)]
+pub struct Firing {
+    /// Posts to record in the outbox (their keys make a second firing harmless).
+    pub enqueue: Vec<Enqueue>,
+    /// The row's next level and when it is due (`None`: paused); `None` here removes
+    /// the row (the target is met, or no level is left).
+    pub next: Option<(i64, Option<i64>)>,
+    /// The ticket message shows a new state.
+    pub refresh_message: bool,
+}
+
+/// A timer's new due time, decided from its target and level: `None` removes the row,
+/// `Some(None)` keeps it paused.
+pub type Replan<'a> = dyn Fn(&str, i64) -> Option<Option<i64>> + Send + Sync + 'a;
+
+pub(super) const TICKET_COLUMNS: &str = "tickets.id, tickets.team_id, tickets.number, tickets.customer_id, tickets.priority,
+    tickets.summary, tickets.reporter, tickets.assignee, tickets.opened_at, tickets.used_ms, tickets.running_since,
+    tickets.responded_at, tickets.responded_by, tickets.response_used_ms, tickets.resolved_at,
+    tickets.resolved_by, tickets.resolution_used_ms, tickets.escalations, tickets.channel_id,
+    tickets.ts, tickets.source_ts, tickets.version";
+
+macro_rules! ticket_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        TicketRecord {
+            id: row.try_get("id")?,
+            team_id: row.try_get("team_id")?,
+            number: row.try_get("number")?,
+            customer_id: row.try_get("customer_id")?,
+            priority: row.try_get("priority")?,
+            summary: row.try_get("summary")?,
+            reporter: row.try_get("reporter")?,
+            assignee: row.try_get("assignee")?,
+            opened_at: row.try_get("opened_at")?,
+            used_ms: row.try_get("used_ms")?,
+            running_since: row.try_get("running_since")?,
+            responded_at: row.try_get("responded_at")?,
+            responded_by: row.try_get("responded_by")?,
+            response_used_ms: row.try_get("response_used_ms")?,
+            resolved_at: row.try_get("resolved_at")?,
+            resolved_by: row.try_get("resolved_by")?,
+            resolution_used_ms: row.try_get("resolution_used_ms")?,
+            escalations: row.try_get("escalations")?,
+            channel_id: row.try_get("channel_id")?,
+            ts: row.try_get("ts")?,
+            source_ts: row.try_get("source_ts")?,
+            version: row.try_get("version")?,
+        }
+    }};
+}
+
+/// The idempotency key of a ticket's own message (posted once, then updated).
+pub fn message_key(ticket_id: i64) -> String {
+    format!("ticket:{ticket_id}:message")
+}
+
+/// A ticket to open, with its first timers.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub team_id: String,
+    pub customer_id: i64,
+    pub priority: String,
+    pub summary: String,
+    pub reporter: String,
+    pub assignee: Option<String>,
+    pub opened_at: i64,
+    pub used_ms: i64,
+    pub running_since: Option<i64>,
+    pub channel_id: String,
+    pub source_ts: Option<String>,
+    /// (target, level 0's due time).
+    pub timers: Vec<(String, Option<i64>)>,
+}
+
+impl Store {
+    /// Stores a new ticket with its number, its timers and its message in the outbox,
+    /// in one transaction.
+    pub async fn open_ticket(&self, new: &NewTicket, now_ms: i64) -> Result<TicketRecord, sqlx::Error> {
+        let insert = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO tickets (team_id, number, customer_id, priority, summary, reporter, assignee,
+                 opened_at, used_ms, running_since, channel_id, source_ts)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             RETURNING {}",
+            TICKET_COLUMNS.replace("tickets.", "")
+        ));
+        let ticket = on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let number: i64 = sqlx::query(
+                "INSERT INTO ticket_numbers (team_id, last) VALUES ($1, 1)
+                 ON CONFLICT (team_id) DO UPDATE SET last = ticket_numbers.last + 1
+                 RETURNING last",
+            )
+            .bind(&new.team_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("last")?;
+            let row = sqlx::query(insert)
+                .bind(&new.team_id)
+                .bind(number)
+                .bind(new.customer_id)
+                .bind(&new.priority)
+                .bind(&new.summary)
+                .bind(&new.reporter)
+                .bind(&new.assignee)
+                .bind(new.opened_at)
+                .bind(new.used_ms)
+                .bind(new.running_since)
+                .bind(&new.channel_id)
+                .bind(&new.source_ts)
+                .fetch_one(&mut *tx)
+                .await?;
+            let ticket = ticket_from_row!(&row);
+            for (target, due_at) in &new.timers {
+                sqlx::query("INSERT INTO timers (ticket_id, target, level, due_at) VALUES ($1, $2, 0, $3)")
+                    .bind(ticket.id)
+                    .bind(target)
+                    .bind(*due_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let message = Enqueue::ticket_message(&ticket);
+            sqlx::query(enqueue_statement())
+                .bind(&message.key)
+                .bind(&message.team_id)
+                .bind(&message.channel_id)
+                .bind(message.kind)
+                .bind(message.ticket_id)
+                .bind(&message.body)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(notify) = self.notify_sql() {
+                sqlx::query(notify).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            ticket
+        });
+        self.wake();
+        Ok(ticket)
+    }
+
+    pub async fn ticket_by_number(&self, team_id: &str, number: i64) -> Result<Option<TicketRecord>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE team_id = $1 AND number = $2"
+        ));
+        on_pool!(&self.db, read, |pool| {
+            match sqlx::query(sql).bind(team_id).bind(number).fetch_optional(pool).await? {
+                Some(row) => Ok(Some(ticket_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// The ticket whose message is `ts` in `channel_id` (thread replies point at it).
+    pub async fn ticket_by_message(&self, team_id: &str, channel_id: &str, ts: &str) -> Result<Option<TicketRecord>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE channel_id = $1 AND ts = $2 AND team_id = $3"
+        ));
+        on_pool!(&self.db, read, |pool| {
+            match sqlx::query(sql).bind(channel_id).bind(ts).bind(team_id).fetch_optional(pool).await? {
+                Some(row) => Ok(Some(ticket_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub async fn ticket_by_id(&self, id: i64) -> Result<Option<TicketRecord>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"));
+        on_pool!(&self.db, read, |pool| {
+            match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
+                Some(row) => Ok(Some(ticket_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// The workspace's unresolved tickets, of one customer or all.
+    pub async fn open_tickets(&self, team_id: &str, customer_id: Option<i64>) -> Result<Vec<TicketRecord>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets
+             WHERE team_id = $1 AND resolved_at IS NULL AND ($2 = 0 OR customer_id = $2)
+             ORDER BY number"
+        ));
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(sql).bind(team_id).bind(customer_id.unwrap_or(0)).fetch_all(pool).await?;
+            rows.iter().map(|row| Ok(ticket_from_row!(row))).collect()
+        })
+    }
+
+    /// Every unresolved ticket, for re-planning after a policy change.
+    pub async fn all_open_tickets(&self) -> Result<Vec<TicketRecord>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE resolved_at IS NULL ORDER BY id"
+        ));
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter().map(|row| Ok(ticket_from_row!(row))).collect()
+        })
+    }
+
+    /// Writes `ticket` if nobody changed it since `ticket.version` was read, re-plans
+    /// its timers with `replan`, re-arms its message and records `enqueue`, all in one
+    /// transaction. `Ok(false)`: someone else changed it first; read it again.
+    pub async fn save_ticket(
+        &self,
+        ticket: &TicketRecord,
+        replan: &Replan<'_>,
+        enqueue: &[Enqueue],
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let saved = on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE tickets SET priority = $3, summary = $4, assignee = $5, used_ms = $6,
+                     running_since = $7, responded_at = $8, responded_by = $9, response_used_ms = $10,
+                     resolved_at = $11, resolved_by = $12, resolution_used_ms = $13, escalations = $14,
+                     version = version + 1
+                 WHERE id = $1 AND version = $2",
+            )
+            .bind(ticket.id)
+            .bind(ticket.version)
+            .bind(&ticket.priority)
+            .bind(&ticket.summary)
+            .bind(&ticket.assignee)
+            .bind(ticket.used_ms)
+            .bind(ticket.running_since)
+            .bind(ticket.responded_at)
+            .bind(&ticket.responded_by)
+            .bind(ticket.response_used_ms)
+            .bind(ticket.resolved_at)
+            .bind(&ticket.resolved_by)
+            .bind(ticket.resolution_used_ms)
+            .bind(ticket.escalations)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                tx.rollback().await?;
+                false
+            } else {
+                let timers = sqlx::query("SELECT id, target, level FROM timers WHERE ticket_id = $1")
+                    .bind(ticket.id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for row in &timers {
+                    let id: i64 = row.try_get("id")?;
+                    let target: String = row.try_get("target")?;
+                    let level: i64 = row.try_get("level")?;
+                    match replan(&target, level) {
+                        None => {
+                            sqlx::query("DELETE FROM timers WHERE id = $1")
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        Some(due_at) => {
+                            sqlx::query("UPDATE timers SET due_at = $2 WHERE id = $1")
+                                .bind(id)
+                                .bind(due_at)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                }
+                sqlx::query(rearm_statement())
+                    .bind(super::tickets::message_key(ticket.id))
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                for item in enqueue {
+                    sqlx::query(enqueue_statement())
+                        .bind(&item.key)
+                        .bind(&item.team_id)
+                        .bind(&item.channel_id)
+                        .bind(item.kind)
+                        .bind(item.ticket_id)
+                        .bind(&item.body)
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some(notify) = self.notify_sql() {
+                    sqlx::query(notify).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                true
+            }
+        });
+        if saved {
+            self.wake();
+        }
+        Ok(saved)
+    }
+
+    /// Records where the ticket's message was posted.
+    pub async fn set_ticket_message(&self, ticket_id: i64, ts: &str) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query("UPDATE tickets SET ts = $2 WHERE id = $1")
+            .bind(ticket_id)
+            .bind(ts)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+    }
+
+    /// When the earliest timer is due (Unix ms), if any: an index lookup, not a scan.
+    pub async fn next_timer_due(&self) -> Result<Option<i64>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| sqlx::query(
+            "SELECT MIN(due_at) AS due FROM timers WHERE due_at IS NOT NULL"
+        )
+        .fetch_one(pool)
+        .await?
+        .try_get("due"))
+    }
+
+    /// How many timers are waiting (for /metrics).
+    pub async fn timer_count(&self) -> Result<i64, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| sqlx::query("SELECT COUNT(*) AS n FROM timers")
+            .fetch_one(pool)
+            .await?
+            .try_get("n"))
+    }
+
+    /// Claims up to `limit` rows due at `now_ms` and fires each with `fire`, in one
+    /// transaction. On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so
+    /// replicas take disjoint rows; the lock is the lease, and it ends with the
+    /// transaction, so a replica killed mid-firing leaves its rows to the others at
+    /// once. Returns how many rows fired.
+    pub async fn fire_due_timers(
+        &self,
+        now_ms: i64,
+        limit: i64,
+        fire: &(dyn Fn(&DueTimer) -> Firing + Send + Sync),
+    ) -> Result<usize, sqlx::Error> {
+        let lock = match &self.db {
+            Db::Sqlite { .. } => "",
+            Db::Postgres(_) => "FOR UPDATE OF timers SKIP LOCKED",
+        };
+        let select = sqlx::AssertSqlSafe(format!(
+            "SELECT timers.id AS timer_id, timers.target, timers.level, timers.due_at,
+                 customers.tier AS customer_tier, {TICKET_COLUMNS}
+             FROM timers JOIN tickets ON tickets.id = timers.ticket_id
+             JOIN customers ON customers.id = tickets.customer_id
+             WHERE timers.due_at <= $1
+             ORDER BY timers.due_at, timers.id
+             LIMIT $2 {lock}"
+        ));
+        let fired = on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query(select).bind(now_ms).bind(limit).fetch_all(&mut *tx).await?;
+            let mut due = Vec::with_capacity(rows.len());
+            for row in &rows {
+                due.push(DueTimer {
+                    timer_id: row.try_get("timer_id")?,
+                    target: row.try_get("target")?,
+                    level: row.try_get("level")?,
+                    due_at: row.try_get("due_at")?,
+                    customer_tier: row.try_get("customer_tier")?,
+                    ticket: ticket_from_row!(row),
+                });
+            }
+            for timer in &due {
+                let firing = fire(timer);
+                for item in &firing.enqueue {
+                    sqlx::query(enqueue_statement())
+                        .bind(&item.key)
+                        .bind(&item.team_id)
+                        .bind(&item.channel_id)
+                        .bind(item.kind)
+                        .bind(item.ticket_id)
+                        .bind(&item.body)
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                match firing.next {
+                    None => {
+                        sqlx::query("DELETE FROM timers WHERE id = $1")
+                            .bind(timer.timer_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Some((level, due_at)) => {
+                        sqlx::query("UPDATE timers SET level = $2, due_at = $3 WHERE id = $1")
+                            .bind(timer.timer_id)
+                            .bind(level)
+                            .bind(due_at)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                if firing.refresh_message {
+                    sqlx::query(rearm_statement())
+                        .bind(message_key(timer.ticket.id))
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            if !due.is_empty()
+                && let Some(notify) = self.notify_sql()
+            {
+                sqlx::query(notify).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            due.len()
+        });
+        if fired > 0 {
+            self.wake_outbox();
+        }
+        Ok(fired)
+    }
+}

@@ -1,0 +1,462 @@
+//! Support requests: the use cases that tie the SLA domain, the store and the outbox
+//! together. Slack handlers and the scheduler call these; nothing here talks to Slack
+//! (posts are recorded in the outbox, which the sender delivers).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use crate::blocks::{self, Message};
+use crate::domain::calendar::Calendar;
+use crate::domain::checklist::Tier;
+use crate::domain::customer::Customer;
+use crate::domain::i18n::Lang;
+use crate::domain::policy::Policy;
+use crate::domain::sla::{Clock, Priority, Target, threshold_amount};
+use crate::domain::ticket::{Action, Closure, Fire, Refused, Ticket};
+use crate::store::Store;
+use crate::store::outbox::{Enqueue, kind};
+use crate::store::tickets::{DueTimer, Firing, NewTicket, TicketRecord};
+
+/// A threshold posted this long after it was reached is marked late.
+pub const LATE_AFTER: Duration = Duration::seconds(30);
+/// Due rows fired per transaction.
+pub const FIRE_BATCH: i64 = 200;
+
+/// What an escalation row of the outbox carries: the rendered reply, and the ticket
+/// whose thread it goes in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EscalationBody {
+    pub message: Message,
+    pub ticket_id: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActError {
+    #[error("no such ticket")]
+    NotFound,
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(Clone)]
+pub struct Support {
+    pub store: Store,
+    pub policy: Arc<Policy>,
+    /// Language of what is posted in channels.
+    pub lang: Lang,
+    calendars: Arc<[Calendar; 3]>,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// The stored form of a ticket into the domain's (an unknown priority reads as P3).
+pub fn ticket_of(r: &TicketRecord) -> Ticket {
+    let closure = |at_ms: Option<i64>, by: &Option<String>, used: Option<i64>| {
+        at_ms.map(|a| Closure {
+            at: at(a),
+            by: by.clone().unwrap_or_default(),
+            used: Duration::milliseconds(used.unwrap_or(0)),
+        })
+    };
+    Ticket {
+        id: r.id,
+        team_id: r.team_id.clone(),
+        number: r.number,
+        customer_id: r.customer_id,
+        priority: Priority::parse(&r.priority).unwrap_or(Priority::P3),
+        summary: r.summary.clone(),
+        reporter: r.reporter.clone(),
+        assignee: r.assignee.clone(),
+        opened_at: at(r.opened_at),
+        clock: Clock {
+            used: Duration::milliseconds(r.used_ms),
+            running_since: r.running_since.map(at),
+        },
+        responded: closure(r.responded_at, &r.responded_by, r.response_used_ms),
+        resolved: closure(r.resolved_at, &r.resolved_by, r.resolution_used_ms),
+        escalations: r.escalations,
+        channel_id: r.channel_id.clone(),
+        ts: r.ts.clone(),
+        version: r.version,
+    }
+}
+
+/// The domain's ticket back into its stored form, over the record it was read from.
+fn record_of(t: &Ticket, read: &TicketRecord) -> TicketRecord {
+    TicketRecord {
+        priority: t.priority.as_str().to_string(),
+        summary: t.summary.clone(),
+        assignee: t.assignee.clone(),
+        used_ms: t.clock.used.num_milliseconds(),
+        running_since: t.clock.running_since.map(ms),
+        responded_at: t.responded.as_ref().map(|c| ms(c.at)),
+        responded_by: t.responded.as_ref().map(|c| c.by.clone()),
+        response_used_ms: t.responded.as_ref().map(|c| c.used.num_milliseconds()),
+        resolved_at: t.resolved.as_ref().map(|c| ms(c.at)),
+        resolved_by: t.resolved.as_ref().map(|c| c.by.clone()),
+        resolution_used_ms: t.resolved.as_ref().map(|c| c.used.num_milliseconds()),
+        escalations: t.escalations,
+        ..read.clone()
+    }
+}
+
+/// Sort key for "worst first": breached targets by how far past, then running ones by
+/// the least time left, then paused ones.
+pub fn urgency(ticket: &Ticket, policy: &Policy, cal: &Calendar, now: DateTime<Utc>) -> (u8, i64) {
+    use crate::domain::sla::SlaState;
+    [Target::FirstResponse, Target::Resolution]
+        .into_iter()
+        .filter(|t| ticket.closure(*t).is_none())
+        .map(|t| match ticket.sla_state(policy, cal, t, now) {
+            SlaState::BreachedBy(over) => (0, -over.num_milliseconds()),
+            SlaState::DueIn { left, .. } => (1, left.num_milliseconds()),
+            SlaState::Paused { left } => (2, left.num_milliseconds()),
+            SlaState::Met { .. } => (3, 0),
+        })
+        .min()
+        .unwrap_or((3, 0))
+}
+
+fn tier_index(tier: Tier) -> usize {
+    match tier {
+        Tier::Standard => 0,
+        Tier::Professional => 1,
+        Tier::Enterprise => 2,
+    }
+}
+
+impl Support {
+    pub fn new(store: Store, policy: Arc<Policy>, lang: Lang) -> Self {
+        let calendars = Arc::new([
+            policy.calendar(Tier::Standard),
+            policy.calendar(Tier::Professional),
+            policy.calendar(Tier::Enterprise),
+        ]);
+        Self {
+            store,
+            policy,
+            lang,
+            calendars,
+        }
+    }
+
+    pub fn calendar(&self, tier: Tier) -> &Calendar {
+        &self.calendars[tier_index(tier)]
+    }
+
+    /// Opens a ticket for `customer`, `opened_at` (back-dated or now). Its clock has
+    /// run in business time since then; thresholds already past fire at once, in
+    /// order, marked late.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open(
+        &self,
+        customer: &Customer,
+        channel_id: &str,
+        priority: Priority,
+        summary: &str,
+        reporter: &str,
+        opened_at: DateTime<Utc>,
+        source_ts: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket, sqlx::Error> {
+        let cal = self.calendar(customer.tier);
+        let draft = Ticket {
+            id: 0,
+            team_id: customer.team_id.clone(),
+            number: 0,
+            customer_id: customer.id,
+            priority,
+            summary: summary.to_string(),
+            reporter: reporter.to_string(),
+            assignee: None,
+            opened_at,
+            clock: Clock::start(opened_at),
+            responded: None,
+            resolved: None,
+            escalations: 0,
+            channel_id: channel_id.to_string(),
+            ts: None,
+            version: 0,
+        };
+        let timers = [Target::FirstResponse, Target::Resolution]
+            .into_iter()
+            .filter_map(|target| {
+                draft
+                    .due_at(&self.policy, cal, target, 0)
+                    .map(|due| (target.as_str().to_string(), due.map(ms)))
+            })
+            .collect();
+        let record = self
+            .store
+            .open_ticket(
+                &NewTicket {
+                    team_id: customer.team_id.clone(),
+                    customer_id: customer.id,
+                    priority: priority.as_str().to_string(),
+                    summary: summary.to_string(),
+                    reporter: reporter.to_string(),
+                    assignee: None,
+                    opened_at: ms(opened_at),
+                    used_ms: 0,
+                    running_since: Some(ms(opened_at)),
+                    channel_id: channel_id.to_string(),
+                    source_ts,
+                    timers,
+                },
+                ms(now),
+            )
+            .await?;
+        info!(ticket = record.id, number = record.number, priority = priority.as_str(), "ticket opened");
+        Ok(ticket_of(&record))
+    }
+
+    /// The ticket `id` of workspace `team_id` (an id from another workspace finds
+    /// nothing).
+    pub async fn ticket(&self, team_id: &str, id: i64) -> Result<Option<(Ticket, Customer)>, sqlx::Error> {
+        let Some(record) = self.store.ticket_by_id(id).await? else {
+            return Ok(None);
+        };
+        if record.team_id != team_id {
+            return Ok(None);
+        }
+        let Some(customer) = self.store.customer_by_id(team_id, record.customer_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((ticket_of(&record), customer)))
+    }
+
+    /// Applies `action` to ticket `id` and re-plans its timers, retrying if someone
+    /// else changed the ticket in between.
+    pub async fn act(
+        &self,
+        team_id: &str,
+        id: i64,
+        action: &Action,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket, ActError> {
+        self.change(team_id, id, now, |ticket, _cal| {
+            let cal = _cal;
+            ticket.apply(action, user, cal, now)?;
+            Ok(Vec::new())
+        })
+        .await
+    }
+
+    /// "Escalate now": posts the next step of the escalation path at once.
+    pub async fn escalate_now(
+        &self,
+        team_id: &str,
+        id: i64,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket, ActError> {
+        let policy = self.policy.clone();
+        let lang = self.lang;
+        self.change(team_id, id, now, move |ticket, _cal| {
+            if ticket.resolved.is_some() {
+                return Err(Refused::Resolved);
+            }
+            ticket.escalations += 1;
+            // The next step after the furthest level any target's threshold reached.
+            let step = policy.escalation.paths[ticket.priority.index()]
+                .len()
+                .min(ticket.escalations as usize) as u32;
+            let named = ticket.on_the_hook(&policy, Target::FirstResponse, step.max(1));
+            let message = blocks::ticket::manual_escalation(ticket, user, &named, lang);
+            let body = serde_json::to_string(&EscalationBody {
+                message,
+                ticket_id: ticket.id,
+            })
+            .unwrap_or_default();
+            Ok(vec![Enqueue {
+                key: format!("esc:{}:manual:{}", ticket.id, ticket.escalations),
+                team_id: ticket.team_id.clone(),
+                channel_id: ticket.channel_id.clone(),
+                kind: kind::ESCALATION,
+                ticket_id: Some(ticket.id),
+                body,
+            }])
+        })
+        .await
+    }
+
+    /// Reads, changes with `edit` and saves ticket `id`, re-planning its timers; tries
+    /// again on a concurrent change.
+    async fn change(
+        &self,
+        team_id: &str,
+        id: i64,
+        now: DateTime<Utc>,
+        edit: impl Fn(&mut Ticket, &Calendar) -> Result<Vec<Enqueue>, Refused>,
+    ) -> Result<Ticket, ActError> {
+        loop {
+            let Some(record) = self.store.ticket_by_id(id).await? else {
+                return Err(ActError::NotFound);
+            };
+            if record.team_id != team_id {
+                return Err(ActError::NotFound);
+            }
+            let tier = self
+                .store
+                .customer_by_id_unscoped(record.customer_id)
+                .await?
+                .map(|c| c.tier)
+                .unwrap_or(Tier::Standard);
+            let cal = self.calendar(tier);
+            let mut ticket = ticket_of(&record);
+            let enqueue = edit(&mut ticket, cal)?;
+            let policy = &self.policy;
+            let planned = ticket.clone();
+            let replan = move |target: &str, level: i64| {
+                let target = Target::parse(target)?;
+                planned
+                    .due_at(policy, cal, target, level as u32)
+                    .map(|due| due.map(ms))
+            };
+            if self
+                .store
+                .save_ticket(&record_of(&ticket, &record), &replan, &enqueue, ms(now))
+                .await?
+            {
+                ticket.version += 1;
+                return Ok(ticket);
+            }
+        }
+    }
+
+    /// Fires the rows due at `now`, one batch; returns how late each fired (ms).
+    pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
+        let lateness = std::sync::Mutex::new(Vec::new());
+        let fire = |due: &DueTimer| {
+            if let Ok(mut l) = lateness.lock() {
+                l.push(ms(now) - due.due_at);
+            }
+            self.firing(due, now)
+        };
+        self.store.fire_due_timers(ms(now), FIRE_BATCH, &fire).await?;
+        Ok(lateness.into_inner().unwrap_or_default())
+    }
+
+    /// What one due row does (pure but for the row it is given).
+    fn firing(&self, due: &DueTimer, now: DateTime<Utc>) -> Firing {
+        let ticket = ticket_of(&due.ticket);
+        let tier = Tier::parse(&due.customer_tier).unwrap_or(Tier::Standard);
+        let cal = self.calendar(tier);
+        let Some(target) = Target::parse(&due.target) else {
+            warn!(timer = due.timer_id, target = %due.target, "a timer with an unknown target; dropped");
+            return Firing::default();
+        };
+        let level = due.level.max(0) as u32;
+        match ticket.fire(&self.policy, cal, target, level, now) {
+            Fire::Stop => Firing::default(),
+            Fire::Wait(next) => Firing {
+                next: Some((due.level, next.map(ms))),
+                ..Firing::default()
+            },
+            Fire::Escalate { level, reached_at, next } => {
+                let length = ticket.target_length(&self.policy, target);
+                let amount = threshold_amount(length, &self.policy.escalation, level).unwrap_or(length);
+                let percent = if length.num_milliseconds() > 0 {
+                    (amount.num_milliseconds() * 100 / length.num_milliseconds()) as u32
+                } else {
+                    100
+                };
+                let named = ticket.on_the_hook(&self.policy, target, level);
+                let late_since = (now - reached_at > LATE_AFTER).then_some(reached_at);
+                let target_due = match ticket.clock.when_used(cal, length) {
+                    crate::domain::sla::Due::At(t) => Some(t),
+                    _ => None,
+                };
+                let message = blocks::ticket::escalation(
+                    &blocks::ticket::Escalation {
+                        ticket: &ticket,
+                        target,
+                        percent,
+                        target_length: length,
+                        named: &named,
+                        late_since,
+                        due: target_due,
+                    },
+                    cal,
+                    self.lang,
+                );
+                let body = serde_json::to_string(&EscalationBody {
+                    message,
+                    ticket_id: ticket.id,
+                })
+                .unwrap_or_default();
+                Firing {
+                    enqueue: vec![Enqueue {
+                        key: format!("esc:{}:{}:{}", ticket.id, target.as_str(), level),
+                        team_id: ticket.team_id.clone(),
+                        channel_id: ticket.channel_id.clone(),
+                        kind: kind::ESCALATION,
+                        ticket_id: Some(ticket.id),
+                        body,
+                    }],
+                    next: next.map(|(level, due)| (i64::from(level), due.map(ms))),
+                    refresh_message: true,
+                }
+            }
+        }
+    }
+
+    /// Re-plans every open deadline when the policy changed since they were planned:
+    /// the time used so far stays used (counted under the old calendars), the time
+    /// left counts against the new ones.
+    pub async fn replan_if_policy_changed(&self, policy_text: &str, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        let previous = self.store.planned_policy().await?;
+        if previous.as_deref() == Some(policy_text) {
+            return Ok(0);
+        }
+        let old = match previous.as_deref().map(Policy::from_toml_str) {
+            Some(Ok(old)) => Some(old),
+            Some(Err(e)) => {
+                warn!(error = %e, "the previously planned policy no longer parses; re-planning from now");
+                None
+            }
+            None => None,
+        };
+        let mut replanned = 0;
+        for record in self.store.all_open_tickets().await? {
+            let tier = self
+                .store
+                .customer_by_id_unscoped(record.customer_id)
+                .await?
+                .map(|c| c.tier)
+                .unwrap_or(Tier::Standard);
+            let old_cal = old.as_ref().map(|p| p.calendar(tier));
+            let result = self
+                .change(&record.team_id, record.id, now, |ticket, _cal| {
+                    if let Some(old_cal) = &old_cal
+                        && ticket.clock.running_since.is_some()
+                    {
+                        ticket.clock.replan(old_cal, now);
+                    }
+                    Ok(Vec::new())
+                })
+                .await;
+            match result {
+                Ok(_) => replanned += 1,
+                Err(e) => warn!(ticket = record.id, error = %e, "cannot re-plan a ticket"),
+            }
+        }
+        self.store.set_planned_policy(policy_text).await?;
+        if replanned > 0 {
+            info!(tickets = replanned, "the policy changed: open deadlines re-planned");
+        }
+        Ok(replanned)
+    }
+}
