@@ -10,11 +10,11 @@ use crate::config::Settings;
 use crate::delivery::{slack_api::SlackApi, users::Locales, worker};
 use crate::domain::template::Template;
 use crate::http::{self, HttpState, signature::Verifier};
-use crate::scheduler;
-use crate::support::Support;
 use crate::metrics::Metrics;
+use crate::scheduler;
 use crate::slack::Context;
 use crate::store::Store;
+use crate::support::Support;
 
 /// How long in-flight Slack work may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,6 +40,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let template = Arc::new(load_template(&settings)?);
+    let single_process = crate::store::lock_single_process(&settings.database_url)?;
     let store = Store::connect(&settings.database_url).await?;
     let api = SlackApi::new(&settings.slack_api_url, &settings.bot_token)?;
     let verifier = Verifier::new(&settings.signing_secret);
@@ -116,6 +117,7 @@ pub async fn run(
     })
     .await;
     store.close().await;
+    drop(single_process);
     Ok(())
 }
 

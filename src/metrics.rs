@@ -75,7 +75,10 @@ impl Metrics {
         )
         .expect("valid metric");
         let outbox_sent = IntCounterVec::new(
-            Opts::new("readiness_outbox_sent_total", "Outbox rows delivered to Slack"),
+            Opts::new(
+                "readiness_outbox_sent_total",
+                "Outbox rows delivered to Slack",
+            ),
             &["kind"],
         )
         .expect("valid metric");

@@ -200,7 +200,9 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
         (Problem::TooManyWords(w), Lang::Ja) => format!("`{}` は余分です。", q(w)),
         (Problem::MissingPriority, Lang::En) => "Give a priority: P0, P1, P2 or P3.".into(),
         (Problem::MissingPriority, Lang::Ja) => "優先度（P0〜P3）を指定してください。".into(),
-        (Problem::MissingSummary, Lang::En) => "Say in a few words what the request is about.".into(),
+        (Problem::MissingSummary, Lang::En) => {
+            "Say in a few words what the request is about.".into()
+        }
         (Problem::MissingSummary, Lang::Ja) => "依頼の概要を書いてください。".into(),
         (Problem::BadTime(t), Lang::En) => format!(
             "`{}` is not a time like 2026-11-20T17:00+09:00 (without an offset: the customer's time zone).",

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod item_modal;
 pub mod limits;
 pub mod ticket;
+pub mod ticket_modal;
 
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;

@@ -9,7 +9,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
 use crate::domain::sla::{Priority, SlaState, Target, short};
-use crate::domain::ticket::Ticket;
+use crate::domain::ticket::{Refused, Ticket};
 
 /// action_ids of the ticket buttons; each button's value is the ticket id.
 pub const RESPOND: &str = "ticket_respond";
@@ -47,14 +47,26 @@ fn state_line(state: &SlaState, cal: &Calendar, lang: Lang) -> String {
         ),
         SlaState::Paused { left } => format!(
             ":double_vertical_bar: {} {}",
-            lang.pick("paused, waiting on the customer; left:", "一時停止中（顧客待ち）残り"),
+            lang.pick(
+                "paused, waiting on the customer; left:",
+                "一時停止中（顧客待ち）残り"
+            ),
             short(*left)
         ),
         SlaState::Met { after, late } => {
             if *late {
-                format!(":warning: {} {} ({})", lang.pick("met in", "達成"), short(*after), lang.pick("after the target", "目標超過"))
+                format!(
+                    ":warning: {} {} ({})",
+                    lang.pick("met in", "達成"),
+                    short(*after),
+                    lang.pick("after the target", "目標超過")
+                )
             } else {
-                format!(":white_check_mark: {} {}", lang.pick("met in", "達成"), short(*after))
+                format!(
+                    ":white_check_mark: {} {}",
+                    lang.pick("met in", "達成"),
+                    short(*after)
+                )
             }
         }
         SlaState::BreachedBy(over) => format!(
@@ -95,7 +107,10 @@ pub fn ticket_message(
         ticket.reporter
     );
     if let Some(assignee) = &ticket.assignee {
-        people.push_str(&format!(" · {} <@{assignee}>", lang.pick("assignee", "担当")));
+        people.push_str(&format!(
+            " · {} <@{assignee}>",
+            lang.pick("assignee", "担当")
+        ));
     }
     people.push_str(&format!(" · {status}"));
     let mut lines = Vec::new();
@@ -142,12 +157,22 @@ fn buttons(ticket: &Ticket, lang: Lang) -> SlackBlock {
     if ticket.is_paused() {
         elements.push(button(lang.pick("Resume", "再開"), RESUME, ticket));
     } else {
-        elements.push(button(lang.pick("Pause (waiting on customer)", "一時停止（顧客待ち）"), PAUSE, ticket));
+        elements.push(button(
+            lang.pick("Pause (waiting on customer)", "一時停止（顧客待ち）"),
+            PAUSE,
+            ticket,
+        ));
     }
-    elements.push(button(lang.pick("Escalate now", "今すぐエスカレーション"), ESCALATE, ticket));
+    elements.push(button(
+        lang.pick("Escalate now", "今すぐエスカレーション"),
+        ESCALATE,
+        ticket,
+    ));
     let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = Priority::ALL
         .iter()
-        .map(|p| SlackBlockChoiceItem::new(plain(p.as_str()), format!("{}:{}", ticket.id, p.as_str())))
+        .map(|p| {
+            SlackBlockChoiceItem::new(plain(p.as_str()), format!("{}:{}", ticket.id, p.as_str()))
+        })
         .collect();
     let current = options
         .iter()
@@ -158,7 +183,10 @@ fn buttons(ticket: &Ticket, lang: Lang) -> SlackBlock {
         .with_placeholder(plain(lang.pick("Priority", "優先度")))
         .with_options(options);
     if let Some(current) = current {
-        menu = menu.with_initial_option(SlackBlockChoiceItem::new(current.text.clone(), current.value.clone()));
+        menu = menu.with_initial_option(SlackBlockChoiceItem::new(
+            current.text.clone(),
+            current.value.clone(),
+        ));
     }
     elements.push(menu.into());
     SlackActionsBlock::new(elements)
@@ -187,7 +215,10 @@ pub fn escalation(e: &Escalation<'_>, cal: &Calendar, lang: Lang) -> Message {
     let target = target_name(e.target, lang);
     let length = short(e.target_length);
     let headline = if e.percent < 100 {
-        let due = e.due.map(|d| format!(" — {} {}", lang.pick("due", "期限"), date_token(d, cal))).unwrap_or_default();
+        let due = e
+            .due
+            .map(|d| format!(" — {} {}", lang.pick("due", "期限"), date_token(d, cal)))
+            .unwrap_or_default();
         format!(
             ":warning: *{label}* ({}) {target}: {}% {} {length}{due}",
             e.ticket.priority.as_str(),
@@ -213,7 +244,10 @@ pub fn escalation(e: &Escalation<'_>, cal: &Calendar, lang: Lang) -> Message {
     if let Some(since) = e.late_since {
         text.push_str(&format!(
             "\n_{} {}_",
-            lang.pick("Late: this threshold was reached at", "遅延通知: この閾値の到達時刻"),
+            lang.pick(
+                "Late: this threshold was reached at",
+                "遅延通知: この閾値の到達時刻"
+            ),
             date_token(since, cal)
         ));
     }
@@ -248,7 +282,11 @@ pub fn ticket_list(
     if rows.is_empty() {
         return Message::plain(lang.pick("No open tickets.", "未解決のチケットはありません。"));
     }
-    let mut blocks = vec![section(&format!("*{}* ({})", lang.pick("Open tickets", "未解決のチケット"), rows.len()))];
+    let mut blocks = vec![section(&format!(
+        "*{}* ({})",
+        lang.pick("Open tickets", "未解決のチケット"),
+        rows.len()
+    ))];
     let shown = rows.len().min(limits::MESSAGE_BLOCKS - 2);
     for (ticket, customer, cal) in &rows[..shown] {
         let mut line = format!(
@@ -261,16 +299,47 @@ pub fn ticket_list(
         for target in [Target::FirstResponse, Target::Resolution] {
             if ticket.closure(target).is_none() {
                 let state = ticket.sla_state(policy, cal, target, now);
-                line.push_str(&format!("\n{}: {}", target_name(target, lang), state_line(&state, cal, lang)));
+                line.push_str(&format!(
+                    "\n{}: {}",
+                    target_name(target, lang),
+                    state_line(&state, cal, lang)
+                ));
             }
         }
         blocks.push(SlackSectionBlock::new().with_text(mrkdwn(line)).into());
     }
     if rows.len() > shown {
-        blocks.push(context(&format!("… {} {}", rows.len() - shown, lang.pick("more", "件以上"))));
+        blocks.push(context(&format!(
+            "… {} {}",
+            rows.len() - shown,
+            lang.pick("more", "件以上")
+        )));
     }
     Message {
         text: format!("{} open tickets", rows.len()),
         blocks,
     }
+}
+
+/// Why a ticket button did nothing, for the clicker.
+pub fn refusal(refused: Refused, lang: Lang) -> String {
+    match refused {
+        Refused::Resolved => lang.pick(
+            "This ticket is already resolved.",
+            "このチケットは解決済みです。",
+        ),
+        Refused::AlreadyResponded => lang.pick(
+            "The first response is already recorded.",
+            "初回応答はすでに記録されています。",
+        ),
+        Refused::AlreadyPaused => {
+            lang.pick("The ticket is already paused.", "すでに一時停止中です。")
+        }
+        Refused::NotPaused => lang.pick("The ticket is not paused.", "一時停止中ではありません。"),
+        Refused::SamePriority => lang.pick(
+            "The ticket already has this priority.",
+            "すでにその優先度です。",
+        ),
+    }
+    .to_string()
 }

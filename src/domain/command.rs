@@ -54,8 +54,12 @@ pub enum Command {
         opened: Option<Opened>,
         summary: String,
     },
+    /// `ticket` alone: the new-ticket modal.
+    TicketModal,
     /// `tickets [customer]`
-    Tickets { customer: Option<CustomerRef> },
+    Tickets {
+        customer: Option<CustomerRef>,
+    },
     /// Part of the grammar, built by a later release.
     NotYet(&'static str),
 }
@@ -178,7 +182,10 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
                 customer: Some(c.customer_ref()),
             }),
             [c] => Err(usage(Form::Tickets, Problem::UnknownOption(c.text.clone()))),
-            [_, extra, ..] => Err(usage(Form::Tickets, Problem::TooManyWords(extra.text.clone()))),
+            [_, extra, ..] => Err(usage(
+                Form::Tickets,
+                Problem::TooManyWords(extra.text.clone()),
+            )),
         },
         "report" => Ok(Command::NotYet("report")),
         "remind" => Ok(Command::NotYet("remind")),
@@ -289,6 +296,9 @@ fn parse_new(words: &[Word]) -> Result<Command, ParseError> {
 }
 
 fn parse_ticket(words: &[Word]) -> Result<Command, ParseError> {
+    if words.is_empty() {
+        return Ok(Command::TicketModal);
+    }
     let priority_of = |w: &Word| (!w.quoted).then(|| Priority::parse(&w.text)).flatten();
     let (customer, rest) = match words {
         [first, ..] if priority_of(first).is_some() => (None, words),
@@ -297,7 +307,8 @@ fn parse_ticket(words: &[Word]) -> Result<Command, ParseError> {
         }
         _ => return Err(usage(Form::Ticket, Problem::MissingPriority)),
     };
-    let priority = priority_of(&rest[0]).ok_or_else(|| usage(Form::Ticket, Problem::MissingPriority))?;
+    let priority =
+        priority_of(&rest[0]).ok_or_else(|| usage(Form::Ticket, Problem::MissingPriority))?;
     let mut opened = None;
     let mut summary = Vec::new();
     for word in &rest[1..] {

@@ -152,7 +152,11 @@ impl Ticket {
         if self.closure(target).is_some() || self.resolved.is_some() {
             return None;
         }
-        let amount = threshold_amount(self.target_length(policy, target), &policy.escalation, level)?;
+        let amount = threshold_amount(
+            self.target_length(policy, target),
+            &policy.escalation,
+            level,
+        )?;
         Some(match self.clock.when_used(cal, amount) {
             Due::At(t) => Some(t),
             // Covered by time used before the clock last started: due at once.
@@ -170,7 +174,13 @@ impl Ticket {
         now: DateTime<Utc>,
     ) -> SlaState {
         let met = self.closure(target).map(|c| c.used);
-        state(&self.clock, cal, self.target_length(policy, target), met, now)
+        state(
+            &self.clock,
+            cal,
+            self.target_length(policy, target),
+            met,
+            now,
+        )
     }
 
     /// Decides what a due timer does at `now`: escalate (and to which level next),
@@ -192,10 +202,9 @@ impl Ticket {
         if due > now {
             return Fire::Wait(Some(due));
         }
-        let next = match self.due_at(policy, cal, target, level + 1) {
-            Some(next_due) => Some((level + 1, next_due)),
-            None => None,
-        };
+        let next = self
+            .due_at(policy, cal, target, level + 1)
+            .map(|next_due| (level + 1, next_due));
         Fire::Escalate {
             level,
             reached_at: due,
@@ -216,8 +225,12 @@ impl Ticket {
             "<@{}>",
             self.assignee.as_deref().unwrap_or(&self.reporter)
         )];
-        let breached = threshold_amount(self.target_length(policy, target), &policy.escalation, level)
-            .is_some_and(|amount| amount >= self.target_length(policy, target));
+        let breached = threshold_amount(
+            self.target_length(policy, target),
+            &policy.escalation,
+            level,
+        )
+        .is_some_and(|amount| amount >= self.target_length(policy, target));
         if breached && matches!(self.priority, Priority::P0 | Priority::P1) {
             named.push("<!here>".into());
         }

@@ -14,13 +14,13 @@ use axum::{
 };
 use tracing::{debug, warn};
 
+use crate::metrics::{self, Metrics};
 use crate::slack::{
     self, Context,
     commands::{Answer, SlashCommand},
     events::{Envelope, EventReply},
     interactions::{Interaction, Reply},
 };
-use crate::metrics::{self, Metrics};
 use signature::{Unverified, Verifier};
 
 /// Largest request body accepted: a tick on a long Japanese checklist is tens of KB

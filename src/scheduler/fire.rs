@@ -20,7 +20,9 @@ pub async fn run(support: Support, metrics: Metrics, mut shutdown: watch::Receiv
             Ok(fired) if !fired.is_empty() => {
                 metrics.timers_fired.inc_by(fired.len() as u64);
                 for late_ms in fired {
-                    metrics.timer_lateness.observe(late_ms.max(0) as f64 / 1000.0);
+                    metrics
+                        .timer_lateness
+                        .observe(late_ms.max(0) as f64 / 1000.0);
                 }
                 // More may be due already: go again before sleeping.
                 continue;
@@ -28,7 +30,14 @@ pub async fn run(support: Support, metrics: Metrics, mut shutdown: watch::Receiv
             Ok(_) => {}
             Err(e) => {
                 warn!(error = %e, "firing due timers failed; trying again shortly");
-                if !super::sleep_until(Some(now.timestamp_millis() + 1000), now, &wake.timers, &mut shutdown).await {
+                if !super::sleep_until(
+                    Some(now.timestamp_millis() + 1000),
+                    now,
+                    &wake.timers,
+                    &mut shutdown,
+                )
+                .await
+                {
                     return;
                 }
                 continue;

@@ -31,7 +31,9 @@ pub async fn sleep_until(
     shutdown: &mut watch::Receiver<bool>,
 ) -> bool {
     let wait = match due {
-        Some(due) => Duration::from_millis((due - now.timestamp_millis()).max(0) as u64).min(MAX_SLEEP),
+        Some(due) => {
+            Duration::from_millis((due - now.timestamp_millis()).max(0) as u64).min(MAX_SLEEP)
+        }
         None => MAX_SLEEP,
     };
     if wait.is_zero() {

@@ -113,13 +113,24 @@ impl Sender {
         };
         let now = Utc::now().timestamp_millis();
         let channel_next_at = match &outcome {
-            Outcome::Retry { at, count_attempt: false, .. } => Some(*at),
+            Outcome::Retry {
+                at,
+                count_attempt: false,
+                ..
+            } => Some(*at),
             _ => Some(now + CHANNEL_GAP_MS),
         };
         match &outcome {
-            Outcome::Sent { .. } => self.metrics.outbox_sent.with_label_values(&[&row.kind]).inc(),
+            Outcome::Sent { .. } => self
+                .metrics
+                .outbox_sent
+                .with_label_values(&[&row.kind])
+                .inc(),
             Outcome::Park { error } => {
-                self.metrics.outbox_parked.with_label_values(&[error.as_str()]).inc();
+                self.metrics
+                    .outbox_parked
+                    .with_label_values(&[error.as_str()])
+                    .inc();
                 error!(key = %row.key, channel = %row.channel_id, reason = %error, attempts = row.attempts, "outbox row parked as failed");
             }
             Outcome::Retry { error, .. } => {
@@ -152,7 +163,9 @@ impl Sender {
             }
             ApiError::Slack(code) if PERMANENT.contains(&code.as_str()) => {
                 self.tell_the_csm(row, code).await;
-                Outcome::Park { error: code.clone() }
+                Outcome::Park {
+                    error: code.clone(),
+                }
             }
             _ if row.attempts >= MAX_ATTEMPTS => Outcome::Park {
                 error: format!("gave up after {} attempts: {e}", row.attempts),
@@ -163,7 +176,9 @@ impl Sender {
                 in_doubt: false,
                 count_attempt: true,
             },
-            ApiError::Slack(code) => Outcome::Park { error: code.clone() },
+            ApiError::Slack(code) => Outcome::Park {
+                error: code.clone(),
+            },
             ApiError::NoToken => Outcome::Retry {
                 at: now + 60_000,
                 error: e.to_string(),
@@ -186,7 +201,9 @@ impl Sender {
         if row.kind == kind::DIRECT {
             return;
         }
-        let Some(ticket_id) = row.ticket_id else { return };
+        let Some(ticket_id) = row.ticket_id else {
+            return;
+        };
         let Ok(Some(record)) = self.support.store.ticket_by_id(ticket_id).await else {
             return;
         };
@@ -264,7 +281,9 @@ impl Sender {
             info!(key = %row.key, "an earlier attempt had posted this; not posting twice");
             return Ok(ts);
         }
-        self.api.post_keyed(channel, message, thread_ts, &row.key).await
+        self.api
+            .post_keyed(channel, message, thread_ts, &row.key)
+            .await
     }
 
     async fn send_ticket_message(&self, row: &Claimed) -> Result<String, ApiError> {
@@ -292,11 +311,15 @@ impl Sender {
         );
         match &record.ts {
             Some(ts) => {
-                self.api.update_message(&record.channel_id, ts, &message).await?;
+                self.api
+                    .update_message(&record.channel_id, ts, &message)
+                    .await?;
                 Ok(ts.clone())
             }
             None => {
-                let ts = self.post_once(row, &record.channel_id, &message, None).await?;
+                let ts = self
+                    .post_once(row, &record.channel_id, &message, None)
+                    .await?;
                 store
                     .set_ticket_message(record.id, &ts)
                     .await
@@ -325,7 +348,9 @@ impl Sender {
             let mut message = body.message.clone();
             if let Some(ts) = &record.ts {
                 let link = self.api.permalink(&record.channel_id, ts).await?;
-                message.blocks.push(blocks::context(&format!("<{link}|T-{}>", record.number)));
+                message
+                    .blocks
+                    .push(blocks::context(&format!("<{link}|T-{}>", record.number)));
             }
             return self.post_once(row, &internal, &message, None).await;
         }

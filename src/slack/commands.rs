@@ -7,9 +7,7 @@ use super::{Context, busy, internal_error};
 use crate::blocks::{self, Message, checklist, escape, help};
 use crate::delivery::worker::Job;
 use crate::domain::checklist::{Tier, category_progress, overall_progress};
-use crate::domain::command::{
-    self, Command, CustomerRef, Form, Opened, Word, looks_like_item_key,
-};
+use crate::domain::command::{self, Command, CustomerRef, Form, Opened, Word, looks_like_item_key};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::sla::Priority;
@@ -27,6 +25,8 @@ pub struct SlashCommand {
     pub text: String,
     #[serde(default)]
     pub response_url: Option<String>,
+    #[serde(default)]
+    pub trigger_id: Option<String>,
 }
 
 /// The HTTP answer to a command.
@@ -142,7 +142,51 @@ async fn apply(
         } => {
             let customer =
                 resolve_customer(ctx, cmd, customer.as_ref(), Form::Ticket, lang).await?;
-            open_ticket(ctx, cmd, &customer, priority, opened, &summary, lang, now_ms).await
+            open_ticket(
+                ctx, cmd, &customer, priority, opened, &summary, lang, now_ms,
+            )
+            .await
+        }
+        Command::TicketModal => {
+            let implied = ctx
+                .store
+                .customer_by_channel(&cmd.team_id, &cmd.channel_id)
+                .await?;
+            let customers = match implied {
+                Some(_) => Vec::new(),
+                None => ctx.store.customers(&cmd.team_id).await?,
+            };
+            if implied.is_none() && customers.is_empty() {
+                return Err(name_a_customer(ctx, cmd, Form::Ticket, lang).await);
+            }
+            let Some(trigger) = cmd.trigger_id.clone() else {
+                return Err(Refusal::Message(help::error_with_usage(
+                    lang.pick(
+                        "Say the priority and what it is about.",
+                        "優先度と概要を指定してください。",
+                    ),
+                    Form::Ticket.usage(),
+                    lang,
+                )));
+            };
+            let view = blocks::ticket_modal::ticket_modal(
+                implied.as_ref(),
+                &customers,
+                None,
+                &blocks::ticket_modal::TicketModalMetadata {
+                    customer: implied.as_ref().map(|c| c.id),
+                    ..Default::default()
+                },
+                lang,
+            );
+            // The trigger expires in 3 seconds: open it now, not through the queue.
+            let api = ctx.api.clone();
+            tokio::spawn(async move {
+                if let Err(e) = api.open_view(&trigger, view).await {
+                    tracing::warn!(error = %e, "cannot open the ticket modal");
+                }
+            });
+            Ok(Answer::Nothing)
         }
         Command::Tickets { customer } => {
             let customer = match customer {
@@ -198,7 +242,13 @@ async fn open_ticket(
             Some(t) => t.with_timezone(&Utc),
             None => {
                 return Err(Refusal::Message(help::error_with_usage(
-                    &format!("`{naive}`: {}", lang.pick("that local time does not exist (a clock change).", "その現地時刻は存在しません（時刻の切り替え）。")),
+                    &format!(
+                        "`{naive}`: {}",
+                        lang.pick(
+                            "that local time does not exist (a clock change).",
+                            "その現地時刻は存在しません（時刻の切り替え）。"
+                        )
+                    ),
                     Form::Ticket.usage(),
                     lang,
                 )));
@@ -207,14 +257,26 @@ async fn open_ticket(
     };
     if opened_at > now {
         return Err(Refusal::Message(help::error_with_usage(
-            lang.pick("`opened=` is in the future.", "`opened=` が未来の時刻です。"),
+            lang.pick(
+                "`opened=` is in the future.",
+                "`opened=` が未来の時刻です。",
+            ),
             Form::Ticket.usage(),
             lang,
         )));
     }
     let ticket = ctx
         .support
-        .open(customer, &channel, priority, summary, &cmd.user_id, opened_at, None, now)
+        .open(
+            customer,
+            &channel,
+            priority,
+            summary,
+            &cmd.user_id,
+            opened_at,
+            None,
+            now,
+        )
         .await?;
     Ok(Answer::Ephemeral(Message::plain(match lang {
         Lang::En => format!(
@@ -256,7 +318,9 @@ async fn list_tickets(
     }
     let policy = &ctx.support.policy;
     rows.sort_by_cached_key(|(ticket, _, cal)| crate::support::urgency(ticket, policy, cal, now));
-    Ok(Answer::Ephemeral(blocks::ticket::ticket_list(&rows, policy, now, lang)))
+    Ok(Answer::Ephemeral(blocks::ticket::ticket_list(
+        &rows, policy, now, lang,
+    )))
 }
 
 async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<Answer, Refusal> {

@@ -1,12 +1,73 @@
-//! The Events API: the URL handshake, and event callbacks dropped when Slack retries
-//! one already handled. The events themselves (App Home, thread replies) are acted on
-//! by later releases; today they are acknowledged and recorded as seen.
+//! The Events API: the URL handshake, event callbacks dropped when Slack retries one
+//! already handled, and thread replies under a ticket, which count as its first
+//! response when a member of the workspace other than the reporter writes them.
+//! Other events (App Home, for a later release) are acknowledged and recorded as seen.
 
 use serde::Deserialize;
 use serde_json::Value;
 use tracing::{debug, warn};
 
 use super::Context;
+use crate::domain::ticket::Action;
+use crate::support::ActError;
+
+/// A reply in a ticket's thread by a person of this workspace (not the reporter, not a
+/// bot, not a guest from a Slack Connect organisation) is the ticket's first response.
+async fn thread_reply(
+    ctx: &Context,
+    team: &str,
+    event: &Value,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    let (Some(channel), Some(thread), Some(ts), Some(user)) = (
+        event["channel"].as_str(),
+        event["thread_ts"].as_str(),
+        event["ts"].as_str(),
+        event["user"].as_str(),
+    ) else {
+        return Ok(());
+    };
+    // Edits, joins and the app's own posts are not answers.
+    let subtype = event["subtype"].as_str().unwrap_or("");
+    if thread == ts
+        || event.get("bot_id").is_some_and(|b| !b.is_null())
+        || !matches!(subtype, "" | "thread_broadcast" | "file_share")
+    {
+        return Ok(());
+    }
+    let author_team = event["user_team"]
+        .as_str()
+        .or(event["team"].as_str())
+        .unwrap_or(team);
+    if author_team != team {
+        return Ok(());
+    }
+    let Some(ticket) = ctx.store.ticket_by_message(team, channel, thread).await? else {
+        return Ok(());
+    };
+    if ticket.reporter == user || ticket.responded_at.is_some() {
+        return Ok(());
+    }
+    // Answered when written, even if the event arrives late.
+    let written_ms = ts
+        .parse::<f64>()
+        .map(|s| (s * 1000.0) as i64)
+        .unwrap_or(now_ms)
+        .min(now_ms);
+    let at = chrono::DateTime::from_timestamp_millis(written_ms).unwrap_or_default();
+    match ctx
+        .support
+        .act(team, ticket.id, &Action::Respond, user, at)
+        .await
+    {
+        Ok(_) => {
+            debug!(ticket = ticket.id, "first response seen in the thread");
+            Ok(())
+        }
+        Err(ActError::Database(e)) => Err(e),
+        Err(ActError::NotFound | ActError::Refused(_)) => Ok(()),
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type")]
@@ -59,6 +120,11 @@ pub async fn handle(
                 kind = event["type"].as_str().unwrap_or("-"),
                 "event received"
             );
+            if let Some(team) = team_id.as_deref()
+                && event["type"] == "message"
+            {
+                thread_reply(ctx, team, &event, now_ms).await?;
+            }
             Ok(EventReply::Ack)
         }
         Envelope::AppRateLimited {

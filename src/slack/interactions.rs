@@ -14,15 +14,20 @@ use serde_json::Value;
 use tracing::warn;
 
 use super::{Context, internal_error};
-use crate::blocks::{checklist, ids, item_modal};
+use crate::blocks::{Message, checklist, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
 use crate::domain::i18n::Lang;
+use crate::domain::sla::Priority;
+use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
+use crate::support::ActError;
 
 #[derive(Debug)]
 pub enum Interaction {
     BlockActions(BlockActions),
     ViewSubmission(ViewSubmission),
+    /// A message shortcut ("Track as support request").
+    MessageAction(MessageAction),
     /// view_closed, shortcuts and anything newer: acknowledged, nothing to do.
     Other,
 }
@@ -42,6 +47,7 @@ impl Interaction {
         Ok(match kind.kind.as_ref() {
             "block_actions" => Interaction::BlockActions(serde_json::from_str(json)?),
             "view_submission" => Interaction::ViewSubmission(serde_json::from_str(json)?),
+            "message_action" => Interaction::MessageAction(serde_json::from_str(json)?),
             _ => Interaction::Other,
         })
     }
@@ -100,6 +106,29 @@ pub struct Action {
     pub selected_option: Option<OptionValue>,
     #[serde(default)]
     pub value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessageAction {
+    pub callback_id: String,
+    #[serde(default)]
+    pub team: Option<Id>,
+    pub user: User,
+    #[serde(default)]
+    pub channel: Option<Id>,
+    pub trigger_id: String,
+    #[serde(default)]
+    pub response_url: Option<String>,
+    pub message: ShortcutMessage,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ShortcutMessage {
+    pub ts: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,7 +191,19 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
             }
             Reply::Ack
         }
-        Interaction::ViewSubmission(submission) => view_submission(ctx, submission, now_ms).await,
+        Interaction::ViewSubmission(submission) => {
+            if submission.view.callback_id.as_deref() == Some(ticket_modal::TICKET_MODAL) {
+                ticket_submission(ctx, submission, now_ms).await
+            } else {
+                view_submission(ctx, submission, now_ms).await
+            }
+        }
+        Interaction::MessageAction(shortcut) => {
+            if let Err(e) = track_message(ctx, &shortcut).await {
+                warn!(error = %e, "the track shortcut failed");
+            }
+            Reply::Ack
+        }
         Interaction::Other => Reply::Ack,
     }
 }
@@ -252,6 +293,8 @@ async fn block_action(
                 warn!(error = %e, "cannot open the item modal");
             }
         });
+    } else if action.action_id.starts_with("ticket_") {
+        ticket_button(ctx, team, payload, action, now_ms).await?;
     } else if let Some(number) = action
         .action_id
         .strip_prefix(&format!("{}_", ids::OPEN_CATEGORY))
@@ -294,6 +337,197 @@ async fn block_action(
         }
     }
     Ok(())
+}
+
+/// "Track as support request" on a message: in a customer channel, opens the ticket
+/// modal with the message as its summary and its author as the reporter.
+async fn track_message(ctx: &Context, shortcut: &MessageAction) -> anyhow::Result<()> {
+    if shortcut.callback_id != ticket_modal::TRACK_SHORTCUT {
+        return Ok(());
+    }
+    let Some(team) = team_of(&shortcut.team, &shortcut.user) else {
+        return Ok(());
+    };
+    let lang = ctx.locales.lang_for(&team, &shortcut.user.id).await;
+    let channel = shortcut
+        .channel
+        .as_ref()
+        .map(|c| c.id.as_str())
+        .unwrap_or_default();
+    let Some(customer) = ctx.store.customer_by_channel(&team, channel).await? else {
+        if let Some(url) = &shortcut.response_url {
+            ctx.delivery.submit_or_warn(Job::Respond {
+                response_url: url.clone(),
+                message: Message::plain(lang.pick(
+                    "Track support requests from a customer's channel: this one belongs to no customer.",
+                    "このチャンネルはどの顧客にも属していません。顧客チャンネルのメッセージから起票してください。",
+                )),
+                replace_original: false,
+            });
+        }
+        return Ok(());
+    };
+    let view = ticket_modal::ticket_modal(
+        Some(&customer),
+        &[],
+        Some(&shortcut.message.text),
+        &ticket_modal::TicketModalMetadata {
+            customer: Some(customer.id),
+            reporter: shortcut.message.user.clone(),
+            source_ts: Some(shortcut.message.ts.clone()),
+        },
+        lang,
+    );
+    // The trigger expires in 3 seconds: open it now, not through the queue.
+    let api = ctx.api.clone();
+    let trigger = shortcut.trigger_id.clone();
+    tokio::spawn(async move {
+        if let Err(e) = api.open_view(&trigger, view).await {
+            warn!(error = %e, "cannot open the ticket modal");
+        }
+    });
+    Ok(())
+}
+
+/// The ticket modal, submitted: opens the ticket, or says which field is wrong.
+async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64) -> Reply {
+    let Some(team) = team_of(&submission.team, &submission.user) else {
+        return Reply::Ack;
+    };
+    let lang = ctx.locales.lang_for(&team, &submission.user.id).await;
+    let meta: ticket_modal::TicketModalMetadata = submission
+        .view
+        .private_metadata
+        .as_deref()
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or_default();
+    let state = &submission.view.state;
+    let customer_id = meta.customer.or_else(|| {
+        field(state, ticket_modal::MODAL_CUSTOMER)
+            .and_then(|v| v["selected_option"]["value"].as_str())
+            .and_then(|v| v.parse().ok())
+    });
+    let customer = match customer_id {
+        Some(id) => ctx.store.customer_by_id(&team, id).await,
+        None => Ok(None),
+    };
+    let customer = match customer {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return modal_error(
+                ticket_modal::MODAL_CUSTOMER,
+                lang.pick("Pick a customer.", "顧客を選んでください。"),
+            );
+        }
+        Err(e) => return modal_error(ticket_modal::MODAL_SUMMARY, &internal_error(&e, lang).text),
+    };
+    let Some(priority) = field(state, ticket_modal::MODAL_PRIORITY)
+        .and_then(|v| v["selected_option"]["value"].as_str())
+        .and_then(Priority::parse)
+    else {
+        return modal_error(
+            ticket_modal::MODAL_PRIORITY,
+            lang.pick("Pick a priority.", "優先度を選んでください。"),
+        );
+    };
+    let summary = field(state, ticket_modal::MODAL_SUMMARY)
+        .and_then(|v| v["value"].as_str())
+        .map(str::trim)
+        .unwrap_or_default();
+    if summary.is_empty() || summary.chars().count() > ticket_modal::MAX_SUMMARY_CHARS {
+        return modal_error(
+            ticket_modal::MODAL_SUMMARY,
+            lang.pick(
+                "Say in a few words (up to 2,000 characters) what the request is about.",
+                "依頼の概要を 2,000 文字以内で書いてください。",
+            ),
+        );
+    }
+    let Some(channel) = customer.channel_id.clone() else {
+        return modal_error(
+            ticket_modal::MODAL_SUMMARY,
+            lang.pick(
+                "This customer has no channel yet; try again in a moment.",
+                "この顧客のチャンネルがまだありません。少し待ってからお試しください。",
+            ),
+        );
+    };
+    let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let reporter = meta
+        .reporter
+        .clone()
+        .unwrap_or_else(|| submission.user.id.clone());
+    match ctx
+        .support
+        .open(
+            &customer,
+            &channel,
+            priority,
+            summary,
+            &reporter,
+            now,
+            meta.source_ts.clone(),
+            now,
+        )
+        .await
+    {
+        Ok(_) => Reply::Ack,
+        Err(e) => modal_error(ticket_modal::MODAL_SUMMARY, &internal_error(&e, lang).text),
+    }
+}
+
+/// A ticket's buttons and priority menu. The ticket id comes from the button's value;
+/// an id of another workspace finds nothing. A refusal (already resolved, …) is told
+/// to the clicker alone; a change shows in the ticket message through the outbox.
+async fn ticket_button(
+    ctx: &Context,
+    team: &str,
+    payload: &BlockActions,
+    action: &Action,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let value = match action.action_id.as_str() {
+        ticket::PRIORITY => action.selected_option.as_ref().map(|o| o.value.as_str()),
+        _ => action.value.as_deref(),
+    };
+    let Some(value) = value else { return Ok(()) };
+    let (id_text, priority) = match value.split_once(':') {
+        Some((id, p)) => (id, Priority::parse(p)),
+        None => (value, None),
+    };
+    let Ok(id) = id_text.parse::<i64>() else {
+        return Ok(());
+    };
+    let ticket_action = match action.action_id.as_str() {
+        ticket::RESPOND => Some(TicketAction::Respond),
+        ticket::RESOLVE => Some(TicketAction::Resolve),
+        ticket::PAUSE => Some(TicketAction::Pause),
+        ticket::RESUME => Some(TicketAction::Resume),
+        ticket::PRIORITY => priority.map(TicketAction::SetPriority),
+        ticket::ESCALATE => None,
+        _ => return Ok(()),
+    };
+    let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let user = &payload.user.id;
+    let result = match &ticket_action {
+        Some(a) => ctx.support.act(team, id, a, user, now).await,
+        None => ctx.support.escalate_now(team, id, user, now).await,
+    };
+    match result {
+        Ok(_) | Err(ActError::NotFound) => Ok(()),
+        Err(ActError::Refused(refused)) => {
+            if let Some(url) = &payload.response_url {
+                let lang = ctx.locales.lang_for(team, user).await;
+                ctx.delivery.submit_or_warn(Job::Respond {
+                    response_url: url.clone(),
+                    message: Message::plain(ticket::refusal(refused, lang)),
+                    replace_original: false,
+                });
+            }
+            Ok(())
+        }
+        Err(ActError::Database(e)) => Err(e.into()),
+    }
 }
 
 fn field<'a>(state: &'a ViewState, block: &str) -> Option<&'a Value> {

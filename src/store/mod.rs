@@ -54,9 +54,6 @@ pub struct Store {
     /// Wakes this process's scheduler and outbox sender after a change; other
     /// replicas hear of it through PostgreSQL's NOTIFY.
     wake: Arc<Wake>,
-    /// SQLite only: an OS lock on `<file>.lock`, held while this process uses the file,
-    /// so a second process pointed at it refuses to start instead of firing timers twice.
-    single_process: Option<Arc<std::fs::File>>,
 }
 
 /// The channel replicas NOTIFY and LISTEN on when due rows change.
@@ -288,13 +285,10 @@ impl Store {
                 cache: None,
                 ticks: None,
                 wake: Arc::default(),
-                single_process: None,
             }
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .with_context(|| format!("bad SQLite URL {url:?}"))?;
-            let single_process = lock_sqlite_file(options.get_filename())?;
-            let options = options
+                .with_context(|| format!("bad SQLite URL {url:?}"))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // In WAL mode NORMAL is durable against process crashes; a power loss may
@@ -329,7 +323,6 @@ impl Store {
                 cache: None,
                 ticks: None,
                 wake: Arc::default(),
-                single_process,
             };
             let all = store
                 .all_customers()
@@ -355,9 +348,6 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        if let Some(file) = &self.single_process {
-            let _ = file.unlock();
-        }
         match &self.db {
             Db::Sqlite { read, write, .. } => {
                 read.close().await;
@@ -988,9 +978,16 @@ impl Store {
 /// The SQLite tick writer: takes every request waiting, commits them in one
 /// transaction (one version bump per customer), updates the cache, then answers each.
 /// Many small transactions on SQLite's single writer would otherwise queue one by one.
-/// Takes the OS lock beside a SQLite file, or says which process holds it.
-fn lock_sqlite_file(path: &std::path::Path) -> anyhow::Result<Option<Arc<std::fs::File>>> {
-    let name = path.to_string_lossy();
+/// SQLite runs one serving process at a time: the scheduler there has no claims to
+/// share, so a second one would fire every timer twice. `serve` takes this OS lock on
+/// `<file>.lock` and holds it until it stops (the OS releases it if the process dies);
+/// a second `serve` on the same file refuses to start. `None` for PostgreSQL.
+pub fn lock_single_process(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    if !url.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let options = SqliteConnectOptions::from_str(url).with_context(|| format!("bad SQLite URL {url:?}"))?;
+    let name = options.get_filename().to_string_lossy().to_string();
     if name.is_empty() || name == ":memory:" {
         return Ok(None);
     }
@@ -1002,7 +999,7 @@ fn lock_sqlite_file(path: &std::path::Path) -> anyhow::Result<Option<Arc<std::fs
         .open(&lock_path)
         .with_context(|| format!("cannot open {lock_path}"))?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(Arc::new(file))),
+        Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
             "another readiness process is using {name}: SQLite runs one process at a time \
              (its timers would fire twice). Stop the other one, or use PostgreSQL for several replicas."

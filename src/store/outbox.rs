@@ -82,7 +82,12 @@ pub enum Outcome {
     /// Slack has it (`ts` of the message).
     Sent { ts: String },
     /// Try again at `at` (Unix ms); `in_doubt` if the attempt may have reached Slack.
-    Retry { at: i64, error: String, in_doubt: bool, count_attempt: bool },
+    Retry {
+        at: i64,
+        error: String,
+        in_doubt: bool,
+        count_attempt: bool,
+    },
     /// Give up: parked as failed, for /metrics and the logs.
     Park { error: String },
 }
@@ -184,7 +189,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                Outcome::Retry { at, error, in_doubt, count_attempt } => {
+                Outcome::Retry {
+                    at,
+                    error,
+                    in_doubt,
+                    count_attempt,
+                } => {
                     sqlx::query(
                         "UPDATE outbox SET next_attempt_at = $3, last_error = $4, in_doubt = $5,
                              attempts = attempts - $6, lease_owner = NULL, lease_until = NULL
@@ -251,7 +261,8 @@ impl Store {
     /// When the outbox next has something sendable (Unix ms): the latest of each
     /// channel head's retry time, its channel's pacing and any other sender's lease.
     pub async fn next_outbox_due(&self) -> Result<Option<i64>, sqlx::Error> {
-        on_pool!(&self.db, read, |pool| sqlx::query(
+        on_pool!(&self.db, read, |pool| {
+            sqlx::query(
             "SELECT MIN(CASE
                  WHEN COALESCE(c.next_at, 0) >= o.next_attempt_at AND COALESCE(c.next_at, 0) >= COALESCE(o.lease_until, 0) THEN COALESCE(c.next_at, 0)
                  WHEN o.next_attempt_at >= COALESCE(o.lease_until, 0) THEN o.next_attempt_at
@@ -261,7 +272,8 @@ impl Store {
         )
         .fetch_one(pool)
         .await?
-        .try_get("due"))
+        .try_get("due")
+        })
     }
 
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, sqlx::Error> {

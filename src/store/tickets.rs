@@ -124,7 +124,11 @@ pub struct NewTicket {
 impl Store {
     /// Stores a new ticket with its number, its timers and its message in the outbox,
     /// in one transaction.
-    pub async fn open_ticket(&self, new: &NewTicket, now_ms: i64) -> Result<TicketRecord, sqlx::Error> {
+    pub async fn open_ticket(
+        &self,
+        new: &NewTicket,
+        now_ms: i64,
+    ) -> Result<TicketRecord, sqlx::Error> {
         let insert = sqlx::AssertSqlSafe(format!(
             "INSERT INTO tickets (team_id, number, customer_id, priority, summary, reporter, assignee,
                  opened_at, used_ms, running_since, channel_id, source_ts)
@@ -160,12 +164,14 @@ impl Store {
                 .await?;
             let ticket = ticket_from_row!(&row);
             for (target, due_at) in &new.timers {
-                sqlx::query("INSERT INTO timers (ticket_id, target, level, due_at) VALUES ($1, $2, 0, $3)")
-                    .bind(ticket.id)
-                    .bind(target)
-                    .bind(*due_at)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO timers (ticket_id, target, level, due_at) VALUES ($1, $2, 0, $3)",
+                )
+                .bind(ticket.id)
+                .bind(target)
+                .bind(*due_at)
+                .execute(&mut *tx)
+                .await?;
             }
             let message = Enqueue::ticket_message(&ticket);
             sqlx::query(enqueue_statement())
@@ -188,12 +194,21 @@ impl Store {
         Ok(ticket)
     }
 
-    pub async fn ticket_by_number(&self, team_id: &str, number: i64) -> Result<Option<TicketRecord>, sqlx::Error> {
+    pub async fn ticket_by_number(
+        &self,
+        team_id: &str,
+        number: i64,
+    ) -> Result<Option<TicketRecord>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE team_id = $1 AND number = $2"
         ));
         on_pool!(&self.db, read, |pool| {
-            match sqlx::query(sql).bind(team_id).bind(number).fetch_optional(pool).await? {
+            match sqlx::query(sql)
+                .bind(team_id)
+                .bind(number)
+                .fetch_optional(pool)
+                .await?
+            {
                 Some(row) => Ok(Some(ticket_from_row!(&row))),
                 None => Ok(None),
             }
@@ -201,12 +216,23 @@ impl Store {
     }
 
     /// The ticket whose message is `ts` in `channel_id` (thread replies point at it).
-    pub async fn ticket_by_message(&self, team_id: &str, channel_id: &str, ts: &str) -> Result<Option<TicketRecord>, sqlx::Error> {
+    pub async fn ticket_by_message(
+        &self,
+        team_id: &str,
+        channel_id: &str,
+        ts: &str,
+    ) -> Result<Option<TicketRecord>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE channel_id = $1 AND ts = $2 AND team_id = $3"
         ));
         on_pool!(&self.db, read, |pool| {
-            match sqlx::query(sql).bind(channel_id).bind(ts).bind(team_id).fetch_optional(pool).await? {
+            match sqlx::query(sql)
+                .bind(channel_id)
+                .bind(ts)
+                .bind(team_id)
+                .fetch_optional(pool)
+                .await?
+            {
                 Some(row) => Ok(Some(ticket_from_row!(&row))),
                 None => Ok(None),
             }
@@ -214,7 +240,9 @@ impl Store {
     }
 
     pub async fn ticket_by_id(&self, id: i64) -> Result<Option<TicketRecord>, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
+        ));
         on_pool!(&self.db, read, |pool| {
             match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
                 Some(row) => Ok(Some(ticket_from_row!(&row))),
@@ -224,14 +252,22 @@ impl Store {
     }
 
     /// The workspace's unresolved tickets, of one customer or all.
-    pub async fn open_tickets(&self, team_id: &str, customer_id: Option<i64>) -> Result<Vec<TicketRecord>, sqlx::Error> {
+    pub async fn open_tickets(
+        &self,
+        team_id: &str,
+        customer_id: Option<i64>,
+    ) -> Result<Vec<TicketRecord>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {TICKET_COLUMNS} FROM tickets
              WHERE team_id = $1 AND resolved_at IS NULL AND ($2 = 0 OR customer_id = $2)
              ORDER BY number"
         ));
         on_pool!(&self.db, read, |pool| {
-            let rows = sqlx::query(sql).bind(team_id).bind(customer_id.unwrap_or(0)).fetch_all(pool).await?;
+            let rows = sqlx::query(sql)
+                .bind(team_id)
+                .bind(customer_id.unwrap_or(0))
+                .fetch_all(pool)
+                .await?;
             rows.iter().map(|row| Ok(ticket_from_row!(row))).collect()
         })
     }
@@ -287,10 +323,11 @@ impl Store {
                 tx.rollback().await?;
                 false
             } else {
-                let timers = sqlx::query("SELECT id, target, level FROM timers WHERE ticket_id = $1")
-                    .bind(ticket.id)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let timers =
+                    sqlx::query("SELECT id, target, level FROM timers WHERE ticket_id = $1")
+                        .bind(ticket.id)
+                        .fetch_all(&mut *tx)
+                        .await?;
                 for row in &timers {
                     let id: i64 = row.try_get("id")?;
                     let target: String = row.try_get("target")?;
@@ -343,12 +380,14 @@ impl Store {
 
     /// Records where the ticket's message was posted.
     pub async fn set_ticket_message(&self, ticket_id: i64, ts: &str) -> Result<(), sqlx::Error> {
-        on_pool!(&self.db, write, |pool| sqlx::query("UPDATE tickets SET ts = $2 WHERE id = $1")
-            .bind(ticket_id)
-            .bind(ts)
-            .execute(pool)
-            .await
-            .map(|_| ()))
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "UPDATE tickets SET ts = $2 WHERE id = $1"
+        )
+        .bind(ticket_id)
+        .bind(ts)
+        .execute(pool)
+        .await
+        .map(|_| ()))
     }
 
     /// When the earliest timer is due (Unix ms), if any: an index lookup, not a scan.
@@ -363,10 +402,12 @@ impl Store {
 
     /// How many timers are waiting (for /metrics).
     pub async fn timer_count(&self) -> Result<i64, sqlx::Error> {
-        on_pool!(&self.db, read, |pool| sqlx::query("SELECT COUNT(*) AS n FROM timers")
-            .fetch_one(pool)
-            .await?
-            .try_get("n"))
+        on_pool!(&self.db, read, |pool| sqlx::query(
+            "SELECT COUNT(*) AS n FROM timers"
+        )
+        .fetch_one(pool)
+        .await?
+        .try_get("n"))
     }
 
     /// Claims up to `limit` rows due at `now_ms` and fires each with `fire`, in one
@@ -395,7 +436,11 @@ impl Store {
         ));
         let fired = on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let rows = sqlx::query(select).bind(now_ms).bind(limit).fetch_all(&mut *tx).await?;
+            let rows = sqlx::query(select)
+                .bind(now_ms)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
             let mut due = Vec::with_capacity(rows.len());
             for row in &rows {
                 due.push(DueTimer {

@@ -217,20 +217,33 @@ impl Support {
                 ms(now),
             )
             .await?;
-        info!(ticket = record.id, number = record.number, priority = priority.as_str(), "ticket opened");
+        info!(
+            ticket = record.id,
+            number = record.number,
+            priority = priority.as_str(),
+            "ticket opened"
+        );
         Ok(ticket_of(&record))
     }
 
     /// The ticket `id` of workspace `team_id` (an id from another workspace finds
     /// nothing).
-    pub async fn ticket(&self, team_id: &str, id: i64) -> Result<Option<(Ticket, Customer)>, sqlx::Error> {
+    pub async fn ticket(
+        &self,
+        team_id: &str,
+        id: i64,
+    ) -> Result<Option<(Ticket, Customer)>, sqlx::Error> {
         let Some(record) = self.store.ticket_by_id(id).await? else {
             return Ok(None);
         };
         if record.team_id != team_id {
             return Ok(None);
         }
-        let Some(customer) = self.store.customer_by_id(team_id, record.customer_id).await? else {
+        let Some(customer) = self
+            .store
+            .customer_by_id(team_id, record.customer_id)
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some((ticket_of(&record), customer)))
@@ -345,7 +358,9 @@ impl Support {
             }
             self.firing(due, now)
         };
-        self.store.fire_due_timers(ms(now), FIRE_BATCH, &fire).await?;
+        self.store
+            .fire_due_timers(ms(now), FIRE_BATCH, &fire)
+            .await?;
         Ok(lateness.into_inner().unwrap_or_default())
     }
 
@@ -365,9 +380,14 @@ impl Support {
                 next: Some((due.level, next.map(ms))),
                 ..Firing::default()
             },
-            Fire::Escalate { level, reached_at, next } => {
+            Fire::Escalate {
+                level,
+                reached_at,
+                next,
+            } => {
                 let length = ticket.target_length(&self.policy, target);
-                let amount = threshold_amount(length, &self.policy.escalation, level).unwrap_or(length);
+                let amount =
+                    threshold_amount(length, &self.policy.escalation, level).unwrap_or(length);
                 let percent = if length.num_milliseconds() > 0 {
                     (amount.num_milliseconds() * 100 / length.num_milliseconds()) as u32
                 } else {
@@ -416,7 +436,11 @@ impl Support {
     /// Re-plans every open deadline when the policy changed since they were planned:
     /// the time used so far stays used (counted under the old calendars), the time
     /// left counts against the new ones.
-    pub async fn replan_if_policy_changed(&self, policy_text: &str, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    pub async fn replan_if_policy_changed(
+        &self,
+        policy_text: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
         let previous = self.store.planned_policy().await?;
         if previous.as_deref() == Some(policy_text) {
             return Ok(0);
@@ -455,7 +479,10 @@ impl Support {
         }
         self.store.set_planned_policy(policy_text).await?;
         if replanned > 0 {
-            info!(tickets = replanned, "the policy changed: open deadlines re-planned");
+            info!(
+                tickets = replanned,
+                "the policy changed: open deadlines re-planned"
+            );
         }
         Ok(replanned)
     }

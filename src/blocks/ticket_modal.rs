@@ -1,0 +1,179 @@
+//! The "new support request" modal: opened by `/readiness ticket` with nothing else,
+//! and by the message shortcut "Track as support request" (summary taken from the
+//! message, reporter its author).
+
+use serde::{Deserialize, Serialize};
+use slack_morphism::prelude::*;
+
+use super::{clip, escape, limits, plain, section};
+use crate::domain::customer::Customer;
+use crate::domain::i18n::Lang;
+use crate::domain::sla::Priority;
+
+pub const TICKET_MODAL: &str = "ticket_new";
+/// The message shortcut's callback_id (manifest.yml).
+pub const TRACK_SHORTCUT: &str = "track_ticket";
+pub const MODAL_CUSTOMER: &str = "ticket_customer";
+pub const MODAL_PRIORITY: &str = "ticket_priority_choice";
+pub const MODAL_SUMMARY: &str = "ticket_summary";
+/// Longest summary kept (Slack's plain-text input allows 3,000).
+pub const MAX_SUMMARY_CHARS: usize = 2000;
+
+/// What the modal carries through Slack and back in `private_metadata`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketModalMetadata {
+    /// The customer, when the modal was opened in its channel.
+    pub customer: Option<i64>,
+    /// Who reported it: the author of a tracked message (else the submitter).
+    pub reporter: Option<String>,
+    /// The tracked message, if any.
+    pub source_ts: Option<String>,
+}
+
+/// `customers`: the choice offered when the customer is not implied (at most 100).
+pub fn ticket_modal(
+    implied: Option<&Customer>,
+    customers: &[Customer],
+    summary: Option<&str>,
+    metadata: &TicketModalMetadata,
+    lang: Lang,
+) -> SlackView {
+    let mut blocks: Vec<SlackBlock> = Vec::new();
+    match implied {
+        Some(c) => blocks.push(section(&format!(
+            "{} *{}*",
+            lang.pick("Customer:", "顧客："),
+            escape(&c.name)
+        ))),
+        None => {
+            let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = customers
+                .iter()
+                .take(limits::STATIC_SELECT_OPTIONS)
+                .map(|c| {
+                    SlackBlockChoiceItem::new(
+                        plain(clip(&c.name, limits::OPTION_TEXT)),
+                        c.id.to_string(),
+                    )
+                })
+                .collect();
+            blocks.push(
+                SlackInputBlock::new(
+                    plain(lang.pick("Customer", "顧客")),
+                    SlackInputBlockElement::StaticSelect(
+                        SlackBlockStaticSelectElement::new()
+                            .with_action_id(MODAL_CUSTOMER.into())
+                            .with_options(options),
+                    ),
+                )
+                .with_block_id(MODAL_CUSTOMER.into())
+                .into(),
+            );
+        }
+    }
+    let priorities: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = Priority::ALL
+        .iter()
+        .map(|p| SlackBlockChoiceItem::new(plain(p.as_str()), p.as_str().to_string()))
+        .collect();
+    blocks.push(
+        SlackInputBlock::new(
+            plain(lang.pick("Priority", "優先度")),
+            SlackInputBlockElement::StaticSelect(
+                SlackBlockStaticSelectElement::new()
+                    .with_action_id(MODAL_PRIORITY.into())
+                    .with_initial_option(priorities[2].clone())
+                    .with_options(priorities),
+            ),
+        )
+        .with_block_id(MODAL_PRIORITY.into())
+        .into(),
+    );
+    let mut input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(MODAL_SUMMARY.into())
+        .with_multiline(true)
+        .with_max_length(MAX_SUMMARY_CHARS as u64);
+    if let Some(text) = summary.filter(|t| !t.trim().is_empty()) {
+        input = input.with_initial_value(clip(text.trim(), MAX_SUMMARY_CHARS));
+    }
+    blocks.push(
+        SlackInputBlock::new(
+            plain(lang.pick("Summary", "概要")),
+            SlackInputBlockElement::PlainTextInput(input),
+        )
+        .with_block_id(MODAL_SUMMARY.into())
+        .into(),
+    );
+    SlackView::Modal(
+        SlackModalView::new(
+            plain(clip(
+                lang.pick("New support request", "サポート依頼の起票"),
+                limits::MODAL_TITLE,
+            )),
+            blocks,
+        )
+        .with_callback_id(TICKET_MODAL.into())
+        .with_submit(plain(lang.pick("Open", "起票")))
+        .with_close(plain(lang.pick("Cancel", "キャンセル")))
+        .with_private_metadata(serde_json::to_string(metadata).expect("plain struct serializes")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::checklist::Tier;
+
+    fn customer(id: i64) -> Customer {
+        Customer {
+            id,
+            team_id: "T".into(),
+            slug: format!("c{id}"),
+            name: format!("Customer {id}"),
+            tier: Tier::Standard,
+            channel_id: Some(format!("C{id}")),
+            channel_error: None,
+            created_by: "U".into(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_modal_fits_slacks_limits_with_or_without_an_implied_customer() {
+        let many: Vec<Customer> = (1..=150).map(customer).collect();
+        let meta = TicketModalMetadata::default();
+        let open = serde_json::to_value(ticket_modal(None, &many, None, &meta, Lang::En)).unwrap();
+        limits::check_view(&open).unwrap();
+        assert_eq!(
+            open["blocks"][0]["element"]["options"]
+                .as_array()
+                .unwrap()
+                .len(),
+            limits::STATIC_SELECT_OPTIONS
+        );
+        let long = "x".repeat(5000);
+        let implied = customer(1);
+        let tracked = serde_json::to_value(ticket_modal(
+            Some(&implied),
+            &[],
+            Some(&long),
+            &TicketModalMetadata {
+                customer: Some(1),
+                reporter: Some("U9".into()),
+                source_ts: Some("1.2".into()),
+            },
+            Lang::Ja,
+        ))
+        .unwrap();
+        limits::check_view(&tracked).unwrap();
+        assert_eq!(
+            tracked["blocks"][2]["element"]["initial_value"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
+            MAX_SUMMARY_CHARS
+        );
+        let back: TicketModalMetadata =
+            serde_json::from_str(tracked["private_metadata"].as_str().unwrap()).unwrap();
+        assert_eq!(back.reporter.as_deref(), Some("U9"));
+    }
+}
