@@ -63,6 +63,13 @@ pub async fn run(
         .replan_if_policy_changed(&settings.policy_text, chrono::Utc::now())
         .await
         .context("cannot re-plan the open deadlines for the new policy")?;
+    let released = store.release_dead_leases().await?;
+    if released > 0 {
+        warn!(
+            rows = released,
+            "the last run stopped mid-send; those posts are checked against Slack before any is sent again"
+        );
+    }
     scheduler::listen_for_replicas(&store, stop_rx.clone());
     let firing = tokio::spawn(scheduler::fire::run(
         support.clone(),

@@ -13,11 +13,13 @@ use tracing::{error, info, warn};
 use crate::blocks::{self, Message};
 use crate::delivery::slack_api::{ApiError, SlackApi};
 use crate::metrics::Metrics;
-use crate::store::outbox::{Claimed, Enqueue, Outcome, kind};
+use crate::store::outbox::{Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, kind};
 use crate::support::{EscalationBody, Support, ticket_of};
 
 /// Gap between two posts to one channel (Slack allows about one a second).
 pub const CHANNEL_GAP_MS: i64 = 1100;
+/// Gap between two message updates of one workspace (`chat.update`: ~50 a minute).
+pub const UPDATE_GAP_MS: i64 = 1250;
 /// How long a claimed row is this sender's; past it, another sender may take over.
 pub const LEASE_MS: i64 = 60_000;
 /// Rows claimed at once (each from a different channel).
@@ -118,6 +120,7 @@ impl Sender {
                 count_attempt: false,
                 ..
             } => Some(*at),
+            _ if row.channel_id.starts_with(UPDATES_LANE_PREFIX) => Some(now + UPDATE_GAP_MS),
             _ => Some(now + CHANNEL_GAP_MS),
         };
         match &outcome {
@@ -150,7 +153,8 @@ impl Sender {
 
     async fn outcome_of_failure(&self, row: &Claimed, e: ApiError) -> Outcome {
         let now = Utc::now().timestamp_millis();
-        let backoff = 1000 * (1_i64 << row.attempts.clamp(0, 8));
+        // 0.5 s, 1 s, 2 s … 32 s: about a minute in all before a row is parked.
+        let backoff = 500 * (1_i64 << (row.attempts - 1).clamp(0, 7));
         match &e {
             ApiError::RateLimited(wait) => {
                 self.metrics.outbox_rate_limited.inc();

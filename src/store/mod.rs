@@ -986,7 +986,8 @@ pub fn lock_single_process(url: &str) -> anyhow::Result<Option<std::fs::File>> {
     if !url.starts_with("sqlite:") {
         return Ok(None);
     }
-    let options = SqliteConnectOptions::from_str(url).with_context(|| format!("bad SQLite URL {url:?}"))?;
+    let options =
+        SqliteConnectOptions::from_str(url).with_context(|| format!("bad SQLite URL {url:?}"))?;
     let name = options.get_filename().to_string_lossy().to_string();
     if name.is_empty() || name == ":memory:" {
         return Ok(None);

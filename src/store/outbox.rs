@@ -51,11 +51,22 @@ pub(super) fn enqueue_statement() -> &'static str {
      ON CONFLICT (idem_key) DO NOTHING"
 }
 
+/// The lane of a workspace's message updates. `chat.update` is limited per workspace
+/// (tier 3, about 50 a minute), not per channel, so once a ticket message is posted its
+/// updates leave the channel's lane for this one: escalations never wait behind them.
+pub fn updates_lane(team_id: &str) -> String {
+    format!("{UPDATES_LANE_PREFIX}{team_id}")
+}
+
+pub const UPDATES_LANE_PREFIX: &str = "updates:";
+
 /// Binds: key, now. Asks for the row to be sent again (a ticket message to update); a
-/// sender holding the older generation will not mark it sent.
+/// sender holding the older generation will not mark it sent. A message already
+/// posted moves to its workspace's updates lane.
 pub(super) fn rearm_statement() -> &'static str {
     "UPDATE outbox SET status = 'pending', generation = generation + 1, attempts = 0,
-         next_attempt_at = $2, last_error = NULL
+         next_attempt_at = $2, last_error = NULL,
+         channel_id = CASE WHEN sent_ts IS NULL THEN channel_id ELSE 'updates:' || team_id END
      WHERE idem_key = $1"
 }
 
@@ -65,6 +76,7 @@ pub struct Claimed {
     pub id: i64,
     pub key: String,
     pub team_id: String,
+    /// The lane: the channel it goes to, or the workspace's updates lane.
     pub channel_id: String,
     pub kind: String,
     pub ticket_id: Option<i64>,
@@ -274,6 +286,22 @@ impl Store {
         .await?
         .try_get("due")
         })
+    }
+
+    /// SQLite only, at start: the one process that may use the file is this one, so any
+    /// lease is a dead process's. Its rows become claimable at once (still marked as
+    /// leased, so the next attempt treats them as in doubt). On PostgreSQL another
+    /// replica may hold them: they wait for their leases to run out.
+    pub async fn release_dead_leases(&self) -> Result<u64, sqlx::Error> {
+        match &self.db {
+            Db::Postgres(_) => Ok(0),
+            Db::Sqlite { .. } => on_pool!(&self.db, write, |pool| sqlx::query(
+                "UPDATE outbox SET lease_until = 0 WHERE lease_owner IS NOT NULL"
+            )
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())),
+        }
     }
 
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, sqlx::Error> {

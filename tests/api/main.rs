@@ -4,6 +4,7 @@
 mod binary;
 mod checklist;
 mod manifest;
+mod sla;
 mod storage;
 mod support;
 mod transport;

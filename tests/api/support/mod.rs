@@ -128,6 +128,7 @@ impl TestApp {
             match *key {
                 "language" => args.language = Some(value.to_string()),
                 "template" => args.template = Some(value.into()),
+                "config" => args.config = Some(value.into()),
                 other => panic!("unknown test setting {other}"),
             }
         }
@@ -180,13 +181,18 @@ impl TestApp {
 
     /// Stops and starts again on the same database and double.
     pub async fn restart(self) -> TestApp {
+        self.restart_with(&[]).await
+    }
+
+    /// Stops and starts again on the same database and double, with these settings.
+    pub async fn restart_with(self, extra: &[(&str, &str)]) -> TestApp {
         let db_url = self.db_url.clone();
         let double = self.stop().await;
         let db = TestDb {
             url: db_url,
             _dir: None,
         };
-        TestApp::spawn_with(&db, double, &[]).await
+        TestApp::spawn_with(&db, double, extra).await
     }
 
     pub fn response_url(&self) -> String {

@@ -41,6 +41,8 @@ struct Channel {
     private: bool,
     bot_is_member: bool,
     members: HashSet<String>,
+    /// Shared with another organisation (Slack Connect).
+    shared: bool,
 }
 
 #[derive(Default)]
@@ -56,10 +58,15 @@ struct Inner {
     post_buckets: HashMap<String, (f64, Instant)>,
     /// chat.update, a tier 3 method: ≈50 a minute with bursts of 50.
     update_bucket: Option<(f64, Instant)>,
+    /// conversations.history and .replies, tier 3 too (one bucket for both here).
+    history_bucket: Option<(f64, Instant)>,
     locales: HashMap<String, String>,
     responses: Vec<(String, Value)>,
     /// Every answer waits this long (a slow Slack).
     delay: Duration,
+    /// chat.postMessage answers this long after it has posted (a crash of the caller
+    /// in between leaves a post it cannot know about).
+    post_answer_delay: Duration,
     /// Errors to answer for a method, once each, before working normally again.
     failures: HashMap<String, Vec<String>>,
 }
@@ -124,12 +131,42 @@ impl SlackDouble {
                 private: false,
                 bot_is_member,
                 members: HashSet::new(),
+                shared: false,
             },
         );
     }
 
+    /// Marks a channel as shared with the customer's organisation (Slack Connect).
+    pub fn set_shared(&self, id: &str, shared: bool) {
+        if let Some(c) = self.lock().channels.get_mut(id) {
+            c.shared = shared;
+        }
+    }
+
+    /// Replies in the thread of `thread_ts`, oldest first (the parent left out).
+    pub fn thread_replies(&self, channel: &str, thread_ts: &str) -> Vec<Value> {
+        self.messages_in(channel)
+            .into_iter()
+            .filter(|(ts, m)| m["thread_ts"] == thread_ts && ts != thread_ts)
+            .map(|(_, m)| m)
+            .collect()
+    }
+
+    /// Messages in a channel that are not thread replies, oldest first.
+    pub fn top_level(&self, channel: &str) -> Vec<Value> {
+        self.messages_in(channel)
+            .into_iter()
+            .filter(|(ts, m)| m["thread_ts"].is_null() || m["thread_ts"] == ts.as_str())
+            .map(|(_, m)| m)
+            .collect()
+    }
+
     pub fn set_locale(&self, user: &str, locale: &str) {
         self.lock().locales.insert(user.into(), locale.into());
+    }
+
+    pub fn set_post_answer_delay(&self, delay: Duration) {
+        self.lock().post_answer_delay = delay;
     }
 
     pub fn set_delay(&self, delay: Duration) {
@@ -210,7 +247,17 @@ impl SlackDouble {
 
     /// Waits until `check` holds, for up to 10 s.
     pub async fn wait_for(&self, what: &str, check: impl Fn(&SlackDouble) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.wait_up_to(Duration::from_secs(10), what, check).await
+    }
+
+    /// Waits until `check` holds, for up to `limit`.
+    pub async fn wait_up_to(
+        &self,
+        limit: Duration,
+        what: &str,
+        check: impl Fn(&SlackDouble) -> bool,
+    ) {
+        let deadline = Instant::now() + limit;
         while !check(self) {
             if Instant::now() > deadline {
                 panic!("timed out waiting for {what}; calls: {:#?}", self.calls());
@@ -273,33 +320,49 @@ async fn api(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == format!("Bearer {BOT_TOKEN}"));
-    let mut inner = double.lock();
-    let (status, answer) = if !authorized {
-        (StatusCode::OK, err("invalid_auth"))
-    } else if let Some(code) = inner
-        .failures
-        .get_mut(&method)
-        .and_then(|f| (!f.is_empty()).then(|| f.remove(0)))
-    {
-        if code == "ratelimited" {
-            (StatusCode::TOO_MANY_REQUESTS, err("ratelimited"))
+    // The lock is released before any wait (a std mutex guard must not cross an await).
+    let (status, answer, answer_delay) = {
+        let mut inner = double.lock();
+        let (status, answer) = if !authorized {
+            (StatusCode::OK, err("invalid_auth"))
+        } else if let Some(code) = inner
+            .failures
+            .get_mut(&method)
+            .and_then(|f| (!f.is_empty()).then(|| f.remove(0)))
+        {
+            match code.as_str() {
+                "ratelimited" => (StatusCode::TOO_MANY_REQUESTS, err("ratelimited")),
+                "http500" => (StatusCode::INTERNAL_SERVER_ERROR, err("internal_error")),
+                // Slack did the work, but the answer never arrived: the caller cannot know.
+                "posted_then_http500" => {
+                    let _ = handle(&mut inner, &method, &args);
+                    (StatusCode::INTERNAL_SERVER_ERROR, err("internal_error"))
+                }
+                _ => (StatusCode::OK, err(&code)),
+            }
         } else {
-            (StatusCode::OK, err(&code))
-        }
-    } else {
-        handle(&mut inner, &method, &args)
+            handle(&mut inner, &method, &args)
+        };
+        let outcome = if answer["ok"] == true {
+            "ok".to_string()
+        } else {
+            answer["error"].as_str().unwrap_or("?").to_string()
+        };
+        inner.calls.push(Call {
+            method: method.clone(),
+            args,
+            outcome,
+        });
+        let answer_delay = if method == "chat.postMessage" {
+            inner.post_answer_delay
+        } else {
+            Duration::ZERO
+        };
+        (status, answer, answer_delay)
     };
-    let outcome = if answer["ok"] == true {
-        "ok".to_string()
-    } else {
-        answer["error"].as_str().unwrap_or("?").to_string()
-    };
-    inner.calls.push(Call {
-        method: method.clone(),
-        args,
-        outcome,
-    });
-    drop(inner);
+    if !answer_delay.is_zero() {
+        tokio::time::sleep(answer_delay).await;
+    }
     let mut response = (status, Json(answer)).into_response();
     if status == StatusCode::TOO_MANY_REQUESTS {
         response
@@ -345,6 +408,7 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
                         private,
                         bot_is_member: true,
                         members: HashSet::new(),
+                        shared: false,
                     },
                 );
                 ok(
@@ -397,7 +461,10 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
             } else if let Err(e) = check_message(args) {
                 json!({"ok": false, "error": "invalid_blocks", "errors": [e]})
             } else {
-                let message = json!({"text": args["text"], "blocks": args["blocks"], "ts": key.1});
+                // An update replaces text and blocks; thread and metadata stay.
+                let mut message = inner.messages[&key].clone();
+                message["text"] = args["text"].clone();
+                message["blocks"] = args["blocks"].clone();
                 inner.messages.insert(key.clone(), message.clone());
                 ok(json!({"channel": key.0, "ts": key.1, "text": args["text"], "message": message}))
             }
@@ -425,6 +492,76 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
             ok(
                 json!({"user": {"id": user, "team_id": "T0001", "name": "person", "locale": locale, "tz": "Asia/Tokyo"}}),
             )
+        }
+        "conversations.history" | "conversations.replies" => {
+            if !take_history_token(inner) {
+                return (StatusCode::TOO_MANY_REQUESTS, err("ratelimited"));
+            }
+            let channel = str_arg(args, "channel").unwrap_or("").to_string();
+            if !inner.channels.contains_key(&channel) {
+                return (StatusCode::OK, err("channel_not_found"));
+            }
+            let oldest: f64 = str_arg(args, "oldest")
+                .and_then(|o| o.parse().ok())
+                .unwrap_or(0.0);
+            let metadata =
+                args["include_all_metadata"] == "true" || args["include_all_metadata"] == true;
+            let thread = str_arg(args, "ts").map(str::to_string);
+            if method == "conversations.replies" && thread.is_none() {
+                return (StatusCode::OK, err("invalid_arguments"));
+            }
+            let mut messages: Vec<Value> = inner
+                .messages
+                .iter()
+                .filter(|((c, ts), m)| {
+                    let in_thread = !m["thread_ts"].is_null() && m["thread_ts"] != ts.as_str();
+                    c == &channel
+                        && ts.parse::<f64>().unwrap_or(0.0) >= oldest
+                        && match &thread {
+                            Some(t) => ts == t || m["thread_ts"] == t.as_str(),
+                            None => !in_thread,
+                        }
+                })
+                .map(|(_, m)| {
+                    let mut m = m.clone();
+                    if !metadata {
+                        m.as_object_mut().map(|o| o.remove("metadata"));
+                    }
+                    m
+                })
+                .collect();
+            messages.sort_by(|a, b| {
+                let ts = |m: &Value| {
+                    m["ts"]
+                        .as_str()
+                        .unwrap_or("0")
+                        .parse::<f64>()
+                        .unwrap_or(0.0)
+                };
+                ts(b).total_cmp(&ts(a))
+            });
+            ok(json!({"messages": messages, "has_more": false}))
+        }
+        "conversations.info" => {
+            let channel = str_arg(args, "channel").unwrap_or("").to_string();
+            match inner.channels.get(&channel) {
+                None => err("channel_not_found"),
+                Some(c) => ok(json!({"channel": {
+                    "id": channel, "name": c.name, "is_private": c.private,
+                    "is_shared": c.shared, "is_ext_shared": c.shared, "created": 1_700_000_000
+                }})),
+            }
+        }
+        "chat.getPermalink" => {
+            let channel = str_arg(args, "channel").unwrap_or("").to_string();
+            let ts = str_arg(args, "message_ts").unwrap_or("").to_string();
+            if inner.messages.contains_key(&(channel.clone(), ts.clone())) {
+                ok(
+                    json!({"channel": channel, "permalink": format!("https://example.slack.com/archives/{channel}/p{}", ts.replace('.', ""))}),
+                )
+            } else {
+                err("message_not_found")
+            }
         }
         "views.open" => {
             if str_arg(args, "trigger_id").is_none() {
@@ -469,13 +606,42 @@ fn take_update_token(inner: &mut Inner) -> bool {
     }
 }
 
+fn take_history_token(inner: &mut Inner) -> bool {
+    let now = Instant::now();
+    let (tokens, last) = inner.history_bucket.get_or_insert((50.0, now));
+    *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * 50.0 / 60.0).min(50.0);
+    *last = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
 fn record_post(inner: &mut Inner, channel: &str, args: &Value) -> Value {
     if let Err(e) = check_message(args) {
         return json!({"ok": false, "error": "invalid_blocks", "errors": [e]});
     }
     inner.next_ts += 1;
-    let ts = format!("1700000000.{:06}", inner.next_ts);
-    let message = json!({"text": args["text"], "blocks": args["blocks"], "ts": ts});
+    // Real seconds, as Slack's are, so `oldest` filters work; the counter keeps them
+    // unique and ordered.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let ts = format!("{secs}.{:06}", inner.next_ts % 1_000_000);
+    let mut message = json!({"text": args["text"], "blocks": args["blocks"], "ts": ts});
+    if let Some(thread) = str_arg(args, "thread_ts") {
+        message["thread_ts"] = json!(thread);
+    }
+    if !args["metadata"].is_null() {
+        let metadata = match &args["metadata"] {
+            Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+            other => other.clone(),
+        };
+        message["metadata"] = metadata;
+    }
     inner
         .messages
         .insert((channel.to_string(), ts.clone()), message.clone());

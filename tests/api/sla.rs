@@ -1,0 +1,568 @@
+//! Support requests end to end: second-scale SLA policies against the Slack double.
+//! Every tier runs 24/7 here, so the tests do not depend on the hour they run at;
+//! business-hours clocks are covered by the calendar's unit and property tests.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TEAM, TestApp, TestDb, slack_double::SlackDouble};
+
+const CSM: &str = "U0CSM";
+const ENGINEER: &str = "U0ENGINEER";
+
+/// A policy file with every tier 24/7 and `extra` appended.
+pub fn policy_file(extra: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("readiness.toml");
+    let text = format!(
+        "language = \"en\"\n[tiers.standard]\nhours = \"24/7\"\n[tiers.professional]\nhours = \"24/7\"\n[tiers.enterprise]\nhours = \"24/7\"\n{extra}"
+    );
+    std::fs::write(&path, text).unwrap();
+    let path = path.display().to_string();
+    (dir, path)
+}
+
+/// The ticket's own message in the channel: (ts, message).
+pub fn ticket_message(double: &SlackDouble, channel: &str, label: &str) -> Option<(String, Value)> {
+    double
+        .top_level(channel)
+        .into_iter()
+        .find(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with(&format!("{label} "))
+        })
+        .map(|m| (m["ts"].as_str().unwrap().to_string(), m))
+}
+
+/// How many top-level posts of the ticket's message there are (must stay one).
+fn ticket_posts(double: &SlackDouble, channel: &str, label: &str) -> usize {
+    double
+        .top_level(channel)
+        .iter()
+        .filter(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with(&format!("{label} "))
+        })
+        .count()
+}
+
+/// The texts of the escalations threaded under the ticket, oldest first.
+fn escalations(double: &SlackDouble, channel: &str, label: &str) -> Vec<String> {
+    let Some((ts, _)) = ticket_message(double, channel, label) else {
+        return Vec::new();
+    };
+    double
+        .thread_replies(channel, &ts)
+        .iter()
+        .map(|m| m["blocks"].to_string())
+        .collect()
+}
+
+fn thread_reply_event(id: &str, user: &str, channel: &str, thread_ts: &str) -> String {
+    json!({
+        "token": "x",
+        "team_id": TEAM,
+        "api_app_id": "A0001",
+        "type": "event_callback",
+        "event_id": id,
+        "event_time": 1_700_000_000,
+        "event": {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": "Looking into it now.",
+            "ts": format!("{}.000100", chrono::Utc::now().timestamp()),
+            "thread_ts": thread_ts,
+            "team": TEAM,
+            "channel_type": "group"
+        }
+    })
+    .to_string()
+}
+
+fn button_payload(action_id: &str, value: &str, channel: &str, message_ts: &str) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": ENGINEER, "team_id": TEAM},
+        "api_app_id": "A0001",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false},
+        "channel": {"id": channel, "name": "cust"},
+        "trigger_id": "1.2.3",
+        "response_url": "http://127.0.0.1:9/unused",
+        "actions": [{"action_id": action_id, "block_id": "ticket:x", "type": "button", "value": value, "action_ts": "1"}]
+    })
+}
+
+/// The escalations of a P0 fire at 50%, 80% and 100% of its first-response target, in
+/// order, threaded under the ticket; a reply in the thread stops the rest (a repeat
+/// after the breach would have come 2 s later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalations_fire_in_order_and_a_thread_reply_stops_them() {
+    let (_dir, config) = policy_file(
+        "[sla.P0]\nfirst_response = \"3s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"2s\"\n",
+    );
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
+    let answer = app
+        .command_text(CSM, &channel, "ticket P0 SSO login fails for all users")
+        .await;
+    assert!(answer.contains("T-1"), "{answer}");
+    let double = app.double.clone();
+    double
+        .wait_for("the ticket message", |d| {
+            ticket_message(d, &channel, "T-1").is_some()
+        })
+        .await;
+    let (ts, message) = ticket_message(&double, &channel, "T-1").unwrap();
+    let shown = message["blocks"].to_string();
+    assert!(shown.contains("SSO login fails"), "{shown}");
+    assert!(
+        shown.contains("<!date^"),
+        "due time as Slack's date token: {shown}"
+    );
+    assert!(
+        shown.contains(readiness::blocks::ticket::RESPOND),
+        "{shown}"
+    );
+    double
+        .wait_up_to(Duration::from_secs(15), "three escalations", |d| {
+            escalations(d, &channel, "T-1").len() >= 3
+        })
+        .await;
+    let fired = escalations(&double, &channel, "T-1");
+    assert!(fired[0].contains("50%"), "{fired:?}");
+    assert!(fired[1].contains("80%"), "{fired:?}");
+    assert!(fired[2].contains("breached"), "{fired:?}");
+    assert!(
+        fired[2].contains("<!here>"),
+        "a P0 breach adds @here: {fired:?}"
+    );
+    assert!(
+        fired[0].contains(&format!("<@{CSM}>")),
+        "the reporter is named: {fired:?}"
+    );
+
+    // A teammate answers in the thread: the first response is met.
+    let r = app
+        .post_signed(
+            "/slack/events",
+            "application/json",
+            thread_reply_event("Ev1", ENGINEER, &channel, &ts),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    double
+        .wait_for("the ticket to show the first response met", |d| {
+            ticket_message(d, &channel, "T-1")
+                .is_some_and(|(_, m)| m["blocks"].to_string().contains("met in"))
+        })
+        .await;
+    // The repeat would have fired 2 s after the breach; wait past it.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        escalations(&double, &channel, "T-1").len(),
+        3,
+        "nothing fires after the answer"
+    );
+    assert_eq!(
+        ticket_posts(&double, &channel, "T-1"),
+        1,
+        "the ticket is posted once"
+    );
+    app.stop().await;
+}
+
+/// Pause stops the clock and resume continues it; a priority change re-plans the
+/// deadlines; Responded and Resolve close the targets; a second Resolve is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_change_priority_pause_resume_respond_and_resolve() {
+    let (_dir, config) = policy_file(
+        "[sla.P0]\nfirst_response = \"4s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
+    );
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Globex").await;
+    app.command_text(CSM, &channel, "ticket P3 Slow dashboard")
+        .await;
+    let double = app.double.clone();
+    double
+        .wait_for("the ticket message", |d| {
+            ticket_message(d, &channel, "T-1").is_some()
+        })
+        .await;
+    let (ts, _) = ticket_message(&double, &channel, "T-1").unwrap();
+    let id = ticket_id(&app, 1).await;
+
+    // P3 → P0: its 4 s target replaces P3's 8 h, so the 50% escalation comes at once.
+    let mut raise = button_payload(readiness::blocks::ticket::PRIORITY, "", &channel, &ts);
+    raise["actions"][0]["type"] = json!("static_select");
+    raise["actions"][0]["selected_option"] =
+        json!({"text": {"type": "plain_text", "text": "P0"}, "value": format!("{id}:P0")});
+    assert_eq!(app.interact(&raise).await.status(), StatusCode::OK);
+    double
+        .wait_up_to(Duration::from_secs(8), "the first P0 escalation", |d| {
+            !escalations(d, &channel, "T-1").is_empty()
+        })
+        .await;
+    assert!(escalations(&double, &channel, "T-1")[0].contains("(P0)"));
+
+    // Paused: nothing more fires, however long it waits.
+    let pause = button_payload(
+        readiness::blocks::ticket::PAUSE,
+        &id.to_string(),
+        &channel,
+        &ts,
+    );
+    assert_eq!(app.interact(&pause).await.status(), StatusCode::OK);
+    double
+        .wait_for("the ticket to show it is paused", |d| {
+            ticket_message(d, &channel, "T-1").is_some_and(|(_, m)| {
+                m["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("waiting on the customer")
+            })
+        })
+        .await;
+    let while_paused = escalations(&double, &channel, "T-1").len();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        escalations(&double, &channel, "T-1").len(),
+        while_paused,
+        "a paused clock fires nothing"
+    );
+
+    // Resumed: the time left runs again, so the rest of the levels fire.
+    let resume = button_payload(
+        readiness::blocks::ticket::RESUME,
+        &id.to_string(),
+        &channel,
+        &ts,
+    );
+    assert_eq!(app.interact(&resume).await.status(), StatusCode::OK);
+    double
+        .wait_up_to(Duration::from_secs(10), "the breach after resuming", |d| {
+            escalations(d, &channel, "T-1")
+                .iter()
+                .any(|e| e.contains("breached"))
+        })
+        .await;
+
+    let respond = button_payload(
+        readiness::blocks::ticket::RESPOND,
+        &id.to_string(),
+        &channel,
+        &ts,
+    );
+    assert_eq!(app.interact(&respond).await.status(), StatusCode::OK);
+    let mut resolve = button_payload(
+        readiness::blocks::ticket::RESOLVE,
+        &id.to_string(),
+        &channel,
+        &ts,
+    );
+    resolve["response_url"] = json!(app.response_url());
+    assert_eq!(app.interact(&resolve).await.status(), StatusCode::OK);
+    double
+        .wait_for("the ticket to show it is resolved, without buttons", |d| {
+            ticket_message(d, &channel, "T-1").is_some_and(|(_, m)| {
+                m["text"].as_str().unwrap_or("").contains("resolved")
+                    && !m["blocks"].to_string().contains("\"actions\"")
+            })
+        })
+        .await;
+    let responses = double.responses().len();
+    assert_eq!(app.interact(&resolve).await.status(), StatusCode::OK);
+    double
+        .wait_for("a refusal for the second Resolve", |d| {
+            d.responses().len() > responses
+        })
+        .await;
+    let (_, refusal) = double.responses().last().cloned().unwrap();
+    assert!(
+        refusal["text"]
+            .as_str()
+            .unwrap()
+            .contains("already resolved"),
+        "{refusal}"
+    );
+
+    let list = app.command_text(CSM, &channel, "tickets").await;
+    assert!(list.contains("No open tickets"), "{list}");
+    app.stop().await;
+}
+
+/// The id of ticket T-<number>, as the buttons carry it.
+async fn ticket_id(app: &TestApp, number: i64) -> i64 {
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let ticket = store.ticket_by_number(TEAM, number).await.unwrap().unwrap();
+    store.close().await;
+    ticket.id
+}
+
+/// A request that came by phone an hour ago: its thresholds are all past, and each
+/// fires once, in order, marked late; none is skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_back_dated_ticket_fires_every_past_threshold_once_in_order_marked_late() {
+    let (_dir, config) = policy_file(
+        "[sla.P1]\nfirst_response = \"10m\"\nresolution = \"8h\"\n[escalation]\nrepeat_after_breach = \"1h\"\n",
+    );
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Initech").await;
+    let opened = (chrono::Utc::now() - chrono::Duration::minutes(65)).to_rfc3339();
+    let answer = app
+        .command_text(
+            CSM,
+            "C0GENERAL",
+            &format!("ticket initech P1 opened={opened} VPN down since the call"),
+        )
+        .await;
+    assert!(answer.contains("T-1"), "{answer}");
+    let double = app.double.clone();
+    // 50% (5m), 80% (8m), 100% (10m) and the first repeat (1h 10m is not reached yet).
+    double
+        .wait_up_to(Duration::from_secs(15), "three late escalations", |d| {
+            escalations(d, &channel, "T-1").len() >= 3
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let fired = escalations(&double, &channel, "T-1");
+    assert_eq!(fired.len(), 3, "{fired:#?}");
+    assert!(
+        fired[0].contains("50%") && fired[1].contains("80%") && fired[2].contains("breached"),
+        "{fired:#?}"
+    );
+    assert!(
+        fired.iter().all(|e| e.contains("Late")),
+        "marked late: {fired:#?}"
+    );
+    let (_, message) = ticket_message(&double, &channel, "T-1").unwrap();
+    assert!(
+        message["blocks"].to_string().contains("breached by"),
+        "{message}"
+    );
+    app.stop().await;
+}
+
+/// Slack answering 429 and 500 for a while, including a 500 after it had posted:
+/// everything arrives once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_and_server_errors_delay_posts_but_deliver_each_once() {
+    let (_dir, config) = policy_file(
+        "[sla.P0]\nfirst_response = \"2s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
+    );
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Umbrella").await;
+    let double = app.double.clone();
+    double.fail_next(
+        "chat.postMessage",
+        &[
+            "ratelimited",
+            "http500",
+            "posted_then_http500",
+            "ratelimited",
+            "http500",
+            "posted_then_http500",
+        ],
+    );
+    app.command_text(CSM, &channel, "ticket P0 Payments failing")
+        .await;
+    double
+        .wait_up_to(
+            Duration::from_secs(40),
+            "the ticket and its three escalations",
+            |d| escalations(d, &channel, "T-1").len() >= 3,
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        ticket_posts(&double, &channel, "T-1"),
+        1,
+        "the ticket is posted once"
+    );
+    let fired = escalations(&double, &channel, "T-1");
+    assert_eq!(fired.len(), 3, "each escalation once: {fired:#?}");
+    let history = double.calls_to("conversations.history").len()
+        + double.calls_to("conversations.replies").len();
+    assert!(
+        history >= 1,
+        "a post left in doubt was looked up before posting again"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("readiness_outbox_rate_limited_total 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("readiness_outbox_failed 0"), "{metrics}");
+    app.stop().await;
+}
+
+/// The app removed from the customer's channel: the escalation is parked with the
+/// reason, the CSM gets a DM, and /metrics shows it; nothing is retried in a loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_error_parks_the_post_and_tells_the_csm() {
+    let (_dir, config) = policy_file(
+        "[sla.P0]\nfirst_response = \"1s\"\nresolution = \"1h\"\n[escalation]\nat = [\"100%\"]\nrepeat_after_breach = \"0s\"\n",
+    );
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Hooli").await;
+    let double = app.double.clone();
+    double.fail_next("chat.postMessage", &["not_in_channel"]);
+    app.command_text(CSM, &channel, "ticket P0 Cannot deploy")
+        .await;
+    double
+        .wait_for("a DM to the CSM", |d| !d.messages_in(CSM).is_empty())
+        .await;
+    let dm = double.messages_in(CSM)[0].1.to_string();
+    assert!(
+        dm.contains("not_in_channel") && dm.contains("Hooli"),
+        "{dm}"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("readiness_outbox_failed 1"), "{metrics}");
+    assert!(
+        metrics.contains("readiness_outbox_parked_total{reason=\"not_in_channel\"} 1"),
+        "{metrics}"
+    );
+    app.stop().await;
+}
+
+/// A channel shared with the customer (Slack Connect): escalations go to the team's
+/// internal channel with a link to the ticket, not in front of the customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_channel_sends_escalations_to_the_internal_channel() {
+    let (_dir, config) = policy_file(
+        "[sla.P2]\nfirst_response = \"1s\"\nresolution = \"1h\"\n[escalation]\nat = [\"100%\"]\nrepeat_after_breach = \"0s\"\ninternal_channel = \"C0INTERNAL\"\n",
+    );
+    let db = TestDb::sqlite();
+    let double = SlackDouble::start().await;
+    double.add_channel("C0INTERNAL", "support-leads", true);
+    let app = TestApp::spawn_with(&db, double.clone(), &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Stark").await;
+    double.set_shared(&channel, true);
+    app.command_text(CSM, &channel, "ticket P2 Export times out")
+        .await;
+    double
+        .wait_for("an escalation in the internal channel", |d| {
+            !d.messages_in("C0INTERNAL").is_empty()
+        })
+        .await;
+    let posted = double.messages_in("C0INTERNAL")[0].1.to_string();
+    assert!(
+        posted.contains("breached") && posted.contains("https://example.slack.com/archives/"),
+        "{posted}"
+    );
+    assert!(
+        escalations(&double, &channel, "T-1").is_empty(),
+        "nothing in the customer's view"
+    );
+    app.stop().await;
+}
+
+/// `/readiness ticket` alone opens the modal; its submission opens the ticket. The
+/// message shortcut opens it with the message as summary and its author as reporter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_modal_and_the_message_shortcut_open_tickets() {
+    let (_dir, config) = policy_file("");
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Wayne").await;
+    let double = app.double.clone();
+    let (status, _) = app.command(CSM, &channel, "ticket").await;
+    assert_eq!(status, StatusCode::OK);
+    double
+        .wait_for("the ticket modal", |d| !d.calls_to("views.open").is_empty())
+        .await;
+    let view = &double.calls_to("views.open")[0].args["view"];
+    let view: Value = match view {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        v => v.clone(),
+    };
+    assert_eq!(
+        view["callback_id"],
+        readiness::blocks::ticket_modal::TICKET_MODAL
+    );
+    let submit = json!({
+        "type": "view_submission",
+        "team": {"id": TEAM},
+        "user": {"id": CSM, "team_id": TEAM},
+        "view": {
+            "callback_id": readiness::blocks::ticket_modal::TICKET_MODAL,
+            "private_metadata": view["private_metadata"],
+            "state": {"values": {
+                readiness::blocks::ticket_modal::MODAL_PRIORITY: {readiness::blocks::ticket_modal::MODAL_PRIORITY: {"type": "static_select", "selected_option": {"value": "P1"}}},
+                readiness::blocks::ticket_modal::MODAL_SUMMARY: {readiness::blocks::ticket_modal::MODAL_SUMMARY: {"type": "plain_text_input", "value": "Batch jobs stuck"}}
+            }}
+        }
+    });
+    let r = app.interact(&submit).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().is_empty(), "the modal closes");
+    double
+        .wait_for("the modal's ticket", |d| {
+            ticket_message(d, &channel, "T-1").is_some()
+        })
+        .await;
+
+    let shortcut = json!({
+        "type": "message_action",
+        "callback_id": readiness::blocks::ticket_modal::TRACK_SHORTCUT,
+        "team": {"id": TEAM},
+        "user": {"id": ENGINEER, "team_id": TEAM},
+        "channel": {"id": channel},
+        "trigger_id": "9.9.9",
+        "response_url": app.response_url(),
+        "message": {"type": "message", "ts": "1700000000.000900", "user": "U0CUSTOMER", "text": "Our SSO stopped working after the upgrade"}
+    });
+    assert_eq!(app.interact(&shortcut).await.status(), StatusCode::OK);
+    double
+        .wait_for("the shortcut's modal", |d| {
+            d.calls_to("views.open").len() == 2
+        })
+        .await;
+    let view = double.calls_to("views.open")[1].args["view"].to_string();
+    assert!(view.contains("Our SSO stopped working"), "{view}");
+    assert!(view.contains("U0CUSTOMER"), "the author reports it: {view}");
+    app.stop().await;
+}
+
+/// Wrong input gets a short answer with the right form and opens nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_ticket_commands_get_the_right_form_and_open_nothing() {
+    let (_dir, config) = policy_file("");
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Tyrell").await;
+    for (text, says) in [
+        ("ticket P9 Something", "P0, P1, P2 or P3"),
+        ("ticket P1", "what the request is about"),
+        ("ticket P1 opened=yesterday Broken", "is not a time"),
+        (
+            "ticket P1 opened=2999-01-01T00:00:00Z Broken",
+            "in the future",
+        ),
+        ("ticket nosuch P1 Broken", "nosuch"),
+        ("tickets a b", "did not expect"),
+    ] {
+        let answer = app.command_text(CSM, &channel, text).await;
+        assert!(answer.contains(says), "{text}: {answer}");
+    }
+    let answer = app.command_text(CSM, "C0GENERAL", "ticket P1 Broken").await;
+    assert!(answer.contains("customer"), "{answer}");
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    assert!(store.open_tickets(TEAM, None).await.unwrap().is_empty());
+    store.close().await;
+    assert!(ticket_message(&app.double, &channel, "T-1").is_none());
+    app.stop().await;
+}
