@@ -100,16 +100,19 @@ fn button_payload(action_id: &str, value: &str, channel: &str, message_ts: &str)
     })
 }
 
+on_both_backends!(
+    escalations_fire_in_order_and_a_thread_reply_stops_them,
+    escalation_scenario
+);
+
 /// The escalations of a P0 fire at 50%, 80% and 100% of its first-response target, in
 /// order, threaded under the ticket; a reply in the thread stops the rest (a repeat
 /// after the breach would have come 2 s later).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn escalations_fire_in_order_and_a_thread_reply_stops_them() {
+async fn escalation_scenario(db: &TestDb) {
     let (_dir, config) = policy_file(
         "[sla.P0]\nfirst_response = \"3s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"2s\"\n",
     );
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
     let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
     let answer = app
         .command_text(CSM, &channel, "ticket P0 SSO login fails for all users")
@@ -565,4 +568,93 @@ async fn bad_ticket_commands_get_the_right_form_and_open_nothing() {
     store.close().await;
     assert!(ticket_message(&app.double, &channel, "T-1").is_none());
     app.stop().await;
+}
+
+/// Two replicas on one PostgreSQL share 1,000 due timers: every one fires exactly once
+/// (the replicas' fired counts add up to 1,000, and Slack sees each escalation once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_postgres_fire_1000_timers_each_exactly_once() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    // 250 tickets × 2 targets × 2 levels (50% and 100%) = 1,000 firings.
+    let (_dir, config) = policy_file(
+        "[sla.P2]\nfirst_response = \"6s\"\nresolution = \"8s\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\n",
+    );
+    let double = SlackDouble::start().await;
+    let customers = 50;
+    for n in 0..customers {
+        double.add_channel(&format!("C0CUST{n:03}"), &format!("cust-{n}"), true);
+    }
+    let one = TestApp::spawn_with(&db, double.clone(), &[("config", &config)]).await;
+    let two = TestApp::spawn_with(&db, double.clone(), &[("config", &config)]).await;
+    for n in 0..customers {
+        let text = one
+            .command_text(
+                CSM,
+                "C0GENERAL",
+                &format!("new Cust{n} channel=<#C0CUST{n:03}|cust-{n}>"),
+            )
+            .await;
+        assert!(text.contains("Cust"), "{text}");
+    }
+    for t in 0..250 {
+        let app = if t % 2 == 0 { &one } else { &two };
+        let channel = format!("C0CUST{:03}", t % customers);
+        let answer = app
+            .command_text(CSM, &channel, &format!("ticket P2 Request {t}"))
+            .await;
+        assert!(answer.contains("T-"), "{answer}");
+    }
+    let all_escalations = |d: &SlackDouble| -> Vec<Vec<String>> {
+        (0..customers)
+            .flat_map(|n| {
+                let channel = format!("C0CUST{n:03}");
+                d.top_level(&channel)
+                    .into_iter()
+                    .filter(|m| m["text"].as_str().unwrap_or("").starts_with("T-"))
+                    .map(move |m| {
+                        d.thread_replies(&channel, m["ts"].as_str().unwrap())
+                            .iter()
+                            .map(|r| r["blocks"].to_string())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    double
+        .wait_up_to(Duration::from_secs(120), "1,000 escalations", |d| {
+            all_escalations(d).iter().map(Vec::len).sum::<usize>() >= 1000
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let threads = all_escalations(&double);
+    assert_eq!(threads.len(), 250, "each ticket posted once");
+    for replies in &threads {
+        assert_eq!(
+            replies.len(),
+            4,
+            "each ticket escalated once per level and target: {replies:#?}"
+        );
+        let distinct: std::collections::HashSet<&String> = replies.iter().collect();
+        assert_eq!(distinct.len(), 4, "no escalation twice: {replies:#?}");
+    }
+    let fired = |metrics: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("readiness_timers_fired_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let by_one = fired(&one.get("/metrics").await.text().await.unwrap());
+    let by_two = fired(&two.get("/metrics").await.text().await.unwrap());
+    eprintln!("replica one fired {by_one}, replica two fired {by_two}");
+    assert_eq!(
+        by_one + by_two,
+        1000,
+        "every timer fired exactly once across the replicas"
+    );
+    one.stop().await;
+    two.stop().await;
 }

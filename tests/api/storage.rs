@@ -17,25 +17,6 @@ fn customer(team: &str, slug: &str, channel: Option<&str>) -> NewCustomer {
     }
 }
 
-/// Runs one storage scenario against SQLite and, when available, PostgreSQL.
-macro_rules! on_both_backends {
-    ($name:ident, $scenario:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = crate::support::TestDb::sqlite();
-                super::$scenario(&db).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(db) = crate::support::TestDb::postgres().await {
-                    super::$scenario(&db).await;
-                }
-            }
-        }
-    };
-}
-
 on_both_backends!(customers_are_unique_per_workspace, customers_scenario);
 on_both_backends!(
     ticks_are_idempotent_and_keep_first_who_and_when,
