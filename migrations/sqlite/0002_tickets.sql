@@ -88,3 +88,14 @@ CREATE TABLE planned_policy (
     id     BIGINT PRIMARY KEY,
     policy TEXT   NOT NULL
 );
+
+-- Escalation paths set by workspace admins in Slack (`/readiness escalation`); a row
+-- here overrides the policy file's path for that priority.
+CREATE TABLE escalation_paths (
+    team_id  TEXT   NOT NULL,
+    priority TEXT   NOT NULL,
+    levels   TEXT   NOT NULL,                -- JSON array of Slack mentions
+    set_by   TEXT   NOT NULL,
+    set_at   BIGINT NOT NULL,
+    PRIMARY KEY (team_id, priority)
+);

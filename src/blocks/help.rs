@@ -208,6 +208,22 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
             "`{}` is not a time like 2026-11-20T17:00+09:00 (without an offset: the customer's time zone).",
             q(t)
         ),
+        (Problem::BadMention(m), Lang::En) => format!(
+            "`{}` is not a person or a user group: pick them with @.",
+            q(m)
+        ),
+        (Problem::BadMention(m), Lang::Ja) => format!(
+            "`{}` はユーザーでもユーザーグループでもありません。@ で選んでください。",
+            q(m)
+        ),
+        (Problem::TooManySteps, Lang::En) => format!(
+            "A path has at most {} steps.",
+            crate::domain::command::MAX_PATH_STEPS
+        ),
+        (Problem::TooManySteps, Lang::Ja) => format!(
+            "経路は {} 段までです。",
+            crate::domain::command::MAX_PATH_STEPS
+        ),
         (Problem::BadTime(t), Lang::Ja) => format!(
             "`{}` は日時として読めません（例：2026-11-20T17:00+09:00。オフセットなしは顧客のタイムゾーン）。",
             q(t)
@@ -224,6 +240,7 @@ fn form_name(form: Form) -> &'static str {
         Form::Undo => "undo",
         Form::Ticket => "ticket",
         Form::Tickets => "tickets",
+        Form::Escalation => "escalation",
     }
 }
 

@@ -64,6 +64,8 @@ impl From<SlackClientError> for ApiError {
 pub struct UserInfo {
     pub locale: Option<String>,
     pub tz: Option<String>,
+    /// A workspace admin or owner.
+    pub is_admin: bool,
 }
 
 #[derive(Clone)]
@@ -269,9 +271,14 @@ impl SlackApi {
     pub async fn user_info(&self, user: &str) -> Result<UserInfo, ApiError> {
         let request = SlackApiUsersInfoRequest::new(user.into()).with_include_locale(true);
         let response = self.session()?.users_info(&request).await?;
+        let flags = &response.user.flags;
+        let is_admin = [flags.is_admin, flags.is_owner, flags.is_primary_owner]
+            .into_iter()
+            .any(|f| f == Some(true));
         Ok(UserInfo {
             locale: response.user.locale.map(|l| l.to_string()),
             tz: response.user.tz,
+            is_admin,
         })
     }
 

@@ -60,8 +60,38 @@ pub enum Command {
     Tickets {
         customer: Option<CustomerRef>,
     },
+    /// `escalation [P0..P3] [@who … | clear]`: show or (admins) set who is named at
+    /// each escalation level.
+    Escalation {
+        priority: Option<Priority>,
+        change: Option<PathChange>,
+    },
     /// Part of the grammar, built by a later release.
     NotYet(&'static str),
+}
+
+/// A new escalation path, or back to the policy file's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathChange {
+    Set(Vec<String>),
+    Clear,
+}
+
+/// Most steps a path may have (on-call → lead → manager, and a little room).
+pub const MAX_PATH_STEPS: usize = 5;
+
+/// A Slack mention as a path step, normalised: `<@U…>`, `<!subteam^S…>` or `<!here>`.
+pub fn path_step(word: &str) -> Option<String> {
+    let inner = word.strip_prefix('<')?.strip_suffix('>')?;
+    let id = inner.split('|').next().unwrap_or_default();
+    let ok_id = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    if let Some(user) = id.strip_prefix('@') {
+        return ok_id(user).then(|| format!("<@{user}>"));
+    }
+    if let Some(group) = id.strip_prefix("!subteam^") {
+        return ok_id(group).then(|| format!("<!subteam^{group}>"));
+    }
+    matches!(id, "!here" | "!channel").then(|| format!("<{id}>"))
 }
 
 /// When a back-dated request arrived: with an offset (RFC 3339), or a local time in
@@ -111,6 +141,7 @@ pub enum Form {
     Undo,
     Ticket,
     Tickets,
+    Escalation,
 }
 
 impl Form {
@@ -127,6 +158,9 @@ impl Form {
                 "/readiness ticket [customer] <P0|P1|P2|P3> [opened=2026-11-20T17:00+09:00] <summary>"
             }
             Form::Tickets => "/readiness tickets [customer]",
+            Form::Escalation => {
+                "/readiness escalation [P0|P1|P2|P3] [@on-call @lead-group @manager | clear]"
+            }
         }
     }
 }
@@ -153,6 +187,8 @@ pub enum Problem {
     MissingPriority,
     MissingSummary,
     BadTime(String),
+    BadMention(String),
+    TooManySteps,
 }
 
 /// The `text` of a `/readiness` command.
@@ -176,6 +212,7 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
             Ok(Command::Undo { customer, item })
         }
         "ticket" => parse_ticket(rest),
+        "escalation" | "escalations" => parse_escalation(rest),
         "tickets" => match rest {
             [] => Ok(Command::Tickets { customer: None }),
             [c] if key_value(c).is_none() => Ok(Command::Tickets {
@@ -292,6 +329,38 @@ fn parse_new(words: &[Word]) -> Result<Command, ParseError> {
         tier,
         channel,
         slug,
+    })
+}
+
+fn parse_escalation(words: &[Word]) -> Result<Command, ParseError> {
+    let Some((first, rest)) = words.split_first() else {
+        return Ok(Command::Escalation {
+            priority: None,
+            change: None,
+        });
+    };
+    let priority = Priority::parse(&first.text)
+        .ok_or_else(|| usage(Form::Escalation, Problem::MissingPriority))?;
+    let change = match rest {
+        [] => None,
+        [w] if w.text.eq_ignore_ascii_case("clear") => Some(PathChange::Clear),
+        steps => {
+            if steps.len() > MAX_PATH_STEPS {
+                return Err(usage(Form::Escalation, Problem::TooManySteps));
+            }
+            let steps = steps
+                .iter()
+                .map(|w| {
+                    path_step(&w.text)
+                        .ok_or_else(|| usage(Form::Escalation, Problem::BadMention(w.text.clone())))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(PathChange::Set(steps))
+        }
+    };
+    Ok(Command::Escalation {
+        priority: Some(priority),
+        change,
     })
 }
 

@@ -212,11 +212,16 @@ impl Ticket {
         }
     }
 
-    /// The people named at escalation `level` of `target`: the priority's path if the
-    /// policy has one (its last step for every level beyond), else the assignee or the
+    /// The people named at escalation `level` of `target`: the priority's `path` if it
+    /// has one (its last step for every level beyond), else the assignee or the
     /// reporter, with `@here` once a P0 or P1 target is breached.
-    pub fn on_the_hook(&self, policy: &Policy, target: Target, level: u32) -> Vec<String> {
-        let path = &policy.escalation.paths[self.priority.index()];
+    pub fn on_the_hook(
+        &self,
+        path: &[String],
+        policy: &Policy,
+        target: Target,
+        level: u32,
+    ) -> Vec<String> {
         if !path.is_empty() {
             let step = (level as usize).min(path.len() - 1);
             return vec![path[step].clone()];

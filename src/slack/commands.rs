@@ -7,7 +7,9 @@ use super::{Context, busy, internal_error};
 use crate::blocks::{self, Message, checklist, escape, help};
 use crate::delivery::worker::Job;
 use crate::domain::checklist::{Tier, category_progress, overall_progress};
-use crate::domain::command::{self, Command, CustomerRef, Form, Opened, Word, looks_like_item_key};
+use crate::domain::command::{
+    self, Command, CustomerRef, Form, Opened, PathChange, Word, looks_like_item_key,
+};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::sla::Priority;
@@ -188,6 +190,9 @@ async fn apply(
             });
             Ok(Answer::Nothing)
         }
+        Command::Escalation { priority, change } => {
+            escalation_paths(ctx, cmd, priority, change, lang, now_ms).await
+        }
         Command::Tickets { customer } => {
             let customer = match customer {
                 Some(r) => Some(named_customer(ctx, cmd, &r, Form::Tickets, lang).await?),
@@ -292,6 +297,88 @@ async fn open_ticket(
             priority.as_str()
         ),
     })))
+}
+
+/// Shows the escalation paths, or (workspace admins only) sets one.
+async fn escalation_paths(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    priority: Option<Priority>,
+    change: Option<PathChange>,
+    lang: Lang,
+    now_ms: i64,
+) -> Result<Answer, Refusal> {
+    if let (Some(priority), Some(change)) = (priority, &change) {
+        let admin = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            ctx.api.user_info(&cmd.user_id),
+        )
+        .await;
+        match admin {
+            Ok(Ok(info)) if info.is_admin => {}
+            Ok(Ok(_)) => {
+                return Err(Refusal::Message(Message::plain(lang.pick(
+                    "Only workspace admins and owners can change escalation paths. Ask one, or set them in the policy file.",
+                    "エスカレーション経路を変更できるのはワークスペースの管理者・オーナーだけです。",
+                ))));
+            }
+            _ => {
+                return Err(Refusal::Message(Message::plain(lang.pick(
+                    "Slack did not say whether you are an admin; nothing changed. Try again in a moment.",
+                    "管理者かどうかを確認できなかったため、何も変更していません。少し待ってからお試しください。",
+                ))));
+            }
+        }
+        let levels = match change {
+            PathChange::Set(levels) => Some(levels.as_slice()),
+            PathChange::Clear => None,
+        };
+        ctx.store
+            .set_escalation_path(
+                &cmd.team_id,
+                priority.as_str(),
+                levels,
+                &cmd.user_id,
+                now_ms,
+            )
+            .await?;
+    }
+    let paths = ctx.support.paths().await?;
+    let shown: Vec<Priority> = match priority {
+        Some(p) => vec![p],
+        None => Priority::ALL.to_vec(),
+    };
+    let lines: Vec<String> = shown
+        .iter()
+        .map(|p| {
+            let path = paths.of(&cmd.team_id, *p);
+            let steps = if path.is_empty() {
+                lang.pick(
+                    "no path: the assignee or the reporter, with @here once a P0 or P1 is breached",
+                    "経路なし：担当者または起票者（P0・P1 の超過時は @here も）",
+                )
+                .to_string()
+            } else {
+                path.join(" → ")
+            };
+            format!("*{}*: {steps}", p.as_str())
+        })
+        .collect();
+    let title = if change.is_some() {
+        lang.pick(
+            ":white_check_mark: Escalation path saved.",
+            ":white_check_mark: エスカレーション経路を保存しました。",
+        )
+    } else {
+        lang.pick(
+            "Escalation paths (50% → 80% → 100% and after):",
+            "エスカレーション経路（50% → 80% → 100% 以降）：",
+        )
+    };
+    Ok(Answer::Ephemeral(Message::plain(format!(
+        "{title}\n{}",
+        lines.join("\n")
+    ))))
 }
 
 async fn list_tickets(

@@ -504,3 +504,66 @@ impl Store {
         Ok(fired)
     }
 }
+
+impl Store {
+    /// Every escalation path set in Slack: (team, priority, levels).
+    pub async fn escalation_paths(
+        &self,
+    ) -> Result<Vec<(String, String, Vec<String>)>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query("SELECT team_id, priority, levels FROM escalation_paths")
+                .fetch_all(pool)
+                .await?;
+            let mut paths = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let levels: String = row.try_get("levels")?;
+                paths.push((
+                    row.try_get("team_id")?,
+                    row.try_get("priority")?,
+                    serde_json::from_str(&levels).unwrap_or_default(),
+                ));
+            }
+            Ok(paths)
+        })
+    }
+
+    /// Sets (or, with `None`, removes) a workspace's path for one priority.
+    pub async fn set_escalation_path(
+        &self,
+        team_id: &str,
+        priority: &str,
+        levels: Option<&[String]>,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<(), sqlx::Error> {
+        match levels {
+            Some(levels) => {
+                let json = serde_json::to_string(levels).unwrap_or_else(|_| "[]".into());
+                on_pool!(&self.db, write, |pool| {
+                    sqlx::query(
+                    "INSERT INTO escalation_paths (team_id, priority, levels, set_by, set_at)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (team_id, priority) DO UPDATE
+                     SET levels = excluded.levels, set_by = excluded.set_by, set_at = excluded.set_at"
+                )
+                .bind(team_id)
+                .bind(priority)
+                .bind(&json)
+                .bind(by)
+                .bind(now_ms)
+                .execute(pool)
+                .await
+                .map(|_| ())
+                })
+            }
+            None => on_pool!(&self.db, write, |pool| sqlx::query(
+                "DELETE FROM escalation_paths WHERE team_id = $1 AND priority = $2"
+            )
+            .bind(team_id)
+            .bind(priority)
+            .execute(pool)
+            .await
+            .map(|_| ())),
+        }
+    }
+}

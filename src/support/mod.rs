@@ -2,6 +2,7 @@
 //! together. Slack handlers and the scheduler call these; nothing here talks to Slack
 //! (posts are recorded in the outbox, which the sender delivers).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -41,6 +42,21 @@ pub enum ActError {
     Refused(#[from] Refused),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// Who is named at each escalation level, per workspace and priority.
+pub struct Paths {
+    set: HashMap<(String, Priority), Vec<String>>,
+    policy: Arc<Policy>,
+}
+
+impl Paths {
+    /// The path set in Slack for the workspace, else the policy file's.
+    pub fn of(&self, team_id: &str, priority: Priority) -> &[String] {
+        self.set
+            .get(&(team_id.to_string(), priority))
+            .unwrap_or(&self.policy.escalation.paths[priority.index()])
+    }
 }
 
 #[derive(Clone)]
@@ -267,7 +283,22 @@ impl Support {
         .await
     }
 
-    /// "Escalate now": posts the next step of the escalation path at once.
+    /// Escalation paths: those set in Slack over the policy file's.
+    pub async fn paths(&self) -> Result<Paths, sqlx::Error> {
+        let mut set = HashMap::new();
+        for (team, priority, levels) in self.store.escalation_paths().await? {
+            if let Some(priority) = Priority::parse(&priority) {
+                set.insert((team, priority), levels);
+            }
+        }
+        Ok(Paths {
+            set,
+            policy: self.policy.clone(),
+        })
+    }
+
+    /// "Escalate now": names the next step of the escalation path at once (the first
+    /// press the second step, the next press the third, …).
     pub async fn escalate_now(
         &self,
         team_id: &str,
@@ -276,17 +307,16 @@ impl Support {
         now: DateTime<Utc>,
     ) -> Result<Ticket, ActError> {
         let policy = self.policy.clone();
+        let paths = self.paths().await?;
         let lang = self.lang;
         self.change(team_id, id, now, move |ticket, _cal| {
             if ticket.resolved.is_some() {
                 return Err(Refused::Resolved);
             }
             ticket.escalations += 1;
-            // The next step after the furthest level any target's threshold reached.
-            let step = policy.escalation.paths[ticket.priority.index()]
-                .len()
-                .min(ticket.escalations as usize) as u32;
-            let named = ticket.on_the_hook(&policy, Target::FirstResponse, step.max(1));
+            let path = paths.of(&ticket.team_id, ticket.priority);
+            let step = ticket.escalations.clamp(1, 100) as u32;
+            let named = ticket.on_the_hook(path, &policy, Target::FirstResponse, step);
             let message = blocks::ticket::manual_escalation(ticket, user, &named, lang);
             let body = serde_json::to_string(&EscalationBody {
                 message,
@@ -351,12 +381,13 @@ impl Support {
 
     /// Fires the rows due at `now`, one batch; returns how late each fired (ms).
     pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
+        let paths = self.paths().await?;
         let lateness = std::sync::Mutex::new(Vec::new());
         let fire = |due: &DueTimer| {
             if let Ok(mut l) = lateness.lock() {
                 l.push(ms(now) - due.due_at);
             }
-            self.firing(due, now)
+            self.firing(due, &paths, now)
         };
         self.store
             .fire_due_timers(ms(now), FIRE_BATCH, &fire)
@@ -365,7 +396,7 @@ impl Support {
     }
 
     /// What one due row does (pure but for the row it is given).
-    fn firing(&self, due: &DueTimer, now: DateTime<Utc>) -> Firing {
+    fn firing(&self, due: &DueTimer, paths: &Paths, now: DateTime<Utc>) -> Firing {
         let ticket = ticket_of(&due.ticket);
         let tier = Tier::parse(&due.customer_tier).unwrap_or(Tier::Standard);
         let cal = self.calendar(tier);
@@ -393,7 +424,8 @@ impl Support {
                 } else {
                     100
                 };
-                let named = ticket.on_the_hook(&self.policy, target, level);
+                let path = paths.of(&ticket.team_id, ticket.priority);
+                let named = ticket.on_the_hook(path, &self.policy, target, level);
                 let late_since = (now - reached_at > LATE_AFTER).then_some(reached_at);
                 let target_due = match ticket.clock.when_used(cal, length) {
                     crate::domain::sla::Due::At(t) => Some(t),

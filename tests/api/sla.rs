@@ -658,3 +658,52 @@ async fn two_replicas_on_postgres_fire_1000_timers_each_exactly_once() {
     one.stop().await;
     two.stop().await;
 }
+
+/// Workspace admins set who is named at each level; others may only look. The
+/// escalations then name each step in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_the_escalation_path_and_each_level_names_its_step() {
+    let (_dir, config) = policy_file(
+        "[sla.P0]\nfirst_response = \"3s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
+    );
+    let db = TestDb::sqlite();
+    let double = SlackDouble::start().await;
+    double.set_admin("U0ADMIN");
+    let app = TestApp::spawn_with(&db, double.clone(), &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Cyberdyne").await;
+    let set = "escalation P0 <@U0ONCALL|oncall> <!subteam^S0LEADS|@leads> <@U0BOSS>";
+    let refused = app.command_text(CSM, &channel, set).await;
+    assert!(refused.contains("Only workspace admins"), "{refused}");
+    let bad = app
+        .command_text("U0ADMIN", &channel, "escalation P0 <#C0X|general>")
+        .await;
+    assert!(bad.contains("not a person or a user group"), "{bad}");
+    let saved = app.command_text("U0ADMIN", &channel, set).await;
+    assert!(
+        saved.contains("<@U0ONCALL> → <!subteam^S0LEADS> → <@U0BOSS>"),
+        "{saved}"
+    );
+    let shown = app.command_text(CSM, &channel, "escalation").await;
+    assert!(
+        shown.contains("<!subteam^S0LEADS>") && shown.contains("*P1*"),
+        "{shown}"
+    );
+
+    app.command_text(CSM, &channel, "ticket P0 Data export corrupt")
+        .await;
+    double
+        .wait_up_to(Duration::from_secs(15), "three escalations", |d| {
+            escalations(d, &channel, "T-1").len() >= 3
+        })
+        .await;
+    let fired = escalations(&double, &channel, "T-1");
+    assert!(fired[0].contains("<@U0ONCALL>"), "{fired:#?}");
+    assert!(fired[1].contains("<!subteam^S0LEADS>"), "{fired:#?}");
+    assert!(fired[2].contains("<@U0BOSS>"), "{fired:#?}");
+
+    let cleared = app
+        .command_text("U0ADMIN", &channel, "escalation P0 clear")
+        .await;
+    assert!(cleared.contains("no path"), "{cleared}");
+    app.stop().await;
+}

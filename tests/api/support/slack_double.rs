@@ -61,6 +61,8 @@ struct Inner {
     /// conversations.history and .replies, tier 3 too (one bucket for both here).
     history_bucket: Option<(f64, Instant)>,
     locales: HashMap<String, String>,
+    /// Users whose users.info says is_admin.
+    admins: HashSet<String>,
     responses: Vec<(String, Value)>,
     /// Every answer waits this long (a slow Slack).
     delay: Duration,
@@ -159,6 +161,10 @@ impl SlackDouble {
             .filter(|(ts, m)| m["thread_ts"].is_null() || m["thread_ts"] == ts.as_str())
             .map(|(_, m)| m)
             .collect()
+    }
+
+    pub fn set_admin(&self, user: &str) {
+        self.lock().admins.insert(user.into());
     }
 
     pub fn set_locale(&self, user: &str, locale: &str) {
@@ -489,8 +495,9 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
                 .get(&user)
                 .cloned()
                 .unwrap_or_else(|| "en-US".into());
+            let is_admin = inner.admins.contains(&user);
             ok(
-                json!({"user": {"id": user, "team_id": "T0001", "name": "person", "locale": locale, "tz": "Asia/Tokyo"}}),
+                json!({"user": {"id": user, "team_id": "T0001", "name": "person", "locale": locale, "tz": "Asia/Tokyo", "is_admin": is_admin}}),
             )
         }
         "conversations.history" | "conversations.replies" => {
