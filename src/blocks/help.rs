@@ -32,6 +32,8 @@ pub fn help(
             `/readiness show [customer] [category]` the checklist, with checkboxes\n\
             `/readiness assign [customer] <item> @user [due=YYYY-MM-DD]` give an item to someone\n\
             `/readiness done [customer] <item>` · `/readiness undo [customer] <item>` tick or untick an item\n\
+            `/readiness ticket [customer] <P0|P1|P2|P3> [opened=<time>] <summary>` a support request with SLA timers (`/readiness ticket` alone opens a form)\n\
+            `/readiness tickets [customer]` open requests, worst first · `/readiness escalation [P0…]` who is named at each level\n\
             In a customer's channel the customer is implied. Elsewhere name it by its slug or by its name in \"double quotes\"."
         }
         Lang::Ja => {
@@ -40,6 +42,8 @@ pub fn help(
             `/readiness show [顧客] [カテゴリ]` チェックリストを表示（チェックボックス付き）\n\
             `/readiness assign [顧客] <項目> @ユーザー [due=YYYY-MM-DD]` 項目の担当者を設定\n\
             `/readiness done [顧客] <項目>` · `/readiness undo [顧客] <項目>` 項目を完了／未完了に\n\
+            `/readiness ticket [顧客] <P0|P1|P2|P3> [opened=<日時>] <概要>` SLA タイマー付きのサポート依頼（`/readiness ticket` だけでフォーム）\n\
+            `/readiness tickets [顧客]` 未解決の依頼（深刻な順） · `/readiness escalation [P0…]` 各段階で呼ぶ人\n\
             顧客のチャンネル内では顧客名を省略できます。それ以外ではスラッグか \"二重引用符\" で囲んだ名前で指定します。"
         }
     };
@@ -276,6 +280,13 @@ mod tests {
             "new a slug=A",
             "new a channel=#x",
             "show a=b",
+            "ticket P9 x",
+            "ticket P1",
+            "ticket acme P1 opened=x y",
+            "tickets a b",
+            "escalation P7",
+            "escalation P0 nobody",
+            "escalation P0 <@U1> <@U2> <@U3> <@U4> <@U5> <@U6>",
         ] {
             let err = parse(text).unwrap_err();
             for lang in [Lang::En, Lang::Ja] {

@@ -343,3 +343,114 @@ pub fn refusal(refused: Refused, lang: Lang) -> String {
     }
     .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+    use crate::domain::checklist::Tier;
+    use crate::domain::sla::Clock;
+
+    fn ticket(summary: &str) -> Ticket {
+        let opened = chrono_tz::Asia::Tokyo
+            .with_ymd_and_hms(2026, 11, 24, 10, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        Ticket {
+            id: 42,
+            team_id: "T".into(),
+            number: 12,
+            customer_id: 1,
+            priority: Priority::P1,
+            summary: summary.into(),
+            reporter: "UREP".into(),
+            assignee: Some("UASG".into()),
+            opened_at: opened,
+            clock: Clock::start(opened),
+            responded: None,
+            resolved: None,
+            escalations: 0,
+            channel_id: "C".into(),
+            ts: None,
+            version: 0,
+        }
+    }
+
+    fn check(message: &Message) {
+        let v = serde_json::to_value(message).unwrap();
+        limits::check_message(&v).unwrap();
+        assert!(!message.text.is_empty());
+    }
+
+    #[test]
+    fn ticket_messages_show_both_targets_and_stay_within_limits() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Standard);
+        let long = "とても長い説明 <b>&".repeat(400);
+        for lang in [Lang::En, Lang::Ja] {
+            let t = ticket(&long);
+            let now = t.opened_at + Duration::minutes(30);
+            let m = ticket_message(&t, "Acme <Corp>", &policy, &cal, now, lang);
+            check(&m);
+            let shown = serde_json::to_string(&m.blocks).unwrap();
+            assert!(shown.contains("<!date^"), "{shown}");
+            assert!(shown.contains(RESPOND) && shown.contains(PAUSE) && shown.contains(ESCALATE));
+            assert!(!shown.contains("<b>"), "the summary is escaped");
+
+            let mut resolved = ticket("Fixed");
+            resolved
+                .apply(&crate::domain::ticket::Action::Resolve, "U", &cal, now)
+                .unwrap();
+            let m = ticket_message(&resolved, "Acme", &policy, &cal, now, lang);
+            check(&m);
+            assert!(!serde_json::to_string(&m.blocks).unwrap().contains(RESOLVE));
+        }
+    }
+
+    #[test]
+    fn escalations_say_the_share_the_breach_and_lateness() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let t = ticket("x");
+        let named = vec!["<@U1>".to_string(), "<!here>".to_string()];
+        for (percent, says) in [(50, "50%"), (100, "target breached"), (300, "still open")] {
+            let m = escalation(
+                &Escalation {
+                    ticket: &t,
+                    target: Target::FirstResponse,
+                    percent,
+                    target_length: Duration::hours(1),
+                    named: &named,
+                    late_since: (percent == 300).then_some(t.opened_at),
+                    due: Some(t.opened_at + Duration::hours(1)),
+                },
+                &cal,
+                Lang::En,
+            );
+            check(&m);
+            let shown = serde_json::to_string(&m.blocks).unwrap();
+            assert!(shown.contains(says) && shown.contains("<!here>"), "{shown}");
+            assert_eq!(shown.contains("Late"), percent == 300, "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_long_ticket_list_stays_within_fifty_blocks() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Standard);
+        let rows: Vec<_> = (0..120)
+            .map(|n| {
+                (
+                    ticket(&format!("Request {n}")),
+                    "Acme".to_string(),
+                    cal.clone(),
+                )
+            })
+            .collect();
+        let now = rows[0].0.opened_at + Duration::hours(3);
+        let m = ticket_list(&rows, &policy, now, Lang::Ja);
+        check(&m);
+        assert!(m.blocks.len() <= limits::MESSAGE_BLOCKS);
+    }
+}

@@ -536,6 +536,93 @@ mod tests {
     }
 
     #[test]
+    fn ticket_takes_an_optional_customer_a_priority_a_time_and_the_rest_as_summary() {
+        assert_eq!(
+            parse("ticket P0 SSO is down for everyone"),
+            Ok(Command::Ticket {
+                customer: None,
+                priority: Priority::P0,
+                opened: None,
+                summary: "SSO is down for everyone".into(),
+            })
+        );
+        let Ok(Command::Ticket {
+            customer, opened, ..
+        }) = parse("ticket \"Acme Corp\" p2 opened=2026-11-20T17:00:00+09:00 Export slow")
+        else {
+            panic!("a ticket")
+        };
+        assert_eq!(customer, Some(CustomerRef::Name("Acme Corp".into())));
+        let Some(Opened::Exact(t)) = opened else {
+            panic!("an exact time")
+        };
+        assert_eq!(t.to_rfc3339(), "2026-11-20T17:00:00+09:00");
+        assert!(matches!(
+            parse("ticket acme P1 opened=2026-11-20T17:00 x"),
+            Ok(Command::Ticket {
+                opened: Some(Opened::Local(_)),
+                ..
+            })
+        ));
+        // `opened=` later in the summary is part of the text.
+        assert!(matches!(
+            parse("ticket P1 see opened=3 times"),
+            Ok(Command::Ticket { opened: None, ref summary, .. }) if summary == "see opened=3 times"
+        ));
+        assert_eq!(parse("ticket"), Ok(Command::TicketModal));
+        for (text, problem) in [
+            ("ticket P5 x", Problem::MissingPriority),
+            ("ticket acme", Problem::MissingPriority),
+            ("ticket P1", Problem::MissingSummary),
+            (
+                "ticket P1 opened=2026-11-20",
+                Problem::BadTime("2026-11-20".into()),
+            ),
+        ] {
+            assert_eq!(
+                parse(text),
+                Err(ParseError::Usage {
+                    form: Form::Ticket,
+                    problem
+                }),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn escalation_paths_take_users_groups_or_clear() {
+        assert_eq!(
+            parse("escalation"),
+            Ok(Command::Escalation {
+                priority: None,
+                change: None
+            })
+        );
+        assert_eq!(
+            parse("escalation p1 <@U1|ann> <!subteam^S2|@leads> <!here>"),
+            Ok(Command::Escalation {
+                priority: Some(Priority::P1),
+                change: Some(PathChange::Set(vec![
+                    "<@U1>".into(),
+                    "<!subteam^S2>".into(),
+                    "<!here>".into()
+                ]))
+            })
+        );
+        assert_eq!(
+            parse("escalation P3 clear"),
+            Ok(Command::Escalation {
+                priority: Some(Priority::P3),
+                change: Some(PathChange::Clear)
+            })
+        );
+        assert!(parse("escalation P0 <#C1|general>").is_err());
+        assert!(parse("escalation P0 <@U1 x>").is_err());
+        assert!(parse("escalation P0 @ann").is_err());
+    }
+
+    #[test]
     fn empty_text_and_help_give_help() {
         assert_eq!(parse(""), Ok(Command::Help));
         assert_eq!(parse("  help "), Ok(Command::Help));

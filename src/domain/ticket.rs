@@ -258,3 +258,243 @@ pub enum Fire {
     /// The target is met or the ticket resolved: drop the timer.
     Stop,
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::checklist::Tier;
+
+    fn jst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        chrono_tz::Asia::Tokyo
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn ticket(priority: Priority, opened_at: DateTime<Utc>) -> Ticket {
+        Ticket {
+            id: 1,
+            team_id: "T".into(),
+            number: 7,
+            customer_id: 1,
+            priority,
+            summary: "x".into(),
+            reporter: "UREP".into(),
+            assignee: None,
+            opened_at,
+            clock: Clock::start(opened_at),
+            responded: None,
+            resolved: None,
+            escalations: 0,
+            channel_id: "C".into(),
+            ts: None,
+            version: 0,
+        }
+    }
+
+    #[test]
+    fn a_standard_p2_opened_friday_evening_is_due_tuesday_noon_after_the_monday_holiday() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Standard);
+        let t = ticket(Priority::P2, jst(2026, 11, 20, 17, 0));
+        // Level 2 is 100% with the default 50/80/100%.
+        let due = t.due_at(&policy, &cal, Target::FirstResponse, 2);
+        assert_eq!(due, Some(Some(jst(2026, 11, 24, 12, 0))));
+        // 50% of 4h is 2h: Friday's last hour, then Tuesday 10:00.
+        assert_eq!(
+            t.due_at(&policy, &cal, Target::FirstResponse, 0),
+            Some(Some(jst(2026, 11, 24, 10, 0)))
+        );
+    }
+
+    #[test]
+    fn firing_walks_the_levels_in_order_then_repeats_after_the_breach() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let opened = jst(2026, 11, 21, 3, 0);
+        let t = ticket(Priority::P0, opened);
+        let minutes = |m: i64| opened + Duration::minutes(m);
+        let mut level = 0;
+        let mut fired = Vec::new();
+        let mut now = opened;
+        while fired.len() < 5 {
+            match t.fire(&policy, &cal, Target::FirstResponse, level, now) {
+                Fire::Escalate {
+                    level: l,
+                    reached_at,
+                    next,
+                } => {
+                    fired.push((l, reached_at));
+                    let (next_level, due) = next.expect("repeats go on");
+                    level = next_level;
+                    now = due.unwrap();
+                }
+                Fire::Wait(Some(due)) => now = due,
+                other => panic!("{other:?}"),
+            }
+        }
+        let times: Vec<_> = fired.iter().map(|(_, at)| *at).collect();
+        assert_eq!(
+            times,
+            vec![
+                opened + Duration::seconds(450),
+                minutes(12),
+                minutes(15),
+                minutes(75),
+                minutes(135)
+            ]
+        );
+        assert_eq!(
+            fired.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn a_back_dated_ticket_is_due_at_once_for_every_past_level_in_order() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let now = jst(2026, 11, 21, 12, 0);
+        let t = ticket(Priority::P0, now - Duration::minutes(20));
+        let Fire::Escalate {
+            level: 0,
+            reached_at,
+            next: Some((1, Some(next))),
+        } = t.fire(&policy, &cal, Target::FirstResponse, 0, now)
+        else {
+            panic!("level 0 fires")
+        };
+        assert!(reached_at < next && next < now, "both past, in order");
+    }
+
+    #[test]
+    fn pause_resume_respond_resolve_and_priority_change_replan_the_timers() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let opened = jst(2026, 11, 21, 9, 0);
+        let mut t = ticket(Priority::P1, opened);
+        let due = |t: &Ticket, level| t.due_at(&policy, &cal, Target::FirstResponse, level);
+        assert_eq!(due(&t, 2), Some(Some(opened + Duration::hours(1))));
+
+        t.apply(&Action::Pause, "U", &cal, opened + Duration::minutes(10))
+            .unwrap();
+        assert_eq!(due(&t, 2), Some(None), "paused: nothing due");
+        assert_eq!(
+            t.apply(&Action::Pause, "U", &cal, opened),
+            Err(Refused::AlreadyPaused)
+        );
+        t.apply(&Action::Resume, "U", &cal, opened + Duration::minutes(40))
+            .unwrap();
+        assert_eq!(
+            due(&t, 2),
+            Some(Some(opened + Duration::minutes(90))),
+            "30 paused minutes added"
+        );
+
+        t.apply(
+            &Action::SetPriority(Priority::P3),
+            "U",
+            &cal,
+            opened + Duration::minutes(41),
+        )
+        .unwrap();
+        assert_eq!(
+            due(&t, 2),
+            Some(Some(opened + Duration::minutes(30) + Duration::hours(8))),
+            "P3's 8h, the 10 minutes used before the pause stay used"
+        );
+
+        t.apply(
+            &Action::Respond,
+            "UENG",
+            &cal,
+            opened + Duration::minutes(50),
+        )
+        .unwrap();
+        assert_eq!(due(&t, 2), None, "met: the timer goes");
+        assert_eq!(t.responded.as_ref().unwrap().used, Duration::minutes(20));
+        assert!(t.due_at(&policy, &cal, Target::Resolution, 0).is_some());
+        t.apply(&Action::Resolve, "UENG", &cal, opened + Duration::hours(2))
+            .unwrap();
+        assert_eq!(t.due_at(&policy, &cal, Target::Resolution, 0), None);
+        assert_eq!(
+            t.apply(&Action::Respond, "U", &cal, opened),
+            Err(Refused::Resolved)
+        );
+    }
+
+    #[test]
+    fn resolving_without_a_response_counts_as_the_response() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let opened = jst(2026, 11, 21, 9, 0);
+        let mut t = ticket(Priority::P2, opened);
+        t.apply(&Action::Resolve, "U", &cal, opened + Duration::minutes(5))
+            .unwrap();
+        assert_eq!(t.responded.as_ref().unwrap().used, Duration::minutes(5));
+        assert!(matches!(
+            t.sla_state(
+                &policy,
+                &cal,
+                Target::FirstResponse,
+                opened + Duration::hours(9)
+            ),
+            SlaState::Met { late: false, .. }
+        ));
+    }
+
+    #[test]
+    fn the_hook_is_the_path_step_else_the_assignee_or_reporter_with_here_on_a_p0_p1_breach() {
+        let policy = Policy::default();
+        let opened = jst(2026, 11, 21, 9, 0);
+        let mut t = ticket(Priority::P0, opened);
+        assert_eq!(
+            t.on_the_hook(&[], &policy, Target::FirstResponse, 0),
+            vec!["<@UREP>"]
+        );
+        assert_eq!(
+            t.on_the_hook(&[], &policy, Target::FirstResponse, 2),
+            vec!["<@UREP>", "<!here>"]
+        );
+        t.assignee = Some("UASG".into());
+        assert_eq!(
+            t.on_the_hook(&[], &policy, Target::Resolution, 1),
+            vec!["<@UASG>"]
+        );
+        let path = vec!["<@U1>".to_string(), "<!subteam^S1>".into(), "<@U3>".into()];
+        assert_eq!(
+            t.on_the_hook(&path, &policy, Target::FirstResponse, 1),
+            vec!["<!subteam^S1>"]
+        );
+        assert_eq!(
+            t.on_the_hook(&path, &policy, Target::FirstResponse, 7),
+            vec!["<@U3>"]
+        );
+        t.priority = Priority::P2;
+        assert_eq!(
+            t.on_the_hook(&[], &policy, Target::FirstResponse, 2),
+            vec!["<@UASG>"]
+        );
+    }
+
+    proptest! {
+        /// Later levels are never due before earlier ones, on any tier's calendar and
+        /// for any opening time.
+        #[test]
+        fn levels_are_due_in_order(minutes in 0i64..(60 * 24 * 30), tier in 0usize..3, p in 0usize..4) {
+            let policy = Policy::default();
+            let tier = [Tier::Standard, Tier::Professional, Tier::Enterprise][tier];
+            let cal = policy.calendar(tier);
+            let t = ticket(Priority::ALL[p], jst(2026, 12, 1, 0, 0) + Duration::minutes(minutes));
+            for target in Target::ALL {
+                let dues: Vec<_> = (0..5)
+                    .map(|level| t.due_at(&policy, &cal, target, level).flatten().unwrap())
+                    .collect();
+                prop_assert!(dues.windows(2).all(|w| w[0] <= w[1]), "{dues:?}");
+            }
+        }
+    }
+}
