@@ -12,12 +12,15 @@
 //! verifies the signature and answers 200, driven with the same requests in the same
 //! run. Peak RSS is the server's VmHWM.
 
+mod common;
 #[path = "../tests/api/support/slack_double.rs"]
 mod slack_double;
 
+use common::{peak_rss_mb, start};
+
 use std::{
-    io::{BufRead, BufReader, Write},
-    process::{Child, Command, Stdio},
+    io::Write,
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -73,43 +76,6 @@ async fn floor() {
     println!("listening address={}", listener.local_addr().unwrap());
     std::io::stdout().flush().unwrap();
     axum::serve(listener, app).await.unwrap();
-}
-
-/// Starts a server process and returns it with the address it logged.
-fn start(mut cmd: Command) -> (Child, String) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line.split("address=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    // Keep draining its output so it never blocks on a full pipe.
-    let echo = std::env::var("READINESS_BENCH_LOG").is_ok();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if echo {
-                eprintln!("{line}");
-            }
-        }
-    });
-    (child, address)
-}
-
-fn peak_rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 #[derive(Debug, Default, Clone)]

@@ -69,9 +69,11 @@ impl Metrics {
         let timer_lateness = Histogram::with_opts(
             HistogramOpts::new(
                 "readiness_timer_lateness_seconds",
-                "How long after its due time a row fired",
+                "How long after its due time a row's firing was committed",
             )
-            .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0, 300.0]),
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0, 300.0,
+            ]),
         )
         .expect("valid metric");
         let outbox_sent = IntCounterVec::new(

@@ -379,20 +379,27 @@ impl Support {
         }
     }
 
-    /// Fires the rows due at `now`, one batch; returns how late each fired (ms).
+    /// Fires the rows due at `now`, one batch; returns how late each one was once its
+    /// transaction committed (ms).
     pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
         let paths = self.paths().await?;
-        let lateness = std::sync::Mutex::new(Vec::new());
+        let due_times = std::sync::Mutex::new(Vec::new());
         let fire = |due: &DueTimer| {
-            if let Ok(mut l) = lateness.lock() {
-                l.push(ms(now) - due.due_at);
+            if let Ok(mut d) = due_times.lock() {
+                d.push(due.due_at);
             }
             self.firing(due, &paths, now)
         };
         self.store
             .fire_due_timers(ms(now), FIRE_BATCH, &fire)
             .await?;
-        Ok(lateness.into_inner().unwrap_or_default())
+        let committed = ms(Utc::now());
+        Ok(due_times
+            .into_inner()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|due| committed - due)
+            .collect())
     }
 
     /// What one due row does (pure but for the row it is given).
