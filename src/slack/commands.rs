@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
-use super::{Context, busy, internal_error};
+use super::{Context, busy, internal_error, open_modal};
 use crate::blocks::{self, Message, checklist, escape, help};
 use crate::delivery::worker::Job;
 use crate::domain::checklist::{Tier, category_progress, overall_progress};
@@ -181,13 +181,7 @@ async fn apply(
                 },
                 lang,
             );
-            // The trigger expires in 3 seconds: open it now, not through the queue.
-            let api = ctx.api.clone();
-            tokio::spawn(async move {
-                if let Err(e) = api.open_view(&trigger, view).await {
-                    tracing::warn!(error = %e, "cannot open the ticket modal");
-                }
-            });
+            open_modal(ctx, trigger, view, "ticket");
             Ok(Answer::Nothing)
         }
         Command::Escalation { priority, change } => {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tracing::warn;
 
-use super::{Context, internal_error};
+use super::{Context, internal_error, open_modal};
 use crate::blocks::{Message, checklist, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
 use crate::domain::i18n::Lang;
@@ -286,13 +286,7 @@ async fn block_action(
             &states.get(&item.key).cloned().unwrap_or_default(),
             lang,
         );
-        // The trigger expires in 3 seconds, so the modal opens now, not through the queue.
-        let api = ctx.api.clone();
-        tokio::spawn(async move {
-            if let Err(e) = api.open_view(&trigger, view).await {
-                warn!(error = %e, "cannot open the item modal");
-            }
-        });
+        open_modal(ctx, trigger, view, "item");
     } else if action.action_id.starts_with("ticket_") {
         ticket_button(ctx, team, payload, action, now_ms).await?;
     } else if let Some(number) = action
@@ -378,14 +372,7 @@ async fn track_message(ctx: &Context, shortcut: &MessageAction) -> anyhow::Resul
         },
         lang,
     );
-    // The trigger expires in 3 seconds: open it now, not through the queue.
-    let api = ctx.api.clone();
-    let trigger = shortcut.trigger_id.clone();
-    tokio::spawn(async move {
-        if let Err(e) = api.open_view(&trigger, view).await {
-            warn!(error = %e, "cannot open the ticket modal");
-        }
-    });
+    open_modal(ctx, shortcut.trigger_id.clone(), view, "ticket");
     Ok(())
 }
 

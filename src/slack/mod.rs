@@ -8,7 +8,8 @@ pub mod interactions;
 
 use std::sync::Arc;
 
-use tracing::error;
+use slack_morphism::prelude::SlackView;
+use tracing::{error, warn};
 
 use crate::blocks::Message;
 use crate::delivery::{slack_api::SlackApi, users::Locales, worker::Delivery};
@@ -29,6 +30,17 @@ pub struct Context {
     pub channel_lang: Lang,
     /// Support requests and their SLA clocks.
     pub support: Support,
+}
+
+/// Opens a modal now, off the request's path: its trigger expires 3 seconds after the
+/// click, so it cannot wait in the delivery queue.
+pub fn open_modal(ctx: &Context, trigger_id: String, view: SlackView, what: &'static str) {
+    let api = ctx.api.clone();
+    tokio::spawn(async move {
+        if let Err(e) = api.open_view(&trigger_id, view).await {
+            warn!(error = %e, modal = what, "cannot open a modal");
+        }
+    });
 }
 
 /// A failure of ours (not the user's): logged in full with an id, shown as an apology

@@ -43,13 +43,29 @@ impl Enqueue {
     }
 }
 
-/// Binds: key, team, channel, kind, ticket, body, now. A key already present is left
-/// alone: that is what makes a second firing of the same escalation harmless.
-pub(super) fn enqueue_statement() -> &'static str {
-    "INSERT INTO outbox (idem_key, team_id, channel_id, kind, ticket_id, body, next_attempt_at, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-     ON CONFLICT (idem_key) DO NOTHING"
+/// Records `$item` (an [`Enqueue`]) at `$now` on `$executor` (a pool or a transaction
+/// of either dialect). A key already present is left alone: that is what makes a
+/// second firing of the same escalation harmless.
+macro_rules! enqueue {
+    ($executor:expr, $item:expr, $now:expr) => {{
+        let item: &$crate::store::outbox::Enqueue = $item;
+        sqlx::query(
+            "INSERT INTO outbox (idem_key, team_id, channel_id, kind, ticket_id, body, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+             ON CONFLICT (idem_key) DO NOTHING",
+        )
+        .bind(&item.key)
+        .bind(&item.team_id)
+        .bind(&item.channel_id)
+        .bind(item.kind)
+        .bind(item.ticket_id)
+        .bind(&item.body)
+        .bind($now)
+        .execute($executor)
+        .await
+    }};
 }
+pub(super) use enqueue;
 
 /// The lane of a workspace's message updates. `chat.update` is limited per workspace
 /// (tier 3, about 50 a minute), not per channel, so once a ticket message is posted its
@@ -255,16 +271,7 @@ impl Store {
 
     /// Records a direct message (to a user) in the outbox, outside any other change.
     pub async fn enqueue(&self, item: &Enqueue, now_ms: i64) -> Result<(), sqlx::Error> {
-        on_pool!(&self.db, write, |pool| sqlx::query(enqueue_statement())
-            .bind(&item.key)
-            .bind(&item.team_id)
-            .bind(&item.channel_id)
-            .bind(item.kind)
-            .bind(item.ticket_id)
-            .bind(&item.body)
-            .bind(now_ms)
-            .execute(pool)
-            .await
+        on_pool!(&self.db, write, |pool| enqueue!(pool, item, now_ms)
             .map(|_| ()))?;
         self.wake_outbox();
         Ok(())

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::outbox::{Enqueue, enqueue_statement, rearm_statement};
+use super::outbox::{Enqueue, enqueue, rearm_statement};
 use super::{Db, Store};
 
 /// A ticket as stored: times in Unix milliseconds.
@@ -174,16 +174,7 @@ impl Store {
                 .await?;
             }
             let message = Enqueue::ticket_message(&ticket);
-            sqlx::query(enqueue_statement())
-                .bind(&message.key)
-                .bind(&message.team_id)
-                .bind(&message.channel_id)
-                .bind(message.kind)
-                .bind(message.ticket_id)
-                .bind(&message.body)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
+            enqueue!(&mut *tx, &message, now_ms)?;
             if let Some(notify) = self.notify_sql() {
                 sqlx::query(notify).execute(&mut *tx).await?;
             }
@@ -354,16 +345,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 for item in enqueue {
-                    sqlx::query(enqueue_statement())
-                        .bind(&item.key)
-                        .bind(&item.team_id)
-                        .bind(&item.channel_id)
-                        .bind(item.kind)
-                        .bind(item.ticket_id)
-                        .bind(&item.body)
-                        .bind(now_ms)
-                        .execute(&mut *tx)
-                        .await?;
+                    enqueue!(&mut *tx, item, now_ms)?;
                 }
                 if let Some(notify) = self.notify_sql() {
                     sqlx::query(notify).execute(&mut *tx).await?;
@@ -455,16 +437,7 @@ impl Store {
             for timer in &due {
                 let firing = fire(timer);
                 for item in &firing.enqueue {
-                    sqlx::query(enqueue_statement())
-                        .bind(&item.key)
-                        .bind(&item.team_id)
-                        .bind(&item.channel_id)
-                        .bind(item.kind)
-                        .bind(item.ticket_id)
-                        .bind(&item.body)
-                        .bind(now_ms)
-                        .execute(&mut *tx)
-                        .await?;
+                    enqueue!(&mut *tx, item, now_ms)?;
                 }
                 match firing.next {
                     None => {

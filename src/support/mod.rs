@@ -335,6 +335,15 @@ impl Support {
         .await
     }
 
+    /// The tier whose calendar a customer's clocks count in.
+    async fn tier_of(&self, customer_id: i64) -> Result<Tier, sqlx::Error> {
+        Ok(self
+            .store
+            .customer_by_id_unscoped(customer_id)
+            .await?
+            .map_or(Tier::Standard, |c| c.tier))
+    }
+
     /// Reads, changes with `edit` and saves ticket `id`, re-planning its timers; tries
     /// again on a concurrent change.
     async fn change(
@@ -351,12 +360,7 @@ impl Support {
             if record.team_id != team_id {
                 return Err(ActError::NotFound);
             }
-            let tier = self
-                .store
-                .customer_by_id_unscoped(record.customer_id)
-                .await?
-                .map(|c| c.tier)
-                .unwrap_or(Tier::Standard);
+            let tier = self.tier_of(record.customer_id).await?;
             let cal = self.calendar(tier);
             let mut ticket = ticket_of(&record);
             let enqueue = edit(&mut ticket, cal)?;
@@ -494,12 +498,7 @@ impl Support {
         };
         let mut replanned = 0;
         for record in self.store.all_open_tickets().await? {
-            let tier = self
-                .store
-                .customer_by_id_unscoped(record.customer_id)
-                .await?
-                .map(|c| c.tier)
-                .unwrap_or(Tier::Standard);
+            let tier = self.tier_of(record.customer_id).await?;
             let old_cal = old.as_ref().map(|p| p.calendar(tier));
             let result = self
                 .change(&record.team_id, record.id, now, |ticket, _cal| {
