@@ -37,6 +37,7 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_open ON tickets (team_id, resolved_at);
 CREATE INDEX tickets_by_message ON tickets (channel_id, ts);
+CREATE INDEX tickets_by_source ON tickets (channel_id, source_ts);
 
 -- The scheduler's due rows: one per open (ticket, target), pointing at the next
 -- escalation level to fire. due_at is NULL while the clock is paused.

@@ -28,6 +28,10 @@ pub enum ApiError {
     /// The network, a 5xx or a malformed answer: worth retrying.
     #[error("transport: {0}")]
     Transport(String),
+    /// Not Slack's answer: this post must wait for another one (an escalation for the
+    /// ticket message it is threaded under). Try again after this long.
+    #[error("waiting {0:?} for an earlier post")]
+    Wait(Duration),
 }
 
 impl ApiError {
@@ -87,10 +91,21 @@ struct Empty {}
 /// The metadata event type of the app's own outbox posts.
 pub const OUTBOX_EVENT: &str = "readiness_outbox";
 
+/// Pages of history read when looking for a post left in doubt.
+const FIND_PAGES: usize = 5;
+
 #[derive(Deserialize)]
 struct History {
     #[serde(default)]
     messages: Vec<HistoryMessage>,
+    #[serde(default)]
+    response_metadata: Option<NextCursor>,
+}
+
+#[derive(Deserialize)]
+struct NextCursor {
+    #[serde(default)]
+    next_cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -191,29 +206,31 @@ impl SlackApi {
         let channel = channel.to_string();
         let limit = "200".to_string();
         let yes = "true".to_string();
-        let mut params: Vec<(&str, Option<&String>)> = vec![
-            ("channel", Some(&channel)),
-            ("oldest", Some(&oldest)),
-            ("limit", Some(&limit)),
-            ("include_all_metadata", Some(&yes)),
-        ];
         let thread = thread_ts.map(str::to_string);
-        let method = match &thread {
-            Some(ts) => {
-                params.push(("ts", Some(ts)));
-                "conversations.replies"
-            }
-            None => "conversations.history",
+        let method = if thread.is_some() {
+            "conversations.replies"
+        } else {
+            "conversations.history"
         };
-        let history: History = self
-            .session()?
-            .http_session_api
-            .http_get(method, &params, None)
-            .await?;
-        Ok(history
-            .messages
-            .into_iter()
-            .find(|m| {
+        let mut cursor: Option<String> = None;
+        // Up to 1,000 messages since the row was recorded: the post is among the first
+        // unless the channel is very busy.
+        for _ in 0..FIND_PAGES {
+            let mut params: Vec<(&str, Option<&String>)> = vec![
+                ("channel", Some(&channel)),
+                ("oldest", Some(&oldest)),
+                ("limit", Some(&limit)),
+                ("include_all_metadata", Some(&yes)),
+                ("ts", thread.as_ref()),
+                ("cursor", cursor.as_ref()),
+            ];
+            params.retain(|(_, v)| v.is_some());
+            let page: History = self
+                .session()?
+                .http_session_api
+                .http_get(method, &params, None)
+                .await?;
+            let found = page.messages.into_iter().find(|m| {
                 m.metadata.as_ref().is_some_and(|meta| {
                     meta.event_type == OUTBOX_EVENT
                         && meta
@@ -222,8 +239,19 @@ impl SlackApi {
                             .and_then(|p| p.get("key"))
                             .is_some_and(|k| k == key)
                 })
-            })
-            .map(|m| m.ts))
+            });
+            if let Some(message) = found {
+                return Ok(Some(message.ts));
+            }
+            cursor = page
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(None)
     }
 
     /// Whether the channel is shared with another organisation (Slack Connect).

@@ -79,16 +79,13 @@ impl Default for Escalation {
     }
 }
 
-impl Escalation {
-    /// Who to name at `level` for `priority`. Levels past the end of the path (the
-    /// repeats after a breach) name its last entry; `None` when no path is set.
-    pub fn named_at(&self, priority: Priority, level: u32) -> Option<&str> {
-        let path = &self.paths[priority.index()];
-        let index = usize::try_from(level)
-            .unwrap_or(usize::MAX)
-            .min(path.len().checked_sub(1)?);
-        path.get(index).map(String::as_str)
-    }
+/// Who an escalation path names at `level`. Levels past the end of the path (the
+/// repeats after a breach) name its last entry; `None` for an empty path.
+pub fn path_step(path: &[String], level: u32) -> Option<&str> {
+    let index = usize::try_from(level)
+        .unwrap_or(usize::MAX)
+        .min(path.len().checked_sub(1)?);
+    path.get(index).map(String::as_str)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -513,11 +510,11 @@ mod tests {
             policy.escalation.internal_channel.as_deref(),
             Some("#support-escalations")
         );
-        let e = &policy.escalation;
-        assert_eq!(e.named_at(Priority::P0, 0), Some("<@U0ONCALL>"));
-        assert_eq!(e.named_at(Priority::P0, 2), Some("<@U0MANAGER>"));
-        assert_eq!(e.named_at(Priority::P0, 7), Some("<@U0MANAGER>"));
-        assert_eq!(e.named_at(Priority::P1, 0), None);
+        let paths = &policy.escalation.paths;
+        assert_eq!(path_step(&paths[0], 0), Some("<@U0ONCALL>"));
+        assert_eq!(path_step(&paths[0], 2), Some("<@U0MANAGER>"));
+        assert_eq!(path_step(&paths[0], 7), Some("<@U0MANAGER>"));
+        assert_eq!(path_step(&paths[1], 0), None);
 
         // The team's dates are holidays in the calendar the policy builds.
         let calendar = policy.calendar(Tier::Standard);

@@ -180,11 +180,12 @@ pub enum Due {
 }
 
 impl Due {
-    /// The instant to schedule: `At` as it is, `Reached` at `now`, nothing otherwise.
-    pub fn fire_at(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// The instant to schedule: `At` as it is, `Reached` at `reached` (the caller's
+    /// best known instant, already past), nothing while paused or never.
+    pub fn fire_at(self, reached: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             Due::At(t) => Some(t),
-            Due::Reached => Some(now),
+            Due::Reached => Some(reached),
             Due::Paused | Due::Never => None,
         }
     }

@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::calendar::Calendar;
 use super::policy::Policy;
-use super::sla::{Clock, Due, Priority, SlaState, Target, state, threshold_amount};
+use super::policy::path_step;
+use super::sla::{Clock, Priority, SlaState, Target, state, threshold_amount};
 
 /// A closed target: when, by whom, and how much business time it had used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +68,7 @@ impl Ticket {
     }
 
     pub fn is_paused(&self) -> bool {
-        self.resolved.is_none() && self.clock.running_since.is_none()
+        self.resolved.is_none() && !self.clock.is_running()
     }
 
     /// The closure of `target`, if it is met.
@@ -157,12 +158,10 @@ impl Ticket {
             &policy.escalation,
             level,
         )?;
-        Some(match self.clock.when_used(cal, amount) {
-            Due::At(t) => Some(t),
-            // Covered by time used before the clock last started: due at once.
-            Due::Reached => Some(self.clock.running_since.unwrap_or(self.opened_at)),
-            Due::Paused | Due::Never => None,
-        })
+        // Covered by time used before the clock last started: due at once, that is at
+        // the last known instant the clock ran from.
+        let reached = self.clock.running_since.unwrap_or(self.opened_at);
+        Some(self.clock.when_used(cal, amount).fire_at(reached))
     }
 
     /// The live state of `target`, for the ticket message.
@@ -202,13 +201,39 @@ impl Ticket {
         if due > now {
             return Fire::Wait(Some(due));
         }
+        // Repeats after the breach that are all past already (a ticket back-dated by
+        // days, a long outage) collapse into the latest: one late "still open" says
+        // what ten would. The shares before the breach are never skipped.
+        let mut level = level;
+        let mut reached_at = due;
+        while level as usize >= policy.escalation.at.len() {
+            match self.due_at(policy, cal, target, level + 1) {
+                Some(Some(next)) if next <= now => {
+                    level += 1;
+                    reached_at = next;
+                }
+                _ => break,
+            }
+        }
         let next = self
             .due_at(policy, cal, target, level + 1)
             .map(|next_due| (level + 1, next_due));
         Fire::Escalate {
             level,
-            reached_at: due,
+            reached_at,
             next,
+        }
+    }
+
+    /// The people an "Escalate now" names: the path's `step`, else the assignee or the
+    /// reporter (no `@here`: that is for a breach).
+    pub fn named_by_hand(&self, path: &[String], step: u32) -> Vec<String> {
+        match path_step(path, step) {
+            Some(named) => vec![named.to_string()],
+            None => vec![format!(
+                "<@{}>",
+                self.assignee.as_deref().unwrap_or(&self.reporter)
+            )],
         }
     }
 
@@ -222,9 +247,8 @@ impl Ticket {
         target: Target,
         level: u32,
     ) -> Vec<String> {
-        if !path.is_empty() {
-            let step = (level as usize).min(path.len() - 1);
-            return vec![path[step].clone()];
+        if let Some(step) = path_step(path, level) {
+            return vec![step.to_string()];
         }
         let mut named = vec![format!(
             "<@{}>",
@@ -350,6 +374,32 @@ mod tests {
         assert_eq!(
             fired.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
             vec![0, 1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn past_repeats_collapse_into_the_latest_but_shares_are_never_skipped() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let now = jst(2026, 11, 21, 12, 0);
+        // A P0 back-dated 5 hours: 50%, 80%, 100% are past, and so are the repeats at
+        // 1h15m, 2h15m, 3h15m and 4h15m.
+        let t = ticket(Priority::P0, now - Duration::hours(5));
+        let mut fired = Vec::new();
+        let mut level = 0;
+        while let Fire::Escalate { level: l, next, .. } =
+            t.fire(&policy, &cal, Target::FirstResponse, level, now)
+        {
+            fired.push(l);
+            match next {
+                Some((n, Some(due))) if due <= now => level = n,
+                _ => break,
+            }
+        }
+        assert_eq!(
+            fired,
+            vec![0, 1, 2, 6],
+            "the four past repeats fire once, as the latest"
         );
     }
 

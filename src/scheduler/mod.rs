@@ -47,8 +47,8 @@ pub async fn sleep_until(
 }
 
 /// On PostgreSQL: listens for other replicas' NOTIFY and wakes this process's loops.
-/// Reconnects after a failure; every reconnect wakes the loops, since a notification
-/// may have been missed meanwhile.
+/// When the connection drops (notifications sent meanwhile are lost) the loops are
+/// woken too, and the listener reconnects.
 pub fn listen_for_replicas(store: &Store, shutdown: watch::Receiver<bool>) {
     let Some(pool) = store.postgres_pool().cloned() else {
         return;
@@ -67,16 +67,21 @@ pub fn listen_for_replicas(store: &Store, shutdown: watch::Receiver<bool>) {
                         wake.outbox.notify_one();
                         loop {
                             tokio::select! {
-                                n = listener.recv() => match n {
-                                    Ok(_) => {
-                                        wake.timers.notify_one();
-                                        wake.outbox.notify_one();
+                                n = listener.try_recv() => {
+                                    // A notification, or `Ok(None)`: the connection
+                                    // dropped and the next call reconnects. Either way
+                                    // the loops look again.
+                                    wake.timers.notify_one();
+                                    wake.outbox.notify_one();
+                                    match n {
+                                        Ok(Some(_)) => {}
+                                        Ok(None) => warn!("the LISTEN connection dropped; reconnecting"),
+                                        Err(e) => {
+                                            warn!(error = %e, "LISTEN failed; reconnecting");
+                                            break;
+                                        }
                                     }
-                                    Err(e) => {
-                                        warn!(error = %e, "the LISTEN connection dropped; reconnecting");
-                                        break;
-                                    }
-                                },
+                                }
                                 _ = shutdown.changed() => return,
                             }
                         }

@@ -24,8 +24,15 @@ pub const UPDATE_GAP_MS: i64 = 1250;
 pub const LEASE_MS: i64 = 60_000;
 /// Rows claimed at once (each from a different channel).
 const CLAIM_BATCH: i64 = 32;
-/// Attempts before a row that keeps failing is parked.
-pub const MAX_ATTEMPTS: i64 = 8;
+/// Attempts before a row that keeps failing is parked: with the backoff below, about
+/// an hour of Slack failing, so an outage delays escalations rather than losing them.
+pub const MAX_ATTEMPTS: i64 = 20;
+/// The longest wait between two attempts.
+const MAX_BACKOFF_MS: i64 = 300_000;
+/// One attempt (a lookup and a post) may take this long; a hung connection must not
+/// outlive the lease, or another sender would take the row while this one still might
+/// post it.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Slack's answers that no retry can change: park at once and tell the CSM.
 const PERMANENT: &[&str] = &[
     "channel_not_found",
@@ -109,9 +116,14 @@ impl Sender {
 
     /// Sends one claimed row and records the outcome.
     async fn deliver(&self, row: Claimed) {
-        let outcome = match self.attempt(&row).await {
-            Ok(ts) => Outcome::Sent { ts },
-            Err(e) => self.outcome_of_failure(&row, e).await,
+        let attempt = tokio::time::timeout(ATTEMPT_TIMEOUT, self.attempt(&row)).await;
+        let outcome = match attempt {
+            Ok(Ok(ts)) => Outcome::Sent { ts },
+            Ok(Err(e)) => self.outcome_of_failure(&row, e).await,
+            Err(_) => {
+                let e = ApiError::Transport(format!("no answer within {ATTEMPT_TIMEOUT:?}"));
+                self.outcome_of_failure(&row, e).await
+            }
         };
         let now = Utc::now().timestamp_millis();
         let channel_next_at = match &outcome {
@@ -130,9 +142,11 @@ impl Sender {
                 .with_label_values(&[&row.kind])
                 .inc(),
             Outcome::Park { error } => {
+                // Slack's code, or "gave_up": a short label, the details are in the log.
+                let reason = error.split(':').next().unwrap_or("gave_up");
                 self.metrics
                     .outbox_parked
-                    .with_label_values(&[error.as_str()])
+                    .with_label_values(&[reason])
                     .inc();
                 error!(key = %row.key, channel = %row.channel_id, reason = %error, attempts = row.attempts, "outbox row parked as failed");
             }
@@ -153,9 +167,21 @@ impl Sender {
 
     async fn outcome_of_failure(&self, row: &Claimed, e: ApiError) -> Outcome {
         let now = Utc::now().timestamp_millis();
-        // 0.5 s, 1 s, 2 s … 32 s: about a minute in all before a row is parked.
-        let backoff = 500 * (1_i64 << (row.attempts - 1).clamp(0, 7));
-        match &e {
+        // 0.5 s, 1 s, 2 s … then every 5 minutes.
+        let backoff = (500 * (1_i64 << (row.attempts - 1).clamp(0, 20))).min(MAX_BACKOFF_MS);
+        let outcome = self.classify(row, &e, now, backoff);
+        if let Outcome::Park { error } = &outcome {
+            self.tell_the_csm(row, error.split(':').next().unwrap_or("gave_up"))
+                .await;
+        }
+        outcome
+    }
+
+    /// What a failed attempt means for the row. `in_doubt` is only ever raised here
+    /// (the store keeps it raised until the row is sent): an error from a lookup before
+    /// the post says nothing about an earlier post.
+    fn classify(&self, row: &Claimed, e: &ApiError, now: i64, backoff: i64) -> Outcome {
+        match e {
             ApiError::RateLimited(wait) => {
                 self.metrics.outbox_rate_limited.inc();
                 Outcome::Retry {
@@ -165,23 +191,28 @@ impl Sender {
                     count_attempt: false,
                 }
             }
-            ApiError::Slack(code) if PERMANENT.contains(&code.as_str()) => {
-                self.tell_the_csm(row, code).await;
-                Outcome::Park {
-                    error: code.clone(),
-                }
-            }
-            _ if row.attempts >= MAX_ATTEMPTS => Outcome::Park {
-                error: format!("gave up after {} attempts: {e}", row.attempts),
+            ApiError::Slack(code) if PERMANENT.contains(&code.as_str()) => Outcome::Park {
+                error: code.clone(),
             },
+            _ if row.attempts >= MAX_ATTEMPTS => Outcome::Park {
+                error: format!("gave_up: after {} attempts: {e}", row.attempts),
+            },
+            // Slack's own errors (internal_error, fatal_error, request_timeout…) may
+            // have left the post half done: the next attempt looks first.
             ApiError::Slack(code) if e.is_retryable() => Outcome::Retry {
                 at: now + backoff,
                 error: code.clone(),
-                in_doubt: false,
+                in_doubt: true,
                 count_attempt: true,
             },
             ApiError::Slack(code) => Outcome::Park {
                 error: code.clone(),
+            },
+            ApiError::Wait(wait) => Outcome::Retry {
+                at: now + wait.as_millis() as i64,
+                error: e.to_string(),
+                in_doubt: false,
+                count_attempt: false,
             },
             ApiError::NoToken => Outcome::Retry {
                 at: now + 60_000,
@@ -199,8 +230,8 @@ impl Sender {
         }
     }
 
-    /// A permanent failure in a customer channel is told to the customer's CSM (the
-    /// person who created it), once per row, through the outbox too.
+    /// A parked post about a ticket is told to the customer's CSM (the person who
+    /// created the customer), once per ticket and reason, through the outbox too.
     async fn tell_the_csm(&self, row: &Claimed, code: &str) {
         if row.kind == kind::DIRECT {
             return;
@@ -226,16 +257,16 @@ impl Sender {
             record.number,
             customer.name,
             lang.pick("in", "チャンネル"),
-            row.channel_id,
+            record.channel_id,
             lang.pick(
-                "Invite the app back or unarchive the channel; escalations for this ticket wait until then.",
-                "アプリを再招待するかアーカイブを解除してください。",
+                "Its posts are parked (see /metrics and the logs). Invite the app back or unarchive the channel; the next change to the ticket posts its message again.",
+                "投稿は保留されています（/metrics とログを参照）。アプリを再招待するかアーカイブを解除してください。チケットの次の変更でメッセージを再投稿します。",
             )
         );
         let message = Message::plain(text);
         let body = serde_json::json!({ "message": message }).to_string();
         let item = Enqueue {
-            key: format!("csm:{}:{code}", row.key),
+            key: format!("csm:{ticket_id}:{code}"),
             team_id: row.team_id.clone(),
             channel_id: customer.created_by.clone(),
             kind: kind::DIRECT,
@@ -313,24 +344,30 @@ impl Sender {
             Utc::now(),
             self.support.lang,
         );
-        match &record.ts {
-            Some(ts) => {
-                self.api
-                    .update_message(&record.channel_id, ts, &message)
-                    .await?;
-                Ok(ts.clone())
-            }
-            None => {
-                let ts = self
-                    .post_once(row, &record.channel_id, &message, None)
-                    .await?;
-                store
-                    .set_ticket_message(record.id, &ts)
-                    .await
-                    .map_err(|e| ApiError::Transport(e.to_string()))?;
-                Ok(ts)
+        if let Some(ts) = &record.ts {
+            match self
+                .api
+                .update_message(&record.channel_id, ts, &message)
+                .await
+            {
+                // Deleted in Slack: post it again below, and thread what follows there.
+                Err(ApiError::Slack(code)) if code == "message_not_found" => {
+                    warn!(
+                        ticket = record.id,
+                        "the ticket message was deleted; posting it again"
+                    );
+                }
+                other => return other.map(|()| ts.clone()),
             }
         }
+        let ts = self
+            .post_once(row, &record.channel_id, &message, None)
+            .await?;
+        store
+            .set_ticket_message(record.id, Some(&ts))
+            .await
+            .map_err(|e| ApiError::Transport(e.to_string()))?;
+        Ok(ts)
     }
 
     async fn send_escalation(&self, row: &Claimed) -> Result<String, ApiError> {
@@ -343,12 +380,39 @@ impl Sender {
             .await
             .map_err(|e| ApiError::Transport(e.to_string()))?
             .ok_or_else(|| ApiError::Slack("ticket_gone".into()))?;
+        if record.ts.is_none() {
+            // Threaded under the ticket message: while that is still to be posted, wait
+            // for it; if Slack refused it for good, post on the channel instead.
+            let key = crate::store::tickets::message_key(record.id);
+            let status = self
+                .support
+                .store
+                .outbox_status(&key)
+                .await
+                .map_err(|e| ApiError::Transport(e.to_string()))?;
+            if status.as_deref() == Some("pending") {
+                return Err(ApiError::Wait(Duration::from_secs(2)));
+            }
+        }
         let internal = self.support.policy.escalation.internal_channel.clone();
         if let Some(internal) = internal.filter(|c| !c.is_empty())
             && self.is_shared(&row.channel_id).await?
         {
             // Shared with the customer: the team's internal channel gets it instead,
             // with a link to the ticket.
+            // Its lane is the customer channel, so the internal channel, which every
+            // shared customer's escalations reach, is paced here as well.
+            let store = &self.support.store;
+            let now = Utc::now().timestamp_millis();
+            let next_at = store
+                .channel_next_at(&internal)
+                .await
+                .map_err(|e| ApiError::Transport(e.to_string()))?;
+            if let Some(next_at) = next_at.filter(|at| *at > now) {
+                return Err(ApiError::Wait(Duration::from_millis(
+                    (next_at - now) as u64,
+                )));
+            }
             let mut message = body.message.clone();
             if let Some(ts) = &record.ts {
                 let link = self.api.permalink(&record.channel_id, ts).await?;
@@ -356,7 +420,11 @@ impl Sender {
                     .blocks
                     .push(blocks::context(&format!("<{link}|T-{}>", record.number)));
             }
-            return self.post_once(row, &internal, &message, None).await;
+            let ts = self.post_once(row, &internal, &message, None).await?;
+            let _ = store
+                .pace_channel(&internal, Utc::now().timestamp_millis() + CHANNEL_GAP_MS)
+                .await;
+            return Ok(ts);
         }
         self.post_once(row, &record.channel_id, &body.message, record.ts.as_deref())
             .await

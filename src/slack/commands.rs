@@ -209,6 +209,9 @@ async fn apply(
     }
 }
 
+/// How far back `opened=` may go: further, and every clock would have run out long ago.
+const MAX_BACKDATE: chrono::Duration = chrono::Duration::days(30);
+
 #[allow(clippy::too_many_arguments)]
 async fn open_ticket(
     ctx: &Context,
@@ -259,6 +262,16 @@ async fn open_ticket(
             lang.pick(
                 "`opened=` is in the future.",
                 "`opened=` が未来の時刻です。",
+            ),
+            Form::Ticket.usage(),
+            lang,
+        )));
+    }
+    if now - opened_at > MAX_BACKDATE {
+        return Err(Refusal::Message(help::error_with_usage(
+            lang.pick(
+                "`opened=` is more than 30 days ago: track a request that old without timers.",
+                "`opened=` が 30 日以上前です。それほど古い依頼はタイマーなしで管理してください。",
             ),
             Form::Ticket.usage(),
             lang,

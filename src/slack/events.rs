@@ -122,8 +122,11 @@ pub async fn handle(
             );
             if let Some(team) = team_id.as_deref()
                 && event["type"] == "message"
+                && let Err(e) = thread_reply(ctx, team, &event, now_ms).await
             {
-                thread_reply(ctx, team, &event, now_ms).await?;
+                // Not handled after all: let Slack's retry of it through.
+                let _ = ctx.store.forget_event(&event_id).await;
+                return Err(e);
             }
             Ok(EventReply::Ack)
         }

@@ -975,6 +975,19 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Forgets an event handled in part, so Slack's retry of it is handled again.
+    pub async fn forget_event(&self, event_id: &str) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "DELETE FROM processed_events WHERE event_id = $1"
+        )
+        .bind(event_id)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    }
+}
+
 /// The SQLite tick writer: takes every request waiting, commits them in one
 /// transaction (one version bump per customer), updates the cache, then answers each.
 /// Many small transactions on SQLite's single writer would otherwise queue one by one.

@@ -67,13 +67,10 @@ macro_rules! enqueue {
 }
 pub(super) use enqueue;
 
-/// The lane of a workspace's message updates. `chat.update` is limited per workspace
-/// (tier 3, about 50 a minute), not per channel, so once a ticket message is posted its
-/// updates leave the channel's lane for this one: escalations never wait behind them.
-pub fn updates_lane(team_id: &str) -> String {
-    format!("{UPDATES_LANE_PREFIX}{team_id}")
-}
-
+/// The lane of a workspace's message updates is `updates:<team>`. `chat.update` is
+/// limited per workspace (tier 3, about 50 a minute), not per channel, so once a ticket
+/// message is posted its updates leave the channel's lane for this one: escalations
+/// never wait behind them. (The re-arm statement below builds the name in SQL.)
 pub const UPDATES_LANE_PREFIX: &str = "updates:";
 
 /// Binds: key, now. Asks for the row to be sent again (a ticket message to update); a
@@ -109,7 +106,8 @@ pub struct Claimed {
 pub enum Outcome {
     /// Slack has it (`ts` of the message).
     Sent { ts: String },
-    /// Try again at `at` (Unix ms); `in_doubt` if the attempt may have reached Slack.
+    /// Try again at `at` (Unix ms); `in_doubt` if the attempt may have reached Slack (a
+    /// row once in doubt stays so until it is sent).
     Retry {
         at: i64,
         error: String,
@@ -224,7 +222,8 @@ impl Store {
                     count_attempt,
                 } => {
                     sqlx::query(
-                        "UPDATE outbox SET next_attempt_at = $3, last_error = $4, in_doubt = $5,
+                        "UPDATE outbox SET next_attempt_at = $3, last_error = $4,
+                             in_doubt = CASE WHEN $5 = 1 THEN 1 ELSE in_doubt END,
                              attempts = attempts - $6, lease_owner = NULL, lease_until = NULL
                          WHERE id = $1 AND lease_owner = $2",
                     )
@@ -309,6 +308,47 @@ impl Store {
             .await
             .map(|r| r.rows_affected())),
         }
+    }
+
+    /// When `channel` may receive its next post (Unix ms), if it is paced.
+    pub async fn channel_next_at(&self, channel: &str) -> Result<Option<i64>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            match sqlx::query("SELECT next_at FROM outbox_channels WHERE channel_id = $1")
+                .bind(channel)
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(row) => Ok(Some(row.try_get("next_at")?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Paces `channel`: no post before `next_at` (Unix ms).
+    pub async fn pace_channel(&self, channel: &str, next_at: i64) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "INSERT INTO outbox_channels (channel_id, next_at) VALUES ($1, $2)
+             ON CONFLICT (channel_id) DO UPDATE SET next_at = excluded.next_at"
+        )
+        .bind(channel)
+        .bind(next_at)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    }
+
+    /// The status of the row with `key` (`pending`, `sent`, `failed`), if there is one.
+    pub async fn outbox_status(&self, key: &str) -> Result<Option<String>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            match sqlx::query("SELECT status FROM outbox WHERE idem_key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(row) => Ok(Some(row.try_get("status")?)),
+                None => Ok(None),
+            }
+        })
     }
 
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, sqlx::Error> {

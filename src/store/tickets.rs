@@ -360,8 +360,13 @@ impl Store {
         Ok(saved)
     }
 
-    /// Records where the ticket's message was posted.
-    pub async fn set_ticket_message(&self, ticket_id: i64, ts: &str) -> Result<(), sqlx::Error> {
+    /// Records where the ticket's message was posted (`None`: it is gone from Slack and
+    /// will be posted again).
+    pub async fn set_ticket_message(
+        &self,
+        ticket_id: i64,
+        ts: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
         on_pool!(&self.db, write, |pool| sqlx::query(
             "UPDATE tickets SET ts = $2 WHERE id = $1"
         )
@@ -382,16 +387,6 @@ impl Store {
         .try_get("due"))
     }
 
-    /// How many timers are waiting (for /metrics).
-    pub async fn timer_count(&self) -> Result<i64, sqlx::Error> {
-        on_pool!(&self.db, read, |pool| sqlx::query(
-            "SELECT COUNT(*) AS n FROM timers"
-        )
-        .fetch_one(pool)
-        .await?
-        .try_get("n"))
-    }
-
     /// Claims up to `limit` rows due at `now_ms` and fires each with `fire`, in one
     /// transaction. On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so
     /// replicas take disjoint rows; the lock is the lease, and it ends with the
@@ -405,7 +400,9 @@ impl Store {
     ) -> Result<usize, sqlx::Error> {
         let lock = match &self.db {
             Db::Sqlite { .. } => "",
-            Db::Postgres(_) => "FOR UPDATE OF timers SKIP LOCKED",
+            // The ticket row too: a button press saving the ticket either waits for this
+            // firing to commit (and then sees its level) or makes it skip the row.
+            Db::Postgres(_) => "FOR UPDATE OF timers, tickets SKIP LOCKED",
         };
         let select = sqlx::AssertSqlSafe(format!(
             "SELECT timers.id AS timer_id, timers.target, timers.level, timers.due_at,

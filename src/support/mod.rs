@@ -275,8 +275,7 @@ impl Support {
         user: &str,
         now: DateTime<Utc>,
     ) -> Result<Ticket, ActError> {
-        self.change(team_id, id, now, |ticket, _cal| {
-            let cal = _cal;
+        self.change(team_id, id, now, |ticket, cal| {
             ticket.apply(action, user, cal, now)?;
             Ok(Vec::new())
         })
@@ -306,7 +305,6 @@ impl Support {
         user: &str,
         now: DateTime<Utc>,
     ) -> Result<Ticket, ActError> {
-        let policy = self.policy.clone();
         let paths = self.paths().await?;
         let lang = self.lang;
         self.change(team_id, id, now, move |ticket, _cal| {
@@ -314,9 +312,10 @@ impl Support {
                 return Err(Refused::Resolved);
             }
             ticket.escalations += 1;
+            // The first press names the path's second step, the next the third, …
             let path = paths.of(&ticket.team_id, ticket.priority);
             let step = ticket.escalations.clamp(1, 100) as u32;
-            let named = ticket.on_the_hook(path, &policy, Target::FirstResponse, step);
+            let named = ticket.named_by_hand(path, step);
             let message = blocks::ticket::manual_escalation(ticket, user, &named, lang);
             let body = serde_json::to_string(&EscalationBody {
                 message,
@@ -383,16 +382,20 @@ impl Support {
         }
     }
 
-    /// Fires the rows due at `now`, one batch; returns how late each one was once its
-    /// transaction committed (ms).
+    /// Fires the rows due at `now`, one batch; returns how late each escalation was once
+    /// its transaction committed (ms).
     pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
         let paths = self.paths().await?;
         let due_times = std::sync::Mutex::new(Vec::new());
         let fire = |due: &DueTimer| {
-            if let Ok(mut d) = due_times.lock() {
+            let firing = self.firing(due, &paths, now);
+            // Rows that only waited (re-planned) or stopped are not firings.
+            if !firing.enqueue.is_empty()
+                && let Ok(mut d) = due_times.lock()
+            {
                 d.push(due.due_at);
             }
-            self.firing(due, &paths, now)
+            firing
         };
         self.store
             .fire_due_timers(ms(now), FIRE_BATCH, &fire)
