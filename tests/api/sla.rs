@@ -707,3 +707,38 @@ async fn an_admin_sets_the_escalation_path_and_each_level_names_its_step() {
     assert!(cleared.contains("no path"), "{cleared}");
     app.stop().await;
 }
+
+/// A changed policy re-plans the open deadlines at the next start: a P2 planned for
+/// an hour is due in seconds once its target is cut, and its escalations arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_policy_replans_open_deadlines_at_the_next_start() {
+    let (_dir, slow) = policy_file("[sla.P2]\nfirst_response = \"1h\"\nresolution = \"8h\"\n");
+    let (_dir2, fast) = policy_file(
+        "[sla.P2]\nfirst_response = \"3s\"\nresolution = \"8h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
+    );
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &slow)]).await;
+    let channel = app.new_customer(CSM, "Soylent").await;
+    app.command_text(CSM, &channel, "ticket P2 Reports are empty")
+        .await;
+    let double = app.double.clone();
+    double
+        .wait_for("the ticket message", |d| {
+            ticket_message(d, &channel, "T-1").is_some()
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(escalations(&double, &channel, "T-1").is_empty());
+    let app = app.restart_with(&[("config", &fast)]).await;
+    double
+        .wait_up_to(Duration::from_secs(15), "the re-planned escalations", |d| {
+            escalations(d, &channel, "T-1").len() >= 3
+        })
+        .await;
+    let (_, message) = ticket_message(&double, &channel, "T-1").unwrap();
+    assert!(
+        message["blocks"].to_string().contains("(3s)"),
+        "the message shows the new target: {message}"
+    );
+    app.stop().await;
+}
