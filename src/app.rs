@@ -89,6 +89,10 @@ pub async fn run(
         settings.channel_language,
         stop_rx,
     );
+    delivery
+        .resume_unfinished(&store, settings.channel_language)
+        .await
+        .context("cannot list the customers awaiting a channel")?;
     let state = HttpState {
         ctx: Context {
             store: store.clone(),

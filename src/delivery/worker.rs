@@ -177,28 +177,30 @@ pub fn start(
         stale: stale.clone(),
         clicks,
     };
-    let resume = delivery.clone();
     let handle = tokio::spawn(async move {
         let updater = tokio::spawn(worker.clone().run_updater(stale, shutdown));
-        // Channels a crash left uncreated are created now.
-        match worker.store.customers_awaiting_channel().await {
-            Ok(customers) => {
-                for c in customers {
-                    let _ = resume.submit(Job::Provision {
-                        customer_id: c.id,
-                        caller: c.created_by.clone(),
-                        response_url: None,
-                        lang: worker.channel_lang,
-                    });
-                }
-            }
-            Err(e) => warn!(error = %e, "cannot list customers awaiting a channel"),
-        }
-        drop(resume);
         worker.run_jobs(rx).await;
         let _ = updater.await;
     });
     (delivery, handle)
+}
+
+impl Delivery {
+    /// Queues the channels a crash left uncreated. Called before the server takes
+    /// requests: a customer created meanwhile would otherwise be provisioned twice
+    /// (once by its request, once here) and get two channels.
+    pub async fn resume_unfinished(&self, store: &Store, lang: Lang) -> Result<usize, sqlx::Error> {
+        let customers = store.customers_awaiting_channel().await?;
+        for c in &customers {
+            self.submit_or_warn(Job::Provision {
+                customer_id: c.id,
+                caller: c.created_by.clone(),
+                response_url: None,
+                lang,
+            });
+        }
+        Ok(customers.len())
+    }
 }
 
 /// Runs `call` until it succeeds, fails for good, or runs out of attempts; waits out
