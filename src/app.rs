@@ -76,15 +76,20 @@ pub async fn run(
         metrics.clone(),
         stop_rx.clone(),
     ));
-    let sending = tokio::spawn(
-        scheduler::send::Sender::new(support.clone(), api.clone(), metrics.clone())
-            .run(stop_rx.clone()),
-    );
     let locales = Locales::new(api.clone());
+    let sending = tokio::spawn(
+        scheduler::send::Sender::new(
+            support.clone(),
+            api.clone(),
+            metrics.clone(),
+            template.clone(),
+            locales.clone(),
+        )
+        .run(stop_rx.clone()),
+    );
     let (delivery, worker) = worker::start(
         store.clone(),
         api.clone(),
-        locales.clone(),
         template.clone(),
         settings.channel_language,
         stop_rx,

@@ -1,5 +1,6 @@
-//! The background side of a request: creating channels, posting checklists, DMs,
-//! `response_url` answers, and keeping every posted checklist message current.
+//! The background side of a request: creating channels, posting checklists,
+//! `response_url` answers, and keeping every posted checklist message current. (DMs
+//! and everything about tickets go through the durable outbox, `scheduler::send`.)
 //!
 //! Requests store their change, then hand a [`Job`] to a bounded queue and answer
 //! Slack at once; the work here may take seconds when Slack is slow. State that must
@@ -19,7 +20,6 @@ use tracing::{info, warn};
 
 use super::clicks::Clicks;
 use super::slack_api::{ApiError, SlackApi};
-use super::users::Locales;
 use crate::blocks::{Message, checklist};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -88,15 +88,6 @@ pub enum Job {
         response_url: Option<String>,
         lang: Lang,
     },
-    /// Tells a person, in their own language, that an item is now theirs.
-    AssignedDm {
-        team: String,
-        user: String,
-        customer_id: i64,
-        item: String,
-        by: String,
-        due: Option<chrono::NaiveDate>,
-    },
     /// An answer through a `response_url`.
     Respond {
         response_url: String,
@@ -146,7 +137,6 @@ struct Worker {
     clicks: Clicks,
     store: Store,
     api: SlackApi,
-    locales: Locales,
     template: Arc<Template>,
     channel_lang: Lang,
 }
@@ -156,7 +146,6 @@ struct Worker {
 pub fn start(
     store: Store,
     api: SlackApi,
-    locales: Locales,
     template: Arc<Template>,
     channel_lang: Lang,
     shutdown: watch::Receiver<bool>,
@@ -168,7 +157,6 @@ pub fn start(
         clicks: clicks.clone(),
         store,
         api,
-        locales,
         template,
         channel_lang,
     };
@@ -271,26 +259,6 @@ impl Worker {
                         self.respond(&url, &post_failed(&customer, &e, lang), false)
                             .await;
                     }
-                }
-            }
-            Job::AssignedDm {
-                team,
-                user,
-                customer_id,
-                item,
-                by,
-                due,
-            } => {
-                let (Some(customer), Some(item)) =
-                    (self.customer(customer_id).await, self.template.item(&item))
-                else {
-                    return;
-                };
-                let lang = self.locales.lang_for(&team, &user).await;
-                let message = checklist::assigned_dm(&customer, item, &by, due, lang);
-                if let Err(e) = with_retries("dm", || self.api.post_message(&user, &message)).await
-                {
-                    warn!(error = %e, "cannot send a direct message");
                 }
             }
             Job::Respond {

@@ -12,8 +12,10 @@ use tracing::{error, info, warn};
 
 use crate::blocks::{self, Message};
 use crate::delivery::slack_api::{ApiError, SlackApi};
+use crate::delivery::users::Locales;
+use crate::domain::template::Template;
 use crate::metrics::Metrics;
-use crate::store::outbox::{Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, kind};
+use crate::store::outbox::{AssignedDm, Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, kind};
 use crate::support::{EscalationBody, Support, ticket_of};
 
 /// Gap between two posts to one channel (Slack allows about one a second).
@@ -56,13 +58,22 @@ pub struct Sender {
     pub support: Support,
     pub api: SlackApi,
     pub metrics: Metrics,
+    /// For the items an assignee DM names, and the assignee's language.
+    template: Arc<Template>,
+    locales: Locales,
     /// Names this process's leases.
     pub owner: String,
     shared: Arc<Mutex<HashMap<String, (bool, Instant)>>>,
 }
 
 impl Sender {
-    pub fn new(support: Support, api: SlackApi, metrics: Metrics) -> Self {
+    pub fn new(
+        support: Support,
+        api: SlackApi,
+        metrics: Metrics,
+        template: Arc<Template>,
+        locales: Locales,
+    ) -> Self {
         let owner = format!(
             "{}-{}",
             std::process::id(),
@@ -72,6 +83,8 @@ impl Sender {
             support,
             api,
             metrics,
+            template,
+            locales,
             owner,
             shared: Arc::default(),
         }
@@ -288,6 +301,7 @@ impl Sender {
         match row.kind.as_str() {
             kind::TICKET_MESSAGE => self.send_ticket_message(row).await,
             kind::ESCALATION => self.send_escalation(row).await,
+            kind::ASSIGNED_DM => self.send_assigned_dm(row).await,
             kind::DIRECT => {
                 let body: serde_json::Value = serde_json::from_str(&row.body)
                     .map_err(|e| ApiError::Slack(format!("bad_outbox_body: {e}")))?;
@@ -297,6 +311,26 @@ impl Sender {
             }
             other => Err(ApiError::Slack(format!("unknown_outbox_kind {other}"))),
         }
+    }
+
+    /// Tells an assignee about their item, in their own language.
+    async fn send_assigned_dm(&self, row: &Claimed) -> Result<String, ApiError> {
+        let dm: AssignedDm = serde_json::from_str(&row.body)
+            .map_err(|e| ApiError::Slack(format!("bad_outbox_body: {e}")))?;
+        let customer = self
+            .support
+            .store
+            .customer_by_id_unscoped(dm.customer_id)
+            .await
+            .map_err(|e| ApiError::Transport(e.to_string()))?
+            .ok_or_else(|| ApiError::Slack("customer_gone".into()))?;
+        let item = self
+            .template
+            .item(&dm.item)
+            .ok_or_else(|| ApiError::Slack("item_gone".into()))?;
+        let lang = self.locales.lang_for(&row.team_id, &row.channel_id).await;
+        let message = blocks::checklist::assigned_dm(&customer, item, &dm.by, dm.due, lang);
+        self.post_once(row, &row.channel_id, &message, None).await
     }
 
     /// Posts unless a crash left this row in doubt and Slack already has it.

@@ -15,6 +15,7 @@ use crate::domain::i18n::Lang;
 use crate::domain::sla::Priority;
 use crate::domain::slug::slugify;
 use crate::domain::template::{Category, Item};
+use crate::store::outbox::{AssignedDm, Enqueue};
 use crate::store::{CreateCustomerError, ItemChange, NewCustomer};
 
 /// The fields of a slash command the app uses (`token` and `user_name` are deprecated).
@@ -101,14 +102,16 @@ async fn apply(
                 .await?;
             ctx.delivery.checklist_changed();
             if update.before.assignee.as_deref() != Some(user.as_str()) && user != cmd.user_id {
-                ctx.delivery.submit_or_warn(Job::AssignedDm {
-                    team: cmd.team_id.clone(),
-                    user: user.clone(),
+                let dm = AssignedDm {
                     customer_id: customer.id,
                     item: item.key.clone(),
                     by: cmd.user_id.clone(),
                     due: update.after.due,
-                });
+                };
+                let row = Enqueue::assigned_dm(&cmd.team_id, &user, &dm, now_ms);
+                if let Err(e) = ctx.store.enqueue(&row, now_ms).await {
+                    tracing::warn!(error = %e, "cannot record the assignee's DM");
+                }
             }
             let due_text = update
                 .after

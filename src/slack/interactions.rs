@@ -20,6 +20,7 @@ use crate::domain::i18n::Lang;
 use crate::domain::sla::Priority;
 use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
+use crate::store::outbox::{AssignedDm, Enqueue};
 use crate::support::ActError;
 
 #[derive(Debug)]
@@ -603,14 +604,19 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
         && update.before.assignee.as_ref() != Some(user)
         && *user != submission.user.id
     {
-        ctx.delivery.submit_or_warn(Job::AssignedDm {
-            team: team.clone(),
-            user: user.clone(),
+        let dm = AssignedDm {
             customer_id: customer.id,
             item: item.key.clone(),
             by: submission.user.id.clone(),
             due,
-        });
+        };
+        if let Err(e) = ctx
+            .store
+            .enqueue(&Enqueue::assigned_dm(&team, user, &dm, now_ms), now_ms)
+            .await
+        {
+            warn!(error = %e, "cannot record the assignee's DM");
+        }
     }
     Reply::Ack
 }

@@ -28,9 +28,33 @@ pub mod kind {
     pub const ESCALATION: &str = "escalation";
     /// A rendered direct message (`channel_id` is the user).
     pub const DIRECT: &str = "direct";
+    /// "You were given an item": rendered at send time in the assignee's language.
+    pub const ASSIGNED_DM: &str = "assigned_dm";
+}
+
+/// What an [`kind::ASSIGNED_DM`] row carries.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AssignedDm {
+    pub customer_id: i64,
+    pub item: String,
+    pub by: String,
+    pub due: Option<chrono::NaiveDate>,
 }
 
 impl Enqueue {
+    /// The DM telling `user` they were given `dm.item` (keyed by when, so giving it to
+    /// them again later is told again).
+    pub fn assigned_dm(team_id: &str, user: &str, dm: &AssignedDm, now_ms: i64) -> Self {
+        Enqueue {
+            key: format!("assigned:{}:{}:{user}:{now_ms}", dm.customer_id, dm.item),
+            team_id: team_id.to_string(),
+            channel_id: user.to_string(),
+            kind: kind::ASSIGNED_DM,
+            ticket_id: None,
+            body: serde_json::to_string(dm).unwrap_or_else(|_| "{}".into()),
+        }
+    }
+
     pub fn ticket_message(ticket: &TicketRecord) -> Self {
         Enqueue {
             key: message_key(ticket.id),
