@@ -107,10 +107,10 @@ on_both_backends!(
 
 /// The escalations of a P0 fire at 50%, 80% and 100% of its first-response target, in
 /// order, threaded under the ticket; a reply in the thread stops the rest (a repeat
-/// after the breach would have come 2 s later).
+/// after the breach would have come 4 s later).
 async fn escalation_scenario(db: &TestDb) {
     let (_dir, config) = policy_file(
-        "[sla.P0]\nfirst_response = \"3s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"2s\"\n",
+        "[sla.P0]\nfirst_response = \"6s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"4s\"\n",
     );
     let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
     let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
@@ -168,8 +168,8 @@ async fn escalation_scenario(db: &TestDb) {
                 .is_some_and(|(_, m)| m["blocks"].to_string().contains("met in"))
         })
         .await;
-    // The repeat would have fired 2 s after the breach; wait past it.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // The repeat would have fired 4 s after the breach; wait past it.
+    tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(
         escalations(&double, &channel, "T-1").len(),
         3,
@@ -187,8 +187,9 @@ async fn escalation_scenario(db: &TestDb) {
 /// deadlines; Responded and Resolve close the targets; a second Resolve is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buttons_change_priority_pause_resume_respond_and_resolve() {
+    // 50% at 5 s, 80% at 8 s: room to pause between them even on a slow machine.
     let (_dir, config) = policy_file(
-        "[sla.P0]\nfirst_response = \"4s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
+        "[sla.P0]\nfirst_response = \"10s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
     );
     let db = TestDb::sqlite();
     let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
@@ -204,14 +205,14 @@ async fn buttons_change_priority_pause_resume_respond_and_resolve() {
     let (ts, _) = ticket_message(&double, &channel, "T-1").unwrap();
     let id = ticket_id(&app, 1).await;
 
-    // P3 → P0: its 4 s target replaces P3's 8 h, so the 50% escalation comes at once.
+    // P3 → P0: its 10 s target replaces P3's 8 h, so the 50% escalation comes soon.
     let mut raise = button_payload(readiness::blocks::ticket::PRIORITY, "", &channel, &ts);
     raise["actions"][0]["type"] = json!("static_select");
     raise["actions"][0]["selected_option"] =
         json!({"text": {"type": "plain_text", "text": "P0"}, "value": format!("{id}:P0")});
     assert_eq!(app.interact(&raise).await.status(), StatusCode::OK);
     double
-        .wait_up_to(Duration::from_secs(8), "the first P0 escalation", |d| {
+        .wait_up_to(Duration::from_secs(12), "the first P0 escalation", |d| {
             !escalations(d, &channel, "T-1").is_empty()
         })
         .await;
@@ -252,7 +253,7 @@ async fn buttons_change_priority_pause_resume_respond_and_resolve() {
     );
     assert_eq!(app.interact(&resume).await.status(), StatusCode::OK);
     double
-        .wait_up_to(Duration::from_secs(10), "the breach after resuming", |d| {
+        .wait_up_to(Duration::from_secs(15), "the breach after resuming", |d| {
             escalations(d, &channel, "T-1")
                 .iter()
                 .any(|e| e.contains("breached"))
