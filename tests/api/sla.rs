@@ -743,3 +743,50 @@ async fn a_changed_policy_replans_open_deadlines_at_the_next_start() {
     );
     app.stop().await;
 }
+
+/// Business time end to end: with today and tomorrow as the team's holidays (in UTC,
+/// all-day hours), a P2's 4 h first response is due the day after tomorrow at 04:00.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_teams_holidays_push_the_deadline_past_them() {
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = today.succ_opt().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("readiness.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "language = \"en\"\n[tiers.standard]\nhours = \"Mon-Sun 00:00-24:00\"\ntimezone = \"UTC\"\nholidays = [\"{today}\", \"{tomorrow}\"]\n"
+        ),
+    )
+    .unwrap();
+    let config = path.display().to_string();
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Oscorp tier=standard").await;
+    app.command_text(CSM, &channel, "ticket P2 Invoices missing")
+        .await;
+    let double = app.double.clone();
+    double
+        .wait_for("the ticket message", |d| {
+            ticket_message(d, &channel, "T-1").is_some()
+        })
+        .await;
+    let due = tomorrow
+        .succ_opt()
+        .unwrap()
+        .and_hms_opt(4, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
+    let (_, message) = ticket_message(&double, &channel, "T-1").unwrap();
+    let shown = message["blocks"].to_string();
+    assert!(
+        shown.contains(&format!("<!date^{due}^")),
+        "due {due}: {shown}"
+    );
+    assert!(
+        shown.contains("due in 4h"),
+        "no business time has passed yet: {shown}"
+    );
+    app.stop().await;
+}
