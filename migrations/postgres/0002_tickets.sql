@@ -63,7 +63,7 @@ CREATE TABLE outbox (
     kind            TEXT   NOT NULL,
     ticket_id       BIGINT,
     body            TEXT   NOT NULL,         -- JSON
-    status          TEXT   NOT NULL DEFAULT 'pending', -- pending | sent | failed
+    status          TEXT   NOT NULL DEFAULT 'pending', -- pending | sent | failed | cancelled
     generation      BIGINT NOT NULL DEFAULT 0,
     attempts        BIGINT NOT NULL DEFAULT 0,
     in_doubt        BIGINT NOT NULL DEFAULT 0, -- a send may have reached Slack unrecorded

@@ -32,6 +32,10 @@ pub enum ApiError {
     /// ticket message it is threaded under). Try again after this long.
     #[error("waiting {0:?} for an earlier post")]
     Wait(Duration),
+    /// Not Slack's answer: the post no longer applies (its ticket moved on) and is
+    /// dropped.
+    #[error("no longer applies: {0}")]
+    Obsolete(&'static str),
 }
 
 impl ApiError {

@@ -13,6 +13,7 @@ use tracing::{error, info, warn};
 use crate::blocks::{self, Message};
 use crate::delivery::slack_api::{ApiError, SlackApi};
 use crate::delivery::users::Locales;
+use crate::domain::sla::Target;
 use crate::domain::template::Template;
 use crate::metrics::Metrics;
 use crate::store::outbox::{AssignedDm, Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, kind};
@@ -145,6 +146,8 @@ impl Sender {
                 count_attempt: false,
                 ..
             } => Some(*at),
+            // Nothing was posted: the lane's next row may go at once.
+            Outcome::Cancel { .. } => None,
             _ if row.channel_id.starts_with(UPDATES_LANE_PREFIX) => Some(now + UPDATE_GAP_MS),
             _ => Some(now + CHANNEL_GAP_MS),
         };
@@ -166,6 +169,7 @@ impl Sender {
             Outcome::Retry { error, .. } => {
                 warn!(key = %row.key, reason = %error, attempts = row.attempts, "outbox send failed; will retry")
             }
+            Outcome::Cancel { reason } => info!(key = %row.key, %reason, "outbox row dropped"),
         }
         if let Err(e) = self
             .support
@@ -220,6 +224,9 @@ impl Sender {
             },
             ApiError::Slack(code) => Outcome::Park {
                 error: code.clone(),
+            },
+            ApiError::Obsolete(reason) => Outcome::Cancel {
+                reason: reason.to_string(),
             },
             ApiError::Wait(wait) => Outcome::Retry {
                 at: now + wait.as_millis() as i64,
@@ -414,6 +421,16 @@ impl Sender {
             .await
             .map_err(|e| ApiError::Transport(e.to_string()))?
             .ok_or_else(|| ApiError::Slack("ticket_gone".into()))?;
+        let met = match body.target {
+            Some(Target::FirstResponse) => record.responded_at.is_some(),
+            Some(Target::Resolution) | None => false,
+        };
+        if met || record.resolved_at.is_some() {
+            // Fired, then the target was met while the post waited for its turn.
+            return Err(ApiError::Obsolete(
+                "the target was met before it was posted",
+            ));
+        }
         if record.ts.is_none() {
             // Threaded under the ticket message: while that is still to be posted, wait
             // for it; if Slack refused it for good, post on the channel instead.

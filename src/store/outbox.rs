@@ -140,6 +140,9 @@ pub enum Outcome {
     },
     /// Give up: parked as failed, for /metrics and the logs.
     Park { error: String },
+    /// No longer wanted (an escalation whose target was met while it waited its turn):
+    /// recorded as cancelled, never sent.
+    Cancel { reason: String },
 }
 
 /// Outbox rows by status, for /metrics.
@@ -260,15 +263,20 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                Outcome::Park { error } => {
+                Outcome::Park { error: reason } | Outcome::Cancel { reason } => {
+                    let status = match outcome {
+                        Outcome::Park { .. } => "failed",
+                        _ => "cancelled",
+                    };
                     sqlx::query(
-                        "UPDATE outbox SET status = 'failed', last_error = $3, lease_owner = NULL,
+                        "UPDATE outbox SET status = $3, last_error = $4, lease_owner = NULL,
                              lease_until = NULL
                          WHERE id = $1 AND lease_owner = $2",
                     )
                     .bind(claimed.id)
                     .bind(owner)
-                    .bind(error)
+                    .bind(status)
+                    .bind(reason)
                     .execute(&mut *tx)
                     .await?;
                 }

@@ -32,6 +32,10 @@ pub const FIRE_BATCH: i64 = 200;
 pub struct EscalationBody {
     pub message: Message,
     pub ticket_id: i64,
+    /// The target it is about (`None` for "Escalate now"): once that target is met,
+    /// an escalation still waiting for its turn to be posted is dropped.
+    #[serde(default)]
+    pub target: Option<Target>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -320,6 +324,7 @@ impl Support {
             let body = serde_json::to_string(&EscalationBody {
                 message,
                 ticket_id: ticket.id,
+                target: None,
             })
             .unwrap_or_default();
             Ok(vec![Enqueue {
@@ -461,6 +466,7 @@ impl Support {
                 let body = serde_json::to_string(&EscalationBody {
                     message,
                     ticket_id: ticket.id,
+                    target: Some(target),
                 })
                 .unwrap_or_default();
                 Firing {

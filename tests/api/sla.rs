@@ -790,3 +790,57 @@ async fn the_teams_holidays_push_the_deadline_past_them() {
     );
     app.stop().await;
 }
+
+/// An escalation that fired while the channel was held up (Slack rate-limiting the
+/// ticket's own post) is dropped, not posted, if the target is met before its turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_still_waiting_its_turn_is_dropped_once_the_target_is_met() {
+    let (_dir, config) = policy_file(
+        "[sla.P0]\nfirst_response = \"2s\"\nresolution = \"1h\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\n",
+    );
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Vandelay").await;
+    let double = app.double.clone();
+    double.fail_next("chat.postMessage", &["ratelimited"; 4]);
+    app.command_text(CSM, &channel, "ticket P0 Imports stuck")
+        .await;
+    // Both thresholds are due while the ticket's post waits out the 429s.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let id = ticket_id(&app, 1).await;
+    let respond = button_payload(
+        readiness::blocks::ticket::RESPOND,
+        &id.to_string(),
+        &channel,
+        "0",
+    );
+    assert_eq!(app.interact(&respond).await.status(), StatusCode::OK);
+    double
+        .wait_up_to(
+            Duration::from_secs(15),
+            "the ticket, showing the response",
+            |d| {
+                ticket_message(d, &channel, "T-1")
+                    .is_some_and(|(_, m)| m["blocks"].to_string().contains("met in"))
+            },
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        escalations(&double, &channel, "T-1").is_empty(),
+        "nothing posted after the response"
+    );
+    let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
+    let (cancelled,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'escalation' AND status = 'cancelled'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert!(
+        cancelled >= 1,
+        "the fired escalations were dropped, not sent"
+    );
+    app.stop().await;
+}
