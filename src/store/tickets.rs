@@ -206,7 +206,8 @@ impl Store {
         })
     }
 
-    /// The ticket whose message is `ts` in `channel_id` (thread replies point at it).
+    /// The ticket whose message, or the message it was tracked from, is `ts` in
+    /// `channel_id` (thread replies point at either).
     pub async fn ticket_by_message(
         &self,
         team_id: &str,
@@ -214,7 +215,9 @@ impl Store {
         ts: &str,
     ) -> Result<Option<TicketRecord>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE channel_id = $1 AND ts = $2 AND team_id = $3"
+            "SELECT {TICKET_COLUMNS} FROM tickets
+             WHERE channel_id = $1 AND (ts = $2 OR source_ts = $2) AND team_id = $3
+             ORDER BY id LIMIT 1"
         ));
         on_pool!(&self.db, read, |pool| {
             match sqlx::query(sql)

@@ -538,6 +538,47 @@ async fn the_modal_and_the_message_shortcut_open_tickets() {
     let view = double.calls_to("views.open")[1].args["view"].to_string();
     assert!(view.contains("Our SSO stopped working"), "{view}");
     assert!(view.contains("U0CUSTOMER"), "the author reports it: {view}");
+
+    // Submitted, it opens T-2; a reply in the tracked message's thread answers it, but
+    // not one by its reporter.
+    let view: Value = match &double.calls_to("views.open")[1].args["view"] {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        v => v.clone(),
+    };
+    let mut submit = submit.clone();
+    submit["view"]["private_metadata"] = view["private_metadata"].clone();
+    assert_eq!(app.interact(&submit).await.status(), StatusCode::OK);
+    double
+        .wait_for("the tracked ticket", |d| {
+            ticket_message(d, &channel, "T-2").is_some()
+        })
+        .await;
+    let tracked = "1700000000.000900";
+    for (event, user) in [("EvCust", "U0CUSTOMER"), ("EvEng", ENGINEER)] {
+        let r = app
+            .post_signed(
+                "/slack/events",
+                "application/json",
+                thread_reply_event(event, user, &channel, tracked),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    double
+        .wait_for("T-2 answered through the tracked message's thread", |d| {
+            ticket_message(d, &channel, "T-2")
+                .is_some_and(|(_, m)| m["blocks"].to_string().contains("met in"))
+        })
+        .await;
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let t2 = store.ticket_by_number(TEAM, 2).await.unwrap().unwrap();
+    store.close().await;
+    assert_eq!(t2.reporter, "U0CUSTOMER");
+    assert_eq!(
+        t2.responded_by.as_deref(),
+        Some(ENGINEER),
+        "the reporter's own reply did not count"
+    );
     app.stop().await;
 }
 
