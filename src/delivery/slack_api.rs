@@ -28,14 +28,6 @@ pub enum ApiError {
     /// The network, a 5xx or a malformed answer: worth retrying.
     #[error("transport: {0}")]
     Transport(String),
-    /// Not Slack's answer: this post must wait for another one (an escalation for the
-    /// ticket message it is threaded under). Try again after this long.
-    #[error("waiting {0:?} for an earlier post")]
-    Wait(Duration),
-    /// Not Slack's answer: the post no longer applies (its ticket moved on) and is
-    /// dropped.
-    #[error("no longer applies: {0}")]
-    Obsolete(&'static str),
 }
 
 impl ApiError {

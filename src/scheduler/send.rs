@@ -13,10 +13,12 @@ use tracing::{error, info, warn};
 use crate::blocks::{self, Message};
 use crate::delivery::slack_api::{ApiError, SlackApi};
 use crate::delivery::users::Locales;
+use crate::domain::customer::Customer;
 use crate::domain::sla::Target;
 use crate::domain::template::Template;
 use crate::metrics::Metrics;
 use crate::store::outbox::{AssignedDm, Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, kind};
+use crate::store::tickets::TicketRecord;
 use crate::support::{EscalationBody, Support, ticket_of};
 
 /// Gap between two posts to one channel (Slack allows about one a second).
@@ -53,6 +55,38 @@ const PERMANENT: &[&str] = &[
 ];
 /// How long a channel's Slack Connect status is trusted.
 const SHARED_TTL: Duration = Duration::from_secs(300);
+
+/// Why an attempt did not end with a post.
+#[derive(Debug)]
+enum Failed {
+    /// Slack's answer, or no answer.
+    Slack(ApiError),
+    /// Our database, before or after the post: the next attempt looks in Slack first.
+    Database(sqlx::Error),
+    /// The row can never be sent as it is (a bad body; its ticket, customer or item
+    /// gone).
+    Unsendable(String),
+    /// It must wait for another post (an escalation for its ticket message).
+    Wait(Duration),
+    /// It no longer applies (its target was met while it waited its turn).
+    Obsolete(&'static str),
+}
+
+impl From<ApiError> for Failed {
+    fn from(e: ApiError) -> Self {
+        Failed::Slack(e)
+    }
+}
+
+impl From<sqlx::Error> for Failed {
+    fn from(e: sqlx::Error) -> Self {
+        Failed::Database(e)
+    }
+}
+
+fn unsendable(what: &str) -> Failed {
+    Failed::Unsendable(what.to_string())
+}
 
 #[derive(Clone)]
 pub struct Sender {
@@ -136,7 +170,7 @@ impl Sender {
             Ok(Err(e)) => self.outcome_of_failure(&row, e).await,
             Err(_) => {
                 let e = ApiError::Transport(format!("no answer within {ATTEMPT_TIMEOUT:?}"));
-                self.outcome_of_failure(&row, e).await
+                self.outcome_of_failure(&row, e.into()).await
             }
         };
         let now = Utc::now().timestamp_millis();
@@ -182,7 +216,7 @@ impl Sender {
         }
     }
 
-    async fn outcome_of_failure(&self, row: &Claimed, e: ApiError) -> Outcome {
+    async fn outcome_of_failure(&self, row: &Claimed, e: Failed) -> Outcome {
         let now = Utc::now().timestamp_millis();
         // 0.5 s, 1 s, 2 s … then every 5 minutes.
         let backoff = (500 * (1_i64 << (row.attempts - 1).clamp(0, 20))).min(MAX_BACKOFF_MS);
@@ -197,56 +231,60 @@ impl Sender {
     /// What a failed attempt means for the row. `in_doubt` is only ever raised here
     /// (the store keeps it raised until the row is sent): an error from a lookup before
     /// the post says nothing about an earlier post.
-    fn classify(&self, row: &Claimed, e: &ApiError, now: i64, backoff: i64) -> Outcome {
+    fn classify(&self, row: &Claimed, e: &Failed, now: i64, backoff: i64) -> Outcome {
+        let retry = |at: i64, error: String, in_doubt: bool, count_attempt: bool| Outcome::Retry {
+            at,
+            error,
+            in_doubt,
+            count_attempt,
+        };
         match e {
-            ApiError::RateLimited(wait) => {
-                self.metrics.outbox_rate_limited.inc();
-                Outcome::Retry {
-                    at: now + wait.as_millis() as i64,
-                    error: "ratelimited".into(),
-                    in_doubt: false,
-                    count_attempt: false,
-                }
-            }
-            ApiError::Slack(code) if PERMANENT.contains(&code.as_str()) => Outcome::Park {
-                error: code.clone(),
-            },
-            _ if row.attempts >= MAX_ATTEMPTS => Outcome::Park {
-                error: format!("gave_up: after {} attempts: {e}", row.attempts),
-            },
-            // Slack's own errors (internal_error, fatal_error, request_timeout…) may
-            // have left the post half done: the next attempt looks first.
-            ApiError::Slack(code) if e.is_retryable() => Outcome::Retry {
-                at: now + backoff,
-                error: code.clone(),
-                in_doubt: true,
-                count_attempt: true,
-            },
-            ApiError::Slack(code) => Outcome::Park {
-                error: code.clone(),
-            },
-            ApiError::Obsolete(reason) => Outcome::Cancel {
+            Failed::Obsolete(reason) => Outcome::Cancel {
                 reason: reason.to_string(),
             },
-            ApiError::Wait(wait) => Outcome::Retry {
-                at: now + wait.as_millis() as i64,
-                error: e.to_string(),
-                in_doubt: false,
-                count_attempt: false,
+            Failed::Wait(wait) => retry(
+                now + wait.as_millis() as i64,
+                format!("{e:?}"),
+                false,
+                false,
+            ),
+            Failed::Unsendable(what) => Outcome::Park {
+                error: format!("unsendable: {what}"),
             },
-            ApiError::NoToken => Outcome::Retry {
-                at: now + 60_000,
-                error: e.to_string(),
-                in_doubt: false,
-                count_attempt: false,
+            Failed::Slack(ApiError::RateLimited(wait)) => {
+                self.metrics.outbox_rate_limited.inc();
+                retry(
+                    now + wait.as_millis() as i64,
+                    "ratelimited".into(),
+                    false,
+                    false,
+                )
+            }
+            Failed::Slack(ApiError::Slack(code)) if PERMANENT.contains(&code.as_str()) => {
+                Outcome::Park {
+                    error: code.clone(),
+                }
+            }
+            _ if row.attempts >= MAX_ATTEMPTS => Outcome::Park {
+                error: format!("gave_up: after {} attempts: {e:?}", row.attempts),
             },
-            // A timeout or a 5xx: Slack may have posted it. The next attempt looks.
-            ApiError::Transport(_) => Outcome::Retry {
-                at: now + backoff,
-                error: e.to_string(),
-                in_doubt: true,
-                count_attempt: true,
+            Failed::Slack(ApiError::NoToken) => {
+                retry(now + 60_000, "no token".into(), false, false)
+            }
+            // Slack's own errors (internal_error, fatal_error, request_timeout…) may
+            // have left the post half done: the next attempt looks first.
+            Failed::Slack(api @ ApiError::Slack(code)) if api.is_retryable() => {
+                retry(now + backoff, code.clone(), true, true)
+            }
+            Failed::Slack(ApiError::Slack(code)) => Outcome::Park {
+                error: code.clone(),
             },
+            // A timeout, a 5xx, or our database failing around the post: Slack may
+            // have it. The next attempt looks.
+            Failed::Slack(api @ ApiError::Transport(_)) => {
+                retry(now + backoff, api.to_string(), true, true)
+            }
+            Failed::Database(db) => retry(now + backoff, format!("database: {db}"), true, true),
         }
     }
 
@@ -259,15 +297,10 @@ impl Sender {
         let Some(ticket_id) = row.ticket_id else {
             return;
         };
-        let Ok(Some(record)) = self.support.store.ticket_by_id(ticket_id).await else {
+        let Ok(record) = self.ticket(ticket_id).await else {
             return;
         };
-        let Ok(Some(customer)) = self
-            .support
-            .store
-            .customer_by_id_unscoped(record.customer_id)
-            .await
-        else {
+        let Ok(customer) = self.customer(record.customer_id).await else {
             return;
         };
         let lang = self.support.lang;
@@ -304,37 +337,47 @@ impl Sender {
     }
 
     /// One attempt; returns the `ts` Slack gave the message.
-    async fn attempt(&self, row: &Claimed) -> Result<String, ApiError> {
+    async fn attempt(&self, row: &Claimed) -> Result<String, Failed> {
         match row.kind.as_str() {
             kind::TICKET_MESSAGE => self.send_ticket_message(row).await,
             kind::ESCALATION => self.send_escalation(row).await,
             kind::ASSIGNED_DM => self.send_assigned_dm(row).await,
             kind::DIRECT => {
                 let body: serde_json::Value = serde_json::from_str(&row.body)
-                    .map_err(|e| ApiError::Slack(format!("bad_outbox_body: {e}")))?;
+                    .map_err(|e| Failed::Unsendable(format!("bad body: {e}")))?;
                 let message: Message = serde_json::from_value(body["message"].clone())
-                    .map_err(|e| ApiError::Slack(format!("bad_outbox_body: {e}")))?;
+                    .map_err(|e| Failed::Unsendable(format!("bad body: {e}")))?;
                 self.post_once(row, &row.channel_id, &message, None).await
             }
-            other => Err(ApiError::Slack(format!("unknown_outbox_kind {other}"))),
+            other => Err(Failed::Unsendable(format!("unknown kind {other}"))),
         }
     }
 
-    /// Tells an assignee about their item, in their own language.
-    async fn send_assigned_dm(&self, row: &Claimed) -> Result<String, ApiError> {
-        let dm: AssignedDm = serde_json::from_str(&row.body)
-            .map_err(|e| ApiError::Slack(format!("bad_outbox_body: {e}")))?;
-        let customer = self
-            .support
+    async fn ticket(&self, id: i64) -> Result<TicketRecord, Failed> {
+        self.support
             .store
-            .customer_by_id_unscoped(dm.customer_id)
-            .await
-            .map_err(|e| ApiError::Transport(e.to_string()))?
-            .ok_or_else(|| ApiError::Slack("customer_gone".into()))?;
+            .ticket_by_id(id)
+            .await?
+            .ok_or_else(|| unsendable("ticket gone"))
+    }
+
+    async fn customer(&self, id: i64) -> Result<Customer, Failed> {
+        self.support
+            .store
+            .customer_by_id_unscoped(id)
+            .await?
+            .ok_or_else(|| unsendable("customer gone"))
+    }
+
+    /// Tells an assignee about their item, in their own language.
+    async fn send_assigned_dm(&self, row: &Claimed) -> Result<String, Failed> {
+        let dm: AssignedDm = serde_json::from_str(&row.body)
+            .map_err(|e| Failed::Unsendable(format!("bad body: {e}")))?;
+        let customer = self.customer(dm.customer_id).await?;
         let item = self
             .template
             .item(&dm.item)
-            .ok_or_else(|| ApiError::Slack("item_gone".into()))?;
+            .ok_or_else(|| unsendable("item gone"))?;
         let lang = self.locales.lang_for(&row.team_id, &row.channel_id).await;
         let message = blocks::checklist::assigned_dm(&customer, item, &dm.by, dm.due, lang);
         self.post_once(row, &row.channel_id, &message, None).await
@@ -347,7 +390,7 @@ impl Sender {
         channel: &str,
         message: &Message,
         thread_ts: Option<&str>,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, Failed> {
         if row.in_doubt
             && let Some(ts) = self
                 .api
@@ -357,24 +400,16 @@ impl Sender {
             info!(key = %row.key, "an earlier attempt had posted this; not posting twice");
             return Ok(ts);
         }
-        self.api
+        Ok(self
+            .api
             .post_keyed(channel, message, thread_ts, &row.key)
-            .await
+            .await?)
     }
 
-    async fn send_ticket_message(&self, row: &Claimed) -> Result<String, ApiError> {
+    async fn send_ticket_message(&self, row: &Claimed) -> Result<String, Failed> {
         let store = &self.support.store;
-        let id = row.ticket_id.unwrap_or_default();
-        let record = store
-            .ticket_by_id(id)
-            .await
-            .map_err(|e| ApiError::Transport(e.to_string()))?
-            .ok_or_else(|| ApiError::Slack("ticket_gone".into()))?;
-        let customer = store
-            .customer_by_id_unscoped(record.customer_id)
-            .await
-            .map_err(|e| ApiError::Transport(e.to_string()))?
-            .ok_or_else(|| ApiError::Slack("customer_gone".into()))?;
+        let record = self.ticket(row.ticket_id.unwrap_or_default()).await?;
+        let customer = self.customer(record.customer_id).await?;
         let ticket = ticket_of(&record);
         let cal = self.support.calendar(customer.tier);
         let message = blocks::ticket::ticket_message(
@@ -398,51 +433,35 @@ impl Sender {
                         "the ticket message was deleted; posting it again"
                     );
                 }
-                other => return other.map(|()| ts.clone()),
+                other => return Ok(other.map(|()| ts.clone())?),
             }
         }
         let ts = self
             .post_once(row, &record.channel_id, &message, None)
             .await?;
-        store
-            .set_ticket_message(record.id, Some(&ts))
-            .await
-            .map_err(|e| ApiError::Transport(e.to_string()))?;
+        store.set_ticket_message(record.id, Some(&ts)).await?;
         Ok(ts)
     }
 
-    async fn send_escalation(&self, row: &Claimed) -> Result<String, ApiError> {
+    async fn send_escalation(&self, row: &Claimed) -> Result<String, Failed> {
         let body: EscalationBody = serde_json::from_str(&row.body)
-            .map_err(|e| ApiError::Slack(format!("bad_outbox_body: {e}")))?;
-        let record = self
-            .support
-            .store
-            .ticket_by_id(body.ticket_id)
-            .await
-            .map_err(|e| ApiError::Transport(e.to_string()))?
-            .ok_or_else(|| ApiError::Slack("ticket_gone".into()))?;
+            .map_err(|e| Failed::Unsendable(format!("bad body: {e}")))?;
+        let record = self.ticket(body.ticket_id).await?;
         let met = match body.target {
             Some(Target::FirstResponse) => record.responded_at.is_some(),
             Some(Target::Resolution) | None => false,
         };
         if met || record.resolved_at.is_some() {
             // Fired, then the target was met while the post waited for its turn.
-            return Err(ApiError::Obsolete(
-                "the target was met before it was posted",
-            ));
+            return Err(Failed::Obsolete("the target was met before it was posted"));
         }
         if record.ts.is_none() {
             // Threaded under the ticket message: while that is still to be posted, wait
             // for it; if Slack refused it for good, post on the channel instead.
             let key = crate::store::tickets::message_key(record.id);
-            let status = self
-                .support
-                .store
-                .outbox_status(&key)
-                .await
-                .map_err(|e| ApiError::Transport(e.to_string()))?;
+            let status = self.support.store.outbox_status(&key).await?;
             if status.as_deref() == Some("pending") {
-                return Err(ApiError::Wait(Duration::from_secs(2)));
+                return Err(Failed::Wait(Duration::from_secs(2)));
             }
         }
         let internal = self.support.policy.escalation.internal_channel.clone();
@@ -455,14 +474,9 @@ impl Sender {
             // shared customer's escalations reach, is paced here as well.
             let store = &self.support.store;
             let now = Utc::now().timestamp_millis();
-            let next_at = store
-                .channel_next_at(&internal)
-                .await
-                .map_err(|e| ApiError::Transport(e.to_string()))?;
+            let next_at = store.channel_next_at(&internal).await?;
             if let Some(next_at) = next_at.filter(|at| *at > now) {
-                return Err(ApiError::Wait(Duration::from_millis(
-                    (next_at - now) as u64,
-                )));
+                return Err(Failed::Wait(Duration::from_millis((next_at - now) as u64)));
             }
             let mut message = body.message.clone();
             if let Some(ts) = &record.ts {
