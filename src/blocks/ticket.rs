@@ -350,7 +350,6 @@ mod tests {
 
     use super::*;
     use crate::domain::checklist::Tier;
-    use crate::domain::sla::Clock;
 
     fn ticket(summary: &str) -> Ticket {
         let opened = chrono_tz::Asia::Tokyo
@@ -359,21 +358,9 @@ mod tests {
             .with_timezone(&Utc);
         Ticket {
             id: 42,
-            team_id: "T".into(),
             number: 12,
-            customer_id: 1,
-            priority: Priority::P1,
-            summary: summary.into(),
-            reporter: "UREP".into(),
             assignee: Some("UASG".into()),
-            opened_at: opened,
-            clock: Clock::start(opened),
-            responded: None,
-            resolved: None,
-            escalations: 0,
-            channel_id: "C".into(),
-            ts: None,
-            version: 0,
+            ..Ticket::new("T", 1, "C", Priority::P1, summary, "UREP", opened)
         }
     }
 

@@ -63,6 +63,37 @@ pub enum Action {
 }
 
 impl Ticket {
+    /// A request as it arrives, not stored yet (no id, no number): its clock running
+    /// since `opened_at`.
+    pub fn new(
+        team_id: &str,
+        customer_id: i64,
+        channel_id: &str,
+        priority: Priority,
+        summary: &str,
+        reporter: &str,
+        opened_at: DateTime<Utc>,
+    ) -> Self {
+        Ticket {
+            id: 0,
+            team_id: team_id.to_string(),
+            number: 0,
+            customer_id,
+            priority,
+            summary: summary.to_string(),
+            reporter: reporter.to_string(),
+            assignee: None,
+            opened_at,
+            clock: Clock::start(opened_at),
+            responded: None,
+            resolved: None,
+            escalations: 0,
+            channel_id: channel_id.to_string(),
+            ts: None,
+            version: 0,
+        }
+    }
+
     pub fn label(&self) -> String {
         format!("T-{}", self.number)
     }
@@ -299,24 +330,7 @@ mod tests {
     }
 
     fn ticket(priority: Priority, opened_at: DateTime<Utc>) -> Ticket {
-        Ticket {
-            id: 1,
-            team_id: "T".into(),
-            number: 7,
-            customer_id: 1,
-            priority,
-            summary: "x".into(),
-            reporter: "UREP".into(),
-            assignee: None,
-            opened_at,
-            clock: Clock::start(opened_at),
-            responded: None,
-            resolved: None,
-            escalations: 0,
-            channel_id: "C".into(),
-            ts: None,
-            version: 0,
-        }
+        Ticket::new("T", 1, "C", priority, "x", "UREP", opened_at)
     }
 
     #[test]

@@ -98,6 +98,23 @@ macro_rules! ticket_from_row {
     }};
 }
 
+/// The one ticket matching `$condition` (what follows WHERE), with a `$bind` for each
+/// of its placeholders in order.
+macro_rules! one_ticket {
+    ($store:expr, $condition:expr $(, $bind:expr)*) => {{
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE {}",
+            $condition
+        ));
+        on_pool!(&$store.db, read, |pool| {
+            match sqlx::query(sql)$(.bind($bind))*.fetch_optional(pool).await? {
+                Some(row) => Ok(Some(ticket_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }};
+}
+
 /// The idempotency key of a ticket's own message (posted once, then updated).
 pub fn message_key(ticket_id: i64) -> String {
     format!("ticket:{ticket_id}:message")
@@ -190,20 +207,7 @@ impl Store {
         team_id: &str,
         number: i64,
     ) -> Result<Option<TicketRecord>, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE team_id = $1 AND number = $2"
-        ));
-        on_pool!(&self.db, read, |pool| {
-            match sqlx::query(sql)
-                .bind(team_id)
-                .bind(number)
-                .fetch_optional(pool)
-                .await?
-            {
-                Some(row) => Ok(Some(ticket_from_row!(&row))),
-                None => Ok(None),
-            }
-        })
+        one_ticket!(self, "team_id = $1 AND number = $2", team_id, number)
     }
 
     /// The ticket whose message, or the message it was tracked from, is `ts` in
@@ -214,35 +218,18 @@ impl Store {
         channel_id: &str,
         ts: &str,
     ) -> Result<Option<TicketRecord>, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets
-             WHERE channel_id = $1 AND (ts = $2 OR source_ts = $2) AND team_id = $3
-             ORDER BY id LIMIT 1"
-        ));
-        on_pool!(&self.db, read, |pool| {
-            match sqlx::query(sql)
-                .bind(channel_id)
-                .bind(ts)
-                .bind(team_id)
-                .fetch_optional(pool)
-                .await?
-            {
-                Some(row) => Ok(Some(ticket_from_row!(&row))),
-                None => Ok(None),
-            }
-        })
+        one_ticket!(
+            self,
+            "channel_id = $1 AND (ts = $2 OR source_ts = $2) AND team_id = $3 ORDER BY id LIMIT 1",
+            channel_id,
+            ts,
+            team_id
+        )
     }
 
+    /// By id alone: callers holding an id from a payload check its workspace.
     pub async fn ticket_by_id(&self, id: i64) -> Result<Option<TicketRecord>, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
-        ));
-        on_pool!(&self.db, read, |pool| {
-            match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
-                Some(row) => Ok(Some(ticket_from_row!(&row))),
-                None => Ok(None),
-            }
-        })
+        one_ticket!(self, "id = $1", id)
     }
 
     /// The workspace's unresolved tickets, of one customer or all.

@@ -191,24 +191,15 @@ impl Support {
         now: DateTime<Utc>,
     ) -> Result<Ticket, sqlx::Error> {
         let cal = self.calendar(customer.tier);
-        let draft = Ticket {
-            id: 0,
-            team_id: customer.team_id.clone(),
-            number: 0,
-            customer_id: customer.id,
+        let draft = Ticket::new(
+            &customer.team_id,
+            customer.id,
+            channel_id,
             priority,
-            summary: summary.to_string(),
-            reporter: reporter.to_string(),
-            assignee: None,
+            summary,
+            reporter,
             opened_at,
-            clock: Clock::start(opened_at),
-            responded: None,
-            resolved: None,
-            escalations: 0,
-            channel_id: channel_id.to_string(),
-            ts: None,
-            version: 0,
-        };
+        );
         let timers = [Target::FirstResponse, Target::Resolution]
             .into_iter()
             .filter_map(|target| {
@@ -221,16 +212,16 @@ impl Support {
             .store
             .open_ticket(
                 &NewTicket {
-                    team_id: customer.team_id.clone(),
-                    customer_id: customer.id,
-                    priority: priority.as_str().to_string(),
-                    summary: summary.to_string(),
-                    reporter: reporter.to_string(),
-                    assignee: None,
-                    opened_at: ms(opened_at),
-                    used_ms: 0,
-                    running_since: Some(ms(opened_at)),
-                    channel_id: channel_id.to_string(),
+                    team_id: draft.team_id.clone(),
+                    customer_id: draft.customer_id,
+                    priority: draft.priority.as_str().to_string(),
+                    summary: draft.summary.clone(),
+                    reporter: draft.reporter.clone(),
+                    assignee: draft.assignee.clone(),
+                    opened_at: ms(draft.opened_at),
+                    used_ms: draft.clock.used.num_milliseconds(),
+                    running_since: draft.clock.running_since.map(ms),
+                    channel_id: draft.channel_id.clone(),
                     source_ts,
                     timers,
                 },
