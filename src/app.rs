@@ -7,7 +7,7 @@ use tokio::{net::TcpListener, sync::watch};
 use tracing::{info, warn};
 
 use crate::config::Settings;
-use crate::delivery::{slack_api::SlackApi, users::Locales, worker};
+use crate::delivery::{slack_api::SlackApi, users::Users, worker};
 use crate::domain::template::Template;
 use crate::http::{self, HttpState, signature::Verifier};
 use crate::metrics::Metrics;
@@ -76,14 +76,14 @@ pub async fn run(
         metrics.clone(),
         stop_rx.clone(),
     ));
-    let locales = Locales::new(api.clone());
+    let users = Users::new(api.clone());
     let sending = tokio::spawn(
         scheduler::send::Sender::new(
             support.clone(),
             api.clone(),
             metrics.clone(),
             template.clone(),
-            locales.clone(),
+            users.clone(),
         )
         .run(stop_rx.clone()),
     );
@@ -104,7 +104,7 @@ pub async fn run(
             template: template.clone(),
             delivery,
             api: api.clone(),
-            locales,
+            users,
             channel_lang: settings.channel_language,
             support,
         },

@@ -1,5 +1,6 @@
-//! Which language to answer a person in: their Slack locale from `users.info`,
-//! cached, so only a person's first request in a while waits for Slack.
+//! What Slack's `users.info` says about a person, cached: their language (from their
+//! locale) and whether they are a workspace admin or owner. One lookup serves both, so
+//! only a person's first request in a while waits for Slack.
 
 use std::{
     collections::HashMap,
@@ -12,22 +13,29 @@ use tracing::debug;
 use super::slack_api::SlackApi;
 use crate::domain::i18n::Lang;
 
-/// How long a looked-up locale is trusted.
+/// How long a lookup is trusted.
 const TTL: Duration = Duration::from_secs(6 * 3600);
-/// How long a request waits for `users.info` before answering in English; the lookup
-/// goes on and the next answer uses it. Keeps the ack far inside Slack's 3 seconds.
+/// How long a request waits for `users.info`; the lookup goes on and the next request
+/// uses it. Keeps the ack far inside Slack's 3 seconds.
 const WAIT: Duration = Duration::from_millis(700);
 
-/// (team, user) → the language and when it was looked up.
-type Cache = HashMap<(String, String), (Lang, Instant)>;
+/// What the app knows about a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Facts {
+    lang: Lang,
+    is_admin: bool,
+}
+
+/// (team, user) → their facts and when they were looked up.
+type Cache = HashMap<(String, String), (Facts, Instant)>;
 
 #[derive(Clone)]
-pub struct Locales {
+pub struct Users {
     api: SlackApi,
     cache: Arc<Mutex<Cache>>,
 }
 
-impl Locales {
+impl Users {
     pub fn new(api: SlackApi) -> Self {
         Self {
             api,
@@ -35,43 +43,57 @@ impl Locales {
         }
     }
 
-    fn cached(&self, key: &(String, String)) -> Option<Lang> {
-        let cache = self.cache.lock().expect("locale cache lock");
+    fn cached(&self, key: &(String, String)) -> Option<Facts> {
+        let cache = self.cache.lock().expect("users cache lock");
         cache
             .get(key)
             .filter(|(_, at)| at.elapsed() < TTL)
-            .map(|(lang, _)| *lang)
+            .map(|(facts, _)| *facts)
     }
 
-    /// The language to answer `user` of `team` in.
-    pub async fn lang_for(&self, team: &str, user: &str) -> Lang {
+    /// The cached facts, or a lookup waited for at most [`WAIT`]; `None` if Slack did
+    /// not answer in time (or at all).
+    async fn facts(&self, team: &str, user: &str) -> Option<Facts> {
         let key = (team.to_string(), user.to_string());
-        if let Some(lang) = self.cached(&key) {
-            return lang;
+        if let Some(facts) = self.cached(&key) {
+            return Some(facts);
         }
         if !self.api.has_token() {
-            return Lang::En;
+            return None;
         }
         let this = self.clone();
         let lookup = tokio::spawn(async move {
             match this.api.user_info(&key.1).await {
                 Ok(info) => {
-                    let lang = Lang::from_locale(info.locale.as_deref().unwrap_or(""));
+                    let facts = Facts {
+                        lang: Lang::from_locale(info.locale.as_deref().unwrap_or("")),
+                        is_admin: info.is_admin,
+                    };
                     this.cache
                         .lock()
-                        .expect("locale cache lock")
-                        .insert(key, (lang, Instant::now()));
-                    Some(lang)
+                        .expect("users cache lock")
+                        .insert(key, (facts, Instant::now()));
+                    Some(facts)
                 }
                 Err(e) => {
-                    debug!(error = %e, "users.info failed; answering in English");
+                    debug!(error = %e, "users.info failed");
                     None
                 }
             }
         });
         match tokio::time::timeout(WAIT, lookup).await {
-            Ok(Ok(Some(lang))) => lang,
-            _ => Lang::En,
+            Ok(Ok(facts)) => facts,
+            _ => None,
         }
+    }
+
+    /// The language to answer `user` of `team` in (English until Slack has said).
+    pub async fn lang_for(&self, team: &str, user: &str) -> Lang {
+        self.facts(team, user).await.map_or(Lang::En, |f| f.lang)
+    }
+
+    /// Whether `user` is an admin or owner of `team`; `None` if Slack did not say.
+    pub async fn is_admin(&self, team: &str, user: &str) -> Option<bool> {
+        self.facts(team, user).await.map(|f| f.is_admin)
     }
 }

@@ -12,7 +12,7 @@ use tracing::{error, info, warn};
 
 use crate::blocks::{self, Message};
 use crate::delivery::slack_api::{ApiError, SlackApi};
-use crate::delivery::users::Locales;
+use crate::delivery::users::Users;
 use crate::domain::customer::Customer;
 use crate::domain::sla::Target;
 use crate::domain::template::Template;
@@ -95,7 +95,7 @@ pub struct Sender {
     pub metrics: Metrics,
     /// For the items an assignee DM names, and the assignee's language.
     template: Arc<Template>,
-    locales: Locales,
+    users: Users,
     /// Names this process's leases.
     pub owner: String,
     shared: Arc<Mutex<HashMap<String, (bool, Instant)>>>,
@@ -107,7 +107,7 @@ impl Sender {
         api: SlackApi,
         metrics: Metrics,
         template: Arc<Template>,
-        locales: Locales,
+        users: Users,
     ) -> Self {
         let owner = format!(
             "{}-{}",
@@ -119,7 +119,7 @@ impl Sender {
             api,
             metrics,
             template,
-            locales,
+            users,
             owner,
             shared: Arc::default(),
         }
@@ -378,7 +378,7 @@ impl Sender {
             .template
             .item(&dm.item)
             .ok_or_else(|| unsendable("item gone"))?;
-        let lang = self.locales.lang_for(&row.team_id, &row.channel_id).await;
+        let lang = self.users.lang_for(&row.team_id, &row.channel_id).await;
         let message = blocks::checklist::assigned_dm(&customer, item, &dm.by, dm.due, lang);
         self.post_once(row, &row.channel_id, &message, None).await
     }

@@ -54,7 +54,7 @@ impl From<sqlx::Error> for Refusal {
 }
 
 pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
-    let lang = ctx.locales.lang_for(&cmd.team_id, &cmd.user_id).await;
+    let lang = ctx.users.lang_for(&cmd.team_id, &cmd.user_id).await;
     let parsed = match command::parse(&cmd.text) {
         Ok(parsed) => parsed,
         Err(e) => return Answer::Ephemeral(help::parse_error(&e, lang)),
@@ -319,20 +319,16 @@ async fn escalation_paths(
     now_ms: i64,
 ) -> Result<Answer, Refusal> {
     if let (Some(priority), Some(change)) = (priority, &change) {
-        let admin = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            ctx.api.user_info(&cmd.user_id),
-        )
-        .await;
-        match admin {
-            Ok(Ok(info)) if info.is_admin => {}
-            Ok(Ok(_)) => {
+        // Usually cached already: answering in the caller's language looked them up.
+        match ctx.users.is_admin(&cmd.team_id, &cmd.user_id).await {
+            Some(true) => {}
+            Some(false) => {
                 return Err(Refusal::Message(Message::plain(lang.pick(
                     "Only workspace admins and owners can change escalation paths. Ask one, or set them in the policy file.",
                     "エスカレーション経路を変更できるのはワークスペースの管理者・オーナーだけです。",
                 ))));
             }
-            _ => {
+            None => {
                 return Err(Refusal::Message(Message::plain(lang.pick(
                     "Slack did not say whether you are an admin; nothing changed. Try again in a moment.",
                     "管理者かどうかを確認できなかったため、何も変更していません。少し待ってからお試しください。",

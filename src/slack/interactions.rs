@@ -179,7 +179,7 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
             };
             for action in &actions.actions {
                 if let Err(e) = block_action(ctx, &team, &actions, action, now_ms).await {
-                    let lang = ctx.locales.lang_for(&team, &actions.user.id).await;
+                    let lang = ctx.users.lang_for(&team, &actions.user.id).await;
                     let apology = internal_error(&e, lang);
                     if let Some(url) = &actions.response_url {
                         ctx.delivery.submit_or_warn(Job::Respond {
@@ -280,7 +280,7 @@ async fn block_action(
             return Ok(());
         };
         let states = ctx.store.item_states(customer.id).await?;
-        let lang = ctx.locales.lang_for(team, &payload.user.id).await;
+        let lang = ctx.users.lang_for(team, &payload.user.id).await;
         let view = item_modal::item_modal(
             &customer,
             item,
@@ -320,7 +320,7 @@ async fn block_action(
                 lang: ctx.channel_lang,
             });
         } else if let Some(url) = &payload.response_url {
-            let lang = ctx.locales.lang_for(team, &payload.user.id).await;
+            let lang = ctx.users.lang_for(team, &payload.user.id).await;
             let states = ctx.store.item_states(customer.id).await?;
             for message in checklist::category_messages(&customer, category, &states, lang) {
                 ctx.delivery.submit_or_warn(Job::Respond {
@@ -343,7 +343,7 @@ async fn track_message(ctx: &Context, shortcut: &MessageAction) -> anyhow::Resul
     let Some(team) = team_of(&shortcut.team, &shortcut.user) else {
         return Ok(());
     };
-    let lang = ctx.locales.lang_for(&team, &shortcut.user.id).await;
+    let lang = ctx.users.lang_for(&team, &shortcut.user.id).await;
     let channel = shortcut
         .channel
         .as_ref()
@@ -382,7 +382,7 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i6
     let Some(team) = team_of(&submission.team, &submission.user) else {
         return Reply::Ack;
     };
-    let lang = ctx.locales.lang_for(&team, &submission.user.id).await;
+    let lang = ctx.users.lang_for(&team, &submission.user.id).await;
     let meta: ticket_modal::TicketModalMetadata = submission
         .view
         .private_metadata
@@ -505,7 +505,7 @@ async fn ticket_button(
         Ok(_) | Err(ActError::NotFound) => Ok(()),
         Err(ActError::Refused(refused)) => {
             if let Some(url) = &payload.response_url {
-                let lang = ctx.locales.lang_for(team, user).await;
+                let lang = ctx.users.lang_for(team, user).await;
                 ctx.delivery.submit_or_warn(Job::Respond {
                     response_url: url.clone(),
                     message: Message::plain(ticket::refusal(refused, lang)),
@@ -529,7 +529,7 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
     let Some(team) = team_of(&submission.team, &submission.user) else {
         return Reply::Ack;
     };
-    let lang = ctx.locales.lang_for(&team, &submission.user.id).await;
+    let lang = ctx.users.lang_for(&team, &submission.user.id).await;
     let Some(meta) = submission
         .view
         .private_metadata

@@ -12,7 +12,7 @@ use slack_morphism::prelude::SlackView;
 use tracing::{error, warn};
 
 use crate::blocks::Message;
-use crate::delivery::{slack_api::SlackApi, users::Locales, worker::Delivery};
+use crate::delivery::{slack_api::SlackApi, users::Users, worker::Delivery};
 use crate::domain::i18n::Lang;
 use crate::domain::template::Template;
 use crate::store::Store;
@@ -25,7 +25,7 @@ pub struct Context {
     pub template: Arc<Template>,
     pub delivery: Delivery,
     pub api: SlackApi,
-    pub locales: Locales,
+    pub users: Users,
     /// Language of messages posted in channels (the workspace's `language` setting).
     pub channel_lang: Lang,
     /// Support requests and their SLA clocks.
