@@ -24,6 +24,8 @@ use std::{
 
 use common::{cpu_seconds, peak_rss_mb, rss_mb, start};
 use readiness::config::{SettingArgs, Settings};
+use readiness::domain::policy::Policy;
+use readiness::domain::sla::{Priority, Target, threshold_amount};
 use slack_double::{BOT_TOKEN, SlackDouble};
 use sqlx::Row;
 
@@ -31,8 +33,6 @@ const CUSTOMERS: usize = 100;
 const BURSTS: i64 = 5;
 const BURST_SIZE: i64 = 1000;
 const BURST_GAP_MS: i64 = 3000;
-/// Offsets of levels 0, 1, 2 (50%, 80%, 100% of a 10 s first response).
-const LEVEL_OFFSETS_MS: [i64; 3] = [5000, 8000, 10_000];
 const POLICY: &str = "[tiers.standard]\nhours = \"24/7\"\n[tiers.professional]\nhours = \"24/7\"\n[tiers.enterprise]\nhours = \"24/7\"\n[sla.P0]\nfirst_response = \"10s\"\nresolution = \"4h\"\n";
 
 struct Outcome {
@@ -49,6 +49,20 @@ struct Outcome {
     /// From the app's lateness histogram (committed, not just decided): upper bounds.
     committed_p50: String,
     committed_p99: String,
+}
+
+/// When escalation `level` of `target` falls for a `priority` ticket, in ms after it
+/// opened (every tier is 24/7 here, so business time is wall time), from the policy.
+fn offset_ms(priority: Priority, target: Target, level: u32) -> i64 {
+    let policy = Policy::from_toml_str(POLICY).expect("the bench policy parses");
+    threshold_amount(policy.target(priority, target), &policy.escalation, level)
+        .expect("a level of the policy")
+        .num_milliseconds()
+}
+
+/// The shares before the breach: the levels each burst ticket fires in the run.
+fn shares() -> u32 {
+    Policy::from_toml_str(POLICY).unwrap().escalation.at.len() as u32
 }
 
 fn now_ms() -> i64 {
@@ -108,35 +122,34 @@ macro_rules! seed {
             .execute(pool)
             .await
             .unwrap();
-        // The bursts: opened so that their 50% falls on T0, T0 + 3 s, …
+        // The bursts: opened so that their first share falls on T0, T0 + 3 s, …
         let first_due = now_ms() + 14_000;
         sqlx::query(
-            "UPDATE tickets SET opened_at = $1 - 5000 + ((number - $2 - 1) / $3) * $4,
-                 running_since = $1 - 5000 + ((number - $2 - 1) / $3) * $4
+            "UPDATE tickets SET opened_at = $1 - $5 + ((number - $2 - 1) / $3) * $4,
+                 running_since = $1 - $5 + ((number - $2 - 1) / $3) * $4
              WHERE priority = 'P0'",
         )
         .bind(first_due)
         .bind($pending as i64)
         .bind(BURST_SIZE)
         .bind(BURST_GAP_MS)
+        .bind(offset_ms(Priority::P0, Target::FirstResponse, 0))
         .execute(pool)
         .await
         .unwrap();
-        // Level 0 of each target: 50% of P3's 8 h / 72 h, of P0's 10 s / 4 h.
-        sqlx::query(
-            "INSERT INTO timers (ticket_id, target, level, due_at)
-             SELECT id, 'first_response', 0, opened_at + CASE priority WHEN 'P0' THEN 5000 ELSE 14400000 END FROM tickets",
-        )
-        .execute(pool)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO timers (ticket_id, target, level, due_at)
-             SELECT id, 'resolution', 0, opened_at + CASE priority WHEN 'P0' THEN 7200000 ELSE 129600000 END FROM tickets",
-        )
-        .execute(pool)
-        .await
-        .unwrap();
+        // Level 0 of each target, as the app plans it.
+        for target in Target::ALL {
+            sqlx::query(
+                "INSERT INTO timers (ticket_id, target, level, due_at)
+                 SELECT id, $1, 0, opened_at + CASE priority WHEN 'P0' THEN $2 ELSE $3 END FROM tickets",
+            )
+            .bind(target.as_str())
+            .bind(offset_ms(Priority::P0, target, 0))
+            .bind(offset_ms(Priority::P3, target, 0))
+            .execute(pool)
+            .await
+            .unwrap();
+        }
         first_due
     }};
 }
@@ -155,9 +168,9 @@ macro_rules! lateness {
             let key: String = row.try_get("idem_key").unwrap();
             let created: i64 = row.try_get("created_at").unwrap();
             let opened: i64 = row.try_get("opened_at").unwrap();
-            let level: usize = key.rsplit(':').next().unwrap().parse().unwrap();
-            if key.contains(":first_response:") && level < LEVEL_OFFSETS_MS.len() {
-                late.push(created - (opened + LEVEL_OFFSETS_MS[level]));
+            let level: u32 = key.rsplit(':').next().unwrap().parse().unwrap();
+            if key.contains(":first_response:") && level < shares() {
+                late.push(created - (opened + offset_ms(Priority::P0, Target::FirstResponse, level)));
             }
         }
         late
@@ -234,7 +247,10 @@ fn run(
     if now_ms() > first_due {
         eprintln!("warning: the idle window ran into the first burst ({backend}, {pending})");
     }
-    let last_due = first_due + (BURSTS - 1) * BURST_GAP_MS + 5000;
+    let last_due = first_due
+        + (BURSTS - 1) * BURST_GAP_MS
+        + offset_ms(Priority::P0, Target::FirstResponse, shares() - 1)
+        - offset_ms(Priority::P0, Target::FirstResponse, 0);
     let wait = (last_due + 4000 - now_ms()).max(0) as u64;
     std::thread::sleep(Duration::from_millis(wait));
     let peak = peak_rss_mb(pid);
@@ -338,10 +354,11 @@ fn main() {
     let config = dir.path().join("policy.toml");
     std::fs::write(&config, POLICY).unwrap();
     let config = config.display().to_string();
-    let sizes: Vec<usize> = match std::env::var("READINESS_BENCH_PENDING") {
+    let mut sizes: Vec<usize> = match std::env::var("READINESS_BENCH_PENDING") {
         Ok(n) => vec![1_000, n.parse().expect("a number")],
         Err(_) => vec![1_000, 100_000],
     };
+    sizes.dedup(); // each size gets its own database file
     let mut outcomes = Vec::new();
     for &pending in &sizes {
         let url = format!(
@@ -375,7 +392,7 @@ fn main() {
         );
         eprintln!("({} {}: seeded in {:.1} s)", o.backend, o.pending, o.seed_s);
     }
-    let expected = (BURSTS * BURST_SIZE) as usize * LEVEL_OFFSETS_MS.len();
+    let expected = (BURSTS * BURST_SIZE) as usize * shares() as usize;
     for o in &outcomes {
         if o.fired != expected {
             eprintln!(
