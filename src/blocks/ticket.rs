@@ -174,20 +174,12 @@ fn buttons(ticket: &Ticket, lang: Lang) -> SlackBlock {
             SlackBlockChoiceItem::new(plain(p.as_str()), format!("{}:{}", ticket.id, p.as_str()))
         })
         .collect();
-    let current = options
-        .iter()
-        .find(|o| o.value.ends_with(ticket.priority.as_str()))
-        .cloned();
-    let mut menu = SlackBlockStaticSelectElement::new()
+    let current = options[ticket.priority.index()].clone();
+    let menu = SlackBlockStaticSelectElement::new()
         .with_action_id(PRIORITY.into())
         .with_placeholder(plain(lang.pick("Priority", "優先度")))
-        .with_options(options);
-    if let Some(current) = current {
-        menu = menu.with_initial_option(SlackBlockChoiceItem::new(
-            current.text.clone(),
-            current.value.clone(),
-        ));
-    }
+        .with_options(options)
+        .with_initial_option(current);
     elements.push(menu.into());
     SlackActionsBlock::new(elements)
         .with_block_id(format!("ticket:{}", ticket.id).into())
@@ -274,7 +266,7 @@ pub fn manual_escalation(ticket: &Ticket, by: &str, named: &[String], lang: Lang
 
 /// The open tickets, worst first (ordered by the caller).
 pub fn ticket_list(
-    rows: &[(Ticket, String, Calendar)],
+    rows: &[(Ticket, &str, &Calendar)],
     policy: &Policy,
     now: DateTime<Utc>,
     lang: Lang,
@@ -427,13 +419,7 @@ mod tests {
         let policy = Policy::default();
         let cal = policy.calendar(Tier::Standard);
         let rows: Vec<_> = (0..120)
-            .map(|n| {
-                (
-                    ticket(&format!("Request {n}")),
-                    "Acme".to_string(),
-                    cal.clone(),
-                )
-            })
+            .map(|n| (ticket(&format!("Request {n}")), "Acme", &cal))
             .collect();
         let now = rows[0].0.opened_at + Duration::hours(3);
         let m = ticket_list(&rows, &policy, now, Lang::Ja);

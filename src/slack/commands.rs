@@ -1,5 +1,7 @@
 //! `/readiness`: parse the text, apply it, answer.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
@@ -399,15 +401,24 @@ async fn list_tickets(
         .store
         .open_tickets(&cmd.team_id, customer.map(|c| c.id))
         .await?;
-    let customers = ctx.store.customers(&cmd.team_id).await?;
+    let customers: HashMap<i64, Customer> = ctx
+        .store
+        .customers(&cmd.team_id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
     let mut rows = Vec::with_capacity(records.len());
     for record in &records {
         let ticket = crate::support::ticket_of(record);
-        let Some(owner) = customers.iter().find(|c| c.id == ticket.customer_id) else {
+        let Some(owner) = customers.get(&ticket.customer_id) else {
             continue;
         };
-        let cal = ctx.support.calendar(owner.tier).clone();
-        rows.push((ticket, owner.name.clone(), cal));
+        rows.push((
+            ticket,
+            owner.name.as_str(),
+            ctx.support.calendar(owner.tier),
+        ));
     }
     let policy = &ctx.support.policy;
     rows.sort_by_cached_key(|(ticket, _, cal)| crate::support::urgency(ticket, policy, cal, now));
