@@ -338,16 +338,13 @@ pub fn refusal(refused: Refused, lang: Lang) -> String {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Duration, TimeZone};
+    use chrono::Duration;
 
     use super::*;
     use crate::domain::checklist::Tier;
 
     fn ticket(summary: &str) -> Ticket {
-        let opened = chrono_tz::Asia::Tokyo
-            .with_ymd_and_hms(2026, 11, 24, 10, 0, 0)
-            .unwrap()
-            .with_timezone(&Utc);
+        let opened = crate::domain::tokyo(2026, 11, 24, 10, 0);
         Ticket {
             id: 42,
             number: 12,

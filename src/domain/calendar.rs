@@ -561,9 +561,7 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    fn tokyo(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        at(chrono_tz::Asia::Tokyo, y, mo, d, h, mi)
-    }
+    use crate::domain::tokyo;
 
     fn standard() -> Calendar {
         Calendar::new(

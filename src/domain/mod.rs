@@ -11,3 +11,14 @@ pub mod sla;
 pub mod slug;
 pub mod template;
 pub mod ticket;
+
+/// Instants for tests, written as wall-clock times in Tokyo (the seed's time zone).
+#[cfg(test)]
+pub(crate) fn tokyo(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono_tz::Asia::Tokyo
+        .with_ymd_and_hms(y, mo, d, h, mi, 0)
+        .earliest()
+        .expect("a Tokyo wall-clock time exists")
+        .with_timezone(&chrono::Utc)
+}

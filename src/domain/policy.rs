@@ -411,14 +411,8 @@ fn path(value: &toml::Value, key: &str) -> Result<Vec<String>, PolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, TimeZone, Utc};
 
-    fn tokyo(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        chrono_tz::Asia::Tokyo
-            .with_ymd_and_hms(y, mo, d, h, mi, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    use crate::domain::tokyo;
 
     fn error(text: &str) -> String {
         Policy::from_toml_str(text).unwrap_err().to_string()

@@ -316,15 +316,9 @@ pub fn short(duration: Duration) -> String {
 mod tests {
     use super::*;
     use crate::domain::calendar::{Holidays, Hours};
-    use chrono::TimeZone;
     use proptest::prelude::*;
 
-    fn tokyo(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        chrono_tz::Asia::Tokyo
-            .with_ymd_and_hms(y, mo, d, h, mi, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    use crate::domain::tokyo;
 
     fn calendar(hours: &str) -> Calendar {
         Calendar::new(

@@ -316,18 +316,12 @@ pub enum Fire {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
     use proptest::prelude::*;
 
     use super::*;
     use crate::domain::checklist::Tier;
 
-    fn jst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        chrono_tz::Asia::Tokyo
-            .with_ymd_and_hms(y, m, d, h, min, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    use crate::domain::tokyo as jst;
 
     fn ticket(priority: Priority, opened_at: DateTime<Utc>) -> Ticket {
         Ticket::new("T", 1, "C", priority, "x", "UREP", opened_at)

@@ -49,13 +49,12 @@ pub struct DueTimer {
 /// What firing a due row decided.
 #[derive(Debug, Clone, Default)]
 pub struct Firing {
-    /// Posts to record in the outbox (their keys make a second firing harmless).
+    /// Posts to record in the outbox (their keys make a second firing harmless). A
+    /// firing that posts also refreshes the ticket message, which shows the new state.
     pub enqueue: Vec<Enqueue>,
     /// The row's next level and when it is due (`None`: paused); `None` here removes
     /// the row (the target is met, or no level is left).
     pub next: Option<(i64, Option<i64>)>,
-    /// The ticket message shows a new state.
-    pub refresh_message: bool,
 }
 
 /// A timer's new due time, decided from its target and level: `None` removes the row,
@@ -442,7 +441,7 @@ impl Store {
                             .await?;
                     }
                 }
-                if firing.refresh_message {
+                if !firing.enqueue.is_empty() {
                     sqlx::query(rearm_statement())
                         .bind(message_key(timer.ticket.id))
                         .bind(now_ms)

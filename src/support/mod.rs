@@ -470,7 +470,6 @@ impl Support {
                         body,
                     }],
                     next: next.map(|(level, due)| (i64::from(level), due.map(ms))),
-                    refresh_message: true,
                 }
             }
         }
