@@ -14,14 +14,32 @@ const ENGINEER: &str = "U0ENGINEER";
 
 /// A policy file with every tier 24/7 and `extra` appended.
 pub fn policy_file(extra: &str) -> (tempfile::TempDir, String) {
+    settings_file(&format!(
+        "[tiers.standard]\nhours = \"24/7\"\n[tiers.professional]\nhours = \"24/7\"\n[tiers.enterprise]\nhours = \"24/7\"\n{extra}"
+    ))
+}
+
+/// A settings file holding `text`, with English channel messages.
+fn settings_file(text: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("readiness.toml");
-    let text = format!(
-        "language = \"en\"\n[tiers.standard]\nhours = \"24/7\"\n[tiers.professional]\nhours = \"24/7\"\n[tiers.enterprise]\nhours = \"24/7\"\n{extra}"
-    );
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, format!("language = \"en\"\n{text}")).unwrap();
     let path = path.display().to_string();
     (dir, path)
+}
+
+/// The app on a fresh SQLite file with the settings file `config`, talking to
+/// `double`, and a customer created with `/readiness new <customer>`: the app, its
+/// database (kept until the test ends) and the customer's channel.
+async fn app_with_customer(
+    config: &str,
+    double: SlackDouble,
+    customer: &str,
+) -> (TestApp, TestDb, String) {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, double, &[("config", config)]).await;
+    let channel = app.new_customer(CSM, customer).await;
+    (app, db, channel)
 }
 
 /// The ticket's own message in the channel: (ts, message).
@@ -191,9 +209,8 @@ async fn buttons_change_priority_pause_resume_respond_and_resolve() {
     let (_dir, config) = policy_file(
         "[sla.P0]\nfirst_response = \"10s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
     );
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
-    let channel = app.new_customer(CSM, "Globex").await;
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Globex").await;
     app.command_text(CSM, &channel, "ticket P3 Slow dashboard")
         .await;
     let double = app.double.clone();
@@ -319,9 +336,8 @@ async fn a_back_dated_ticket_fires_every_past_threshold_once_in_order_marked_lat
     let (_dir, config) = policy_file(
         "[sla.P1]\nfirst_response = \"10m\"\nresolution = \"8h\"\n[escalation]\nrepeat_after_breach = \"1h\"\n",
     );
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
-    let channel = app.new_customer(CSM, "Initech").await;
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Initech").await;
     let opened = (chrono::Utc::now() - chrono::Duration::minutes(65)).to_rfc3339();
     let answer = app
         .command_text(
@@ -364,9 +380,8 @@ async fn rate_limits_and_server_errors_delay_posts_but_deliver_each_once() {
     let (_dir, config) = policy_file(
         "[sla.P0]\nfirst_response = \"2s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
     );
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
-    let channel = app.new_customer(CSM, "Umbrella").await;
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Umbrella").await;
     let double = app.double.clone();
     double.fail_next(
         "chat.postMessage",
@@ -418,9 +433,7 @@ async fn a_permanent_error_parks_the_post_and_tells_the_csm() {
     let (_dir, config) = policy_file(
         "[sla.P0]\nfirst_response = \"1s\"\nresolution = \"1h\"\n[escalation]\nat = [\"100%\"]\nrepeat_after_breach = \"0s\"\n",
     );
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
-    let channel = app.new_customer(CSM, "Hooli").await;
+    let (app, _db, channel) = app_with_customer(&config, SlackDouble::start().await, "Hooli").await;
     let double = app.double.clone();
     double.fail_next("chat.postMessage", &["not_in_channel"]);
     app.command_text(CSM, &channel, "ticket P0 Cannot deploy")
@@ -449,11 +462,9 @@ async fn a_shared_channel_sends_escalations_to_the_internal_channel() {
     let (_dir, config) = policy_file(
         "[sla.P2]\nfirst_response = \"1s\"\nresolution = \"1h\"\n[escalation]\nat = [\"100%\"]\nrepeat_after_breach = \"0s\"\ninternal_channel = \"C0INTERNAL\"\n",
     );
-    let db = TestDb::sqlite();
     let double = SlackDouble::start().await;
     double.add_channel("C0INTERNAL", "support-leads", true);
-    let app = TestApp::spawn_with(&db, double.clone(), &[("config", &config)]).await;
-    let channel = app.new_customer(CSM, "Stark").await;
+    let (app, _db, channel) = app_with_customer(&config, double.clone(), "Stark").await;
     double.set_shared(&channel, true);
     app.command_text(CSM, &channel, "ticket P2 Export times out")
         .await;
@@ -479,9 +490,7 @@ async fn a_shared_channel_sends_escalations_to_the_internal_channel() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_modal_and_the_message_shortcut_open_tickets() {
     let (_dir, config) = policy_file("");
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
-    let channel = app.new_customer(CSM, "Wayne").await;
+    let (app, _db, channel) = app_with_customer(&config, SlackDouble::start().await, "Wayne").await;
     let double = app.double.clone();
     let (status, _) = app.command(CSM, &channel, "ticket").await;
     assert_eq!(status, StatusCode::OK);
@@ -586,9 +595,8 @@ async fn the_modal_and_the_message_shortcut_open_tickets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_ticket_commands_get_the_right_form_and_open_nothing() {
     let (_dir, config) = policy_file("");
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
-    let channel = app.new_customer(CSM, "Tyrell").await;
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Tyrell").await;
     for (text, says) in [
         ("ticket P9 Something", "P0, P1, P2 or P3"),
         ("ticket P1", "what the request is about"),
@@ -708,11 +716,9 @@ async fn an_admin_sets_the_escalation_path_and_each_level_names_its_step() {
     let (_dir, config) = policy_file(
         "[sla.P0]\nfirst_response = \"3s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
     );
-    let db = TestDb::sqlite();
     let double = SlackDouble::start().await;
     double.set_admin("U0ADMIN");
-    let app = TestApp::spawn_with(&db, double.clone(), &[("config", &config)]).await;
-    let channel = app.new_customer(CSM, "Cyberdyne").await;
+    let (app, _db, channel) = app_with_customer(&config, double.clone(), "Cyberdyne").await;
     let set = "escalation P0 <@U0ONCALL|oncall> <!subteam^S0LEADS|@leads> <@U0BOSS>";
     let refused = app.command_text(CSM, &channel, set).await;
     assert!(refused.contains("Only workspace admins"), "{refused}");
@@ -758,9 +764,7 @@ async fn a_changed_policy_replans_open_deadlines_at_the_next_start() {
     let (_dir2, fast) = policy_file(
         "[sla.P2]\nfirst_response = \"3s\"\nresolution = \"8h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
     );
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &slow)]).await;
-    let channel = app.new_customer(CSM, "Soylent").await;
+    let (app, _db, channel) = app_with_customer(&slow, SlackDouble::start().await, "Soylent").await;
     app.command_text(CSM, &channel, "ticket P2 Reports are empty")
         .await;
     let double = app.double.clone();
@@ -791,19 +795,11 @@ async fn a_changed_policy_replans_open_deadlines_at_the_next_start() {
 async fn the_teams_holidays_push_the_deadline_past_them() {
     let today = chrono::Utc::now().date_naive();
     let tomorrow = today.succ_opt().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("readiness.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "language = \"en\"\n[tiers.standard]\nhours = \"Mon-Sun 00:00-24:00\"\ntimezone = \"UTC\"\nholidays = [\"{today}\", \"{tomorrow}\"]\n"
-        ),
-    )
-    .unwrap();
-    let config = path.display().to_string();
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
-    let channel = app.new_customer(CSM, "Oscorp tier=standard").await;
+    let (_dir, config) = settings_file(&format!(
+        "[tiers.standard]\nhours = \"Mon-Sun 00:00-24:00\"\ntimezone = \"UTC\"\nholidays = [\"{today}\", \"{tomorrow}\"]\n"
+    ));
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Oscorp tier=standard").await;
     app.command_text(CSM, &channel, "ticket P2 Invoices missing")
         .await;
     let double = app.double.clone();
@@ -839,9 +835,8 @@ async fn an_escalation_still_waiting_its_turn_is_dropped_once_the_target_is_met(
     let (_dir, config) = policy_file(
         "[sla.P0]\nfirst_response = \"2s\"\nresolution = \"1h\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\n",
     );
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
-    let channel = app.new_customer(CSM, "Vandelay").await;
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Vandelay").await;
     let double = app.double.clone();
     double.fail_next("chat.postMessage", &["ratelimited"; 4]);
     app.command_text(CSM, &channel, "ticket P0 Imports stuck")
