@@ -148,6 +148,11 @@ pub fn urgency(ticket: &Ticket, policy: &Policy, cal: &Calendar, now: DateTime<U
         .unwrap_or((3, 0))
 }
 
+/// Each tier's calendar, in [`tier_index`] order.
+fn calendars_of(policy: &Policy) -> [Calendar; 3] {
+    [Tier::Standard, Tier::Professional, Tier::Enterprise].map(|tier| policy.calendar(tier))
+}
+
 fn tier_index(tier: Tier) -> usize {
     match tier {
         Tier::Standard => 0,
@@ -158,11 +163,7 @@ fn tier_index(tier: Tier) -> usize {
 
 impl Support {
     pub fn new(store: Store, policy: Arc<Policy>, lang: Lang) -> Self {
-        let calendars = Arc::new([
-            policy.calendar(Tier::Standard),
-            policy.calendar(Tier::Professional),
-            policy.calendar(Tier::Enterprise),
-        ]);
+        let calendars = Arc::new(calendars_of(&policy));
         Self {
             store,
             policy,
@@ -270,8 +271,8 @@ impl Support {
         user: &str,
         now: DateTime<Utc>,
     ) -> Result<Ticket, ActError> {
-        self.change(team_id, id, now, |ticket, cal| {
-            ticket.apply(action, user, cal, now)?;
+        self.change(team_id, id, now, |ticket, tier| {
+            ticket.apply(action, user, self.calendar(tier), now)?;
             Ok(Vec::new())
         })
         .await
@@ -302,7 +303,7 @@ impl Support {
     ) -> Result<Ticket, ActError> {
         let paths = self.paths().await?;
         let lang = self.lang;
-        self.change(team_id, id, now, move |ticket, _cal| {
+        self.change(team_id, id, now, move |ticket, _tier| {
             if ticket.resolved.is_some() {
                 return Err(Refused::Resolved);
             }
@@ -346,7 +347,7 @@ impl Support {
         team_id: &str,
         id: i64,
         now: DateTime<Utc>,
-        edit: impl Fn(&mut Ticket, &Calendar) -> Result<Vec<Enqueue>, Refused>,
+        edit: impl Fn(&mut Ticket, Tier) -> Result<Vec<Enqueue>, Refused>,
     ) -> Result<Ticket, ActError> {
         loop {
             let Some(record) = self.store.ticket_by_id(id).await? else {
@@ -358,7 +359,7 @@ impl Support {
             let tier = self.tier_of(record.customer_id).await?;
             let cal = self.calendar(tier);
             let mut ticket = ticket_of(&record);
-            let enqueue = edit(&mut ticket, cal)?;
+            let enqueue = edit(&mut ticket, tier)?;
             let policy = &self.policy;
             let planned = ticket.clone();
             let replan = move |target: &str, level: i64| {
@@ -495,16 +496,15 @@ impl Support {
             }
             None => None,
         };
+        let old_calendars = old.as_ref().map(calendars_of);
         let mut replanned = 0;
         for record in self.store.all_open_tickets().await? {
-            let tier = self.tier_of(record.customer_id).await?;
-            let old_cal = old.as_ref().map(|p| p.calendar(tier));
             let result = self
-                .change(&record.team_id, record.id, now, |ticket, _cal| {
-                    if let Some(old_cal) = &old_cal
-                        && ticket.clock.running_since.is_some()
-                    {
-                        ticket.clock.replan(old_cal, now);
+                .change(&record.team_id, record.id, now, |ticket, tier| {
+                    // Time used so far is counted under the old calendar; with none
+                    // (it no longer parses), the clock simply runs on from its start.
+                    if let Some(old) = &old_calendars {
+                        ticket.clock.replan(&old[tier_index(tier)], now);
                     }
                     Ok(Vec::new())
                 })
