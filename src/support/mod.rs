@@ -238,29 +238,6 @@ impl Support {
         Ok(ticket_of(&record))
     }
 
-    /// The ticket `id` of workspace `team_id` (an id from another workspace finds
-    /// nothing).
-    pub async fn ticket(
-        &self,
-        team_id: &str,
-        id: i64,
-    ) -> Result<Option<(Ticket, Customer)>, sqlx::Error> {
-        let Some(record) = self.store.ticket_by_id(id).await? else {
-            return Ok(None);
-        };
-        if record.team_id != team_id {
-            return Ok(None);
-        }
-        let Some(customer) = self
-            .store
-            .customer_by_id(team_id, record.customer_id)
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some((ticket_of(&record), customer)))
-    }
-
     /// Applies `action` to ticket `id` and re-plans its timers, retrying if someone
     /// else changed the ticket in between.
     pub async fn act(
