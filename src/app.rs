@@ -11,6 +11,7 @@ use crate::delivery::{slack_api::SlackApi, users::Users, worker};
 use crate::domain::template::Template;
 use crate::http::{self, HttpState, signature::Verifier};
 use crate::metrics::Metrics;
+use crate::reminders::Reminders;
 use crate::scheduler;
 use crate::slack::Context;
 use crate::store::Store;
@@ -70,9 +71,15 @@ pub async fn run(
             "the last run stopped mid-send; those posts are checked against Slack before any is sent again"
         );
     }
+    let reminders = Reminders::new(support.clone());
+    reminders
+        .ensure_digests(chrono::Utc::now())
+        .await
+        .context("cannot plan the customers' daily digests")?;
     scheduler::listen_for_replicas(&store, stop_rx.clone());
     let firing = tokio::spawn(scheduler::fire::run(
         support.clone(),
+        reminders.clone(),
         metrics.clone(),
         stop_rx.clone(),
     ));
@@ -107,6 +114,7 @@ pub async fn run(
             users,
             channel_lang: settings.channel_language,
             support,
+            reminders,
         },
         verifier,
         metrics,

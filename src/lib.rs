@@ -28,4 +28,5 @@ pub mod metrics;
 pub mod scheduler;
 pub mod slack;
 pub mod store;
+pub mod reminders;
 pub mod support;

@@ -20,6 +20,8 @@ pub struct Metrics {
     latency: HistogramVec,
     /// Escalation thresholds fired by the scheduler.
     pub timers_fired: IntCounter,
+    /// Reminders fired by the scheduler.
+    pub reminders_fired: IntCounter,
     /// How late a due row fired (seconds after its due time).
     pub timer_lateness: Histogram,
     /// Outbox rows delivered, by kind.
@@ -66,6 +68,11 @@ impl Metrics {
             "Escalation thresholds fired by the scheduler",
         )
         .expect("valid metric");
+        let reminders_fired = IntCounter::new(
+            "readiness_reminders_fired_total",
+            "Reminders fired by the scheduler",
+        )
+        .expect("valid metric");
         let timer_lateness = Histogram::with_opts(
             HistogramOpts::new(
                 "readiness_timer_lateness_seconds",
@@ -109,6 +116,7 @@ impl Metrics {
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(timers_fired.clone()),
+            Box::new(reminders_fired.clone()),
             Box::new(timer_lateness.clone()),
             Box::new(outbox_sent.clone()),
             Box::new(outbox_parked.clone()),
@@ -123,6 +131,7 @@ impl Metrics {
             requests,
             latency,
             timers_fired,
+            reminders_fired,
             timer_lateness,
             outbox_sent,
             outbox_parked,

@@ -130,6 +130,10 @@ mod tests {
             channel_error: None,
             created_by: "U".into(),
             created_at: 0,
+            csm: None,
+            archived_at: None,
+            golive_on: None,
+            reminders_off: Vec::new(),
         };
         let state = ItemState {
             assignee: Some("U1".into()),

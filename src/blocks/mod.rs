@@ -7,9 +7,12 @@
 
 pub mod checklist;
 pub mod help;
+pub mod home;
 pub mod ids;
 pub mod item_modal;
 pub mod limits;
+pub mod reminders;
+pub mod report;
 pub mod ticket;
 pub mod ticket_modal;
 

@@ -1,6 +1,6 @@
 //! What Slack's `users.info` says about a person, cached: their language (from their
-//! locale) and whether they are a workspace admin or owner. One lookup serves both, so
-//! only a person's first request in a while waits for Slack.
+//! locale), their time zone and whether they are a workspace admin or owner. One lookup
+//! serves all three, so only a person's first request in a while waits for Slack.
 
 use std::{
     collections::HashMap,
@@ -23,6 +23,7 @@ const WAIT: Duration = Duration::from_millis(700);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Facts {
     lang: Lang,
+    tz: Option<chrono_tz::Tz>,
     is_admin: bool,
 }
 
@@ -67,6 +68,7 @@ impl Users {
                 Ok(info) => {
                     let facts = Facts {
                         lang: Lang::from_locale(info.locale.as_deref().unwrap_or("")),
+                        tz: info.tz.as_deref().and_then(|tz| tz.parse().ok()),
                         is_admin: info.is_admin,
                     };
                     this.cache
@@ -90,6 +92,11 @@ impl Users {
     /// The language to answer `user` of `team` in (English until Slack has said).
     pub async fn lang_for(&self, team: &str, user: &str) -> Lang {
         self.facts(team, user).await.map_or(Lang::En, |f| f.lang)
+    }
+
+    /// The time zone Slack has for `user`; `None` if it did not say.
+    pub async fn tz_of(&self, team: &str, user: &str) -> Option<chrono_tz::Tz> {
+        self.facts(team, user).await.and_then(|f| f.tz)
     }
 
     /// Whether `user` is an admin or owner of `team`; `None` if Slack did not say.

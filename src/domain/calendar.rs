@@ -499,6 +499,17 @@ impl Calendar {
         self.hours != Hours::Always && self.holidays.is_holiday(date)
     }
 
+    /// Whether the team works on the local date `date`: every day for 24/7 hours,
+    /// otherwise a day of the week with hours that is not a holiday.
+    pub fn is_business_day(&self, date: NaiveDate) -> bool {
+        match &self.hours {
+            Hours::Always => true,
+            Hours::Weekly(_) => {
+                !self.holidays.is_holiday(date) && !self.hours.windows_on(date.weekday()).is_empty()
+            }
+        }
+    }
+
     fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.tz).date_naive()
     }
@@ -862,6 +873,22 @@ mod tests {
         );
         assert!(enterprise.is_business_time(tokyo(2026, 11, 23, 3, 0)));
         assert!(!enterprise.is_holiday(date(2026, 11, 23)));
+    }
+
+    #[test]
+    fn business_days_have_hours_and_are_not_holidays() {
+        // Fri 11-20 works; Sat 11-21 has no hours; Mon 11-23 is 勤労感謝の日.
+        assert!(standard().is_business_day(date(2026, 11, 20)));
+        assert!(!standard().is_business_day(date(2026, 11, 21)));
+        assert!(!standard().is_business_day(date(2026, 11, 23)));
+        assert!(standard().is_business_day(date(2026, 11, 24)));
+        // New York works Sundays but not its Thanksgiving date.
+        assert!(new_york().is_business_day(date(2026, 11, 22)));
+        assert!(!new_york().is_business_day(date(2026, 11, 26)));
+        // 24/7 works every day, holidays included.
+        let enterprise = Calendar::new(Hours::Always, chrono_tz::Asia::Tokyo, Holidays::japan());
+        assert!(enterprise.is_business_day(date(2026, 11, 21)));
+        assert!(enterprise.is_business_day(date(2026, 11, 23)));
     }
 
     #[test]

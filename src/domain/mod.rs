@@ -7,6 +7,8 @@ pub mod command;
 pub mod customer;
 pub mod i18n;
 pub mod policy;
+pub mod report;
+pub mod schedule;
 pub mod sla;
 pub mod slug;
 pub mod template;

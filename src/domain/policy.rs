@@ -1,12 +1,12 @@
 //! The policy part of the configuration file: SLA targets per priority, support hours
 //! per tier and escalations. Every key is optional and defaults to the seed's value.
 //!
-//! The file also holds the process settings and tables that other parts own
-//! (`reminders`, `retention`), so only `sla`, `tiers` and `escalation` are read here.
+//! The file also holds the process settings, which `config` reads; the policy is the
+//! `sla`, `tiers`, `escalation`, `reminders` and `retention` tables.
 //! Inside those, anything unknown or malformed is refused with the key that holds it:
 //! a typo must not silently fall back to a default target.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveTime};
 use chrono_tz::Tz;
 
 use super::calendar::{Calendar, Holidays, Hours, parse_date};
@@ -53,6 +53,8 @@ pub struct TierHours {
     pub hours: Hours,
     pub timezone: Tz,
     pub holidays: Holidays,
+    /// The availability target the tier promises ("99.9%"), shown in reports.
+    pub availability: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +97,66 @@ pub struct Policy {
     /// Indexed by `tier_index`; see `Policy::tier`.
     pub tiers: [TierHours; 3],
     pub escalation: Escalation,
+    pub reminders: Reminders,
+    pub retention: Retention,
+}
+
+/// The onboarding milestones a go-live date starts (the seed's hypercare and review
+/// cadence), each switchable per customer.
+pub const MILESTONES: [&str; 5] = [
+    "hypercare",
+    "qbr",
+    "security_review",
+    "monthly_report",
+    "yearly_report",
+];
+
+/// When reminders go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reminders {
+    /// The assignee hears about an item on the morning it is due, at this time in their
+    /// own zone.
+    pub item_due_at: NaiveTime,
+    /// The daily digest of overdue items, in the customer's zone.
+    pub digest_at: NaiveTime,
+    /// Hypercare check-ins and review reminders, in the customer's zone.
+    pub milestone_at: NaiveTime,
+    /// How long hypercare lasts after go-live (the seed: 2 weeks).
+    pub hypercare: Duration,
+    /// The milestones a go-live starts unless a customer switches them off.
+    pub milestones: Vec<String>,
+}
+
+impl Default for Reminders {
+    fn default() -> Self {
+        let nine = NaiveTime::from_hms_opt(9, 0, 0).expect("a valid time");
+        Reminders {
+            item_due_at: nine,
+            digest_at: nine,
+            milestone_at: NaiveTime::from_hms_opt(10, 0, 0).expect("a valid time"),
+            hypercare: Duration::weeks(2),
+            milestones: MILESTONES.iter().map(|m| m.to_string()).collect(),
+        }
+    }
+}
+
+/// How long records are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Audit entries older than this are purged (default 400 days; at least the
+    /// seed's 90, which the database enforces too).
+    pub audit: Duration,
+}
+
+/// The seed asks for audit logs kept at least this long.
+pub const MIN_AUDIT_DAYS: i64 = 90;
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            audit: Duration::days(400),
+        }
+    }
 }
 
 fn tier_index(tier: Tier) -> usize {
@@ -112,10 +174,11 @@ impl Default for Policy {
             first_response: Duration::minutes(first_response),
             resolution: Duration::minutes(resolution),
         };
-        let tier = |hours: &str| TierHours {
+        let tier = |hours: &str, availability: &str| TierHours {
             hours: Hours::parse(hours).expect("the seed's hours parse"),
             timezone: chrono_tz::Asia::Tokyo,
             holidays: Holidays::japan(),
+            availability: availability.to_string(),
         };
         Policy {
             sla: [
@@ -125,11 +188,13 @@ impl Default for Policy {
                 targets(8 * 60, 72 * 60),
             ],
             tiers: [
-                tier("Mon-Fri 09:00-18:00"),
-                tier("Mon-Fri 09:00-21:00"),
-                tier("24/7"),
+                tier("Mon-Fri 09:00-18:00", "99.5%"),
+                tier("Mon-Fri 09:00-21:00", "99.9%"),
+                tier("24/7", "99.95%"),
             ],
             escalation: Escalation::default(),
+            reminders: Reminders::default(),
+            retention: Retention::default(),
         }
     }
 }
@@ -171,6 +236,12 @@ impl Policy {
         }
         if let Some(escalation) = file.get("escalation") {
             read_escalation(&mut policy.escalation, table(escalation, "escalation")?)?;
+        }
+        if let Some(reminders) = file.get("reminders") {
+            read_reminders(&mut policy.reminders, table(reminders, "reminders")?)?;
+        }
+        if let Some(retention) = file.get("retention") {
+            read_retention(&mut policy.retention, table(retention, "retention")?)?;
         }
         Ok(policy)
     }
@@ -224,7 +295,13 @@ fn read_tiers(policy: &mut Policy, tiers: &toml::Table) -> Result<(), PolicyErro
                     })?;
                 }
                 "holidays" => hours.holidays = holidays(value, &key)?,
-                _ => return Err(invalid(&key, "unknown key (hours, timezone, holidays)")),
+                "availability" => hours.availability = string(value, &key)?.trim().to_string(),
+                _ => {
+                    return Err(invalid(
+                        &key,
+                        "unknown key (hours, timezone, holidays, availability)",
+                    ));
+                }
             }
         }
     }
@@ -267,6 +344,72 @@ fn read_escalation(escalation: &mut Escalation, table_: &toml::Table) -> Result<
         }
     }
     Ok(())
+}
+
+fn read_reminders(reminders: &mut Reminders, table_: &toml::Table) -> Result<(), PolicyError> {
+    for (name, value) in table_ {
+        let key = format!("reminders.{name}");
+        match name.as_str() {
+            "item_due_at" => reminders.item_due_at = time_of_day(value, &key)?,
+            "digest_at" => reminders.digest_at = time_of_day(value, &key)?,
+            "milestone_at" => reminders.milestone_at = time_of_day(value, &key)?,
+            "hypercare" => reminders.hypercare = duration(value, &key)?,
+            "milestones" => {
+                let mut on = Vec::new();
+                for (index, item) in array(value, &key)?.iter().enumerate() {
+                    let item_key = format!("{key}[{index}]");
+                    let kind = string(item, &item_key)?.trim();
+                    if !MILESTONES.contains(&kind) {
+                        return Err(invalid(
+                            &item_key,
+                            format!("unknown milestone \"{kind}\" ({})", MILESTONES.join(", ")),
+                        ));
+                    }
+                    on.push(kind.to_string());
+                }
+                reminders.milestones = on;
+            }
+            _ => {
+                return Err(invalid(
+                    &key,
+                    "unknown key (item_due_at, digest_at, milestone_at, hypercare, milestones)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_retention(retention: &mut Retention, table_: &toml::Table) -> Result<(), PolicyError> {
+    for (name, value) in table_ {
+        let key = format!("retention.{name}");
+        match name.as_str() {
+            "audit" => {
+                let text = string(value, &key)?;
+                let days = humantime::parse_duration(text.trim())
+                    .ok()
+                    .and_then(|d| Duration::from_std(d).ok())
+                    .ok_or_else(|| invalid(&key, format!("bad duration \"{text}\" (e.g. \"400d\")")))?;
+                if days < Duration::days(MIN_AUDIT_DAYS) || days > Duration::days(3660) {
+                    return Err(invalid(
+                        &key,
+                        format!("keep audit entries between {MIN_AUDIT_DAYS} days (the seed's minimum) and 10 years"),
+                    ));
+                }
+                retention.audit = days;
+            }
+            _ => return Err(invalid(&key, "unknown key (audit)")),
+        }
+    }
+    Ok(())
+}
+
+/// "09:00" or "09:00:30", a wall-clock time.
+fn time_of_day(value: &toml::Value, key: &str) -> Result<NaiveTime, PolicyError> {
+    let text = string(value, key)?.trim();
+    NaiveTime::parse_from_str(text, "%H:%M:%S")
+        .or_else(|_| NaiveTime::parse_from_str(text, "%H:%M"))
+        .map_err(|_| invalid(key, format!("bad time \"{text}\" (HH:MM, e.g. \"09:00\")")))
 }
 
 fn table<'a>(value: &'a toml::Value, key: &str) -> Result<&'a toml::Table, PolicyError> {
@@ -473,9 +616,12 @@ mod tests {
             [escalation.path.P0]
             levels = ["<@U0ONCALL>", "<!subteam^S0LEADS>", "<@U0MANAGER>"]
             [reminders]
-            whatever = "owned elsewhere"
+            item_due_at = "08:30"
+            digest_at = "09:00:05"
+            hypercare = "10d"
+            milestones = ["hypercare", "qbr"]
             [retention]
-            days = 90
+            audit = "120d"
         "##;
         let policy = Policy::from_toml_str(text).unwrap();
         assert_eq!(
@@ -504,6 +650,14 @@ mod tests {
             policy.escalation.internal_channel.as_deref(),
             Some("#support-escalations")
         );
+        assert_eq!(policy.reminders.item_due_at.to_string(), "08:30:00");
+        assert_eq!(policy.reminders.digest_at.to_string(), "09:00:05");
+        assert_eq!(policy.reminders.hypercare, Duration::days(10));
+        assert_eq!(policy.reminders.milestones, ["hypercare", "qbr"]);
+        assert_eq!(policy.retention.audit, Duration::days(120));
+        assert!(error("[retention]\naudit = \"30d\"").contains("90 days"));
+        assert!(error("[reminders]\ndigest_at = \"25:00\"").contains("reminders.digest_at"));
+        assert!(error("[reminders]\nmilestones = [\"party\"]").contains("unknown milestone"));
         let paths = &policy.escalation.paths;
         assert_eq!(path_step(&paths[0], 0), Some("<@U0ONCALL>"));
         assert_eq!(path_step(&paths[0], 2), Some("<@U0MANAGER>"));

@@ -1,25 +1,48 @@
-//! Fires due SLA rows: each becomes its escalation post in the outbox and moves on to
-//! its next level, in the same transaction, so a crash either fired it or did not.
+//! Fires due rows: SLA timers become escalation posts and reminders become their
+//! posts, each in the outbox and moved on in the same transaction, so a crash either
+//! fired a row or did not. Once a day it also purges audit entries past the policy's
+//! retention.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
-use tracing::warn;
+use tracing::{info, warn};
 
 use crate::metrics::Metrics;
+use crate::reminders::Reminders;
 use crate::support::Support;
 
-pub async fn run(support: Support, metrics: Metrics, mut shutdown: watch::Receiver<bool>) {
+/// How often the audit retention is enforced.
+const RETENTION_EVERY_MS: i64 = 24 * 3600 * 1000;
+
+pub async fn run(
+    support: Support,
+    reminders: Reminders,
+    metrics: Metrics,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let store = support.store.clone();
     let wake = store.wakers().clone();
+    let mut next_purge = 0_i64;
     loop {
         if *shutdown.borrow() {
             return;
         }
         let now = Utc::now();
-        match support.fire_due(now).await {
-            Ok(fired) if !fired.is_empty() => {
-                metrics.timers_fired.inc_by(fired.len() as u64);
-                for late_ms in fired {
+        if now.timestamp_millis() >= next_purge {
+            purge_old_audit(&support, now).await;
+            next_purge = now.timestamp_millis() + RETENTION_EVERY_MS;
+        }
+        let fired = async {
+            let escalations = support.fire_due(now).await?;
+            let reminders = reminders.fire_due(now).await?;
+            Ok::<_, sqlx::Error>((escalations, reminders))
+        }
+        .await;
+        match fired {
+            Ok((escalations, reminded)) if !escalations.is_empty() || reminded > 0 => {
+                metrics.timers_fired.inc_by(escalations.len() as u64);
+                metrics.reminders_fired.inc_by(reminded as u64);
+                for late_ms in escalations {
                     metrics
                         .timer_lateness
                         .observe(late_ms.max(0) as f64 / 1000.0);
@@ -29,7 +52,7 @@ pub async fn run(support: Support, metrics: Metrics, mut shutdown: watch::Receiv
             }
             Ok(_) => {}
             Err(e) => {
-                warn!(error = %e, "firing due timers failed; trying again shortly");
+                warn!(error = %e, "firing due rows failed; trying again shortly");
                 if !super::sleep_until(
                     Some(now.timestamp_millis() + 1000),
                     now,
@@ -43,15 +66,29 @@ pub async fn run(support: Support, metrics: Metrics, mut shutdown: watch::Receiv
                 continue;
             }
         }
-        let next = match store.next_timer_due().await {
-            Ok(next) => next,
-            Err(e) => {
-                warn!(error = %e, "cannot read the next due timer");
+        let next = match (store.next_timer_due().await, store.next_reminder_due().await) {
+            (Ok(timer), Ok(reminder)) => [timer, reminder, Some(next_purge)]
+                .into_iter()
+                .flatten()
+                .min(),
+            (Err(e), _) | (_, Err(e)) => {
+                warn!(error = %e, "cannot read the next due row");
                 Some(now.timestamp_millis() + 1000)
             }
         };
         if !super::sleep_until(next, Utc::now(), &wake.timers, &mut shutdown).await {
             return;
         }
+    }
+}
+
+/// Deletes audit entries older than the policy's retention (never younger than the
+/// seed's 90 days: the policy refuses less and the database refuses the delete).
+async fn purge_old_audit(support: &Support, now: DateTime<Utc>) {
+    let before = now - support.policy.retention.audit;
+    match support.store.purge_audit(before.timestamp_millis()).await {
+        Ok(0) => {}
+        Ok(n) => info!(entries = n, before = %before, "audit entries past retention purged"),
+        Err(e) => warn!(error = %e, "cannot purge old audit entries"),
     }
 }

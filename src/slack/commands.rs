@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::{Context, busy, internal_error, open_modal};
+use crate::store::audit::{Actor, Source};
 use crate::blocks::{self, Message, checklist, escape, help};
 use crate::delivery::worker::Job;
 use crate::domain::checklist::{Tier, category_progress, overall_progress};
@@ -100,7 +101,13 @@ async fn apply(
             };
             let update = ctx
                 .store
-                .change_item(customer.id, &item.key, &change, &cmd.user_id, now_ms)
+                .change_item(
+                    customer.id,
+                    &item.key,
+                    &change,
+                    Actor::new(&cmd.user_id, Source::Command),
+                    now_ms,
+                )
                 .await?;
             ctx.delivery.checklist_changed();
             if update.before.assignee.as_deref() != Some(user.as_str()) && user != cmd.user_id {
@@ -292,6 +299,7 @@ async fn open_ticket(
             &cmd.user_id,
             opened_at,
             None,
+            Actor::new(&cmd.user_id, Source::Command),
             now,
         )
         .await?;
@@ -684,7 +692,14 @@ async fn tick(
     let (ticked, unticked): (&[String], &[String]) = if done { (&keys, &[]) } else { (&[], &keys) };
     let changed = ctx
         .store
-        .set_done(customer.id, ticked, unticked, &cmd.user_id, now_ms)
+        .set_done(
+            customer.id,
+            ticked,
+            unticked,
+            &cmd.user_id,
+            Source::Command,
+            now_ms,
+        )
         .await?;
     if !changed.is_empty() {
         ctx.delivery.checklist_changed();

@@ -8,6 +8,7 @@ use serde_json::Value;
 use tracing::{debug, warn};
 
 use super::Context;
+use crate::store::audit::{Actor, Source};
 use crate::domain::ticket::Action;
 use crate::support::ActError;
 
@@ -57,7 +58,13 @@ async fn thread_reply(
     let at = chrono::DateTime::from_timestamp_millis(written_ms).unwrap_or_default();
     match ctx
         .support
-        .act(team, ticket.id, &Action::Respond, user, at)
+        .act(
+            team,
+            ticket.id,
+            &Action::Respond,
+            Actor::new(user, Source::Event),
+            at,
+        )
         .await
     {
         Ok(_) => {

@@ -14,6 +14,7 @@ use serde_json::Value;
 use tracing::warn;
 
 use super::{Context, internal_error, open_modal};
+use crate::store::audit::{Actor, Source};
 use crate::blocks::{Message, checklist, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
 use crate::domain::i18n::Lang;
@@ -260,7 +261,14 @@ async fn block_action(
             .collect();
         let changed = ctx
             .store
-            .set_done(customer.id, &ticked, &unticked, &payload.user.id, now_ms)
+            .set_done(
+                customer.id,
+                &ticked,
+                &unticked,
+                &payload.user.id,
+                Source::Button,
+                now_ms,
+            )
             .await?;
         if !changed.is_empty() {
             ctx.delivery.checklist_changed();
@@ -455,6 +463,7 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i6
             &reporter,
             now,
             meta.source_ts.clone(),
+            Actor::new(&submission.user.id, Source::Modal),
             now,
         )
         .await
@@ -496,16 +505,16 @@ async fn ticket_button(
         _ => return Ok(()),
     };
     let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-    let user = &payload.user.id;
+    let actor = Actor::new(&payload.user.id, Source::Button);
     let result = match &ticket_action {
-        Some(a) => ctx.support.act(team, id, a, user, now).await,
-        None => ctx.support.escalate_now(team, id, user, now).await,
+        Some(a) => ctx.support.act(team, id, a, actor, now).await,
+        None => ctx.support.escalate_now(team, id, actor, now).await,
     };
     match result {
         Ok(_) | Err(ActError::NotFound) => Ok(()),
         Err(ActError::Refused(refused)) => {
             if let Some(url) = &payload.response_url {
-                let lang = ctx.users.lang_for(team, user).await;
+                let lang = ctx.users.lang_for(team, &payload.user.id).await;
                 ctx.delivery.submit_or_warn(Job::Respond {
                     response_url: url.clone(),
                     message: Message::plain(ticket::refusal(refused, lang)),
@@ -591,7 +600,13 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
     };
     let update = match ctx
         .store
-        .change_item(customer.id, &item.key, &change, &submission.user.id, now_ms)
+        .change_item(
+            customer.id,
+            &item.key,
+            &change,
+            Actor::new(&submission.user.id, Source::Modal),
+            now_ms,
+        )
         .await
     {
         Ok(update) => update,

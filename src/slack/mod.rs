@@ -16,6 +16,7 @@ use crate::delivery::{slack_api::SlackApi, users::Users, worker::Delivery};
 use crate::domain::i18n::Lang;
 use crate::domain::template::Template;
 use crate::store::Store;
+use crate::reminders::Reminders;
 use crate::support::Support;
 
 /// What every handler needs.
@@ -30,6 +31,8 @@ pub struct Context {
     pub channel_lang: Lang,
     /// Support requests and their SLA clocks.
     pub support: Support,
+    /// Scheduled reminders.
+    pub reminders: Reminders,
 }
 
 /// Opens a modal now, off the request's path: its trigger expires 3 seconds after the

@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use audit::{Actor, Source, append_audit};
 use cache::Cache;
 
 #[derive(Debug, Clone)]
@@ -71,6 +72,7 @@ struct TickRequest {
     ticked: Vec<String>,
     unticked: Vec<String>,
     user: String,
+    source: Source,
     now_ms: i64,
     reply: oneshot::Sender<Result<Vec<String>, String>>,
 }
@@ -105,8 +107,20 @@ macro_rules! on_pool {
 /// The statements of one request's ticks inside transaction `$tx`; evaluates to the
 /// keys whose state changed. A key ticked twice keeps its first who and when.
 macro_rules! tick_statements {
-    ($tx:expr, $customer:expr, $ticked:expr, $unticked:expr, $user:expr, $now:expr) => {{
+    ($tx:expr, $customer:expr, $ticked:expr, $unticked:expr, $user:expr, $source:expr, $now:expr) => {{
         let mut changed: Vec<String> = Vec::new();
+        // Each change is audited in the same transaction, and a ticked item's
+        // due-date reminder is cancelled with it (an untick brings back one still ahead).
+        let audit = |action: &'static str| {
+            sqlx::query(
+                "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, before, after, at)
+                 SELECT team_id, id, $2, $3, $4, $5, $6, $7, $8 FROM customers WHERE id = $1",
+            )
+            .bind($customer)
+            .bind($user)
+            .bind($source.as_str())
+            .bind(action)
+        };
         for key in $ticked {
             let n = sqlx::query(
                 "INSERT INTO item_states (customer_id, item_key, done_by, done_at, updated_by, updated_at)
@@ -124,6 +138,21 @@ macro_rules! tick_statements {
             .await?
             .rows_affected();
             if n > 0 {
+                audit("item.ticked")
+                    .bind(key)
+                    .bind(r#"{"done":false}"#)
+                    .bind(r#"{"done":true}"#)
+                    .bind($now)
+                    .execute(&mut *$tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE reminders SET status = 'cancelled'
+                     WHERE customer_id = $1 AND item_key = $2 AND status = 'active'",
+                )
+                .bind($customer)
+                .bind(key)
+                .execute(&mut *$tx)
+                .await?;
                 changed.push(key.clone());
             }
         }
@@ -140,6 +169,23 @@ macro_rules! tick_statements {
             .await?
             .rows_affected();
             if n > 0 {
+                audit("item.unticked")
+                    .bind(key)
+                    .bind(r#"{"done":true}"#)
+                    .bind(r#"{"done":false}"#)
+                    .bind($now)
+                    .execute(&mut *$tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE reminders SET status = 'active'
+                     WHERE customer_id = $1 AND item_key = $2 AND status = 'cancelled'
+                       AND next_due_at > $3",
+                )
+                .bind($customer)
+                .bind(key)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
                 changed.push(key.clone());
             }
         }
@@ -147,8 +193,6 @@ macro_rules! tick_statements {
     }};
 }
 
-pub mod outbox;
-pub mod tickets;
 
 /// Reads a [`Customer`] out of a row of either dialect.
 macro_rules! customer_from_row {
@@ -165,6 +209,17 @@ macro_rules! customer_from_row {
             channel_error: row.try_get("channel_error")?,
             created_by: row.try_get("created_by")?,
             created_at: row.try_get("created_at")?,
+            csm: row.try_get("csm")?,
+            archived_at: row.try_get("archived_at")?,
+            golive_on: row
+                .try_get::<Option<String>, _>("golive_on")?
+                .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+            reminders_off: row
+                .try_get::<String, _>("reminders_off")?
+                .split(',')
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
     }};
 }
@@ -188,8 +243,14 @@ macro_rules! item_state_from_row {
     }};
 }
 
-const CUSTOMER_COLUMNS: &str =
-    "id, team_id, slug, name, tier, channel_id, channel_error, created_by, created_at";
+const CUSTOMER_COLUMNS: &str = "id, team_id, slug, name, tier, channel_id, channel_error, created_by, created_at,
+    csm, archived_at, golive_on, reminders_off";
+
+// After the macros above, which they use.
+pub mod audit;
+pub mod outbox;
+pub mod reminders;
+pub mod tickets;
 
 /// A customer to create.
 #[derive(Debug, Clone)]
@@ -229,6 +290,29 @@ pub struct StaleMessage {
 pub struct ItemUpdate {
     pub before: ItemState,
     pub after: ItemState,
+}
+
+/// A customer's changeable fields as the audit log shows them.
+pub(crate) fn customer_json(c: &Customer) -> serde_json::Value {
+    serde_json::json!({
+        "name": c.name,
+        "tier": c.tier.as_str(),
+        "channel": c.channel_id,
+        "csm": c.csm(),
+        "archived": c.is_archived(),
+        "golive": c.golive_on.map(|d| d.to_string()),
+        "reminders_off": c.reminders_off,
+    })
+}
+
+/// An item's editable state as the audit log shows it.
+fn item_json(state: &ItemState) -> serde_json::Value {
+    serde_json::json!({
+        "assignee": state.assignee,
+        "due": state.due.map(|d| d.to_string()),
+        "note": state.note,
+        "not_applicable": state.not_applicable,
+    })
 }
 
 /// A change to the editable fields of an item (not its tick); `None` keeps a field.
@@ -441,7 +525,8 @@ impl Store {
              RETURNING {CUSTOMER_COLUMNS}"
         ));
         let inserted = on_pool!(&self.db, write, |pool| {
-            match sqlx::query(sql)
+            let mut tx = pool.begin().await?;
+            let inserted = match sqlx::query(sql)
                 .bind(&new.team_id)
                 .bind(&new.slug)
                 .bind(&new.name)
@@ -449,12 +534,26 @@ impl Store {
                 .bind(&new.channel_id)
                 .bind(&new.created_by)
                 .bind(new.created_at)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *tx)
                 .await?
             {
                 Some(row) => Some(customer_from_row!(&row)),
                 None => None,
+            };
+            if let Some(customer) = &inserted {
+                let entry = Actor::new(&new.created_by, Source::Command)
+                    .entry(
+                        &customer.team_id,
+                        Some(customer.id),
+                        "customer.created",
+                        &customer.slug,
+                        new.created_at,
+                    )
+                    .with(None, Some(customer_json(customer)));
+                append_audit!(&mut *tx, &entry)?;
             }
+            tx.commit().await?;
+            inserted
         });
         match inserted {
             Some(customer) => {
@@ -753,6 +852,7 @@ impl Store {
         ticked: &[String],
         unticked: &[String],
         user: &str,
+        source: Source,
         now_ms: i64,
     ) -> Result<Vec<String>, sqlx::Error> {
         if ticked.is_empty() && unticked.is_empty() {
@@ -765,6 +865,7 @@ impl Store {
                 ticked: ticked.to_vec(),
                 unticked: unticked.to_vec(),
                 user: user.to_string(),
+                source,
                 now_ms,
                 reply,
             };
@@ -777,7 +878,8 @@ impl Store {
         }
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let changed = tick_statements!(tx, customer_id, ticked, unticked, user, now_ms);
+            let changed =
+                tick_statements!(tx, customer_id, ticked, unticked, user, source, now_ms);
             if !changed.is_empty() {
                 sqlx::query(BUMP_VERSION)
                     .bind(customer_id)
@@ -796,7 +898,7 @@ impl Store {
         customer_id: i64,
         key: &str,
         change: &ItemChange,
-        user: &str,
+        actor: Actor<'_>,
         now_ms: i64,
     ) -> Result<ItemUpdate, sqlx::Error> {
         // The row is locked while read-modify-write runs, so two people changing
@@ -814,7 +916,7 @@ impl Store {
             )
             .bind(customer_id)
             .bind(key)
-            .bind(user)
+            .bind(actor.user)
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
@@ -838,7 +940,7 @@ impl Store {
                 .bind(after.due.map(|d| d.format("%Y-%m-%d").to_string()))
                 .bind(&after.note)
                 .bind(i64::from(after.not_applicable))
-                .bind(user)
+                .bind(actor.user)
                 .bind(now_ms)
                 .execute(&mut *tx)
                 .await?;
@@ -846,6 +948,16 @@ impl Store {
                     .bind(customer_id)
                     .execute(&mut *tx)
                     .await?;
+                let team_id: String =
+                    sqlx::query("SELECT team_id FROM customers WHERE id = $1")
+                        .bind(customer_id)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("team_id")?;
+                let entry = actor
+                    .entry(&team_id, Some(customer_id), "item.changed", key, now_ms)
+                    .with(Some(item_json(&before)), Some(item_json(&after)));
+                append_audit!(&mut *tx, &entry)?;
             }
             tx.commit().await?;
             if let Some(cache) = &self.cache
@@ -1070,7 +1182,7 @@ async fn commit_ticks(
     let mut bumped = std::collections::HashSet::new();
     for r in batch {
         let changed =
-            tick_statements!(tx, r.customer_id, &r.ticked, &r.unticked, &r.user, r.now_ms);
+            tick_statements!(tx, r.customer_id, &r.ticked, &r.unticked, &r.user, r.source, r.now_ms);
         if !changed.is_empty() && bumped.insert(r.customer_id) {
             sqlx::query(BUMP_VERSION)
                 .bind(r.customer_id)

@@ -30,6 +30,14 @@ pub mod kind {
     pub const DIRECT: &str = "direct";
     /// "You were given an item": rendered at send time in the assignee's language.
     pub const ASSIGNED_DM: &str = "assigned_dm";
+    /// A rendered reminder for the customer's channel (or a user, for a DM).
+    pub const REMINDER: &str = "reminder";
+    /// "Your item is due today": rendered at send time, dropped if the item was done,
+    /// re-dated or given to someone else meanwhile.
+    pub const ITEM_DUE_DM: &str = "item_due_dm";
+    /// The day's digest of overdue items in the customer's channel: posted once a
+    /// day, edited (not posted again) when it fires again that day.
+    pub const DIGEST: &str = "digest";
 }
 
 /// What an [`kind::ASSIGNED_DM`] row carries.

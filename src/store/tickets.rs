@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::audit::{Actor, AuditEntry, append_audit};
 use super::outbox::{Enqueue, enqueue, rearm_statement};
 use super::{Db, Store};
 
@@ -55,6 +56,8 @@ pub struct Firing {
     /// The row's next level and when it is due (`None`: paused); `None` here removes
     /// the row (the target is met, or no level is left).
     pub next: Option<(i64, Option<i64>)>,
+    /// The audit entry of what it posted, if it posted.
+    pub audit: Option<AuditEntry>,
 }
 
 /// A timer's new due time, decided from its target and level: `None` removes the row,
@@ -143,6 +146,7 @@ impl Store {
     pub async fn open_ticket(
         &self,
         new: &NewTicket,
+        actor: Actor<'_>,
         now_ms: i64,
     ) -> Result<TicketRecord, sqlx::Error> {
         let insert = sqlx::AssertSqlSafe(format!(
@@ -191,6 +195,24 @@ impl Store {
             }
             let message = Enqueue::ticket_message(&ticket);
             enqueue!(&mut *tx, &message, now_ms)?;
+            let opened = actor
+                .entry(
+                    &ticket.team_id,
+                    Some(ticket.customer_id),
+                    "ticket.opened",
+                    &format!("T-{}", ticket.number),
+                    now_ms,
+                )
+                .with(
+                    None,
+                    Some(serde_json::json!({
+                        "priority": ticket.priority,
+                        "summary": ticket.summary,
+                        "reporter": ticket.reporter,
+                        "opened_at": ticket.opened_at,
+                    })),
+                );
+            append_audit!(&mut *tx, &opened)?;
             if let Some(notify) = self.notify_sql() {
                 sqlx::query(notify).execute(&mut *tx).await?;
             }
@@ -271,6 +293,7 @@ impl Store {
         ticket: &TicketRecord,
         replan: &Replan<'_>,
         enqueue: &[Enqueue],
+        audit: Option<&AuditEntry>,
         now_ms: i64,
     ) -> Result<bool, sqlx::Error> {
         let saved = on_pool!(&self.db, write, |pool| {
@@ -335,6 +358,9 @@ impl Store {
                     .await?;
                 for item in enqueue {
                     enqueue!(&mut *tx, item, now_ms)?;
+                }
+                if let Some(entry) = audit {
+                    append_audit!(&mut *tx, entry)?;
                 }
                 if let Some(notify) = self.notify_sql() {
                     sqlx::query(notify).execute(&mut *tx).await?;
@@ -424,6 +450,9 @@ impl Store {
                 let firing = fire(timer);
                 for item in &firing.enqueue {
                     enqueue!(&mut *tx, item, now_ms)?;
+                }
+                if let Some(entry) = &firing.audit {
+                    append_audit!(&mut *tx, entry)?;
                 }
                 match firing.next {
                     None => {

@@ -18,6 +18,7 @@ use crate::domain::policy::Policy;
 use crate::domain::sla::{Clock, Priority, Target, threshold_amount};
 use crate::domain::ticket::{Action, Closure, Fire, Refused, Ticket};
 use crate::store::Store;
+use crate::store::audit::{Actor, AuditEntry};
 use crate::store::outbox::{Enqueue, kind};
 use crate::store::tickets::{DueTimer, Firing, NewTicket, TicketRecord};
 
@@ -131,6 +132,17 @@ fn record_of(t: &Ticket, read: &TicketRecord) -> TicketRecord {
     }
 }
 
+/// A ticket's state as the audit log shows it.
+fn ticket_json(t: &Ticket) -> serde_json::Value {
+    serde_json::json!({
+        "priority": t.priority.as_str(),
+        "paused": t.is_paused(),
+        "responded": t.responded.as_ref().map(|c| c.at.to_rfc3339()),
+        "resolved": t.resolved.as_ref().map(|c| c.at.to_rfc3339()),
+        "escalations": t.escalations,
+    })
+}
+
 /// Sort key for "worst first": breached targets by how far past, then running ones by
 /// the least time left, then paused ones.
 pub fn urgency(ticket: &Ticket, policy: &Policy, cal: &Calendar, now: DateTime<Utc>) -> (u8, i64) {
@@ -189,6 +201,7 @@ impl Support {
         reporter: &str,
         opened_at: DateTime<Utc>,
         source_ts: Option<String>,
+        actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<Ticket, sqlx::Error> {
         let cal = self.calendar(customer.tier);
@@ -226,6 +239,7 @@ impl Support {
                     source_ts,
                     timers,
                 },
+                actor,
                 ms(now),
             )
             .await?;
@@ -245,11 +259,18 @@ impl Support {
         team_id: &str,
         id: i64,
         action: &Action,
-        user: &str,
+        actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<Ticket, ActError> {
-        self.change(team_id, id, now, |ticket, tier| {
-            ticket.apply(action, user, self.calendar(tier), now)?;
+        let name = match action {
+            Action::Respond => "ticket.responded",
+            Action::Resolve => "ticket.resolved",
+            Action::Pause => "ticket.paused",
+            Action::Resume => "ticket.resumed",
+            Action::SetPriority(_) => "ticket.priority_changed",
+        };
+        self.change(team_id, id, now, Some((actor, name)), |ticket, tier| {
+            ticket.apply(action, actor.user, self.calendar(tier), now)?;
             Ok(Vec::new())
         })
         .await
@@ -275,12 +296,14 @@ impl Support {
         &self,
         team_id: &str,
         id: i64,
-        user: &str,
+        actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<Ticket, ActError> {
         let paths = self.paths().await?;
         let lang = self.lang;
-        self.change(team_id, id, now, move |ticket, _tier| {
+        let user = actor.user;
+        let audit = Some((actor, "ticket.escalated"));
+        self.change(team_id, id, now, audit, move |ticket, _tier| {
             if ticket.resolved.is_some() {
                 return Err(Refused::Resolved);
             }
@@ -319,11 +342,14 @@ impl Support {
 
     /// Reads, changes with `edit` and saves ticket `id`, re-planning its timers; tries
     /// again on a concurrent change.
+    /// `audit`: who did it and the action's name, for the audit log (nothing is
+    /// audited for a re-plan, whose policy change is audited once).
     async fn change(
         &self,
         team_id: &str,
         id: i64,
         now: DateTime<Utc>,
+        audit: Option<(Actor<'_>, &str)>,
         edit: impl Fn(&mut Ticket, Tier) -> Result<Vec<Enqueue>, Refused>,
     ) -> Result<Ticket, ActError> {
         loop {
@@ -336,7 +362,19 @@ impl Support {
             let tier = self.tier_of(record.customer_id).await?;
             let cal = self.calendar(tier);
             let mut ticket = ticket_of(&record);
+            let before = ticket_json(&ticket);
             let enqueue = edit(&mut ticket, tier)?;
+            let entry = audit.map(|(actor, action)| {
+                actor
+                    .entry(
+                        &ticket.team_id,
+                        Some(ticket.customer_id),
+                        action,
+                        &ticket.label(),
+                        ms(now),
+                    )
+                    .with(Some(before.clone()), Some(ticket_json(&ticket)))
+            });
             let policy = &self.policy;
             let planned = ticket.clone();
             let replan = move |target: &str, level: i64| {
@@ -347,7 +385,13 @@ impl Support {
             };
             if self
                 .store
-                .save_ticket(&record_of(&ticket, &record), &replan, &enqueue, ms(now))
+                .save_ticket(
+                    &record_of(&ticket, &record),
+                    &replan,
+                    &enqueue,
+                    entry.as_ref(),
+                    ms(now),
+                )
                 .await?
             {
                 ticket.version += 1;
@@ -448,6 +492,26 @@ impl Support {
                         body,
                     }],
                     next: next.map(|(level, due)| (i64::from(level), due.map(ms))),
+                    audit: Some(
+                        Actor::scheduler()
+                            .entry(
+                                &ticket.team_id,
+                                Some(ticket.customer_id),
+                                "ticket.escalated",
+                                &ticket.label(),
+                                ms(now),
+                            )
+                            .with(
+                                None,
+                                Some(serde_json::json!({
+                                    "target": target.as_str(),
+                                    "level": level,
+                                    "percent": percent,
+                                    "named": named,
+                                    "late": late_since.is_some(),
+                                })),
+                            ),
+                    ),
                 }
             }
         }
@@ -477,7 +541,7 @@ impl Support {
         let mut replanned = 0;
         for record in self.store.all_open_tickets().await? {
             let result = self
-                .change(&record.team_id, record.id, now, |ticket, tier| {
+                .change(&record.team_id, record.id, now, None, |ticket, tier| {
                     // Time used so far is counted under the old calendar; with none
                     // (it no longer parses), the clock simply runs on from its start.
                     if let Some(old) = &old_calendars {
@@ -490,6 +554,20 @@ impl Support {
                 Ok(_) => replanned += 1,
                 Err(e) => warn!(ticket = record.id, error = %e, "cannot re-plan a ticket"),
             }
+        }
+        if previous.is_some() {
+            let entry = AuditEntry {
+                team_id: "*".into(),
+                customer_id: None,
+                actor: "readiness".into(),
+                source: crate::store::audit::Source::Start,
+                action: "policy.changed".into(),
+                subject: "policy".into(),
+                before: previous.as_deref().map(|p| serde_json::Value::String(p.into())),
+                after: Some(serde_json::Value::String(policy_text.into())),
+                at: ms(now),
+            };
+            self.store.audit(&entry).await?;
         }
         self.store.set_planned_policy(policy_text).await?;
         if replanned > 0 {

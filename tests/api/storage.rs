@@ -1,6 +1,7 @@
 //! The storage interface, the same tests against SQLite and PostgreSQL.
 
 use readiness::domain::checklist::Tier;
+use readiness::store::audit::{Actor, Source};
 use readiness::store::{CreateCustomerError, ItemChange, NewCustomer, Store};
 
 use crate::support::TestDb;
@@ -96,13 +97,13 @@ async fn ticks_scenario(db: &TestDb) {
         .unwrap();
     let keys = vec!["1.1.1".to_string(), "1.1.2".to_string()];
     assert_eq!(
-        store.set_done(c.id, &keys, &[], "U1", 10).await.unwrap(),
+        store.set_done(c.id, &keys, &[], "U1", Source::Command, 10).await.unwrap(),
         keys
     );
     // A retried or repeated tick changes nothing and keeps the first who/when.
     assert!(
         store
-            .set_done(c.id, &keys[..1], &[], "U2", 20)
+            .set_done(c.id, &keys[..1], &[], "U2", Source::Command, 20)
             .await
             .unwrap()
             .is_empty()
@@ -112,14 +113,14 @@ async fn ticks_scenario(db: &TestDb) {
     assert_eq!(states["1.1.1"].done_at, Some(10));
     assert_eq!(
         store
-            .set_done(c.id, &[], &keys[1..], "U2", 30)
+            .set_done(c.id, &[], &keys[1..], "U2", Source::Command, 30)
             .await
             .unwrap(),
         vec!["1.1.2".to_string()]
     );
     assert!(
         store
-            .set_done(c.id, &[], &keys[1..], "U2", 40)
+            .set_done(c.id, &[], &keys[1..], "U2", Source::Command, 40)
             .await
             .unwrap()
             .is_empty()
@@ -137,7 +138,7 @@ async fn item_change_scenario(db: &TestDb) {
         .await
         .unwrap();
     store
-        .set_done(c.id, &["1.2.1".to_string()], &[], "U1", 5)
+        .set_done(c.id, &["1.2.1".to_string()], &[], "U1", Source::Command, 5)
         .await
         .unwrap();
     let due = chrono::NaiveDate::from_ymd_opt(2026, 12, 1);
@@ -147,7 +148,7 @@ async fn item_change_scenario(db: &TestDb) {
         ..Default::default()
     };
     let update = store
-        .change_item(c.id, "1.2.1", &first, "U1", 6)
+        .change_item(c.id, "1.2.1", &first, Actor::new("U1", Source::Modal), 6)
         .await
         .unwrap();
     assert_eq!(update.before.assignee, None);
@@ -157,7 +158,7 @@ async fn item_change_scenario(db: &TestDb) {
         ..Default::default()
     };
     store
-        .change_item(c.id, "1.2.1", &note, "U2", 7)
+        .change_item(c.id, "1.2.1", &note, Actor::new("U2", Source::Modal), 7)
         .await
         .unwrap();
     let s = &store.item_states(c.id).await.unwrap()["1.2.1"];
@@ -185,11 +186,11 @@ async fn stale_scenario(db: &TestDb) {
         .unwrap();
     assert!(store.stale_messages(10).await.unwrap().is_empty());
     store
-        .set_done(c.id, &["1.1.1".to_string()], &[], "U1", 1)
+        .set_done(c.id, &["1.1.1".to_string()], &[], "U1", Source::Command, 1)
         .await
         .unwrap();
     store
-        .set_done(c.id, &["1.1.2".to_string()], &[], "U1", 2)
+        .set_done(c.id, &["1.1.2".to_string()], &[], "U1", Source::Command, 2)
         .await
         .unwrap();
     let stale = store.stale_messages(10).await.unwrap();
@@ -199,7 +200,7 @@ async fn stale_scenario(db: &TestDb) {
     store.mark_rendered("C1", "1.1", v).await.unwrap();
     // A change after the render was read keeps the message stale.
     store
-        .set_done(c.id, &["1.1.3".to_string()], &[], "U1", 3)
+        .set_done(c.id, &["1.1.3".to_string()], &[], "U1", Source::Command, 3)
         .await
         .unwrap();
     store.mark_rendered("C1", "1.2", v).await.unwrap();
@@ -216,7 +217,7 @@ async fn reopen_scenario(db: &TestDb) {
         .await
         .unwrap();
     store
-        .set_done(c.id, &["7.1.1".to_string()], &[], "U1", 1)
+        .set_done(c.id, &["7.1.1".to_string()], &[], "U1", Source::Command, 1)
         .await
         .unwrap();
     store.close().await;

@@ -1,0 +1,371 @@
+//! Reminders as Slack shows them: a custom reminder, the due-date DM, the daily digest
+//! of overdue items, the milestone messages and the list with its cancel buttons.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use slack_morphism::prelude::*;
+
+use super::{Message, clip, context, escape, header, limits, mrkdwn, section};
+use crate::domain::checklist::States;
+use crate::domain::customer::Customer;
+use crate::domain::i18n::Lang;
+use crate::domain::template::{Item, Template};
+use crate::store::reminders::ReminderRecord;
+
+/// The list's cancel button; its value is the reminder's id.
+pub const CANCEL: &str = "reminder_cancel";
+
+/// The most reminders listed with a cancel button (one section and button each).
+const LISTED: usize = 20;
+
+/// A date token that Slack shows in the reader's own zone.
+fn when(at_ms: i64) -> String {
+    let secs = at_ms / 1000;
+    let fallback = DateTime::<Utc>::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    format!("<!date^{secs}^{{date_short_pretty}} {{time}}|{fallback}>")
+}
+
+/// A reminder someone set with `/readiness remind`.
+pub fn custom(text: &str, set_by: &str, lang: Lang) -> Message {
+    let body = format!(
+        ":alarm_clock: {} <@{set_by}>: {}",
+        lang.pick("Reminder from", "リマインダー："),
+        escape(&clip(text, 2000))
+    );
+    Message {
+        text: format!("Reminder: {}", clip(text, 200)),
+        blocks: vec![section(&body)],
+    }
+}
+
+/// The assignee's DM on the morning an item is due.
+pub fn item_due(customer: &Customer, item: &Item, due: NaiveDate, lang: Lang) -> Message {
+    let channel = customer
+        .channel_id
+        .as_ref()
+        .map(|c| format!(" (<#{c}>)"))
+        .unwrap_or_default();
+    let body = match lang {
+        Lang::En => format!(
+            ":calendar: *{}* {} for *{}*{channel} is due today ({due}).",
+            item.key,
+            escape(item.label(lang)),
+            escape(&customer.name)
+        ),
+        Lang::Ja => format!(
+            ":calendar: *{}*{channel} の *{}* {} は本日 ({due}) が期限です。",
+            escape(&customer.name),
+            item.key,
+            escape(item.label(lang))
+        ),
+    };
+    Message {
+        text: format!("{} is due today", item.key),
+        blocks: vec![section(&body)],
+    }
+}
+
+/// An overdue item, for the digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overdue<'a> {
+    pub item: &'a Item,
+    pub due: NaiveDate,
+    pub assignee: Option<&'a str>,
+}
+
+/// The items of `customer` due before `today` and neither done nor N/A, oldest first.
+pub fn overdue<'a>(template: &'a Template, states: &'a States, today: NaiveDate) -> Vec<Overdue<'a>> {
+    let mut overdue: Vec<Overdue<'a>> = template
+        .items()
+        .filter_map(|item| {
+            let state = states.get(&item.key)?;
+            let due = state.due?;
+            (due < today && !state.is_done() && !state.not_applicable).then_some(Overdue {
+                item,
+                due,
+                assignee: state.assignee.as_deref(),
+            })
+        })
+        .collect();
+    overdue.sort_by_key(|o| o.due);
+    overdue
+}
+
+/// The day's digest of overdue items in the customer's channel. Kept current through
+/// the day: once everything is done it says so rather than disappearing.
+pub fn digest(customer: &Customer, overdue: &[Overdue<'_>], day: NaiveDate, lang: Lang) -> Message {
+    let title = format!(
+        "{} — {} — {day}",
+        lang.pick("Overdue items", "期限切れの項目"),
+        clip(&customer.name, 100)
+    );
+    let mut blocks = vec![header(&title)];
+    if overdue.is_empty() {
+        blocks.push(section(lang.pick(
+            ":white_check_mark: Nothing is overdue any more.",
+            ":white_check_mark: 期限切れの項目はなくなりました。",
+        )));
+    } else {
+        // Lines packed into sections, each under Slack's section limit.
+        let room = limits::MESSAGE_BLOCKS - 3;
+        let mut text = String::new();
+        let mut shown = 0;
+        for o in overdue {
+            let who = o
+                .assignee
+                .map(|u| format!(" · <@{u}>"))
+                .unwrap_or_default();
+            let line = format!(
+                "• *{}* {} · {} {}{who}\n",
+                o.item.key,
+                escape(&clip(o.item.label(lang), 120)),
+                lang.pick("due", "期限"),
+                o.due
+            );
+            if text.chars().count() + line.chars().count() > limits::SECTION_TEXT {
+                if blocks.len() >= room {
+                    break;
+                }
+                blocks.push(section(&text));
+                text.clear();
+            }
+            text.push_str(&line);
+            shown += 1;
+        }
+        if !text.is_empty() {
+            blocks.push(section(&text));
+        }
+        if shown < overdue.len() {
+            blocks.push(context(&format!(
+                "… {} {}",
+                overdue.len() - shown,
+                lang.pick("more", "件以上")
+            )));
+        }
+    }
+    Message {
+        text: format!("{} overdue items for {}", overdue.len(), customer.name),
+        blocks,
+    }
+}
+
+/// A milestone reminder in the customer's channel.
+pub fn milestone(customer: &Customer, kind: &str, detail: &str, lang: Lang) -> Message {
+    let name = escape(&customer.name);
+    let body = match (kind, lang) {
+        ("hypercare", Lang::En) => {
+            format!(":hospital: Hypercare check-in for *{name}* ({detail}): any open issues, blockers or surprises since yesterday?")
+        }
+        ("hypercare", Lang::Ja) => {
+            format!(":hospital: *{name}* のハイパーケア確認（{detail}）：昨日から未解決の問題や障害はありますか？")
+        }
+        ("hypercare_end", Lang::En) => format!(
+            ":checkered_flag: Hypercare for *{name}* ends today. From tomorrow: regular support hours and the monthly report."
+        ),
+        ("hypercare_end", Lang::Ja) => format!(
+            ":checkered_flag: *{name}* のハイパーケアは本日で終了です。明日からは通常のサポートと月次レポートです。"
+        ),
+        ("qbr", Lang::En) => format!(":handshake: Time to schedule the quarterly business review with *{name}*."),
+        ("qbr", Lang::Ja) => format!(":handshake: *{name}* との四半期ビジネスレビュー（QBR）を設定しましょう。"),
+        ("security_review", Lang::En) => {
+            format!(":lock: The quarterly security review for *{name}* is due.")
+        }
+        ("security_review", Lang::Ja) => format!(":lock: *{name}* の四半期セキュリティレビューの時期です。"),
+        ("monthly_report", Lang::En) => format!(
+            ":bar_chart: The monthly performance report for *{name}* is due: `/readiness report {}`.",
+            customer.slug
+        ),
+        ("monthly_report", Lang::Ja) => format!(
+            ":bar_chart: *{name}* の月次パフォーマンスレポートの時期です：`/readiness report {}`",
+            customer.slug
+        ),
+        ("yearly_report", Lang::En) => {
+            format!(":date: The yearly SLA report for *{name}* is due.")
+        }
+        ("yearly_report", Lang::Ja) => format!(":date: *{name}* の年次 SLA レポートの時期です。"),
+        (_, _) => format!(":alarm_clock: {name}: {kind}"),
+    };
+    Message {
+        text: format!("{kind}: {}", customer.name),
+        blocks: vec![section(&body)],
+    }
+}
+
+/// A short, human name for a reminder's kind.
+pub fn kind_name(kind: &str, lang: Lang) -> &'static str {
+    match kind {
+        "item_due" => lang.pick("item due", "項目の期限"),
+        "digest" => lang.pick("daily digest", "日次ダイジェスト"),
+        "hypercare" => lang.pick("hypercare check-in", "ハイパーケア確認"),
+        "hypercare_end" => lang.pick("hypercare ends", "ハイパーケア終了"),
+        "qbr" => lang.pick("QBR", "QBR"),
+        "security_review" => lang.pick("security review", "セキュリティレビュー"),
+        "monthly_report" => lang.pick("monthly report", "月次レポート"),
+        "yearly_report" => lang.pick("yearly SLA report", "年次 SLA レポート"),
+        _ => lang.pick("reminder", "リマインダー"),
+    }
+}
+
+/// The reminders of a customer (or the workspace), soonest first, each with a cancel
+/// button. `describe` renders a recurrence for people.
+pub fn list(
+    reminders: &[(ReminderRecord, &str)],
+    describe: &dyn Fn(&ReminderRecord) -> Option<String>,
+    lang: Lang,
+) -> Message {
+    if reminders.is_empty() {
+        return Message::plain(lang.pick(
+            "No reminders. Set one with `/readiness remind [customer] <when> <text>`.",
+            "リマインダーはありません。`/readiness remind [customer] <when> <text>` で設定できます。",
+        ));
+    }
+    let mut blocks = vec![section(&format!(
+        "*{}* ({})",
+        lang.pick("Reminders", "リマインダー"),
+        reminders.len()
+    ))];
+    for (r, customer) in reminders.iter().take(LISTED) {
+        let next = r.next_due_at.map(when).unwrap_or_default();
+        let repeat = describe(r).map(|d| format!(" · {d}")).unwrap_or_default();
+        let to = r
+            .recipient
+            .as_ref()
+            .map(|u| format!(" → <@{u}>"))
+            .unwrap_or_default();
+        let text = format!(
+            "*R-{}* · {} · {} · {next}{repeat}{to}\n{}",
+            r.id,
+            escape(customer),
+            kind_name(&r.kind, lang),
+            escape(&clip(&r.text, 300))
+        );
+        let button = SlackBlockButtonElement::new(super::plain(lang.pick("Cancel", "取り消す")))
+            .with_action_id(CANCEL.into())
+            .with_value(r.id.to_string());
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_text(mrkdwn(clip(&text, limits::SECTION_TEXT)))
+                .with_accessory(SlackSectionBlockElement::Button(button))
+                .into(),
+        );
+    }
+    if reminders.len() > LISTED {
+        blocks.push(context(&format!(
+            "… {} {}",
+            reminders.len() - LISTED,
+            lang.pick("more", "件以上")
+        )));
+    }
+    Message {
+        text: format!("{} reminders", reminders.len()),
+        blocks,
+    }
+}
+
+/// The answer to `/readiness remind`.
+pub fn scheduled(r: &ReminderRecord, describe: Option<String>, tz: Tz, lang: Lang) -> Message {
+    let next = r.next_due_at.map(when).unwrap_or_default();
+    let repeat = describe.map(|d| format!(" ({d})")).unwrap_or_default();
+    Message::plain(format!(
+        ":alarm_clock: *R-{}* {} {next}{repeat} [{tz}]: {}",
+        r.id,
+        lang.pick("set for", "設定しました："),
+        escape(&clip(&r.text, 500))
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocks::checklist::tests::customer;
+    use crate::domain::checklist::ItemState;
+
+    fn check(message: &Message) {
+        limits::check_message(&serde_json::to_value(message).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_digest_lists_only_overdue_open_items_oldest_first_and_fits_slack() {
+        let template = Template::builtin();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let mut states = States::new();
+        let due = |d: u32| ItemState {
+            due: NaiveDate::from_ymd_opt(2026, 11, d),
+            assignee: Some("U1".into()),
+            ..ItemState::default()
+        };
+        states.insert("1.1.2".into(), due(24));
+        states.insert("1.1.3".into(), due(20));
+        states.insert("1.1.4".into(), due(25)); // due today: not overdue yet
+        states.insert(
+            "1.1.5".into(),
+            ItemState {
+                done_at: Some(1),
+                done_by: Some("U2".into()),
+                ..due(1)
+            },
+        );
+        let overdue = overdue(&template, &states, today);
+        let keys: Vec<&str> = overdue.iter().map(|o| o.item.key.as_str()).collect();
+        assert_eq!(keys, ["1.1.3", "1.1.2"]);
+        let message = digest(&customer(), &overdue, today, Lang::En);
+        check(&message);
+        assert!(message.text.starts_with("2 overdue"));
+
+        // Every item overdue, in Japanese: still inside the limits.
+        let mut all = States::new();
+        for item in template.items() {
+            all.insert(item.key.clone(), due(1));
+        }
+        let overdue = super::overdue(&template, &all, today);
+        assert_eq!(overdue.len(), template.item_count());
+        check(&digest(&customer(), &overdue, today, Lang::Ja));
+        check(&digest(&customer(), &[], today, Lang::Ja));
+    }
+
+    #[test]
+    fn the_list_has_a_cancel_button_per_reminder_and_fits_slack() {
+        let record = |id: i64| ReminderRecord {
+            id,
+            team_id: "T1".into(),
+            customer_id: 1,
+            kind: "custom".into(),
+            unique_key: None,
+            item_key: None,
+            recipient: None,
+            text: "x".repeat(4000),
+            recurrence: None,
+            tz: "Asia/Tokyo".into(),
+            until_at: None,
+            next_due_at: Some(1_800_000_000_000),
+            occurrence: 0,
+            status: "active".into(),
+            created_by: "U1".into(),
+            created_at: 0,
+        };
+        let rows: Vec<(ReminderRecord, &str)> = (1..=60).map(|id| (record(id), "Acme")).collect();
+        let message = list(&rows, &|_| Some("every Monday at 09:00".into()), Lang::En);
+        check(&message);
+        let json = serde_json::to_string(&message).unwrap();
+        assert_eq!(json.matches(CANCEL).count(), LISTED);
+        check(&list(&[], &|_| None, Lang::Ja));
+    }
+
+    #[test]
+    fn milestones_and_custom_reminders_fit_slack_in_both_languages() {
+        for lang in [Lang::En, Lang::Ja] {
+            for kind in crate::domain::policy::MILESTONES
+                .iter()
+                .chain(&["hypercare_end"])
+            {
+                check(&milestone(&customer(), kind, "day 3 of 14", lang));
+            }
+            check(&custom(&"<!channel> ".repeat(500), "U1", lang));
+        }
+        assert!(!custom("<!channel> hi", "U1", Lang::En).blocks.is_empty());
+        let text = serde_json::to_string(&custom("<!channel> hi", "U1", Lang::En)).unwrap();
+        assert!(!text.contains("<!channel>"), "user text cannot ping the channel");
+    }
+}

@@ -1,0 +1,455 @@
+//! Scheduled reminders: the use cases that tie the schedule grammar, the store and the
+//! outbox together. Slack handlers and the scheduler call these; nothing here talks to
+//! Slack. Every reminder is a due row fired by the same scheduler as the SLA timers,
+//! and what it posts goes through the same outbox (exactly once, paced per channel).
+//!
+//! - custom reminders (`/readiness remind`), once or repeating;
+//! - the assignee's DM on the morning an item is due;
+//! - each customer's daily digest of overdue items;
+//! - the onboarding milestones a go-live starts (hypercare, reviews, reports).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use crate::blocks;
+use crate::domain::checklist::ItemState;
+use crate::domain::customer::Customer;
+use crate::domain::schedule::{self, Recurrence, When};
+use crate::store::audit::Actor;
+use crate::store::outbox::{Enqueue, kind};
+use crate::store::reminders::{DueReminder, NewReminder, ReminderFiring, ReminderRecord};
+use crate::support::Support;
+
+/// Reminders fired per transaction.
+pub const FIRE_BATCH: i64 = 200;
+/// A custom reminder's text is cut to this many characters.
+pub const MAX_TEXT: usize = 2000;
+
+/// What a digest row of the outbox carries; it is rendered when sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestBody {
+    pub customer_id: i64,
+    pub day: NaiveDate,
+}
+
+/// What an item-due DM carries; it is rendered when sent, and dropped if the item was
+/// done, re-dated or given to someone else meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemDueBody {
+    pub customer_id: i64,
+    pub item: String,
+    pub due: NaiveDate,
+    pub assignee: String,
+}
+
+/// What a rendered reminder row carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReminderBody {
+    pub message: blocks::Message,
+    pub customer_id: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemindError {
+    #[error("that time is not in the future")]
+    InThePast,
+    #[error("the customer is archived")]
+    Archived,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// The unique key of an item's due-date reminder.
+fn item_key(customer_id: i64, item: &str) -> String {
+    format!("item:{customer_id}:{item}")
+}
+
+/// The unique-key prefix of the customers' daily digests.
+const DIGEST_PREFIX: &str = "digest:";
+
+fn milestone_key(customer_id: i64, kind: &str) -> String {
+    format!("milestone:{customer_id}:{kind}")
+}
+
+#[derive(Clone)]
+pub struct Reminders {
+    support: Support,
+}
+
+impl Reminders {
+    pub fn new(support: Support) -> Self {
+        Self { support }
+    }
+
+    fn tz_of(&self, customer: &Customer) -> Tz {
+        self.support.policy.tier(customer.tier).timezone
+    }
+
+    /// `/readiness remind`: a reminder in the customer's channel, in the customer's
+    /// zone.
+    pub async fn remind(
+        &self,
+        customer: &Customer,
+        when: &When,
+        text: &str,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<ReminderRecord, RemindError> {
+        if customer.is_archived() {
+            return Err(RemindError::Archived);
+        }
+        let tz = self.tz_of(customer);
+        let first = when.first(tz, now).ok_or(RemindError::InThePast)?;
+        let new = NewReminder {
+            team_id: customer.team_id.clone(),
+            customer_id: customer.id,
+            kind: "custom".into(),
+            unique_key: None,
+            item_key: None,
+            recipient: None,
+            text: blocks::clip(text, MAX_TEXT),
+            recurrence: when.recurrence().map(Recurrence::to_text),
+            tz: tz.name().to_string(),
+            until_at: None,
+            next_due_at: ms(first),
+        };
+        Ok(self
+            .support
+            .store
+            .schedule_reminder(&new, actor, ms(now))
+            .await?)
+    }
+
+    /// Plans (or cancels) the DM an item's assignee gets on the morning it is due, after
+    /// the item changed: at `item_due_at` in the assignee's zone (`assignee_tz`, else
+    /// the customer's), moved to the customer's next business day. A due date already
+    /// past is the digest's to tell; one due today after that hour is told at once.
+    pub async fn plan_item_due(
+        &self,
+        customer: &Customer,
+        key: &str,
+        before: &ItemState,
+        after: &ItemState,
+        assignee_tz: Option<Tz>,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        if before.due == after.due && before.assignee == after.assignee {
+            return Ok(());
+        }
+        let unique = item_key(customer.id, key);
+        let store = &self.support.store;
+        let (Some(due), Some(assignee)) = (after.due, after.assignee.as_deref()) else {
+            store
+                .cancel_reminder_keyed(&customer.team_id, &unique, actor, ms(now))
+                .await?;
+            return Ok(());
+        };
+        let tz = assignee_tz.unwrap_or_else(|| self.tz_of(customer));
+        let today = now.with_timezone(&tz).date_naive();
+        if due < today || after.is_done() {
+            store
+                .cancel_reminder_keyed(&customer.team_id, &unique, actor, ms(now))
+                .await?;
+            return Ok(());
+        }
+        let cal = self.support.calendar(customer.tier);
+        let morning =
+            schedule::due_morning(due, self.support.policy.reminders.item_due_at, tz, cal).max(now);
+        let new = NewReminder {
+            team_id: customer.team_id.clone(),
+            customer_id: customer.id,
+            kind: "item_due".into(),
+            unique_key: Some(unique),
+            item_key: Some(key.to_string()),
+            recipient: Some(assignee.to_string()),
+            text: due.to_string(),
+            recurrence: None,
+            tz: tz.name().to_string(),
+            until_at: None,
+            next_due_at: ms(morning),
+        };
+        store.schedule_reminder(&new, actor, ms(now)).await?;
+        Ok(())
+    }
+
+    /// Gives every customer without one its daily digest (at start, and when a
+    /// customer is created).
+    pub async fn ensure_digests(&self, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+        let store = &self.support.store;
+        let missing = store.customers_without_reminder(DIGEST_PREFIX).await?;
+        for customer in &missing {
+            let tz = self.tz_of(customer);
+            let daily = Recurrence {
+                repeat: schedule::Repeat::Daily,
+                time: self.support.policy.reminders.digest_at,
+            };
+            let Some(next) = daily.next_after(tz, now) else {
+                continue;
+            };
+            let new = NewReminder {
+                team_id: customer.team_id.clone(),
+                customer_id: customer.id,
+                kind: "digest".into(),
+                unique_key: Some(format!("{DIGEST_PREFIX}{}", customer.id)),
+                item_key: None,
+                recipient: None,
+                text: String::new(),
+                recurrence: Some(daily.to_text()),
+                tz: tz.name().to_string(),
+                until_at: None,
+                next_due_at: ms(next),
+            };
+            store
+                .schedule_reminder(&new, Actor::scheduler(), ms(now))
+                .await?;
+        }
+        Ok(missing.len())
+    }
+
+    /// Plans the milestones a go-live on `golive` starts (those the policy and the
+    /// customer have on); a milestone already past is not posted late, its next
+    /// occurrence is planned instead.
+    pub async fn plan_milestones(
+        &self,
+        customer: &Customer,
+        golive: NaiveDate,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReminderRecord>, sqlx::Error> {
+        let policy = &self.support.policy.reminders;
+        let tz = self.tz_of(customer);
+        let wanted = |kind: &str| {
+            policy.milestones.iter().any(|m| m == kind) && customer.reminder_on(kind)
+        };
+        let mut planned = Vec::new();
+        for milestone in schedule::milestones(golive, policy, wanted) {
+            let first = schedule::local_to_utc(tz, milestone.first);
+            let until = milestone.until.map(|u| schedule::local_to_utc(tz, u));
+            let next = if first > now {
+                Some(first)
+            } else {
+                milestone
+                    .recurrence
+                    .as_ref()
+                    .and_then(|r| r.next_after(tz, now))
+            };
+            let Some(next) = next.filter(|n| until.is_none_or(|u| *n <= u)) else {
+                continue;
+            };
+            let new = NewReminder {
+                team_id: customer.team_id.clone(),
+                customer_id: customer.id,
+                kind: milestone.kind.to_string(),
+                unique_key: Some(milestone_key(customer.id, milestone.kind)),
+                item_key: None,
+                recipient: None,
+                text: blocks::reminders::kind_name(milestone.kind, self.support.lang).into(),
+                recurrence: milestone.recurrence.as_ref().map(Recurrence::to_text),
+                tz: tz.name().to_string(),
+                until_at: until.map(ms),
+                next_due_at: ms(next),
+            };
+            planned.push(
+                self.support
+                    .store
+                    .schedule_reminder(&new, actor, ms(now))
+                    .await?,
+            );
+        }
+        Ok(planned)
+    }
+
+    /// Switches a milestone off (cancelling it) for a customer; switching it on again
+    /// is planning the go-live's milestones again.
+    pub async fn cancel_milestone(
+        &self,
+        customer: &Customer,
+        kind: &str,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let store = &self.support.store;
+        let team = &customer.team_id;
+        store
+            .cancel_reminder_keyed(team, &milestone_key(customer.id, kind), actor, ms(now))
+            .await?;
+        if kind == "hypercare" {
+            let end = milestone_key(customer.id, "hypercare_end");
+            store
+                .cancel_reminder_keyed(team, &end, actor, ms(now))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// After unarchiving: repeating reminders skip what fell due while archived (it
+    /// would be stale), one-off ones fire once, late.
+    pub async fn resume(&self, customer: &Customer, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let store = &self.support.store;
+        for r in store
+            .active_reminders(&customer.team_id, Some(customer.id))
+            .await?
+        {
+            let missed = r.next_due_at.is_some_and(|due| due < ms(now));
+            let Some(recurrence) = r.recurrence.as_deref().and_then(Recurrence::parse_text) else {
+                continue;
+            };
+            if missed {
+                let tz: Tz = r.tz.parse().unwrap_or(chrono_tz::UTC);
+                let next = recurrence
+                    .next_after(tz, now)
+                    .filter(|n| r.until_at.is_none_or(|u| ms(*n) <= u));
+                store.reschedule_reminder(r.id, next.map(ms)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fires the reminders due at `now`, one batch; returns how many fired.
+    pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+        let fire = |due: &DueReminder| self.firing(due, now);
+        self.support
+            .store
+            .fire_due_reminders(ms(now), FIRE_BATCH, &fire)
+            .await
+    }
+
+    /// What one due reminder does (pure but for the row it is given). A repeating
+    /// reminder that missed occurrences (the app was down) fires once for them, then
+    /// moves to its next occurrence after `now`.
+    fn firing(&self, due: &DueReminder, now: DateTime<Utc>) -> ReminderFiring {
+        let r = &due.reminder;
+        let customer = &due.customer;
+        let tz: Tz = r.tz.parse().unwrap_or_else(|_| self.tz_of(customer));
+        let next_due_at = r
+            .recurrence
+            .as_deref()
+            .and_then(Recurrence::parse_text)
+            .and_then(|rec| rec.next_after(tz, now))
+            .filter(|n| r.until_at.is_none_or(|u| ms(*n) <= u))
+            .map(ms);
+        let lang = self.support.lang;
+        let key = format!("rem:{}:{}", r.id, r.occurrence);
+        let to_channel = |message: blocks::Message| {
+            let Some(channel) = &customer.channel_id else {
+                warn!(
+                    reminder = r.id,
+                    customer = customer.id,
+                    "a reminder fell due for a customer without a channel; skipped"
+                );
+                return Vec::new();
+            };
+            let body = serde_json::to_string(&ReminderBody {
+                message,
+                customer_id: customer.id,
+            })
+            .unwrap_or_default();
+            vec![Enqueue {
+                key: key.clone(),
+                team_id: r.team_id.clone(),
+                channel_id: r.recipient.clone().unwrap_or_else(|| channel.clone()),
+                kind: kind::REMINDER,
+                ticket_id: None,
+                body,
+            }]
+        };
+        let enqueue = match r.kind.as_str() {
+            "custom" => to_channel(blocks::reminders::custom(&r.text, &r.created_by, lang)),
+            "item_due" => {
+                let (Some(item), Some(assignee), Ok(due_date)) = (
+                    &r.item_key,
+                    &r.recipient,
+                    r.text.parse::<NaiveDate>(),
+                ) else {
+                    warn!(reminder = r.id, "an item reminder without its item; dropped");
+                    return ReminderFiring::default();
+                };
+                let body = ItemDueBody {
+                    customer_id: customer.id,
+                    item: item.clone(),
+                    due: due_date,
+                    assignee: assignee.clone(),
+                };
+                vec![Enqueue {
+                    key,
+                    team_id: r.team_id.clone(),
+                    channel_id: assignee.clone(),
+                    kind: kind::ITEM_DUE_DM,
+                    ticket_id: None,
+                    body: serde_json::to_string(&body).unwrap_or_default(),
+                }]
+            }
+            "digest" => match &customer.channel_id {
+                Some(channel) => {
+                    let day = at(r.next_due_at.unwrap_or(ms(now)))
+                        .with_timezone(&tz)
+                        .date_naive();
+                    let body = DigestBody {
+                        customer_id: customer.id,
+                        day,
+                    };
+                    vec![Enqueue {
+                        key: digest_key(customer.id, day),
+                        team_id: r.team_id.clone(),
+                        channel_id: channel.clone(),
+                        kind: kind::DIGEST,
+                        ticket_id: None,
+                        body: serde_json::to_string(&body).unwrap_or_default(),
+                    }]
+                }
+                None => Vec::new(),
+            },
+            milestone => {
+                let detail = match (milestone, customer.golive_on) {
+                    ("hypercare", Some(golive)) => {
+                        let day = now.with_timezone(&tz).date_naive();
+                        let n = (day - golive).num_days() + 1;
+                        let total = self.support.policy.reminders.hypercare.num_days().max(1);
+                        format!("{} {n}/{total}", lang.pick("day", "日目"))
+                    }
+                    _ => String::new(),
+                };
+                to_channel(blocks::reminders::milestone(customer, milestone, &detail, lang))
+            }
+        };
+        // The daily digest is routine; everything else the scheduler sends is audited.
+        let audit = (r.kind != "digest" && !enqueue.is_empty()).then(|| {
+            Actor::scheduler()
+                .entry(
+                    &r.team_id,
+                    Some(customer.id),
+                    "reminder.fired",
+                    &format!("R-{}", r.id),
+                    ms(now),
+                )
+                .with(
+                    None,
+                    Some(serde_json::json!({"kind": r.kind, "occurrence": r.occurrence})),
+                )
+        });
+        if !enqueue.is_empty() {
+            info!(reminder = r.id, kind = %r.kind, "reminder fired");
+        }
+        ReminderFiring {
+            enqueue,
+            next_due_at,
+            audit,
+        }
+    }
+}
+
+/// The outbox key of a customer's digest for `day`: one message a day, edited after.
+pub fn digest_key(customer_id: i64, day: NaiveDate) -> String {
+    format!("digest:{customer_id}:{day}")
+}

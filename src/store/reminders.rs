@@ -1,0 +1,417 @@
+//! Reminders: due rows of the scheduler like the SLA timers. Firing one records its
+//! post in the outbox (keyed `rem:<id>:<occurrence>`, so a second firing of the same
+//! occurrence does nothing), moves it on to its next occurrence or ends it, and audits
+//! it, in one transaction. What a firing posts is decided by the caller's closure.
+
+use sqlx::Row;
+
+use super::audit::{Actor, AuditEntry, append_audit};
+use super::outbox::{Enqueue, enqueue, kind, rearm_statement};
+use super::{Db, Store};
+use chrono::NaiveDate;
+
+use crate::domain::checklist::Tier;
+use crate::domain::customer::Customer;
+
+/// A reminder as stored (times in Unix ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderRecord {
+    pub id: i64,
+    pub team_id: String,
+    pub customer_id: i64,
+    /// `custom`, `item_due`, `digest`, or a milestone (`hypercare`, `qbr`, …).
+    pub kind: String,
+    pub unique_key: Option<String>,
+    pub item_key: Option<String>,
+    /// A user for a DM; `None`: the customer's channel.
+    pub recipient: Option<String>,
+    pub text: String,
+    /// The canonical recurrence (`domain::schedule::Recurrence::to_text`); `None`: once.
+    pub recurrence: Option<String>,
+    /// The IANA zone its wall-clock times are in.
+    pub tz: String,
+    pub until_at: Option<i64>,
+    pub next_due_at: Option<i64>,
+    /// Times it fired.
+    pub occurrence: i64,
+    pub status: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A reminder to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReminder {
+    pub team_id: String,
+    pub customer_id: i64,
+    pub kind: String,
+    /// With a key already present, that reminder is replaced (re-planned) instead.
+    pub unique_key: Option<String>,
+    pub item_key: Option<String>,
+    pub recipient: Option<String>,
+    pub text: String,
+    pub recurrence: Option<String>,
+    pub tz: String,
+    pub until_at: Option<i64>,
+    pub next_due_at: i64,
+}
+
+/// A due reminder claimed for firing, with its customer.
+#[derive(Debug, Clone)]
+pub struct DueReminder {
+    pub reminder: ReminderRecord,
+    pub customer: Customer,
+}
+
+/// What firing a due reminder decided.
+#[derive(Debug, Clone, Default)]
+pub struct ReminderFiring {
+    /// Posts to record (a digest already recorded under its key is re-armed, so the
+    /// day's message is edited rather than posted again).
+    pub enqueue: Vec<Enqueue>,
+    /// When it is due next; `None` ends it.
+    pub next_due_at: Option<i64>,
+    pub audit: Option<AuditEntry>,
+}
+
+const REMINDER_COLUMNS: &str = "reminders.id, reminders.team_id, reminders.customer_id, reminders.kind,
+    reminders.unique_key, reminders.item_key, reminders.recipient, reminders.text, reminders.recurrence,
+    reminders.tz, reminders.until_at, reminders.next_due_at, reminders.occurrence, reminders.status,
+    reminders.created_by, reminders.created_at";
+
+macro_rules! reminder_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        ReminderRecord {
+            id: row.try_get("id")?,
+            team_id: row.try_get("team_id")?,
+            customer_id: row.try_get("customer_id")?,
+            kind: row.try_get("kind")?,
+            unique_key: row.try_get("unique_key")?,
+            item_key: row.try_get("item_key")?,
+            recipient: row.try_get("recipient")?,
+            text: row.try_get("text")?,
+            recurrence: row.try_get("recurrence")?,
+            tz: row.try_get("tz")?,
+            until_at: row.try_get("until_at")?,
+            next_due_at: row.try_get("next_due_at")?,
+            occurrence: row.try_get("occurrence")?,
+            status: row.try_get("status")?,
+            created_by: row.try_get("created_by")?,
+            created_at: row.try_get("created_at")?,
+        }
+    }};
+}
+
+/// A reminder as the audit log shows it.
+fn reminder_json(r: &ReminderRecord) -> serde_json::Value {
+    serde_json::json!({
+        "kind": r.kind,
+        "text": r.text,
+        "recipient": r.recipient,
+        "recurrence": r.recurrence,
+        "next_due_at": r.next_due_at,
+        "status": r.status,
+    })
+}
+
+impl Store {
+    /// Creates a reminder, or re-plans the one with the same `unique_key` (active
+    /// again, its occurrences counted on); audited as created.
+    pub async fn schedule_reminder(
+        &self,
+        new: &NewReminder,
+        actor: Actor<'_>,
+        now_ms: i64,
+    ) -> Result<ReminderRecord, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO reminders (team_id, customer_id, kind, unique_key, item_key, recipient, text,
+                 recurrence, tz, until_at, next_due_at, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (unique_key) DO UPDATE SET
+                 recipient = excluded.recipient, text = excluded.text,
+                 recurrence = excluded.recurrence, tz = excluded.tz, until_at = excluded.until_at,
+                 next_due_at = excluded.next_due_at, status = 'active',
+                 created_by = excluded.created_by, created_at = excluded.created_at
+             RETURNING {}",
+            REMINDER_COLUMNS.replace("reminders.", "")
+        ));
+        let record = on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query(sql)
+                .bind(&new.team_id)
+                .bind(new.customer_id)
+                .bind(&new.kind)
+                .bind(&new.unique_key)
+                .bind(&new.item_key)
+                .bind(&new.recipient)
+                .bind(&new.text)
+                .bind(&new.recurrence)
+                .bind(&new.tz)
+                .bind(new.until_at)
+                .bind(new.next_due_at)
+                .bind(actor.user)
+                .bind(now_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+            let record = reminder_from_row!(&row);
+            let entry = actor
+                .entry(
+                    &record.team_id,
+                    Some(record.customer_id),
+                    "reminder.created",
+                    &format!("R-{}", record.id),
+                    now_ms,
+                )
+                .with(None, Some(reminder_json(&record)));
+            append_audit!(&mut *tx, &entry)?;
+            if let Some(notify) = self.notify_sql() {
+                sqlx::query(notify).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            record
+        });
+        self.wake();
+        Ok(record)
+    }
+
+    /// Cancels the workspace's active reminders matching `condition` (what follows
+    /// `WHERE team_id = $1 AND status = 'active' AND`, with `$2` bound to `value`),
+    /// each audited; returns them as they were.
+    async fn cancel_reminders_where(
+        &self,
+        team_id: &str,
+        condition: &'static str,
+        value: &str,
+        actor: Actor<'_>,
+        now_ms: i64,
+    ) -> Result<Vec<ReminderRecord>, sqlx::Error> {
+        let select = sqlx::AssertSqlSafe(format!(
+            "SELECT {REMINDER_COLUMNS} FROM reminders
+             WHERE team_id = $1 AND status = 'active' AND {condition}"
+        ));
+        on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query(select)
+                .bind(team_id)
+                .bind(value)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut cancelled = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let record = reminder_from_row!(row);
+                sqlx::query(
+                    "UPDATE reminders SET status = 'cancelled' WHERE id = $1 AND status = 'active'",
+                )
+                .bind(record.id)
+                .execute(&mut *tx)
+                .await?;
+                let entry = actor
+                    .entry(
+                        team_id,
+                        Some(record.customer_id),
+                        "reminder.cancelled",
+                        &format!("R-{}", record.id),
+                        now_ms,
+                    )
+                    .with(Some(reminder_json(&record)), None);
+                append_audit!(&mut *tx, &entry)?;
+                cancelled.push(record);
+            }
+            tx.commit().await?;
+            Ok(cancelled)
+        })
+    }
+
+    /// Cancels reminder `id` of the workspace; `None` if it is not an active one there.
+    pub async fn cancel_reminder(
+        &self,
+        team_id: &str,
+        id: i64,
+        actor: Actor<'_>,
+        now_ms: i64,
+    ) -> Result<Option<ReminderRecord>, sqlx::Error> {
+        let cancelled = self
+            .cancel_reminders_where(
+                team_id,
+                "CAST(id AS TEXT) = $2",
+                &id.to_string(),
+                actor,
+                now_ms,
+            )
+            .await?;
+        Ok(cancelled.into_iter().next())
+    }
+
+    /// Cancels the reminder with `unique_key`, if it is active.
+    pub async fn cancel_reminder_keyed(
+        &self,
+        team_id: &str,
+        unique_key: &str,
+        actor: Actor<'_>,
+        now_ms: i64,
+    ) -> Result<Option<ReminderRecord>, sqlx::Error> {
+        let cancelled = self
+            .cancel_reminders_where(team_id, "unique_key = $2", unique_key, actor, now_ms)
+            .await?;
+        Ok(cancelled.into_iter().next())
+    }
+
+    /// The active reminders of a workspace (of one customer, if given), soonest first.
+    pub async fn active_reminders(
+        &self,
+        team_id: &str,
+        customer_id: Option<i64>,
+    ) -> Result<Vec<ReminderRecord>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {REMINDER_COLUMNS} FROM reminders
+             WHERE team_id = $1 AND status = 'active' AND ($2 = 0 OR customer_id = $2)
+             ORDER BY next_due_at, id"
+        ));
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(sql)
+                .bind(team_id)
+                .bind(customer_id.unwrap_or(0))
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|row| Ok(reminder_from_row!(row))).collect()
+        })
+    }
+
+    /// Kinds of reminders with a `unique_key` present (active or not), for "does this
+    /// customer have its digest yet".
+    pub async fn customers_without_reminder(
+        &self,
+        key_prefix: &str,
+    ) -> Result<Vec<Customer>, sqlx::Error> {
+        let rows = self.customers_from_db("1 = 1 ORDER BY id", None).await?;
+        let keys: std::collections::HashSet<String> = on_pool!(&self.db, read, |pool| {
+            let pattern = format!("{key_prefix}%");
+            let rows = sqlx::query("SELECT unique_key FROM reminders WHERE unique_key LIKE $1")
+                .bind(pattern)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| row.try_get::<String, _>("unique_key"))
+                .collect::<Result<_, _>>()?
+        });
+        Ok(rows
+            .into_iter()
+            .filter(|c| !keys.contains(&format!("{key_prefix}{}", c.id)))
+            .collect())
+    }
+
+    /// Moves a reminder to `next_due_at` (unarchiving skips what was missed).
+    pub async fn reschedule_reminder(
+        &self,
+        id: i64,
+        next_due_at: Option<i64>,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "UPDATE reminders SET next_due_at = $2,
+                 status = CASE WHEN $2 IS NULL THEN 'done' ELSE status END
+             WHERE id = $1"
+        )
+        .bind(id)
+        .bind(next_due_at)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        self.wake();
+        Ok(())
+    }
+
+    /// When the next active reminder of a customer that is not archived is due.
+    pub async fn next_reminder_due(&self) -> Result<Option<i64>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| sqlx::query(
+            "SELECT MIN(r.next_due_at) AS due FROM reminders r
+             JOIN customers c ON c.id = r.customer_id
+             WHERE r.status = 'active' AND c.archived_at IS NULL"
+        )
+        .fetch_one(pool)
+        .await?
+        .try_get("due"))
+    }
+
+    /// Fires up to `limit` reminders due at `now_ms`, in one transaction: each gets
+    /// what `fire` decides. On PostgreSQL the rows are locked and skipped by other
+    /// replicas (`SKIP LOCKED`), so each occurrence fires once. Returns how many fired.
+    pub async fn fire_due_reminders(
+        &self,
+        now_ms: i64,
+        limit: i64,
+        fire: &(dyn Fn(&DueReminder) -> ReminderFiring + Send + Sync),
+    ) -> Result<usize, sqlx::Error> {
+        let lock = match &self.db {
+            Db::Sqlite { .. } => "",
+            Db::Postgres(_) => "FOR UPDATE OF r SKIP LOCKED",
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {}
+             FROM reminders r JOIN customers c ON c.id = r.customer_id
+             WHERE r.status = 'active' AND r.next_due_at <= $1 AND c.archived_at IS NULL
+             ORDER BY r.next_due_at, r.id LIMIT $2 {lock}",
+            REMINDER_COLUMNS.replace("reminders.", "r.")
+        ));
+        let fired = on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query(sql)
+                .bind(now_ms)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            let customer_sql = format!(
+                "SELECT {} FROM customers WHERE id = $1",
+                super::CUSTOMER_COLUMNS
+            );
+            let mut due = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let reminder = reminder_from_row!(row);
+                let customer_row = sqlx::query(sqlx::AssertSqlSafe(customer_sql.clone()))
+                    .bind(reminder.customer_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                due.push(DueReminder {
+                    reminder,
+                    customer: customer_from_row!(&customer_row),
+                });
+            }
+            for item in &due {
+                let firing = fire(item);
+                for post in &firing.enqueue {
+                    let inserted = enqueue!(&mut *tx, post, now_ms)?.rows_affected();
+                    if inserted == 0 && post.kind == kind::DIGEST {
+                        sqlx::query(rearm_statement())
+                            .bind(&post.key)
+                            .bind(now_ms)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                if let Some(entry) = &firing.audit {
+                    append_audit!(&mut *tx, entry)?;
+                }
+                sqlx::query(
+                    "UPDATE reminders SET occurrence = occurrence + 1, next_due_at = $2,
+                         status = CASE WHEN $2 IS NULL THEN 'done' ELSE status END
+                     WHERE id = $1",
+                )
+                .bind(item.reminder.id)
+                .bind(firing.next_due_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if !due.is_empty()
+                && let Some(notify) = self.notify_sql()
+            {
+                sqlx::query(notify).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            due.len()
+        });
+        if fired > 0 {
+            self.wake_outbox();
+        }
+        Ok(fired)
+    }
+}
