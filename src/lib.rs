@@ -29,4 +29,5 @@ pub mod scheduler;
 pub mod slack;
 pub mod store;
 pub mod reminders;
+pub mod reports;
 pub mod support;

@@ -356,7 +356,7 @@ pub fn assigned_dm(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::checklist::Tier;
     use proptest::prelude::*;

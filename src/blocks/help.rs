@@ -34,6 +34,9 @@ pub fn help(
             `/readiness done [customer] <item>` · `/readiness undo [customer] <item>` tick or untick an item\n\
             `/readiness ticket [customer] <P0|P1|P2|P3> [opened=<time>] <summary>` a support request with SLA timers (`/readiness ticket` alone opens a form)\n\
             `/readiness tickets [customer]` open requests, worst first · `/readiness escalation [P0…]` who is named at each level\n\
+            `/readiness remind [customer] <in 2h|tomorrow 10:00|2026-12-01 09:30|every monday 09:00> <text>` · `/readiness reminders [customer]` list and cancel\n\
+            `/readiness golive [customer] [date]` hypercare and review reminders · `/readiness customer [customer] [name=…] [tier=…] [csm=@…] [archive|unarchive]`\n\
+            `/readiness report [customer] [month=YYYY-MM]` the monthly report · `/readiness audit [customer] [since=YYYY-MM-DD]` who changed what\n\
             In a customer's channel the customer is implied. Elsewhere name it by its slug or by its name in \"double quotes\"."
         }
         Lang::Ja => {
@@ -44,6 +47,9 @@ pub fn help(
             `/readiness done [顧客] <項目>` · `/readiness undo [顧客] <項目>` 項目を完了／未完了に\n\
             `/readiness ticket [顧客] <P0|P1|P2|P3> [opened=<日時>] <概要>` SLA タイマー付きのサポート依頼（`/readiness ticket` だけでフォーム）\n\
             `/readiness tickets [顧客]` 未解決の依頼（深刻な順） · `/readiness escalation [P0…]` 各段階で呼ぶ人\n\
+            `/readiness remind [顧客] <in 2h|tomorrow 10:00|2026-12-01 09:30|every monday 09:00> <内容>` · `/readiness reminders [顧客]` 一覧と取り消し\n\
+            `/readiness golive [顧客] [日付]` ハイパーケアとレビューのリマインダー · `/readiness customer [顧客] [name=…] [tier=…] [csm=@…] [archive|unarchive]`\n\
+            `/readiness report [顧客] [month=YYYY-MM]` 月次レポート · `/readiness audit [顧客] [since=YYYY-MM-DD]` 変更履歴\n\
             顧客のチャンネル内では顧客名を省略できます。それ以外ではスラッグか \"二重引用符\" で囲んだ名前で指定します。"
         }
     };
@@ -232,6 +238,24 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
             "`{}` は日時として読めません（例：2026-11-20T17:00+09:00。オフセットなしは顧客のタイムゾーン）。",
             q(t)
         ),
+        // The schedule grammar's own messages say what to type, in English.
+        (Problem::BadWhen(e), _) => format!("{e}."),
+        (Problem::MissingText, Lang::En) => "Say what to remind about after the time.".into(),
+        (Problem::MissingText, Lang::Ja) => "時刻のあとにリマインドの内容を書いてください。".into(),
+        (Problem::BadMonth(m), Lang::En) => format!("`{}` is not a month like 2026-11.", q(m)),
+        (Problem::BadMonth(m), Lang::Ja) => {
+            format!("`{}` は月として読めません（例：2026-11）。", q(m))
+        }
+        (Problem::BadSwitch(w), Lang::En) => format!(
+            "`{}`: a milestone is switched `on` or `off` ({}).",
+            q(w),
+            crate::domain::policy::MILESTONES.join(", ")
+        ),
+        (Problem::BadSwitch(w), Lang::Ja) => format!(
+            "`{}`：マイルストーンは `on` か `off` で切り替えます（{}）。",
+            q(w),
+            crate::domain::policy::MILESTONES.join(", ")
+        ),
     }
 }
 
@@ -245,6 +269,12 @@ fn form_name(form: Form) -> &'static str {
         Form::Ticket => "ticket",
         Form::Tickets => "tickets",
         Form::Escalation => "escalation",
+        Form::Remind => "remind",
+        Form::Reminders => "reminders",
+        Form::GoLive => "golive",
+        Form::Customer => "customer",
+        Form::Audit => "audit",
+        Form::Report => "report",
     }
 }
 
@@ -287,6 +317,14 @@ mod tests {
             "escalation P7",
             "escalation P0 nobody",
             "escalation P0 <@U1> <@U2> <@U3> <@U4> <@U5> <@U6>",
+            "remind acme soon x",
+            "remind in 2h",
+            "reminders a b",
+            "golive acme 2026-99-01",
+            "customer acme tier=x",
+            "customer acme qbr=maybe",
+            "audit since=x",
+            "report month=13",
         ] {
             let err = parse(text).unwrap_err();
             for lang in [Lang::En, Lang::Ja] {

@@ -11,6 +11,7 @@ pub mod home;
 pub mod ids;
 pub mod item_modal;
 pub mod limits;
+pub mod audit;
 pub mod reminders;
 pub mod report;
 pub mod ticket;

@@ -306,6 +306,50 @@ impl SlackApi {
         })
     }
 
+    /// Publishes `view` as `user`'s App Home.
+    pub async fn publish_home(&self, user: &str, view: SlackView) -> Result<(), ApiError> {
+        let request = SlackApiViewsPublishRequest::new(user.into(), view);
+        self.session()?.views_publish(&request).await?;
+        Ok(())
+    }
+
+    /// Uploads a file into `channel` (under `thread_ts`), the way Slack asks for it
+    /// since `files.upload` was retired: `files.getUploadURLExternal`, the bytes to the
+    /// URL it gives, then `files.completeUploadExternal` to share it.
+    pub async fn upload_file(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        filename: &str,
+        title: &str,
+        content: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), ApiError> {
+        let session = self.session()?;
+        let ticket = session
+            .get_upload_url_external(&SlackApiFilesGetUploadUrlExternalRequest::new(
+                filename.to_string(),
+                content.len(),
+            ))
+            .await?;
+        session
+            .files_upload_via_url(&SlackApiFilesUploadViaUrlRequest::new(
+                ticket.upload_url,
+                content,
+                content_type.to_string(),
+            ))
+            .await?;
+        let mut complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
+            SlackApiFilesComplete::new(ticket.file_id).with_title(title.to_string()),
+        ])
+        .with_channel_id(channel.into());
+        if let Some(thread) = thread_ts {
+            complete = complete.with_thread_ts(thread.into());
+        }
+        session.files_complete_upload_external(&complete).await?;
+        Ok(())
+    }
+
     pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> Result<(), ApiError> {
         let request = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
         self.session()?.views_open(&request).await?;

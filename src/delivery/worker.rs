@@ -50,6 +50,8 @@ const CHANNEL_NAME_ATTEMPTS: u32 = 20;
 pub enum Part {
     Overview,
     Category { number: u32, part: usize },
+    /// The daily digest of overdue items posted on that day.
+    Digest(chrono::NaiveDate),
 }
 
 impl Part {
@@ -57,12 +59,16 @@ impl Part {
         match self {
             Part::Overview => "overview".into(),
             Part::Category { number, part } => format!("category:{number}:{part}"),
+            Part::Digest(day) => format!("digest:{day}"),
         }
     }
 
     pub fn parse(key: &str) -> Option<Self> {
         if key == "overview" {
             return Some(Part::Overview);
+        }
+        if let Some(day) = key.strip_prefix("digest:") {
+            return day.parse().ok().map(Part::Digest);
         }
         let mut it = key.strip_prefix("category:")?.split(':');
         let number = it.next()?.parse().ok()?;
@@ -530,6 +536,15 @@ impl Worker {
                 &states,
                 self.channel_lang,
             )),
+            Some(Part::Digest(day)) => {
+                let overdue = crate::blocks::reminders::overdue(&self.template, &states, day);
+                Some(crate::blocks::reminders::digest(
+                    &customer,
+                    &overdue,
+                    day,
+                    self.channel_lang,
+                ))
+            }
             Some(Part::Category { number, part }) => {
                 self.template.category(number).and_then(|cat| {
                     checklist::category_messages(&customer, cat, &states, self.channel_lang)
@@ -609,7 +624,12 @@ mod tests {
 
     #[test]
     fn part_keys_round_trip() {
-        for part in [Part::Overview, Part::Category { number: 3, part: 1 }] {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        for part in [
+            Part::Overview,
+            Part::Category { number: 3, part: 1 },
+            Part::Digest(day),
+        ] {
             assert_eq!(Part::parse(&part.key()), Some(part));
         }
         assert_eq!(Part::parse("category:x:1"), None);

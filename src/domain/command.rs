@@ -5,6 +5,9 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
 use super::checklist::Tier;
+use super::policy::MILESTONES;
+use super::report::Month;
+use super::schedule::{When, WhenError};
 use super::sla::Priority;
 use super::slug::is_valid_slug;
 
@@ -66,8 +69,56 @@ pub enum Command {
         priority: Option<Priority>,
         change: Option<PathChange>,
     },
-    /// Part of the grammar, built by a later release.
-    NotYet(&'static str),
+    /// `remind [customer] <when> <text>`
+    Remind {
+        customer: Option<CustomerRef>,
+        when: When,
+        text: String,
+    },
+    /// `reminders [customer]`
+    Reminders {
+        customer: Option<CustomerRef>,
+    },
+    /// `golive [customer] [YYYY-MM-DD]`: the go-live date (today if left out) and the
+    /// onboarding milestones it starts.
+    GoLive {
+        customer: Option<CustomerRef>,
+        date: Option<NaiveDate>,
+    },
+    /// `customer [customer] [name=…] [tier=…] [csm=@…] [channel=#…] [<milestone>=on|off]
+    /// [archive|unarchive]`: shows the customer, or changes it.
+    Customer {
+        customer: Option<CustomerRef>,
+        change: CustomerChange,
+    },
+    /// `audit [customer] [since=YYYY-MM-DD]`
+    Audit {
+        customer: Option<CustomerRef>,
+        since: Option<NaiveDate>,
+    },
+    /// `report [customer] [month=YYYY-MM]`
+    Report {
+        customer: Option<CustomerRef>,
+        month: Option<Month>,
+    },
+}
+
+/// What `/readiness customer` changes; all `None` (and no switches): show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerChange {
+    pub name: Option<String>,
+    pub tier: Option<Tier>,
+    pub csm: Option<String>,
+    pub channel: Option<String>,
+    pub archived: Option<bool>,
+    /// Milestone reminders switched on (`true`) or off.
+    pub milestones: Vec<(String, bool)>,
+}
+
+impl CustomerChange {
+    pub fn is_empty(&self) -> bool {
+        self == &CustomerChange::default()
+    }
 }
 
 /// A new escalation path, or back to the policy file's.
@@ -142,6 +193,12 @@ pub enum Form {
     Ticket,
     Tickets,
     Escalation,
+    Remind,
+    Reminders,
+    GoLive,
+    Customer,
+    Audit,
+    Report,
 }
 
 impl Form {
@@ -161,6 +218,16 @@ impl Form {
             Form::Escalation => {
                 "/readiness escalation [P0|P1|P2|P3] [@on-call @lead-group @manager | clear]"
             }
+            Form::Remind => {
+                "/readiness remind [customer] <in 2h | tomorrow 10:00 | 2026-12-01 09:30 | every monday 09:00> <text>"
+            }
+            Form::Reminders => "/readiness reminders [customer]",
+            Form::GoLive => "/readiness golive [customer] [YYYY-MM-DD]",
+            Form::Customer => {
+                "/readiness customer [customer] [name=…] [tier=…] [csm=@user] [channel=#…] [qbr=off …] [archive|unarchive]"
+            }
+            Form::Audit => "/readiness audit [customer] [since=YYYY-MM-DD]",
+            Form::Report => "/readiness report [customer] [month=YYYY-MM]",
         }
     }
 }
@@ -189,6 +256,11 @@ pub enum Problem {
     BadTime(String),
     BadMention(String),
     TooManySteps,
+    /// The `<when>` of a reminder, and what was wrong with it.
+    BadWhen(WhenError),
+    MissingText,
+    BadMonth(String),
+    BadSwitch(String),
 }
 
 /// The `text` of a `/readiness` command.
@@ -224,10 +296,182 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
                 Problem::TooManyWords(extra.text.clone()),
             )),
         },
-        "report" => Ok(Command::NotYet("report")),
-        "remind" => Ok(Command::NotYet("remind")),
+        "remind" => parse_remind(rest),
+        "reminders" => Ok(Command::Reminders {
+            customer: only_customer(rest, Form::Reminders)?,
+        }),
+        "golive" | "go-live" => parse_golive(rest),
+        "customer" => parse_customer(rest),
+        "archive" | "unarchive" => Ok(Command::Customer {
+            customer: only_customer(rest, Form::Customer)?,
+            change: CustomerChange {
+                archived: Some(sub == "archive"),
+                ..CustomerChange::default()
+            },
+        }),
+        "audit" => parse_audit(rest),
+        "report" => parse_report(rest),
         _ => Err(ParseError::UnknownSubcommand(head.text.clone())),
     }
+}
+
+/// `[customer]` and nothing else.
+fn only_customer(words: &[Word], form: Form) -> Result<Option<CustomerRef>, ParseError> {
+    match words {
+        [] => Ok(None),
+        [c] if key_value(c).is_none() => Ok(Some(c.customer_ref())),
+        [c] => Err(usage(form, Problem::UnknownOption(c.text.clone()))),
+        [_, extra, ..] => Err(usage(form, Problem::TooManyWords(extra.text.clone()))),
+    }
+}
+
+fn parse_remind(words: &[Word]) -> Result<Command, ParseError> {
+    let starts = |w: &Word| !w.quoted && When::starts_when(&w.text);
+    let (customer, rest) = match words {
+        [first, ..] if starts(first) => (None, words),
+        [first, second, ..] if starts(second) => (Some(first.customer_ref()), &words[1..]),
+        _ => {
+            return Err(usage(
+                Form::Remind,
+                Problem::BadWhen(WhenError::Missing),
+            ));
+        }
+    };
+    let texts: Vec<&str> = rest.iter().map(|w| w.text.as_str()).collect();
+    let (when, used) =
+        When::parse_prefix(&texts).map_err(|e| usage(Form::Remind, Problem::BadWhen(e)))?;
+    let text = texts[used..].join(" ").trim().to_string();
+    if text.is_empty() {
+        return Err(usage(Form::Remind, Problem::MissingText));
+    }
+    Ok(Command::Remind {
+        customer,
+        when,
+        text,
+    })
+}
+
+fn parse_golive(words: &[Word]) -> Result<Command, ParseError> {
+    let date_of = |w: &Word| NaiveDate::parse_from_str(&w.text, "%Y-%m-%d").ok();
+    let looks_like_date = |w: &Word| !w.quoted && w.text.starts_with(|c: char| c.is_ascii_digit());
+    let bad_date = |w: &Word| usage(Form::GoLive, Problem::BadDate(w.text.clone()));
+    let (customer, date) = match words {
+        [] => (None, None),
+        [d] if looks_like_date(d) => (None, Some(date_of(d).ok_or_else(|| bad_date(d))?)),
+        [c] => (Some(c.customer_ref()), None),
+        [c, d] => (
+            Some(c.customer_ref()),
+            Some(date_of(d).ok_or_else(|| bad_date(d))?),
+        ),
+        [_, _, extra, ..] => {
+            return Err(usage(
+                Form::GoLive,
+                Problem::TooManyWords(extra.text.clone()),
+            ));
+        }
+    };
+    Ok(Command::GoLive { customer, date })
+}
+
+fn parse_customer(words: &[Word]) -> Result<Command, ParseError> {
+    let mut change = CustomerChange::default();
+    let mut customer = None;
+    let bad = |problem| usage(Form::Customer, problem);
+    for word in words {
+        let Some((key, value)) = key_value(word) else {
+            match word.text.to_lowercase().as_str() {
+                "archive" if !word.quoted => change.archived = Some(true),
+                "unarchive" if !word.quoted => change.archived = Some(false),
+                _ if customer.is_none() => customer = Some(word.customer_ref()),
+                _ => return Err(bad(Problem::TooManyWords(word.text.clone()))),
+            }
+            continue;
+        };
+        match key.as_str() {
+            "name" => {
+                let name = value.trim();
+                if name.is_empty() {
+                    return Err(bad(Problem::MissingName));
+                }
+                change.name = Some(name.to_string());
+            }
+            "tier" => {
+                change.tier =
+                    Some(Tier::parse(value).ok_or_else(|| bad(Problem::BadTier(value.into())))?)
+            }
+            "csm" => {
+                change.csm =
+                    Some(user_id(value).ok_or_else(|| bad(Problem::BadUser(value.into())))?)
+            }
+            "channel" => {
+                change.channel = Some(
+                    channel_id(value).ok_or_else(|| bad(Problem::BadChannel(value.into())))?,
+                )
+            }
+            kind if MILESTONES.contains(&kind) => {
+                let on = match value.to_lowercase().as_str() {
+                    "on" | "yes" | "true" => true,
+                    "off" | "no" | "false" => false,
+                    _ => return Err(bad(Problem::BadSwitch(word.text.clone()))),
+                };
+                change.milestones.push((kind.to_string(), on));
+            }
+            _ => return Err(bad(Problem::UnknownOption(word.text.clone()))),
+        }
+    }
+    Ok(Command::Customer { customer, change })
+}
+
+fn parse_audit(words: &[Word]) -> Result<Command, ParseError> {
+    let mut since = None;
+    let mut positional = Vec::new();
+    for word in words {
+        match key_value(word) {
+            Some((key, value)) if key == "since" => {
+                since = Some(
+                    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                        .map_err(|_| usage(Form::Audit, Problem::BadDate(value.into())))?,
+                );
+            }
+            Some(_) => {
+                return Err(usage(
+                    Form::Audit,
+                    Problem::UnknownOption(word.text.clone()),
+                ));
+            }
+            None => positional.push(word.clone()),
+        }
+    }
+    Ok(Command::Audit {
+        customer: only_customer(&positional, Form::Audit)?,
+        since,
+    })
+}
+
+fn parse_report(words: &[Word]) -> Result<Command, ParseError> {
+    let mut month = None;
+    let mut positional = Vec::new();
+    for word in words {
+        match key_value(word) {
+            Some((key, value)) if key == "month" => {
+                month = Some(
+                    Month::parse(value)
+                        .ok_or_else(|| usage(Form::Report, Problem::BadMonth(value.into())))?,
+                );
+            }
+            Some(_) => {
+                return Err(usage(
+                    Form::Report,
+                    Problem::UnknownOption(word.text.clone()),
+                ));
+            }
+            None => positional.push(word.clone()),
+        }
+    }
+    Ok(Command::Report {
+        customer: only_customer(&positional, Form::Report)?,
+        month,
+    })
 }
 
 fn split_words(text: &str) -> Result<Vec<Word>, ParseError> {
@@ -791,4 +1035,98 @@ mod tests {
             let _ = parse(&text);
         }
     }
+
+    #[test]
+    fn remind_takes_an_optional_customer_a_when_and_the_rest_as_text() {
+        let Ok(Command::Remind {
+            customer,
+            when,
+            text,
+        }) = parse("remind acme in 2h call Ken about SSO")
+        else {
+            panic!("a reminder")
+        };
+        assert_eq!(customer, Some(CustomerRef::Slug("acme".into())));
+        assert_eq!(when, When::In(chrono::Duration::hours(2)));
+        assert_eq!(text, "call Ken about SSO");
+        assert!(matches!(
+            parse("remind every monday 09:00 weekly sync"),
+            Ok(Command::Remind { customer: None, when: When::Every(_), ref text }) if text == "weekly sync"
+        ));
+        assert!(matches!(
+            parse("remind \"Acme Corp\" 2026-12-01 09:30 kickoff"),
+            Ok(Command::Remind { customer: Some(CustomerRef::Name(_)), when: When::At(_), .. })
+        ));
+        for text in ["remind", "remind acme soon hello", "remind in 2h", "remind acme every funday 9:00 x"] {
+            assert!(
+                matches!(parse(text), Err(ParseError::Usage { form: Form::Remind, .. })),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse("remind in 2h"),
+            Err(usage(Form::Remind, Problem::MissingText))
+        );
+    }
+
+    #[test]
+    fn customer_changes_parse_and_bad_ones_are_refused() {
+        let Ok(Command::Customer { customer, change }) =
+            parse("customer acme name=Acme2 tier=enterprise csm=<@U0CSM|ken> qbr=off archive")
+        else {
+            panic!("a customer change")
+        };
+        assert_eq!(customer, Some(CustomerRef::Slug("acme".into())));
+        assert_eq!(change.name.as_deref(), Some("Acme2"));
+        assert_eq!(change.tier, Some(Tier::Enterprise));
+        assert_eq!(change.csm.as_deref(), Some("U0CSM"));
+        assert_eq!(change.archived, Some(true));
+        assert_eq!(change.milestones, [("qbr".to_string(), false)]);
+        assert!(matches!(
+            parse("customer"),
+            Ok(Command::Customer { customer: None, ref change }) if change.is_empty()
+        ));
+        assert!(matches!(
+            parse("unarchive acme"),
+            Ok(Command::Customer { change: CustomerChange { archived: Some(false), .. }, .. })
+        ));
+        for (text, problem) in [
+            ("customer acme tier=gold", Problem::BadTier("gold".into())),
+            ("customer acme csm=ken", Problem::BadUser("ken".into())),
+            ("customer acme qbr=maybe", Problem::BadSwitch("qbr=maybe".into())),
+            ("customer acme colour=red", Problem::UnknownOption("colour=red".into())),
+            ("customer acme beta", Problem::TooManyWords("beta".into())),
+        ] {
+            assert_eq!(parse(text), Err(usage(Form::Customer, problem)), "{text}");
+        }
+    }
+
+    #[test]
+    fn golive_audit_and_report_take_their_options() {
+        assert!(matches!(
+            parse("golive acme 2026-12-01"),
+            Ok(Command::GoLive { customer: Some(_), date: Some(_) })
+        ));
+        assert!(matches!(
+            parse("golive 2026-12-01"),
+            Ok(Command::GoLive { customer: None, date: Some(_) })
+        ));
+        assert_eq!(
+            parse("golive acme 2026-13-01"),
+            Err(usage(Form::GoLive, Problem::BadDate("2026-13-01".into())))
+        );
+        assert!(matches!(
+            parse("audit acme since=2026-11-01"),
+            Ok(Command::Audit { customer: Some(_), since: Some(_) })
+        ));
+        assert!(matches!(
+            parse("report month=2026-11"),
+            Ok(Command::Report { customer: None, month: Some(Month { year: 2026, month: 11 }) })
+        ));
+        assert_eq!(
+            parse("report acme month=2026-1x"),
+            Err(usage(Form::Report, Problem::BadMonth("2026-1x".into())))
+        );
+    }
+
 }

@@ -183,38 +183,52 @@ impl Reminders {
         Ok(())
     }
 
-    /// Gives every customer without one its daily digest (at start, and when a
-    /// customer is created).
+    /// Gives every customer without one its daily digest (at start: customers created
+    /// before reminders existed).
     pub async fn ensure_digests(&self, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
-        let store = &self.support.store;
-        let missing = store.customers_without_reminder(DIGEST_PREFIX).await?;
+        let missing = self
+            .support
+            .store
+            .customers_without_reminder(DIGEST_PREFIX)
+            .await?;
         for customer in &missing {
-            let tz = self.tz_of(customer);
-            let daily = Recurrence {
-                repeat: schedule::Repeat::Daily,
-                time: self.support.policy.reminders.digest_at,
-            };
-            let Some(next) = daily.next_after(tz, now) else {
-                continue;
-            };
-            let new = NewReminder {
-                team_id: customer.team_id.clone(),
-                customer_id: customer.id,
-                kind: "digest".into(),
-                unique_key: Some(format!("{DIGEST_PREFIX}{}", customer.id)),
-                item_key: None,
-                recipient: None,
-                text: String::new(),
-                recurrence: Some(daily.to_text()),
-                tz: tz.name().to_string(),
-                until_at: None,
-                next_due_at: ms(next),
-            };
-            store
-                .schedule_reminder(&new, Actor::scheduler(), ms(now))
-                .await?;
+            self.plan_digest(customer, now).await?;
         }
         Ok(missing.len())
+    }
+
+    /// Plans a customer's daily digest of overdue items at `digest_at` in its zone.
+    pub async fn plan_digest(
+        &self,
+        customer: &Customer,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let tz = self.tz_of(customer);
+        let daily = Recurrence {
+            repeat: schedule::Repeat::Daily,
+            time: self.support.policy.reminders.digest_at,
+        };
+        let Some(next) = daily.next_after(tz, now) else {
+            return Ok(());
+        };
+        let new = NewReminder {
+            team_id: customer.team_id.clone(),
+            customer_id: customer.id,
+            kind: "digest".into(),
+            unique_key: Some(format!("{DIGEST_PREFIX}{}", customer.id)),
+            item_key: None,
+            recipient: None,
+            text: String::new(),
+            recurrence: Some(daily.to_text()),
+            tz: tz.name().to_string(),
+            until_at: None,
+            next_due_at: ms(next),
+        };
+        self.support
+            .store
+            .schedule_reminder(&new, Actor::scheduler(), ms(now))
+            .await?;
+        Ok(())
     }
 
     /// Plans the milestones a go-live on `golive` starts (those the policy and the

@@ -19,6 +19,9 @@ use crate::domain::template::Template;
 use crate::metrics::Metrics;
 use crate::store::outbox::{AssignedDm, Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, kind};
 use crate::store::tickets::TicketRecord;
+use crate::domain::report::Month;
+use crate::reminders::{DigestBody, ItemDueBody, ReminderBody};
+use crate::reports::{self, ReportBody};
 use crate::support::{EscalationBody, Support, ticket_of};
 
 /// Gap between two posts to one channel (Slack allows about one a second).
@@ -53,6 +56,9 @@ const PERMANENT: &[&str] = &[
     "token_revoked",
     "missing_scope",
 ];
+/// Breaches of a report linked to their tickets (one `chat.getPermalink` each); the
+/// message lists no more.
+const REPORT_LINKS: usize = 15;
 /// How long a channel's Slack Connect status is trusted.
 const SHARED_TTL: Duration = Duration::from_secs(300);
 
@@ -70,6 +76,11 @@ enum Failed {
     Wait(Duration),
     /// It no longer applies (its target was met while it waited its turn).
     Obsolete(&'static str),
+}
+
+/// A row's JSON body as `T`; a body that does not parse can never be sent.
+fn parse_body<T: serde::de::DeserializeOwned>(row: &Claimed) -> Result<T, Failed> {
+    serde_json::from_str(&row.body).map_err(|e| Failed::Unsendable(format!("bad body: {e}")))
 }
 
 impl From<ApiError> for Failed {
@@ -288,40 +299,52 @@ impl Sender {
         }
     }
 
-    /// A parked post about a ticket is told to the customer's CSM (the person who
-    /// created the customer), once per ticket and reason, through the outbox too.
+    /// A parked post is told to the customer's CSM (named with `/readiness customer
+    /// csm=…`, else whoever created the customer), through the outbox too: once per
+    /// ticket and reason, or once a day per customer and reason for reminders.
     async fn tell_the_csm(&self, row: &Claimed, code: &str) {
         if row.kind == kind::DIRECT {
             return;
         }
-        let Some(ticket_id) = row.ticket_id else {
-            return;
-        };
-        let Ok(record) = self.ticket(ticket_id).await else {
-            return;
-        };
-        let Ok(customer) = self.customer(record.customer_id).await else {
-            return;
-        };
         let lang = self.support.lang;
+        let (customer_id, about, key) = if let Some(ticket_id) = row.ticket_id {
+            let Ok(record) = self.ticket(ticket_id).await else {
+                return;
+            };
+            let about = format!("T-{}", record.number);
+            (record.customer_id, about, format!("csm:{ticket_id}:{code}"))
+        } else {
+            let body: serde_json::Value = serde_json::from_str(&row.body).unwrap_or_default();
+            let Some(id) = body["customer_id"].as_i64() else {
+                return;
+            };
+            let about = blocks::reminders::kind_name(&row.kind, lang).to_string();
+            let day = Utc::now().date_naive();
+            (id, about, format!("csm:c{id}:{code}:{day}"))
+        };
+        let Ok(customer) = self.customer(customer_id).await else {
+            return;
+        };
+        let channel = customer
+            .channel_id
+            .as_ref()
+            .map(|c| format!(" <#{c}>"))
+            .unwrap_or_default();
         let text = format!(
-            ":warning: {} T-{} ({}) {} <#{}>: `{code}`. {}",
-            lang.pick("Readiness could not post about", "Readiness が投稿できませんでした:"),
-            record.number,
+            ":warning: {} {about} ({}){channel}: `{code}`. {}",
+            lang.pick("Readiness could not post", "Readiness が投稿できませんでした:"),
             customer.name,
-            lang.pick("in", "チャンネル"),
-            record.channel_id,
             lang.pick(
-                "Its posts are parked (see /metrics and the logs). Invite the app back or unarchive the channel; the next change to the ticket posts its message again.",
-                "投稿は保留されています（/metrics とログを参照）。アプリを再招待するかアーカイブを解除してください。チケットの次の変更でメッセージを再投稿します。",
+                "Its posts are parked (see /metrics and the logs). Invite the app back, unarchive the channel or link another with `/readiness customer <customer> channel=#…`; a ticket's next change posts its message again.",
+                "投稿は保留されています（/metrics とログを参照）。アプリを再招待するか、アーカイブを解除するか、`/readiness customer <customer> channel=#…` で別のチャンネルを設定してください。チケットの次の変更でメッセージを再投稿します。",
             )
         );
         let message = Message::plain(text);
         let body = serde_json::json!({ "message": message }).to_string();
         let item = Enqueue {
-            key: format!("csm:{ticket_id}:{code}"),
+            key,
             team_id: row.team_id.clone(),
-            channel_id: customer.created_by.clone(),
+            channel_id: customer.csm().to_string(),
             kind: kind::DIRECT,
             ticket_id: None,
             body,
@@ -342,6 +365,14 @@ impl Sender {
             kind::TICKET_MESSAGE => self.send_ticket_message(row).await,
             kind::ESCALATION => self.send_escalation(row).await,
             kind::ASSIGNED_DM => self.send_assigned_dm(row).await,
+            kind::ITEM_DUE_DM => self.send_item_due_dm(row).await,
+            kind::DIGEST => self.send_digest(row).await,
+            kind::REPORT => self.send_report(row).await,
+            kind::REMINDER => {
+                let body: ReminderBody = parse_body(row)?;
+                self.post_once(row, &row.channel_id, &body.message, None)
+                    .await
+            }
             kind::DIRECT => {
                 let body: serde_json::Value = serde_json::from_str(&row.body)
                     .map_err(|e| Failed::Unsendable(format!("bad body: {e}")))?;
@@ -367,6 +398,125 @@ impl Sender {
             .customer_by_id_unscoped(id)
             .await?
             .ok_or_else(|| unsendable("customer gone"))
+    }
+
+    /// "Your item is due today", unless it was done, re-dated or handed on meanwhile.
+    async fn send_item_due_dm(&self, row: &Claimed) -> Result<String, Failed> {
+        let body: ItemDueBody = parse_body(row)?;
+        let customer = self.customer(body.customer_id).await?;
+        let item = self
+            .template
+            .item(&body.item)
+            .ok_or_else(|| unsendable("item gone"))?;
+        let states = self
+            .support
+            .store
+            .item_states_committed(customer.id)
+            .await?;
+        let state = states.get(&body.item).cloned().unwrap_or_default();
+        if state.is_done()
+            || state.not_applicable
+            || state.due != Some(body.due)
+            || state.assignee.as_deref() != Some(body.assignee.as_str())
+        {
+            return Err(Failed::Obsolete("the item changed before its reminder was sent"));
+        }
+        let lang = self.users.lang_for(&row.team_id, &body.assignee).await;
+        let message = blocks::reminders::item_due(&customer, item, body.due, lang);
+        self.post_once(row, &row.channel_id, &message, None).await
+    }
+
+    /// The day's digest of overdue items: posted once, then edited. Nothing overdue
+    /// and nothing posted yet: nothing to say today.
+    async fn send_digest(&self, row: &Claimed) -> Result<String, Failed> {
+        let body: DigestBody = parse_body(row)?;
+        let customer = self.customer(body.customer_id).await?;
+        let channel = customer
+            .channel_id
+            .clone()
+            .ok_or_else(|| unsendable("the customer has no channel"))?;
+        let store = &self.support.store;
+        // Read the version first: the message is then at least this current.
+        let version = store.customer_version(customer.id).await?;
+        let states = store.item_states_committed(customer.id).await?;
+        let overdue = blocks::reminders::overdue(&self.template, &states, body.day);
+        let message =
+            blocks::reminders::digest(&customer, &overdue, body.day, self.support.lang);
+        let ts = match &row.sent_ts {
+            Some(ts) => {
+                self.api.update_message(&channel, ts, &message).await?;
+                ts.clone()
+            }
+            None if overdue.is_empty() => {
+                return Err(Failed::Obsolete("nothing is overdue"));
+            }
+            None => self.post_once(row, &channel, &message, None).await?,
+        };
+        // Kept current by the checklist updater from now on, like the checklists.
+        let part = format!("digest:{}", body.day);
+        store
+            .record_message(customer.id, &part, &channel, &ts, version)
+            .await?;
+        store.forget_old_digests(customer.id, &ts).await?;
+        Ok(ts)
+    }
+
+    /// The monthly report: the message, then its CSV and JSON threaded under it. A
+    /// retry after the message was posted finds it (it is keyed) and only uploads.
+    async fn send_report(&self, row: &Claimed) -> Result<String, Failed> {
+        let body: ReportBody = parse_body(row)?;
+        let customer = self.customer(body.customer_id).await?;
+        let month = Month::parse(&body.month).ok_or_else(|| unsendable("bad month"))?;
+        let lang = self.support.lang;
+        let data = reports::gather(
+            &self.support,
+            &self.template,
+            &customer,
+            month,
+            lang,
+            Utc::now(),
+        )
+        .await?;
+        let mut links = HashMap::new();
+        for breach in data.sla.breaches.iter().take(REPORT_LINKS) {
+            if let Some(ts) = &breach.ts
+                && !links.contains_key(&breach.ticket_id)
+            {
+                let link = self.api.permalink(&breach.channel_id, ts).await?;
+                links.insert(breach.ticket_id, link);
+            }
+        }
+        let availability = &self.support.policy.tier(customer.tier).availability;
+        let message = blocks::report::report_message(
+            &blocks::report::ReportInput {
+                customer: &customer,
+                month,
+                overall: data.overall,
+                categories: data.categories.clone(),
+                sla: &data.sla,
+                availability,
+                links: &links,
+            },
+            lang,
+        );
+        let ts = self.post_once(row, &row.channel_id, &message, None).await?;
+        let name = format!("readiness-{}-{}", customer.slug, month.label());
+        // A byte-order mark, so spreadsheets read the Japanese text as UTF-8.
+        let csv = format!("\u{feff}{}", data.csv).into_bytes();
+        for (file, title, content, content_type) in [
+            (format!("{name}.csv"), "tickets (CSV)", csv, "text/csv"),
+            (
+                format!("{name}.json"),
+                "report (JSON)",
+                data.json.into_bytes(),
+                "application/json",
+            ),
+        ] {
+            self.api
+                .upload_file(&row.channel_id, Some(&ts), &file, title, content, content_type)
+                .await?;
+        }
+        Ok(ts)
     }
 
     /// Tells an assignee about their item, in their own language.

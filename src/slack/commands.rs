@@ -45,7 +45,7 @@ pub enum Answer {
 }
 
 /// Why a command could not be applied; each becomes a short answer.
-enum Refusal {
+pub(super) enum Refusal {
     Message(Message),
     Internal(anyhow::Error),
 }
@@ -110,6 +110,18 @@ async fn apply(
                 )
                 .await?;
             ctx.delivery.checklist_changed();
+            let assignee_tz = ctx.users.tz_of(&cmd.team_id, &user).await;
+            ctx.reminders
+                .plan_item_due(
+                    &customer,
+                    &item.key,
+                    &update.before,
+                    &update.after,
+                    assignee_tz,
+                    Actor::new(&cmd.user_id, Source::Command),
+                    chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
+                )
+                .await?;
             if update.before.assignee.as_deref() != Some(user.as_str()) && user != cmd.user_id {
                 let dm = AssignedDm {
                     customer_id: customer.id,
@@ -210,14 +222,26 @@ async fn apply(
             };
             list_tickets(ctx, cmd, customer.as_ref(), lang, now_ms).await
         }
-        Command::NotYet(sub) => Ok(Answer::Ephemeral(Message::plain(match lang {
-            Lang::En => format!(
-                "`/readiness {sub}` is not available yet in this version. See `/readiness help`."
-            ),
-            Lang::Ja => format!(
-                "`/readiness {sub}` はこのバージョンではまだ使えません。`/readiness help` をご覧ください。"
-            ),
-        }))),
+        Command::Remind {
+            customer,
+            when,
+            text,
+        } => super::reminding::remind(ctx, cmd, customer, when, text, lang, now_ms).await,
+        Command::Reminders { customer } => {
+            super::reminding::reminders(ctx, cmd, customer, lang).await
+        }
+        Command::GoLive { customer, date } => {
+            super::reminding::golive(ctx, cmd, customer, date, lang, now_ms).await
+        }
+        Command::Customer { customer, change } => {
+            super::customers::customer(ctx, cmd, customer, change, lang, now_ms).await
+        }
+        Command::Audit { customer, since } => {
+            super::records::audit(ctx, cmd, customer, since, lang, now_ms).await
+        }
+        Command::Report { customer, month } => {
+            super::records::report(ctx, cmd, customer, month, lang, now_ms).await
+        }
     }
 }
 
@@ -542,6 +566,8 @@ async fn new_customer(
             Err(CreateCustomerError::Database(e)) => return Err(e.into()),
         }
     };
+    let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    ctx.reminders.plan_digest(&customer, now).await?;
     let job = if customer.channel_id.is_some() {
         Job::PostChecklist {
             customer_id: customer.id,
@@ -738,7 +764,7 @@ async fn tick(
 }
 
 /// The customer named, or the one whose channel this is.
-async fn resolve_customer(
+pub(super) async fn resolve_customer(
     ctx: &Context,
     cmd: &SlashCommand,
     named: Option<&CustomerRef>,
@@ -773,7 +799,7 @@ async fn find_customer(
     }
 }
 
-async fn named_customer(
+pub(super) async fn named_customer(
     ctx: &Context,
     cmd: &SlashCommand,
     r: &CustomerRef,

@@ -615,6 +615,26 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
     if update.after != update.before {
         ctx.delivery.checklist_changed();
     }
+    let assignee_tz = match &update.after.assignee {
+        Some(user) => ctx.users.tz_of(&team, user).await,
+        None => None,
+    };
+    let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    if let Err(e) = ctx
+        .reminders
+        .plan_item_due(
+            &customer,
+            &item.key,
+            &update.before,
+            &update.after,
+            assignee_tz,
+            Actor::new(&submission.user.id, Source::Modal),
+            now,
+        )
+        .await
+    {
+        return modal_error(ids::MODAL_DUE, &internal_error(&e, lang).text);
+    }
     if let Some(user) = &assignee
         && update.before.assignee.as_ref() != Some(user)
         && *user != submission.user.id

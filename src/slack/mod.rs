@@ -3,8 +3,11 @@
 //! for the HTTP body; the HTTP layer only verifies, parses and replies.
 
 pub mod commands;
+mod customers;
 pub mod events;
 pub mod interactions;
+mod records;
+mod reminding;
 
 use std::sync::Arc;
 

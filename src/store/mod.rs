@@ -583,6 +583,57 @@ impl Store {
         }
     }
 
+    /// Writes a customer's changeable fields (name, tier, CSM, channel, archive, go-live,
+    /// switched-off milestones) from `after`, audited with `action` and the state
+    /// before. Refused (`Ok(false)`) if the channel belongs to another customer.
+    pub async fn update_customer(
+        &self,
+        before: &Customer,
+        after: &Customer,
+        action: &str,
+        actor: Actor<'_>,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        if let Some(channel) = &after.channel_id
+            && before.channel_id.as_ref() != Some(channel)
+            && self
+                .customer_where("channel_id = $2", &after.team_id, channel)
+                .await?
+                .is_some_and(|other| other.id != after.id)
+        {
+            return Ok(false);
+        }
+        on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE customers SET name = $2, tier = $3, csm = $4, channel_id = $5,
+                     archived_at = $6, golive_on = $7, reminders_off = $8, version = version + 1
+                 WHERE id = $1",
+            )
+            .bind(after.id)
+            .bind(&after.name)
+            .bind(after.tier.as_str())
+            .bind(&after.csm)
+            .bind(&after.channel_id)
+            .bind(after.archived_at)
+            .bind(after.golive_on.map(|d| d.to_string()))
+            .bind(after.reminders_off.join(","))
+            .execute(&mut *tx)
+            .await?;
+            let entry = actor
+                .entry(&after.team_id, Some(after.id), action, &after.slug, now_ms)
+                .with(Some(customer_json(before)), Some(customer_json(after)));
+            append_audit!(&mut *tx, &entry)?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(())
+        })?;
+        if let Some(cache) = &self.cache {
+            cache.put_customer(after.clone());
+        }
+        self.wake();
+        Ok(true)
+    }
+
     /// The first free `c<n>` slug, for names without ASCII letters or digits.
     pub async fn free_numbered_slug(&self, team_id: &str) -> Result<String, sqlx::Error> {
         let count: i64 = on_pool!(&self.db, read, |pool| sqlx::query(
@@ -1049,6 +1100,24 @@ impl Store {
         .bind(channel_id)
         .bind(ts)
         .bind(version)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    }
+
+    /// Forgets a customer's earlier digests once a new day's is posted: only the
+    /// latest is kept current.
+    pub async fn forget_old_digests(
+        &self,
+        customer_id: i64,
+        keep_ts: &str,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "DELETE FROM checklist_messages
+             WHERE customer_id = $1 AND part LIKE 'digest:%' AND ts <> $2"
+        )
+        .bind(customer_id)
+        .bind(keep_ts)
         .execute(pool)
         .await
         .map(|_| ()))

@@ -38,6 +38,8 @@ pub mod kind {
     /// The day's digest of overdue items in the customer's channel: posted once a
     /// day, edited (not posted again) when it fires again that day.
     pub const DIGEST: &str = "digest";
+    /// A customer's monthly report, gathered when sent, with its CSV and JSON files.
+    pub const REPORT: &str = "report";
 }
 
 /// What an [`kind::ASSIGNED_DM`] row carries.
@@ -131,6 +133,8 @@ pub struct Claimed {
     /// An earlier sender may have posted this and died before recording it.
     pub in_doubt: bool,
     pub created_at: i64,
+    /// The message an earlier send posted (a re-armed row updates it).
+    pub sent_ts: Option<String>,
 }
 
 /// How an attempt ended.
@@ -188,7 +192,7 @@ impl Store {
                  ORDER BY o.id
                  LIMIT $4 {lock})
              RETURNING id, idem_key, team_id, channel_id, kind, ticket_id, body, generation,
-                 attempts, in_doubt, created_at"
+                 attempts, in_doubt, created_at, sent_ts"
         ));
         on_pool!(&self.db, write, |pool| {
             let rows = sqlx::query(sql)
@@ -213,6 +217,7 @@ impl Store {
                     attempts: row.try_get("attempts")?,
                     in_doubt: in_doubt != 0,
                     created_at: row.try_get("created_at")?,
+                    sent_ts: row.try_get("sent_ts")?,
                 });
             }
             claimed.sort_by_key(|c| c.id);

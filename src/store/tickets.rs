@@ -274,6 +274,29 @@ impl Store {
         })
     }
 
+    /// A customer's tickets opened in [from, to) (Unix ms), for its report.
+    pub async fn tickets_opened_between(
+        &self,
+        customer_id: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<TicketRecord>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets
+             WHERE customer_id = $1 AND opened_at >= $2 AND opened_at < $3
+             ORDER BY opened_at, number"
+        ));
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(sql)
+                .bind(customer_id)
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|row| Ok(ticket_from_row!(row))).collect()
+        })
+    }
+
     /// Every unresolved ticket, for re-planning after a policy change.
     pub async fn all_open_tickets(&self) -> Result<Vec<TicketRecord>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!(

@@ -517,6 +517,30 @@ impl Support {
         }
     }
 
+    /// Re-plans a customer's open deadlines after its tier changed from `old_tier`: the
+    /// time used so far stays used (counted in the old tier's hours), the time left
+    /// counts in the new tier's. Returns how many tickets were re-planned.
+    pub async fn replan_customer(
+        &self,
+        customer: &Customer,
+        old_tier: Tier,
+        now: DateTime<Utc>,
+    ) -> Result<usize, ActError> {
+        let old = self.calendar(old_tier).clone();
+        let open = self
+            .store
+            .open_tickets(&customer.team_id, Some(customer.id))
+            .await?;
+        for record in &open {
+            self.change(&record.team_id, record.id, now, None, |ticket, _tier| {
+                ticket.clock.replan(&old, now);
+                Ok(Vec::new())
+            })
+            .await?;
+        }
+        Ok(open.len())
+    }
+
     /// Re-plans every open deadline when the policy changed since they were planned:
     /// the time used so far stays used (counted under the old calendars), the time
     /// left counts against the new ones.

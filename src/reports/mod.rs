@@ -1,0 +1,124 @@
+//! The monthly report: gathers a customer's readiness and a month's tickets, and hands
+//! them to the pure figures (`domain::report`) and renderers (`blocks::report`). It is
+//! posted through the outbox (kind `report`), with its CSV and JSON attached as files.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::checklist::{Progress, category_progress, overall_progress};
+use crate::domain::customer::Customer;
+use crate::domain::i18n::Lang;
+use crate::domain::report::{self, Month, SlaReport};
+use crate::domain::template::Template;
+use crate::support::{Support, ticket_of};
+
+/// What a report row of the outbox carries; the report is gathered when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportBody {
+    pub customer_id: i64,
+    /// `YYYY-MM`
+    pub month: String,
+    pub requested_by: String,
+}
+
+/// A month's figures for one customer.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    pub month: Month,
+    pub overall: Progress,
+    pub categories: Vec<(String, Progress)>,
+    pub sla: SlaReport,
+    pub csv: String,
+    pub json: String,
+}
+
+/// Gathers the figures of `month` (in the customer's tier zone) as they stand at `now`.
+pub async fn gather(
+    support: &Support,
+    template: &Template,
+    customer: &Customer,
+    month: Month,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> Result<ReportData, sqlx::Error> {
+    let tz = support.policy.tier(customer.tier).timezone;
+    let cal = support.calendar(customer.tier);
+    let (from, to) = month.bounds(tz);
+    let records = support
+        .store
+        .tickets_opened_between(
+            customer.id,
+            from.timestamp_millis(),
+            to.timestamp_millis(),
+        )
+        .await?;
+    let tickets: Vec<_> = records.iter().map(ticket_of).collect();
+    let states = support.store.item_states_committed(customer.id).await?;
+    let overall = overall_progress(template, &states);
+    let categories: Vec<(String, Progress)> = template
+        .categories
+        .iter()
+        .map(|c| (c.label(lang).to_string(), category_progress(c, &states)))
+        .collect();
+    let sla = report::sla_report(&tickets, &support.policy, cal, from, to, now);
+    let csv = report::tickets_csv(&tickets, &support.policy, cal, from, to, now);
+    let json = report_json(customer, month, overall, &categories, &sla, support, now);
+    Ok(ReportData {
+        month,
+        overall,
+        categories,
+        sla,
+        csv,
+        json,
+    })
+}
+
+/// The report as JSON, for tools.
+fn report_json(
+    customer: &Customer,
+    month: Month,
+    overall: Progress,
+    categories: &[(String, Progress)],
+    sla: &SlaReport,
+    support: &Support,
+    now: DateTime<Utc>,
+) -> String {
+    let minutes = |d: Option<chrono::Duration>| d.map(|d| d.num_seconds() as f64 / 60.0);
+    let attainment = |a: &report::Attainment| {
+        serde_json::json!({
+            "measured": a.measured,
+            "met": a.met,
+            "median_business_minutes": minutes(a.median),
+            "p90_business_minutes": minutes(a.p90),
+        })
+    };
+    let value = serde_json::json!({
+        "customer": { "slug": customer.slug, "name": customer.name, "tier": customer.tier.as_str() },
+        "month": month.label(),
+        "generated_at": now.to_rfc3339(),
+        "availability_target": support.policy.tier(customer.tier).availability,
+        "readiness": {
+            "done": overall.done,
+            "applicable": overall.applicable,
+            "categories": categories.iter().map(|(label, p)| serde_json::json!({
+                "label": label, "done": p.done, "applicable": p.applicable,
+            })).collect::<Vec<_>>(),
+        },
+        "sla": sla.rows.iter().map(|row| serde_json::json!({
+            "priority": row.priority.as_str(),
+            "opened": row.opened,
+            "first_response": attainment(&row.first_response),
+            "resolution": attainment(&row.resolution),
+        })).collect::<Vec<_>>(),
+        "breaches": sla.breaches.iter().map(|b| serde_json::json!({
+            "ticket": format!("T-{}", b.number),
+            "priority": b.priority.as_str(),
+            "target": b.target.as_str(),
+            "over_business_minutes": b.over.num_seconds() as f64 / 60.0,
+        })).collect::<Vec<_>>(),
+        "weeks": sla.weeks.iter().map(|w| serde_json::json!({
+            "week_start": w.week_start.to_string(), "measured": w.measured, "met": w.met,
+        })).collect::<Vec<_>>(),
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}

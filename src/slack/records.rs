@@ -1,0 +1,112 @@
+//! `/readiness audit` and `/readiness report`: what happened, and how the month went.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::Context;
+use super::commands::{Answer, Refusal, SlashCommand, named_customer, resolve_customer};
+use crate::blocks::{self, Message};
+use crate::domain::command::{CustomerRef, Form};
+use crate::domain::i18n::Lang;
+use crate::domain::report::Month;
+use crate::reports::ReportBody;
+use crate::store::outbox::{Enqueue, kind};
+
+/// Entries read for `/readiness audit` (a few more than shown, to say there are more).
+const AUDIT_READ: i64 = blocks::audit::SHOWN as i64 + 1;
+/// Without `since=`, the audit answer looks back this far.
+const AUDIT_DEFAULT_DAYS: i64 = 30;
+
+pub(super) async fn audit(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    customer: Option<CustomerRef>,
+    since: Option<NaiveDate>,
+    lang: Lang,
+    now_ms: i64,
+) -> Result<Answer, Refusal> {
+    let customer = match customer {
+        Some(r) => Some(named_customer(ctx, cmd, &r, Form::Audit, lang).await?),
+        None => {
+            ctx.store
+                .customer_by_channel(&cmd.team_id, &cmd.channel_id)
+                .await?
+        }
+    };
+    let tz = customer
+        .as_ref()
+        .map_or(chrono_tz::UTC, |c| ctx.support.policy.tier(c.tier).timezone);
+    let since_ms = match since {
+        Some(day) => {
+            crate::domain::schedule::local_to_utc(tz, day.and_time(chrono::NaiveTime::MIN))
+                .timestamp_millis()
+        }
+        None => now_ms - AUDIT_DEFAULT_DAYS * 86_400_000,
+    };
+    let entries = ctx
+        .store
+        .recent_audit(
+            &cmd.team_id,
+            customer.as_ref().map(|c| c.id),
+            since_ms,
+            AUDIT_READ,
+        )
+        .await?;
+    let names = ctx
+        .store
+        .customers(&cmd.team_id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    Ok(Answer::Ephemeral(blocks::audit::recent(
+        &entries, &names, lang,
+    )))
+}
+
+/// `report`: the month's report is posted in the customer's channel through the
+/// outbox (gathered when sent), with its CSV and JSON attached.
+pub(super) async fn report(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    customer: Option<CustomerRef>,
+    month: Option<Month>,
+    lang: Lang,
+    now_ms: i64,
+) -> Result<Answer, Refusal> {
+    let customer = resolve_customer(ctx, cmd, customer.as_ref(), Form::Report, lang).await?;
+    let Some(channel) = customer.channel_id.clone() else {
+        return Err(Refusal::Message(Message::plain(lang.pick(
+            "This customer has no channel yet, so the report would have nowhere to go.",
+            "この顧客にはまだチャンネルがないため、レポートを投稿できません。",
+        ))));
+    };
+    let now = DateTime::<Utc>::from_timestamp_millis(now_ms).unwrap_or_default();
+    let tz = ctx.support.policy.tier(customer.tier).timezone;
+    let month = month.unwrap_or_else(|| Month::containing(now, tz));
+    let body = ReportBody {
+        customer_id: customer.id,
+        month: month.label(),
+        requested_by: cmd.user_id.clone(),
+    };
+    let item = Enqueue {
+        key: format!("report:{}:{}:{now_ms}", customer.id, month.label()),
+        team_id: customer.team_id.clone(),
+        channel_id: channel.clone(),
+        kind: kind::REPORT,
+        ticket_id: None,
+        body: serde_json::to_string(&body).map_err(|e| Refusal::Internal(e.into()))?,
+    };
+    ctx.store.enqueue(&item, now_ms).await?;
+    Ok(Answer::Ephemeral(Message::plain(match lang {
+        Lang::En => format!(
+            ":bar_chart: The {} report for *{}* is being posted in <#{channel}>, with its CSV and JSON.",
+            month.label(),
+            blocks::escape(&customer.name)
+        ),
+        Lang::Ja => format!(
+            ":bar_chart: *{}* の {} のレポートを <#{channel}> に投稿しています（CSV と JSON 付き）。",
+            blocks::escape(&customer.name),
+            month.label()
+        ),
+    })))
+}
