@@ -7,7 +7,7 @@ use tokio::{net::TcpListener, sync::watch};
 use tracing::{info, warn};
 
 use crate::config::Settings;
-use crate::delivery::{slack_api::SlackApi, users::Users, worker};
+use crate::delivery::{home::Home, slack_api::SlackApi, users::Users, worker};
 use crate::domain::template::Template;
 use crate::http::{self, HttpState, signature::Verifier};
 use crate::metrics::Metrics;
@@ -99,12 +99,14 @@ pub async fn run(
         api.clone(),
         template.clone(),
         settings.channel_language,
-        stop_rx,
+        stop_rx.clone(),
     );
     delivery
         .resume_unfinished(&store, settings.channel_language)
         .await
         .context("cannot list the customers awaiting a channel")?;
+    let home = Home::new(api.clone(), support.clone(), template.clone(), users.clone());
+    let refreshing = tokio::spawn(home.clone().run_refresher(stop_rx.clone()));
     let state = HttpState {
         ctx: Context {
             store: store.clone(),
@@ -115,6 +117,7 @@ pub async fn run(
             channel_lang: settings.channel_language,
             support,
             reminders,
+            home,
         },
         verifier,
         metrics,
@@ -138,6 +141,7 @@ pub async fn run(
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
         let _ = firing.await;
         let _ = sending.await;
+        let _ = refreshing.await;
     })
     .await;
     store.close().await;

@@ -80,6 +80,16 @@ pub fn context(text: &str) -> SlackBlock {
     .into()
 }
 
+/// A read-mostly modal showing `blocks` (cut to what a view holds): the App Home's
+/// way to show a checklist, whose checkboxes work there as in a message.
+pub fn modal_of(title: &str, mut blocks: Vec<SlackBlock>, lang_close: &str) -> SlackView {
+    blocks.truncate(limits::VIEW_BLOCKS);
+    SlackView::Modal(
+        SlackModalView::new(plain(clip(title, limits::MODAL_TITLE)), blocks)
+            .with_close(plain(clip(lang_close, limits::MODAL_TITLE))),
+    )
+}
+
 /// Cuts text to at most `max` characters, marking the cut with an ellipsis.
 pub fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

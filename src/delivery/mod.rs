@@ -2,6 +2,7 @@
 //! caused it has been acknowledged.
 
 pub mod clicks;
+pub mod home;
 pub mod slack_api;
 pub mod users;
 pub mod worker;

@@ -350,6 +350,13 @@ impl SlackApi {
         Ok(())
     }
 
+    /// Pushes `view` on top of the open modal (a checklist's category from its overview).
+    pub async fn push_view(&self, trigger_id: &str, view: SlackView) -> Result<(), ApiError> {
+        let request = SlackApiViewsPushRequest::new(trigger_id.into(), view);
+        self.session()?.views_push(&request).await?;
+        Ok(())
+    }
+
     pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> Result<(), ApiError> {
         let request = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
         self.session()?.views_open(&request).await?;

@@ -112,6 +112,8 @@ pub struct Delivery {
     jobs: mpsc::Sender<Job>,
     stale: Arc<Notify>,
     clicks: Clicks,
+    /// Tells the App Home refresher that a checklist changed.
+    wake: Arc<crate::store::Wake>,
 }
 
 impl Delivery {
@@ -135,6 +137,7 @@ impl Delivery {
     /// Some customer's checklist changed: posted messages need re-rendering.
     pub fn checklist_changed(&self) {
         self.stale.notify_one();
+        self.wake.home.notify_one();
     }
 }
 
@@ -170,6 +173,7 @@ pub fn start(
         jobs: tx,
         stale: stale.clone(),
         clicks,
+        wake: worker.store.wakers().clone(),
     };
     let handle = tokio::spawn(async move {
         let updater = tokio::spawn(worker.clone().run_updater(stale, shutdown));

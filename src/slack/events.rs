@@ -1,13 +1,18 @@
 //! The Events API: the URL handshake, event callbacks dropped when Slack retries one
 //! already handled, and thread replies under a ticket, which count as its first
 //! response when a member of the workspace other than the reporter writes them.
-//! Other events (App Home, for a later release) are acknowledged and recorded as seen.
+//! `app_home_opened` publishes the viewer's Home. A customer channel archived, renamed
+//! or left by the app is told to the customer's CSM, since posts there would otherwise
+//! fail without anyone knowing why. Other events are acknowledged and recorded as seen.
 
 use serde::Deserialize;
 use serde_json::Value;
 use tracing::{debug, warn};
 
 use super::Context;
+use crate::blocks::Message;
+use crate::domain::i18n::Lang;
+use crate::store::outbox::{Enqueue, kind};
 use crate::store::audit::{Actor, Source};
 use crate::domain::ticket::Action;
 use crate::support::ActError;
@@ -76,6 +81,84 @@ async fn thread_reply(
     }
 }
 
+/// The Home tab opened: publish it, off the request's path.
+fn home_opened(ctx: &Context, team: &str, event: &Value) {
+    let (Some(user), Some("home")) = (event["user"].as_str(), event["tab"].as_str()) else {
+        return;
+    };
+    let (home, team, user) = (ctx.home.clone(), team.to_string(), user.to_string());
+    tokio::spawn(async move {
+        if let Err(e) = home.publish(&team, &user, 0).await {
+            warn!(error = %e, "cannot publish an App Home");
+        }
+    });
+}
+
+/// A customer channel archived, renamed or left by the app: the CSM hears of it (in
+/// the outbox, keyed by the event, so once).
+async fn channel_changed(
+    ctx: &Context,
+    team: &str,
+    kind: &str,
+    event: &Value,
+    event_id: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    // Renames carry the channel as an object, the others as its id.
+    let channel = event["channel"]
+        .as_str()
+        .or(event["channel"]["id"].as_str())
+        .unwrap_or_default();
+    let Some(customer) = ctx.store.customer_by_channel(team, channel).await? else {
+        return Ok(());
+    };
+    let lang = ctx.channel_lang;
+    let name = crate::blocks::escape(&customer.name);
+    let what = match kind {
+        "channel_archive" | "group_archive" => match lang {
+            Lang::En => format!(
+                ":file_cabinet: The channel of *{name}* (<#{channel}>) was archived. Reminders, escalations and ticket updates cannot be posted there: unarchive it, or link another with `/readiness customer {} channel=#…`.",
+                customer.slug
+            ),
+            Lang::Ja => format!(
+                ":file_cabinet: *{name}* のチャンネル（<#{channel}>）がアーカイブされました。リマインダー・エスカレーション・チケット更新を投稿できません。アーカイブを解除するか、`/readiness customer {} channel=#…` で別のチャンネルを設定してください。",
+                customer.slug
+            ),
+        },
+        "channel_left" | "group_left" => match lang {
+            Lang::En => format!(
+                ":warning: Readiness was removed from the channel of *{name}* (<#{channel}>). Invite it back (`/invite @Readiness`) or its reminders and escalations cannot be posted."
+            ),
+            Lang::Ja => format!(
+                ":warning: *{name}* のチャンネル（<#{channel}>）から Readiness が外されました。再招待（`/invite @Readiness`）しないとリマインダーやエスカレーションを投稿できません。"
+            ),
+        },
+        _ => {
+            let new_name = event["channel"]["name"].as_str().unwrap_or_default();
+            match lang {
+                Lang::En => format!(
+                    ":pencil2: The channel of *{name}* was renamed to #{}. Nothing breaks: Readiness follows the channel, not its name.",
+                    crate::blocks::escape(new_name)
+                ),
+                Lang::Ja => format!(
+                    ":pencil2: *{name}* のチャンネル名が #{} に変わりました。Readiness はチャンネル名ではなくチャンネルを追うので影響はありません。",
+                    crate::blocks::escape(new_name)
+                ),
+            }
+        }
+    };
+    let body = serde_json::json!({ "message": Message::plain(what), "customer_id": customer.id });
+    let item = Enqueue {
+        key: format!("channel-event:{event_id}"),
+        team_id: team.to_string(),
+        channel_id: customer.csm().to_string(),
+        kind: kind::DIRECT,
+        ticket_id: None,
+        body: body.to_string(),
+    };
+    ctx.store.enqueue(&item, now_ms).await
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type")]
 pub enum Envelope {
@@ -127,10 +210,22 @@ pub async fn handle(
                 kind = event["type"].as_str().unwrap_or("-"),
                 "event received"
             );
-            if let Some(team) = team_id.as_deref()
-                && event["type"] == "message"
-                && let Err(e) = thread_reply(ctx, team, &event, now_ms).await
-            {
+            let Some(team) = team_id.as_deref() else {
+                return Ok(EventReply::Ack);
+            };
+            let handled = match event["type"].as_str().unwrap_or_default() {
+                "message" => thread_reply(ctx, team, &event, now_ms).await,
+                "app_home_opened" => {
+                    home_opened(ctx, team, &event);
+                    Ok(())
+                }
+                kind @ ("channel_archive" | "group_archive" | "channel_rename"
+                | "group_rename" | "channel_left" | "group_left") => {
+                    channel_changed(ctx, team, kind, &event, &event_id, now_ms).await
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = handled {
                 // Not handled after all: let Slack's retry of it through.
                 let _ = ctx.store.forget_event(&event_id).await;
                 return Err(e);

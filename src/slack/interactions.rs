@@ -15,7 +15,7 @@ use tracing::warn;
 
 use super::{Context, internal_error, open_modal};
 use crate::store::audit::{Actor, Source};
-use crate::blocks::{Message, checklist, ids, item_modal, ticket, ticket_modal};
+use crate::blocks::{self, Message, checklist, home, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
 use crate::domain::i18n::Lang;
 use crate::domain::sla::Priority;
@@ -69,6 +69,9 @@ pub struct User {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Container {
+    /// `message` or `view` (a modal or the App Home).
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
     #[serde(default)]
     pub is_ephemeral: bool,
     #[serde(default)]
@@ -298,6 +301,24 @@ async fn block_action(
         open_modal(ctx, trigger, view, "item");
     } else if action.action_id.starts_with("ticket_") {
         ticket_button(ctx, team, payload, action, now_ms).await?;
+    } else if action.action_id == blocks::reminders::CANCEL {
+        let lang = ctx.users.lang_for(team, &payload.user.id).await;
+        let value = action.value.as_deref().unwrap_or_default();
+        let message =
+            super::reminding::cancel_button(ctx, team, &payload.user.id, value, lang, now_ms)
+                .await?;
+        if let Some(url) = &payload.response_url {
+            ctx.delivery.submit_or_warn(Job::Respond {
+                response_url: url.clone(),
+                message,
+                replace_original: true,
+            });
+        }
+    } else if action.action_id.starts_with(home::PAGE)
+        || action.action_id == home::OPEN_CHECKLIST
+        || action.action_id == home::NEW_TICKET
+    {
+        home_button(ctx, team, payload, action).await?;
     } else if let Some(number) = action
         .action_id
         .strip_prefix(&format!("{}_", ids::OPEN_CATEGORY))
@@ -316,7 +337,25 @@ async fn block_action(
             return Ok(());
         };
         let channel = payload.channel.as_ref().map(|c| c.id.as_str());
-        if !payload.container.is_ephemeral
+        if payload.container.kind.as_deref() == Some("view") {
+            // The checklist opened from the App Home: the category on top of it.
+            let Some(trigger) = payload.trigger_id.clone() else {
+                return Ok(());
+            };
+            let lang = ctx.users.lang_for(team, &payload.user.id).await;
+            let states = ctx.store.item_states(customer.id).await?;
+            let blocks = checklist::category_messages(&customer, category, &states, lang)
+                .into_iter()
+                .flat_map(|m| m.blocks)
+                .collect();
+            let view = blocks::modal_of(category.label(lang), blocks, lang.pick("Back", "戻る"));
+            let api = ctx.api.clone();
+            tokio::spawn(async move {
+                if let Err(e) = api.push_view(&trigger, view).await {
+                    warn!(error = %e, "cannot push a category modal");
+                }
+            });
+        } else if !payload.container.is_ephemeral
             && channel.is_some()
             && channel == customer.channel_id.as_deref()
         {
@@ -339,6 +378,62 @@ async fn block_action(
             }
         }
     }
+    Ok(())
+}
+
+/// The App Home's buttons: another page, a customer's checklist (a modal), a new
+/// ticket for a customer (the ticket modal, the customer chosen).
+async fn home_button(
+    ctx: &Context,
+    team: &str,
+    payload: &BlockActions,
+    action: &Action,
+) -> anyhow::Result<()> {
+    let user = payload.user.id.clone();
+    if action.action_id.starts_with(home::PAGE) {
+        let page = action
+            .value
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let (home, team) = (ctx.home.clone(), team.to_string());
+        // Off the request's path: the click is acknowledged at once.
+        tokio::spawn(async move {
+            if let Err(e) = home.publish(&team, &user, page).await {
+                warn!(error = %e, "cannot publish an App Home page");
+            }
+        });
+        return Ok(());
+    }
+    let (Some(customer_id), Some(trigger)) = (
+        action.value.as_deref().and_then(|v| v.parse::<i64>().ok()),
+        payload.trigger_id.clone(),
+    ) else {
+        return Ok(());
+    };
+    // An id from another workspace, or a guessed one, finds nothing.
+    let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
+        return Ok(());
+    };
+    let lang = ctx.users.lang_for(team, &user).await;
+    let view = if action.action_id == home::OPEN_CHECKLIST {
+        let states = ctx.store.item_states(customer.id).await?;
+        let overview = checklist::overview(&ctx.template, &customer, &states, lang);
+        blocks::modal_of(&customer.name, overview.blocks, lang.pick("Close", "閉じる"))
+    } else {
+        let customers = ctx.store.customers(team).await?;
+        blocks::ticket_modal::ticket_modal(
+            Some(&customer),
+            &customers,
+            None,
+            &blocks::ticket_modal::TicketModalMetadata {
+                customer: Some(customer.id),
+                ..Default::default()
+            },
+            lang,
+        )
+    };
+    open_modal(ctx, trigger, view, "home");
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use slack_morphism::prelude::SlackView;
 use tracing::{error, warn};
 
 use crate::blocks::Message;
-use crate::delivery::{slack_api::SlackApi, users::Users, worker::Delivery};
+use crate::delivery::{home::Home, slack_api::SlackApi, users::Users, worker::Delivery};
 use crate::domain::i18n::Lang;
 use crate::domain::template::Template;
 use crate::store::Store;
@@ -36,6 +36,8 @@ pub struct Context {
     pub support: Support,
     /// Scheduled reminders.
     pub reminders: Reminders,
+    /// Each viewer's App Home.
+    pub home: Home,
 }
 
 /// Opens a modal now, off the request's path: its trigger expires 3 seconds after the

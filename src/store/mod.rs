@@ -64,6 +64,8 @@ pub const WAKE_CHANNEL: &str = "readiness_wake";
 pub struct Wake {
     pub timers: tokio::sync::Notify,
     pub outbox: tokio::sync::Notify,
+    /// What an App Home shows changed (this process only; see `delivery::home`).
+    pub home: tokio::sync::Notify,
 }
 
 /// One request's ticks and unticks, waiting for the batch writer.
@@ -457,6 +459,7 @@ impl Store {
     pub fn wake(&self) {
         self.wake.timers.notify_one();
         self.wake.outbox.notify_one();
+        self.wake.home.notify_one();
     }
 
     pub fn wake_outbox(&self) {
@@ -893,6 +896,30 @@ impl Store {
             }
             Ok(all)
         })
+    }
+
+    /// The states of the given customers of a workspace: from the cache on SQLite (one
+    /// load per customer, then none), in one query on PostgreSQL.
+    pub async fn states_of(
+        &self,
+        team_id: &str,
+        customer_ids: &[i64],
+    ) -> Result<HashMap<i64, Arc<States>>, sqlx::Error> {
+        if self.cache.is_some() {
+            let mut all = HashMap::with_capacity(customer_ids.len());
+            for id in customer_ids {
+                all.insert(*id, self.item_states(*id).await?);
+            }
+            return Ok(all);
+        }
+        let wanted: std::collections::HashSet<i64> = customer_ids.iter().copied().collect();
+        Ok(self
+            .team_item_states(team_id)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| wanted.contains(id))
+            .map(|(id, states)| (id, Arc::new(states)))
+            .collect())
     }
 
     /// Ticks and unticks items; returns the keys whose state changed. A key ticked

@@ -1,0 +1,215 @@
+//! The App Home: each viewer's dashboard, rendered from the database and published with
+//! `views.publish` when they open the tab, and again (debounced) when what it shows
+//! changes. A Home is a replaceable view, not a post: publishing it twice does no harm,
+//! so it does not go through the outbox.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use slack_morphism::prelude::SlackView;
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use super::slack_api::{ApiError, SlackApi};
+use super::users::Users;
+use crate::blocks::home::{DueItem, HomeCustomer, HomeInput, HomeTicket, home_view};
+use crate::domain::checklist::{category_progress, overall_progress};
+use crate::domain::customer::Customer;
+use crate::domain::template::Template;
+use crate::domain::ticket::Ticket;
+use crate::support::{Support, ticket_of, urgency};
+
+/// Changes within this long of each other cost one re-publish per viewer.
+const DEBOUNCE: Duration = Duration::from_secs(2);
+/// Viewers who opened their Home within this long get it refreshed on changes; others
+/// see a fresh one the next time they open it.
+const WATCHED_FOR: Duration = Duration::from_secs(24 * 3600);
+/// Items due within this many days (or overdue) are listed for the viewer.
+const DUE_WITHIN_DAYS: i64 = 7;
+
+/// (team, user) → the page they are on and when they last opened the Home.
+type Viewers = HashMap<(String, String), (usize, Instant)>;
+
+#[derive(Clone)]
+pub struct Home {
+    api: SlackApi,
+    support: Support,
+    template: Arc<Template>,
+    users: Users,
+    viewers: Arc<Mutex<Viewers>>,
+    /// Raised by the store and the checklist handlers (`Wake::home`).
+    changed: Arc<crate::store::Wake>,
+}
+
+impl Home {
+    pub fn new(api: SlackApi, support: Support, template: Arc<Template>, users: Users) -> Self {
+        Self {
+            api,
+            template,
+            users,
+            viewers: Arc::default(),
+            changed: support.store.wakers().clone(),
+            support,
+        }
+    }
+
+    /// Something a Home shows changed: watched Homes are re-published shortly.
+    pub fn changed(&self) {
+        self.changed.home.notify_one();
+    }
+
+    /// Re-publishes watched Homes after changes, at most once per [`DEBOUNCE`].
+    pub async fn run_refresher(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = self.changed.home.notified() => {}
+                _ = shutdown.changed() => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(DEBOUNCE) => {}
+                _ = shutdown.changed() => return,
+            }
+            let watched: Vec<((String, String), usize)> = {
+                let mut viewers = self.viewers.lock().expect("home viewers lock");
+                viewers.retain(|_, (_, at)| at.elapsed() < WATCHED_FOR);
+                viewers
+                    .iter()
+                    .map(|(key, (page, _))| (key.clone(), *page))
+                    .collect()
+            };
+            for ((team, user), page) in watched {
+                if let Err(e) = self.publish(&team, &user, page).await {
+                    warn!(error = %e, "cannot refresh an App Home");
+                }
+            }
+        }
+    }
+
+    /// Renders and publishes `user`'s Home at `page`, and watches it for changes.
+    pub async fn publish(&self, team: &str, user: &str, page: usize) -> Result<(), ApiError> {
+        self.viewers
+            .lock()
+            .expect("home viewers lock")
+            .insert((team.to_string(), user.to_string()), (page, Instant::now()));
+        let lang = self.users.lang_for(team, user).await;
+        let started = Instant::now();
+        let view = self
+            .render(team, user, page, lang, Utc::now())
+            .await
+            .map_err(|e| ApiError::Transport(format!("database: {e}")))?;
+        debug!(took = ?started.elapsed(), "App Home rendered");
+        self.api.publish_home(user, view).await
+    }
+
+    /// The Home of `user`: their customers (created by them, their CSM role or an item
+    /// assigned to them; the whole workspace's if none), those customers' open tickets
+    /// worst first, and the items due for them within a week.
+    pub async fn render(
+        &self,
+        team: &str,
+        user: &str,
+        page: usize,
+        lang: crate::domain::i18n::Lang,
+        now: DateTime<Utc>,
+    ) -> Result<SlackView, sqlx::Error> {
+        let store = &self.support.store;
+        let all: Vec<Customer> = store
+            .customers(team)
+            .await?
+            .into_iter()
+            .filter(|c| !c.is_archived())
+            .collect();
+        let ids: Vec<i64> = all.iter().map(|c| c.id).collect();
+        let states = store.states_of(team, &ids).await?;
+        let assigned_to_viewer = |c: &Customer| {
+            states.get(&c.id).is_some_and(|s| {
+                s.values()
+                    .any(|state| state.assignee.as_deref() == Some(user))
+            })
+        };
+        let mine: Vec<&Customer> = all
+            .iter()
+            .filter(|c| c.created_by == user || c.csm() == user || assigned_to_viewer(c))
+            .collect();
+        let customers: Vec<&Customer> = if mine.is_empty() {
+            all.iter().collect()
+        } else {
+            mine
+        };
+        let empty = Arc::default();
+        let home_customers: Vec<HomeCustomer<'_>> = customers
+            .iter()
+            .map(|c| {
+                let s = states.get(&c.id).unwrap_or(&empty);
+                HomeCustomer {
+                    customer: c,
+                    overall: overall_progress(&self.template, s),
+                    categories: self
+                        .template
+                        .categories
+                        .iter()
+                        .map(|cat| (cat.label(lang).to_string(), category_progress(cat, s)))
+                        .collect(),
+                }
+            })
+            .collect();
+        let shown: HashMap<i64, &Customer> = customers.iter().map(|c| (c.id, *c)).collect();
+        let mut tickets: Vec<(Ticket, &Customer)> = store
+            .open_tickets(team, None)
+            .await?
+            .iter()
+            .filter_map(|r| shown.get(&r.customer_id).map(|c| (ticket_of(r), *c)))
+            .collect();
+        let policy = &self.support.policy;
+        tickets.sort_by_cached_key(|(t, c)| {
+            urgency(t, policy, self.support.calendar(c.tier), now)
+        });
+        let home_tickets: Vec<HomeTicket<'_>> = tickets
+            .iter()
+            .map(|(t, c)| HomeTicket {
+                ticket: t,
+                customer_name: &c.name,
+                calendar: self.support.calendar(c.tier),
+            })
+            .collect();
+        let mut due: Vec<DueItem<'_>> = Vec::new();
+        for c in &customers {
+            let Some(s) = states.get(&c.id) else {
+                continue;
+            };
+            let today = now
+                .with_timezone(&policy.tier(c.tier).timezone)
+                .date_naive();
+            let horizon = today + chrono::Duration::days(DUE_WITHIN_DAYS);
+            for item in self.template.items() {
+                let Some(state) = s.get(&item.key) else {
+                    continue;
+                };
+                if let Some(date) = state.due
+                    && state.assignee.as_deref() == Some(user)
+                    && !state.is_done()
+                    && !state.not_applicable
+                    && date <= horizon
+                {
+                    due.push(DueItem {
+                        customer: c,
+                        key: &item.key,
+                        label: item.label(lang),
+                        due: date,
+                    });
+                }
+            }
+        }
+        due.sort_by_key(|d| d.due);
+        let input = HomeInput {
+            viewer: user,
+            customers: home_customers,
+            tickets: home_tickets,
+            due_this_week: due,
+            page,
+        };
+        Ok(home_view(&input, policy, now, lang))
+    }
+}
