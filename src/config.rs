@@ -69,6 +69,22 @@ pub enum Command {
         /// The template file (TOML, the format of templates/enterprise-readiness.toml).
         path: PathBuf,
     },
+    /// Stream the audit log to stdout, oldest first, for a SIEM.
+    ExportAudit {
+        /// Entries at or after this: a date (YYYY-MM-DD, UTC midnight) or an RFC 3339 time.
+        #[arg(long)]
+        since: String,
+        /// `jsonl` (one JSON object a line) or `csv` (with a header row).
+        #[arg(long, value_enum, default_value_t = AuditFormat::Jsonl)]
+        format: AuditFormat,
+    },
+}
+
+/// The formats of `export-audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Jsonl,
+    Csv,
 }
 
 /// Every setting as a flag with its environment fallback. All optional: the TOML file

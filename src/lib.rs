@@ -19,6 +19,7 @@
 //! - `config.rs`  flags, environment and the optional TOML file.
 
 pub mod app;
+pub mod audit_export;
 pub mod blocks;
 pub mod config;
 pub mod delivery;

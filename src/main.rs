@@ -40,6 +40,21 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::ExportAudit { since, format } => {
+            let since_ms = readiness::audit_export::parse_since(&since).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--since {since:?}: give a date (2026-11-01) or an RFC 3339 time (2026-11-01T09:00:00+09:00)"
+                )
+            })?;
+            let store = readiness::store::Store::connect(&settings.database_url).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let count =
+                readiness::audit_export::export(&store, since_ms, format, &mut out).await?;
+            drop(out);
+            eprintln!("{count} audit entries exported");
+            store.close().await;
+            Ok(())
+        }
         Command::CheckTemplate { path } => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;

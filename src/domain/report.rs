@@ -414,7 +414,7 @@ fn whole_minutes_up(duration: Duration) -> i64 {
 
 /// A CSV field: as it is, or quoted with its quotes doubled when it holds a comma, a
 /// quote or a line break.
-fn csv_field(text: &str) -> String {
+pub fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
