@@ -35,7 +35,7 @@ pub fn custom(text: &str, set_by: &str, lang: Lang) -> Message {
         escape(&clip(text, 2000))
     );
     Message {
-        text: format!("Reminder: {}", clip(text, 200)),
+        text: format!("Reminder: {}", escape(&clip(text, 200))),
         blocks: vec![section(&body)],
     }
 }
@@ -146,7 +146,7 @@ pub fn digest(customer: &Customer, overdue: &[Overdue<'_>], day: NaiveDate, lang
         }
     }
     Message {
-        text: format!("{} overdue items for {}", overdue.len(), customer.name),
+        text: format!("{} overdue items for {}", overdue.len(), escape(&customer.name)),
         blocks,
     }
 }
@@ -188,7 +188,7 @@ pub fn milestone(customer: &Customer, kind: &str, detail: &str, lang: Lang) -> M
         (_, _) => format!(":alarm_clock: {name}: {kind}"),
     };
     Message {
-        text: format!("{kind}: {}", customer.name),
+        text: format!("{kind}: {}", escape(&customer.name)),
         blocks: vec![section(&body)],
     }
 }

@@ -288,6 +288,10 @@ mod tests {
             channel_error: None,
             created_by: "U1".into(),
             created_at: 0,
+            csm: None,
+            archived_at: None,
+            golive_on: None,
+            reminders_off: Vec::new(),
         }
     }
 

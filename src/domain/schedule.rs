@@ -611,10 +611,12 @@ pub fn milestones(
     let at = reminders.milestone_at;
     let days = reminders.hypercare.num_days().max(1);
     let months = |n: u32| golive.checked_add_months(Months::new(n)).unwrap_or(golive);
+    // Counted from the go-live date itself, so a go-live on the 31st keeps the 31st
+    // (or the month's last day) rather than drifting to the 28th after February.
     let every = |n: u32| Recurrence {
         repeat: Repeat::Months {
             every: n,
-            anchor: months(n),
+            anchor: golive,
         },
         time: at,
     };
