@@ -148,6 +148,18 @@ macro_rules! tick_statements {
                     .execute(&mut *$tx)
                     .await?;
                 sqlx::query(
+                    "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, at)
+                     SELECT team_id, customer_id, $3, $4, 'reminder.cancelled', 'R-' || id, $5
+                     FROM reminders WHERE customer_id = $1 AND item_key = $2 AND status = 'active'",
+                )
+                .bind($customer)
+                .bind(key)
+                .bind($user)
+                .bind($source.as_str())
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+                sqlx::query(
                     "UPDATE reminders SET status = 'cancelled'
                      WHERE customer_id = $1 AND item_key = $2 AND status = 'active'",
                 )
@@ -178,6 +190,19 @@ macro_rules! tick_statements {
                     .bind($now)
                     .execute(&mut *$tx)
                     .await?;
+                sqlx::query(
+                    "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, at)
+                     SELECT team_id, customer_id, $3, $4, 'reminder.resumed', 'R-' || id, $5
+                     FROM reminders WHERE customer_id = $1 AND item_key = $2
+                       AND status = 'cancelled' AND next_due_at > $5",
+                )
+                .bind($customer)
+                .bind(key)
+                .bind($user)
+                .bind($source.as_str())
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
                 sqlx::query(
                     "UPDATE reminders SET status = 'active'
                      WHERE customer_id = $1 AND item_key = $2 AND status = 'cancelled'

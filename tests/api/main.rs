@@ -24,6 +24,7 @@ mod binary;
 mod checklist;
 mod crash;
 mod manifest;
+mod reminders;
 mod sla;
 mod storage;
 mod support;

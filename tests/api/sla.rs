@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::support::{TEAM, TestApp, TestDb, slack_double::SlackDouble};
 
-const CSM: &str = "U0CSM";
-const ENGINEER: &str = "U0ENGINEER";
+pub const CSM: &str = "U0CSM";
+pub const ENGINEER: &str = "U0ENGINEER";
 
 /// A policy file with every tier 24/7 and `extra` appended.
 pub fn policy_file(extra: &str) -> (tempfile::TempDir, String) {
@@ -31,7 +31,7 @@ fn settings_file(text: &str) -> (tempfile::TempDir, String) {
 /// The app on a fresh SQLite file with the settings file `config`, talking to
 /// `double`, and a customer created with `/readiness new <customer>`: the app, its
 /// database (kept until the test ends) and the customer's channel.
-async fn app_with_customer(
+pub async fn app_with_customer(
     config: &str,
     double: SlackDouble,
     customer: &str,
@@ -104,7 +104,7 @@ fn thread_reply_event(id: &str, user: &str, channel: &str, thread_ts: &str) -> S
     .to_string()
 }
 
-fn button_payload(action_id: &str, value: &str, channel: &str, message_ts: &str) -> Value {
+pub fn button_payload(action_id: &str, value: &str, channel: &str, message_ts: &str) -> Value {
     json!({
         "type": "block_actions",
         "team": {"id": TEAM, "domain": "example"},

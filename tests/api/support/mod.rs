@@ -258,6 +258,14 @@ impl TestApp {
         body["text"].as_str().unwrap().to_string()
     }
 
+    /// Everything an ephemeral answer shows: its text and its blocks, as JSON text.
+    pub async fn command_shown(&self, user: &str, channel: &str, text: &str) -> String {
+        let (status, body) = self.command(user, channel, text).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["response_type"], "ephemeral", "{body}");
+        format!("{} {}", body["text"], body["blocks"])
+    }
+
     /// A signed interaction request, ready to send (from any task).
     pub fn interaction_request(&self, payload: &Value) -> reqwest::RequestBuilder {
         let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();

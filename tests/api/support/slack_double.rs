@@ -71,6 +71,28 @@ struct Inner {
     post_answer_delay: Duration,
     /// Errors to answer for a method, once each, before working normally again.
     failures: HashMap<String, Vec<String>>,
+    /// users.info time zones (Asia/Tokyo for anyone not here).
+    tzs: HashMap<String, String>,
+    /// Where files.getUploadURLExternal sends uploads (this double).
+    upload_base: String,
+    /// Files asked for with files.getUploadURLExternal: id → (filename, length).
+    upload_tickets: HashMap<String, (String, usize)>,
+    /// Bytes received at an upload URL, by file id.
+    uploaded: HashMap<String, Vec<u8>>,
+    /// Files shared with files.completeUploadExternal.
+    pub shared_files: Vec<SharedFile>,
+    /// The App Home last published for each user.
+    homes: HashMap<String, Value>,
+}
+
+/// A file shared in a channel.
+#[derive(Debug, Clone)]
+pub struct SharedFile {
+    pub channel: String,
+    pub thread_ts: Option<String>,
+    pub filename: String,
+    pub title: String,
+    pub content: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -110,9 +132,11 @@ impl SlackDouble {
             api_url: format!("http://{addr}/api"),
             response_base: format!("http://{addr}/response"),
         };
+        double.lock().upload_base = format!("http://{addr}/upload");
         let app = Router::new()
             .route("/api/{method}", any(api))
             .route("/response/{id}", post(response_url))
+            .route("/upload/{id}", post(upload))
             .with_state(double.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -122,6 +146,37 @@ impl SlackDouble {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap()
+    }
+
+    /// What users.info says is `user`'s time zone.
+    pub fn set_tz(&self, user: &str, tz: &str) {
+        self.lock().tzs.insert(user.into(), tz.into());
+    }
+
+    /// Files shared so far.
+    pub fn shared_files(&self) -> Vec<SharedFile> {
+        self.lock().shared_files.clone()
+    }
+
+    /// The App Home last published for `user`.
+    pub fn home_of(&self, user: &str) -> Option<Value> {
+        self.lock().homes.get(user).cloned()
+    }
+
+    /// The DMs sent to `user` (their texts), oldest first.
+    pub fn dms_to(&self, user: &str) -> Vec<String> {
+        let mut dms: Vec<(String, String)> = self
+            .lock()
+            .messages
+            .iter()
+            .filter(|((c, _), _)| c == user)
+            .map(|((_, ts), m)| (ts.clone(), m["text"].as_str().unwrap_or("").to_string()))
+            .collect();
+        dms.sort_by(|a, b| {
+            let ts = |t: &str| t.parse::<f64>().unwrap_or(0.0);
+            ts(&a.0).total_cmp(&ts(&b.0))
+        });
+        dms.into_iter().map(|(_, text)| text).collect()
     }
 
     /// An existing channel the bot is (or is not) a member of, for `channel=` links.
@@ -281,6 +336,19 @@ async fn response_url(
     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     double.lock().responses.push((id, value));
     Json(json!({"ok": true})).into_response()
+}
+
+async fn upload(
+    State(double): State<SlackDouble>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut inner = double.lock();
+    if !inner.upload_tickets.contains_key(&id) {
+        return (StatusCode::NOT_FOUND, "unknown upload").into_response();
+    }
+    inner.uploaded.insert(id, body.to_vec());
+    (StatusCode::OK, "OK - 1").into_response()
 }
 
 fn args_of(headers: &HeaderMap, query: &HashMap<String, String>, body: &[u8]) -> Value {
@@ -496,8 +564,13 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
                 .cloned()
                 .unwrap_or_else(|| "en-US".into());
             let is_admin = inner.admins.contains(&user);
+            let tz = inner
+                .tzs
+                .get(&user)
+                .cloned()
+                .unwrap_or_else(|| "Asia/Tokyo".into());
             ok(
-                json!({"user": {"id": user, "team_id": "T0001", "name": "person", "locale": locale, "tz": "Asia/Tokyo", "is_admin": is_admin}}),
+                json!({"user": {"id": user, "team_id": "T0001", "name": "person", "locale": locale, "tz": tz, "is_admin": is_admin}}),
             )
         }
         "conversations.history" | "conversations.replies" => {
@@ -568,6 +641,78 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
                 )
             } else {
                 err("message_not_found")
+            }
+        }
+        "views.publish" => {
+            let Some(user) = str_arg(args, "user_id") else {
+                return (StatusCode::OK, err("invalid_arguments"));
+            };
+            if args["view"]["type"] != "home" {
+                err("invalid_arguments")
+            } else if let Err(e) = check_view(&args["view"]) {
+                json!({"ok": false, "error": "invalid_arguments", "errors": [e]})
+            } else {
+                inner.homes.insert(user.to_string(), args["view"].clone());
+                ok(json!({"view": {"id": "VHOME"}}))
+            }
+        }
+        "files.getUploadURLExternal" => {
+            let (Some(filename), Some(length)) = (
+                str_arg(args, "filename"),
+                str_arg(args, "length").and_then(|l| l.parse::<usize>().ok()),
+            ) else {
+                return (StatusCode::OK, err("invalid_arguments"));
+            };
+            inner.next_id += 1;
+            let id = format!("F{:08}", inner.next_id);
+            inner
+                .upload_tickets
+                .insert(id.clone(), (filename.to_string(), length));
+            ok(json!({"upload_url": format!("{}/{id}", inner.upload_base), "file_id": id}))
+        }
+        "files.completeUploadExternal" => {
+            // `files` is a JSON array, sent as JSON or as a JSON string in a form.
+            let files = match &args["files"] {
+                Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+                other => other.clone(),
+            };
+            let channel = str_arg(args, "channel_id").unwrap_or("").to_string();
+            let thread_ts = str_arg(args, "thread_ts").map(str::to_string);
+            let Some(files) = files.as_array() else {
+                return (StatusCode::OK, err("invalid_arguments"));
+            };
+            if !inner.channels.contains_key(&channel) {
+                return (StatusCode::OK, err("channel_not_found"));
+            }
+            let mut shared = Vec::new();
+            for f in files {
+                let id = f["id"].as_str().unwrap_or("");
+                let (Some((filename, length)), Some(content)) =
+                    (inner.upload_tickets.get(id), inner.uploaded.get(id))
+                else {
+                    return (StatusCode::OK, err("file_not_found"));
+                };
+                if content.len() != *length {
+                    return (StatusCode::OK, err("file_upload_size_mismatch"));
+                }
+                shared.push(SharedFile {
+                    channel: channel.clone(),
+                    thread_ts: thread_ts.clone(),
+                    filename: filename.clone(),
+                    title: f["title"].as_str().unwrap_or("").to_string(),
+                    content: content.clone(),
+                });
+            }
+            inner.shared_files.extend(shared);
+            ok(json!({"files": files}))
+        }
+        "views.push" => {
+            if str_arg(args, "trigger_id").is_none() {
+                err("invalid_trigger_id")
+            } else if let Err(e) = check_view(&args["view"]) {
+                json!({"ok": false, "error": "invalid_arguments", "errors": [e]})
+            } else {
+                ok(json!({"view": {"id": "V0002"}}))
             }
         }
         "views.open" => {

@@ -1,0 +1,551 @@
+//! Reminders, the App Home, reports and the audit log, end to end against the Slack
+//! double. Times of day in the policy are set a few seconds ahead of now in the
+//! customers' zone (Asia/Tokyo), so the tests do not depend on the hour they run at.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::sla::{CSM, ENGINEER, app_with_customer, button_payload, policy_file, ticket_message};
+use crate::support::{TEAM, TestApp, TestDb, slack_double::SlackDouble};
+
+const TOKYO: chrono_tz::Tz = chrono_tz::Asia::Tokyo;
+
+/// The wall-clock time in Tokyo `secs` from now, as the policy writes it, and the
+/// instant itself.
+fn tokyo_in(secs: i64) -> (String, DateTime<chrono_tz::Tz>) {
+    let at = (Utc::now() + chrono::Duration::seconds(secs)).with_timezone(&TOKYO);
+    (at.format("%H:%M:%S").to_string(), at)
+}
+
+fn event(id: &str, event: Value) -> String {
+    json!({
+        "token": "x",
+        "team_id": TEAM,
+        "api_app_id": "A0001",
+        "type": "event_callback",
+        "event_id": id,
+        "event_time": 1_700_000_000,
+        "event": event,
+    })
+    .to_string()
+}
+
+fn home_opened(id: &str, user: &str) -> String {
+    event(
+        id,
+        json!({"type": "app_home_opened", "user": user, "channel": "D0001", "tab": "home", "event_ts": "1.0"}),
+    )
+}
+
+/// Top-level messages in `channel` whose fallback text contains `needle`.
+fn posts_with(double: &SlackDouble, channel: &str, needle: &str) -> Vec<Value> {
+    double
+        .top_level(channel)
+        .into_iter()
+        .filter(|m| m["text"].as_str().unwrap_or("").contains(needle))
+        .collect()
+}
+
+fn cancel_payload(app: &TestApp, user: &str, id: &str) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "team_id": TEAM},
+        "api_app_id": "A0001",
+        "container": {"type": "message", "message_ts": "1.1", "is_ephemeral": true},
+        "trigger_id": "1.2.3",
+        "response_url": app.response_url(),
+        "actions": [{"action_id": readiness::blocks::reminders::CANCEL, "block_id": "r", "type": "button", "value": id, "action_ts": "1"}]
+    })
+}
+
+/// The ids (`R-n`) in a reminders answer, in order.
+fn reminder_ids(answer: &str) -> Vec<String> {
+    answer
+        .split("*R-")
+        .skip(1)
+        .filter_map(|rest| rest.split('*').next())
+        .map(|n| n.to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_date_reaching_its_morning_sends_exactly_one_dm() {
+    let (morning, at) = tokyo_in(8);
+    let (_dir, config) = policy_file(&format!("[reminders]\nitem_due_at = \"{morning}\"\n"));
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    let today = at.date_naive();
+    for item in ["1.1.2", "1.1.3"] {
+        let answer = app
+            .command_text(
+                CSM,
+                &channel,
+                &format!("assign {item} <@{ENGINEER}> due={today}"),
+            )
+            .await;
+        assert!(answer.contains(ENGINEER), "{answer}");
+    }
+    // Ticking an item cancels its reminder.
+    let answer = app.command_text(CSM, &channel, "done 1.1.3").await;
+    assert!(answer.contains("1.1.3"), "{answer}");
+    let due = |d: &SlackDouble| -> Vec<String> {
+        d.dms_to(ENGINEER)
+            .into_iter()
+            .filter(|t| t.contains("is due today"))
+            .collect()
+    };
+    app.double
+        .wait_up_to(Duration::from_secs(20), "the due-date DM", |d| {
+            !due(d).is_empty()
+        })
+        .await;
+    // A restart does not send it again.
+    let app = app.restart().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let sent = due(&app.double);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("1.1.2"), "{sent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_digest_is_posted_once_and_then_edited_not_posted_again() {
+    let (digest_at, at) = tokyo_in(8);
+    let (_dir, config) = policy_file(&format!("[reminders]\ndigest_at = \"{digest_at}\"\n"));
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    let yesterday = at.date_naive() - chrono::Duration::days(1);
+    let answer = app
+        .command_text(
+            CSM,
+            &channel,
+            &format!("assign 1.1.2 <@{ENGINEER}> due={yesterday}"),
+        )
+        .await;
+    assert!(answer.contains(ENGINEER), "{answer}");
+    let double = app.double.clone();
+    double
+        .wait_up_to(Duration::from_secs(20), "the digest", |d| {
+            !posts_with(d, &channel, "overdue items").is_empty()
+        })
+        .await;
+    let digest = posts_with(&double, &channel, "overdue items");
+    assert_eq!(digest.len(), 1);
+    let ts = digest[0]["ts"].as_str().unwrap().to_string();
+    assert!(digest[0]["text"].as_str().unwrap().starts_with("1 overdue"));
+    assert!(digest[0]["blocks"].to_string().contains("1.1.2"));
+
+    // Done: the same message now says nothing is overdue.
+    app.command_text(CSM, &channel, "done 1.1.2").await;
+    double
+        .wait_for("the digest to be edited", |d| {
+            d.message(&channel, &ts)
+                .is_some_and(|m| m["text"].as_str().unwrap_or("").starts_with("0 overdue"))
+        })
+        .await;
+    assert_eq!(posts_with(&double, &channel, "overdue items").len(), 1);
+    assert!(
+        double
+            .calls_to("chat.update")
+            .iter()
+            .any(|c| c.args["ts"] == ts.as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remind_posts_once_lists_reminders_and_cancels_them() {
+    let (_dir, config) = policy_file("");
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    let soon = app
+        .command_text(CSM, &channel, "remind in 3s Call Ken about SSO")
+        .await;
+    assert!(soon.contains("R-"), "{soon}");
+    let weekly = app
+        .command_text(CSM, &channel, "remind every monday 09:00 Weekly sync")
+        .await;
+    assert!(weekly.contains("every Monday"), "{weekly}");
+    app.command_text(CSM, &channel, "remind tomorrow 10:00 Send the DPA")
+        .await;
+    // Bad input changes nothing.
+    for (text, expected) in [
+        ("remind 2020-01-01 10:00 Too late", "already passed"),
+        ("remind soon Something", "/readiness remind"),
+        ("remind in 2h", "what to remind"),
+    ] {
+        let answer = app.command_text(CSM, &channel, text).await;
+        assert!(answer.contains(expected), "{text}: {answer}");
+    }
+    app.double
+        .wait_up_to(Duration::from_secs(15), "the reminder", |d| {
+            !posts_with(d, &channel, "Call Ken about SSO").is_empty()
+        })
+        .await;
+
+    let list = app.command_shown(CSM, &channel, "reminders").await;
+    let ids = reminder_ids(&list);
+    assert_eq!(ids.len(), 2, "the fired one-off is gone: {list}");
+    assert!(list.contains("Weekly sync") && list.contains("Send the DPA"), "{list}");
+    let before = app.double.responses().len();
+    let r = app.interact(&cancel_payload(&app, CSM, &ids[0])).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    app.double
+        .wait_for("the list to be replaced", |d| d.responses().len() > before)
+        .await;
+    let (_, replaced) = app.double.responses().last().cloned().unwrap();
+    assert_eq!(replaced["replace_original"], true);
+    assert!(replaced.to_string().contains("cancelled"), "{replaced}");
+    let list = app.command_shown(CSM, &channel, "reminders").await;
+    assert_eq!(reminder_ids(&list), [ids[1].clone()], "{list}");
+
+    // After a restart, nothing fires twice.
+    let app = app.restart().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(posts_with(&app.double, &channel, "Call Ken about SSO").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn golive_plans_the_milestones_and_archive_stops_reminders_until_unarchived() {
+    let (milestone_at, _) = tokyo_in(8);
+    let (_dir, config) =
+        policy_file(&format!("[reminders]\nmilestone_at = \"{milestone_at}\"\n"));
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    let answer = app.command_text(CSM, &channel, "golive").await;
+    assert!(answer.contains("hypercare check-in"), "{answer}");
+    assert!(answer.contains("QBR"), "{answer}");
+    let answer = app.command_text(CSM, &channel, "customer qbr=off").await;
+    assert!(answer.contains("`qbr=off`"), "{answer}");
+    let list = app.command_shown(CSM, &channel, "reminders").await;
+    assert!(!list.contains("QBR"), "{list}");
+    assert!(list.contains("hypercare check-in"), "{list}");
+    app.double
+        .wait_up_to(Duration::from_secs(20), "the first hypercare check-in", |d| {
+            posts_with(d, &channel, "hypercare")
+                .iter()
+                .any(|m| m["blocks"].to_string().contains("day 1/14"))
+        })
+        .await;
+
+    // Archived: a reminder falling due meanwhile waits; unarchived, it comes once.
+    app.command_text(CSM, &channel, "remind in 3s Ping the customer")
+        .await;
+    let answer = app.command_text(CSM, &channel, "archive").await;
+    assert!(answer.contains("archived"), "{answer}");
+    let refused = app
+        .command_text(CSM, &channel, "remind in 1h Anything")
+        .await;
+    assert!(refused.contains("archived"), "{refused}");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(posts_with(&app.double, &channel, "Ping the customer").is_empty());
+    let answer = app.command_text(CSM, &channel, "unarchive").await;
+    assert!(answer.contains("· active"), "{answer}");
+    app.double
+        .wait_for("the held reminder", |d| {
+            !posts_with(d, &channel, "Ping the customer").is_empty()
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(posts_with(&app.double, &channel, "Ping the customer").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_home_stays_within_slacks_limits_for_1_and_500_customers() {
+    // One customer, one ticket.
+    let (_dir, config) = policy_file("");
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    app.command_text(CSM, &channel, "ticket P1 Exports are slow")
+        .await;
+    let r = app
+        .post_signed("/slack/events", "application/json", home_opened("EvH1", CSM))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    app.double
+        .wait_for("the Home", |d| d.home_of(CSM).is_some())
+        .await;
+    let home = app.double.home_of(CSM).unwrap().to_string();
+    assert!(home.contains("Acme") && home.contains("T-1"), "{home}");
+    assert!(home.contains(readiness::blocks::home::OPEN_CHECKLIST));
+    app.stop().await;
+
+    // 500 customers and 1,000 open tickets, stored before the app starts.
+    let db = TestDb::sqlite();
+    let store = readiness::store::Store::connect(&db.url).await.unwrap();
+    seed_customers_and_tickets(&store, 500, 2).await;
+    store.close().await;
+    let double = SlackDouble::start().await;
+    for n in 0..500 {
+        double.add_channel(&format!("C{n:08}"), &format!("cust-c{n:03}"), true);
+    }
+    let app = TestApp::spawn_with(&db, double, &[("config", &config)]).await;
+    app.post_signed("/slack/events", "application/json", home_opened("EvH2", CSM))
+        .await;
+    app.double
+        .wait_for("the Home", |d| d.home_of(CSM).is_some())
+        .await;
+    let home = app.double.home_of(CSM).unwrap();
+    let blocks = home["blocks"].as_array().unwrap().len();
+    assert!(blocks <= 100, "{blocks} blocks");
+    let text = home.to_string();
+    assert!(text.contains("home_page_next"), "a next-page button");
+    assert!(text.contains("*Customer 000*"), "page 1 starts at the first customer");
+    assert!(!text.contains("*Customer 010*"), "and holds ten");
+    // The next page, from its button.
+    let payload = json!({
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": CSM, "team_id": TEAM},
+        "api_app_id": "A0001",
+        "container": {"type": "view", "view_id": "VHOME"},
+        "trigger_id": "1.2.3",
+        "actions": [{"action_id": "home_page_next", "block_id": "p", "type": "button", "value": "1", "action_ts": "1"}]
+    });
+    let r = app.interact(&payload).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    app.double
+        .wait_for("page 2", |d| {
+            d.home_of(CSM)
+                .is_some_and(|h| h.to_string().contains("*Customer 010*"))
+        })
+        .await;
+    let published = app.double.calls_to("views.publish");
+    assert!(published.iter().all(|c| c.outcome == "ok"), "{published:?}");
+}
+
+/// `customers` customers (all the CSM's) with `tickets_each` open tickets each.
+pub async fn seed_customers_and_tickets(
+    store: &readiness::store::Store,
+    customers: usize,
+    tickets_each: usize,
+) {
+    use readiness::domain::checklist::Tier;
+    use readiness::store::NewCustomer;
+    use readiness::store::audit::{Actor, Source};
+    use readiness::store::tickets::NewTicket;
+    let now = Utc::now().timestamp_millis();
+    for n in 0..customers {
+        let c = store
+            .create_customer(&NewCustomer {
+                team_id: TEAM.into(),
+                slug: format!("c{n:03}"),
+                name: format!("Customer {n:03}"),
+                tier: Tier::Enterprise,
+                channel_id: Some(format!("C{n:08}")),
+                created_by: CSM.into(),
+                created_at: now,
+            })
+            .await
+            .unwrap();
+        for t in 0..tickets_each {
+            store
+                .open_ticket(
+                    &NewTicket {
+                        team_id: TEAM.into(),
+                        customer_id: c.id,
+                        priority: ["P0", "P1", "P2", "P3"][t % 4].into(),
+                        summary: format!("問題 {t}: エクスポートが遅い {}", "x".repeat(150)),
+                        reporter: CSM.into(),
+                        assignee: None,
+                        opened_at: now - (t as i64) * 60_000,
+                        used_ms: 0,
+                        running_since: Some(now - (t as i64) * 60_000),
+                        channel_id: format!("C{n:08}"),
+                        source_ts: None,
+                        timers: Vec::new(),
+                    },
+                    Actor::new(CSM, Source::Command),
+                    now,
+                )
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monthly_report_is_posted_with_its_figures_csv_and_json() {
+    let (_dir, config) =
+        policy_file("[sla.P0]\nfirst_response = \"5s\"\nresolution = \"1h\"\n");
+    let (app, _db, channel) =
+        app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    // T-1 came in a minute ago and was never answered: its first response is breached.
+    let opened = (Utc::now() - chrono::Duration::seconds(60)).to_rfc3339();
+    app.command_text(CSM, &channel, &format!("ticket P0 opened={opened} Old outage"))
+        .await;
+    // T-2 is answered at once.
+    app.command_text(CSM, &channel, "ticket P0 New outage").await;
+    let double = app.double.clone();
+    double
+        .wait_for("T-2's message", |d| {
+            ticket_message(d, &channel, "T-2").is_some()
+        })
+        .await;
+    let (ts, message) = ticket_message(&double, &channel, "T-2").unwrap();
+    let id = message["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["action_id"] == readiness::blocks::ticket::RESPOND)
+        .and_then(|e| e["value"].as_str().map(str::to_string))
+        .unwrap();
+    app.interact(&button_payload(
+        readiness::blocks::ticket::RESPOND,
+        &id,
+        &channel,
+        &ts,
+    ))
+    .await;
+    double
+        .wait_for("T-2 answered", |d| {
+            ticket_message(d, &channel, "T-2")
+                .is_some_and(|(_, m)| m["blocks"].to_string().contains("met in"))
+        })
+        .await;
+    let answer = app.command_text(CSM, &channel, "report").await;
+    assert!(answer.contains("report"), "{answer}");
+    double
+        .wait_up_to(Duration::from_secs(15), "the report and its files", |d| {
+            d.shared_files().len() >= 2
+        })
+        .await;
+    let report = posts_with(&double, &channel, "report")
+        .into_iter()
+        .find(|m| m["blocks"].to_string().contains("P0"))
+        .expect("the report message");
+    let shown = report["blocks"].to_string();
+    assert!(shown.contains("1/2"), "one of two first responses met: {shown}");
+    assert!(
+        shown.contains("example.slack.com/archives"),
+        "the breach links to its ticket: {shown}"
+    );
+    let files = double.shared_files();
+    assert!(files.iter().all(|f| f.thread_ts.as_deref() == report["ts"].as_str()));
+    let csv = files.iter().find(|f| f.filename.ends_with(".csv")).unwrap();
+    let csv = String::from_utf8(csv.content.clone()).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert_eq!((rows[0][0], rows[0][5]), ("1", "false"), "{csv}");
+    assert_eq!((rows[1][0], rows[1][5]), ("2", "true"), "{csv}");
+    let json = files.iter().find(|f| f.filename.ends_with(".json")).unwrap();
+    let json: Value = serde_json::from_slice(&json.content).unwrap();
+    assert_eq!(json["sla"][0]["first_response"]["met"], 1);
+    assert_eq!(json["sla"][0]["first_response"]["measured"], 2);
+    assert_eq!(json["availability_target"], "99.95%");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_records_a_scripted_journey_exactly_and_exports_it() {
+    let (_dir, config) = policy_file("");
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let started = Utc::now();
+    let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
+    let later = (Utc::now() + chrono::Duration::days(10)).date_naive();
+    app.command_text(CSM, &channel, &format!("assign 1.1.2 <@{ENGINEER}> due={later}"))
+        .await;
+    app.command_text(CSM, &channel, "done 1.1.2").await;
+    app.command_text(CSM, &channel, "undo 1.1.2").await;
+    app.command_text(CSM, &channel, "ticket P1 Exports are slow")
+        .await;
+    app.double
+        .wait_for("T-1's message", |d| {
+            ticket_message(d, &channel, "T-1").is_some()
+        })
+        .await;
+    let (ts, message) = ticket_message(&app.double, &channel, "T-1").unwrap();
+    let id = message["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["action_id"] == readiness::blocks::ticket::RESPOND)
+        .and_then(|e| e["value"].as_str().map(str::to_string))
+        .unwrap();
+    app.interact(&button_payload(
+        readiness::blocks::ticket::RESPOND,
+        &id,
+        &channel,
+        &ts,
+    ))
+    .await;
+    let answer = app
+        .command_text(CSM, &channel, "remind in 1h Follow up")
+        .await;
+    let reminder = reminder_ids(&answer).remove(0);
+    app.interact(&cancel_payload(&app, CSM, &reminder)).await;
+    app.command_text(CSM, &channel, "customer tier=standard").await;
+    app.command_text(CSM, &channel, "archive").await;
+    let shown = app.command_shown(CSM, &channel, "audit").await;
+    assert!(shown.contains("item.ticked"), "{shown}");
+    app.stop().await;
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_readiness"))
+        .args([
+            "export-audit",
+            "--since",
+            &started.to_rfc3339(),
+            "--format",
+            "jsonl",
+        ])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let entries: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let journey: Vec<(String, String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["source"].as_str().unwrap().to_string(),
+                e["actor"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(&str, &str, &str)> = vec![
+        ("customer.created", "command", CSM),
+        ("reminder.created", "scheduler", "scheduler"), // its daily digest
+        ("item.changed", "command", CSM),
+        ("reminder.created", "command", CSM), // the due-date DM
+        ("item.ticked", "command", CSM),
+        ("reminder.cancelled", "command", CSM), // the due-date DM, with the tick
+        ("item.unticked", "command", CSM),
+        ("reminder.resumed", "command", CSM),
+        ("ticket.opened", "command", CSM),
+        ("ticket.responded", "button", ENGINEER),
+        ("reminder.created", "command", CSM),
+        ("reminder.cancelled", "button", CSM),
+        ("customer.changed", "command", CSM),
+        ("customer.archived", "command", CSM),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .into_iter()
+        .map(|(a, s, u)| (a.into(), s.into(), u.into()))
+        .collect();
+    assert_eq!(journey, expected, "{entries:#?}");
+    // Who and what: the item change names the assignee and the date.
+    assert_eq!(entries[2]["after"]["assignee"], ENGINEER);
+    assert_eq!(entries[2]["subject"], "1.1.2");
+    assert_eq!(entries[12]["before"]["tier"], "enterprise");
+    assert_eq!(entries[12]["after"]["tier"], "standard");
+    assert!(entries.iter().all(|e| e["team_id"] == TEAM));
+
+    // The log is append-only in the database too.
+    let store = readiness::store::Store::connect(&db.url).await.unwrap();
+    assert!(store.purge_audit(i64::MAX).await.is_err(), "entries younger than 90 days stay");
+    store.close().await;
+}
