@@ -125,6 +125,9 @@ pub struct Reminders {
     pub hypercare: Duration,
     /// The milestones a go-live starts unless a customer switches them off.
     pub milestones: Vec<String>,
+    /// Reminders, digests and reports a workspace may post a minute, all channels
+    /// together: Slack allows "several hundred"; the rest is left for tickets.
+    pub posts_per_minute: u32,
 }
 
 impl Default for Reminders {
@@ -136,6 +139,7 @@ impl Default for Reminders {
             milestone_at: NaiveTime::from_hms_opt(10, 0, 0).expect("a valid time"),
             hypercare: Duration::weeks(2),
             milestones: MILESTONES.iter().map(|m| m.to_string()).collect(),
+            posts_per_minute: 240,
         }
     }
 }
@@ -354,6 +358,13 @@ fn read_reminders(reminders: &mut Reminders, table_: &toml::Table) -> Result<(),
             "digest_at" => reminders.digest_at = time_of_day(value, &key)?,
             "milestone_at" => reminders.milestone_at = time_of_day(value, &key)?,
             "hypercare" => reminders.hypercare = duration(value, &key)?,
+            "posts_per_minute" => {
+                reminders.posts_per_minute = value
+                    .as_integer()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| (1..=60_000).contains(n))
+                    .ok_or_else(|| invalid(&key, "a whole number of posts a minute, 1 to 60000"))?;
+            }
             "milestones" => {
                 let mut on = Vec::new();
                 for (index, item) in array(value, &key)?.iter().enumerate() {
@@ -372,7 +383,7 @@ fn read_reminders(reminders: &mut Reminders, table_: &toml::Table) -> Result<(),
             _ => {
                 return Err(invalid(
                     &key,
-                    "unknown key (item_due_at, digest_at, milestone_at, hypercare, milestones)",
+                    "unknown key (item_due_at, digest_at, milestone_at, hypercare, milestones, posts_per_minute)",
                 ));
             }
         }

@@ -17,7 +17,9 @@ use crate::domain::customer::Customer;
 use crate::domain::sla::Target;
 use crate::domain::template::Template;
 use crate::metrics::Metrics;
-use crate::store::outbox::{AssignedDm, Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, kind};
+use crate::store::outbox::{
+    AssignedDm, Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, bulk_lane, is_bulk, kind,
+};
 use crate::store::tickets::TicketRecord;
 use crate::domain::report::Month;
 use crate::reminders::{DigestBody, ItemDueBody, ReminderBody};
@@ -110,6 +112,9 @@ pub struct Sender {
     /// Names this process's leases.
     pub owner: String,
     shared: Arc<Mutex<HashMap<String, (bool, Instant)>>>,
+    /// The gap between two bulk posts of one workspace (from the policy's
+    /// `reminders.posts_per_minute`).
+    bulk_gap_ms: i64,
 }
 
 impl Sender {
@@ -125,7 +130,9 @@ impl Sender {
             std::process::id(),
             Utc::now().timestamp_nanos_opt().unwrap_or_default() % 1_000_000_007
         );
+        let per_minute = i64::from(support.policy.reminders.posts_per_minute.max(1));
         Self {
+            bulk_gap_ms: 60_000 / per_minute,
             support,
             api,
             metrics,
@@ -196,6 +203,15 @@ impl Sender {
             _ if row.channel_id.starts_with(UPDATES_LANE_PREFIX) => Some(now + UPDATE_GAP_MS),
             _ => Some(now + CHANNEL_GAP_MS),
         };
+        let mut lanes: Vec<(String, i64)> = channel_next_at
+            .map(|at| (row.channel_id.clone(), at))
+            .into_iter()
+            .collect();
+        // A bulk post that went (or was attempted) holds its workspace's bulk lane for
+        // one gap; a cancelled one posted nothing and frees it at once.
+        if is_bulk(&row.kind) && !matches!(outcome, Outcome::Cancel { .. }) {
+            lanes.push((bulk_lane(&row.team_id), now + self.bulk_gap_ms));
+        }
         match &outcome {
             Outcome::Sent { .. } => self
                 .metrics
@@ -219,7 +235,7 @@ impl Sender {
         if let Err(e) = self
             .support
             .store
-            .finish_outbox(&row, &self.owner, &outcome, channel_next_at, now)
+            .finish_outbox(&row, &self.owner, &outcome, &lanes, now)
             .await
         {
             // The lease runs out and another attempt checks Slack before posting.

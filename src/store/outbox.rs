@@ -101,6 +101,24 @@ macro_rules! enqueue {
 }
 pub(super) use enqueue;
 
+/// Kinds sent in bulk (reminders, digests, reports): besides their channel's pace,
+/// they take turns in their workspace's bulk lane (`bulk:<team>`), one at a time, so a
+/// burst of thousands stays inside Slack's workspace-wide limit on posts ("several
+/// hundred a minute"). Ticket posts and escalations are few and urgent: they skip that
+/// lane and are paced per channel only.
+pub const BULK_KINDS: [&str; 4] = [kind::REMINDER, kind::ITEM_DUE_DM, kind::DIGEST, kind::REPORT];
+/// [`BULK_KINDS`] as an SQL list.
+const BULK_SQL: &str = "('reminder', 'item_due_dm', 'digest', 'report')";
+
+/// The bulk lane of a workspace.
+pub fn bulk_lane(team_id: &str) -> String {
+    format!("bulk:{team_id}")
+}
+
+pub fn is_bulk(kind: &str) -> bool {
+    BULK_KINDS.contains(&kind)
+}
+
 /// The lane of a workspace's message updates is `updates:<team>`. `chat.update` is
 /// limited per workspace (tier 3, about 50 a minute), not per channel, so once a ticket
 /// message is posted its updates leave the channel's lane for this one: escalations
@@ -178,21 +196,38 @@ impl Store {
             Db::Sqlite { .. } => "",
             Db::Postgres(_) => "FOR UPDATE OF o SKIP LOCKED",
         };
+        // A row is sendable when it heads its channel's queue, its retry time and any
+        // other sender's lease are past, and its channel's pace allows. A bulk row must
+        // also be its workspace's oldest sendable bulk row, with the bulk lane free.
+        let sendable = |o: &str, c: &str| {
+            format!(
+                "{o}.status = 'pending'
+                 AND {o}.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel_id)
+                 AND {o}.next_attempt_at <= $3
+                 AND ({o}.lease_until IS NULL OR {o}.lease_until < $3)
+                 AND ({c}.next_at IS NULL OR {c}.next_at <= $3)"
+            )
+        };
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1,
                  in_doubt = CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE in_doubt END
              WHERE id IN (
                  SELECT o.id FROM outbox o
                  LEFT JOIN outbox_channels c ON c.channel_id = o.channel_id
-                 WHERE o.status = 'pending'
-                   AND o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel_id)
-                   AND o.next_attempt_at <= $3
-                   AND (o.lease_until IS NULL OR o.lease_until < $3)
-                   AND (c.next_at IS NULL OR c.next_at <= $3)
+                 WHERE {}
+                   AND (o.kind NOT IN {BULK_SQL} OR (
+                       NOT EXISTS (SELECT 1 FROM outbox_channels w
+                                   WHERE w.channel_id = 'bulk:' || o.team_id AND w.next_at > $3)
+                       AND o.id = (SELECT MIN(b.id) FROM outbox b
+                                   LEFT JOIN outbox_channels bc ON bc.channel_id = b.channel_id
+                                   WHERE b.team_id = o.team_id AND b.kind IN {BULK_SQL}
+                                     AND {})))
                  ORDER BY o.id
                  LIMIT $4 {lock})
              RETURNING id, idem_key, team_id, channel_id, kind, ticket_id, body, generation,
-                 attempts, in_doubt, created_at, sent_ts"
+                 attempts, in_doubt, created_at, sent_ts",
+            sendable("o", "c"),
+            sendable("b", "bc")
         ));
         on_pool!(&self.db, write, |pool| {
             let rows = sqlx::query(sql)
@@ -225,14 +260,15 @@ impl Store {
         })
     }
 
-    /// Records how an attempt on `claimed` ended, and when its channel may receive
-    /// the next post (`channel_next_at`). Only the lease holder's word counts.
+    /// Records how an attempt on `claimed` ended, and when each of its lanes (its
+    /// channel, its workspace's bulk lane) may be used next. Only the lease holder's
+    /// word counts.
     pub async fn finish_outbox(
         &self,
         claimed: &Claimed,
         owner: &str,
         outcome: &Outcome,
-        channel_next_at: Option<i64>,
+        lanes: &[(String, i64)],
         now_ms: i64,
     ) -> Result<(), sqlx::Error> {
         on_pool!(&self.db, write, |pool| {
@@ -294,12 +330,12 @@ impl Store {
                     .await?;
                 }
             }
-            if let Some(next_at) = channel_next_at {
+            for (lane, next_at) in lanes {
                 sqlx::query(
                     "INSERT INTO outbox_channels (channel_id, next_at) VALUES ($1, $2)
                      ON CONFLICT (channel_id) DO UPDATE SET next_at = excluded.next_at",
                 )
-                .bind(&claimed.channel_id)
+                .bind(lane)
                 .bind(next_at)
                 .execute(&mut *tx)
                 .await?;
@@ -324,18 +360,29 @@ impl Store {
     /// When the outbox next has something sendable (Unix ms): the latest of each
     /// channel head's retry time, its channel's pacing and any other sender's lease.
     pub async fn next_outbox_due(&self) -> Result<Option<i64>, sqlx::Error> {
-        on_pool!(&self.db, read, |pool| {
-            sqlx::query(
-            "SELECT MIN(CASE
-                 WHEN COALESCE(c.next_at, 0) >= o.next_attempt_at AND COALESCE(c.next_at, 0) >= COALESCE(o.lease_until, 0) THEN COALESCE(c.next_at, 0)
-                 WHEN o.next_attempt_at >= COALESCE(o.lease_until, 0) THEN o.next_attempt_at
-                 ELSE o.lease_until END) AS due
+        // One row per channel head: few, and only read when the sender goes to sleep.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT o.next_attempt_at, COALESCE(o.lease_until, 0) AS lease_until,
+                 COALESCE(c.next_at, 0) AS channel_at,
+                 CASE WHEN o.kind IN {BULK_SQL} THEN COALESCE(w.next_at, 0) ELSE 0 END AS bulk_at
              FROM outbox o LEFT JOIN outbox_channels c ON c.channel_id = o.channel_id
+             LEFT JOIN outbox_channels w ON w.channel_id = 'bulk:' || o.team_id
              WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel_id)"
-        )
-        .fetch_one(pool)
-        .await?
-        .try_get("due")
+        ));
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            let mut due: Option<i64> = None;
+            for row in &rows {
+                let head = ["next_attempt_at", "lease_until", "channel_at", "bulk_at"]
+                    .iter()
+                    .map(|column| row.try_get::<i64, _>(*column))
+                    .collect::<Result<Vec<i64>, _>>()?
+                    .into_iter()
+                    .max()
+                    .unwrap_or(0);
+                due = Some(due.map_or(head, |d| d.min(head)));
+            }
+            Ok(due)
         })
     }
 

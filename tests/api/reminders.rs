@@ -549,3 +549,56 @@ async fn the_audit_log_records_a_scripted_journey_exactly_and_exports_it() {
     assert!(store.purge_audit(i64::MAX).await.is_err(), "entries younger than 90 days stay");
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_reminders_due_at_once_is_spread_inside_the_workspace_limit() {
+    const CHANNELS: usize = 60;
+    const EACH: usize = 10;
+    // The app paces reminders at 1,200 a minute; the double refuses more than 1,500.
+    let (_dir, config) = policy_file("[reminders]\nposts_per_minute = 1200\n");
+    let db = TestDb::sqlite();
+    let store = readiness::store::Store::connect(&db.url).await.unwrap();
+    seed_customers_and_tickets(&store, CHANNELS, 0).await;
+    store.close().await;
+    let double = SlackDouble::start().await;
+    for n in 0..CHANNELS {
+        double.add_channel(&format!("C{n:08}"), &format!("cust-c{n:03}"), true);
+    }
+    double.set_workspace_post_limit(1500.0);
+    let app = TestApp::spawn_with(&db, double, &[("config", &config)]).await;
+    let (_, at) = tokyo_in(20);
+    let when = at.format("%Y-%m-%d %H:%M:%S").to_string();
+    for i in 0..CHANNELS * EACH {
+        let answer = app
+            .command_text(
+                CSM,
+                "C0GENERAL",
+                &format!("remind c{:03} {when} Burst {i}", i % CHANNELS),
+            )
+            .await;
+        assert!(answer.contains("R-"), "{answer}");
+    }
+    let burst = |d: &SlackDouble| {
+        d.calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.outcome == "ok" && c.args["text"].as_str().unwrap_or("").contains("Burst "))
+            .count()
+    };
+    app.double
+        .wait_up_to(Duration::from_secs(120), "every reminder", |d| {
+            burst(d) >= CHANNELS * EACH
+        })
+        .await;
+    let calls = app.double.calls_to("chat.postMessage");
+    let limited = calls.iter().filter(|c| c.outcome == "ratelimited").count();
+    assert_eq!(limited, 0, "no 429: the pacing kept inside both limits");
+    let mut texts: Vec<String> = calls
+        .iter()
+        .filter(|c| c.outcome == "ok")
+        .filter_map(|c| c.args["text"].as_str().map(str::to_string))
+        .filter(|t| t.contains("Burst "))
+        .collect();
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), CHANNELS * EACH, "each reminder once");
+}

@@ -83,6 +83,9 @@ struct Inner {
     pub shared_files: Vec<SharedFile>,
     /// The App Home last published for each user.
     homes: HashMap<String, Value>,
+    /// A workspace-wide limit on chat.postMessage, posts a minute (off when `None`),
+    /// as a bucket holding five seconds' worth.
+    workspace_posts: Option<(f64, f64, Instant)>,
 }
 
 /// A file shared in a channel.
@@ -146,6 +149,11 @@ impl SlackDouble {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap()
+    }
+
+    /// Enforces a workspace-wide limit of `per_minute` posts (429 past it).
+    pub fn set_workspace_post_limit(&self, per_minute: f64) {
+        self.lock().workspace_posts = Some((per_minute, per_minute / 12.0, Instant::now()));
     }
 
     /// What users.info says is `user`'s time zone.
@@ -508,6 +516,9 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
             }
         }
         "chat.postMessage" => {
+            if !take_workspace_post_token(inner) {
+                return (StatusCode::TOO_MANY_REQUESTS, err("ratelimited"));
+            }
             let channel = str_arg(args, "channel").unwrap_or("").to_string();
             let is_dm = channel.starts_with('U') || channel.starts_with('W');
             match inner.channels.get(&channel) {
@@ -736,6 +747,22 @@ fn take_post_token(inner: &mut Inner, channel: &str) -> bool {
         .entry(channel.to_string())
         .or_insert((3.0, now));
     *tokens = (*tokens + now.duration_since(*last).as_secs_f64()).min(3.0);
+    *last = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
+fn take_workspace_post_token(inner: &mut Inner) -> bool {
+    let Some((per_minute, tokens, last)) = inner.workspace_posts.as_mut() else {
+        return true;
+    };
+    let now = Instant::now();
+    *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * *per_minute / 60.0)
+        .min(*per_minute / 12.0);
     *last = now;
     if *tokens >= 1.0 {
         *tokens -= 1.0;
