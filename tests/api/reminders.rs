@@ -72,12 +72,16 @@ fn reminder_ids(answer: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_due_date_reaching_its_morning_sends_exactly_one_dm() {
+on_both_backends!(
+    a_due_date_reaching_its_morning_sends_exactly_one_dm,
+    due_date_scenario
+);
+
+async fn due_date_scenario(db: &TestDb) {
     let (morning, at) = tokyo_in(8);
     let (_dir, config) = policy_file(&format!("[reminders]\nitem_due_at = \"{morning}\"\n"));
-    let (app, _db, channel) =
-        app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
     let today = at.date_naive();
     for item in ["1.1.2", "1.1.3"] {
         let answer = app
@@ -155,11 +159,15 @@ async fn the_daily_digest_is_posted_once_and_then_edited_not_posted_again() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn remind_posts_once_lists_reminders_and_cancels_them() {
+on_both_backends!(
+    remind_posts_once_lists_reminders_and_cancels_them,
+    remind_scenario
+);
+
+async fn remind_scenario(db: &TestDb) {
     let (_dir, config) = policy_file("");
-    let (app, _db, channel) =
-        app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
     let soon = app
         .command_text(CSM, &channel, "remind in 3s Call Ken about SSO")
         .await;
@@ -443,11 +451,14 @@ async fn the_monthly_report_is_posted_with_its_figures_csv_and_json() {
     assert_eq!(json["availability_target"], "99.95%");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_audit_log_records_a_scripted_journey_exactly_and_exports_it() {
+on_both_backends!(
+    the_audit_log_records_a_scripted_journey_exactly_and_exports_it,
+    audit_scenario
+);
+
+async fn audit_scenario(db: &TestDb) {
     let (_dir, config) = policy_file("");
-    let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
     let started = Utc::now();
     let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
     let later = (Utc::now() + chrono::Duration::days(10)).date_naive();
