@@ -129,7 +129,10 @@ async fn run(url: &str, label: &str, stub: &str) {
     let started = Instant::now();
     seed(&store, BIG, 500, 10).await;
     seed(&store, SMALL, 1, 0).await;
-    eprintln!("{label}: seeded 500 customers and 5,000 tickets in {:?}", started.elapsed());
+    eprintln!(
+        "{label}: seeded 500 customers and 5,000 tickets in {:?}",
+        started.elapsed()
+    );
     // Reopened, as a running app would be, with its cache loaded at start.
     store.close().await;
     let store = Store::connect(url).await.unwrap();
@@ -141,12 +144,29 @@ async fn run(url: &str, label: &str, stub: &str) {
         Arc::new(Template::builtin()),
         Users::new(api),
     );
+    // The part of a render that reads the workspace's open tickets.
+    let mut reads = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        let open = store.open_tickets(BIG, None).await.unwrap();
+        reads.push(started.elapsed());
+        assert_eq!(open.len(), 5000);
+    }
+    reads.sort();
+    eprintln!(
+        "{label}: reading 5,000 open tickets: p50 {:.1} ms",
+        ms(percentile(&reads, 50.0))
+    );
     let (small_render, small_publish) = measure(&home, SMALL).await;
     let (big_render, big_publish) = measure(&home, BIG).await;
     println!("| {label} | workspace | render p50 / p99 | render + publish p50 / p99 |");
     println!("|---|---|---|---|");
     for (name, render, publish) in [
-        ("1 customer, 0 tickets (baseline)", &small_render, &small_publish),
+        (
+            "1 customer, 0 tickets (baseline)",
+            &small_render,
+            &small_publish,
+        ),
         ("500 customers, 5,000 tickets", &big_render, &big_publish),
     ] {
         println!(
@@ -185,7 +205,10 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", dir.path().join("home.db").display());
     run(&sqlite, "SQLite", &stub).await;
-    match std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
+    match std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
         Some(admin) => {
             // A fresh database next to the given one, dropped at the end.
             use sqlx::Connection;

@@ -105,7 +105,12 @@ pub async fn run(
         .resume_unfinished(&store, settings.channel_language)
         .await
         .context("cannot list the customers awaiting a channel")?;
-    let home = Home::new(api.clone(), support.clone(), template.clone(), users.clone());
+    let home = Home::new(
+        api.clone(),
+        support.clone(),
+        template.clone(),
+        users.clone(),
+    );
     let refreshing = tokio::spawn(home.clone().run_refresher(stop_rx.clone()));
     let state = HttpState {
         ctx: Context {

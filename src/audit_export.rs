@@ -20,13 +20,18 @@ pub fn parse_since(text: &str) -> Option<i64> {
     }
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .ok()
-        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis())
+        .map(|d| {
+            d.and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .timestamp_millis()
+        })
 }
 
 const CSV_HEADER: &str = "id,at,team_id,customer_id,actor,source,action,subject,before,after";
 
 fn csv_line(e: &AuditRecord) -> String {
-    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    let json =
+        |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
     [
         e.id.to_string(),
         at(e.at),

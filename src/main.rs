@@ -48,8 +48,7 @@ async fn main() -> anyhow::Result<()> {
             })?;
             let store = readiness::store::Store::connect(&settings.database_url).await?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let count =
-                readiness::audit_export::export(&store, since_ms, format, &mut out).await?;
+            let count = readiness::audit_export::export(&store, since_ms, format, &mut out).await?;
             drop(out);
             eprintln!("{count} audit entries exported");
             store.close().await;

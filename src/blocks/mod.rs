@@ -5,13 +5,13 @@
 //! a checkbox group's block_id names the customer and its items, so a tick on an
 //! ephemeral copy (which Slack sends without the message) still knows its group.
 
+pub mod audit;
 pub mod checklist;
 pub mod help;
 pub mod home;
 pub mod ids;
 pub mod item_modal;
 pub mod limits;
-pub mod audit;
 pub mod reminders;
 pub mod report;
 pub mod ticket;

@@ -76,7 +76,11 @@ pub struct Overdue<'a> {
 }
 
 /// The items of `customer` due before `today` and neither done nor N/A, oldest first.
-pub fn overdue<'a>(template: &'a Template, states: &'a States, today: NaiveDate) -> Vec<Overdue<'a>> {
+pub fn overdue<'a>(
+    template: &'a Template,
+    states: &'a States,
+    today: NaiveDate,
+) -> Vec<Overdue<'a>> {
     let mut overdue: Vec<Overdue<'a>> = template
         .items()
         .filter_map(|item| {
@@ -113,10 +117,7 @@ pub fn digest(customer: &Customer, overdue: &[Overdue<'_>], day: NaiveDate, lang
         let mut text = String::new();
         let mut shown = 0;
         for o in overdue {
-            let who = o
-                .assignee
-                .map(|u| format!(" · <@{u}>"))
-                .unwrap_or_default();
+            let who = o.assignee.map(|u| format!(" · <@{u}>")).unwrap_or_default();
             let line = format!(
                 "• *{}* {} · {} {}{who}\n",
                 o.item.key,
@@ -146,7 +147,11 @@ pub fn digest(customer: &Customer, overdue: &[Overdue<'_>], day: NaiveDate, lang
         }
     }
     Message {
-        text: format!("{} overdue items for {}", overdue.len(), escape(&customer.name)),
+        text: format!(
+            "{} overdue items for {}",
+            overdue.len(),
+            escape(&customer.name)
+        ),
         blocks,
     }
 }
@@ -156,10 +161,14 @@ pub fn milestone(customer: &Customer, kind: &str, detail: &str, lang: Lang) -> M
     let name = escape(&customer.name);
     let body = match (kind, lang) {
         ("hypercare", Lang::En) => {
-            format!(":hospital: Hypercare check-in for *{name}* ({detail}): any open issues, blockers or surprises since yesterday?")
+            format!(
+                ":hospital: Hypercare check-in for *{name}* ({detail}): any open issues, blockers or surprises since yesterday?"
+            )
         }
         ("hypercare", Lang::Ja) => {
-            format!(":hospital: *{name}* のハイパーケア確認（{detail}）：昨日から未解決の問題や障害はありますか？")
+            format!(
+                ":hospital: *{name}* のハイパーケア確認（{detail}）：昨日から未解決の問題や障害はありますか？"
+            )
         }
         ("hypercare_end", Lang::En) => format!(
             ":checkered_flag: Hypercare for *{name}* ends today. From tomorrow: regular support hours and the monthly report."
@@ -167,12 +176,18 @@ pub fn milestone(customer: &Customer, kind: &str, detail: &str, lang: Lang) -> M
         ("hypercare_end", Lang::Ja) => format!(
             ":checkered_flag: *{name}* のハイパーケアは本日で終了です。明日からは通常のサポートと月次レポートです。"
         ),
-        ("qbr", Lang::En) => format!(":handshake: Time to schedule the quarterly business review with *{name}*."),
-        ("qbr", Lang::Ja) => format!(":handshake: *{name}* との四半期ビジネスレビュー（QBR）を設定しましょう。"),
+        ("qbr", Lang::En) => {
+            format!(":handshake: Time to schedule the quarterly business review with *{name}*.")
+        }
+        ("qbr", Lang::Ja) => {
+            format!(":handshake: *{name}* との四半期ビジネスレビュー（QBR）を設定しましょう。")
+        }
         ("security_review", Lang::En) => {
             format!(":lock: The quarterly security review for *{name}* is due.")
         }
-        ("security_review", Lang::Ja) => format!(":lock: *{name}* の四半期セキュリティレビューの時期です。"),
+        ("security_review", Lang::Ja) => {
+            format!(":lock: *{name}* の四半期セキュリティレビューの時期です。")
+        }
         ("monthly_report", Lang::En) => format!(
             ":bar_chart: The monthly performance report for *{name}* is due: `/readiness report {}`.",
             customer.slug
@@ -366,6 +381,9 @@ mod tests {
         }
         assert!(!custom("<!channel> hi", "U1", Lang::En).blocks.is_empty());
         let text = serde_json::to_string(&custom("<!channel> hi", "U1", Lang::En)).unwrap();
-        assert!(!text.contains("<!channel>"), "user text cannot ping the channel");
+        assert!(
+            !text.contains("<!channel>"),
+            "user text cannot ping the channel"
+        );
     }
 }

@@ -26,6 +26,9 @@ const DEBOUNCE: Duration = Duration::from_secs(2);
 /// Viewers who opened their Home within this long get it refreshed on changes; others
 /// see a fresh one the next time they open it.
 const WATCHED_FOR: Duration = Duration::from_secs(24 * 3600);
+/// Between two publishes of a refresh pass: `views.publish` is a tier 4 method (about
+/// 100 a minute per workspace), and a pass may cover many viewers.
+const PUBLISH_GAP: Duration = Duration::from_millis(700);
 /// Items due within this many days (or overdue) are listed for the viewer.
 const DUE_WITHIN_DAYS: i64 = 7;
 
@@ -79,7 +82,13 @@ impl Home {
                     .map(|(key, (page, _))| (key.clone(), *page))
                     .collect()
             };
-            for ((team, user), page) in watched {
+            for (n, ((team, user), page)) in watched.into_iter().enumerate() {
+                if n > 0 {
+                    tokio::select! {
+                        _ = tokio::time::sleep(PUBLISH_GAP) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                }
                 if let Err(e) = self.publish(&team, &user, page).await {
                     warn!(error = %e, "cannot refresh an App Home");
                 }
@@ -163,9 +172,7 @@ impl Home {
             .filter_map(|r| shown.get(&r.customer_id).map(|c| (ticket_of(r), *c)))
             .collect();
         let policy = &self.support.policy;
-        tickets.sort_by_cached_key(|(t, c)| {
-            urgency(t, policy, self.support.calendar(c.tier), now)
-        });
+        tickets.sort_by_cached_key(|(t, c)| urgency(t, policy, self.support.calendar(c.tier), now));
         let home_tickets: Vec<HomeTicket<'_>> = tickets
             .iter()
             .map(|(t, c)| HomeTicket {

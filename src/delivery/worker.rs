@@ -49,7 +49,10 @@ const CHANNEL_NAME_ATTEMPTS: u32 = 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     Overview,
-    Category { number: u32, part: usize },
+    Category {
+        number: u32,
+        part: usize,
+    },
     /// The daily digest of overdue items posted on that day.
     Digest(chrono::NaiveDate),
 }

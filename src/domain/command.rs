@@ -331,10 +331,7 @@ fn parse_remind(words: &[Word]) -> Result<Command, ParseError> {
         [first, ..] if starts(first) => (None, words),
         [first, second, ..] if starts(second) => (Some(first.customer_ref()), &words[1..]),
         _ => {
-            return Err(usage(
-                Form::Remind,
-                Problem::BadWhen(WhenError::Missing),
-            ));
+            return Err(usage(Form::Remind, Problem::BadWhen(WhenError::Missing)));
         }
     };
     let texts: Vec<&str> = rest.iter().map(|w| w.text.as_str()).collect();
@@ -404,9 +401,8 @@ fn parse_customer(words: &[Word]) -> Result<Command, ParseError> {
                     Some(user_id(value).ok_or_else(|| bad(Problem::BadUser(value.into())))?)
             }
             "channel" => {
-                change.channel = Some(
-                    channel_id(value).ok_or_else(|| bad(Problem::BadChannel(value.into())))?,
-                )
+                change.channel =
+                    Some(channel_id(value).ok_or_else(|| bad(Problem::BadChannel(value.into())))?)
             }
             kind if MILESTONES.contains(&kind) => {
                 let on = match value.to_lowercase().as_str() {
@@ -1055,11 +1051,26 @@ mod tests {
         ));
         assert!(matches!(
             parse("remind \"Acme Corp\" 2026-12-01 09:30 kickoff"),
-            Ok(Command::Remind { customer: Some(CustomerRef::Name(_)), when: When::At(_), .. })
+            Ok(Command::Remind {
+                customer: Some(CustomerRef::Name(_)),
+                when: When::At(_),
+                ..
+            })
         ));
-        for text in ["remind", "remind acme soon hello", "remind in 2h", "remind acme every funday 9:00 x"] {
+        for text in [
+            "remind",
+            "remind acme soon hello",
+            "remind in 2h",
+            "remind acme every funday 9:00 x",
+        ] {
             assert!(
-                matches!(parse(text), Err(ParseError::Usage { form: Form::Remind, .. })),
+                matches!(
+                    parse(text),
+                    Err(ParseError::Usage {
+                        form: Form::Remind,
+                        ..
+                    })
+                ),
                 "{text}"
             );
         }
@@ -1088,13 +1099,25 @@ mod tests {
         ));
         assert!(matches!(
             parse("unarchive acme"),
-            Ok(Command::Customer { change: CustomerChange { archived: Some(false), .. }, .. })
+            Ok(Command::Customer {
+                change: CustomerChange {
+                    archived: Some(false),
+                    ..
+                },
+                ..
+            })
         ));
         for (text, problem) in [
             ("customer acme tier=gold", Problem::BadTier("gold".into())),
             ("customer acme csm=ken", Problem::BadUser("ken".into())),
-            ("customer acme qbr=maybe", Problem::BadSwitch("qbr=maybe".into())),
-            ("customer acme colour=red", Problem::UnknownOption("colour=red".into())),
+            (
+                "customer acme qbr=maybe",
+                Problem::BadSwitch("qbr=maybe".into()),
+            ),
+            (
+                "customer acme colour=red",
+                Problem::UnknownOption("colour=red".into()),
+            ),
             ("customer acme beta", Problem::TooManyWords("beta".into())),
         ] {
             assert_eq!(parse(text), Err(usage(Form::Customer, problem)), "{text}");
@@ -1105,11 +1128,17 @@ mod tests {
     fn golive_audit_and_report_take_their_options() {
         assert!(matches!(
             parse("golive acme 2026-12-01"),
-            Ok(Command::GoLive { customer: Some(_), date: Some(_) })
+            Ok(Command::GoLive {
+                customer: Some(_),
+                date: Some(_)
+            })
         ));
         assert!(matches!(
             parse("golive 2026-12-01"),
-            Ok(Command::GoLive { customer: None, date: Some(_) })
+            Ok(Command::GoLive {
+                customer: None,
+                date: Some(_)
+            })
         ));
         assert_eq!(
             parse("golive acme 2026-13-01"),
@@ -1117,16 +1146,24 @@ mod tests {
         );
         assert!(matches!(
             parse("audit acme since=2026-11-01"),
-            Ok(Command::Audit { customer: Some(_), since: Some(_) })
+            Ok(Command::Audit {
+                customer: Some(_),
+                since: Some(_)
+            })
         ));
         assert!(matches!(
             parse("report month=2026-11"),
-            Ok(Command::Report { customer: None, month: Some(Month { year: 2026, month: 11 }) })
+            Ok(Command::Report {
+                customer: None,
+                month: Some(Month {
+                    year: 2026,
+                    month: 11
+                })
+            })
         ));
         assert_eq!(
             parse("report acme month=2026-1x"),
             Err(usage(Form::Report, Problem::BadMonth("2026-1x".into())))
         );
     }
-
 }

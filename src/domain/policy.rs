@@ -400,11 +400,15 @@ fn read_retention(retention: &mut Retention, table_: &toml::Table) -> Result<(),
                 let days = humantime::parse_duration(text.trim())
                     .ok()
                     .and_then(|d| Duration::from_std(d).ok())
-                    .ok_or_else(|| invalid(&key, format!("bad duration \"{text}\" (e.g. \"400d\")")))?;
+                    .ok_or_else(|| {
+                        invalid(&key, format!("bad duration \"{text}\" (e.g. \"400d\")"))
+                    })?;
                 if days < Duration::days(MIN_AUDIT_DAYS) || days > Duration::days(3660) {
                     return Err(invalid(
                         &key,
-                        format!("keep audit entries between {MIN_AUDIT_DAYS} days (the seed's minimum) and 10 years"),
+                        format!(
+                            "keep audit entries between {MIN_AUDIT_DAYS} days (the seed's minimum) and 10 years"
+                        ),
                     ));
                 }
                 retention.audit = days;

@@ -1509,7 +1509,14 @@ mod tests {
         let kinds: Vec<&str> = plan.iter().map(|m| m.kind).collect();
         assert_eq!(
             kinds,
-            ["hypercare", "hypercare_end", "qbr", "security_review", "monthly_report", "yearly_report"]
+            [
+                "hypercare",
+                "hypercare_end",
+                "qbr",
+                "security_review",
+                "monthly_report",
+                "yearly_report"
+            ]
         );
         let at = |y, m, d| {
             NaiveDate::from_ymd_opt(y, m, d)
@@ -1534,5 +1541,4 @@ mod tests {
         let only_qbr = milestones(golive, &reminders, |k| k == "qbr");
         assert_eq!(only_qbr.len(), 1);
     }
-
 }

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::blocks;
-use crate::domain::checklist::ItemState;
 use crate::domain::customer::Customer;
 use crate::domain::schedule::{self, Recurrence, When};
+use crate::store::ItemUpdate;
 use crate::store::audit::Actor;
 use crate::store::outbox::{Enqueue, kind};
 use crate::store::reminders::{DueReminder, NewReminder, ReminderFiring, ReminderRecord};
@@ -138,12 +138,12 @@ impl Reminders {
         &self,
         customer: &Customer,
         key: &str,
-        before: &ItemState,
-        after: &ItemState,
+        update: &ItemUpdate,
         assignee_tz: Option<Tz>,
         actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let (before, after) = (&update.before, &update.after);
         if before.due == after.due && before.assignee == after.assignee {
             return Ok(());
         }
@@ -183,18 +183,32 @@ impl Reminders {
         Ok(())
     }
 
-    /// Gives every customer without one its daily digest (at start: customers created
-    /// before reminders existed).
+    /// At start: gives every customer without one its daily digest (customers created
+    /// before reminders existed), and moves every digest to the policy's
+    /// `digest_at` if that changed. Returns how many were planned.
     pub async fn ensure_digests(&self, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
-        let missing = self
-            .support
-            .store
-            .customers_without_reminder(DIGEST_PREFIX)
-            .await?;
-        for customer in &missing {
-            self.plan_digest(customer, now).await?;
+        let store = &self.support.store;
+        let wanted = self.daily_digest().to_text();
+        let planned = store.reminders_by_key_prefix(DIGEST_PREFIX).await?;
+        let mut changed = 0;
+        for customer in store.all_customers().await? {
+            let current = planned
+                .iter()
+                .find(|r| r.customer_id == customer.id)
+                .and_then(|r| r.recurrence.as_deref());
+            if current != Some(wanted.as_str()) {
+                self.plan_digest(&customer, now).await?;
+                changed += 1;
+            }
         }
-        Ok(missing.len())
+        Ok(changed)
+    }
+
+    fn daily_digest(&self) -> Recurrence {
+        Recurrence {
+            repeat: schedule::Repeat::Daily,
+            time: self.support.policy.reminders.digest_at,
+        }
     }
 
     /// Plans a customer's daily digest of overdue items at `digest_at` in its zone.
@@ -204,10 +218,7 @@ impl Reminders {
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         let tz = self.tz_of(customer);
-        let daily = Recurrence {
-            repeat: schedule::Repeat::Daily,
-            time: self.support.policy.reminders.digest_at,
-        };
+        let daily = self.daily_digest();
         let Some(next) = daily.next_after(tz, now) else {
             return Ok(());
         };
@@ -243,9 +254,8 @@ impl Reminders {
     ) -> Result<Vec<ReminderRecord>, sqlx::Error> {
         let policy = &self.support.policy.reminders;
         let tz = self.tz_of(customer);
-        let wanted = |kind: &str| {
-            policy.milestones.iter().any(|m| m == kind) && customer.reminder_on(kind)
-        };
+        let wanted =
+            |kind: &str| policy.milestones.iter().any(|m| m == kind) && customer.reminder_on(kind);
         let mut planned = Vec::new();
         for milestone in schedule::milestones(golive, policy, wanted) {
             let first = schedule::local_to_utc(tz, milestone.first);
@@ -381,12 +391,13 @@ impl Reminders {
         let enqueue = match r.kind.as_str() {
             "custom" => to_channel(blocks::reminders::custom(&r.text, &r.created_by, lang)),
             "item_due" => {
-                let (Some(item), Some(assignee), Ok(due_date)) = (
-                    &r.item_key,
-                    &r.recipient,
-                    r.text.parse::<NaiveDate>(),
-                ) else {
-                    warn!(reminder = r.id, "an item reminder without its item; dropped");
+                let (Some(item), Some(assignee), Ok(due_date)) =
+                    (&r.item_key, &r.recipient, r.text.parse::<NaiveDate>())
+                else {
+                    warn!(
+                        reminder = r.id,
+                        "an item reminder without its item; dropped"
+                    );
                     return ReminderFiring::default();
                 };
                 let body = ItemDueBody {
@@ -434,7 +445,9 @@ impl Reminders {
                     }
                     _ => String::new(),
                 };
-                to_channel(blocks::reminders::milestone(customer, milestone, &detail, lang))
+                to_channel(blocks::reminders::milestone(
+                    customer, milestone, &detail, lang,
+                ))
             }
         };
         // The daily digest is routine; everything else the scheduler sends is audited.

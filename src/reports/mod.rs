@@ -46,11 +46,7 @@ pub async fn gather(
     let (from, to) = month.bounds(tz);
     let records = support
         .store
-        .tickets_opened_between(
-            customer.id,
-            from.timestamp_millis(),
-            to.timestamp_millis(),
-        )
+        .tickets_opened_between(customer.id, from.timestamp_millis(), to.timestamp_millis())
         .await?;
     let tickets: Vec<_> = records.iter().map(ticket_of).collect();
     let states = support.store.item_states_committed(customer.id).await?;

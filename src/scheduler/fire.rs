@@ -66,7 +66,10 @@ pub async fn run(
                 continue;
             }
         }
-        let next = match (store.next_timer_due().await, store.next_reminder_due().await) {
+        let next = match (
+            store.next_timer_due().await,
+            store.next_reminder_due().await,
+        ) {
             (Ok(timer), Ok(reminder)) => [timer, reminder, Some(next_purge)]
                 .into_iter()
                 .flatten()

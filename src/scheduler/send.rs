@@ -14,16 +14,16 @@ use crate::blocks::{self, Message};
 use crate::delivery::slack_api::{ApiError, SlackApi};
 use crate::delivery::users::Users;
 use crate::domain::customer::Customer;
+use crate::domain::report::Month;
 use crate::domain::sla::Target;
 use crate::domain::template::Template;
 use crate::metrics::Metrics;
+use crate::reminders::{DigestBody, ItemDueBody, ReminderBody};
+use crate::reports::{self, ReportBody};
 use crate::store::outbox::{
     AssignedDm, Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, bulk_lane, is_bulk, kind,
 };
 use crate::store::tickets::TicketRecord;
-use crate::domain::report::Month;
-use crate::reminders::{DigestBody, ItemDueBody, ReminderBody};
-use crate::reports::{self, ReportBody};
 use crate::support::{EscalationBody, Support, ticket_of};
 
 /// Gap between two posts to one channel (Slack allows about one a second).
@@ -435,7 +435,9 @@ impl Sender {
             || state.due != Some(body.due)
             || state.assignee.as_deref() != Some(body.assignee.as_str())
         {
-            return Err(Failed::Obsolete("the item changed before its reminder was sent"));
+            return Err(Failed::Obsolete(
+                "the item changed before its reminder was sent",
+            ));
         }
         let lang = self.users.lang_for(&row.team_id, &body.assignee).await;
         let message = blocks::reminders::item_due(&customer, item, body.due, lang);
@@ -456,8 +458,7 @@ impl Sender {
         let version = store.customer_version(customer.id).await?;
         let states = store.item_states_committed(customer.id).await?;
         let overdue = blocks::reminders::overdue(&self.template, &states, body.day);
-        let message =
-            blocks::reminders::digest(&customer, &overdue, body.day, self.support.lang);
+        let message = blocks::reminders::digest(&customer, &overdue, body.day, self.support.lang);
         let ts = match &row.sent_ts {
             Some(ts) => {
                 self.api.update_message(&channel, ts, &message).await?;
@@ -529,7 +530,14 @@ impl Sender {
             ),
         ] {
             self.api
-                .upload_file(&row.channel_id, Some(&ts), &file, title, content, content_type)
+                .upload_file(
+                    &row.channel_id,
+                    Some(&ts),
+                    &file,
+                    title,
+                    content,
+                    content_type,
+                )
                 .await?;
         }
         Ok(ts)

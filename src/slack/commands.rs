@@ -6,7 +6,6 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::{Context, busy, internal_error, open_modal};
-use crate::store::audit::{Actor, Source};
 use crate::blocks::{self, Message, checklist, escape, help};
 use crate::delivery::worker::Job;
 use crate::domain::checklist::{Tier, category_progress, overall_progress};
@@ -18,6 +17,7 @@ use crate::domain::i18n::Lang;
 use crate::domain::sla::Priority;
 use crate::domain::slug::slugify;
 use crate::domain::template::{Category, Item};
+use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{AssignedDm, Enqueue};
 use crate::store::{CreateCustomerError, ItemChange, NewCustomer};
 
@@ -115,8 +115,7 @@ async fn apply(
                 .plan_item_due(
                     &customer,
                     &item.key,
-                    &update.before,
-                    &update.after,
+                    &update,
                     assignee_tz,
                     Actor::new(&cmd.user_id, Source::Command),
                     chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),

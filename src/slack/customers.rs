@@ -60,7 +60,9 @@ pub(super) async fn customer(
     if replanned > 0 {
         note.push_str(&match lang {
             Lang::En => format!(" {replanned} open ticket(s) re-planned for the new tier's hours."),
-            Lang::Ja => format!(" 未解決のチケット {replanned} 件を新しいティアの時間で再計画しました。"),
+            Lang::Ja => {
+                format!(" 未解決のチケット {replanned} 件を新しいティアの時間で再計画しました。")
+            }
         });
     }
     answer.blocks.insert(0, blocks::section(&note));
@@ -132,7 +134,9 @@ async fn follow_up(
         if *on {
             replan_milestones = true;
         } else {
-            ctx.reminders.cancel_milestone(after, kind, actor, now).await?;
+            ctx.reminders
+                .cancel_milestone(after, kind, actor, now)
+                .await?;
         }
     }
     if replan_milestones
@@ -155,7 +159,13 @@ fn describe(ctx: &Context, c: &Customer, lang: Lang) -> Message {
     let milestones: Vec<String> = MILESTONES
         .iter()
         .map(|k| {
-            let on = ctx.support.policy.reminders.milestones.iter().any(|m| m == k)
+            let on = ctx
+                .support
+                .policy
+                .reminders
+                .milestones
+                .iter()
+                .any(|m| m == k)
                 && c.reminder_on(k);
             format!("`{k}={}`", if on { "on" } else { "off" })
         })

@@ -12,9 +12,9 @@ use tracing::{debug, warn};
 use super::Context;
 use crate::blocks::Message;
 use crate::domain::i18n::Lang;
-use crate::store::outbox::{Enqueue, kind};
-use crate::store::audit::{Actor, Source};
 use crate::domain::ticket::Action;
+use crate::store::audit::{Actor, Source};
+use crate::store::outbox::{Enqueue, kind};
 use crate::support::ActError;
 
 /// A reply in a ticket's thread by a person of this workspace (not the reporter, not a
@@ -219,8 +219,8 @@ pub async fn handle(
                     home_opened(ctx, team, &event);
                     Ok(())
                 }
-                kind @ ("channel_archive" | "group_archive" | "channel_rename"
-                | "group_rename" | "channel_left" | "group_left") => {
+                kind @ ("channel_archive" | "group_archive" | "channel_rename" | "group_rename"
+                | "channel_left" | "group_left") => {
                     channel_changed(ctx, team, kind, &event, &event_id, now_ms).await
                 }
                 _ => Ok(()),

@@ -14,13 +14,13 @@ use serde_json::Value;
 use tracing::warn;
 
 use super::{Context, internal_error, open_modal};
-use crate::store::audit::{Actor, Source};
 use crate::blocks::{self, Message, checklist, home, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
 use crate::domain::i18n::Lang;
 use crate::domain::sla::Priority;
 use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
+use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{AssignedDm, Enqueue};
 use crate::support::ActError;
 
@@ -419,7 +419,11 @@ async fn home_button(
     let view = if action.action_id == home::OPEN_CHECKLIST {
         let states = ctx.store.item_states(customer.id).await?;
         let overview = checklist::overview(&ctx.template, &customer, &states, lang);
-        blocks::modal_of(&customer.name, overview.blocks, lang.pick("Close", "閉じる"))
+        blocks::modal_of(
+            &customer.name,
+            overview.blocks,
+            lang.pick("Close", "閉じる"),
+        )
     } else {
         let customers = ctx.store.customers(team).await?;
         blocks::ticket_modal::ticket_modal(
@@ -720,8 +724,7 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
         .plan_item_due(
             &customer,
             &item.key,
-            &update.before,
-            &update.after,
+            &update,
             assignee_tz,
             Actor::new(&submission.user.id, Source::Modal),
             now,

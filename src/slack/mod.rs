@@ -18,8 +18,8 @@ use crate::blocks::Message;
 use crate::delivery::{home::Home, slack_api::SlackApi, users::Users, worker::Delivery};
 use crate::domain::i18n::Lang;
 use crate::domain::template::Template;
-use crate::store::Store;
 use crate::reminders::Reminders;
+use crate::store::Store;
 use crate::support::Support;
 
 /// What every handler needs.

@@ -112,11 +112,7 @@ pub(super) async fn list(
             (r, name)
         })
         .collect();
-    Ok(blocks::reminders::list(
-        &rows,
-        &|r| describe(r, lang),
-        lang,
-    ))
+    Ok(blocks::reminders::list(&rows, &|r| describe(r, lang), lang))
 }
 
 pub(super) async fn reminders(

@@ -177,7 +177,8 @@ impl Store {
     /// Appends an entry for a change the store did not make itself (an escalation path
     /// set in Slack, a policy change seen at start).
     pub async fn audit(&self, entry: &AuditEntry) -> Result<(), sqlx::Error> {
-        on_pool!(&self.db, write, |pool| append_audit!(pool, entry).map(|_| ()))
+        on_pool!(&self.db, write, |pool| append_audit!(pool, entry)
+            .map(|_| ()))
     }
 
     /// The newest entries of a workspace (of one customer, if given) since `since_ms`,

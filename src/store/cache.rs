@@ -1,5 +1,5 @@
-//! An in-process copy of the customers and of their checklist states, used with SQLite
-//! only.
+//! An in-process copy of the customers, their checklist states and the open tickets,
+//! used with SQLite only.
 //!
 //! SQLite is the single-process mode (PRODUCT.md, "Scale"): every write goes through
 //! this process's [`Store`](super::Store), which updates the copy after each commit, so
@@ -14,6 +14,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use super::tickets::TicketRecord;
 use crate::domain::checklist::States;
 use crate::domain::customer::Customer;
 
@@ -34,15 +35,42 @@ struct Entry {
 pub struct Cache {
     customers: Mutex<Customers>,
     states: Mutex<HashMap<i64, Entry>>,
+    /// Unresolved tickets by id, as committed (the App Home lists them all).
+    open_tickets: Mutex<HashMap<i64, TicketRecord>>,
 }
 
 impl Cache {
-    pub fn new(all: Vec<Customer>) -> Self {
+    pub fn new(all: Vec<Customer>, open_tickets: Vec<TicketRecord>) -> Self {
         let cache = Cache::default();
         for c in all {
             cache.put_customer(c);
         }
+        for t in open_tickets {
+            cache.put_ticket(t);
+        }
         cache
+    }
+
+    /// After a commit: the ticket as it now is (a resolved one leaves the cache).
+    pub fn put_ticket(&self, ticket: TicketRecord) {
+        let mut open = self.open_tickets.lock().expect("cache lock");
+        if ticket.resolved_at.is_some() {
+            open.remove(&ticket.id);
+        } else {
+            open.insert(ticket.id, ticket);
+        }
+    }
+
+    /// The workspace's open tickets (of one customer, if given), by number.
+    pub fn open_tickets(&self, team: &str, customer: Option<i64>) -> Vec<TicketRecord> {
+        let open = self.open_tickets.lock().expect("cache lock");
+        let mut list: Vec<TicketRecord> = open
+            .values()
+            .filter(|t| t.team_id == team && customer.is_none_or(|c| t.customer_id == c))
+            .cloned()
+            .collect();
+        list.sort_by_key(|t| t.number);
+        list
     }
 
     pub fn put_customer(&self, customer: Customer) {

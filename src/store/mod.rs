@@ -220,7 +220,6 @@ macro_rules! tick_statements {
     }};
 }
 
-
 /// Reads a [`Customer`] out of a row of either dialect.
 macro_rules! customer_from_row {
     ($row:expr) => {{
@@ -270,7 +269,8 @@ macro_rules! item_state_from_row {
     }};
 }
 
-const CUSTOMER_COLUMNS: &str = "id, team_id, slug, name, tier, channel_id, channel_error, created_by, created_at,
+const CUSTOMER_COLUMNS: &str =
+    "id, team_id, slug, name, tier, channel_id, channel_error, created_by, created_at,
     csm, archived_at, golive_on, reminders_off";
 
 // After the macros above, which they use.
@@ -439,7 +439,11 @@ impl Store {
                 .all_customers()
                 .await
                 .context("cannot read the customers")?;
-            let cache = Arc::new(Cache::new(all));
+            let open = store
+                .all_open_tickets()
+                .await
+                .context("cannot read the open tickets")?;
+            let cache = Arc::new(Cache::new(all, open));
             let (tx, rx) = mpsc::channel(TICK_QUEUE);
             tokio::spawn(write_ticks(write, turn, rx, cache.clone()));
             store.cache = Some(cache);
@@ -848,8 +852,8 @@ impl Store {
         Ok(())
     }
 
-    /// Every customer of every workspace (to fill the cache).
-    async fn all_customers(&self) -> Result<Vec<Customer>, sqlx::Error> {
+    /// Every customer of every workspace (to fill the cache, to plan digests).
+    pub async fn all_customers(&self) -> Result<Vec<Customer>, sqlx::Error> {
         self.customers_from_db("TRUE", None).await
     }
 
@@ -981,8 +985,7 @@ impl Store {
         }
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let changed =
-                tick_statements!(tx, customer_id, ticked, unticked, user, source, now_ms);
+            let changed = tick_statements!(tx, customer_id, ticked, unticked, user, source, now_ms);
             if !changed.is_empty() {
                 sqlx::query(BUMP_VERSION)
                     .bind(customer_id)
@@ -1051,12 +1054,11 @@ impl Store {
                     .bind(customer_id)
                     .execute(&mut *tx)
                     .await?;
-                let team_id: String =
-                    sqlx::query("SELECT team_id FROM customers WHERE id = $1")
-                        .bind(customer_id)
-                        .fetch_one(&mut *tx)
-                        .await?
-                        .try_get("team_id")?;
+                let team_id: String = sqlx::query("SELECT team_id FROM customers WHERE id = $1")
+                    .bind(customer_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("team_id")?;
                 let entry = actor
                     .entry(&team_id, Some(customer_id), "item.changed", key, now_ms)
                     .with(Some(item_json(&before)), Some(item_json(&after)));
@@ -1302,8 +1304,15 @@ async fn commit_ticks(
     let mut changes = Vec::with_capacity(batch.len());
     let mut bumped = std::collections::HashSet::new();
     for r in batch {
-        let changed =
-            tick_statements!(tx, r.customer_id, &r.ticked, &r.unticked, &r.user, r.source, r.now_ms);
+        let changed = tick_statements!(
+            tx,
+            r.customer_id,
+            &r.ticked,
+            &r.unticked,
+            &r.user,
+            r.source,
+            r.now_ms
+        );
         if !changed.is_empty() && bumped.insert(r.customer_id) {
             sqlx::query(BUMP_VERSION)
                 .bind(r.customer_id)

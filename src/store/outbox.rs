@@ -106,7 +106,12 @@ pub(super) use enqueue;
 /// burst of thousands stays inside Slack's workspace-wide limit on posts ("several
 /// hundred a minute"). Ticket posts and escalations are few and urgent: they skip that
 /// lane and are paced per channel only.
-pub const BULK_KINDS: [&str; 4] = [kind::REMINDER, kind::ITEM_DUE_DM, kind::DIGEST, kind::REPORT];
+pub const BULK_KINDS: [&str; 4] = [
+    kind::REMINDER,
+    kind::ITEM_DUE_DM,
+    kind::DIGEST,
+    kind::REPORT,
+];
 /// [`BULK_KINDS`] as an SQL list.
 const BULK_SQL: &str = "('reminder', 'item_due_dm', 'digest', 'report')";
 

@@ -278,27 +278,21 @@ impl Store {
         })
     }
 
-    /// Kinds of reminders with a `unique_key` present (active or not), for "does this
-    /// customer have its digest yet".
-    pub async fn customers_without_reminder(
+    /// Every reminder (of any status) whose unique key starts with `prefix`.
+    pub async fn reminders_by_key_prefix(
         &self,
-        key_prefix: &str,
-    ) -> Result<Vec<Customer>, sqlx::Error> {
-        let rows = self.customers_from_db("1 = 1 ORDER BY id", None).await?;
-        let keys: std::collections::HashSet<String> = on_pool!(&self.db, read, |pool| {
-            let pattern = format!("{key_prefix}%");
-            let rows = sqlx::query("SELECT unique_key FROM reminders WHERE unique_key LIKE $1")
-                .bind(pattern)
+        prefix: &str,
+    ) -> Result<Vec<ReminderRecord>, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {REMINDER_COLUMNS} FROM reminders WHERE unique_key LIKE $1 ORDER BY id"
+        ));
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(sql)
+                .bind(format!("{prefix}%"))
                 .fetch_all(pool)
                 .await?;
-            rows.iter()
-                .map(|row| row.try_get::<String, _>("unique_key"))
-                .collect::<Result<_, _>>()?
-        });
-        Ok(rows
-            .into_iter()
-            .filter(|c| !keys.contains(&format!("{key_prefix}{}", c.id)))
-            .collect())
+            rows.iter().map(|row| Ok(reminder_from_row!(row))).collect()
+        })
     }
 
     /// Moves a reminder to `next_due_at` (unarchiving skips what was missed).

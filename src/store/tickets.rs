@@ -219,8 +219,22 @@ impl Store {
             tx.commit().await?;
             ticket
         });
+        if let Some(cache) = &self.cache {
+            cache.put_ticket(ticket.clone());
+        }
         self.wake();
         Ok(ticket)
+    }
+
+    /// SQLite: the committed ticket into the cache (read back, since the caller's copy
+    /// may lack a message `ts` recorded meanwhile).
+    async fn recache_ticket(&self, id: i64) -> Result<(), sqlx::Error> {
+        if let Some(cache) = &self.cache
+            && let Some(ticket) = self.ticket_by_id(id).await?
+        {
+            cache.put_ticket(ticket);
+        }
+        Ok(())
     }
 
     pub async fn ticket_by_number(
@@ -259,6 +273,9 @@ impl Store {
         team_id: &str,
         customer_id: Option<i64>,
     ) -> Result<Vec<TicketRecord>, sqlx::Error> {
+        if let Some(cache) = &self.cache {
+            return Ok(cache.open_tickets(team_id, customer_id));
+        }
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {TICKET_COLUMNS} FROM tickets
              WHERE team_id = $1 AND resolved_at IS NULL AND ($2 = 0 OR customer_id = $2)
@@ -393,6 +410,7 @@ impl Store {
             }
         });
         if saved {
+            self.recache_ticket(ticket.id).await?;
             self.wake();
         }
         Ok(saved)
@@ -412,7 +430,8 @@ impl Store {
         .bind(ts)
         .execute(pool)
         .await
-        .map(|_| ()))
+        .map(|_| ()))?;
+        self.recache_ticket(ticket_id).await
     }
 
     /// When the earliest timer is due (Unix ms), if any: an index lookup, not a scan.

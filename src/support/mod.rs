@@ -587,7 +587,9 @@ impl Support {
                 source: crate::store::audit::Source::Start,
                 action: "policy.changed".into(),
                 subject: "policy".into(),
-                before: previous.as_deref().map(|p| serde_json::Value::String(p.into())),
+                before: previous
+                    .as_deref()
+                    .map(|p| serde_json::Value::String(p.into())),
                 after: Some(serde_json::Value::String(policy_text.into())),
                 at: ms(now),
             };

@@ -196,7 +196,10 @@ async fn remind_scenario(db: &TestDb) {
     let list = app.command_shown(CSM, &channel, "reminders").await;
     let ids = reminder_ids(&list);
     assert_eq!(ids.len(), 2, "the fired one-off is gone: {list}");
-    assert!(list.contains("Weekly sync") && list.contains("Send the DPA"), "{list}");
+    assert!(
+        list.contains("Weekly sync") && list.contains("Send the DPA"),
+        "{list}"
+    );
     let before = app.double.responses().len();
     let r = app.interact(&cancel_payload(&app, CSM, &ids[0])).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -212,14 +215,16 @@ async fn remind_scenario(db: &TestDb) {
     // After a restart, nothing fires twice.
     let app = app.restart().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(posts_with(&app.double, &channel, "Call Ken about SSO").len(), 1);
+    assert_eq!(
+        posts_with(&app.double, &channel, "Call Ken about SSO").len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn golive_plans_the_milestones_and_archive_stops_reminders_until_unarchived() {
     let (milestone_at, _) = tokyo_in(8);
-    let (_dir, config) =
-        policy_file(&format!("[reminders]\nmilestone_at = \"{milestone_at}\"\n"));
+    let (_dir, config) = policy_file(&format!("[reminders]\nmilestone_at = \"{milestone_at}\"\n"));
     let (app, _db, channel) =
         app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
     let answer = app.command_text(CSM, &channel, "golive").await;
@@ -231,11 +236,15 @@ async fn golive_plans_the_milestones_and_archive_stops_reminders_until_unarchive
     assert!(!list.contains("QBR"), "{list}");
     assert!(list.contains("hypercare check-in"), "{list}");
     app.double
-        .wait_up_to(Duration::from_secs(20), "the first hypercare check-in", |d| {
-            posts_with(d, &channel, "hypercare")
-                .iter()
-                .any(|m| m["blocks"].to_string().contains("day 1/14"))
-        })
+        .wait_up_to(
+            Duration::from_secs(20),
+            "the first hypercare check-in",
+            |d| {
+                posts_with(d, &channel, "hypercare")
+                    .iter()
+                    .any(|m| m["blocks"].to_string().contains("day 1/14"))
+            },
+        )
         .await;
 
     // Archived: a reminder falling due meanwhile waits; unarchived, it comes once.
@@ -257,7 +266,10 @@ async fn golive_plans_the_milestones_and_archive_stops_reminders_until_unarchive
         })
         .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(posts_with(&app.double, &channel, "Ping the customer").len(), 1);
+    assert_eq!(
+        posts_with(&app.double, &channel, "Ping the customer").len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -269,7 +281,11 @@ async fn the_app_home_stays_within_slacks_limits_for_1_and_500_customers() {
     app.command_text(CSM, &channel, "ticket P1 Exports are slow")
         .await;
     let r = app
-        .post_signed("/slack/events", "application/json", home_opened("EvH1", CSM))
+        .post_signed(
+            "/slack/events",
+            "application/json",
+            home_opened("EvH1", CSM),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     app.double
@@ -290,8 +306,12 @@ async fn the_app_home_stays_within_slacks_limits_for_1_and_500_customers() {
         double.add_channel(&format!("C{n:08}"), &format!("cust-c{n:03}"), true);
     }
     let app = TestApp::spawn_with(&db, double, &[("config", &config)]).await;
-    app.post_signed("/slack/events", "application/json", home_opened("EvH2", CSM))
-        .await;
+    app.post_signed(
+        "/slack/events",
+        "application/json",
+        home_opened("EvH2", CSM),
+    )
+    .await;
     app.double
         .wait_for("the Home", |d| d.home_of(CSM).is_some())
         .await;
@@ -300,7 +320,10 @@ async fn the_app_home_stays_within_slacks_limits_for_1_and_500_customers() {
     assert!(blocks <= 100, "{blocks} blocks");
     let text = home.to_string();
     assert!(text.contains("home_page_next"), "a next-page button");
-    assert!(text.contains("*Customer 000*"), "page 1 starts at the first customer");
+    assert!(
+        text.contains("*Customer 000*"),
+        "page 1 starts at the first customer"
+    );
     assert!(!text.contains("*Customer 010*"), "and holds ten");
     // The next page, from its button.
     let payload = json!({
@@ -376,16 +399,20 @@ pub async fn seed_customers_and_tickets(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monthly_report_is_posted_with_its_figures_csv_and_json() {
-    let (_dir, config) =
-        policy_file("[sla.P0]\nfirst_response = \"5s\"\nresolution = \"1h\"\n");
+    let (_dir, config) = policy_file("[sla.P0]\nfirst_response = \"5s\"\nresolution = \"1h\"\n");
     let (app, _db, channel) =
         app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
     // T-1 came in a minute ago and was never answered: its first response is breached.
     let opened = (Utc::now() - chrono::Duration::seconds(60)).to_rfc3339();
-    app.command_text(CSM, &channel, &format!("ticket P0 opened={opened} Old outage"))
-        .await;
+    app.command_text(
+        CSM,
+        &channel,
+        &format!("ticket P0 opened={opened} Old outage"),
+    )
+    .await;
     // T-2 is answered at once.
-    app.command_text(CSM, &channel, "ticket P0 New outage").await;
+    app.command_text(CSM, &channel, "ticket P0 New outage")
+        .await;
     let double = app.double.clone();
     double
         .wait_for("T-2's message", |d| {
@@ -426,13 +453,20 @@ async fn the_monthly_report_is_posted_with_its_figures_csv_and_json() {
         .find(|m| m["blocks"].to_string().contains("P0"))
         .expect("the report message");
     let shown = report["blocks"].to_string();
-    assert!(shown.contains("1/2"), "one of two first responses met: {shown}");
+    assert!(
+        shown.contains("1/2"),
+        "one of two first responses met: {shown}"
+    );
     assert!(
         shown.contains("example.slack.com/archives"),
         "the breach links to its ticket: {shown}"
     );
     let files = double.shared_files();
-    assert!(files.iter().all(|f| f.thread_ts.as_deref() == report["ts"].as_str()));
+    assert!(
+        files
+            .iter()
+            .all(|f| f.thread_ts.as_deref() == report["ts"].as_str())
+    );
     let csv = files.iter().find(|f| f.filename.ends_with(".csv")).unwrap();
     let csv = String::from_utf8(csv.content.clone()).unwrap();
     let rows: Vec<Vec<&str>> = csv
@@ -444,7 +478,10 @@ async fn the_monthly_report_is_posted_with_its_figures_csv_and_json() {
     assert_eq!(rows.len(), 2, "{csv}");
     assert_eq!((rows[0][0], rows[0][5]), ("1", "false"), "{csv}");
     assert_eq!((rows[1][0], rows[1][5]), ("2", "true"), "{csv}");
-    let json = files.iter().find(|f| f.filename.ends_with(".json")).unwrap();
+    let json = files
+        .iter()
+        .find(|f| f.filename.ends_with(".json"))
+        .unwrap();
     let json: Value = serde_json::from_slice(&json.content).unwrap();
     assert_eq!(json["sla"][0]["first_response"]["met"], 1);
     assert_eq!(json["sla"][0]["first_response"]["measured"], 2);
@@ -462,8 +499,12 @@ async fn audit_scenario(db: &TestDb) {
     let started = Utc::now();
     let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
     let later = (Utc::now() + chrono::Duration::days(10)).date_naive();
-    app.command_text(CSM, &channel, &format!("assign 1.1.2 <@{ENGINEER}> due={later}"))
-        .await;
+    app.command_text(
+        CSM,
+        &channel,
+        &format!("assign 1.1.2 <@{ENGINEER}> due={later}"),
+    )
+    .await;
     app.command_text(CSM, &channel, "done 1.1.2").await;
     app.command_text(CSM, &channel, "undo 1.1.2").await;
     app.command_text(CSM, &channel, "ticket P1 Exports are slow")
@@ -494,7 +535,8 @@ async fn audit_scenario(db: &TestDb) {
         .await;
     let reminder = reminder_ids(&answer).remove(0);
     app.interact(&cancel_payload(&app, CSM, &reminder)).await;
-    app.command_text(CSM, &channel, "customer tier=standard").await;
+    app.command_text(CSM, &channel, "customer tier=standard")
+        .await;
     app.command_text(CSM, &channel, "archive").await;
     let shown = app.command_shown(CSM, &channel, "audit").await;
     assert!(shown.contains("item.ticked"), "{shown}");
@@ -557,34 +599,44 @@ async fn audit_scenario(db: &TestDb) {
 
     // The log is append-only in the database too.
     let store = readiness::store::Store::connect(&db.url).await.unwrap();
-    assert!(store.purge_audit(i64::MAX).await.is_err(), "entries younger than 90 days stay");
+    assert!(
+        store.purge_audit(i64::MAX).await.is_err(),
+        "entries younger than 90 days stay"
+    );
     store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_reminders_due_at_once_is_spread_inside_the_workspace_limit() {
-    const CHANNELS: usize = 60;
+    // 600 by default; READINESS_TEST_BURST=10000 runs the full burst (about
+    // ten minutes at this pace).
+    let total: usize = std::env::var("READINESS_TEST_BURST")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(600);
     const EACH: usize = 10;
+    let channels = total.div_ceil(EACH);
     // The app paces reminders at 1,200 a minute; the double refuses more than 1,500.
     let (_dir, config) = policy_file("[reminders]\nposts_per_minute = 1200\n");
     let db = TestDb::sqlite();
     let store = readiness::store::Store::connect(&db.url).await.unwrap();
-    seed_customers_and_tickets(&store, CHANNELS, 0).await;
+    seed_customers_and_tickets(&store, channels, 0).await;
     store.close().await;
     let double = SlackDouble::start().await;
-    for n in 0..CHANNELS {
+    for n in 0..channels {
         double.add_channel(&format!("C{n:08}"), &format!("cust-c{n:03}"), true);
     }
     double.set_workspace_post_limit(1500.0);
     let app = TestApp::spawn_with(&db, double, &[("config", &config)]).await;
-    let (_, at) = tokyo_in(20);
+    // Far enough ahead for every command to be in before they fall due.
+    let (_, at) = tokyo_in(20 + (total / 100) as i64);
     let when = at.format("%Y-%m-%d %H:%M:%S").to_string();
-    for i in 0..CHANNELS * EACH {
+    for i in 0..channels * EACH {
         let answer = app
             .command_text(
                 CSM,
                 "C0GENERAL",
-                &format!("remind c{:03} {when} Burst {i}", i % CHANNELS),
+                &format!("remind c{:03} {when} Burst {i}", i % channels),
             )
             .await;
         assert!(answer.contains("R-"), "{answer}");
@@ -592,13 +644,17 @@ async fn a_burst_of_reminders_due_at_once_is_spread_inside_the_workspace_limit()
     let burst = |d: &SlackDouble| {
         d.calls_to("chat.postMessage")
             .into_iter()
-            .filter(|c| c.outcome == "ok" && c.args["text"].as_str().unwrap_or("").contains("Burst "))
+            .filter(|c| {
+                c.outcome == "ok" && c.args["text"].as_str().unwrap_or("").contains("Burst ")
+            })
             .count()
     };
     app.double
-        .wait_up_to(Duration::from_secs(120), "every reminder", |d| {
-            burst(d) >= CHANNELS * EACH
-        })
+        .wait_up_to(
+            Duration::from_secs(120 + total as u64 / 10),
+            "every reminder",
+            |d| burst(d) >= channels * EACH,
+        )
         .await;
     let calls = app.double.calls_to("chat.postMessage");
     let limited = calls.iter().filter(|c| c.outcome == "ratelimited").count();
@@ -611,5 +667,5 @@ async fn a_burst_of_reminders_due_at_once_is_spread_inside_the_workspace_limit()
         .collect();
     texts.sort();
     texts.dedup();
-    assert_eq!(texts.len(), CHANNELS * EACH, "each reminder once");
+    assert_eq!(texts.len(), channels * EACH, "each reminder once");
 }

@@ -97,7 +97,10 @@ async fn ticks_scenario(db: &TestDb) {
         .unwrap();
     let keys = vec!["1.1.1".to_string(), "1.1.2".to_string()];
     assert_eq!(
-        store.set_done(c.id, &keys, &[], "U1", Source::Command, 10).await.unwrap(),
+        store
+            .set_done(c.id, &keys, &[], "U1", Source::Command, 10)
+            .await
+            .unwrap(),
         keys
     );
     // A retried or repeated tick changes nothing and keeps the first who/when.
