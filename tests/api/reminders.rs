@@ -62,6 +62,33 @@ fn cancel_payload(app: &TestApp, user: &str, id: &str) -> Value {
     })
 }
 
+/// Waits for ticket `label`'s message and presses its Responded button (as ENGINEER).
+async fn press_responded(app: &TestApp, channel: &str, label: &str) {
+    app.double
+        .wait_for("the ticket message", |d| {
+            ticket_message(d, channel, label).is_some()
+        })
+        .await;
+    let (ts, message) = ticket_message(&app.double, channel, label).unwrap();
+    let id = message["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["action_id"] == readiness::blocks::ticket::RESPOND)
+        .and_then(|e| e["value"].as_str().map(str::to_string))
+        .unwrap();
+    let r = app
+        .interact(&button_payload(
+            readiness::blocks::ticket::RESPOND,
+            &id,
+            channel,
+            &ts,
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 /// The ids (`R-n`) in a reminders answer, in order.
 fn reminder_ids(answer: &str) -> Vec<String> {
     answer
@@ -414,27 +441,7 @@ async fn the_monthly_report_is_posted_with_its_figures_csv_and_json() {
     app.command_text(CSM, &channel, "ticket P0 New outage")
         .await;
     let double = app.double.clone();
-    double
-        .wait_for("T-2's message", |d| {
-            ticket_message(d, &channel, "T-2").is_some()
-        })
-        .await;
-    let (ts, message) = ticket_message(&double, &channel, "T-2").unwrap();
-    let id = message["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
-        .find(|e| e["action_id"] == readiness::blocks::ticket::RESPOND)
-        .and_then(|e| e["value"].as_str().map(str::to_string))
-        .unwrap();
-    app.interact(&button_payload(
-        readiness::blocks::ticket::RESPOND,
-        &id,
-        &channel,
-        &ts,
-    ))
-    .await;
+    press_responded(&app, &channel, "T-2").await;
     double
         .wait_for("T-2 answered", |d| {
             ticket_message(d, &channel, "T-2")
@@ -509,27 +516,7 @@ async fn audit_scenario(db: &TestDb) {
     app.command_text(CSM, &channel, "undo 1.1.2").await;
     app.command_text(CSM, &channel, "ticket P1 Exports are slow")
         .await;
-    app.double
-        .wait_for("T-1's message", |d| {
-            ticket_message(d, &channel, "T-1").is_some()
-        })
-        .await;
-    let (ts, message) = ticket_message(&app.double, &channel, "T-1").unwrap();
-    let id = message["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
-        .find(|e| e["action_id"] == readiness::blocks::ticket::RESPOND)
-        .and_then(|e| e["value"].as_str().map(str::to_string))
-        .unwrap();
-    app.interact(&button_payload(
-        readiness::blocks::ticket::RESPOND,
-        &id,
-        &channel,
-        &ts,
-    ))
-    .await;
+    press_responded(&app, &channel, "T-1").await;
     let answer = app
         .command_text(CSM, &channel, "remind in 1h Follow up")
         .await;
