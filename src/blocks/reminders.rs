@@ -19,7 +19,7 @@ pub const CANCEL: &str = "reminder_cancel";
 const LISTED: usize = 20;
 
 /// A date token that Slack shows in the reader's own zone.
-fn when(at_ms: i64) -> String {
+pub fn when(at_ms: i64) -> String {
     let secs = at_ms / 1000;
     let fallback = DateTime::<Utc>::from_timestamp(secs, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())

@@ -166,7 +166,7 @@ pub(super) async fn golive(
         .map(|r| {
             let next = r
                 .next_due_at
-                .map(|ms| format!("<!date^{}^{{date_short_pretty}} {{time}}|{ms}>", ms / 1000))
+                .map(blocks::reminders::when)
                 .unwrap_or_default();
             format!(
                 "• {} — {next}{}",

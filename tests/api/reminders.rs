@@ -321,6 +321,57 @@ async fn the_app_home_stays_within_slacks_limits_for_1_and_500_customers() {
     let home = app.double.home_of(CSM).unwrap().to_string();
     assert!(home.contains("Acme") && home.contains("T-1"), "{home}");
     assert!(home.contains(readiness::blocks::home::OPEN_CHECKLIST));
+    // Its buttons: the checklist in a modal, a category on top of it, a new ticket.
+    let home = app.double.home_of(CSM).unwrap();
+    let button = |action: &str| -> Value {
+        home["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+            .find(|e| e["action_id"] == action)
+            .unwrap()
+    };
+    let click = |action_id: &str, value: &str| {
+        json!({
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "example"},
+            "user": {"id": CSM, "team_id": TEAM},
+            "api_app_id": "A0001",
+            "container": {"type": "view", "view_id": "V1"},
+            "trigger_id": "1.2.3",
+            "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": "1"}]
+        })
+    };
+    let checklist = button(readiness::blocks::home::OPEN_CHECKLIST);
+    let customer_id = checklist["value"].as_str().unwrap();
+    app.interact(&click(readiness::blocks::home::OPEN_CHECKLIST, customer_id))
+        .await;
+    app.double
+        .wait_for("the checklist modal", |d| !d.calls_to("views.open").is_empty())
+        .await;
+    let opened = app.double.calls_to("views.open")[0].clone();
+    assert_eq!(opened.outcome, "ok");
+    let view = opened.args["view"].to_string();
+    assert!(view.contains("open_category_1"), "{view}");
+    app.interact(&click("open_category_1", &format!("{customer_id}:1")))
+        .await;
+    app.double
+        .wait_for("the category on top", |d| !d.calls_to("views.push").is_empty())
+        .await;
+    let pushed = app.double.calls_to("views.push")[0].clone();
+    assert_eq!(pushed.outcome, "ok");
+    assert!(pushed.args["view"].to_string().contains("checkboxes"));
+    app.interact(&click(readiness::blocks::home::NEW_TICKET, customer_id))
+        .await;
+    app.double
+        .wait_for("the ticket modal", |d| d.calls_to("views.open").len() >= 2)
+        .await;
+    let ticket_modal = app.double.calls_to("views.open")[1].clone();
+    assert_eq!(ticket_modal.outcome, "ok");
+    assert!(
+        ticket_modal.args["view"]["callback_id"] == readiness::blocks::ticket_modal::TICKET_MODAL
+    );
     app.stop().await;
 
     // 500 customers and 1,000 open tickets, stored before the app starts.
