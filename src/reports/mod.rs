@@ -1,6 +1,9 @@
 //! The monthly report: gathers a customer's readiness and a month's tickets, and hands
-//! them to the pure figures (`domain::report`) and renderers (`blocks::report`). It is
-//! posted through the outbox (kind `report`), with its CSV and JSON attached as files.
+//! them to the pure figures (`domain::report`) and renderers (`blocks::report`,
+//! [`chart`]). It is posted through the outbox (kind `report`), with its chart (PNG),
+//! CSV and JSON attached as files.
+
+pub mod chart;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,6 +33,9 @@ pub struct ReportData {
     pub sla: SlaReport,
     pub csv: String,
     pub json: String,
+    /// The weekly attainment chart, a PNG (`None` if it could not be drawn: the report
+    /// goes out without it, and the log says why).
+    pub chart: Option<Vec<u8>>,
 }
 
 /// Gathers the figures of `month` (in the customer's tier zone) as they stand at `now`.
@@ -59,7 +65,15 @@ pub async fn gather(
     let sla = report::sla_report(&tickets, &support.policy, cal, from, to, now);
     let csv = report::tickets_csv(&tickets, &support.policy, cal, from, to, now);
     let json = report_json(customer, month, overall, &categories, &sla, support, now);
+    let chart = match chart::weekly_attainment_png(&sla.weeks, &month.label(), lang) {
+        Ok(png) => Some(png),
+        Err(e) => {
+            tracing::warn!(error = %e, "the report goes out without its chart");
+            None
+        }
+    };
     Ok(ReportData {
+        chart,
         month,
         overall,
         categories,

@@ -478,7 +478,7 @@ impl Sender {
         Ok(ts)
     }
 
-    /// The monthly report: the message, then its CSV and JSON threaded under it. A
+    /// The monthly report: the message, then its chart, CSV and JSON threaded under it. A
     /// retry after the message was posted finds it (it is keyed) and only uploads.
     async fn send_report(&self, row: &Claimed) -> Result<String, Failed> {
         let body: ReportBody = parse_body(row)?;
@@ -520,7 +520,15 @@ impl Sender {
         let name = format!("readiness-{}-{}", customer.slug, month.label());
         // A byte-order mark, so spreadsheets read the Japanese text as UTF-8.
         let csv = format!("\u{feff}{}", data.csv).into_bytes();
-        for (file, title, content, content_type) in [
+        let chart = data.chart.map(|png| {
+            (
+                format!("{name}.png"),
+                "SLA attainment per week",
+                png,
+                "image/png",
+            )
+        });
+        let files = chart.into_iter().chain([
             (format!("{name}.csv"), "tickets (CSV)", csv, "text/csv"),
             (
                 format!("{name}.json"),
@@ -528,7 +536,8 @@ impl Sender {
                 data.json.into_bytes(),
                 "application/json",
             ),
-        ] {
+        ]);
+        for (file, title, content, content_type) in files {
             self.api
                 .upload_file(
                     &row.channel_id,

@@ -348,7 +348,9 @@ async fn the_app_home_stays_within_slacks_limits_for_1_and_500_customers() {
     app.interact(&click(readiness::blocks::home::OPEN_CHECKLIST, customer_id))
         .await;
     app.double
-        .wait_for("the checklist modal", |d| !d.calls_to("views.open").is_empty())
+        .wait_for("the checklist modal", |d| {
+            !d.calls_to("views.open").is_empty()
+        })
         .await;
     let opened = app.double.calls_to("views.open")[0].clone();
     assert_eq!(opened.outcome, "ok");
@@ -357,7 +359,9 @@ async fn the_app_home_stays_within_slacks_limits_for_1_and_500_customers() {
     app.interact(&click("open_category_1", &format!("{customer_id}:1")))
         .await;
     app.double
-        .wait_for("the category on top", |d| !d.calls_to("views.push").is_empty())
+        .wait_for("the category on top", |d| {
+            !d.calls_to("views.push").is_empty()
+        })
         .await;
     let pushed = app.double.calls_to("views.push")[0].clone();
     assert_eq!(pushed.outcome, "ok");
@@ -503,7 +507,7 @@ async fn the_monthly_report_is_posted_with_its_figures_csv_and_json() {
     assert!(answer.contains("report"), "{answer}");
     double
         .wait_up_to(Duration::from_secs(15), "the report and its files", |d| {
-            d.shared_files().len() >= 2
+            d.shared_files().len() >= 3
         })
         .await;
     let report = posts_with(&double, &channel, "report")
@@ -525,6 +529,8 @@ async fn the_monthly_report_is_posted_with_its_figures_csv_and_json() {
             .iter()
             .all(|f| f.thread_ts.as_deref() == report["ts"].as_str())
     );
+    let png = files.iter().find(|f| f.filename.ends_with(".png")).unwrap();
+    assert!(png.content.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG chart");
     let csv = files.iter().find(|f| f.filename.ends_with(".csv")).unwrap();
     let csv = String::from_utf8(csv.content.clone()).unwrap();
     let rows: Vec<Vec<&str>> = csv
@@ -679,14 +685,7 @@ async fn a_burst_of_reminders_due_at_once_is_spread_inside_the_workspace_limit()
             .await;
         assert!(answer.contains("R-"), "{answer}");
     }
-    let burst = |d: &SlackDouble| {
-        d.calls_to("chat.postMessage")
-            .into_iter()
-            .filter(|c| {
-                c.outcome == "ok" && c.args["text"].as_str().unwrap_or("").contains("Burst ")
-            })
-            .count()
-    };
+    let burst = |d: &SlackDouble| d.count_ok("chat.postMessage", "Burst ");
     app.double
         .wait_up_to(
             Duration::from_secs(120 + total as u64 / 10),

@@ -161,6 +161,17 @@ impl SlackDouble {
         self.lock().tzs.insert(user.into(), tz.into());
     }
 
+    /// How many calls of `method` Slack answered `ok` whose `text` holds `needle`
+    /// (without copying the calls: a test may ask this every few milliseconds).
+    pub fn count_ok(&self, method: &str, needle: &str) -> usize {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.method == method && c.outcome == "ok")
+            .filter(|c| c.args["text"].as_str().unwrap_or("").contains(needle))
+            .count()
+    }
+
     /// Files shared so far.
     pub fn shared_files(&self) -> Vec<SharedFile> {
         self.lock().shared_files.clone()
