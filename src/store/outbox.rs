@@ -201,38 +201,36 @@ impl Store {
             Db::Sqlite { .. } => "",
             Db::Postgres(_) => "FOR UPDATE OF o SKIP LOCKED",
         };
-        // A row is sendable when it heads its channel's queue, its retry time and any
-        // other sender's lease are past, and its channel's pace allows. A bulk row must
-        // also be its workspace's oldest sendable bulk row, with the bulk lane free.
-        let sendable = |o: &str, c: &str| {
-            format!(
-                "{o}.status = 'pending'
-                 AND {o}.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel_id)
-                 AND {o}.next_attempt_at <= $3
-                 AND ({o}.lease_until IS NULL OR {o}.lease_until < $3)
-                 AND ({c}.next_at IS NULL OR {c}.next_at <= $3)"
-            )
-        };
+        // The sendable heads are computed once: a row heads its channel's queue, its
+        // retry time and any other sender's lease are past, and its channel's pace
+        // allows. Of the bulk ones, only each workspace's oldest goes, and only while
+        // its bulk lane is free. (Written as a correlated subquery per row, this took
+        // seconds with 10,000 rows pending.)
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1,
                  in_doubt = CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE in_doubt END
              WHERE id IN (
-                 SELECT o.id FROM outbox o
-                 LEFT JOIN outbox_channels c ON c.channel_id = o.channel_id
-                 WHERE {}
-                   AND (o.kind NOT IN {BULK_SQL} OR (
-                       NOT EXISTS (SELECT 1 FROM outbox_channels w
-                                   WHERE w.channel_id = 'bulk:' || o.team_id AND w.next_at > $3)
-                       AND o.id = (SELECT MIN(b.id) FROM outbox b
-                                   LEFT JOIN outbox_channels bc ON bc.channel_id = b.channel_id
-                                   WHERE b.team_id = o.team_id AND b.kind IN {BULK_SQL}
-                                     AND {})))
+                 WITH heads AS (
+                     SELECT o.id, o.team_id, o.kind FROM outbox o
+                     LEFT JOIN outbox_channels c ON c.channel_id = o.channel_id
+                     WHERE o.status = 'pending'
+                       AND o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel_id)
+                       AND o.next_attempt_at <= $3
+                       AND (o.lease_until IS NULL OR o.lease_until < $3)
+                       AND (c.next_at IS NULL OR c.next_at <= $3)
+                 ),
+                 bulk_turns AS (
+                     SELECT MIN(h.id) AS id FROM heads h
+                     LEFT JOIN outbox_channels w ON w.channel_id = 'bulk:' || h.team_id
+                     WHERE h.kind IN {BULK_SQL} AND (w.next_at IS NULL OR w.next_at <= $3)
+                     GROUP BY h.team_id
+                 )
+                 SELECT o.id FROM outbox o JOIN heads h ON h.id = o.id
+                 WHERE h.kind NOT IN {BULK_SQL} OR h.id IN (SELECT id FROM bulk_turns)
                  ORDER BY o.id
                  LIMIT $4 {lock})
              RETURNING id, idem_key, team_id, channel_id, kind, ticket_id, body, generation,
-                 attempts, in_doubt, created_at, sent_ts",
-            sendable("o", "c"),
-            sendable("b", "bc")
+                 attempts, in_doubt, created_at, sent_ts"
         ));
         on_pool!(&self.db, write, |pool| {
             let rows = sqlx::query(sql)
