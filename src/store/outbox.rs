@@ -205,7 +205,11 @@ impl Store {
         // retry time and any other sender's lease are past, and its channel's pace
         // allows. Of the bulk ones, only each workspace's oldest goes, and only while
         // its bulk lane is free. (Written as a correlated subquery per row, this took
-        // seconds with 10,000 rows pending.)
+        // seconds with 10,000 rows pending.) The row's own conditions are stated again
+        // on `o`: on PostgreSQL a row another replica claimed since this statement's
+        // snapshot is re-checked against its newest version, and only conditions on
+        // the locked table itself are; the CTE's copy of them would let the row be
+        // claimed twice.
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1,
                  in_doubt = CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE in_doubt END
@@ -226,7 +230,10 @@ impl Store {
                      GROUP BY h.team_id
                  )
                  SELECT o.id FROM outbox o JOIN heads h ON h.id = o.id
-                 WHERE h.kind NOT IN {BULK_SQL} OR h.id IN (SELECT id FROM bulk_turns)
+                 WHERE o.status = 'pending'
+                   AND o.next_attempt_at <= $3
+                   AND (o.lease_until IS NULL OR o.lease_until < $3)
+                   AND (h.kind NOT IN {BULK_SQL} OR h.id IN (SELECT id FROM bulk_turns))
                  ORDER BY o.id
                  LIMIT $4 {lock})
              RETURNING id, idem_key, team_id, channel_id, kind, ticket_id, body, generation,
