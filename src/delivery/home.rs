@@ -23,12 +23,14 @@ use crate::support::{Support, ticket_of, urgency};
 
 /// Changes within this long of each other cost one re-publish per viewer.
 const DEBOUNCE: Duration = Duration::from_secs(2);
-/// Viewers who opened their Home within this long get it refreshed on changes; others
-/// see a fresh one the next time they open it.
+/// Viewers who opened their Home (or turned its page) within this long get it
+/// refreshed; others see a fresh one the next time they open it.
 const WATCHED_FOR: Duration = Duration::from_secs(24 * 3600);
 /// Between two publishes of a refresh pass: `views.publish` is a tier 4 method (about
 /// 100 a minute per workspace), and a pass may cover many viewers.
 const PUBLISH_GAP: Duration = Duration::from_millis(700);
+/// Watched Homes are re-published this often even without a change.
+const REFRESH_EVERY: Duration = Duration::from_secs(60);
 /// Items due within this many days (or overdue) are listed for the viewer.
 const DUE_WITHIN_DAYS: i64 = 7;
 
@@ -63,11 +65,23 @@ impl Home {
         self.changed.home.notify_one();
     }
 
-    /// Re-publishes watched Homes after changes, at most once per [`DEBOUNCE`].
+    /// Re-publishes watched Homes after changes, at most once per [`DEBOUNCE`], and
+    /// every [`REFRESH_EVERY`] while any is watched, so their "due in" and "breached
+    /// by" keep up with the clock (Slack has no live countdown).
     pub async fn run_refresher(self, mut shutdown: watch::Receiver<bool>) {
         loop {
+            let watching = !self.viewers.lock().expect("home viewers lock").is_empty();
+            // Nobody watching: nothing to keep fresh, so only a change wakes it.
+            let tick = async {
+                if watching {
+                    tokio::time::sleep(REFRESH_EVERY).await
+                } else {
+                    std::future::pending().await
+                }
+            };
             tokio::select! {
                 _ = self.changed.home.notified() => {}
+                _ = tick => {}
                 _ = shutdown.changed() => return,
             }
             tokio::select! {
@@ -89,19 +103,30 @@ impl Home {
                         _ = shutdown.changed() => return,
                     }
                 }
-                if let Err(e) = self.publish(&team, &user, page).await {
+                if let Err(e) = self.render_and_publish(&team, &user, page).await {
                     warn!(error = %e, "cannot refresh an App Home");
                 }
             }
         }
     }
 
-    /// Renders and publishes `user`'s Home at `page`, and watches it for changes.
+    /// Renders and publishes `user`'s Home at `page` (they opened it, or turned a
+    /// page), and watches it for [`WATCHED_FOR`] from now.
     pub async fn publish(&self, team: &str, user: &str, page: usize) -> Result<(), ApiError> {
         self.viewers
             .lock()
             .expect("home viewers lock")
             .insert((team.to_string(), user.to_string()), (page, Instant::now()));
+        self.render_and_publish(team, user, page).await
+    }
+
+    /// Renders and publishes without touching when the viewer last looked.
+    async fn render_and_publish(
+        &self,
+        team: &str,
+        user: &str,
+        page: usize,
+    ) -> Result<(), ApiError> {
         let lang = self.users.lang_for(team, user).await;
         let started = Instant::now();
         let view = self
