@@ -321,6 +321,21 @@ async fn the_app_home_stays_within_slacks_limits_for_1_and_500_customers() {
     let home = app.double.home_of(CSM).unwrap().to_string();
     assert!(home.contains("Acme") && home.contains("T-1"), "{home}");
     assert!(home.contains(readiness::blocks::home::OPEN_CHECKLIST));
+    // A change it shows re-publishes it (debounced): a tick moves the readiness.
+    let published = app.double.calls_to("views.publish").len();
+    app.command_text(CSM, &channel, "done 1.1.1").await;
+    app.double
+        .wait_for("the Home re-published after the tick", |d| {
+            d.calls_to("views.publish").len() > published
+        })
+        .await;
+    let count = readiness::domain::template::Template::builtin().item_count();
+    assert!(home.contains(&format!("(0/{count})")), "{home}");
+    let refreshed = app.double.home_of(CSM).unwrap().to_string();
+    assert!(
+        refreshed.contains(&format!("(1/{count})")),
+        "the Home shows the tick: {refreshed}"
+    );
     // Its buttons: the checklist in a modal, a category on top of it, a new ticket.
     let home = app.double.home_of(CSM).unwrap();
     let button = |action: &str| -> Value {
