@@ -14,7 +14,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use chrono::{
-    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
+    TimeZone, Utc, Weekday,
 };
 use chrono_tz::Tz;
 
@@ -22,9 +23,21 @@ use chrono_tz::Tz;
 /// calendar whose hours are empty or whose every day is a holiday never reaches a target.
 pub const NO_BUSINESS_TIME_LIMIT_DAYS: u32 = 3660;
 
-/// The longest jump forward of a wall clock in the time zone database is a day (Samoa
-/// skipped 2011-12-30); two days bounds the search for the end of a gap.
-const LONGEST_GAP_MINUTES: i64 = 48 * 60;
+/// The offsets either side of a gap are read this far from it: wider than the longest
+/// jump in the time zone database (a day: Samoa skipped 2011-12-30), narrower than the
+/// time between two changes.
+const GAP_SEARCH_HOURS: i64 = 48;
+
+/// Lowercase day names, Monday first.
+pub const WEEKDAY_NAMES: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 const MINUTES_PER_DAY: u16 = 24 * 60;
 
@@ -188,23 +201,23 @@ fn parse_days(text: &str) -> Result<Vec<usize>, CalendarError> {
 }
 
 fn parse_day(text: &str) -> Result<usize, CalendarError> {
-    let lower = text.to_ascii_lowercase();
-    let full = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    full.iter()
-        .position(|name| lower.len() >= 3 && name.starts_with(&lower))
+    parse_weekday(text)
+        .map(|day| day.num_days_from_monday() as usize)
         .ok_or_else(|| {
             CalendarError::new(format!(
                 "unknown day \"{text}\" (use Mon, Tue, Wed, Thu, Fri, Sat, Sun)"
             ))
         })
+}
+
+/// "monday", "Mon", "TUES": a day's full name or its first three letters or more, in
+/// any case.
+pub fn parse_weekday(text: &str) -> Option<Weekday> {
+    let lower = text.to_ascii_lowercase();
+    let index = WEEKDAY_NAMES
+        .iter()
+        .position(|name| lower.len() >= 3 && name.starts_with(&lower))?;
+    Weekday::try_from(index as u8).ok()
 }
 
 fn parse_windows(text: &str) -> Result<Vec<Window>, CalendarError> {
@@ -542,18 +555,53 @@ impl Calendar {
 
     /// The first instant at which the local wall clock reads `local` or later.
     fn first_instant_at(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        let mut probe = local;
-        for _ in 0..=LONGEST_GAP_MINUTES {
-            // Single, or the earlier of two readings during a fall-back hour.
-            if let Some(t) = self.tz.from_local_datetime(&probe).earliest() {
-                // After a gap the first reading that exists is the instant of the jump.
-                return t.with_timezone(&Utc);
-            }
-            probe += Duration::minutes(1);
-        }
-        // Unreachable with the time zone database; fall back to reading it as UTC.
-        Utc.from_utc_datetime(&local)
+        local_to_utc(self.tz, local)
     }
+}
+
+/// A local wall-clock time in `tz` as an instant. In a DST gap (the time does not
+/// exist) it is the first instant after the gap; in an overlap, the earlier of the two.
+pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        LocalResult::None => end_of_gap(tz, local),
+    }
+}
+
+/// The instant the clock jumped over `local`. Read with the offset after the jump,
+/// `local` is an instant before it; with the offset before, one after it. Between the
+/// two the clock reads `local` or later from the jump on, so halving finds it, to the
+/// second (the database's changes fall on whole seconds).
+fn end_of_gap(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    let offset_near = |hours: i64| {
+        let probe = local
+            .checked_add_signed(Duration::hours(hours))
+            .unwrap_or(local);
+        i64::from(tz.offset_from_utc_datetime(&probe).fix().local_minus_utc())
+    };
+    let as_utc = local.and_utc().timestamp();
+    let mut before_jump = as_utc - offset_near(GAP_SEARCH_HOURS);
+    let mut after_jump = as_utc - offset_near(-GAP_SEARCH_HOURS);
+    let reads = |seconds: i64| {
+        DateTime::from_timestamp(seconds, 0).map(|t| t.with_timezone(&tz).naive_local())
+    };
+    let bracketed = before_jump < after_jump
+        && reads(before_jump).is_some_and(|r| r < local)
+        && reads(after_jump).is_some_and(|r| r >= local);
+    if !bracketed {
+        // Not a single jump within two days (no zone in the database does this):
+        // read the time as UTC rather than fail.
+        return local.and_utc();
+    }
+    while after_jump - before_jump > 1 {
+        let middle = before_jump + (after_jump - before_jump) / 2;
+        if reads(middle).is_some_and(|r| r >= local) {
+            after_jump = middle;
+        } else {
+            before_jump = middle;
+        }
+    }
+    DateTime::from_timestamp(after_jump, 0).unwrap_or_else(|| local.and_utc())
 }
 
 #[cfg(test)]

@@ -14,10 +14,10 @@
 //! Targets are the ticket's current priority's (a re-prioritized ticket counts under
 //! its last priority), in business time on the customer's calendar.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
-use super::calendar::Calendar;
+use super::calendar::{Calendar, local_to_utc};
 use super::policy::Policy;
 use super::sla::{Priority, SlaState, Target};
 use super::ticket::Ticket;
@@ -85,8 +85,8 @@ impl Month {
     /// midnight, the month starts at the end of the jump, as the calendar's days do.
     pub fn bounds(self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
         (
-            first_instant_of(self.first_day(), tz),
-            first_instant_of(self.next().first_day(), tz),
+            local_to_utc(tz, self.first_day().and_time(NaiveTime::MIN)),
+            local_to_utc(tz, self.next().first_day().and_time(NaiveTime::MIN)),
         )
     }
 
@@ -100,22 +100,6 @@ impl Month {
         // rather than a panic in the middle of a report.
         NaiveDate::from_ymd_opt(self.year, self.month.clamp(1, 12), 1).unwrap_or(NaiveDate::MIN)
     }
-}
-
-/// The first instant at which a wall clock in `tz` reads `date`'s midnight or later:
-/// the earlier of two readings in a fall-back hour, the end of a spring-forward gap.
-/// The same mapping as `Calendar`'s, so a month starts where its first day does.
-fn first_instant_of(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let midnight = date.and_time(NaiveTime::MIN);
-    // The longest jump in the time zone database is a day; two bound the search.
-    let mut probe = midnight;
-    for _ in 0..=48 * 60 {
-        if let Some(t) = tz.from_local_datetime(&probe).earliest() {
-            return t.with_timezone(&Utc);
-        }
-        probe += Duration::minutes(1);
-    }
-    Utc.from_utc_datetime(&midnight)
 }
 
 /// Business-time attainment of one target over a set of tickets.
@@ -429,6 +413,7 @@ mod tests {
     use crate::domain::sla::Clock;
     use crate::domain::ticket::Closure;
     use crate::domain::tokyo;
+    use chrono::TimeZone;
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()

@@ -10,12 +10,13 @@
 //! the same grammar people type after `every`.
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, Months, NaiveDate, NaiveDateTime, NaiveTime, Offset,
-    TimeZone, Timelike, Utc, Weekday,
+    DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc,
+    Weekday,
 };
 use chrono_tz::Tz;
 
-use super::calendar::Calendar;
+pub use super::calendar::local_to_utc;
+use super::calendar::{Calendar, WEEKDAY_NAMES, parse_weekday};
 use super::i18n::Lang;
 
 /// The time a reminder without one goes off: "tomorrow", "2026-12-01", "every monday".
@@ -34,22 +35,9 @@ const BUSINESS_DAY_SEARCH_DAYS: u32 = 366;
 /// time zone that skipped a whole day (Samoa, 2011-12-30).
 const DAY_REPEAT_SEARCH_DAYS: u32 = 15;
 
-/// The offsets either side of a gap are read this far from it: wider than the longest
-/// jump in the time zone database (a day), narrower than the time between two changes.
-const GAP_SEARCH_HOURS: i64 = 48;
-
 /// "in 1 hour 30 minutes" is four words; a duration is looked for in at most this many.
 const DURATION_WORDS_AT_MOST: usize = 6;
 
-const WEEKDAY_NAMES: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
 const WEEKDAY_NAMES_EN: [&str; 7] = [
     "Monday",
     "Tuesday",
@@ -518,59 +506,6 @@ fn parse_months(every: u32, unit: &[&str], rest: &[&str]) -> Result<(Repeat, usi
     Ok((Repeat::Months { every, anchor }, unit.len() + from + 1))
 }
 
-/// "monday", "Mon", "TUES": a day's full name or the first three letters or more.
-fn parse_weekday(lower: &str) -> Option<Weekday> {
-    let index = WEEKDAY_NAMES
-        .iter()
-        .position(|name| lower.len() >= 3 && name.starts_with(lower))?;
-    Weekday::try_from(index as u8).ok()
-}
-
-/// A local wall-clock time in `tz` as an instant. In a DST gap (the time does not
-/// exist) it is the first instant after the gap; in an overlap, the earlier of the two.
-pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
-        LocalResult::None => end_of_gap(tz, local),
-    }
-}
-
-/// The instant the clock jumped over `local`. Read with the offset after the jump,
-/// `local` is an instant before it; with the offset before, one after it. Between the
-/// two the clock reads `local` or later from the jump on, so halving finds it, to the
-/// second (the database's changes fall on whole seconds).
-fn end_of_gap(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
-    let offset_near = |hours: i64| {
-        let probe = local
-            .checked_add_signed(Duration::hours(hours))
-            .unwrap_or(local);
-        i64::from(tz.offset_from_utc_datetime(&probe).fix().local_minus_utc())
-    };
-    let as_utc = local.and_utc().timestamp();
-    let mut before_jump = as_utc - offset_near(GAP_SEARCH_HOURS);
-    let mut after_jump = as_utc - offset_near(-GAP_SEARCH_HOURS);
-    let reads = |seconds: i64| {
-        DateTime::from_timestamp(seconds, 0).map(|t| t.with_timezone(&tz).naive_local())
-    };
-    let bracketed = before_jump < after_jump
-        && reads(before_jump).is_some_and(|r| r < local)
-        && reads(after_jump).is_some_and(|r| r >= local);
-    if !bracketed {
-        // Not a single jump within two days (no zone in the database does this):
-        // read the time as UTC rather than fail.
-        return local.and_utc();
-    }
-    while after_jump - before_jump > 1 {
-        let middle = before_jump + (after_jump - before_jump) / 2;
-        if reads(middle).is_some_and(|r| r >= local) {
-            after_jump = middle;
-        } else {
-            before_jump = middle;
-        }
-    }
-    DateTime::from_timestamp(after_jump, 0).unwrap_or_else(|| local.and_utc())
-}
-
 /// When an assignee hears about an item due on `due`: `at` (e.g. 09:00) in the
 /// assignee's own zone `assignee_tz`, on `due` — or, if `due` is not a business day of
 /// the customer's calendar, on the next day that is (looking at most 366 days ahead,
@@ -661,6 +596,7 @@ mod tests {
     use super::*;
     use crate::domain::calendar::{Holidays, Hours};
     use crate::domain::tokyo;
+    use chrono::{LocalResult, TimeZone};
     use proptest::prelude::*;
 
     const TOKYO: Tz = chrono_tz::Asia::Tokyo;
