@@ -602,18 +602,11 @@ mod tests {
     fn customer(id: i64, name: &str) -> Customer {
         Customer {
             id,
-            team_id: "T1".into(),
             slug: format!("c{id}"),
             name: name.into(),
             tier: [Tier::Standard, Tier::Professional, Tier::Enterprise][id as usize % 3],
             channel_id: Some(format!("C{id:09}")),
-            channel_error: None,
-            created_by: "U1".into(),
-            created_at: 0,
-            csm: None,
-            archived_at: None,
-            golive_on: None,
-            reminders_off: Vec::new(),
+            ..crate::blocks::checklist::tests::customer()
         }
     }
 

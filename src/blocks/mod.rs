@@ -90,6 +90,16 @@ pub fn modal_of(title: &str, mut blocks: Vec<SlackBlock>, lang_close: &str) -> S
     )
 }
 
+/// Slack's date token: each reader sees `at` in their own zone; clients that cannot
+/// render it show the fallback, in `tz`.
+pub fn date_token_in(at: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
+    let fallback = at.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z");
+    format!(
+        "<!date^{}^{{date_short_pretty}} {{time}}|{fallback}>",
+        at.timestamp()
+    )
+}
+
 /// Cuts text to at most `max` characters, marking the cut with an ellipsis.
 pub fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

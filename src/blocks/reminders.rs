@@ -18,13 +18,13 @@ pub const CANCEL: &str = "reminder_cancel";
 /// The most reminders listed with a cancel button (one section and button each).
 const LISTED: usize = 20;
 
-/// A date token that Slack shows in the reader's own zone.
-pub fn when(at_ms: i64) -> String {
-    let secs = at_ms / 1000;
-    let fallback = DateTime::<Utc>::from_timestamp(secs, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default();
-    format!("<!date^{secs}^{{date_short_pretty}} {{time}}|{fallback}>")
+/// When a reminder is next due, as Slack's date token (the fallback in its zone).
+pub fn next_due(r: &ReminderRecord) -> String {
+    let tz: Tz = r.tz.parse().unwrap_or(chrono_tz::UTC);
+    r.next_due_at
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .map(|at| super::date_token_in(at, tz))
+        .unwrap_or_default()
 }
 
 /// A reminder someone set with `/readiness remind`.
@@ -242,7 +242,7 @@ pub fn list(
         reminders.len()
     ))];
     for (r, customer) in reminders.iter().take(LISTED) {
-        let next = r.next_due_at.map(when).unwrap_or_default();
+        let next = next_due(r);
         let repeat = describe(r).map(|d| format!(" · {d}")).unwrap_or_default();
         let to = r
             .recipient
@@ -281,7 +281,7 @@ pub fn list(
 
 /// The answer to `/readiness remind`.
 pub fn scheduled(r: &ReminderRecord, describe: Option<String>, tz: Tz, lang: Lang) -> Message {
-    let next = r.next_due_at.map(when).unwrap_or_default();
+    let next = next_due(r);
     let repeat = describe.map(|d| format!(" ({d})")).unwrap_or_default();
     Message::plain(format!(
         ":alarm_clock: *R-{}* {} {next}{repeat} [{tz}]: {}",

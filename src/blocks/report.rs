@@ -273,25 +273,13 @@ mod tests {
     use chrono::{Duration, NaiveDate};
 
     use super::*;
-    use crate::domain::checklist::Tier;
     use crate::domain::report::{PriorityRow, WeekPoint};
     use crate::domain::sla::Priority;
 
     fn customer(name: &str) -> Customer {
         Customer {
-            id: 12,
-            team_id: "T1".into(),
-            slug: "acme".into(),
             name: name.into(),
-            tier: Tier::Enterprise,
-            channel_id: Some("C1".into()),
-            channel_error: None,
-            created_by: "U1".into(),
-            created_at: 0,
-            csm: None,
-            archived_at: None,
-            golive_on: None,
-            reminders_off: Vec::new(),
+            ..crate::blocks::checklist::tests::customer()
         }
     }
 

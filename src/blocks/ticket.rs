@@ -23,11 +23,7 @@ pub const PRIORITY: &str = "ticket_priority";
 /// Slack's date token: each reader sees `at` in their own time zone; the fallback is
 /// the customer's zone.
 pub fn date_token(at: DateTime<Utc>, cal: &Calendar) -> String {
-    let fallback = at.with_timezone(&cal.tz).format("%Y-%m-%d %H:%M %Z");
-    format!(
-        "<!date^{}^{{date_short_pretty}} {{time}}|{fallback}>",
-        at.timestamp()
-    )
+    super::date_token_in(at, cal.tz)
 }
 
 pub fn target_name(target: Target, lang: Lang) -> &'static str {

@@ -164,10 +164,7 @@ pub(super) async fn golive(
     let lines: Vec<String> = planned
         .iter()
         .map(|r| {
-            let next = r
-                .next_due_at
-                .map(blocks::reminders::when)
-                .unwrap_or_default();
+            let next = blocks::reminders::next_due(r);
             format!(
                 "• {} — {next}{}",
                 blocks::reminders::kind_name(&r.kind, lang),

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::sla::{CSM, ENGINEER, app_with_customer, button_payload, policy_file, ticket_message};
-use crate::support::{TEAM, TestApp, TestDb, slack_double::SlackDouble};
+use crate::support::{TEAM, TestApp, TestDb, event_callback, slack_double::SlackDouble};
 
 const TOKYO: chrono_tz::Tz = chrono_tz::Asia::Tokyo;
 
@@ -20,21 +20,8 @@ fn tokyo_in(secs: i64) -> (String, DateTime<chrono_tz::Tz>) {
     (at.format("%H:%M:%S").to_string(), at)
 }
 
-fn event(id: &str, event: Value) -> String {
-    json!({
-        "token": "x",
-        "team_id": TEAM,
-        "api_app_id": "A0001",
-        "type": "event_callback",
-        "event_id": id,
-        "event_time": 1_700_000_000,
-        "event": event,
-    })
-    .to_string()
-}
-
 fn home_opened(id: &str, user: &str) -> String {
-    event(
+    event_callback(
         id,
         json!({"type": "app_home_opened", "user": user, "channel": "D0001", "tab": "home", "event_ts": "1.0"}),
     )
@@ -254,6 +241,9 @@ async fn golive_plans_the_milestones_and_archive_stops_reminders_until_unarchive
     let (_dir, config) = policy_file(&format!("[reminders]\nmilestone_at = \"{milestone_at}\"\n"));
     let (app, _db, channel) =
         app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    let hypercare_days = readiness::domain::policy::Reminders::default()
+        .hypercare
+        .num_days();
     let answer = app.command_text(CSM, &channel, "golive").await;
     assert!(answer.contains("hypercare check-in"), "{answer}");
     assert!(answer.contains("QBR"), "{answer}");
@@ -267,9 +257,11 @@ async fn golive_plans_the_milestones_and_archive_stops_reminders_until_unarchive
             Duration::from_secs(20),
             "the first hypercare check-in",
             |d| {
-                posts_with(d, &channel, "hypercare")
-                    .iter()
-                    .any(|m| m["blocks"].to_string().contains("day 1/14"))
+                posts_with(d, &channel, "hypercare").iter().any(|m| {
+                    m["blocks"]
+                        .to_string()
+                        .contains(&format!("day 1/{hypercare_days}"))
+                })
             },
         )
         .await;
@@ -564,7 +556,12 @@ async fn the_monthly_report_is_posted_with_its_figures_csv_and_json() {
     let json: Value = serde_json::from_slice(&json.content).unwrap();
     assert_eq!(json["sla"][0]["first_response"]["met"], 1);
     assert_eq!(json["sla"][0]["first_response"]["measured"], 2);
-    assert_eq!(json["availability_target"], "99.95%");
+    let policy = readiness::domain::policy::Policy::default();
+    let enterprise = readiness::domain::checklist::Tier::Enterprise;
+    assert_eq!(
+        json["availability_target"],
+        policy.tier(enterprise).availability
+    );
 }
 
 on_both_backends!(

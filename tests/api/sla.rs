@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TEAM, TestApp, TestDb, slack_double::SlackDouble};
+use crate::support::{TEAM, TestApp, TestDb, event_callback, slack_double::SlackDouble};
 
 pub const CSM: &str = "U0CSM";
 pub const ENGINEER: &str = "U0ENGINEER";
@@ -83,14 +83,9 @@ fn escalations(double: &SlackDouble, channel: &str, label: &str) -> Vec<String> 
 }
 
 fn thread_reply_event(id: &str, user: &str, channel: &str, thread_ts: &str) -> String {
-    json!({
-        "token": "x",
-        "team_id": TEAM,
-        "api_app_id": "A0001",
-        "type": "event_callback",
-        "event_id": id,
-        "event_time": 1_700_000_000,
-        "event": {
+    event_callback(
+        id,
+        json!({
             "type": "message",
             "channel": channel,
             "user": user,
@@ -99,9 +94,8 @@ fn thread_reply_event(id: &str, user: &str, channel: &str, thread_ts: &str) -> S
             "thread_ts": thread_ts,
             "team": TEAM,
             "channel_type": "group"
-        }
-    })
-    .to_string()
+        }),
+    )
 }
 
 pub fn button_payload(action_id: &str, value: &str, channel: &str, message_ts: &str) -> Value {

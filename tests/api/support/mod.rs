@@ -322,6 +322,20 @@ impl TestApp {
     }
 }
 
+/// An Events API callback of workspace TEAM carrying `event`, as Slack sends it.
+pub fn event_callback(id: &str, event: Value) -> String {
+    json!({
+        "token": "x",
+        "team_id": TEAM,
+        "api_app_id": "A0001",
+        "type": "event_callback",
+        "event_id": id,
+        "event_time": 1_700_000_000,
+        "event": event,
+    })
+    .to_string()
+}
+
 pub fn sign(secret: &str, ts: &str, body: &str) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("v0:{ts}:{body}").as_bytes());
