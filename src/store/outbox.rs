@@ -112,8 +112,11 @@ pub const BULK_KINDS: [&str; 4] = [
     kind::DIGEST,
     kind::REPORT,
 ];
-/// [`BULK_KINDS`] as an SQL list.
-const BULK_SQL: &str = "('reminder', 'item_due_dm', 'digest', 'report')";
+/// [`BULK_KINDS`] as an SQL list: `('reminder', …)`.
+fn bulk_sql() -> String {
+    let quoted: Vec<String> = BULK_KINDS.iter().map(|k| format!("'{k}'")).collect();
+    format!("({})", quoted.join(", "))
+}
 
 /// The bulk lane of a workspace.
 pub fn bulk_lane(team_id: &str) -> String {
@@ -210,6 +213,7 @@ impl Store {
         // snapshot is re-checked against its newest version, and only conditions on
         // the locked table itself are; the CTE's copy of them would let the row be
         // claimed twice.
+        let bulk = bulk_sql();
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1,
                  in_doubt = CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE in_doubt END
@@ -226,14 +230,14 @@ impl Store {
                  bulk_turns AS (
                      SELECT MIN(h.id) AS id FROM heads h
                      LEFT JOIN outbox_channels w ON w.channel_id = 'bulk:' || h.team_id
-                     WHERE h.kind IN {BULK_SQL} AND (w.next_at IS NULL OR w.next_at <= $3)
+                     WHERE h.kind IN {bulk} AND (w.next_at IS NULL OR w.next_at <= $3)
                      GROUP BY h.team_id
                  )
                  SELECT o.id FROM outbox o JOIN heads h ON h.id = o.id
                  WHERE o.status = 'pending'
                    AND o.next_attempt_at <= $3
                    AND (o.lease_until IS NULL OR o.lease_until < $3)
-                   AND (h.kind NOT IN {BULK_SQL} OR h.id IN (SELECT id FROM bulk_turns))
+                   AND (h.kind NOT IN {bulk} OR h.id IN (SELECT id FROM bulk_turns))
                  ORDER BY o.id
                  LIMIT $4 {lock})
              RETURNING id, idem_key, team_id, channel_id, kind, ticket_id, body, generation,
@@ -371,10 +375,11 @@ impl Store {
     /// channel head's retry time, its channel's pacing and any other sender's lease.
     pub async fn next_outbox_due(&self) -> Result<Option<i64>, sqlx::Error> {
         // One row per channel head: few, and only read when the sender goes to sleep.
+        let bulk = bulk_sql();
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT o.next_attempt_at, COALESCE(o.lease_until, 0) AS lease_until,
                  COALESCE(c.next_at, 0) AS channel_at,
-                 CASE WHEN o.kind IN {BULK_SQL} THEN COALESCE(w.next_at, 0) ELSE 0 END AS bulk_at
+                 CASE WHEN o.kind IN {bulk} THEN COALESCE(w.next_at, 0) ELSE 0 END AS bulk_at
              FROM outbox o LEFT JOIN outbox_channels c ON c.channel_id = o.channel_id
              LEFT JOIN outbox_channels w ON w.channel_id = 'bulk:' || o.team_id
              WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel_id)"
