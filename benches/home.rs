@@ -136,7 +136,12 @@ async fn run(url: &str, label: &str, stub: &str) {
     // Reopened, as a running app would be, with its cache loaded at start.
     store.close().await;
     let store = Store::connect(url).await.unwrap();
-    let support = Support::new(store.clone(), Arc::new(Policy::default()), Lang::En);
+    let support = Support::new(
+        store.clone(),
+        Arc::new(Policy::default()),
+        Lang::En,
+        readiness::time_source::TimeSource::real(),
+    );
     let api = SlackApi::new(stub, &Secret::from("xoxb-bench".to_string())).unwrap();
     let home = Home::new(
         api.clone(),

@@ -16,6 +16,7 @@ use crate::scheduler;
 use crate::slack::Context;
 use crate::store::Store;
 use crate::support::Support;
+use crate::time_source::TimeSource;
 
 /// How long in-flight Slack work may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,118 +41,165 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let template = Arc::new(load_template(&settings)?);
-    let single_process = crate::store::lock_single_process(&settings.database_url)?;
-    let store = Store::connect(&settings.database_url).await?;
-    let api = SlackApi::new(&settings.slack_api_url, &settings.bot_token)?;
-    let verifier = Verifier::new(&settings.signing_secret);
-    if !verifier.is_configured() || !api.has_token() {
-        warn!(
-            "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (see README). Until then Slack requests get 401."
-        );
-    }
-    if !settings.app_token.is_empty() {
-        warn!("SLACK_APP_TOKEN is set, but Socket Mode is not built yet; serving HTTP only");
-    }
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let metrics = Metrics::new();
-    let support = Support::new(
-        store.clone(),
-        Arc::new(settings.policy.clone()),
-        settings.channel_language,
-    );
-    support
-        .replan_if_policy_changed(&settings.policy_text, chrono::Utc::now())
+    App::start(settings, TimeSource::real())
+        .await?
+        .serve(listener, shutdown)
         .await
-        .context("cannot re-plan the open deadlines for the new policy")?;
-    let released = store.release_dead_leases().await?;
-    if released > 0 {
-        warn!(
-            rows = released,
-            "the last run stopped mid-send; those posts are checked against Slack before any is sent again"
+}
+
+/// The app, started: its background loops run; [`App::serve`] adds the HTTP server.
+/// `readiness serve` and `readiness shell` both run this, so they share every path.
+pub struct App {
+    state: HttpState,
+    stop_tx: watch::Sender<bool>,
+    worker: tokio::task::JoinHandle<()>,
+    loops: Vec<tokio::task::JoinHandle<()>>,
+    single_process: Option<std::fs::File>,
+}
+
+impl App {
+    /// Opens the database, re-plans what the policy changed, and starts the scheduler,
+    /// the sender, the delivery worker and the App Home refresher.
+    pub async fn start(settings: Settings, time: TimeSource) -> anyhow::Result<Self> {
+        let template = Arc::new(load_template(&settings)?);
+        let single_process = crate::store::lock_single_process(&settings.database_url)?;
+        let store = Store::connect(&settings.database_url).await?;
+        let api = SlackApi::new(&settings.slack_api_url, &settings.bot_token)?;
+        let verifier = Verifier::new(&settings.signing_secret);
+        if !verifier.is_configured() || !api.has_token() {
+            warn!(
+                "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (see README). Until then Slack requests get 401."
+            );
+        }
+        if !settings.app_token.is_empty() {
+            warn!("SLACK_APP_TOKEN is set, but Socket Mode is not built yet; serving HTTP only");
+        }
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let metrics = Metrics::new();
+        let support = Support::new(
+            store.clone(),
+            Arc::new(settings.policy.clone()),
+            settings.channel_language,
+            time,
         );
-    }
-    let reminders = Reminders::new(support.clone());
-    reminders
-        .ensure_digests(chrono::Utc::now())
-        .await
-        .context("cannot plan the customers' daily digests")?;
-    scheduler::listen_for_replicas(&store, stop_rx.clone());
-    let firing = tokio::spawn(scheduler::fire::run(
-        support.clone(),
-        reminders.clone(),
-        metrics.clone(),
-        stop_rx.clone(),
-    ));
-    let users = Users::new(api.clone());
-    let sending = tokio::spawn(
-        scheduler::send::Sender::new(
+        support
+            .replan_if_policy_changed(&settings.policy_text, support.time.now())
+            .await
+            .context("cannot re-plan the open deadlines for the new policy")?;
+        let released = store.release_dead_leases().await?;
+        if released > 0 {
+            warn!(
+                rows = released,
+                "the last run stopped mid-send; those posts are checked against Slack before any is sent again"
+            );
+        }
+        let reminders = Reminders::new(support.clone());
+        reminders
+            .ensure_digests(support.time.now())
+            .await
+            .context("cannot plan the customers' daily digests")?;
+        scheduler::listen_for_replicas(&store, stop_rx.clone());
+        let firing = tokio::spawn(scheduler::fire::run(
             support.clone(),
-            api.clone(),
+            reminders.clone(),
             metrics.clone(),
+            stop_rx.clone(),
+        ));
+        let users = Users::new(api.clone());
+        let sending = tokio::spawn(
+            scheduler::send::Sender::new(
+                support.clone(),
+                api.clone(),
+                metrics.clone(),
+                template.clone(),
+                users.clone(),
+            )
+            .run(stop_rx.clone()),
+        );
+        let (delivery, worker) = worker::start(
+            store.clone(),
+            api.clone(),
+            template.clone(),
+            settings.channel_language,
+            stop_rx.clone(),
+        );
+        delivery
+            .resume_unfinished(&store, settings.channel_language)
+            .await
+            .context("cannot list the customers awaiting a channel")?;
+        let home = Home::new(
+            api.clone(),
+            support.clone(),
             template.clone(),
             users.clone(),
-        )
-        .run(stop_rx.clone()),
-    );
-    let (delivery, worker) = worker::start(
-        store.clone(),
-        api.clone(),
-        template.clone(),
-        settings.channel_language,
-        stop_rx.clone(),
-    );
-    delivery
-        .resume_unfinished(&store, settings.channel_language)
-        .await
-        .context("cannot list the customers awaiting a channel")?;
-    let home = Home::new(
-        api.clone(),
-        support.clone(),
-        template.clone(),
-        users.clone(),
-    );
-    let refreshing = tokio::spawn(home.clone().run_refresher(stop_rx.clone()));
-    let state = HttpState {
-        ctx: Context {
-            store: store.clone(),
-            template: template.clone(),
-            delivery,
-            api: api.clone(),
-            users,
-            channel_lang: settings.channel_language,
-            support,
-            reminders,
-            home,
-        },
-        verifier,
-        metrics,
-    };
-    info!(
-        address = %listener.local_addr()?,
-        database = store.dialect(),
-        items = template.item_count(),
-        "listening"
-    );
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the HTTP server failed")?;
-    info!("shutting down: finishing queued Slack work");
-    let _ = stop_tx.send(true);
-    if tokio::time::timeout(DRAIN_TIMEOUT, worker).await.is_err() {
-        warn!("queued Slack work did not finish in time; it resumes at the next start");
+        );
+        let refreshing = tokio::spawn(home.clone().run_refresher(stop_rx.clone()));
+        let state = HttpState {
+            ctx: Context {
+                store: store.clone(),
+                template: template.clone(),
+                delivery,
+                api: api.clone(),
+                users,
+                channel_lang: settings.channel_language,
+                support,
+                reminders,
+                home,
+            },
+            verifier,
+            metrics,
+        };
+        Ok(Self {
+            state,
+            stop_tx,
+            worker,
+            loops: vec![firing, sending, refreshing],
+            single_process,
+        })
     }
-    // Both stop at their next wait; what they had not done stays in the database.
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        let _ = firing.await;
-        let _ = sending.await;
-        let _ = refreshing.await;
-    })
-    .await;
-    store.close().await;
-    drop(single_process);
-    Ok(())
+
+    /// What requests are handled with: the shell watches the store and the delivery
+    /// queue through it to know when the app has done what a command started.
+    pub fn context(&self) -> &Context {
+        &self.state.ctx
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then lets queued Slack work finish.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let store = self.state.ctx.store.clone();
+        info!(
+            address = %listener.local_addr()?,
+            database = store.dialect(),
+            items = self.state.ctx.template.item_count(),
+            "listening"
+        );
+        axum::serve(listener, http::router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed")?;
+        info!("shutting down: finishing queued Slack work");
+        let _ = self.stop_tx.send(true);
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.worker)
+            .await
+            .is_err()
+        {
+            warn!("queued Slack work did not finish in time; it resumes at the next start");
+        }
+        // They stop at their next wait; what they had not done stays in the database.
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            for task in self.loops {
+                let _ = task.await;
+            }
+        })
+        .await;
+        store.close().await;
+        drop(self.single_process);
+        Ok(())
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

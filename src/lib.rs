@@ -3,6 +3,7 @@
 //! # Layout
 //! Each folder uses only the folders listed before it, so every arrow points one way.
 //!
+//! - `time_source.rs` what "now" is: the real clock, or the shell's virtual one.
 //! - `domain/`    pure: the template, checklist progress, the command grammar, slugs.
 //! - `blocks/`    pure renderers: domain state → Block Kit, within Slack's limits.
 //! - `store/`     one storage interface; SQLite and PostgreSQL behind it.
@@ -32,3 +33,4 @@ pub mod scheduler;
 pub mod slack;
 pub mod store;
 pub mod support;
+pub mod time_source;

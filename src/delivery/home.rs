@@ -130,7 +130,7 @@ impl Home {
         let lang = self.users.lang_for(team, user).await;
         let started = Instant::now();
         let view = self
-            .render(team, user, page, lang, Utc::now())
+            .render(team, user, page, lang, self.support.time.now())
             .await
             .map_err(|e| ApiError::Transport(format!("database: {e}")))?;
         debug!(took = ?started.elapsed(), "App Home rendered");

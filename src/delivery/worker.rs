@@ -13,7 +13,9 @@
 //! updater, which re-renders each stale message once from the database, however many
 //! ticks happened, and runs at most one such pass a second.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tracing::{info, warn};
@@ -117,11 +119,23 @@ pub struct Delivery {
     clicks: Clicks,
     /// Tells the App Home refresher that a checklist changed.
     wake: Arc<crate::store::Wake>,
+    /// Jobs submitted and not yet finished.
+    unfinished: Arc<AtomicUsize>,
 }
 
 impl Delivery {
     pub fn submit(&self, job: Job) -> Result<(), Busy> {
-        self.jobs.try_send(job).map_err(|_| Busy)
+        // Counted before it can start, so it is never finished before it was counted.
+        self.unfinished.fetch_add(1, Ordering::SeqCst);
+        self.jobs.try_send(job).map_err(|_| {
+            self.unfinished.fetch_sub(1, Ordering::SeqCst);
+            Busy
+        })
+    }
+
+    /// Jobs queued or running: the shell waits for none before it moves on.
+    pub fn unfinished_jobs(&self) -> usize {
+        self.unfinished.load(Ordering::SeqCst)
     }
 
     /// For follow-up work with nobody left to answer: a full queue is logged, never
@@ -146,6 +160,7 @@ impl Delivery {
 
 #[derive(Clone)]
 struct Worker {
+    unfinished: Arc<AtomicUsize>,
     clicks: Clicks,
     store: Store,
     api: SlackApi,
@@ -165,7 +180,9 @@ pub fn start(
     let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
     let stale = Arc::new(Notify::new());
     let clicks = Clicks::default();
+    let unfinished = Arc::new(AtomicUsize::new(0));
     let worker = Worker {
+        unfinished: unfinished.clone(),
         clicks: clicks.clone(),
         store,
         api,
@@ -177,6 +194,7 @@ pub fn start(
         stale: stale.clone(),
         clicks,
         wake: worker.store.wakers().clone(),
+        unfinished,
     };
     let handle = tokio::spawn(async move {
         let updater = tokio::spawn(worker.clone().run_updater(stale, shutdown));
@@ -238,6 +256,7 @@ impl Worker {
             let worker = self.clone();
             running.spawn(async move {
                 worker.run(job).await;
+                worker.unfinished.fetch_sub(1, Ordering::SeqCst);
                 drop(permit);
             });
             while running.try_join_next().is_some() {}

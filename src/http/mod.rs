@@ -49,10 +49,6 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 fn plain(status: StatusCode, text: &'static str) -> Response {
     (status, text).into_response()
 }
@@ -124,7 +120,7 @@ async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Body
             };
         }
     };
-    match slack::commands::handle(&state.ctx, &command, now_ms()).await {
+    match slack::commands::handle(&state.ctx, &command, state.ctx.support.time.now_ms()).await {
         Answer::Ephemeral(message) => Json(message.ephemeral()).into_response(),
         Answer::Nothing => StatusCode::OK.into_response(),
     }
@@ -150,7 +146,9 @@ async fn interactions(State(state): State<HttpState>, headers: HeaderMap, body: 
             return malformed("malformed interaction payload");
         }
     };
-    match slack::interactions::handle(&state.ctx, interaction, now_ms()).await {
+    match slack::interactions::handle(&state.ctx, interaction, state.ctx.support.time.now_ms())
+        .await
+    {
         Reply::Ack => StatusCode::OK.into_response(),
         Reply::Json(value) => Json(value).into_response(),
     }
@@ -165,7 +163,7 @@ async fn events(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
         Ok(envelope) => envelope,
         Err(_) => return malformed("malformed event body"),
     };
-    match slack::events::handle(&state.ctx, envelope, now_ms()).await {
+    match slack::events::handle(&state.ctx, envelope, state.ctx.support.time.now_ms()).await {
         Ok(EventReply::Challenge(challenge)) => {
             Json(serde_json::json!({ "challenge": challenge })).into_response()
         }

@@ -27,7 +27,7 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
-        let now = Utc::now();
+        let now = support.time.now();
         if now.timestamp_millis() >= next_purge {
             purge_old_audit(&support, now).await;
             next_purge = now.timestamp_millis() + RETENTION_EVERY_MS;
@@ -55,7 +55,7 @@ pub async fn run(
                 warn!(error = %e, "firing due rows failed; trying again shortly");
                 if !super::sleep_until(
                     Some(now.timestamp_millis() + 1000),
-                    now,
+                    &support.time,
                     &wake.timers,
                     &mut shutdown,
                 )
@@ -79,7 +79,7 @@ pub async fn run(
                 Some(now.timestamp_millis() + 1000)
             }
         };
-        if !super::sleep_until(next, Utc::now(), &wake.timers, &mut shutdown).await {
+        if !super::sleep_until(next, &support.time, &wake.timers, &mut shutdown).await {
             return;
         }
     }

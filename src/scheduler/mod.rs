@@ -12,35 +12,36 @@ pub mod send;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
 use crate::store::{Store, WAKE_CHANNEL, Wake};
+use crate::time_source::TimeSource;
 
 /// Longest sleep without a wake-up: a safety net should a NOTIFY be lost (the
 /// listener reconnecting), not a polling interval.
 pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 
-/// Sleeps until `due` (Unix ms; `None`: nothing is due), a wake-up, or shutdown.
-/// Returns false on shutdown.
+/// Sleeps until `due` (Unix ms on `time`; `None`: nothing is due), a wake-up, or
+/// shutdown. Returns false on shutdown.
 pub async fn sleep_until(
     due: Option<i64>,
-    now: DateTime<Utc>,
+    time: &TimeSource,
     woken: &Notify,
     shutdown: &mut watch::Receiver<bool>,
 ) -> bool {
-    let wait = match due {
-        Some(due) => {
-            Duration::from_millis((due - now.timestamp_millis()).max(0) as u64).min(MAX_SLEEP)
-        }
-        None => MAX_SLEEP,
-    };
-    if wait.is_zero() {
+    if due.is_some_and(|due| due <= time.now_ms()) {
         return !*shutdown.borrow();
     }
+    let reached = async {
+        match due {
+            Some(due) => time.reach(due).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
-        _ = tokio::time::sleep(wait) => true,
+        _ = reached => true,
+        _ = tokio::time::sleep(MAX_SLEEP) => true,
         _ = woken.notified() => true,
         _ = shutdown.changed() => !*shutdown.borrow(),
     }

@@ -150,7 +150,7 @@ impl Sender {
             if *shutdown.borrow() {
                 return;
             }
-            let now = Utc::now().timestamp_millis();
+            let now = self.support.time.now_ms();
             let claimed = match store
                 .claim_outbox(&self.owner, now, now + LEASE_MS, CLAIM_BATCH)
                 .await
@@ -174,7 +174,7 @@ impl Sender {
                 warn!(error = %e, "cannot read when the outbox is next due");
                 Some(now + 1000)
             });
-            if !super::sleep_until(next, Utc::now(), &wake.outbox, &mut shutdown).await {
+            if !super::sleep_until(next, &self.support.time, &wake.outbox, &mut shutdown).await {
                 return;
             }
         }
@@ -191,7 +191,7 @@ impl Sender {
                 self.outcome_of_failure(&row, e.into()).await
             }
         };
-        let now = Utc::now().timestamp_millis();
+        let now = self.support.time.now_ms();
         let channel_next_at = match &outcome {
             Outcome::Retry {
                 at,
@@ -244,7 +244,7 @@ impl Sender {
     }
 
     async fn outcome_of_failure(&self, row: &Claimed, e: Failed) -> Outcome {
-        let now = Utc::now().timestamp_millis();
+        let now = self.support.time.now_ms();
         // 0.5 s, 1 s, 2 s … then every 5 minutes.
         let backoff = (500 * (1_i64 << (row.attempts - 1).clamp(0, 20))).min(MAX_BACKOFF_MS);
         let outcome = self.classify(row, &e, now, backoff);
@@ -335,7 +335,7 @@ impl Sender {
                 return;
             };
             let about = blocks::reminders::kind_name(&row.kind, lang).to_string();
-            let day = Utc::now().date_naive();
+            let day = self.support.time.now().date_naive();
             (id, about, format!("csm:c{id}:{code}:{day}"))
         };
         let Ok(customer) = self.customer(customer_id).await else {
@@ -368,7 +368,7 @@ impl Sender {
         if let Err(e) = self
             .support
             .store
-            .enqueue(&item, Utc::now().timestamp_millis())
+            .enqueue(&item, self.support.time.now_ms())
             .await
         {
             warn!(error = %e, "cannot tell the CSM about a parked post");
@@ -491,7 +491,7 @@ impl Sender {
             &customer,
             month,
             lang,
-            Utc::now(),
+            self.support.time.now(),
         )
         .await?;
         let mut links = HashMap::new();
@@ -600,7 +600,7 @@ impl Sender {
             &customer.name,
             &self.support.policy,
             cal,
-            Utc::now(),
+            self.support.time.now(),
             self.support.lang,
         );
         if let Some(ts) = &record.ts {
@@ -656,7 +656,7 @@ impl Sender {
             // Its lane is the customer channel, so the internal channel, which every
             // shared customer's escalations reach, is paced here as well.
             let store = &self.support.store;
-            let now = Utc::now().timestamp_millis();
+            let now = self.support.time.now_ms();
             let next_at = store.channel_next_at(&internal).await?;
             if let Some(next_at) = next_at.filter(|at| *at > now) {
                 return Err(Failed::Wait(Duration::from_millis((next_at - now) as u64)));
@@ -670,7 +670,7 @@ impl Sender {
             }
             let ts = self.post_once(row, &internal, &message, None).await?;
             let _ = store
-                .pace_channel(&internal, Utc::now().timestamp_millis() + CHANNEL_GAP_MS)
+                .pace_channel(&internal, self.support.time.now_ms() + CHANNEL_GAP_MS)
                 .await;
             return Ok(ts);
         }

@@ -21,6 +21,7 @@ use crate::store::Store;
 use crate::store::audit::{Actor, AuditEntry};
 use crate::store::outbox::{Enqueue, kind};
 use crate::store::tickets::{DueTimer, Firing, NewTicket, TicketRecord};
+use crate::time_source::TimeSource;
 
 /// A threshold posted this long after it was reached is marked late.
 pub const LATE_AFTER: Duration = Duration::seconds(30);
@@ -71,6 +72,8 @@ pub struct Support {
     /// Language of what is posted in channels.
     pub lang: Lang,
     calendars: Arc<[Calendar; 3]>,
+    /// What "now" is for everything built on this (see [`TimeSource`]).
+    pub time: TimeSource,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -174,13 +177,14 @@ fn tier_index(tier: Tier) -> usize {
 }
 
 impl Support {
-    pub fn new(store: Store, policy: Arc<Policy>, lang: Lang) -> Self {
+    pub fn new(store: Store, policy: Arc<Policy>, lang: Lang, time: TimeSource) -> Self {
         let calendars = Arc::new(calendars_of(&policy));
         Self {
             store,
             policy,
             lang,
             calendars,
+            time,
         }
     }
 
@@ -418,7 +422,7 @@ impl Support {
         self.store
             .fire_due_timers(ms(now), FIRE_BATCH, &fire)
             .await?;
-        let committed = ms(Utc::now());
+        let committed = self.time.now_ms();
         Ok(due_times
             .into_inner()
             .unwrap_or_default()
