@@ -164,25 +164,38 @@ impl App {
         &self.state.ctx
     }
 
+    /// The HTTP routes, with every check Slack's requests pass through.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone())
+    }
+
     /// Serves on `listener` until `shutdown` resolves, then lets queued Slack work finish.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let store = self.state.ctx.store.clone();
         info!(
             address = %listener.local_addr()?,
-            database = store.dialect(),
+            database = self.state.ctx.store.dialect(),
             items = self.state.ctx.template.item_count(),
             "listening"
         );
-        axum::serve(listener, http::router(self.state))
+        axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await
             .context("the HTTP server failed")?;
+        self.stop().await;
+        Ok(())
+    }
+
+    /// Stops the loops and lets queued Slack work finish (within [`DRAIN_TIMEOUT`]).
+    pub async fn stop(self) {
         info!("shutting down: finishing queued Slack work");
+        let store = self.state.ctx.store.clone();
         let _ = self.stop_tx.send(true);
+        // Jobs end when every handle to the queue is gone.
+        drop(self.state);
         if tokio::time::timeout(DRAIN_TIMEOUT, self.worker)
             .await
             .is_err()
@@ -198,7 +211,6 @@ impl App {
         .await;
         store.close().await;
         drop(self.single_process);
-        Ok(())
     }
 }
 

@@ -69,6 +69,24 @@ pub enum Command {
         /// The template file (TOML, the format of templates/enterprise-readiness.toml).
         path: PathBuf,
     },
+    /// Try the app without Slack: the terminal stands in for Slack at both edges.
+    Shell {
+        /// Read the lines from this file (`-`: standard input) and print a transcript;
+        /// stops with a non-zero exit at the first line that fails.
+        #[arg(long)]
+        script: Option<PathBuf>,
+        /// `real`, or `virtual`: time stands still until `wait` moves it, straight to
+        /// each next due timer.
+        #[arg(long, value_enum, default_value_t = ClockKind::Real)]
+        clock: ClockKind,
+        /// Where the virtual clock starts (RFC 3339); default 2026-01-05T10:00:00+09:00.
+        #[arg(long)]
+        start: Option<String>,
+        /// After the script, let this much time pass so timers fire (virtual time under
+        /// `--clock virtual`), like `10s` or `4h`.
+        #[arg(long, default_value = "0s")]
+        wait: String,
+    },
     /// Stream the audit log to stdout, oldest first, for a SIEM.
     ExportAudit {
         /// Entries at or after this: a date (YYYY-MM-DD, UTC midnight) or an RFC 3339 time.
@@ -78,6 +96,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = AuditFormat::Jsonl)]
         format: AuditFormat,
     },
+}
+
+/// The clocks of `readiness shell`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClockKind {
+    Real,
+    Virtual,
 }
 
 /// The formats of `export-audit`.

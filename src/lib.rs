@@ -15,6 +15,7 @@
 //!   outbox, paced per channel, across replicas.
 //! - `slack/`     inbound: commands (parse → apply), interactions, events.
 //! - `http/`      the router, the signature check, health and metrics.
+//! - `shell/`     `readiness shell`: the terminal standing in for Slack at both edges.
 //! - `metrics.rs` the Prometheus registry every part reports to.
 //! - `app.rs`     wiring: build everything from the settings and run until shutdown.
 //! - `config.rs`  flags, environment and the optional TOML file.
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod reminders;
 pub mod reports;
 pub mod scheduler;
+pub mod shell;
 pub mod slack;
 pub mod store;
 pub mod support;

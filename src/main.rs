@@ -1,6 +1,6 @@
 use anyhow::Context;
 use clap::Parser;
-use readiness::config::{Cli, Command, LogFormat, Settings};
+use readiness::config::{Cli, ClockKind, Command, LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
 /// The app's request URLs in manifest.yml point at this host; `readiness manifest`
@@ -39,6 +39,49 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Shell {
+            script,
+            clock,
+            start,
+            wait,
+        } => {
+            // The terminal is the shell's; only warnings go to stderr.
+            let filter = EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("warn,sqlx=error"));
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .init();
+            let start = match start {
+                None => None,
+                Some(_) if clock == ClockKind::Real => {
+                    anyhow::bail!("--start sets the virtual clock; add --clock virtual")
+                }
+                Some(text) => Some(
+                    chrono::DateTime::parse_from_rfc3339(&text)
+                        .map_err(|_| {
+                            anyhow::anyhow!(
+                                "--start {text:?}: give an RFC 3339 time, like 2026-01-05T10:00:00+09:00"
+                            )
+                        })?
+                        .to_utc(),
+                ),
+            };
+            let wait = humantime::parse_duration(&wait).map_err(|_| {
+                anyhow::anyhow!("--wait {wait:?}: give a duration, like 10s, 30m or 4h")
+            })?;
+            let options = readiness::shell::Options {
+                script,
+                virtual_clock: clock == ClockKind::Virtual,
+                start,
+                wait,
+                database_configured: cli.settings.database_url.is_some()
+                    || settings.database_url != readiness::config::DEFAULT_DATABASE_URL,
+            };
+            let code = readiness::shell::run(settings, options).await?;
+            std::process::exit(code);
         }
         Command::ExportAudit { since, format } => {
             let since_ms = readiness::audit_export::parse_since(&since).ok_or_else(|| {

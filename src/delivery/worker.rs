@@ -133,8 +133,20 @@ impl Delivery {
         })
     }
 
-    /// Jobs queued or running: the shell waits for none before it moves on.
-    pub fn unfinished_jobs(&self) -> usize {
+    /// Runs a Slack call off the request's path (opening a modal, publishing a Home),
+    /// counted with the jobs.
+    pub fn detach(&self, call: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.unfinished.fetch_add(1, Ordering::SeqCst);
+        let unfinished = self.unfinished.clone();
+        tokio::spawn(async move {
+            call.await;
+            unfinished.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+
+    /// Jobs queued or running, and detached calls not yet done: the shell waits for
+    /// none before it takes the next line.
+    pub fn unfinished(&self) -> usize {
         self.unfinished.load(Ordering::SeqCst)
     }
 

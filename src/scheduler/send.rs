@@ -161,6 +161,16 @@ impl Sender {
                     Vec::new()
                 }
             };
+            if !claimed.is_empty() && self.support.time.is_virtual() {
+                // The shell's virtual clock: one at a time, in the order recorded, so
+                // a transcript comes out in the same order on every run.
+                let mut claimed = claimed;
+                claimed.sort_by_key(|row| row.id);
+                for row in claimed {
+                    self.deliver(row).await;
+                }
+                continue;
+            }
             if !claimed.is_empty() {
                 let mut sends = tokio::task::JoinSet::new();
                 for row in claimed {

@@ -87,7 +87,7 @@ fn home_opened(ctx: &Context, team: &str, event: &Value) {
         return;
     };
     let (home, team, user) = (ctx.home.clone(), team.to_string(), user.to_string());
-    tokio::spawn(async move {
+    ctx.delivery.detach(async move {
         if let Err(e) = home.publish(&team, &user, 0).await {
             warn!(error = %e, "cannot publish an App Home");
         }

@@ -350,7 +350,7 @@ async fn block_action(
                 .collect();
             let view = blocks::modal_of(category.label(lang), blocks, lang.pick("Back", "戻る"));
             let api = ctx.api.clone();
-            tokio::spawn(async move {
+            ctx.delivery.detach(async move {
                 if let Err(e) = api.push_view(&trigger, view).await {
                     warn!(error = %e, "cannot push a category modal");
                 }
@@ -398,7 +398,7 @@ async fn home_button(
             .unwrap_or(0);
         let (home, team) = (ctx.home.clone(), team.to_string());
         // Off the request's path: the click is acknowledged at once.
-        tokio::spawn(async move {
+        ctx.delivery.detach(async move {
             if let Err(e) = home.publish(&team, &user, page).await {
                 warn!(error = %e, "cannot publish an App Home page");
             }

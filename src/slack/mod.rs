@@ -44,7 +44,7 @@ pub struct Context {
 /// click, so it cannot wait in the delivery queue.
 pub fn open_modal(ctx: &Context, trigger_id: String, view: SlackView, what: &'static str) {
     let api = ctx.api.clone();
-    tokio::spawn(async move {
+    ctx.delivery.detach(async move {
         if let Err(e) = api.open_view(&trigger_id, view).await {
             warn!(error = %e, modal = what, "cannot open a modal");
         }

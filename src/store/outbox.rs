@@ -401,6 +401,18 @@ impl Store {
         })
     }
 
+    /// Whether a sender holds a row now (claimed, not yet finished).
+    pub async fn outbox_in_flight(&self) -> Result<bool, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND lease_owner IS NOT NULL",
+            )
+            .fetch_one(pool)
+            .await
+            .map(|n| n > 0)
+        })
+    }
+
     /// SQLite only, at start: the one process that may use the file is this one, so any
     /// lease is a dead process's. Its rows become claimable at once (still marked as
     /// leased, so the next attempt treats them as in doubt). On PostgreSQL another

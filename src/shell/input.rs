@@ -1,0 +1,256 @@
+//! What a person types at the shell's prompt: a slash command, as in Slack, or one of
+//! the few words that stand for a click (`tick`, `press`, `home`) or for moving about
+//! (`in`, `as`, `wait`). Pure, so the grammar has its own tests.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// `/readiness …`: the text after the command.
+    Slash(String),
+    /// `tick 1.1.2` / `untick 1.1.2`: the newest checkbox carrying that key.
+    Tick {
+        key: String,
+        ticked: bool,
+    },
+    /// `press responded T-1`: the newest button so labelled, on something showing `T-1`.
+    Press {
+        label: String,
+        near: Option<String>,
+    },
+    /// `choose P1 T-1`: the newest menu offering that option, near `T-1`.
+    Choose {
+        option: String,
+        near: Option<String>,
+    },
+    /// `reply T-1 looking into it`: a reply in the ticket's thread.
+    Reply {
+        ticket: String,
+        text: String,
+    },
+    /// `home`: open the App Home tab.
+    Home,
+    /// `in #channel`: where the next commands are typed.
+    In(String),
+    /// `as @alice`: who types the next commands.
+    As(String),
+    /// `wait 30m`: let time pass (virtual time under `--clock virtual`).
+    Wait(Duration),
+    Help,
+    Quit,
+    /// A blank line or a `#` comment: echoed in a transcript, nothing else.
+    Nothing,
+}
+
+/// Parses one line; the error is the short answer to show.
+pub fn parse(line: &str) -> Result<Input, String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(Input::Nothing);
+    }
+    if let Some(rest) = line.strip_prefix('/') {
+        let (command, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        return if command == "readiness" {
+            Ok(Input::Slash(text.trim().to_string()))
+        } else {
+            Err(format!(
+                "/{command} is not a command here; the app's command is /readiness"
+            ))
+        };
+    }
+    let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    let mut args = rest.split_whitespace();
+    let one = |what: &str| -> Result<String, String> {
+        let mut it = rest.split_whitespace();
+        match (it.next(), it.next()) {
+            (Some(a), None) => Ok(a.to_string()),
+            _ => Err(format!("{word} takes {what}")),
+        }
+    };
+    match word.to_lowercase().as_str() {
+        "tick" | "untick" => Ok(Input::Tick {
+            key: one("an item's key, like 1.1.2")?,
+            ticked: word.eq_ignore_ascii_case("tick"),
+        }),
+        "press" | "choose" => {
+            let Some(first) = args.next() else {
+                return Err(format!(
+                    "{word} takes a {} and, optionally, what it is near (like T-1)",
+                    if word == "press" {
+                        "button's label"
+                    } else {
+                        "menu option"
+                    }
+                ));
+            };
+            let near = args.collect::<Vec<_>>().join(" ");
+            let near = (!near.is_empty()).then_some(near);
+            Ok(if word.eq_ignore_ascii_case("press") {
+                Input::Press {
+                    label: first.to_string(),
+                    near,
+                }
+            } else {
+                Input::Choose {
+                    option: first.to_string(),
+                    near,
+                }
+            })
+        }
+        "reply" => {
+            let (ticket, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            if ticket.is_empty() || text.trim().is_empty() {
+                return Err("reply takes a ticket and the text, like: reply T-1 on it".into());
+            }
+            Ok(Input::Reply {
+                ticket: ticket.to_string(),
+                text: text.trim().to_string(),
+            })
+        }
+        "home" if rest.is_empty() => Ok(Input::Home),
+        "in" => Ok(Input::In(
+            one("a channel, like #general")?
+                .trim_start_matches('#')
+                .to_string(),
+        )),
+        "as" => Ok(Input::As(
+            one("a person, like @alice")?
+                .trim_start_matches('@')
+                .to_string(),
+        )),
+        "wait" => {
+            let text = one("a duration, like 30s, 10m or 4h")?;
+            humantime::parse_duration(&text)
+                .map(Input::Wait)
+                .map_err(|_| format!("wait takes a duration, like 30s, 10m or 4h; not {text:?}"))
+        }
+        "help" | "?" => Ok(Input::Help),
+        "quit" | "exit" => Ok(Input::Quit),
+        _ => Err(format!(
+            "{word:?} is not something the shell knows; type help, or a /readiness command"
+        )),
+    }
+}
+
+/// Slack escapes what it sends a slash command (`should_escape` in the manifest):
+/// `@alice` arrives as `<@UALICE|alice>` and `#general` as `<#C…|general>`. This does
+/// the same with the shell's names; `person` registers a name and gives its id,
+/// `channel` finds a known channel's id.
+pub fn escape_like_slack(
+    text: &str,
+    mut person: impl FnMut(&str) -> String,
+    channel: impl Fn(&str) -> Option<String>,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut first = true;
+    for word in text.split(' ') {
+        if !first {
+            out.push(' ');
+        }
+        first = false;
+        let name = |prefix: char| {
+            word.strip_prefix(prefix).filter(|n| {
+                !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || "._-".contains(c))
+            })
+        };
+        if let Some(name) = name('@') {
+            out.push_str(&format!("<@{}|{name}>", person(name)));
+        } else if let Some((name, id)) = name('#').and_then(|n| channel(n).map(|id| (n, id))) {
+            out.push_str(&format!("<#{id}|{name}>"));
+        } else {
+            out.push_str(
+                &word
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;"),
+            );
+        }
+    }
+    out
+}
+
+pub const HELP: &str = "\
+Type what you would type in Slack, and a few words for what you would click:
+  /readiness …           a slash command (/readiness help lists them)
+  tick KEY, untick KEY   tick the newest checkbox for that item (e.g. tick 1.1.2)
+  press LABEL [NEAR]     press the newest button so labelled (e.g. press responded T-1)
+  choose OPTION [NEAR]   pick from the newest menu offering it (e.g. choose P1 T-1)
+  reply T-1 TEXT         reply in a ticket's thread
+  home                   open the App Home tab
+  in #channel            type the next commands in that channel
+  as @name               type the next commands as someone else
+  wait 10m               let time pass; under --clock virtual it passes at once
+  help, quit";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shell_words_parse() {
+        assert_eq!(
+            parse("/readiness new Acme tier=enterprise"),
+            Ok(Input::Slash("new Acme tier=enterprise".into()))
+        );
+        assert_eq!(parse("/readiness"), Ok(Input::Slash(String::new())));
+        assert_eq!(
+            parse("tick 1.1.2"),
+            Ok(Input::Tick {
+                key: "1.1.2".into(),
+                ticked: true
+            })
+        );
+        assert_eq!(
+            parse("press responded T-1"),
+            Ok(Input::Press {
+                label: "responded".into(),
+                near: Some("T-1".into())
+            })
+        );
+        assert_eq!(
+            parse("reply T-1 on it now"),
+            Ok(Input::Reply {
+                ticket: "T-1".into(),
+                text: "on it now".into()
+            })
+        );
+        assert_eq!(
+            parse("wait 4h"),
+            Ok(Input::Wait(Duration::from_secs(4 * 3600)))
+        );
+        assert_eq!(parse("in #cust-acme"), Ok(Input::In("cust-acme".into())));
+        assert_eq!(parse("as @alice"), Ok(Input::As("alice".into())));
+        assert_eq!(parse("  # a comment"), Ok(Input::Nothing));
+        assert_eq!(parse("home"), Ok(Input::Home));
+    }
+
+    #[test]
+    fn wrong_input_gets_a_short_answer() {
+        for bad in [
+            "/remind me",
+            "tick",
+            "tick 1 2",
+            "wait soon",
+            "press",
+            "frobnicate",
+            "reply T-1",
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert!(!err.is_empty() && err.len() < 120, "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn mentions_are_escaped_as_slack_escapes_them() {
+        let escaped = escape_like_slack(
+            "assign acme 1.1.2 @alice #general a<b @ x@y.z",
+            |name| format!("U{}", name.to_uppercase()),
+            |name| (name == "general").then(|| "C0GENERAL".to_string()),
+        );
+        assert_eq!(
+            escaped,
+            "assign acme 1.1.2 <@UALICE|alice> <#C0GENERAL|general> a&lt;b @ x@y.z"
+        );
+    }
+}

@@ -1,0 +1,834 @@
+//! `readiness shell`: the whole app in one process, with the terminal standing in for
+//! Slack at both edges, so it can be tried without a workspace.
+//!
+//! - **Inbound**, what a person types becomes the request Slack would send (a slash
+//!   command form, a `block_actions` payload for a tick or a button, an Events API
+//!   callback for the Home tab or a thread reply), signed with the session's secret
+//!   and handed to the app's own router: the signature check, the parsers, the
+//!   handlers, the store and the outbox are the ones `readiness serve` runs.
+//! - **Outbound**, the app's Web API client is pointed (`SLACK_API_URL`) at the
+//!   [`stand_in`], which answers like Slack and shows every post on the [`screen`].
+//!
+//! After each line the shell waits until the app has done what the line started
+//! ([`Shell::settle`]), so output comes in a stable order. Under `--clock virtual`
+//! the app's clock stands still and `wait` moves it straight to each next due row.
+
+pub mod input;
+pub mod render;
+pub mod screen;
+pub mod stand_in;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tower::ServiceExt as _;
+
+use crate::app::App;
+use crate::config::{Secret, Settings};
+use crate::domain::i18n::Lang;
+use crate::http::signature::sign;
+use crate::slack::Context;
+use crate::time_source::TimeSource;
+use input::Input;
+use render::Style;
+use screen::Screen;
+use stand_in::{SHELL_TEAM, START_CHANNEL, StandIn, Surface};
+
+/// Where the virtual clock starts unless `--start` says otherwise: a fixed Monday
+/// morning inside every tier's support hours, so a transcript is the same on every run.
+pub const VIRTUAL_START: &str = "2026-01-05T10:00:00+09:00";
+/// What a line may set going that shows within seconds in Slack (posts paced a second
+/// apart in one channel) is waited for before the next line.
+const SETTLE_HORIZON_MS: i64 = 5_000;
+/// Longest the shell waits for the app to finish what a line started.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the app must look idle, checked this often, before the shell goes on.
+const QUIET_CHECKS: u32 = 3;
+const QUIET_EVERY: Duration = Duration::from_millis(15);
+/// The biggest answer the shell reads from the app.
+const MAX_ANSWER_BYTES: usize = 4 << 20;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Commands from this file (`-`: standard input) instead of the prompt.
+    pub script: Option<PathBuf>,
+    pub virtual_clock: bool,
+    /// Where the virtual clock starts.
+    pub start: Option<DateTime<Utc>>,
+    /// Time to let pass after the script's last line.
+    pub wait: Duration,
+    /// The database was set by flag, environment or file (else the shell picks one).
+    pub database_configured: bool,
+}
+
+/// Runs the shell; the exit code is non-zero if a script line failed.
+pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32> {
+    let time = match (options.virtual_clock, options.start) {
+        (false, _) => TimeSource::real(),
+        (true, Some(start)) => TimeSource::virtual_at(start),
+        (true, None) => TimeSource::virtual_at(
+            DateTime::parse_from_rfc3339(VIRTUAL_START)
+                .expect("a valid constant")
+                .to_utc(),
+        ),
+    };
+    let interactive = options.script.is_none() && std::io::stdin().is_terminal();
+    let style = Style {
+        colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let screen = Arc::new(Screen::new(style, time.clone(), Box::new(print_to_stdout)));
+    // A script (or piped input) without a configured database starts from nothing, so
+    // it does the same on every run; the prompt keeps its own file between sessions.
+    let _scratch = if options.database_configured {
+        None
+    } else if interactive {
+        settings.database_url = SHELL_DATABASE_URL.into();
+        None
+    } else {
+        let dir = tempfile::tempdir().context("cannot create a scratch database")?;
+        settings.database_url = format!("sqlite://{}", dir.path().join("shell.db").display());
+        Some(dir)
+    };
+    let secret = session_secret();
+    let token = format!("xoxb-shell-{}", &secret[..12]);
+    let stand_in = StandIn::start(
+        screen.clone(),
+        time.clone(),
+        &token,
+        settings.channel_language == Lang::En,
+        SHELL_TZ,
+    )
+    .await?;
+    settings.slack_api_url = stand_in.api_url.clone();
+    settings.bot_token = Secret::new(token);
+    settings.signing_secret = Secret::new(secret.clone());
+    let database = if options.database_configured || interactive {
+        settings.database_url.clone()
+    } else {
+        "a fresh scratch SQLite database".into()
+    };
+    let app = App::start(settings, time.clone()).await?;
+    for customer in app.context().store.all_customers().await? {
+        if let Some(id) = &customer.channel_id {
+            stand_in.know_channel(id, &crate::domain::slug::channel_name(&customer.slug, 1));
+        }
+    }
+    let mut shell = Shell {
+        router: app.router(),
+        ctx: app.context().clone(),
+        user: stand_in.person("you"),
+        channel: START_CHANNEL.0.to_string(),
+        stand_in,
+        screen: screen.clone(),
+        secret,
+        time: time.clone(),
+        serial: 0,
+        echo: !interactive,
+        session: format!("{:x}", Utc::now().timestamp_millis()),
+    };
+    screen.say(&style.dim(&format!(
+        "Readiness shell: the app on {database}, with this terminal standing in for Slack. \
+         Clock: {}. Type help.",
+        if time.is_virtual() {
+            "virtual (wait moves it at once)"
+        } else {
+            "real"
+        }
+    )));
+    let failed = if interactive {
+        shell.prompt().await;
+        false
+    } else {
+        let lines = read_script(options.script.as_deref())?;
+        shell.script(lines, options.wait).await
+    };
+    drop(shell);
+    app.stop().await;
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// The prompt's database unless one is configured: kept apart from `readiness serve`'s
+/// default, so nothing tried here reaches a real workspace's data.
+pub const SHELL_DATABASE_URL: &str = "sqlite://readiness-shell.db";
+/// The time zone of the shell's people (for due-date reminders and date tokens).
+const SHELL_TZ: &str = "Asia/Tokyo";
+
+fn print_to_stdout(text: String) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// 128 random bits from the standard library's randomly keyed hasher: the secret only
+/// has to keep other local processes from signing requests to this session.
+fn session_secret() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut secret = String::new();
+    for _ in 0..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+        );
+        secret.push_str(&format!("{:016x}", h.finish()));
+    }
+    secret
+}
+
+fn read_script(path: Option<&std::path::Path>) -> anyhow::Result<Vec<String>> {
+    match path {
+        Some(p) if p.as_os_str() != "-" => Ok(std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read the script {}", p.display()))?
+            .lines()
+            .map(str::to_string)
+            .collect()),
+        _ => Ok(std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<Result<_, _>>()
+            .context("cannot read the script from standard input")?),
+    }
+}
+
+struct Shell {
+    router: axum::Router,
+    ctx: Context,
+    stand_in: StandIn,
+    screen: Arc<Screen>,
+    secret: String,
+    time: TimeSource,
+    /// Who types, and where.
+    user: String,
+    channel: String,
+    /// Numbers trigger ids and event ids.
+    serial: u64,
+    /// Whether lines are echoed (a script's transcript; at the prompt they are on screen).
+    echo: bool,
+    /// Keeps event ids unique across sessions on one database (Slack's retries of an
+    /// event id are dropped).
+    session: String,
+}
+
+/// What went wrong with a line: shown, and the end of a script.
+type Failed = String;
+
+impl Shell {
+    /// Runs each line; stops at the first that fails. Returns whether one failed.
+    async fn script(&mut self, lines: Vec<String>, wait: Duration) -> bool {
+        for line in lines {
+            match self.line(&line).await {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(e) => {
+                    self.screen
+                        .say(&self.screen.style().error(&format!("error: {e}")));
+                    return true;
+                }
+            }
+        }
+        if !wait.is_zero()
+            && let Err(e) = self.wait(wait).await
+        {
+            self.screen
+                .say(&self.screen.style().error(&format!("error: {e}")));
+            return true;
+        }
+        false
+    }
+
+    /// The prompt, with line editing and history, on its own thread; output printed
+    /// meanwhile (timers firing) goes above the line being typed.
+    async fn prompt(&mut self) {
+        let (lines_tx, mut lines_rx) = mpsc::channel::<String>(1);
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<String>();
+        let screen = self.screen.clone();
+        let first_prompt = self.prompt_text();
+        let editor = std::thread::spawn(move || {
+            edit_lines(screen, first_prompt, lines_tx, done_rx);
+        });
+        while let Some(line) = lines_rx.recv().await {
+            let go_on = match self.line(&line).await {
+                Ok(go_on) => go_on,
+                Err(e) => {
+                    self.screen.say(&self.screen.style().error(&e));
+                    true
+                }
+            };
+            if !go_on || done_tx.send(self.prompt_text()).is_err() {
+                break;
+            }
+        }
+        drop(done_tx);
+        let _ = tokio::task::spawn_blocking(move || editor.join()).await;
+    }
+
+    fn prompt_text(&self) -> String {
+        let w = self.stand_in.workspace();
+        use render::Names;
+        format!(
+            "@{} in #{}> ",
+            w.user(&self.user).unwrap_or_default(),
+            w.channel(&self.channel).unwrap_or_default()
+        )
+    }
+
+    /// One line: echoed (in a script), run, then waited out. `Ok(false)`: quit.
+    async fn line(&mut self, line: &str) -> Result<bool, Failed> {
+        let parsed = input::parse(line);
+        if self.echo {
+            self.echo(line);
+        }
+        match parsed? {
+            Input::Nothing => {}
+            Input::Quit => return Ok(false),
+            Input::Help => self.screen.say(input::HELP),
+            Input::Slash(text) => self.slash(&text).await?,
+            Input::Tick { key, ticked } => self.tick(&key, ticked).await?,
+            Input::Press { label, near } => self.press(&label, near.as_deref()).await?,
+            Input::Choose { option, near } => self.choose(&option, near.as_deref()).await?,
+            Input::Reply { ticket, text } => self.reply(&ticket, &text).await?,
+            Input::Home => self.home().await?,
+            Input::In(name) => {
+                let id = self.stand_in.workspace().channel_named(&name);
+                self.channel = id.ok_or_else(|| format!("there is no #{name} here"))?;
+            }
+            Input::As(name) => self.user = self.stand_in.person(&name),
+            Input::Wait(d) => self.wait(d).await?,
+        }
+        Ok(true)
+    }
+
+    fn echo(&self, line: &str) {
+        let style = self.screen.style();
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            self.screen.say("");
+        } else if trimmed.starts_with('#') {
+            self.screen.say(&style.dim(trimmed));
+        } else {
+            self.screen.say(&format!(
+                "{} {}{}",
+                style.dim(&format!("[{}]", self.screen.elapsed())),
+                style.accent(&self.prompt_text()),
+                trimmed
+            ));
+        }
+    }
+
+    /// An id no other request of any session on this database has had.
+    fn new_id(&mut self, prefix: &str) -> String {
+        self.serial += 1;
+        format!("{prefix}{}x{}", self.session, self.serial)
+    }
+
+    /// Signs `body` as Slack would (with the real time: signatures are checked
+    /// against the real clock) and hands it to the app's router; the answer's status
+    /// and body.
+    async fn send(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<(StatusCode, Vec<u8>), Failed> {
+        let timestamp = Utc::now().timestamp().to_string();
+        let signature = sign(&self.secret, &timestamp, body.as_bytes());
+        let request = Request::post(path)
+            .header("content-type", content_type)
+            .header("content-length", body.len())
+            .header("x-slack-request-timestamp", timestamp)
+            .header("x-slack-signature", signature)
+            .body(Body::from(body))
+            .map_err(|e| e.to_string())?;
+        self.screen.hold();
+        let response = self.router.clone().oneshot(request).await;
+        let answer = match response {
+            Ok(response) => {
+                let status = response.status();
+                axum::body::to_bytes(response.into_body(), MAX_ANSWER_BYTES)
+                    .await
+                    .map(|b| (status, b.to_vec()))
+                    .map_err(|e| format!("cannot read the app's answer: {e}"))
+            }
+            Err(never) => match never {},
+        };
+        answer
+    }
+
+    /// Shows a request's direct answer, then what the app did meanwhile, then waits
+    /// for the rest of what the request started.
+    async fn answered(&self, sent: Result<(StatusCode, Vec<u8>), Failed>) -> Result<(), Failed> {
+        let result = match sent {
+            Ok((status, body)) if status.is_success() => {
+                if let Ok(answer) = serde_json::from_slice::<Value>(&body)
+                    && (answer.get("text").is_some() || answer.get("blocks").is_some())
+                {
+                    self.stand_in.show_answer(&self.channel, &answer);
+                }
+                Ok(())
+            }
+            Ok((status, body)) => Err(format!(
+                "the app answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            )),
+            Err(e) => Err(e),
+        };
+        self.screen.release();
+        result?;
+        self.settle(SETTLE_HORIZON_MS).await
+    }
+
+    async fn slash(&mut self, text: &str) -> Result<(), Failed> {
+        let stand_in = self.stand_in.clone();
+        let escaped = input::escape_like_slack(
+            text,
+            |name| stand_in.person(name),
+            |name| stand_in.workspace().channel_named(name),
+        );
+        let (user_name, channel_name) = {
+            let w = self.stand_in.workspace();
+            use render::Names;
+            (
+                w.user(&self.user).unwrap_or_default(),
+                w.channel(&self.channel).unwrap_or_default(),
+            )
+        };
+        let trigger = self.new_id("trigger");
+        let form = serde_urlencoded::to_string([
+            ("token", "shell"),
+            ("team_id", SHELL_TEAM),
+            ("team_domain", "shell"),
+            ("channel_id", self.channel.as_str()),
+            ("channel_name", channel_name.as_str()),
+            ("user_id", self.user.as_str()),
+            ("user_name", user_name.as_str()),
+            ("command", "/readiness"),
+            ("text", escaped.as_str()),
+            ("api_app_id", "A0SHELL"),
+            (
+                "response_url",
+                self.stand_in.response_url(&self.channel).as_str(),
+            ),
+            ("trigger_id", trigger.as_str()),
+        ])
+        .map_err(|e| e.to_string())?;
+        let sent = self
+            .send("/slack/commands", "application/x-www-form-urlencoded", form)
+            .await;
+        self.answered(sent).await
+    }
+
+    /// Sends a `block_actions` payload for `action` on `surface`.
+    async fn click(
+        &mut self,
+        surface: &Surface,
+        shown: &Value,
+        action: Value,
+    ) -> Result<(), Failed> {
+        let trigger = self.new_id("trigger");
+        let mut payload = json!({
+            "type": "block_actions",
+            "team": {"id": SHELL_TEAM, "domain": "shell"},
+            "user": {"id": self.user, "team_id": SHELL_TEAM},
+            "api_app_id": "A0SHELL",
+            "token": "shell",
+            "trigger_id": trigger,
+            "actions": [action],
+            "state": {"values": {}},
+        });
+        match surface {
+            Surface::Message { channel, ts } => {
+                payload["container"] = json!({"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false});
+                payload["channel"] = json!({"id": channel});
+                payload["message"] = shown.clone();
+                payload["response_url"] = json!(self.stand_in.response_url(channel));
+            }
+            Surface::Ephemeral { channel, ts, .. } => {
+                payload["container"] = json!({"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": true});
+                payload["channel"] = json!({"id": channel});
+                payload["response_url"] = json!(self.stand_in.response_url(channel));
+            }
+            Surface::Modal { view_id, view } => {
+                payload["container"] = json!({"type": "view", "view_id": view_id});
+                payload["view"] = view.clone();
+            }
+            Surface::Home { view, .. } => {
+                payload["container"] = json!({"type": "view", "view_id": "VHOME"});
+                payload["view"] = view.clone();
+            }
+        }
+        let form = serde_urlencoded::to_string([("payload", payload.to_string())])
+            .map_err(|e| e.to_string())?;
+        let sent = self
+            .send(
+                "/slack/interactions",
+                "application/x-www-form-urlencoded",
+                form,
+            )
+            .await;
+        self.answered(sent).await
+    }
+
+    async fn tick(&mut self, key: &str, ticked: bool) -> Result<(), Failed> {
+        let surfaces = self.stand_in.workspace().surfaces_newest_first();
+        for (surface, shown) in surfaces {
+            for (block, element) in elements(&shown) {
+                if element["type"] != "checkboxes" {
+                    continue;
+                }
+                let options = element["options"].as_array().cloned().unwrap_or_default();
+                let Some(option) = options.iter().find(|o| o["value"] == key) else {
+                    continue;
+                };
+                let mut selected: Vec<Value> = element["initial_options"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let was = selected.iter().any(|o| o["value"] == key);
+                if was == ticked {
+                    return Err(format!(
+                        "{key} is already {}",
+                        if ticked { "ticked" } else { "unticked" }
+                    ));
+                }
+                if ticked {
+                    selected.push(option.clone());
+                } else {
+                    selected.retain(|o| o["value"] != key);
+                }
+                let action = json!({
+                    "type": "checkboxes",
+                    "action_id": element["action_id"],
+                    "block_id": block["block_id"],
+                    "selected_options": selected,
+                    "action_ts": "0",
+                });
+                return self.click(&surface, &shown, action).await;
+            }
+        }
+        Err(format!(
+            "no checklist on screen has {key}; show one first, like /readiness show acme security"
+        ))
+    }
+
+    async fn press(&mut self, label: &str, near: Option<&str>) -> Result<(), Failed> {
+        let wanted = label.to_lowercase();
+        let surfaces = self.stand_in.workspace().surfaces_newest_first();
+        for (surface, shown) in surfaces {
+            if !self.shows(&shown, near) {
+                continue;
+            }
+            for (block, element) in elements(&shown) {
+                if element["type"] != "button" || !button_matches(&element, &wanted) {
+                    continue;
+                }
+                let action = json!({
+                    "type": "button",
+                    "action_id": element["action_id"],
+                    "block_id": block["block_id"],
+                    "text": element["text"],
+                    "value": element["value"],
+                    "action_ts": "0",
+                });
+                return self.click(&surface, &shown, action).await;
+            }
+        }
+        Err(match near {
+            Some(near) => format!("no button {label:?} on anything showing {near}"),
+            None => format!("no button {label:?} on screen"),
+        })
+    }
+
+    async fn choose(&mut self, option: &str, near: Option<&str>) -> Result<(), Failed> {
+        let wanted = option.to_lowercase();
+        let surfaces = self.stand_in.workspace().surfaces_newest_first();
+        for (surface, shown) in surfaces {
+            if !self.shows(&shown, near) {
+                continue;
+            }
+            for (block, element) in elements(&shown) {
+                if !matches!(element["type"].as_str(), Some("static_select" | "overflow")) {
+                    continue;
+                }
+                let options = element["options"].as_array().cloned().unwrap_or_default();
+                let Some(found) = options.iter().find(|o| {
+                    o["value"]
+                        .as_str()
+                        .is_some_and(|v| v.eq_ignore_ascii_case(&wanted))
+                        || o["text"]["text"]
+                            .as_str()
+                            .is_some_and(|t| t.to_lowercase().starts_with(&wanted))
+                }) else {
+                    continue;
+                };
+                let action = json!({
+                    "type": element["type"],
+                    "action_id": element["action_id"],
+                    "block_id": block["block_id"],
+                    "selected_option": found,
+                    "action_ts": "0",
+                });
+                return self.click(&surface, &shown, action).await;
+            }
+        }
+        Err(format!("no menu on screen offers {option:?}"))
+    }
+
+    /// Whether what a surface shows mentions `near` (any surface when `None`).
+    fn shows(&self, shown: &Value, near: Option<&str>) -> bool {
+        let Some(near) = near else { return true };
+        let w = self.stand_in.workspace();
+        render::message_lines(shown, &*w, Style { colour: false })
+            .iter()
+            .any(|l| l.contains(near))
+    }
+
+    /// A reply in the thread of the newest channel message showing `ticket`, sent as
+    /// the Events API's `message` event.
+    async fn reply(&mut self, ticket: &str, text: &str) -> Result<(), Failed> {
+        let surfaces = self.stand_in.workspace().surfaces_newest_first();
+        let Some((channel, thread_ts)) = surfaces.into_iter().find_map(|(s, shown)| match s {
+            Surface::Message { channel, ts }
+                if shown["thread_ts"].is_null() && self.shows(&shown, Some(ticket)) =>
+            {
+                Some((channel, ts))
+            }
+            _ => None,
+        }) else {
+            return Err(format!("no message in a channel shows {ticket}"));
+        };
+        let ts = self
+            .stand_in
+            .post_as_person(&channel, &thread_ts, &self.user, text);
+        let event = json!({
+            "type": "message", "channel": channel, "user": self.user, "text": text,
+            "ts": ts, "thread_ts": thread_ts, "team": SHELL_TEAM,
+        });
+        self.event(event).await
+    }
+
+    async fn home(&mut self) -> Result<(), Failed> {
+        let before = self.stand_in.workspace().homes_published;
+        let event = json!({
+            "type": "app_home_opened", "user": self.user, "channel": "D0SHELL",
+            "tab": "home", "event_ts": "0",
+        });
+        self.event(event).await?;
+        let w = self.stand_in.workspace();
+        if w.homes_published == before {
+            return Err("the app did not publish the Home".into());
+        }
+        drop(w);
+        let mut w = self.stand_in.workspace();
+        w.mark_home_seen(&self.user);
+        let view = w.home_of(&self.user).unwrap_or_default();
+        let lines = render::message_lines(&view, &*w, self.screen.style());
+        let heading = format!(
+            "App Home of @{}",
+            render::Names::user(&*w, &self.user).unwrap_or_default()
+        );
+        drop(w);
+        self.screen.show(&heading, &lines);
+        Ok(())
+    }
+
+    async fn event(&mut self, event: Value) -> Result<(), Failed> {
+        let envelope = json!({
+            "token": "shell", "team_id": SHELL_TEAM, "api_app_id": "A0SHELL",
+            "type": "event_callback",
+            "event_id": self.new_id("Ev"),
+            "event_time": self.time.now_ms() / 1000, "event": event,
+        });
+        let sent = self
+            .send("/slack/events", "application/json", envelope.to_string())
+            .await;
+        self.answered(sent).await
+    }
+
+    /// Lets `d` pass: on the virtual clock, straight from one due row to the next.
+    async fn wait(&mut self, d: Duration) -> Result<(), Failed> {
+        let until = self.time.now_ms() + d.as_millis() as i64;
+        if self.time.is_virtual() {
+            self.settle(until - self.time.now_ms()).await?;
+            self.time.advance_to(until);
+            self.settle(0).await
+        } else {
+            tokio::time::sleep(d).await;
+            self.settle(0).await
+        }
+    }
+
+    /// Waits until the app has done everything due within `horizon_ms` from now: no
+    /// delivery job or detached call unfinished, no outbox row held by a sender, no
+    /// checklist message awaiting its update, and nothing due. On the virtual clock the
+    /// clock is moved to each due row in turn; on the real one, the shell sleeps.
+    async fn settle(&self, horizon_ms: i64) -> Result<(), Failed> {
+        let until = self.time.now_ms() + horizon_ms;
+        let started = Instant::now();
+        let mut quiet = 0;
+        loop {
+            if started.elapsed() > SETTLE_TIMEOUT {
+                return Err(format!(
+                    "the app is still busy after {}s",
+                    SETTLE_TIMEOUT.as_secs()
+                ));
+            }
+            let now = self.time.now_ms();
+            let next = self.next_due().await?;
+            if self.is_busy(next, now).await? {
+                quiet = 0;
+                tokio::time::sleep(QUIET_EVERY).await;
+                continue;
+            }
+            quiet += 1;
+            if quiet < QUIET_CHECKS {
+                tokio::time::sleep(QUIET_EVERY).await;
+                continue;
+            }
+            match next {
+                Some(due) if due <= until => {
+                    quiet = 0;
+                    if self.time.is_virtual() {
+                        self.time.advance_to(due);
+                    } else {
+                        tokio::time::sleep(Duration::from_millis((due - now).max(0) as u64)).await;
+                    }
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    async fn is_busy(&self, next_due: Option<i64>, now: i64) -> Result<bool, Failed> {
+        let store = &self.ctx.store;
+        let db = |e: sqlx::Error| format!("database: {e}");
+        Ok(self.ctx.delivery.unfinished() > 0
+            || next_due.is_some_and(|due| due <= now)
+            || store.outbox_in_flight().await.map_err(db)?
+            || !store.stale_messages(1).await.map_err(db)?.is_empty())
+    }
+
+    /// The earliest of the next SLA timer, reminder and sendable outbox row.
+    async fn next_due(&self) -> Result<Option<i64>, Failed> {
+        let store = &self.ctx.store;
+        let db = |e: sqlx::Error| format!("database: {e}");
+        Ok([
+            store.next_timer_due().await.map_err(db)?,
+            store.next_reminder_due().await.map_err(db)?,
+            store.next_outbox_due().await.map_err(db)?,
+        ]
+        .into_iter()
+        .flatten()
+        .min())
+    }
+}
+
+/// Every interactive element of a message or view, with its block.
+fn elements(shown: &Value) -> Vec<(Value, Value)> {
+    let mut found = Vec::new();
+    for block in shown["blocks"].as_array().into_iter().flatten() {
+        for element in block["elements"].as_array().into_iter().flatten() {
+            found.push((block.clone(), element.clone()));
+        }
+        for key in ["accessory", "element"] {
+            if block[key].is_object() {
+                found.push((block.clone(), block[key].clone()));
+            }
+        }
+    }
+    found
+}
+
+/// A button matches a word by its label (`Responded`) or its action (`ticket_respond`
+/// for `respond` or `responded`), so the English word works in a Japanese channel.
+fn button_matches(button: &Value, wanted: &str) -> bool {
+    let label = button["text"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    let action = button["action_id"].as_str().unwrap_or_default();
+    let verb = action.rsplit('_').next().unwrap_or_default();
+    label.starts_with(wanted)
+        || (!verb.is_empty() && (wanted.starts_with(verb) || verb.starts_with(wanted)))
+}
+
+/// The line editor's loop, on its own thread (rustyline blocks): each line goes to the
+/// shell, and the next prompt waits until the shell has finished with it.
+fn edit_lines(
+    screen: Arc<Screen>,
+    first_prompt: String,
+    lines: mpsc::Sender<String>,
+    done: std::sync::mpsc::Receiver<String>,
+) {
+    use rustyline::ExternalPrinter as _;
+    let mut editor = match rustyline::DefaultEditor::new() {
+        Ok(editor) => editor,
+        Err(e) => {
+            screen.say(&format!("cannot start the line editor: {e}"));
+            return;
+        }
+    };
+    let history =
+        std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".readiness_shell_history"));
+    if let Some(path) = &history {
+        let _ = editor.load_history(path);
+    }
+    if let Ok(mut printer) = editor.create_external_printer() {
+        screen.set_sink(Box::new(move |text: String| {
+            let _ = printer.print(text.trim_end_matches('\n').to_string());
+        }));
+    }
+    let mut prompt = first_prompt;
+    loop {
+        match editor.readline(&prompt) {
+            Ok(line) => {
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                }
+                if lines.blocking_send(line).is_err() {
+                    break;
+                }
+                match done.recv() {
+                    Ok(next) => prompt = next,
+                    Err(_) => break,
+                }
+            }
+            // Ctrl-C clears the line, as in a shell; Ctrl-D leaves.
+            Err(rustyline::error::ReadlineError::Interrupted) => continue,
+            Err(_) => break,
+        }
+    }
+    screen.set_sink(Box::new(print_to_stdout));
+    if let Some(path) = &history {
+        let _ = editor.save_history(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buttons_match_by_label_or_by_action() {
+        let responded = json!({"type": "button", "text": {"type": "plain_text", "text": "応答済み"}, "action_id": "ticket_respond"});
+        assert!(button_matches(&responded, "responded"));
+        assert!(button_matches(&responded, "respond"));
+        assert!(!button_matches(&responded, "resolve"));
+        let next = json!({"type": "button", "text": {"type": "plain_text", "text": "Next"}, "action_id": "home_page_next"});
+        assert!(button_matches(&next, "next"));
+    }
+
+    #[test]
+    fn the_virtual_start_is_a_valid_time() {
+        assert!(DateTime::parse_from_rfc3339(VIRTUAL_START).is_ok());
+    }
+}
