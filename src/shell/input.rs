@@ -134,38 +134,44 @@ pub fn parse(line: &str) -> Result<Input, String> {
 }
 
 /// Slack escapes what it sends a slash command (`should_escape` in the manifest):
-/// `@alice` arrives as `<@UALICE|alice>` and `#general` as `<#C…|general>`. This does
-/// the same with the shell's names; `person` registers a name and gives its id,
-/// `channel` finds a known channel's id.
+/// `@alice` arrives as `<@UALICE|alice>` and `#general` as `<#C…|general>`, also
+/// after `=` as in `csm=@alice`, and `<`, `>`, `&` as entities. This does the same
+/// with the shell's names; `person` registers a name and gives its id, `channel`
+/// finds a known channel's id. An `@` inside a word (`x@y.z`) is not a mention.
 pub fn escape_like_slack(
     text: &str,
     mut person: impl FnMut(&str) -> String,
     channel: impl Fn(&str) -> Option<String>,
 ) -> String {
+    let is_name = |c: char| c.is_alphanumeric() || "._-".contains(c);
     let mut out = String::with_capacity(text.len());
-    let mut first = true;
-    for word in text.split(' ') {
-        if !first {
-            out.push(' ');
+    let mut rest = text;
+    let mut after_word = false;
+    while let Some(c) = rest.chars().next() {
+        let tail = &rest[c.len_utf8()..];
+        let name_len = tail.find(|c: char| !is_name(c)).unwrap_or(tail.len());
+        let name = &tail[..name_len];
+        if (c == '@' || c == '#') && !after_word && !name.is_empty() {
+            let id = if c == '@' {
+                Some(person(name))
+            } else {
+                channel(name)
+            };
+            if let Some(id) = id {
+                out.push_str(&format!("<{c}{id}|{name}>"));
+                rest = &tail[name_len..];
+                after_word = true;
+                continue;
+            }
         }
-        first = false;
-        let name = |prefix: char| {
-            word.strip_prefix(prefix).filter(|n| {
-                !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || "._-".contains(c))
-            })
-        };
-        if let Some(name) = name('@') {
-            out.push_str(&format!("<@{}|{name}>", person(name)));
-        } else if let Some((name, id)) = name('#').and_then(|n| channel(n).map(|id| (n, id))) {
-            out.push_str(&format!("<#{id}|{name}>"));
-        } else {
-            out.push_str(
-                &word
-                    .replace('&', "&amp;")
-                    .replace('<', "&lt;")
-                    .replace('>', "&gt;"),
-            );
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
         }
+        after_word = c.is_alphanumeric();
+        rest = tail;
     }
     out
 }
@@ -244,13 +250,13 @@ mod tests {
     #[test]
     fn mentions_are_escaped_as_slack_escapes_them() {
         let escaped = escape_like_slack(
-            "assign acme 1.1.2 @alice #general a<b @ x@y.z",
+            "assign acme 1.1.2 @alice #general a<b @ x@y.z csm=@bob #nowhere",
             |name| format!("U{}", name.to_uppercase()),
             |name| (name == "general").then(|| "C0GENERAL".to_string()),
         );
         assert_eq!(
             escaped,
-            "assign acme 1.1.2 <@UALICE|alice> <#C0GENERAL|general> a&lt;b @ x@y.z"
+            "assign acme 1.1.2 <@UALICE|alice> <#C0GENERAL|general> a&lt;b @ x@y.z csm=<@UBOB|bob> #nowhere"
         );
     }
 }

@@ -134,15 +134,25 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
         echo: !interactive,
         session: format!("{:x}", Utc::now().timestamp_millis()),
     };
-    screen.say(&style.dim(&format!(
-        "Readiness shell: the app on {database}, with this terminal standing in for Slack. \
-         Clock: {}. Type help.",
-        if time.is_virtual() {
-            "virtual (wait moves it at once)"
+    // Not part of a transcript: it names the database, which differs between runs.
+    let greeting = |text: &str| {
+        if interactive {
+            screen.say(&style.dim(text));
         } else {
-            "real"
+            eprintln!("{text}");
         }
-    )));
+    };
+    greeting(
+        &(format!(
+            "Readiness shell: the app on {database}, with this terminal standing in for Slack. \
+         Clock: {}. Type help.",
+            if time.is_virtual() {
+                "virtual (wait moves it at once)"
+            } else {
+                "real"
+            }
+        )),
+    );
     let failed = if interactive {
         shell.prompt().await;
         false
@@ -522,83 +532,113 @@ impl Shell {
 
     async fn press(&mut self, label: &str, near: Option<&str>) -> Result<(), Failed> {
         let wanted = label.to_lowercase();
-        let surfaces = self.stand_in.workspace().surfaces_newest_first();
-        for (surface, shown) in surfaces {
-            if !self.shows(&shown, near) {
-                continue;
-            }
-            for (block, element) in elements(&shown) {
-                if element["type"] != "button" || !button_matches(&element, &wanted) {
-                    continue;
-                }
-                let action = json!({
-                    "type": "button",
-                    "action_id": element["action_id"],
-                    "block_id": block["block_id"],
-                    "text": element["text"],
-                    "value": element["value"],
-                    "action_ts": "0",
-                });
-                return self.click(&surface, &shown, action).await;
-            }
-        }
-        Err(match near {
-            Some(near) => format!("no button {label:?} on anything showing {near}"),
-            None => format!("no button {label:?} on screen"),
-        })
+        let Some((surface, shown, block, element)) = self.find_element(near, |element| {
+            element["type"] == "button" && button_matches(element, &wanted)
+        }) else {
+            return Err(match near {
+                Some(near) => format!("no button {label:?} on anything showing {near}"),
+                None => format!("no button {label:?} on screen"),
+            });
+        };
+        let action = json!({
+            "type": "button",
+            "action_id": element["action_id"],
+            "block_id": block["block_id"],
+            "text": element["text"],
+            "value": element["value"],
+            "action_ts": "0",
+        });
+        self.click(&surface, &shown, action).await
     }
 
     async fn choose(&mut self, option: &str, near: Option<&str>) -> Result<(), Failed> {
         let wanted = option.to_lowercase();
-        let surfaces = self.stand_in.workspace().surfaces_newest_first();
-        for (surface, shown) in surfaces {
-            if !self.shows(&shown, near) {
-                continue;
+        let offered = |element: &Value| -> Option<Value> {
+            if !matches!(element["type"].as_str(), Some("static_select" | "overflow")) {
+                return None;
             }
-            for (block, element) in elements(&shown) {
-                if !matches!(element["type"].as_str(), Some("static_select" | "overflow")) {
-                    continue;
-                }
-                let options = element["options"].as_array().cloned().unwrap_or_default();
-                let Some(found) = options.iter().find(|o| {
+            element["options"]
+                .as_array()?
+                .iter()
+                .find(|o| {
                     o["value"]
                         .as_str()
                         .is_some_and(|v| v.eq_ignore_ascii_case(&wanted))
                         || o["text"]["text"]
                             .as_str()
                             .is_some_and(|t| t.to_lowercase().starts_with(&wanted))
-                }) else {
-                    continue;
-                };
-                let action = json!({
-                    "type": element["type"],
-                    "action_id": element["action_id"],
-                    "block_id": block["block_id"],
-                    "selected_option": found,
-                    "action_ts": "0",
-                });
-                return self.click(&surface, &shown, action).await;
-            }
-        }
-        Err(format!("no menu on screen offers {option:?}"))
+                })
+                .cloned()
+        };
+        let Some((surface, shown, block, element)) =
+            self.find_element(near, |element| offered(element).is_some())
+        else {
+            return Err(format!("no menu on screen offers {option:?}"));
+        };
+        let action = json!({
+            "type": element["type"],
+            "action_id": element["action_id"],
+            "block_id": block["block_id"],
+            "selected_option": offered(&element),
+            "action_ts": "0",
+        });
+        self.click(&surface, &shown, action).await
     }
 
-    /// Whether what a surface shows mentions `near` (any surface when `None`).
-    fn shows(&self, shown: &Value, near: Option<&str>) -> bool {
-        let Some(near) = near else { return true };
+    /// The newest element that `wanted` accepts, with its surface and block. With
+    /// `near` (like `T-1`), only on surfaces showing it, and there preferably in a block
+    /// that shows it (one reminder's Cancel among many).
+    fn find_element(
+        &self,
+        near: Option<&str>,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Option<(Surface, Value, Value, Value)> {
+        let w = self.stand_in.workspace();
+        let plain = Style { colour: false };
+        let mentions = |lines: Vec<String>| match near {
+            None => true,
+            Some(near) => lines.iter().any(|l| l.contains(near)),
+        };
+        for (surface, shown) in w.surfaces_newest_first() {
+            if !mentions(render::message_lines(&shown, &*w, plain)) {
+                continue;
+            }
+            let candidates: Vec<(Value, Value)> = elements(&shown)
+                .into_iter()
+                .filter(|(_, element)| wanted(element))
+                .collect();
+            let best = candidates
+                .iter()
+                .find(|(block, _)| {
+                    near.is_some()
+                        && mentions(render::blocks_lines(
+                            std::slice::from_ref(block),
+                            &*w,
+                            plain,
+                        ))
+                })
+                .or(candidates.first());
+            if let Some((block, element)) = best {
+                return Some((surface, shown, block.clone(), element.clone()));
+            }
+        }
+        None
+    }
+
+    /// Whether what a surface shows mentions `near`.
+    fn shows(&self, shown: &Value, near: &str) -> bool {
         let w = self.stand_in.workspace();
         render::message_lines(shown, &*w, Style { colour: false })
             .iter()
             .any(|l| l.contains(near))
     }
-
     /// A reply in the thread of the newest channel message showing `ticket`, sent as
     /// the Events API's `message` event.
     async fn reply(&mut self, ticket: &str, text: &str) -> Result<(), Failed> {
         let surfaces = self.stand_in.workspace().surfaces_newest_first();
         let Some((channel, thread_ts)) = surfaces.into_iter().find_map(|(s, shown)| match s {
             Surface::Message { channel, ts }
-                if shown["thread_ts"].is_null() && self.shows(&shown, Some(ticket)) =>
+                if shown["thread_ts"].is_null() && self.shows(&shown, ticket) =>
             {
                 Some((channel, ts))
             }
@@ -748,8 +788,9 @@ fn elements(shown: &Value) -> Vec<(Value, Value)> {
     found
 }
 
-/// A button matches a word by its label (`Responded`) or its action (`ticket_respond`
-/// for `respond` or `responded`), so the English word works in a Japanese channel.
+/// A button matches a word in its label (`security` for `1. Security`) or its action
+/// (`ticket_respond` for `respond` or `responded`, so the English word works in a
+/// Japanese channel).
 fn button_matches(button: &Value, wanted: &str) -> bool {
     let label = button["text"]["text"]
         .as_str()
@@ -757,7 +798,7 @@ fn button_matches(button: &Value, wanted: &str) -> bool {
         .to_lowercase();
     let action = button["action_id"].as_str().unwrap_or_default();
     let verb = action.rsplit('_').next().unwrap_or_default();
-    label.starts_with(wanted)
+    label.contains(wanted)
         || (!verb.is_empty() && (wanted.starts_with(verb) || verb.starts_with(wanted)))
 }
 

@@ -11,6 +11,10 @@ use serde_json::Value;
 pub trait Names {
     fn user(&self, id: &str) -> Option<String>;
     fn channel(&self, id: &str) -> Option<String>;
+    /// Where the viewer is: Slack shows `<!date^…>` tokens in the viewer's time zone.
+    fn viewer_tz(&self) -> chrono_tz::Tz {
+        chrono_tz::UTC
+    }
 }
 
 /// Terminal styles, or none when the output is not a terminal.
@@ -265,7 +269,9 @@ fn token(inner: &str, names: &dyn Names) -> String {
         format!("#{name}")
     } else if let Some(special) = target.strip_prefix('!') {
         match (special.split('^').next(), label) {
-            (Some("date"), Some(fallback)) => unescape(fallback),
+            (Some("date"), Some(fallback)) => {
+                local_date(special, names.viewer_tz()).unwrap_or_else(|| unescape(fallback))
+            }
             (Some(group), None) => format!("@{group}"),
             (_, Some(label)) => unescape(label),
             (None, None) => String::new(),
@@ -273,6 +279,17 @@ fn token(inner: &str, names: &dyn Names) -> String {
     } else {
         unescape(label.unwrap_or(target))
     }
+}
+
+/// `date^<unix seconds>^…` as the viewer's local time, as Slack renders it.
+fn local_date(token: &str, tz: chrono_tz::Tz) -> Option<String> {
+    let seconds: i64 = token.split('^').nth(1)?.parse().ok()?;
+    let at = chrono::DateTime::from_timestamp(seconds, 0)?;
+    Some(
+        at.with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+    )
 }
 
 fn unescape(text: &str) -> String {
@@ -308,6 +325,9 @@ mod tests {
         fn channel(&self, id: &str) -> Option<String> {
             (id == "C1").then(|| "cust-acme".into())
         }
+        fn viewer_tz(&self) -> chrono_tz::Tz {
+            chrono_tz::Asia::Tokyo
+        }
     }
 
     const PLAIN: Style = Style { colour: false };
@@ -316,11 +336,12 @@ mod tests {
     fn mrkdwn_tokens_read_as_text() {
         assert_eq!(
             mrkdwn(
-                "<@UALICE> in <#C1> by <!date^1767571200^{date_short}|2026-01-05 09:00 JST> \
+                "<@UALICE> in <#C1> by <!date^1767571200^{date_short}|2026-01-05 00:00 UTC> \
                  <!here> <https://x.example/a|the ticket> &lt;b&gt; &amp; <@UBOB|bob>",
                 &Directory
             ),
-            "@alice in #cust-acme by 2026-01-05 09:00 JST @here the ticket <b> & @bob"
+            "@alice in #cust-acme by 2026-01-05 09:00 JST @here the ticket <b> & @bob",
+            "a date shows in the viewer's time zone, as Slack shows it"
         );
         assert_eq!(
             mrkdwn("a < b", &Directory),

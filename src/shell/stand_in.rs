@@ -86,6 +86,9 @@ impl Names for Workspace {
     fn channel(&self, id: &str) -> Option<String> {
         self.channels.get(id).map(|c| c.name.clone())
     }
+    fn viewer_tz(&self) -> chrono_tz::Tz {
+        self.tz.parse().unwrap_or(chrono_tz::UTC)
+    }
 }
 
 impl Workspace {
