@@ -45,8 +45,8 @@ use stand_in::{SHELL_TEAM, START_CHANNEL, StandIn, Surface};
 /// Where the virtual clock starts unless `--start` says otherwise: a fixed Monday
 /// morning inside every tier's support hours, so a transcript is the same on every run.
 pub const VIRTUAL_START: &str = "2026-01-05T10:00:00+09:00";
-/// What a line may set going that shows within seconds in Slack (posts paced a second
-/// apart in one channel) is waited for before the next line.
+/// On the virtual clock, what a line sets going that shows within seconds in Slack
+/// (posts paced a second apart in one channel) is played out before the next line.
 const SETTLE_HORIZON_MS: i64 = 5_000;
 /// Longest the shell waits for the app to finish what a line started.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -394,7 +394,14 @@ impl Shell {
         };
         self.screen.release();
         result?;
-        self.settle(SETTLE_HORIZON_MS).await
+        // On the real clock the prompt comes back at once, and what follows prints as
+        // it happens.
+        let horizon = if self.time.is_virtual() {
+            SETTLE_HORIZON_MS
+        } else {
+            0
+        };
+        self.settle(horizon).await
     }
 
     async fn slash(&mut self, text: &str) -> Result<(), Failed> {

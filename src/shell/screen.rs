@@ -55,6 +55,19 @@ impl Screen {
 
     /// A block of output under a heading: a message in its channel, a modal, a Home.
     pub fn show(&self, heading: &str, lines: &[String]) {
+        let text = self.block(heading, lines);
+        self.emit(text);
+    }
+
+    /// Like [`Screen::show`], but ahead of anything held: a request's own answer,
+    /// which Slack shows before what the request set going.
+    pub fn show_first(&self, heading: &str, lines: &[String]) {
+        let text = self.block(heading, lines);
+        let mut inner = self.lock();
+        (inner.sink)(text);
+    }
+
+    fn block(&self, heading: &str, lines: &[String]) -> String {
         let mut text = format!(
             "{} {}\n",
             self.style.dim(&format!("[{}]", self.elapsed())),
@@ -65,7 +78,7 @@ impl Screen {
             text.push_str(line);
             text.push('\n');
         }
-        self.emit(text);
+        text
     }
 
     /// One line about something Slack would show in passing (a channel created).
@@ -142,11 +155,11 @@ mod tests {
         let (screen, out, _) = captured();
         screen.hold();
         screen.note("posted while the request ran");
-        screen.say("the request's answer");
+        screen.show_first("the request's answer", &[]);
         screen.release();
         assert_eq!(
             *out.lock().unwrap(),
-            "the request's answer\n[+0:00:00] posted while the request ran\n"
+            "[+0:00:00] the request's answer\n[+0:00:00] posted while the request ran\n"
         );
     }
 }

@@ -290,7 +290,7 @@ impl StandIn {
             ts,
             message: answer.clone(),
         });
-        self.screen.show(&heading, &lines);
+        self.screen.show_first(&heading, &lines);
     }
 
     pub fn screen(&self) -> &Screen {

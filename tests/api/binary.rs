@@ -3,25 +3,11 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Command, Stdio},
+    process::Stdio,
     time::Duration,
 };
 
-fn readiness() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_readiness"));
-    for var in [
-        "SLACK_SIGNING_SECRET",
-        "SLACK_BOT_TOKEN",
-        "SLACK_APP_TOKEN",
-        "READINESS_CONFIG",
-        "READINESS_TEMPLATE",
-        "DATABASE_URL",
-        "READINESS_LISTEN",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+use crate::support::readiness;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_credentials_the_server_starts_says_what_to_set_and_refuses_slack() {
@@ -82,7 +68,7 @@ async fn without_credentials_the_server_starts_says_what_to_set_and_refuses_slac
 }
 
 fn unsafe_kill_term(pid: u32) {
-    let ok = Command::new("kill")
+    let ok = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
         .unwrap();

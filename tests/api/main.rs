@@ -25,6 +25,7 @@ mod checklist;
 mod crash;
 mod manifest;
 mod reminders;
+mod shell;
 mod sla;
 mod storage;
 mod support;

@@ -17,6 +17,26 @@ use tokio::sync::oneshot;
 pub const SIGNING_SECRET: &str = "test-signing-secret";
 pub const TEAM: &str = "T0001";
 
+/// The `readiness` binary, with none of the settings a developer's environment may
+/// hold.
+pub fn readiness() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_readiness"));
+    for var in [
+        "SLACK_SIGNING_SECRET",
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_API_URL",
+        "READINESS_CONFIG",
+        "READINESS_TEMPLATE",
+        "READINESS_LANGUAGE",
+        "DATABASE_URL",
+        "READINESS_LISTEN",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// A database for one test: a temporary SQLite file, or a new PostgreSQL database.
 pub struct TestDb {
     pub url: String,

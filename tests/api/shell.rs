@@ -1,0 +1,211 @@
+//! `readiness shell --script`: the main journeys as golden transcripts, compared byte
+//! for byte (so with the virtual clock two runs print the same bytes), on SQLite and
+//! PostgreSQL; a script that stops at its first error; and the real clock printing
+//! escalations as they fire.
+//!
+//! `READINESS_BLESS=1 cargo test --test api shell` rewrites the transcripts after a
+//! deliberate change of what the app shows; review the diff before committing it.
+
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+
+use crate::support::{TestDb, readiness};
+
+fn journeys() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/shell")
+}
+
+/// Runs `readiness shell` on a script with the short policy, on `db`.
+fn shell(db: &TestDb, script: &str, extra: &[&str]) -> Output {
+    let dir = journeys();
+    let mut cmd = readiness();
+    cmd.arg("--config")
+        .arg(dir.join("short-sla.toml"))
+        .arg("--database-url")
+        .arg(&db.url)
+        .arg("shell")
+        .arg("--script")
+        .arg(dir.join(script))
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    cmd.output().expect("the binary runs")
+}
+
+/// Compares stdout with the journey's transcript (or rewrites it when blessing).
+fn assert_golden(output: &Output, transcript: &str) {
+    let path = journeys().join(transcript);
+    let got = String::from_utf8_lossy(&output.stdout).into_owned();
+    if std::env::var("READINESS_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    if got != want {
+        let first = got
+            .lines()
+            .zip(want.lines())
+            .position(|(g, w)| g != w)
+            .unwrap_or(got.lines().count().min(want.lines().count()));
+        panic!(
+            "{transcript} differs from line {}:\n  got:  {:?}\n  want: {:?}\n--- stderr ---\n{}\n--- whole output ---\n{got}",
+            first + 1,
+            got.lines().nth(first),
+            want.lines().nth(first),
+            String::from_utf8_lossy(&output.stderr),
+        );
+    }
+}
+
+async fn first_look(db: &TestDb) {
+    let output = shell(db, "first-look.txt", &["--clock", "virtual"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_golden(&output, "first-look.transcript");
+    // What the journey is for, said again in plain terms so a re-blessed transcript
+    // cannot quietly lose it: 50/80/100% on time, then silence once answered.
+    let text = String::from_utf8_lossy(&output.stdout);
+    for (at, what) in [
+        (
+            "[+0:05:00] #cust-acme · in a thread",
+            "50% of the target used",
+        ),
+        (
+            "[+0:08:00] #cust-acme · in a thread",
+            "80% of the target used",
+        ),
+        ("[+0:10:00] #cust-acme · in a thread", "target breached"),
+    ] {
+        let heading = text.find(at).unwrap_or_else(|| panic!("{at} in\n{text}"));
+        assert!(
+            text[heading..].lines().nth(1).unwrap().contains(what),
+            "{at}"
+        );
+    }
+    let answered = text.find("press responded T-1").unwrap();
+    assert!(
+        !text[answered..].contains("in a thread"),
+        "no escalation after the answer:\n{}",
+        &text[answered..]
+    );
+    let unticked = text.find("untick 1.1.2").unwrap();
+    assert!(
+        text[unticked..].contains("0/26 (0%)"),
+        "the untick shows in the channel"
+    );
+}
+on_both_backends!(
+    the_first_look_journey_prints_its_golden_transcript,
+    first_look
+);
+
+async fn reminders_and_home(db: &TestDb) {
+    let output = shell(db, "reminders-and-home.txt", &["--clock", "virtual"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_golden(&output, "reminders-and-home.transcript");
+}
+on_both_backends!(
+    the_reminders_and_home_journey_prints_its_golden_transcript,
+    reminders_and_home
+);
+
+#[test]
+fn a_script_stops_at_its_first_error_with_a_non_zero_exit() {
+    let db = TestDb::sqlite();
+    // From standard input this time (`--script -`).
+    let script = std::fs::read(journeys().join("stops-at-an-error.txt")).unwrap();
+    let mut child = readiness()
+        .args([
+            "--database-url",
+            &db.url,
+            "shell",
+            "--clock",
+            "virtual",
+            "--script",
+            "-",
+        ])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &script).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_golden(&output, "stops-at-an-error.transcript");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("Never"), "nothing after the error runs");
+}
+
+#[test]
+fn with_the_real_clock_escalations_print_as_they_fire() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("seconds.toml");
+    std::fs::write(
+        &config,
+        "language = \"en\"\n[sla.P0]\nfirst_response = \"6s\"\nresolution = \"1h\"\n",
+    )
+    .unwrap();
+    let script = dir.path().join("script.txt");
+    std::fs::write(
+        &script,
+        "/readiness new Acme tier=enterprise\n/readiness ticket acme P0 Down\nwait 7s\npress responded T-1\n",
+    )
+    .unwrap();
+    let output = readiness()
+        .arg("--config")
+        .arg(&config)
+        .args(["--database-url", &db.url, "shell", "--script"])
+        .arg(&script)
+        .args(["--wait", "4s"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    // Each escalation's stamp, in seconds since the start.
+    let stamp_of = |what: &str| -> u64 {
+        let at = text
+            .find(what)
+            .unwrap_or_else(|| panic!("{what} in\n{text}"));
+        // The heading is the line before the message's.
+        let line_start = text[..at].rfind('\n').unwrap();
+        let heading = text[..line_start].lines().last().unwrap();
+        let stamp = heading.split(']').next().unwrap().trim_start_matches("[+");
+        let parts: Vec<u64> = stamp.split(':').map(|p| p.parse().unwrap()).collect();
+        parts[0] * 3600 + parts[1] * 60 + parts[2]
+    };
+    let (half, most, breached) = (
+        stamp_of("50% of the target used"),
+        stamp_of("80% of the target used"),
+        stamp_of("target breached"),
+    );
+    // Due at 3 s, 4.8 s and 6 s after the ticket; a loaded machine may add a second.
+    assert!((3..=5).contains(&half), "50% at +{half}s\n{text}");
+    assert!(
+        (4..=6).contains(&most) && most >= half,
+        "80% at +{most}s\n{text}"
+    );
+    assert!(
+        (6..=8).contains(&breached) && breached >= most,
+        "100% at +{breached}s\n{text}"
+    );
+    let answered = text.find("press responded T-1").unwrap();
+    assert!(
+        !text[answered..].contains("in a thread"),
+        "nothing fires after the answer, through --wait 4s:\n{text}"
+    );
+}
