@@ -28,6 +28,8 @@ pub enum Input {
         ticket: String,
         text: String,
     },
+    /// `submit summary="SSO broken" priority=P1`: fill in the open modal and submit it.
+    Submit(Vec<(String, String)>),
     /// `home`: open the App Home tab.
     Home,
     /// `in #channel`: where the next commands are typed.
@@ -108,6 +110,18 @@ pub fn parse(line: &str) -> Result<Input, String> {
                 text: text.trim().to_string(),
             })
         }
+        "submit" => {
+            let mut fields = Vec::new();
+            for word in words(rest)? {
+                let Some((key, value)) = word.split_once('=') else {
+                    return Err(format!(
+                        "submit takes field=value pairs, like summary=\"SSO broken\"; not {word:?}"
+                    ));
+                };
+                fields.push((key.to_lowercase(), value.to_string()));
+            }
+            Ok(Input::Submit(fields))
+        }
         "home" if rest.is_empty() => Ok(Input::Home),
         "in" => Ok(Input::In(
             one("a channel, like #general")?
@@ -131,6 +145,31 @@ pub fn parse(line: &str) -> Result<Input, String> {
             "{word:?} is not something the shell knows; type help, or a /readiness command"
         )),
     }
+}
+
+/// Words split at spaces, except inside double quotes (which are dropped).
+fn words(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if quoted {
+        return Err("a quote is not closed".into());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    Ok(words)
 }
 
 /// Slack escapes what it sends a slash command (`should_escape` in the manifest):
@@ -183,6 +222,7 @@ Type what you would type in Slack, and a few words for what you would click:
   press LABEL [NEAR]     press the newest button so labelled (e.g. press responded T-1)
   choose OPTION [NEAR]   pick from the newest menu offering it (e.g. choose P1 T-1)
   reply T-1 TEXT         reply in a ticket's thread
+  submit FIELD=VALUE …   fill in the open modal and submit it (e.g. submit summary=\"SSO down\")
   home                   open the App Home tab
   in #channel            type the next commands in that channel
   as @name               type the next commands as someone else
@@ -229,6 +269,13 @@ mod tests {
         assert_eq!(parse("as @alice"), Ok(Input::As("alice".into())));
         assert_eq!(parse("  # a comment"), Ok(Input::Nothing));
         assert_eq!(parse("home"), Ok(Input::Home));
+        assert_eq!(
+            parse("submit summary=\"SSO is down\" priority=P1"),
+            Ok(Input::Submit(vec![
+                ("summary".into(), "SSO is down".into()),
+                ("priority".into(), "P1".into())
+            ]))
+        );
     }
 
     #[test]
@@ -241,6 +288,8 @@ mod tests {
             "press",
             "frobnicate",
             "reply T-1",
+            "submit x",
+            "submit a=\"b",
         ] {
             let err = parse(bad).unwrap_err();
             assert!(!err.is_empty() && err.len() < 120, "{bad}: {err}");

@@ -307,6 +307,7 @@ impl Shell {
             Input::Press { label, near } => self.press(&label, near.as_deref()).await?,
             Input::Choose { option, near } => self.choose(&option, near.as_deref()).await?,
             Input::Reply { ticket, text } => self.reply(&ticket, &text).await?,
+            Input::Submit(fields) => self.submit(&fields).await?,
             Input::Home => self.home().await?,
             Input::In(name) => {
                 let id = self.stand_in.workspace().channel_named(&name);
@@ -663,6 +664,149 @@ impl Shell {
         self.event(event).await
     }
 
+    /// Fills in the open modal's inputs (by a word of their label or id; the rest keep
+    /// what they show) and sends its `view_submission`. Field errors the app answers
+    /// with are shown on the modal, which stays open, as in Slack.
+    async fn submit(&mut self, fields: &[(String, String)]) -> Result<(), Failed> {
+        let Some((view_id, view)) = self.stand_in.workspace().top_modal() else {
+            return Err("no modal is open".into());
+        };
+        let mut values = serde_json::Map::new();
+        let mut unused: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        for block in view["blocks"].as_array().into_iter().flatten() {
+            if block["type"] != "input" {
+                continue;
+            }
+            let element = &block["element"];
+            let action_id = element["action_id"].as_str().unwrap_or_default();
+            let label = block["label"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_lowercase();
+            let given = fields
+                .iter()
+                .find(|(k, _)| action_id.contains(k.as_str()) || label.contains(k.as_str()));
+            if let Some((key, _)) = given {
+                unused.retain(|u| u != key);
+            }
+            let state = self.input_state(element, given.map(|(_, v)| v.as_str()))?;
+            values.insert(
+                block["block_id"].as_str().unwrap_or_default().to_string(),
+                json!({ action_id: state }),
+            );
+        }
+        if let Some(key) = unused.first() {
+            return Err(format!("the modal has no field {key:?}"));
+        }
+        let mut submitted = view.clone();
+        submitted["id"] = json!(view_id);
+        submitted["state"] = json!({ "values": values });
+        let payload = json!({
+            "type": "view_submission",
+            "team": {"id": SHELL_TEAM, "domain": "shell"},
+            "user": {"id": self.user, "team_id": SHELL_TEAM},
+            "api_app_id": "A0SHELL",
+            "token": "shell",
+            "trigger_id": self.new_id("trigger"),
+            "view": submitted,
+        });
+        let form = serde_urlencoded::to_string([("payload", payload.to_string())])
+            .map_err(|e| e.to_string())?;
+        let sent = self
+            .send(
+                "/slack/interactions",
+                "application/x-www-form-urlencoded",
+                form,
+            )
+            .await;
+        let errors = match &sent {
+            Ok((status, body)) if status.is_success() => serde_json::from_slice::<Value>(body)
+                .ok()
+                .filter(|a| a["response_action"] == "errors")
+                .map(|a| a["errors"].clone()),
+            _ => None,
+        };
+        match errors {
+            Some(errors) => {
+                let lines: Vec<String> = errors
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(field, message)| {
+                        let label = view["blocks"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|b| b["block_id"] == field.as_str())
+                            .and_then(|b| b["label"]["text"].as_str())
+                            .unwrap_or(field);
+                        format!("⚠ {label}: {}", message.as_str().unwrap_or_default())
+                    })
+                    .collect();
+                self.screen.show_first("modal · not submitted", &lines);
+            }
+            None => self.stand_in.workspace().close_modal(),
+        }
+        self.answered(sent.map(|(status, _)| (status, Vec::new())))
+            .await
+    }
+
+    /// An input's state as Slack reports it: `given` (as typed in the shell) or what
+    /// the input shows.
+    fn input_state(&self, element: &Value, given: Option<&str>) -> Result<Value, Failed> {
+        let kind = element["type"].as_str().unwrap_or_default();
+        let option_named = |v: &str| {
+            element["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|o| {
+                    o["value"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(v))
+                        || o["text"]["text"]
+                            .as_str()
+                            .is_some_and(|t| t.to_lowercase().starts_with(&v.to_lowercase()))
+                })
+        };
+        Ok(match (kind, given) {
+            ("plain_text_input", Some(v)) => json!({"type": kind, "value": v}),
+            ("plain_text_input", None) => json!({"type": kind, "value": element["initial_value"]}),
+            ("static_select", Some(v)) => {
+                let option = option_named(v).ok_or_else(|| format!("no option {v:?}"))?;
+                json!({"type": kind, "selected_option": option})
+            }
+            ("static_select", None) => {
+                json!({"type": kind, "selected_option": element["initial_option"]})
+            }
+            ("users_select", Some(v)) => {
+                json!({"type": kind, "selected_user": self.stand_in.person(v.trim_start_matches('@'))})
+            }
+            ("users_select", None) => {
+                json!({"type": kind, "selected_user": element["initial_user"]})
+            }
+            ("datepicker", Some(v)) => {
+                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map_err(|_| format!("a date is YYYY-MM-DD, not {v:?}"))?;
+                json!({"type": kind, "selected_date": v})
+            }
+            ("datepicker", None) => json!({"type": kind, "selected_date": element["initial_date"]}),
+            ("checkboxes", Some(v)) => {
+                let all = matches!(v.to_lowercase().as_str(), "yes" | "on" | "true");
+                let options = if all {
+                    element["options"].clone()
+                } else {
+                    json!([])
+                };
+                json!({"type": kind, "selected_options": options})
+            }
+            ("checkboxes", None) => {
+                json!({"type": kind, "selected_options": element["initial_options"].as_array().cloned().unwrap_or_default()})
+            }
+            (_, _) => json!({"type": kind}),
+        })
+    }
+
     async fn home(&mut self) -> Result<(), Failed> {
         let before = self.stand_in.workspace().homes_published;
         let event = json!({
@@ -830,14 +974,25 @@ fn edit_lines(
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
+    // While a line is being typed, output goes above it through the editor's printer;
+    // while the shell runs a line, straight to stdout.
+    let reading = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Ok(mut printer) = editor.create_external_printer() {
+        let reading = reading.clone();
         screen.set_sink(Box::new(move |text: String| {
-            let _ = printer.print(text.trim_end_matches('\n').to_string());
+            if reading.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = printer.print(text.trim_end_matches('\n').to_string());
+            } else {
+                print_to_stdout(text);
+            }
         }));
     }
     let mut prompt = first_prompt;
     loop {
-        match editor.readline(&prompt) {
+        reading.store(true, std::sync::atomic::Ordering::SeqCst);
+        let typed = editor.readline(&prompt);
+        reading.store(false, std::sync::atomic::Ordering::SeqCst);
+        match typed {
             Ok(line) => {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());

@@ -174,16 +174,17 @@ fn control(e: &Value, names: &dyn Names, style: Style) -> String {
             } else {
                 chosen
             };
-            format!("{} ▾", text_of(shown, names))
+            let shown = text_of(shown, names);
+            format!("{} ▾", if shown.is_empty() { "…" } else { &shown })
         }
         Some("overflow") => "⋯".to_string(),
-        Some("datepicker") => format!(
-            "{} 📅",
-            e["initial_date"]
+        Some("datepicker") => {
+            let shown = e["initial_date"]
                 .as_str()
                 .map(str::to_string)
-                .unwrap_or_else(|| text_of(&e["placeholder"], names))
-        ),
+                .unwrap_or_else(|| text_of(&e["placeholder"], names));
+            format!("{} 📅", if shown.is_empty() { "…" } else { &shown })
+        }
         Some("plain_text_input") => {
             return format!(
                 "[{}]",

@@ -118,6 +118,19 @@ impl Workspace {
             .collect()
     }
 
+    /// The modal on top, if one is open.
+    pub fn top_modal(&self) -> Option<(String, Value)> {
+        self.modals.last().cloned()
+    }
+
+    /// The top modal closed (submitted): it can no longer be clicked.
+    pub fn close_modal(&mut self) {
+        if let Some((view_id, _)) = self.modals.pop() {
+            self.surfaces
+                .retain(|s| !matches!(s, Surface::Modal { view_id: v, .. } if *v == view_id));
+        }
+    }
+
     pub fn home_of(&self, user: &str) -> Option<Value> {
         self.homes.get(user).cloned()
     }
