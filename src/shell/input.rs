@@ -296,6 +296,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// What the shell escapes, the terminal renders back as typed.
+        #[test]
+        fn escaping_then_rendering_gives_back_the_text(text in "[a-z@#&<>| .=_-]{0,40}") {
+            let escaped = escape_like_slack(
+                &text,
+                |name| format!("U{}", name.to_uppercase()),
+                |name| (name == "general").then(|| "C0GENERAL".to_string()),
+            );
+            struct NoNames;
+            impl crate::shell::render::Names for NoNames {
+                fn user(&self, _: &str) -> Option<String> { None }
+                fn channel(&self, _: &str) -> Option<String> { None }
+            }
+            proptest::prop_assert_eq!(crate::shell::render::mrkdwn(&escaped, &NoNames), text);
+        }
+    }
+
     #[test]
     fn mentions_are_escaped_as_slack_escapes_them() {
         let escaped = escape_like_slack(

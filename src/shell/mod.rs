@@ -362,7 +362,7 @@ impl Shell {
             .map_err(|e| e.to_string())?;
         self.screen.hold();
         let response = self.router.clone().oneshot(request).await;
-        let answer = match response {
+        match response {
             Ok(response) => {
                 let status = response.status();
                 axum::body::to_bytes(response.into_body(), MAX_ANSWER_BYTES)
@@ -371,8 +371,7 @@ impl Shell {
                     .map_err(|e| format!("cannot read the app's answer: {e}"))
             }
             Err(never) => match never {},
-        };
-        answer
+        }
     }
 
     /// Shows a request's direct answer, then what the app did meanwhile, then waits

@@ -203,7 +203,7 @@ fn control(e: &Value, names: &dyn Names, style: Style) -> String {
                 .collect();
             return options.join("  ");
         }
-        Some(other) => format!("{other}"),
+        Some(other) => other.to_string(),
         None => String::new(),
     };
     style.accent(&format!("[ {label} ]"))
