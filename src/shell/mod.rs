@@ -97,7 +97,7 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
         settings.database_url = format!("sqlite://{}", dir.path().join("shell.db").display());
         Some(dir)
     };
-    let secret = session_secret();
+    let secret = session_secret()?;
     let token = format!("xoxb-shell-{}", &secret[..12]);
     let stand_in = StandIn::start(
         screen.clone(),
@@ -177,22 +177,12 @@ fn print_to_stdout(text: String) {
     let _ = out.flush();
 }
 
-/// 128 random bits from the standard library's randomly keyed hasher: the secret only
-/// has to keep other local processes from signing requests to this session.
-fn session_secret() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut secret = String::new();
-    for _ in 0..2 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default(),
-        );
-        secret.push_str(&format!("{:016x}", h.finish()));
-    }
-    secret
+/// 32 bytes from the operating system's random source: the secret keeps other local
+/// processes from signing requests to this session.
+fn session_secret() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
+    Ok(hex::encode(bytes))
 }
 
 fn read_script(path: Option<&std::path::Path>) -> anyhow::Result<Vec<String>> {
@@ -374,6 +364,18 @@ impl Shell {
         }
     }
 
+    /// Sends an interaction payload the way Slack does: form-encoded under `payload`.
+    async fn interaction(&self, payload: &Value) -> Result<(StatusCode, Vec<u8>), Failed> {
+        let form = serde_urlencoded::to_string([("payload", payload.to_string())])
+            .map_err(|e| e.to_string())?;
+        self.send(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            form,
+        )
+        .await
+    }
+
     /// Shows a request's direct answer, then what the app did meanwhile, then waits
     /// for the rest of what the request started.
     async fn answered(&self, sent: Result<(StatusCode, Vec<u8>), Failed>) -> Result<(), Failed> {
@@ -483,15 +485,7 @@ impl Shell {
                 payload["view"] = view.clone();
             }
         }
-        let form = serde_urlencoded::to_string([("payload", payload.to_string())])
-            .map_err(|e| e.to_string())?;
-        let sent = self
-            .send(
-                "/slack/interactions",
-                "application/x-www-form-urlencoded",
-                form,
-            )
-            .await;
+        let sent = self.interaction(&payload).await;
         self.answered(sent).await
     }
 
@@ -709,15 +703,7 @@ impl Shell {
             "trigger_id": self.new_id("trigger"),
             "view": submitted,
         });
-        let form = serde_urlencoded::to_string([("payload", payload.to_string())])
-            .map_err(|e| e.to_string())?;
-        let sent = self
-            .send(
-                "/slack/interactions",
-                "application/x-www-form-urlencoded",
-                form,
-            )
-            .await;
+        let sent = self.interaction(&payload).await;
         let errors = match &sent {
             Ok((status, body)) if status.is_success() => serde_json::from_slice::<Value>(body)
                 .ok()

@@ -370,33 +370,6 @@ async fn upload(
     (StatusCode::OK, "OK - 1").into_response()
 }
 
-fn args_of(headers: &HeaderMap, query: &HashMap<String, String>, body: &[u8]) -> Value {
-    let mut args = serde_json::Map::new();
-    for (k, v) in query {
-        args.insert(k.clone(), Value::String(v.clone()));
-    }
-    let json_body = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if json_body {
-        if let Ok(Value::Object(map)) = serde_json::from_slice(body) {
-            args.extend(map);
-        }
-    } else if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) {
-        for (k, v) in pairs {
-            // Form-encoded blocks arrive as a JSON string.
-            let value = if k == "blocks" || k == "view" {
-                serde_json::from_str(&v).unwrap_or(Value::String(v))
-            } else {
-                Value::String(v)
-            };
-            args.insert(k, value);
-        }
-    }
-    Value::Object(args)
-}
-
 async fn api(
     State(double): State<SlackDouble>,
     Path(method): Path<String>,
@@ -404,7 +377,7 @@ async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let args = args_of(&headers, &query, &body);
+    let args = readiness::shell::stand_in::args_of(&headers, query, &body);
     let delay = double.lock().delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
