@@ -81,6 +81,12 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
         ),
     };
     let interactive = options.script.is_none() && std::io::stdin().is_terminal();
+    // Read first: a missing file stops here, before a database is touched.
+    let script = if interactive {
+        Vec::new()
+    } else {
+        read_script(options.script.as_deref())?
+    };
     let style = Style {
         colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
@@ -142,23 +148,20 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
             eprintln!("{text}");
         }
     };
-    greeting(
-        &(format!(
-            "Readiness shell: the app on {database}, with this terminal standing in for Slack. \
-         Clock: {}. Type help.",
-            if time.is_virtual() {
-                "virtual (wait moves it at once)"
-            } else {
-                "real"
-            }
-        )),
-    );
+    let clock = if time.is_virtual() {
+        "virtual (wait moves it at once)"
+    } else {
+        "real"
+    };
+    greeting(&format!(
+        "Readiness shell: the app on {database}, with this terminal standing in for Slack. \
+         Clock: {clock}. Type help."
+    ));
     let failed = if interactive {
         shell.prompt().await;
         false
     } else {
-        let lines = read_script(options.script.as_deref())?;
-        shell.script(lines, options.wait).await
+        shell.script(script, options.wait).await
     };
     drop(shell);
     app.stop().await;
@@ -177,8 +180,9 @@ fn print_to_stdout(text: String) {
     let _ = out.flush();
 }
 
-/// 32 bytes from the operating system's random source: the secret keeps other local
-/// processes from signing requests to this session.
+/// 32 bytes from the operating system's random source. The shell's requests pass the
+/// app's real signature check, so they are signed with a real secret; the bot token the
+/// stand-in accepts (it listens on 127.0.0.1) is derived from it too.
 fn session_secret() -> anyhow::Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
@@ -260,7 +264,8 @@ impl Shell {
             let go_on = match self.line(&line).await {
                 Ok(go_on) => go_on,
                 Err(e) => {
-                    self.screen.say(&self.screen.style().error(&e));
+                    self.screen
+                        .say(&self.screen.style().error(&format!("error: {e}")));
                     true
                 }
             };
