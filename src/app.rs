@@ -134,6 +134,27 @@ impl App {
             users.clone(),
         );
         let refreshing = tokio::spawn(home.clone().run_refresher(stop_rx.clone()));
+        let mut loops = vec![firing, sending, refreshing];
+        if let Some(schedule) = settings.backup.clone() {
+            if store.postgres_pool().is_some() {
+                anyhow::bail!(
+                    "READINESS_BACKUP_DIR is for SQLite; back PostgreSQL up with pg_dump (README, Backups)"
+                );
+            }
+            std::fs::create_dir_all(&schedule.dir).with_context(|| {
+                format!(
+                    "cannot create the backup directory {}",
+                    schedule.dir.display()
+                )
+            })?;
+            loops.push(tokio::spawn(scheduler::backup::run(
+                store.clone(),
+                support.time.clone(),
+                schedule,
+                metrics.clone(),
+                stop_rx.clone(),
+            )));
+        }
         let state = HttpState {
             ctx: Context {
                 store: store.clone(),
@@ -153,7 +174,7 @@ impl App {
             state,
             stop_tx,
             worker,
-            loops: vec![firing, sending, refreshing],
+            loops,
             single_process,
         })
     }

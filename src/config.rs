@@ -87,6 +87,17 @@ pub enum Command {
         #[arg(long, default_value = "0s")]
         wait: String,
     },
+    /// Write a consistent copy of the SQLite database to FILE, while the server runs.
+    Backup {
+        /// Where the copy goes; an existing file is never overwritten.
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with a backup (the server must be stopped); the
+    /// database it replaces is set aside, not deleted.
+    Restore {
+        /// A file written by `readiness backup` or the scheduled backup.
+        file: PathBuf,
+    },
     /// Stream the audit log to stdout, oldest first, for a SIEM.
     ExportAudit {
         /// Entries at or after this: a date (YYYY-MM-DD, UTC midnight) or an RFC 3339 time.
@@ -154,6 +165,15 @@ pub struct SettingArgs {
     /// Log format: text or json.
     #[arg(long, env = "READINESS_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// A directory for scheduled backups (SQLite); none are taken when unset.
+    #[arg(long, env = "READINESS_BACKUP_DIR", global = true)]
+    pub backup_dir: Option<PathBuf>,
+    /// How often a scheduled backup is taken, like `1h` (at least a minute).
+    #[arg(long, env = "READINESS_BACKUP_EVERY", global = true)]
+    pub backup_every: Option<String>,
+    /// How many scheduled backups are kept (the oldest are deleted).
+    #[arg(long, env = "READINESS_BACKUP_KEEP", global = true)]
+    pub backup_keep: Option<usize>,
 }
 
 /// The settings part of the TOML file (the policy tables live beside it and are read
@@ -171,6 +191,9 @@ pub struct FileSettings {
     template: Option<PathBuf>,
     language: Option<String>,
     log_format: Option<String>,
+    backup_dir: Option<PathBuf>,
+    backup_every: Option<String>,
+    backup_keep: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,11 +221,15 @@ pub struct Settings {
     /// Those tables as TOML text: stored with the deadlines they planned, so a changed
     /// policy re-plans them at the next start.
     pub policy_text: String,
+    /// The scheduled backup, when a directory is set.
+    pub backup: Option<crate::scheduler::backup::BackupSchedule>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://readiness.db";
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+pub const DEFAULT_BACKUP_EVERY: &str = "1h";
+pub const DEFAULT_BACKUP_KEEP: usize = 24;
 
 impl Settings {
     /// Merges flags/env over the optional file over the defaults.
@@ -264,6 +291,31 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_SLACK_API_URL.into());
         url::Url::parse(&slack_api_url)
             .with_context(|| format!("SLACK_API_URL is not a URL: {slack_api_url:?}"))?;
+        let backup_every_text = args
+            .backup_every
+            .clone()
+            .or(file.backup_every)
+            .unwrap_or_else(|| DEFAULT_BACKUP_EVERY.into());
+        let backup_every = humantime::parse_duration(&backup_every_text)
+            .ok()
+            .filter(|d| *d >= std::time::Duration::from_secs(60))
+            .with_context(|| {
+                format!("READINESS_BACKUP_EVERY must be a duration of a minute or more, like 1h; got {backup_every_text:?}")
+            })?;
+        let backup_keep = args
+            .backup_keep
+            .or(file.backup_keep)
+            .unwrap_or(DEFAULT_BACKUP_KEEP);
+        if backup_keep == 0 {
+            bail!("READINESS_BACKUP_KEEP must be at least 1");
+        }
+        let backup = args.backup_dir.clone().or(file.backup_dir).map(|dir| {
+            crate::scheduler::backup::BackupSchedule {
+                dir,
+                every: backup_every,
+                keep: backup_keep,
+            }
+        });
         Ok(Self {
             listen,
             database_url: args
@@ -286,6 +338,7 @@ impl Settings {
             log_format,
             policy,
             policy_text,
+            backup,
         })
     }
 }

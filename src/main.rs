@@ -83,6 +83,28 @@ async fn main() -> anyhow::Result<()> {
             let code = readiness::shell::run(settings, options).await?;
             std::process::exit(code);
         }
+        Command::Backup { file } => {
+            let bytes = readiness::store::backup::backup(&settings.database_url, &file).await?;
+            eprintln!("backup written to {} ({bytes} bytes)", file.display());
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let restored = readiness::store::backup::restore(&file, &settings.database_url).await?;
+            match &restored.set_aside {
+                Some(aside) => eprintln!(
+                    "{} restored from {}; the database it replaced is at {}",
+                    restored.database.display(),
+                    file.display(),
+                    aside.display()
+                ),
+                None => eprintln!(
+                    "{} restored from {}",
+                    restored.database.display(),
+                    file.display()
+                ),
+            }
+            Ok(())
+        }
         Command::ExportAudit { since, format } => {
             let since_ms = readiness::audit_export::parse_since(&since).ok_or_else(|| {
                 anyhow::anyhow!(

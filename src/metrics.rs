@@ -33,6 +33,8 @@ pub struct Metrics {
     /// Rows pending and parked, refreshed at each scrape.
     pub outbox_pending: IntGauge,
     pub outbox_failed: IntGauge,
+    /// When the last scheduled backup was written (Unix seconds; 0: none yet).
+    pub backup_last_success: IntGauge,
 }
 
 impl Default for Metrics {
@@ -112,6 +114,11 @@ impl Metrics {
             "Outbox rows parked as failed (see the logs for why)",
         )
         .expect("valid metric");
+        let backup_last_success = IntGauge::new(
+            "readiness_backup_last_success_timestamp_seconds",
+            "When the last scheduled backup was written (0: none since start)",
+        )
+        .expect("valid metric");
         for metric in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -123,6 +130,7 @@ impl Metrics {
             Box::new(outbox_rate_limited.clone()),
             Box::new(outbox_pending.clone()),
             Box::new(outbox_failed.clone()),
+            Box::new(backup_last_success.clone()),
         ] {
             registry.register(metric).expect("registered once");
         }
@@ -138,6 +146,7 @@ impl Metrics {
             outbox_rate_limited,
             outbox_pending,
             outbox_failed,
+            backup_last_success,
         }
     }
 

@@ -5,7 +5,9 @@
 //!
 //! - [`fire`]: due SLA rows become escalation posts in the outbox, in one transaction.
 //! - [`send`]: the outbox goes to Slack, in order and paced per channel.
+//! - [`backup`]: the scheduled copy of a SQLite database, when `backup_dir` is set.
 
+pub mod backup;
 pub mod fire;
 pub mod send;
 

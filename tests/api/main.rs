@@ -20,6 +20,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod backup;
 mod binary;
 mod checklist;
 mod crash;

@@ -149,6 +149,7 @@ impl TestApp {
                 "language" => args.language = Some(value.to_string()),
                 "template" => args.template = Some(value.into()),
                 "config" => args.config = Some(value.into()),
+                "backup_dir" => args.backup_dir = Some(value.into()),
                 other => panic!("unknown test setting {other}"),
             }
         }
