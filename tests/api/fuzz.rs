@@ -259,7 +259,7 @@ fn the_loaders_parsers_and_signature_check_never_panic() {
     while started.elapsed() < budget() {
         let target = rng.next_u32() % 6;
         let text = |rng: &mut TestRng, seed: &str| {
-            let bytes = if rng.next_u32() % 8 == 0 {
+            let bytes = if rng.next_u32().is_multiple_of(8) {
                 random_bytes(rng)
             } else {
                 mutate(rng, seed.as_bytes())
