@@ -166,6 +166,10 @@ impl App {
                 support,
                 reminders,
                 home,
+                limits: Arc::new(crate::slack::limits::CommandLimits::new(
+                    settings.commands_per_user_per_minute,
+                    settings.commands_per_workspace_per_minute,
+                )),
             },
             verifier,
             metrics,

@@ -165,6 +165,16 @@ pub struct SettingArgs {
     /// Log format: text or json.
     #[arg(long, env = "READINESS_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// Slash commands a minute taken from one person (0: no limit).
+    #[arg(long, env = "READINESS_COMMANDS_PER_USER_PER_MINUTE", global = true)]
+    pub commands_per_user_per_minute: Option<u32>,
+    /// Slash commands a minute taken from one workspace (0: no limit).
+    #[arg(
+        long,
+        env = "READINESS_COMMANDS_PER_WORKSPACE_PER_MINUTE",
+        global = true
+    )]
+    pub commands_per_workspace_per_minute: Option<u32>,
     /// A directory for scheduled backups (SQLite); none are taken when unset.
     #[arg(long, env = "READINESS_BACKUP_DIR", global = true)]
     pub backup_dir: Option<PathBuf>,
@@ -194,6 +204,8 @@ pub struct FileSettings {
     backup_dir: Option<PathBuf>,
     backup_every: Option<String>,
     backup_keep: Option<usize>,
+    commands_per_user_per_minute: Option<u32>,
+    commands_per_workspace_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,6 +235,9 @@ pub struct Settings {
     pub policy_text: String,
     /// The scheduled backup, when a directory is set.
     pub backup: Option<crate::scheduler::backup::BackupSchedule>,
+    /// Slash commands a minute per person and per workspace (0: no limit).
+    pub commands_per_user_per_minute: u32,
+    pub commands_per_workspace_per_minute: u32,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -230,6 +245,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://readiness.db";
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 pub const DEFAULT_BACKUP_EVERY: &str = "1h";
 pub const DEFAULT_BACKUP_KEEP: usize = 24;
+pub const DEFAULT_COMMANDS_PER_USER_PER_MINUTE: u32 = 60;
+pub const DEFAULT_COMMANDS_PER_WORKSPACE_PER_MINUTE: u32 = 1200;
 
 impl Settings {
     /// Merges flags/env over the optional file over the defaults.
@@ -339,6 +356,14 @@ impl Settings {
             policy,
             policy_text,
             backup,
+            commands_per_user_per_minute: args
+                .commands_per_user_per_minute
+                .or(file.commands_per_user_per_minute)
+                .unwrap_or(DEFAULT_COMMANDS_PER_USER_PER_MINUTE),
+            commands_per_workspace_per_minute: args
+                .commands_per_workspace_per_minute
+                .or(file.commands_per_workspace_per_minute)
+                .unwrap_or(DEFAULT_COMMANDS_PER_WORKSPACE_PER_MINUTE),
         })
     }
 }

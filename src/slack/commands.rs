@@ -58,6 +58,9 @@ impl From<sqlx::Error> for Refusal {
 
 pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
     let lang = ctx.users.lang_for(&cmd.team_id, &cmd.user_id).await;
+    if let Err(limited) = ctx.limits.check(&cmd.team_id, &cmd.user_id) {
+        return Answer::Ephemeral(limited.answer(lang));
+    }
     let parsed = match command::parse(&cmd.text) {
         Ok(parsed) => parsed,
         Err(e) => return Answer::Ephemeral(help::parse_error(&e, lang)),

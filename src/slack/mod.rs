@@ -6,6 +6,7 @@ pub mod commands;
 mod customers;
 pub mod events;
 pub mod interactions;
+pub mod limits;
 mod records;
 mod reminding;
 
@@ -38,6 +39,8 @@ pub struct Context {
     pub reminders: Reminders,
     /// Each viewer's App Home.
     pub home: Home,
+    /// Commands a minute, per person and per workspace.
+    pub limits: Arc<limits::CommandLimits>,
 }
 
 /// Opens a modal now, off the request's path: its trigger expires 3 seconds after the

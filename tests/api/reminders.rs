@@ -673,7 +673,10 @@ async fn a_burst_of_reminders_due_at_once_is_spread_inside_the_workspace_limit()
     const EACH: usize = 10;
     let channels = total.div_ceil(EACH);
     // The app paces reminders at 1,200 a minute; the double refuses more than 1,500.
-    let (_dir, config) = policy_file("[reminders]\nposts_per_minute = 1200\n");
+    // The reminders are set by one person's commands, faster than a person types.
+    let (_dir, config) = policy_file(
+        "commands_per_user_per_minute = 0\ncommands_per_workspace_per_minute = 0\n[reminders]\nposts_per_minute = 1200\n",
+    );
     let db = TestDb::sqlite();
     let store = readiness::store::Store::connect(&db.url).await.unwrap();
     seed_customers_and_tickets(&store, channels, 0).await;

@@ -12,10 +12,21 @@ use crate::support::{TEAM, TestApp, TestDb, event_callback, slack_double::SlackD
 pub const CSM: &str = "U0CSM";
 pub const ENGINEER: &str = "U0ENGINEER";
 
-/// A policy file with every tier 24/7 and `extra` appended.
+/// A policy file with every tier 24/7 and `extra` appended (its lines before the first
+/// table are top-level settings, and go first).
 pub fn policy_file(extra: &str) -> (tempfile::TempDir, String) {
+    let mut tables_at = extra.len();
+    let mut offset = 0;
+    for line in extra.split_inclusive('\n') {
+        if line.starts_with('[') {
+            tables_at = offset;
+            break;
+        }
+        offset += line.len();
+    }
+    let (top, tables) = extra.split_at(tables_at);
     settings_file(&format!(
-        "[tiers.standard]\nhours = \"24/7\"\n[tiers.professional]\nhours = \"24/7\"\n[tiers.enterprise]\nhours = \"24/7\"\n{extra}"
+        "{top}[tiers.standard]\nhours = \"24/7\"\n[tiers.professional]\nhours = \"24/7\"\n[tiers.enterprise]\nhours = \"24/7\"\n{tables}"
     ))
 }
 
@@ -622,8 +633,9 @@ async fn two_replicas_on_postgres_fire_1000_timers_each_exactly_once() {
         return;
     };
     // 250 tickets × 2 targets × 2 levels (50% and 100%) = 1,000 firings.
+    // 300 commands from one person, faster than a person types: no command limit.
     let (_dir, config) = policy_file(
-        "[sla.P2]\nfirst_response = \"6s\"\nresolution = \"8s\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\n",
+        "commands_per_user_per_minute = 0\n[sla.P2]\nfirst_response = \"6s\"\nresolution = \"8s\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\n",
     );
     let double = SlackDouble::start().await;
     let customers = 50;

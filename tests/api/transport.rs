@@ -265,3 +265,34 @@ async fn commands_are_acknowledged_in_time_even_when_slack_is_slow() {
     app.double.set_delay(Duration::ZERO);
     app.stop().await;
 }
+
+/// Past the per-person limit a command gets a short answer with when to come back, and
+/// does nothing; someone else in the workspace goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_past_a_persons_limit_get_a_short_answer_and_change_nothing() {
+    let (_dir, config) = crate::sla::policy_file("commands_per_user_per_minute = 3\n");
+    let db = TestDb::sqlite();
+    let double = crate::support::slack_double::SlackDouble::start().await;
+    let app = TestApp::spawn_with(&db, double, &[("config", &config)]).await;
+    for _ in 0..3 {
+        let text = app.command_text("U0BUSY", "C0GENERAL", "help").await;
+        assert!(!text.contains("a minute"), "{text}");
+    }
+    let refused = app.command_text("U0BUSY", "C0GENERAL", "new Beta").await;
+    assert!(
+        refused.contains("3 commands a minute") && refused.contains("Try again in"),
+        "{refused}"
+    );
+    let shown = app.command_text("U0CALM", "C0GENERAL", "show beta").await;
+    assert!(
+        shown.contains("beta"),
+        "another person is answered: {shown}"
+    );
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    assert!(
+        store.all_customers().await.unwrap().is_empty(),
+        "the refused command created nothing"
+    );
+    store.close().await;
+    app.stop().await;
+}
