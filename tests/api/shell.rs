@@ -209,3 +209,66 @@ fn with_the_real_clock_escalations_print_as_they_fire() {
         "nothing fires after the answer, through --wait 4s:\n{text}"
     );
 }
+
+/// The seed's data protection: at info level the logs carry ids, never people's names,
+/// customer names or what anyone wrote (summaries, notes, reminders, replies).
+#[test]
+fn info_logs_carry_no_names_or_free_text() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("pii.txt");
+    std::fs::write(
+        &script,
+        "/readiness new Zyxwv Corp tier=enterprise\n\
+         /readiness customer zyxwv-corp csm=@mallory\n\
+         /readiness ticket zyxwv-corp P1 secret-summary-qwerty\n\
+         /readiness remind zyxwv-corp in 1m private-reminder-text\n\
+         /readiness show zyxwv-corp security\n\
+         choose 1.1.3\n\
+         submit assignee=@mallory note=\"private-note-text\"\n\
+         reply T-1 private-reply-text\n\
+         wait 2m\n",
+    )
+    .unwrap();
+    let output = readiness()
+        .args([
+            "--language",
+            "en",
+            "--database-url",
+            &db.url,
+            "shell",
+            "--clock",
+            "virtual",
+            "--script",
+        ])
+        .arg(&script)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{shown}\n{logs}");
+    // The journey did happen, and the logs said something about it.
+    assert!(shown.contains("private-reminder-text") && shown.contains("secret-summary-qwerty"));
+    assert!(
+        logs.contains("ticket opened") && logs.contains("reminder fired"),
+        "{logs}"
+    );
+    for private in [
+        "Zyxwv",
+        "zyxwv",
+        "mallory",
+        "MALLORY",
+        "secret-summary",
+        "private-reminder",
+        "private-note",
+        "private-reply",
+    ] {
+        assert!(
+            !logs.contains(private),
+            "{private} in the info logs:\n{logs}"
+        );
+    }
+}
