@@ -64,6 +64,11 @@ impl App {
         let template = Arc::new(load_template(&settings)?);
         let single_process = crate::store::lock_single_process(&settings.database_url)?;
         let store = Store::connect(&settings.database_url).await?;
+        if settings.backup.is_some() && store.postgres_pool().is_some() {
+            anyhow::bail!(
+                "READINESS_BACKUP_DIR is for SQLite; back PostgreSQL up with pg_dump (README, Backups)"
+            );
+        }
         let api = SlackApi::new(&settings.slack_api_url, &settings.bot_token)?;
         let verifier = Verifier::new(&settings.signing_secret);
         if !verifier.is_configured() || !api.has_token() {
@@ -136,11 +141,6 @@ impl App {
         let refreshing = tokio::spawn(home.clone().run_refresher(stop_rx.clone()));
         let mut loops = vec![firing, sending, refreshing];
         if let Some(schedule) = settings.backup.clone() {
-            if store.postgres_pool().is_some() {
-                anyhow::bail!(
-                    "READINESS_BACKUP_DIR is for SQLite; back PostgreSQL up with pg_dump (README, Backups)"
-                );
-            }
             std::fs::create_dir_all(&schedule.dir).with_context(|| {
                 format!(
                     "cannot create the backup directory {}",
