@@ -170,6 +170,7 @@ impl App {
                     settings.commands_per_user_per_minute,
                     settings.commands_per_workspace_per_minute,
                 )),
+                default_role: settings.default_role,
             },
             verifier,
             metrics,

@@ -165,6 +165,9 @@ pub struct SettingArgs {
     /// Log format: text or json.
     #[arg(long, env = "READINESS_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// The role of people given none who are not Slack admins: csm, agent or viewer.
+    #[arg(long, env = "READINESS_DEFAULT_ROLE", global = true)]
+    pub default_role: Option<String>,
     /// Slash commands a minute taken from one person (0: no limit).
     #[arg(long, env = "READINESS_COMMANDS_PER_USER_PER_MINUTE", global = true)]
     pub commands_per_user_per_minute: Option<u32>,
@@ -206,6 +209,7 @@ pub struct FileSettings {
     backup_keep: Option<usize>,
     commands_per_user_per_minute: Option<u32>,
     commands_per_workspace_per_minute: Option<u32>,
+    default_role: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +242,8 @@ pub struct Settings {
     /// Slash commands a minute per person and per workspace (0: no limit).
     pub commands_per_user_per_minute: u32,
     pub commands_per_workspace_per_minute: u32,
+    /// The role of people given none who are not Slack admins.
+    pub default_role: crate::domain::roles::Role,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -326,6 +332,17 @@ impl Settings {
         if backup_keep == 0 {
             bail!("READINESS_BACKUP_KEEP must be at least 1");
         }
+        let default_role_text = args
+            .default_role
+            .clone()
+            .or(file.default_role)
+            .unwrap_or_else(|| "csm".into());
+        let default_role = match crate::domain::roles::Role::parse(&default_role_text) {
+            Some(crate::domain::roles::Role::Admin) | None => bail!(
+                "READINESS_DEFAULT_ROLE must be csm, agent or viewer; got {default_role_text:?}"
+            ),
+            Some(role) => role,
+        };
         let backup = args.backup_dir.clone().or(file.backup_dir).map(|dir| {
             crate::scheduler::backup::BackupSchedule {
                 dir,
@@ -364,6 +381,7 @@ impl Settings {
                 .commands_per_workspace_per_minute
                 .or(file.commands_per_workspace_per_minute)
                 .unwrap_or(DEFAULT_COMMANDS_PER_WORKSPACE_PER_MINUTE),
+            default_role,
         })
     }
 }

@@ -37,6 +37,7 @@ pub fn help(
             `/readiness remind [customer] <in 2h|tomorrow 10:00|2026-12-01 09:30|every monday 09:00> <text>` · `/readiness reminders [customer]` list and cancel\n\
             `/readiness golive [customer] [date]` hypercare and review reminders · `/readiness customer [customer] [name=…] [tier=…] [csm=@…] [archive|unarchive]`\n\
             `/readiness report [customer] [month=YYYY-MM]` the monthly report · `/readiness audit [customer] [since=YYYY-MM-DD]` who changed what\n\
+            `/readiness roles [@user admin|csm|agent|viewer|default]` who may do what (admins give roles)\n\
             In a customer's channel the customer is implied. Elsewhere name it by its slug or by its name in \"double quotes\"."
         }
         Lang::Ja => {
@@ -50,6 +51,7 @@ pub fn help(
             `/readiness remind [顧客] <in 2h|tomorrow 10:00|2026-12-01 09:30|every monday 09:00> <内容>` · `/readiness reminders [顧客]` 一覧と取り消し\n\
             `/readiness golive [顧客] [日付]` ハイパーケアとレビューのリマインダー · `/readiness customer [顧客] [name=…] [tier=…] [csm=@…] [archive|unarchive]`\n\
             `/readiness report [顧客] [month=YYYY-MM]` 月次レポート · `/readiness audit [顧客] [since=YYYY-MM-DD]` 変更履歴\n\
+            `/readiness roles [@ユーザー admin|csm|agent|viewer|default]` 権限（ロールの付与は管理者）\n\
             顧客のチャンネル内では顧客名を省略できます。それ以外ではスラッグか \"二重引用符\" で囲んだ名前で指定します。"
         }
     };
@@ -256,6 +258,14 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
             q(w),
             crate::domain::policy::MILESTONES.join(", ")
         ),
+        (Problem::BadRole(r), Lang::En) => format!(
+            "`{}` is not a role: admin, csm, agent, viewer, or default to take one back.",
+            q(r)
+        ),
+        (Problem::BadRole(r), Lang::Ja) => format!(
+            "`{}` はロールではありません（admin、csm、agent、viewer、元に戻すなら default）。",
+            q(r)
+        ),
     }
 }
 
@@ -275,6 +285,7 @@ fn form_name(form: Form) -> &'static str {
         Form::Customer => "customer",
         Form::Audit => "audit",
         Form::Report => "report",
+        Form::Roles => "roles",
     }
 }
 

@@ -2,6 +2,7 @@
 //! out. Pure; naming a customer is only resolved against the database later, because
 //! inside a customer's channel the customer may be left out.
 
+use crate::domain::roles::{Act, Role};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
 use super::checklist::Tier;
@@ -101,6 +102,37 @@ pub enum Command {
         customer: Option<CustomerRef>,
         month: Option<Month>,
     },
+    /// `roles [@user admin|csm|agent|viewer|default]`: who has which role, or (admins)
+    /// give someone one; `default` takes it back.
+    Roles {
+        change: Option<(String, Option<Role>)>,
+    },
+}
+
+impl Command {
+    /// What the command would do, for the roles table.
+    pub fn act(&self) -> Act {
+        match self {
+            Command::Help
+            | Command::Show { .. }
+            | Command::Tickets { .. }
+            | Command::Reminders { .. }
+            | Command::Report { .. }
+            | Command::Escalation { change: None, .. }
+            | Command::Roles { change: None } => Act::Read,
+            Command::Customer { change, .. } if change.is_empty() => Act::Read,
+            Command::New { .. } | Command::Customer { .. } | Command::GoLive { .. } => {
+                Act::ManageCustomers
+            }
+            Command::Assign { .. } | Command::Done { .. } | Command::Undo { .. } => {
+                Act::WorkChecklist
+            }
+            Command::Ticket { .. } | Command::TicketModal => Act::WorkTickets,
+            Command::Remind { .. } => Act::Remind,
+            Command::Audit { .. } => Act::ReadAudit,
+            Command::Escalation { .. } | Command::Roles { .. } => Act::Administer,
+        }
+    }
 }
 
 /// What `/readiness customer` changes; all `None` (and no switches): show it.
@@ -199,6 +231,7 @@ pub enum Form {
     Customer,
     Audit,
     Report,
+    Roles,
 }
 
 impl Form {
@@ -228,6 +261,7 @@ impl Form {
             }
             Form::Audit => "/readiness audit [customer] [since=YYYY-MM-DD]",
             Form::Report => "/readiness report [customer] [month=YYYY-MM]",
+            Form::Roles => "/readiness roles [@user admin|csm|agent|viewer|default]",
         }
     }
 }
@@ -261,6 +295,7 @@ pub enum Problem {
     MissingText,
     BadMonth(String),
     BadSwitch(String),
+    BadRole(String),
 }
 
 /// The `text` of a `/readiness` command.
@@ -297,6 +332,7 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
             )),
         },
         "remind" => parse_remind(rest),
+        "roles" | "role" => parse_roles(rest),
         "reminders" => Ok(Command::Reminders {
             customer: only_customer(rest, Form::Reminders)?,
         }),
@@ -416,6 +452,31 @@ fn parse_customer(words: &[Word]) -> Result<Command, ParseError> {
         }
     }
     Ok(Command::Customer { customer, change })
+}
+
+fn parse_roles(words: &[Word]) -> Result<Command, ParseError> {
+    match words {
+        [] => Ok(Command::Roles { change: None }),
+        [who, role] => {
+            let user = user_id(&who.text)
+                .ok_or_else(|| usage(Form::Roles, Problem::BadUser(who.text.clone())))?;
+            let role = match role.text.to_lowercase().as_str() {
+                "default" => None,
+                other => Some(
+                    Role::parse(other)
+                        .ok_or_else(|| usage(Form::Roles, Problem::BadRole(role.text.clone())))?,
+                ),
+            };
+            Ok(Command::Roles {
+                change: Some((user, role)),
+            })
+        }
+        [_] => Err(usage(Form::Roles, Problem::MissingItem)),
+        [_, _, extra, ..] => Err(usage(
+            Form::Roles,
+            Problem::TooManyWords(extra.text.clone()),
+        )),
+    }
 }
 
 fn parse_audit(words: &[Word]) -> Result<Command, ParseError> {

@@ -8,6 +8,7 @@ pub mod customer;
 pub mod i18n;
 pub mod policy;
 pub mod report;
+pub mod roles;
 pub mod schedule;
 pub mod sla;
 pub mod slug;

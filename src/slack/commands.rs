@@ -65,7 +65,21 @@ pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
         Ok(parsed) => parsed,
         Err(e) => return Answer::Ephemeral(help::parse_error(&e, lang)),
     };
-    match apply(ctx, cmd, parsed, lang, now_ms).await {
+    let allowed = super::roles::require(
+        ctx,
+        &cmd.team_id,
+        &cmd.user_id,
+        parsed.act(),
+        Source::Command,
+        lang,
+        now_ms,
+    )
+    .await;
+    let applied = match allowed {
+        Ok(()) => apply(ctx, cmd, parsed, lang, now_ms).await,
+        Err(refused) => Err(refused),
+    };
+    match applied {
         Ok(answer) => answer,
         Err(Refusal::Message(m)) => Answer::Ephemeral(m),
         Err(Refusal::Internal(e)) => Answer::Ephemeral(internal_error(&e, lang)),
@@ -244,6 +258,9 @@ async fn apply(
         Command::Report { customer, month } => {
             super::records::report(ctx, cmd, customer, month, lang, now_ms).await
         }
+        Command::Roles { change } => {
+            super::roles::roles_command(ctx, cmd, change, lang, now_ms).await
+        }
     }
 }
 
@@ -345,7 +362,7 @@ async fn open_ticket(
     })))
 }
 
-/// Shows the escalation paths, or (workspace admins only) sets one.
+/// Shows the escalation paths, or (admins only) sets one.
 async fn escalation_paths(
     ctx: &Context,
     cmd: &SlashCommand,
@@ -354,23 +371,8 @@ async fn escalation_paths(
     lang: Lang,
     now_ms: i64,
 ) -> Result<Answer, Refusal> {
+    // Only admins get here with a change (`Act::Administer`, checked on the way in).
     if let (Some(priority), Some(change)) = (priority, &change) {
-        // Usually cached already: answering in the caller's language looked them up.
-        match ctx.users.is_admin(&cmd.team_id, &cmd.user_id).await {
-            Some(true) => {}
-            Some(false) => {
-                return Err(Refusal::Message(Message::plain(lang.pick(
-                    "Only workspace admins and owners can change escalation paths. Ask one, or set them in the policy file.",
-                    "エスカレーション経路を変更できるのはワークスペースの管理者・オーナーだけです。",
-                ))));
-            }
-            None => {
-                return Err(Refusal::Message(Message::plain(lang.pick(
-                    "Slack did not say whether you are an admin; nothing changed. Try again in a moment.",
-                    "管理者かどうかを確認できなかったため、何も変更していません。少し待ってからお試しください。",
-                ))));
-            }
-        }
         let levels = match change {
             PathChange::Set(levels) => Some(levels.as_slice()),
             PathChange::Clear => None,

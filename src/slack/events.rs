@@ -18,7 +18,8 @@ use crate::store::outbox::{Enqueue, kind};
 use crate::support::ActError;
 
 /// A reply in a ticket's thread by a person of this workspace (not the reporter, not a
-/// bot, not a guest from a Slack Connect organisation) is the ticket's first response.
+/// bot, not a guest from a Slack Connect organisation, not a viewer) is the ticket's
+/// first response.
 async fn thread_reply(
     ctx: &Context,
     team: &str,
@@ -52,6 +53,11 @@ async fn thread_reply(
         return Ok(());
     };
     if ticket.reporter == user || ticket.responded_at.is_some() {
+        return Ok(());
+    }
+    // A viewer's reply is a comment, not the support team's answer.
+    let role = super::roles::role_of(ctx, team, user).await?;
+    if !crate::domain::roles::may(role, crate::domain::roles::Act::WorkTickets) {
         return Ok(());
     }
     // Answered when written, even if the event arrives late.

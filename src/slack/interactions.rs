@@ -13,10 +13,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use tracing::warn;
 
+use super::commands::Refusal;
+use super::roles::require;
 use super::{Context, internal_error, open_modal};
 use crate::blocks::{self, Message, checklist, home, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
 use crate::domain::i18n::Lang;
+use crate::domain::roles::Act;
 use crate::domain::sla::Priority;
 use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
@@ -182,13 +185,97 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                 return Reply::Ack;
             };
             for action in &actions.actions {
-                if let Err(e) = block_action(ctx, &team, &actions, action, now_ms).await {
-                    let lang = ctx.users.lang_for(&team, &actions.user.id).await;
-                    let apology = internal_error(&e, lang);
-                    if let Some(url) = &actions.response_url {
+                let lang = ctx.users.lang_for(&team, &actions.user.id).await;
+                let allowed = require(
+                    ctx,
+                    &team,
+                    &actions.user.id,
+                    act_of(&action.action_id),
+                    Source::Button,
+                    lang,
+                    now_ms,
+                )
+                .await;
+                let answer = match allowed {
+                    Ok(()) => match block_action(ctx, &team, &actions, action, now_ms).await {
+                        Ok(()) => None,
+                        Err(e) => Some(internal_error(&e, lang)),
+                    },
+                    Err(Refusal::Message(refused)) => Some(refused),
+                    Err(Refusal::Internal(e)) => Some(internal_error(&e, lang)),
+                };
+                if let (Some(message), Some(url)) = (answer, &actions.response_url) {
+                    ctx.delivery.submit_or_warn(Job::Respond {
+                        response_url: url.clone(),
+                        message,
+                        replace_original: false,
+                    });
+                }
+            }
+            Reply::Ack
+        }
+        Interaction::ViewSubmission(submission) => {
+            let is_ticket =
+                submission.view.callback_id.as_deref() == Some(ticket_modal::TICKET_MODAL);
+            let (act, field) = if is_ticket {
+                (Act::WorkTickets, ticket_modal::MODAL_SUMMARY)
+            } else {
+                (Act::WorkChecklist, ids::MODAL_NOTE)
+            };
+            if let Some(team) = team_of(&submission.team, &submission.user) {
+                let lang = ctx.users.lang_for(&team, &submission.user.id).await;
+                match require(
+                    ctx,
+                    &team,
+                    &submission.user.id,
+                    act,
+                    Source::Modal,
+                    lang,
+                    now_ms,
+                )
+                .await
+                {
+                    Ok(()) => {}
+                    Err(Refusal::Message(refused)) => return modal_error(field, &refused.text),
+                    Err(Refusal::Internal(e)) => {
+                        return modal_error(field, &internal_error(&e, lang).text);
+                    }
+                }
+            }
+            if is_ticket {
+                ticket_submission(ctx, submission, now_ms).await
+            } else {
+                view_submission(ctx, submission, now_ms).await
+            }
+        }
+        Interaction::MessageAction(shortcut) => {
+            let team = team_of(&shortcut.team, &shortcut.user).unwrap_or_default();
+            let lang = ctx.users.lang_for(&team, &shortcut.user.id).await;
+            let allowed = require(
+                ctx,
+                &team,
+                &shortcut.user.id,
+                Act::WorkTickets,
+                Source::Button,
+                lang,
+                now_ms,
+            )
+            .await;
+            match allowed {
+                Ok(()) => {
+                    if let Err(e) = track_message(ctx, &shortcut).await {
+                        warn!(error = %e, "the track shortcut failed");
+                    }
+                }
+                Err(refusal) => {
+                    let message = match refusal {
+                        Refusal::Message(m) => m,
+                        Refusal::Internal(e) => internal_error(&e, lang),
+                    };
+                    if let Some(url) = &shortcut.response_url {
                         ctx.delivery.submit_or_warn(Job::Respond {
                             response_url: url.clone(),
-                            message: apology,
+                            message,
                             replace_original: false,
                         });
                     }
@@ -196,20 +283,21 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
             }
             Reply::Ack
         }
-        Interaction::ViewSubmission(submission) => {
-            if submission.view.callback_id.as_deref() == Some(ticket_modal::TICKET_MODAL) {
-                ticket_submission(ctx, submission, now_ms).await
-            } else {
-                view_submission(ctx, submission, now_ms).await
-            }
-        }
-        Interaction::MessageAction(shortcut) => {
-            if let Err(e) = track_message(ctx, &shortcut).await {
-                warn!(error = %e, "the track shortcut failed");
-            }
-            Reply::Ack
-        }
         Interaction::Other => Reply::Ack,
+    }
+}
+
+/// What a click would do, for the roles table.
+fn act_of(action_id: &str) -> Act {
+    if action_id == ids::TICK || action_id == ids::ITEM_MENU {
+        Act::WorkChecklist
+    } else if action_id.starts_with("ticket_") || action_id == home::NEW_TICKET {
+        Act::WorkTickets
+    } else if action_id == blocks::reminders::CANCEL {
+        Act::Remind
+    } else {
+        // Paging the Home, opening a checklist or a category: looking.
+        Act::Read
     }
 }
 

@@ -9,6 +9,7 @@ pub mod interactions;
 pub mod limits;
 mod records;
 mod reminding;
+pub mod roles;
 
 use std::sync::Arc;
 
@@ -41,6 +42,8 @@ pub struct Context {
     pub home: Home,
     /// Commands a minute, per person and per workspace.
     pub limits: Arc<limits::CommandLimits>,
+    /// The role of someone given none, who is not a Slack admin.
+    pub default_role: crate::domain::roles::Role,
 }
 
 /// Opens a modal now, off the request's path: its trigger expires 3 seconds after the

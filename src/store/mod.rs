@@ -278,6 +278,7 @@ pub mod audit;
 pub mod backup;
 pub mod outbox;
 pub mod reminders;
+pub mod roles;
 pub mod tickets;
 
 /// A customer to create.

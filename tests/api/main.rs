@@ -27,6 +27,7 @@ mod crash;
 mod fuzz;
 mod manifest;
 mod reminders;
+mod roles;
 mod shell;
 mod sla;
 mod storage;

@@ -1,0 +1,119 @@
+//! Roles at the edge: the role a request carries, the check before it changes
+//! anything (a refusal is answered briefly and audited), and `/readiness roles`.
+
+use super::Context;
+use super::commands::{Answer, Refusal, SlashCommand};
+use crate::blocks::{Message, escape};
+use crate::domain::i18n::Lang;
+use crate::domain::roles::{Act, Role, WHO_MAY, effective_role, may};
+use crate::store::audit::{Actor, Source};
+
+/// `user`'s role in `team`: given with `/readiness roles`, else Slack's admin flag,
+/// else the workspace default.
+pub async fn role_of(ctx: &Context, team: &str, user: &str) -> Result<Role, sqlx::Error> {
+    let given = ctx.store.role_of(team, user).await?;
+    let slack_admin = if given.is_none() {
+        ctx.users.is_admin(team, user).await.unwrap_or(false)
+    } else {
+        false
+    };
+    Ok(effective_role(given, slack_admin, ctx.default_role))
+}
+
+/// Lets `user` do `act`, or refuses: the refusal is audited (who, what, from where)
+/// and its message says who may.
+pub(super) async fn require(
+    ctx: &Context,
+    team: &str,
+    user: &str,
+    act: Act,
+    source: Source,
+    lang: Lang,
+    now_ms: i64,
+) -> Result<(), Refusal> {
+    if act == Act::Read {
+        return Ok(());
+    }
+    let role = role_of(ctx, team, user).await?;
+    if may(role, act) {
+        return Ok(());
+    }
+    let entry = Actor::new(user, source)
+        .entry(team, None, "access.denied", act.as_str(), now_ms)
+        .with(None, Some(serde_json::json!({ "role": role.as_str() })));
+    ctx.store.audit(&entry).await?;
+    Err(Refusal::Message(denied(role, act, lang)))
+}
+
+fn denied(role: Role, act: Act, lang: Lang) -> Message {
+    let who: Vec<&str> = WHO_MAY
+        .iter()
+        .find(|(a, _)| *a == act)
+        .map(|(_, roles)| roles.iter().map(|r| r.as_str()).collect())
+        .unwrap_or_default();
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":no_entry: You are {} here; to {}, ask for one of these roles: {}. An admin gives roles with `/readiness roles`.",
+            role.label(lang),
+            act.describe(lang),
+            who.join(", ")
+        ),
+        Lang::Ja => format!(
+            ":no_entry: あなたのロールは{}です。{}には次のロールが必要です：{}。ロールは管理者が `/readiness roles` で付与します。",
+            role.label(lang),
+            act.describe(lang),
+            who.join("、")
+        ),
+    })
+}
+
+/// `/readiness roles`: the roles given in this workspace, or (admins) a change.
+pub(super) async fn roles_command(
+    ctx: &Context,
+    cmd: &SlashCommand,
+    change: Option<(String, Option<Role>)>,
+    lang: Lang,
+    now_ms: i64,
+) -> Result<Answer, Refusal> {
+    if let Some((user, role)) = change {
+        ctx.store
+            .set_role(
+                &cmd.team_id,
+                &user,
+                role,
+                Actor::new(&cmd.user_id, Source::Command),
+                now_ms,
+            )
+            .await?;
+        let now = role_of(ctx, &cmd.team_id, &user).await?;
+        return Ok(Answer::Ephemeral(Message::plain(match lang {
+            Lang::En => format!(":white_check_mark: <@{user}> is now {}.", now.label(lang)),
+            Lang::Ja => format!(
+                ":white_check_mark: <@{user}> のロールを{}にしました。",
+                now.label(lang)
+            ),
+        })));
+    }
+    let given = ctx.store.roles(&cmd.team_id).await?;
+    let mut lines = vec![match lang {
+        Lang::En => format!(
+            "*Roles*: workspace admins and owners are admins; everyone else is {} unless given a role here.",
+            ctx.default_role.label(lang)
+        ),
+        Lang::Ja => format!(
+            "*ロール*：ワークスペースの管理者・オーナーは管理者、それ以外の人は個別に付与されない限り{}です。",
+            ctx.default_role.label(lang)
+        ),
+    }];
+    for role in Role::ALL {
+        let people: Vec<String> = given
+            .iter()
+            .filter(|(_, r)| *r == role)
+            .map(|(u, _)| format!("<@{}>", escape(u)))
+            .collect();
+        if !people.is_empty() {
+            lines.push(format!("`{}` {}", role.as_str(), people.join(" ")));
+        }
+    }
+    Ok(Answer::Ephemeral(Message::plain(lines.join("\n"))))
+}

@@ -1,0 +1,89 @@
+//! Roles given in Slack (`/readiness roles`), each change audited in its transaction.
+
+use sqlx::Row;
+
+use super::audit::{Actor, append_audit};
+use super::{Db, Store};
+use crate::domain::roles::Role;
+
+impl Store {
+    /// The role given to `user` in `team_id`, if any.
+    pub async fn role_of(&self, team_id: &str, user: &str) -> Result<Option<Role>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let role: Option<String> =
+                sqlx::query_scalar("SELECT role FROM roles WHERE team_id = $1 AND user_id = $2")
+                    .bind(team_id)
+                    .bind(user)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok(role.as_deref().and_then(Role::parse))
+        })
+    }
+
+    /// Every role given in `team_id`: (user, role), by user.
+    pub async fn roles(&self, team_id: &str) -> Result<Vec<(String, Role)>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let rows =
+                sqlx::query("SELECT user_id, role FROM roles WHERE team_id = $1 ORDER BY user_id")
+                    .bind(team_id)
+                    .fetch_all(pool)
+                    .await?;
+            let mut roles = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let role: String = row.try_get("role")?;
+                if let Some(role) = Role::parse(&role) {
+                    roles.push((row.try_get("user_id")?, role));
+                }
+            }
+            Ok(roles)
+        })
+    }
+
+    /// Gives `user` a role (`None`: back to the default), with its audit entry.
+    pub async fn set_role(
+        &self,
+        team_id: &str,
+        user: &str,
+        role: Option<Role>,
+        actor: Actor<'_>,
+        now_ms: i64,
+    ) -> Result<(), sqlx::Error> {
+        let before = self.role_of(team_id, user).await?;
+        let entry = actor
+            .entry(team_id, None, "role.changed", user, now_ms)
+            .with(
+                Some(serde_json::json!({ "role": before.map(Role::as_str) })),
+                Some(serde_json::json!({ "role": role.map(Role::as_str) })),
+            );
+        on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            match role {
+                Some(role) => {
+                    sqlx::query(
+                        "INSERT INTO roles (team_id, user_id, role, granted_by, granted_at)
+                         VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (team_id, user_id) DO UPDATE
+                         SET role = excluded.role, granted_by = excluded.granted_by,
+                             granted_at = excluded.granted_at",
+                    )
+                    .bind(team_id)
+                    .bind(user)
+                    .bind(role.as_str())
+                    .bind(actor.user)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM roles WHERE team_id = $1 AND user_id = $2")
+                        .bind(team_id)
+                        .bind(user)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            append_audit!(&mut *tx, &entry)?;
+            tx.commit().await
+        })
+    }
+}

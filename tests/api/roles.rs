@@ -1,0 +1,151 @@
+//! Roles: admins (Slack's workspace admins, by default) give roles with `/readiness
+//! roles`, and the one table decides who may do what. A refusal is a short answer that
+//! changes nothing and is audited; a viewer's thread reply is not a first response.
+
+use serde_json::Value;
+
+use crate::sla::{CSM, button_payload, policy_file, ticket_message};
+use crate::support::slack_double::SlackDouble;
+use crate::support::{TEAM, TestApp, TestDb, event_callback};
+
+const ADMIN: &str = "U0ADMIN";
+const VIEWER: &str = "U0VIEW";
+const AGENT: &str = "U0AGENT";
+
+/// The ticket's Responded button on its message: (value, message ts).
+fn responded_button(double: &SlackDouble, channel: &str) -> (String, String) {
+    let (ts, message) = ticket_message(double, channel, "T-1").expect("the ticket is posted");
+    let value = message["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["action_id"] == "ticket_respond")
+        .and_then(|e| e["value"].as_str().map(str::to_string))
+        .expect("a Responded button");
+    (value, ts)
+}
+
+async fn responded_by(app: &TestApp) -> Option<String> {
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let tickets = store.open_tickets(TEAM, None).await.unwrap();
+    store.close().await;
+    tickets[0].responded_by.clone()
+}
+
+async fn roles_decide(db: &TestDb) {
+    let (_dir, config) = policy_file("");
+    let double = SlackDouble::start().await;
+    double.set_admin(ADMIN);
+    let app = TestApp::spawn_with(db, double.clone(), &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
+
+    // Only an admin gives roles.
+    let refused = app
+        .command_text(CSM, &channel, "roles <@U0VIEW|v> viewer")
+        .await;
+    assert!(refused.contains("You are a CSM"), "{refused}");
+    let given = app
+        .command_text(ADMIN, &channel, "roles <@U0VIEW|v> viewer")
+        .await;
+    assert!(given.contains("is now a viewer"), "{given}");
+    app.command_text(ADMIN, &channel, "roles <@U0AGENT|a> agent")
+        .await;
+    let listed = app.command_text(CSM, &channel, "roles").await;
+    assert!(
+        listed.contains("`viewer` <@U0VIEW>") && listed.contains("`agent` <@U0AGENT>"),
+        "{listed}"
+    );
+    let bad = app
+        .command_text(ADMIN, &channel, "roles <@U0VIEW|v> owner")
+        .await;
+    assert!(bad.contains("not a role"), "{bad}");
+
+    // A viewer reads, and every change is refused.
+    let shown = app
+        .command_shown(VIEWER, "C0GENERAL", "show acme security")
+        .await;
+    assert!(shown.contains("0/26"), "{shown}");
+    for change in [
+        "done 1.1.2",
+        "ticket P2 Not mine to open",
+        "remind in 1h nothing",
+        "customer tier=standard",
+        "audit",
+    ] {
+        let answer = app.command_text(VIEWER, &channel, change).await;
+        assert!(answer.contains("You are a viewer"), "{change}: {answer}");
+    }
+
+    // A support agent works tickets, not checklists.
+    let opened = app
+        .command_text(AGENT, &channel, "ticket P2 Exports are slow")
+        .await;
+    assert!(opened.contains("T-1"), "{opened}");
+    let refused = app.command_text(AGENT, &channel, "done 1.1.2").await;
+    assert!(refused.contains("You are a support agent"), "{refused}");
+    let done = app.command_text(CSM, &channel, "done 1.1.2").await;
+    assert!(done.contains("1.1.2"), "a CSM ticks: {done}");
+
+    // The ticket's buttons: a viewer's press and a viewer's thread reply change
+    // nothing; the agent's press answers the ticket.
+    double
+        .wait_for("the ticket message", |d| {
+            ticket_message(d, &channel, "T-1").is_some()
+        })
+        .await;
+    let (ticket, ts) = responded_button(&double, &channel);
+    let mut press = button_payload("ticket_respond", &ticket, &channel, &ts);
+    press["user"]["id"] = Value::from(VIEWER);
+    assert!(app.interact(&press).await.status().is_success());
+    let reply = event_callback(
+        "EvROLES1",
+        serde_json::json!({
+            "type": "message", "channel": channel, "user": VIEWER, "text": "+1",
+            "ts": format!("{}.000200", chrono::Utc::now().timestamp()),
+            "thread_ts": ts, "team": TEAM, "channel_type": "group"
+        }),
+    );
+    assert!(
+        app.post_signed("/slack/events", "application/json", reply)
+            .await
+            .status()
+            .is_success()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        responded_by(&app).await,
+        None,
+        "a viewer does not answer a ticket"
+    );
+    press["user"]["id"] = Value::from(AGENT);
+    assert!(app.interact(&press).await.status().is_success());
+    assert_eq!(responded_by(&app).await.as_deref(), Some(AGENT));
+
+    // Taking a role back; Slack's admins stay admins without one.
+    let back = app
+        .command_text(ADMIN, &channel, "roles <@U0VIEW|v> default")
+        .await;
+    assert!(back.contains("is now a CSM"), "{back}");
+    let done = app.command_text(VIEWER, &channel, "done 1.1.3").await;
+    assert!(done.contains("1.1.3"), "{done}");
+
+    // Every refusal was audited, with who, what and their role.
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let denied: Vec<_> = store
+        .recent_audit(TEAM, None, 0, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "access.denied")
+        .collect();
+    store.close().await;
+    // CSM's roles, viewer's five, agent's done, viewer's press.
+    assert_eq!(denied.len(), 8, "{denied:#?}");
+    assert!(denied.iter().any(|e| e.actor == VIEWER
+        && e.subject == "work_tickets"
+        && e.source == "button"
+        && e.after.as_ref().is_some_and(|a| a["role"] == "viewer")));
+    app.stop().await;
+}
+on_both_backends!(roles_decide_who_may_do_what, roles_decide);
