@@ -71,7 +71,6 @@ pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
         &cmd.user_id,
         parsed.act(),
         Source::Command,
-        lang,
         now_ms,
     )
     .await;

@@ -12,6 +12,7 @@ use tracing::{debug, warn};
 use super::Context;
 use crate::blocks::Message;
 use crate::domain::i18n::Lang;
+use crate::domain::roles::Act;
 use crate::domain::ticket::Action;
 use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{Enqueue, kind};
@@ -56,8 +57,8 @@ async fn thread_reply(
         return Ok(());
     }
     // A viewer's reply is a comment, not the support team's answer.
-    let role = super::roles::role_of(ctx, team, user).await?;
-    if !crate::domain::roles::may(role, crate::domain::roles::Act::WorkTickets) {
+    let works_tickets = super::roles::allowed(ctx, team, user, Act::WorkTickets).await?;
+    if works_tickets.is_err() {
         return Ok(());
     }
     // Answered when written, even if the event arrives late.

@@ -185,24 +185,29 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                 return Reply::Ack;
             };
             for action in &actions.actions {
-                let lang = ctx.users.lang_for(&team, &actions.user.id).await;
                 let allowed = require(
                     ctx,
                     &team,
                     &actions.user.id,
                     act_of(&action.action_id),
                     Source::Button,
-                    lang,
                     now_ms,
                 )
                 .await;
-                let answer = match allowed {
-                    Ok(()) => match block_action(ctx, &team, &actions, action, now_ms).await {
-                        Ok(()) => None,
-                        Err(e) => Some(internal_error(&e, lang)),
-                    },
-                    Err(Refusal::Message(refused)) => Some(refused),
-                    Err(Refusal::Internal(e)) => Some(internal_error(&e, lang)),
+                let failed = match allowed {
+                    Ok(()) => block_action(ctx, &team, &actions, action, now_ms)
+                        .await
+                        .err()
+                        .map(Refusal::Internal),
+                    Err(refused) => Some(refused),
+                };
+                let answer = match failed {
+                    None => None,
+                    Some(Refusal::Message(refused)) => Some(refused),
+                    Some(Refusal::Internal(e)) => {
+                        let lang = ctx.users.lang_for(&team, &actions.user.id).await;
+                        Some(internal_error(&e, lang))
+                    }
                 };
                 if let (Some(message), Some(url)) = (answer, &actions.response_url) {
                     ctx.delivery.submit_or_warn(Job::Respond {
@@ -223,21 +228,11 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                 (Act::WorkChecklist, ids::MODAL_NOTE)
             };
             if let Some(team) = team_of(&submission.team, &submission.user) {
-                let lang = ctx.users.lang_for(&team, &submission.user.id).await;
-                match require(
-                    ctx,
-                    &team,
-                    &submission.user.id,
-                    act,
-                    Source::Modal,
-                    lang,
-                    now_ms,
-                )
-                .await
-                {
+                match require(ctx, &team, &submission.user.id, act, Source::Modal, now_ms).await {
                     Ok(()) => {}
                     Err(Refusal::Message(refused)) => return modal_error(field, &refused.text),
                     Err(Refusal::Internal(e)) => {
+                        let lang = ctx.users.lang_for(&team, &submission.user.id).await;
                         return modal_error(field, &internal_error(&e, lang).text);
                     }
                 }
@@ -250,14 +245,12 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
         }
         Interaction::MessageAction(shortcut) => {
             let team = team_of(&shortcut.team, &shortcut.user).unwrap_or_default();
-            let lang = ctx.users.lang_for(&team, &shortcut.user.id).await;
             let allowed = require(
                 ctx,
                 &team,
                 &shortcut.user.id,
                 Act::WorkTickets,
                 Source::Button,
-                lang,
                 now_ms,
             )
             .await;
@@ -270,7 +263,10 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                 Err(refusal) => {
                     let message = match refusal {
                         Refusal::Message(m) => m,
-                        Refusal::Internal(e) => internal_error(&e, lang),
+                        Refusal::Internal(e) => {
+                            let lang = ctx.users.lang_for(&team, &shortcut.user.id).await;
+                            internal_error(&e, lang)
+                        }
                     };
                     if let Some(url) = &shortcut.response_url {
                         ctx.delivery.submit_or_warn(Job::Respond {

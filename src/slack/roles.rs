@@ -20,28 +20,48 @@ pub async fn role_of(ctx: &Context, team: &str, user: &str) -> Result<Role, sqlx
     Ok(effective_role(given, slack_admin, ctx.default_role))
 }
 
+/// Whether `user` may do `act`; if not, the role they have. Slack's admin flag only
+/// adds rights, so when the default role may, Slack is not asked (nor about people of
+/// other workspaces).
+pub(super) async fn allowed(
+    ctx: &Context,
+    team: &str,
+    user: &str,
+    act: Act,
+) -> Result<Result<(), Role>, sqlx::Error> {
+    if act == Act::Read {
+        return Ok(Ok(()));
+    }
+    let role = match ctx.store.role_of(team, user).await? {
+        Some(given) => given,
+        None if may(ctx.default_role, act) => return Ok(Ok(())),
+        None => effective_role(
+            None,
+            ctx.users.is_admin(team, user).await.unwrap_or(false),
+            ctx.default_role,
+        ),
+    };
+    Ok(if may(role, act) { Ok(()) } else { Err(role) })
+}
+
 /// Lets `user` do `act`, or refuses: the refusal is audited (who, what, from where)
-/// and its message says who may.
+/// and its message, in the person's language, says who may.
 pub(super) async fn require(
     ctx: &Context,
     team: &str,
     user: &str,
     act: Act,
     source: Source,
-    lang: Lang,
     now_ms: i64,
 ) -> Result<(), Refusal> {
-    if act == Act::Read {
+    let Err(role) = allowed(ctx, team, user, act).await? else {
         return Ok(());
-    }
-    let role = role_of(ctx, team, user).await?;
-    if may(role, act) {
-        return Ok(());
-    }
+    };
     let entry = Actor::new(user, source)
         .entry(team, None, "access.denied", act.as_str(), now_ms)
         .with(None, Some(serde_json::json!({ "role": role.as_str() })));
     ctx.store.audit(&entry).await?;
+    let lang = ctx.users.lang_for(team, user).await;
     Err(Refusal::Message(denied(role, act, lang)))
 }
 
