@@ -21,9 +21,18 @@ use crate::domain::i18n::Lang;
 const FORGET_EVERY: u64 = 10_000;
 
 pub struct CommandLimits {
-    per_user: Option<(u32, DefaultKeyedRateLimiter<String>)>,
-    per_workspace: Option<(u32, DefaultKeyedRateLimiter<String>)>,
+    per_user: Option<(u32, DefaultKeyedRateLimiter<u64>)>,
+    per_workspace: Option<(u32, DefaultKeyedRateLimiter<u64>)>,
     checks: AtomicU64,
+}
+
+/// Keys are hashes of the ids, so a check allocates nothing (64 bits: a collision
+/// would only share an allowance).
+fn key(parts: &[&str]) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
 }
 
 /// Which limit a command ran into, and when it may come again.
@@ -39,7 +48,7 @@ pub enum Limited {
     },
 }
 
-fn limiter(per_minute: u32) -> Option<(u32, DefaultKeyedRateLimiter<String>)> {
+fn limiter(per_minute: u32) -> Option<(u32, DefaultKeyedRateLimiter<u64>)> {
     NonZeroU32::new(per_minute).map(|n| (per_minute, RateLimiter::keyed(Quota::per_minute(n))))
 }
 
@@ -62,7 +71,7 @@ impl CommandLimits {
         }
         let now = DefaultClock::default().now();
         if let Some((per_minute, l)) = &self.per_user
-            && let Err(not_until) = l.check_key(&format!("{team}:{user}"))
+            && let Err(not_until) = l.check_key(&key(&[team, user]))
         {
             return Err(Limited::User {
                 per_minute: *per_minute,
@@ -70,7 +79,7 @@ impl CommandLimits {
             });
         }
         if let Some((per_minute, l)) = &self.per_workspace
-            && let Err(not_until) = l.check_key(&team.to_string())
+            && let Err(not_until) = l.check_key(&key(&[team]))
         {
             return Err(Limited::Workspace {
                 per_minute: *per_minute,

@@ -17,6 +17,7 @@ use std::{
 use super::tickets::TicketRecord;
 use crate::domain::checklist::States;
 use crate::domain::customer::Customer;
+use crate::domain::roles::Role;
 
 #[derive(Default)]
 struct Customers {
@@ -37,11 +38,20 @@ pub struct Cache {
     states: Mutex<HashMap<i64, Entry>>,
     /// Unresolved tickets by id, as committed (the App Home lists them all).
     open_tickets: Mutex<HashMap<i64, TicketRecord>>,
+    /// Roles given, by team and user: every click and command asks.
+    roles: Mutex<HashMap<String, HashMap<String, Role>>>,
 }
 
 impl Cache {
-    pub fn new(all: Vec<Customer>, open_tickets: Vec<TicketRecord>) -> Self {
+    pub fn new(
+        all: Vec<Customer>,
+        open_tickets: Vec<TicketRecord>,
+        roles: Vec<(String, String, Role)>,
+    ) -> Self {
         let cache = Cache::default();
+        for (team, user, role) in roles {
+            cache.put_role(&team, &user, Some(role));
+        }
         for c in all {
             cache.put_customer(c);
         }
@@ -49,6 +59,29 @@ impl Cache {
             cache.put_ticket(t);
         }
         cache
+    }
+
+    /// After a commit: `user`'s role (`None`: none given).
+    pub fn put_role(&self, team: &str, user: &str, role: Option<Role>) {
+        let mut roles = self.roles.lock().expect("cache lock");
+        match role {
+            Some(role) => {
+                roles
+                    .entry(team.to_string())
+                    .or_default()
+                    .insert(user.to_string(), role);
+            }
+            None => {
+                if let Some(team_roles) = roles.get_mut(team) {
+                    team_roles.remove(user);
+                }
+            }
+        }
+    }
+
+    pub fn role(&self, team: &str, user: &str) -> Option<Role> {
+        let roles = self.roles.lock().expect("cache lock");
+        roles.get(team).and_then(|r| r.get(user)).copied()
     }
 
     /// After a commit: the ticket as it now is (a resolved one leaves the cache).

@@ -445,7 +445,8 @@ impl Store {
                 .all_open_tickets()
                 .await
                 .context("cannot read the open tickets")?;
-            let cache = Arc::new(Cache::new(all, open));
+            let roles = store.all_roles().await.context("cannot read the roles")?;
+            let cache = Arc::new(Cache::new(all, open, roles));
             let (tx, rx) = mpsc::channel(TICK_QUEUE);
             tokio::spawn(write_ticks(write, turn, rx, cache.clone()));
             store.cache = Some(cache);

@@ -9,6 +9,9 @@ use crate::domain::roles::Role;
 impl Store {
     /// The role given to `user` in `team_id`, if any.
     pub async fn role_of(&self, team_id: &str, user: &str) -> Result<Option<Role>, sqlx::Error> {
+        if let Some(cache) = &self.cache {
+            return Ok(cache.role(team_id, user));
+        }
         on_pool!(&self.db, read, |pool| {
             let role: Option<String> =
                 sqlx::query_scalar("SELECT role FROM roles WHERE team_id = $1 AND user_id = $2")
@@ -17,6 +20,23 @@ impl Store {
                     .fetch_optional(pool)
                     .await?;
             Ok(role.as_deref().and_then(Role::parse))
+        })
+    }
+
+    /// Every role given, in every workspace: (team, user, role), for the SQLite copy.
+    pub(super) async fn all_roles(&self) -> Result<Vec<(String, String, Role)>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query("SELECT team_id, user_id, role FROM roles")
+                .fetch_all(pool)
+                .await?;
+            let mut roles = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let role: String = row.try_get("role")?;
+                if let Some(role) = Role::parse(&role) {
+                    roles.push((row.try_get("team_id")?, row.try_get("user_id")?, role));
+                }
+            }
+            Ok(roles)
         })
     }
 
@@ -84,6 +104,10 @@ impl Store {
             }
             append_audit!(&mut *tx, &entry)?;
             tx.commit().await
-        })
+        })?;
+        if let Some(cache) = &self.cache {
+            cache.put_role(team_id, user, role);
+        }
+        Ok(())
     }
 }
