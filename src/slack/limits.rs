@@ -11,7 +11,7 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::blocks::Message;
@@ -69,13 +69,12 @@ impl CommandLimits {
                 l.retain_recent();
             }
         }
-        let now = DefaultClock::default().now();
         if let Some((per_minute, l)) = &self.per_user
             && let Err(not_until) = l.check_key(&key(&[team, user]))
         {
             return Err(Limited::User {
                 per_minute: *per_minute,
-                retry_after: not_until.wait_time_from(now),
+                retry_after: not_until.wait_time_from(l.clock().now()),
             });
         }
         if let Some((per_minute, l)) = &self.per_workspace
@@ -83,7 +82,7 @@ impl CommandLimits {
         {
             return Err(Limited::Workspace {
                 per_minute: *per_minute,
-                retry_after: not_until.wait_time_from(now),
+                retry_after: not_until.wait_time_from(l.clock().now()),
             });
         }
         Ok(())
