@@ -40,23 +40,18 @@ impl Store {
         })
     }
 
-    /// Every role given in `team_id`: (user, role), by user.
+    /// Every role given in `team_id`: (user, role), by user. (People with a role
+    /// given are few: the table is read whole.)
     pub async fn roles(&self, team_id: &str) -> Result<Vec<(String, Role)>, sqlx::Error> {
-        on_pool!(&self.db, read, |pool| {
-            let rows =
-                sqlx::query("SELECT user_id, role FROM roles WHERE team_id = $1 ORDER BY user_id")
-                    .bind(team_id)
-                    .fetch_all(pool)
-                    .await?;
-            let mut roles = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let role: String = row.try_get("role")?;
-                if let Some(role) = Role::parse(&role) {
-                    roles.push((row.try_get("user_id")?, role));
-                }
-            }
-            Ok(roles)
-        })
+        let mut roles: Vec<(String, Role)> = self
+            .all_roles()
+            .await?
+            .into_iter()
+            .filter(|(team, _, _)| team == team_id)
+            .map(|(_, user, role)| (user, role))
+            .collect();
+        roles.sort();
+        Ok(roles)
     }
 
     /// Gives `user` a role (`None`: back to the default), with its audit entry.

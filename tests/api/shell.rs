@@ -58,15 +58,21 @@ fn assert_golden(output: &Output, transcript: &str) {
     }
 }
 
-async fn first_look(db: &TestDb) {
-    let output = shell(db, "first-look.txt", &["--clock", "virtual"]);
+/// Runs a journey on the virtual clock; it must succeed and print its transcript.
+fn journey(db: &TestDb, name: &str) -> Output {
+    let output = shell(db, &format!("{name}.txt"), &["--clock", "virtual"]);
     assert_eq!(
         output.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_golden(&output, "first-look.transcript");
+    assert_golden(&output, &format!("{name}.transcript"));
+    output
+}
+
+async fn first_look(db: &TestDb) {
+    let output = journey(db, "first-look");
     // What the journey is for, said again in plain terms so a re-blessed transcript
     // cannot quietly lose it: 50/80/100% on time, then silence once answered.
     let text = String::from_utf8_lossy(&output.stdout);
@@ -105,14 +111,7 @@ on_both_backends!(
 );
 
 async fn reminders_and_home(db: &TestDb) {
-    let output = shell(db, "reminders-and-home.txt", &["--clock", "virtual"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_golden(&output, "reminders-and-home.transcript");
+    journey(db, "reminders-and-home");
 }
 on_both_backends!(
     the_reminders_and_home_journey_prints_its_golden_transcript,
