@@ -77,8 +77,10 @@ async fn main() -> anyhow::Result<()> {
                 virtual_clock: clock == ClockKind::Virtual,
                 start,
                 wait,
+                // Only a database named on the command line: the environment or the
+                // file may name the production one, which the shell must never run on.
                 database_configured: cli.settings.database_url.is_some()
-                    || settings.database_url != readiness::config::DEFAULT_DATABASE_URL,
+                    && std::env::var_os("DATABASE_URL").is_none(),
             };
             let code = readiness::shell::run(settings, options).await?;
             std::process::exit(code);

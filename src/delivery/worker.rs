@@ -137,10 +137,10 @@ impl Delivery {
     /// counted with the jobs.
     pub fn detach(&self, call: impl std::future::Future<Output = ()> + Send + 'static) {
         self.unfinished.fetch_add(1, Ordering::SeqCst);
-        let unfinished = self.unfinished.clone();
+        let done = Finished(self.unfinished.clone());
         tokio::spawn(async move {
             call.await;
-            unfinished.fetch_sub(1, Ordering::SeqCst);
+            drop(done);
         });
     }
 
@@ -167,6 +167,15 @@ impl Delivery {
     pub fn checklist_changed(&self) {
         self.stale.notify_one();
         self.wake.home.notify_one();
+    }
+}
+
+/// Counts one job or call as finished when dropped, so a panic in it is counted too.
+struct Finished(Arc<AtomicUsize>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -267,8 +276,9 @@ impl Worker {
             let permit = permits.clone().acquire_owned().await.expect("never closed");
             let worker = self.clone();
             running.spawn(async move {
+                let done = Finished(worker.unfinished.clone());
                 worker.run(job).await;
-                worker.unfinished.fetch_sub(1, Ordering::SeqCst);
+                drop(done);
                 drop(permit);
             });
             while running.try_join_next().is_some() {}

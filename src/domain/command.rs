@@ -117,13 +117,14 @@ impl Command {
             | Command::Show { .. }
             | Command::Tickets { .. }
             | Command::Reminders { .. }
-            | Command::Report { .. }
             | Command::Escalation { change: None, .. }
             | Command::Roles { change: None } => Act::Read,
             Command::Customer { change, .. } if change.is_empty() => Act::Read,
-            Command::New { .. } | Command::Customer { .. } | Command::GoLive { .. } => {
-                Act::ManageCustomers
-            }
+            // A report is posted, with its files, in the customer's channel.
+            Command::New { .. }
+            | Command::Customer { .. }
+            | Command::GoLive { .. }
+            | Command::Report { .. } => Act::ManageCustomers,
             Command::Assign { .. } | Command::Done { .. } | Command::Undo { .. } => {
                 Act::WorkChecklist
             }

@@ -1,9 +1,10 @@
 //! Who may do what: four roles per workspace, and one table of what each may do
 //! ([`WHO_MAY`], shown in the README as it is here).
 //!
-//! A person's role is the one an admin gave them with `/readiness roles`; failing that,
-//! a workspace admin or owner (Slack's `users.info`) is an admin, and everyone else has
-//! the workspace's default role (`csm` unless the settings say otherwise).
+//! Slack's workspace admins and owners (`users.info`) are always admins here, so no one
+//! can lock a workspace out of its own settings. Anyone else has the role an admin gave
+//! them with `/readiness roles`, or the workspace's default (`csm` unless the settings
+//! say otherwise).
 
 use crate::domain::i18n::Lang;
 
@@ -54,7 +55,8 @@ pub enum Act {
     Read,
     /// Tick, untick, assign, date and annotate checklist items.
     WorkChecklist,
-    /// Create customers and change them: tier, CSM, channel, milestones, go-live, archive.
+    /// Create customers and change them (tier, CSM, channel, milestones, go-live,
+    /// archive), and post their monthly reports in their channels.
     ManageCustomers,
     /// Open tickets, and answer, pause, resume, re-prioritise, escalate and resolve them.
     WorkTickets,
@@ -114,12 +116,13 @@ pub fn may(role: Role, act: Act) -> bool {
         .any(|(a, roles)| *a == act && roles.contains(&role))
 }
 
-/// Whose role it is: given here, else Slack's admin flag, else the default.
+/// Whose role it is: Slack's admins and owners are admins; else the role given here,
+/// else the default.
 pub fn effective_role(given: Option<Role>, slack_admin: bool, default: Role) -> Role {
-    match (given, slack_admin) {
-        (Some(role), _) => role,
-        (None, true) => Admin,
-        (None, false) => default,
+    if slack_admin {
+        Admin
+    } else {
+        given.unwrap_or(default)
     }
 }
 
@@ -150,8 +153,13 @@ mod tests {
     }
 
     #[test]
-    fn a_given_role_wins_over_slacks_admin_flag_which_wins_over_the_default() {
-        assert_eq!(effective_role(Some(Viewer), true, Csm), Viewer);
+    fn slacks_admins_are_admins_and_a_given_role_wins_over_the_default() {
+        assert_eq!(
+            effective_role(Some(Viewer), true, Csm),
+            Admin,
+            "no lock-out"
+        );
+        assert_eq!(effective_role(Some(Viewer), false, Csm), Viewer);
         assert_eq!(effective_role(None, true, Csm), Admin);
         assert_eq!(effective_role(None, false, Csm), Csm);
         assert_eq!(effective_role(None, false, Viewer), Viewer);

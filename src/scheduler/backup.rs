@@ -31,7 +31,17 @@ pub async fn run(
     // Nothing else wakes this loop early: only its time, or shutdown.
     let never = Notify::new();
     let every_ms = schedule.every.as_millis() as i64;
+    // The first at start, unless the last is recent: a crash loop must not replace
+    // the good copies with copies of its own state.
     let mut next = time.now_ms();
+    let newest = scheduled_backups(&schedule.dir)
+        .ok()
+        .and_then(|found| found.last().cloned())
+        .and_then(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+        .and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok());
+    if let Some(newest) = newest {
+        next = next.max(newest.as_millis() as i64 + every_ms);
+    }
     loop {
         if !super::sleep_until(Some(next), &time, &never, &mut shutdown).await {
             return;

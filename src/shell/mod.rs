@@ -48,7 +48,7 @@ pub const VIRTUAL_START: &str = "2026-01-05T10:00:00+09:00";
 /// On the virtual clock, what a line sets going that shows within seconds in Slack
 /// (posts paced a second apart in one channel) is played out before the next line.
 const SETTLE_HORIZON_MS: i64 = 5_000;
-/// Longest the shell waits for the app to finish what a line started.
+/// Longest the shell waits for the app to finish what is due at one moment.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the app must look idle, checked this often, before the shell goes on.
 const QUIET_CHECKS: u32 = 3;
@@ -103,6 +103,9 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
         settings.database_url = format!("sqlite://{}", dir.path().join("shell.db").display());
         Some(dir)
     };
+    // The shell's scratch copies are not the workspace's backups.
+    settings.backup = None;
+    refuse_a_real_workspace(&settings.database_url).await?;
     let secret = session_secret()?;
     let token = format!("xoxb-shell-{}", &secret[..12]);
     let stand_in = StandIn::start(
@@ -111,6 +114,13 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
         &token,
         settings.channel_language == Lang::En,
         SHELL_TZ,
+        // A scratch database (a script's) needs no offset, and gets none, so that
+        // transcripts stay the same; a kept one gets a per-session one.
+        if options.database_configured || interactive {
+            (Utc::now().timestamp_millis() as u64 % 900) * 1000
+        } else {
+            0
+        },
     )
     .await?;
     settings.slack_api_url = stand_in.api_url.clone();
@@ -166,6 +176,22 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
     drop(shell);
     app.stop().await;
     Ok(if failed { 1 } else { 0 })
+}
+
+/// The shell posts to its stand-in and marks posts sent: on a database that holds a
+/// real workspace's customers it would swallow their escalations. It runs only on its
+/// own (`T0SHELL`) or an empty one.
+async fn refuse_a_real_workspace(database_url: &str) -> anyhow::Result<()> {
+    let store = crate::store::Store::connect(database_url).await?;
+    let customers = store.all_customers().await;
+    store.close().await;
+    if customers?.iter().any(|c| c.team_id != SHELL_TEAM) {
+        anyhow::bail!(
+            "this database holds a Slack workspace's customers; the shell runs only on its own \
+             (leave --database-url out, or give it a new file)"
+        );
+    }
+    Ok(())
 }
 
 /// The prompt's database unless one is configured: kept apart from `readiness serve`'s
@@ -854,7 +880,8 @@ impl Shell {
     /// clock is moved to each due row in turn; on the real one, the shell sleeps.
     async fn settle(&self, horizon_ms: i64) -> Result<(), Failed> {
         let until = self.time.now_ms() + horizon_ms;
-        let started = Instant::now();
+        // Reset whenever time moves on: a long wait that keeps firing is not stuck.
+        let mut started = Instant::now();
         let mut quiet = 0;
         loop {
             if started.elapsed() > SETTLE_TIMEOUT {
@@ -878,6 +905,7 @@ impl Shell {
             match next {
                 Some(due) if due <= until => {
                     quiet = 0;
+                    started = Instant::now();
                     if self.time.is_virtual() {
                         self.time.advance_to(due);
                     } else {

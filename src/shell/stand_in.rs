@@ -207,12 +207,17 @@ impl StandIn {
         token: &str,
         lang_is_english: bool,
         tz: &str,
+        ts_offset: u64,
     ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let mut workspace = Workspace {
             locale: if lang_is_english { "en-US" } else { "ja-JP" }.into(),
             tz: tz.into(),
+            // Message ts are the clock's seconds and this counter. A virtual clock starts
+            // at the same moment every session, so on a kept database each session's
+            // counter starts elsewhere, or its ts would be an earlier session's.
+            next_ts: ts_offset,
             ..Workspace::default()
         };
         workspace.channels.insert(
@@ -256,7 +261,7 @@ impl StandIn {
     pub fn know_channel(&self, id: &str, name: &str) {
         let mut w = self.workspace();
         // New ids must not collide with it.
-        if let Ok(n) = id[1..].parse::<u64>() {
+        if let Some(Ok(n)) = id.get(1..).map(str::parse::<u64>) {
             w.next_id = w.next_id.max(n);
         }
         w.channels.entry(id.to_string()).or_insert(Channel {
@@ -311,7 +316,9 @@ impl StandIn {
     }
 }
 
-/// A stable id for a name typed in the shell: `alice` → `UALICE`.
+/// A stable id for a name typed in the shell: `alice` → `UALICE`. A name that does not
+/// fit that form (`田中`, `al-ice`, a long one) gets a hash of itself appended, so two
+/// names never share an id.
 pub fn user_id(name: &str) -> String {
     let cleaned: String = name
         .chars()
@@ -319,7 +326,14 @@ pub fn user_id(name: &str) -> String {
         .map(|c| c.to_ascii_uppercase())
         .take(12)
         .collect();
-    format!("U{}", if cleaned.is_empty() { "X" } else { &cleaned })
+    if !cleaned.is_empty() && cleaned.eq_ignore_ascii_case(name) {
+        return format!("U{cleaned}");
+    }
+    // FNV-1a: the same id on every run (the standard hasher promises no such thing).
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("U{}{:08X}", &cleaned[..cleaned.len().min(4)], hash as u32)
 }
 
 fn ok(extra: Value) -> Value {
@@ -625,4 +639,24 @@ async fn response_url(
 /// Where files.getUploadURLExternal sends the bytes: accepted, shown when completed.
 async fn upload() -> &'static str {
     "OK - uploaded"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_typed_in_the_shell_get_distinct_stable_ids() {
+        assert_eq!(user_id("alice"), "UALICE");
+        assert_eq!(
+            user_id("alice"),
+            user_id("Alice"),
+            "Slack names ignore case"
+        );
+        let others = ["田中", "佐藤", "al-ice", "a.lice", "averyveryverylongname"];
+        let ids: std::collections::HashSet<String> = others.iter().map(|n| user_id(n)).collect();
+        assert_eq!(ids.len(), others.len(), "{ids:?}");
+        assert!(!ids.contains("UALICE"));
+        assert_eq!(user_id("田中"), user_id("田中"), "the same on every call");
+    }
 }

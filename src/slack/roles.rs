@@ -8,21 +8,17 @@ use crate::domain::i18n::Lang;
 use crate::domain::roles::{Act, Role, WHO_MAY, effective_role, may};
 use crate::store::audit::{Actor, Source};
 
-/// `user`'s role in `team`: given with `/readiness roles`, else Slack's admin flag,
-/// else the workspace default.
+/// `user`'s role in `team`: admin for Slack's admins and owners, else the one given
+/// with `/readiness roles`, else the workspace default.
 pub async fn role_of(ctx: &Context, team: &str, user: &str) -> Result<Role, sqlx::Error> {
     let given = ctx.store.role_of(team, user).await?;
-    let slack_admin = if given.is_none() {
-        ctx.users.is_admin(team, user).await.unwrap_or(false)
-    } else {
-        false
-    };
+    let slack_admin = ctx.users.is_admin(team, user).await.unwrap_or(false);
     Ok(effective_role(given, slack_admin, ctx.default_role))
 }
 
 /// Whether `user` may do `act`; if not, the role they have. Slack's admin flag only
-/// adds rights, so when the default role may, Slack is not asked (nor about people of
-/// other workspaces).
+/// adds rights, so Slack is asked only when the role alone does not allow it (and so
+/// not about people of other workspaces, who reach nothing that would need it).
 pub(super) async fn allowed(
     ctx: &Context,
     team: &str,
@@ -32,16 +28,15 @@ pub(super) async fn allowed(
     if act == Act::Read {
         return Ok(Ok(()));
     }
-    let role = match ctx.store.role_of(team, user).await? {
-        Some(given) => given,
-        None if may(ctx.default_role, act) => return Ok(Ok(())),
-        None => effective_role(
-            None,
-            ctx.users.is_admin(team, user).await.unwrap_or(false),
-            ctx.default_role,
-        ),
-    };
-    Ok(if may(role, act) { Ok(()) } else { Err(role) })
+    let role = ctx
+        .store
+        .role_of(team, user)
+        .await?
+        .unwrap_or(ctx.default_role);
+    if may(role, act) || ctx.users.is_admin(team, user).await == Some(true) {
+        return Ok(Ok(()));
+    }
+    Ok(Err(role))
 }
 
 /// Lets `user` do `act`, or refuses: the refusal is audited (who, what, from where)

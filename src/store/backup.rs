@@ -44,9 +44,25 @@ async fn vacuum_into(pool: &SqlitePool, to: &Path) -> anyhow::Result<u64> {
         .execute(pool)
         .await
         .with_context(|| format!("cannot write {}", partial.display()))?;
+    // VACUUM INTO does not sync what it wrote: synced here, so a power loss cannot
+    // leave a whole-looking copy that is not.
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot sync {}", partial.display()))?;
     std::fs::rename(&partial, to)
         .with_context(|| format!("cannot rename {} to {}", partial.display(), to.display()))?;
+    sync_dir(to);
     Ok(std::fs::metadata(to)?.len())
+}
+
+/// Makes a rename in `file`'s directory durable (best effort: not every platform can
+/// open a directory).
+fn sync_dir(file: &Path) {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
 }
 
 /// A read-only pool of one connection on a SQLite file that must exist.
@@ -110,18 +126,22 @@ pub async fn restore(from: &Path, database_url: &str) -> anyhow::Result<Restored
     let copied = vacuum_into(&backup, &restoring).await;
     backup.close().await;
     copied?;
-    let set_aside = if target.exists() {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let aside = PathBuf::from(format!("{}.before-restore-{stamp}", target.display()));
-        // The WAL belongs to the file it was written for: it moves with it, or the
-        // restored file would be read through the old one's log.
-        for suffix in ["-wal", "-shm"] {
-            let from = PathBuf::from(format!("{}{suffix}", target.display()));
-            if from.exists() {
-                std::fs::rename(&from, format!("{}{suffix}", aside.display()))
-                    .with_context(|| format!("cannot set {} aside", from.display()))?;
-            }
+    // A name no earlier restore used.
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+    let aside = PathBuf::from(format!("{}.before-restore-{stamp}", target.display()));
+    if aside.exists() {
+        bail!("{} exists; try again", aside.display());
+    }
+    // The WAL belongs to the file it was written for: it moves with it (even when that
+    // file is gone), or the restored file would be read through the old one's log.
+    for suffix in ["-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{suffix}", target.display()));
+        if from.exists() {
+            std::fs::rename(&from, format!("{}{suffix}", aside.display()))
+                .with_context(|| format!("cannot set {} aside", from.display()))?;
         }
+    }
+    let set_aside = if target.exists() {
         std::fs::rename(&target, &aside)
             .with_context(|| format!("cannot set {} aside", target.display()))?;
         Some(aside)
@@ -130,6 +150,7 @@ pub async fn restore(from: &Path, database_url: &str) -> anyhow::Result<Restored
     };
     std::fs::rename(&restoring, &target)
         .with_context(|| format!("cannot move the copy to {}", target.display()))?;
+    sync_dir(&target);
     Ok(Restored {
         database: target,
         set_aside,
