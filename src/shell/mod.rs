@@ -105,7 +105,7 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
     };
     // The shell's scratch copies are not the workspace's backups.
     settings.backup = None;
-    refuse_a_real_workspace(&settings.database_url).await?;
+    let customers = shell_customers(&settings.database_url).await?;
     let secret = session_secret()?;
     let token = format!("xoxb-shell-{}", &secret[..12]);
     let stand_in = StandIn::start(
@@ -132,7 +132,7 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
         "a fresh scratch SQLite database".into()
     };
     let app = App::start(settings, time.clone()).await?;
-    for customer in app.context().store.all_customers().await? {
+    for customer in customers {
         if let Some(id) = &customer.channel_id {
             stand_in.know_channel(id, &crate::domain::slug::channel_name(&customer.slug, 1));
         }
@@ -178,20 +178,23 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
     Ok(if failed { 1 } else { 0 })
 }
 
-/// The shell posts to its stand-in and marks posts sent: on a database that holds a
-/// real workspace's customers it would swallow their escalations. It runs only on its
-/// own (`T0SHELL`) or an empty one.
-async fn refuse_a_real_workspace(database_url: &str) -> anyhow::Result<()> {
+/// The database's customers, which must all be the shell's own (`T0SHELL`). The shell
+/// posts to its stand-in and marks posts sent: on a database holding a real
+/// workspace's customers it would swallow their escalations, so it refuses one.
+async fn shell_customers(
+    database_url: &str,
+) -> anyhow::Result<Vec<crate::domain::customer::Customer>> {
     let store = crate::store::Store::connect(database_url).await?;
     let customers = store.all_customers().await;
     store.close().await;
-    if customers?.iter().any(|c| c.team_id != SHELL_TEAM) {
+    let customers = customers?;
+    if customers.iter().any(|c| c.team_id != SHELL_TEAM) {
         anyhow::bail!(
             "this database holds a Slack workspace's customers; the shell runs only on its own \
              (leave --database-url out, or give it a new file)"
         );
     }
-    Ok(())
+    Ok(customers)
 }
 
 /// The prompt's database unless one is configured: kept apart from `readiness serve`'s

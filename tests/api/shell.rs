@@ -33,6 +33,13 @@ fn shell(db: &TestDb, script: &str, extra: &[&str]) -> Output {
     cmd.output().expect("the binary runs")
 }
 
+/// `text` in a file of `dir`, for a test's own script or settings.
+fn written(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Compares stdout with the journey's transcript (or rewrites it when blessing).
 fn assert_golden(output: &Output, transcript: &str) {
     let path = journeys().join(transcript);
@@ -151,18 +158,16 @@ fn a_script_stops_at_its_first_error_with_a_non_zero_exit() {
 fn with_the_real_clock_escalations_print_as_they_fire() {
     let db = TestDb::sqlite();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("seconds.toml");
-    std::fs::write(
-        &config,
+    let config = written(
+        &dir,
+        "seconds.toml",
         "language = \"en\"\n[sla.P0]\nfirst_response = \"6s\"\nresolution = \"1h\"\n",
-    )
-    .unwrap();
-    let script = dir.path().join("script.txt");
-    std::fs::write(
-        &script,
+    );
+    let script = written(
+        &dir,
+        "script.txt",
         "/readiness new Acme tier=enterprise\n/readiness ticket acme P0 Down\nwait 7s\npress responded T-1\n",
-    )
-    .unwrap();
+    );
     let output = readiness()
         .arg("--config")
         .arg(&config)
@@ -215,9 +220,9 @@ fn with_the_real_clock_escalations_print_as_they_fire() {
 fn info_logs_carry_no_names_or_free_text() {
     let db = TestDb::sqlite();
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("pii.txt");
-    std::fs::write(
-        &script,
+    let script = written(
+        &dir,
+        "pii.txt",
         "/readiness new Zyxwv Corp tier=enterprise\n\
          /readiness customer zyxwv-corp csm=@mallory\n\
          /readiness ticket zyxwv-corp P1 secret-summary-qwerty\n\
@@ -227,8 +232,7 @@ fn info_logs_carry_no_names_or_free_text() {
          submit assignee=@mallory note=\"private-note-text\"\n\
          reply T-1 private-reply-text\n\
          wait 2m\n",
-    )
-    .unwrap();
+    );
     let output = readiness()
         .args([
             "--language",
