@@ -69,7 +69,15 @@ impl App {
                 "READINESS_BACKUP_DIR is for SQLite; back PostgreSQL up with pg_dump (README, Backups)"
             );
         }
-        let api = SlackApi::new(&settings.slack_api_url, &settings.bot_token)?;
+        let (api, installer) = if settings.is_multi_workspace() {
+            let (api, installer) = many_workspaces(&settings, &store).await?;
+            (api, Some(installer))
+        } else {
+            (
+                SlackApi::new(&settings.slack_api_url, &settings.bot_token)?,
+                None,
+            )
+        };
         let verifier = Verifier::new(&settings.signing_secret);
         if !verifier.is_configured() || !api.has_token() {
             warn!(
@@ -171,9 +179,14 @@ impl App {
                     settings.commands_per_workspace_per_minute,
                 )),
                 default_role: settings.default_role,
+                install_link: installer
+                    .as_ref()
+                    .and(settings.public_url.as_ref())
+                    .map(|url| format!("{url}/slack/install")),
             },
             verifier,
             metrics,
+            installer,
         };
         Ok(Self {
             state,
@@ -238,6 +251,59 @@ impl App {
         store.close().await;
         drop(self.single_process);
     }
+}
+
+/// Many workspaces: each one's token comes from its OAuth install, sealed under the
+/// operator's key. Refuses to start without what that needs, or when the stored
+/// tokens were sealed under another key.
+async fn many_workspaces(
+    settings: &Settings,
+    store: &Store,
+) -> anyhow::Result<(SlackApi, http::oauth::Installer)> {
+    if settings.client_id.is_empty() || settings.client_secret.is_empty() {
+        anyhow::bail!("installing into many workspaces needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET");
+    }
+    let Some(key) = settings.encryption_key.clone() else {
+        anyhow::bail!(
+            "SLACK_CLIENT_ID is set (many workspaces), but there is no encryption key: the workspaces' tokens would be stored in the clear. Set READINESS_ENCRYPTION_KEY to the base64 of 32 random bytes (`openssl rand -base64 32`), or READINESS_ENCRYPTION_KEY_FILE to a file holding it"
+        );
+    };
+    let Some(public_url) = &settings.public_url else {
+        anyhow::bail!(
+            "SLACK_CLIENT_ID is set (many workspaces), but READINESS_PUBLIC_URL is not: Slack's install flow must be sent back to this server's public address"
+        );
+    };
+    if !settings.bot_token.is_empty() {
+        warn!("SLACK_BOT_TOKEN is ignored: with SLACK_CLIENT_ID each workspace uses the token it installed");
+    }
+    let foreign: Vec<String> = store
+        .installations()
+        .await?
+        .iter()
+        .filter_map(|i| i.bot_token.as_deref())
+        .filter_map(crate::crypto::sealed_key_id)
+        .filter(|id| *id != key.id())
+        .map(str::to_string)
+        .collect();
+    if let Some(other) = foreign.first() {
+        anyhow::bail!(
+            "{} stored token(s) are sealed with key {other}, but this server's key is {}: start with the key they were sealed with, or finish `readiness rotate-key`",
+            foreign.len(),
+            key.id()
+        );
+    }
+    let installer = http::oauth::Installer::new(
+        &settings.client_id,
+        &settings.client_secret,
+        public_url,
+        &settings.slack_api_url,
+        key.clone(),
+    );
+    info!(key = key.id(), "many workspaces: tokens come from OAuth installs");
+    Ok((
+        SlackApi::installed(&settings.slack_api_url, store.clone(), key)?,
+        installer,
+    ))
 }
 
 /// Resolves on SIGINT or SIGTERM.

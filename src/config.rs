@@ -98,6 +98,14 @@ pub enum Command {
         /// A file written by `readiness backup` or the scheduled backup.
         file: PathBuf,
     },
+    /// Re-seal every stored token with a new encryption key (the SQLite server must be
+    /// stopped; start it again with the new key afterwards).
+    RotateKey {
+        /// A file holding the new key: the base64 of 32 random bytes. The current key
+        /// is READINESS_ENCRYPTION_KEY (or READINESS_ENCRYPTION_KEY_FILE).
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
     /// Stream the audit log to stdout, oldest first, for a SIEM.
     ExportAudit {
         /// Entries at or after this: a date (YYYY-MM-DD, UTC midnight) or an RFC 3339 time.
@@ -147,9 +155,31 @@ pub struct SettingArgs {
     /// Base URL of Slack's Web API; every Web API call goes here.
     #[arg(long, env = "SLACK_API_URL", global = true)]
     pub slack_api_url: Option<String>,
-    /// App-level token (xapp-…); Socket Mode is not built yet (see README).
+    /// App-level token (xapp-…) with connections:write: serve over Socket Mode.
     #[arg(long, env = "SLACK_APP_TOKEN", global = true, hide_env_values = true)]
     pub slack_app_token: Option<String>,
+    /// The app's client id: with the secret, installs into many workspaces (OAuth).
+    #[arg(long, env = "SLACK_CLIENT_ID", global = true)]
+    pub slack_client_id: Option<String>,
+    /// The app's client secret, from its Basic Information page.
+    #[arg(
+        long,
+        env = "SLACK_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub slack_client_secret: Option<String>,
+    /// Base64 of 32 random bytes: seals the workspaces' tokens at rest (AES-256-GCM).
+    #[arg(
+        long,
+        env = "READINESS_ENCRYPTION_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub encryption_key: Option<String>,
+    /// A file holding that key instead (like a mounted secret).
+    #[arg(long, env = "READINESS_ENCRYPTION_KEY_FILE", global = true)]
+    pub encryption_key_file: Option<PathBuf>,
     /// Path of the TOML settings and policy file.
     #[arg(long = "config", env = "READINESS_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -200,6 +230,10 @@ pub struct FileSettings {
     slack_bot_token: Option<Secret>,
     slack_api_url: Option<String>,
     slack_app_token: Option<Secret>,
+    slack_client_id: Option<String>,
+    slack_client_secret: Option<Secret>,
+    encryption_key: Option<Secret>,
+    encryption_key_file: Option<PathBuf>,
     public_url: Option<String>,
     template: Option<PathBuf>,
     language: Option<String>,
@@ -218,6 +252,14 @@ pub enum LogFormat {
     Json,
 }
 
+impl Settings {
+    /// Installs into many workspaces through OAuth (each with its own token), rather
+    /// than one workspace's `SLACK_BOT_TOKEN`.
+    pub fn is_multi_workspace(&self) -> bool {
+        !self.client_id.is_empty() || !self.client_secret.is_empty()
+    }
+}
+
 /// The resolved settings the app runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -227,6 +269,11 @@ pub struct Settings {
     pub bot_token: Secret,
     pub slack_api_url: String,
     pub app_token: Secret,
+    /// Many workspaces, installed through OAuth, when both are set.
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Seals stored tokens; required with many workspaces.
+    pub encryption_key: Option<crate::crypto::EncryptionKey>,
     pub public_url: Option<String>,
     pub template: Option<PathBuf>,
     /// Language of messages posted in channels.
@@ -343,6 +390,26 @@ impl Settings {
             ),
             Some(role) => role,
         };
+        let encryption_key = match (
+            args.encryption_key
+                .clone()
+                .map(Secret::from)
+                .or(file.encryption_key),
+            args.encryption_key_file.clone().or(file.encryption_key_file),
+        ) {
+            (Some(_), Some(_)) => bail!(
+                "set READINESS_ENCRYPTION_KEY or READINESS_ENCRYPTION_KEY_FILE, not both"
+            ),
+            (Some(key), None) => Some(
+                crate::crypto::EncryptionKey::from_base64(key.expose())
+                    .map_err(|e| anyhow::anyhow!("READINESS_ENCRYPTION_KEY: {e}"))?,
+            ),
+            (None, Some(path)) => Some(
+                crate::crypto::EncryptionKey::from_file(&path)
+                    .map_err(|e| anyhow::anyhow!("READINESS_ENCRYPTION_KEY_FILE: {e}"))?,
+            ),
+            (None, None) => None,
+        };
         let backup = args.backup_dir.clone().or(file.backup_dir).map(|dir| {
             crate::scheduler::backup::BackupSchedule {
                 dir,
@@ -362,6 +429,13 @@ impl Settings {
             // slack-morphism joins method names with a `/`; accept the base with or without one.
             slack_api_url: slack_api_url.trim_end_matches('/').to_string(),
             app_token: secret(&args.slack_app_token, &file.slack_app_token),
+            client_id: args
+                .slack_client_id
+                .clone()
+                .or(file.slack_client_id)
+                .unwrap_or_default(),
+            client_secret: secret(&args.slack_client_secret, &file.slack_client_secret),
+            encryption_key,
             public_url: args
                 .public_url
                 .clone()

@@ -4,6 +4,7 @@
 //! Each folder uses only the folders listed before it, so every arrow points one way.
 //!
 //! - `time_source.rs` what "now" is: the real clock, or the shell's virtual one.
+//! - `crypto.rs`  secrets at rest: tokens sealed with AES-256-GCM.
 //! - `domain/`    pure: the template, checklist progress, the command grammar, slugs.
 //! - `blocks/`    pure renderers: domain state → Block Kit, within Slack's limits.
 //! - `store/`     one storage interface; SQLite and PostgreSQL behind it.
@@ -24,6 +25,7 @@ pub mod app;
 pub mod audit_export;
 pub mod blocks;
 pub mod config;
+pub mod crypto;
 pub mod delivery;
 pub mod domain;
 pub mod http;

@@ -107,6 +107,28 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::RotateKey { new_key_file } => {
+            let Some(old) = &settings.encryption_key else {
+                anyhow::bail!(
+                    "set READINESS_ENCRYPTION_KEY (or READINESS_ENCRYPTION_KEY_FILE) to the key the tokens are sealed with now"
+                );
+            };
+            let new = readiness::crypto::EncryptionKey::from_file(&new_key_file)
+                .map_err(|e| anyhow::anyhow!("--new-key-file: {e}"))?;
+            let count = readiness::store::installations::rotate_key(
+                &settings.database_url,
+                old,
+                &new,
+                chrono::Utc::now().timestamp_millis(),
+            )
+            .await?;
+            eprintln!(
+                "{count} token(s) re-sealed from key {} to key {}. Start the server with the new key now (READINESS_ENCRYPTION_KEY or READINESS_ENCRYPTION_KEY_FILE).",
+                old.id(),
+                new.id()
+            );
+            Ok(())
+        }
         Command::ExportAudit { since, format } => {
             let since_ms = readiness::audit_export::parse_since(&since).ok_or_else(|| {
                 anyhow::anyhow!(

@@ -103,8 +103,13 @@ impl Home {
                         _ = shutdown.changed() => return,
                     }
                 }
-                if let Err(e) = self.render_and_publish(&team, &user, page).await {
-                    warn!(error = %e, "cannot refresh an App Home");
+                match self.render_and_publish(&team, &user, page).await {
+                    Ok(()) => {}
+                    // Uninstalled: its viewers are no longer watched.
+                    Err(ApiError::NotInstalled) => {
+                        self.viewers.lock().expect("home lock").remove(&(team, user));
+                    }
+                    Err(e) => warn!(error = %e, "cannot refresh an App Home"),
                 }
             }
         }
@@ -134,7 +139,7 @@ impl Home {
             .await
             .map_err(|e| ApiError::Transport(format!("database: {e}")))?;
         debug!(took = ?started.elapsed(), "App Home rendered");
-        self.api.publish_home(user, view).await
+        self.api.workspace(team).await?.publish_home(user, view).await
     }
 
     /// The Home of `user`: their customers (created by them, their CSM role or an item

@@ -3,7 +3,11 @@
 //! A thin wrapper: it turns our [`Message`]s into slack-morphism requests and Slack's
 //! failures into [`ApiError`], which says whether trying again can help.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use serde::{Deserialize, Serialize};
 use slack_morphism::errors::SlackClientError;
@@ -11,6 +15,8 @@ use slack_morphism::prelude::*;
 
 use crate::blocks::Message;
 use crate::config::Secret;
+use crate::crypto::EncryptionKey;
+use crate::store::Store;
 
 pub type Client = SlackClient<SlackClientHyperHttpsConnector>;
 
@@ -19,6 +25,12 @@ pub enum ApiError {
     /// No bot token is configured, so nothing can be sent.
     #[error("SLACK_BOT_TOKEN is not set")]
     NoToken,
+    /// The workspace has not installed the app, or uninstalled it: nothing is sent.
+    #[error("the app is not installed in this workspace")]
+    NotInstalled,
+    /// The workspace's stored token does not open with this server's key.
+    #[error("cannot open the workspace's token: {0}")]
+    Sealed(String),
     /// Slack answered `ok: false` with this code (`name_taken`, `not_in_channel`, …).
     #[error("Slack answered {0}")]
     Slack(String),
@@ -68,10 +80,30 @@ pub struct UserInfo {
     pub is_admin: bool,
 }
 
-#[derive(Clone)]
-pub struct SlackApi {
-    client: Arc<Client>,
-    token: Option<SlackApiToken>,
+/// What `oauth.v2.access` grants (the fields the app keeps).
+#[derive(Deserialize)]
+pub struct Granted {
+    pub access_token: Secret,
+    #[serde(default)]
+    pub token_type: String,
+    #[serde(default)]
+    pub scope: String,
+    #[serde(default)]
+    pub bot_user_id: String,
+    #[serde(default)]
+    pub app_id: String,
+    pub team: Option<Named>,
+    pub enterprise: Option<Named>,
+    #[serde(default)]
+    pub is_enterprise_install: bool,
+    pub authed_user: Option<Named>,
+}
+
+#[derive(Deserialize)]
+pub struct Named {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
 }
 
 #[derive(Serialize)]
@@ -110,44 +142,215 @@ struct HistoryMessage {
     metadata: Option<SlackMessageMetadata>,
 }
 
+/// The Web API client, and whose token each call is made with: the one
+/// `SLACK_BOT_TOKEN` (single-workspace mode), or each workspace's own, installed
+/// through OAuth. [`SlackApi::workspace`] gives the calls of one workspace.
+#[derive(Clone)]
+pub struct SlackApi {
+    client: Arc<Client>,
+    tokens: Tokens,
+}
+
+#[derive(Clone)]
+enum Tokens {
+    /// `SLACK_BOT_TOKEN`, for whichever workspace sent the request.
+    Single(Option<SlackApiToken>),
+    /// Each workspace's own token, opened from the installations table.
+    Installed(Arc<Installed>),
+}
+
+/// How long an opened token is reused before the table is read again. Uninstalls in
+/// this process forget it at once; another replica's are seen within this.
+const TOKEN_TTL: Duration = Duration::from_secs(60);
+
+struct Installed {
+    store: Store,
+    key: EncryptionKey,
+    /// team → its token (`None`: not installed) and when it was read.
+    opened: Mutex<HashMap<String, (Instant, Option<SlackApiToken>)>>,
+}
+
+/// The Web API calls of one workspace, with its token.
+pub struct Workspace {
+    client: Arc<Client>,
+    token: SlackApiToken,
+}
+
+fn content(message: &Message) -> SlackMessageContent {
+    SlackMessageContent::new()
+        .with_text(message.text.clone())
+        .with_blocks(message.blocks.clone())
+}
+
+fn https_client(api_url: &str) -> anyhow::Result<Client> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()?
+        .https_or_http()
+        .enable_all_versions()
+        .build();
+    // slack-morphism joins the base and the method name with a `/` (and the settings
+    // have already dropped a trailing one).
+    let connector = SlackClientHyperConnector::from(https).with_slack_api_url(api_url);
+    Ok(SlackClient::new(connector))
+}
+
 impl SlackApi {
-    /// A client for `api_url` (http is accepted, for a local test double).
+    /// Single-workspace mode: every call with `bot_token` (http is accepted in
+    /// `api_url`, for a local test double).
     pub fn new(api_url: &str, bot_token: &Secret) -> anyhow::Result<Self> {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_all_versions()
-            .build();
-        // slack-morphism joins the base and the method name with a `/` (and the
-        // settings have already dropped a trailing one).
-        let connector = SlackClientHyperConnector::from(https).with_slack_api_url(api_url);
         Ok(Self {
-            client: Arc::new(SlackClient::new(connector)),
-            token: (!bot_token.is_empty()).then(|| {
+            client: Arc::new(https_client(api_url)?),
+            tokens: Tokens::Single((!bot_token.is_empty()).then(|| {
                 SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_string()))
-            }),
+            })),
         })
     }
 
+    /// Many workspaces: each call with the token its workspace installed, sealed in
+    /// `store` under `key`.
+    pub fn installed(api_url: &str, store: Store, key: EncryptionKey) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: Arc::new(https_client(api_url)?),
+            tokens: Tokens::Installed(Arc::new(Installed {
+                store,
+                key,
+                opened: Mutex::new(HashMap::new()),
+            })),
+        })
+    }
+
+    /// Whether calls can be made at all (single mode without a token cannot).
     pub fn has_token(&self) -> bool {
-        self.token.is_some()
+        match &self.tokens {
+            Tokens::Single(token) => token.is_some(),
+            Tokens::Installed(_) => true,
+        }
     }
 
-    fn session(&self) -> Result<SlackClientSession<'_, SlackClientHyperHttpsConnector>, ApiError> {
-        let token = self.token.as_ref().ok_or(ApiError::NoToken)?;
-        Ok(self.client.open_session(token))
+    /// Whether tokens come from OAuth installs.
+    pub fn is_multi_workspace(&self) -> bool {
+        matches!(self.tokens, Tokens::Installed(_))
     }
 
-    fn content(message: &Message) -> SlackMessageContent {
-        SlackMessageContent::new()
-            .with_text(message.text.clone())
-            .with_blocks(message.blocks.clone())
+    /// `oauth.v2.access`: trades the code of an install for the workspace's bot token.
+    /// (Read as our own type: slack-morphism's cannot hold an org-wide install, whose
+    /// `team` is null.)
+    pub async fn exchange_code(
+        &self,
+        client_id: &str,
+        client_secret: &Secret,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<Granted, ApiError> {
+        use slack_morphism::SlackClientHttpConnector as _;
+        let connector = &self.client.http_api.connector;
+        let url = SlackClientHttpApiUri::create_url_with_params(
+            connector.create_method_uri_path("oauth.v2.access")?,
+            &vec![("code", Some(code)), ("redirect_uri", Some(redirect_uri))],
+        )?;
+        let granted: Granted = connector
+            .http_get_with_client_secret(
+                url,
+                &SlackClientId::new(client_id.to_string()),
+                &SlackClientSecret::new(client_secret.expose().to_string()),
+            )
+            .await?;
+        Ok(granted)
+    }
+
+    /// The calls of `team`, with its token.
+    pub async fn workspace(&self, team: &str) -> Result<Workspace, ApiError> {
+        let token = match &self.tokens {
+            Tokens::Single(token) => token.clone().ok_or(ApiError::NoToken)?,
+            Tokens::Installed(installed) => installed
+                .token(team)
+                .await?
+                .ok_or(ApiError::NotInstalled)?,
+        };
+        Ok(Workspace {
+            client: self.client.clone(),
+            token,
+        })
+    }
+
+    /// Whether requests from `team` (of the Enterprise Grid organisation `enterprise`,
+    /// if any) are served: always with one workspace's token; with many, only from a
+    /// workspace that has the app installed, itself or through its organisation.
+    pub async fn admits(&self, team: &str, enterprise: Option<&str>) -> Result<bool, ApiError> {
+        let Tokens::Installed(installed) = &self.tokens else {
+            return Ok(true);
+        };
+        if installed.token(team).await?.is_some() {
+            return Ok(true);
+        }
+        if enterprise.is_none_or(str::is_empty) {
+            return Ok(false);
+        }
+        // A workspace of an org-wide install, not seen before: remembered under its
+        // organisation, so scheduled work for it finds the token too.
+        let found = installed
+            .store
+            .installation_of_request(team, enterprise)
+            .await
+            .map_err(|e| ApiError::Transport(format!("cannot read the installation: {e}")))?;
+        if !found.is_some_and(|i| i.is_active()) {
+            return Ok(false);
+        }
+        installed.opened.lock().expect("token lock").remove(team);
+        Ok(installed.token(team).await?.is_some())
+    }
+
+    /// Forgets the opened tokens, after an install or an uninstall here (an org
+    /// install acts for many teams; installs are rare, so all are read again).
+    pub fn forget_tokens(&self) {
+        if let Tokens::Installed(installed) = &self.tokens {
+            installed.opened.lock().expect("token lock").clear();
+        }
+    }
+}
+
+impl Installed {
+    async fn token(&self, team: &str) -> Result<Option<SlackApiToken>, ApiError> {
+        if let Some((at, token)) = self.opened.lock().expect("token lock").get(team)
+            && at.elapsed() < TOKEN_TTL
+        {
+            return Ok(token.clone());
+        }
+        let install = self
+            .store
+            .installation_for(team)
+            .await
+            .map_err(|e| ApiError::Transport(format!("cannot read the installation: {e}")))?;
+        let token = match install.filter(|i| i.is_active()) {
+            None => None,
+            Some(install) => {
+                let sealed = install.bot_token.as_deref().unwrap_or_default();
+                let opened = self.key.open(sealed, &install.workspace).map_err(|e| {
+                    // Not worth retrying: the operator must give the right key.
+                    ApiError::Sealed(e.to_string())
+                })?;
+                Some(SlackApiToken::new(SlackApiTokenValue::new(
+                    opened.expose().to_string(),
+                )))
+            }
+        };
+        self.opened
+            .lock()
+            .expect("token lock")
+            .insert(team.to_string(), (Instant::now(), token.clone()));
+        Ok(token)
+    }
+}
+
+impl Workspace {
+    fn session(&self) -> SlackClientSession<'_, SlackClientHyperHttpsConnector> {
+        self.client.open_session(&self.token)
     }
 
     /// Posts a message; returns its `ts`.
     pub async fn post_message(&self, channel: &str, message: &Message) -> Result<String, ApiError> {
-        let request = SlackApiChatPostMessageRequest::new(channel.into(), Self::content(message));
-        let response = self.session()?.chat_post_message(&request).await?;
+        let request = SlackApiChatPostMessageRequest::new(channel.into(), content(message));
+        let response = self.session().chat_post_message(&request).await?;
         Ok(response.ts.to_string())
     }
 
@@ -158,8 +361,8 @@ impl SlackApi {
         message: &Message,
     ) -> Result<(), ApiError> {
         let request =
-            SlackApiChatUpdateRequest::new(channel.into(), Self::content(message), ts.into());
-        self.session()?.chat_update(&request).await?;
+            SlackApiChatUpdateRequest::new(channel.into(), content(message), ts.into());
+        self.session().chat_update(&request).await?;
         Ok(())
     }
 
@@ -178,12 +381,12 @@ impl SlackApi {
         };
         let mut request = SlackApiChatPostMessageRequest::new(
             channel.into(),
-            Self::content(message).with_metadata(metadata),
+            content(message).with_metadata(metadata),
         );
         if let Some(thread) = thread_ts {
             request = request.with_thread_ts(thread.into());
         }
-        let response = self.session()?.chat_post_message(&request).await?;
+        let response = self.session().chat_post_message(&request).await?;
         Ok(response.ts.to_string())
     }
 
@@ -222,7 +425,7 @@ impl SlackApi {
             ];
             params.retain(|(_, v)| v.is_some());
             let page: History = self
-                .session()?
+                .session()
                 .http_session_api
                 .http_get(method, &params, None)
                 .await?;
@@ -253,7 +456,7 @@ impl SlackApi {
     /// Whether the channel is shared with another organisation (Slack Connect).
     pub async fn is_shared(&self, channel: &str) -> Result<bool, ApiError> {
         let request = SlackApiConversationsInfoRequest::new(channel.into());
-        let response = self.session()?.conversations_info(&request).await?;
+        let response = self.session().conversations_info(&request).await?;
         // slack-morphism models `is_shared`, which Slack sets for Slack Connect channels.
         Ok(response.channel.flags.is_shared.unwrap_or(false))
     }
@@ -261,7 +464,7 @@ impl SlackApi {
     /// A link to a message, for escalations posted away from it.
     pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, ApiError> {
         let request = SlackApiChatGetPermalinkRequest::new(channel.into(), ts.into());
-        let response = self.session()?.chat_get_permalink(&request).await?;
+        let response = self.session().chat_get_permalink(&request).await?;
         Ok(response.permalink.to_string())
     }
 
@@ -269,7 +472,7 @@ impl SlackApi {
     pub async fn create_channel(&self, name: &str, private: bool) -> Result<String, ApiError> {
         let request =
             SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(private);
-        let response = self.session()?.conversations_create(&request).await?;
+        let response = self.session().conversations_create(&request).await?;
         Ok(response.channel.id.to_string())
     }
 
@@ -279,7 +482,7 @@ impl SlackApi {
             users: users.join(","),
         };
         let _: Empty = self
-            .session()?
+            .session()
             .http_session_api
             .http_post("conversations.invite", &request, None)
             .await?;
@@ -288,20 +491,31 @@ impl SlackApi {
 
     pub async fn pin(&self, channel: &str, ts: &str) -> Result<(), ApiError> {
         let request = SlackApiPinsAddRequest::new(channel.into(), ts.into());
-        self.session()?.pins_add(&request).await?;
+        self.session().pins_add(&request).await?;
         Ok(())
     }
 
-    pub async fn user_info(&self, user: &str) -> Result<UserInfo, ApiError> {
+    /// What Slack says of `user`, as seen from `team`: an admin or owner of another
+    /// workspace (a Slack Connect guest, or an org member homed elsewhere) is not an
+    /// admin here.
+    pub async fn user_info(&self, team: &str, user: &str) -> Result<UserInfo, ApiError> {
         let request = SlackApiUsersInfoRequest::new(user.into()).with_include_locale(true);
-        let response = self.session()?.users_info(&request).await?;
-        let flags = &response.user.flags;
-        let is_admin = [flags.is_admin, flags.is_owner, flags.is_primary_owner]
-            .into_iter()
-            .any(|f| f == Some(true));
+        let response = self.session().users_info(&request).await?;
+        let person = &response.user;
+        let of_team = person.team_id.as_ref().is_none_or(|t| t.0 == team)
+            || person
+                .enterprise_user
+                .as_ref()
+                .and_then(|e| e.teams.as_ref())
+                .is_some_and(|teams| teams.iter().any(|t| t.0 == team));
+        let flags = &person.flags;
+        let is_admin = of_team
+            && [flags.is_admin, flags.is_owner, flags.is_primary_owner]
+                .into_iter()
+                .any(|f| f == Some(true));
         Ok(UserInfo {
-            locale: response.user.locale.map(|l| l.to_string()),
-            tz: response.user.tz,
+            locale: person.locale.as_ref().map(|l| l.to_string()),
+            tz: person.tz.clone(),
             is_admin,
         })
     }
@@ -321,7 +535,7 @@ impl SlackApi {
         request: &(impl Serialize + Send + Sync),
     ) -> Result<(), ApiError> {
         let _: Empty = self
-            .session()?
+            .session()
             .http_session_api
             .http_post(method, request, None)
             .await?;
@@ -340,7 +554,7 @@ impl SlackApi {
         content: Vec<u8>,
         content_type: &str,
     ) -> Result<(), ApiError> {
-        let session = self.session()?;
+        let session = self.session();
         let ticket = session
             .get_upload_url_external(&SlackApiFilesGetUploadUrlExternalRequest::new(
                 filename.to_string(),
@@ -375,8 +589,11 @@ impl SlackApi {
         let request = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
         self.post_views("views.open", &request).await
     }
+}
 
-    /// Answers through a `response_url` (ephemeral unless the body says otherwise).
+impl SlackApi {
+    /// Answers through a `response_url` (ephemeral unless the body says otherwise);
+    /// the URL itself is the credential, so no workspace token is needed.
     pub async fn respond(
         &self,
         response_url: &str,
@@ -386,7 +603,7 @@ impl SlackApi {
         let url: SlackResponseUrl = url::Url::parse(response_url)
             .map_err(|e| ApiError::Transport(format!("bad response_url: {e}")))?
             .into();
-        let mut request = SlackApiPostWebhookMessageRequest::new(Self::content(message));
+        let mut request = SlackApiPostWebhookMessageRequest::new(content(message));
         if replace_original {
             request = request.with_replace_original(true);
         }

@@ -64,7 +64,11 @@ impl Users {
         }
         let this = self.clone();
         let lookup = tokio::spawn(async move {
-            match this.api.user_info(&key.1).await {
+            let info = match this.api.workspace(&key.0).await {
+                Ok(calls) => calls.user_info(&key.0, &key.1).await,
+                Err(e) => Err(e),
+            };
+            match info {
                 Ok(info) => {
                     let facts = Facts {
                         lang: Lang::from_locale(info.locale.as_deref().unwrap_or("")),

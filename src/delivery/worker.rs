@@ -397,7 +397,11 @@ impl Worker {
             }
             let channel = customer.channel_id.clone().expect("just set");
             let invitees = [caller];
-            match with_retries("invite", || self.api.invite(&channel, &invitees)).await {
+            let invited = match self.api.workspace(&customer.team_id).await {
+                Ok(calls) => with_retries("invite", || calls.invite(&channel, &invitees)).await,
+                Err(e) => Err(e),
+            };
+            match invited {
                 Ok(()) => {}
                 Err(ApiError::Slack(code))
                     if code == "already_in_channel" || code == "cant_invite_self" => {}
@@ -428,10 +432,11 @@ impl Worker {
 
     /// `cust-<slug>`, or the first of `-2`, `-3`, … that is free.
     async fn create_channel(&self, customer: &Customer) -> Result<String, ApiError> {
+        let calls = self.api.workspace(&customer.team_id).await?;
         for attempt in 1..=CHANNEL_NAME_ATTEMPTS {
             let name = channel_name(&customer.slug, attempt);
             match with_retries("conversations.create", || {
-                self.api.create_channel(&name, true)
+                calls.create_channel(&name, true)
             })
             .await
             {
@@ -454,6 +459,7 @@ impl Worker {
             .channel_id
             .clone()
             .ok_or_else(|| ApiError::Slack("channel_not_found".into()))?;
+        let calls = self.api.workspace(&customer.team_id).await?;
         // The version is read before the state, so a change racing this post leaves
         // the message marked stale rather than wrongly current.
         let version = self
@@ -487,7 +493,7 @@ impl Worker {
         };
         for (part, message) in parts {
             let ts = with_retries("chat.postMessage", || {
-                self.api.post_message(&channel, &message)
+                calls.post_message(&channel, &message)
             })
             .await?;
             if let Err(e) = self
@@ -498,7 +504,7 @@ impl Worker {
                 warn!(customer = customer.id, error = %e, "cannot record a posted message");
             }
             if pin && part == Part::Overview {
-                match with_retries("pins.add", || self.api.pin(&channel, &ts)).await {
+                match with_retries("pins.add", || calls.pin(&channel, &ts)).await {
                     Ok(()) => {}
                     Err(ApiError::Slack(code)) if code == "already_pinned" => {}
                     Err(e) => warn!(customer = customer.id, error = %e, "cannot pin the overview"),
@@ -604,13 +610,19 @@ impl Worker {
         };
         // A part the template no longer has (a team changed it) is left as it was.
         if let Some(message) = rendered {
-            match with_retries("chat.update", || {
-                self.api
-                    .update_message(&stale.channel_id, &stale.ts, &message)
-            })
-            .await
-            {
+            let updated = match self.api.workspace(&customer.team_id).await {
+                Ok(calls) => {
+                    with_retries("chat.update", || {
+                        calls.update_message(&stale.channel_id, &stale.ts, &message)
+                    })
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            match updated {
                 Ok(()) => self.clicks.forget_message(&stale.ts),
+                // Uninstalled: the message stays as it was; trying again cannot help.
+                Err(ApiError::NotInstalled) => {}
                 Err(ApiError::Slack(code))
                     if matches!(
                         code.as_str(),

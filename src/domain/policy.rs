@@ -150,6 +150,9 @@ pub struct Retention {
     /// Audit entries older than this are purged (default 400 days; at least the
     /// seed's 90, which the database enforces too).
     pub audit: Duration,
+    /// A workspace's data is kept this long after it uninstalls the app, then purged
+    /// (default 30 days; the audit log keeps to `audit`).
+    pub uninstalled: Duration,
 }
 
 /// The seed asks for audit logs kept at least this long.
@@ -159,6 +162,7 @@ impl Default for Retention {
     fn default() -> Self {
         Retention {
             audit: Duration::days(400),
+            uninstalled: Duration::days(30),
         }
     }
 }
@@ -413,7 +417,21 @@ fn read_retention(retention: &mut Retention, table_: &toml::Table) -> Result<(),
                 }
                 retention.audit = days;
             }
-            _ => return Err(invalid(&key, "unknown key (audit)")),
+            "uninstalled" => {
+                let text = string(value, &key)?;
+                let kept = humantime::parse_duration(text.trim())
+                    .ok()
+                    .and_then(|d| Duration::from_std(d).ok())
+                    .filter(|d| *d <= Duration::days(3660))
+                    .ok_or_else(|| {
+                        invalid(
+                            &key,
+                            format!("bad duration \"{text}\" (e.g. \"30d\", at most 10 years)"),
+                        )
+                    })?;
+                retention.uninstalled = kept;
+            }
+            _ => return Err(invalid(&key, "unknown key (audit, uninstalled)")),
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! The HTTP edge: Slack's three routes behind the body cap and the signature check,
 //! and the health, readiness and metrics routes.
 
+pub mod oauth;
 pub mod signature;
 
 use axum::{
@@ -32,6 +33,8 @@ pub struct HttpState {
     pub ctx: Context,
     pub verifier: Verifier,
     pub metrics: Metrics,
+    /// The OAuth install flow, with many workspaces.
+    pub installer: Option<oauth::Installer>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -39,6 +42,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/slack/commands", post(commands))
         .route("/slack/interactions", post(interactions))
         .route("/slack/events", post(events))
+        .route("/slack/install", get(oauth::install))
+        .route("/slack/oauth/callback", get(oauth::callback))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))

@@ -32,6 +32,9 @@ pub async fn run(
             purge_old_audit(&support, now).await;
             next_purge = now.timestamp_millis() + RETENTION_EVERY_MS;
         }
+        // An uninstalled workspace is purged when its retention ends (an uninstall
+        // wakes this loop, so the due time is read again).
+        let purge_due = purge_uninstalled(&support, now).await;
         let fired = async {
             let escalations = support.fire_due(now).await?;
             let reminders = reminders.fire_due(now).await?;
@@ -70,7 +73,7 @@ pub async fn run(
             store.next_timer_due().await,
             store.next_reminder_due().await,
         ) {
-            (Ok(timer), Ok(reminder)) => [timer, reminder, Some(next_purge)]
+            (Ok(timer), Ok(reminder)) => [timer, reminder, Some(next_purge), purge_due]
                 .into_iter()
                 .flatten()
                 .min(),
@@ -83,6 +86,33 @@ pub async fn run(
             return;
         }
     }
+}
+
+/// Deletes the data of workspaces uninstalled longer ago than the policy's retention,
+/// when one is due; returns when the next one will be.
+async fn purge_uninstalled(support: &Support, now: DateTime<Utc>) -> Option<i64> {
+    let kept = support.policy.retention.uninstalled.num_milliseconds();
+    let due = |uninstalled_at: Option<i64>| uninstalled_at.map(|at| at + kept + 1);
+    let store = &support.store;
+    let next = match store.first_uninstalled_at().await {
+        Ok(first) => due(first),
+        Err(e) => {
+            warn!(error = %e, "cannot read the uninstalled workspaces");
+            return None;
+        }
+    };
+    if next.is_none_or(|at| at > now.timestamp_millis()) {
+        return next;
+    }
+    match store.purge_uninstalled(now.timestamp_millis() - kept).await {
+        Ok(purged) => {
+            for workspace in &purged {
+                info!(workspace = %workspace, "an uninstalled workspace's data was purged (retention.uninstalled)");
+            }
+        }
+        Err(e) => warn!(error = %e, "cannot purge uninstalled workspaces"),
+    }
+    store.first_uninstalled_at().await.ok().and_then(due)
 }
 
 /// Deletes audit entries older than the policy's retention (never younger than the

@@ -285,6 +285,11 @@ impl Sender {
                 false,
                 false,
             ),
+            // The workspace uninstalled the app: its work stops, and nobody there can be
+            // told.
+            Failed::Slack(ApiError::NotInstalled) => Outcome::Cancel {
+                reason: "app uninstalled".into(),
+            },
             Failed::Unsendable(what) => Outcome::Park {
                 error: format!("unsendable: {what}"),
             },
@@ -307,6 +312,10 @@ impl Sender {
             },
             Failed::Slack(ApiError::NoToken) => {
                 retry(now + 60_000, "no token".into(), false, false)
+            }
+            // The operator's key does not open the token: it may be put right.
+            Failed::Slack(e @ ApiError::Sealed(_)) => {
+                retry(now + 60_000, e.to_string(), false, false)
             }
             // Slack's own errors (internal_error, fatal_error, request_timeout…) may
             // have left the post half done: the next attempt looks first.
@@ -471,7 +480,11 @@ impl Sender {
         let message = blocks::reminders::digest(&customer, &overdue, body.day, self.support.lang);
         let ts = match &row.sent_ts {
             Some(ts) => {
-                self.api.update_message(&channel, ts, &message).await?;
+                self.api
+                    .workspace(&row.team_id)
+                    .await?
+                    .update_message(&channel, ts, &message)
+                    .await?;
                 ts.clone()
             }
             None if overdue.is_empty() => {
@@ -509,7 +522,11 @@ impl Sender {
             if let Some(ts) = &breach.ts
                 && !links.contains_key(&breach.ticket_id)
             {
-                let link = self.api.permalink(&breach.channel_id, ts).await?;
+                let link = self
+                    .api
+                    .workspace(&row.team_id)
+                    .await?
+                    .permalink(&breach.channel_id, ts).await?;
                 links.insert(breach.ticket_id, link);
             }
         }
@@ -549,6 +566,8 @@ impl Sender {
         ]);
         for (file, title, content, content_type) in files {
             self.api
+                .workspace(&row.team_id)
+                .await?
                 .upload_file(
                     &row.channel_id,
                     Some(&ts),
@@ -587,6 +606,8 @@ impl Sender {
         if row.in_doubt
             && let Some(ts) = self
                 .api
+                .workspace(&row.team_id)
+                .await?
                 .find_posted(channel, thread_ts, row.created_at, &row.key)
                 .await?
         {
@@ -595,6 +616,8 @@ impl Sender {
         }
         Ok(self
             .api
+            .workspace(&row.team_id)
+            .await?
             .post_keyed(channel, message, thread_ts, &row.key)
             .await?)
     }
@@ -616,6 +639,8 @@ impl Sender {
         if let Some(ts) = &record.ts {
             match self
                 .api
+                .workspace(&row.team_id)
+                .await?
                 .update_message(&record.channel_id, ts, &message)
                 .await
             {
@@ -659,7 +684,7 @@ impl Sender {
         }
         let internal = self.support.policy.escalation.internal_channel.clone();
         if let Some(internal) = internal.filter(|c| !c.is_empty())
-            && self.is_shared(&row.channel_id).await?
+            && self.is_shared(&row.team_id, &row.channel_id).await?
         {
             // Shared with the customer: the team's internal channel gets it instead,
             // with a link to the ticket.
@@ -673,7 +698,11 @@ impl Sender {
             }
             let mut message = body.message.clone();
             if let Some(ts) = &record.ts {
-                let link = self.api.permalink(&record.channel_id, ts).await?;
+                let link = self
+                    .api
+                    .workspace(&row.team_id)
+                    .await?
+                    .permalink(&record.channel_id, ts).await?;
                 message
                     .blocks
                     .push(blocks::context(&format!("<{link}|T-{}>", record.number)));
@@ -688,14 +717,14 @@ impl Sender {
             .await
     }
 
-    async fn is_shared(&self, channel: &str) -> Result<bool, ApiError> {
+    async fn is_shared(&self, team: &str, channel: &str) -> Result<bool, ApiError> {
         if let Ok(cache) = self.shared.lock()
             && let Some((shared, at)) = cache.get(channel)
             && at.elapsed() < SHARED_TTL
         {
             return Ok(*shared);
         }
-        let shared = self.api.is_shared(channel).await?;
+        let shared = self.api.workspace(team).await?.is_shared(channel).await?;
         if let Ok(mut cache) = self.shared.lock() {
             cache.insert(channel.to_string(), (shared, Instant::now()));
         }

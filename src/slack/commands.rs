@@ -33,6 +33,9 @@ pub struct SlashCommand {
     pub response_url: Option<String>,
     #[serde(default)]
     pub trigger_id: Option<String>,
+    /// Set in an Enterprise Grid organisation.
+    #[serde(default)]
+    pub enterprise_id: Option<String>,
 }
 
 /// The HTTP answer to a command.
@@ -57,6 +60,9 @@ impl From<sqlx::Error> for Refusal {
 }
 
 pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
+    if !super::admitted(ctx, &cmd.team_id, cmd.enterprise_id.as_deref()).await {
+        return Answer::Ephemeral(super::not_installed(ctx, Lang::En));
+    }
     let lang = ctx.users.lang_for(&cmd.team_id, &cmd.user_id).await;
     if let Err(limited) = ctx.limits.check(&cmd.team_id, &cmd.user_id) {
         return Answer::Ephemeral(limited.answer(lang));
@@ -220,7 +226,7 @@ async fn apply(
                 },
                 lang,
             );
-            open_modal(ctx, trigger, view, "ticket");
+            open_modal(ctx, &cmd.team_id, trigger, view, "ticket");
             Ok(Answer::Nothing)
         }
         Command::Escalation { priority, change } => {

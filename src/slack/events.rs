@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::Context;
 use crate::blocks::Message;
@@ -166,6 +166,35 @@ async fn channel_changed(
     ctx.store.enqueue(&item, now_ms).await
 }
 
+/// The app was uninstalled, or its bot token revoked: the workspace's work stops (its
+/// token is deleted, its queued posts cancelled); its data is purged after the
+/// retention period. With one workspace's `SLACK_BOT_TOKEN` there is no install to
+/// end: the operator is told in the log.
+async fn uninstalled(
+    ctx: &Context,
+    team: &str,
+    enterprise: Option<&str>,
+    why: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    if !ctx.api.is_multi_workspace() {
+        warn!(event = why, "Slack says the app's token is gone: remove SLACK_BOT_TOKEN or install the app again");
+        return Ok(());
+    }
+    // An org-wide install is ended from any of its workspaces' events.
+    let workspace = match ctx.store.installation(team).await? {
+        Some(_) => Some(team),
+        None => enterprise.filter(|e| !e.is_empty()),
+    };
+    if let Some(workspace) = workspace
+        && ctx.store.uninstall(workspace, why, now_ms).await?
+    {
+        info!(workspace, event = why, "uninstalled: its work stopped and its token was deleted");
+    }
+    ctx.api.forget_tokens();
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type")]
 pub enum Envelope {
@@ -176,6 +205,9 @@ pub enum Envelope {
         event_id: String,
         #[serde(default)]
         team_id: Option<String>,
+        /// Set in an Enterprise Grid organisation.
+        #[serde(default)]
+        enterprise_id: Option<String>,
         event: Value,
     },
     #[serde(rename = "app_rate_limited")]
@@ -205,6 +237,7 @@ pub async fn handle(
         Envelope::EventCallback {
             event_id,
             team_id,
+            enterprise_id,
             event,
         } => {
             if !ctx.store.first_sight_of_event(&event_id, now_ms).await? {
@@ -220,7 +253,21 @@ pub async fn handle(
             let Some(team) = team_id.as_deref() else {
                 return Ok(EventReply::Ack);
             };
-            let handled = match event["type"].as_str().unwrap_or_default() {
+            let kind = event["type"].as_str().unwrap_or_default();
+            if kind == "app_uninstalled"
+                || (kind == "tokens_revoked"
+                    && event["tokens"]["bot"]
+                        .as_array()
+                        .is_some_and(|bots| !bots.is_empty()))
+            {
+                uninstalled(ctx, team, enterprise_id.as_deref(), kind, now_ms).await?;
+                return Ok(EventReply::Ack);
+            }
+            if !super::admitted(ctx, team, enterprise_id.as_deref()).await {
+                debug!(event_id, "an event from a workspace without the app installed");
+                return Ok(EventReply::Ack);
+            }
+            let handled = match kind {
                 "message" => thread_reply(ctx, team, &event, now_ms).await,
                 "app_home_opened" => {
                     home_opened(ctx, team, &event);

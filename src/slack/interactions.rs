@@ -85,6 +85,9 @@ pub struct Container {
 pub struct BlockActions {
     #[serde(default)]
     pub team: Option<Id>,
+    /// Set in an Enterprise Grid organisation.
+    #[serde(default)]
+    pub enterprise: Option<Id>,
     pub user: User,
     #[serde(default)]
     pub container: Container,
@@ -121,6 +124,9 @@ pub struct MessageAction {
     pub callback_id: String,
     #[serde(default)]
     pub team: Option<Id>,
+    /// Set in an Enterprise Grid organisation.
+    #[serde(default)]
+    pub enterprise: Option<Id>,
     pub user: User,
     #[serde(default)]
     pub channel: Option<Id>,
@@ -143,6 +149,9 @@ pub struct ShortcutMessage {
 pub struct ViewSubmission {
     #[serde(default)]
     pub team: Option<Id>,
+    /// Set in an Enterprise Grid organisation.
+    #[serde(default)]
+    pub enterprise: Option<Id>,
     pub user: User,
     pub view: View,
 }
@@ -179,6 +188,23 @@ fn team_of(team: &Option<Id>, user: &User) -> Option<String> {
 }
 
 pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Reply {
+    let (team, enterprise, response_url) = match &interaction {
+        Interaction::BlockActions(a) => (team_of(&a.team, &a.user), &a.enterprise, &a.response_url),
+        Interaction::ViewSubmission(v) => (team_of(&v.team, &v.user), &v.enterprise, &None),
+        Interaction::MessageAction(m) => (team_of(&m.team, &m.user), &m.enterprise, &m.response_url),
+        Interaction::Other => return Reply::Ack,
+    };
+    let enterprise = enterprise.as_ref().map(|e| e.id.as_str());
+    if !super::admitted(ctx, team.as_deref().unwrap_or_default(), enterprise).await {
+        if let Some(url) = response_url {
+            ctx.delivery.submit_or_warn(Job::Respond {
+                response_url: url.clone(),
+                message: super::not_installed(ctx, Lang::En),
+                replace_original: false,
+            });
+        }
+        return Reply::Ack;
+    }
     match interaction {
         Interaction::BlockActions(actions) => {
             let Some(team) = team_of(&actions.team, &actions.user) else {
@@ -382,7 +408,7 @@ async fn block_action(
             &states.get(&item.key).cloned().unwrap_or_default(),
             lang,
         );
-        open_modal(ctx, trigger, view, "item");
+        open_modal(ctx, team, trigger, view, "item");
     } else if action.action_id.starts_with("ticket_") {
         ticket_button(ctx, team, payload, action, now_ms).await?;
     } else if action.action_id == blocks::reminders::CANCEL {
@@ -434,8 +460,13 @@ async fn block_action(
                 .collect();
             let view = blocks::modal_of(category.label(lang), blocks, lang.pick("Back", "戻る"));
             let api = ctx.api.clone();
+            let team = team.to_string();
             ctx.delivery.detach(async move {
-                if let Err(e) = api.push_view(&trigger, view).await {
+                let pushed = match api.workspace(&team).await {
+                    Ok(calls) => calls.push_view(&trigger, view).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = pushed {
                     warn!(error = %e, "cannot push a category modal");
                 }
             });
@@ -521,7 +552,7 @@ async fn home_button(
             lang,
         )
     };
-    open_modal(ctx, trigger, view, "home");
+    open_modal(ctx, team, trigger, view, "home");
     Ok(())
 }
 
@@ -564,7 +595,7 @@ async fn track_message(ctx: &Context, shortcut: &MessageAction) -> anyhow::Resul
         },
         lang,
     );
-    open_modal(ctx, shortcut.trigger_id.clone(), view, "ticket");
+    open_modal(ctx, &team, shortcut.trigger_id.clone(), view, "ticket");
     Ok(())
 }
 

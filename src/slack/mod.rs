@@ -44,14 +44,52 @@ pub struct Context {
     pub limits: Arc<limits::CommandLimits>,
     /// The role of someone given none, who is not a Slack admin.
     pub default_role: crate::domain::roles::Role,
+    /// Many workspaces: where an admin installs the app (`…/slack/install`).
+    pub install_link: Option<String>,
+}
+
+/// Whether a request from `team` is served (see [`SlackApi::admits`]); a failure to
+/// tell is logged and refused, so nothing is done for a workspace that may be gone.
+pub async fn admitted(ctx: &Context, team: &str, enterprise: Option<&str>) -> bool {
+    match ctx.api.admits(team, enterprise).await {
+        Ok(admitted) => admitted,
+        Err(e) => {
+            warn!(error = %e, "cannot tell whether the workspace has the app installed");
+            false
+        }
+    }
+}
+
+/// The answer to someone in a workspace without the app installed.
+pub fn not_installed(ctx: &Context, lang: Lang) -> Message {
+    let link = ctx.install_link.as_deref().unwrap_or("/slack/install");
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":no_entry: Readiness is not installed in this workspace, so nothing was done. A workspace admin can install it at {link}."
+        ),
+        Lang::Ja => format!(
+            ":no_entry: このワークスペースには Readiness がインストールされていないため、何も行いませんでした。ワークスペース管理者が {link} からインストールできます。"
+        ),
+    })
 }
 
 /// Opens a modal now, off the request's path: its trigger expires 3 seconds after the
 /// click, so it cannot wait in the delivery queue.
-pub fn open_modal(ctx: &Context, trigger_id: String, view: SlackView, what: &'static str) {
+pub fn open_modal(
+    ctx: &Context,
+    team: &str,
+    trigger_id: String,
+    view: SlackView,
+    what: &'static str,
+) {
     let api = ctx.api.clone();
+    let team = team.to_string();
     ctx.delivery.detach(async move {
-        if let Err(e) = api.open_view(&trigger_id, view).await {
+        let opened = match api.workspace(&team).await {
+            Ok(calls) => calls.open_view(&trigger_id, view).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = opened {
             warn!(error = %e, modal = what, "cannot open a modal");
         }
     });

@@ -28,6 +28,10 @@ pub enum Source {
     Scheduler,
     /// The process itself at start (a changed policy).
     Start,
+    /// The OAuth install flow.
+    Install,
+    /// A command line subcommand (`readiness rotate-key`).
+    Cli,
 }
 
 impl Source {
@@ -39,6 +43,8 @@ impl Source {
             Source::Event => "event",
             Source::Scheduler => "scheduler",
             Source::Start => "start",
+            Source::Install => "install",
+            Source::Cli => "cli",
         }
     }
 }
@@ -205,7 +211,14 @@ impl Store {
                 .await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in &rows {
-                out.push(audit_from_row!(row));
+                let mut record: AuditRecord = audit_from_row!(row);
+                // The operator's own entries (a changed policy, a rotated key) are seen
+                // by every workspace: that they happened, not what they hold.
+                if record.team_id == "*" {
+                    record.before = None;
+                    record.after = None;
+                }
+                out.push(record);
             }
             Ok(out)
         })

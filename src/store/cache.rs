@@ -208,6 +208,31 @@ impl Cache {
         entry.generation += 1;
         entry.states = None;
     }
+
+    /// After a workspace's data was purged: nothing of it stays in memory either.
+    pub fn forget_team(&self, team: &str) {
+        let gone: Vec<i64> = {
+            let mut c = self.customers.lock().expect("cache lock");
+            let gone: Vec<i64> = c
+                .by_id
+                .values()
+                .filter(|k| k.team_id == team)
+                .map(|k| k.id)
+                .collect();
+            c.by_id.retain(|_, k| k.team_id != team);
+            c.by_slug.retain(|(t, _), _| t != team);
+            c.by_channel.retain(|(t, _), _| t != team);
+            gone
+        };
+        for id in gone {
+            self.forget_states(id);
+        }
+        self.open_tickets
+            .lock()
+            .expect("cache lock")
+            .retain(|_, t| t.team_id != team);
+        self.roles.lock().expect("cache lock").remove(team);
+    }
 }
 
 /// The tick fields of `key` after a committed tick (`Some`) or untick (`None`).

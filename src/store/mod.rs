@@ -276,6 +276,7 @@ const CUSTOMER_COLUMNS: &str =
 // After the macros above, which they use.
 pub mod audit;
 pub mod backup;
+pub mod installations;
 pub mod outbox;
 pub mod reminders;
 pub mod roles;

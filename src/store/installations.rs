@@ -1,0 +1,430 @@
+//! Workspaces installed through the OAuth flow, their sealed bot tokens, and the end
+//! of a workspace: uninstall stops its work at once, the purge deletes its data once
+//! the retention period has passed.
+//!
+//! The store never sees a token in the clear: callers seal and open them
+//! (`crypto::EncryptionKey`); here they are opaque text.
+
+use sqlx::Row;
+
+use super::audit::{Actor, append_audit};
+use super::{Db, Store};
+
+/// One install: of a workspace, or of a whole Enterprise Grid organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installation {
+    /// The team id, or the enterprise id of an org-wide install.
+    pub workspace: String,
+    pub team_id: Option<String>,
+    pub enterprise_id: Option<String>,
+    pub org_install: bool,
+    pub team_name: String,
+    pub app_id: String,
+    pub bot_user_id: String,
+    pub scope: String,
+    /// Sealed; `None` once uninstalled or revoked.
+    pub bot_token: Option<String>,
+    pub installed_by: String,
+    pub installed_at: i64,
+    pub uninstalled_at: Option<i64>,
+}
+
+impl Installation {
+    /// Installed, with a token to act with.
+    pub fn is_active(&self) -> bool {
+        self.bot_token.is_some() && self.uninstalled_at.is_none()
+    }
+}
+
+const COLUMNS: &str = "workspace, team_id, enterprise_id, org_install, team_name, app_id,
+    bot_user_id, scope, bot_token, installed_by, installed_at, uninstalled_at";
+
+/// Tables holding a workspace's data by `team_id` (children first). The audit log is
+/// not here: it keeps its own retention (`retention.audit`).
+const TEAM_TABLES: [&str; 6] = [
+    "outbox",
+    "reminders",
+    "escalation_paths",
+    "roles",
+    "ticket_numbers",
+    "workspace_orgs",
+];
+
+/// `SELECT` of every column, then `tail` (a constant: no input reaches the text).
+fn select(tail: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM installations {tail}"))
+}
+
+fn read(row: &impl RowLike) -> Result<Installation, sqlx::Error> {
+    row.installation()
+}
+
+/// Both dialects' rows read the same way.
+trait RowLike {
+    fn installation(&self) -> Result<Installation, sqlx::Error>;
+}
+
+macro_rules! impl_row_like {
+    ($row:ty) => {
+        impl RowLike for $row {
+            fn installation(&self) -> Result<Installation, sqlx::Error> {
+                let org: i64 = self.try_get("org_install")?;
+                Ok(Installation {
+                    workspace: self.try_get("workspace")?,
+                    team_id: self.try_get("team_id")?,
+                    enterprise_id: self.try_get("enterprise_id")?,
+                    org_install: org != 0,
+                    team_name: self.try_get("team_name")?,
+                    app_id: self.try_get("app_id")?,
+                    bot_user_id: self.try_get("bot_user_id")?,
+                    scope: self.try_get("scope")?,
+                    bot_token: self.try_get("bot_token")?,
+                    installed_by: self.try_get("installed_by")?,
+                    installed_at: self.try_get("installed_at")?,
+                    uninstalled_at: self.try_get("uninstalled_at")?,
+                })
+            }
+        }
+    };
+}
+impl_row_like!(sqlx::sqlite::SqliteRow);
+impl_row_like!(sqlx::postgres::PgRow);
+
+impl Store {
+    /// Records an install (a reinstall replaces the token and clears the uninstall),
+    /// with its audit entry.
+    pub async fn save_installation(&self, install: &Installation) -> Result<(), sqlx::Error> {
+        let entry = Actor::new(&install.installed_by, super::audit::Source::Install)
+            .entry(
+                install.team_id.as_deref().unwrap_or(&install.workspace),
+                None,
+                "app.installed",
+                &install.workspace,
+                install.installed_at,
+            )
+            .with(
+                None,
+                Some(serde_json::json!({
+                    "team_name": install.team_name,
+                    "enterprise_id": install.enterprise_id,
+                    "org_install": install.org_install,
+                    "scope": install.scope,
+                })),
+            );
+        on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO installations (workspace, team_id, enterprise_id, org_install,
+                     team_name, app_id, bot_user_id, scope, bot_token, installed_by,
+                     installed_at, uninstalled_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)
+                 ON CONFLICT (workspace) DO UPDATE SET
+                     team_id = excluded.team_id, enterprise_id = excluded.enterprise_id,
+                     org_install = excluded.org_install, team_name = excluded.team_name,
+                     app_id = excluded.app_id, bot_user_id = excluded.bot_user_id,
+                     scope = excluded.scope, bot_token = excluded.bot_token,
+                     installed_by = excluded.installed_by,
+                     installed_at = excluded.installed_at, uninstalled_at = NULL",
+            )
+            .bind(&install.workspace)
+            .bind(&install.team_id)
+            .bind(&install.enterprise_id)
+            .bind(i64::from(install.org_install))
+            .bind(&install.team_name)
+            .bind(&install.app_id)
+            .bind(&install.bot_user_id)
+            .bind(&install.scope)
+            .bind(&install.bot_token)
+            .bind(&install.installed_by)
+            .bind(install.installed_at)
+            .execute(&mut *tx)
+            .await?;
+            append_audit!(&mut *tx, &entry)?;
+            tx.commit().await
+        })
+    }
+
+    /// The install that acts for `team`: its own, else its organisation's org-wide
+    /// install (the organisation learned from its requests, [`Self::remember_org`]).
+    pub async fn installation_for(&self, team: &str) -> Result<Option<Installation>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let own = sqlx::query(select("WHERE workspace = $1 AND org_install = 0"))
+            .bind(team)
+            .fetch_optional(pool)
+            .await?;
+            if let Some(row) = own {
+                return read(&row).map(Some);
+            }
+            let org = sqlx::query(select(
+                "WHERE org_install = 1
+                 AND workspace = (SELECT enterprise_id FROM workspace_orgs WHERE team_id = $1)",
+            ))
+            .bind(team)
+            .fetch_optional(pool)
+            .await?;
+            org.as_ref().map(read).transpose()
+        })
+    }
+
+    /// The install of an organisation's requests from a workspace not yet seen: the
+    /// workspace's own, else the org-wide one, which it is then remembered under.
+    pub async fn installation_of_request(
+        &self,
+        team: &str,
+        enterprise: Option<&str>,
+    ) -> Result<Option<Installation>, sqlx::Error> {
+        if let Some(found) = self.installation_for(team).await? {
+            return Ok(Some(found));
+        }
+        let Some(enterprise) = enterprise.filter(|e| !e.is_empty()) else {
+            return Ok(None);
+        };
+        let org = on_pool!(&self.db, read, |pool| {
+            let row = sqlx::query(select("WHERE workspace = $1 AND org_install = 1"))
+            .bind(enterprise)
+            .fetch_optional(pool)
+            .await?;
+            row.as_ref().map(read).transpose()
+        })?;
+        if org.is_some() {
+            on_pool!(&self.db, write, |pool| sqlx::query(
+                "INSERT INTO workspace_orgs (team_id, enterprise_id) VALUES ($1, $2)
+                 ON CONFLICT (team_id) DO UPDATE SET enterprise_id = excluded.enterprise_id"
+            )
+            .bind(team)
+            .bind(enterprise)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        }
+        Ok(org)
+    }
+
+    /// The install stored under `workspace` (a team id, or an enterprise id).
+    pub async fn installation(&self, workspace: &str) -> Result<Option<Installation>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let row = sqlx::query(select("WHERE workspace = $1"))
+            .bind(workspace)
+            .fetch_optional(pool)
+            .await?;
+            row.as_ref().map(read).transpose()
+        })
+    }
+
+    /// Every install, by workspace.
+    pub async fn installations(&self) -> Result<Vec<Installation>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(select("ORDER BY workspace"))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(read).collect()
+        })
+    }
+
+    /// The app was uninstalled or its bot token revoked: the token is deleted and what
+    /// the workspace had waiting to be posted is cancelled, in one transaction. Its
+    /// data stays until [`Self::purge_uninstalled`]. False if it was not installed.
+    pub async fn uninstall(
+        &self,
+        workspace: &str,
+        why: &str,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let Some(install) = self.installation(workspace).await? else {
+            return Ok(false);
+        };
+        if !install.is_active() {
+            return Ok(false);
+        }
+        let teams = self.teams_of(&install).await?;
+        let entry = Actor::new("slack", super::audit::Source::Event).entry(
+            install.team_id.as_deref().unwrap_or(workspace),
+            None,
+            "app.uninstalled",
+            workspace,
+            now_ms,
+        );
+        let entry = entry.with(None, Some(serde_json::json!({ "why": why })));
+        on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE installations SET bot_token = NULL, uninstalled_at = $2
+                 WHERE workspace = $1",
+            )
+            .bind(workspace)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            for team in &teams {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'cancelled', last_error = 'app uninstalled',
+                         lease_owner = NULL, lease_until = NULL
+                     WHERE team_id = $1 AND status = 'pending'",
+                )
+                .bind(team)
+                .execute(&mut *tx)
+                .await?;
+            }
+            append_audit!(&mut *tx, &entry)?;
+            tx.commit().await
+        })?;
+        // The scheduler plans the purge; the sender forgets the cancelled rows.
+        self.wake();
+        self.wake_outbox();
+        Ok(true)
+    }
+
+    /// When the longest-uninstalled workspace still holding data was uninstalled.
+    pub async fn first_uninstalled_at(&self) -> Result<Option<i64>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| sqlx::query_scalar(
+            "SELECT MIN(uninstalled_at) FROM installations"
+        )
+        .fetch_one(pool)
+        .await)
+    }
+
+    /// The workspaces an install acts for: its team, or every workspace of its
+    /// organisation that has been seen.
+    async fn teams_of(&self, install: &Installation) -> Result<Vec<String>, sqlx::Error> {
+        if !install.org_install {
+            return Ok(install.team_id.iter().cloned().collect());
+        }
+        on_pool!(&self.db, read, |pool| sqlx::query_scalar(
+            "SELECT team_id FROM workspace_orgs WHERE enterprise_id = $1 ORDER BY team_id"
+        )
+        .bind(&install.workspace)
+        .fetch_all(pool)
+        .await)
+    }
+
+    /// Deletes the data of every workspace uninstalled before `before_ms`: customers,
+    /// checklists, tickets, reminders, roles and the install itself. Returns the
+    /// workspaces purged.
+    pub async fn purge_uninstalled(&self, before_ms: i64) -> Result<Vec<String>, sqlx::Error> {
+        let gone: Vec<Installation> = self
+            .installations()
+            .await?
+            .into_iter()
+            .filter(|i| i.uninstalled_at.is_some_and(|at| at < before_ms))
+            .collect();
+        let mut purged = Vec::new();
+        for install in gone {
+            let teams = self.teams_of(&install).await?;
+            on_pool!(&self.db, write, |pool| {
+                let mut tx = pool.begin().await?;
+                for team in &teams {
+                    for statement in [
+                        "DELETE FROM timers WHERE ticket_id IN (SELECT id FROM tickets WHERE team_id = $1)",
+                        "DELETE FROM tickets WHERE team_id = $1",
+                        "DELETE FROM item_states WHERE customer_id IN (SELECT id FROM customers WHERE team_id = $1)",
+                        "DELETE FROM checklist_messages WHERE customer_id IN (SELECT id FROM customers WHERE team_id = $1)",
+                    ] {
+                        sqlx::query(statement).bind(team).execute(&mut *tx).await?;
+                    }
+                    for table in TEAM_TABLES {
+                        // `table` is one of the constants above.
+                        let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE team_id = $1"));
+                        sqlx::query(sql)
+                            .bind(team)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query("DELETE FROM customers WHERE team_id = $1")
+                        .bind(team)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("DELETE FROM installations WHERE workspace = $1")
+                    .bind(&install.workspace)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            })?;
+            if let Some(cache) = &self.cache {
+                for team in &teams {
+                    cache.forget_team(team);
+                }
+            }
+            purged.push(install.workspace);
+        }
+        Ok(purged)
+    }
+
+    /// Re-seals every stored token in one transaction, with `entry` in the audit log:
+    /// `reseal` gets the workspace and the sealed token and returns it sealed anew.
+    /// Returns how many were re-sealed; nothing changes if `reseal` fails for one.
+    pub async fn reseal_tokens<E>(
+        &self,
+        reseal: impl Fn(&str, &str) -> Result<String, E>,
+        entry: &super::audit::AuditEntry,
+    ) -> Result<Result<usize, E>, sqlx::Error> {
+        on_pool!(&self.db, write, |pool| {
+            let mut tx = pool.begin().await?;
+            append_audit!(&mut *tx, entry)?;
+            let rows = sqlx::query(
+                "SELECT workspace, bot_token FROM installations
+                 WHERE bot_token IS NOT NULL ORDER BY workspace",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut count = 0;
+            for row in &rows {
+                let workspace: String = row.try_get("workspace")?;
+                let sealed: String = row.try_get("bot_token")?;
+                let resealed = match reseal(&workspace, &sealed) {
+                    Ok(resealed) => resealed,
+                    // Nothing is committed: the transaction rolls back on drop.
+                    Err(e) => return Ok(Err(e)),
+                };
+                sqlx::query("UPDATE installations SET bot_token = $2 WHERE workspace = $1")
+                    .bind(&workspace)
+                    .bind(&resealed)
+                    .execute(&mut *tx)
+                    .await?;
+                count += 1;
+            }
+            tx.commit().await?;
+            Ok(Ok(count))
+        })
+    }
+}
+
+/// `readiness rotate-key`: re-seals every stored token from the `old` key to the `new`
+/// one, in one transaction (a token already under `new`, from a rotation cut short, is
+/// kept). The SQLite server must be stopped; PostgreSQL replicas are restarted with
+/// the new key afterwards. Returns how many tokens were re-sealed.
+pub async fn rotate_key(
+    database_url: &str,
+    old: &crate::crypto::EncryptionKey,
+    new: &crate::crypto::EncryptionKey,
+    now_ms: i64,
+) -> anyhow::Result<usize> {
+    use crate::crypto::sealed_key_id;
+    if old.id() == new.id() {
+        anyhow::bail!("the new key is the key in use ({}): nothing to rotate", new.id());
+    }
+    let _lock = super::lock_single_process(database_url)?;
+    let store = Store::connect(database_url).await?;
+    let entry = Actor::new("operator", super::audit::Source::Cli)
+        .entry("*", None, "key.rotated", new.id(), now_ms)
+        .with(
+            Some(serde_json::json!({ "key": old.id() })),
+            Some(serde_json::json!({ "key": new.id() })),
+        );
+    let resealed = store
+        .reseal_tokens(
+            |workspace, sealed| {
+                if sealed_key_id(sealed) == Some(new.id()) {
+                    return Ok(sealed.to_string());
+                }
+                let plain = old
+                    .open(sealed, workspace)
+                    .map_err(|e| anyhow::anyhow!("the token of {workspace}: {e}"))?;
+                Ok::<_, anyhow::Error>(new.seal(plain.expose(), workspace))
+            },
+            &entry,
+        )
+        .await;
+    store.close().await;
+    Ok(resealed??)
+}
