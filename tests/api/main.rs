@@ -33,3 +33,4 @@ mod sla;
 mod storage;
 mod support;
 mod transport;
+mod workspaces;

@@ -16,6 +16,8 @@ use tokio::sync::oneshot;
 
 pub const SIGNING_SECRET: &str = "test-signing-secret";
 pub const TEAM: &str = "T0001";
+/// The encryption key of the many-workspace tests (base64 of 32 bytes).
+pub const ENCRYPTION_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 /// The `readiness` binary, with none of the settings a developer's environment may
 /// hold.
@@ -44,6 +46,14 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// The database at `url`, made by another `TestDb` that keeps it.
+    pub fn at(url: &str) -> Self {
+        TestDb {
+            url: url.to_string(),
+            _dir: None,
+        }
+    }
+
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("readiness.db").display());
@@ -137,6 +147,8 @@ impl TestApp {
             )
             .with_test_writer()
             .try_init();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let mut args = SettingArgs {
             database_url: Some(db.url.clone()),
             slack_signing_secret: Some(SIGNING_SECRET.into()),
@@ -150,12 +162,24 @@ impl TestApp {
                 "template" => args.template = Some(value.into()),
                 "config" => args.config = Some(value.into()),
                 "backup_dir" => args.backup_dir = Some(value.into()),
+                // Many workspaces, installed through OAuth: no SLACK_BOT_TOKEN.
+                "many_workspaces" => {
+                    args.slack_bot_token = None;
+                    args.slack_client_id = Some(slack_double::CLIENT_ID.into());
+                    args.slack_client_secret = Some(slack_double::CLIENT_SECRET.into());
+                    args.public_url = Some(base.clone());
+                    if args.encryption_key_file.is_none() {
+                        args.encryption_key = Some(value.to_string());
+                    }
+                }
+                "encryption_key_file" => {
+                    args.encryption_key = None;
+                    args.encryption_key_file = Some(value.into());
+                }
                 other => panic!("unknown test setting {other}"),
             }
         }
         let settings = Settings::resolve(&args).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(readiness::app::run(settings, listener, async {
             let _ = stopped.await;
@@ -243,9 +267,14 @@ impl TestApp {
 
     /// A slash command as Slack sends it: form-encoded, signed.
     pub fn command_body(&self, user: &str, channel: &str, text: &str) -> String {
+        self.command_body_in(TEAM, user, channel, text)
+    }
+
+    /// A slash command from workspace `team`.
+    pub fn command_body_in(&self, team: &str, user: &str, channel: &str, text: &str) -> String {
         serde_urlencoded::to_string([
             ("token", "deprecated-verification-token"),
-            ("team_id", TEAM),
+            ("team_id", team),
             ("team_domain", "example"),
             ("channel_id", channel),
             ("channel_name", "somewhere"),
@@ -269,6 +298,62 @@ impl TestApp {
         let status = response.status();
         let text = response.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// `/readiness <text>` typed in workspace `team`; the ephemeral answer's text (or
+    /// "" when the answer is in the channel).
+    pub async fn command_in(&self, team: &str, user: &str, channel: &str, text: &str) -> String {
+        let body = self.command_body_in(team, user, channel, text);
+        let response = self
+            .post_signed("/slack/commands", "application/x-www-form-urlencoded", body)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap_or_default();
+        format!(
+            "{} {}",
+            body["text"].as_str().unwrap_or_default(),
+            body["blocks"]
+        )
+    }
+
+    /// Installs the app into `team` through the OAuth flow, as an admin's browser
+    /// would: /slack/install → Slack's authorize page (the double) → the callback.
+    /// Returns the callback's status and page.
+    pub async fn install(&self, team: &str, name: &str, user: &str) -> (StatusCode, String) {
+        self.double.approve_install(team, name, user);
+        self.run_install_flow().await
+    }
+
+    /// Follows the install flow from /slack/install, carrying its cookie like a browser.
+    pub async fn run_install_flow(&self) -> (StatusCode, String) {
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let start = browser
+            .get(format!("{}/slack/install", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), StatusCode::FOUND);
+        let cookie = start.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let authorize = start.headers()["location"].to_str().unwrap().to_string();
+        let back = browser.get(&authorize).send().await.unwrap();
+        assert_eq!(back.status(), StatusCode::FOUND);
+        let callback = back.headers()["location"].to_str().unwrap().to_string();
+        let done = browser
+            .get(&callback)
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        (done.status(), done.text().await.unwrap())
     }
 
     /// The text of an ephemeral answer.
@@ -345,9 +430,14 @@ impl TestApp {
 
 /// An Events API callback of workspace TEAM carrying `event`, as Slack sends it.
 pub fn event_callback(id: &str, event: Value) -> String {
+    event_callback_in(TEAM, id, event)
+}
+
+/// An Events API callback of workspace `team`.
+pub fn event_callback_in(team: &str, id: &str, event: Value) -> String {
     json!({
         "token": "x",
-        "team_id": TEAM,
+        "team_id": team,
         "api_app_id": "A0001",
         "type": "event_callback",
         "event_id": id,

@@ -20,16 +20,21 @@ use axum::{
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::{any, post},
+    routing::{any, get, post},
 };
 use serde_json::{Value, json};
 
 pub const BOT_TOKEN: &str = "xoxb-test-double-token";
 pub const BOT_USER: &str = "UBOT0001";
+/// The OAuth app's credentials the double knows (oauth.v2.access checks them).
+pub const CLIENT_ID: &str = "1111.2222";
+pub const CLIENT_SECRET: &str = "test-client-secret";
 
 #[derive(Debug, Clone)]
 pub struct Call {
     pub method: String,
+    /// The workspace whose token made the call (empty for none, or a bad one).
+    pub team: String,
     pub args: Value,
     /// What the double answered: `ok` or the error code.
     pub outcome: String,
@@ -86,6 +91,23 @@ struct Inner {
     /// A workspace-wide limit on chat.postMessage, posts a minute (off when `None`),
     /// as a bucket holding five seconds' worth.
     workspace_posts: Option<(f64, f64, Instant)>,
+    /// Valid bot tokens → the workspace (team id, or enterprise id) they act for.
+    tokens: HashMap<String, String>,
+    /// The next install to approve at the authorize page.
+    approving: Option<Approval>,
+    /// Codes given at the authorize page and not yet exchanged.
+    codes: HashMap<String, (Approval, String)>,
+    /// Every token minted by oauth.v2.access, in order.
+    pub minted: Vec<String>,
+}
+
+/// What an installer approves on Slack's authorize page.
+#[derive(Debug, Clone)]
+pub struct Approval {
+    pub team: Option<(String, String)>,
+    pub enterprise: Option<(String, String)>,
+    pub org_install: bool,
+    pub user: String,
 }
 
 /// A file shared in a channel.
@@ -126,6 +148,7 @@ impl SlackDouble {
         let inner = Arc::new(Mutex::new(Inner {
             next_id: 1000,
             next_ts: 1,
+            tokens: [(BOT_TOKEN.to_string(), "T0001".to_string())].into(),
             ..Default::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -140,6 +163,7 @@ impl SlackDouble {
             .route("/api/{method}", any(api))
             .route("/response/{id}", post(response_url))
             .route("/upload/{id}", post(upload))
+            .route("/oauth/v2/authorize", get(authorize))
             .with_state(double.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -149,6 +173,36 @@ impl SlackDouble {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap()
+    }
+
+    /// The next visit to the authorize page approves installing into `team`.
+    pub fn approve_install(&self, team: &str, name: &str, user: &str) {
+        self.lock().approving = Some(Approval {
+            team: Some((team.to_string(), name.to_string())),
+            enterprise: None,
+            org_install: false,
+            user: user.to_string(),
+        });
+    }
+
+    /// The next visit approves an org-wide install into the organisation `enterprise`.
+    pub fn approve_org_install(&self, enterprise: &str, name: &str, user: &str) {
+        self.lock().approving = Some(Approval {
+            team: None,
+            enterprise: Some((enterprise.to_string(), name.to_string())),
+            org_install: true,
+            user: user.to_string(),
+        });
+    }
+
+    /// Tokens minted by oauth.v2.access, oldest first.
+    pub fn minted_tokens(&self) -> Vec<String> {
+        self.lock().minted.clone()
+    }
+
+    /// Slack forgets every token of `workspace` (an uninstall).
+    pub fn revoke(&self, workspace: &str) {
+        self.lock().tokens.retain(|_, w| w != workspace);
     }
 
     /// Enforces a workspace-wide limit of `per_minute` posts (429 past it).
@@ -220,6 +274,14 @@ impl SlackDouble {
     }
 
     /// Replies in the thread of `thread_ts`, oldest first (the parent left out).
+    /// How many thread replies there are in `channel`, under any message.
+    pub fn replies_in(&self, channel: &str) -> usize {
+        self.messages_in(channel)
+            .iter()
+            .filter(|(ts, m)| m["thread_ts"].as_str().is_some_and(|t| t != ts))
+            .count()
+    }
+
     pub fn thread_replies(&self, channel: &str, thread_ts: &str) -> Vec<Value> {
         self.messages_in(channel)
             .into_iter()
@@ -382,10 +444,15 @@ async fn api(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let authorized = headers
+    if method == "oauth.v2.access" {
+        return oauth_access(&double, &headers, &args);
+    }
+    let caller = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("Bearer {BOT_TOKEN}"));
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| double.lock().tokens.get(token).cloned());
+    let authorized = caller.is_some();
     // The lock is released before any wait (a std mutex guard must not cross an await).
     let (status, answer, answer_delay) = {
         let mut inner = double.lock();
@@ -407,7 +474,12 @@ async fn api(
                 _ => (StatusCode::OK, err(&code)),
             }
         } else {
-            handle(&mut inner, &method, &args)
+            let (status, mut answer) = handle(&mut inner, &method, &args);
+            // People belong to the workspace asking about them.
+            if method == "users.info" && answer["ok"] == true {
+                answer["user"]["team_id"] = json!(caller.clone().unwrap_or_default());
+            }
+            (status, answer)
         };
         let outcome = if answer["ok"] == true {
             "ok".to_string()
@@ -416,6 +488,7 @@ async fn api(
         };
         inner.calls.push(Call {
             method: method.clone(),
+            team: caller.clone().unwrap_or_default(),
             args,
             outcome,
         });
@@ -436,6 +509,101 @@ async fn api(
             .insert("retry-after", "1".parse().unwrap());
     }
     response
+}
+
+/// Slack's authorize page, as if the installer approved what the test set up (or
+/// cancelled, when nothing was): back to the redirect URI with a code and the state.
+async fn authorize(
+    State(double): State<SlackDouble>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let redirect = query.get("redirect_uri").cloned().unwrap_or_default();
+    let state = query.get("state").cloned().unwrap_or_default();
+    if query.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
+        return (StatusCode::BAD_REQUEST, "invalid_client_id").into_response();
+    }
+    let mut inner = double.lock();
+    let mut url = url::Url::parse(&redirect).unwrap();
+    match inner.approving.take() {
+        Some(approval) => {
+            inner.next_id += 1;
+            let code = format!("code-{}", inner.next_id);
+            inner.codes.insert(code.clone(), (approval, redirect.clone()));
+            url.query_pairs_mut()
+                .append_pair("code", &code)
+                .append_pair("state", &state);
+        }
+        None => {
+            url.query_pairs_mut()
+                .append_pair("error", "access_denied")
+                .append_pair("state", &state);
+        }
+    }
+    (
+        StatusCode::FOUND,
+        [(axum::http::header::LOCATION, url.to_string())],
+    )
+        .into_response()
+}
+
+/// oauth.v2.access: the app's credentials in Basic auth, a code given once.
+fn oauth_access(double: &SlackDouble, headers: &HeaderMap, args: &Value) -> Response {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Basic {basic}"));
+    let mut inner = double.lock();
+    let answer = if !authorized {
+        err("invalid_client")
+    } else {
+        match inner.codes.remove(str_arg(args, "code").unwrap_or("")) {
+            None => err("invalid_code"),
+            Some((_, redirect)) if str_arg(args, "redirect_uri") != Some(redirect.as_str()) => {
+                err("bad_redirect_uri")
+            }
+            Some((approval, _)) => {
+                inner.next_id += 1;
+                let workspace = if approval.org_install {
+                    approval.enterprise.clone().unwrap().0
+                } else {
+                    approval.team.clone().unwrap().0
+                };
+                let token = format!("xoxb-{workspace}-{}", inner.next_id);
+                inner.tokens.insert(token.clone(), workspace);
+                inner.minted.push(token.clone());
+                let named = |pair: &Option<(String, String)>| {
+                    pair.as_ref()
+                        .map_or(Value::Null, |(id, name)| json!({"id": id, "name": name}))
+                };
+                ok(json!({
+                    "access_token": token,
+                    "token_type": "bot",
+                    "scope": "commands,chat:write",
+                    "bot_user_id": BOT_USER,
+                    "app_id": "A0001",
+                    "team": named(&approval.team),
+                    "enterprise": named(&approval.enterprise),
+                    "is_enterprise_install": approval.org_install,
+                    "authed_user": {"id": approval.user},
+                }))
+            }
+        }
+    };
+    let outcome = if answer["ok"] == true {
+        "ok".to_string()
+    } else {
+        answer["error"].as_str().unwrap_or("?").to_string()
+    };
+    inner.calls.push(Call {
+        method: "oauth.v2.access".into(),
+        team: String::new(),
+        args: args.clone(),
+        outcome,
+    });
+    Json(answer).into_response()
 }
 
 fn str_arg<'a>(args: &'a Value, key: &str) -> Option<&'a str> {

@@ -1,0 +1,575 @@
+//! Many workspaces: each installs through the OAuth flow (against the Slack double),
+//! acts with its own token, sees only its own data, even through guessed ids in
+//! payloads, and stops when it uninstalls. Tokens are sealed at rest, and
+//! `readiness rotate-key` re-seals them.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::sla::policy_file;
+use crate::support::slack_double::SlackDouble;
+use crate::support::{ENCRYPTION_KEY, TestApp, TestDb, event_callback_in, readiness};
+
+const TA: &str = "T0AAAAAAA";
+const TB: &str = "T0BBBBBBB";
+const UA: &str = "U0ALICE";
+const UB: &str = "U0BOB";
+
+/// `/readiness new <args>` in `team`; waits for the channel and returns its id.
+async fn new_customer_in(app: &TestApp, team: &str, user: &str, args: &str) -> String {
+    let before = app.double.responses().len();
+    let text = app
+        .command_in(team, user, "C0GENERAL", &format!("new {args}"))
+        .await;
+    assert!(text.contains("Created"), "{text}");
+    app.double
+        .wait_for("the overview to be posted", |d| d.responses().len() > before)
+        .await;
+    let (_, response) = app.double.responses().last().cloned().unwrap();
+    let text = response["text"].as_str().unwrap_or_default().to_string();
+    text.split("<#")
+        .nth(1)
+        .and_then(|s| s.split('>').next())
+        .unwrap_or_else(|| panic!("no channel in {text}"))
+        .to_string()
+}
+
+fn button(team: &str, user: &str, action_id: &str, value: &str, channel: &str) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": team, "domain": "x"},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0001",
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": channel, "is_ephemeral": false},
+        "channel": {"id": channel, "name": "cust"},
+        "trigger_id": "1.2.3",
+        "response_url": "http://127.0.0.1:9/unused",
+        "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": "1"}]
+    })
+}
+
+fn tick(team: &str, user: &str, customer: i64, channel: &str) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": team, "domain": "x"},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0001",
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": channel, "is_ephemeral": false},
+        "channel": {"id": channel, "name": "cust"},
+        "trigger_id": "1.2.3",
+        "response_url": "http://127.0.0.1:9/unused",
+        "actions": [{
+            "action_id": "tick", "block_id": format!("tick:{customer}:0:1.1.1,1.1.2"),
+            "type": "checkboxes", "selected_options": [{"value": "1.1.1"}], "action_ts": "1"
+        }]
+    })
+}
+
+/// A look at the database as it is now (a SQLite store keeps a copy from when it
+/// connected, so each look connects afresh).
+async fn store_of(app: &TestApp) -> readiness::store::Store {
+    readiness::store::Store::connect(&app.db_url).await.unwrap()
+}
+
+/// A's own reminders (not the digests and milestones a customer gets by itself).
+async fn custom_reminders(app: &TestApp, team: &str) -> Vec<i64> {
+    let store = store_of(app).await;
+    let ids = store
+        .active_reminders(team, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "custom")
+        .map(|r| r.id)
+        .collect();
+    store.close().await;
+    ids
+}
+
+async fn post_event(app: &TestApp, team: &str, id: &str, event: Value) {
+    let response = app
+        .post_signed(
+            "/slack/events",
+            "application/json",
+            event_callback_in(team, id, event),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+on_both_backends!(
+    two_workspaces_install_and_each_sees_only_its_own,
+    isolation_scenario
+);
+
+async fn isolation_scenario(db: &TestDb) {
+    let (_dir, config) = policy_file("");
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+
+    // Before an install, a workspace is told how to install, and nothing is done.
+    let refused = app.command_in(TA, UA, "C0GENERAL", "new Acme").await;
+    assert!(refused.contains("not installed"), "{refused}");
+    assert!(refused.contains("/slack/install"), "{refused}");
+
+    for (team, name, user) in [(TA, "Alpha Inc", UA), (TB, "Beta Corp", UB)] {
+        let (status, page) = app.install(team, name, user).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains(name), "{page}");
+    }
+    let channel_a = new_customer_in(&app, TA, UA, "Acme tier=enterprise").await;
+    let channel_b = new_customer_in(&app, TB, UB, "Globex tier=enterprise").await;
+
+    // Every Slack call was made with the token of the workspace it was for.
+    let creates = app.double.calls_to("conversations.create");
+    let made_by = |name: &str| {
+        creates
+            .iter()
+            .find(|c| c.args["name"] == name)
+            .map(|c| c.team.clone())
+    };
+    assert_eq!(made_by("cust-acme").as_deref(), Some(TA));
+    assert_eq!(made_by("cust-globex").as_deref(), Some(TB));
+    let unauthorised: Vec<_> = app
+        .double
+        .calls()
+        .into_iter()
+        .filter(|c| c.outcome == "invalid_auth")
+        .map(|c| c.method)
+        .collect();
+    assert!(unauthorised.is_empty(), "{unauthorised:?}");
+    assert!(
+        app.double
+            .calls_to("chat.postMessage")
+            .iter()
+            .all(|c| (c.args["channel"] == channel_a.as_str()) == (c.team == TA)),
+        "a post went out with another workspace's token"
+    );
+
+    // Commands see only their own workspace's customers.
+    let shown = app.command_in(TB, UB, &channel_b, "show acme").await;
+    assert!(
+        shown.contains("I don't know a customer") && shown.contains("globex"),
+        "{shown}"
+    );
+    let list = app.command_in(TB, UB, "C0GENERAL", "help").await;
+    assert!(!list.contains("Acme"), "{list}");
+    app.command_in(TA, UA, &channel_a, "ticket P2 Alpha's own problem")
+        .await;
+    app.command_in(TA, UA, &channel_a, "remind in 1h Alpha's reminder")
+        .await;
+    let tickets_b = app.command_in(TB, UB, &channel_b, "tickets").await;
+    assert!(!tickets_b.contains("Alpha's own problem"), "{tickets_b}");
+    let reminders_b = app.command_in(TB, UB, &channel_b, "reminders").await;
+    assert!(!reminders_b.contains("Alpha's reminder"), "{reminders_b}");
+
+    // Guessed ids of workspace A, sent from workspace B, change nothing; the same
+    // payloads from A do (so they were well-formed).
+    let store = store_of(&app).await;
+    let acme = store.customers(TA).await.unwrap()[0].clone();
+    let ticket = store.open_tickets(TA, None).await.unwrap()[0].clone();
+    store.close().await;
+    let reminders = custom_reminders(&app, TA).await;
+    assert_eq!(reminders.len(), 1);
+    for payload in [
+        tick(TB, UB, acme.id, &channel_a),
+        button(TB, UB, "ticket_resolve", &ticket.id.to_string(), &channel_a),
+        button(TB, UB, "reminder_cancel", &reminders[0].to_string(), &channel_a),
+    ] {
+        let response = app.interact(&payload).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    post_event(
+        &app,
+        TB,
+        "EvGuess1",
+        json!({"type": "message", "channel": channel_a, "user": UB, "text": "mine now",
+               "ts": "1800000000.000100", "thread_ts": ticket.ts.clone().unwrap_or_default()}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let store = store_of(&app).await;
+    let states = store.item_states_committed(acme.id).await.unwrap();
+    assert!(
+        states.get("1.1.1").is_none_or(|s| s.done_at.is_none()),
+        "B ticked A's item"
+    );
+    let after = store.ticket_by_id(ticket.id).await.unwrap().unwrap();
+    assert!(after.resolved_at.is_none() && after.responded_at.is_none());
+    store.close().await;
+    assert_eq!(custom_reminders(&app, TA).await, reminders);
+
+    app.interact(&tick(TA, UA, acme.id, &channel_a)).await;
+    app.interact(&button(
+        TA,
+        UA,
+        "reminder_cancel",
+        &reminders[0].to_string(),
+        &channel_a,
+    ))
+    .await;
+    let store = store_of(&app).await;
+    let states = store.item_states_committed(acme.id).await.unwrap();
+    store.close().await;
+    assert!(states["1.1.1"].done_at.is_some(), "A's own tick counts");
+    assert!(custom_reminders(&app, TA).await.is_empty());
+
+    // The App Home shows each viewer their own workspace's customers.
+    post_event(
+        &app,
+        TB,
+        "EvHomeB",
+        json!({"type": "app_home_opened", "user": UB, "tab": "home"}),
+    )
+    .await;
+    app.double
+        .wait_for("B's Home", |d| d.home_of(UB).is_some())
+        .await;
+    let home = app.double.home_of(UB).unwrap().to_string();
+    assert!(home.contains("Globex") && !home.contains("Acme"), "{home}");
+    let publishes = app.double.calls_to("views.publish");
+    assert!(publishes.iter().all(|c| c.team == TB), "{publishes:?}");
+
+    // The tokens are sealed at rest: not in the database, nor its journal.
+    let minted = app.double.minted_tokens();
+    assert_eq!(minted.len(), 2);
+    let store = store_of(&app).await;
+    let installs = store.installations().await.unwrap();
+    assert_eq!(installs.len(), 2);
+    for install in &installs {
+        let sealed = install.bot_token.as_deref().unwrap();
+        assert!(sealed.starts_with("rd1:"), "{sealed}");
+        assert!(minted.iter().all(|t| !sealed.contains(t.as_str())));
+    }
+    store.close().await;
+    if let Some(path) = app.db_url.strip_prefix("sqlite://") {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        for token in &minted {
+            let needle = token.as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "a token is readable in the database file"
+            );
+        }
+        // The positive control: the file does hold the workspaces' names.
+        assert!(bytes.windows(9).any(|w| w == b"Alpha Inc"));
+    }
+    app.stop().await;
+}
+
+on_both_backends!(
+    uninstall_stops_the_work_and_the_data_is_purged_later,
+    uninstall_scenario
+);
+
+async fn uninstall_scenario(db: &TestDb) {
+    let (_dir, config) = policy_file(
+        "[sla.P0]\nfirst_response = \"4s\"\nresolution = \"1h\"\n[retention]\nuninstalled = \"8s\"\n",
+    );
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+    app.install(TA, "Alpha Inc", UA).await;
+    app.install(TB, "Beta Corp", UB).await;
+    let channel_a = new_customer_in(&app, TA, UA, "Acme tier=enterprise").await;
+    let channel_b = new_customer_in(&app, TB, UB, "Globex tier=enterprise").await;
+    app.command_in(TA, UA, &channel_a, "ticket P0 Alpha down")
+        .await;
+    app.command_in(TB, UB, &channel_b, "ticket P0 Beta down")
+        .await;
+    app.command_in(TA, UA, &channel_a, "remind in 3s Alpha reminder")
+        .await;
+
+    // A uninstalls: Slack revokes its token and sends the event.
+    app.double.revoke(TA);
+    post_event(&app, TA, "EvUninstall", json!({"type": "app_uninstalled"})).await;
+    let uninstalled_at = std::time::Instant::now();
+    let store = store_of(&app).await;
+    let install = store.installation(TA).await.unwrap().unwrap();
+    assert!(install.bot_token.is_none() && install.uninstalled_at.is_some());
+    store.close().await;
+
+    // B's escalations go on (50% of 4 s, then 80%, 100%); nothing more is sent for A.
+    app.double
+        .wait_up_to(Duration::from_secs(10), "B's escalations", |d| {
+            d.replies_in(&channel_b) >= 3
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let calls_for_a: Vec<_> = app
+        .double
+        .calls()
+        .into_iter()
+        .filter(|c| c.outcome == "invalid_auth")
+        .map(|c| c.method)
+        .collect();
+    assert!(
+        calls_for_a.is_empty(),
+        "calls were made with A's revoked token: {calls_for_a:?}"
+    );
+    assert!(
+        app.double.replies_in(&channel_a) == 0,
+        "an escalation was posted for the uninstalled workspace"
+    );
+    let refused = app.command_in(TA, UA, &channel_a, "tickets").await;
+    assert!(refused.contains("not installed"), "{refused}");
+
+    // After the retention period the data goes; B's stays.
+    assert!(
+        uninstalled_at.elapsed() < Duration::from_secs(8),
+        "too slow to see the data kept"
+    );
+    let store = store_of(&app).await;
+    assert_eq!(store.customers(TA).await.unwrap().len(), 1, "kept for now");
+    store.close().await;
+    let mut gone = false;
+    for _ in 0..150 {
+        let store = store_of(&app).await;
+        gone = store.installation(TA).await.unwrap().is_none();
+        store.close().await;
+        if gone {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "A's install was not purged after its retention");
+    assert!(
+        uninstalled_at.elapsed() >= Duration::from_secs(8),
+        "purged before its retention"
+    );
+    let store = store_of(&app).await;
+    assert!(store.customers(TA).await.unwrap().is_empty());
+    assert!(store.open_tickets(TA, None).await.unwrap().is_empty());
+    assert!(store.active_reminders(TA, None).await.unwrap().is_empty());
+    assert_eq!(store.customers(TB).await.unwrap().len(), 1);
+    assert_eq!(store.open_tickets(TB, None).await.unwrap().len(), 1);
+    // The audit log keeps its own retention: the uninstall is on record.
+    let audit = store.recent_audit(TA, None, 0, 100).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "app.uninstalled"));
+    store.close().await;
+    app.stop().await;
+}
+
+on_both_backends!(
+    a_forged_expired_or_cancelled_install_installs_nothing,
+    forged_install_scenario
+);
+
+async fn forged_install_scenario(db: &TestDb) {
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: String, cookie: Option<String>| {
+        let mut request = browser.get(format!("{}{path}", app.base));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    // A made-up state, and a real one from another browser (no cookie).
+    let (status, page) = get("/slack/oauth/callback?code=x&state=1.2.3".into(), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    let start = browser
+        .get(format!("{}/slack/install", app.base))
+        .send()
+        .await
+        .unwrap();
+    let location = start.headers()["location"].to_str().unwrap().to_string();
+    let state = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let (status, _) = get(
+        format!("/slack/oauth/callback?code=x&state={state}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Cancelled on Slack's page.
+    let (status, page) = app.run_install_flow().await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Nothing was installed"), "{page}");
+    // A code Slack does not know (or already spent): Slack says no, nothing stored.
+    let cookie = start.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, page) = get(
+        format!("/slack/oauth/callback?code=code-9999&state={state}"),
+        Some(cookie),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{page}");
+    let store = store_of(&app).await;
+    assert!(store.installations().await.unwrap().is_empty());
+    store.close().await;
+    app.stop().await;
+}
+
+/// An Enterprise Grid org-wide install acts for every workspace of the organisation:
+/// one seen first in a request gets the organisation's token for its scheduled work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_install_serves_its_workspaces() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(
+        &db,
+        SlackDouble::start().await,
+        &[("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+    app.double.approve_org_install("E0ORG", "Org Inc", UA);
+    let (status, page) = app.run_install_flow().await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // A workspace outside the organisation is still refused.
+    let refused = app.command_in(TB, UB, "C0GENERAL", "new Nope").await;
+    assert!(refused.contains("not installed"), "{refused}");
+    let body = app
+        .command_body_in(TA, UA, "C0GENERAL", "new Acme")
+        .replace("team_domain=example", "team_domain=example&enterprise_id=E0ORG");
+    let response = app
+        .post_signed("/slack/commands", "application/x-www-form-urlencoded", body)
+        .await;
+    let text = response.text().await.unwrap();
+    assert!(text.contains("Created"), "{text}");
+    app.double
+        .wait_for("the channel", |d| !d.calls_to("conversations.create").is_empty())
+        .await;
+    assert_eq!(app.double.calls_to("conversations.create")[0].team, "E0ORG");
+    app.stop().await;
+}
+
+/// Without a key, many workspaces refuse to start, saying what to set.
+#[tokio::test]
+async fn many_workspaces_without_a_key_refuse_to_start() {
+    let db = TestDb::sqlite();
+    let output = readiness()
+        .env("DATABASE_URL", &db.url)
+        .env("SLACK_CLIENT_ID", "1.2")
+        .env("SLACK_CLIENT_SECRET", "s")
+        .env("READINESS_PUBLIC_URL", "https://x.example")
+        .env("READINESS_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("READINESS_ENCRYPTION_KEY"), "{stderr}");
+}
+
+on_both_backends!(rotate_key_reseals_every_token, rotate_scenario);
+
+async fn rotate_scenario(db: &TestDb) {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let old_key = dir.path().join("old.key");
+    let new_key = dir.path().join("new.key");
+    std::fs::write(&old_key, ENCRYPTION_KEY).unwrap();
+    std::fs::write(
+        &new_key,
+        base64::engine::general_purpose::STANDARD.encode([42u8; 32]),
+    )
+    .unwrap();
+    let old_path = old_key.display().to_string();
+    let new_path = new_key.display().to_string();
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("encryption_key_file", &old_path), ("many_workspaces", "")],
+    )
+    .await;
+    app.install(TA, "Alpha Inc", UA).await;
+    app.install(TB, "Beta Corp", UB).await;
+    let double = app.stop().await;
+    let sealed_before: Vec<String> = {
+        let store = readiness::store::Store::connect(&db.url).await.unwrap();
+        let all = store.installations().await.unwrap();
+        store.close().await;
+        all.into_iter().filter_map(|i| i.bot_token).collect()
+    };
+
+    let rotate = |current: &str| {
+        readiness()
+            .env("DATABASE_URL", &db.url)
+            .env("READINESS_ENCRYPTION_KEY_FILE", current)
+            .args(["rotate-key", "--new-key-file", &new_path])
+            .output()
+            .unwrap()
+    };
+    let rotated = rotate(&old_path);
+    let stderr = String::from_utf8_lossy(&rotated.stderr);
+    assert!(rotated.status.success(), "{stderr}");
+    assert!(stderr.contains("2 token(s) re-sealed"), "{stderr}");
+    let sealed_after: Vec<String> = {
+        let store = readiness::store::Store::connect(&db.url).await.unwrap();
+        let all = store.installations().await.unwrap();
+        let audit = store.recent_audit("*", None, 0, 10).await.unwrap();
+        assert!(audit.iter().any(|e| e.action == "key.rotated"));
+        store.close().await;
+        all.into_iter().filter_map(|i| i.bot_token).collect()
+    };
+    assert_eq!(sealed_after.len(), 2);
+    assert!(sealed_after.iter().all(|s| !sealed_before.contains(s)));
+    // Run again (as after a rotation cut short), it keeps what is already re-sealed.
+    let again = rotate(&old_path);
+    assert!(again.status.success());
+    let sealed_again: Vec<String> = {
+        let store = readiness::store::Store::connect(&db.url).await.unwrap();
+        let all = store.installations().await.unwrap();
+        store.close().await;
+        all.into_iter().filter_map(|i| i.bot_token).collect()
+    };
+    assert_eq!(sealed_again, sealed_after);
+
+    // The old key no longer starts the server; the new one does, and its calls work.
+    let db_again = TestDb::at(&db.url);
+    let refused = readiness()
+        .env("DATABASE_URL", &db.url)
+        .env("READINESS_ENCRYPTION_KEY_FILE", &old_path)
+        .env("SLACK_CLIENT_ID", "1.2")
+        .env("SLACK_CLIENT_SECRET", "s")
+        .env("READINESS_PUBLIC_URL", "https://x.example")
+        .env("READINESS_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("sealed with key"), "{stderr}");
+    let app = TestApp::spawn_with(
+        &db_again,
+        double,
+        &[("encryption_key_file", &new_path), ("many_workspaces", "")],
+    )
+    .await;
+    new_customer_in(&app, TB, UB, "Globex").await;
+    assert!(
+        app.double
+            .calls_to("conversations.create")
+            .iter()
+            .any(|c| c.team == TB && c.outcome == "ok")
+    );
+    app.stop().await;
+}
