@@ -261,7 +261,9 @@ async fn many_workspaces(
     store: &Store,
 ) -> anyhow::Result<(SlackApi, http::oauth::Installer)> {
     if settings.client_id.is_empty() || settings.client_secret.is_empty() {
-        anyhow::bail!("installing into many workspaces needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET");
+        anyhow::bail!(
+            "installing into many workspaces needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+        );
     }
     let Some(key) = settings.encryption_key.clone() else {
         anyhow::bail!(
@@ -274,7 +276,9 @@ async fn many_workspaces(
         );
     };
     if !settings.bot_token.is_empty() {
-        warn!("SLACK_BOT_TOKEN is ignored: with SLACK_CLIENT_ID each workspace uses the token it installed");
+        warn!(
+            "SLACK_BOT_TOKEN is ignored: with SLACK_CLIENT_ID each workspace uses the token it installed"
+        );
     }
     let foreign: Vec<String> = store
         .installations()
@@ -299,7 +303,10 @@ async fn many_workspaces(
         &settings.slack_api_url,
         key.clone(),
     );
-    info!(key = key.id(), "many workspaces: tokens come from OAuth installs");
+    info!(
+        key = key.id(),
+        "many workspaces: tokens come from OAuth installs"
+    );
     Ok((
         SlackApi::installed(&settings.slack_api_url, store.clone(), key)?,
         installer,

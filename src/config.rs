@@ -395,11 +395,13 @@ impl Settings {
                 .clone()
                 .map(Secret::from)
                 .or(file.encryption_key),
-            args.encryption_key_file.clone().or(file.encryption_key_file),
+            args.encryption_key_file
+                .clone()
+                .or(file.encryption_key_file),
         ) {
-            (Some(_), Some(_)) => bail!(
-                "set READINESS_ENCRYPTION_KEY or READINESS_ENCRYPTION_KEY_FILE, not both"
-            ),
+            (Some(_), Some(_)) => {
+                bail!("set READINESS_ENCRYPTION_KEY or READINESS_ENCRYPTION_KEY_FILE, not both")
+            }
             (Some(key), None) => Some(
                 crate::crypto::EncryptionKey::from_base64(key.expose())
                     .map_err(|e| anyhow::anyhow!("READINESS_ENCRYPTION_KEY: {e}"))?,

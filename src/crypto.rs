@@ -171,7 +171,10 @@ mod tests {
         let (a, b) = (key(1), key(2));
         let sealed = a.seal("xoxb-123-secret", "T0001");
         assert!(!sealed.contains("xoxb"), "{sealed}");
-        assert_eq!(a.open(&sealed, "T0001").unwrap().expose(), "xoxb-123-secret");
+        assert_eq!(
+            a.open(&sealed, "T0001").unwrap().expose(),
+            "xoxb-123-secret"
+        );
         assert_eq!(a.open(&sealed, "T0002"), Err(OpenError::Tampered));
         assert_eq!(
             b.open(&sealed, "T0001"),
@@ -206,7 +209,10 @@ mod tests {
             key(9).id()
         );
         assert_ne!(key(1).id(), key(2).id());
-        assert_eq!(format!("{:?}", key(1)), format!("EncryptionKey({})", key(1).id()));
+        assert_eq!(
+            format!("{:?}", key(1)),
+            format!("EncryptionKey({})", key(1).id())
+        );
     }
 
     proptest! {

@@ -107,7 +107,10 @@ impl Home {
                     Ok(()) => {}
                     // Uninstalled: its viewers are no longer watched.
                     Err(ApiError::NotInstalled) => {
-                        self.viewers.lock().expect("home lock").remove(&(team, user));
+                        self.viewers
+                            .lock()
+                            .expect("home lock")
+                            .remove(&(team, user));
                     }
                     Err(e) => warn!(error = %e, "cannot refresh an App Home"),
                 }
@@ -139,7 +142,11 @@ impl Home {
             .await
             .map_err(|e| ApiError::Transport(format!("database: {e}")))?;
         debug!(took = ?started.elapsed(), "App Home rendered");
-        self.api.workspace(team).await?.publish_home(user, view).await
+        self.api
+            .workspace(team)
+            .await?
+            .publish_home(user, view)
+            .await
     }
 
     /// The Home of `user`: their customers (created by them, their CSM role or an item

@@ -262,10 +262,9 @@ impl SlackApi {
     pub async fn workspace(&self, team: &str) -> Result<Workspace, ApiError> {
         let token = match &self.tokens {
             Tokens::Single(token) => token.clone().ok_or(ApiError::NoToken)?,
-            Tokens::Installed(installed) => installed
-                .token(team)
-                .await?
-                .ok_or(ApiError::NotInstalled)?,
+            Tokens::Installed(installed) => {
+                installed.token(team).await?.ok_or(ApiError::NotInstalled)?
+            }
         };
         Ok(Workspace {
             client: self.client.clone(),
@@ -360,8 +359,7 @@ impl Workspace {
         ts: &str,
         message: &Message,
     ) -> Result<(), ApiError> {
-        let request =
-            SlackApiChatUpdateRequest::new(channel.into(), content(message), ts.into());
+        let request = SlackApiChatUpdateRequest::new(channel.into(), content(message), ts.into());
         self.session().chat_update(&request).await?;
         Ok(())
     }

@@ -435,11 +435,7 @@ impl Worker {
         let calls = self.api.workspace(&customer.team_id).await?;
         for attempt in 1..=CHANNEL_NAME_ATTEMPTS {
             let name = channel_name(&customer.slug, attempt);
-            match with_retries("conversations.create", || {
-                calls.create_channel(&name, true)
-            })
-            .await
-            {
+            match with_retries("conversations.create", || calls.create_channel(&name, true)).await {
                 Err(ApiError::Slack(code)) if code == "name_taken" => continue,
                 result => return result,
             }

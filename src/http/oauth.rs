@@ -393,7 +393,10 @@ mod tests {
             i.check_state(&state, Some("xyz"), now),
             Err(BadState::OtherBrowser)
         );
-        assert_eq!(i.check_state(&state, None, now), Err(BadState::OtherBrowser));
+        assert_eq!(
+            i.check_state(&state, None, now),
+            Err(BadState::OtherBrowser)
+        );
     }
 
     #[test]
@@ -408,7 +411,10 @@ mod tests {
             i.check_state(&stretched, Some("abc"), now),
             Err(BadState::Forged)
         );
-        assert_eq!(i.check_state("", Some("abc"), now), Err(BadState::Malformed));
+        assert_eq!(
+            i.check_state("", Some("abc"), now),
+            Err(BadState::Malformed)
+        );
         assert_eq!(
             i.check_state("1.2.3.4", Some("abc"), now),
             Err(BadState::Malformed)

@@ -526,7 +526,8 @@ impl Sender {
                     .api
                     .workspace(&row.team_id)
                     .await?
-                    .permalink(&breach.channel_id, ts).await?;
+                    .permalink(&breach.channel_id, ts)
+                    .await?;
                 links.insert(breach.ticket_id, link);
             }
         }
@@ -702,7 +703,8 @@ impl Sender {
                     .api
                     .workspace(&row.team_id)
                     .await?
-                    .permalink(&record.channel_id, ts).await?;
+                    .permalink(&record.channel_id, ts)
+                    .await?;
                 message
                     .blocks
                     .push(blocks::context(&format!("<{link}|T-{}>", record.number)));

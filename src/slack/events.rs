@@ -178,7 +178,10 @@ async fn uninstalled(
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     if !ctx.api.is_multi_workspace() {
-        warn!(event = why, "Slack says the app's token is gone: remove SLACK_BOT_TOKEN or install the app again");
+        warn!(
+            event = why,
+            "Slack says the app's token is gone: remove SLACK_BOT_TOKEN or install the app again"
+        );
         return Ok(());
     }
     // An org-wide install is ended from any of its workspaces' events.
@@ -189,7 +192,11 @@ async fn uninstalled(
     if let Some(workspace) = workspace
         && ctx.store.uninstall(workspace, why, now_ms).await?
     {
-        info!(workspace, event = why, "uninstalled: its work stopped and its token was deleted");
+        info!(
+            workspace,
+            event = why,
+            "uninstalled: its work stopped and its token was deleted"
+        );
     }
     ctx.api.forget_tokens();
     Ok(())
@@ -264,7 +271,10 @@ pub async fn handle(
                 return Ok(EventReply::Ack);
             }
             if !super::admitted(ctx, team, enterprise_id.as_deref()).await {
-                debug!(event_id, "an event from a workspace without the app installed");
+                debug!(
+                    event_id,
+                    "an event from a workspace without the app installed"
+                );
                 return Ok(EventReply::Ack);
             }
             let handled = match kind {

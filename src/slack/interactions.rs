@@ -191,7 +191,9 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
     let (team, enterprise, response_url) = match &interaction {
         Interaction::BlockActions(a) => (team_of(&a.team, &a.user), &a.enterprise, &a.response_url),
         Interaction::ViewSubmission(v) => (team_of(&v.team, &v.user), &v.enterprise, &None),
-        Interaction::MessageAction(m) => (team_of(&m.team, &m.user), &m.enterprise, &m.response_url),
+        Interaction::MessageAction(m) => {
+            (team_of(&m.team, &m.user), &m.enterprise, &m.response_url)
+        }
         Interaction::Other => return Reply::Ack,
     };
     let enterprise = enterprise.as_ref().map(|e| e.id.as_str());

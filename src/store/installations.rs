@@ -149,9 +149,9 @@ impl Store {
     pub async fn installation_for(&self, team: &str) -> Result<Option<Installation>, sqlx::Error> {
         on_pool!(&self.db, read, |pool| {
             let own = sqlx::query(select("WHERE workspace = $1 AND org_install = 0"))
-            .bind(team)
-            .fetch_optional(pool)
-            .await?;
+                .bind(team)
+                .fetch_optional(pool)
+                .await?;
             if let Some(row) = own {
                 return read(&row).map(Some);
             }
@@ -181,9 +181,9 @@ impl Store {
         };
         let org = on_pool!(&self.db, read, |pool| {
             let row = sqlx::query(select("WHERE workspace = $1 AND org_install = 1"))
-            .bind(enterprise)
-            .fetch_optional(pool)
-            .await?;
+                .bind(enterprise)
+                .fetch_optional(pool)
+                .await?;
             row.as_ref().map(read).transpose()
         })?;
         if org.is_some() {
@@ -204,9 +204,9 @@ impl Store {
     pub async fn installation(&self, workspace: &str) -> Result<Option<Installation>, sqlx::Error> {
         on_pool!(&self.db, read, |pool| {
             let row = sqlx::query(select("WHERE workspace = $1"))
-            .bind(workspace)
-            .fetch_optional(pool)
-            .await?;
+                .bind(workspace)
+                .fetch_optional(pool)
+                .await?;
             row.as_ref().map(read).transpose()
         })
     }
@@ -215,8 +215,8 @@ impl Store {
     pub async fn installations(&self) -> Result<Vec<Installation>, sqlx::Error> {
         on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(select("ORDER BY workspace"))
-            .fetch_all(pool)
-            .await?;
+                .fetch_all(pool)
+                .await?;
             rows.iter().map(read).collect()
         })
     }
@@ -323,11 +323,9 @@ impl Store {
                     }
                     for table in TEAM_TABLES {
                         // `table` is one of the constants above.
-                        let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE team_id = $1"));
-                        sqlx::query(sql)
-                            .bind(team)
-                            .execute(&mut *tx)
-                            .await?;
+                        let sql =
+                            sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE team_id = $1"));
+                        sqlx::query(sql).bind(team).execute(&mut *tx).await?;
                     }
                     sqlx::query("DELETE FROM customers WHERE team_id = $1")
                         .bind(team)
@@ -401,7 +399,10 @@ pub async fn rotate_key(
 ) -> anyhow::Result<usize> {
     use crate::crypto::sealed_key_id;
     if old.id() == new.id() {
-        anyhow::bail!("the new key is the key in use ({}): nothing to rotate", new.id());
+        anyhow::bail!(
+            "the new key is the key in use ({}): nothing to rotate",
+            new.id()
+        );
     }
     let _lock = super::lock_single_process(database_url)?;
     let store = Store::connect(database_url).await?;
@@ -426,5 +427,5 @@ pub async fn rotate_key(
         )
         .await;
     store.close().await;
-    Ok(resealed??)
+    resealed?
 }

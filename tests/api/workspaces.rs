@@ -25,7 +25,9 @@ async fn new_customer_in(app: &TestApp, team: &str, user: &str, args: &str) -> S
         .await;
     assert!(text.contains("Created"), "{text}");
     app.double
-        .wait_for("the overview to be posted", |d| d.responses().len() > before)
+        .wait_for("the overview to be posted", |d| {
+            d.responses().len() > before
+        })
         .await;
     let (_, response) = app.double.responses().last().cloned().unwrap();
     let text = response["text"].as_str().unwrap_or_default().to_string();
@@ -180,7 +182,13 @@ async fn isolation_scenario(db: &TestDb) {
     for payload in [
         tick(TB, UB, acme.id, &channel_a),
         button(TB, UB, "ticket_resolve", &ticket.id.to_string(), &channel_a),
-        button(TB, UB, "reminder_cancel", &reminders[0].to_string(), &channel_a),
+        button(
+            TB,
+            UB,
+            "reminder_cancel",
+            &reminders[0].to_string(),
+            &channel_a,
+        ),
     ] {
         let response = app.interact(&payload).await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -402,11 +410,7 @@ async fn forged_install_scenario(db: &TestDb) {
         .unwrap()
         .1
         .to_string();
-    let (status, _) = get(
-        format!("/slack/oauth/callback?code=x&state={state}"),
-        None,
-    )
-    .await;
+    let (status, _) = get(format!("/slack/oauth/callback?code=x&state={state}"), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // Cancelled on Slack's page.
     let (status, page) = app.run_install_flow().await;
@@ -451,14 +455,19 @@ async fn an_org_install_serves_its_workspaces() {
     assert!(refused.contains("not installed"), "{refused}");
     let body = app
         .command_body_in(TA, UA, "C0GENERAL", "new Acme")
-        .replace("team_domain=example", "team_domain=example&enterprise_id=E0ORG");
+        .replace(
+            "team_domain=example",
+            "team_domain=example&enterprise_id=E0ORG",
+        );
     let response = app
         .post_signed("/slack/commands", "application/x-www-form-urlencoded", body)
         .await;
     let text = response.text().await.unwrap();
     assert!(text.contains("Created"), "{text}");
     app.double
-        .wait_for("the channel", |d| !d.calls_to("conversations.create").is_empty())
+        .wait_for("the channel", |d| {
+            !d.calls_to("conversations.create").is_empty()
+        })
         .await;
     assert_eq!(app.double.calls_to("conversations.create")[0].team, "E0ORG");
     app.stop().await;
@@ -557,7 +566,10 @@ async fn rotate_scenario(db: &TestDb) {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success() && stderr.contains("sealed with key"), "{stderr}");
+    assert!(
+        !refused.status.success() && stderr.contains("sealed with key"),
+        "{stderr}"
+    );
     let app = TestApp::spawn_with(
         &db_again,
         double,

@@ -528,7 +528,9 @@ async fn authorize(
         Some(approval) => {
             inner.next_id += 1;
             let code = format!("code-{}", inner.next_id);
-            inner.codes.insert(code.clone(), (approval, redirect.clone()));
+            inner
+                .codes
+                .insert(code.clone(), (approval, redirect.clone()));
             url.query_pairs_mut()
                 .append_pair("code", &code)
                 .append_pair("state", &state);
@@ -549,8 +551,8 @@ async fn authorize(
 /// oauth.v2.access: the app's credentials in Basic auth, a code given once.
 fn oauth_access(double: &SlackDouble, headers: &HeaderMap, args: &Value) -> Response {
     use base64::Engine;
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
     let authorized = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
