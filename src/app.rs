@@ -79,13 +79,11 @@ impl App {
             )
         };
         let verifier = Verifier::new(&settings.signing_secret);
-        if !verifier.is_configured() || !api.has_token() {
+        let socket_mode = !settings.app_token.is_empty();
+        if !api.has_token() || (!verifier.is_configured() && !socket_mode) {
             warn!(
-                "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (see README). Until then Slack requests get 401."
+                "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or SLACK_APP_TOKEN for Socket Mode; see README). Until then Slack requests get 401."
             );
-        }
-        if !settings.app_token.is_empty() {
-            warn!("SLACK_APP_TOKEN is set, but Socket Mode is not built yet; serving HTTP only");
         }
         let (stop_tx, stop_rx) = watch::channel(false);
         let metrics = Metrics::new();
@@ -188,6 +186,13 @@ impl App {
             metrics,
             installer,
         };
+        if socket_mode {
+            loops.push(tokio::spawn(crate::socket::run(
+                state.ctx.clone(),
+                settings.app_token.clone(),
+                stop_rx.clone(),
+            )));
+        }
         Ok(Self {
             state,
             stop_tx,

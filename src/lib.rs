@@ -15,7 +15,9 @@
 //! - `scheduler/` the only part that waits on time: fires due SLA rows and sends the
 //!   outbox, paced per channel, across replicas.
 //! - `slack/`     inbound: commands (parse → apply), interactions, events.
-//! - `http/`      the router, the signature check, health and metrics.
+//! - `http/`      the router, the signature check, the OAuth install flow, health and
+//!   metrics.
+//! - `socket/`    Socket Mode: the same inbound handlers over Slack's WebSocket.
 //! - `shell/`     `readiness shell`: the terminal standing in for Slack at both edges.
 //! - `metrics.rs` the Prometheus registry every part reports to.
 //! - `app.rs`     wiring: build everything from the settings and run until shutdown.
@@ -35,6 +37,7 @@ pub mod reports;
 pub mod scheduler;
 pub mod shell;
 pub mod slack;
+pub mod socket;
 pub mod store;
 pub mod support;
 pub mod time_source;

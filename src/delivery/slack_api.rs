@@ -299,6 +299,17 @@ impl SlackApi {
         Ok(installed.token(team).await?.is_some())
     }
 
+    /// `apps.connections.open` with the app-level token: a Socket Mode WebSocket URL.
+    pub async fn open_socket(&self, app_token: &Secret) -> Result<String, ApiError> {
+        let token = SlackApiToken::new(SlackApiTokenValue::new(app_token.expose().to_string()));
+        let response = self
+            .client
+            .open_session(&token)
+            .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+            .await?;
+        Ok(response.url.0.to_string())
+    }
+
     /// Forgets the opened tokens, after an install or an uninstall here (an org
     /// install acts for many teams; installs are rare, so all are read again).
     pub fn forget_tokens(&self) {

@@ -30,6 +30,7 @@ mod reminders;
 mod roles;
 mod shell;
 mod sla;
+mod socket_mode;
 mod storage;
 mod support;
 mod transport;

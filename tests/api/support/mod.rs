@@ -172,6 +172,7 @@ impl TestApp {
                         args.encryption_key = Some(value.to_string());
                     }
                 }
+                "app_token" => args.slack_app_token = Some(value.to_string()),
                 "encryption_key_file" => {
                     args.encryption_key = None;
                     args.encryption_key_file = Some(value.into());

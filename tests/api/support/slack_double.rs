@@ -26,6 +26,8 @@ use serde_json::{Value, json};
 
 pub const BOT_TOKEN: &str = "xoxb-test-double-token";
 pub const BOT_USER: &str = "UBOT0001";
+/// The app-level token (Socket Mode's apps.connections.open).
+pub const APP_TOKEN: &str = "xapp-1-test-app-token";
 /// The OAuth app's credentials the double knows (oauth.v2.access checks them).
 pub const CLIENT_ID: &str = "1111.2222";
 pub const CLIENT_SECRET: &str = "test-client-secret";
@@ -99,6 +101,8 @@ struct Inner {
     codes: HashMap<String, (Approval, String)>,
     /// Every token minted by oauth.v2.access, in order.
     pub minted: Vec<String>,
+    /// Where apps.connections.open sends the app (this double's WebSocket server).
+    socket_url: String,
 }
 
 /// What an installer approves on Slack's authorize page.
@@ -108,6 +112,43 @@ pub struct Approval {
     pub enterprise: Option<(String, String)>,
     pub org_install: bool,
     pub user: String,
+}
+
+/// Slack's end of a Socket Mode connection.
+pub struct SocketPeer {
+    ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+}
+
+impl SocketPeer {
+    pub async fn send(&mut self, frame: Value) {
+        use futures_util::SinkExt;
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                frame.to_string(),
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// The next text frame from the app (an acknowledgement), within 5 s.
+    pub async fn next_ack(&mut self) -> Value {
+        use futures_util::StreamExt;
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
+                .await
+                .expect("no acknowledgement within 5 s")
+                .expect("the app closed the socket")
+                .unwrap();
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+                return serde_json::from_str(text.as_str()).unwrap();
+            }
+        }
+    }
+
+    /// Drops the connection without a word, as a network failure would.
+    pub async fn drop_connection(self) {
+        drop(self.ws);
+    }
 }
 
 /// A file shared in a channel.
@@ -123,6 +164,8 @@ pub struct SharedFile {
 #[derive(Clone)]
 pub struct SlackDouble {
     inner: Arc<Mutex<Inner>>,
+    /// Socket Mode connections the app opened, in order.
+    sockets: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<SocketPeer>>>,
     /// Base of the Web API, for SLACK_API_URL.
     pub api_url: String,
     /// Base for response_urls: append any id.
@@ -148,13 +191,31 @@ impl SlackDouble {
         let inner = Arc::new(Mutex::new(Inner {
             next_id: 1000,
             next_ts: 1,
-            tokens: [(BOT_TOKEN.to_string(), "T0001".to_string())].into(),
+            tokens: [
+                (BOT_TOKEN.to_string(), "T0001".to_string()),
+                (APP_TOKEN.to_string(), "app".to_string()),
+            ]
+            .into(),
             ..Default::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let socket_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket_addr = socket_listener.local_addr().unwrap();
+        let (peers, sockets) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = socket_listener.accept().await {
+                if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await
+                    && peers.send(SocketPeer { ws }).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        inner.lock().unwrap().socket_url = format!("ws://{socket_addr}/link");
         let double = SlackDouble {
             inner: inner.clone(),
+            sockets: Arc::new(tokio::sync::Mutex::new(sockets)),
             api_url: format!("http://{addr}/api"),
             response_base: format!("http://{addr}/response"),
         };
@@ -173,6 +234,14 @@ impl SlackDouble {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap()
+    }
+
+    /// The next Socket Mode connection the app opens (waits up to 10 s).
+    pub async fn next_socket(&self) -> SocketPeer {
+        tokio::time::timeout(Duration::from_secs(10), self.sockets.lock().await.recv())
+            .await
+            .expect("the app did not connect over Socket Mode")
+            .unwrap()
     }
 
     /// The next visit to the authorize page approves installing into `team`.
@@ -458,6 +527,9 @@ async fn api(
         let mut inner = double.lock();
         let (status, answer) = if !authorized {
             (StatusCode::OK, err("invalid_auth"))
+        } else if (method == "apps.connections.open") != (caller.as_deref() == Some("app")) {
+            // The app-level token opens sockets and nothing else.
+            (StatusCode::OK, err("not_allowed_token_type"))
         } else if let Some(code) = inner
             .failures
             .get_mut(&method)
@@ -627,6 +699,7 @@ fn valid_channel_name(name: &str) -> Option<&'static str> {
 
 fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) {
     let answer = match method {
+        "apps.connections.open" => ok(json!({"url": inner.socket_url})),
         "conversations.create" => {
             let name = str_arg(args, "name").unwrap_or("");
             if let Some(code) = valid_channel_name(name) {
