@@ -30,7 +30,13 @@ async fn main() -> anyhow::Result<()> {
             readiness::app::run(settings, listener, readiness::app::shutdown_signal()).await
         }
         Command::Manifest => {
-            let manifest = include_str!("../manifest.yml");
+            let mut manifest = include_str!("../manifest.yml").to_string();
+            if !settings.app_token.is_empty() {
+                manifest = manifest.replace(
+                    "socket_mode_enabled: false",
+                    "socket_mode_enabled: true",
+                );
+            }
             match &settings.public_url {
                 Some(url) => print!("{}", manifest.replace(MANIFEST_PLACEHOLDER, url)),
                 None => {

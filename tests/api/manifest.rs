@@ -73,4 +73,11 @@ fn the_manifests_urls_and_scopes_match_the_app() {
     ] {
         assert!(scopes.contains(&needed), "missing scope {needed}");
     }
+    // The install flow asks for exactly the manifest's scopes, and comes back to the
+    // callback route.
+    assert_eq!(scopes, readiness::http::oauth::BOT_SCOPES);
+    assert_eq!(
+        m["oauth_config"]["redirect_urls"][0],
+        format!("{base}/slack/oauth/callback")
+    );
 }
