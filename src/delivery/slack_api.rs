@@ -529,6 +529,13 @@ impl Workspace {
         })
     }
 
+    /// The members of a Slack user group.
+    pub async fn group_members(&self, group: &str) -> Result<Vec<String>, ApiError> {
+        let request = SlackApiUserGroupsUsersListRequest::new(group.into());
+        let response = self.session().usergroups_users_list(&request).await?;
+        Ok(response.users.into_iter().map(|u| u.0).collect())
+    }
+
     /// Publishes `view` as `user`'s App Home.
     pub async fn publish_home(&self, user: &str, view: SlackView) -> Result<(), ApiError> {
         let request = SlackApiViewsPublishRequest::new(user.into(), view);

@@ -1,9 +1,11 @@
 //! What Slack's `users.info` says about a person, cached: their language (from their
 //! locale), their time zone and whether they are a workspace admin or owner. One lookup
 //! serves all three, so only a person's first request in a while waits for Slack.
+//! The members of the user groups that hold roles (`usergroups.users.list`) are cached
+//! the same way, for a shorter while: membership changes more often than a locale.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -30,10 +32,17 @@ struct Facts {
 /// (team, user) → their facts and when they were looked up.
 type Cache = HashMap<(String, String), (Facts, Instant)>;
 
+/// How long a user group's member list is trusted.
+const GROUP_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// (team, group) → its members and when they were listed.
+type Groups = HashMap<(String, String), (Arc<HashSet<String>>, Instant)>;
+
 #[derive(Clone)]
 pub struct Users {
     api: SlackApi,
     cache: Arc<Mutex<Cache>>,
+    groups: Arc<Mutex<Groups>>,
 }
 
 impl Users {
@@ -41,6 +50,46 @@ impl Users {
         Self {
             api,
             cache: Arc::default(),
+            groups: Arc::default(),
+        }
+    }
+
+    /// The members of the user group `group` of `team`, cached; `None` if Slack did
+    /// not answer in time (the listing goes on, for the next request).
+    pub async fn members_of(&self, team: &str, group: &str) -> Option<Arc<HashSet<String>>> {
+        let key = (team.to_string(), group.to_string());
+        if let Some((members, at)) = self.groups.lock().expect("groups lock").get(&key)
+            && at.elapsed() < GROUP_TTL
+        {
+            return Some(members.clone());
+        }
+        if !self.api.has_token() {
+            return None;
+        }
+        let this = self.clone();
+        let lookup = tokio::spawn(async move {
+            let listed = match this.api.workspace(&key.0).await {
+                Ok(calls) => calls.group_members(&key.1).await,
+                Err(e) => Err(e),
+            };
+            match listed {
+                Ok(members) => {
+                    let members = Arc::new(members.into_iter().collect::<HashSet<_>>());
+                    this.groups
+                        .lock()
+                        .expect("groups lock")
+                        .insert(key, (members.clone(), Instant::now()));
+                    Some(members)
+                }
+                Err(e) => {
+                    debug!(error = %e, "usergroups.users.list failed");
+                    None
+                }
+            }
+        });
+        match tokio::time::timeout(WAIT, lookup).await {
+            Ok(Ok(members)) => members,
+            _ => None,
         }
     }
 

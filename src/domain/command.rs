@@ -262,7 +262,7 @@ impl Form {
             }
             Form::Audit => "/readiness audit [customer] [since=YYYY-MM-DD]",
             Form::Report => "/readiness report [customer] [month=YYYY-MM]",
-            Form::Roles => "/readiness roles [@user admin|csm|agent|viewer|default]",
+            Form::Roles => "/readiness roles [@user|@group admin|csm|agent|viewer|default]",
         }
     }
 }
@@ -459,7 +459,9 @@ fn parse_roles(words: &[Word]) -> Result<Command, ParseError> {
     match words {
         [] => Ok(Command::Roles { change: None }),
         [who, role] => {
+            // A person, or a Slack user group (its members share the role).
             let user = user_id(&who.text)
+                .or_else(|| group_id(&who.text))
                 .ok_or_else(|| usage(Form::Roles, Problem::BadUser(who.text.clone())))?;
             let role = match role.text.to_lowercase().as_str() {
                 "default" => None,
@@ -807,6 +809,13 @@ pub fn user_id(text: &str) -> Option<String> {
     valid_slack_id(id, &['U', 'W']).then(|| id.to_string())
 }
 
+/// `<!subteam^S123|@leads>` → `S123`.
+pub fn group_id(text: &str) -> Option<String> {
+    let inner = text.strip_prefix("<!subteam^")?.strip_suffix('>')?;
+    let id = inner.split('|').next()?;
+    valid_slack_id(id, &['S']).then(|| id.to_string())
+}
+
 /// `<#C123|name>`, `<#C123>` or a bare `C123` → `C123`.
 pub fn channel_id(text: &str) -> Option<String> {
     let id = match text.strip_prefix("<#") {
@@ -1072,6 +1081,30 @@ mod tests {
             Err(ParseError::UnknownSubcommand("frobnicate".into()))
         );
         assert_eq!(parse("show \"Acme"), Err(ParseError::UnclosedQuote));
+    }
+
+    #[test]
+    fn roles_go_to_people_and_user_groups() {
+        assert_eq!(
+            parse("roles <@U1|ann> agent"),
+            Ok(Command::Roles {
+                change: Some(("U1".into(), Some(Role::Agent)))
+            })
+        );
+        assert_eq!(
+            parse("roles <!subteam^S2|@leads> viewer"),
+            Ok(Command::Roles {
+                change: Some(("S2".into(), Some(Role::Viewer)))
+            })
+        );
+        assert_eq!(
+            parse("roles <!subteam^S2|@leads> default"),
+            Ok(Command::Roles {
+                change: Some(("S2".into(), None))
+            })
+        );
+        assert!(parse("roles <#C1|x> agent").is_err());
+        assert!(parse("roles <!here> agent").is_err());
     }
 
     #[test]

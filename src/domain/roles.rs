@@ -3,8 +3,8 @@
 //!
 //! Slack's workspace admins and owners (`users.info`) are always admins here, so no one
 //! can lock a workspace out of its own settings. Anyone else has the role an admin gave
-//! them with `/readiness roles`, or the workspace's default (`csm` unless the settings
-//! say otherwise).
+//! them with `/readiness roles`; else the highest role given to a Slack user group they
+//! are in; else the workspace's default (`csm` unless the settings say otherwise).
 
 use crate::domain::i18n::Lang;
 
@@ -116,14 +116,26 @@ pub fn may(role: Role, act: Act) -> bool {
         .any(|(a, roles)| *a == act && roles.contains(&role))
 }
 
-/// Whose role it is: Slack's admins and owners are admins; else the role given here,
-/// else the default.
-pub fn effective_role(given: Option<Role>, slack_admin: bool, default: Role) -> Role {
+/// Whose role it is: Slack's admins and owners are admins; else the role given to the
+/// person; else the highest given to a user group of theirs; else the default.
+pub fn effective_role(
+    given: Option<Role>,
+    groups: &[Role],
+    slack_admin: bool,
+    default: Role,
+) -> Role {
     if slack_admin {
         Admin
     } else {
-        given.unwrap_or(default)
+        given
+            .or_else(|| groups.iter().copied().max())
+            .unwrap_or(default)
     }
+}
+
+/// Whether a role's holder is a Slack user group (`S…`) rather than a person.
+pub fn is_group(holder: &str) -> bool {
+    holder.starts_with('S')
 }
 
 #[cfg(test)]
@@ -153,19 +165,23 @@ mod tests {
     }
 
     #[test]
-    fn slacks_admins_are_admins_and_a_given_role_wins_over_the_default() {
+    fn slacks_admins_are_admins_then_a_persons_role_then_their_groups_then_the_default() {
         assert_eq!(
-            effective_role(Some(Viewer), true, Csm),
+            effective_role(Some(Viewer), &[], true, Csm),
             Admin,
             "no lock-out"
         );
-        assert_eq!(effective_role(Some(Viewer), false, Csm), Viewer);
-        assert_eq!(effective_role(None, true, Csm), Admin);
-        assert_eq!(effective_role(None, false, Csm), Csm);
-        assert_eq!(effective_role(None, false, Viewer), Viewer);
+        assert_eq!(effective_role(Some(Viewer), &[Admin], false, Csm), Viewer);
+        assert_eq!(effective_role(None, &[], true, Csm), Admin);
+        assert_eq!(effective_role(None, &[], false, Csm), Csm);
+        assert_eq!(effective_role(None, &[], false, Viewer), Viewer);
+        // The highest of a person's groups, even below the default.
+        assert_eq!(effective_role(None, &[Viewer, Agent], false, Csm), Agent);
+        assert_eq!(effective_role(None, &[Viewer], false, Csm), Viewer);
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("owner"), None);
+        assert!(is_group("S0LEADS") && !is_group("U0ANN") && !is_group("W0ANN"));
     }
 }

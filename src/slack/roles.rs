@@ -5,15 +5,44 @@ use super::Context;
 use super::commands::{Answer, Refusal, SlashCommand};
 use crate::blocks::{Message, escape};
 use crate::domain::i18n::Lang;
-use crate::domain::roles::{Act, Role, WHO_MAY, effective_role, may};
+use crate::domain::roles::{Act, Role, WHO_MAY, effective_role, is_group, may};
 use crate::store::audit::{Actor, Source};
 
 /// `user`'s role in `team`: admin for Slack's admins and owners, else the one given
-/// with `/readiness roles`, else the workspace default.
+/// with `/readiness roles`, else the highest of their user groups', else the default.
 pub async fn role_of(ctx: &Context, team: &str, user: &str) -> Result<Role, sqlx::Error> {
     let given = ctx.store.role_of(team, user).await?;
+    let groups = match given {
+        Some(_) => Vec::new(),
+        None => group_roles_of(ctx, team, user).await?,
+    };
     let slack_admin = ctx.users.is_admin(team, user).await.unwrap_or(false);
-    Ok(effective_role(given, slack_admin, ctx.default_role))
+    Ok(effective_role(given, &groups, slack_admin, ctx.default_role))
+}
+
+/// The roles of the user groups `user` is in (only groups given a role are listed).
+async fn group_roles_of(ctx: &Context, team: &str, user: &str) -> Result<Vec<Role>, sqlx::Error> {
+    let mut roles = Vec::new();
+    for (group, role) in ctx.store.group_roles(team).await? {
+        if ctx
+            .users
+            .members_of(team, &group)
+            .await
+            .is_some_and(|members| members.contains(user))
+        {
+            roles.push(role);
+        }
+    }
+    Ok(roles)
+}
+
+/// How a role's holder is mentioned: a person, or a user group.
+fn mention(holder: &str) -> String {
+    if is_group(holder) {
+        format!("<!subteam^{}>", escape(holder))
+    } else {
+        format!("<@{}>", escape(holder))
+    }
 }
 
 /// Whether `user` may do `act`; if not, the role they have. Slack's admin flag only
@@ -28,11 +57,13 @@ pub(super) async fn allowed(
     if act == Act::Read {
         return Ok(Ok(()));
     }
-    let role = ctx
-        .store
-        .role_of(team, user)
-        .await?
-        .unwrap_or(ctx.default_role);
+    let role = match ctx.store.role_of(team, user).await? {
+        Some(given) => given,
+        None => {
+            let groups = group_roles_of(ctx, team, user).await?;
+            effective_role(None, &groups, false, ctx.default_role)
+        }
+    };
     if may(role, act) || ctx.users.is_admin(team, user).await == Some(true) {
         return Ok(Ok(()));
     }
@@ -100,11 +131,26 @@ pub(super) async fn roles_command(
                 now_ms,
             )
             .await?;
+        let who = mention(&user);
+        if is_group(&user) {
+            return Ok(Answer::Ephemeral(Message::plain(match (lang, role) {
+                (Lang::En, Some(role)) => format!(
+                    ":white_check_mark: Members of {who} are now {} (unless given a role of their own).",
+                    role.label(lang)
+                ),
+                (Lang::En, None) => format!(":white_check_mark: {who} no longer gives a role."),
+                (Lang::Ja, Some(role)) => format!(
+                    ":white_check_mark: {who} のメンバーのロールを{}にしました（個別のロールがある人を除く）。",
+                    role.label(lang)
+                ),
+                (Lang::Ja, None) => format!(":white_check_mark: {who} のロール付与を解除しました。"),
+            })));
+        }
         let now = role_of(ctx, &cmd.team_id, &user).await?;
         return Ok(Answer::Ephemeral(Message::plain(match lang {
-            Lang::En => format!(":white_check_mark: <@{user}> is now {}.", now.label(lang)),
+            Lang::En => format!(":white_check_mark: {who} is now {}.", now.label(lang)),
             Lang::Ja => format!(
-                ":white_check_mark: <@{user}> のロールを{}にしました。",
+                ":white_check_mark: {who} のロールを{}にしました。",
                 now.label(lang)
             ),
         })));
@@ -112,7 +158,7 @@ pub(super) async fn roles_command(
     let given = ctx.store.roles(&cmd.team_id).await?;
     let mut lines = vec![match lang {
         Lang::En => format!(
-            "*Roles*: workspace admins and owners are admins; everyone else is {} unless given a role here.",
+            "*Roles*: workspace admins and owners are admins; everyone else is {} unless given a role here, themselves or through a user group.",
             ctx.default_role.label(lang)
         ),
         Lang::Ja => format!(
@@ -124,7 +170,7 @@ pub(super) async fn roles_command(
         let people: Vec<String> = given
             .iter()
             .filter(|(_, r)| *r == role)
-            .map(|(u, _)| format!("<@{}>", escape(u)))
+            .map(|(holder, _)| mention(holder))
             .collect();
         if !people.is_empty() {
             lines.push(format!("`{}` {}", role.as_str(), people.join(" ")));

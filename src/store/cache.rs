@@ -84,6 +84,17 @@ impl Cache {
         roles.get(team).and_then(|r| r.get(user)).copied()
     }
 
+    /// The roles given to user groups in `team`.
+    pub fn group_roles(&self, team: &str) -> Vec<(String, Role)> {
+        let roles = self.roles.lock().expect("cache lock");
+        roles.get(team).map_or_else(Vec::new, |r| {
+            r.iter()
+                .filter(|(holder, _)| crate::domain::roles::is_group(holder))
+                .map(|(holder, role)| (holder.clone(), *role))
+                .collect()
+        })
+    }
+
     /// After a commit: the ticket as it now is (a resolved one leaves the cache).
     pub fn put_ticket(&self, ticket: TicketRecord) {
         let mut open = self.open_tickets.lock().expect("cache lock");

@@ -1,4 +1,6 @@
 //! Roles given in Slack (`/readiness roles`), each change audited in its transaction.
+//! A row's `user_id` is a person (`U…`, `W…`) or a Slack user group (`S…`,
+//! `domain::roles::is_group`), whose members share its role.
 
 use sqlx::Row;
 
@@ -20,6 +22,29 @@ impl Store {
                     .fetch_optional(pool)
                     .await?;
             Ok(role.as_deref().and_then(Role::parse))
+        })
+    }
+
+    /// The roles given to Slack user groups in `team_id`: (group, role).
+    pub async fn group_roles(&self, team_id: &str) -> Result<Vec<(String, Role)>, sqlx::Error> {
+        if let Some(cache) = &self.cache {
+            return Ok(cache.group_roles(team_id));
+        }
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(
+                "SELECT user_id, role FROM roles WHERE team_id = $1 AND user_id LIKE 'S%'",
+            )
+            .bind(team_id)
+            .fetch_all(pool)
+            .await?;
+            let mut roles = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let role: String = row.try_get("role")?;
+                if let Some(role) = Role::parse(&role) {
+                    roles.push((row.try_get("user_id")?, role));
+                }
+            }
+            Ok(roles)
         })
     }
 

@@ -149,3 +149,50 @@ async fn roles_decide(db: &TestDb) {
     app.stop().await;
 }
 on_both_backends!(roles_decide_who_may_do_what, roles_decide);
+
+on_both_backends!(
+    a_user_groups_role_is_its_members_unless_they_have_their_own,
+    group_roles
+);
+
+async fn group_roles(db: &TestDb) {
+    let (_dir, config) = policy_file("");
+    let double = SlackDouble::start().await;
+    double.set_admin(ADMIN);
+    double.set_group_members("S0GUESTS", &["U0GUEST", "U0OTHER"]);
+    let app = TestApp::spawn_with(db, double.clone(), &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
+    let given = app
+        .command_text(ADMIN, &channel, "roles <!subteam^S0GUESTS|@guests> viewer")
+        .await;
+    assert!(given.contains("Members of <!subteam^S0GUESTS> are now a viewer"), "{given}");
+    let listed = app.command_text(CSM, &channel, "roles").await;
+    assert!(listed.contains("`viewer` <!subteam^S0GUESTS>"), "{listed}");
+
+    // Members get the group's role; others keep the default (csm).
+    let refused = app.command_text("U0GUEST", &channel, "done 1.1.2").await;
+    assert!(refused.contains("You are a viewer"), "{refused}");
+    let done = app.command_text(CSM, &channel, "done 1.1.3").await;
+    assert!(!done.contains("You are"), "{done}");
+    // A role of one's own wins over the group's.
+    app.command_text(ADMIN, &channel, "roles <@U0OTHER|o> csm").await;
+    let own = app.command_text("U0OTHER", &channel, "done 1.1.4").await;
+    assert!(!own.contains("You are"), "{own}");
+    // The group's role taken back: its members are back to the default.
+    app.command_text(ADMIN, &channel, "roles <!subteam^S0GUESTS|@guests> default")
+        .await;
+    let after = app.command_text("U0GUEST", &channel, "done 1.2.1").await;
+    assert!(after.contains("1.2.1"), "{after}");
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let states = store
+        .item_states_committed(store.customers(TEAM).await.unwrap()[0].id)
+        .await
+        .unwrap();
+    store.close().await;
+    let done: Vec<&str> = ["1.1.2", "1.1.3", "1.1.4", "1.2.1"]
+        .into_iter()
+        .filter(|k| states.get(*k).is_some_and(|s| s.done_at.is_some()))
+        .collect();
+    assert_eq!(done, ["1.1.3", "1.1.4", "1.2.1"]);
+    app.stop().await;
+}

@@ -103,6 +103,8 @@ struct Inner {
     pub minted: Vec<String>,
     /// Where apps.connections.open sends the app (this double's WebSocket server).
     socket_url: String,
+    /// User groups' members, for usergroups.users.list.
+    groups: HashMap<String, Vec<String>>,
 }
 
 /// What an installer approves on Slack's authorize page.
@@ -242,6 +244,14 @@ impl SlackDouble {
             .await
             .expect("the app did not connect over Socket Mode")
             .unwrap()
+    }
+
+    /// Who usergroups.users.list says is in `group`.
+    pub fn set_group_members(&self, group: &str, users: &[&str]) {
+        self.lock().groups.insert(
+            group.to_string(),
+            users.iter().map(|u| u.to_string()).collect(),
+        );
     }
 
     /// The next visit to the authorize page approves installing into `team`.
@@ -700,6 +710,10 @@ fn valid_channel_name(name: &str) -> Option<&'static str> {
 fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) {
     let answer = match method {
         "apps.connections.open" => ok(json!({"url": inner.socket_url})),
+        "usergroups.users.list" => match inner.groups.get(str_arg(args, "usergroup").unwrap_or("")) {
+            Some(users) => ok(json!({"users": users})),
+            None => err("no_such_subteam"),
+        },
         "conversations.create" => {
             let name = str_arg(args, "name").unwrap_or("");
             if let Some(code) = valid_channel_name(name) {
