@@ -32,10 +32,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Manifest => {
             let mut manifest = include_str!("../manifest.yml").to_string();
             if !settings.app_token.is_empty() {
-                manifest = manifest.replace(
-                    "socket_mode_enabled: false",
-                    "socket_mode_enabled: true",
-                );
+                manifest =
+                    manifest.replace("socket_mode_enabled: false", "socket_mode_enabled: true");
             }
             match &settings.public_url {
                 Some(url) => print!("{}", manifest.replace(MANIFEST_PLACEHOLDER, url)),

@@ -14,6 +14,7 @@ pub mod item_modal;
 pub mod limits;
 pub mod reminders;
 pub mod report;
+pub mod roles;
 pub mod ticket;
 pub mod ticket_modal;
 

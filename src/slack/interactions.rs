@@ -248,10 +248,13 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
             Reply::Ack
         }
         Interaction::ViewSubmission(submission) => {
-            let is_ticket =
-                submission.view.callback_id.as_deref() == Some(ticket_modal::TICKET_MODAL);
+            let callback = submission.view.callback_id.as_deref();
+            let is_ticket = callback == Some(ticket_modal::TICKET_MODAL);
+            let is_roles = callback == Some(blocks::roles::MODAL);
             let (act, field) = if is_ticket {
                 (Act::WorkTickets, ticket_modal::MODAL_SUMMARY)
+            } else if is_roles {
+                (Act::Administer, blocks::roles::PERSON)
             } else {
                 (Act::WorkChecklist, ids::MODAL_NOTE)
             };
@@ -267,6 +270,8 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
             }
             if is_ticket {
                 ticket_submission(ctx, submission, now_ms).await
+            } else if is_roles {
+                roles_submission(ctx, submission, now_ms).await
             } else {
                 view_submission(ctx, submission, now_ms).await
             }
@@ -319,6 +324,8 @@ fn act_of(action_id: &str) -> Act {
         Act::WorkTickets
     } else if action_id == blocks::reminders::CANCEL {
         Act::Remind
+    } else if action_id == blocks::roles::OPEN {
+        Act::Administer
     } else {
         // Paging the Home, opening a checklist or a category: looking.
         Act::Read
@@ -425,6 +432,17 @@ async fn block_action(
                 message,
                 replace_original: true,
             });
+        }
+    } else if action.action_id == blocks::roles::OPEN {
+        if let Some(trigger) = payload.trigger_id.clone() {
+            let lang = ctx.users.lang_for(team, &payload.user.id).await;
+            open_modal(
+                ctx,
+                team,
+                trigger,
+                blocks::roles::roles_modal(lang),
+                "roles",
+            );
         }
     } else if action.action_id.starts_with(home::PAGE)
         || action.action_id == home::OPEN_CHECKLIST
@@ -745,6 +763,25 @@ async fn ticket_button(
 
 fn field<'a>(state: &'a ViewState, block: &str) -> Option<&'a Value> {
     state.values.get(block)?.get(block)
+}
+
+async fn roles_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64) -> Reply {
+    use blocks::roles::{PERSON, ROLE};
+    let Some(team) = team_of(&submission.team, &submission.user) else {
+        return Reply::Ack;
+    };
+    let state = &submission.view.state;
+    let person = field(state, PERSON).and_then(|v| v["selected_user"].as_str());
+    let role = field(state, ROLE).and_then(|v| v["selected_option"]["value"].as_str());
+    match super::roles::roles_submitted(ctx, &team, &submission.user.id, person, role, now_ms).await
+    {
+        Ok(Ok(())) => Reply::Ack,
+        Ok(Err((block, problem))) => modal_error(block, problem),
+        Err(e) => {
+            let lang = ctx.users.lang_for(&team, &submission.user.id).await;
+            modal_error(PERSON, &internal_error(&e, lang).text)
+        }
+    }
 }
 
 async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64) -> Reply {

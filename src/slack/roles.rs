@@ -17,7 +17,12 @@ pub async fn role_of(ctx: &Context, team: &str, user: &str) -> Result<Role, sqlx
         None => group_roles_of(ctx, team, user).await?,
     };
     let slack_admin = ctx.users.is_admin(team, user).await.unwrap_or(false);
-    Ok(effective_role(given, &groups, slack_admin, ctx.default_role))
+    Ok(effective_role(
+        given,
+        &groups,
+        slack_admin,
+        ctx.default_role,
+    ))
 }
 
 /// The roles of the user groups `user` is in (only groups given a role are listed).
@@ -143,7 +148,9 @@ pub(super) async fn roles_command(
                     ":white_check_mark: {who} のメンバーのロールを{}にしました（個別のロールがある人を除く）。",
                     role.label(lang)
                 ),
-                (Lang::Ja, None) => format!(":white_check_mark: {who} のロール付与を解除しました。"),
+                (Lang::Ja, None) => {
+                    format!(":white_check_mark: {who} のロール付与を解除しました。")
+                }
             })));
         }
         let now = role_of(ctx, &cmd.team_id, &user).await?;
@@ -176,5 +183,36 @@ pub(super) async fn roles_command(
             lines.push(format!("`{}` {}", role.as_str(), people.join(" ")));
         }
     }
-    Ok(Answer::Ephemeral(Message::plain(lines.join("\n"))))
+    Ok(Answer::Ephemeral(crate::blocks::roles::roles_list(
+        lines.join("\n"),
+        lang,
+    )))
+}
+
+/// The roles modal's submission: the person's role, given or taken back (the caller
+/// has been checked for `Administer`). `Err` is the field error to show.
+pub(super) async fn roles_submitted(
+    ctx: &Context,
+    team: &str,
+    admin: &str,
+    person: Option<&str>,
+    role: Option<&str>,
+    now_ms: i64,
+) -> Result<Result<(), (&'static str, &'static str)>, sqlx::Error> {
+    use crate::blocks::roles::{DEFAULT, PERSON, ROLE};
+    let Some(person) = person.filter(|p| !p.is_empty()) else {
+        return Ok(Err((PERSON, "Pick a person.")));
+    };
+    let role = match role {
+        Some(DEFAULT) => None,
+        Some(text) => match Role::parse(text) {
+            Some(role) => Some(role),
+            None => return Ok(Err((ROLE, "Pick a role."))),
+        },
+        None => return Ok(Err((ROLE, "Pick a role."))),
+    };
+    ctx.store
+        .set_role(team, person, role, Actor::new(admin, Source::Modal), now_ms)
+        .await?;
+    Ok(Ok(()))
 }

@@ -2,7 +2,7 @@
 //! roles`, and the one table decides who may do what. A refusal is a short answer that
 //! changes nothing and is audited; a viewer's thread reply is not a first response.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::sla::{CSM, button_payload, policy_file, ticket_message};
 use crate::support::slack_double::SlackDouble;
@@ -165,7 +165,10 @@ async fn group_roles(db: &TestDb) {
     let given = app
         .command_text(ADMIN, &channel, "roles <!subteam^S0GUESTS|@guests> viewer")
         .await;
-    assert!(given.contains("Members of <!subteam^S0GUESTS> are now a viewer"), "{given}");
+    assert!(
+        given.contains("Members of <!subteam^S0GUESTS> are now a viewer"),
+        "{given}"
+    );
     let listed = app.command_text(CSM, &channel, "roles").await;
     assert!(listed.contains("`viewer` <!subteam^S0GUESTS>"), "{listed}");
 
@@ -175,7 +178,8 @@ async fn group_roles(db: &TestDb) {
     let done = app.command_text(CSM, &channel, "done 1.1.3").await;
     assert!(!done.contains("You are"), "{done}");
     // A role of one's own wins over the group's.
-    app.command_text(ADMIN, &channel, "roles <@U0OTHER|o> csm").await;
+    app.command_text(ADMIN, &channel, "roles <@U0OTHER|o> csm")
+        .await;
     let own = app.command_text("U0OTHER", &channel, "done 1.1.4").await;
     assert!(!own.contains("You are"), "{own}");
     // The group's role taken back: its members are back to the default.
@@ -194,5 +198,81 @@ async fn group_roles(db: &TestDb) {
         .filter(|k| states.get(*k).is_some_and(|s| s.done_at.is_some()))
         .collect();
     assert_eq!(done, ["1.1.3", "1.1.4", "1.2.1"]);
+
+    // The list's button opens the roles modal for an admin only; its submission gives
+    // the role, and a non-admin's submission changes nothing.
+    let list = app.command_shown(CSM, &channel, "roles").await;
+    assert!(list.contains(readiness::blocks::roles::OPEN), "{list}");
+    let press = |user: &str| {
+        json!({
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "example"},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A0001",
+            "container": {"type": "message", "message_ts": "1.1", "is_ephemeral": true},
+            "trigger_id": "1.2.3",
+            "response_url": app.response_url(),
+            "actions": [{"action_id": readiness::blocks::roles::OPEN, "block_id": "r", "type": "button", "action_ts": "1"}]
+        })
+    };
+    app.interact(&press(CSM)).await;
+    app.interact(&press(ADMIN)).await;
+    double
+        .wait_for("the roles modal", |d| !d.calls_to("views.open").is_empty())
+        .await;
+    let opened = double.calls_to("views.open");
+    assert_eq!(opened.len(), 1, "only the admin's press opens it");
+    assert!(
+        opened[0]
+            .args
+            .to_string()
+            .contains(readiness::blocks::roles::MODAL)
+    );
+    let submit = |user: &str, person: Value, role: &str| {
+        json!({
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "example"},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A0001",
+            "view": {
+                "id": "V1", "type": "modal", "callback_id": readiness::blocks::roles::MODAL,
+                "state": {"values": {
+                    "roles_person": {"roles_person": {"type": "users_select", "selected_user": person}},
+                    "roles_role": {"roles_role": {"type": "static_select", "selected_option": {"value": role}}}
+                }}
+            }
+        })
+    };
+    let refused: Value = app
+        .interact(&submit(CSM, json!("U0NEW"), "admin"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        refused["errors"]["roles_person"]
+            .as_str()
+            .unwrap()
+            .contains("You are a CSM"),
+        "{refused}"
+    );
+    let missing: Value = app
+        .interact(&submit(ADMIN, Value::Null, "agent"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(missing["errors"]["roles_person"], "Pick a person.");
+    let saved = app.interact(&submit(ADMIN, json!("U0NEW"), "agent")).await;
+    assert_eq!(
+        saved.text().await.unwrap(),
+        "",
+        "a good submission closes the modal"
+    );
+    let listed = app.command_text(CSM, &channel, "roles").await;
+    assert!(
+        listed.contains("`agent` <@U0NEW>") && !listed.contains("`admin` <@U0NEW>"),
+        "{listed}"
+    );
     app.stop().await;
 }

@@ -710,7 +710,8 @@ fn valid_channel_name(name: &str) -> Option<&'static str> {
 fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) {
     let answer = match method {
         "apps.connections.open" => ok(json!({"url": inner.socket_url})),
-        "usergroups.users.list" => match inner.groups.get(str_arg(args, "usergroup").unwrap_or("")) {
+        "usergroups.users.list" => match inner.groups.get(str_arg(args, "usergroup").unwrap_or(""))
+        {
             Some(users) => ok(json!({"users": users})),
             None => err("no_such_subteam"),
         },
