@@ -87,9 +87,22 @@ impl App {
         }
         let (stop_tx, stop_rx) = watch::channel(false);
         let metrics = Metrics::new();
+        let mut policy = settings.policy.clone();
+        if settings.is_multi_workspace()
+            && policy.escalation.workspace.is_none()
+            && policy.escalation.names_anyone()
+        {
+            // They are one workspace's people and channel; named in another's
+            // escalations they would leak them.
+            warn!(
+                "the policy file's escalation paths and internal_channel are ignored: with many workspaces, say whose they are with escalation.workspace, or set paths per workspace with /readiness escalation"
+            );
+            policy.escalation.paths = Default::default();
+            policy.escalation.internal_channel = None;
+        }
         let support = Support::new(
             store.clone(),
-            Arc::new(settings.policy.clone()),
+            Arc::new(policy),
             settings.channel_language,
             time,
         );

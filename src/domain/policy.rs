@@ -68,6 +68,22 @@ pub struct Escalation {
     /// Who is named at each level, per priority (indexed by `Priority::index`): Slack
     /// mention strings. Empty: the ticket's assignee or reporter (decided elsewhere).
     pub paths: [Vec<String>; 4],
+    /// The workspace whose people and channel `paths` and `internal_channel` name.
+    /// `None`: every workspace's (one workspace's token, or no names set).
+    pub workspace: Option<String>,
+}
+
+impl Escalation {
+    /// Whether the file's paths and internal channel are for `team`: they name people
+    /// and a channel of one workspace only.
+    pub fn applies_to(&self, team: &str) -> bool {
+        self.workspace.as_deref().is_none_or(|w| w == team)
+    }
+
+    /// Whether the file names any people or channel.
+    pub fn names_anyone(&self) -> bool {
+        self.internal_channel.is_some() || self.paths.iter().any(|p| !p.is_empty())
+    }
 }
 
 impl Default for Escalation {
@@ -77,6 +93,7 @@ impl Default for Escalation {
             repeat_after_breach: Duration::hours(1),
             internal_channel: None,
             paths: Default::default(),
+            workspace: None,
         }
     }
 }
@@ -335,6 +352,10 @@ fn read_escalation(escalation: &mut Escalation, table_: &toml::Table) -> Result<
                 let channel = string(value, &key)?.trim();
                 escalation.internal_channel = (!channel.is_empty()).then(|| channel.to_string());
             }
+            "workspace" => {
+                let team = string(value, &key)?.trim();
+                escalation.workspace = (!team.is_empty()).then(|| team.to_string());
+            }
             "path" => {
                 for (name, value) in table(value, &key)? {
                     let key = format!("{key}.{name}");
@@ -346,7 +367,7 @@ fn read_escalation(escalation: &mut Escalation, table_: &toml::Table) -> Result<
             _ => {
                 return Err(invalid(
                     &key,
-                    "unknown key (at, repeat_after_breach, internal_channel, path)",
+                    "unknown key (at, repeat_after_breach, internal_channel, workspace, path)",
                 ));
             }
         }
@@ -655,6 +676,7 @@ mod tests {
             milestones = ["hypercare", "qbr"]
             [retention]
             audit = "120d"
+            uninstalled = "7d"
         "##;
         let policy = Policy::from_toml_str(text).unwrap();
         assert_eq!(
@@ -689,6 +711,9 @@ mod tests {
         assert_eq!(policy.reminders.milestones, ["hypercare", "qbr"]);
         assert_eq!(policy.retention.audit, Duration::days(120));
         assert!(error("[retention]\naudit = \"30d\"").contains("90 days"));
+        assert_eq!(policy.retention.uninstalled, Duration::days(7));
+        assert_eq!(Policy::default().retention.uninstalled, Duration::days(30));
+        assert!(error("[retention]\nuninstalled = \"soon\"").contains("retention.uninstalled"));
         assert!(error("[reminders]\ndigest_at = \"25:00\"").contains("reminders.digest_at"));
         assert!(error("[reminders]\nmilestones = [\"party\"]").contains("unknown milestone"));
         let paths = &policy.escalation.paths;
@@ -821,5 +846,18 @@ mod tests {
     fn zero_repeat_turns_repeats_off() {
         let policy = Policy::from_toml_str("[escalation]\nrepeat_after_breach = \"0s\"").unwrap();
         assert_eq!(policy.escalation.repeat_after_breach, Duration::zero());
+    }
+
+    #[test]
+    fn the_files_people_belong_to_one_workspace_when_it_says_so() {
+        let open = Policy::default().escalation;
+        assert!(open.applies_to("T1") && !open.names_anyone());
+        let policy = Policy::from_toml_str(
+            "[escalation]\nworkspace = \"T1\"\n[escalation.path.P0]\nlevels = [\"<@U0ONCALL>\"]\n",
+        )
+        .unwrap();
+        assert!(policy.escalation.applies_to("T1"));
+        assert!(!policy.escalation.applies_to("T2"));
+        assert!(policy.escalation.names_anyone());
     }
 }

@@ -30,6 +30,10 @@ pub async fn run(
         let now = support.time.now();
         if now.timestamp_millis() >= next_purge {
             purge_old_audit(&support, now).await;
+            let day_ago = now.timestamp_millis() - RETENTION_EVERY_MS;
+            if let Err(e) = store.forget_old_events(day_ago).await {
+                warn!(error = %e, "cannot forget old event ids");
+            }
             next_purge = now.timestamp_millis() + RETENTION_EVERY_MS;
         }
         // An uninstalled workspace is purged when its retention ends (an uninstall

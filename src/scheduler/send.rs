@@ -683,7 +683,11 @@ impl Sender {
                 return Err(Failed::Wait(Duration::from_secs(2)));
             }
         }
-        let internal = self.support.policy.escalation.internal_channel.clone();
+        let escalation = &self.support.policy.escalation;
+        let internal = escalation
+            .internal_channel
+            .clone()
+            .filter(|_| escalation.applies_to(&row.team_id));
         if let Some(internal) = internal.filter(|c| !c.is_empty())
             && self.is_shared(&row.team_id, &row.channel_id).await?
         {

@@ -1216,6 +1216,18 @@ impl Store {
 
 impl Store {
     /// Forgets an event handled in part, so Slack's retry of it is handled again.
+    /// Forgets events (and Socket Mode envelopes) received before `before_ms`: Slack
+    /// retries for minutes, not days.
+    pub async fn forget_old_events(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "DELETE FROM processed_events WHERE received_at < $1"
+        )
+        .bind(before_ms)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+    }
+
     pub async fn forget_event(&self, event_id: &str) -> Result<(), sqlx::Error> {
         on_pool!(&self.db, write, |pool| sqlx::query(
             "DELETE FROM processed_events WHERE event_id = $1"

@@ -57,11 +57,17 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// The path set in Slack for the workspace, else the policy file's.
+    /// The path set in Slack for the workspace, else the policy file's (if the file's
+    /// people are that workspace's).
     pub fn of(&self, team_id: &str, priority: Priority) -> &[String] {
-        self.set
-            .get(&(team_id.to_string(), priority))
-            .unwrap_or(&self.policy.escalation.paths[priority.index()])
+        if let Some(path) = self.set.get(&(team_id.to_string(), priority)) {
+            return path;
+        }
+        if self.policy.escalation.applies_to(team_id) {
+            &self.policy.escalation.paths[priority.index()]
+        } else {
+            &[]
+        }
     }
 }
 

@@ -216,6 +216,134 @@ async fn malformed_requests_never_panic_the_app_or_get_a_5xx() {
     app.stop().await;
 }
 
+/// Socket Mode envelopes wrapping Slack's payloads, to mutate.
+fn envelope_seeds() -> Vec<String> {
+    let form = |text: &str| -> serde_json::Value {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(text.trim())
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    };
+    let command = form(include_str!("../fixtures/slash_command.docs.form.txt"));
+    let clicks = form(include_str!(
+        "../fixtures/block_actions.checkboxes.COMPOSED.form.txt"
+    ));
+    let click: serde_json::Value =
+        serde_json::from_str(clicks["payload"].as_str().unwrap_or("{}")).unwrap_or_default();
+    let event: serde_json::Value = serde_json::from_str(include_str!(
+        "../fixtures/event_callback.reaction_added.docs.json"
+    ))
+    .unwrap();
+    [
+        ("slash_commands", command),
+        ("interactive", click),
+        ("events_api", event),
+    ]
+    .into_iter()
+    .map(|(kind, payload)| {
+        serde_json::json!({
+            "envelope_id": "e1", "type": kind, "accepts_response_payload": true,
+            "retry_attempt": 0, "payload": payload
+        })
+        .to_string()
+    })
+    .chain([
+        r#"{"type":"hello","num_connections":1}"#.to_string(),
+        r#"{"type":"disconnect","reason":"refresh_requested"}"#.to_string(),
+    ])
+    .collect()
+}
+
+/// Socket Mode envelopes go to the same handlers as HTTP requests; mutated ones must
+/// not panic. The install flow's callback gets random queries: never a 5xx, and never
+/// an install.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_socket_envelopes_and_install_callbacks_never_panic() {
+    let db = TestDb::sqlite();
+    let double = SlackDouble::start().await;
+    let settings = Settings::resolve(&SettingArgs {
+        database_url: Some(db.url.clone()),
+        slack_bot_token: Some(BOT_TOKEN.into()),
+        slack_api_url: Some(double.api_url.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let app = readiness::app::App::start(settings, readiness::time_source::TimeSource::real())
+        .await
+        .unwrap();
+    let seeds = envelope_seeds();
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let started = Instant::now();
+    let (mut runs, mut parsed, mut acked) = (0u64, 0u64, 0u64);
+    // Distinct ids, so redeliveries are not what is being tested.
+    let mut id = 0u64;
+    while started.elapsed() < budget() {
+        let seed = pick(&mut rng, &seeds).replace("\"e1\"", &format!("\"e{id}\""));
+        id += 1;
+        let text = String::from_utf8_lossy(&mutate(&mut rng, seed.as_bytes())).into_owned();
+        runs += 1;
+        let Ok(envelope) = serde_json::from_str::<readiness::socket::Envelope>(&text) else {
+            continue;
+        };
+        parsed += 1;
+        if readiness::socket::handle(app.context(), envelope)
+            .await
+            .is_some()
+        {
+            acked += 1;
+        }
+    }
+    eprintln!(
+        "fuzzed Socket Mode with {runs} envelopes in {:?}: {parsed} parsed, {acked} acknowledged",
+        started.elapsed()
+    );
+    assert!(runs > 100 && parsed > 0, "{runs} runs, {parsed} parsed");
+    app.stop().await;
+
+    // The install callback, in many-workspace mode.
+    let db = TestDb::sqlite();
+    let settings = Settings::resolve(&SettingArgs {
+        database_url: Some(db.url.clone()),
+        slack_api_url: Some(double.api_url.clone()),
+        slack_client_id: Some("1.2".into()),
+        slack_client_secret: Some("s".into()),
+        encryption_key: Some(crate::support::ENCRYPTION_KEY.into()),
+        public_url: Some("https://readiness.example.com".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let app = readiness::app::App::start(settings, readiness::time_source::TimeSource::real())
+        .await
+        .unwrap();
+    let router = app.router();
+    let started = Instant::now();
+    let mut callbacks = 0u64;
+    let seed = "code=code-1&state=1800000000000.abcdef.0123456789abcdef&error=access_denied";
+    while started.elapsed() < budget() / 2 {
+        let query = mutate(&mut rng, seed.as_bytes());
+        let query: String = url::form_urlencoded::byte_serialize(&query)
+            .collect::<String>()
+            .replace("%3D", "=")
+            .replace("%26", "&");
+        let request = Request::get(format!("/slack/oauth/callback?{query}"))
+            .header("cookie", "readiness_oauth=abcdef")
+            .body(Body::empty())
+            .unwrap();
+        let status = router.clone().oneshot(request).await.unwrap().status();
+        assert!(status.as_u16() < 500, "{status} for {query}");
+        callbacks += 1;
+    }
+    let store = readiness::store::Store::connect(&db.url).await.unwrap();
+    assert!(
+        store.installations().await.unwrap().is_empty(),
+        "a fuzzed callback installed"
+    );
+    store.close().await;
+    eprintln!("fuzzed the install callback with {callbacks} requests");
+    drop(router);
+    app.stop().await;
+}
+
 /// A policy with every table, to mutate.
 const POLICY_SEED: &str = r#"
 [sla.P0]
