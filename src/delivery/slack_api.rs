@@ -28,6 +28,9 @@ pub enum ApiError {
     /// The workspace has not installed the app, or uninstalled it: nothing is sent.
     #[error("the app is not installed in this workspace")]
     NotInstalled,
+    /// The installations table could not be read: nothing was sent.
+    #[error("cannot read the installation: {0}")]
+    Store(String),
     /// The workspace's stored token does not open with this server's key.
     #[error("cannot open the workspace's token: {0}")]
     Sealed(String),
@@ -51,11 +54,13 @@ impl ApiError {
     }
 
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ApiError::RateLimited(_) | ApiError::Transport(_))
-            || matches!(
-                self.code(),
-                Some("internal_error" | "fatal_error" | "service_unavailable" | "request_timeout")
-            )
+        matches!(
+            self,
+            ApiError::RateLimited(_) | ApiError::Transport(_) | ApiError::Store(_)
+        ) || matches!(
+            self.code(),
+            Some("internal_error" | "fatal_error" | "service_unavailable" | "request_timeout")
+        )
     }
 }
 
@@ -65,6 +70,14 @@ impl From<SlackClientError> for ApiError {
             SlackClientError::ApiError(api) => ApiError::Slack(api.code),
             SlackClientError::RateLimitError(r) => {
                 ApiError::RateLimited(r.retry_after.unwrap_or(Duration::from_secs(1)))
+            }
+            // Not `to_string()`: slack-morphism's text of these quotes the whole
+            // answer, which may hold a token (oauth.v2.access) or people's names.
+            SlackClientError::ProtocolError(_) => {
+                ApiError::Transport("Slack's answer could not be read".into())
+            }
+            SlackClientError::HttpError(http) => {
+                ApiError::Transport(format!("HTTP {}", http.status_code))
             }
             other => ApiError::Transport(other.to_string()),
         }
@@ -162,11 +175,13 @@ enum Tokens {
 /// How long an opened token is reused before the table is read again. Uninstalls in
 /// this process forget it at once; another replica's are seen within this.
 const TOKEN_TTL: Duration = Duration::from_secs(60);
+const NOT_INSTALLED_TTL: Duration = Duration::from_secs(5);
 
 struct Installed {
     store: Store,
     key: EncryptionKey,
-    /// team → its token (`None`: not installed) and when it was read.
+    /// team → its token (`None`: not installed) and when it was read. A `None` is kept
+    /// only [`NOT_INSTALLED_TTL`], so an install on another replica is seen soon.
     opened: Mutex<HashMap<String, (Instant, Option<SlackApiToken>)>>,
 }
 
@@ -248,6 +263,8 @@ impl SlackApi {
             connector.create_method_uri_path("oauth.v2.access")?,
             &vec![("code", Some(code)), ("redirect_uri", Some(redirect_uri))],
         )?;
+        // A `Granted` that does not parse becomes "could not be read" (see `From`), so
+        // the token in it is never quoted.
         let granted: Granted = connector
             .http_get_with_client_secret(
                 url,
@@ -279,6 +296,9 @@ impl SlackApi {
         let Tokens::Installed(installed) = &self.tokens else {
             return Ok(true);
         };
+        if team.is_empty() {
+            return Ok(false);
+        }
         if installed.token(team).await?.is_some() {
             return Ok(true);
         }
@@ -291,7 +311,7 @@ impl SlackApi {
             .store
             .installation_of_request(team, enterprise)
             .await
-            .map_err(|e| ApiError::Transport(format!("cannot read the installation: {e}")))?;
+            .map_err(|e| ApiError::Store(e.to_string()))?;
         if !found.is_some_and(|i| i.is_active()) {
             return Ok(false);
         }
@@ -322,7 +342,12 @@ impl SlackApi {
 impl Installed {
     async fn token(&self, team: &str) -> Result<Option<SlackApiToken>, ApiError> {
         if let Some((at, token)) = self.opened.lock().expect("token lock").get(team)
-            && at.elapsed() < TOKEN_TTL
+            && at.elapsed()
+                < if token.is_some() {
+                    TOKEN_TTL
+                } else {
+                    NOT_INSTALLED_TTL
+                }
         {
             return Ok(token.clone());
         }
@@ -330,7 +355,7 @@ impl Installed {
             .store
             .installation_for(team)
             .await
-            .map_err(|e| ApiError::Transport(format!("cannot read the installation: {e}")))?;
+            .map_err(|e| ApiError::Store(e.to_string()))?;
         let token = match install.filter(|i| i.is_active()) {
             None => None,
             Some(install) => {

@@ -1086,24 +1086,24 @@ mod tests {
     #[test]
     fn roles_go_to_people_and_user_groups() {
         assert_eq!(
-            parse("roles <@U1|ann> agent"),
+            parse("roles <@U0ANN|ann> agent"),
             Ok(Command::Roles {
-                change: Some(("U1".into(), Some(Role::Agent)))
+                change: Some(("U0ANN".into(), Some(Role::Agent)))
             })
         );
         assert_eq!(
-            parse("roles <!subteam^S2|@leads> viewer"),
+            parse("roles <!subteam^S0LEADS|@leads> viewer"),
             Ok(Command::Roles {
-                change: Some(("S2".into(), Some(Role::Viewer)))
+                change: Some(("S0LEADS".into(), Some(Role::Viewer)))
             })
         );
         assert_eq!(
-            parse("roles <!subteam^S2|@leads> default"),
+            parse("roles <!subteam^S0LEADS|@leads> default"),
             Ok(Command::Roles {
-                change: Some(("S2".into(), None))
+                change: Some(("S0LEADS".into(), None))
             })
         );
-        assert!(parse("roles <#C1|x> agent").is_err());
+        assert!(parse("roles <#C0GENERAL|x> agent").is_err());
         assert!(parse("roles <!here> agent").is_err());
     }
 

@@ -23,6 +23,7 @@ use tracing::{info, warn};
 use super::HttpState;
 use crate::config::Secret;
 use crate::crypto::EncryptionKey;
+use crate::delivery::slack_api::ApiError;
 use crate::store::installations::Installation;
 
 /// The bot scopes asked for; the same list as `manifest.yml` (a test compares them).
@@ -54,6 +55,8 @@ pub struct Installer {
     pub client_secret: Secret,
     /// `<READINESS_PUBLIC_URL>/slack/oauth/callback`.
     pub redirect_uri: String,
+    /// The callback's path, which the cookie is limited to (behind any prefix).
+    cookie_path: String,
     /// Slack's authorize page, beside its Web API (`SLACK_API_URL` without `/api`).
     pub authorize_url: String,
     pub key: EncryptionKey,
@@ -80,10 +83,15 @@ impl Installer {
             .strip_suffix("/api")
             .unwrap_or(slack_api_url)
             .to_string();
+        let redirect_uri = format!("{public_url}/slack/oauth/callback");
+        let cookie_path = url::Url::parse(&redirect_uri)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| "/slack/oauth/callback".into());
         Self {
             client_id: client_id.to_string(),
             client_secret: client_secret.clone(),
-            redirect_uri: format!("{public_url}/slack/oauth/callback"),
+            redirect_uri,
+            cookie_path,
             authorize_url: format!("{slack}/oauth/v2/authorize"),
             key,
         }
@@ -197,7 +205,8 @@ pub async fn install(State(state): State<HttpState>) -> Response {
         ""
     };
     let cookie = format!(
-        "{COOKIE}={nonce}; Path=/slack/oauth; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        "{COOKIE}={nonce}; Path={}; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        installer.cookie_path,
         STATE_TTL_MS / 1000
     );
     let mut response = StatusCode::FOUND.into_response();
@@ -275,12 +284,21 @@ pub async fn callback(
         .await
     {
         Ok(granted) => granted,
+        // Slack refused the code (spent, made up, another redirect): the request's fault.
+        Err(ApiError::Slack(code)) => {
+            info!(code = %code, "oauth.v2.access refused the code");
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Slack did not confirm the install",
+                "Nothing was installed. Start again from /slack/install.",
+            );
+        }
         Err(e) => {
             warn!(error = %e, "oauth.v2.access failed");
             return page(
                 StatusCode::BAD_GATEWAY,
-                "Slack did not confirm the install",
-                "Nothing was installed. Start again from /slack/install.",
+                "Slack could not be reached",
+                "Nothing was installed. Start again from /slack/install in a minute.",
             );
         }
     };
@@ -356,8 +374,10 @@ pub async fn callback(
         ),
     );
     // The state is spent: the cookie goes.
-    if let Ok(expired) = HeaderValue::from_str(&format!("{COOKIE}=; Path=/slack/oauth; Max-Age=0"))
-    {
+    if let Ok(expired) = HeaderValue::from_str(&format!(
+        "{COOKIE}=; Path={}; Max-Age=0",
+        installer.cookie_path
+    )) {
         response.headers_mut().insert(header::SET_COOKIE, expired);
     }
     response

@@ -114,7 +114,10 @@ async fn purge_uninstalled(support: &Support, now: DateTime<Utc>) -> Option<i64>
                 info!(workspace = %workspace, "an uninstalled workspace's data was purged (retention.uninstalled)");
             }
         }
-        Err(e) => warn!(error = %e, "cannot purge uninstalled workspaces"),
+        Err(e) => {
+            warn!(error = %e, "cannot purge uninstalled workspaces; trying again in a minute");
+            return Some(now.timestamp_millis() + 60_000);
+        }
     }
     store.first_uninstalled_at().await.ok().and_then(due)
 }

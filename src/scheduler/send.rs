@@ -313,6 +313,10 @@ impl Sender {
             Failed::Slack(ApiError::NoToken) => {
                 retry(now + 60_000, "no token".into(), false, false)
             }
+            // Our database, before anything reached Slack: nothing is in doubt.
+            Failed::Slack(e @ ApiError::Store(_)) => {
+                retry(now + backoff, e.to_string(), false, true)
+            }
             // The operator's key does not open the token: it may be put right.
             Failed::Slack(e @ ApiError::Sealed(_)) => {
                 retry(now + 60_000, e.to_string(), false, false)

@@ -175,6 +175,7 @@ async fn uninstalled(
     team: &str,
     enterprise: Option<&str>,
     why: &str,
+    sent_ms: i64,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     if !ctx.api.is_multi_workspace() {
@@ -184,13 +185,20 @@ async fn uninstalled(
         );
         return Ok(());
     }
-    // An org-wide install is ended from any of its workspaces' events.
-    let workspace = match ctx.store.installation(team).await? {
-        Some(_) => Some(team),
-        None => enterprise.filter(|e| !e.is_empty()),
+    // The workspace's own install if it is active, else its organisation's org-wide
+    // one, ended from any of its workspaces' events.
+    let own_active = ctx
+        .store
+        .installation(team)
+        .await?
+        .is_some_and(|i| i.is_active() && !i.org_install);
+    let workspace = if own_active {
+        Some(team)
+    } else {
+        enterprise.filter(|e| !e.is_empty())
     };
     if let Some(workspace) = workspace
-        && ctx.store.uninstall(workspace, why, now_ms).await?
+        && ctx.store.uninstall(workspace, why, sent_ms, now_ms).await?
     {
         info!(
             workspace,
@@ -215,6 +223,9 @@ pub enum Envelope {
         /// Set in an Enterprise Grid organisation.
         #[serde(default)]
         enterprise_id: Option<String>,
+        /// When Slack sent it (Unix seconds).
+        #[serde(default)]
+        event_time: Option<i64>,
         event: Value,
     },
     #[serde(rename = "app_rate_limited")]
@@ -245,6 +256,7 @@ pub async fn handle(
             event_id,
             team_id,
             enterprise_id,
+            event_time,
             event,
         } => {
             if !ctx.store.first_sight_of_event(&event_id, now_ms).await? {
@@ -267,7 +279,14 @@ pub async fn handle(
                         .as_array()
                         .is_some_and(|bots| !bots.is_empty()))
             {
-                uninstalled(ctx, team, enterprise_id.as_deref(), kind, now_ms).await?;
+                let sent_ms = event_time.map_or(now_ms, |t| t.saturating_mul(1000));
+                let ended =
+                    uninstalled(ctx, team, enterprise_id.as_deref(), kind, sent_ms, now_ms).await;
+                if let Err(e) = ended {
+                    // Not ended after all: let Slack's retry of it through.
+                    let _ = ctx.store.forget_event(&event_id).await;
+                    return Err(e);
+                }
                 return Ok(EventReply::Ack);
             }
             if !super::admitted(ctx, team, enterprise_id.as_deref()).await {

@@ -26,16 +26,16 @@ pub async fn role_of(ctx: &Context, team: &str, user: &str) -> Result<Role, sqlx
 }
 
 /// The roles of the user groups `user` is in (only groups given a role are listed).
+/// A group whose members Slack did not list in time counts as far as it restricts:
+/// its role if that is below the default, so a lookup failing never lifts a
+/// restriction.
 async fn group_roles_of(ctx: &Context, team: &str, user: &str) -> Result<Vec<Role>, sqlx::Error> {
     let mut roles = Vec::new();
     for (group, role) in ctx.store.group_roles(team).await? {
-        if ctx
-            .users
-            .members_of(team, &group)
-            .await
-            .is_some_and(|members| members.contains(user))
-        {
-            roles.push(role);
+        match ctx.users.members_of(team, &group).await {
+            Some(members) if members.contains(user) => roles.push(role),
+            Some(_) => {}
+            None => roles.push(role.min(ctx.default_role)),
         }
     }
     Ok(roles)

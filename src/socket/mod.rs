@@ -16,7 +16,8 @@
 //!   restart), is acknowledged and dropped.
 //! - A dropped connection, a `disconnect` from Slack or a failed open is followed by a
 //!   new connection, after a backoff that doubles from 1 s to 30 s while connecting
-//!   keeps failing.
+//!   keeps failing (and starts again at 1 s once a connection was greeted). The app
+//!   pings every 30 s; a connection silent for 90 s is replaced.
 
 use std::time::Duration;
 
@@ -37,6 +38,10 @@ use crate::slack::{
 
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const LONGEST_BACKOFF: Duration = Duration::from_secs(30);
+/// The app pings this often; a connection silent (not even a pong) for
+/// [`SILENT_FOR`] is taken for dead, as a half-open TCP connection would be.
+const PING_EVERY: Duration = Duration::from_secs(30);
+const SILENT_FOR: Duration = Duration::from_secs(90);
 
 /// One frame from Slack.
 #[derive(Debug, Deserialize)]
@@ -69,13 +74,18 @@ pub async fn run(ctx: Context, app_token: Secret, mut shutdown: watch::Receiver<
         if *shutdown.borrow() {
             return;
         }
-        match connect_once(&ctx, &app_token, &mut shutdown).await {
+        let mut greeted = false;
+        match connect_once(&ctx, &app_token, &mut shutdown, &mut greeted).await {
             Ok(Ended::Shutdown) => return,
             Ok(Ended::Reconnect) => {
                 backoff = FIRST_BACKOFF;
                 continue;
             }
             Err(e) => {
+                // A connection that worked for a while starts the backoff again.
+                if greeted {
+                    backoff = FIRST_BACKOFF;
+                }
                 warn!(error = %e, retry_in = ?backoff, "Socket Mode connection failed");
             }
         }
@@ -91,12 +101,14 @@ async fn connect_once(
     ctx: &Context,
     app_token: &Secret,
     shutdown: &mut watch::Receiver<bool>,
+    greeted: &mut bool,
 ) -> anyhow::Result<Ended> {
     let url = ctx.api.open_socket(app_token).await?;
     let (socket, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
     let (mut outgoing, mut incoming) = socket.split();
     let (acks, mut to_send) = mpsc::channel::<String>(256);
-    let mut greeted = false;
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut last_heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
@@ -104,14 +116,21 @@ async fn connect_once(
                 return Ok(Ended::Shutdown);
             }
             Some(ack) = to_send.recv() => outgoing.send(Frame::text(ack)).await?,
+            _ = pings.tick() => {
+                if last_heard.elapsed() > SILENT_FOR {
+                    anyhow::bail!("nothing from Slack for {SILENT_FOR:?}");
+                }
+                outgoing.send(Frame::Ping(Default::default())).await?;
+            }
             frame = incoming.next() => match frame {
-                None | Some(Ok(Frame::Close(_))) if greeted => {
+                None | Some(Ok(Frame::Close(_))) if *greeted => {
                     info!("Socket Mode connection closed; connecting again");
                     return Ok(Ended::Reconnect);
                 }
                 None | Some(Ok(Frame::Close(_))) => anyhow::bail!("closed before Slack's hello"),
                 Some(Err(e)) => return Err(e.into()),
                 Some(Ok(Frame::Text(text))) => {
+                    last_heard = tokio::time::Instant::now();
                     let envelope: Envelope = match serde_json::from_str(text.as_str()) {
                         Ok(envelope) => envelope,
                         Err(e) => {
@@ -121,7 +140,7 @@ async fn connect_once(
                     };
                     match envelope.kind.as_str() {
                         "hello" => {
-                            greeted = true;
+                            *greeted = true;
                             info!("Socket Mode connected");
                         }
                         "disconnect" => {
@@ -142,8 +161,8 @@ async fn connect_once(
                         }
                     }
                 }
-                // Pings are answered by tungstenite itself.
-                Some(Ok(_)) => {}
+                // Pings are answered by tungstenite itself; pongs answer ours.
+                Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
             },
         }
     }

@@ -139,24 +139,35 @@ impl Store {
             .bind(install.installed_at)
             .execute(&mut *tx)
             .await?;
+            // A workspace with an install of its own is no longer its organisation's
+            // to act for, stop or purge.
+            if !install.org_install {
+                sqlx::query("DELETE FROM workspace_orgs WHERE team_id = $1")
+                    .bind(&install.workspace)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             append_audit!(&mut *tx, &entry)?;
             tx.commit().await
         })
     }
 
-    /// The install that acts for `team`: its own, else its organisation's org-wide
-    /// install (the organisation learned from its requests, [`Self::remember_org`]).
+    /// The active install that acts for `team`: its own, else its organisation's
+    /// org-wide one (the organisation learned from its requests,
+    /// [`Self::installation_of_request`]).
     pub async fn installation_for(&self, team: &str) -> Result<Option<Installation>, sqlx::Error> {
         on_pool!(&self.db, read, |pool| {
-            let own = sqlx::query(select("WHERE workspace = $1 AND org_install = 0"))
-                .bind(team)
-                .fetch_optional(pool)
-                .await?;
+            let own = sqlx::query(select(
+                "WHERE workspace = $1 AND org_install = 0 AND bot_token IS NOT NULL",
+            ))
+            .bind(team)
+            .fetch_optional(pool)
+            .await?;
             if let Some(row) = own {
                 return read(&row).map(Some);
             }
             let org = sqlx::query(select(
-                "WHERE org_install = 1
+                "WHERE org_install = 1 AND bot_token IS NOT NULL
                  AND workspace = (SELECT enterprise_id FROM workspace_orgs WHERE team_id = $1)",
             ))
             .bind(team)
@@ -180,10 +191,12 @@ impl Store {
             return Ok(None);
         };
         let org = on_pool!(&self.db, read, |pool| {
-            let row = sqlx::query(select("WHERE workspace = $1 AND org_install = 1"))
-                .bind(enterprise)
-                .fetch_optional(pool)
-                .await?;
+            let row = sqlx::query(select(
+                "WHERE workspace = $1 AND org_install = 1 AND bot_token IS NOT NULL",
+            ))
+            .bind(enterprise)
+            .fetch_optional(pool)
+            .await?;
             row.as_ref().map(read).transpose()
         })?;
         if org.is_some() {
@@ -224,16 +237,20 @@ impl Store {
     /// The app was uninstalled or its bot token revoked: the token is deleted and what
     /// the workspace had waiting to be posted is cancelled, in one transaction. Its
     /// data stays until [`Self::purge_uninstalled`]. False if it was not installed.
+    /// `sent_ms`: when Slack sent the event; one older than the install (a retry
+    /// arriving after a reinstall) ends nothing. Slack's clock counts whole seconds.
     pub async fn uninstall(
         &self,
         workspace: &str,
         why: &str,
+        sent_ms: i64,
         now_ms: i64,
     ) -> Result<bool, sqlx::Error> {
         let Some(install) = self.installation(workspace).await? else {
             return Ok(false);
         };
-        if !install.is_active() {
+        // A few seconds' grace: Slack's clock and ours differ.
+        if !install.is_active() || sent_ms + 5_000 < install.installed_at {
             return Ok(false);
         }
         let teams = self.teams_of(&install).await?;
@@ -249,10 +266,11 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "UPDATE installations SET bot_token = NULL, uninstalled_at = $2
-                 WHERE workspace = $1",
+                 WHERE workspace = $1 AND installed_at = $3",
             )
             .bind(workspace)
             .bind(now_ms)
+            .bind(install.installed_at)
             .execute(&mut *tx)
             .await?;
             for team in &teams {
@@ -289,8 +307,11 @@ impl Store {
         if !install.org_install {
             return Ok(install.team_id.iter().cloned().collect());
         }
+        // A workspace of the organisation with an install of its own is its own.
         on_pool!(&self.db, read, |pool| sqlx::query_scalar(
-            "SELECT team_id FROM workspace_orgs WHERE enterprise_id = $1 ORDER BY team_id"
+            "SELECT team_id FROM workspace_orgs WHERE enterprise_id = $1
+             AND team_id NOT IN (SELECT workspace FROM installations WHERE org_install = 0)
+             ORDER BY team_id"
         )
         .bind(&install.workspace)
         .fetch_all(pool)
@@ -310,8 +331,22 @@ impl Store {
         let mut purged = Vec::new();
         for install in gone {
             let teams = self.teams_of(&install).await?;
-            on_pool!(&self.db, write, |pool| {
+            let done = on_pool!(&self.db, write, |pool| {
+                async {
                 let mut tx = pool.begin().await?;
+                // Still uninstalled, as read: a reinstall meanwhile keeps everything.
+                let gone = sqlx::query(
+                    "DELETE FROM installations WHERE workspace = $1
+                     AND uninstalled_at IS NOT NULL AND uninstalled_at < $2",
+                )
+                .bind(&install.workspace)
+                .bind(before_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if gone == 0 {
+                    return Ok::<bool, sqlx::Error>(false);
+                }
                 for team in &teams {
                     for statement in [
                         "DELETE FROM timers WHERE ticket_id IN (SELECT id FROM tickets WHERE team_id = $1)",
@@ -332,12 +367,14 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query("DELETE FROM installations WHERE workspace = $1")
-                    .bind(&install.workspace)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await
+                tx.commit().await?;
+                Ok(true)
+            }
+            .await
             })?;
+            if !done {
+                continue;
+            }
             if let Some(cache) = &self.cache {
                 for team in &teams {
                     cache.forget_team(team);

@@ -316,21 +316,59 @@ async fn malformed_socket_envelopes_and_install_callbacks_never_panic() {
         .await
         .unwrap();
     let router = app.router();
+    // A real state and its cookie, so most requests get past the state check to the
+    // code exchange (which the double refuses: it approved no install).
+    let started_install = router
+        .clone()
+        .oneshot(Request::get("/slack/install").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let location = started_install.headers()["location"].to_str().unwrap();
+    let state = url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let cookie = started_install.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let started = Instant::now();
     let mut callbacks = 0u64;
-    let seed = "code=code-1&state=1800000000000.abcdef.0123456789abcdef&error=access_denied";
+    let mut past_the_state = 0u64;
+    let seed = "code=code-1001&error=access_denied&code=x";
     while started.elapsed() < budget() / 2 {
-        let query = mutate(&mut rng, seed.as_bytes());
-        let query: String = url::form_urlencoded::byte_serialize(&query)
+        let mutated = mutate(&mut rng, seed.as_bytes());
+        let mutated: String = url::form_urlencoded::byte_serialize(&mutated)
             .collect::<String>()
             .replace("%3D", "=")
             .replace("%26", "&");
+        // Now and then the state itself is mutated too.
+        let state = if rng.next_u32().is_multiple_of(8) {
+            String::from_utf8_lossy(&mutate(&mut rng, state.as_bytes())).into_owned()
+        } else {
+            state.clone()
+        };
+        let state: String = url::form_urlencoded::byte_serialize(state.as_bytes()).collect();
+        let query = format!("{mutated}&state={state}");
         let request = Request::get(format!("/slack/oauth/callback?{query}"))
-            .header("cookie", "readiness_oauth=abcdef")
+            .header("cookie", &cookie)
             .body(Body::empty())
             .unwrap();
-        let status = router.clone().oneshot(request).await.unwrap().status();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
         assert!(status.as_u16() < 500, "{status} for {query}");
+        let page = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        if !String::from_utf8_lossy(&page).contains("not valid") {
+            past_the_state += 1;
+        }
         callbacks += 1;
     }
     let store = readiness::store::Store::connect(&db.url).await.unwrap();
@@ -339,7 +377,10 @@ async fn malformed_socket_envelopes_and_install_callbacks_never_panic() {
         "a fuzzed callback installed"
     );
     store.close().await;
-    eprintln!("fuzzed the install callback with {callbacks} requests");
+    eprintln!(
+        "fuzzed the install callback with {callbacks} requests, {past_the_state} past the state check"
+    );
+    assert!(past_the_state > 0, "no request reached the code exchange");
     drop(router);
     app.stop().await;
 }

@@ -220,6 +220,8 @@ async fn group_roles(db: &TestDb) {
     double
         .wait_for("the roles modal", |d| !d.calls_to("views.open").is_empty())
         .await;
+    // The CSM's press came first; had it opened one, it would be here by now.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let opened = double.calls_to("views.open");
     assert_eq!(opened.len(), 1, "only the admin's press opens it");
     assert!(

@@ -442,7 +442,7 @@ pub fn event_callback_in(team: &str, id: &str, event: Value) -> String {
         "api_app_id": "A0001",
         "type": "event_callback",
         "event_id": id,
-        "event_time": 1_700_000_000,
+        "event_time": chrono::Utc::now().timestamp(),
         "event": event,
     })
     .to_string()
