@@ -135,6 +135,15 @@ fn mutate(rng: &mut TestRng, seed: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// The app started on these settings, without a listener (requests go through its
+/// router).
+async fn start(args: SettingArgs) -> readiness::app::App {
+    let settings = Settings::resolve(&args).unwrap();
+    readiness::app::App::start(settings, readiness::time_source::TimeSource::real())
+        .await
+        .unwrap()
+}
+
 fn random_bytes(rng: &mut TestRng) -> Vec<u8> {
     let len = rng.next_u32() as usize % 2048;
     (0..len).map(|_| rng.next_u32() as u8).collect()
@@ -144,17 +153,14 @@ fn random_bytes(rng: &mut TestRng) -> Vec<u8> {
 async fn malformed_requests_never_panic_the_app_or_get_a_5xx() {
     let db = TestDb::sqlite();
     let double = SlackDouble::start().await;
-    let settings = Settings::resolve(&SettingArgs {
+    let app = start(SettingArgs {
         database_url: Some(db.url.clone()),
         slack_signing_secret: Some(SIGNING_SECRET.into()),
         slack_bot_token: Some(BOT_TOKEN.into()),
         slack_api_url: Some(double.api_url.clone()),
         ..Default::default()
     })
-    .unwrap();
-    let app = readiness::app::App::start(settings, readiness::time_source::TimeSource::real())
-        .await
-        .unwrap();
+    .await;
     let router = app.router();
     let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     let started = Instant::now();
@@ -261,16 +267,13 @@ fn envelope_seeds() -> Vec<String> {
 async fn malformed_socket_envelopes_and_install_callbacks_never_panic() {
     let db = TestDb::sqlite();
     let double = SlackDouble::start().await;
-    let settings = Settings::resolve(&SettingArgs {
+    let app = start(SettingArgs {
         database_url: Some(db.url.clone()),
         slack_bot_token: Some(BOT_TOKEN.into()),
         slack_api_url: Some(double.api_url.clone()),
         ..Default::default()
     })
-    .unwrap();
-    let app = readiness::app::App::start(settings, readiness::time_source::TimeSource::real())
-        .await
-        .unwrap();
+    .await;
     let seeds = envelope_seeds();
     let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     let started = Instant::now();
@@ -302,7 +305,7 @@ async fn malformed_socket_envelopes_and_install_callbacks_never_panic() {
 
     // The install callback, in many-workspace mode.
     let db = TestDb::sqlite();
-    let settings = Settings::resolve(&SettingArgs {
+    let app = start(SettingArgs {
         database_url: Some(db.url.clone()),
         slack_api_url: Some(double.api_url.clone()),
         slack_client_id: Some("1.2".into()),
@@ -311,10 +314,7 @@ async fn malformed_socket_envelopes_and_install_callbacks_never_panic() {
         public_url: Some("https://readiness.example.com".into()),
         ..Default::default()
     })
-    .unwrap();
-    let app = readiness::app::App::start(settings, readiness::time_source::TimeSource::real())
-        .await
-        .unwrap();
+    .await;
     let router = app.router();
     // A real state and its cookie, so most requests get past the state check to the
     // code exchange (which the double refuses: it approved no install).
@@ -331,13 +331,7 @@ async fn malformed_socket_envelopes_and_install_callbacks_never_panic() {
         .unwrap()
         .1
         .to_string();
-    let cookie = started_install.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = crate::support::cookie_of(started_install.headers());
     let started = Instant::now();
     let mut callbacks = 0u64;
     let mut past_the_state = 0u64;

@@ -10,63 +10,39 @@ use serde_json::{Value, json};
 
 use crate::sla::policy_file;
 use crate::support::slack_double::SlackDouble;
-use crate::support::{ENCRYPTION_KEY, TestApp, TestDb, event_callback_in, readiness};
+use crate::support::{ENCRYPTION_KEY, TestApp, TestDb, cookie_of, event_callback_in, readiness};
 
 const TA: &str = "T0AAAAAAA";
 const TB: &str = "T0BBBBBBB";
 const UA: &str = "U0ALICE";
 const UB: &str = "U0BOB";
 
-/// `/readiness new <args>` in `team`; waits for the channel and returns its id.
-async fn new_customer_in(app: &TestApp, team: &str, user: &str, args: &str) -> String {
-    let before = app.double.responses().len();
-    let text = app
-        .command_in(team, user, "C0GENERAL", &format!("new {args}"))
-        .await;
-    assert!(text.contains("Created"), "{text}");
-    app.double
-        .wait_for("the overview to be posted", |d| {
-            d.responses().len() > before
-        })
-        .await;
-    let (_, response) = app.double.responses().last().cloned().unwrap();
-    let text = response["text"].as_str().unwrap_or_default().to_string();
-    text.split("<#")
-        .nth(1)
-        .and_then(|s| s.split('>').next())
-        .unwrap_or_else(|| panic!("no channel in {text}"))
-        .to_string()
+/// A block_actions payload from `user` of `team` in `channel`, carrying `action`.
+fn clicked(team: &str, user: &str, channel: &str, action: Value) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": team, "domain": "x"},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0001",
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": channel, "is_ephemeral": false},
+        "channel": {"id": channel, "name": "cust"},
+        "trigger_id": "1.2.3",
+        "response_url": "http://127.0.0.1:9/unused",
+        "actions": [action]
+    })
 }
 
 fn button(team: &str, user: &str, action_id: &str, value: &str, channel: &str) -> Value {
-    json!({
-        "type": "block_actions",
-        "team": {"id": team, "domain": "x"},
-        "user": {"id": user, "team_id": team},
-        "api_app_id": "A0001",
-        "container": {"type": "message", "message_ts": "1.1", "channel_id": channel, "is_ephemeral": false},
-        "channel": {"id": channel, "name": "cust"},
-        "trigger_id": "1.2.3",
-        "response_url": "http://127.0.0.1:9/unused",
-        "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": "1"}]
-    })
+    let action = json!({"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": "1"});
+    clicked(team, user, channel, action)
 }
 
 fn tick(team: &str, user: &str, customer: i64, channel: &str) -> Value {
-    json!({
-        "type": "block_actions",
-        "team": {"id": team, "domain": "x"},
-        "user": {"id": user, "team_id": team},
-        "api_app_id": "A0001",
-        "container": {"type": "message", "message_ts": "1.1", "channel_id": channel, "is_ephemeral": false},
-        "channel": {"id": channel, "name": "cust"},
-        "trigger_id": "1.2.3",
-        "response_url": "http://127.0.0.1:9/unused",
-        "actions": [{
-            "action_id": "tick", "block_id": format!("tick:{customer}:0:1.1.1,1.1.2"),
-            "type": "checkboxes", "selected_options": [{"value": "1.1.1"}], "action_ts": "1"
-        }]
-    })
+    let action = json!({
+        "action_id": "tick", "block_id": format!("tick:{customer}:0:1.1.1,1.1.2"),
+        "type": "checkboxes", "selected_options": [{"value": "1.1.1"}], "action_ts": "1"
+    });
+    clicked(team, user, channel, action)
 }
 
 /// A look at the database as it is now (a SQLite store keeps a copy from when it
@@ -125,8 +101,8 @@ async fn isolation_scenario(db: &TestDb) {
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page.contains(name), "{page}");
     }
-    let channel_a = new_customer_in(&app, TA, UA, "Acme tier=enterprise").await;
-    let channel_b = new_customer_in(&app, TB, UB, "Globex tier=enterprise").await;
+    let channel_a = app.new_customer_in(TA, UA, "Acme tier=enterprise").await;
+    let channel_b = app.new_customer_in(TB, UB, "Globex tier=enterprise").await;
 
     // Every Slack call was made with the token of the workspace it was for.
     let creates = app.double.calls_to("conversations.create");
@@ -289,8 +265,8 @@ async fn uninstall_scenario(db: &TestDb) {
     .await;
     app.install(TA, "Alpha Inc", UA).await;
     app.install(TB, "Beta Corp", UB).await;
-    let channel_a = new_customer_in(&app, TA, UA, "Acme tier=enterprise").await;
-    let channel_b = new_customer_in(&app, TB, UB, "Globex tier=enterprise").await;
+    let channel_a = app.new_customer_in(TA, UA, "Acme tier=enterprise").await;
+    let channel_b = app.new_customer_in(TB, UB, "Globex tier=enterprise").await;
     app.command_in(TA, UA, &channel_a, "ticket P0 Alpha down")
         .await;
     app.command_in(TB, UB, &channel_b, "ticket P0 Beta down")
@@ -412,13 +388,7 @@ async fn forged_install_scenario(db: &TestDb) {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Nothing was installed"), "{page}");
     // A code Slack does not know (or already spent): Slack says no, nothing stored.
-    let cookie = start.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = cookie_of(start.headers());
     let (status, page) = get(
         format!("/slack/oauth/callback?code=code-9999&state={state}"),
         Some(cookie),
@@ -657,7 +627,7 @@ async fn rotate_scenario(db: &TestDb) {
         &[("encryption_key_file", &new_path), ("many_workspaces", "")],
     )
     .await;
-    new_customer_in(&app, TB, UB, "Globex").await;
+    app.new_customer_in(TB, UB, "Globex").await;
     assert!(
         app.double
             .calls_to("conversations.create")

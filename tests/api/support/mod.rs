@@ -337,13 +337,7 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(start.status(), StatusCode::FOUND);
-        let cookie = start.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
+        let cookie = cookie_of(start.headers());
         let authorize = start.headers()["location"].to_str().unwrap().to_string();
         let back = browser.get(&authorize).send().await.unwrap();
         assert_eq!(back.status(), StatusCode::FOUND);
@@ -409,8 +403,14 @@ impl TestApp {
 
     /// Creates a customer through `/readiness new` and waits for its overview.
     pub async fn new_customer(&self, user: &str, args: &str) -> String {
+        self.new_customer_in(TEAM, user, args).await
+    }
+
+    /// Creates a customer in workspace `team`; returns its channel once the overview
+    /// is posted.
+    pub async fn new_customer_in(&self, team: &str, user: &str, args: &str) -> String {
         let text = self
-            .command_text(user, "C0GENERAL", &format!("new {args}"))
+            .command_in(team, user, "C0GENERAL", &format!("new {args}"))
             .await;
         assert!(text.contains("Created"), "{text}");
         let responses_before = self.double.responses().len();
@@ -427,6 +427,17 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no channel in {text}"))
             .to_string()
     }
+}
+
+/// The `name=value` of a response's Set-Cookie, as a browser sends it back.
+pub fn cookie_of(headers: &reqwest::header::HeaderMap) -> String {
+    headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// An Events API callback of workspace TEAM carrying `event`, as Slack sends it.
