@@ -126,6 +126,11 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
     settings.slack_api_url = stand_in.api_url.clone();
     settings.bot_token = Secret::new(token);
     settings.signing_secret = Secret::new(secret.clone());
+    // The terminal is the one workspace and the one way in: no OAuth installs, no
+    // Socket Mode, whatever the environment says.
+    settings.client_id.clear();
+    settings.client_secret = Secret::default();
+    settings.app_token = Secret::default();
     let database = if options.database_configured || interactive {
         settings.database_url.clone()
     } else {

@@ -33,6 +33,11 @@ pub fn readiness() -> std::process::Command {
         "READINESS_LANGUAGE",
         "DATABASE_URL",
         "READINESS_LISTEN",
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+        "READINESS_ENCRYPTION_KEY",
+        "READINESS_ENCRYPTION_KEY_FILE",
+        "READINESS_PUBLIC_URL",
     ] {
         cmd.env_remove(var);
     }
