@@ -183,7 +183,7 @@ pub struct SettingArgs {
     /// Path of the TOML settings and policy file.
     #[arg(long = "config", env = "READINESS_CONFIG", global = true)]
     pub config: Option<PathBuf>,
-    /// The app's public base URL (https://…), used by `readiness manifest`.
+    /// The app's public base URL (https://…): `readiness manifest` and the OAuth redirect.
     #[arg(long, env = "READINESS_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
     /// A checklist template file replacing the built-in one.
