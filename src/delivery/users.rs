@@ -38,6 +38,17 @@ const GROUP_TTL: Duration = Duration::from_secs(5 * 60);
 /// (team, group) → its members and when they were listed.
 type Groups = HashMap<(String, String), (Arc<HashSet<String>>, Instant)>;
 
+/// Runs a lookup apart and waits for it at most [`WAIT`]; `None` if it takes longer
+/// (it goes on, and fills its cache for the next request).
+async fn within_wait<T: Send + 'static>(
+    lookup: impl std::future::Future<Output = Option<T>> + Send + 'static,
+) -> Option<T> {
+    tokio::time::timeout(WAIT, tokio::spawn(lookup))
+        .await
+        .ok()?
+        .ok()?
+}
+
 #[derive(Clone)]
 pub struct Users {
     api: SlackApi,
@@ -67,11 +78,15 @@ impl Users {
             return None;
         }
         let this = self.clone();
-        let lookup = tokio::spawn(async move {
-            let listed = match this.api.workspace(&key.0).await {
-                Ok(calls) => calls.group_members(&key.1).await,
-                Err(e) => Err(e),
-            };
+        within_wait(async move {
+            let listed = async {
+                this.api
+                    .workspace(&key.0)
+                    .await?
+                    .group_members(&key.1)
+                    .await
+            }
+            .await;
             match listed {
                 Ok(members) => {
                     let members = Arc::new(members.into_iter().collect::<HashSet<_>>());
@@ -86,11 +101,8 @@ impl Users {
                     None
                 }
             }
-        });
-        match tokio::time::timeout(WAIT, lookup).await {
-            Ok(Ok(members)) => members,
-            _ => None,
-        }
+        })
+        .await
     }
 
     fn cached(&self, key: &(String, String)) -> Option<Facts> {
@@ -112,11 +124,15 @@ impl Users {
             return None;
         }
         let this = self.clone();
-        let lookup = tokio::spawn(async move {
-            let info = match this.api.workspace(&key.0).await {
-                Ok(calls) => calls.user_info(&key.0, &key.1).await,
-                Err(e) => Err(e),
-            };
+        within_wait(async move {
+            let info = async {
+                this.api
+                    .workspace(&key.0)
+                    .await?
+                    .user_info(&key.0, &key.1)
+                    .await
+            }
+            .await;
             match info {
                 Ok(info) => {
                     let facts = Facts {
@@ -135,11 +151,8 @@ impl Users {
                     None
                 }
             }
-        });
-        match tokio::time::timeout(WAIT, lookup).await {
-            Ok(Ok(facts)) => facts,
-            _ => None,
-        }
+        })
+        .await
     }
 
     /// The language to answer `user` of `team` in (English until Slack has said).

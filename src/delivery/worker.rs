@@ -397,10 +397,11 @@ impl Worker {
             }
             let channel = customer.channel_id.clone().expect("just set");
             let invitees = [caller];
-            let invited = match self.api.workspace(&customer.team_id).await {
-                Ok(calls) => with_retries("invite", || calls.invite(&channel, &invitees)).await,
-                Err(e) => Err(e),
-            };
+            let invited = async {
+                let calls = self.api.workspace(&customer.team_id).await?;
+                with_retries("invite", || calls.invite(&channel, &invitees)).await
+            }
+            .await;
             match invited {
                 Ok(()) => {}
                 Err(ApiError::Slack(code))
@@ -606,15 +607,14 @@ impl Worker {
         };
         // A part the template no longer has (a team changed it) is left as it was.
         if let Some(message) = rendered {
-            let updated = match self.api.workspace(&customer.team_id).await {
-                Ok(calls) => {
-                    with_retries("chat.update", || {
-                        calls.update_message(&stale.channel_id, &stale.ts, &message)
-                    })
-                    .await
-                }
-                Err(e) => Err(e),
-            };
+            let updated = async {
+                let calls = self.api.workspace(&customer.team_id).await?;
+                with_retries("chat.update", || {
+                    calls.update_message(&stale.channel_id, &stale.ts, &message)
+                })
+                .await
+            }
+            .await;
             match updated {
                 Ok(()) => self.clicks.forget_message(&stale.ts),
                 // Uninstalled: the message stays as it was; trying again cannot help.

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::blocks::{self, Message};
-use crate::delivery::slack_api::{ApiError, SlackApi};
+use crate::delivery::slack_api::{ApiError, SlackApi, Workspace};
 use crate::delivery::users::Users;
 use crate::domain::customer::Customer;
 use crate::domain::report::Month;
@@ -484,8 +484,7 @@ impl Sender {
         let message = blocks::reminders::digest(&customer, &overdue, body.day, self.support.lang);
         let ts = match &row.sent_ts {
             Some(ts) => {
-                self.api
-                    .workspace(&row.team_id)
+                self.slack(row)
                     .await?
                     .update_message(&channel, ts, &message)
                     .await?;
@@ -521,17 +520,13 @@ impl Sender {
             self.support.time.now(),
         )
         .await?;
+        let slack = self.slack(row).await?;
         let mut links = HashMap::new();
         for breach in data.sla.breaches.iter().take(REPORT_LINKS) {
             if let Some(ts) = &breach.ts
                 && !links.contains_key(&breach.ticket_id)
             {
-                let link = self
-                    .api
-                    .workspace(&row.team_id)
-                    .await?
-                    .permalink(&breach.channel_id, ts)
-                    .await?;
+                let link = slack.permalink(&breach.channel_id, ts).await?;
                 links.insert(breach.ticket_id, link);
             }
         }
@@ -570,9 +565,7 @@ impl Sender {
             ),
         ]);
         for (file, title, content, content_type) in files {
-            self.api
-                .workspace(&row.team_id)
-                .await?
+            slack
                 .upload_file(
                     &row.channel_id,
                     Some(&ts),
@@ -610,8 +603,7 @@ impl Sender {
     ) -> Result<String, Failed> {
         if row.in_doubt
             && let Some(ts) = self
-                .api
-                .workspace(&row.team_id)
+                .slack(row)
                 .await?
                 .find_posted(channel, thread_ts, row.created_at, &row.key)
                 .await?
@@ -620,8 +612,7 @@ impl Sender {
             return Ok(ts);
         }
         Ok(self
-            .api
-            .workspace(&row.team_id)
+            .slack(row)
             .await?
             .post_keyed(channel, message, thread_ts, &row.key)
             .await?)
@@ -643,8 +634,7 @@ impl Sender {
         );
         if let Some(ts) = &record.ts {
             match self
-                .api
-                .workspace(&row.team_id)
+                .slack(row)
                 .await?
                 .update_message(&record.channel_id, ts, &message)
                 .await
@@ -708,8 +698,7 @@ impl Sender {
             let mut message = body.message.clone();
             if let Some(ts) = &record.ts {
                 let link = self
-                    .api
-                    .workspace(&row.team_id)
+                    .slack(row)
                     .await?
                     .permalink(&record.channel_id, ts)
                     .await?;
@@ -725,6 +714,11 @@ impl Sender {
         }
         self.post_once(row, &record.channel_id, &body.message, record.ts.as_deref())
             .await
+    }
+
+    /// The Slack calls of the row's workspace, with its token.
+    async fn slack(&self, row: &Claimed) -> Result<Workspace, ApiError> {
+        self.api.workspace(&row.team_id).await
     }
 
     async fn is_shared(&self, team: &str, channel: &str) -> Result<bool, ApiError> {

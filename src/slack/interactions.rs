@@ -482,10 +482,8 @@ async fn block_action(
             let api = ctx.api.clone();
             let team = team.to_string();
             ctx.delivery.detach(async move {
-                let pushed = match api.workspace(&team).await {
-                    Ok(calls) => calls.push_view(&trigger, view).await,
-                    Err(e) => Err(e),
-                };
+                let pushed =
+                    async { api.workspace(&team).await?.push_view(&trigger, view).await }.await;
                 if let Err(e) = pushed {
                     warn!(error = %e, "cannot push a category modal");
                 }

@@ -85,10 +85,13 @@ pub fn open_modal(
     let api = ctx.api.clone();
     let team = team.to_string();
     ctx.delivery.detach(async move {
-        let opened = match api.workspace(&team).await {
-            Ok(calls) => calls.open_view(&trigger_id, view).await,
-            Err(e) => Err(e),
-        };
+        let opened = async {
+            api.workspace(&team)
+                .await?
+                .open_view(&trigger_id, view)
+                .await
+        }
+        .await;
         if let Err(e) = opened {
             warn!(error = %e, modal = what, "cannot open a modal");
         }

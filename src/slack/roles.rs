@@ -11,34 +11,30 @@ use crate::store::audit::{Actor, Source};
 /// `user`'s role in `team`: admin for Slack's admins and owners, else the one given
 /// with `/readiness roles`, else the highest of their user groups', else the default.
 pub async fn role_of(ctx: &Context, team: &str, user: &str) -> Result<Role, sqlx::Error> {
-    let given = ctx.store.role_of(team, user).await?;
-    let groups = match given {
-        Some(_) => Vec::new(),
-        None => group_roles_of(ctx, team, user).await?,
-    };
+    let (own, groups) = given(ctx, team, user).await?;
     let slack_admin = ctx.users.is_admin(team, user).await.unwrap_or(false);
-    Ok(effective_role(
-        given,
-        &groups,
-        slack_admin,
-        ctx.default_role,
-    ))
+    Ok(effective_role(own, &groups, slack_admin, ctx.default_role))
 }
 
-/// The roles of the user groups `user` is in (only groups given a role are listed).
-/// A group whose members Slack did not list in time counts as far as it restricts:
-/// its role if that is below the default, so a lookup failing never lifts a
-/// restriction.
-async fn group_roles_of(ctx: &Context, team: &str, user: &str) -> Result<Vec<Role>, sqlx::Error> {
+/// The person's own role, and the roles of the user groups they are in (only asked of
+/// Slack without one of their own). A group whose members Slack did not list in time
+/// counts as far as it restricts: its role if that is below the default, so a lookup
+/// failing never lifts a restriction.
+async fn given(
+    ctx: &Context,
+    team: &str,
+    user: &str,
+) -> Result<(Option<Role>, Vec<Role>), sqlx::Error> {
+    let given = ctx.store.given_roles(team, user).await?;
     let mut roles = Vec::new();
-    for (group, role) in ctx.store.group_roles(team).await? {
+    for (group, role) in given.groups {
         match ctx.users.members_of(team, &group).await {
             Some(members) if members.contains(user) => roles.push(role),
             Some(_) => {}
             None => roles.push(role.min(ctx.default_role)),
         }
     }
-    Ok(roles)
+    Ok((given.own, roles))
 }
 
 /// How a role's holder is mentioned: a person, or a user group.
@@ -62,13 +58,9 @@ pub(super) async fn allowed(
     if act == Act::Read {
         return Ok(Ok(()));
     }
-    let role = match ctx.store.role_of(team, user).await? {
-        Some(given) => given,
-        None => {
-            let groups = group_roles_of(ctx, team, user).await?;
-            effective_role(None, &groups, false, ctx.default_role)
-        }
-    };
+    let (own, groups) = given(ctx, team, user).await?;
+    // Without Slack's admin flag: Slack is asked only if this does not allow it.
+    let role = effective_role(own, &groups, false, ctx.default_role);
     if may(role, act) || ctx.users.is_admin(team, user).await == Some(true) {
         return Ok(Ok(()));
     }

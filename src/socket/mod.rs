@@ -11,9 +11,10 @@
 //! - Each envelope is acknowledged with its `envelope_id` (and the answer, where Slack
 //!   takes one) as soon as its handler returns. An event whose handler failed is not
 //!   acknowledged, so Slack delivers it again.
-//! - An envelope is handled once: its id is recorded with the processed events before
-//!   its handler runs, so a redelivery, on this connection or after a reconnect (or a
-//!   restart), is acknowledged and dropped.
+//! - An envelope is handled once: a command's or a click's envelope id is recorded
+//!   with the processed events before its handler runs (an event's own `event_id`
+//!   already is, by the events handler), so a redelivery, on this connection or after
+//!   a reconnect (or a restart), is acknowledged and dropped.
 //! - A dropped connection, a `disconnect` from Slack or a failed open is followed by a
 //!   new connection, after a backoff that doubles from 1 s to 30 s while connecting
 //!   keeps failing (and starts again at 1 s once a connection was greeted). The app
@@ -179,16 +180,23 @@ pub async fn handle(ctx: &Context, envelope: Envelope) -> Option<String> {
         }
         Some(ack.to_string())
     };
-    let key = format!("envelope:{id}");
-    match ctx.store.first_sight_of_event(&key, now).await {
-        Ok(true) => {}
-        Ok(false) => {
-            debug!(envelope = %id, "a Socket Mode envelope delivered again; dropped");
-            return ack(None);
-        }
-        Err(e) => {
-            warn!(error = %e, "cannot record a Socket Mode envelope; Slack will send it again");
-            return None;
+    // Events carry their own event_id, which their handler records; commands and
+    // clicks have only the envelope's id.
+    if envelope.kind != "events_api" {
+        match ctx
+            .store
+            .first_sight_of_event(&format!("envelope:{id}"), now)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                debug!(envelope = %id, "a Socket Mode envelope delivered again; dropped");
+                return ack(None);
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot record a Socket Mode envelope; Slack will send it again");
+                return None;
+            }
         }
     }
     let answer = match envelope.kind.as_str() {
@@ -218,7 +226,6 @@ pub async fn handle(ctx: &Context, envelope: Envelope) -> Option<String> {
             Ok(event) => {
                 if let Err(e) = slack::events::handle(ctx, event, now).await {
                     warn!(error = %e, "cannot record an event; Slack will send it again");
-                    let _ = ctx.store.forget_event(&key).await;
                     return None;
                 }
                 None

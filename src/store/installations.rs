@@ -152,33 +152,33 @@ impl Store {
         })
     }
 
+    /// The install matching `tail` (a constant `WHERE …` with one `$1`) for `id`.
+    async fn one(&self, tail: &str, id: &str) -> Result<Option<Installation>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let row = sqlx::query(select(tail))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(read).transpose()
+        })
+    }
+
     /// The active install that acts for `team`: its own, else its organisation's
     /// org-wide one (the organisation learned from its requests,
     /// [`Self::installation_of_request`]).
     pub async fn installation_for(&self, team: &str) -> Result<Option<Installation>, sqlx::Error> {
-        on_pool!(&self.db, read, |pool| {
-            let own = sqlx::query(select(
-                "WHERE workspace = $1 AND org_install = 0 AND bot_token IS NOT NULL",
-            ))
-            .bind(team)
-            .fetch_optional(pool)
-            .await?;
-            if let Some(row) = own {
-                return read(&row).map(Some);
-            }
-            let org = sqlx::query(select(
-                "WHERE org_install = 1 AND bot_token IS NOT NULL
-                 AND workspace = (SELECT enterprise_id FROM workspace_orgs WHERE team_id = $1)",
-            ))
-            .bind(team)
-            .fetch_optional(pool)
-            .await?;
-            org.as_ref().map(read).transpose()
-        })
+        let own = "WHERE workspace = $1 AND org_install = 0 AND bot_token IS NOT NULL";
+        if let Some(found) = self.one(own, team).await? {
+            return Ok(Some(found));
+        }
+        let org = "WHERE org_install = 1 AND bot_token IS NOT NULL
+             AND workspace = (SELECT enterprise_id FROM workspace_orgs WHERE team_id = $1)";
+        self.one(org, team).await
     }
 
-    /// The install of an organisation's requests from a workspace not yet seen: the
-    /// workspace's own, else the org-wide one, which it is then remembered under.
+    /// The active install acting for a request from `team` of the organisation
+    /// `enterprise`: as [`Self::installation_for`], else the organisation's org-wide
+    /// install, under which the workspace is then remembered.
     pub async fn installation_of_request(
         &self,
         team: &str,
@@ -190,15 +190,12 @@ impl Store {
         let Some(enterprise) = enterprise.filter(|e| !e.is_empty()) else {
             return Ok(None);
         };
-        let org = on_pool!(&self.db, read, |pool| {
-            let row = sqlx::query(select(
+        let org = self
+            .one(
                 "WHERE workspace = $1 AND org_install = 1 AND bot_token IS NOT NULL",
-            ))
-            .bind(enterprise)
-            .fetch_optional(pool)
+                enterprise,
+            )
             .await?;
-            row.as_ref().map(read).transpose()
-        })?;
         if org.is_some() {
             on_pool!(&self.db, write, |pool| sqlx::query(
                 "INSERT INTO workspace_orgs (team_id, enterprise_id) VALUES ($1, $2)
@@ -215,13 +212,7 @@ impl Store {
 
     /// The install stored under `workspace` (a team id, or an enterprise id).
     pub async fn installation(&self, workspace: &str) -> Result<Option<Installation>, sqlx::Error> {
-        on_pool!(&self.db, read, |pool| {
-            let row = sqlx::query(select("WHERE workspace = $1"))
-                .bind(workspace)
-                .fetch_optional(pool)
-                .await?;
-            row.as_ref().map(read).transpose()
-        })
+        self.one("WHERE workspace = $1", workspace).await
     }
 
     /// Every install, by workspace.

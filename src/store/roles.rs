@@ -8,6 +8,16 @@ use super::audit::{Actor, append_audit};
 use super::{Db, Store};
 use crate::domain::roles::Role;
 
+/// The roles given that bear on one person.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Given {
+    /// Their own.
+    pub own: Option<Role>,
+    /// Without one of their own: the roles of user groups, (group, role), whoever the
+    /// groups' members are.
+    pub groups: Vec<(String, Role)>,
+}
+
 impl Store {
     /// The role given to `user` in `team_id`, if any.
     pub async fn role_of(&self, team_id: &str, user: &str) -> Result<Option<Role>, sqlx::Error> {
@@ -25,26 +35,41 @@ impl Store {
         })
     }
 
-    /// The roles given to Slack user groups in `team_id`: (group, role).
-    pub async fn group_roles(&self, team_id: &str) -> Result<Vec<(String, Role)>, sqlx::Error> {
+    /// What was given that bears on `user` in `team_id`, read at once: their own
+    /// role, and (when they have none) the roles given to user groups. One query on
+    /// PostgreSQL, since every change a person without a role makes asks it.
+    pub async fn given_roles(&self, team_id: &str, user: &str) -> Result<Given, sqlx::Error> {
         if let Some(cache) = &self.cache {
-            return Ok(cache.group_roles(team_id));
+            let own = cache.role(team_id, user);
+            let groups = match own {
+                Some(_) => Vec::new(),
+                None => cache.group_roles(team_id),
+            };
+            return Ok(Given { own, groups });
         }
         on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(
-                "SELECT user_id, role FROM roles WHERE team_id = $1 AND user_id LIKE 'S%'",
+                "SELECT user_id, role FROM roles
+                 WHERE team_id = $1 AND (user_id = $2 OR user_id LIKE 'S%')",
             )
             .bind(team_id)
+            .bind(user)
             .fetch_all(pool)
             .await?;
-            let mut roles = Vec::with_capacity(rows.len());
+            let mut given = Given::default();
             for row in &rows {
+                let holder: String = row.try_get("user_id")?;
                 let role: String = row.try_get("role")?;
-                if let Some(role) = Role::parse(&role) {
-                    roles.push((row.try_get("user_id")?, role));
+                match Role::parse(&role) {
+                    Some(role) if holder == user => given.own = Some(role),
+                    Some(role) => given.groups.push((holder, role)),
+                    None => {}
                 }
             }
-            Ok(roles)
+            if given.own.is_some() {
+                given.groups.clear();
+            }
+            Ok(given)
         })
     }
 

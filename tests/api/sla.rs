@@ -110,17 +110,8 @@ fn thread_reply_event(id: &str, user: &str, channel: &str, thread_ts: &str) -> S
 }
 
 pub fn button_payload(action_id: &str, value: &str, channel: &str, message_ts: &str) -> Value {
-    json!({
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "example"},
-        "user": {"id": ENGINEER, "team_id": TEAM},
-        "api_app_id": "A0001",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false},
-        "channel": {"id": channel, "name": "cust"},
-        "trigger_id": "1.2.3",
-        "response_url": "http://127.0.0.1:9/unused",
-        "actions": [{"action_id": action_id, "block_id": "ticket:x", "type": "button", "value": value, "action_ts": "1"}]
-    })
+    let action = json!({"action_id": action_id, "block_id": "ticket:x", "type": "button", "value": value, "action_ts": "1"});
+    crate::support::block_actions(TEAM, ENGINEER, channel, message_ts, action)
 }
 
 on_both_backends!(

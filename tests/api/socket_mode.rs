@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::support::slack_double::{APP_TOKEN, SlackDouble, SocketPeer};
-use crate::support::{TEAM, TestApp, TestDb};
+use crate::support::{TEAM, TestApp, TestDb, block_actions, tick_1_1_1};
 
 const CSM: &str = "U0CSM";
 
@@ -85,18 +85,7 @@ async fn socket_scenario(db: &TestDb) {
     store.close().await;
     peer.send(json!({
         "envelope_id": "env-2", "type": "interactive", "accepts_response_payload": false,
-        "payload": {
-            "type": "block_actions",
-            "team": {"id": TEAM, "domain": "example"},
-            "user": {"id": CSM, "team_id": TEAM},
-            "api_app_id": "A0001",
-            "container": {"type": "message", "message_ts": "1.1", "channel_id": channel, "is_ephemeral": false},
-            "channel": {"id": channel, "name": "cust-acme"},
-            "trigger_id": "1.2.3",
-            "response_url": "http://127.0.0.1:9/unused",
-            "actions": [{"action_id": "tick", "block_id": format!("tick:{acme}:0:1.1.1,1.1.2"), "type": "checkboxes",
-                         "selected_options": [{"value": "1.1.1"}], "action_ts": "1"}]
-        }
+        "payload": block_actions(TEAM, CSM, &channel, "1.1", tick_1_1_1(acme))
     }))
     .await;
     assert_eq!(peer.next_ack().await["envelope_id"], "env-2");
@@ -122,7 +111,14 @@ async fn socket_scenario(db: &TestDb) {
     );
     peer.send(command("env-4", "show acme security", 0)).await;
     let shown = peer.next_ack().await.to_string();
-    assert!(shown.contains("Acme") && shown.contains("1/26"), "{shown}");
+    let security = readiness::domain::template::Template::builtin()
+        .category(1)
+        .unwrap()
+        .item_count();
+    assert!(
+        shown.contains("Acme") && shown.contains(&format!("1/{security}")),
+        "{shown}"
+    );
 
     // Slack asks for a new connection: the app opens one, and serves on it.
     peer.send(

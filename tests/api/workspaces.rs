@@ -10,39 +10,56 @@ use serde_json::{Value, json};
 
 use crate::sla::policy_file;
 use crate::support::slack_double::SlackDouble;
-use crate::support::{ENCRYPTION_KEY, TestApp, TestDb, cookie_of, event_callback_in, readiness};
+use crate::support::{
+    ENCRYPTION_KEY, TestApp, TestDb, block_actions, cookie_of, event_callback_in, readiness,
+    tick_1_1_1,
+};
 
 const TA: &str = "T0AAAAAAA";
 const TB: &str = "T0BBBBBBB";
 const UA: &str = "U0ALICE";
 const UB: &str = "U0BOB";
 
-/// A block_actions payload from `user` of `team` in `channel`, carrying `action`.
-fn clicked(team: &str, user: &str, channel: &str, action: Value) -> Value {
-    json!({
-        "type": "block_actions",
-        "team": {"id": team, "domain": "x"},
-        "user": {"id": user, "team_id": team},
-        "api_app_id": "A0001",
-        "container": {"type": "message", "message_ts": "1.1", "channel_id": channel, "is_ephemeral": false},
-        "channel": {"id": channel, "name": "cust"},
-        "trigger_id": "1.2.3",
-        "response_url": "http://127.0.0.1:9/unused",
-        "actions": [action]
-    })
-}
-
 fn button(team: &str, user: &str, action_id: &str, value: &str, channel: &str) -> Value {
     let action = json!({"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": "1"});
-    clicked(team, user, channel, action)
+    block_actions(team, user, channel, "1.1", action)
 }
 
 fn tick(team: &str, user: &str, customer: i64, channel: &str) -> Value {
-    let action = json!({
-        "action_id": "tick", "block_id": format!("tick:{customer}:0:1.1.1,1.1.2"),
-        "type": "checkboxes", "selected_options": [{"value": "1.1.1"}], "action_ts": "1"
-    });
-    clicked(team, user, channel, action)
+    block_actions(team, user, channel, "1.1", tick_1_1_1(customer))
+}
+
+/// The methods the double refused for a bad token (a revoked one, or none).
+fn refused_for_auth(double: &SlackDouble) -> Vec<String> {
+    double
+        .calls()
+        .into_iter()
+        .filter(|c| c.outcome == "invalid_auth")
+        .map(|c| c.method)
+        .collect()
+}
+
+/// Waits up to `tries` tenths of a second for `workspace`'s install to be purged.
+async fn purged(app: &TestApp, workspace: &str, tries: u32) -> bool {
+    for _ in 0..tries {
+        let store = store_of(app).await;
+        let gone = store.installation(workspace).await.unwrap().is_none();
+        store.close().await;
+        if gone {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// A slash command's signed form posted as is; the answer's body.
+async fn post_command(app: &TestApp, form: String) -> String {
+    app.post_signed("/slack/commands", "application/x-www-form-urlencoded", form)
+        .await
+        .text()
+        .await
+        .unwrap()
 }
 
 /// A look at the database as it is now (a SQLite store keeps a copy from when it
@@ -114,13 +131,7 @@ async fn isolation_scenario(db: &TestDb) {
     };
     assert_eq!(made_by("cust-acme").as_deref(), Some(TA));
     assert_eq!(made_by("cust-globex").as_deref(), Some(TB));
-    let unauthorised: Vec<_> = app
-        .double
-        .calls()
-        .into_iter()
-        .filter(|c| c.outcome == "invalid_auth")
-        .map(|c| c.method)
-        .collect();
+    let unauthorised = refused_for_auth(&app.double);
     assert!(unauthorised.is_empty(), "{unauthorised:?}");
     assert!(
         app.double
@@ -142,6 +153,8 @@ async fn isolation_scenario(db: &TestDb) {
         .await;
     app.command_in(TA, UA, &channel_a, "remind in 1h Alpha's reminder")
         .await;
+    let tickets_a = app.command_in(TA, UA, &channel_a, "tickets").await;
+    assert!(tickets_a.contains("Alpha's own problem"), "{tickets_a}");
     let tickets_b = app.command_in(TB, UB, &channel_b, "tickets").await;
     assert!(!tickets_b.contains("Alpha's own problem"), "{tickets_b}");
     let reminders_b = app.command_in(TB, UB, &channel_b, "reminders").await;
@@ -291,13 +304,7 @@ async fn uninstall_scenario(db: &TestDb) {
         })
         .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let calls_for_a: Vec<_> = app
-        .double
-        .calls()
-        .into_iter()
-        .filter(|c| c.outcome == "invalid_auth")
-        .map(|c| c.method)
-        .collect();
+    let calls_for_a = refused_for_auth(&app.double);
     assert!(
         calls_for_a.is_empty(),
         "calls were made with A's revoked token: {calls_for_a:?}"
@@ -314,17 +321,10 @@ async fn uninstall_scenario(db: &TestDb) {
     let store = store_of(&app).await;
     assert_eq!(store.customers(TA).await.unwrap().len(), 1, "kept for now");
     store.close().await;
-    let mut gone = false;
-    for _ in 0..150 {
-        let store = store_of(&app).await;
-        gone = store.installation(TA).await.unwrap().is_none();
-        store.close().await;
-        if gone {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(gone, "A's install was not purged after its retention");
+    assert!(
+        purged(&app, TA, 150).await,
+        "A's install was not purged after its retention"
+    );
     assert!(since_uninstall() >= 8_000, "purged before its retention");
     let store = store_of(&app).await;
     assert!(store.customers(TA).await.unwrap().is_empty());
@@ -446,16 +446,7 @@ async fn an_org_install_serves_its_workspaces() {
         )
     };
     const TC: &str = "T0CCCCCCC";
-    let created = app
-        .post_signed(
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
-            in_org(TC, "new Initech"),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let created = post_command(&app, in_org(TC, "new Initech")).await;
     assert!(created.contains("Created"), "{created}");
     let (status, _) = app.install(TA, "Alpha Inc", UA).await;
     assert_eq!(status, StatusCode::OK);
@@ -481,41 +472,16 @@ async fn an_org_install_serves_its_workspaces() {
     );
     assert!(store.installation(TA).await.unwrap().unwrap().is_active());
     store.close().await;
-    let refused = app
-        .post_signed(
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
-            in_org(TC, "help"),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let refused = post_command(&app, in_org(TC, "help")).await;
     assert!(refused.contains("not installed"), "{refused}");
-    let served = app
-        .post_signed(
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
-            in_org(TA, "show acme"),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let served = post_command(&app, in_org(TA, "show acme")).await;
     assert!(served.contains("Acme"), "{served}");
 
     // After the retention, the organisation's workspace is purged; A keeps everything.
-    let mut purged = false;
-    for _ in 0..80 {
-        let store = store_of(&app).await;
-        purged = store.installation("E0ORG").await.unwrap().is_none();
-        store.close().await;
-        if purged {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(purged, "the organisation's install was not purged");
+    assert!(
+        purged(&app, "E0ORG", 80).await,
+        "the organisation's install was not purged"
+    );
     let store = store_of(&app).await;
     assert!(store.customers(TC).await.unwrap().is_empty());
     assert_eq!(store.customers(TA).await.unwrap().len(), 1);

@@ -434,6 +434,37 @@ impl TestApp {
     }
 }
 
+/// A block_actions payload as Slack sends it: `user` of `team` clicked `action` on
+/// the message `message_ts` in `channel`.
+pub fn block_actions(
+    team: &str,
+    user: &str,
+    channel: &str,
+    message_ts: &str,
+    action: Value,
+) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": team, "domain": "example"},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0001",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false},
+        "channel": {"id": channel, "name": "cust"},
+        "trigger_id": "1.2.3",
+        "response_url": "http://127.0.0.1:9/unused",
+        "actions": [action]
+    })
+}
+
+/// A checkbox click on customer `customer`'s group of 1.1.1 and 1.1.2 as first
+/// rendered (nothing ticked), selecting 1.1.1.
+pub fn tick_1_1_1(customer: i64) -> Value {
+    json!({
+        "action_id": "tick", "block_id": format!("tick:{customer}:0:1.1.1,1.1.2"),
+        "type": "checkboxes", "selected_options": [{"value": "1.1.1"}], "action_ts": "1"
+    })
+}
+
 /// The `name=value` of a response's Set-Cookie, as a browser sends it back.
 pub fn cookie_of(headers: &reqwest::header::HeaderMap) -> String {
     headers["set-cookie"]
