@@ -78,6 +78,9 @@ impl App {
                 None,
             )
         };
+        if !settings.is_multi_workspace() && api.has_token() {
+            learn_home(api.clone());
+        }
         let verifier = Verifier::new(&settings.signing_secret);
         let socket_mode = !settings.app_token.is_empty();
         if !api.has_token() || (!verifier.is_configured() && !socket_mode) {
@@ -329,6 +332,31 @@ async fn many_workspaces(
         SlackApi::installed(&settings.slack_api_url, store.clone(), key)?,
         installer,
     ))
+}
+
+/// Single-workspace mode: asks Slack whose `SLACK_BOT_TOKEN` is, apart, until it
+/// answers (a Slack unreachable at start must not stop the server), so requests from
+/// other workspaces are refused. Until then every workspace's requests are served.
+fn learn_home(api: SlackApi) {
+    tokio::spawn(async move {
+        let mut pause = std::time::Duration::from_secs(1);
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), api.learn_home()).await {
+                Ok(Ok(home)) => {
+                    info!(team = ?home.team_id, enterprise = ?home.enterprise_id, "SLACK_BOT_TOKEN acts for this workspace only");
+                    return;
+                }
+                Ok(Err(e)) if !e.is_retryable() => {
+                    warn!(error = %e, "auth.test refused SLACK_BOT_TOKEN: check the token");
+                    return;
+                }
+                Ok(Err(e)) => warn!(error = %e, "auth.test failed; asking again"),
+                Err(_) => warn!("auth.test did not answer; asking again"),
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(60));
+        }
+    });
 }
 
 /// Resolves on SIGINT or SIGTERM.

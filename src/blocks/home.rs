@@ -147,6 +147,18 @@ const _: () =
     assert!(TICKET_LINE_CHARS < limits::SECTION_TEXT && DUE_LINE_CHARS < limits::SECTION_TEXT);
 const _: () = assert!(CATEGORY_FIELD_CHARS <= limits::FIELD_TEXT);
 
+/// The Home of a guest or a person of another organisation: nothing of any customer,
+/// only what the app is (Readiness is the workspace's own team's).
+pub fn customer_side_home(lang: Lang) -> SlackView {
+    SlackView::Home(SlackHomeView::new(vec![
+        header("Readiness"),
+        super::section(lang.pick(
+            "Readiness is this workspace's onboarding and support tool, for its own team. Your contact there can tell you how your onboarding is going.",
+            "Readiness はこのワークスペースのチームが使うオンボーディング・サポートのツールです。進み具合は担当者にお尋ねください。",
+        )),
+    ]))
+}
+
 /// The Home of `input.viewer` at `now`.
 pub fn home_view(
     input: &HomeInput<'_>,

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tracing::{debug, warn};
 
 use super::slack_api::{ApiError, SlackApi};
-use super::users::Users;
+use super::users::{Side, Users};
 use crate::blocks::home::{DueItem, HomeCustomer, HomeInput, HomeTicket, home_view};
 use crate::domain::checklist::{category_progress, overall_progress};
 use crate::domain::customer::Customer;
@@ -137,10 +137,19 @@ impl Home {
     ) -> Result<(), ApiError> {
         let lang = self.users.lang_for(team, user).await;
         let started = Instant::now();
-        let view = self
-            .render(team, user, page, lang, self.support.time.now())
-            .await
-            .map_err(|e| ApiError::Transport(format!("database: {e}")))?;
+        // A guest or a person of another organisation sees nothing of the customers
+        // (nor does someone Slack has not yet said is staff).
+        let side = self
+            .users
+            .side_within(team, user, Duration::from_secs(2))
+            .await;
+        let view = if side != Side::Staff {
+            crate::blocks::home::customer_side_home(lang)
+        } else {
+            self.render(team, user, page, lang, self.support.time.now())
+                .await
+                .map_err(|e| ApiError::Transport(format!("database: {e}")))?
+        };
         debug!(took = ?started.elapsed(), "App Home rendered");
         self.api
             .workspace(team)

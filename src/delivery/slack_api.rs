@@ -91,6 +91,27 @@ pub struct UserInfo {
     pub tz: Option<String>,
     /// A workspace admin or owner.
     pub is_admin: bool,
+    /// The customer's side, not our staff: a guest of the workspace, or a person of
+    /// another organisation (Slack Connect; under Enterprise Grid, another enterprise).
+    pub customer_side: bool,
+}
+
+/// Who `SLACK_BOT_TOKEN` acts for, from `auth.test` (single-workspace mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeTeam {
+    /// `None` for an org-wide token.
+    pub team_id: Option<String>,
+    pub enterprise_id: Option<String>,
+}
+
+/// `auth.test`'s answer, read as our own type: slack-morphism's has no
+/// `enterprise_id` and requires a `team_id`, which an org-wide token lacks.
+#[derive(Deserialize)]
+struct AuthTest {
+    #[serde(default)]
+    team_id: Option<String>,
+    #[serde(default)]
+    enterprise_id: Option<String>,
 }
 
 /// What `oauth.v2.access` grants (the fields the app keeps).
@@ -162,6 +183,8 @@ struct HistoryMessage {
 pub struct SlackApi {
     client: Arc<Client>,
     tokens: Tokens,
+    /// Single-workspace mode: whose `SLACK_BOT_TOKEN` is, once `auth.test` has said.
+    home: Arc<std::sync::OnceLock<HomeTeam>>,
 }
 
 #[derive(Clone)]
@@ -182,13 +205,23 @@ struct Installed {
     key: EncryptionKey,
     /// team → its token (`None`: not installed) and when it was read. A `None` is kept
     /// only [`NOT_INSTALLED_TTL`], so an install on another replica is seen soon.
-    opened: Mutex<HashMap<String, (Instant, Option<SlackApiToken>)>>,
+    opened: Mutex<HashMap<String, (Instant, Option<Opened>)>>,
+}
+
+/// A workspace's token, opened, and the Enterprise Grid organisation its install is in.
+#[derive(Clone)]
+struct Opened {
+    token: SlackApiToken,
+    enterprise: Option<String>,
 }
 
 /// The Web API calls of one workspace, with its token.
 pub struct Workspace {
     client: Arc<Client>,
     token: SlackApiToken,
+    /// The Enterprise Grid organisation the workspace's install is in, if any: its
+    /// people are staff wherever in the organisation they are homed.
+    enterprise: Option<String>,
 }
 
 fn content(message: &Message) -> SlackMessageContent {
@@ -218,6 +251,7 @@ impl SlackApi {
             tokens: Tokens::Single((!bot_token.is_empty()).then(|| {
                 SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_string()))
             })),
+            home: Arc::default(),
         })
     }
 
@@ -231,6 +265,7 @@ impl SlackApi {
                 key,
                 opened: Mutex::new(HashMap::new()),
             })),
+            home: Arc::default(),
         })
     }
 
@@ -277,24 +312,59 @@ impl SlackApi {
 
     /// The calls of `team`, with its token.
     pub async fn workspace(&self, team: &str) -> Result<Workspace, ApiError> {
-        let token = match &self.tokens {
-            Tokens::Single(token) => token.clone().ok_or(ApiError::NoToken)?,
+        let opened = match &self.tokens {
+            Tokens::Single(token) => Opened {
+                token: token.clone().ok_or(ApiError::NoToken)?,
+                enterprise: self.home.get().and_then(|h| h.enterprise_id.clone()),
+            },
             Tokens::Installed(installed) => {
                 installed.token(team).await?.ok_or(ApiError::NotInstalled)?
             }
         };
         Ok(Workspace {
             client: self.client.clone(),
-            token,
+            token: opened.token,
+            enterprise: opened.enterprise,
         })
     }
 
+    /// Single-workspace mode: asks Slack (`auth.test`) whose `SLACK_BOT_TOKEN` is, so
+    /// that requests from other workspaces are refused. Until it has answered, every
+    /// workspace's requests are served, as before.
+    pub async fn learn_home(&self) -> Result<HomeTeam, ApiError> {
+        let Tokens::Single(Some(token)) = &self.tokens else {
+            return Err(ApiError::NoToken);
+        };
+        let answer: AuthTest = self
+            .client
+            .open_session(token)
+            .http_session_api
+            .http_post("auth.test", &serde_json::json!({}), None)
+            .await?;
+        let home = HomeTeam {
+            team_id: answer.team_id.filter(|t| !t.is_empty()),
+            enterprise_id: answer.enterprise_id.filter(|e| !e.is_empty()),
+        };
+        let _ = self.home.set(home.clone());
+        Ok(home)
+    }
+
+    /// Single-workspace mode: whose the token is, once known.
+    pub fn home(&self) -> Option<&HomeTeam> {
+        self.home.get()
+    }
+
     /// Whether requests from `team` (of the Enterprise Grid organisation `enterprise`,
-    /// if any) are served: always with one workspace's token; with many, only from a
-    /// workspace that has the app installed, itself or through its organisation.
+    /// if any) are served: with one workspace's token, those of its workspace (or
+    /// organisation, for an org-wide token), once `auth.test` has said which; with
+    /// many, only from a workspace that has the app installed, itself or through its
+    /// organisation.
     pub async fn admits(&self, team: &str, enterprise: Option<&str>) -> Result<bool, ApiError> {
         let Tokens::Installed(installed) = &self.tokens else {
-            return Ok(true);
+            return Ok(self
+                .home
+                .get()
+                .is_none_or(|home| home.serves(team, enterprise)));
         };
         if team.is_empty() {
             return Ok(false);
@@ -339,8 +409,18 @@ impl SlackApi {
     }
 }
 
+impl HomeTeam {
+    /// Whether a request from `team` (of `enterprise`) is this token's to serve.
+    pub fn serves(&self, team: &str, enterprise: Option<&str>) -> bool {
+        match &self.team_id {
+            Some(own) => own == team,
+            None => self.enterprise_id.is_some() && self.enterprise_id.as_deref() == enterprise,
+        }
+    }
+}
+
 impl Installed {
-    async fn token(&self, team: &str) -> Result<Option<SlackApiToken>, ApiError> {
+    async fn token(&self, team: &str) -> Result<Option<Opened>, ApiError> {
         if let Some((at, token)) = self.opened.lock().expect("token lock").get(team)
             && at.elapsed()
                 < if token.is_some() {
@@ -364,9 +444,10 @@ impl Installed {
                     // Not worth retrying: the operator must give the right key.
                     ApiError::Sealed(e.to_string())
                 })?;
-                Some(SlackApiToken::new(SlackApiTokenValue::new(
-                    opened.expose().to_string(),
-                )))
+                Some(Opened {
+                    token: SlackApiToken::new(SlackApiTokenValue::new(opened.expose().to_string())),
+                    enterprise: install.enterprise_id.filter(|e| !e.is_empty()),
+                })
             }
         };
         self.opened
@@ -531,7 +612,8 @@ impl Workspace {
 
     /// What Slack says of `user`, as seen from `team`: an admin or owner of another
     /// workspace (a Slack Connect guest, or an org member homed elsewhere) is not an
-    /// admin here.
+    /// admin here; a guest, a stranger or a person of another organisation is the
+    /// customer's side.
     pub async fn user_info(&self, team: &str, user: &str) -> Result<UserInfo, ApiError> {
         let request = SlackApiUsersInfoRequest::new(user.into()).with_include_locale(true);
         let response = self.session().users_info(&request).await?;
@@ -542,15 +624,29 @@ impl Workspace {
                 .as_ref()
                 .and_then(|e| e.teams.as_ref())
                 .is_some_and(|teams| teams.iter().any(|t| t.0 == team));
+        // Under Enterprise Grid, the organisation's other workspaces are ours too.
+        let of_organisation = of_team
+            || person
+                .enterprise_user
+                .as_ref()
+                .is_some_and(|e| self.enterprise.as_deref() == Some(e.enterprise_id.0.as_str()));
         let flags = &person.flags;
         let is_admin = of_team
             && [flags.is_admin, flags.is_owner, flags.is_primary_owner]
                 .into_iter()
                 .any(|f| f == Some(true));
+        let guest_or_stranger = [
+            flags.is_restricted,
+            flags.is_ultra_restricted,
+            flags.is_stranger,
+        ]
+        .into_iter()
+        .any(|f| f == Some(true));
         Ok(UserInfo {
             locale: person.locale.as_ref().map(|l| l.to_string()),
             tz: person.tz.clone(),
-            is_admin,
+            is_admin: is_admin && !guest_or_stranger,
+            customer_side: guest_or_stranger || !of_organisation,
         })
     }
 

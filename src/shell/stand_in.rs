@@ -535,6 +535,11 @@ impl StandIn {
                 )
             }
             "pins.add" => ok(json!({})),
+            "auth.test" => ok(json!({
+                "url": "https://shell.slack.com/", "team": "Shell", "user": "readiness",
+                "team_id": SHELL_TEAM, "user_id": "U0READINESS", "bot_id": "B0READINESS",
+                "is_enterprise_install": false,
+            })),
             "users.info" => {
                 let user = arg(args, "user");
                 let name = w.user(user).unwrap_or_else(|| user.to_lowercase());

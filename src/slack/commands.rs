@@ -14,6 +14,7 @@ use crate::domain::command::{
 };
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
+use crate::domain::roles::Act;
 use crate::domain::sla::Priority;
 use crate::domain::slug::slugify;
 use crate::domain::template::{Category, Item};
@@ -63,23 +64,30 @@ pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
     if !super::admitted(ctx, &cmd.team_id, cmd.enterprise_id.as_deref()).await {
         return Answer::Ephemeral(super::not_installed(ctx, Lang::En));
     }
-    let lang = ctx.users.lang_for(&cmd.team_id, &cmd.user_id).await;
     if let Err(limited) = ctx.limits.check(&cmd.team_id, &cmd.user_id) {
+        let lang = ctx.users.lang_for(&cmd.team_id, &cmd.user_id).await;
         return Answer::Ephemeral(limited.answer(lang));
     }
-    let parsed = match command::parse(&cmd.text) {
-        Ok(parsed) => parsed,
-        Err(e) => return Answer::Ephemeral(help::parse_error(&e, lang)),
-    };
+    // Who the person is comes first: a guest is told no before anything else, and
+    // the lookups it makes (run together, under one budget) serve the language too.
+    let parsed = command::parse(&cmd.text);
+    let act = parsed.as_ref().map_or(Act::Read, Command::act);
     let allowed = super::roles::require(
         ctx,
         &cmd.team_id,
         &cmd.user_id,
-        parsed.act(),
+        act,
         Source::Command,
         now_ms,
     )
     .await;
+    let lang = ctx.users.lang_for(&cmd.team_id, &cmd.user_id).await;
+    let parsed = match (parsed, allowed.is_ok()) {
+        (Ok(parsed), _) => parsed,
+        (Err(e), true) => return Answer::Ephemeral(help::parse_error(&e, lang)),
+        // A mistyped command from someone who may not use it is just refused.
+        (Err(_), false) => Command::Help,
+    };
     let applied = match allowed {
         Ok(()) => apply(ctx, cmd, parsed, lang, now_ms).await,
         Err(refused) => Err(refused),

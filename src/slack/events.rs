@@ -43,20 +43,16 @@ async fn thread_reply(
     {
         return Ok(());
     }
-    let author_team = event["user_team"]
-        .as_str()
-        .or(event["team"].as_str())
-        .unwrap_or(team);
-    if author_team != team {
-        return Ok(());
-    }
     let Some(ticket) = ctx.store.ticket_by_message(team, channel, thread).await? else {
         return Ok(());
     };
     if ticket.reporter == user || ticket.responded_at.is_some() {
         return Ok(());
     }
-    // A viewer's reply is a comment, not the support team's answer.
+    // A viewer's reply is a comment, not the support team's answer; nor is a reply
+    // of the customer's side (a guest, or a person of another organisation), whoever
+    // Slack says they are (`users.info`, not the event's `user_team`, which under
+    // Enterprise Grid may name another workspace of our own organisation).
     let works_tickets = super::roles::allowed(ctx, team, user, Act::WorkTickets).await?;
     if works_tickets.is_err() {
         return Ok(());
@@ -166,39 +162,99 @@ async fn channel_changed(
     ctx.store.enqueue(&item, now_ms).await
 }
 
-/// The app was uninstalled, or its bot token revoked: the workspace's work stops (its
-/// token is deleted, its queued posts cancelled); its data is purged after the
-/// retention period. With one workspace's `SLACK_BOT_TOKEN` there is no install to
-/// end: the operator is told in the log.
+/// Whom an uninstall event speaks for: the install it was delivered for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended<'a> {
+    /// A whole Enterprise Grid organisation's org-wide install (the event has no
+    /// `team_id`, or its authorization is the org-wide install's).
+    Organisation(&'a str),
+    /// One workspace's own install, and nothing else.
+    Workspace(&'a str),
+}
+
+/// Which install an `app_uninstalled` or `tokens_revoked` event ends. Slack sends both
+/// when one workspace removes the app; only an event that speaks for the organisation
+/// may end the org-wide install, or one workspace would take the app away from every
+/// workspace of its organisation. In a shared channel the envelope's `team_id` is the
+/// source team, and the install is the one in `authorizations`.
+pub fn ended_by<'a>(
+    team_id: Option<&'a str>,
+    enterprise_id: Option<&'a str>,
+    authorizations: &'a [Authorization],
+) -> Option<Ended<'a>> {
+    let enterprise = enterprise_id.filter(|e| !e.is_empty());
+    match authorizations.first() {
+        Some(auth) if auth.is_enterprise_install => auth
+            .enterprise_id
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .or(enterprise)
+            .map(Ended::Organisation),
+        Some(auth) => auth
+            .team_id
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .or(team_id.filter(|t| !t.is_empty()))
+            .map(Ended::Workspace),
+        None => match team_id.filter(|t| !t.is_empty()) {
+            Some(team) => Some(Ended::Workspace(team)),
+            None => enterprise.map(Ended::Organisation),
+        },
+    }
+}
+
+/// The app was uninstalled, or its bot token revoked: the install the event speaks
+/// for stops (its token is deleted, its queued posts cancelled); its data is purged
+/// after the retention period. With one workspace's `SLACK_BOT_TOKEN` there is no
+/// install to end: the operator is told in the log, if the event is about our token.
 async fn uninstalled(
     ctx: &Context,
-    team: &str,
-    enterprise: Option<&str>,
+    ended: Ended<'_>,
     why: &str,
     sent_ms: i64,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     if !ctx.api.is_multi_workspace() {
-        warn!(
-            event = why,
-            "Slack says the app's token is gone: remove SLACK_BOT_TOKEN or install the app again"
-        );
+        let ours = match (ctx.api.home(), ended) {
+            (None, _) => true,
+            (Some(home), Ended::Workspace(team)) => home.team_id.as_deref() == Some(team),
+            (Some(home), Ended::Organisation(org)) => {
+                home.team_id.is_none() && home.enterprise_id.as_deref() == Some(org)
+            }
+        };
+        if ours {
+            warn!(
+                event = why,
+                "Slack says the app's token is gone: remove SLACK_BOT_TOKEN or install the app again"
+            );
+        } else {
+            debug!(
+                event = why,
+                "an uninstall event for another workspace's install"
+            );
+        }
         return Ok(());
     }
-    // The workspace's own install if it is active, else its organisation's org-wide
-    // one, ended from any of its workspaces' events.
-    let own_active = ctx
-        .store
-        .installation(team)
-        .await?
-        .is_some_and(|i| i.is_active() && !i.org_install);
-    let workspace = if own_active {
-        Some(team)
-    } else {
-        enterprise.filter(|e| !e.is_empty())
+    let workspace = match ended {
+        Ended::Organisation(org) => ctx
+            .store
+            .installation(org)
+            .await?
+            .filter(|i| i.org_install)
+            .map(|i| i.workspace),
+        // The workspace's own install only: never its organisation's.
+        Ended::Workspace(team) => ctx
+            .store
+            .installation(team)
+            .await?
+            .filter(|i| !i.org_install)
+            .map(|i| i.workspace),
     };
     if let Some(workspace) = workspace
-        && ctx.store.uninstall(workspace, why, sent_ms, now_ms).await?
+        && ctx
+            .store
+            .uninstall(&workspace, why, sent_ms, now_ms)
+            .await?
     {
         info!(
             workspace,
@@ -208,6 +264,44 @@ async fn uninstalled(
     }
     ctx.api.forget_tokens();
     Ok(())
+}
+
+/// An organisation took the app away from some of its workspaces: the org-wide
+/// install stops serving them (their queued posts are cancelled); the rest of the
+/// organisation goes on.
+async fn access_revoked(
+    ctx: &Context,
+    enterprise: Option<&str>,
+    event: &Value,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    let Some(enterprise) = enterprise.filter(|e| !e.is_empty()) else {
+        return Ok(());
+    };
+    let teams: Vec<&str> = event["team_ids"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let revoked = ctx
+        .store
+        .revoke_team_access(enterprise, &teams, now_ms)
+        .await?;
+    if !revoked.is_empty() {
+        info!(enterprise, teams = ?revoked, "the organisation's install no longer serves these workspaces");
+    }
+    ctx.api.forget_tokens();
+    Ok(())
+}
+
+/// One authorization an event was delivered for (the app's install that sees it).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Authorization {
+    #[serde(default)]
+    pub enterprise_id: Option<String>,
+    #[serde(default)]
+    pub team_id: Option<String>,
+    #[serde(default)]
+    pub is_enterprise_install: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,6 +320,10 @@ pub enum Envelope {
         /// When Slack sent it (Unix seconds).
         #[serde(default)]
         event_time: Option<i64>,
+        /// The installs the event is delivered for (ours; in a shared channel
+        /// `team_id` is the team the event came from).
+        #[serde(default)]
+        authorizations: Vec<Authorization>,
         event: Value,
     },
     #[serde(rename = "app_rate_limited")]
@@ -257,6 +355,7 @@ pub async fn handle(
             team_id,
             enterprise_id,
             event_time,
+            authorizations,
             event,
         } => {
             if !ctx.store.first_sight_of_event(&event_id, now_ms).await? {
@@ -269,19 +368,31 @@ pub async fn handle(
                 kind = event["type"].as_str().unwrap_or("-"),
                 "event received"
             );
-            let Some(team) = team_id.as_deref() else {
-                return Ok(EventReply::Ack);
-            };
             let kind = event["type"].as_str().unwrap_or_default();
-            if kind == "app_uninstalled"
+            // Uninstalls first: an organisation's carries no team.
+            let ending = if kind == "app_uninstalled"
                 || (kind == "tokens_revoked"
                     && event["tokens"]["bot"]
                         .as_array()
                         .is_some_and(|bots| !bots.is_empty()))
             {
-                let sent_ms = event_time.map_or(now_ms, |t| t.saturating_mul(1000));
-                let ended =
-                    uninstalled(ctx, team, enterprise_id.as_deref(), kind, sent_ms, now_ms).await;
+                match ended_by(
+                    team_id.as_deref(),
+                    enterprise_id.as_deref(),
+                    &authorizations,
+                ) {
+                    Some(ended) => {
+                        let sent_ms = event_time.map_or(now_ms, |t| t.saturating_mul(1000));
+                        Some(uninstalled(ctx, ended, kind, sent_ms, now_ms).await)
+                    }
+                    None => Some(Ok(())),
+                }
+            } else if kind == "team_access_revoked" {
+                Some(access_revoked(ctx, enterprise_id.as_deref(), &event, now_ms).await)
+            } else {
+                None
+            };
+            if let Some(ended) = ending {
                 if let Err(e) = ended {
                     // Not ended after all: let Slack's retry of it through.
                     let _ = ctx.store.forget_event(&event_id).await;
@@ -289,6 +400,16 @@ pub async fn handle(
                 }
                 return Ok(EventReply::Ack);
             }
+            // The workspace the event is ours in: in a shared channel `team_id` is the
+            // source team's, and our install's team is in `authorizations`.
+            let Some(team) = authorizations
+                .first()
+                .and_then(|a| a.team_id.as_deref())
+                .filter(|t| !t.is_empty())
+                .or(team_id.as_deref())
+            else {
+                return Ok(EventReply::Ack);
+            };
             if !super::admitted(ctx, team, enterprise_id.as_deref()).await {
                 debug!(
                     event_id,
@@ -323,5 +444,83 @@ pub async fn handle(
             Ok(EventReply::Ack)
         }
         Envelope::Other => Ok(EventReply::Ack),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which install a recorded event (Bolt for Python's fixtures) ends, as
+    /// `org:<enterprise>` or `workspace:<team>`.
+    fn ends(fixture: &str) -> String {
+        let envelope: Value = serde_json::from_str(fixture).unwrap();
+        let authorizations: Vec<Authorization> =
+            serde_json::from_value(envelope["authorizations"].clone()).unwrap_or_default();
+        match ended_by(
+            envelope["team_id"].as_str(),
+            envelope["enterprise_id"].as_str(),
+            &authorizations,
+        ) {
+            Some(Ended::Organisation(org)) => format!("org:{org}"),
+            Some(Ended::Workspace(team)) => format!("workspace:{team}"),
+            None => "nothing".into(),
+        }
+    }
+
+    #[test]
+    fn only_the_organisations_own_events_end_its_install() {
+        let fixtures = [
+            (
+                include_str!("../../tests/fixtures/uninstall/app_uninstalled__1.json"),
+                "workspace:T111",
+            ),
+            (
+                include_str!("../../tests/fixtures/uninstall/app_uninstalled__2.json"),
+                "workspace:T_INSTALLED",
+            ),
+            (
+                include_str!("../../tests/fixtures/uninstall/app_uninstalled__3.json"),
+                "org:E111",
+            ),
+            // A shared channel: the event came from T_SOURCE, for our T_INSTALLED.
+            (
+                include_str!("../../tests/fixtures/uninstall/app_uninstalled__4.json"),
+                "workspace:T_INSTALLED",
+            ),
+            (
+                include_str!("../../tests/fixtures/uninstall/tokens_revoked__1.json"),
+                "workspace:T111",
+            ),
+            (
+                include_str!("../../tests/fixtures/uninstall/tokens_revoked__2.json"),
+                "workspace:T_INSTALLED",
+            ),
+            (
+                include_str!("../../tests/fixtures/uninstall/tokens_revoked__3.json"),
+                "org:E111",
+            ),
+            (
+                include_str!("../../tests/fixtures/uninstall/tokens_revoked__4.json"),
+                "workspace:T_INSTALLED",
+            ),
+        ];
+        for (fixture, expected) in fixtures {
+            assert_eq!(ends(fixture), expected, "{fixture}");
+        }
+    }
+
+    #[test]
+    fn an_org_install_authorization_speaks_for_the_organisation() {
+        let authorizations = [Authorization {
+            enterprise_id: Some("E1".into()),
+            team_id: None,
+            is_enterprise_install: true,
+        }];
+        assert_eq!(
+            ended_by(Some("T1"), Some("E1"), &authorizations),
+            Some(Ended::Organisation("E1"))
+        );
+        assert_eq!(ended_by(None, None, &[]), None);
     }
 }

@@ -1,39 +1,66 @@
 //! Roles at the edge: the role a request carries, the check before it changes
 //! anything (a refusal is answered briefly and audited), and `/readiness roles`.
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use super::Context;
 use super::commands::{Answer, Refusal, SlashCommand};
 use crate::blocks::{Message, escape};
+use crate::delivery::users::Side;
 use crate::domain::i18n::Lang;
 use crate::domain::roles::{Act, Role, WHO_MAY, effective_role, is_group, may};
 use crate::store::audit::{Actor, Source};
 
+/// How long a request waits, in all, for what Slack says of the person (their
+/// `users.info` and their user groups' members, asked together): well inside Slack's
+/// 3 seconds, with room for the database and the answer.
+const LOOKUP_BUDGET: Duration = Duration::from_millis(1500);
+
 /// `user`'s role in `team`: admin for Slack's admins and owners, else the one given
 /// with `/readiness roles`, else the highest of their user groups', else the default.
+/// (Whether they are staff at all is [`allowed`]'s question.)
 pub async fn role_of(ctx: &Context, team: &str, user: &str) -> Result<Role, sqlx::Error> {
-    let (own, groups) = given(ctx, team, user).await?;
-    let slack_admin = ctx.users.is_admin(team, user).await.unwrap_or(false);
+    let deadline = Instant::now() + LOOKUP_BUDGET;
+    let ((own, groups), facts) = tokio::try_join!(given(ctx, team, user, deadline), async {
+        Ok(ctx
+            .users
+            .facts_within(
+                team,
+                user,
+                deadline.saturating_duration_since(Instant::now()),
+            )
+            .await)
+    })?;
+    let slack_admin = facts.is_some_and(|f| f.is_admin && !f.customer_side);
     Ok(effective_role(own, &groups, slack_admin, ctx.default_role))
 }
 
 /// The person's own role, and the roles of the user groups they are in (only asked of
-/// Slack without one of their own). A group whose members Slack did not list in time
-/// counts as far as it restricts: its role if that is below the default, so a lookup
-/// failing never lifts a restriction.
+/// Slack without one of their own), all groups asked together until `deadline`. A
+/// group whose members Slack did not list in time counts as far as it restricts: its
+/// role if that is below the default, so a lookup failing never lifts a restriction.
 async fn given(
     ctx: &Context,
     team: &str,
     user: &str,
+    deadline: Instant,
 ) -> Result<(Option<Role>, Vec<Role>), sqlx::Error> {
     let given = ctx.store.given_roles(team, user).await?;
-    let mut roles = Vec::new();
-    for (group, role) in given.groups {
-        match ctx.users.members_of(team, &group).await {
-            Some(members) if members.contains(user) => roles.push(role),
-            Some(_) => {}
-            None => roles.push(role.min(ctx.default_role)),
+    let wait = deadline.saturating_duration_since(Instant::now());
+    let lookups = given.groups.iter().map(|(group, role)| async move {
+        match ctx.users.members_within(team, group, wait).await {
+            Some(members) if members.contains(user) => Some(*role),
+            Some(_) => None,
+            None => Some((*role).min(ctx.default_role)),
         }
-    }
+    });
+    let roles = futures_util::future::join_all(lookups)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     Ok((given.own, roles))
 }
 
@@ -46,29 +73,75 @@ fn mention(holder: &str) -> String {
     }
 }
 
-/// Whether `user` may do `act`; if not, the role they have. Slack's admin flag only
-/// adds rights, so Slack is asked only when the role alone does not allow it (and so
-/// not about people of other workspaces, who reach nothing that would need it).
+/// Why someone may not do something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NotAllowed {
+    /// Staff whose role does not allow it.
+    Role(Role),
+    /// The customer's side (a guest, or of another organisation): no staff role.
+    CustomerSide,
+    /// Slack did not say in time who the person is.
+    Unconfirmed,
+}
+
+impl NotAllowed {
+    fn as_str(self) -> &'static str {
+        match self {
+            NotAllowed::Role(role) => role.as_str(),
+            NotAllowed::CustomerSide => "customer-side",
+            NotAllowed::Unconfirmed => "unconfirmed",
+        }
+    }
+}
+
+/// Whether `user` may do `act`; if not, why. The customer's side (guests, people of
+/// another organisation) may do nothing here, reading included, and nor may someone
+/// Slack has not said is staff. What Slack says (the person, their groups) is asked
+/// together under one budget, [`LOOKUP_BUDGET`], so the answer stays inside Slack's
+/// 3 seconds however many groups hold roles.
 pub(super) async fn allowed(
     ctx: &Context,
     team: &str,
     user: &str,
     act: Act,
-) -> Result<Result<(), Role>, sqlx::Error> {
-    if act == Act::Read {
-        return Ok(Ok(()));
+) -> Result<Result<(), NotAllowed>, sqlx::Error> {
+    let deadline = Instant::now() + LOOKUP_BUDGET;
+    let side = async {
+        Ok(ctx
+            .users
+            .side_within(
+                team,
+                user,
+                deadline.saturating_duration_since(Instant::now()),
+            )
+            .await)
+    };
+    let roles = async {
+        if act == Act::Read {
+            Ok(None)
+        } else {
+            given(ctx, team, user, deadline).await.map(Some)
+        }
+    };
+    let (side, roles) = tokio::try_join!(side, roles)?;
+    match side {
+        Side::Staff => {}
+        Side::Customer => return Ok(Err(NotAllowed::CustomerSide)),
+        Side::Unknown => return Ok(Err(NotAllowed::Unconfirmed)),
     }
-    let (own, groups) = given(ctx, team, user).await?;
-    // Without Slack's admin flag: Slack is asked only if this does not allow it.
+    let Some((own, groups)) = roles else {
+        return Ok(Ok(()));
+    };
+    // Without Slack's admin flag: the facts are cached by now.
     let role = effective_role(own, &groups, false, ctx.default_role);
     if may(role, act) || ctx.users.is_admin(team, user).await == Some(true) {
         return Ok(Ok(()));
     }
-    Ok(Err(role))
+    Ok(Err(NotAllowed::Role(role)))
 }
 
 /// Lets `user` do `act`, or refuses: the refusal is audited (who, what, from where)
-/// and its message, in the person's language, says who may.
+/// and its message, in the person's language, says why (and, to staff, who may).
 pub(super) async fn require(
     ctx: &Context,
     team: &str,
@@ -77,15 +150,35 @@ pub(super) async fn require(
     source: Source,
     now_ms: i64,
 ) -> Result<(), Refusal> {
-    let Err(role) = allowed(ctx, team, user, act).await? else {
+    let Err(why) = allowed(ctx, team, user, act).await? else {
         return Ok(());
     };
     let entry = Actor::new(user, source)
         .entry(team, None, "access.denied", act.as_str(), now_ms)
-        .with(None, Some(serde_json::json!({ "role": role.as_str() })));
+        .with(None, Some(serde_json::json!({ "role": why.as_str() })));
     ctx.store.audit(&entry).await?;
     let lang = ctx.users.lang_for(team, user).await;
-    Err(Refusal::Message(denied(role, act, lang)))
+    Err(Refusal::Message(match why {
+        NotAllowed::Role(role) => denied(role, act, lang),
+        NotAllowed::CustomerSide => customer_side(lang),
+        NotAllowed::Unconfirmed => unconfirmed(lang),
+    }))
+}
+
+/// The answer to a guest or a person of another organisation.
+fn customer_side(lang: Lang) -> Message {
+    Message::plain(lang.pick(
+        ":no_entry: Sorry, you can't do that: Readiness is for this workspace's own team, and guests and people of other organisations can't use it here.",
+        ":no_entry: この操作はできません。Readiness はこのワークスペースのチーム向けで、ゲストや他の組織の方はここでは使えません。",
+    ))
+}
+
+/// The answer when Slack did not say in time who the person is.
+fn unconfirmed(lang: Lang) -> Message {
+    Message::plain(lang.pick(
+        ":hourglass: Slack did not tell me in time who you are, so nothing was done. Please try again in a moment.",
+        ":hourglass: Slack からあなたの情報を時間内に取得できなかったため、何も行いませんでした。少し待ってからもう一度お試しください。",
+    ))
 }
 
 fn denied(role: Role, act: Act, lang: Lang) -> Message {

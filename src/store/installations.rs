@@ -172,7 +172,8 @@ impl Store {
             return Ok(Some(found));
         }
         let org = "WHERE org_install = 1 AND bot_token IS NOT NULL
-             AND workspace = (SELECT enterprise_id FROM workspace_orgs WHERE team_id = $1)";
+             AND workspace = (SELECT enterprise_id FROM workspace_orgs
+                              WHERE team_id = $1 AND revoked_at IS NULL)";
         self.one(org, team).await
     }
 
@@ -199,7 +200,8 @@ impl Store {
         if org.is_some() {
             on_pool!(&self.db, write, |pool| sqlx::query(
                 "INSERT INTO workspace_orgs (team_id, enterprise_id) VALUES ($1, $2)
-                 ON CONFLICT (team_id) DO UPDATE SET enterprise_id = excluded.enterprise_id"
+                 ON CONFLICT (team_id) DO UPDATE SET enterprise_id = excluded.enterprise_id,
+                     revoked_at = NULL"
             )
             .bind(team)
             .bind(enterprise)
@@ -281,6 +283,66 @@ impl Store {
         self.wake();
         self.wake_outbox();
         Ok(true)
+    }
+
+    /// The organisation `enterprise` took the app away from `teams`
+    /// (`team_access_revoked`): its org-wide install stops acting for them and their
+    /// queued posts are cancelled, in one transaction with the audit entries. Their
+    /// data stays, and goes with the organisation's own purge. Returns the workspaces
+    /// that were being served.
+    pub async fn revoke_team_access(
+        &self,
+        enterprise: &str,
+        teams: &[&str],
+        now_ms: i64,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let mut revoked = Vec::new();
+        for team in teams {
+            let entry = Actor::new("slack", super::audit::Source::Event).entry(
+                team,
+                None,
+                "app.access_revoked",
+                enterprise,
+                now_ms,
+            );
+            let done = on_pool!(&self.db, write, |pool| {
+                async {
+                    let mut tx = pool.begin().await?;
+                    let ended = sqlx::query(
+                        "UPDATE workspace_orgs SET revoked_at = $3
+                         WHERE team_id = $1 AND enterprise_id = $2 AND revoked_at IS NULL",
+                    )
+                    .bind(team)
+                    .bind(enterprise)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if ended == 0 {
+                        return Ok::<bool, sqlx::Error>(false);
+                    }
+                    sqlx::query(
+                        "UPDATE outbox SET status = 'cancelled', last_error = 'app access revoked',
+                             lease_owner = NULL, lease_until = NULL
+                         WHERE team_id = $1 AND status = 'pending'",
+                    )
+                    .bind(team)
+                    .execute(&mut *tx)
+                    .await?;
+                    append_audit!(&mut *tx, &entry)?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+                .await
+            })?;
+            if done {
+                revoked.push(team.to_string());
+            }
+        }
+        if !revoked.is_empty() {
+            self.wake_outbox();
+        }
+        Ok(revoked)
     }
 
     /// When the longest-uninstalled workspace still holding data was uninstalled.

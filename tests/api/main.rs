@@ -24,6 +24,7 @@ mod backup;
 mod binary;
 mod checklist;
 mod crash;
+mod customer_side;
 mod fuzz;
 mod manifest;
 mod reminders;

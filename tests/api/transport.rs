@@ -66,7 +66,15 @@ async fn unsigned_badly_signed_or_stale_requests_get_401_and_change_nothing() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
     assert_eq!(customers_in(&app).await, 0);
-    assert!(app.double.calls().is_empty(), "nothing reached Slack");
+    // Only the start's `auth.test` (whose token this is) reached Slack.
+    let reached: Vec<String> = app
+        .double
+        .calls()
+        .into_iter()
+        .map(|c| c.method)
+        .filter(|m| m != "auth.test")
+        .collect();
+    assert!(reached.is_empty(), "{reached:?} reached Slack");
     app.stop().await;
 }
 
@@ -245,13 +253,30 @@ async fn commands_are_acknowledged_in_time_even_when_slack_is_slow() {
     let db = TestDb::sqlite();
     let app = TestApp::spawn(&db).await;
     app.double.set_delay(Duration::from_secs(4));
+    // A person Slack has not yet said is staff (not a guest) is answered in time, and
+    // asked to try again: a slow Slack never lets a guest act as staff.
+    let started = Instant::now();
+    let text = app
+        .command_text("USLOW", "C0GENERAL", "new Slowpoke tier=standard")
+        .await;
+    let took = started.elapsed();
+    assert!(text.contains("try again"), "{text}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "acknowledged after {took:?}"
+    );
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    assert!(store.all_customers().await.unwrap().is_empty());
+    store.close().await;
+    // The lookup went on; once Slack has answered, the person is known.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let started = Instant::now();
     let text = app
         .command_text("USLOW", "C0GENERAL", "new Slowpoke tier=standard")
         .await;
     let took = started.elapsed();
     assert!(text.contains("Created"), "{text}");
-    // Slack's deadline is 3 s; the locale lookup gives up well before it.
+    // Slack's deadline is 3 s; the slow channel creation is not waited for.
     assert!(
         took < Duration::from_millis(2500),
         "acknowledged after {took:?}"
@@ -294,5 +319,40 @@ async fn commands_past_a_persons_limit_get_a_short_answer_and_change_nothing() {
         "the refused command created nothing"
     );
     store.close().await;
+    app.stop().await;
+}
+
+/// With one workspace's `SLACK_BOT_TOKEN`, the app asks Slack at start whose it is
+/// (`auth.test`); requests from any other workspace are then told it is not
+/// installed there, and change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_workspaces_token_serves_only_that_workspace() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    app.double
+        .wait_for("auth.test", |d| {
+            d.calls_to("auth.test").iter().any(|c| c.outcome == "ok")
+        })
+        .await;
+    // Give the answer a moment to be read.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let refused = app
+        .command_in("T0STRANGER", "U0STRANGER", "C0GENERAL", "new Intruder")
+        .await;
+    assert!(refused.contains("not installed"), "{refused}");
+    let served = app
+        .command_in(crate::support::TEAM, "U0CSM", "C0GENERAL", "new Acme")
+        .await;
+    assert!(served.contains("Created"), "{served}");
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let names: Vec<String> = store
+        .all_customers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    store.close().await;
+    assert_eq!(names, ["Acme"]);
     app.stop().await;
 }

@@ -452,15 +452,7 @@ async fn an_org_install_serves_its_workspaces() {
     assert_eq!(status, StatusCode::OK);
 
     // The organisation uninstalls: its own workspaces stop, A (installed itself) does not.
-    let body = json!({
-        "token": "x", "team_id": TC, "enterprise_id": "E0ORG", "api_app_id": "A0001",
-        "type": "event_callback", "event_id": "EvOrgGone",
-        "event_time": chrono::Utc::now().timestamp(),
-        "event": {"type": "app_uninstalled"}
-    })
-    .to_string();
-    app.post_signed("/slack/events", "application/json", body)
-        .await;
+    post_org_event(&app, "EvOrgGone", json!({"type": "app_uninstalled"})).await;
     let store = store_of(&app).await;
     assert!(
         !store
@@ -600,5 +592,202 @@ async fn rotate_scenario(db: &TestDb) {
             .iter()
             .any(|c| c.team == TB && c.outcome == "ok")
     );
+    app.stop().await;
+}
+
+/// An uninstall event as an Enterprise Grid organisation's install gets it: no
+/// `team_id`, only the `enterprise_id` (as in Bolt for Python's
+/// `test_events_token_revocations.py`).
+async fn post_org_event(app: &TestApp, id: &str, event: Value) {
+    let body = json!({
+        "token": "x", "enterprise_id": "E0ORG", "api_app_id": "A0001",
+        "type": "event_callback", "event_id": id,
+        "event_time": chrono::Utc::now().timestamp(),
+        "event": event,
+    })
+    .to_string();
+    let response = app
+        .post_signed("/slack/events", "application/json", body)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// An event delivered for workspace `team`'s own install in the organisation.
+async fn post_workspace_event(app: &TestApp, team: &str, id: &str, event: Value) {
+    let body = json!({
+        "token": "x", "team_id": team, "enterprise_id": "E0ORG", "api_app_id": "A0001",
+        "type": "event_callback", "event_id": id,
+        "event_time": chrono::Utc::now().timestamp(),
+        "authorizations": [{"enterprise_id": "E0ORG", "team_id": team, "user_id": "U0BOT",
+            "is_bot": true, "is_enterprise_install": false}],
+        "event": event,
+    })
+    .to_string();
+    let response = app
+        .post_signed("/slack/events", "application/json", body)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// When one workspace of an Enterprise Grid organisation removes its own install,
+/// Slack sends it both `app_uninstalled` and `tokens_revoked`: they end that
+/// workspace's install, never the organisation's. Only the organisation's own events
+/// (no `team_id`) end the org-wide install, and then nothing more is sent for any of
+/// its workspaces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_workspace_leaving_a_grid_org_leaves_the_org_install_alone() {
+    let db = TestDb::sqlite();
+    let (_dir, config) = policy_file("[sla.P0]\nfirst_response = \"3s\"\nresolution = \"6s\"\n");
+    let app = TestApp::spawn_with(
+        &db,
+        SlackDouble::start().await,
+        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+    app.double.approve_org_install("E0ORG", "Org Inc", UA);
+    let (status, page) = app.run_install_flow().await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (status, _) = app.install(TA, "Alpha Inc", UA).await;
+    assert_eq!(status, StatusCode::OK);
+    const TC: &str = "T0CCCCCCC";
+    let in_org = |team: &str, text: &str| {
+        app.command_body_in(team, UA, "C0GENERAL", text).replace(
+            "team_domain=example",
+            "team_domain=example&enterprise_id=E0ORG",
+        )
+    };
+    let created = post_command(&app, in_org(TC, "new Initech")).await;
+    assert!(created.contains("Created"), "{created}");
+
+    // Workspace A removes its own install: both of Slack's events, for A's install.
+    post_workspace_event(&app, TA, "EvAGone1", json!({"type": "app_uninstalled"})).await;
+    post_workspace_event(
+        &app,
+        TA,
+        "EvAGone2",
+        json!({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0BOT"]}}),
+    )
+    .await;
+    let store = store_of(&app).await;
+    assert!(!store.installation(TA).await.unwrap().unwrap().is_active());
+    assert!(
+        store
+            .installation("E0ORG")
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active(),
+        "one workspace's uninstall ended the organisation's install"
+    );
+    store.close().await;
+    // Another workspace of the organisation goes on, with the organisation's token.
+    let calls_before = app.double.calls().len();
+    let created = post_command(&app, in_org(TC, "new Hooli")).await;
+    assert!(created.contains("Created"), "{created}");
+    app.double
+        .wait_for("Hooli's channel", |d| {
+            d.calls()[calls_before..]
+                .iter()
+                .any(|c| c.method == "conversations.create" && c.outcome == "ok")
+        })
+        .await;
+    let made = app.double.calls()[calls_before..]
+        .iter()
+        .find(|c| c.method == "conversations.create")
+        .cloned()
+        .unwrap();
+    assert_eq!(made.team, "E0ORG");
+    // A P0 whose escalations would come after the organisation leaves.
+    let mut opened = String::new();
+    for _ in 0..50 {
+        opened = post_command(&app, in_org(TC, "ticket hooli P0 SSO is down")).await;
+        if !opened.contains("no channel yet") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(opened.contains("T-1"), "{opened}");
+    app.double
+        .wait_for("the ticket's post", |d| {
+            d.count_ok("chat.postMessage", "SSO is down") > 0
+        })
+        .await;
+
+    // The organisation uninstalls: Slack's two events carry no team.
+    post_org_event(&app, "EvOrgGone1", json!({"type": "app_uninstalled"})).await;
+    post_org_event(
+        &app,
+        "EvOrgGone2",
+        json!({"type": "tokens_revoked", "tokens": {"oauth": ["W111"], "bot": ["W222"]}}),
+    )
+    .await;
+    let store = store_of(&app).await;
+    assert!(
+        !store
+            .installation("E0ORG")
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active(),
+        "the organisation's own uninstall did not end its install"
+    );
+    store.close().await;
+    let refused = post_command(&app, in_org(TC, "tickets")).await;
+    assert!(refused.contains("not installed"), "{refused}");
+    // Past the P0's escalations (50%, 80%, 100% of 3 s): nothing more was sent with
+    // the organisation's token.
+    let calls_after = app.double.calls().len();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let later: Vec<_> = app.double.calls()[calls_after..]
+        .iter()
+        .filter(|c| c.team == "E0ORG" || c.outcome == "invalid_auth")
+        .map(|c| c.method.clone())
+        .collect();
+    assert!(
+        later.is_empty(),
+        "sent after the organisation left: {later:?}"
+    );
+    app.stop().await;
+}
+
+/// `team_access_revoked`: the organisation takes the app away from one workspace; the
+/// org-wide install stops serving it and goes on for the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn team_access_revoked_stops_only_that_workspace() {
+    let db = TestDb::sqlite();
+    let (_dir, config) = policy_file("");
+    let app = TestApp::spawn_with(
+        &db,
+        SlackDouble::start().await,
+        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+    app.double.approve_org_install("E0ORG", "Org Inc", UA);
+    let (status, page) = app.run_install_flow().await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    const TC: &str = "T0CCCCCCC";
+    const TD: &str = "T0DDDDDDD";
+    let in_org = |team: &str, text: &str| {
+        app.command_body_in(team, UA, "C0GENERAL", text).replace(
+            "team_domain=example",
+            "team_domain=example&enterprise_id=E0ORG",
+        )
+    };
+    for (team, name) in [(TC, "Initech"), (TD, "Hooli")] {
+        let created = post_command(&app, in_org(team, &format!("new {name}"))).await;
+        assert!(created.contains("Created"), "{created}");
+    }
+    post_org_event(
+        &app,
+        "EvRevoked",
+        json!({"type": "team_access_revoked", "team_ids": [TD], "event_ts": "1606805732.987656"}),
+    )
+    .await;
+    let store = store_of(&app).await;
+    assert!(store.installation_for(TD).await.unwrap().is_none());
+    assert!(store.installation_for(TC).await.unwrap().is_some());
+    store.close().await;
+    let served = post_command(&app, in_org(TC, "show initech")).await;
+    assert!(served.contains("Initech"), "{served}");
     app.stop().await;
 }

@@ -70,6 +70,9 @@ struct Inner {
     locales: HashMap<String, String>,
     /// Users whose users.info says is_admin.
     admins: HashSet<String>,
+    /// What users.info says of a person beyond the defaults (a guest's
+    /// `is_restricted`, a Slack Connect person's `team_id` and `is_stranger`, …).
+    people: HashMap<String, Value>,
     responses: Vec<(String, Value)>,
     /// Every answer waits this long (a slow Slack).
     delay: Duration,
@@ -382,6 +385,31 @@ impl SlackDouble {
         self.lock().admins.insert(user.into());
     }
 
+    /// A single-channel guest of the workspace (`is_ultra_restricted`), or with
+    /// `multi`, a multi-channel guest (`is_restricted`).
+    pub fn set_guest(&self, user: &str, multi: bool) {
+        let flag = if multi {
+            json!({"is_restricted": true})
+        } else {
+            json!({"is_restricted": true, "is_ultra_restricted": true})
+        };
+        self.set_person(user, flag);
+    }
+
+    /// A person of another organisation, met through Slack Connect.
+    pub fn set_connect_person(&self, user: &str, team: &str) {
+        self.set_person(user, json!({"team_id": team, "is_stranger": true}));
+    }
+
+    /// Fields users.info adds to (or changes in) its answer about `user`.
+    pub fn set_person(&self, user: &str, fields: Value) {
+        let mut inner = self.lock();
+        let person = inner.people.entry(user.into()).or_insert_with(|| json!({}));
+        for (key, value) in fields.as_object().cloned().unwrap_or_default() {
+            person[key] = value;
+        }
+    }
+
     pub fn set_locale(&self, user: &str, locale: &str) {
         self.lock().locales.insert(user.into(), locale.into());
     }
@@ -557,9 +585,40 @@ async fn api(
             }
         } else {
             let (status, mut answer) = handle(&mut inner, &method, &args);
-            // People belong to the workspace asking about them.
+            let caller = caller.clone().unwrap_or_default();
+            // An org-wide token acts for its enterprise (`E…`), not one team.
+            let org_token = caller.starts_with('E');
             if method == "users.info" && answer["ok"] == true {
-                answer["user"]["team_id"] = json!(caller.clone().unwrap_or_default());
+                // People belong to the workspace asking about them; an organisation's
+                // people are homed in one of its workspaces.
+                if org_token {
+                    answer["user"]["team_id"] = json!("T0ORGHOME");
+                    answer["user"]["enterprise_user"] = json!({
+                        "id": answer["user"]["id"], "enterprise_id": caller,
+                        "enterprise_name": "Org", "is_admin": false, "is_owner": false,
+                        "teams": ["T0ORGHOME"],
+                    });
+                } else {
+                    answer["user"]["team_id"] = json!(caller);
+                }
+                let user = answer["user"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if let Some(fields) = inner.people.get(&user).and_then(Value::as_object) {
+                    for (key, value) in fields {
+                        answer["user"][key] = value.clone();
+                    }
+                }
+            }
+            if method == "auth.test" && answer["ok"] == true {
+                if org_token {
+                    answer["team_id"] = Value::Null;
+                    answer["enterprise_id"] = json!(caller);
+                    answer["is_enterprise_install"] = json!(true);
+                } else {
+                    answer["team_id"] = json!(caller);
+                }
             }
             (status, answer)
         };
@@ -808,6 +867,14 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
             } else {
                 ok(json!({}))
             }
+        }
+        "auth.test" => {
+            // Filled in with the token's workspace by the caller (see `serve`).
+            ok(
+                json!({"url": "https://example.slack.com/", "team": "Example", "user": "readiness",
+                "team_id": "", "user_id": "U0READINESS", "bot_id": "B0READINESS",
+                "is_enterprise_install": false}),
+            )
         }
         "users.info" => {
             let user = str_arg(args, "user").unwrap_or("").to_string();
