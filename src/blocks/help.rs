@@ -2,7 +2,7 @@
 
 use super::{Message, context, escape, section};
 use crate::domain::checklist::Progress;
-use crate::domain::command::{Form, ParseError, Problem};
+use crate::domain::command::{Form, MAX_NAME_CHARS, ParseError, Problem};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::template::Template;
@@ -161,6 +161,14 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
     match (problem, lang) {
         (Problem::MissingName, Lang::En) => "Give the customer a name.".into(),
         (Problem::MissingName, Lang::Ja) => "顧客名を指定してください。".into(),
+        (Problem::NameTooLong, Lang::En) => format!(
+            "A customer name can have at most {MAX_NAME_CHARS} characters: shorten it (the full legal name can go in a note)."
+        ),
+        (Problem::NameTooLong, Lang::Ja) => {
+            format!(
+                "顧客名は {MAX_NAME_CHARS} 文字までです。短くしてください（正式名称はメモに書けます）。"
+            )
+        }
         (Problem::BadTier(t), Lang::En) => format!(
             "`{}` is not a tier: use standard, professional or enterprise.",
             q(t)

@@ -277,6 +277,8 @@ pub enum ParseError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     MissingName,
+    /// A customer name longer than [`MAX_NAME_CHARS`].
+    NameTooLong,
     BadTier(String),
     BadDate(String),
     BadSlug(String),
@@ -422,13 +424,7 @@ fn parse_customer(words: &[Word]) -> Result<Command, ParseError> {
             continue;
         };
         match key.as_str() {
-            "name" => {
-                let name = value.trim();
-                if name.is_empty() {
-                    return Err(bad(Problem::MissingName));
-                }
-                change.name = Some(name.to_string());
-            }
+            "name" => change.name = Some(checked_name(value, Form::Customer)?),
             "tier" => {
                 change.tier =
                     Some(Tier::parse(value).ok_or_else(|| bad(Problem::BadTier(value.into())))?)
@@ -534,6 +530,51 @@ fn parse_report(words: &[Word]) -> Result<Command, ParseError> {
     })
 }
 
+/// The longest customer name, in characters: room for a legal entity's full name
+/// ("Kabushiki Kaisha …", "… Holdings Co., Ltd."), short enough to sit in a header,
+/// a Home row and a notification.
+pub const MAX_NAME_CHARS: usize = 80;
+
+/// A customer name, checked: not empty, at most [`MAX_NAME_CHARS`] characters.
+fn checked_name(name: &str, form: Form) -> Result<String, ParseError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(usage(form, Problem::MissingName));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(usage(form, Problem::NameTooLong));
+    }
+    Ok(name.to_string())
+}
+
+/// Slack's escapes in a command's text (`&amp;`, `&lt;`, `&gt;`: the only three it
+/// makes) turned back into what the person typed, once: `&amp;lt;` is `&lt;`. Done per
+/// word, after the words are split, so a typed `<` never opens a mention.
+pub fn unescape_slack(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let (decoded, len) = if tail.starts_with("&amp;") {
+            ('&', 5)
+        } else if tail.starts_with("&lt;") {
+            ('<', 4)
+        } else if tail.starts_with("&gt;") {
+            ('>', 4)
+        } else {
+            ('&', 1)
+        };
+        out.push(decoded);
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn split_words(text: &str) -> Result<Vec<Word>, ParseError> {
     let mut words = Vec::new();
     let mut chars = text.chars().peekable();
@@ -556,7 +597,7 @@ fn split_words(text: &str) -> Result<Vec<Word>, ParseError> {
                 }
             }
             words.push(Word {
-                text: text.trim().to_string(),
+                text: unescape_slack(text.trim()),
                 quoted: true,
             });
         } else {
@@ -576,7 +617,7 @@ fn split_words(text: &str) -> Result<Vec<Word>, ParseError> {
                 chars.next();
             }
             words.push(Word {
-                text,
+                text: unescape_slack(&text),
                 quoted: false,
             });
         }
@@ -624,10 +665,7 @@ fn parse_new(words: &[Word]) -> Result<Command, ParseError> {
             None => name_parts.push(word.text.as_str()),
         }
     }
-    let name = name_parts.join(" ").trim().to_string();
-    if name.is_empty() {
-        return Err(usage(Form::New, Problem::MissingName));
-    }
+    let name = checked_name(&name_parts.join(" "), Form::New)?;
     Ok(Command::New {
         name,
         tier,
@@ -1260,5 +1298,61 @@ mod tests {
             parse("report acme month=2026-1x"),
             Err(usage(Form::Report, Problem::BadMonth("2026-1x".into())))
         );
+    }
+}
+
+#[cfg(test)]
+mod bounded_input_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn slacks_escapes_are_undone_once() {
+        assert_eq!(unescape_slack("A &amp; B"), "A & B");
+        assert_eq!(unescape_slack("&lt;b&gt;"), "<b>");
+        assert_eq!(unescape_slack("&amp;lt;"), "&lt;");
+        assert_eq!(unescape_slack("& &am &amp"), "& &am &amp");
+        assert_eq!(
+            unescape_slack("セキュリティ &amp; 法務"),
+            "セキュリティ & 法務"
+        );
+    }
+
+    #[test]
+    fn names_are_decoded_and_capped() {
+        let Ok(Command::New { name, .. }) = parse("new Smith &amp; Wesson") else {
+            panic!()
+        };
+        assert_eq!(name, "Smith & Wesson");
+        // 80 characters, each sent by Slack as `&amp;`, is the most a name holds.
+        let longest = "&amp;".repeat(MAX_NAME_CHARS);
+        let Ok(Command::New { name, .. }) = parse(&format!("new {longest}")) else {
+            panic!()
+        };
+        assert_eq!(name.chars().count(), MAX_NAME_CHARS);
+        let too_long = "&amp;".repeat(700);
+        assert!(matches!(
+            parse(&format!("new {too_long}")),
+            Err(ParseError::Usage {
+                form: Form::New,
+                problem: Problem::NameTooLong
+            })
+        ));
+        assert!(matches!(
+            parse(&format!("customer acme name={}", "x".repeat(81))),
+            Err(ParseError::Usage {
+                form: Form::Customer,
+                problem: Problem::NameTooLong
+            })
+        ));
+    }
+
+    proptest! {
+        /// What Slack escapes, undone, is what was typed.
+        #[test]
+        fn unescaping_inverts_slacks_escaping(typed in "[&<>a-z ;]{0,40}") {
+            let sent = typed.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+            prop_assert_eq!(unescape_slack(&sent), typed);
+        }
     }
 }

@@ -557,3 +557,44 @@ async fn a_quick_tick_then_untick_before_the_update_lands_leaves_the_box_unticke
     assert!(s.get(&options[0]).is_none_or(|i| i.done_at.is_none()));
     app.stop().await;
 }
+
+/// Slack sends `&` as `&amp;`: a name of 700 of them is refused briefly (names hold at
+/// most 80 characters) and creates nothing; a name with one is stored as typed, and a
+/// 2,000-character summary of `&` still gives a tickets list Slack accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_bounded_and_slacks_escapes_are_undone_once() {
+    let db = crate::support::TestDb::sqlite();
+    let app = crate::support::TestApp::spawn(&db).await;
+    let refused = app
+        .command_text(
+            "U0CSM",
+            "C0GENERAL",
+            &format!("new {}", "&amp;".repeat(700)),
+        )
+        .await;
+    assert!(refused.contains("at most 80 characters"), "{refused}");
+    assert!(refused.chars().count() < 400, "{refused}");
+    let channel = app.new_customer("U0CSM", "Smith &amp; Wesson").await;
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let names: Vec<String> = store
+        .all_customers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    store.close().await;
+    assert_eq!(names, ["Smith & Wesson"]);
+    let summary = "&amp;".repeat(2000);
+    let opened = app
+        .command_text("U0CSM", &channel, &format!("ticket P2 {summary}"))
+        .await;
+    assert!(opened.contains("T-1"), "{opened}");
+    let (_, listed) = app.command("U0CSM", &channel, "tickets").await;
+    readiness::blocks::limits::check_message(&listed).unwrap_or_else(|e| panic!("{e}: {listed}"));
+    assert!(
+        listed.to_string().contains("Smith &amp; Wesson"),
+        "{listed}"
+    );
+    app.stop().await;
+}
