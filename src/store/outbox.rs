@@ -447,12 +447,12 @@ impl Store {
                     "bulk_at",
                     "busy_at",
                 ]
-                    .iter()
-                    .map(|column| row.try_get::<i64, _>(*column))
-                    .collect::<Result<Vec<i64>, _>>()?
-                    .into_iter()
-                    .max()
-                    .unwrap_or(0);
+                .iter()
+                .map(|column| row.try_get::<i64, _>(*column))
+                .collect::<Result<Vec<i64>, _>>()?
+                .into_iter()
+                .max()
+                .unwrap_or(0);
                 due = Some(due.map_or(head, |d| d.min(head)));
             }
             Ok(due)

@@ -24,6 +24,7 @@ mod backup;
 mod binary;
 mod checklist;
 mod crash;
+mod delivery;
 mod fuzz;
 mod manifest;
 mod reminders;
