@@ -326,14 +326,14 @@ async fn workspace_fault_scenario(db: &TestDb) {
     let _channel_a = app.new_customer_in(TA, UA, "Acme").await;
     let channel_b = app.new_customer_in(TB, UB, "Globex").await;
 
-    // 250 of A's messages sit in a channel Slack no longer has, all behind.
+    // 250 copies of A's overview sit in a channel Slack no longer has, all behind.
     let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
     let a = store.customers(TA).await.unwrap().remove(0);
     for n in 0..250 {
         store
             .record_message(
                 a.id,
-                &format!("category:1:{n}"),
+                "overview",
                 "C0GONE",
                 &format!("1.{n:06}"),
                 -1,
