@@ -12,12 +12,16 @@ use crate::support::{ENCRYPTION_KEY, TestApp, TestDb};
 
 const OTHER: &str = "U0OTHER";
 
-/// /metrics' value of `series` (a full name with labels), 0 when absent.
+/// /metrics' value of `series` (a full name with labels), which must be there.
 async fn metric(app: &TestApp, series: &str) -> f64 {
     let text = app.get("/metrics").await.text().await.unwrap();
     text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|v| v.strip_prefix(' '))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no {series} in {text}"))
 }
 
 /// The DMs the CSM got saying a post failed.
@@ -331,13 +335,7 @@ async fn workspace_fault_scenario(db: &TestDb) {
     let a = store.customers(TA).await.unwrap().remove(0);
     for n in 0..250 {
         store
-            .record_message(
-                a.id,
-                "overview",
-                "C0GONE",
-                &format!("1.{n:06}"),
-                -1,
-            )
+            .record_message(a.id, "overview", "C0GONE", &format!("1.{n:06}"), -1)
             .await
             .unwrap();
     }
