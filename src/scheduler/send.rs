@@ -1,6 +1,7 @@
-//! Sends the outbox to Slack: each channel's rows in order, one in flight per channel
-//! and about one a second, waiting out 429s, backing off on 5xx and timeouts, and
-//! parking a row (never dropping it) when Slack refuses it for good or it keeps failing.
+//! Sends the outbox to Slack: each lane's rows in order (a channel's urgent posts apart
+//! from its bulk ones, and first), one in flight per lane and about one a second per
+//! channel, waiting out 429s, backing off on 5xx and timeouts, and parking a row (never
+//! dropping it) when Slack refuses it for good or it keeps failing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

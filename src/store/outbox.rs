@@ -1,7 +1,8 @@
 //! The durable outbox: every post the app makes on its own is a row here before it is
-//! sent. Rows leave in order per channel, at most one in flight per channel across all
-//! replicas, and a sender that dies mid-send leaves its row to the others once its
-//! lease runs out, marked in doubt so the next sender looks in Slack before posting.
+//! sent. Rows leave in order per lane (a channel's urgent rows and its bulk rows are
+//! two lanes), at most one in flight per lane across all replicas, and a sender that
+//! dies mid-send leaves its row to the others once its lease runs out, marked in doubt
+//! so the next sender looks in Slack before posting.
 
 use sqlx::Row;
 
@@ -202,7 +203,8 @@ pub struct OutboxCounts {
 
 impl Store {
     /// Leases up to `limit` sendable rows to `owner` until `lease_until`: for each
-    /// channel only its oldest pending row, and only once the channel's pacing allows.
+    /// channel its oldest pending urgent row, else its oldest pending bulk row, and only
+    /// once the channel's pacing allows.
     pub async fn claim_outbox(
         &self,
         owner: &str,
@@ -220,7 +222,8 @@ impl Store {
         // people) and bulk (reminders, digests, reports), each in order, so an urgent
         // post never waits behind a bulk one that is backing off or waiting for its
         // workspace's turn. Of the bulk heads, only each workspace's oldest goes, only
-        // while its bulk lane is free, and only when no urgent post of the channel is
+        // while its bulk lane is free (no bulk row of the workspace in flight, its gap
+        // since the last one past), and only when no urgent post of the channel is
         // ready or in flight (the channel's pace is shared, and urgent goes first).
         // (Written as a correlated subquery per row, this took seconds with 10,000
         // rows pending.) The row's own conditions are stated again on `o`: on
@@ -248,11 +251,16 @@ impl Store {
                      UNION
                      SELECT channel_id FROM heads WHERE kind NOT IN {bulk}
                  ),
+                 bulk_in_flight AS (
+                     SELECT team_id FROM outbox
+                     WHERE status = 'pending' AND lease_until >= $3 AND kind IN {bulk}
+                 ),
                  bulk_turns AS (
                      SELECT MIN(h.id) AS id FROM heads h
                      LEFT JOIN outbox_channels w ON w.channel_id = 'bulk:' || h.team_id
                      WHERE h.kind IN {bulk} AND (w.next_at IS NULL OR w.next_at <= $3)
                        AND h.channel_id NOT IN (SELECT channel_id FROM busy)
+                       AND h.team_id NOT IN (SELECT team_id FROM bulk_in_flight)
                      GROUP BY h.team_id
                  )
                  SELECT o.id FROM outbox o JOIN heads h ON h.id = o.id
@@ -419,14 +427,16 @@ impl Store {
     /// channel head's retry time, its channel's pacing and any other sender's lease.
     pub async fn next_outbox_due(&self) -> Result<Option<i64>, sqlx::Error> {
         // One row per lane head: few, and only read when the sender goes to sleep. A
-        // bulk head also waits for an urgent post of its channel in flight.
+        // bulk head also waits for an urgent post of its channel, and any bulk post of
+        // its workspace, in flight.
         let bulk = bulk_sql();
         let heads = lane_heads();
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT o.next_attempt_at, COALESCE(o.lease_until, 0) AS lease_until,
                  COALESCE(c.next_at, 0) AS channel_at,
                  CASE WHEN o.kind IN {bulk} THEN COALESCE(w.next_at, 0) ELSE 0 END AS bulk_at,
-                 CASE WHEN o.kind IN {bulk} THEN COALESCE(f.until, 0) ELSE 0 END AS busy_at
+                 CASE WHEN o.kind IN {bulk} THEN COALESCE(f.until, 0) ELSE 0 END AS busy_at,
+                 CASE WHEN o.kind IN {bulk} THEN COALESCE(t.until, 0) ELSE 0 END AS turn_at
              FROM outbox o LEFT JOIN outbox_channels c ON c.channel_id = o.channel_id
              LEFT JOIN outbox_channels w ON w.channel_id = 'bulk:' || o.team_id
              LEFT JOIN (
@@ -434,6 +444,11 @@ impl Store {
                  WHERE status = 'pending' AND lease_until IS NOT NULL AND kind NOT IN {bulk}
                  GROUP BY channel_id
              ) f ON f.channel_id = o.channel_id
+             LEFT JOIN (
+                 SELECT team_id, MAX(lease_until) AS until FROM outbox
+                 WHERE status = 'pending' AND lease_until IS NOT NULL AND kind IN {bulk}
+                 GROUP BY team_id
+             ) t ON t.team_id = o.team_id
              WHERE o.id IN ({heads})"
         ));
         on_pool!(&self.db, read, |pool| {
@@ -446,6 +461,7 @@ impl Store {
                     "channel_at",
                     "bulk_at",
                     "busy_at",
+                    "turn_at",
                 ]
                 .iter()
                 .map(|column| row.try_get::<i64, _>(*column))
