@@ -12,7 +12,7 @@ use slack_morphism::prelude::SlackView;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use super::slack_api::{ApiError, SlackApi};
+use super::slack_api::{ApiError, SlackApi, with_deadline};
 use super::users::{Side, Users};
 use crate::blocks::home::{DueItem, HomeCustomer, HomeInput, HomeTicket, home_view};
 use crate::domain::checklist::{category_progress, overall_progress};
@@ -151,11 +151,9 @@ impl Home {
                 .map_err(|e| ApiError::Transport(format!("database: {e}")))?
         };
         debug!(took = ?started.elapsed(), "App Home rendered");
-        self.api
-            .workspace(team)
-            .await?
-            .publish_home(user, view)
-            .await
+        let calls = self.api.workspace(team).await?;
+        // A publish Slack never answers must not stop the refresher's pass.
+        with_deadline(calls.publish_home(user, view)).await
     }
 
     /// The Home of `user`: their customers (created by them, their CSM role or an item

@@ -84,6 +84,30 @@ impl From<SlackClientError> for ApiError {
     }
 }
 
+/// How long one Web API call from the background (the checklist updater, the App Home
+/// refresher, the worker's jobs) may take before it counts as failed: a call Slack
+/// never answers must not hold up the work behind it.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `call` with [`CALL_TIMEOUT`]; no answer by then is a transport failure (worth
+/// retrying, and for a post, in doubt).
+pub async fn with_deadline<T>(
+    call: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(result) => result,
+        Err(_) => Err(ApiError::Transport(format!(
+            "no answer within {CALL_TIMEOUT:?}"
+        ))),
+    }
+}
+
+/// Whether a message's channel is a person (a DM posted to their user id): Slack files
+/// it in their `D…` conversation with the app, and that is where it is read back.
+pub fn is_user_id(channel: &str) -> bool {
+    channel.starts_with('U') || channel.starts_with('W')
+}
+
 /// What the app needs to know about a Slack user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserInfo {
@@ -149,6 +173,22 @@ struct InviteRequest<'a> {
 
 #[derive(Deserialize)]
 struct Empty {}
+
+#[derive(Serialize)]
+struct OpenRequest<'a> {
+    users: &'a str,
+}
+
+/// `conversations.open`'s answer: the DM channel.
+#[derive(Deserialize)]
+struct OpenedConversation {
+    channel: OpenedChannel,
+}
+
+#[derive(Deserialize)]
+struct OpenedChannel {
+    id: String,
+}
 
 /// The metadata event type of the app's own outbox posts.
 pub const OUTBOX_EVENT: &str = "readiness_outbox";
@@ -566,6 +606,21 @@ impl Workspace {
             }
         }
         Ok(None)
+    }
+
+    /// The `D…` id of the app's direct conversation with `user` (`conversations.open`,
+    /// which needs `im:write`): DMs posted to a user id are filed there, and only there
+    /// can `conversations.history` read them (with `im:history`).
+    pub async fn open_dm(&self, user: &str) -> Result<String, ApiError> {
+        // `users` as Slack documents it, a comma-separated string (slack-morphism's
+        // request would send an array).
+        let request = OpenRequest { users: user };
+        let response: OpenedConversation = self
+            .session()
+            .http_session_api
+            .http_post("conversations.open", &request, None)
+            .await?;
+        Ok(response.channel.id)
     }
 
     /// Whether the channel is shared with another organisation (Slack Connect).

@@ -21,7 +21,7 @@ use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tracing::{info, warn};
 
 use super::clicks::Clicks;
-use super::slack_api::{ApiError, SlackApi};
+use super::slack_api::{ApiError, SlackApi, with_deadline};
 use crate::blocks::{Message, checklist};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -252,7 +252,8 @@ where
 {
     let mut backoff = Duration::from_millis(200);
     for attempt in 1..=ATTEMPTS {
-        match call().await {
+        // No call may hang the job, or the updater pass, behind it.
+        match with_deadline(call()).await {
             Err(ApiError::RateLimited(wait)) if attempt < ATTEMPTS => {
                 warn!(what, ?wait, "rate limited by Slack; waiting");
                 tokio::time::sleep(wait).await;
@@ -513,67 +514,116 @@ impl Worker {
 
     // ---- keeping posted messages current --------------------------------------------
 
+    /// Keeps posted messages current, each workspace on its own: a workspace whose
+    /// calls are slow, rate-limited or failing holds up only its own messages. A
+    /// workspace's messages are updated at most once a [`UPDATE_INTERVAL`], and after a
+    /// pass in which Slack refused something it waits [`UPDATE_BACKOFF`].
     async fn run_updater(self, stale: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+        use std::collections::HashMap;
+        use tokio::time::Instant;
+        /// A workspace's turn: whether its pass runs, and when the next may start.
+        #[derive(Default)]
+        struct Turn {
+            running: bool,
+            not_before: Option<Instant>,
+        }
+        let mut turns: HashMap<String, Turn> = HashMap::new();
+        let mut passes = tokio::task::JoinSet::new();
         loop {
-            let started = tokio::time::Instant::now();
-            let clean = self.update_stale_messages().await;
-            // More than a pass's worth still stale: go on after the pause below.
-            let behind = clean
-                && self
-                    .store
-                    .stale_messages(1)
-                    .await
-                    .is_ok_and(|s| !s.is_empty());
-            let idle = if clean {
-                Duration::from_secs(60)
-            } else {
-                UPDATE_BACKOFF
-            };
-            tokio::select! {
-                _ = stale.notified(), if clean => {}
-                _ = std::future::ready(()), if behind => {}
-                // Another replica's changes, or a wake-up lost to a crash, are caught here.
-                _ = tokio::time::sleep(idle) => {}
-                _ = shutdown.changed() => return,
+            let now = Instant::now();
+            // The earliest moment a workspace waiting its turn may go.
+            let mut next_turn: Option<Instant> = None;
+            match self.store.stale_messages(UPDATE_PASS).await {
+                Ok(list) => {
+                    let mut by_team: HashMap<String, Vec<StaleMessage>> = HashMap::new();
+                    for message in list {
+                        by_team
+                            .entry(message.team_id.clone())
+                            .or_default()
+                            .push(message);
+                    }
+                    for (team, messages) in by_team {
+                        let turn = turns.entry(team.clone()).or_default();
+                        if turn.running {
+                            continue;
+                        }
+                        if let Some(at) = turn.not_before.filter(|at| *at > now) {
+                            next_turn = Some(next_turn.map_or(at, |n| n.min(at)));
+                            continue;
+                        }
+                        turn.running = true;
+                        turn.not_before = Some(now + UPDATE_INTERVAL);
+                        let worker = self.clone();
+                        passes.spawn(async move {
+                            let clean = worker.update_messages(&messages).await;
+                            (team, clean)
+                        });
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "cannot read stale messages");
+                    next_turn = Some(now + UPDATE_BACKOFF);
+                }
             }
+            // Another replica's changes, or a wake-up lost to a crash, are caught by the
+            // idle wake-up.
+            let wake_at = next_turn.unwrap_or(now + Duration::from_secs(60));
             tokio::select! {
-                _ = tokio::time::sleep_until(started + UPDATE_INTERVAL) => {}
-                _ = shutdown.changed() => return,
+                _ = stale.notified() => {}
+                Some(done) = passes.join_next(), if !passes.is_empty() => {
+                    if let Ok((team, clean)) = done {
+                        let turn = turns.entry(team).or_default();
+                        turn.running = false;
+                        if !clean {
+                            turn.not_before = Some(Instant::now() + UPDATE_BACKOFF);
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(wake_at) => {}
+                _ = shutdown.changed() => {
+                    while passes.join_next().await.is_some() {}
+                    return;
+                }
             }
+            // Workspaces that have nothing stale any more are forgotten.
+            turns.retain(|_, turn| turn.running || turn.not_before.is_some_and(|at| at > now));
         }
     }
 
-    /// Re-renders each stale message once (up to [`UPDATE_PASS`] of them). A message
-    /// Slack refuses stays stale for the next pass; messages that go stale during this
-    /// pass wait for the next one, so each is updated at most once a pass.
-    /// Returns false if anything failed.
-    pub async fn update_stale_messages(&self) -> bool {
-        let stale = match self.store.stale_messages(UPDATE_PASS).await {
-            Ok(stale) => stale,
-            Err(e) => {
-                warn!(error = %e, "cannot read stale messages");
-                return false;
-            }
-        };
+    /// Re-renders each of `stale` once, in order. A message Slack refuses for the time
+    /// being stays stale for a later pass; one Slack will never accept again is
+    /// forgotten, with the rest of its channel (or, for a token Slack refuses, its
+    /// workspace). Returns false if anything failed.
+    async fn update_messages(&self, stale: &[StaleMessage]) -> bool {
         let mut clean = true;
         let started = std::time::Instant::now();
-        let count = stale.len();
+        let mut gone_channels: Vec<&str> = Vec::new();
         for message in stale {
-            if let Err(e) = self.update_one(&message).await {
-                warn!(channel = %message.channel_id, error = %e, "cannot update a checklist message");
-                clean = false;
+            if gone_channels.contains(&message.channel_id.as_str()) {
+                continue;
+            }
+            match self.update_one(message).await {
+                Ok(Gone::No) => {}
+                Ok(Gone::Message) => {}
+                Ok(Gone::Channel) => gone_channels.push(&message.channel_id),
+                // The rest of the workspace's messages went with it.
+                Ok(Gone::Workspace) => break,
+                Err(e) => {
+                    warn!(channel = %message.channel_id, error = %e, "cannot update a checklist message");
+                    clean = false;
+                }
             }
         }
-        if count > 0 {
-            tracing::debug!(count, took = ?started.elapsed(), clean, "updated stale checklist messages");
+        if !stale.is_empty() {
+            tracing::debug!(count = stale.len(), took = ?started.elapsed(), clean, "updated stale checklist messages");
         }
         clean
     }
 
-    async fn update_one(&self, stale: &StaleMessage) -> Result<(), ApiError> {
+    async fn update_one(&self, stale: &StaleMessage) -> Result<Gone, ApiError> {
         let db = |e: sqlx::Error| ApiError::Transport(e.to_string());
         let Some(customer) = self.customer(stale.customer_id).await else {
-            return Ok(());
+            return Ok(Gone::No);
         };
         let states = self
             .store
@@ -619,21 +669,34 @@ impl Worker {
                 Ok(()) => self.clicks.forget_message(&stale.ts),
                 // Uninstalled: the message stays as it was; trying again cannot help.
                 Err(ApiError::NotInstalled) => {}
-                Err(ApiError::Slack(code))
-                    if matches!(
-                        code.as_str(),
-                        "message_not_found"
-                            | "channel_not_found"
-                            | "cant_update_message"
-                            | "is_archived"
-                    ) =>
-                {
-                    info!(channel = %stale.channel_id, code, "a checklist message is gone; forgetting it");
-                    return self
-                        .store
-                        .forget_message(&stale.channel_id, &stale.ts)
-                        .await
-                        .map_err(db);
+                Err(ApiError::Slack(code)) => {
+                    let gone = match code.as_str() {
+                        "message_not_found" | "cant_update_message" => Gone::Message,
+                        "channel_not_found" | "is_archived" | "not_in_channel" => Gone::Channel,
+                        "invalid_auth" | "token_revoked" | "account_inactive" => Gone::Workspace,
+                        _ => return Err(ApiError::Slack(code)),
+                    };
+                    info!(channel = %stale.channel_id, code, ?gone, "Slack will not take this update again; forgetting");
+                    match gone {
+                        Gone::Channel => self
+                            .store
+                            .forget_channel_messages(&stale.channel_id)
+                            .await
+                            .map_err(db)?,
+                        Gone::Workspace => self
+                            .store
+                            .forget_team_messages(&customer.team_id)
+                            .await
+                            .map_err(db)?,
+                        _ => {
+                            self.store
+                                .forget_message(&stale.channel_id, &stale.ts)
+                                .await
+                                .map_err(db)?;
+                            0
+                        }
+                    };
+                    return Ok(gone);
                 }
                 Err(e) => return Err(e),
             }
@@ -641,8 +704,21 @@ impl Worker {
         self.store
             .mark_rendered(&stale.channel_id, &stale.ts, stale.version)
             .await
-            .map_err(db)
+            .map_err(db)?;
+        Ok(Gone::No)
     }
+}
+
+/// What an update found gone for good, and so forgot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gone {
+    No,
+    /// The message (deleted, or no longer the app's to edit).
+    Message,
+    /// Every message of its channel (deleted, archived, or the app removed from it).
+    Channel,
+    /// Every message of its workspace (Slack refuses the token for good).
+    Workspace,
 }
 
 fn post_failed(customer: &Customer, error: &ApiError, lang: Lang) -> Message {

@@ -27,7 +27,7 @@ use crate::delivery::slack_api::ApiError;
 use crate::store::installations::Installation;
 
 /// The bot scopes asked for; the same list as `manifest.yml` (a test compares them).
-pub const BOT_SCOPES: [&str; 14] = [
+pub const BOT_SCOPES: [&str; 15] = [
     "commands",
     "chat:write",
     "chat:write.public",
@@ -38,6 +38,7 @@ pub const BOT_SCOPES: [&str; 14] = [
     "groups:read",
     "groups:history",
     "im:write",
+    "im:history",
     "users:read",
     "usergroups:read",
     "pins:write",

@@ -1,6 +1,7 @@
-//! Sends the outbox to Slack: each channel's rows in order, one in flight per channel
-//! and about one a second, waiting out 429s, backing off on 5xx and timeouts, and
-//! parking a row (never dropping it) when Slack refuses it for good or it keeps failing.
+//! Sends the outbox to Slack: each lane's rows in order (a channel's urgent posts apart
+//! from its bulk ones, and first), one in flight per lane and about one a second per
+//! channel, waiting out 429s, backing off on 5xx and timeouts, and parking a row (never
+//! dropping it) when Slack refuses it for good or it keeps failing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::blocks::{self, Message};
-use crate::delivery::slack_api::{ApiError, SlackApi, Workspace};
+use crate::delivery::slack_api::{ApiError, SlackApi, Workspace, is_user_id};
 use crate::delivery::users::Users;
 use crate::domain::customer::Customer;
 use crate::domain::report::Month;
@@ -143,22 +144,33 @@ impl Sender {
         }
     }
 
+    /// Claims what is due and sends each row in its own task. Rows are claimed again as
+    /// soon as any send finishes, not when a whole batch has: a slow send (a report's
+    /// uploads, Slack taking its time) holds up only its own lane.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let store = self.support.store.clone();
         let wake = store.wakers().clone();
+        let mut sends = tokio::task::JoinSet::new();
         loop {
             if *shutdown.borrow() {
+                // What is in flight finishes (each within its attempt's timeout).
+                while sends.join_next().await.is_some() {}
                 return;
             }
             let now = self.support.time.now_ms();
-            let claimed = match store
-                .claim_outbox(&self.owner, now, now + LEASE_MS, CLAIM_BATCH)
-                .await
-            {
-                Ok(claimed) => claimed,
-                Err(e) => {
-                    warn!(error = %e, "cannot claim outbox rows; trying again shortly");
-                    Vec::new()
+            let room = CLAIM_BATCH - sends.len() as i64;
+            let claimed = if room <= 0 {
+                Vec::new()
+            } else {
+                match store
+                    .claim_outbox(&self.owner, now, now + LEASE_MS, room)
+                    .await
+                {
+                    Ok(claimed) => claimed,
+                    Err(e) => {
+                        warn!(error = %e, "cannot claim outbox rows; trying again shortly");
+                        Vec::new()
+                    }
                 }
             };
             if !claimed.is_empty() && self.support.time.is_virtual() {
@@ -172,20 +184,25 @@ impl Sender {
                 continue;
             }
             if !claimed.is_empty() {
-                let mut sends = tokio::task::JoinSet::new();
                 for row in claimed {
                     let sender = self.clone();
                     sends.spawn(async move { sender.deliver(row).await });
                 }
-                while sends.join_next().await.is_some() {}
                 continue;
             }
             let next = store.next_outbox_due().await.unwrap_or_else(|e| {
                 warn!(error = %e, "cannot read when the outbox is next due");
                 Some(now + 1000)
             });
-            if !super::sleep_until(next, &self.support.time, &wake.outbox, &mut shutdown).await {
-                return;
+            tokio::select! {
+                // A send finished: its lane may have its next row ready.
+                Some(_) = sends.join_next(), if !sends.is_empty() => {}
+                going_on = super::sleep_until(next, &self.support.time, &wake.outbox, &mut shutdown) => {
+                    if !going_on {
+                        while sends.join_next().await.is_some() {}
+                        return;
+                    }
+                }
             }
         }
     }
@@ -202,7 +219,15 @@ impl Sender {
             }
         };
         let now = self.support.time.now_ms();
+        let bulk = is_bulk(&row.kind);
         let channel_next_at = match &outcome {
+            // A bulk row waiting out a 429 holds its workspace's bulk lane (below), not
+            // the channel's urgent posts beyond the channel's pace.
+            Outcome::Retry {
+                at,
+                count_attempt: false,
+                ..
+            } if bulk => Some((*at).min(now + CHANNEL_GAP_MS)),
             Outcome::Retry {
                 at,
                 count_attempt: false,
@@ -219,8 +244,16 @@ impl Sender {
             .collect();
         // A bulk post that went (or was attempted) holds its workspace's bulk lane for
         // one gap; a cancelled one posted nothing and frees it at once.
-        if is_bulk(&row.kind) && !matches!(outcome, Outcome::Cancel { .. }) {
-            lanes.push((bulk_lane(&row.team_id), now + self.bulk_gap_ms));
+        if bulk && !matches!(outcome, Outcome::Cancel { .. }) {
+            let free_at = match &outcome {
+                Outcome::Retry {
+                    at,
+                    count_attempt: false,
+                    ..
+                } => (*at).max(now + self.bulk_gap_ms),
+                _ => now + self.bulk_gap_ms,
+            };
+            lanes.push((bulk_lane(&row.team_id), free_at));
         }
         match &outcome {
             Outcome::Sent { .. } => self
@@ -372,7 +405,8 @@ impl Sender {
         let text = format!(
             ":warning: {} {about} ({}){channel}: `{code}`. {}",
             lang.pick("Readiness could not post", "Readiness が投稿できませんでした:"),
-            customer.name,
+            // The customer's name is typed by people: shown as typed, never as markup.
+            blocks::escape(&customer.name),
             lang.pick(
                 "Its posts are parked (see /metrics and the logs). Invite the app back, unarchive the channel or link another with `/readiness customer <customer> channel=#…`; a ticket's next change posts its message again.",
                 "投稿は保留されています（/metrics とログを参照）。アプリを再招待するか、アーカイブを解除するか、`/readiness customer <customer> channel=#…` で別のチャンネルを設定してください。チケットの次の変更でメッセージを再投稿します。",
@@ -504,10 +538,22 @@ impl Sender {
         Ok(ts)
     }
 
-    /// The monthly report: the message, then its chart, CSV and JSON threaded under it. A
-    /// retry after the message was posted finds it (it is keyed) and only uploads.
+    /// The monthly report: the message, then its chart, CSV and JSON threaded under it.
+    /// Each step is recorded on the row as it succeeds (the message's `ts`, then each
+    /// file uploaded), so a retry after a 429 or a 5xx on an upload posts nothing again
+    /// and uploads only what is missing. A file Slack refuses for good is logged and
+    /// left out: the report itself was posted.
     async fn send_report(&self, row: &Claimed) -> Result<String, Failed> {
         let body: ReportBody = parse_body(row)?;
+        let mut progress: serde_json::Value = parse_body(row)?;
+        let mut uploaded: Vec<String> = progress["uploaded"]
+            .as_array()
+            .map(|done| {
+                done.iter()
+                    .filter_map(|f| f.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         let customer = self.customer(body.customer_id).await?;
         let month = Month::parse(&body.month).ok_or_else(|| unsendable("bad month"))?;
         let lang = self.support.lang;
@@ -521,29 +567,41 @@ impl Sender {
         )
         .await?;
         let slack = self.slack(row).await?;
-        let mut links = HashMap::new();
-        for breach in data.sla.breaches.iter().take(REPORT_LINKS) {
-            if let Some(ts) = &breach.ts
-                && !links.contains_key(&breach.ticket_id)
-            {
-                let link = slack.permalink(&breach.channel_id, ts).await?;
-                links.insert(breach.ticket_id, link);
+        let store = &self.support.store;
+        let ts = match &row.sent_ts {
+            // An earlier attempt posted the message; only files are missing.
+            Some(ts) => ts.clone(),
+            None => {
+                let mut links = HashMap::new();
+                for breach in data.sla.breaches.iter().take(REPORT_LINKS) {
+                    if let Some(ts) = &breach.ts
+                        && !links.contains_key(&breach.ticket_id)
+                    {
+                        let link = slack.permalink(&breach.channel_id, ts).await?;
+                        links.insert(breach.ticket_id, link);
+                    }
+                }
+                let availability = &self.support.policy.tier(customer.tier).availability;
+                let message = blocks::report::report_message(
+                    &blocks::report::ReportInput {
+                        customer: &customer,
+                        month,
+                        overall: data.overall,
+                        categories: data.categories.clone(),
+                        sla: &data.sla,
+                        availability,
+                        links: &links,
+                    },
+                    lang,
+                );
+                let ts = self.post_once(row, &row.channel_id, &message, None).await?;
+                // Before any upload: a retry must not post the message again.
+                store
+                    .record_outbox_progress(row, &self.owner, &ts, &row.body)
+                    .await?;
+                ts
             }
-        }
-        let availability = &self.support.policy.tier(customer.tier).availability;
-        let message = blocks::report::report_message(
-            &blocks::report::ReportInput {
-                customer: &customer,
-                month,
-                overall: data.overall,
-                categories: data.categories.clone(),
-                sla: &data.sla,
-                availability,
-                links: &links,
-            },
-            lang,
-        );
-        let ts = self.post_once(row, &row.channel_id, &message, None).await?;
+        };
         let name = format!("readiness-{}-{}", customer.slug, month.label());
         // A byte-order mark, so spreadsheets read the Japanese text as UTF-8.
         let csv = format!("\u{feff}{}", data.csv).into_bytes();
@@ -565,7 +623,12 @@ impl Sender {
             ),
         ]);
         for (file, title, content, content_type) in files {
-            slack
+            // Named by extension: the name holds the slug, which may change.
+            let part = file.rsplit('.').next().unwrap_or_default().to_string();
+            if uploaded.contains(&part) {
+                continue;
+            }
+            match slack
                 .upload_file(
                     &row.channel_id,
                     Some(&ts),
@@ -574,6 +637,22 @@ impl Sender {
                     content,
                     content_type,
                 )
+                .await
+            {
+                Ok(()) => {}
+                Err(ApiError::Slack(code)) if !ApiError::Slack(code.clone()).is_retryable() => {
+                    error!(key = %row.key, file, code, "Slack refused a report file for good; the report goes out without it");
+                    self.metrics
+                        .outbox_parked
+                        .with_label_values(&[&format!("upload_{code}")])
+                        .inc();
+                }
+                Err(e) => return Err(e.into()),
+            }
+            uploaded.push(part);
+            progress["uploaded"] = serde_json::json!(uploaded);
+            store
+                .record_outbox_progress(row, &self.owner, &ts, &progress.to_string())
                 .await?;
         }
         Ok(ts)
@@ -601,21 +680,55 @@ impl Sender {
         message: &Message,
         thread_ts: Option<&str>,
     ) -> Result<String, Failed> {
-        if row.in_doubt
-            && let Some(ts) = self
-                .slack(row)
-                .await?
-                .find_posted(channel, thread_ts, row.created_at, &row.key)
-                .await?
-        {
-            info!(key = %row.key, "an earlier attempt had posted this; not posting twice");
-            return Ok(ts);
+        if row.in_doubt {
+            match self.find_earlier_post(row, channel, thread_ts).await {
+                Ok(Some(ts)) => {
+                    info!(key = %row.key, "an earlier attempt had posted this; not posting twice");
+                    return Ok(ts);
+                }
+                Ok(None) => {}
+                // Waiting is cheap, and keeps the post exactly once.
+                Err(e @ ApiError::RateLimited(_)) => return Err(e.into()),
+                // Nothing reached Slack (no token, not installed, our database).
+                Err(
+                    e @ (ApiError::NoToken
+                    | ApiError::NotInstalled
+                    | ApiError::Store(_)
+                    | ApiError::Sealed(_)),
+                ) => return Err(e.into()),
+                // The check says nothing about the post (a scope an older install lacks,
+                // a conversation Slack will not read back, no answer): post again rather
+                // than drop or fail a message that may well not have arrived.
+                Err(e) => {
+                    warn!(key = %row.key, error = %e, "cannot look for an earlier post; posting again");
+                }
+            }
         }
         Ok(self
             .slack(row)
             .await?
             .post_keyed(channel, message, thread_ts, &row.key)
             .await?)
+    }
+
+    /// Looks in Slack for this row's post. A DM posted to a user id is filed in the
+    /// app's `D…` conversation with them, which is where it is read back
+    /// (`conversations.history` on a user id answers `channel_not_found`).
+    async fn find_earlier_post(
+        &self,
+        row: &Claimed,
+        channel: &str,
+        thread_ts: Option<&str>,
+    ) -> Result<Option<String>, ApiError> {
+        let slack = self.slack(row).await?;
+        let conversation = if is_user_id(channel) {
+            slack.open_dm(channel).await?
+        } else {
+            channel.to_string()
+        };
+        slack
+            .find_posted(&conversation, thread_ts, row.created_at, &row.key)
+            .await
     }
 
     async fn send_ticket_message(&self, row: &Claimed) -> Result<String, Failed> {

@@ -308,6 +308,8 @@ pub enum CreateCustomerError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaleMessage {
     pub customer_id: i64,
+    /// The customer's workspace: each workspace's messages are updated on their own.
+    pub team_id: String,
     pub part: String,
     pub channel_id: String,
     pub ts: String,
@@ -1122,10 +1124,17 @@ impl Store {
     pub async fn stale_messages(&self, limit: i64) -> Result<Vec<StaleMessage>, sqlx::Error> {
         on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(
-                "SELECT m.customer_id, m.part, m.channel_id, m.ts, c.version
-                 FROM checklist_messages m JOIN customers c ON c.id = m.customer_id
-                 WHERE m.rendered_version < c.version
-                 ORDER BY m.rendered_version LIMIT $1",
+                // Taken in turns across workspaces (each one's stalest first), so one
+                // workspace's many stale messages never crowd out another's.
+                "SELECT customer_id, team_id, part, channel_id, ts, version FROM (
+                     SELECT m.customer_id, c.team_id, m.part, m.channel_id, m.ts, c.version,
+                         m.rendered_version,
+                         ROW_NUMBER() OVER (PARTITION BY c.team_id
+                             ORDER BY m.rendered_version, m.channel_id, m.ts) AS turn
+                     FROM checklist_messages m JOIN customers c ON c.id = m.customer_id
+                     WHERE m.rendered_version < c.version
+                 ) stale
+                 ORDER BY turn, rendered_version LIMIT $1",
             )
             .bind(limit)
             .fetch_all(pool)
@@ -1134,6 +1143,7 @@ impl Store {
             for row in &rows {
                 out.push(StaleMessage {
                     customer_id: row.try_get("customer_id")?,
+                    team_id: row.try_get("team_id")?,
                     part: row.try_get("part")?,
                     channel_id: row.try_get("channel_id")?,
                     ts: row.try_get("ts")?,
@@ -1179,6 +1189,30 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))
+    }
+
+    /// Forgets every message in `channel` (Slack says the channel is gone, archived or
+    /// closed to the app).
+    pub async fn forget_channel_messages(&self, channel_id: &str) -> Result<u64, sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "DELETE FROM checklist_messages WHERE channel_id = $1"
+        )
+        .bind(channel_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+    }
+
+    /// Forgets every message of workspace `team` (Slack refuses its token for good).
+    pub async fn forget_team_messages(&self, team_id: &str) -> Result<u64, sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "DELETE FROM checklist_messages
+             WHERE customer_id IN (SELECT id FROM customers WHERE team_id = $1)"
+        )
+        .bind(team_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
     }
 
     /// Forgets a message Slack no longer has (deleted, or its channel gone).

@@ -1,7 +1,8 @@
 //! The durable outbox: every post the app makes on its own is a row here before it is
-//! sent. Rows leave in order per channel, at most one in flight per channel across all
-//! replicas, and a sender that dies mid-send leaves its row to the others once its
-//! lease runs out, marked in doubt so the next sender looks in Slack before posting.
+//! sent. Rows leave in order per lane (a channel's urgent rows and its bulk rows are
+//! two lanes), at most one in flight per lane across all replicas, and a sender that
+//! dies mid-send leaves its row to the others once its lease runs out, marked in doubt
+//! so the next sender looks in Slack before posting.
 
 use sqlx::Row;
 
@@ -118,6 +119,16 @@ fn bulk_sql() -> String {
     format!("({})", quoted.join(", "))
 }
 
+/// The ids of the rows heading their lanes, as SQL: each channel's oldest pending
+/// urgent row and its oldest pending bulk row.
+fn lane_heads() -> String {
+    format!(
+        "SELECT MIN(id) FROM outbox WHERE status = 'pending'
+         GROUP BY channel_id, CASE WHEN kind IN {} THEN 1 ELSE 0 END",
+        bulk_sql()
+    )
+}
+
 /// The bulk lane of a workspace.
 pub fn bulk_lane(team_id: &str) -> String {
     format!("bulk:{team_id}")
@@ -192,7 +203,8 @@ pub struct OutboxCounts {
 
 impl Store {
     /// Leases up to `limit` sendable rows to `owner` until `lease_until`: for each
-    /// channel only its oldest pending row, and only once the channel's pacing allows.
+    /// channel its oldest pending urgent row, else its oldest pending bulk row, and only
+    /// once the channel's pacing allows.
     pub async fn claim_outbox(
         &self,
         owner: &str,
@@ -204,33 +216,51 @@ impl Store {
             Db::Sqlite { .. } => "",
             Db::Postgres(_) => "FOR UPDATE OF o SKIP LOCKED",
         };
-        // The sendable heads are computed once: a row heads its channel's queue, its
+        // The sendable heads are computed once: a row heads its lane's queue, its
         // retry time and any other sender's lease are past, and its channel's pace
-        // allows. Of the bulk ones, only each workspace's oldest goes, and only while
-        // its bulk lane is free. (Written as a correlated subquery per row, this took
-        // seconds with 10,000 rows pending.) The row's own conditions are stated again
-        // on `o`: on PostgreSQL a row another replica claimed since this statement's
-        // snapshot is re-checked against its newest version, and only conditions on
-        // the locked table itself are; the CTE's copy of them would let the row be
-        // claimed twice.
+        // allows. A channel has two lanes, urgent (ticket posts, escalations, DMs to
+        // people) and bulk (reminders, digests, reports), each in order, so an urgent
+        // post never waits behind a bulk one that is backing off or waiting for its
+        // workspace's turn. Of the bulk heads, only each workspace's oldest goes, only
+        // while its bulk lane is free (no bulk row of the workspace in flight, its gap
+        // since the last one past), and only when no urgent post of the channel is
+        // ready or in flight (the channel's pace is shared, and urgent goes first).
+        // (Written as a correlated subquery per row, this took seconds with 10,000
+        // rows pending.) The row's own conditions are stated again on `o`: on
+        // PostgreSQL a row another replica claimed since this statement's snapshot is
+        // re-checked against its newest version, and only conditions on the locked
+        // table itself are; the CTE's copy of them would let the row be claimed twice.
         let bulk = bulk_sql();
+        let heads = lane_heads();
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1,
                  in_doubt = CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE in_doubt END
              WHERE id IN (
                  WITH heads AS (
-                     SELECT o.id, o.team_id, o.kind FROM outbox o
+                     SELECT o.id, o.team_id, o.kind, o.channel_id FROM outbox o
                      LEFT JOIN outbox_channels c ON c.channel_id = o.channel_id
                      WHERE o.status = 'pending'
-                       AND o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel_id)
+                       AND o.id IN ({heads})
                        AND o.next_attempt_at <= $3
                        AND (o.lease_until IS NULL OR o.lease_until < $3)
                        AND (c.next_at IS NULL OR c.next_at <= $3)
+                 ),
+                 busy AS (
+                     SELECT channel_id FROM outbox
+                     WHERE status = 'pending' AND lease_until >= $3 AND kind NOT IN {bulk}
+                     UNION
+                     SELECT channel_id FROM heads WHERE kind NOT IN {bulk}
+                 ),
+                 bulk_in_flight AS (
+                     SELECT team_id FROM outbox
+                     WHERE status = 'pending' AND lease_until >= $3 AND kind IN {bulk}
                  ),
                  bulk_turns AS (
                      SELECT MIN(h.id) AS id FROM heads h
                      LEFT JOIN outbox_channels w ON w.channel_id = 'bulk:' || h.team_id
                      WHERE h.kind IN {bulk} AND (w.next_at IS NULL OR w.next_at <= $3)
+                       AND h.channel_id NOT IN (SELECT channel_id FROM busy)
+                       AND h.team_id NOT IN (SELECT team_id FROM bulk_in_flight)
                      GROUP BY h.team_id
                  )
                  SELECT o.id FROM outbox o JOIN heads h ON h.id = o.id
@@ -363,6 +393,28 @@ impl Store {
         Ok(())
     }
 
+    /// Records what an attempt on `claimed` has done so far, while it holds the lease:
+    /// the message it posted (`sent_ts`) and the row's body with its progress, so the
+    /// next attempt goes on from there instead of starting again.
+    pub async fn record_outbox_progress(
+        &self,
+        claimed: &Claimed,
+        owner: &str,
+        sent_ts: &str,
+        body: &str,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "UPDATE outbox SET sent_ts = $3, body = $4 WHERE id = $1 AND lease_owner = $2"
+        )
+        .bind(claimed.id)
+        .bind(owner)
+        .bind(sent_ts)
+        .bind(body)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    }
+
     /// Records a direct message (to a user) in the outbox, outside any other change.
     pub async fn enqueue(&self, item: &Enqueue, now_ms: i64) -> Result<(), sqlx::Error> {
         on_pool!(&self.db, write, |pool| enqueue!(pool, item, now_ms)
@@ -374,27 +426,49 @@ impl Store {
     /// When the outbox next has something sendable (Unix ms): the latest of each
     /// channel head's retry time, its channel's pacing and any other sender's lease.
     pub async fn next_outbox_due(&self) -> Result<Option<i64>, sqlx::Error> {
-        // One row per channel head: few, and only read when the sender goes to sleep.
+        // One row per lane head: few, and only read when the sender goes to sleep. A
+        // bulk head also waits for an urgent post of its channel, and any bulk post of
+        // its workspace, in flight.
         let bulk = bulk_sql();
+        let heads = lane_heads();
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT o.next_attempt_at, COALESCE(o.lease_until, 0) AS lease_until,
                  COALESCE(c.next_at, 0) AS channel_at,
-                 CASE WHEN o.kind IN {bulk} THEN COALESCE(w.next_at, 0) ELSE 0 END AS bulk_at
+                 CASE WHEN o.kind IN {bulk} THEN COALESCE(w.next_at, 0) ELSE 0 END AS bulk_at,
+                 CASE WHEN o.kind IN {bulk} THEN COALESCE(f.until, 0) ELSE 0 END AS busy_at,
+                 CASE WHEN o.kind IN {bulk} THEN COALESCE(t.until, 0) ELSE 0 END AS turn_at
              FROM outbox o LEFT JOIN outbox_channels c ON c.channel_id = o.channel_id
              LEFT JOIN outbox_channels w ON w.channel_id = 'bulk:' || o.team_id
-             WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel_id)"
+             LEFT JOIN (
+                 SELECT channel_id, MAX(lease_until) AS until FROM outbox
+                 WHERE status = 'pending' AND lease_until IS NOT NULL AND kind NOT IN {bulk}
+                 GROUP BY channel_id
+             ) f ON f.channel_id = o.channel_id
+             LEFT JOIN (
+                 SELECT team_id, MAX(lease_until) AS until FROM outbox
+                 WHERE status = 'pending' AND lease_until IS NOT NULL AND kind IN {bulk}
+                 GROUP BY team_id
+             ) t ON t.team_id = o.team_id
+             WHERE o.id IN ({heads})"
         ));
         on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(sql).fetch_all(pool).await?;
             let mut due: Option<i64> = None;
             for row in &rows {
-                let head = ["next_attempt_at", "lease_until", "channel_at", "bulk_at"]
-                    .iter()
-                    .map(|column| row.try_get::<i64, _>(*column))
-                    .collect::<Result<Vec<i64>, _>>()?
-                    .into_iter()
-                    .max()
-                    .unwrap_or(0);
+                let head = [
+                    "next_attempt_at",
+                    "lease_until",
+                    "channel_at",
+                    "bulk_at",
+                    "busy_at",
+                    "turn_at",
+                ]
+                .iter()
+                .map(|column| row.try_get::<i64, _>(*column))
+                .collect::<Result<Vec<i64>, _>>()?
+                .into_iter()
+                .max()
+                .unwrap_or(0);
                 due = Some(due.map_or(head, |d| d.min(head)));
             }
             Ok(due)

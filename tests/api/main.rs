@@ -25,6 +25,7 @@ mod binary;
 mod checklist;
 mod crash;
 mod customer_side;
+mod delivery;
 mod fuzz;
 mod manifest;
 mod reminders;

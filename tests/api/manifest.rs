@@ -67,6 +67,7 @@ fn the_manifests_urls_and_scopes_match_the_app() {
         "groups:read",
         "users:read",
         "im:write",
+        "im:history",
         "pins:write",
         "channels:history",
         "groups:history",

@@ -63,8 +63,8 @@ struct Inner {
     next_ts: u64,
     /// Per channel: tokens left and when last refilled (≈1 post a second, bursts of 3).
     post_buckets: HashMap<String, (f64, Instant)>,
-    /// chat.update, a tier 3 method: ≈50 a minute with bursts of 50.
-    update_bucket: Option<(f64, Instant)>,
+    /// chat.update, a tier 3 method: ≈50 a minute with bursts of 50, per workspace.
+    update_buckets: HashMap<String, (f64, Instant)>,
     /// conversations.history and .replies, tier 3 too (one bucket for both here).
     history_bucket: Option<(f64, Instant)>,
     locales: HashMap<String, String>,
@@ -91,6 +91,11 @@ struct Inner {
     uploaded: HashMap<String, Vec<u8>>,
     /// Files shared with files.completeUploadExternal.
     pub shared_files: Vec<SharedFile>,
+    /// Calls of a method left unanswered (Slack hanging), how many still to come.
+    hangs: HashMap<String, usize>,
+    /// Each user's direct conversation with the app (`D…`), opened by a DM posted to
+    /// their user id or by conversations.open.
+    ims: HashMap<String, String>,
     /// The App Home last published for each user.
     homes: HashMap<String, Value>,
     /// A workspace-wide limit on chat.postMessage, posts a minute (off when `None`),
@@ -320,11 +325,14 @@ impl SlackDouble {
 
     /// The DMs sent to `user` (their texts), oldest first.
     pub fn dms_to(&self, user: &str) -> Vec<String> {
-        let mut dms: Vec<(String, String)> = self
-            .lock()
+        let inner = self.lock();
+        let Some(im) = inner.ims.get(user) else {
+            return Vec::new();
+        };
+        let mut dms: Vec<(String, String)> = inner
             .messages
             .iter()
-            .filter(|((c, _), _)| c == user)
+            .filter(|((c, _), _)| c == im)
             .map(|((_, ts), m)| (ts.clone(), m["text"].as_str().unwrap_or("").to_string()))
             .collect();
         dms.sort_by(|a, b| {
@@ -422,6 +430,17 @@ impl SlackDouble {
         self.lock().delay = delay;
     }
 
+    /// The next `count` calls of `method` get no answer at all (the connection stays
+    /// open): the caller must give up on its own.
+    pub fn hang_next(&self, method: &str, count: usize) {
+        self.lock().hangs.insert(method.into(), count);
+    }
+
+    /// The `D…` conversation of `user` with the app, once a DM opened it.
+    pub fn im_of(&self, user: &str) -> Option<String> {
+        self.lock().ims.get(user).cloned()
+    }
+
     /// The next calls of `method` fail with these codes, in order.
     pub fn fail_next(&self, method: &str, codes: &[&str]) {
         self.lock()
@@ -463,6 +482,8 @@ impl SlackDouble {
     /// Messages now in a channel, oldest first, as (ts, message).
     pub fn messages_in(&self, channel: &str) -> Vec<(String, Value)> {
         let inner = self.lock();
+        // A user id stands for the app's DM conversation with them.
+        let channel = inner.ims.get(channel).map_or(channel, String::as_str);
         let mut list: Vec<(String, Value)> = inner
             .messages
             .iter()
@@ -547,6 +568,26 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let args = readiness::shell::stand_in::args_of(&headers, query, &body);
+    let hang = {
+        let mut inner = double.lock();
+        let hang = inner
+            .hangs
+            .get_mut(&method)
+            .filter(|n| **n > 0)
+            .map(|n| *n -= 1);
+        if hang.is_some() {
+            inner.calls.push(Call {
+                method: method.clone(),
+                team: String::new(),
+                args: args.clone(),
+                outcome: "hung".into(),
+            });
+        }
+        hang.is_some()
+    };
+    if hang {
+        std::future::pending::<()>().await;
+    }
     let delay = double.lock().delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -578,14 +619,15 @@ async fn api(
                 "http500" => (StatusCode::INTERNAL_SERVER_ERROR, err("internal_error")),
                 // Slack did the work, but the answer never arrived: the caller cannot know.
                 "posted_then_http500" => {
-                    let _ = handle(&mut inner, &method, &args);
+                    let team = caller.clone().unwrap_or_default();
+                    let _ = handle(&mut inner, &method, &args, &team);
                     (StatusCode::INTERNAL_SERVER_ERROR, err("internal_error"))
                 }
                 _ => (StatusCode::OK, err(&code)),
             }
         } else {
-            let (status, mut answer) = handle(&mut inner, &method, &args);
             let caller = caller.clone().unwrap_or_default();
+            let (status, mut answer) = handle(&mut inner, &method, &args, &caller);
             // An org-wide token acts for its enterprise (`E…`), not one team.
             let org_token = caller.starts_with('E');
             if method == "users.info" && answer["ok"] == true {
@@ -766,7 +808,7 @@ fn valid_channel_name(name: &str) -> Option<&'static str> {
     None
 }
 
-fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) {
+fn handle(inner: &mut Inner, method: &str, args: &Value, team: &str) -> (StatusCode, Value) {
     let answer = match method {
         "apps.connections.open" => ok(json!({"url": inner.socket_url})),
         "usergroups.users.list" => match inner.groups.get(str_arg(args, "usergroup").unwrap_or(""))
@@ -823,7 +865,12 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
             let channel = str_arg(args, "channel").unwrap_or("").to_string();
             let is_dm = channel.starts_with('U') || channel.starts_with('W');
             match inner.channels.get(&channel) {
-                _ if is_dm => record_post(inner, &channel, args),
+                // Slack files a DM posted to a user id in their D conversation with the
+                // app, and answers with that conversation's id.
+                _ if is_dm => {
+                    let im = open_im(inner, &channel);
+                    record_post(inner, &im, args)
+                }
                 None => err("channel_not_found"),
                 Some(c) if !c.bot_is_member => err("not_in_channel"),
                 Some(_) => {
@@ -839,10 +886,12 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
                 str_arg(args, "channel").unwrap_or("").to_string(),
                 str_arg(args, "ts").unwrap_or("").to_string(),
             );
-            if !take_update_token(inner) {
+            if !take_update_token(inner, team) {
                 return (StatusCode::TOO_MANY_REQUESTS, err("ratelimited"));
             }
-            if !inner.messages.contains_key(&key) {
+            if !inner.channels.contains_key(&key.0) {
+                err("channel_not_found")
+            } else if !inner.messages.contains_key(&key) {
                 err("message_not_found")
             } else if let Err(e) = check_message(args) {
                 json!({"ok": false, "error": "invalid_blocks", "errors": [e]})
@@ -941,6 +990,23 @@ fn handle(inner: &mut Inner, method: &str, args: &Value) -> (StatusCode, Value) 
                 ts(b).total_cmp(&ts(a))
             });
             ok(json!({"messages": messages, "has_more": false}))
+        }
+        "conversations.open" => {
+            // One user: their 1:1 conversation with the app (`users` is a comma-separated
+            // string), or an existing conversation resumed by `channel`.
+            match (str_arg(args, "users"), str_arg(args, "channel")) {
+                (Some(users), _) if !users.contains(',') => {
+                    let already = inner.ims.contains_key(users);
+                    let im = open_im(inner, users);
+                    ok(json!({"channel": {"id": im}, "already_open": already}))
+                }
+                (Some(_), _) => err("not_enough_users"),
+                (None, Some(channel)) if inner.ims.values().any(|im| im == channel) => {
+                    ok(json!({"channel": {"id": channel}, "already_open": true}))
+                }
+                (None, Some(_)) => err("channel_not_found"),
+                (None, None) => err("users_list_not_supplied"),
+            }
         }
         "conversations.info" => {
             let channel = str_arg(args, "channel").unwrap_or("").to_string();
@@ -1081,9 +1147,32 @@ fn take_workspace_post_token(inner: &mut Inner) -> bool {
     }
 }
 
-fn take_update_token(inner: &mut Inner) -> bool {
+/// The app's DM conversation with `user`, opened if it was not.
+fn open_im(inner: &mut Inner, user: &str) -> String {
+    if let Some(im) = inner.ims.get(user) {
+        return im.clone();
+    }
+    let im = format!("D{}", &user[1..]);
+    inner.ims.insert(user.to_string(), im.clone());
+    inner.channels.insert(
+        im.clone(),
+        Channel {
+            name: String::new(),
+            private: true,
+            bot_is_member: true,
+            members: [user.to_string()].into(),
+            shared: false,
+        },
+    );
+    im
+}
+
+fn take_update_token(inner: &mut Inner, team: &str) -> bool {
     let now = Instant::now();
-    let (tokens, last) = inner.update_bucket.get_or_insert((50.0, now));
+    let (tokens, last) = inner
+        .update_buckets
+        .entry(team.to_string())
+        .or_insert((50.0, now));
     *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * 50.0 / 60.0).min(50.0);
     *last = now;
     if *tokens >= 1.0 {
