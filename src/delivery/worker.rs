@@ -42,6 +42,11 @@ const UPDATE_INTERVAL: Duration = Duration::from_secs(1);
 const UPDATE_BACKOFF: Duration = Duration::from_secs(30);
 /// Stale messages re-rendered per pass at most.
 const UPDATE_PASS: i64 = 200;
+/// How long a channel or workspace whose updates Slack refuses for good is left alone
+/// (the app removed from the channel, the channel archived or out of sight, the token
+/// refused). Its messages are kept, not forgotten: once the app is invited back, the
+/// channel unarchived or the token mended, they are brought up to date.
+const PARKED_FOR: Duration = Duration::from_secs(3600);
 /// Attempts for a call that failed in a way worth retrying.
 const ATTEMPTS: u32 = 5;
 /// `cust-<slug>`, then `-2` … up to this many names are tried on `name_taken`.
@@ -182,6 +187,9 @@ impl Drop for Finished {
 #[derive(Clone)]
 struct Worker {
     unfinished: Arc<AtomicUsize>,
+    /// Channels and workspaces left alone until then ([`PARKED_FOR`]), by channel id
+    /// or team id.
+    parked: Arc<std::sync::Mutex<std::collections::HashMap<String, tokio::time::Instant>>>,
     clicks: Clicks,
     store: Store,
     api: SlackApi,
@@ -204,6 +212,7 @@ pub fn start(
     let unfinished = Arc::new(AtomicUsize::new(0));
     let worker = Worker {
         unfinished: unfinished.clone(),
+        parked: Arc::default(),
         clicks: clicks.clone(),
         store,
         api,
@@ -591,23 +600,20 @@ impl Worker {
     }
 
     /// Re-renders each of `stale` once, in order. A message Slack refuses for the time
-    /// being stays stale for a later pass; one Slack will never accept again is
-    /// forgotten, with the rest of its channel (or, for a token Slack refuses, its
-    /// workspace). Returns false if anything failed.
+    /// being stays stale for a later pass; a deleted one is forgotten; a channel (or,
+    /// for a token Slack refuses, a workspace) Slack will not take updates in is left
+    /// alone for [`PARKED_FOR`], its messages kept. Returns false if anything failed.
     async fn update_messages(&self, stale: &[StaleMessage]) -> bool {
         let mut clean = true;
         let started = std::time::Instant::now();
-        let mut gone_channels: Vec<&str> = Vec::new();
         for message in stale {
-            if gone_channels.contains(&message.channel_id.as_str()) {
+            if self.is_parked(&message.channel_id) || self.is_parked(&message.team_id) {
                 continue;
             }
             match self.update_one(message).await {
-                Ok(Gone::No) => {}
-                Ok(Gone::Message) => {}
-                Ok(Gone::Channel) => gone_channels.push(&message.channel_id),
-                // The rest of the workspace's messages went with it.
-                Ok(Gone::Workspace) => break,
+                Ok(Gone::No | Gone::Message) => {}
+                Ok(Gone::Channel) => self.park(&message.channel_id),
+                Ok(Gone::Workspace) => self.park(&message.team_id),
                 Err(e) => {
                     warn!(channel = %message.channel_id, error = %e, "cannot update a checklist message");
                     clean = false;
@@ -618,6 +624,25 @@ impl Worker {
             tracing::debug!(count = stale.len(), took = ?started.elapsed(), clean, "updated stale checklist messages");
         }
         clean
+    }
+
+    fn is_parked(&self, id: &str) -> bool {
+        let mut parked = self.parked.lock().expect("parked lock");
+        match parked.get(id) {
+            Some(until) if *until > tokio::time::Instant::now() => true,
+            Some(_) => {
+                parked.remove(id);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn park(&self, id: &str) {
+        self.parked
+            .lock()
+            .expect("parked lock")
+            .insert(id.to_string(), tokio::time::Instant::now() + PARKED_FOR);
     }
 
     async fn update_one(&self, stale: &StaleMessage) -> Result<Gone, ApiError> {
@@ -676,26 +701,13 @@ impl Worker {
                         "invalid_auth" | "token_revoked" | "account_inactive" => Gone::Workspace,
                         _ => return Err(ApiError::Slack(code)),
                     };
-                    info!(channel = %stale.channel_id, code, ?gone, "Slack will not take this update again; forgetting");
-                    match gone {
-                        Gone::Channel => self
-                            .store
-                            .forget_channel_messages(&stale.channel_id)
+                    info!(channel = %stale.channel_id, code, ?gone, "Slack will not take this update; leaving it");
+                    if gone == Gone::Message {
+                        self.store
+                            .forget_message(&stale.channel_id, &stale.ts)
                             .await
-                            .map_err(db)?,
-                        Gone::Workspace => self
-                            .store
-                            .forget_team_messages(&customer.team_id)
-                            .await
-                            .map_err(db)?,
-                        _ => {
-                            self.store
-                                .forget_message(&stale.channel_id, &stale.ts)
-                                .await
-                                .map_err(db)?;
-                            0
-                        }
-                    };
+                            .map_err(db)?;
+                    }
                     return Ok(gone);
                 }
                 Err(e) => return Err(e),
@@ -713,11 +725,12 @@ impl Worker {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gone {
     No,
-    /// The message (deleted, or no longer the app's to edit).
+    /// The message (deleted, or no longer the app's to edit): forgotten.
     Message,
-    /// Every message of its channel (deleted, archived, or the app removed from it).
+    /// Its channel takes no updates (archived, out of sight, the app removed from it):
+    /// parked, its messages kept.
     Channel,
-    /// Every message of its workspace (Slack refuses the token for good).
+    /// Its workspace takes none (Slack refuses the token): parked, its messages kept.
     Workspace,
 }
 

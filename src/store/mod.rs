@@ -1191,30 +1191,6 @@ impl Store {
         .map(|_| ()))
     }
 
-    /// Forgets every message in `channel` (Slack says the channel is gone, archived or
-    /// closed to the app).
-    pub async fn forget_channel_messages(&self, channel_id: &str) -> Result<u64, sqlx::Error> {
-        on_pool!(&self.db, write, |pool| sqlx::query(
-            "DELETE FROM checklist_messages WHERE channel_id = $1"
-        )
-        .bind(channel_id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))
-    }
-
-    /// Forgets every message of workspace `team` (Slack refuses its token for good).
-    pub async fn forget_team_messages(&self, team_id: &str) -> Result<u64, sqlx::Error> {
-        on_pool!(&self.db, write, |pool| sqlx::query(
-            "DELETE FROM checklist_messages
-             WHERE customer_id IN (SELECT id FROM customers WHERE team_id = $1)"
-        )
-        .bind(team_id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))
-    }
-
     /// Forgets a message Slack no longer has (deleted, or its channel gone).
     pub async fn forget_message(&self, channel_id: &str, ts: &str) -> Result<(), sqlx::Error> {
         on_pool!(&self.db, write, |pool| sqlx::query(
