@@ -25,6 +25,7 @@ mod binary;
 mod checklist;
 mod crash;
 mod fuzz;
+mod hardening;
 mod manifest;
 mod reminders;
 mod roles;
