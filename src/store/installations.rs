@@ -91,6 +91,34 @@ impl_row_like!(sqlx::sqlite::SqliteRow);
 impl_row_like!(sqlx::postgres::PgRow);
 
 impl Store {
+    /// Spends the OAuth install state with this `nonce` (good until `expires_at`):
+    /// `true` the first time, `false` if a callback used it already. States expired
+    /// for a whole `forget_after_ms` more are forgotten (they are refused as expired).
+    pub async fn spend_oauth_state(
+        &self,
+        nonce: &str,
+        expires_at: i64,
+        now_ms: i64,
+        forget_after_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(&self.db, write, |pool| {
+            sqlx::query("DELETE FROM oauth_states_used WHERE expires_at < $1")
+                .bind(now_ms.saturating_sub(forget_after_ms))
+                .execute(pool)
+                .await?;
+            let spent = sqlx::query(
+                "INSERT INTO oauth_states_used (nonce, expires_at) VALUES ($1, $2)
+                 ON CONFLICT (nonce) DO NOTHING",
+            )
+            .bind(nonce)
+            .bind(expires_at)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(spent == 1)
+        })
+    }
+
     /// Records an install (a reinstall replaces the token and clears the uninstall),
     /// with its audit entry.
     pub async fn save_installation(&self, install: &Installation) -> Result<(), sqlx::Error> {

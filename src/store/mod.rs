@@ -11,7 +11,12 @@
 //! connection, where they queue in order, instead of several connections spinning in
 //! SQLite's busy handler; reads use their own pool and, in WAL mode, never wait for it.
 
-use std::{collections::HashMap, str::FromStr, time::Duration};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -402,7 +407,9 @@ impl Store {
             }
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .with_context(|| format!("bad SQLite URL {url:?}"))?
+                .with_context(|| format!("bad SQLite URL {url:?}"))?;
+            restrict_sqlite_files(options.get_filename())?;
+            let options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // In WAL mode NORMAL is durable against process crashes; a power loss may
@@ -1257,11 +1264,7 @@ pub fn lock_single_process(url: &str) -> anyhow::Result<Option<std::fs::File>> {
         return Ok(None);
     }
     let lock_path = format!("{name}.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
+    let file = owner_only_file(Path::new(&lock_path))
         .with_context(|| format!("cannot open {lock_path}"))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
@@ -1273,6 +1276,44 @@ pub fn lock_single_process(url: &str) -> anyhow::Result<Option<std::fs::File>> {
             Err(e).with_context(|| format!("cannot lock {lock_path}"))
         }
     }
+}
+
+/// Opens `path` for writing, creating it empty if missing, readable and writable by
+/// its owner only (mode 0600 on Unix, whatever the umask; an existing file is narrowed
+/// to it too).
+pub(crate) fn owner_only_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
+}
+
+/// The database holds the workspaces' data and sealed tokens: its file is created
+/// (empty, which SQLite takes as a new database) with mode 0600 before SQLite opens it,
+/// so its WAL and shared-memory files, which SQLite creates with the database's mode,
+/// are 0600 too. Files left by an older version are narrowed to 0600.
+fn restrict_sqlite_files(db: &Path) -> anyhow::Result<()> {
+    let name = db.to_string_lossy();
+    if name.is_empty() || name == ":memory:" {
+        return Ok(());
+    }
+    owner_only_file(db).with_context(|| format!("cannot create {}", db.display()))?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let path = PathBuf::from(format!("{name}{suffix}"));
+        if path.exists() {
+            owner_only_file(&path)
+                .with_context(|| format!("cannot narrow {} to its owner", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 async fn write_ticks(

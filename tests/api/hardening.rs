@@ -150,3 +150,141 @@ async fn dates_at_the_edges_get_a_short_refusal_and_change_nothing() {
     assert!(posted.is_empty(), "{posted:?}");
     app.stop().await;
 }
+
+on_both_backends!(
+    an_install_state_is_spent_once_and_only_by_its_browser,
+    single_use_state_scenario
+);
+
+async fn single_use_state_scenario(db: &TestDb) {
+    use crate::support::{ENCRYPTION_KEY, cookie_of, slack_double::SlackDouble};
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+    app.double.approve_install("T0NEW", "New Co", "U0ADMIN");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = browser
+        .get(format!("{}/slack/install", app.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = cookie_of(start.headers());
+    let authorize = start.headers()["location"].to_str().unwrap().to_string();
+    let back = browser.get(&authorize).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::FOUND);
+    let callback = back.headers()["location"].to_str().unwrap().to_string();
+    let visit = |cookie: Option<String>| {
+        let mut request = browser.get(&callback);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    // A stranger replays the link: without the cookie, or with another browser's.
+    let (status, page) = visit(None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    let (status, page) = visit(Some("readiness_oauth=0123456789abcdef".into())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    assert!(store.installations().await.unwrap().is_empty());
+    // The installer's own browser still installs: the replays burnt nothing.
+    let (status, page) = visit(Some(cookie.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("installed"), "{page}");
+    assert_eq!(store.installations().await.unwrap().len(), 1);
+    // And the state is spent: the same browser cannot use it again, even with a code
+    // Slack would take.
+    app.double.approve_install("T0NEW", "New Co", "U0ADMIN");
+    let again = browser.get(&authorize).send().await.unwrap();
+    let fresh_code = again.headers()["location"].to_str().unwrap().to_string();
+    let code = url::Url::parse(&fresh_code)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .to_string();
+    let mut reused = url::Url::parse(&callback).unwrap();
+    let pairs: Vec<(String, String)> = reused
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "code" { code.clone() } else { v.to_string() };
+            (k.to_string(), v)
+        })
+        .collect();
+    reused.query_pairs_mut().clear().extend_pairs(pairs);
+    let r = browser
+        .get(reused.as_str())
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let page = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("used already"), "{page}");
+    let oauth_calls = app.double.calls_to("oauth.v2.access").len();
+    assert_eq!(oauth_calls, 1, "the spent state reached Slack no more");
+    store.close().await;
+    app.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_its_wal_and_backups_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("readiness.db");
+    let db = TestDb::at(&format!("sqlite://{}", file.display()));
+    let backups = dir.path().join("backups");
+    let app = TestApp::spawn_with(
+        &db,
+        crate::support::slack_double::SlackDouble::start().await,
+        &[("backup_dir", backups.to_str().unwrap())],
+    )
+    .await;
+    app.new_customer("U1", "Acme").await;
+    let wal = dir.path().join("readiness.db-wal");
+    let shm = dir.path().join("readiness.db-shm");
+    let lock = dir.path().join("readiness.db.lock");
+    for path in [&file, &wal, &shm, &lock] {
+        assert_eq!(mode(path), 0o600, "{}", path.display());
+    }
+    // The scheduled backup taken at start, and one taken by `readiness backup`.
+    let mut scheduled = Vec::new();
+    for _ in 0..100 {
+        scheduled = std::fs::read_dir(&backups)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        if scheduled.iter().any(|p| p.extension().is_some_and(|e| e == "db")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!scheduled.is_empty(), "no scheduled backup");
+    for path in &scheduled {
+        assert_eq!(mode(path), 0o600, "{}", path.display());
+    }
+    let copy = dir.path().join("copy.db");
+    readiness::store::backup::backup(&db.url, &copy)
+        .await
+        .unwrap();
+    assert_eq!(mode(&copy), 0o600);
+    app.stop().await;
+}
