@@ -304,14 +304,14 @@ async fn many_workspaces(
         .iter()
         .filter_map(|i| i.bot_token.as_deref())
         .filter_map(crate::crypto::sealed_key_id)
-        .filter(|id| *id != key.id())
+        .filter(|id| !key.opens(id))
         .map(str::to_string)
         .collect();
     if let Some(other) = foreign.first() {
         anyhow::bail!(
-            "{} stored token(s) are sealed with key {other}, but this server's key is {}: start with the key they were sealed with, or finish `readiness rotate-key`",
+            "{} stored token(s) are sealed with key {other}, but this server's keys are {}: start with the key they were sealed with (a list, newest first, while rotating), or finish `readiness rotate-key`",
             foreign.len(),
-            key.id()
+            key.ids().join(", ")
         );
     }
     let installer = http::oauth::Installer::new(
@@ -323,6 +323,7 @@ async fn many_workspaces(
     );
     info!(
         key = key.id(),
+        also_opening = key.ids()[1..].join(", "),
         "many workspaces: tokens come from OAuth installs"
     );
     Ok((

@@ -170,6 +170,7 @@ pub struct SettingArgs {
     )]
     pub slack_client_secret: Option<String>,
     /// Base64 of 32 random bytes: seals the workspaces' tokens at rest (AES-256-GCM).
+    /// While rotating, several, comma-separated, newest first: the newest seals, all open.
     #[arg(
         long,
         env = "READINESS_ENCRYPTION_KEY",

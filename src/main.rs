@@ -128,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             eprintln!(
                 "{count} token(s) re-sealed from key {} to key {}. Start the server with the new key now (READINESS_ENCRYPTION_KEY or READINESS_ENCRYPTION_KEY_FILE).",
-                old.id(),
+                old.ids().join(", "),
                 new.id()
             );
             Ok(())

@@ -430,6 +430,10 @@ impl Store {
                     // Nothing is committed: the transaction rolls back on drop.
                     Err(e) => return Ok(Err(e)),
                 };
+                if resealed == sealed {
+                    // Under the new key already: counted as nothing to do.
+                    continue;
+                }
                 sqlx::query("UPDATE installations SET bot_token = $2 WHERE workspace = $1")
                     .bind(&workspace)
                     .bind(&resealed)
@@ -443,10 +447,11 @@ impl Store {
     }
 }
 
-/// `readiness rotate-key`: re-seals every stored token from the `old` key to the `new`
-/// one, in one transaction (a token already under `new`, from a rotation cut short, is
-/// kept). The SQLite server must be stopped; PostgreSQL replicas are restarted with
-/// the new key afterwards. Returns how many tokens were re-sealed.
+/// `readiness rotate-key`: re-seals every stored token from the `old` keys to the `new`
+/// one, in one transaction (a token already under `new`, from a rotation cut short or
+/// sealed by a replica that seals with it, is kept). The SQLite server must be
+/// stopped; PostgreSQL replicas keep running when they list both keys (README).
+/// Returns how many tokens were re-sealed.
 pub async fn rotate_key(
     database_url: &str,
     old: &crate::crypto::EncryptionKey,
@@ -454,7 +459,7 @@ pub async fn rotate_key(
     now_ms: i64,
 ) -> anyhow::Result<usize> {
     use crate::crypto::sealed_key_id;
-    if old.id() == new.id() {
+    if old.ids() == [new.id()] {
         anyhow::bail!(
             "the new key is the key in use ({}): nothing to rotate",
             new.id()
@@ -465,7 +470,7 @@ pub async fn rotate_key(
     let entry = Actor::new("operator", super::audit::Source::Cli)
         .entry("*", None, "key.rotated", new.id(), now_ms)
         .with(
-            Some(serde_json::json!({ "key": old.id() })),
+            Some(serde_json::json!({ "key": old.ids().join(",") })),
             Some(serde_json::json!({ "key": new.id() })),
         );
     let resealed = store

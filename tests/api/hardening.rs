@@ -288,3 +288,98 @@ async fn the_database_its_wal_and_backups_are_readable_by_their_owner_only() {
     assert_eq!(mode(&copy), 0o600);
     app.stop().await;
 }
+
+on_both_backends!(
+    a_replica_with_new_and_old_keys_opens_old_tokens_and_seals_with_the_new,
+    key_rollout_scenario
+);
+
+/// The rollout of a new key: a replica given `[new, old]` opens the tokens the old
+/// key sealed (on PostgreSQL while a replica with only the old key still runs) and
+/// seals new installs with the new key.
+async fn key_rollout_scenario(db: &TestDb) {
+    use crate::support::{ENCRYPTION_KEY, slack_double::SlackDouble};
+    use base64::Engine;
+    let new_key = base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
+    let old = readiness::crypto::EncryptionKey::from_base64(ENCRYPTION_KEY).unwrap();
+    let new = readiness::crypto::EncryptionKey::from_base64(&new_key).unwrap();
+    let sealed_by = |url: String, workspace: &'static str| async move {
+        let store = readiness::store::Store::connect(&url).await.unwrap();
+        let install = store.installation_for(workspace).await.unwrap().unwrap();
+        store.close().await;
+        readiness::crypto::sealed_key_id(install.bot_token.as_deref().unwrap())
+            .unwrap()
+            .to_string()
+    };
+    let first = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+    let (status, page) = first.install("T0OLD", "Old Co", "U0OLD").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(sealed_by(db.url.clone(), "T0OLD").await, old.id());
+    let postgres = db.url.starts_with("postgres");
+    // SQLite is one process: the replica follows it. PostgreSQL: both run at once.
+    let (still_running, double) = if postgres {
+        let double = first.double.clone();
+        (Some(first), double)
+    } else {
+        (None, first.stop().await)
+    };
+    let both = format!("{new_key},{ENCRYPTION_KEY}");
+    let replica =
+        TestApp::spawn_with(&TestDb::at(&db.url), double, &[("many_workspaces", &both)]).await;
+    // The old token opens: its workspace's command reaches Slack with it.
+    replica.new_customer_in("T0OLD", "U0OLD", "Acme").await;
+    assert!(
+        replica
+            .double
+            .calls_to("conversations.create")
+            .iter()
+            .any(|c| c.team == "T0OLD" && c.outcome == "ok"),
+        "{:?}",
+        replica.double.calls_to("conversations.create")
+    );
+    // A new install through the replica is sealed with the newest key.
+    let (status, page) = replica.install("T0NEW", "New Co", "U0NEW").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(sealed_by(db.url.clone(), "T0NEW").await, new.id());
+    assert_eq!(sealed_by(db.url.clone(), "T0OLD").await, old.id());
+    if let Some(first) = still_running {
+        // The replica still on the old key alone keeps serving the old workspace.
+        first.new_customer_in("T0OLD", "U0OLD", "Globex").await;
+        first.stop().await;
+    }
+    // Given only the old key, a server now refuses to start, naming the new key.
+    replica.stop().await;
+    let refused = crate::support::readiness()
+        .env("DATABASE_URL", &db.url)
+        .env("READINESS_ENCRYPTION_KEY", ENCRYPTION_KEY)
+        .env("SLACK_CLIENT_ID", "1.2")
+        .env("SLACK_CLIENT_SECRET", "s")
+        .env("READINESS_PUBLIC_URL", "https://x.example")
+        .env("READINESS_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains(new.id()),
+        "{stderr}"
+    );
+    // `rotate-key` with both keys configured re-seals what the old one still holds.
+    let dir = tempfile::tempdir().unwrap();
+    let new_file = dir.path().join("new.key");
+    std::fs::write(&new_file, &new_key).unwrap();
+    let rotated = crate::support::readiness()
+        .env("DATABASE_URL", &db.url)
+        .env("READINESS_ENCRYPTION_KEY", &both)
+        .args(["rotate-key", "--new-key-file", new_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&rotated.stderr);
+    assert!(rotated.status.success(), "{stderr}");
+    assert!(stderr.contains("1 token(s) re-sealed"), "{stderr}");
+    assert_eq!(sealed_by(db.url.clone(), "T0OLD").await, new.id());
+}
