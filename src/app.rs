@@ -198,6 +198,7 @@ impl App {
             verifier,
             metrics,
             installer,
+            limits: settings.http,
         };
         if socket_mode {
             loops.push(tokio::spawn(crate::socket::run(
@@ -238,10 +239,13 @@ impl App {
             items = self.state.ctx.template.item_count(),
             "listening"
         );
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed")?;
+        http::serve(
+            listener,
+            self.router(),
+            self.state.limits.header_timeout,
+            shutdown,
+        )
+        .await;
         self.stop().await;
         Ok(())
     }

@@ -1295,8 +1295,14 @@ mod tests {
             ("golive 9999-12-31", Form::GoLive),
             ("golive acme +99999-01-01", Form::GoLive),
             ("golive acme 1999-12-31", Form::GoLive),
-            ("ticket acme P1 opened=0000-01-01T00:00:00Z Down", Form::Ticket),
-            ("ticket acme P1 opened=+99999-01-01T00:00:00Z Down", Form::Ticket),
+            (
+                "ticket acme P1 opened=0000-01-01T00:00:00Z Down",
+                Form::Ticket,
+            ),
+            (
+                "ticket acme P1 opened=+99999-01-01T00:00:00Z Down",
+                Form::Ticket,
+            ),
             ("ticket acme P1 opened=9999-12-31T23:59 Down", Form::Ticket),
             ("audit since=+99999-01-01", Form::Audit),
         ] {
@@ -1313,7 +1319,13 @@ mod tests {
             "remind me 0000-01-01 hi",
         ] {
             assert!(
-                matches!(parse(text), Err(ParseError::Usage { problem: Problem::BadWhen(_), .. })),
+                matches!(
+                    parse(text),
+                    Err(ParseError::Usage {
+                        problem: Problem::BadWhen(_),
+                        ..
+                    })
+                ),
                 "{text}: {:?}",
                 parse(text)
             );

@@ -272,7 +272,12 @@ pub async fn callback(
     match state
         .ctx
         .store
-        .spend_oauth_state(nonce.as_deref().unwrap_or_default(), expires, now, STATE_TTL_MS)
+        .spend_oauth_state(
+            nonce.as_deref().unwrap_or_default(),
+            expires,
+            now,
+            STATE_TTL_MS,
+        )
         .await
     {
         Ok(true) => {}

@@ -201,10 +201,16 @@ mod tests {
         let good = sign(SECRET, &ts, body);
         let mut h = headers(&good, &ts);
         h.append("x-slack-signature", "v0=00".parse().unwrap());
-        assert_eq!(v.verify(&h, body.as_bytes()), Err(Unverified::MissingHeaders));
+        assert_eq!(
+            v.verify(&h, body.as_bytes()),
+            Err(Unverified::MissingHeaders)
+        );
         let mut h = headers(&good, &ts);
         h.append("x-slack-request-timestamp", ts.parse().unwrap());
-        assert_eq!(v.verify(&h, body.as_bytes()), Err(Unverified::MissingHeaders));
+        assert_eq!(
+            v.verify(&h, body.as_bytes()),
+            Err(Unverified::MissingHeaders)
+        );
     }
 
     proptest::proptest! {

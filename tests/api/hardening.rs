@@ -217,7 +217,11 @@ async fn single_use_state_scenario(db: &TestDb) {
     let pairs: Vec<(String, String)> = reused
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k == "code" { code.clone() } else { v.to_string() };
+            let v = if k == "code" {
+                code.clone()
+            } else {
+                v.to_string()
+            };
             (k.to_string(), v)
         })
         .collect();
@@ -272,7 +276,10 @@ async fn the_database_its_wal_and_backups_are_readable_by_their_owner_only() {
         scheduled = std::fs::read_dir(&backups)
             .map(|d| d.map(|e| e.unwrap().path()).collect())
             .unwrap_or_default();
-        if scheduled.iter().any(|p| p.extension().is_some_and(|e| e == "db")) {
+        if scheduled
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "db"))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -382,4 +389,270 @@ async fn key_rollout_scenario(db: &TestDb) {
     assert!(rotated.status.success(), "{stderr}");
     assert!(stderr.contains("1 token(s) re-sealed"), "{stderr}");
     assert_eq!(sealed_by(db.url.clone(), "T0OLD").await, new.id());
+}
+
+/// A raw connection that sent `bytes` and then stalls.
+async fn stalled(base: &str, bytes: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(bytes.as_bytes()).await.unwrap();
+    stream
+}
+
+/// What the server sends on `stream` until it closes it, or `None` if it is still
+/// open after `within`.
+async fn until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(within, async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok()
+        .map(|()| String::from_utf8_lossy(&got).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_clients_are_closed_and_starve_neither_healthz_nor_commands() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(
+        &db,
+        crate::support::slack_double::SlackDouble::start().await,
+        &[("http_header_timeout", "2s"), ("http_body_timeout", "2s")],
+    )
+    .await;
+    // 300 clients that sent half a request head, and one that sent its head and a
+    // tenth of its body.
+    let mut heads = Vec::new();
+    for _ in 0..300 {
+        heads.push(
+            stalled(
+                &app.base,
+                "POST /slack/commands HTTP/1.1\r\nHost: readiness\r\nContent-Type: applic",
+            )
+            .await,
+        );
+    }
+    let mut body = stalled(
+        &app.base,
+        "POST /slack/commands HTTP/1.1\r\nHost: readiness\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntext=hello",
+    )
+    .await;
+    let opened = Instant::now();
+    // Meanwhile /healthz and a signed command answer at once.
+    let started = Instant::now();
+    let health = app.get("/healthz").await;
+    let health_took = started.elapsed();
+    assert_eq!(health.status(), StatusCode::OK);
+    let started = Instant::now();
+    let text = app.command_text("U1", "C1", "help").await;
+    let command_took = started.elapsed();
+    assert!(!text.is_empty());
+    eprintln!("with 301 stalled clients: /healthz {health_took:?}, a command {command_took:?}");
+    assert!(health_took < Duration::from_secs(1), "{health_took:?}");
+    assert!(command_took < Duration::from_secs(1), "{command_took:?}");
+    // The stalled heads are closed after the header timeout (2 s), without an answer;
+    // the stalled body gets 408.
+    let answer = until_closed(&mut body, Duration::from_secs(4))
+        .await
+        .expect("the stalled body's connection is still open");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let mut still_open = 0;
+    for stream in &mut heads {
+        let left = Duration::from_secs(4).saturating_sub(opened.elapsed());
+        if until_closed(stream, left.max(Duration::from_millis(10)))
+            .await
+            .is_none()
+        {
+            still_open += 1;
+        }
+    }
+    eprintln!(
+        "all stalled connections closed {:?} after they opened",
+        opened.elapsed()
+    );
+    assert_eq!(still_open, 0, "stalled connections left open");
+    assert!(
+        opened.elapsed() >= Duration::from_millis(1500),
+        "closed early"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_past_the_cap_are_shed_while_healthz_answers() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(
+        &db,
+        crate::support::slack_double::SlackDouble::start().await,
+        &[("http_body_timeout", "3s"), ("http_max_requests", "512")],
+    )
+    .await;
+    // 512 requests in progress: their heads are in, their bodies never come.
+    let mut held = Vec::new();
+    for _ in 0..512 {
+        held.push(
+            stalled(
+                &app.base,
+                "POST /slack/events HTTP/1.1\r\nHost: readiness\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+            )
+            .await,
+        );
+    }
+    // Once all of them hold their place, one more is refused at once.
+    let mut shed = None;
+    for _ in 0..40 {
+        let started = Instant::now();
+        let (status, _) = app.command("U1", "C1", "help").await;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            shed = Some(started.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let shed = shed.expect("a request past the cap of 512 was not refused");
+    assert!(shed < Duration::from_secs(1), "{shed:?}");
+    let started = Instant::now();
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    let health_took = started.elapsed();
+    eprintln!("at the cap: a command shed in {shed:?}, /healthz in {health_took:?}");
+    assert!(health_took < Duration::from_secs(1), "{health_took:?}");
+    // The body timeout frees them (408), and commands are taken again.
+    for stream in &mut held {
+        let answer = until_closed(stream, Duration::from_secs(6))
+            .await
+            .expect("a stalled body's connection is still open");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+    let text = app.command_text("U1", "C1", "help").await;
+    assert!(!text.is_empty());
+    app.stop().await;
+}
+
+on_both_backends!(
+    sent_outbox_rows_are_pruned_after_a_week_by_the_scheduler,
+    outbox_prune_scenario
+);
+
+async fn outbox_prune_scenario(db: &TestDb) {
+    let day = 24 * 3600 * 1000_i64;
+    let now = chrono::Utc::now().timestamp_millis();
+    let store = readiness::store::Store::connect(&db.url).await.unwrap();
+    let rows = [
+        ("old-sent", "reminder", "sent", Some(now - 8 * day)),
+        ("recent-sent", "reminder", "sent", Some(now - day)),
+        (
+            "old-ticket-message",
+            "ticket_message",
+            "sent",
+            Some(now - 30 * day),
+        ),
+        ("old-cancelled", "escalation", "cancelled", None),
+        ("old-pending", "reminder", "pending", None),
+        ("old-failed", "direct", "failed", None),
+    ];
+    for (key, kind, status, sent_at) in rows {
+        let sql = "INSERT INTO outbox (idem_key, team_id, channel_id, kind, body, status, next_attempt_at, created_at, sent_at)
+                   VALUES ($1, 'T0001', 'C1', $2, '{}', $3, $4, $4, $5)";
+        match store.postgres_pool() {
+            Some(pool) => {
+                sqlx::query(sql)
+                    .bind(key)
+                    .bind(kind)
+                    .bind(status)
+                    .bind(now - 10 * day)
+                    .bind(sent_at)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+            None => {
+                let file = db.url.trim_start_matches("sqlite://");
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{file}"))
+                    .await
+                    .unwrap();
+                sqlx::query(sql)
+                    .bind(key)
+                    .bind(kind)
+                    .bind(status)
+                    .bind(now - 10 * day)
+                    .bind(sent_at)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+            }
+        }
+    }
+    let counts = store.outbox_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.failed), (1, 1));
+    store.close().await;
+    // The scheduler's housekeeping runs at start, then daily.
+    let app = TestApp::spawn(db).await;
+    let store = readiness::store::Store::connect(&db.url).await.unwrap();
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left.clear();
+        for (key, ..) in rows {
+            if store.outbox_status(key).await.unwrap().is_some() {
+                left.push(key);
+            }
+        }
+        if !left.contains(&"old-sent") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        left,
+        [
+            "recent-sent",
+            "old-ticket-message",
+            "old-pending",
+            "old-failed"
+        ],
+        "sent and cancelled rows over a week old go; ticket messages and unsent rows stay"
+    );
+    store.close().await;
+    app.stop().await;
+}
+
+/// `/metrics` counts the outbox on every scrape: from the status index, over the rows
+/// still to send or parked, never a scan of the sent ones.
+#[tokio::test]
+async fn the_metrics_count_of_the_outbox_reads_the_index_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    readiness::store::Store::connect(&url)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN {}",
+        readiness::store::outbox::OUTBOX_COUNTS_SQL
+    )))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let steps: Vec<&str> = plan.iter().map(|(.., d)| d.as_str()).collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("USING COVERING INDEX outbox_heads")),
+        "{steps:?}"
+    );
+    assert!(
+        !steps.iter().any(|s| s.starts_with("SCAN outbox")),
+        "{steps:?}"
+    );
+    pool.close().await;
 }
