@@ -106,6 +106,9 @@ pub enum Command {
         #[arg(long)]
         new_key_file: PathBuf,
     },
+    /// Walk the audit log's hash chain and name the first entry that does not match
+    /// (exit status 1 if one does not).
+    VerifyAudit,
     /// Stream the audit log to stdout, oldest first, for a SIEM.
     ExportAudit {
         /// Entries at or after this: a date (YYYY-MM-DD, UTC midnight) or an RFC 3339 time.

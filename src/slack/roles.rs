@@ -7,6 +7,7 @@ use crate::blocks::{Message, escape};
 use crate::domain::i18n::Lang;
 use crate::domain::roles::{Act, Role, WHO_MAY, effective_role, is_group, may};
 use crate::store::audit::{Actor, Source};
+use tracing::debug;
 
 /// `user`'s role in `team`: admin for Slack's admins and owners, else the one given
 /// with `/readiness roles`, else the highest of their user groups', else the default.
@@ -80,10 +81,19 @@ pub(super) async fn require(
     let Err(role) = allowed(ctx, team, user, act).await? else {
         return Ok(());
     };
-    let entry = Actor::new(user, source)
-        .entry(team, None, "access.denied", act.as_str(), now_ms)
-        .with(None, Some(serde_json::json!({ "role": role.as_str() })));
-    ctx.store.audit(&entry).await?;
+    // Audited up to a rate per person; the refusal is answered every time.
+    if ctx.limits.audit_denial(team, user) {
+        let entry = Actor::new(user, source)
+            .entry(team, None, "access.denied", act.as_str(), now_ms)
+            .with(None, Some(serde_json::json!({ "role": role.as_str() })));
+        ctx.store.audit(&entry).await?;
+    } else {
+        debug!(
+            user,
+            act = act.as_str(),
+            "a refusal past the audit rate: not audited"
+        );
+    }
     let lang = ctx.users.lang_for(team, user).await;
     Err(Refusal::Message(denied(role, act, lang)))
 }

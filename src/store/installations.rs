@@ -414,7 +414,6 @@ impl Store {
     ) -> Result<Result<usize, E>, sqlx::Error> {
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            append_audit!(&mut *tx, entry)?;
             let rows = sqlx::query(
                 "SELECT workspace, bot_token FROM installations
                  WHERE bot_token IS NOT NULL ORDER BY workspace",
@@ -441,6 +440,7 @@ impl Store {
                     .await?;
                 count += 1;
             }
+            append_audit!(&mut *tx, entry)?;
             tx.commit().await?;
             Ok(Ok(count))
         })

@@ -112,22 +112,21 @@ macro_rules! on_pool {
 }
 
 /// The statements of one request's ticks inside transaction `$tx`; evaluates to the
-/// keys whose state changed. A key ticked twice keeps its first who and when.
+/// keys whose state changed and the audit entries of those changes, for the caller to
+/// append ([`audit::append_audits!`]) once its other changes are made. A key ticked
+/// twice keeps its first who and when.
 macro_rules! tick_statements {
     ($tx:expr, $customer:expr, $ticked:expr, $unticked:expr, $user:expr, $source:expr, $now:expr) => {{
         let mut changed: Vec<String> = Vec::new();
         // Each change is audited in the same transaction, and a ticked item's
         // due-date reminder is cancelled with it (an untick brings back one still ahead).
-        let audit = |action: &'static str| {
-            sqlx::query(
-                "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, before, after, at)
-                 SELECT team_id, id, $2, $3, $4, $5, $6, $7, $8 FROM customers WHERE id = $1",
-            )
+        let mut entries: Vec<audit::AuditEntry> = Vec::new();
+        let actor = Actor::new($user, $source);
+        let team_id: String = sqlx::query_scalar("SELECT team_id FROM customers WHERE id = $1")
             .bind($customer)
-            .bind($user)
-            .bind($source.as_str())
-            .bind(action)
-        };
+            .fetch_one(&mut *$tx)
+            .await?;
+        let done = |d: bool| Some(serde_json::json!({ "done": d }));
         for key in $ticked {
             let n = sqlx::query(
                 "INSERT INTO item_states (customer_id, item_key, done_by, done_at, updated_by, updated_at)
@@ -145,25 +144,28 @@ macro_rules! tick_statements {
             .await?
             .rows_affected();
             if n > 0 {
-                audit("item.ticked")
-                    .bind(key)
-                    .bind(r#"{"done":false}"#)
-                    .bind(r#"{"done":true}"#)
-                    .bind($now)
-                    .execute(&mut *$tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, at)
-                     SELECT team_id, customer_id, $3, $4, 'reminder.cancelled', 'R-' || id, $5
-                     FROM reminders WHERE customer_id = $1 AND item_key = $2 AND status = 'active'",
+                entries.push(
+                    actor
+                        .entry(&team_id, Some($customer), "item.ticked", key, $now)
+                        .with(done(false), done(true)),
+                );
+                let cancelled: Vec<i64> = sqlx::query_scalar(
+                    "SELECT id FROM reminders
+                     WHERE customer_id = $1 AND item_key = $2 AND status = 'active' ORDER BY id",
                 )
                 .bind($customer)
                 .bind(key)
-                .bind($user)
-                .bind($source.as_str())
-                .bind($now)
-                .execute(&mut *$tx)
+                .fetch_all(&mut *$tx)
                 .await?;
+                for id in cancelled {
+                    entries.push(actor.entry(
+                        &team_id,
+                        Some($customer),
+                        "reminder.cancelled",
+                        &format!("R-{id}"),
+                        $now,
+                    ));
+                }
                 sqlx::query(
                     "UPDATE reminders SET status = 'cancelled'
                      WHERE customer_id = $1 AND item_key = $2 AND status = 'active'",
@@ -188,26 +190,29 @@ macro_rules! tick_statements {
             .await?
             .rows_affected();
             if n > 0 {
-                audit("item.unticked")
-                    .bind(key)
-                    .bind(r#"{"done":true}"#)
-                    .bind(r#"{"done":false}"#)
-                    .bind($now)
-                    .execute(&mut *$tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, at)
-                     SELECT team_id, customer_id, $3, $4, 'reminder.resumed', 'R-' || id, $5
-                     FROM reminders WHERE customer_id = $1 AND item_key = $2
-                       AND status = 'cancelled' AND next_due_at > $5",
+                entries.push(
+                    actor
+                        .entry(&team_id, Some($customer), "item.unticked", key, $now)
+                        .with(done(true), done(false)),
+                );
+                let resumed: Vec<i64> = sqlx::query_scalar(
+                    "SELECT id FROM reminders WHERE customer_id = $1 AND item_key = $2
+                       AND status = 'cancelled' AND next_due_at > $3 ORDER BY id",
                 )
                 .bind($customer)
                 .bind(key)
-                .bind($user)
-                .bind($source.as_str())
                 .bind($now)
-                .execute(&mut *$tx)
+                .fetch_all(&mut *$tx)
                 .await?;
+                for id in resumed {
+                    entries.push(actor.entry(
+                        &team_id,
+                        Some($customer),
+                        "reminder.resumed",
+                        &format!("R-{id}"),
+                        $now,
+                    ));
+                }
                 sqlx::query(
                     "UPDATE reminders SET status = 'active'
                      WHERE customer_id = $1 AND item_key = $2 AND status = 'cancelled'
@@ -221,7 +226,7 @@ macro_rules! tick_statements {
                 changed.push(key.clone());
             }
         }
-        changed
+        (changed, entries)
     }};
 }
 
@@ -996,13 +1001,16 @@ impl Store {
         }
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let changed = tick_statements!(tx, customer_id, ticked, unticked, user, source, now_ms);
+            let (changed, entries) =
+                tick_statements!(tx, customer_id, ticked, unticked, user, source, now_ms);
             if !changed.is_empty() {
                 sqlx::query(BUMP_VERSION)
                     .bind(customer_id)
                     .execute(&mut *tx)
                     .await?;
             }
+            // Last, so the chain's lock is the last one this transaction takes.
+            audit::append_audits!(&mut *tx, &entries)?;
             tx.commit().await?;
             Ok(changed)
         })
@@ -1360,8 +1368,9 @@ async fn commit_ticks(
     let mut tx = pool.begin().await?;
     let mut changes = Vec::with_capacity(batch.len());
     let mut bumped = std::collections::HashSet::new();
+    let mut audited = Vec::new();
     for r in batch {
-        let changed = tick_statements!(
+        let (changed, entries) = tick_statements!(
             tx,
             r.customer_id,
             &r.ticked,
@@ -1377,7 +1386,9 @@ async fn commit_ticks(
                 .await?;
         }
         changes.push(changed);
+        audited.extend(entries);
     }
+    audit::append_audits!(&mut *tx, &audited)?;
     tx.commit().await?;
     Ok(changes)
 }

@@ -656,3 +656,224 @@ async fn the_metrics_count_of_the_outbox_reads_the_index_only() {
     );
     pool.close().await;
 }
+
+/// `readiness verify-audit` on `url`: (succeeded, its output).
+fn verify_audit(url: &str) -> (bool, String) {
+    let output = crate::support::readiness()
+        .env("DATABASE_URL", url)
+        .arg("verify-audit")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// Runs `sql` on the database at `url` as someone with direct access would, the audit
+/// log's guard triggers dropped first.
+async fn tamper(url: &str, sql: &str) {
+    if url.starts_with("postgres") {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        for statement in ["DROP TRIGGER IF EXISTS audit_log_guard ON audit_log", sql] {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        conn.close().await.unwrap();
+    } else {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        for statement in [
+            "DROP TRIGGER IF EXISTS audit_log_no_update",
+            "DROP TRIGGER IF EXISTS audit_log_keep_90_days",
+            sql,
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+}
+
+on_both_backends!(
+    verify_audit_names_the_first_entry_that_does_not_match,
+    audit_chain_scenario
+);
+
+async fn audit_chain_scenario(db: &TestDb) {
+    use crate::support::slack_double::SlackDouble;
+    let double = SlackDouble::start().await;
+    let app = TestApp::spawn_with(db, double.clone(), &[]).await;
+    // On PostgreSQL a second replica appends at the same time: the chain must not fork.
+    let other = if db.url.starts_with("postgres") {
+        Some(TestApp::spawn_with(&TestDb::at(&db.url), double.clone(), &[]).await)
+    } else {
+        None
+    };
+    let replicas: Vec<&TestApp> = std::iter::once(&app).chain(other.as_ref()).collect();
+    let mut requests = Vec::new();
+    for i in 0..16 {
+        let replica = replicas[i % replicas.len()];
+        requests.push(async move {
+            replica
+                .command_text("U1", "C0GENERAL", &format!("new Customer{i}"))
+                .await
+        });
+    }
+    for answer in futures_util::future::join_all(requests).await {
+        assert!(answer.contains("Created"), "{answer}");
+    }
+    app.command_text("U1", "C0GENERAL", "golive customer3 2027-01-15")
+        .await;
+    if let Some(other) = other {
+        other.stop().await;
+    }
+    app.stop().await;
+    let store = readiness::store::Store::connect(&db.url).await.unwrap();
+    let mut entries = store.audit_page(0, 0, 1000).await.unwrap();
+    store.close().await;
+    assert!(entries.len() >= 17, "{}", entries.len());
+    let (ok, out) = verify_audit(&db.url);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("verified: {} entries", entries.len())),
+        "{out}"
+    );
+
+    // One entry's contents changed in the database: named.
+    let target = entries.remove(7);
+    tamper(
+        &db.url,
+        &format!(
+            "UPDATE audit_log SET subject = 'someone-else' WHERE id = {}",
+            target.id
+        ),
+    )
+    .await;
+    let (ok, out) = verify_audit(&db.url);
+    assert!(!ok, "{out}");
+    assert!(out.contains(&format!("entry {}:", target.id)), "{out}");
+    assert!(out.contains("changed"), "{out}");
+    // Put back, it verifies again.
+    tamper(
+        &db.url,
+        &format!(
+            "UPDATE audit_log SET subject = '{}' WHERE id = {}",
+            target.subject, target.id
+        ),
+    )
+    .await;
+    let (ok, out) = verify_audit(&db.url);
+    assert!(ok, "{out}");
+    // An entry removed: the one after it is named.
+    tamper(
+        &db.url,
+        &format!("DELETE FROM audit_log WHERE id = {}", target.id),
+    )
+    .await;
+    let (ok, out) = verify_audit(&db.url);
+    assert!(!ok, "{out}");
+    let next = entries[7].id;
+    assert!(out.contains(&format!("entry {next}:")), "{out}");
+    assert!(out.contains("removed"), "{out}");
+    // The newest entry removed: the head no longer matches.
+    tamper(
+        &db.url,
+        "DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)",
+    )
+    .await;
+    let (ok, out) = verify_audit(&db.url);
+    assert!(!ok && out.contains("BROKEN"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_purge_cuts_only_the_chains_start() {
+    let db = TestDb::sqlite();
+    let store = readiness::store::Store::connect(&db.url).await.unwrap();
+    let actor = readiness::store::audit::Actor::new("U1", readiness::store::audit::Source::Command);
+    let day = 24 * 3600 * 1000_i64;
+    let now = chrono::Utc::now().timestamp_millis();
+    // Entries 200 days old, then recent ones (an old `at` after a recent one stays).
+    for (i, at) in [
+        now - 200 * day,
+        now - 199 * day,
+        now - 150 * day,
+        now - day,
+        now - 300 * day,
+        now,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store
+            .audit(&actor.entry(TEAM, None, "test.entry", &format!("e{i}"), at))
+            .await
+            .unwrap();
+    }
+    let purged = store.purge_audit(now - 100 * day).await.unwrap();
+    assert_eq!(purged, 3, "the three oldest, a prefix of the chain");
+    let left: Vec<String> = store
+        .audit_page(0, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.subject)
+        .collect();
+    assert_eq!(left, ["e3", "e4", "e5"]);
+    store.close().await;
+    let (ok, out) = verify_audit(&db.url);
+    assert!(ok, "{out}");
+    assert!(out.contains("verified: 3 entries"), "{out}");
+    // Cutting further by hand shows.
+    tamper(&db.url, "DELETE FROM audit_log WHERE subject = 'e3'").await;
+    let (ok, out) = verify_audit(&db.url);
+    assert!(!ok && out.contains("removed"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_answered_every_time_but_audited_at_a_bounded_rate() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    let channel = app.new_customer("U0CSM", "Acme").await;
+    let denied = |app: &TestApp, user: &'static str| {
+        let db_url = app.db_url.clone();
+        async move {
+            let store = readiness::store::Store::connect(&db_url).await.unwrap();
+            let n = store
+                .recent_audit(TEAM, None, 0, 10_000)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|e| e.action == "access.denied" && e.actor == user)
+                .count();
+            store.close().await;
+            n
+        }
+    };
+    // A CSM may not give roles: 30 tries, 30 refusals.
+    for _ in 0..30 {
+        let answer = app
+            .command_text("U0CSM", &channel, "roles <@U0OTHER|o> viewer")
+            .await;
+        assert!(answer.contains("You are a CSM"), "{answer}");
+    }
+    let audited = denied(&app, "U0CSM").await;
+    assert!(
+        (1..=readiness::slack::limits::DENIALS_AT_ONCE as usize + 1).contains(&audited),
+        "{audited} access.denied entries for 30 refusals"
+    );
+    // Another person's refusal is still audited.
+    app.command_text("U0CSM2", &channel, "roles <@U0OTHER|o> viewer")
+        .await;
+    assert_eq!(denied(&app, "U0CSM2").await, 1);
+    app.stop().await;
+}
