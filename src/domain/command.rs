@@ -187,22 +187,26 @@ pub enum Opened {
 }
 
 impl Opened {
-    /// A time in [`YEARS`] only: `0000-01-01T00:00:00Z` or a five-digit year is refused
-    /// here rather than overflowing the arithmetic downstream.
+    /// A time in [`OPENED_YEARS`] only: `0000-01-01T00:00:00Z` or a five-digit year is
+    /// refused here rather than overflowing the arithmetic downstream (which refuses a
+    /// time in the future, or over 30 days back, by comparing it with now).
     pub fn parse(text: &str) -> Option<Self> {
         if !starts_with_plain_year(text) {
             return None;
         }
         if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-            return YEARS.contains(&t.year()).then_some(Opened::Exact(t));
+            return OPENED_YEARS.contains(&t.year()).then_some(Opened::Exact(t));
         }
         ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
             .iter()
             .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-            .filter(|t| YEARS.contains(&t.year()))
+            .filter(|t| OPENED_YEARS.contains(&t.year()))
             .map(Opened::Local)
     }
 }
+
+/// The years an `opened=` time may name: Unix time on, four digits.
+pub const OPENED_YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
 
 /// Four ASCII digits and a `-`: chrono's `%Y` alone would take `+99999` or `-0001`.
 fn starts_with_plain_year(text: &str) -> bool {
@@ -1303,7 +1307,7 @@ mod tests {
                 "ticket acme P1 opened=+99999-01-01T00:00:00Z Down",
                 Form::Ticket,
             ),
-            ("ticket acme P1 opened=9999-12-31T23:59 Down", Form::Ticket),
+            ("ticket acme P1 opened=1969-12-31T23:59 Down", Form::Ticket),
             ("audit since=+99999-01-01", Form::Audit),
         ] {
             match parse(text) {
