@@ -244,7 +244,8 @@ async fn events(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets the requests in
 /// progress finish. Like `axum::serve`, on hyper's HTTP/1 server, but with a timer, so
 /// a connection that stalls before its headers are in is closed after
-/// `header_timeout` (axum's sets none, so such a connection stays open for ever).
+/// `header_timeout` (axum's sets none, so such a connection stays open for ever), and
+/// without keep-alive (see below).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
@@ -258,7 +259,12 @@ pub async fn serve(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(header_timeout)
+        // One request a connection. hyper's header timer also runs while a kept-alive
+        // connection waits for its next request, so it would close idle connections
+        // after a few seconds, racing a client (Slack, a proxy) that reuses one just
+        // then: the request would be lost. `Connection: close` tells clients not to.
+        .keep_alive(false);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

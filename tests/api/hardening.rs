@@ -451,6 +451,9 @@ async fn stalled_clients_are_closed_and_starve_neither_healthz_nor_commands() {
     let health = app.get("/healthz").await;
     let health_took = started.elapsed();
     assert_eq!(health.status(), StatusCode::OK);
+    // One request a connection: an idle connection is never closed under a client
+    // about to reuse it.
+    assert_eq!(health.headers()["connection"], "close");
     let started = Instant::now();
     let text = app.command_text("U1", "C1", "help").await;
     let command_took = started.elapsed();
