@@ -269,7 +269,8 @@ impl Store {
             return Ok(false);
         };
         // A few seconds' grace: Slack's clock and ours differ.
-        if !install.is_active() || sent_ms + 5_000 < install.installed_at {
+        // (Saturating: `sent_ms` comes from the event's own `event_time`.)
+        if !install.is_active() || sent_ms.saturating_add(5_000) < install.installed_at {
             return Ok(false);
         }
         let teams = self.teams_of(&install).await?;

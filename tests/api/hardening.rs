@@ -881,3 +881,44 @@ async fn refusals_are_answered_every_time_but_audited_at_a_bounded_rate() {
     assert_eq!(denied(&app, "U0CSM2").await, 1);
     app.stop().await;
 }
+
+/// An event's own `event_time` at the ends of i64 is read without overflow: the
+/// uninstall it carries is judged and answered like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_times_at_the_edges_are_read_without_overflow() {
+    use crate::support::{ENCRYPTION_KEY, slack_double::SlackDouble};
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(
+        &db,
+        SlackDouble::start().await,
+        &[("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+    let (status, page) = app.install("T0EDGE", "Edge Co", "U0EDGE").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    for (id, time) in [("Ev0MIN", i64::MIN), ("Ev0MAX", i64::MAX)] {
+        let body = serde_json::json!({
+            "token": "x",
+            "team_id": "T0EDGE",
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": id,
+            "event_time": time,
+            "event": {"type": "app_uninstalled"},
+        })
+        .to_string();
+        let response = app
+            .post_signed("/slack/events", "application/json", body)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "event_time {time}");
+    }
+    // i64::MIN is older than the install (ends nothing); i64::MAX is not (ends it).
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let install = store.installation_for("T0EDGE").await.unwrap();
+    assert!(
+        install.as_ref().is_none_or(|i| !i.is_active()),
+        "{install:?}"
+    );
+    store.close().await;
+    app.stop().await;
+}
