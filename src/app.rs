@@ -201,6 +201,7 @@ impl App {
             verifier,
             metrics,
             installer,
+            limits: settings.http,
         };
         if socket_mode {
             loops.push(tokio::spawn(crate::socket::run(
@@ -241,10 +242,13 @@ impl App {
             items = self.state.ctx.template.item_count(),
             "listening"
         );
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed")?;
+        http::serve(
+            listener,
+            self.router(),
+            self.state.limits.header_timeout,
+            shutdown,
+        )
+        .await;
         self.stop().await;
         Ok(())
     }
@@ -307,14 +311,14 @@ async fn many_workspaces(
         .iter()
         .filter_map(|i| i.bot_token.as_deref())
         .filter_map(crate::crypto::sealed_key_id)
-        .filter(|id| *id != key.id())
+        .filter(|id| !key.opens(id))
         .map(str::to_string)
         .collect();
     if let Some(other) = foreign.first() {
         anyhow::bail!(
-            "{} stored token(s) are sealed with key {other}, but this server's key is {}: start with the key they were sealed with, or finish `readiness rotate-key`",
+            "{} stored token(s) are sealed with key {other}, but this server's keys are {}: start with the key they were sealed with (a list, newest first, while rotating), or finish `readiness rotate-key`",
             foreign.len(),
-            key.id()
+            key.ids().join(", ")
         );
     }
     let installer = http::oauth::Installer::new(
@@ -326,6 +330,7 @@ async fn many_workspaces(
     );
     info!(
         key = key.id(),
+        also_opening = key.ids()[1..].join(", "),
         "many workspaces: tokens come from OAuth installs"
     );
     Ok((

@@ -106,6 +106,9 @@ pub enum Command {
         #[arg(long)]
         new_key_file: PathBuf,
     },
+    /// Walk the audit log's hash chain and name the first entry that does not match
+    /// (exit status 1 if one does not).
+    VerifyAudit,
     /// Stream the audit log to stdout, oldest first, for a SIEM.
     ExportAudit {
         /// Entries at or after this: a date (YYYY-MM-DD, UTC midnight) or an RFC 3339 time.
@@ -170,6 +173,7 @@ pub struct SettingArgs {
     )]
     pub slack_client_secret: Option<String>,
     /// Base64 of 32 random bytes: seals the workspaces' tokens at rest (AES-256-GCM).
+    /// While rotating, several, comma-separated, newest first: the newest seals, all open.
     #[arg(
         long,
         env = "READINESS_ENCRYPTION_KEY",
@@ -217,6 +221,15 @@ pub struct SettingArgs {
     /// How many scheduled backups are kept (the oldest are deleted).
     #[arg(long, env = "READINESS_BACKUP_KEEP", global = true)]
     pub backup_keep: Option<usize>,
+    /// A connection that has not sent a request's headers within this is closed, like `5s`.
+    #[arg(long, env = "READINESS_HTTP_HEADER_TIMEOUT", global = true)]
+    pub http_header_timeout: Option<String>,
+    /// A request whose body has not all arrived within this gets 408, like `30s`.
+    #[arg(long, env = "READINESS_HTTP_BODY_TIMEOUT", global = true)]
+    pub http_body_timeout: Option<String>,
+    /// Requests in progress at once (past their headers; /healthz aside); more get 503.
+    #[arg(long, env = "READINESS_HTTP_MAX_REQUESTS", global = true)]
+    pub http_max_requests: Option<usize>,
 }
 
 /// The settings part of the TOML file (the policy tables live beside it and are read
@@ -244,6 +257,9 @@ pub struct FileSettings {
     commands_per_user_per_minute: Option<u32>,
     commands_per_workspace_per_minute: Option<u32>,
     default_role: Option<String>,
+    http_header_timeout: Option<String>,
+    http_body_timeout: Option<String>,
+    http_max_requests: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,6 +307,8 @@ pub struct Settings {
     pub commands_per_workspace_per_minute: u32,
     /// The role of people given none who are not Slack admins.
     pub default_role: crate::domain::roles::Role,
+    /// The HTTP server's timeouts and its cap on requests in progress.
+    pub http: crate::http::HttpLimits,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -300,6 +318,12 @@ pub const DEFAULT_BACKUP_EVERY: &str = "1h";
 pub const DEFAULT_BACKUP_KEEP: usize = 24;
 pub const DEFAULT_COMMANDS_PER_USER_PER_MINUTE: u32 = 60;
 pub const DEFAULT_COMMANDS_PER_WORKSPACE_PER_MINUTE: u32 = 1200;
+pub const DEFAULT_HTTP_HEADER_TIMEOUT: &str = "5s";
+pub const DEFAULT_HTTP_BODY_TIMEOUT: &str = "30s";
+pub const DEFAULT_HTTP_MAX_REQUESTS: usize = 1024;
+/// The cap on requests in progress is never set below this: Slack's bursts (a channel
+/// of people ticking at once) must fit.
+pub const MIN_HTTP_MAX_REQUESTS: usize = 512;
 
 impl Settings {
     /// Merges flags/env over the optional file over the defaults.
@@ -412,6 +436,41 @@ impl Settings {
             ),
             (None, None) => None,
         };
+        let timeout = |name: &str, flag: &Option<String>, file: Option<String>, default: &str| {
+            let text = flag.clone().or(file).unwrap_or_else(|| default.into());
+            humantime::parse_duration(&text)
+                .ok()
+                .filter(|d| !d.is_zero() && *d <= std::time::Duration::from_secs(600))
+                .with_context(|| {
+                    format!(
+                        "{name} must be a duration from 1ms to 10m, like {default}; got {text:?}"
+                    )
+                })
+        };
+        let http = crate::http::HttpLimits {
+            header_timeout: timeout(
+                "READINESS_HTTP_HEADER_TIMEOUT",
+                &args.http_header_timeout,
+                file.http_header_timeout,
+                DEFAULT_HTTP_HEADER_TIMEOUT,
+            )?,
+            body_timeout: timeout(
+                "READINESS_HTTP_BODY_TIMEOUT",
+                &args.http_body_timeout,
+                file.http_body_timeout,
+                DEFAULT_HTTP_BODY_TIMEOUT,
+            )?,
+            max_requests: args
+                .http_max_requests
+                .or(file.http_max_requests)
+                .unwrap_or(DEFAULT_HTTP_MAX_REQUESTS),
+        };
+        if http.max_requests < MIN_HTTP_MAX_REQUESTS {
+            bail!(
+                "READINESS_HTTP_MAX_REQUESTS must be at least {MIN_HTTP_MAX_REQUESTS}; got {}",
+                http.max_requests
+            );
+        }
         let backup = args.backup_dir.clone().or(file.backup_dir).map(|dir| {
             crate::scheduler::backup::BackupSchedule {
                 dir,
@@ -458,6 +517,7 @@ impl Settings {
                 .or(file.commands_per_workspace_per_minute)
                 .unwrap_or(DEFAULT_COMMANDS_PER_WORKSPACE_PER_MINUTE),
             default_role,
+            http,
         })
     }
 }
@@ -506,6 +566,46 @@ mod tests {
         assert_eq!(settings.channel_language, Lang::En);
         assert_eq!(settings.slack_api_url, "http://127.0.0.1:9/api");
         assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn the_http_limits_default_and_refuse_what_makes_no_sense() {
+        let settings = Settings::resolve(&SettingArgs::default()).unwrap();
+        assert_eq!(
+            settings.http.header_timeout,
+            std::time::Duration::from_secs(5)
+        );
+        assert_eq!(
+            settings.http.body_timeout,
+            std::time::Duration::from_secs(30)
+        );
+        assert_eq!(settings.http.max_requests, DEFAULT_HTTP_MAX_REQUESTS);
+        let set = |args: SettingArgs| Settings::resolve(&args).map(|s| s.http);
+        let http = set(SettingArgs {
+            http_header_timeout: Some("300ms".into()),
+            http_body_timeout: Some("2s".into()),
+            http_max_requests: Some(512),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(http.header_timeout, std::time::Duration::from_millis(300));
+        assert_eq!(http.body_timeout, std::time::Duration::from_secs(2));
+        for args in [
+            SettingArgs {
+                http_header_timeout: Some("0s".into()),
+                ..Default::default()
+            },
+            SettingArgs {
+                http_body_timeout: Some("forever".into()),
+                ..Default::default()
+            },
+            SettingArgs {
+                http_max_requests: Some(511),
+                ..Default::default()
+            },
+        ] {
+            assert!(set(args).is_err());
+        }
     }
 
     #[test]

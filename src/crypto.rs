@@ -1,6 +1,7 @@
 //! Secrets at rest: every stored token is sealed with AES-256-GCM under the
 //! operator's key (`READINESS_ENCRYPTION_KEY`, or the file named by
-//! `READINESS_ENCRYPTION_KEY_FILE`).
+//! `READINESS_ENCRYPTION_KEY_FILE`). While a key is rotated that setting lists several
+//! keys, newest first: the newest seals, every one opens.
 //!
 //! A sealed value is text: `rd1:<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>`.
 //! - The key id (the first 8 hex digits of a hash of the key) says which key sealed
@@ -29,9 +30,17 @@ use crate::config::Secret;
 const PREFIX: &str = "rd1";
 const NONCE_BYTES: usize = 12;
 
-/// A 256-bit key. `Debug` shows only its id.
+/// The operator's keys: one 256-bit key, or several, newest first, while a new key is
+/// rolled out. The newest seals; any of them opens what it sealed (the key id in a
+/// sealed value says which). `Debug` shows only their ids.
 #[derive(Clone)]
 pub struct EncryptionKey {
+    /// Newest first; never empty.
+    keys: Vec<OneKey>,
+}
+
+#[derive(Clone)]
+struct OneKey {
     cipher: Aes256Gcm,
     id: String,
 }
@@ -44,6 +53,8 @@ pub enum KeyError {
     Malformed,
     #[error("cannot read the key file {0}: {1}")]
     File(String, String),
+    #[error("the same key is listed twice (key {0})")]
+    Repeated(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,13 +70,26 @@ pub enum OpenError {
 }
 
 impl EncryptionKey {
-    /// From the base64 text of 32 bytes (surrounding whitespace allowed).
+    /// From the base64 text of 32 bytes (surrounding whitespace allowed), or several
+    /// such keys separated by commas or line breaks, newest first.
     pub fn from_base64(text: &str) -> Result<Self, KeyError> {
-        let bytes = STANDARD
-            .decode(text.trim())
-            .map_err(|_| KeyError::Malformed)?;
-        let bytes: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Malformed)?;
-        Ok(Self::from_bytes(&bytes))
+        let mut keys: Vec<OneKey> = Vec::new();
+        for part in text.split([',', '\n']).map(str::trim) {
+            if part.is_empty() {
+                continue;
+            }
+            let bytes = STANDARD.decode(part).map_err(|_| KeyError::Malformed)?;
+            let bytes: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Malformed)?;
+            let key = OneKey::from_bytes(&bytes);
+            if keys.iter().any(|k| k.id == key.id) {
+                return Err(KeyError::Repeated(key.id));
+            }
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            return Err(KeyError::Malformed);
+        }
+        Ok(Self { keys })
     }
 
     /// From a file holding the base64 text (like a mounted Kubernetes secret).
@@ -75,6 +99,42 @@ impl EncryptionKey {
         Self::from_base64(&text)
     }
 
+    /// The id of the newest key, the one that seals: safe to print and store.
+    pub fn id(&self) -> &str {
+        &self.newest().id
+    }
+
+    /// The ids of every key, newest first.
+    pub fn ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.id.as_str()).collect()
+    }
+
+    /// Whether one of these keys is the key `id`, so opens what it sealed.
+    pub fn opens(&self, id: &str) -> bool {
+        self.keys.iter().any(|k| k.id == id)
+    }
+
+    fn newest(&self) -> &OneKey {
+        &self.keys[0]
+    }
+
+    /// Seals `plain` with the newest key, bound to `owner` (the row it belongs to).
+    pub fn seal(&self, plain: &str, owner: &str) -> String {
+        self.newest().seal(plain, owner)
+    }
+
+    /// Opens a value sealed by [`Self::seal`] with any of these keys for the same
+    /// `owner`.
+    pub fn open(&self, sealed: &str, owner: &str) -> Result<Secret, OpenError> {
+        let key_id = sealed_key_id(sealed).ok_or(OpenError::Malformed)?;
+        match self.keys.iter().find(|k| k.id == key_id) {
+            Some(key) => key.open(sealed, owner),
+            None => Err(OpenError::OtherKey(key_id.to_string())),
+        }
+    }
+}
+
+impl OneKey {
     fn from_bytes(bytes: &[u8; 32]) -> Self {
         let digest = Sha256::new()
             .chain_update(b"readiness key id\0")
@@ -86,13 +146,7 @@ impl EncryptionKey {
         }
     }
 
-    /// Which key this is, safe to print and store.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Seals `plain`, bound to `owner` (the row it belongs to).
-    pub fn seal(&self, plain: &str, owner: &str) -> String {
+    fn seal(&self, plain: &str, owner: &str) -> String {
         let mut nonce = [0u8; NONCE_BYTES];
         // The OS random source failing is not something to carry on from.
         getrandom::fill(&mut nonce).expect("the operating system's random source failed");
@@ -111,12 +165,7 @@ impl EncryptionKey {
         format!("{PREFIX}:{}:{}", self.id, URL_SAFE_NO_PAD.encode(bytes))
     }
 
-    /// Opens a value sealed by [`Self::seal`] with this key for the same `owner`.
-    pub fn open(&self, sealed: &str, owner: &str) -> Result<Secret, OpenError> {
-        let key_id = sealed_key_id(sealed).ok_or(OpenError::Malformed)?;
-        if key_id != self.id {
-            return Err(OpenError::OtherKey(key_id.to_string()));
-        }
+    fn open(&self, sealed: &str, owner: &str) -> Result<Secret, OpenError> {
         let body = sealed.rsplit(':').next().ok_or(OpenError::Malformed)?;
         let bytes = URL_SAFE_NO_PAD
             .decode(body)
@@ -152,7 +201,7 @@ pub fn sealed_key_id(sealed: &str) -> Option<&str> {
 
 impl fmt::Debug for EncryptionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EncryptionKey({})", self.id)
+        write!(f, "EncryptionKey({})", self.ids().join(", "))
     }
 }
 
@@ -213,6 +262,51 @@ mod tests {
             format!("{:?}", key(1)),
             format!("EncryptionKey({})", key(1).id())
         );
+    }
+
+    #[test]
+    fn with_several_keys_the_newest_seals_and_every_one_opens() {
+        let (old, new) = (key(1), key(2));
+        let sealed_old = old.seal("xoxb-old", "T1");
+        let both = EncryptionKey::from_base64(&format!(
+            "{}, {}",
+            STANDARD.encode([2u8; 32]),
+            STANDARD.encode([1u8; 32])
+        ))
+        .unwrap();
+        assert_eq!(both.id(), new.id());
+        assert_eq!(both.ids(), vec![new.id(), old.id()]);
+        assert!(both.opens(old.id()) && both.opens(new.id()) && !both.opens(key(3).id()));
+        // What the old key sealed still opens; new seals are the newest key's.
+        assert_eq!(both.open(&sealed_old, "T1").unwrap().expose(), "xoxb-old");
+        let sealed_new = both.seal("xoxb-new", "T1");
+        assert_eq!(sealed_key_id(&sealed_new), Some(new.id()));
+        assert_eq!(new.open(&sealed_new, "T1").unwrap().expose(), "xoxb-new");
+        assert_eq!(
+            old.open(&sealed_new, "T1"),
+            Err(OpenError::OtherKey(new.id().to_string()))
+        );
+        // Still bound to its row, whichever key opens it.
+        assert_eq!(both.open(&sealed_old, "T2"), Err(OpenError::Tampered));
+        // One per line, as in a mounted file, reads the same.
+        let lines = EncryptionKey::from_base64(&format!(
+            "{}\n{}\n",
+            STANDARD.encode([2u8; 32]),
+            STANDARD.encode([1u8; 32])
+        ))
+        .unwrap();
+        assert_eq!(lines.ids(), both.ids());
+        assert_eq!(
+            format!("{both:?}"),
+            format!("EncryptionKey({}, {})", new.id(), old.id())
+        );
+        // A key listed twice, or an empty list, is refused.
+        let twice = format!("{0},{0}", STANDARD.encode([1u8; 32]));
+        assert_eq!(
+            EncryptionKey::from_base64(&twice).unwrap_err(),
+            KeyError::Repeated(old.id().to_string())
+        );
+        assert!(EncryptionKey::from_base64(" , ").is_err());
     }
 
     proptest! {

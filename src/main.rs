@@ -128,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             eprintln!(
                 "{count} token(s) re-sealed from key {} to key {}. Start the server with the new key now (READINESS_ENCRYPTION_KEY or READINESS_ENCRYPTION_KEY_FILE).",
-                old.id(),
+                old.ids().join(", "),
                 new.id()
             );
             Ok(())
@@ -146,6 +146,34 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("{count} audit entries exported");
             store.close().await;
             Ok(())
+        }
+        Command::VerifyAudit => {
+            let store = readiness::store::Store::connect(&settings.database_url).await?;
+            let checked = store.verify_audit().await;
+            store.close().await;
+            let checked = checked.context("cannot read the audit log")?;
+            if checked.before_chain > 0 {
+                eprintln!(
+                    "{} older entries were written before the chain began and are not covered",
+                    checked.before_chain
+                );
+            }
+            match checked.broken {
+                None => {
+                    println!(
+                        "audit log verified: {} entries, each following the one before it",
+                        checked.verified
+                    );
+                    Ok(())
+                }
+                Some((id, why)) => {
+                    println!(
+                        "audit log BROKEN at entry {id}: {why} ({} entries before it verified)",
+                        checked.verified
+                    );
+                    std::process::exit(1);
+                }
+            }
         }
         Command::CheckTemplate { path } => {
             let text = std::fs::read_to_string(&path)

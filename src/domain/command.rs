@@ -3,12 +3,12 @@
 //! inside a customer's channel the customer may be left out.
 
 use crate::domain::roles::{Act, Role};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 
 use super::checklist::Tier;
 use super::policy::MILESTONES;
 use super::report::Month;
-use super::schedule::{When, WhenError};
+use super::schedule::{When, WhenError, YEARS};
 use super::sla::Priority;
 use super::slug::is_valid_slug;
 
@@ -187,15 +187,41 @@ pub enum Opened {
 }
 
 impl Opened {
+    /// A time in [`OPENED_YEARS`] only: `0000-01-01T00:00:00Z` or a five-digit year is
+    /// refused here rather than overflowing the arithmetic downstream (which refuses a
+    /// time in the future, or over 30 days back, by comparing it with now).
     pub fn parse(text: &str) -> Option<Self> {
+        if !starts_with_plain_year(text) {
+            return None;
+        }
         if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-            return Some(Opened::Exact(t));
+            return OPENED_YEARS.contains(&t.year()).then_some(Opened::Exact(t));
         }
         ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
             .iter()
             .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+            .filter(|t| OPENED_YEARS.contains(&t.year()))
             .map(Opened::Local)
     }
+}
+
+/// The years an `opened=` time may name: Unix time on, four digits.
+pub const OPENED_YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
+/// Four ASCII digits and a `-`: chrono's `%Y` alone would take `+99999` or `-0001`.
+fn starts_with_plain_year(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() > 4 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-'
+}
+
+/// A `YYYY-MM-DD` date typed in a command, within [`YEARS`].
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    if !starts_with_plain_year(text) {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|d| YEARS.contains(&d.year()))
 }
 
 /// One word of the command text; a double-quoted phrase is one word.
@@ -388,7 +414,7 @@ fn parse_remind(words: &[Word]) -> Result<Command, ParseError> {
 }
 
 fn parse_golive(words: &[Word]) -> Result<Command, ParseError> {
-    let date_of = |w: &Word| NaiveDate::parse_from_str(&w.text, "%Y-%m-%d").ok();
+    let date_of = |w: &Word| parse_date(&w.text);
     let looks_like_date = |w: &Word| !w.quoted && w.text.starts_with(|c: char| c.is_ascii_digit());
     let bad_date = |w: &Word| usage(Form::GoLive, Problem::BadDate(w.text.clone()));
     let (customer, date) = match words {
@@ -485,8 +511,8 @@ fn parse_audit(words: &[Word]) -> Result<Command, ParseError> {
         match key_value(word) {
             Some((key, value)) if key == "since" => {
                 since = Some(
-                    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-                        .map_err(|_| usage(Form::Audit, Problem::BadDate(value.into())))?,
+                    parse_date(value)
+                        .ok_or_else(|| usage(Form::Audit, Problem::BadDate(value.into())))?,
                 );
             }
             Some(_) => {
@@ -811,8 +837,8 @@ fn parse_assign(words: &[Word]) -> Result<Command, ParseError> {
         if let Some((key, value)) = key_value(word) {
             if key == "due" {
                 due = Some(
-                    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-                        .map_err(|_| usage(Form::Assign, Problem::BadDate(value.into())))?,
+                    parse_date(value)
+                        .ok_or_else(|| usage(Form::Assign, Problem::BadDate(value.into())))?,
                 );
                 continue;
             }
@@ -1298,6 +1324,70 @@ mod tests {
             parse("report acme month=2026-1x"),
             Err(usage(Form::Report, Problem::BadMonth("2026-1x".into())))
         );
+    }
+
+    #[test]
+    fn dates_at_the_edges_are_refused_with_the_usage() {
+        for (text, form) in [
+            ("assign acme 1.1.1 <@U1AB> due=+99999-01-01", Form::Assign),
+            ("assign acme 1.1.1 <@U1AB> due=-0001-01-01", Form::Assign),
+            ("assign acme 1.1.1 <@U1AB> due=0000-01-01", Form::Assign),
+            ("assign acme 1.1.1 <@U1AB> due=9999-12-31", Form::Assign),
+            ("golive acme 9999-12-31", Form::GoLive),
+            ("golive 9999-12-31", Form::GoLive),
+            ("golive acme +99999-01-01", Form::GoLive),
+            ("golive acme 1999-12-31", Form::GoLive),
+            (
+                "ticket acme P1 opened=0000-01-01T00:00:00Z Down",
+                Form::Ticket,
+            ),
+            (
+                "ticket acme P1 opened=+99999-01-01T00:00:00Z Down",
+                Form::Ticket,
+            ),
+            ("ticket acme P1 opened=1969-12-31T23:59 Down", Form::Ticket),
+            ("audit since=+99999-01-01", Form::Audit),
+        ] {
+            match parse(text) {
+                Err(ParseError::Usage { form: f, .. }) => assert_eq!(f, form, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        for text in [
+            "remind me every 0 months from 2026-12-01 hi",
+            "remind me every 121 months from 2026-12-01 hi",
+            "remind me 9999-12-31 hi",
+            "remind me every month from 9999-12-31 hi",
+            "remind me 0000-01-01 hi",
+        ] {
+            assert!(
+                matches!(
+                    parse(text),
+                    Err(ParseError::Usage {
+                        problem: Problem::BadWhen(_),
+                        ..
+                    })
+                ),
+                "{text}: {:?}",
+                parse(text)
+            );
+        }
+        // The edges of the range itself are taken.
+        assert!(parse("golive acme 2099-12-31").is_ok());
+        assert!(parse("golive acme 2000-01-01").is_ok());
+    }
+
+    proptest::proptest! {
+        /// Whatever the year, a date either parses within the range or is refused.
+        #[test]
+        fn any_year_parses_in_range_or_is_refused(year in -300_000i64..300_000, m in 0u32..14, d in 0u32..33) {
+            let text = format!("{year:04}-{m:02}-{d:02}");
+            if let Some(date) = parse_date(&text) {
+                proptest::prop_assert!(YEARS.contains(&date.year()));
+            }
+            let _ = parse(&format!("golive acme {text}"));
+            let _ = parse(&format!("ticket acme P1 opened={text}T00:00:00Z x"));
+        }
     }
 }
 

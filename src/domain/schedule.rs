@@ -25,6 +25,11 @@ pub const DEFAULT_TIME: NaiveTime = NaiveTime::from_hms_opt(9, 0, 0).expect("09:
 /// "in …" goes at most this far ahead; further out, a date says what is meant.
 pub const IN_AT_MOST_DAYS: i64 = 366;
 
+/// The years a date typed in a command may fall in: the support calendar's (its
+/// Japanese holidays are known for 2000–2099). A date outside is refused with the
+/// command's usage, so nothing past it ever reaches date arithmetic.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+
 /// "every N months" counts at most this many months (ten years).
 pub const MONTHS_AT_MOST: u32 = 120;
 
@@ -438,7 +443,10 @@ fn parse_date(word: &str) -> Result<NaiveDate, WhenError> {
     if !looks_like_date(word) || word.contains(['T', 't']) {
         return Err(WhenError::BadDate(word.to_string()));
     }
-    NaiveDate::parse_from_str(word, "%Y-%m-%d").map_err(|_| WhenError::BadDate(word.to_string()))
+    NaiveDate::parse_from_str(word, "%Y-%m-%d")
+        .ok()
+        .filter(|d| YEARS.contains(&d.year()))
+        .ok_or_else(|| WhenError::BadDate(word.to_string()))
 }
 
 /// "2026-12-01 09:30", "2026-12-01T09:30" or "2026-12-01" (09:00).

@@ -4,15 +4,19 @@
 pub mod oauth;
 pub mod signature;
 
+use std::{future::Future, time::Duration};
+
 use axum::{
     Json, Router,
     body::{Body, Bytes},
+    error_handling::HandleErrorLayer,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tracing::{debug, warn};
 
 use crate::metrics::{self, Metrics};
@@ -28,6 +32,31 @@ use signature::{Unverified, Verifier};
 /// once URL-encoded, so 1 MiB leaves room and still stops abuse.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// What a client may hold of the server: a stalled client is closed, and a flood of
+/// requests is shed rather than queued, so neither starves Slack's requests nor
+/// `/healthz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// A connection that has not sent a whole request head within this is closed
+    /// (also an idle keep-alive connection between requests).
+    pub header_timeout: Duration,
+    /// A request whose body has not all arrived within this, from its headers, gets 408.
+    pub body_timeout: Duration,
+    /// Requests in progress at once, past their headers; more get 503 at once.
+    /// `/healthz` is outside the cap.
+    pub max_requests: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(30),
+            max_requests: 1024,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct HttpState {
     pub ctx: Context,
@@ -35,18 +64,33 @@ pub struct HttpState {
     pub metrics: Metrics,
     /// The OAuth install flow, with many workspaces.
     pub installer: Option<oauth::Installer>,
+    pub limits: HttpLimits,
 }
 
 pub fn router(state: HttpState) -> Router {
+    // One semaphore for every capped route (a per-route limit would multiply the cap);
+    // past it a request is shed with 503 rather than left waiting.
+    let cap = tower::ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, "busy: try again");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }))
+        .load_shed()
+        .layer(GlobalConcurrencyLimitLayer::new(state.limits.max_requests));
     Router::new()
         .route("/slack/commands", post(commands))
         .route("/slack/interactions", post(interactions))
         .route("/slack/events", post(events))
         .route("/slack/install", get(oauth::install))
         .route("/slack/oauth/callback", get(oauth::callback))
-        .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .layer(cap)
+        // Added after the cap, so outside it: liveness answers whatever the load.
+        .route("/healthz", get(|| async { "ok" }))
         .route_layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
@@ -72,9 +116,25 @@ async fn verified_body(
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| too_large())?;
+    // The whole body within the timeout, however slowly it trickles: a client that
+    // stalls mid-body gets 408 and its connection is closed.
+    let bytes = match tokio::time::timeout(
+        state.limits.body_timeout,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return Err(too_large()),
+        Err(_) => {
+            debug!("request refused: its body did not arrive in time");
+            let mut response = plain(StatusCode::REQUEST_TIMEOUT, "request body too slow");
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Err(response);
+        }
+    };
     match state.verifier.verify(headers, &bytes) {
         Ok(()) => Ok(bytes),
         Err(reason) => {
@@ -179,6 +239,59 @@ async fn events(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
             plain(StatusCode::SERVICE_UNAVAILABLE, "try again")
         }
     }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets the requests in
+/// progress finish. Like `axum::serve`, on hyper's HTTP/1 server, but with a timer, so
+/// a connection that stalls before its headers are in is closed after
+/// `header_timeout` (axum's sets none, so such a connection stays open for ever), and
+/// without keep-alive (see below).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        // One request a connection. hyper's header timer also runs while a kept-alive
+        // connection waits for its next request, so it would close idle connections
+        // after a few seconds, racing a client (Slack, a proxy) that reuses one just
+        // then: the request would be lost. `Connection: close` tells clients not to.
+        .keep_alive(false);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, most likely: wait for some to close
+                    // rather than spin.
+                    warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                debug!(error = %e, "a connection ended in error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {

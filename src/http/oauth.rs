@@ -6,7 +6,9 @@
 //! The `state` is `<expires ms>.<nonce>.<HMAC>`, keyed by the client secret; the nonce
 //! is also set in a cookie on the installer's browser, and the callback needs both.
 //! So a callback forged elsewhere, replayed after ten minutes, or carried to another
-//! browser installs nothing.
+//! browser installs nothing. A state is good for one callback: the store records it
+//! as spent, but only once the cookie matched, so a stranger replaying the link
+//! cannot burn it.
 
 use std::collections::HashMap;
 
@@ -113,13 +115,14 @@ impl Installer {
         format!("{signed}.{mac}")
     }
 
-    /// Checks a state came from [`Self::issue_state`], in time, for this browser.
+    /// Checks a state came from [`Self::issue_state`], in time, for this browser;
+    /// returns when it expires. Whether it was used already is the store's to say.
     pub fn check_state(
         &self,
         state: &str,
         cookie_nonce: Option<&str>,
         now_ms: i64,
-    ) -> Result<(), BadState> {
+    ) -> Result<i64, BadState> {
         let mut parts = state.split('.');
         let (Some(expires), Some(nonce), Some(mac), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -135,7 +138,7 @@ impl Installer {
             return Err(BadState::Expired);
         }
         match cookie_nonce {
-            Some(cookie) if bool::from(cookie.as_bytes().ct_eq(nonce.as_bytes())) => Ok(()),
+            Some(cookie) if bool::from(cookie.as_bytes().ct_eq(nonce.as_bytes())) => Ok(expires),
             _ => Err(BadState::OtherBrowser),
         }
     }
@@ -245,18 +248,52 @@ pub async fn callback(
         return not_enabled();
     };
     let now = state.ctx.support.time.now_ms();
+    let nonce = cookie_nonce(&headers);
     let checked = installer.check_state(
         query.get("state").map_or("", String::as_str),
-        cookie_nonce(&headers).as_deref(),
+        nonce.as_deref(),
         now,
     );
-    if let Err(why) = checked {
-        info!(?why, "an install callback was refused: its state");
-        return page(
+    let refused = || {
+        page(
             StatusCode::BAD_REQUEST,
             "This install link is not valid",
-            "It has expired, or it was started in another browser. Nothing was installed. Start again from /slack/install.",
-        );
+            "It has expired, was used already, or was started in another browser. Nothing was installed. Start again from /slack/install.",
+        )
+    };
+    let expires = match checked {
+        Ok(expires) => expires,
+        Err(why) => {
+            info!(?why, "an install callback was refused: its state");
+            return refused();
+        }
+    };
+    // Single use, and spent only here, after the browser's cookie matched: a stranger
+    // replaying the link cannot burn it for the installer.
+    match state
+        .ctx
+        .store
+        .spend_oauth_state(
+            nonce.as_deref().unwrap_or_default(),
+            expires,
+            now,
+            STATE_TTL_MS,
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            info!("an install callback was refused: its state was used already");
+            return refused();
+        }
+        Err(e) => {
+            warn!(error = %e, "cannot record an install state as used");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                "Nothing was installed. Please start again from /slack/install in a minute.",
+            );
+        }
     }
     if let Some(error) = query.get("error") {
         info!(error = %error, "an install was cancelled in Slack");
@@ -405,7 +442,10 @@ mod tests {
         let i = installer();
         let now = 1_700_000_000_000;
         let state = i.issue_state("abc", now);
-        assert_eq!(i.check_state(&state, Some("abc"), now + 1000), Ok(()));
+        assert_eq!(
+            i.check_state(&state, Some("abc"), now + 1000),
+            Ok(now + STATE_TTL_MS)
+        );
         assert_eq!(
             i.check_state(&state, Some("abc"), now + STATE_TTL_MS + 1),
             Err(BadState::Expired)

@@ -43,7 +43,15 @@ impl Verifier {
     }
 
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), Unverified> {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        // Exactly one of each: with two, which one a proxy or this code reads is a
+        // guess, so a doubled header is refused like a missing one.
+        let header = |name: &str| {
+            let mut values = headers.get_all(name).iter();
+            match (values.next(), values.next()) {
+                (Some(value), None) => value.to_str().ok(),
+                _ => None,
+            }
+        };
         let (Some(signature), Some(timestamp)) = (
             header("x-slack-signature"),
             header("x-slack-request-timestamp"),
@@ -66,8 +74,17 @@ impl Verifier {
         now: i64,
     ) -> Result<(), Unverified> {
         let secret = self.secret.as_ref().ok_or(Unverified::NoSecret)?;
+        // Plain decimal digits only (no sign, no spaces, at most 12 of them), compared
+        // without arithmetic that could overflow: `i64::MIN`, `+1700000000` and an empty
+        // header are all refused.
+        if timestamp.is_empty()
+            || timestamp.len() > 12
+            || !timestamp.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(Unverified::Stale);
+        }
         let ts: i64 = timestamp.parse().map_err(|_| Unverified::Stale)?;
-        if (now - ts).abs() > MAX_SKEW_SECONDS {
+        if now.abs_diff(ts) > MAX_SKEW_SECONDS.unsigned_abs() {
             return Err(Unverified::Stale);
         }
         let expected = sign(secret.expose(), timestamp, body);
@@ -145,6 +162,64 @@ mod tests {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(format!("v0:{ts}:{body}").as_bytes());
         format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    #[test]
+    fn timestamps_at_the_edges_are_refused_without_overflow() {
+        let v = Verifier::new(&Secret::new(SECRET));
+        let body = b"text=hello";
+        let now = 1_700_000_000_i64;
+        for ts in [
+            i64::MIN.to_string(),
+            i64::MAX.to_string(),
+            "+1700000000".to_string(),
+            " 1700000000".to_string(),
+            "1700000000 ".to_string(),
+            "-1700000000".to_string(),
+            String::new(),
+            "1700000000.5".to_string(),
+            "99999999999999999999999".to_string(),
+        ] {
+            let sig = sign(SECRET, &ts, "text=hello");
+            assert_ne!(v.verify_at(&sig, &ts, body, now), Ok(()), "{ts:?}");
+            // Nor does any `now` overflow, near either end.
+            for at in [i64::MIN, i64::MAX, 0] {
+                assert_ne!(v.verify_at(&sig, &ts, body, at), Ok(()), "{ts:?} at {at}");
+            }
+        }
+        // The plain form of the same second passes.
+        let ts = now.to_string();
+        let sig = sign(SECRET, &ts, "text=hello");
+        assert_eq!(v.verify_at(&sig, &ts, body, now), Ok(()));
+    }
+
+    #[test]
+    fn doubled_headers_are_refused() {
+        let v = Verifier::new(&Secret::new(SECRET));
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let body = "text=hello";
+        let good = sign(SECRET, &ts, body);
+        let mut h = headers(&good, &ts);
+        h.append("x-slack-signature", "v0=00".parse().unwrap());
+        assert_eq!(
+            v.verify(&h, body.as_bytes()),
+            Err(Unverified::MissingHeaders)
+        );
+        let mut h = headers(&good, &ts);
+        h.append("x-slack-request-timestamp", ts.parse().unwrap());
+        assert_eq!(
+            v.verify(&h, body.as_bytes()),
+            Err(Unverified::MissingHeaders)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_timestamp_or_clock_panics(ts in proptest::prelude::any::<i64>(), now in proptest::prelude::any::<i64>(), text in ".{0,24}") {
+            let v = Verifier::new(&Secret::new(SECRET));
+            let _ = v.verify_at("v0=00", &ts.to_string(), b"x", now);
+            let _ = v.verify_at("v0=00", &text, b"x", now);
+        }
     }
 
     #[test]

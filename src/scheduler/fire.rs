@@ -1,7 +1,7 @@
 //! Fires due rows: SLA timers become escalation posts and reminders become their
 //! posts, each in the outbox and moved on in the same transaction, so a crash either
 //! fired a row or did not. Once a day it also purges audit entries past the policy's
-//! retention.
+//! retention and outbox rows sent over a week ago.
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
@@ -13,6 +13,9 @@ use crate::support::Support;
 
 /// How often the audit retention is enforced.
 const RETENTION_EVERY_MS: i64 = 24 * 3600 * 1000;
+
+/// How long a sent outbox row is kept: a week, for looking into what was posted.
+pub const OUTBOX_SENT_KEPT_MS: i64 = 7 * 24 * 3600 * 1000;
 
 pub async fn run(
     support: Support,
@@ -30,6 +33,7 @@ pub async fn run(
         let now = support.time.now();
         if now.timestamp_millis() >= next_purge {
             purge_old_audit(&support, now).await;
+            prune_sent_outbox(&support, now).await;
             let day_ago = now.timestamp_millis() - RETENTION_EVERY_MS;
             if let Err(e) = store.forget_old_events(day_ago).await {
                 warn!(error = %e, "cannot forget old event ids");
@@ -120,6 +124,17 @@ async fn purge_uninstalled(support: &Support, now: DateTime<Utc>) -> Option<i64>
         }
     }
     store.first_uninstalled_at().await.ok().and_then(due)
+}
+
+/// Deletes outbox rows sent more than [`OUTBOX_SENT_KEPT_MS`] ago (their keys have done
+/// their work: every key names one occurrence), so the table does not grow for ever.
+async fn prune_sent_outbox(support: &Support, now: DateTime<Utc>) {
+    let before = now.timestamp_millis() - OUTBOX_SENT_KEPT_MS;
+    match support.store.prune_sent_outbox(before).await {
+        Ok(0) => {}
+        Ok(n) => info!(rows = n, "sent outbox rows past retention pruned"),
+        Err(e) => warn!(error = %e, "cannot prune sent outbox rows"),
+    }
 }
 
 /// Deletes audit entries older than the policy's retention (never younger than the

@@ -812,9 +812,10 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
         .map(str::to_string);
     let due = match field(state, ids::MODAL_DUE).and_then(|v| v["selected_date"].as_str()) {
         None => None,
-        Some(text) => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
+        // The same range as a typed `due=`: a forged payload's year 99999 goes no further.
+        Some(text) => match crate::domain::command::parse_date(text) {
+            Some(d) => Some(d),
+            None => {
                 return modal_error(
                     ids::MODAL_DUE,
                     lang.pick("Pick a date.", "日付を選んでください。"),

@@ -23,8 +23,15 @@ const FORGET_EVERY: u64 = 10_000;
 pub struct CommandLimits {
     per_user: Option<(u32, DefaultKeyedRateLimiter<u64>)>,
     per_workspace: Option<(u32, DefaultKeyedRateLimiter<u64>)>,
+    /// Refusals audited per person: [`DENIALS_AT_ONCE`], then one a minute.
+    denials: DefaultKeyedRateLimiter<u64>,
     checks: AtomicU64,
 }
+
+/// A person's refusals (`access.denied`) audited at once; past that, one a minute.
+/// Every refusal is still answered: only its entry is skipped, so one person (or a
+/// script in their name) clicking what they may not cannot flood the audit log.
+pub const DENIALS_AT_ONCE: u32 = 10;
 
 /// Keys are hashes of the ids, so a check allocates nothing (64 bits: a collision
 /// would only share an allowance).
@@ -58,8 +65,20 @@ impl CommandLimits {
         Self {
             per_user: limiter(per_user_per_minute),
             per_workspace: limiter(per_workspace_per_minute),
+            denials: RateLimiter::keyed(
+                Quota::per_minute(NonZeroU32::MIN)
+                    .allow_burst(NonZeroU32::new(DENIALS_AT_ONCE).expect("not zero")),
+            ),
             checks: AtomicU64::new(0),
         }
+    }
+
+    /// Whether `user` of `team`'s refusal now is audited (see [`DENIALS_AT_ONCE`]).
+    pub fn audit_denial(&self, team: &str, user: &str) -> bool {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
+            self.denials.retain_recent();
+        }
+        self.denials.check_key(&key(&[team, user])).is_ok()
     }
 
     /// Takes one command from `user` of `team`'s allowance, or says which limit it hit.

@@ -12,6 +12,7 @@ use crate::delivery::users::Side;
 use crate::domain::i18n::Lang;
 use crate::domain::roles::{Act, Role, WHO_MAY, effective_role, is_group, may};
 use crate::store::audit::{Actor, Source};
+use tracing::debug;
 
 /// How long a request waits, in all, for what Slack says of the person (their
 /// `users.info` and their user groups' members, asked together): well inside Slack's
@@ -153,10 +154,19 @@ pub(super) async fn require(
     let Err(why) = allowed(ctx, team, user, act).await? else {
         return Ok(());
     };
-    let entry = Actor::new(user, source)
-        .entry(team, None, "access.denied", act.as_str(), now_ms)
-        .with(None, Some(serde_json::json!({ "role": why.as_str() })));
-    ctx.store.audit(&entry).await?;
+    // Audited up to a rate per person; the refusal is answered every time.
+    if ctx.limits.audit_denial(team, user) {
+        let entry = Actor::new(user, source)
+            .entry(team, None, "access.denied", act.as_str(), now_ms)
+            .with(None, Some(serde_json::json!({ "role": why.as_str() })));
+        ctx.store.audit(&entry).await?;
+    } else {
+        debug!(
+            user,
+            act = act.as_str(),
+            "a refusal past the audit rate: not audited"
+        );
+    }
     let lang = ctx.users.lang_for(team, user).await;
     Err(Refusal::Message(match why {
         NotAllowed::Role(role) => denied(role, act, lang),

@@ -39,6 +39,10 @@ async fn vacuum_into(pool: &SqlitePool, to: &Path) -> anyhow::Result<u64> {
     }
     let partial = to.with_extension("partial");
     let _ = std::fs::remove_file(&partial);
+    // Created empty with mode 0600 first (VACUUM INTO fills an empty file), so the copy
+    // is never readable by others, not even while it is written.
+    super::owner_only_file(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
     sqlx::query("VACUUM INTO ?")
         .bind(partial.to_string_lossy().to_string())
         .execute(pool)

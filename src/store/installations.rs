@@ -91,6 +91,34 @@ impl_row_like!(sqlx::sqlite::SqliteRow);
 impl_row_like!(sqlx::postgres::PgRow);
 
 impl Store {
+    /// Spends the OAuth install state with this `nonce` (good until `expires_at`):
+    /// `true` the first time, `false` if a callback used it already. States expired
+    /// for a whole `forget_after_ms` more are forgotten (they are refused as expired).
+    pub async fn spend_oauth_state(
+        &self,
+        nonce: &str,
+        expires_at: i64,
+        now_ms: i64,
+        forget_after_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(&self.db, write, |pool| {
+            sqlx::query("DELETE FROM oauth_states_used WHERE expires_at < $1")
+                .bind(now_ms.saturating_sub(forget_after_ms))
+                .execute(pool)
+                .await?;
+            let spent = sqlx::query(
+                "INSERT INTO oauth_states_used (nonce, expires_at) VALUES ($1, $2)
+                 ON CONFLICT (nonce) DO NOTHING",
+            )
+            .bind(nonce)
+            .bind(expires_at)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(spent == 1)
+        })
+    }
+
     /// Records an install (a reinstall replaces the token and clears the uninstall),
     /// with its audit entry.
     pub async fn save_installation(&self, install: &Installation) -> Result<(), sqlx::Error> {
@@ -243,7 +271,8 @@ impl Store {
             return Ok(false);
         };
         // A few seconds' grace: Slack's clock and ours differ.
-        if !install.is_active() || sent_ms + 5_000 < install.installed_at {
+        // (Saturating: `sent_ms` comes from the event's own `event_time`.)
+        if !install.is_active() || sent_ms.saturating_add(5_000) < install.installed_at {
             return Ok(false);
         }
         let teams = self.teams_of(&install).await?;
@@ -448,7 +477,6 @@ impl Store {
     ) -> Result<Result<usize, E>, sqlx::Error> {
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            append_audit!(&mut *tx, entry)?;
             let rows = sqlx::query(
                 "SELECT workspace, bot_token FROM installations
                  WHERE bot_token IS NOT NULL ORDER BY workspace",
@@ -464,6 +492,10 @@ impl Store {
                     // Nothing is committed: the transaction rolls back on drop.
                     Err(e) => return Ok(Err(e)),
                 };
+                if resealed == sealed {
+                    // Under the new key already: counted as nothing to do.
+                    continue;
+                }
                 sqlx::query("UPDATE installations SET bot_token = $2 WHERE workspace = $1")
                     .bind(&workspace)
                     .bind(&resealed)
@@ -471,16 +503,18 @@ impl Store {
                     .await?;
                 count += 1;
             }
+            append_audit!(&mut *tx, entry)?;
             tx.commit().await?;
             Ok(Ok(count))
         })
     }
 }
 
-/// `readiness rotate-key`: re-seals every stored token from the `old` key to the `new`
-/// one, in one transaction (a token already under `new`, from a rotation cut short, is
-/// kept). The SQLite server must be stopped; PostgreSQL replicas are restarted with
-/// the new key afterwards. Returns how many tokens were re-sealed.
+/// `readiness rotate-key`: re-seals every stored token from the `old` keys to the `new`
+/// one, in one transaction (a token already under `new`, from a rotation cut short or
+/// sealed by a replica that seals with it, is kept). The SQLite server must be
+/// stopped; PostgreSQL replicas keep running when they list both keys (README).
+/// Returns how many tokens were re-sealed.
 pub async fn rotate_key(
     database_url: &str,
     old: &crate::crypto::EncryptionKey,
@@ -488,7 +522,7 @@ pub async fn rotate_key(
     now_ms: i64,
 ) -> anyhow::Result<usize> {
     use crate::crypto::sealed_key_id;
-    if old.id() == new.id() {
+    if old.ids() == [new.id()] {
         anyhow::bail!(
             "the new key is the key in use ({}): nothing to rotate",
             new.id()
@@ -499,7 +533,7 @@ pub async fn rotate_key(
     let entry = Actor::new("operator", super::audit::Source::Cli)
         .entry("*", None, "key.rotated", new.id(), now_ms)
         .with(
-            Some(serde_json::json!({ "key": old.id() })),
+            Some(serde_json::json!({ "key": old.ids().join(",") })),
             Some(serde_json::json!({ "key": new.id() })),
         );
     let resealed = store

@@ -11,7 +11,12 @@
 //! connection, where they queue in order, instead of several connections spinning in
 //! SQLite's busy handler; reads use their own pool and, in WAL mode, never wait for it.
 
-use std::{collections::HashMap, str::FromStr, time::Duration};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -107,22 +112,21 @@ macro_rules! on_pool {
 }
 
 /// The statements of one request's ticks inside transaction `$tx`; evaluates to the
-/// keys whose state changed. A key ticked twice keeps its first who and when.
+/// keys whose state changed and the audit entries of those changes, for the caller to
+/// append ([`audit::append_audits!`]) once its other changes are made. A key ticked
+/// twice keeps its first who and when.
 macro_rules! tick_statements {
     ($tx:expr, $customer:expr, $ticked:expr, $unticked:expr, $user:expr, $source:expr, $now:expr) => {{
         let mut changed: Vec<String> = Vec::new();
         // Each change is audited in the same transaction, and a ticked item's
         // due-date reminder is cancelled with it (an untick brings back one still ahead).
-        let audit = |action: &'static str| {
-            sqlx::query(
-                "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, before, after, at)
-                 SELECT team_id, id, $2, $3, $4, $5, $6, $7, $8 FROM customers WHERE id = $1",
-            )
+        let mut entries: Vec<audit::AuditEntry> = Vec::new();
+        let actor = Actor::new($user, $source);
+        let team_id: String = sqlx::query_scalar("SELECT team_id FROM customers WHERE id = $1")
             .bind($customer)
-            .bind($user)
-            .bind($source.as_str())
-            .bind(action)
-        };
+            .fetch_one(&mut *$tx)
+            .await?;
+        let done = |d: bool| Some(serde_json::json!({ "done": d }));
         for key in $ticked {
             let n = sqlx::query(
                 "INSERT INTO item_states (customer_id, item_key, done_by, done_at, updated_by, updated_at)
@@ -140,25 +144,28 @@ macro_rules! tick_statements {
             .await?
             .rows_affected();
             if n > 0 {
-                audit("item.ticked")
-                    .bind(key)
-                    .bind(r#"{"done":false}"#)
-                    .bind(r#"{"done":true}"#)
-                    .bind($now)
-                    .execute(&mut *$tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, at)
-                     SELECT team_id, customer_id, $3, $4, 'reminder.cancelled', 'R-' || id, $5
-                     FROM reminders WHERE customer_id = $1 AND item_key = $2 AND status = 'active'",
+                entries.push(
+                    actor
+                        .entry(&team_id, Some($customer), "item.ticked", key, $now)
+                        .with(done(false), done(true)),
+                );
+                let cancelled: Vec<i64> = sqlx::query_scalar(
+                    "SELECT id FROM reminders
+                     WHERE customer_id = $1 AND item_key = $2 AND status = 'active' ORDER BY id",
                 )
                 .bind($customer)
                 .bind(key)
-                .bind($user)
-                .bind($source.as_str())
-                .bind($now)
-                .execute(&mut *$tx)
+                .fetch_all(&mut *$tx)
                 .await?;
+                for id in cancelled {
+                    entries.push(actor.entry(
+                        &team_id,
+                        Some($customer),
+                        "reminder.cancelled",
+                        &format!("R-{id}"),
+                        $now,
+                    ));
+                }
                 sqlx::query(
                     "UPDATE reminders SET status = 'cancelled'
                      WHERE customer_id = $1 AND item_key = $2 AND status = 'active'",
@@ -183,26 +190,29 @@ macro_rules! tick_statements {
             .await?
             .rows_affected();
             if n > 0 {
-                audit("item.unticked")
-                    .bind(key)
-                    .bind(r#"{"done":true}"#)
-                    .bind(r#"{"done":false}"#)
-                    .bind($now)
-                    .execute(&mut *$tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, at)
-                     SELECT team_id, customer_id, $3, $4, 'reminder.resumed', 'R-' || id, $5
-                     FROM reminders WHERE customer_id = $1 AND item_key = $2
-                       AND status = 'cancelled' AND next_due_at > $5",
+                entries.push(
+                    actor
+                        .entry(&team_id, Some($customer), "item.unticked", key, $now)
+                        .with(done(true), done(false)),
+                );
+                let resumed: Vec<i64> = sqlx::query_scalar(
+                    "SELECT id FROM reminders WHERE customer_id = $1 AND item_key = $2
+                       AND status = 'cancelled' AND next_due_at > $3 ORDER BY id",
                 )
                 .bind($customer)
                 .bind(key)
-                .bind($user)
-                .bind($source.as_str())
                 .bind($now)
-                .execute(&mut *$tx)
+                .fetch_all(&mut *$tx)
                 .await?;
+                for id in resumed {
+                    entries.push(actor.entry(
+                        &team_id,
+                        Some($customer),
+                        "reminder.resumed",
+                        &format!("R-{id}"),
+                        $now,
+                    ));
+                }
                 sqlx::query(
                     "UPDATE reminders SET status = 'active'
                      WHERE customer_id = $1 AND item_key = $2 AND status = 'cancelled'
@@ -216,7 +226,7 @@ macro_rules! tick_statements {
                 changed.push(key.clone());
             }
         }
-        changed
+        (changed, entries)
     }};
 }
 
@@ -404,7 +414,9 @@ impl Store {
             }
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .with_context(|| format!("bad SQLite URL {url:?}"))?
+                .with_context(|| format!("bad SQLite URL {url:?}"))?;
+            restrict_sqlite_files(options.get_filename())?;
+            let options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // In WAL mode NORMAL is durable against process crashes; a power loss may
@@ -991,13 +1003,16 @@ impl Store {
         }
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let changed = tick_statements!(tx, customer_id, ticked, unticked, user, source, now_ms);
+            let (changed, entries) =
+                tick_statements!(tx, customer_id, ticked, unticked, user, source, now_ms);
             if !changed.is_empty() {
                 sqlx::query(BUMP_VERSION)
                     .bind(customer_id)
                     .execute(&mut *tx)
                     .await?;
             }
+            // Last, so the chain's lock is the last one this transaction takes.
+            audit::append_audits!(&mut *tx, &entries)?;
             tx.commit().await?;
             Ok(changed)
         })
@@ -1267,11 +1282,7 @@ pub fn lock_single_process(url: &str) -> anyhow::Result<Option<std::fs::File>> {
         return Ok(None);
     }
     let lock_path = format!("{name}.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
+    let file = owner_only_file(Path::new(&lock_path))
         .with_context(|| format!("cannot open {lock_path}"))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
@@ -1283,6 +1294,44 @@ pub fn lock_single_process(url: &str) -> anyhow::Result<Option<std::fs::File>> {
             Err(e).with_context(|| format!("cannot lock {lock_path}"))
         }
     }
+}
+
+/// Opens `path` for writing, creating it empty if missing, readable and writable by
+/// its owner only (mode 0600 on Unix, whatever the umask; an existing file is narrowed
+/// to it too).
+pub(crate) fn owner_only_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
+}
+
+/// The database holds the workspaces' data and sealed tokens: its file is created
+/// (empty, which SQLite takes as a new database) with mode 0600 before SQLite opens it,
+/// so its WAL and shared-memory files, which SQLite creates with the database's mode,
+/// are 0600 too. Files left by an older version are narrowed to 0600.
+fn restrict_sqlite_files(db: &Path) -> anyhow::Result<()> {
+    let name = db.to_string_lossy();
+    if name.is_empty() || name == ":memory:" {
+        return Ok(());
+    }
+    owner_only_file(db).with_context(|| format!("cannot create {}", db.display()))?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let path = PathBuf::from(format!("{name}{suffix}"));
+        if path.exists() {
+            owner_only_file(&path)
+                .with_context(|| format!("cannot narrow {} to its owner", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 async fn write_ticks(
@@ -1329,8 +1378,9 @@ async fn commit_ticks(
     let mut tx = pool.begin().await?;
     let mut changes = Vec::with_capacity(batch.len());
     let mut bumped = std::collections::HashSet::new();
+    let mut audited = Vec::new();
     for r in batch {
-        let changed = tick_statements!(
+        let (changed, entries) = tick_statements!(
             tx,
             r.customer_id,
             &r.ticked,
@@ -1346,7 +1396,9 @@ async fn commit_ticks(
                 .await?;
         }
         changes.push(changed);
+        audited.extend(entries);
     }
+    audit::append_audits!(&mut *tx, &audited)?;
     tx.commit().await?;
     Ok(changes)
 }

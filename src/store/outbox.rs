@@ -546,11 +546,7 @@ impl Store {
 
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, sqlx::Error> {
         on_pool!(&self.db, read, |pool| {
-            let rows = sqlx::query(
-                "SELECT status, COUNT(*) AS n FROM outbox WHERE status <> 'sent' GROUP BY status",
-            )
-            .fetch_all(pool)
-            .await?;
+            let rows = sqlx::query(OUTBOX_COUNTS_SQL).fetch_all(pool).await?;
             let mut counts = OutboxCounts::default();
             for row in &rows {
                 let status: String = row.try_get("status")?;
@@ -564,4 +560,36 @@ impl Store {
             Ok(counts)
         })
     }
+
+    /// Deletes rows sent (or cancelled) before `before_ms`, a batch at a time; returns
+    /// how many. A ticket message's row stays: later changes re-arm it by its key to
+    /// update the posted message, and escalations thread under its `ts`.
+    pub async fn prune_sent_outbox(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
+        const BATCH: i64 = 5_000;
+        let mut pruned = 0;
+        loop {
+            let n = on_pool!(&self.db, write, |pool| sqlx::query(
+                "DELETE FROM outbox WHERE id IN (
+                     SELECT id FROM outbox
+                     WHERE status IN ('sent', 'cancelled') AND kind <> $1
+                       AND COALESCE(sent_at, created_at) < $2
+                     LIMIT $3)"
+            )
+            .bind(kind::TICKET_MESSAGE)
+            .bind(before_ms)
+            .bind(BATCH)
+            .execute(pool)
+            .await?
+            .rows_affected());
+            pruned += n;
+            if n < BATCH as u64 {
+                return Ok(pruned);
+            }
+        }
+    }
 }
+
+/// The counts `/metrics` shows: read from the `(status, …)` index over the rows still to
+/// send or parked only, never the sent ones.
+pub const OUTBOX_COUNTS_SQL: &str = "SELECT status, COUNT(*) AS n FROM outbox
+     WHERE status IN ('pending', 'failed') GROUP BY status";

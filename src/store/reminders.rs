@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use super::audit::{Actor, AuditEntry, append_audit};
+use super::audit::{Actor, AuditEntry, append_audit, append_audits};
 use super::outbox::{Enqueue, enqueue, kind, rearm_statement};
 use super::{Db, Store};
 use chrono::NaiveDate;
@@ -198,6 +198,7 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
             let mut cancelled = Vec::with_capacity(rows.len());
+            let mut entries = Vec::with_capacity(rows.len());
             for row in &rows {
                 let record = reminder_from_row!(row);
                 sqlx::query(
@@ -215,9 +216,10 @@ impl Store {
                         now_ms,
                     )
                     .with(Some(reminder_json(&record)), None);
-                append_audit!(&mut *tx, &entry)?;
+                entries.push(entry);
                 cancelled.push(record);
             }
+            append_audits!(&mut *tx, &entries)?;
             tx.commit().await?;
             Ok(cancelled)
         })
@@ -370,6 +372,7 @@ impl Store {
                     customer: customer_from_row!(&customer_row),
                 });
             }
+            let mut entries = Vec::new();
             for item in &due {
                 let firing = fire(item);
                 for post in &firing.enqueue {
@@ -382,8 +385,8 @@ impl Store {
                             .await?;
                     }
                 }
-                if let Some(entry) = &firing.audit {
-                    append_audit!(&mut *tx, entry)?;
+                if let Some(entry) = firing.audit {
+                    entries.push(entry);
                 }
                 sqlx::query(
                     "UPDATE reminders SET occurrence = occurrence + 1, next_due_at = $2,
@@ -395,6 +398,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            append_audits!(&mut *tx, &entries)?;
             if !due.is_empty()
                 && let Some(notify) = self.notify_sql()
             {

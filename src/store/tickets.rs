@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::audit::{Actor, AuditEntry, append_audit};
+use super::audit::{Actor, AuditEntry, append_audit, append_audits};
 use super::outbox::{Enqueue, enqueue, rearm_statement};
 use super::{Db, Store};
 
@@ -488,13 +488,14 @@ impl Store {
                     ticket: ticket_from_row!(row),
                 });
             }
+            let mut entries = Vec::new();
             for timer in &due {
                 let firing = fire(timer);
                 for item in &firing.enqueue {
                     enqueue!(&mut *tx, item, now_ms)?;
                 }
                 if let Some(entry) = &firing.audit {
-                    append_audit!(&mut *tx, entry)?;
+                    entries.push(entry.clone());
                 }
                 match firing.next {
                     None => {
@@ -520,6 +521,7 @@ impl Store {
                         .await?;
                 }
             }
+            append_audits!(&mut *tx, &entries)?;
             if !due.is_empty()
                 && let Some(notify) = self.notify_sql()
             {

@@ -27,6 +27,7 @@ mod crash;
 mod customer_side;
 mod delivery;
 mod fuzz;
+mod hardening;
 mod manifest;
 mod reminders;
 mod roles;

@@ -178,6 +178,9 @@ impl TestApp {
                     }
                 }
                 "app_token" => args.slack_app_token = Some(value.to_string()),
+                "http_header_timeout" => args.http_header_timeout = Some(value.to_string()),
+                "http_body_timeout" => args.http_body_timeout = Some(value.to_string()),
+                "http_max_requests" => args.http_max_requests = Some(value.parse().unwrap()),
                 "encryption_key_file" => {
                     args.encryption_key = None;
                     args.encryption_key_file = Some(value.into());
