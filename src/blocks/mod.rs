@@ -187,6 +187,13 @@ pub fn escape(text: &str) -> String {
 /// once escaped: what Slack counts against its limits.
 pub const NAME_CHARS: usize = 200;
 
+/// A name (a customer's, mostly) for a line of mrkdwn: escaped and cut to
+/// `NAME_CHARS`, so that a name stored long cannot push the rest of a line past its
+/// block's limit.
+pub fn name(raw: &str) -> String {
+    escape_clipped(raw, NAME_CHARS)
+}
+
 /// User text for mrkdwn: escaped, then cut to at most `max` characters without
 /// splitting an escape like `&amp;` (an `&` escapes to five, so a name of 700 `&`
 /// takes 3,500 once escaped).
