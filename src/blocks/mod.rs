@@ -1,6 +1,14 @@
 //! Pure renderers: domain state in, Block Kit out, always inside Slack's limits
 //! (`limits` checks them, and the unit tests run every renderer through it).
 //!
+//! Text is bounded twice. Each piece of user text is escaped and cut to a per-line
+//! budget where it is formatted (`escape_clipped`, `name`), so that one long name
+//! cannot crowd out the rest of its line; and each block constructor here (`section`,
+//! `field`, `context`, `header`, `button_text`, `option_text`, `modal_text`,
+//! `Message::new`) cuts its whole text to Slack's limit, so that nothing stored, however
+//! long, can make Slack answer `invalid_blocks`. `worst_case` renders every surface with
+//! the worst text and checks it.
+//!
 //! Ids carried in blocks are how a later click finds its way back without a lookup:
 //! a checkbox group's block_id names the customer and its items, so a tick on an
 //! ephemeral copy (which Slack sends without the message) still knows its group.

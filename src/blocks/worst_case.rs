@@ -528,15 +528,14 @@ fn every_surface(t: &Texts) {
             "overview modal",
             &super::modal_of(&t.name, overview.blocks, "Close"),
         );
-        let blocks =
-            super::checklist::category_messages(&acme, &template.categories[0], &states, lang)
+        // A category as the App Home shows it: all its parts in one modal.
+        for category in &template.categories {
+            let blocks = super::checklist::category_messages(&acme, category, &states, lang)
                 .into_iter()
                 .flat_map(|m| m.blocks)
                 .collect();
-        check_view(
-            "checklist modal",
-            &super::modal_of(&t.label, blocks, "Back"),
-        );
+            check_view("category modal", &super::modal_of(&t.label, blocks, "Back"));
+        }
 
         // Roles.
         // The list's text is built by the command from escaped holders.
