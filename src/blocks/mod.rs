@@ -92,22 +92,29 @@ pub fn section(text: &str) -> SlackBlock {
 pub fn packed_sections<S: AsRef<str>>(lines: &[S]) -> Vec<SlackBlock> {
     let mut blocks = Vec::new();
     let mut text = String::new();
+    // Characters in `text`, and whether it holds a line yet (an empty one counts).
     let mut chars = 0;
+    let mut open = false;
     for line in lines {
         let line = clip_mrkdwn(line.as_ref(), limits::SECTION_TEXT);
         let n = line.chars().count();
-        if chars > 0 && chars + 1 + n > limits::SECTION_TEXT {
-            blocks.push(section(&std::mem::take(&mut text)));
+        if open && chars + 1 + n > limits::SECTION_TEXT {
+            if !text.trim().is_empty() {
+                blocks.push(section(&text));
+            }
+            text.clear();
             chars = 0;
+            open = false;
         }
-        if chars > 0 {
+        if open {
             text.push('\n');
             chars += 1;
         }
         text.push_str(&line);
         chars += n;
+        open = true;
     }
-    if chars > 0 {
+    if !text.trim().is_empty() {
         blocks.push(section(&text));
     }
     blocks
@@ -261,6 +268,27 @@ mod tests {
             let open = cut.rfind('&').map(|a| cut[a..].contains(';'));
             assert_ne!(open, Some(false), "{cut}");
         }
+    }
+
+    #[test]
+    fn packed_sections_keep_lines_whole_and_in_order_within_the_limit() {
+        let texts = |blocks: &[SlackBlock]| -> Vec<String> {
+            let v = serde_json::to_value(blocks).unwrap();
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["text"]["text"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(texts(&packed_sections(&["a", "", "b"])), vec!["a\n\nb"]);
+        let long = "x".repeat(2000);
+        let shown = texts(&packed_sections(&["", &long, &long, "y"]));
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert_eq!(shown[1], format!("{long}\ny"));
+        assert!(packed_sections(&["", " "]).is_empty());
+        let huge = "&amp;".repeat(1000);
+        let shown = texts(&packed_sections(&[huge.as_str()]));
+        assert!(shown[0].chars().count() <= limits::SECTION_TEXT);
     }
 
     #[test]
