@@ -2,9 +2,12 @@
 
 use std::collections::HashMap;
 
-use super::{Message, clip, context, escape, limits, section};
+use super::{Message, clip, context, escape, escape_clipped, limits, section};
 use crate::domain::i18n::Lang;
 use crate::store::audit::AuditRecord;
+
+/// Characters of a change summary, escaped, in an entry's line.
+const SUMMARY_CHARS: usize = 1000;
 
 /// The most entries shown; the export has them all.
 pub const SHOWN: usize = 40;
@@ -67,7 +70,7 @@ pub fn recent(entries: &[AuditRecord], names: &HashMap<i64, String>, lang: Lang)
         let summary = if summary.is_empty() {
             String::new()
         } else {
-            format!(" — {}", escape(&summary))
+            format!(" — {}", escape_clipped(&summary, SUMMARY_CHARS))
         };
         let line = format!(
             "• <!date^{secs}^{{date_num}} {{time_secs}}|{secs}> {who} ({}) `{}` {}{customer}{summary}\n",
@@ -75,7 +78,7 @@ pub fn recent(entries: &[AuditRecord], names: &HashMap<i64, String>, lang: Lang)
             e.action,
             escape(&clip(&e.subject, 60)),
         );
-        if text.chars().count() + line.chars().count() > limits::SECTION_TEXT {
+        if !text.is_empty() && text.chars().count() + line.chars().count() > limits::SECTION_TEXT {
             blocks.push(section(&text));
             text.clear();
         }
@@ -88,10 +91,7 @@ pub fn recent(entries: &[AuditRecord], names: &HashMap<i64, String>, lang: Lang)
         "Everything, for a SIEM: `readiness export-audit --since 2026-01-01 --format jsonl`.",
         "すべてを SIEM へ：`readiness export-audit --since 2026-01-01 --format jsonl`",
     )));
-    Message {
-        text: format!("{} audit entries", entries.len()),
-        blocks,
-    }
+    Message::new(format!("{} audit entries", entries.len()), blocks)
 }
 
 #[cfg(test)]

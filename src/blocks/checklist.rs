@@ -5,7 +5,10 @@
 
 use slack_morphism::prelude::*;
 
-use super::{Message, clip, context, escape, header, ids, limits, mrkdwn, plain, section};
+use super::{
+    Message, NAME_CHARS, button_text, clip, clip_mrkdwn, context, escape, escape_clipped, field,
+    header, ids, limits, mrkdwn, option_text, plain, section, section_text,
+};
 use crate::domain::checklist::{
     ItemState, Progress, States, bar, category_progress, go_live_progress, items_progress,
     overall_progress,
@@ -15,6 +18,13 @@ use crate::domain::i18n::Lang;
 use crate::domain::template::{Category, Item, Section, Template};
 
 const BAR_WIDTH: usize = 10;
+
+/// Characters of a customer name in a header, leaving room for what follows it.
+const NAME_IN_HEADER: usize = 100;
+
+/// Characters of a note, escaped, in a group's who/when line: ten of them and their
+/// keys, people and dates stay inside a context element.
+const NOTE_CHARS: usize = 120;
 
 fn progress_text(p: Progress) -> String {
     format!(
@@ -33,7 +43,7 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
     let go_live = go_live_progress(template, states);
     let title = format!(
         "{} — {}",
-        customer.name,
+        clip(&customer.name, NAME_IN_HEADER),
         lang.pick("Enterprise readiness", "Enterprise 準備チェックリスト")
     );
     let mut blocks = vec![header(&title)];
@@ -64,14 +74,11 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
         .categories
         .iter()
         .map(|c| {
-            mrkdwn(clip(
-                &format!(
-                    "*{}. {}*\n{}",
-                    c.number,
-                    c.label(lang),
-                    progress_text(category_progress(c, states))
-                ),
-                limits::FIELD_TEXT,
+            field(&format!(
+                "*{}. {}*\n{}",
+                c.number,
+                c.label(lang),
+                progress_text(category_progress(c, states))
             ))
         })
         .collect();
@@ -83,9 +90,10 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
         .iter()
         .map(|c| {
             SlackActionBlockElement::Button(
-                SlackBlockButtonElement::new(plain(clip(
-                    &format!("{}. {}", c.number, c.label(lang)),
-                    limits::BUTTON_TEXT,
+                SlackBlockButtonElement::new(button_text(&format!(
+                    "{}. {}",
+                    c.number,
+                    c.label(lang)
                 )))
                 .with_action_id(format!("{}_{}", ids::OPEN_CATEGORY, c.number).into())
                 .with_value(format!("{}:{}", customer.id, c.number)),
@@ -106,29 +114,31 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
             "`/readiness show <カテゴリ>` でチェックリストを表示"
         )
     )));
+    // The fallback is read for mentions too: the name is shown as typed, never as markup.
+    let name = escape_clipped(&customer.name, NAME_CHARS);
     let text = match lang {
         Lang::En => format!(
             "{}: readiness {}/{} ({}%)",
-            customer.name,
+            name,
             overall.done,
             overall.applicable,
             overall.percent()
         ),
         Lang::Ja => format!(
             "{}: 準備状況 {}/{} ({}%)",
-            customer.name,
+            name,
             overall.done,
             overall.applicable,
             overall.percent()
         ),
     };
-    Message { text, blocks }
+    Message::new(text, blocks)
 }
 
 /// One option of a checkbox group: the key, an arrow for sub-items, the label.
 fn item_option(item: &Item, lang: Lang) -> SlackBlockChoiceItem<SlackBlockText> {
     let indent = if item.parent.is_some() { "↳ " } else { "" };
-    let text = clip(
+    let text = clip_mrkdwn(
         &format!("{indent}{} {}", item.key, escape(item.label(lang))),
         limits::OPTION_TEXT,
     );
@@ -150,7 +160,10 @@ fn details_line(items: &[&Item], states: &States, lang: Lang) -> Option<String> 
                 bits.push(format!("{} {due}", lang.pick("due", "期限")));
             }
             if let Some(note) = &s.note {
-                bits.push(format!("📝 {}", escape(&clip(note, 80))));
+                bits.push(format!(
+                    "📝 {}",
+                    escape_clipped(&clip(note, 80), NOTE_CHARS)
+                ));
             }
             (!bits.is_empty()).then(|| format!("*{}* {}", item.key, bits.join(" · ")))
         })
@@ -195,10 +208,7 @@ fn section_units(
         .take(limits::STATIC_SELECT_OPTIONS)
         .map(|i| {
             SlackBlockChoiceItem::new(
-                plain(clip(
-                    &format!("{} {}", i.key, i.label(lang)),
-                    limits::OPTION_TEXT,
-                )),
+                option_text(&format!("{} {}", i.key, i.label(lang))),
                 i.key.clone(),
             )
         })
@@ -212,7 +222,7 @@ fn section_units(
     let mut units: Vec<Vec<SlackBlock>> = vec![vec![
         SlackSectionBlock::new()
             .with_block_id(ids::menu_block_id(customer.id, &section.key).into())
-            .with_text(mrkdwn(clip(&title, limits::SECTION_TEXT)))
+            .with_text(section_text(&title))
             .with_accessory(SlackSectionBlockElement::StaticSelect(menu))
             .into(),
     ]];
@@ -269,11 +279,11 @@ pub fn category_messages(
         "{}. {} — {}",
         category.number,
         category.label(lang),
-        customer.name
+        clip(&customer.name, NAME_IN_HEADER)
     );
     let fallback = format!(
         "{}: {} {}/{}",
-        customer.name,
+        escape_clipped(&customer.name, NAME_CHARS),
         category.label(lang),
         progress.done,
         progress.applicable
@@ -312,13 +322,13 @@ pub fn category_messages(
     messages
         .into_iter()
         .enumerate()
-        .map(|(i, blocks)| Message {
-            text: if parts > 1 {
+        .map(|(i, blocks)| {
+            let text = if parts > 1 {
                 format!("{fallback} ({}/{parts})", i + 1)
             } else {
                 fallback.clone()
-            },
-            blocks,
+            };
+            Message::new(text, blocks)
         })
         .collect()
 }
@@ -344,11 +354,11 @@ pub fn assigned_dm(
             ":wave: <@{by}> gave you *{}* {} for *{}*{channel}.{due}",
             item.key,
             escape(item.label(lang)),
-            escape(&customer.name)
+            escape_clipped(&customer.name, NAME_CHARS)
         ),
         Lang::Ja => format!(
             ":wave: <@{by}> さんから *{}*{channel} の *{}* {} を割り当てられました。{due}",
-            escape(&customer.name),
+            escape_clipped(&customer.name, NAME_CHARS),
             item.key,
             escape(item.label(lang))
         ),

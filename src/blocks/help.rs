@@ -1,11 +1,14 @@
 //! Help, and the short answers to input that could not be used.
 
-use super::{Message, context, escape, section};
+use super::{Message, NAME_CHARS, context, escape, escape_clipped, packed_sections, section};
 use crate::domain::checklist::Progress;
 use crate::domain::command::{Form, MAX_NAME_CHARS, ParseError, Problem};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::template::Template;
+
+/// Characters kept of a word a person typed, escaped, when an answer quotes it.
+const QUOTED_CHARS: usize = 200;
 
 /// At most this many customers are listed in help; the rest are counted.
 pub const HELP_CUSTOMERS: usize = 30;
@@ -89,7 +92,7 @@ pub fn help(
                 format!(
                     "• `{}` {} — {}/{} ({}%){channel}",
                     c.slug,
-                    escape(&c.name),
+                    escape_clipped(&c.name, NAME_CHARS),
                     p.done,
                     p.applicable,
                     p.percent()
@@ -111,33 +114,36 @@ pub fn help(
         }
         format!("*{heading}*\n{}", lines.join("\n"))
     };
-    blocks.push(section(&list));
+    blocks.extend(packed_sections(&list.lines().collect::<Vec<_>>()));
     text.push('\n');
     text.push_str(&list);
-    Message {
-        text: super::clip(&text, super::limits::MESSAGE_TEXT),
-        blocks,
-    }
+    Message::new(text, blocks)
 }
 
 /// A short error with the form that would have worked.
 pub fn error_with_usage(problem: &str, usage: &str, lang: Lang) -> Message {
     let text = format!("{problem}\n{} `{usage}`", lang.pick("Use:", "使い方："));
-    Message {
-        blocks: vec![
+    Message::new(
+        text,
+        vec![
             section(&format!(":warning: {problem}")),
             context(&format!("{} `{usage}`", lang.pick("Use:", "使い方："))),
         ],
-        text,
-    }
+    )
 }
 
 pub fn parse_error(error: &ParseError, lang: Lang) -> Message {
     match error {
         ParseError::UnknownSubcommand(word) => error_with_usage(
             &match lang {
-                Lang::En => format!("I don't know the command `{}`.", escape(word)),
-                Lang::Ja => format!("`{}` というコマンドはありません。", escape(word)),
+                Lang::En => format!(
+                    "I don't know the command `{}`.",
+                    escape_clipped(word, QUOTED_CHARS)
+                ),
+                Lang::Ja => format!(
+                    "`{}` というコマンドはありません。",
+                    escape_clipped(word, QUOTED_CHARS)
+                ),
             },
             "/readiness help",
             lang,
@@ -157,7 +163,7 @@ pub fn parse_error(error: &ParseError, lang: Lang) -> Message {
 }
 
 fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
-    let q = |s: &str| escape(s);
+    let q = |s: &str| escape_clipped(s, QUOTED_CHARS);
     match (problem, lang) {
         (Problem::MissingName, Lang::En) => "Give the customer a name.".into(),
         (Problem::MissingName, Lang::Ja) => "顧客名を指定してください。".into(),

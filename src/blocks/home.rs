@@ -15,7 +15,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use slack_morphism::prelude::*;
 
 use super::ticket::{date_token, target_name};
-use super::{clip, context, escape, header, limits, mrkdwn, plain};
+use super::{
+    button_text, clip_mrkdwn, context, escape_clipped, header, limits, mrkdwn, section_text,
+};
 use crate::domain::calendar::Calendar;
 use crate::domain::checklist::{Progress, bar};
 use crate::domain::customer::Customer;
@@ -193,7 +195,7 @@ fn rendered_at(now: DateTime<Utc>) -> String {
 }
 
 fn note(text: &str) -> SlackBlock {
-    context(&clip(text, NOTE_CHARS))
+    context(&clip_mrkdwn(text, NOTE_CHARS))
 }
 
 fn customers_part(
@@ -219,7 +221,7 @@ fn customers_part(
     if customers.is_empty() {
         blocks.push(
             SlackSectionBlock::new()
-                .with_text(mrkdwn(clip(
+                .with_text(mrkdwn(clip_mrkdwn(
                     lang.pick(
                         "You have no customers yet. Start one with `/readiness new Acme tier=enterprise`: \
                          it creates the customer's channel and checklist, and the customer shows up here. \
@@ -264,7 +266,7 @@ fn customer_section(home: &HomeCustomer<'_>, lang: Lang) -> SlackBlock {
         overall.applicable
     ));
     let mut section =
-        SlackSectionBlock::new().with_text(mrkdwn(clip_escaped(text, CUSTOMER_TEXT_CHARS)));
+        SlackSectionBlock::new().with_text(mrkdwn(clip_mrkdwn(&text, CUSTOMER_TEXT_CHARS)));
     let fields = category_fields(&home.categories);
     if !fields.is_empty() {
         section = section.with_fields(fields);
@@ -294,13 +296,13 @@ fn category_fields(categories: &[(String, Progress)]) -> Vec<SlackBlockText> {
                     )
                 })
                 .collect();
-            mrkdwn(clip_escaped(lines.join("\n"), CATEGORY_FIELD_CHARS))
+            mrkdwn(clip_mrkdwn(&lines.join("\n"), CATEGORY_FIELD_CHARS))
         })
         .collect()
 }
 
 fn button(text: &str, action_id: &str, value: String) -> SlackActionBlockElement {
-    SlackBlockButtonElement::new(plain(clip(text, limits::BUTTON_TEXT)))
+    SlackBlockButtonElement::new(button_text(text))
         .with_action_id(action_id.into())
         .with_value(value)
         .into()
@@ -526,7 +528,7 @@ fn pack(
         // this; it keeps the bound the block count rests on unconditional.
         let line = if chars > line_max {
             chars = line_max;
-            clip(&line, line_max)
+            clip_mrkdwn(&line, line_max)
         } else {
             line
         };
@@ -555,7 +557,9 @@ fn pack(
 }
 
 fn lines_section(text: String) -> SlackBlock {
-    SlackSectionBlock::new().with_text(mrkdwn(text)).into()
+    SlackSectionBlock::new()
+        .with_text(section_text(&text))
+        .into()
 }
 
 /// Text from users (names, summaries, labels, ids) for one line of mrkdwn: control
@@ -568,23 +572,7 @@ fn user_text(text: &str, max: usize) -> String {
         .take(max + 1)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    clip_escaped(escape(&head), max)
-}
-
-/// `clip` for escaped text: an escape the cut would split is dropped whole.
-fn clip_escaped(text: String, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text;
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    // Every `&` of escaped text starts an escape, which ends at its `;`.
-    if let Some(amp) = cut.rfind('&')
-        && !cut[amp..].contains(';')
-    {
-        cut.truncate(amp);
-    }
-    cut.push('…');
-    cut
+    escape_clipped(&head, max)
 }
 
 /// The length of `text` serialized as a JSON string, quotes aside, as serde_json
@@ -607,6 +595,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::blocks::escape;
     use crate::domain::checklist::Tier;
     use crate::domain::sla::Priority;
     use crate::domain::ticket::Action;

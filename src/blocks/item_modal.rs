@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
 
-use super::{clip, escape, ids, limits, mrkdwn, plain, section};
+use super::{NAME_CHARS, clip, escape, escape_clipped, ids, modal_text, mrkdwn, plain, section};
 use crate::domain::checklist::ItemState;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -26,7 +26,7 @@ pub fn item_modal(customer: &Customer, item: &Item, state: &ItemState, lang: Lan
         "*{}* {}\n{}",
         item.key,
         escape(item.label(lang)),
-        escape(&customer.name)
+        escape_clipped(&customer.name, NAME_CHARS)
     ))];
 
     let mut assignee =
@@ -63,7 +63,9 @@ pub fn item_modal(customer: &Customer, item: &Item, state: &ItemState, lang: Lan
         .with_multiline(true)
         .with_max_length(ids::MAX_NOTE_CHARS as u64);
     if let Some(text) = &state.note {
-        note = note.with_initial_value(text.clone());
+        // A note stored longer than the input takes (before the limit, or by another
+        // way in) would make Slack refuse the whole modal.
+        note = note.with_initial_value(clip(text, ids::MAX_NOTE_CHARS));
     }
     blocks.push(
         SlackInputBlock::new(
@@ -97,23 +99,20 @@ pub fn item_modal(customer: &Customer, item: &Item, state: &ItemState, lang: Lan
     }
 
     SlackView::Modal(
-        SlackModalView::new(
-            plain(clip(
-                lang.pick("Edit item", "項目の編集"),
-                limits::MODAL_TITLE,
-            )),
-            blocks,
-        )
-        .with_callback_id(ids::ITEM_MODAL.into())
-        .with_submit(plain(lang.pick("Save", "保存")))
-        .with_close(plain(lang.pick("Cancel", "キャンセル")))
-        .with_private_metadata(serde_json::to_string(&metadata).expect("plain struct serializes")),
+        SlackModalView::new(modal_text(lang.pick("Edit item", "項目の編集")), blocks)
+            .with_callback_id(ids::ITEM_MODAL.into())
+            .with_submit(modal_text(lang.pick("Save", "保存")))
+            .with_close(modal_text(lang.pick("Cancel", "キャンセル")))
+            .with_private_metadata(
+                serde_json::to_string(&metadata).expect("plain struct serializes"),
+            ),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blocks::limits;
     use crate::domain::checklist::Tier;
     use crate::domain::template::Template;
 

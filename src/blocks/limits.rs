@@ -27,6 +27,21 @@ pub const CONTEXT_TEXT: usize = 2000;
 pub const OVERFLOW_OPTIONS: usize = 5;
 pub const STATIC_SELECT_OPTIONS: usize = 100;
 pub const MESSAGE_TEXT: usize = 4000;
+// From Block Kit's reference pages (not in FACTS.md): Slack rejects past these too.
+/// A button's value.
+pub const BUTTON_VALUE: usize = 2000;
+/// A select's or input's placeholder.
+pub const PLACEHOLDER_TEXT: usize = 150;
+/// An input block's label and hint.
+pub const INPUT_LABEL: usize = 2000;
+/// A modal's submit and close labels, like its title.
+pub const MODAL_BUTTON: usize = 24;
+/// A view's private_metadata.
+pub const PRIVATE_METADATA: usize = 3000;
+/// A view's callback_id.
+pub const CALLBACK_ID: usize = 255;
+/// A plain-text input's initial value (and max_length).
+pub const INPUT_VALUE: usize = 3000;
 
 fn chars(v: &Value) -> usize {
     v.as_str().map(|s| s.chars().count()).unwrap_or(0)
@@ -56,8 +71,29 @@ pub fn check_view(view: &Value) -> Result<(), String> {
     if size > VIEW_BYTES {
         return Err(format!("view is {size} bytes, over {VIEW_BYTES}"));
     }
-    if view["type"] == "modal" && chars(&view["title"]["text"]) > MODAL_TITLE {
-        return Err(format!("modal title over {MODAL_TITLE} characters"));
+    if view["type"] == "modal" {
+        let n = chars(&view["title"]["text"]);
+        if n == 0 || n > MODAL_TITLE {
+            return Err(format!(
+                "modal title has {n} characters (1 to {MODAL_TITLE})"
+            ));
+        }
+        for button in ["submit", "close"] {
+            if let Some(label) = view.get(button) {
+                let n = text_of(label);
+                if n == 0 || n > MODAL_BUTTON {
+                    return Err(format!("modal {button} label has {n} characters"));
+                }
+            }
+        }
+    }
+    if chars(&view["private_metadata"]) > PRIVATE_METADATA {
+        return Err(format!(
+            "private_metadata over {PRIVATE_METADATA} characters"
+        ));
+    }
+    if chars(&view["callback_id"]) > CALLBACK_ID {
+        return Err(format!("callback_id over {CALLBACK_ID} characters"));
     }
     check_blocks(view["blocks"].as_array().ok_or("no blocks")?, VIEW_BLOCKS)
 }
@@ -136,8 +172,27 @@ fn check_blocks(blocks: &[Value], max: usize) -> Result<(), String> {
                 if elements.is_empty() || elements.len() > CONTEXT_ELEMENTS {
                     return Err(at(format!("{} elements", elements.len())));
                 }
+                for e in elements {
+                    if matches!(e["type"].as_str(), Some("mrkdwn" | "plain_text")) {
+                        let n = text_of(e);
+                        if n == 0 || n > CONTEXT_TEXT {
+                            return Err(at(format!("context text has {n} characters")));
+                        }
+                    }
+                }
             }
-            Some("input") => check_element(&block["element"]).map_err(at)?,
+            Some("input") => {
+                let n = text_of(&block["label"]);
+                if n == 0 || n > INPUT_LABEL {
+                    return Err(at(format!("input label has {n} characters")));
+                }
+                if let Some(hint) = block.get("hint")
+                    && text_of(hint) > INPUT_LABEL
+                {
+                    return Err(at("input hint too long".into()));
+                }
+                check_element(&block["element"]).map_err(at)?
+            }
             Some("divider") => {}
             other => return Err(at(format!("unexpected block type {other:?}"))),
         }
@@ -177,6 +232,11 @@ fn check_element(e: &Value) -> Result<(), String> {
     {
         return Err("action_id too long".into());
     }
+    if let Some(placeholder) = e.get("placeholder")
+        && text_of(placeholder) > PLACEHOLDER_TEXT
+    {
+        return Err(format!("placeholder over {PLACEHOLDER_TEXT} characters"));
+    }
     match e["type"].as_str() {
         Some("checkboxes") => {
             let options = e["options"]
@@ -195,10 +255,15 @@ fn check_element(e: &Value) -> Result<(), String> {
             }
         }
         Some("static_select") => {
-            check_options(
-                e["options"].as_array().ok_or("select without options")?,
-                STATIC_SELECT_OPTIONS,
-            )?;
+            let options = e["options"].as_array().ok_or("select without options")?;
+            check_options(options, STATIC_SELECT_OPTIONS)?;
+            if let Some(initial) = e.get("initial_option")
+                && !options.contains(initial)
+            {
+                return Err(format!(
+                    "initial option {initial} is not one of the options"
+                ));
+            }
         }
         Some("overflow") => {
             check_options(
@@ -210,6 +275,19 @@ fn check_element(e: &Value) -> Result<(), String> {
             let n = text_of(&e["text"]);
             if n == 0 || n > BUTTON_TEXT {
                 return Err(format!("button text has {n} characters"));
+            }
+            if chars(&e["value"]) > BUTTON_VALUE {
+                return Err(format!("button value over {BUTTON_VALUE} characters"));
+            }
+        }
+        Some("plain_text_input") => {
+            let max = e["max_length"].as_u64().map_or(INPUT_VALUE, |m| m as usize);
+            if max > INPUT_VALUE {
+                return Err(format!("max_length {max} over {INPUT_VALUE}"));
+            }
+            let n = chars(&e["initial_value"]);
+            if n > max {
+                return Err(format!("initial value has {n} characters, over {max}"));
             }
         }
         Some(_) => {}
@@ -248,5 +326,63 @@ mod tests {
 
         let long_title = json!({"type": "modal", "title": {"type": "plain_text", "text": "x".repeat(25)}, "blocks": []});
         assert!(check_view(&long_title).is_err());
+    }
+
+    #[test]
+    fn the_checker_rejects_long_context_button_input_and_modal_texts() {
+        let message = |block: Value| json!({"text": "t", "blocks": [block]});
+        let context = |text: String| {
+            message(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}))
+        };
+        assert!(check_message(&context("x".repeat(CONTEXT_TEXT))).is_ok());
+        let err = check_message(&context("x".repeat(CONTEXT_TEXT + 1))).unwrap_err();
+        assert!(err.contains("context text"), "{err}");
+        assert!(check_message(&context(String::new())).is_err());
+
+        let button = |text: String, value: String| json!({"type": "button", "action_id": "b", "text": {"type": "plain_text", "text": text}, "value": value});
+        let actions = |e: Value| message(json!({"type": "actions", "elements": [e]}));
+        assert!(check_message(&actions(button("x".repeat(75), "1".into()))).is_ok());
+        let err = check_message(&actions(button("x".repeat(76), "1".into()))).unwrap_err();
+        assert!(err.contains("button text"), "{err}");
+        let err = check_message(&actions(button("x".into(), "1".repeat(2001)))).unwrap_err();
+        assert!(err.contains("button value"), "{err}");
+        let accessory = message(
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": "t"},
+            "accessory": button("x".repeat(76), "1".into())}),
+        );
+        assert!(check_message(&accessory).is_err());
+
+        let option = |t: &str| json!({"text": {"type": "plain_text", "text": t}, "value": t});
+        let select = |initial: Value| {
+            actions(json!({"type": "static_select", "action_id": "s",
+                "placeholder": {"type": "plain_text", "text": "p"},
+                "options": [option("a")], "initial_option": initial}))
+        };
+        assert!(check_message(&select(option("a"))).is_ok());
+        assert!(check_message(&select(option("b"))).is_err());
+        let long_placeholder = actions(json!({"type": "static_select", "action_id": "s",
+            "placeholder": {"type": "plain_text", "text": "p".repeat(151)}, "options": [option("a")]}));
+        assert!(
+            check_message(&long_placeholder)
+                .unwrap_err()
+                .contains("placeholder")
+        );
+
+        let view = |label: String, initial: String, submit: String| {
+            json!({"type": "modal", "title": {"type": "plain_text", "text": "t"},
+                "submit": {"type": "plain_text", "text": submit},
+                "blocks": [{"type": "input", "label": {"type": "plain_text", "text": label},
+                    "element": {"type": "plain_text_input", "action_id": "n", "max_length": 1000,
+                        "initial_value": initial}}]})
+        };
+        assert!(check_view(&view("l".into(), "x".repeat(1000), "Save".into())).is_ok());
+        let err = check_view(&view("l".into(), "x".repeat(1001), "Save".into())).unwrap_err();
+        assert!(err.contains("initial value"), "{err}");
+        let err = check_view(&view("l".repeat(2001), "x".into(), "Save".into())).unwrap_err();
+        assert!(err.contains("input label"), "{err}");
+        let err = check_view(&view("l".into(), "x".into(), "s".repeat(25))).unwrap_err();
+        assert!(err.contains("submit"), "{err}");
+        let metadata = json!({"type": "home", "private_metadata": "m".repeat(3001), "blocks": []});
+        assert!(check_view(&metadata).is_err());
     }
 }

@@ -5,7 +5,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use slack_morphism::prelude::*;
 
-use super::{Message, clip, context, escape, header, limits, mrkdwn, section};
+use super::{
+    Message, NAME_CHARS, button_text, clip, context, escape, escape_clipped, header, limits,
+    section, section_text,
+};
+
+/// Characters of a reminder's text, escaped, in the reminder itself: the section's
+/// 3,000 less who set it.
+const BODY_CHARS: usize = 2800;
+/// Characters of a reminder's text, escaped, in the list.
+const LISTED_TEXT_CHARS: usize = 1500;
 use crate::domain::checklist::States;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -32,12 +41,12 @@ pub fn custom(text: &str, set_by: &str, lang: Lang) -> Message {
     let body = format!(
         ":alarm_clock: {} <@{set_by}>: {}",
         lang.pick("Reminder from", "リマインダー："),
-        escape(&clip(text, 2000))
+        escape_clipped(&clip(text, 2000), BODY_CHARS)
     );
-    Message {
-        text: format!("Reminder: {}", escape(&clip(text, 200))),
-        blocks: vec![section(&body)],
-    }
+    Message::new(
+        format!("Reminder: {}", escape(&clip(text, 200))),
+        vec![section(&body)],
+    )
 }
 
 /// The assignee's DM on the morning an item is due.
@@ -52,19 +61,16 @@ pub fn item_due(customer: &Customer, item: &Item, due: NaiveDate, lang: Lang) ->
             ":calendar: *{}* {} for *{}*{channel} is due today ({due}).",
             item.key,
             escape(item.label(lang)),
-            escape(&customer.name)
+            escape_clipped(&customer.name, NAME_CHARS)
         ),
         Lang::Ja => format!(
             ":calendar: *{}*{channel} の *{}* {} は本日 ({due}) が期限です。",
-            escape(&customer.name),
+            escape_clipped(&customer.name, NAME_CHARS),
             item.key,
             escape(item.label(lang))
         ),
     };
-    Message {
-        text: format!("{} is due today", item.key),
-        blocks: vec![section(&body)],
-    }
+    Message::new(format!("{} is due today", item.key), vec![section(&body)])
 }
 
 /// An overdue item, for the digest.
@@ -146,19 +152,19 @@ pub fn digest(customer: &Customer, overdue: &[Overdue<'_>], day: NaiveDate, lang
             )));
         }
     }
-    Message {
-        text: format!(
+    Message::new(
+        format!(
             "{} overdue items for {}",
             overdue.len(),
-            escape(&customer.name)
+            escape_clipped(&customer.name, NAME_CHARS)
         ),
         blocks,
-    }
+    )
 }
 
 /// A milestone reminder in the customer's channel.
 pub fn milestone(customer: &Customer, kind: &str, detail: &str, lang: Lang) -> Message {
-    let name = escape(&customer.name);
+    let name = escape_clipped(&customer.name, NAME_CHARS);
     let body = match (kind, lang) {
         ("hypercare", Lang::En) => {
             format!(
@@ -202,10 +208,7 @@ pub fn milestone(customer: &Customer, kind: &str, detail: &str, lang: Lang) -> M
         ("yearly_report", Lang::Ja) => format!(":date: *{name}* の年次 SLA レポートの時期です。"),
         (_, _) => format!(":alarm_clock: {name}: {kind}"),
     };
-    Message {
-        text: format!("{kind}: {}", escape(&customer.name)),
-        blocks: vec![section(&body)],
-    }
+    Message::new(format!("{kind}: {name}"), vec![section(&body)])
 }
 
 /// A short, human name for a reminder's kind.
@@ -252,16 +255,16 @@ pub fn list(
         let text = format!(
             "*R-{}* · {} · {} · {next}{repeat}{to}\n{}",
             r.id,
-            escape(customer),
+            escape_clipped(customer, NAME_CHARS),
             kind_name(&r.kind, lang),
-            escape(&clip(&r.text, 300))
+            escape_clipped(&clip(&r.text, 300), LISTED_TEXT_CHARS)
         );
-        let button = SlackBlockButtonElement::new(super::plain(lang.pick("Cancel", "取り消す")))
+        let button = SlackBlockButtonElement::new(button_text(lang.pick("Cancel", "取り消す")))
             .with_action_id(CANCEL.into())
             .with_value(r.id.to_string());
         blocks.push(
             SlackSectionBlock::new()
-                .with_text(mrkdwn(clip(&text, limits::SECTION_TEXT)))
+                .with_text(section_text(&text))
                 .with_accessory(SlackSectionBlockElement::Button(button))
                 .into(),
         );
@@ -273,10 +276,7 @@ pub fn list(
             lang.pick("more", "件以上")
         )));
     }
-    Message {
-        text: format!("{} reminders", reminders.len()),
-        blocks,
-    }
+    Message::new(format!("{} reminders", reminders.len()), blocks)
 }
 
 /// The answer to `/readiness remind`.

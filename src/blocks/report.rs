@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::ticket::target_name;
-use super::{Message, clip, context, escape, header, limits, section};
+use super::{Message, clip, clip_mrkdwn, context, escape, header, limits, section};
 use crate::domain::checklist::{Progress, bar};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -127,7 +127,7 @@ fn lines_within(
         text.push('\n');
         text.push_str(&more(total - shown));
     }
-    clip(&text, max)
+    clip_mrkdwn(&text, max)
 }
 
 fn more(n: usize, lang: Lang) -> String {
@@ -262,10 +262,7 @@ pub fn report_message(input: &ReportInput<'_>, lang: Lang) -> Message {
             breaches.len()
         ),
     };
-    Message {
-        text: clip(&text, limits::MESSAGE_TEXT),
-        blocks,
-    }
+    Message::new(text, blocks)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use slack_morphism::prelude::*;
 
-use super::{Message, clip, limits, plain, section};
+use super::{Message, button_text, modal_text, option_text, plain, section};
 use crate::domain::i18n::Lang;
 use crate::domain::roles::Role;
 
@@ -18,22 +18,22 @@ pub const DEFAULT: &str = "default";
 
 /// The roles list (already rendered as lines), with the button to change one.
 pub fn roles_list(text: String, lang: Lang) -> Message {
-    let button = SlackBlockButtonElement::new(plain(lang.pick("Give a role…", "ロールを付与…")))
-        .with_action_id(OPEN.into());
-    Message {
-        blocks: vec![
-            section(&text),
-            SlackActionsBlock::new(vec![SlackActionBlockElement::Button(button)]).into(),
-        ],
-        text,
-    }
+    let button =
+        SlackBlockButtonElement::new(button_text(lang.pick("Give a role…", "ロールを付与…")))
+            .with_action_id(OPEN.into());
+    let blocks = vec![
+        section(&text),
+        SlackActionsBlock::new(vec![SlackActionBlockElement::Button(button)]).into(),
+    ];
+    Message::new(text, blocks)
 }
 
 /// The modal: a person and the role to give them (or `default`, to take one back).
 pub fn roles_modal(lang: Lang) -> SlackView {
     let person = SlackBlockUsersSelectElement::new().with_action_id(PERSON.into());
-    let choice =
-        |value: &str, label: String| SlackBlockChoiceItem::new(plain(label), value.to_string());
+    let choice = |value: &str, label: String| {
+        SlackBlockChoiceItem::new(option_text(&label), value.to_string())
+    };
     let mut options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = Role::ALL
         .iter()
         .map(|r| choice(r.as_str(), r.label(lang).to_string()))
@@ -68,22 +68,17 @@ pub fn roles_modal(lang: Lang) -> SlackView {
         )),
     ];
     SlackView::Modal(
-        SlackModalView::new(
-            plain(clip(
-                lang.pick("Give a role", "ロールの付与"),
-                limits::MODAL_TITLE,
-            )),
-            blocks,
-        )
-        .with_callback_id(MODAL.into())
-        .with_submit(plain(lang.pick("Save", "保存")))
-        .with_close(plain(lang.pick("Cancel", "キャンセル"))),
+        SlackModalView::new(modal_text(lang.pick("Give a role", "ロールの付与")), blocks)
+            .with_callback_id(MODAL.into())
+            .with_submit(modal_text(lang.pick("Save", "保存")))
+            .with_close(modal_text(lang.pick("Cancel", "キャンセル"))),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blocks::limits;
 
     #[test]
     fn the_modal_offers_every_role_and_the_default_within_limits() {

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use slack_morphism::prelude::*;
 
-use super::{Message, clip, context, escape, limits, mrkdwn, plain, section};
+use super::{
+    Message, NAME_CHARS, button_text, clip, context, escape_clipped, limits, option_text, plain,
+    section,
+};
 use crate::domain::calendar::Calendar;
 use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
@@ -19,6 +22,12 @@ pub const RESUME: &str = "ticket_resume";
 pub const ESCALATE: &str = "ticket_escalate";
 /// The priority menu; option values are `<ticket id>:<P0..P3>`.
 pub const PRIORITY: &str = "ticket_priority";
+
+/// Characters of a summary, escaped, in the ticket's title: the section's 3,000 less
+/// the label, the priority and their markup.
+const TITLE_SUMMARY_CHARS: usize = 2800;
+/// Characters of a summary, escaped, in a line of the list.
+const LINE_SUMMARY_CHARS: usize = 1000;
 
 /// Slack's date token: each reader sees `at` in their own time zone; the fallback is
 /// the customer's zone.
@@ -93,12 +102,12 @@ pub fn ticket_message(
         "*{}* · *{}* · {}",
         ticket.label(),
         ticket.priority.as_str(),
-        escape(&clip(&ticket.summary, 2000))
+        escape_clipped(&clip(&ticket.summary, 2000), TITLE_SUMMARY_CHARS)
     );
     let mut people = format!(
         "{} *{}* · {} <@{}>",
         lang.pick("Customer", "顧客"),
-        escape(customer_name),
+        escape_clipped(customer_name, NAME_CHARS),
         lang.pick("reported by", "起票"),
         ticket.reporter
     );
@@ -132,13 +141,14 @@ pub fn ticket_message(
         ticket.label(),
         ticket.priority.as_str(),
         status,
-        clip(&ticket.summary, 200)
+        // Read for mentions too: the summary as typed, never as markup.
+        escape_clipped(&ticket.summary, 200)
     );
-    Message { text, blocks }
+    Message::new(text, blocks)
 }
 
 fn button(text: &str, action: &str, ticket: &Ticket) -> SlackActionBlockElement {
-    SlackBlockButtonElement::new(plain(clip(text, limits::BUTTON_TEXT)))
+    SlackBlockButtonElement::new(button_text(text))
         .with_action_id(action.into())
         .with_value(ticket.id.to_string())
         .into()
@@ -167,7 +177,10 @@ fn buttons(ticket: &Ticket, lang: Lang) -> SlackBlock {
     let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = Priority::ALL
         .iter()
         .map(|p| {
-            SlackBlockChoiceItem::new(plain(p.as_str()), format!("{}:{}", ticket.id, p.as_str()))
+            SlackBlockChoiceItem::new(
+                option_text(p.as_str()),
+                format!("{}:{}", ticket.id, p.as_str()),
+            )
         })
         .collect();
     let current = options[ticket.priority.index()].clone();
@@ -239,10 +252,10 @@ pub fn escalation(e: &Escalation<'_>, cal: &Calendar, lang: Lang) -> Message {
             date_token(since, cal)
         ));
     }
-    Message {
-        text: format!("{label} {target} {}% {who}", e.percent),
-        blocks: vec![section(&text)],
-    }
+    Message::new(
+        format!("{label} {target} {}% {who}", e.percent),
+        vec![section(&text)],
+    )
 }
 
 /// "Escalate now": names the next step of the path.
@@ -254,10 +267,10 @@ pub fn manual_escalation(ticket: &Ticket, by: &str, named: &[String], lang: Lang
         lang.pick("escalated by", "エスカレーション:"),
         named.join(" ")
     );
-    Message {
-        text: format!("{} escalated: {}", ticket.label(), named.join(" ")),
-        blocks: vec![section(&text)],
-    }
+    Message::new(
+        format!("{} escalated: {}", ticket.label(), named.join(" ")),
+        vec![section(&text)],
+    )
 }
 
 /// The open tickets, worst first (ordered by the caller).
@@ -281,8 +294,8 @@ pub fn ticket_list(
             "*{}* · *{}* · {} · {}",
             ticket.label(),
             ticket.priority.as_str(),
-            escape(customer),
-            escape(&clip(&ticket.summary, 200))
+            escape_clipped(customer, NAME_CHARS),
+            escape_clipped(&clip(&ticket.summary, 200), LINE_SUMMARY_CHARS)
         );
         for target in [Target::FirstResponse, Target::Resolution] {
             if ticket.closure(target).is_none() {
@@ -294,7 +307,7 @@ pub fn ticket_list(
                 ));
             }
         }
-        blocks.push(SlackSectionBlock::new().with_text(mrkdwn(line)).into());
+        blocks.push(section(&line));
     }
     if rows.len() > shown {
         blocks.push(context(&format!(
@@ -303,10 +316,7 @@ pub fn ticket_list(
             lang.pick("more", "件以上")
         )));
     }
-    Message {
-        text: format!("{} open tickets", rows.len()),
-        blocks,
-    }
+    Message::new(format!("{} open tickets", rows.len()), blocks)
 }
 
 /// Why a ticket button did nothing, for the clicker.
@@ -369,6 +379,15 @@ mod tests {
             assert!(shown.contains("<!date^"), "{shown}");
             assert!(shown.contains(RESPOND) && shown.contains(PAUSE) && shown.contains(ESCALATE));
             assert!(!shown.contains("<b>"), "the summary is escaped");
+            // The fallback (read for notifications and mentions) is escaped too.
+            let pinging = ticket("<!channel> SSO & <@U0BOSS> down");
+            let m = ticket_message(&pinging, "Acme", &policy, &cal, now, lang);
+            assert!(
+                m.text
+                    .contains("&lt;!channel&gt; SSO &amp; &lt;@U0BOSS&gt; down"),
+                "{}",
+                m.text
+            );
 
             let mut resolved = ticket("Fixed");
             resolved

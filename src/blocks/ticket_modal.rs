@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
 
-use super::{clip, escape, limits, plain, section};
+use super::{NAME_CHARS, clip, escape_clipped, limits, modal_text, option_text, plain, section};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::sla::Priority;
@@ -43,7 +43,7 @@ pub fn ticket_modal(
         Some(c) => blocks.push(section(&format!(
             "{} *{}*",
             lang.pick("Customer:", "顧客："),
-            escape(&c.name)
+            escape_clipped(&c.name, NAME_CHARS)
         ))),
         None => {
             let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = customers
@@ -51,7 +51,12 @@ pub fn ticket_modal(
                 .take(limits::STATIC_SELECT_OPTIONS)
                 .map(|c| {
                     SlackBlockChoiceItem::new(
-                        plain(clip(&c.name, limits::OPTION_TEXT)),
+                        // A name Slack would refuse as an option's text: its slug.
+                        option_text(if c.name.trim().is_empty() {
+                            &c.slug
+                        } else {
+                            &c.name
+                        }),
                         c.id.to_string(),
                     )
                 })
@@ -72,7 +77,7 @@ pub fn ticket_modal(
     }
     let priorities: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = Priority::ALL
         .iter()
-        .map(|p| SlackBlockChoiceItem::new(plain(p.as_str()), p.as_str().to_string()))
+        .map(|p| SlackBlockChoiceItem::new(option_text(p.as_str()), p.as_str().to_string()))
         .collect();
     blocks.push(
         SlackInputBlock::new(
@@ -104,15 +109,12 @@ pub fn ticket_modal(
     );
     SlackView::Modal(
         SlackModalView::new(
-            plain(clip(
-                lang.pick("New support request", "サポート依頼の起票"),
-                limits::MODAL_TITLE,
-            )),
+            modal_text(lang.pick("New support request", "サポート依頼の起票")),
             blocks,
         )
         .with_callback_id(TICKET_MODAL.into())
-        .with_submit(plain(lang.pick("Open", "起票")))
-        .with_close(plain(lang.pick("Cancel", "キャンセル")))
+        .with_submit(modal_text(lang.pick("Open", "起票")))
+        .with_close(modal_text(lang.pick("Cancel", "キャンセル")))
         .with_private_metadata(serde_json::to_string(metadata).expect("plain struct serializes")),
     )
 }

@@ -393,11 +393,11 @@ impl Worker {
                         let text = match lang {
                             Lang::En => format!(
                                 ":warning: *{}* was created, but its channel could not be: {reason}. Link an existing one with `/readiness new` … `channel=#…` after fixing the app's scopes.",
-                                crate::blocks::escape(&customer.name)
+                                crate::blocks::name(&customer.name)
                             ),
                             Lang::Ja => format!(
                                 ":warning: *{}* を作成しましたが、チャンネルを作成できませんでした：{reason}",
-                                crate::blocks::escape(&customer.name)
+                                crate::blocks::name(&customer.name)
                             ),
                         };
                         self.respond(&url, &Message::plain(text), false).await;
@@ -425,12 +425,12 @@ impl Worker {
                 (Ok(()), Some(channel)) => Message::plain(match lang {
                     Lang::En => format!(
                         ":white_check_mark: *{}* is set up in <#{channel}> (slug `{}`). The overview is pinned there.",
-                        crate::blocks::escape(&customer.name),
+                        crate::blocks::name(&customer.name),
                         customer.slug
                     ),
                     Lang::Ja => format!(
                         ":white_check_mark: *{}* を <#{channel}> に用意しました（スラッグ `{}`）。概要をピン留めしました。",
-                        crate::blocks::escape(&customer.name),
+                        crate::blocks::name(&customer.name),
                         customer.slug
                     ),
                 }),
@@ -754,11 +754,11 @@ fn post_failed(customer: &Customer, error: &ApiError, lang: Lang) -> Message {
     Message::plain(match lang {
         Lang::En => format!(
             ":warning: I could not post the checklist of *{}* in {channel}: {error}.{hint}",
-            crate::blocks::escape(&customer.name)
+            crate::blocks::name(&customer.name)
         ),
         Lang::Ja => format!(
             ":warning: *{}* のチェックリストを {channel} に投稿できませんでした：{error}。{hint}",
-            crate::blocks::escape(&customer.name)
+            crate::blocks::name(&customer.name)
         ),
     })
 }

@@ -406,10 +406,10 @@ impl Sender {
             ":warning: {} {about} ({}){channel}: `{code}`. {}",
             lang.pick("Readiness could not post", "Readiness が投稿できませんでした:"),
             // The customer's name is typed by people: shown as typed, never as markup.
-            blocks::escape(&customer.name),
+            blocks::escape_clipped(&customer.name, blocks::NAME_CHARS),
             lang.pick(
-                "Its posts are parked (see /metrics and the logs). Invite the app back, unarchive the channel or link another with `/readiness customer <customer> channel=#…`; a ticket's next change posts its message again.",
-                "投稿は保留されています（/metrics とログを参照）。アプリを再招待するか、アーカイブを解除するか、`/readiness customer <customer> channel=#…` で別のチャンネルを設定してください。チケットの次の変更でメッセージを再投稿します。",
+                "Its posts are parked (see /metrics and the logs). Invite the app back, unarchive the channel or link another with `/readiness customer &lt;customer&gt; channel=#…`; a ticket's next change posts its message again.",
+                "投稿は保留されています（/metrics とログを参照）。アプリを再招待するか、アーカイブを解除するか、`/readiness customer &lt;customer&gt; channel=#…` で別のチャンネルを設定してください。チケットの次の変更でメッセージを再投稿します。",
             )
         );
         let message = Message::plain(text);

@@ -173,11 +173,11 @@ async fn apply(
                     ":bust_in_silhouette: *{}* {} of {} is now <@{user}>'s{due_text}.",
                     item.key,
                     escape(item.label(lang)),
-                    escape(&customer.name)
+                    crate::blocks::name(&customer.name)
                 ),
                 Lang::Ja => format!(
                     ":bust_in_silhouette: {} の *{}* {} を <@{user}> さんに割り当てました{due_text}。",
-                    escape(&customer.name),
+                    crate::blocks::name(&customer.name),
                     item.key,
                     escape(item.label(lang))
                 ),
@@ -295,11 +295,11 @@ async fn open_ticket(
         return Err(Refusal::Message(Message::plain(match lang {
             Lang::En => format!(
                 "{} has no channel yet, so its tickets have nowhere to go. Try again in a moment.",
-                escape(&customer.name)
+                crate::blocks::name(&customer.name)
             ),
             Lang::Ja => format!(
                 "{} のチャンネルがまだないため、チケットを投稿できません。少し待ってからお試しください。",
-                escape(&customer.name)
+                crate::blocks::name(&customer.name)
             ),
         })));
     };
@@ -364,11 +364,11 @@ async fn open_ticket(
             ":ticket: *{}* ({}) opened for {}: it is being posted in <#{channel}>, with its SLA timers.",
             ticket.label(),
             priority.as_str(),
-            escape(&customer.name)
+            crate::blocks::name(&customer.name)
         ),
         Lang::Ja => format!(
             ":ticket: {} の *{}*（{}）を起票しました。<#{channel}> に SLA タイマー付きで投稿します。",
-            escape(&customer.name),
+            crate::blocks::name(&customer.name),
             ticket.label(),
             priority.as_str()
         ),
@@ -551,13 +551,13 @@ async fn new_customer(
                     &match lang {
                         Lang::En => format!(
                             "*{}* already exists as `{}`{}. Choose another name or `slug=`.",
-                            escape(&existing.name),
+                            crate::blocks::name(&existing.name),
                             existing.slug,
                             channel_suffix(&existing)
                         ),
                         Lang::Ja => format!(
                             "*{}* はすでに `{}` として登録されています{}。別の名前か `slug=` を指定してください。",
-                            escape(&existing.name),
+                            crate::blocks::name(&existing.name),
                             existing.slug,
                             channel_suffix(&existing)
                         ),
@@ -570,12 +570,12 @@ async fn new_customer(
                 return Err(Refusal::Message(Message::plain(match lang {
                     Lang::En => format!(
                         "That channel already belongs to *{}* (`{}`).",
-                        escape(&existing.name),
+                        crate::blocks::name(&existing.name),
                         existing.slug
                     ),
                     Lang::Ja => format!(
                         "そのチャンネルはすでに *{}*（`{}`）のものです。",
-                        escape(&existing.name),
+                        crate::blocks::name(&existing.name),
                         existing.slug
                     ),
                 })));
@@ -617,13 +617,13 @@ async fn new_customer(
     Ok(Answer::Ephemeral(Message::plain(match lang {
         Lang::En => format!(
             ":sparkles: Created *{}* (`{}`, {}), {what}…",
-            escape(&customer.name),
+            crate::blocks::name(&customer.name),
             customer.slug,
             customer.tier.title()
         ),
         Lang::Ja => format!(
             ":sparkles: *{}*（`{}`、{}）を作成しました。{what}…",
-            escape(&customer.name),
+            crate::blocks::name(&customer.name),
             customer.slug,
             customer.tier.title()
         ),
@@ -857,16 +857,19 @@ async fn unknown_customer(
     let problem = match (lang, known.is_empty()) {
         (Lang::En, true) => format!(
             "I don't know a customer `{}`; there are none yet.",
-            escape(name)
+            crate::blocks::name(name)
         ),
-        (Lang::En, false) => format!("I don't know a customer `{}`. Known: {known}", escape(name)),
+        (Lang::En, false) => format!(
+            "I don't know a customer `{}`. Known: {known}",
+            crate::blocks::name(name)
+        ),
         (Lang::Ja, true) => format!(
             "顧客 `{}` は見つかりません（まだ登録がありません）。",
-            escape(name)
+            crate::blocks::name(name)
         ),
         (Lang::Ja, false) => format!(
             "顧客 `{}` は見つかりません。登録済み：{known}",
-            escape(name)
+            crate::blocks::name(name)
         ),
     };
     Refusal::Message(help::error_with_usage(&problem, form.usage(), lang))
@@ -931,12 +934,12 @@ fn resolve_category<'t>(ctx: &'t Context, name: &str, lang: Lang) -> Result<&'t 
             &match lang {
                 Lang::En => format!(
                     "`{}` is not a category. Categories: {}",
-                    escape(name),
+                    crate::blocks::name(name),
                     names.join(", ")
                 ),
                 Lang::Ja => format!(
                     "`{}` はカテゴリではありません。カテゴリ：{}",
-                    escape(name),
+                    crate::blocks::name(name),
                     names.join("、")
                 ),
             },

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::Context;
 use super::commands::{Answer, Refusal, SlashCommand, resolve_customer};
-use crate::blocks::{self, Message, escape};
+use crate::blocks::{self, Message};
 use crate::domain::command::{CustomerChange, CustomerRef, Form};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -177,7 +177,7 @@ fn describe(ctx: &Context, c: &Customer, lang: Lang) -> Message {
     };
     let text = format!(
         "*{}* (`{}`) · {} · {state}\n{}: {channel} · CSM: <@{}> · {}: {}\n{}: {}",
-        escape(&c.name),
+        crate::blocks::name(&c.name),
         c.slug,
         c.tier.title(),
         lang.pick("Channel", "チャンネル"),

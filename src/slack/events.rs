@@ -116,7 +116,7 @@ async fn channel_changed(
         return Ok(());
     };
     let lang = ctx.channel_lang;
-    let name = crate::blocks::escape(&customer.name);
+    let name = crate::blocks::name(&customer.name);
     let what = match kind {
         "channel_archive" | "group_archive" => match lang {
             Lang::En => format!(
@@ -141,11 +141,11 @@ async fn channel_changed(
             match lang {
                 Lang::En => format!(
                     ":pencil2: The channel of *{name}* was renamed to #{}. Nothing breaks: Readiness follows the channel, not its name.",
-                    crate::blocks::escape(new_name)
+                    crate::blocks::name(new_name)
                 ),
                 Lang::Ja => format!(
                     ":pencil2: *{name}* のチャンネル名が #{} に変わりました。Readiness はチャンネル名ではなくチャンネルを追うので影響はありません。",
-                    crate::blocks::escape(new_name)
+                    crate::blocks::name(new_name)
                 ),
             }
         }

@@ -101,11 +101,11 @@ pub(super) async fn report(
         Lang::En => format!(
             ":bar_chart: The {} report for *{}* is being posted in <#{channel}>, with its CSV and JSON.",
             month.label(),
-            blocks::escape(&customer.name)
+            crate::blocks::name(&customer.name)
         ),
         Lang::Ja => format!(
             ":bar_chart: *{}* の {} のレポートを <#{channel}> に投稿しています（CSV と JSON 付き）。",
-            blocks::escape(&customer.name),
+            crate::blocks::name(&customer.name),
             month.label()
         ),
     })))

@@ -74,12 +74,12 @@ fn archived(customer: &Customer, lang: Lang) -> Refusal {
     Refusal::Message(Message::plain(match lang {
         Lang::En => format!(
             "*{}* is archived: its reminders are stopped. `/readiness unarchive {}` resumes them.",
-            blocks::escape(&customer.name),
+            crate::blocks::name(&customer.name),
             customer.slug
         ),
         Lang::Ja => format!(
             "*{}* はアーカイブ済みで、リマインダーは停止中です。`/readiness unarchive {}` で再開します。",
-            blocks::escape(&customer.name),
+            crate::blocks::name(&customer.name),
             customer.slug
         ),
     }))
@@ -177,7 +177,7 @@ pub(super) async fn golive(
     Ok(Answer::Ephemeral(Message::plain(match lang {
         Lang::En => format!(
             ":rocket: *{}* goes live on {date}. Planned:\n{}",
-            blocks::escape(&after.name),
+            crate::blocks::name(&after.name),
             if lines.is_empty() {
                 "nothing (every milestone is switched off)".to_string()
             } else {
@@ -186,7 +186,7 @@ pub(super) async fn golive(
         ),
         Lang::Ja => format!(
             ":rocket: *{}* の本番開始日は {date} です。予定：\n{}",
-            blocks::escape(&after.name),
+            crate::blocks::name(&after.name),
             if lines.is_empty() {
                 "なし（すべてのマイルストーンがオフ）".to_string()
             } else {
