@@ -50,6 +50,11 @@ const TEAM_TABLES: [&str; 6] = [
     "workspace_orgs",
 ];
 
+/// Cancels what workspace `$1` had waiting to be posted, saying why (`$2`).
+const CANCEL_PENDING: &str = "UPDATE outbox SET status = 'cancelled', last_error = $2,
+        lease_owner = NULL, lease_until = NULL
+    WHERE team_id = $1 AND status = 'pending'";
+
 /// `SELECT` of every column, then `tail` (a constant: no input reaches the text).
 fn select(tail: &str) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM installations {tail}"))
@@ -296,14 +301,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             for team in &teams {
-                sqlx::query(
-                    "UPDATE outbox SET status = 'cancelled', last_error = 'app uninstalled',
-                         lease_owner = NULL, lease_until = NULL
-                     WHERE team_id = $1 AND status = 'pending'",
-                )
-                .bind(team)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(CANCEL_PENDING)
+                    .bind(team)
+                    .bind("app uninstalled")
+                    .execute(&mut *tx)
+                    .await?;
             }
             append_audit!(&mut *tx, &entry)?;
             tx.commit().await
@@ -350,14 +352,11 @@ impl Store {
                     if ended == 0 {
                         return Ok::<bool, sqlx::Error>(false);
                     }
-                    sqlx::query(
-                        "UPDATE outbox SET status = 'cancelled', last_error = 'app access revoked',
-                             lease_owner = NULL, lease_until = NULL
-                         WHERE team_id = $1 AND status = 'pending'",
-                    )
-                    .bind(team)
-                    .execute(&mut *tx)
-                    .await?;
+                    sqlx::query(CANCEL_PENDING)
+                        .bind(team)
+                        .bind("app access revoked")
+                        .execute(&mut *tx)
+                        .await?;
                     append_audit!(&mut *tx, &entry)?;
                     tx.commit().await?;
                     Ok(true)

@@ -310,6 +310,7 @@ async fn five_slow_group_lookups_still_answer_within_three_seconds() {
     let started = std::time::Instant::now();
     let refused = app.command_text("U0MEMBER", &channel, "done 1.1.2").await;
     let took = started.elapsed();
+    println!("five slow groups: answered after {took:?}");
     assert!(
         took < Duration::from_millis(2500),
         "answered after {took:?}"

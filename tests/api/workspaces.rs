@@ -407,29 +407,11 @@ async fn forged_install_scenario(db: &TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_org_install_serves_its_workspaces() {
     let db = TestDb::sqlite();
-    let (_dir, config) = policy_file("[retention]\nuninstalled = \"3s\"\n");
-    let app = TestApp::spawn_with(
-        &db,
-        SlackDouble::start().await,
-        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
-    )
-    .await;
-    app.double.approve_org_install("E0ORG", "Org Inc", UA);
-    let (status, page) = app.run_install_flow().await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let (_dir, app) = org_installed(&db, "[retention]\nuninstalled = \"3s\"\n").await;
     // A workspace outside the organisation is still refused.
     let refused = app.command_in(TB, UB, "C0GENERAL", "new Nope").await;
     assert!(refused.contains("not installed"), "{refused}");
-    let body = app
-        .command_body_in(TA, UA, "C0GENERAL", "new Acme")
-        .replace(
-            "team_domain=example",
-            "team_domain=example&enterprise_id=E0ORG",
-        );
-    let response = app
-        .post_signed("/slack/commands", "application/x-www-form-urlencoded", body)
-        .await;
-    let text = response.text().await.unwrap();
+    let text = post_command(&app, in_org(&app, TA, "new Acme")).await;
     assert!(text.contains("Created"), "{text}");
     app.double
         .wait_for("the channel", |d| {
@@ -439,12 +421,7 @@ async fn an_org_install_serves_its_workspaces() {
     assert_eq!(app.double.calls_to("conversations.create")[0].team, "E0ORG");
 
     // A second workspace of the organisation, then A installs the app itself.
-    let in_org = |team: &str, text: &str| {
-        app.command_body_in(team, UA, "C0GENERAL", text).replace(
-            "team_domain=example",
-            "team_domain=example&enterprise_id=E0ORG",
-        )
-    };
+    let in_org = |team: &str, text: &str| in_org(&app, team, text);
     const TC: &str = "T0CCCCCCC";
     let created = post_command(&app, in_org(TC, "new Initech")).await;
     assert!(created.contains("Created"), "{created}");
@@ -595,6 +572,29 @@ async fn rotate_scenario(db: &TestDb) {
     app.stop().await;
 }
 
+/// The app with the policy `policy`, installed org-wide by the organisation `E0ORG`.
+async fn org_installed(db: &TestDb, policy: &str) -> (tempfile::TempDir, TestApp) {
+    let (dir, config) = policy_file(policy);
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+    app.double.approve_org_install("E0ORG", "Org Inc", UA);
+    let (status, page) = app.run_install_flow().await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    (dir, app)
+}
+
+/// `/readiness <text>` from workspace `team` of the organisation `E0ORG`, signed.
+fn in_org(app: &TestApp, team: &str, text: &str) -> String {
+    app.command_body_in(team, UA, "C0GENERAL", text).replace(
+        "team_domain=example",
+        "team_domain=example&enterprise_id=E0ORG",
+    )
+}
+
 /// An uninstall event as an Enterprise Grid organisation's install gets it: no
 /// `team_id`, only the `enterprise_id` (as in Bolt for Python's
 /// `test_events_token_revocations.py`).
@@ -637,25 +637,15 @@ async fn post_workspace_event(app: &TestApp, team: &str, id: &str, event: Value)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_workspace_leaving_a_grid_org_leaves_the_org_install_alone() {
     let db = TestDb::sqlite();
-    let (_dir, config) = policy_file("[sla.P0]\nfirst_response = \"3s\"\nresolution = \"6s\"\n");
-    let app = TestApp::spawn_with(
+    let (_dir, app) = org_installed(
         &db,
-        SlackDouble::start().await,
-        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
+        "[sla.P0]\nfirst_response = \"3s\"\nresolution = \"6s\"\n",
     )
     .await;
-    app.double.approve_org_install("E0ORG", "Org Inc", UA);
-    let (status, page) = app.run_install_flow().await;
-    assert_eq!(status, StatusCode::OK, "{page}");
     let (status, _) = app.install(TA, "Alpha Inc", UA).await;
     assert_eq!(status, StatusCode::OK);
     const TC: &str = "T0CCCCCCC";
-    let in_org = |team: &str, text: &str| {
-        app.command_body_in(team, UA, "C0GENERAL", text).replace(
-            "team_domain=example",
-            "team_domain=example&enterprise_id=E0ORG",
-        )
-    };
+    let in_org = |team: &str, text: &str| in_org(&app, team, text);
     let created = post_command(&app, in_org(TC, "new Initech")).await;
     assert!(created.contains("Created"), "{created}");
 
@@ -755,24 +745,10 @@ async fn one_workspace_leaving_a_grid_org_leaves_the_org_install_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn team_access_revoked_stops_only_that_workspace() {
     let db = TestDb::sqlite();
-    let (_dir, config) = policy_file("");
-    let app = TestApp::spawn_with(
-        &db,
-        SlackDouble::start().await,
-        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
-    )
-    .await;
-    app.double.approve_org_install("E0ORG", "Org Inc", UA);
-    let (status, page) = app.run_install_flow().await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let (_dir, app) = org_installed(&db, "").await;
     const TC: &str = "T0CCCCCCC";
     const TD: &str = "T0DDDDDDD";
-    let in_org = |team: &str, text: &str| {
-        app.command_body_in(team, UA, "C0GENERAL", text).replace(
-            "team_domain=example",
-            "team_domain=example&enterprise_id=E0ORG",
-        )
-    };
+    let in_org = |team: &str, text: &str| in_org(&app, team, text);
     for (team, name) in [(TC, "Initech"), (TD, "Hooli")] {
         let created = post_command(&app, in_org(team, &format!("new {name}"))).await;
         assert!(created.contains("Created"), "{created}");
