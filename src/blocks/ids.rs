@@ -42,6 +42,17 @@ pub fn tick_block_id(customer_id: i64, keys: &[&str], ticked: &[bool]) -> String
     format!("{TICK}:{customer_id}:{mask:x}:{}", keys.join(","))
 }
 
+/// The block_id of `group` as it was rendered.
+pub fn tick_block_id_of(group: &TickGroup) -> String {
+    let keys: Vec<&str> = group.keys.iter().map(String::as_str).collect();
+    let ticked: Vec<bool> = group
+        .keys
+        .iter()
+        .map(|k| group.ticked.contains(k))
+        .collect();
+    tick_block_id(group.customer, &keys, &ticked)
+}
+
 pub fn parse_tick_block_id(block_id: &str) -> Option<TickGroup> {
     let mut parts = block_id
         .strip_prefix(TICK)?
@@ -104,5 +115,260 @@ mod tests {
         assert_eq!(parse_tick_block_id("tick:1:2:1.1.1"), None);
         assert_eq!(parse_tick_block_id("other"), None);
         assert_eq!(parse_menu_block_id(&menu_block_id(7, "1.2")), Some(7));
+    }
+}
+
+/// What a click is: decided here, in one place, from the action_id the app gave the
+/// element and the block_id or value it carries. An element the app does not know, or
+/// one whose ids do not parse (forged, or from an older release), is `Unknown` and does
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockAction {
+    /// A checkbox group: the group as rendered, and what it now has selected (only
+    /// the group's own keys: a forged value is dropped).
+    Tick {
+        group: TickGroup,
+        selected: Vec<String>,
+    },
+    /// "Edit an item…": the customer, and the item picked.
+    ItemMenu {
+        customer: i64,
+        item: String,
+    },
+    /// A ticket's button or its priority menu.
+    Ticket {
+        ticket: i64,
+        click: TicketClick,
+    },
+    /// A reminder's Cancel button (its value says which).
+    CancelReminder {
+        value: String,
+    },
+    /// The roles list's "Give a role…".
+    OpenRoles,
+    /// Another page of the App Home.
+    HomePage {
+        page: usize,
+    },
+    /// A customer's checklist, from the App Home.
+    OpenChecklist {
+        customer: i64,
+    },
+    /// A new ticket for a customer, from the App Home.
+    NewTicket {
+        customer: i64,
+    },
+    /// The overview's button for one category.
+    OpenCategory {
+        customer: i64,
+        number: u32,
+    },
+    Unknown,
+}
+
+/// What a click on a ticket asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketClick {
+    Respond,
+    Resolve,
+    Pause,
+    Resume,
+    Escalate,
+    Priority(crate::domain::sla::Priority),
+}
+
+/// The parts of a clicked element a [`BlockAction`] is read from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clicked<'a> {
+    pub action_id: &'a str,
+    pub block_id: &'a str,
+    pub value: Option<&'a str>,
+    /// A menu's chosen option.
+    pub selected_option: Option<&'a str>,
+    /// A checkbox group's selected options.
+    pub selected_options: &'a [&'a str],
+}
+
+impl BlockAction {
+    pub fn parse(clicked: &Clicked<'_>) -> Self {
+        use super::{home, reminders, roles, ticket};
+        let Clicked {
+            action_id,
+            block_id,
+            value,
+            selected_option,
+            selected_options,
+        } = *clicked;
+        let id = |text: Option<&str>| text.and_then(|t| t.parse::<i64>().ok());
+        let parsed = match action_id {
+            TICK => parse_tick_block_id(block_id).map(|group| {
+                let selected = selected_options
+                    .iter()
+                    .filter(|v| group.keys.iter().any(|k| k == *v))
+                    .map(|v| v.to_string())
+                    .collect();
+                BlockAction::Tick { group, selected }
+            }),
+            ITEM_MENU => {
+                parse_menu_block_id(block_id)
+                    .zip(selected_option)
+                    .map(|(customer, item)| BlockAction::ItemMenu {
+                        customer,
+                        item: item.to_string(),
+                    })
+            }
+            ticket::PRIORITY => selected_option
+                .and_then(|v| v.split_once(':'))
+                .and_then(|(t, p)| Some((t.parse().ok()?, crate::domain::sla::Priority::parse(p)?)))
+                .map(|(ticket, priority)| BlockAction::Ticket {
+                    ticket,
+                    click: TicketClick::Priority(priority),
+                }),
+            ticket::RESPOND
+            | ticket::RESOLVE
+            | ticket::PAUSE
+            | ticket::RESUME
+            | ticket::ESCALATE => {
+                let click = match action_id {
+                    ticket::RESPOND => TicketClick::Respond,
+                    ticket::RESOLVE => TicketClick::Resolve,
+                    ticket::PAUSE => TicketClick::Pause,
+                    ticket::RESUME => TicketClick::Resume,
+                    _ => TicketClick::Escalate,
+                };
+                // The value is the ticket's id (older releases added `:<priority>`).
+                let ticket = value.map(|v| v.split_once(':').map_or(v, |(t, _)| t));
+                id(ticket).map(|ticket| BlockAction::Ticket { ticket, click })
+            }
+            reminders::CANCEL => value.map(|v| BlockAction::CancelReminder {
+                value: v.to_string(),
+            }),
+            roles::OPEN => Some(BlockAction::OpenRoles),
+            home::OPEN_CHECKLIST => {
+                id(value).map(|customer| BlockAction::OpenChecklist { customer })
+            }
+            home::NEW_TICKET => id(value).map(|customer| BlockAction::NewTicket { customer }),
+            _ if action_id.starts_with(home::PAGE) => Some(BlockAction::HomePage {
+                page: value.and_then(|v| v.parse().ok()).unwrap_or(0),
+            }),
+            _ => action_id
+                .strip_prefix(OPEN_CATEGORY)
+                .and_then(|n| n.strip_prefix('_'))
+                .and_then(|n| n.parse().ok())
+                .zip(
+                    value
+                        .and_then(|v| v.split_once(':'))
+                        .and_then(|(c, _)| c.parse().ok()),
+                )
+                .map(|(number, customer)| BlockAction::OpenCategory { customer, number }),
+        };
+        parsed.unwrap_or(BlockAction::Unknown)
+    }
+
+    /// What the click would do, for the roles table.
+    pub fn act(&self) -> crate::domain::roles::Act {
+        use crate::domain::roles::Act;
+        match self {
+            BlockAction::Tick { .. } | BlockAction::ItemMenu { .. } => Act::WorkChecklist,
+            BlockAction::Ticket { .. } | BlockAction::NewTicket { .. } => Act::WorkTickets,
+            BlockAction::CancelReminder { .. } => Act::Remind,
+            BlockAction::OpenRoles => Act::Administer,
+            // Paging the Home, opening a checklist or a category: looking.
+            BlockAction::HomePage { .. }
+            | BlockAction::OpenChecklist { .. }
+            | BlockAction::OpenCategory { .. }
+            | BlockAction::Unknown => Act::Read,
+        }
+    }
+}
+
+#[cfg(test)]
+mod block_action_tests {
+    use super::*;
+    use crate::domain::roles::Act;
+    use crate::domain::sla::Priority;
+
+    fn click<'a>(action_id: &'a str, value: Option<&'a str>) -> Clicked<'a> {
+        Clicked {
+            action_id,
+            value,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn each_element_the_app_renders_is_one_kind_of_click() {
+        let tick = Clicked {
+            action_id: TICK,
+            block_id: "tick:7:1:1.1.1,1.1.2",
+            selected_options: &["1.1.2", "9.9.9"],
+            ..Default::default()
+        };
+        assert_eq!(
+            BlockAction::parse(&tick),
+            BlockAction::Tick {
+                group: TickGroup {
+                    customer: 7,
+                    keys: vec!["1.1.1".into(), "1.1.2".into()],
+                    ticked: vec!["1.1.1".into()],
+                },
+                selected: vec!["1.1.2".into()],
+            }
+        );
+        let priority = Clicked {
+            action_id: super::super::ticket::PRIORITY,
+            selected_option: Some("42:P0"),
+            ..Default::default()
+        };
+        assert_eq!(
+            BlockAction::parse(&priority),
+            BlockAction::Ticket {
+                ticket: 42,
+                click: TicketClick::Priority(Priority::P0)
+            }
+        );
+        assert_eq!(
+            BlockAction::parse(&click(super::super::ticket::RESPOND, Some("42"))),
+            BlockAction::Ticket {
+                ticket: 42,
+                click: TicketClick::Respond
+            }
+        );
+        assert_eq!(
+            BlockAction::parse(&click("open_category_3", Some("7:3"))),
+            BlockAction::OpenCategory {
+                customer: 7,
+                number: 3
+            }
+        );
+        assert_eq!(
+            BlockAction::parse(&click(super::super::home::PAGE, Some("2"))),
+            BlockAction::HomePage { page: 2 }
+        );
+    }
+
+    #[test]
+    fn what_does_not_parse_is_unknown_and_only_looks() {
+        for bad in [
+            click("something_else", Some("1")),
+            click(super::super::ticket::RESPOND, Some("x")),
+            click(super::super::ticket::RESPOND, None),
+            click(super::super::home::NEW_TICKET, Some("acme")),
+            click("open_category_x", Some("7:3")),
+            Clicked {
+                action_id: super::super::ticket::PRIORITY,
+                selected_option: Some("42:P9"),
+                ..Default::default()
+            },
+            Clicked {
+                action_id: TICK,
+                block_id: "tick:nope",
+                ..Default::default()
+            },
+        ] {
+            let parsed = BlockAction::parse(&bad);
+            assert_eq!(parsed, BlockAction::Unknown, "{bad:?}");
+            assert_eq!(parsed.act(), Act::Read);
+        }
     }
 }

@@ -138,6 +138,90 @@ pub fn bar(progress: Progress, width: usize) -> String {
     format!("{}{}", "▰".repeat(filled), "▱".repeat(width - filled))
 }
 
+/// What a click on a checkbox group changes: the boxes to tick and to untick.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickDiff {
+    pub ticked: Vec<String>,
+    pub unticked: Vec<String>,
+}
+
+/// The change a click on a checkbox group makes, from what its clicker saw (`seen`:
+/// the group as rendered, or their own earlier click on the same copy) and what the
+/// group now says is selected. Only the group's own `keys` count (a forged value in
+/// the payload changes nothing), in the group's order, and only those `applies`
+/// (items the template still has).
+pub fn tick_diff(
+    keys: &[String],
+    seen: &[String],
+    selected: &[String],
+    applies: impl Fn(&str) -> bool,
+) -> TickDiff {
+    let is_seen = |k: &str| seen.iter().any(|s| s == k);
+    let is_selected = |k: &str| selected.iter().any(|s| s == k);
+    let mut diff = TickDiff::default();
+    for key in keys.iter().filter(|k| applies(k)) {
+        match (is_seen(key), is_selected(key)) {
+            (false, true) => diff.ticked.push(key.clone()),
+            (true, false) => diff.unticked.push(key.clone()),
+            _ => {}
+        }
+    }
+    diff
+}
+
+#[cfg(test)]
+mod tick_diff_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn keys(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("1.1.{i}")).collect()
+    }
+
+    #[test]
+    fn a_click_changes_only_what_differs_from_what_was_seen() {
+        let k = keys(3);
+        let diff = tick_diff(&k, &[k[0].clone()], &[k[1].clone()], |_| true);
+        assert_eq!(diff.ticked, [k[1].clone()]);
+        assert_eq!(diff.unticked, [k[0].clone()]);
+        let forged = tick_diff(&k, &[], &["9.9.9".to_string()], |_| true);
+        assert_eq!(forged, TickDiff::default());
+    }
+
+    proptest! {
+        /// Applying the diff to what was seen gives what is selected, within the
+        /// group's applicable keys; nothing is both ticked and unticked.
+        #[test]
+        fn the_diff_takes_what_was_seen_to_what_is_selected(
+            n in 1usize..=10,
+            seen_mask in 0u16..1024,
+            selected_mask in 0u16..1024,
+            dropped_mask in 0u16..1024,
+            stray in proptest::option::of("[0-9.]{1,8}"),
+        ) {
+            let k = keys(n);
+            let pick = |mask: u16| -> Vec<String> {
+                k.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, k)| k.clone()).collect()
+            };
+            let seen = pick(seen_mask);
+            let mut selected = pick(selected_mask);
+            selected.extend(stray);
+            let dropped = pick(dropped_mask);
+            let applies = |key: &str| !dropped.iter().any(|d| d == key);
+            let diff = tick_diff(&k, &seen, &selected, applies);
+            for key in k.iter().filter(|key| applies(key)) {
+                let was = seen.contains(key);
+                let now = (was || diff.ticked.contains(key)) && !diff.unticked.contains(key);
+                prop_assert_eq!(now, selected.contains(key));
+                prop_assert!(!(diff.ticked.contains(key) && diff.unticked.contains(key)));
+            }
+            for key in diff.ticked.iter().chain(&diff.unticked) {
+                prop_assert!(k.contains(key) && applies(key));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

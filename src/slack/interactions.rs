@@ -7,7 +7,7 @@
 //! ticking different boxes of one group at once each send only their own change, so
 //! both are kept, whether they clicked the channel's message or an ephemeral copy.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,8 +16,10 @@ use tracing::warn;
 use super::commands::Refusal;
 use super::roles::require;
 use super::{Context, internal_error, open_modal};
-use crate::blocks::{self, Message, checklist, home, ids, item_modal, ticket, ticket_modal};
+use crate::blocks::ids::{BlockAction, Clicked, TicketClick};
+use crate::blocks::{self, Message, checklist, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
+use crate::domain::checklist::tick_diff;
 use crate::domain::i18n::Lang;
 use crate::domain::roles::Act;
 use crate::domain::sla::Priority;
@@ -119,6 +121,24 @@ pub struct Action {
     pub value: Option<String>,
 }
 
+impl Action {
+    /// What this click is.
+    pub fn parse(&self) -> BlockAction {
+        let selected: Vec<&str> = self
+            .selected_options
+            .iter()
+            .map(|o| o.value.as_str())
+            .collect();
+        BlockAction::parse(&Clicked {
+            action_id: &self.action_id,
+            block_id: self.block_id.as_deref().unwrap_or_default(),
+            value: self.value.as_deref(),
+            selected_option: self.selected_option.as_ref().map(|o| o.value.as_str()),
+            selected_options: &selected,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct MessageAction {
     pub callback_id: String,
@@ -213,17 +233,18 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                 return Reply::Ack;
             };
             for action in &actions.actions {
+                let click = action.parse();
                 let allowed = require(
                     ctx,
                     &team,
                     &actions.user.id,
-                    act_of(&action.action_id),
+                    click.act(),
                     Source::Button,
                     now_ms,
                 )
                 .await;
                 let failed = match allowed {
-                    Ok(()) => block_action(ctx, &team, &actions, action, now_ms)
+                    Ok(()) => block_action(ctx, &team, &actions, click, now_ms)
                         .await
                         .err()
                         .map(Refusal::Internal),
@@ -316,259 +337,243 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
     }
 }
 
-/// What a click would do, for the roles table.
-fn act_of(action_id: &str) -> Act {
-    if action_id == ids::TICK || action_id == ids::ITEM_MENU {
-        Act::WorkChecklist
-    } else if action_id.starts_with("ticket_") || action_id == home::NEW_TICKET {
-        Act::WorkTickets
-    } else if action_id == blocks::reminders::CANCEL {
-        Act::Remind
-    } else if action_id == blocks::roles::OPEN {
-        Act::Administer
-    } else {
-        // Paging the Home, opening a checklist or a category: looking.
-        Act::Read
-    }
-}
-
+/// Does what a click asks (already authorized for its [`BlockAction::act`]).
 async fn block_action(
     ctx: &Context,
     team: &str,
     payload: &BlockActions,
-    action: &Action,
+    click: BlockAction,
     now_ms: i64,
 ) -> anyhow::Result<()> {
-    let block_id = action.block_id.as_deref().unwrap_or_default();
-    if action.action_id == ids::TICK {
-        let Some(group) = ids::parse_tick_block_id(block_id) else {
-            return Ok(());
-        };
-        // An id from another workspace, or a guessed one, finds nothing.
-        let Some(customer) = ctx.store.customer_by_id(team, group.customer).await? else {
-            return Ok(());
-        };
-        let selected: Vec<String> = action
-            .selected_options
-            .iter()
-            .map(|o| o.value.clone())
-            .filter(|v| group.keys.contains(v))
-            .collect();
-        // What the clicker saw: the group as rendered, or their own previous click on
-        // this copy if the app has not re-rendered it since.
-        let seen = match payload.container.message_ts.as_deref() {
-            Some(ts) => ctx
-                .delivery
-                .clicks()
-                .exchange(&payload.user.id, ts, block_id, selected.clone())
-                .unwrap_or_else(|| group.ticked.clone()),
-            None => group.ticked.clone(),
-        };
-        let selected: HashSet<&str> = selected.iter().map(String::as_str).collect();
-        let seen: HashSet<&str> = seen.iter().map(String::as_str).collect();
-        let known = |k: &&String| ctx.template.item(k).is_some();
-        let ticked: Vec<String> = group
-            .keys
-            .iter()
-            .filter(known)
-            .filter(|k| selected.contains(k.as_str()) && !seen.contains(k.as_str()))
-            .cloned()
-            .collect();
-        let unticked: Vec<String> = group
-            .keys
-            .iter()
-            .filter(known)
-            .filter(|k| seen.contains(k.as_str()) && !selected.contains(k.as_str()))
-            .cloned()
-            .collect();
-        let changed = ctx
-            .store
-            .set_done(
-                customer.id,
-                &ticked,
-                &unticked,
-                &payload.user.id,
-                Source::Button,
-                now_ms,
-            )
-            .await?;
-        if !changed.is_empty() {
-            ctx.delivery.checklist_changed();
+    match click {
+        BlockAction::Tick { group, selected } => {
+            tick(ctx, team, payload, group, selected, now_ms).await?
         }
-    } else if action.action_id == ids::ITEM_MENU {
-        let (Some(customer_id), Some(selected), Some(trigger)) = (
-            ids::parse_menu_block_id(block_id),
-            action.selected_option.as_ref(),
-            payload.trigger_id.clone(),
-        ) else {
-            return Ok(());
-        };
-        let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
-            return Ok(());
-        };
-        let Some(item) = ctx.template.item(&selected.value) else {
-            return Ok(());
-        };
-        let states = ctx.store.item_states(customer.id).await?;
-        let lang = ctx.users.lang_for(team, &payload.user.id).await;
-        let view = item_modal::item_modal(
-            &customer,
-            item,
-            &states.get(&item.key).cloned().unwrap_or_default(),
-            lang,
-        );
-        open_modal(ctx, team, trigger, view, "item");
-    } else if action.action_id.starts_with("ticket_") {
-        ticket_button(ctx, team, payload, action, now_ms).await?;
-    } else if action.action_id == blocks::reminders::CANCEL {
-        let lang = ctx.users.lang_for(team, &payload.user.id).await;
-        let value = action.value.as_deref().unwrap_or_default();
-        let message =
-            super::reminding::cancel_button(ctx, team, &payload.user.id, value, lang, now_ms)
-                .await?;
-        if let Some(url) = &payload.response_url {
-            ctx.delivery.submit_or_warn(Job::Respond {
-                response_url: url.clone(),
-                message,
-                replace_original: true,
-            });
-        }
-    } else if action.action_id == blocks::roles::OPEN {
-        if let Some(trigger) = payload.trigger_id.clone() {
-            let lang = ctx.users.lang_for(team, &payload.user.id).await;
-            open_modal(
-                ctx,
-                team,
-                trigger,
-                blocks::roles::roles_modal(lang),
-                "roles",
-            );
-        }
-    } else if action.action_id.starts_with(home::PAGE)
-        || action.action_id == home::OPEN_CHECKLIST
-        || action.action_id == home::NEW_TICKET
-    {
-        home_button(ctx, team, payload, action).await?;
-    } else if let Some(number) = action
-        .action_id
-        .strip_prefix(&format!("{}_", ids::OPEN_CATEGORY))
-    {
-        let Some((customer_id, _)) = action.value.as_deref().and_then(|v| v.split_once(':')) else {
-            return Ok(());
-        };
-        let (Ok(customer_id), Ok(number)) = (customer_id.parse::<i64>(), number.parse::<u32>())
-        else {
-            return Ok(());
-        };
-        let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
-            return Ok(());
-        };
-        let Some(category) = ctx.template.category(number) else {
-            return Ok(());
-        };
-        let channel = payload.channel.as_ref().map(|c| c.id.as_str());
-        if payload.container.kind.as_deref() == Some("view") {
-            // The checklist opened from the App Home: the category on top of it.
+        BlockAction::ItemMenu { customer, item } => {
             let Some(trigger) = payload.trigger_id.clone() else {
                 return Ok(());
             };
-            let lang = ctx.users.lang_for(team, &payload.user.id).await;
+            // An id from another workspace, or a guessed one, finds nothing.
+            let Some(customer) = ctx.store.customer_by_id(team, customer).await? else {
+                return Ok(());
+            };
+            let Some(item) = ctx.template.item(&item) else {
+                return Ok(());
+            };
             let states = ctx.store.item_states(customer.id).await?;
-            let blocks = checklist::category_messages(&customer, category, &states, lang)
-                .into_iter()
-                .flat_map(|m| m.blocks)
-                .collect();
-            let view = blocks::modal_of(category.label(lang), blocks, lang.pick("Back", "戻る"));
-            let api = ctx.api.clone();
-            let team = team.to_string();
-            ctx.delivery.detach(async move {
-                let pushed =
-                    async { api.workspace(&team).await?.push_view(&trigger, view).await }.await;
-                if let Err(e) = pushed {
-                    warn!(error = %e, "cannot push a category modal");
-                }
-            });
-        } else if !payload.container.is_ephemeral
-            && channel.is_some()
-            && channel == customer.channel_id.as_deref()
-        {
-            ctx.delivery.submit_or_warn(Job::PostChecklist {
-                customer_id: customer.id,
-                category: Some(number),
-                pin: false,
-                response_url: payload.response_url.clone(),
-                lang: ctx.channel_lang,
-            });
-        } else if let Some(url) = &payload.response_url {
             let lang = ctx.users.lang_for(team, &payload.user.id).await;
-            let states = ctx.store.item_states(customer.id).await?;
-            for message in checklist::category_messages(&customer, category, &states, lang) {
+            let view = item_modal::item_modal(
+                &customer,
+                item,
+                &states.get(&item.key).cloned().unwrap_or_default(),
+                lang,
+            );
+            open_modal(ctx, team, trigger, view, "item");
+        }
+        BlockAction::Ticket { ticket, click } => {
+            ticket_button(ctx, team, payload, ticket, click, now_ms).await?
+        }
+        BlockAction::CancelReminder { value } => {
+            let lang = ctx.users.lang_for(team, &payload.user.id).await;
+            let message =
+                super::reminding::cancel_button(ctx, team, &payload.user.id, &value, lang, now_ms)
+                    .await?;
+            if let Some(url) = &payload.response_url {
                 ctx.delivery.submit_or_warn(Job::Respond {
                     response_url: url.clone(),
                     message,
-                    replace_original: false,
+                    replace_original: true,
                 });
             }
+        }
+        BlockAction::OpenRoles => {
+            if let Some(trigger) = payload.trigger_id.clone() {
+                let lang = ctx.users.lang_for(team, &payload.user.id).await;
+                open_modal(
+                    ctx,
+                    team,
+                    trigger,
+                    blocks::roles::roles_modal(lang),
+                    "roles",
+                );
+            }
+        }
+        BlockAction::HomePage { page } => {
+            let (home, team, user) = (ctx.home.clone(), team.to_string(), payload.user.id.clone());
+            // Off the request's path: the click is acknowledged at once.
+            ctx.delivery.detach(async move {
+                if let Err(e) = home.publish(&team, &user, page).await {
+                    warn!(error = %e, "cannot publish an App Home page");
+                }
+            });
+        }
+        BlockAction::OpenChecklist { customer } => {
+            home_modal(ctx, team, payload, customer, HomeModal::Checklist).await?
+        }
+        BlockAction::NewTicket { customer } => {
+            home_modal(ctx, team, payload, customer, HomeModal::NewTicket).await?
+        }
+        BlockAction::OpenCategory { customer, number } => {
+            open_category(ctx, team, payload, customer, number).await?
+        }
+        BlockAction::Unknown => {}
+    }
+    Ok(())
+}
+
+/// A checkbox click: the change from what the clicker saw to what they selected.
+async fn tick(
+    ctx: &Context,
+    team: &str,
+    payload: &BlockActions,
+    group: ids::TickGroup,
+    selected: Vec<String>,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    // An id from another workspace, or a guessed one, finds nothing.
+    let Some(customer) = ctx.store.customer_by_id(team, group.customer).await? else {
+        return Ok(());
+    };
+    let block_id = ids::tick_block_id_of(&group);
+    // What the clicker saw: the group as rendered, or their own previous click on
+    // this copy if the app has not re-rendered it since.
+    let seen = match payload.container.message_ts.as_deref() {
+        Some(ts) => ctx
+            .delivery
+            .clicks()
+            .exchange(&payload.user.id, ts, &block_id, selected.clone())
+            .unwrap_or_else(|| group.ticked.clone()),
+        None => group.ticked.clone(),
+    };
+    let diff = tick_diff(&group.keys, &seen, &selected, |k| {
+        ctx.template.item(k).is_some()
+    });
+    let changed = ctx
+        .store
+        .set_done(
+            customer.id,
+            &diff.ticked,
+            &diff.unticked,
+            &payload.user.id,
+            Source::Button,
+            now_ms,
+        )
+        .await?;
+    if !changed.is_empty() {
+        ctx.delivery.checklist_changed();
+    }
+    Ok(())
+}
+
+/// The overview's button for a category: on top of the Home's checklist modal, in
+/// the customer's channel, or only for the clicker.
+async fn open_category(
+    ctx: &Context,
+    team: &str,
+    payload: &BlockActions,
+    customer_id: i64,
+    number: u32,
+) -> anyhow::Result<()> {
+    let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
+        return Ok(());
+    };
+    let Some(category) = ctx.template.category(number) else {
+        return Ok(());
+    };
+    let channel = payload.channel.as_ref().map(|c| c.id.as_str());
+    if payload.container.kind.as_deref() == Some("view") {
+        // The checklist opened from the App Home: the category on top of it.
+        let Some(trigger) = payload.trigger_id.clone() else {
+            return Ok(());
+        };
+        let lang = ctx.users.lang_for(team, &payload.user.id).await;
+        let states = ctx.store.item_states(customer.id).await?;
+        let blocks = checklist::category_messages(&customer, category, &states, lang)
+            .into_iter()
+            .flat_map(|m| m.blocks)
+            .collect();
+        let view = blocks::modal_of(category.label(lang), blocks, lang.pick("Back", "戻る"));
+        let api = ctx.api.clone();
+        let team = team.to_string();
+        ctx.delivery.detach(async move {
+            let pushed =
+                async { api.workspace(&team).await?.push_view(&trigger, view).await }.await;
+            if let Err(e) = pushed {
+                warn!(error = %e, "cannot push a category modal");
+            }
+        });
+    } else if !payload.container.is_ephemeral
+        && channel.is_some()
+        && channel == customer.channel_id.as_deref()
+    {
+        ctx.delivery.submit_or_warn(Job::PostChecklist {
+            customer_id: customer.id,
+            category: Some(number),
+            pin: false,
+            response_url: payload.response_url.clone(),
+            lang: ctx.channel_lang,
+        });
+    } else if let Some(url) = &payload.response_url {
+        let lang = ctx.users.lang_for(team, &payload.user.id).await;
+        let states = ctx.store.item_states(customer.id).await?;
+        for message in checklist::category_messages(&customer, category, &states, lang) {
+            ctx.delivery.submit_or_warn(Job::Respond {
+                response_url: url.clone(),
+                message,
+                replace_original: false,
+            });
         }
     }
     Ok(())
 }
 
-/// The App Home's buttons: another page, a customer's checklist (a modal), a new
-/// ticket for a customer (the ticket modal, the customer chosen).
-async fn home_button(
+/// What an App Home button opens for a customer.
+enum HomeModal {
+    /// The customer's checklist, as a modal.
+    Checklist,
+    /// The ticket modal, the customer chosen.
+    NewTicket,
+}
+
+/// An App Home button that opens a modal for one customer.
+async fn home_modal(
     ctx: &Context,
     team: &str,
     payload: &BlockActions,
-    action: &Action,
+    customer_id: i64,
+    modal: HomeModal,
 ) -> anyhow::Result<()> {
-    let user = payload.user.id.clone();
-    if action.action_id.starts_with(home::PAGE) {
-        let page = action
-            .value
-            .as_deref()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let (home, team) = (ctx.home.clone(), team.to_string());
-        // Off the request's path: the click is acknowledged at once.
-        ctx.delivery.detach(async move {
-            if let Err(e) = home.publish(&team, &user, page).await {
-                warn!(error = %e, "cannot publish an App Home page");
-            }
-        });
-        return Ok(());
-    }
-    let (Some(customer_id), Some(trigger)) = (
-        action.value.as_deref().and_then(|v| v.parse::<i64>().ok()),
-        payload.trigger_id.clone(),
-    ) else {
+    let Some(trigger) = payload.trigger_id.clone() else {
         return Ok(());
     };
     // An id from another workspace, or a guessed one, finds nothing.
     let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
         return Ok(());
     };
-    let lang = ctx.users.lang_for(team, &user).await;
-    let view = if action.action_id == home::OPEN_CHECKLIST {
-        let states = ctx.store.item_states(customer.id).await?;
-        let overview = checklist::overview(&ctx.template, &customer, &states, lang);
-        blocks::modal_of(
-            &customer.name,
-            overview.blocks,
-            lang.pick("Close", "閉じる"),
-        )
-    } else {
-        let customers = ctx.store.customers(team).await?;
-        blocks::ticket_modal::ticket_modal(
-            Some(&customer),
-            &customers,
-            None,
-            &blocks::ticket_modal::TicketModalMetadata {
-                customer: Some(customer.id),
-                ..Default::default()
-            },
-            lang,
-        )
+    let lang = ctx.users.lang_for(team, &payload.user.id).await;
+    let view = match modal {
+        HomeModal::Checklist => {
+            let states = ctx.store.item_states(customer.id).await?;
+            let overview = checklist::overview(&ctx.template, &customer, &states, lang);
+            blocks::modal_of(
+                &customer.name,
+                overview.blocks,
+                lang.pick("Close", "閉じる"),
+            )
+        }
+        HomeModal::NewTicket => {
+            let customers = ctx.store.customers(team).await?;
+            blocks::ticket_modal::ticket_modal(
+                Some(&customer),
+                &customers,
+                None,
+                &blocks::ticket_modal::TicketModalMetadata {
+                    customer: Some(customer.id),
+                    ..Default::default()
+                },
+                lang,
+            )
+        }
     };
     open_modal(ctx, team, trigger, view, "home");
     Ok(())
@@ -712,29 +717,17 @@ async fn ticket_button(
     ctx: &Context,
     team: &str,
     payload: &BlockActions,
-    action: &Action,
+    id: i64,
+    click: TicketClick,
     now_ms: i64,
 ) -> anyhow::Result<()> {
-    let value = match action.action_id.as_str() {
-        ticket::PRIORITY => action.selected_option.as_ref().map(|o| o.value.as_str()),
-        _ => action.value.as_deref(),
-    };
-    let Some(value) = value else { return Ok(()) };
-    let (id_text, priority) = match value.split_once(':') {
-        Some((id, p)) => (id, Priority::parse(p)),
-        None => (value, None),
-    };
-    let Ok(id) = id_text.parse::<i64>() else {
-        return Ok(());
-    };
-    let ticket_action = match action.action_id.as_str() {
-        ticket::RESPOND => Some(TicketAction::Respond),
-        ticket::RESOLVE => Some(TicketAction::Resolve),
-        ticket::PAUSE => Some(TicketAction::Pause),
-        ticket::RESUME => Some(TicketAction::Resume),
-        ticket::PRIORITY => priority.map(TicketAction::SetPriority),
-        ticket::ESCALATE => None,
-        _ => return Ok(()),
+    let ticket_action = match click {
+        TicketClick::Respond => Some(TicketAction::Respond),
+        TicketClick::Resolve => Some(TicketAction::Resolve),
+        TicketClick::Pause => Some(TicketAction::Pause),
+        TicketClick::Resume => Some(TicketAction::Resume),
+        TicketClick::Priority(priority) => Some(TicketAction::SetPriority(priority)),
+        TicketClick::Escalate => None,
     };
     let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
     let actor = Actor::new(&payload.user.id, Source::Button);
