@@ -1,4 +1,4 @@
-//! Acknowledgement benchmark (README, "Benchmarks").
+//! Acknowledgement benchmark (benches/README.md).
 //!
 //! Starts the release `readiness` binary on a fresh SQLite file, pointed at the Slack
 //! test double, and drives it with `wrk` (64 connections) using requests signed like

@@ -1,4 +1,4 @@
-//! Scheduler benchmark (README, "Benchmarks"): the release `readiness` binary on a
+//! Scheduler benchmark (benches/README.md): the release `readiness` binary on a
 //! database holding open tickets with their timers, pointed at the Slack test double.
 //!
 //! For each backend (SQLite; PostgreSQL when TEST_POSTGRES_URL is set) and for two

@@ -66,7 +66,7 @@ impl App {
         let store = Store::connect(&settings.database_url).await?;
         if settings.backup.is_some() && store.postgres_pool().is_some() {
             anyhow::bail!(
-                "READINESS_BACKUP_DIR is for SQLite; back PostgreSQL up with pg_dump (README, Backups)"
+                "READINESS_BACKUP_DIR is for SQLite; back PostgreSQL up with pg_dump (docs/operations.md, Backups)"
             );
         }
         let (api, installer) = if settings.is_multi_workspace() {
@@ -85,7 +85,7 @@ impl App {
         let socket_mode = !settings.app_token.is_empty();
         if !api.has_token() || (!verifier.is_configured() && !socket_mode) {
             warn!(
-                "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or SLACK_APP_TOKEN for Socket Mode; see README). Until then Slack requests get 401."
+                "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or SLACK_APP_TOKEN for Socket Mode; see docs/slack-setup.md). Until then Slack requests get 401."
             );
         }
         let (stop_tx, stop_rx) = watch::channel(false);

@@ -1,8 +1,8 @@
 //! Settings: flags, each with an environment fallback, and an optional TOML file.
 //!
-//! Precedence is flag > environment > file > default (PRODUCT.md). clap handles the
-//! first two; the file is merged underneath here, so every field below is optional
-//! until [`Settings::resolve`] fills in the defaults.
+//! Precedence is flag > environment > file > default (docs/configuration.md). clap
+//! handles the first two; the file is merged underneath here, so every field below is
+//! optional until [`Settings::resolve`] fills in the defaults.
 //!
 //! Secrets are wrapped in [`Secret`], whose `Debug` prints `***`, so a settings dump in
 //! a log line can never leak them.

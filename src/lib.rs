@@ -10,6 +10,9 @@
 //! - `store/`     one storage interface; SQLite and PostgreSQL behind it.
 //! - `support/`   support requests: the use cases joining the SLA domain, the store
 //!   and the outbox.
+//! - `reminders/` reminders: custom, due-date, digest and milestone reminders planned
+//!   as due rows, and what a due reminder posts.
+//! - `reports/`   the monthly report: a customer's month gathered, and its chart.
 //! - `delivery/`  outbound: the Slack Web API client and the background worker that
 //!   creates channels, posts and coalesces message updates.
 //! - `scheduler/` the only part that waits on time: fires due SLA rows and sends the
@@ -22,6 +25,7 @@
 //! - `metrics.rs` the Prometheus registry every part reports to.
 //! - `app.rs`     wiring: build everything from the settings and run until shutdown.
 //! - `config.rs`  flags, environment and the optional TOML file.
+//! - `audit_export.rs` `readiness export-audit`: the audit log streamed for a SIEM.
 
 pub mod app;
 pub mod audit_export;

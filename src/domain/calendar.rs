@@ -7,7 +7,8 @@
 //! spring-forward jump. That mapping never goes backwards, so the business intervals of
 //! successive days are ordered and disjoint, and `business_between` is additive.
 //!
-//! Holidays are whole local days. 24/7 hours ignore them (PRODUCT.md, "Priorities").
+//! Holidays are whole local days. 24/7 hours ignore them (docs/configuration.md, the
+//! policy).
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};

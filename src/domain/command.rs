@@ -1,4 +1,4 @@
-//! The `/readiness` grammar (PRODUCT.md): text in, a [`Command`] or a [`ParseError`]
+//! The `/readiness` grammar (docs/usage.md): text in, a [`Command`] or a [`ParseError`]
 //! out. Pure; naming a customer is only resolved against the database later, because
 //! inside a customer's channel the customer may be left out.
 

@@ -192,7 +192,7 @@ fn tier_index(tier: Tier) -> usize {
     }
 }
 
-/// The seed's values (PRODUCT.md, "Tiers" and "Priorities").
+/// The seed's values (docs/configuration.md lists them in its policy example).
 impl Default for Policy {
     fn default() -> Self {
         let targets = |first_response, resolution| Targets {

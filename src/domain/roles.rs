@@ -1,5 +1,5 @@
 //! Who may do what: four roles per workspace, and one table of what each may do
-//! ([`WHO_MAY`], shown in the README as it is here).
+//! ([`WHO_MAY`], shown in docs/usage.md as it is here).
 //!
 //! Slack's workspace admins and owners (`users.info`) are always admins here, so no one
 //! can lock a workspace out of its own settings. Anyone else has the role an admin gave

@@ -4,7 +4,8 @@
 //!
 //! SQLite only: `VACUUM INTO` writes a transactionally consistent copy from a read
 //! transaction, so the app's writer goes on meanwhile. PostgreSQL has `pg_dump` and
-//! `pg_restore`, which the README gives the recipe for; here they are refused by name.
+//! `pg_restore`, which docs/operations.md gives the recipe for; here they are refused by
+//! name.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -15,7 +16,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 use super::{Db, Store};
 
-const POSTGRES_BACKUP: &str = "this is a PostgreSQL database: back it up with pg_dump and restore it with pg_restore (README, Backups)";
+const POSTGRES_BACKUP: &str = "this is a PostgreSQL database: back it up with pg_dump and restore it with pg_restore (docs/operations.md, Backups)";
 
 /// The file behind a `sqlite:` URL.
 fn sqlite_file(database_url: &str) -> anyhow::Result<PathBuf> {

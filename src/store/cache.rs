@@ -1,7 +1,7 @@
 //! An in-process copy of the customers, their checklist states and the open tickets,
 //! used with SQLite only.
 //!
-//! SQLite is the single-process mode (PRODUCT.md, "Scale"): every write goes through
+//! SQLite is the single-process mode (docs/architecture.md): every write goes through
 //! this process's [`Store`](super::Store), which updates the copy after each commit, so
 //! the copy is never behind the file. With PostgreSQL other replicas write too, so
 //! there is no copy there and every read goes to the database.

@@ -512,7 +512,8 @@ impl Store {
 /// `readiness rotate-key`: re-seals every stored token from the `old` keys to the `new`
 /// one, in one transaction (a token already under `new`, from a rotation cut short or
 /// sealed by a replica that seals with it, is kept). The SQLite server must be
-/// stopped; PostgreSQL replicas keep running when they list both keys (README).
+/// stopped; PostgreSQL replicas keep running when they list both keys
+/// (docs/operations.md, Key rotation).
 /// Returns how many tokens were re-sealed.
 pub async fn rotate_key(
     database_url: &str,

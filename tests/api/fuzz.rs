@@ -7,7 +7,7 @@
 //! punctuation). Each is signed as Slack signs, so it gets past the signature check into
 //! the parsers and handlers, and sent through the app's real router with a fresh
 //! database. A request must never panic the app or get a 5xx; unsigned ones get 401.
-//! The counts are printed (`--nocapture`) for the README.
+//! The counts are printed (`--nocapture`) for docs/testing.md.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
