@@ -102,7 +102,8 @@ pub fn open_modal(
 /// that quotes the id.
 pub fn internal_error(error: &dyn std::fmt::Display, lang: Lang) -> Message {
     let id = format!("{:08x}", rand_id());
-    error!(error_id = %id, error = %error, "request failed");
+    // `{:#}`: an anyhow error with its whole chain of causes, not only the outermost.
+    error!(error_id = %id, error = %format_args!("{error:#}"), "request failed");
     Message::plain(match lang {
         Lang::En => {
             format!(":warning: Something went wrong on our side (error {id}). Please try again.")
