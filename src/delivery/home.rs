@@ -135,14 +135,15 @@ impl Home {
         user: &str,
         page: usize,
     ) -> Result<(), ApiError> {
-        let lang = self.users.lang_for(team, user).await;
-        let started = Instant::now();
         // A guest or a person of another organisation sees nothing of the customers
-        // (nor does someone Slack has not yet said is staff).
+        // (nor does someone Slack has not yet said is staff). Asked first, with the
+        // longer wait: the language then comes from the same lookup.
         let side = self
             .users
             .side_within(team, user, Duration::from_secs(2))
             .await;
+        let lang = self.users.lang_for(team, user).await;
+        let started = Instant::now();
         let view = if side != Side::Staff {
             crate::blocks::home::customer_side_home(lang)
         } else {
