@@ -63,9 +63,9 @@ fn top_level_modules(lib: &str) -> BTreeSet<String> {
             .strip_prefix("pub mod ")
             .or_else(|| line.strip_prefix("pub(crate) mod "))
             .or_else(|| line.strip_prefix("mod "));
-        if let Some(rest) = rest {
-            let name = rest.trim_end_matches([';', '{', ' ']).trim();
-            modules.insert(name.to_string());
+        // `mod x;` only: an inline `mod tests { … }` is no top-level folder or file.
+        if let Some(name) = rest.and_then(|rest| rest.strip_suffix(';')) {
+            modules.insert(name.trim().to_string());
         }
     }
     for entry in fs::read_dir(src()).unwrap() {
