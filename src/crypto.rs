@@ -11,6 +11,9 @@
 //!   a sealed token copied onto another workspace's row does not open.
 //! - The nonce is 96 random bits per seal; the few thousand seals an install base
 //!   makes are far below the 2^32 at which random nonces would start to risk a repeat.
+//!
+//! Secrets in memory are [`Secret`]s, whose `Debug` prints `***`: the settings' tokens
+//! and signing secret, and the tokens opened here.
 
 use std::fmt;
 use std::path::Path;
