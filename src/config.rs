@@ -7,43 +7,16 @@
 //! Secrets are wrapped in [`Secret`], whose `Debug` prints `***`, so a settings dump in
 //! a log line can never leak them.
 
-use std::{fmt, net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+/// Defined with the other secrets in `crypto`; settings hold several.
+pub use crate::crypto::Secret;
 use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
-
-/// A string that must never be logged.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "<unset>" } else { "***" })
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -301,14 +274,47 @@ pub struct Settings {
     /// policy re-plans them at the next start.
     pub policy_text: String,
     /// The scheduled backup, when a directory is set.
-    pub backup: Option<crate::scheduler::backup::BackupSchedule>,
+    pub backup: Option<BackupSchedule>,
     /// Slash commands a minute per person and per workspace (0: no limit).
     pub commands_per_user_per_minute: u32,
     pub commands_per_workspace_per_minute: u32,
     /// The role of people given none who are not Slack admins.
     pub default_role: crate::domain::roles::Role,
     /// The HTTP server's timeouts and its cap on requests in progress.
-    pub http: crate::http::HttpLimits,
+    pub http: HttpLimits,
+}
+
+/// The scheduled backup (`backup_dir`), run by `scheduler::backup`.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub dir: PathBuf,
+    pub every: std::time::Duration,
+    pub keep: usize,
+}
+
+/// What a client may hold of the server: a stalled client is closed, and a flood of
+/// requests is shed rather than queued, so neither starves Slack's requests nor
+/// `/healthz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// A connection that has not sent a whole request head within this is closed
+    /// (also an idle keep-alive connection between requests).
+    pub header_timeout: std::time::Duration,
+    /// A request whose body has not all arrived within this, from its headers, gets 408.
+    pub body_timeout: std::time::Duration,
+    /// Requests in progress at once, past their headers; more get 503 at once.
+    /// `/healthz` is outside the cap.
+    pub max_requests: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: std::time::Duration::from_secs(5),
+            body_timeout: std::time::Duration::from_secs(30),
+            max_requests: 1024,
+        }
+    }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -447,7 +453,7 @@ impl Settings {
                     )
                 })
         };
-        let http = crate::http::HttpLimits {
+        let http = HttpLimits {
             header_timeout: timeout(
                 "READINESS_HTTP_HEADER_TIMEOUT",
                 &args.http_header_timeout,
@@ -471,13 +477,15 @@ impl Settings {
                 http.max_requests
             );
         }
-        let backup = args.backup_dir.clone().or(file.backup_dir).map(|dir| {
-            crate::scheduler::backup::BackupSchedule {
+        let backup = args
+            .backup_dir
+            .clone()
+            .or(file.backup_dir)
+            .map(|dir| BackupSchedule {
                 dir,
                 every: backup_every,
                 keep: backup_keep,
-            }
-        });
+            });
         Ok(Self {
             listen,
             database_url: args

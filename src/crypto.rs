@@ -11,6 +11,9 @@
 //!   a sealed token copied onto another workspace's row does not open.
 //! - The nonce is 96 random bits per seal; the few thousand seals an install base
 //!   makes are far below the 2^32 at which random nonces would start to risk a repeat.
+//!
+//! Secrets in memory are [`Secret`]s, whose `Debug` prints `***`: the settings' tokens
+//! and signing secret, and the tokens opened here.
 
 use std::fmt;
 use std::path::Path;
@@ -23,9 +26,37 @@ use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
 };
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::Secret;
+/// A string that must never be logged.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "<unset>" } else { "***" })
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
 
 const PREFIX: &str = "rd1";
 const NONCE_BYTES: usize = 12;

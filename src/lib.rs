@@ -1,18 +1,24 @@
 //! Readiness: enterprise customer onboarding in Slack.
 //!
 //! # Layout
-//! Each folder uses only the folders listed before it, so every arrow points one way.
+//! Each module uses only the modules listed before it, so every arrow points one way
+//! (`tests/layout.rs` reads this list and holds the code to it).
 //!
 //! - `time_source.rs` what "now" is: the real clock, or the shell's virtual one.
-//! - `crypto.rs`  secrets at rest: tokens sealed with AES-256-GCM.
-//! - `domain/`    pure: the template, checklist progress, the command grammar, slugs.
+//! - `metrics.rs` the Prometheus registry every part reports to.
+//! - `crypto.rs`  secrets: [`crypto::Secret`], never logged, and tokens sealed at rest
+//!   with AES-256-GCM.
+//! - `domain/`    pure: the template, checklist progress, the command grammar, slugs,
+//!   and the records the store keeps (audit entries, reminders).
+//! - `config.rs`  settings: flags, environment and the optional TOML file.
 //! - `blocks/`    pure renderers: domain state → Block Kit, within Slack's limits.
 //! - `store/`     one storage interface; SQLite and PostgreSQL behind it.
 //! - `support/`   support requests: the use cases joining the SLA domain, the store
 //!   and the outbox.
-//! - `reminders/` reminders: custom, due-date, digest and milestone reminders planned
-//!   as due rows, and what a due reminder posts.
-//! - `reports/`   the monthly report: a customer's month gathered, and its chart.
+//! - `reminders/` scheduled reminders: the use cases joining the schedule grammar, the
+//!   store and the outbox.
+//! - `reports/`   the monthly report: a customer's readiness and a month's tickets, as
+//!   figures, a chart, CSV and JSON.
 //! - `delivery/`  outbound: the Slack Web API client and the background worker that
 //!   creates channels, posts and coalesces message updates.
 //! - `scheduler/` the only part that waits on time: fires due SLA rows and sends the
@@ -21,11 +27,10 @@
 //! - `http/`      the router, the signature check, the OAuth install flow, health and
 //!   metrics.
 //! - `socket/`    Socket Mode: the same inbound handlers over Slack's WebSocket.
-//! - `shell/`     `readiness shell`: the terminal standing in for Slack at both edges.
-//! - `metrics.rs` the Prometheus registry every part reports to.
 //! - `app.rs`     wiring: build everything from the settings and run until shutdown.
-//! - `config.rs`  flags, environment and the optional TOML file.
-//! - `audit_export.rs` `readiness export-audit`: the audit log streamed for a SIEM.
+//! - `shell/`     `readiness shell`: the terminal standing in for Slack at both edges.
+//! - `audit_export.rs` `readiness export-audit`: the audit log to a SIEM, as JSON lines
+//!   or CSV.
 
 pub mod app;
 pub mod audit_export;

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use super::{Message, clip, context, escape, escape_clipped, limits, section};
+use crate::domain::audit::AuditRecord;
 use crate::domain::i18n::Lang;
-use crate::store::audit::AuditRecord;
 
 /// Characters of a change summary, escaped, in an entry's line.
 const SUMMARY_CHARS: usize = 1000;

@@ -411,7 +411,7 @@ fn ticket_line(row: &HomeTicket<'_>, policy: &Policy, now: DateTime<Utc>, lang: 
     line
 }
 
-/// 0 breached, 1 running, 2 paused, 3 met: the order of `support::urgency`.
+/// 0 breached, 1 running, 2 paused, 3 met: the order of `domain::ticket::urgency`.
 fn severity(state: &SlaState) -> usize {
     match state {
         SlaState::BreachedBy(_) => 0,
@@ -800,7 +800,7 @@ mod tests {
         let mut tickets: Vec<Ticket> = (1..=5000)
             .map(|n| ticket(n, n % 500 + 1, &summary(n), &calendar))
             .collect();
-        tickets.sort_by_key(|t| crate::support::urgency(t, &policy, &calendar, now()));
+        tickets.sort_by_key(|t| crate::domain::ticket::urgency(t, &policy, &calendar, now()));
         World {
             customers,
             tickets,

@@ -18,8 +18,8 @@ const LISTED_TEXT_CHARS: usize = 1500;
 use crate::domain::checklist::States;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
+use crate::domain::reminder::ReminderRecord;
 use crate::domain::template::{Item, Template};
-use crate::store::reminders::ReminderRecord;
 
 /// The list's cancel button; its value is the reminder's id.
 pub const CANCEL: &str = "reminder_cancel";

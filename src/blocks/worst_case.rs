@@ -16,17 +16,17 @@ use super::home::{DueItem, HomeCustomer, HomeInput, HomeTicket};
 use super::report::ReportInput;
 use super::ticket::Escalation;
 use super::{Message, limits};
+use crate::domain::audit::AuditRecord;
 use crate::domain::calendar::Calendar;
 use crate::domain::checklist::{ItemState, Progress, States, Tier};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
+use crate::domain::reminder::ReminderRecord;
 use crate::domain::report::{Attainment, Breach, Month, PriorityRow, SlaReport, WeekPoint};
 use crate::domain::sla::{Priority, Target};
 use crate::domain::template::Template;
 use crate::domain::ticket::{Action, Ticket};
-use crate::store::audit::AuditRecord;
-use crate::store::reminders::ReminderRecord;
 
 /// What stored text is made of, at its worst.
 const PIECES: &[&str] = &[

@@ -1,12 +1,14 @@
 //! The pure core: no I/O, no clock. Everything that decides lives here and takes the
 //! time it needs as a parameter.
 
+pub mod audit;
 pub mod calendar;
 pub mod checklist;
 pub mod command;
 pub mod customer;
 pub mod i18n;
 pub mod policy;
+pub mod reminder;
 pub mod report;
 pub mod roles;
 pub mod schedule;

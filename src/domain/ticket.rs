@@ -314,6 +314,22 @@ pub enum Fire {
     Stop,
 }
 
+/// Sort key for "worst first": breached targets by how far past, then running ones by
+/// the least time left, then paused ones.
+pub fn urgency(ticket: &Ticket, policy: &Policy, cal: &Calendar, now: DateTime<Utc>) -> (u8, i64) {
+    [Target::FirstResponse, Target::Resolution]
+        .into_iter()
+        .filter(|t| ticket.closure(*t).is_none())
+        .map(|t| match ticket.sla_state(policy, cal, t, now) {
+            SlaState::BreachedBy(over) => (0, -over.num_milliseconds()),
+            SlaState::DueIn { left, .. } => (1, left.num_milliseconds()),
+            SlaState::Paused { left } => (2, left.num_milliseconds()),
+            SlaState::Met { .. } => (3, 0),
+        })
+        .min()
+        .unwrap_or((3, 0))
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

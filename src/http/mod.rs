@@ -32,30 +32,8 @@ use signature::{Unverified, Verifier};
 /// once URL-encoded, so 1 MiB leaves room and still stops abuse.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// What a client may hold of the server: a stalled client is closed, and a flood of
-/// requests is shed rather than queued, so neither starves Slack's requests nor
-/// `/healthz`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HttpLimits {
-    /// A connection that has not sent a whole request head within this is closed
-    /// (also an idle keep-alive connection between requests).
-    pub header_timeout: Duration,
-    /// A request whose body has not all arrived within this, from its headers, gets 408.
-    pub body_timeout: Duration,
-    /// Requests in progress at once, past their headers; more get 503 at once.
-    /// `/healthz` is outside the cap.
-    pub max_requests: usize,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        Self {
-            header_timeout: Duration::from_secs(5),
-            body_timeout: Duration::from_secs(30),
-            max_requests: 1024,
-        }
-    }
-}
+/// Defined with the settings that fill it in.
+pub use crate::config::HttpLimits;
 
 #[derive(Clone)]
 pub struct HttpState {

@@ -3,9 +3,6 @@
 //! copy is logged and tried again at the next turn; the time of the last good one is in
 //! `/metrics`, so an alert can watch the recovery point.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
@@ -14,12 +11,8 @@ use crate::store::Store;
 use crate::store::backup::{scheduled_backups, scheduled_name};
 use crate::time_source::TimeSource;
 
-#[derive(Debug, Clone)]
-pub struct BackupSchedule {
-    pub dir: PathBuf,
-    pub every: Duration,
-    pub keep: usize,
-}
+/// Defined with the settings that fill it in.
+pub use crate::config::BackupSchedule;
 
 pub async fn run(
     store: Store,
@@ -78,6 +71,8 @@ fn prune(schedule: &BackupSchedule) {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

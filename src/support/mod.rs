@@ -152,22 +152,8 @@ fn ticket_json(t: &Ticket) -> serde_json::Value {
     })
 }
 
-/// Sort key for "worst first": breached targets by how far past, then running ones by
-/// the least time left, then paused ones.
-pub fn urgency(ticket: &Ticket, policy: &Policy, cal: &Calendar, now: DateTime<Utc>) -> (u8, i64) {
-    use crate::domain::sla::SlaState;
-    [Target::FirstResponse, Target::Resolution]
-        .into_iter()
-        .filter(|t| ticket.closure(*t).is_none())
-        .map(|t| match ticket.sla_state(policy, cal, t, now) {
-            SlaState::BreachedBy(over) => (0, -over.num_milliseconds()),
-            SlaState::DueIn { left, .. } => (1, left.num_milliseconds()),
-            SlaState::Paused { left } => (2, left.num_milliseconds()),
-            SlaState::Met { .. } => (3, 0),
-        })
-        .min()
-        .unwrap_or((3, 0))
-}
+/// Pure: defined with the ticket.
+pub use crate::domain::ticket::urgency;
 
 /// Each tier's calendar, in [`tier_index`] order.
 fn calendars_of(policy: &Policy) -> [Calendar; 3] {
