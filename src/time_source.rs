@@ -16,6 +16,17 @@ use std::sync::{
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+/// Unix milliseconds as a time. Outside chrono's range (which no clock reaches) it
+/// holds at the range's end instead of falling back to 1970, so a bad number never
+/// makes a deadline look long past.
+pub fn at_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(if ms < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
 #[derive(Clone, Default)]
 pub struct TimeSource {
     /// `None`: the real clock.
@@ -65,7 +76,7 @@ impl TimeSource {
     pub fn now(&self) -> DateTime<Utc> {
         match &self.virtual_now {
             None => Utc::now(),
-            Some(_) => DateTime::from_timestamp_millis(self.now_ms()).unwrap_or_default(),
+            Some(_) => at_ms(self.now_ms()),
         }
     }
 
@@ -162,5 +173,12 @@ mod tests {
             clock.now_ms() < now + 3_600_000,
             "the real clock cannot be moved"
         );
+    }
+
+    #[test]
+    fn milliseconds_out_of_range_hold_at_its_ends_not_1970() {
+        assert_eq!(at_ms(1_700_000_000_000).timestamp(), 1_700_000_000);
+        assert_eq!(at_ms(i64::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(at_ms(i64::MIN), DateTime::<Utc>::MIN_UTC);
     }
 }

@@ -66,7 +66,7 @@ fn ms(t: DateTime<Utc>) -> i64 {
 }
 
 fn at(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+    crate::time_source::at_ms(ms)
 }
 
 /// The unique key of an item's due-date reminder.

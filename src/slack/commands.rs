@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 
 use super::{Context, busy, internal_error, open_modal};
@@ -148,7 +148,7 @@ async fn apply(
                     &update,
                     assignee_tz,
                     Actor::new(&cmd.user_id, Source::Command),
-                    chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
+                    crate::time_source::at_ms(now_ms),
                 )
                 .await?;
             if update.before.assignee.as_deref() != Some(user.as_str()) && user != cmd.user_id {
@@ -303,7 +303,7 @@ async fn open_ticket(
             ),
         })));
     };
-    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let now = crate::time_source::at_ms(now_ms);
     let cal = ctx.support.calendar(customer.tier);
     let opened_at = match opened {
         None => now,
@@ -445,7 +445,7 @@ async fn list_tickets(
     lang: Lang,
     now_ms: i64,
 ) -> Result<Answer, Refusal> {
-    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let now = crate::time_source::at_ms(now_ms);
     let records = ctx
         .store
         .open_tickets(&cmd.team_id, customer.map(|c| c.id))
@@ -583,7 +583,7 @@ async fn new_customer(
             Err(CreateCustomerError::Database(e)) => return Err(e.into()),
         }
     };
-    let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let now = crate::time_source::at_ms(now_ms);
     ctx.reminders.plan_digest(&customer, now).await?;
     let job = if customer.channel_id.is_some() {
         Job::PostChecklist {

@@ -26,7 +26,7 @@ pub(super) async fn customer(
     if change.is_empty() {
         return Ok(Answer::Ephemeral(describe(ctx, &before, lang)));
     }
-    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let now = crate::time_source::at_ms(now_ms);
     let after = apply(&before, &change, now);
     if after == before {
         return Ok(Answer::Ephemeral(Message::plain(lang.pick(

@@ -63,7 +63,7 @@ async fn thread_reply(
         .map(|s| (s * 1000.0) as i64)
         .unwrap_or(now_ms)
         .min(now_ms);
-    let at = chrono::DateTime::from_timestamp_millis(written_ms).unwrap_or_default();
+    let at = crate::time_source::at_ms(written_ms);
     match ctx
         .support
         .act(

@@ -685,7 +685,7 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i6
             ),
         );
     };
-    let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let now = crate::time_source::at_ms(now_ms);
     let reporter = meta
         .reporter
         .clone()
@@ -729,7 +729,7 @@ async fn ticket_button(
         TicketClick::Priority(priority) => Some(TicketAction::SetPriority(priority)),
         TicketClick::Escalate => None,
     };
-    let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let now = crate::time_source::at_ms(now_ms);
     let actor = Actor::new(&payload.user.id, Source::Button);
     let result = match &ticket_action {
         Some(a) => ctx.support.act(team, id, a, actor, now).await,
@@ -864,7 +864,7 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
         Some(user) => ctx.users.tz_of(&team, user).await,
         None => None,
     };
-    let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let now = crate::time_source::at_ms(now_ms);
     if let Err(e) = ctx
         .reminders
         .plan_item_due(

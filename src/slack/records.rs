@@ -1,6 +1,6 @@
 //! `/readiness audit` and `/readiness report`: what happened, and how the month went.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::Context;
 use super::commands::{Answer, Refusal, SlashCommand, named_customer, resolve_customer};
@@ -80,7 +80,7 @@ pub(super) async fn report(
             "この顧客にはまだチャンネルがないため、レポートを投稿できません。",
         ))));
     };
-    let now = DateTime::<Utc>::from_timestamp_millis(now_ms).unwrap_or_default();
+    let now = crate::time_source::at_ms(now_ms);
     let tz = ctx.support.policy.tier(customer.tier).timezone;
     let month = month.unwrap_or_else(|| Month::containing(now, tz));
     let body = ReportBody {

@@ -14,7 +14,7 @@ use crate::store::audit::{Actor, Source};
 use crate::store::reminders::ReminderRecord;
 
 fn at(now_ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(now_ms).unwrap_or_default()
+    crate::time_source::at_ms(now_ms)
 }
 
 /// A recurrence as people read it.
