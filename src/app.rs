@@ -339,6 +339,80 @@ async fn many_workspaces(
     ))
 }
 
+/// Longest [`settle`] waits for the app to finish what is due at one moment.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long the app must look idle, checked this often, before [`settle`] goes on.
+const QUIET_CHECKS: u32 = 3;
+const QUIET_EVERY: std::time::Duration = std::time::Duration::from_millis(15);
+
+/// Waits until the app has done everything due within `horizon_ms` from now: no
+/// delivery job or detached call unfinished, no outbox row held by a sender, no
+/// checklist message awaiting its update, and nothing due. On the virtual clock the
+/// clock is moved to each due row in turn; on the real one, it sleeps. The shell and the
+/// tests drive the app with it.
+pub async fn settle(ctx: &Context, horizon_ms: i64) -> Result<(), String> {
+    let time = &ctx.support.time;
+    let until = time.now_ms() + horizon_ms;
+    // Reset whenever time moves on: a long wait that keeps firing is not stuck.
+    let mut started = std::time::Instant::now();
+    let mut quiet = 0;
+    loop {
+        if started.elapsed() > SETTLE_TIMEOUT {
+            return Err(format!(
+                "the app is still busy after {}s",
+                SETTLE_TIMEOUT.as_secs()
+            ));
+        }
+        let now = time.now_ms();
+        let next = next_due(ctx).await?;
+        if is_busy(ctx, next, now).await? {
+            quiet = 0;
+            tokio::time::sleep(QUIET_EVERY).await;
+            continue;
+        }
+        quiet += 1;
+        if quiet < QUIET_CHECKS {
+            tokio::time::sleep(QUIET_EVERY).await;
+            continue;
+        }
+        match next {
+            Some(due) if due <= until => {
+                quiet = 0;
+                started = std::time::Instant::now();
+                if time.is_virtual() {
+                    time.advance_to(due);
+                } else {
+                    tokio::time::sleep(Duration::from_millis((due - now).max(0) as u64)).await;
+                }
+            }
+            _ => return Ok(()),
+        }
+    }
+}
+
+async fn is_busy(ctx: &Context, next_due: Option<i64>, now: i64) -> Result<bool, String> {
+    let store = &ctx.store;
+    let db = |e: sqlx::Error| format!("database: {e}");
+    Ok(ctx.delivery.unfinished() > 0
+        || next_due.is_some_and(|due| due <= now)
+        || store.outbox_in_flight().await.map_err(db)?
+        || !store.stale_messages(1).await.map_err(db)?.is_empty())
+}
+
+/// The earliest of the next SLA timer, reminder and sendable outbox row.
+async fn next_due(ctx: &Context) -> Result<Option<i64>, String> {
+    let store = &ctx.store;
+    let db = |e: sqlx::Error| format!("database: {e}");
+    Ok([
+        store.next_timer_due().await.map_err(db)?,
+        store.next_reminder_due().await.map_err(db)?,
+        store.next_outbox_due().await.map_err(db)?,
+    ]
+    .into_iter()
+    .flatten()
+    .min())
+}
+
 /// Single-workspace mode: asks Slack whose `SLACK_BOT_TOKEN` is, apart, until it
 /// answers (a Slack unreachable at start must not stop the server), so requests from
 /// other workspaces are refused. Until then every workspace's requests are served.

@@ -21,7 +21,7 @@ pub mod stand_in;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::body::Body;
@@ -48,11 +48,6 @@ pub const VIRTUAL_START: &str = "2026-01-05T10:00:00+09:00";
 /// On the virtual clock, what a line sets going that shows within seconds in Slack
 /// (posts paced a second apart in one channel) is played out before the next line.
 const SETTLE_HORIZON_MS: i64 = 5_000;
-/// Longest the shell waits for the app to finish what is due at one moment.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the app must look idle, checked this often, before the shell goes on.
-const QUIET_CHECKS: u32 = 3;
-const QUIET_EVERY: Duration = Duration::from_millis(15);
 /// The biggest answer the shell reads from the app.
 const MAX_ANSWER_BYTES: usize = 4 << 20;
 
@@ -882,70 +877,10 @@ impl Shell {
         }
     }
 
-    /// Waits until the app has done everything due within `horizon_ms` from now: no
-    /// delivery job or detached call unfinished, no outbox row held by a sender, no
-    /// checklist message awaiting its update, and nothing due. On the virtual clock the
-    /// clock is moved to each due row in turn; on the real one, the shell sleeps.
+    /// Waits until the app has done everything due within `horizon_ms` from now
+    /// ([`crate::app::settle`]).
     async fn settle(&self, horizon_ms: i64) -> Result<(), Failed> {
-        let until = self.time.now_ms() + horizon_ms;
-        // Reset whenever time moves on: a long wait that keeps firing is not stuck.
-        let mut started = Instant::now();
-        let mut quiet = 0;
-        loop {
-            if started.elapsed() > SETTLE_TIMEOUT {
-                return Err(format!(
-                    "the app is still busy after {}s",
-                    SETTLE_TIMEOUT.as_secs()
-                ));
-            }
-            let now = self.time.now_ms();
-            let next = self.next_due().await?;
-            if self.is_busy(next, now).await? {
-                quiet = 0;
-                tokio::time::sleep(QUIET_EVERY).await;
-                continue;
-            }
-            quiet += 1;
-            if quiet < QUIET_CHECKS {
-                tokio::time::sleep(QUIET_EVERY).await;
-                continue;
-            }
-            match next {
-                Some(due) if due <= until => {
-                    quiet = 0;
-                    started = Instant::now();
-                    if self.time.is_virtual() {
-                        self.time.advance_to(due);
-                    } else {
-                        tokio::time::sleep(Duration::from_millis((due - now).max(0) as u64)).await;
-                    }
-                }
-                _ => return Ok(()),
-            }
-        }
-    }
-
-    async fn is_busy(&self, next_due: Option<i64>, now: i64) -> Result<bool, Failed> {
-        let store = &self.ctx.store;
-        let db = |e: sqlx::Error| format!("database: {e}");
-        Ok(self.ctx.delivery.unfinished() > 0
-            || next_due.is_some_and(|due| due <= now)
-            || store.outbox_in_flight().await.map_err(db)?
-            || !store.stale_messages(1).await.map_err(db)?.is_empty())
-    }
-
-    /// The earliest of the next SLA timer, reminder and sendable outbox row.
-    async fn next_due(&self) -> Result<Option<i64>, Failed> {
-        let store = &self.ctx.store;
-        let db = |e: sqlx::Error| format!("database: {e}");
-        Ok([
-            store.next_timer_due().await.map_err(db)?,
-            store.next_reminder_due().await.map_err(db)?,
-            store.next_outbox_due().await.map_err(db)?,
-        ]
-        .into_iter()
-        .flatten()
-        .min())
+        crate::app::settle(&self.ctx, horizon_ms).await
     }
 }
 

@@ -126,7 +126,12 @@ async fn escalation_scenario(db: &TestDb) {
     let (_dir, config) = policy_file(
         "[sla.P0]\nfirst_response = \"6s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"4s\"\n",
     );
-    let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("config", &config), ("virtual_clock", "")],
+    )
+    .await;
     let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
     let answer = app
         .command_text(CSM, &channel, "ticket P0 SSO login fails for all users")
@@ -149,12 +154,10 @@ async fn escalation_scenario(db: &TestDb) {
         shown.contains(readiness::blocks::ticket::RESPOND),
         "{shown}"
     );
-    double
-        .wait_up_to(Duration::from_secs(15), "three escalations", |d| {
-            escalations(d, &channel, "T-1").len() >= 3
-        })
-        .await;
+    // The target's 6 s pass on the app's clock: each threshold fires on the way.
+    app.advance(Duration::from_secs(6)).await;
     let fired = escalations(&double, &channel, "T-1");
+    assert_eq!(fired.len(), 3, "{fired:?}");
     assert!(fired[0].contains("50%"), "{fired:?}");
     assert!(fired[1].contains("80%"), "{fired:?}");
     assert!(fired[2].contains("breached"), "{fired:?}");
@@ -176,14 +179,16 @@ async fn escalation_scenario(db: &TestDb) {
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
+    // The ticket's update waits its turn in the channel (a second after the last post).
+    app.advance(Duration::from_secs(1)).await;
     double
         .wait_for("the ticket to show the first response met", |d| {
             ticket_message(d, &channel, "T-1")
                 .is_some_and(|(_, m)| m["blocks"].to_string().contains("met in"))
         })
         .await;
-    // The repeat would have fired 4 s after the breach; wait past it.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // The repeat would have fired 4 s after the breach; the clock goes past it.
+    app.advance(Duration::from_secs(6)).await;
     assert_eq!(
         escalations(&double, &channel, "T-1").len(),
         3,

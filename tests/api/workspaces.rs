@@ -407,7 +407,7 @@ async fn forged_install_scenario(db: &TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_org_install_serves_its_workspaces() {
     let db = TestDb::sqlite();
-    let (_dir, app) = org_installed(&db, "[retention]\nuninstalled = \"3s\"\n").await;
+    let (_dir, app) = org_installed(&db, "[retention]\nuninstalled = \"3s\"\n", &[]).await;
     // A workspace outside the organisation is still refused.
     let refused = app.command_in(TB, UB, "C0GENERAL", "new Nope").await;
     assert!(refused.contains("not installed"), "{refused}");
@@ -572,15 +572,20 @@ async fn rotate_scenario(db: &TestDb) {
     app.stop().await;
 }
 
-/// The app with the policy `policy`, installed org-wide by the organisation `E0ORG`.
-async fn org_installed(db: &TestDb, policy: &str) -> (tempfile::TempDir, TestApp) {
+/// The app with the policy `policy` and the settings `extra`, installed org-wide by
+/// the organisation `E0ORG`.
+async fn org_installed(
+    db: &TestDb,
+    policy: &str,
+    extra: &[(&str, &str)],
+) -> (tempfile::TempDir, TestApp) {
     let (dir, config) = policy_file(policy);
-    let app = TestApp::spawn_with(
-        db,
-        SlackDouble::start().await,
-        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
-    )
-    .await;
+    let mut settings = vec![
+        ("config", config.as_str()),
+        ("many_workspaces", ENCRYPTION_KEY),
+    ];
+    settings.extend_from_slice(extra);
+    let app = TestApp::spawn_with(db, SlackDouble::start().await, &settings).await;
     app.double.approve_org_install("E0ORG", "Org Inc", UA);
     let (status, page) = app.run_install_flow().await;
     assert_eq!(status, StatusCode::OK, "{page}");
@@ -640,6 +645,7 @@ async fn one_workspace_leaving_a_grid_org_leaves_the_org_install_alone() {
     let (_dir, app) = org_installed(
         &db,
         "[sla.P0]\nfirst_response = \"3s\"\nresolution = \"6s\"\n",
+        &[("virtual_clock", "")],
     )
     .await;
     let (status, _) = app.install(TA, "Alpha Inc", UA).await;
@@ -727,7 +733,7 @@ async fn one_workspace_leaving_a_grid_org_leaves_the_org_install_alone() {
     // Past the P0's escalations (50%, 80%, 100% of 3 s): nothing more was sent with
     // the organisation's token.
     let calls_after = app.double.calls().len();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    app.advance(Duration::from_secs(4)).await;
     let later: Vec<_> = app.double.calls()[calls_after..]
         .iter()
         .filter(|c| c.team == "E0ORG" || c.outcome == "invalid_auth")
@@ -745,7 +751,7 @@ async fn one_workspace_leaving_a_grid_org_leaves_the_org_install_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn team_access_revoked_stops_only_that_workspace() {
     let db = TestDb::sqlite();
-    let (_dir, app) = org_installed(&db, "").await;
+    let (_dir, app) = org_installed(&db, "", &[]).await;
     const TC: &str = "T0CCCCCCC";
     const TD: &str = "T0DDDDDDD";
     let in_org = |team: &str, text: &str| in_org(&app, team, text);

@@ -134,6 +134,9 @@ pub struct TestApp {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     next_response: std::sync::atomic::AtomicU32,
+    /// With `("virtual_clock", "")`: the app's handlers and clock, which
+    /// [`TestApp::advance`] moves.
+    virtual_app: Option<readiness::slack::Context>,
 }
 
 impl TestApp {
@@ -161,8 +164,11 @@ impl TestApp {
             slack_api_url: Some(format!("{}/", double.api_url)),
             ..Default::default()
         };
+        let mut virtual_clock = false;
         for (key, value) in extra {
             match *key {
+                // The app's clock stands still until the test moves it (`advance`).
+                "virtual_clock" => virtual_clock = true,
                 "language" => args.language = Some(value.to_string()),
                 "template" => args.template = Some(value.into()),
                 "config" => args.config = Some(value.into()),
@@ -190,9 +196,19 @@ impl TestApp {
         }
         let settings = Settings::resolve(&args).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(readiness::app::run(settings, listener, async {
+        let shutdown = async {
             let _ = stopped.await;
-        }));
+        };
+        let (task, virtual_app) = if virtual_clock {
+            double.set_unpaced();
+            let time = readiness::time_source::TimeSource::virtual_at(chrono::Utc::now());
+            let started = readiness::app::App::start(settings, time).await.unwrap();
+            let ctx = started.context().clone();
+            (tokio::spawn(started.serve(listener, shutdown)), Some(ctx))
+        } else {
+            let run = readiness::app::run(settings, listener, shutdown);
+            (tokio::spawn(run), None)
+        };
         let app = TestApp {
             base,
             double,
@@ -201,6 +217,7 @@ impl TestApp {
             stop: Some(stop),
             task: Some(task),
             next_response: 0.into(),
+            virtual_app,
         };
         app.wait_ready().await;
         app
@@ -231,6 +248,22 @@ impl TestApp {
             task.await.unwrap().unwrap();
         }
         self.double.clone()
+    }
+
+    /// Moves the app's virtual clock `by` forward, letting everything due on the way
+    /// happen in order (timers, reminders, the outbox), and waits until the app is
+    /// idle at the new time. Needs `("virtual_clock", "")`.
+    pub async fn advance(&self, by: Duration) {
+        let ctx = self
+            .virtual_app
+            .as_ref()
+            .expect("advance needs the virtual_clock setting");
+        let until = ctx.support.time.now_ms() + by.as_millis() as i64;
+        readiness::app::settle(ctx, until - ctx.support.time.now_ms())
+            .await
+            .unwrap();
+        ctx.support.time.advance_to(until);
+        readiness::app::settle(ctx, 0).await.unwrap();
     }
 
     /// Stops and starts again on the same database and double.
