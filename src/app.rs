@@ -148,6 +148,7 @@ impl App {
             api.clone(),
             template.clone(),
             settings.channel_language,
+            support.time.clone(),
             stop_rx.clone(),
         );
         delivery
@@ -393,13 +394,26 @@ pub async fn settle(ctx: &Context, horizon_ms: i64) -> Result<(), String> {
 async fn is_busy(ctx: &Context, next_due: Option<i64>, now: i64) -> Result<bool, String> {
     let store = &ctx.store;
     let db = |e: sqlx::Error| format!("database: {e}");
-    Ok(ctx.delivery.unfinished() > 0
+    let updater = ctx.delivery.updater();
+    if ctx.delivery.unfinished() > 0
         || next_due.is_some_and(|due| due <= now)
+        || updater.is_busy()
         || store.outbox_in_flight().await.map_err(db)?
-        || !store.stale_messages(1).await.map_err(db)?.is_empty())
+    {
+        return Ok(true);
+    }
+    // Stale messages the updater waits for (its pace, a backoff, a parked channel) are
+    // in `next_due`. Any it does not know of (changed without a wake-up, or by another
+    // replica) it is told about, and the app is busy until it has looked.
+    if updater.next_at.is_none() && !store.stale_messages(1).await.map_err(db)?.is_empty() {
+        ctx.delivery.look_for_stale();
+        return Ok(true);
+    }
+    Ok(false)
 }
 
-/// The earliest of the next SLA timer, reminder and sendable outbox row.
+/// The earliest of the next SLA timer, reminder, sendable outbox row and checklist
+/// update the updater waits to make.
 async fn next_due(ctx: &Context) -> Result<Option<i64>, String> {
     let store = &ctx.store;
     let db = |e: sqlx::Error| format!("database: {e}");
@@ -407,6 +421,7 @@ async fn next_due(ctx: &Context) -> Result<Option<i64>, String> {
         store.next_timer_due().await.map_err(db)?,
         store.next_reminder_due().await.map_err(db)?,
         store.next_outbox_due().await.map_err(db)?,
+        ctx.delivery.updater().next_at,
     ]
     .into_iter()
     .flatten()

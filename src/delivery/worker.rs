@@ -12,6 +12,10 @@
 //! Message updates are coalesced: a change bumps the customer's version and wakes the
 //! updater, which re-renders each stale message once from the database, however many
 //! ticks happened, and runs at most one such pass a second.
+//!
+//! Its pacing, backoff and parking are on the app's [`TimeSource`], like the outbox's,
+//! so on a virtual clock they pass when the clock is moved; [`Delivery::updater`] tells
+//! [`crate::app::settle`] whether the updater is at work and when it next will be.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +32,7 @@ use crate::domain::i18n::Lang;
 use crate::domain::slug::channel_name;
 use crate::domain::template::Template;
 use crate::store::{StaleMessage, Store};
+use crate::time_source::TimeSource;
 
 /// Jobs waiting beyond this are refused (the request answers that it is busy).
 pub const QUEUE_CAPACITY: usize = 1024;
@@ -37,16 +42,16 @@ const CONCURRENT_JOBS: usize = 8;
 /// two updates of one message. A change after a quiet spell shows at once; a burst of
 /// changes is coalesced into one update a second. `chat.update` is a tier 3 method
 /// (50+ a minute), and a busy checklist would otherwise be re-rendered on every tick.
-const UPDATE_INTERVAL: Duration = Duration::from_secs(1);
+const UPDATE_INTERVAL_MS: i64 = 1000;
 /// How long to wait after a pass in which Slack refused something.
-const UPDATE_BACKOFF: Duration = Duration::from_secs(30);
+const UPDATE_BACKOFF_MS: i64 = 30_000;
 /// Stale messages re-rendered per pass at most.
 const UPDATE_PASS: i64 = 200;
 /// How long a channel or workspace whose updates Slack refuses for good is left alone
 /// (the app removed from the channel, the channel archived or out of sight, the token
 /// refused). Its messages are kept, not forgotten: once the app is invited back, the
 /// channel unarchived or the token mended, they are brought up to date.
-const PARKED_FOR: Duration = Duration::from_secs(3600);
+const PARKED_FOR_MS: i64 = 3_600_000;
 /// Attempts for a call that failed in a way worth retrying.
 const ATTEMPTS: u32 = 5;
 /// `cust-<slug>`, then `-2` … up to this many names are tried on `name_taken`.
@@ -126,6 +131,30 @@ pub struct Delivery {
     wake: Arc<crate::store::Wake>,
     /// Jobs submitted and not yet finished.
     unfinished: Arc<AtomicUsize>,
+    /// What the message updater is doing, for [`Delivery::updater`].
+    updater: Arc<std::sync::Mutex<UpdaterView>>,
+}
+
+/// The message updater as [`crate::app::settle`] sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdaterView {
+    /// A change was announced that the updater has not looked at yet.
+    pub dirty: bool,
+    /// It is reading the stale messages and handing out passes.
+    pub scanning: bool,
+    /// Passes running (Slack calls under way).
+    pub running: usize,
+    /// When (Unix ms, app time) it next acts on stale messages it knows about: a
+    /// workspace waiting its turn or backing off, a channel or workspace parked. `None`:
+    /// it knows of nothing to do.
+    pub next_at: Option<i64>,
+}
+
+impl UpdaterView {
+    /// At work now, or about to be.
+    pub fn is_busy(&self) -> bool {
+        self.dirty || self.scanning || self.running > 0
+    }
 }
 
 impl Delivery {
@@ -168,9 +197,21 @@ impl Delivery {
         &self.clicks
     }
 
+    /// Asks the updater to look for stale messages now.
+    pub fn look_for_stale(&self) {
+        // Marked before the wake-up, so nobody sees the updater idle in between.
+        self.updater.lock().expect("updater view lock").dirty = true;
+        self.stale.notify_one();
+    }
+
+    /// What the message updater is doing and when it next will.
+    pub fn updater(&self) -> UpdaterView {
+        *self.updater.lock().expect("updater view lock")
+    }
+
     /// Some customer's checklist changed: posted messages need re-rendering.
     pub fn checklist_changed(&self) {
-        self.stale.notify_one();
+        self.look_for_stale();
         self.wake.home.notify_one();
     }
 }
@@ -187,9 +228,11 @@ impl Drop for Finished {
 #[derive(Clone)]
 struct Worker {
     unfinished: Arc<AtomicUsize>,
-    /// Channels and workspaces left alone until then ([`PARKED_FOR`]), by channel id
-    /// or team id.
-    parked: Arc<std::sync::Mutex<std::collections::HashMap<String, tokio::time::Instant>>>,
+    /// Channels and workspaces left alone until then (Unix ms, app time;
+    /// [`PARKED_FOR_MS`]), by channel id or team id.
+    parked: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    time: TimeSource,
+    updater: Arc<std::sync::Mutex<UpdaterView>>,
     clicks: Clicks,
     store: Store,
     api: SlackApi,
@@ -204,15 +247,19 @@ pub fn start(
     api: SlackApi,
     template: Arc<Template>,
     channel_lang: Lang,
+    time: TimeSource,
     shutdown: watch::Receiver<bool>,
 ) -> (Delivery, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
     let stale = Arc::new(Notify::new());
     let clicks = Clicks::default();
     let unfinished = Arc::new(AtomicUsize::new(0));
+    let updater = Arc::new(std::sync::Mutex::new(UpdaterView::default()));
     let worker = Worker {
         unfinished: unfinished.clone(),
         parked: Arc::default(),
+        time,
+        updater: updater.clone(),
         clicks: clicks.clone(),
         store,
         api,
@@ -225,6 +272,7 @@ pub fn start(
         clicks,
         wake: worker.store.wakers().clone(),
         unfinished,
+        updater,
     };
     let handle = tokio::spawn(async move {
         let updater = tokio::spawn(worker.clone().run_updater(stale, shutdown));
@@ -525,27 +573,44 @@ impl Worker {
 
     /// Keeps posted messages current, each workspace on its own: a workspace whose
     /// calls are slow, rate-limited or failing holds up only its own messages. A
-    /// workspace's messages are updated at most once a [`UPDATE_INTERVAL`], and after a
-    /// pass in which Slack refused something it waits [`UPDATE_BACKOFF`].
+    /// workspace's messages are updated at most once a [`UPDATE_INTERVAL_MS`], and after
+    /// a pass in which Slack refused something it waits [`UPDATE_BACKOFF_MS`]. All on
+    /// the app's clock: on a virtual one the test or the shell moves it past the wait.
     async fn run_updater(self, stale: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         use std::collections::HashMap;
-        use tokio::time::Instant;
-        /// A workspace's turn: whether its pass runs, and when the next may start.
+        /// A workspace's turn: whether its pass runs, and when (Unix ms) the next may
+        /// start.
         #[derive(Default)]
         struct Turn {
             running: bool,
-            not_before: Option<Instant>,
+            not_before: Option<i64>,
         }
         let mut turns: HashMap<String, Turn> = HashMap::new();
         let mut passes = tokio::task::JoinSet::new();
         loop {
-            let now = Instant::now();
-            // The earliest moment a workspace waiting its turn may go.
-            let mut next_turn: Option<Instant> = None;
+            self.set_view(|v| {
+                v.dirty = false;
+                v.scanning = true;
+            });
+            let now = self.time.now_ms();
+            // The earliest moment a workspace waiting its turn, or a parked channel or
+            // workspace, may go.
+            let mut next_turn: Option<i64> = None;
+            let mut wait_until = |at: i64| next_turn = Some(next_turn.map_or(at, |n| n.min(at)));
             match self.store.stale_messages(UPDATE_PASS).await {
                 Ok(list) => {
                     let mut by_team: HashMap<String, Vec<StaleMessage>> = HashMap::new();
                     for message in list {
+                        // Parked ones are left out of the passes (which would only skip
+                        // them) until their time is up.
+                        let parked = [&message.channel_id, &message.team_id]
+                            .into_iter()
+                            .filter_map(|id| self.parked_until(id, now))
+                            .max();
+                        if let Some(until) = parked {
+                            wait_until(until);
+                            continue;
+                        }
                         by_team
                             .entry(message.team_id.clone())
                             .or_default()
@@ -557,11 +622,11 @@ impl Worker {
                             continue;
                         }
                         if let Some(at) = turn.not_before.filter(|at| *at > now) {
-                            next_turn = Some(next_turn.map_or(at, |n| n.min(at)));
+                            wait_until(at);
                             continue;
                         }
                         turn.running = true;
-                        turn.not_before = Some(now + UPDATE_INTERVAL);
+                        turn.not_before = Some(now + UPDATE_INTERVAL_MS);
                         let worker = self.clone();
                         passes.spawn(async move {
                             let clean = worker.update_messages(&messages).await;
@@ -571,12 +636,20 @@ impl Worker {
                 }
                 Err(e) => {
                     warn!(error = %e, "cannot read stale messages");
-                    next_turn = Some(now + UPDATE_BACKOFF);
+                    wait_until(now + UPDATE_BACKOFF_MS);
                 }
             }
-            // Another replica's changes, or a wake-up lost to a crash, are caught by the
-            // idle wake-up.
-            let wake_at = next_turn.unwrap_or(now + Duration::from_secs(60));
+            self.set_view(|v| {
+                v.scanning = false;
+                v.running = passes.len();
+                v.next_at = next_turn;
+            });
+            let reached = async {
+                match next_turn {
+                    Some(at) => self.time.reach(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = stale.notified() => {}
                 Some(done) = passes.join_next(), if !passes.is_empty() => {
@@ -584,25 +657,34 @@ impl Worker {
                         let turn = turns.entry(team).or_default();
                         turn.running = false;
                         if !clean {
-                            turn.not_before = Some(Instant::now() + UPDATE_BACKOFF);
+                            turn.not_before = Some(self.time.now_ms() + UPDATE_BACKOFF_MS);
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(wake_at) => {}
+                _ = reached => {}
+                // Another replica's changes, or a wake-up lost to a crash, are caught
+                // by this idle wake-up (real time: it is a safety net, not a pace).
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
                 _ = shutdown.changed() => {
                     while passes.join_next().await.is_some() {}
+                    self.set_view(|v| v.running = 0);
                     return;
                 }
             }
             // Workspaces that have nothing stale any more are forgotten.
+            let now = self.time.now_ms();
             turns.retain(|_, turn| turn.running || turn.not_before.is_some_and(|at| at > now));
         }
+    }
+
+    fn set_view(&self, change: impl FnOnce(&mut UpdaterView)) {
+        change(&mut self.updater.lock().expect("updater view lock"));
     }
 
     /// Re-renders each of `stale` once, in order. A message Slack refuses for the time
     /// being stays stale for a later pass; a deleted one is forgotten; a channel (or,
     /// for a token Slack refuses, a workspace) Slack will not take updates in is left
-    /// alone for [`PARKED_FOR`], its messages kept. Returns false if anything failed.
+    /// alone for [`PARKED_FOR_MS`], its messages kept. Returns false if anything failed.
     async fn update_messages(&self, stale: &[StaleMessage]) -> bool {
         let mut clean = true;
         let started = std::time::Instant::now();
@@ -627,14 +709,19 @@ impl Worker {
     }
 
     fn is_parked(&self, id: &str) -> bool {
+        self.parked_until(id, self.time.now_ms()).is_some()
+    }
+
+    /// Until when `id` is parked, if it still is at `now`.
+    fn parked_until(&self, id: &str, now: i64) -> Option<i64> {
         let mut parked = self.parked.lock().expect("parked lock");
         match parked.get(id) {
-            Some(until) if *until > tokio::time::Instant::now() => true,
+            Some(until) if *until > now => Some(*until),
             Some(_) => {
                 parked.remove(id);
-                false
+                None
             }
-            None => false,
+            None => None,
         }
     }
 
@@ -642,7 +729,7 @@ impl Worker {
         self.parked
             .lock()
             .expect("parked lock")
-            .insert(id.to_string(), tokio::time::Instant::now() + PARKED_FOR);
+            .insert(id.to_string(), self.time.now_ms() + PARKED_FOR_MS);
     }
 
     async fn update_one(&self, stale: &StaleMessage) -> Result<Gone, ApiError> {
