@@ -164,11 +164,18 @@ impl TestApp {
             slack_api_url: Some(format!("{}/", double.api_url)),
             ..Default::default()
         };
-        let mut virtual_clock = false;
+        let mut virtual_clock: Option<chrono::DateTime<chrono::Utc>> = None;
         for (key, value) in extra {
             match *key {
                 // The app's clock stands still until the test moves it (`advance`).
-                "virtual_clock" => virtual_clock = true,
+                // It starts now, or at the Unix ms given (a restart goes on from where
+                // the last run's clock stood: `clock_ms`).
+                "virtual_clock" => {
+                    virtual_clock = Some(match value.parse::<i64>() {
+                        Ok(ms) => readiness::time_source::at_ms(ms),
+                        Err(_) => chrono::Utc::now(),
+                    })
+                }
                 "language" => args.language = Some(value.to_string()),
                 "template" => args.template = Some(value.into()),
                 "config" => args.config = Some(value.into()),
@@ -199,9 +206,9 @@ impl TestApp {
         let shutdown = async {
             let _ = stopped.await;
         };
-        let (task, virtual_app) = if virtual_clock {
+        let (task, virtual_app) = if let Some(start) = virtual_clock {
             double.set_unpaced();
-            let time = readiness::time_source::TimeSource::virtual_at(chrono::Utc::now());
+            let time = readiness::time_source::TimeSource::virtual_at(start);
             let started = readiness::app::App::start(settings, time).await.unwrap();
             let ctx = started.context().clone();
             (tokio::spawn(started.serve(listener, shutdown)), Some(ctx))
@@ -241,6 +248,9 @@ impl TestApp {
 
     /// Stops the app the way SIGTERM does and waits for it.
     pub async fn stop(mut self) -> SlackDouble {
+        // The handlers kept for `advance` hold the delivery queue open, and the app's
+        // shutdown waits for it to close.
+        self.virtual_app = None;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -264,6 +274,16 @@ impl TestApp {
             .unwrap();
         ctx.support.time.advance_to(until);
         readiness::app::settle(ctx, 0).await.unwrap();
+    }
+
+    /// Where the app's virtual clock stands (Unix ms). Needs `("virtual_clock", "")`.
+    pub fn clock_ms(&self) -> i64 {
+        self.virtual_app
+            .as_ref()
+            .expect("clock_ms needs the virtual_clock setting")
+            .support
+            .time
+            .now_ms()
     }
 
     /// Stops and starts again on the same database and double.
