@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::sla::{CSM, ENGINEER, app_with_customer, policy_file, ticket_message};
+use crate::sla::{
+    CSM, ENGINEER, app_on_virtual_clock_with_customer, app_with_customer, policy_file,
+    ticket_message,
+};
 use crate::support::slack_double::SlackDouble;
 use crate::support::{ENCRYPTION_KEY, TestApp, TestDb};
 
@@ -40,7 +43,12 @@ on_both_backends!(
 
 async fn uncertain_dm_scenario(db: &TestDb) {
     let (_dir, config) = policy_file("");
-    let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("config", &config), ("virtual_clock", "")],
+    )
+    .await;
     let double = app.double.clone();
     let channel = app.new_customer(CSM, "Initech").await;
 
@@ -49,14 +57,15 @@ async fn uncertain_dm_scenario(db: &TestDb) {
     double.fail_next("chat.postMessage", &["posted_then_http500"]);
     app.command_text(CSM, &channel, &format!("assign 1.1.2 <@{ENGINEER}>"))
         .await;
-    double
-        .wait_for("the in-doubt DM looked up", |d| {
-            d.calls_to("conversations.history")
-                .iter()
-                .any(|c| c.outcome == "ok")
-        })
-        .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Past the retry's backoff, and further.
+    app.advance(Duration::from_secs(5)).await;
+    assert!(
+        double
+            .calls_to("conversations.history")
+            .iter()
+            .any(|c| c.outcome == "ok"),
+        "the in-doubt DM looked up"
+    );
     let im = double
         .im_of(ENGINEER)
         .expect("the DM opened a D conversation");
@@ -79,13 +88,12 @@ async fn uncertain_dm_scenario(db: &TestDb) {
     double.fail_next("conversations.history", &["missing_scope"]);
     app.command_text(CSM, &channel, &format!("assign 1.1.3 <@{OTHER}>"))
         .await;
-    double
-        .wait_for("the DM posted after a failed check", |d| {
-            d.dms_to(OTHER).len() == 1
-        })
-        .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(double.dms_to(OTHER).len(), 1);
+    app.advance(Duration::from_secs(5)).await;
+    assert_eq!(
+        double.dms_to(OTHER).len(),
+        1,
+        "posted once after a failed check"
+    );
     assert!(
         double
             .calls_to("conversations.history")
@@ -119,17 +127,14 @@ fn reports_in(double: &SlackDouble, channel: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_upload_posts_the_report_once_with_its_three_files() {
     let (_dir, config) = policy_file("");
-    let (app, _db, channel) = app_with_customer(&config, SlackDouble::start().await, "Acme").await;
+    let (app, _db, channel) =
+        app_on_virtual_clock_with_customer(&config, SlackDouble::start().await, "Acme").await;
     let double = app.double.clone();
 
     double.fail_next("files.getUploadURLExternal", &["ratelimited"]);
     app.command_text(CSM, &channel, "report").await;
-    double
-        .wait_up_to(Duration::from_secs(15), "the report's files", |d| {
-            d.shared_files().len() >= 3
-        })
-        .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Past the 429's wait, and further.
+    app.advance(Duration::from_secs(10)).await;
     let reports = reports_in(&double, &channel);
     assert_eq!(reports.len(), 1, "the report is posted once: {reports:#?}");
     let files = double.shared_files();
@@ -148,12 +153,7 @@ async fn a_rate_limited_upload_posts_the_report_once_with_its_three_files() {
         &["http500", "invalid_arguments"],
     );
     app.command_text(CSM, &channel, "report").await;
-    double
-        .wait_up_to(Duration::from_secs(15), "the second report's files", |d| {
-            d.shared_files().len() >= 5
-        })
-        .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    app.advance(Duration::from_secs(10)).await;
     assert_eq!(reports_in(&double, &channel).len(), 2);
     assert_eq!(double.shared_files().len(), 5);
     assert_eq!(metric(&app, "readiness_outbox_failed").await, 0.0);
@@ -321,7 +321,11 @@ async fn workspace_fault_scenario(db: &TestDb) {
     let app = TestApp::spawn_with(
         db,
         SlackDouble::start().await,
-        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
+        &[
+            ("config", &config),
+            ("many_workspaces", ENCRYPTION_KEY),
+            ("virtual_clock", ""),
+        ],
     )
     .await;
     let double = app.double.clone();
@@ -349,29 +353,24 @@ async fn workspace_fault_scenario(db: &TestDb) {
     let started = Instant::now();
     let answer = app.command_in(TB, UB, &channel_b, "done 1.1.1").await;
     assert!(answer.contains("1.1.1"), "{answer}");
-    double
-        .wait_up_to(Duration::from_secs(30), "B's checklist updated", |d| {
-            updates_b(d) > before
-        })
-        .await;
+    // A second on the app's clock (B's pace); the real time it takes is B's wait.
+    app.advance(Duration::from_secs(1)).await;
+    assert!(updates_b(&double) > before, "B's checklist updated");
     let b_after = started.elapsed();
     println!("B's update after {b_after:?}");
     assert!(b_after < Duration::from_secs(5), "{b_after:?}");
     // A's channel is left alone at the first channel_not_found, not tried message by
-    // message; its messages are kept (the app may be invited back).
-    double
-        .wait_up_to(Duration::from_secs(10), "A's channel refused", |d| {
-            d.calls_to("chat.update")
-                .iter()
-                .any(|c| c.outcome == "channel_not_found")
-        })
-        .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let refused = double
-        .calls_to("chat.update")
-        .iter()
-        .filter(|c| c.outcome == "channel_not_found")
-        .count();
+    // message, for an hour on the app's clock; its messages are kept (the app may be
+    // invited back).
+    let refusals = |d: &SlackDouble| {
+        d.calls_to("chat.update")
+            .iter()
+            .filter(|c| c.outcome == "channel_not_found")
+            .count()
+    };
+    assert!(refusals(&double) >= 1, "A's channel refused");
+    app.advance(Duration::from_secs(600)).await;
+    let refused = refusals(&double);
     assert!(refused <= 2, "{refused} updates refused");
     let kept = store
         .stale_messages(500)
@@ -384,6 +383,13 @@ async fn workspace_fault_scenario(db: &TestDb) {
         kept, 250,
         "A's messages are kept for when the channel is back"
     );
+    // An hour on, the channel is tried again: once, and left alone again.
+    app.advance(Duration::from_secs(3600)).await;
+    let again = refusals(&double);
+    assert!(
+        again > refused && again <= refused + 2,
+        "{refused} then {again}"
+    );
     store.close().await;
     app.stop().await;
 }
@@ -393,7 +399,7 @@ async fn the_failure_dm_to_the_csm_shows_the_customer_name_as_typed() {
     let (_dir, config) = policy_file(
         "[sla.P0]\nfirst_response = \"1s\"\nresolution = \"1h\"\n[escalation]\nat = [\"100%\"]\nrepeat_after_breach = \"0s\"\n",
     );
-    let (app, _db, channel) = app_with_customer(
+    let (app, _db, channel) = app_on_virtual_clock_with_customer(
         &config,
         SlackDouble::start().await,
         "\"Hooli <!channel> & <@U0BOSS>\"",
@@ -403,9 +409,8 @@ async fn the_failure_dm_to_the_csm_shows_the_customer_name_as_typed() {
     double.fail_next("chat.postMessage", &["not_in_channel"]);
     app.command_text(CSM, &channel, "ticket P0 Cannot deploy")
         .await;
-    double
-        .wait_for("a DM to the CSM", |d| !failure_dms(d).is_empty())
-        .await;
+    app.advance(Duration::from_secs(2)).await;
+    assert_eq!(failure_dms(&double).len(), 1, "a DM to the CSM");
     let dm = failure_dms(&double).remove(0);
     assert!(dm.contains("not_in_channel"), "{dm}");
     assert!(

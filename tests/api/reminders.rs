@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::sla::{CSM, ENGINEER, app_with_customer, button_payload, policy_file, ticket_message};
+use crate::sla::{
+    CSM, ENGINEER, app_on_virtual_clock_with_customer, app_with_customer, button_payload,
+    policy_file, ticket_message,
+};
 use crate::support::{TEAM, TestApp, TestDb, event_callback, slack_double::SlackDouble};
 
 const TOKYO: chrono_tz::Tz = chrono_tz::Asia::Tokyo;
@@ -94,7 +97,12 @@ on_both_backends!(
 async fn due_date_scenario(db: &TestDb) {
     let (morning, at) = tokyo_in(8);
     let (_dir, config) = policy_file(&format!("[reminders]\nitem_due_at = \"{morning}\"\n"));
-    let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("config", &config), ("virtual_clock", "")],
+    )
+    .await;
     let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
     let today = at.date_naive();
     for item in ["1.1.2", "1.1.3"] {
@@ -116,14 +124,15 @@ async fn due_date_scenario(db: &TestDb) {
             .filter(|t| t.contains("is due today"))
             .collect()
     };
-    app.double
-        .wait_up_to(Duration::from_secs(20), "the due-date DM", |d| {
-            !due(d).is_empty()
-        })
+    // Past the morning on the app's clock.
+    app.advance(Duration::from_secs(10)).await;
+    assert_eq!(due(&app.double).len(), 1, "{:?}", due(&app.double));
+    // A restart does not send it again, however long it runs on.
+    let clock = app.clock_ms().to_string();
+    let app = app
+        .restart_with(&[("config", &config), ("virtual_clock", &clock)])
         .await;
-    // A restart does not send it again.
-    let app = app.restart().await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    app.advance(Duration::from_secs(5)).await;
     let sent = due(&app.double);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].contains("1.1.2"), "{sent:?}");
@@ -133,8 +142,12 @@ async fn due_date_scenario(db: &TestDb) {
 async fn the_daily_digest_is_posted_once_and_then_edited_not_posted_again() {
     let (digest_at, at) = tokyo_in(8);
     let (_dir, config) = policy_file(&format!("[reminders]\ndigest_at = \"{digest_at}\"\n"));
-    let (app, _db, channel) =
-        app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    let (app, _db, channel) = app_on_virtual_clock_with_customer(
+        &config,
+        SlackDouble::start().await,
+        "Acme tier=enterprise",
+    )
+    .await;
     let yesterday = at.date_naive() - chrono::Duration::days(1);
     let answer = app
         .command_text(
@@ -145,11 +158,7 @@ async fn the_daily_digest_is_posted_once_and_then_edited_not_posted_again() {
         .await;
     assert!(answer.contains(ENGINEER), "{answer}");
     let double = app.double.clone();
-    double
-        .wait_up_to(Duration::from_secs(20), "the digest", |d| {
-            !posts_with(d, &channel, "overdue items").is_empty()
-        })
-        .await;
+    app.advance(Duration::from_secs(10)).await;
     let digest = posts_with(&double, &channel, "overdue items");
     assert_eq!(digest.len(), 1);
     let ts = digest[0]["ts"].as_str().unwrap().to_string();
@@ -158,12 +167,15 @@ async fn the_daily_digest_is_posted_once_and_then_edited_not_posted_again() {
 
     // Done: the same message now says nothing is overdue.
     app.command_text(CSM, &channel, "done 1.1.2").await;
-    double
-        .wait_for("the digest to be edited", |d| {
-            d.message(&channel, &ts)
-                .is_some_and(|m| m["text"].as_str().unwrap_or("").starts_with("0 overdue"))
-        })
-        .await;
+    app.advance(Duration::from_secs(2)).await;
+    let edited = double.message(&channel, &ts).unwrap();
+    assert!(
+        edited["text"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("0 overdue"),
+        "the digest is edited: {edited}"
+    );
     assert_eq!(posts_with(&double, &channel, "overdue items").len(), 1);
     assert!(
         double
@@ -180,7 +192,12 @@ on_both_backends!(
 
 async fn remind_scenario(db: &TestDb) {
     let (_dir, config) = policy_file("");
-    let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("config", &config), ("virtual_clock", "")],
+    )
+    .await;
     let channel = app.new_customer(CSM, "Acme tier=enterprise").await;
     let soon = app
         .command_text(CSM, &channel, "remind in 3s Call Ken about SSO")
@@ -201,11 +218,16 @@ async fn remind_scenario(db: &TestDb) {
         let answer = app.command_text(CSM, &channel, text).await;
         assert!(answer.contains(expected), "{text}: {answer}");
     }
-    app.double
-        .wait_up_to(Duration::from_secs(15), "the reminder", |d| {
-            !posts_with(d, &channel, "Call Ken about SSO").is_empty()
-        })
-        .await;
+    app.advance(Duration::from_secs(2)).await;
+    assert!(
+        posts_with(&app.double, &channel, "Call Ken about SSO").is_empty(),
+        "not before its time"
+    );
+    app.advance(Duration::from_secs(1)).await;
+    assert_eq!(
+        posts_with(&app.double, &channel, "Call Ken about SSO").len(),
+        1
+    );
 
     let list = app.command_shown(CSM, &channel, "reminders").await;
     let ids = reminder_ids(&list);
@@ -227,8 +249,11 @@ async fn remind_scenario(db: &TestDb) {
     assert_eq!(reminder_ids(&list), [ids[1].clone()], "{list}");
 
     // After a restart, nothing fires twice.
-    let app = app.restart().await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let clock = app.clock_ms().to_string();
+    let app = app
+        .restart_with(&[("config", &config), ("virtual_clock", &clock)])
+        .await;
+    app.advance(Duration::from_secs(5)).await;
     assert_eq!(
         posts_with(&app.double, &channel, "Call Ken about SSO").len(),
         1
@@ -239,8 +264,12 @@ async fn remind_scenario(db: &TestDb) {
 async fn golive_plans_the_milestones_and_archive_stops_reminders_until_unarchived() {
     let (milestone_at, _) = tokyo_in(8);
     let (_dir, config) = policy_file(&format!("[reminders]\nmilestone_at = \"{milestone_at}\"\n"));
-    let (app, _db, channel) =
-        app_with_customer(&config, SlackDouble::start().await, "Acme tier=enterprise").await;
+    let (app, _db, channel) = app_on_virtual_clock_with_customer(
+        &config,
+        SlackDouble::start().await,
+        "Acme tier=enterprise",
+    )
+    .await;
     let hypercare_days = readiness::domain::policy::Reminders::default()
         .hypercare
         .num_days();
@@ -252,19 +281,14 @@ async fn golive_plans_the_milestones_and_archive_stops_reminders_until_unarchive
     let list = app.command_shown(CSM, &channel, "reminders").await;
     assert!(!list.contains("QBR"), "{list}");
     assert!(list.contains("hypercare check-in"), "{list}");
-    app.double
-        .wait_up_to(
-            Duration::from_secs(20),
-            "the first hypercare check-in",
-            |d| {
-                posts_with(d, &channel, "hypercare").iter().any(|m| {
-                    m["blocks"]
-                        .to_string()
-                        .contains(&format!("day 1/{hypercare_days}"))
-                })
-            },
-        )
-        .await;
+    app.advance(Duration::from_secs(10)).await;
+    let hypercare = posts_with(&app.double, &channel, "hypercare");
+    assert!(
+        hypercare.iter().any(|m| m["blocks"]
+            .to_string()
+            .contains(&format!("day 1/{hypercare_days}"))),
+        "the first hypercare check-in: {hypercare:#?}"
+    );
 
     // Archived: a reminder falling due meanwhile waits; unarchived, it comes once.
     app.command_text(CSM, &channel, "remind in 3s Ping the customer")
@@ -275,16 +299,12 @@ async fn golive_plans_the_milestones_and_archive_stops_reminders_until_unarchive
         .command_text(CSM, &channel, "remind in 1h Anything")
         .await;
     assert!(refused.contains("archived"), "{refused}");
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // A minute on the app's clock, well past the reminder's moment.
+    app.advance(Duration::from_secs(60)).await;
     assert!(posts_with(&app.double, &channel, "Ping the customer").is_empty());
     let answer = app.command_text(CSM, &channel, "unarchive").await;
     assert!(answer.contains("· active"), "{answer}");
-    app.double
-        .wait_for("the held reminder", |d| {
-            !posts_with(d, &channel, "Ping the customer").is_empty()
-        })
-        .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    app.advance(Duration::from_secs(60)).await;
     assert_eq!(
         posts_with(&app.double, &channel, "Ping the customer").len(),
         1

@@ -53,6 +53,19 @@ pub async fn app_with_customer(
     (app, db, channel)
 }
 
+/// [`app_with_customer`], with the app on a virtual clock that the test moves
+/// (`TestApp::advance`).
+pub async fn app_on_virtual_clock_with_customer(
+    config: &str,
+    double: SlackDouble,
+    customer: &str,
+) -> (TestApp, TestDb, String) {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, double, &[("config", config), ("virtual_clock", "")]).await;
+    let channel = app.new_customer(CSM, customer).await;
+    (app, db, channel)
+}
+
 /// The ticket's own message in the channel: (ts, message).
 pub fn ticket_message(double: &SlackDouble, channel: &str, label: &str) -> Option<(String, Value)> {
     double
@@ -204,37 +217,33 @@ async fn escalation_scenario(db: &TestDb) {
 
 /// Pause stops the clock and resume continues it; a priority change re-plans the
 /// deadlines; Responded and Resolve close the targets; a second Resolve is refused.
+/// On the app's virtual clock: "paused fires nothing" is checked past the moment the
+/// next level would have fired.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buttons_change_priority_pause_resume_respond_and_resolve() {
-    // 50% at 5 s, 80% at 8 s: room to pause between them even on a slow machine.
+    // 50% at 5 s, 80% at 8 s, breached at 10 s.
     let (_dir, config) = policy_file(
         "[sla.P0]\nfirst_response = \"10s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
     );
     let (app, _db, channel) =
-        app_with_customer(&config, SlackDouble::start().await, "Globex").await;
+        app_on_virtual_clock_with_customer(&config, SlackDouble::start().await, "Globex").await;
     app.command_text(CSM, &channel, "ticket P3 Slow dashboard")
         .await;
+    app.advance(Duration::ZERO).await;
     let double = app.double.clone();
-    double
-        .wait_for("the ticket message", |d| {
-            ticket_message(d, &channel, "T-1").is_some()
-        })
-        .await;
-    let (ts, _) = ticket_message(&double, &channel, "T-1").unwrap();
+    let (ts, _) = ticket_message(&double, &channel, "T-1").expect("the ticket message");
     let id = ticket_id(&app, 1).await;
 
-    // P3 → P0: its 10 s target replaces P3's 8 h, so the 50% escalation comes soon.
+    // P3 → P0: its 10 s target replaces P3's 8 h, so the 50% escalation comes at 5 s.
     let mut raise = button_payload(readiness::blocks::ticket::PRIORITY, "", &channel, &ts);
     raise["actions"][0]["type"] = json!("static_select");
     raise["actions"][0]["selected_option"] =
         json!({"text": {"type": "plain_text", "text": "P0"}, "value": format!("{id}:P0")});
     assert_eq!(app.interact(&raise).await.status(), StatusCode::OK);
-    double
-        .wait_up_to(Duration::from_secs(12), "the first P0 escalation", |d| {
-            !escalations(d, &channel, "T-1").is_empty()
-        })
-        .await;
-    assert!(escalations(&double, &channel, "T-1")[0].contains("(P0)"));
+    app.advance(Duration::from_secs(5)).await;
+    let fired = escalations(&double, &channel, "T-1");
+    assert_eq!(fired.len(), 1, "50% only: {fired:#?}");
+    assert!(fired[0].contains("(P0)"), "{fired:#?}");
 
     // Paused: nothing more fires, however long it waits.
     let pause = button_payload(
@@ -244,25 +253,26 @@ async fn buttons_change_priority_pause_resume_respond_and_resolve() {
         &ts,
     );
     assert_eq!(app.interact(&pause).await.status(), StatusCode::OK);
-    double
-        .wait_for("the ticket to show it is paused", |d| {
-            ticket_message(d, &channel, "T-1").is_some_and(|(_, m)| {
-                m["text"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("waiting on the customer")
-            })
-        })
-        .await;
-    let while_paused = escalations(&double, &channel, "T-1").len();
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // The update waits its turn in the workspace's updates lane.
+    app.advance(Duration::from_secs(2)).await;
+    let (_, shown) = ticket_message(&double, &channel, "T-1").unwrap();
+    assert!(
+        shown["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("waiting on the customer"),
+        "the ticket shows it is paused: {shown}"
+    );
+    // An hour on the app's clock, far past the 80% and the breach had it run on.
+    app.advance(Duration::from_secs(3600)).await;
     assert_eq!(
         escalations(&double, &channel, "T-1").len(),
-        while_paused,
+        1,
         "a paused clock fires nothing"
     );
 
-    // Resumed: the time left runs again, so the rest of the levels fire.
+    // Resumed: the 5 s left run again, so the rest of the levels fire: 80% 3 s
+    // later, the breach 5 s later.
     let resume = button_payload(
         readiness::blocks::ticket::RESUME,
         &id.to_string(),
@@ -270,13 +280,19 @@ async fn buttons_change_priority_pause_resume_respond_and_resolve() {
         &ts,
     );
     assert_eq!(app.interact(&resume).await.status(), StatusCode::OK);
-    double
-        .wait_up_to(Duration::from_secs(15), "the breach after resuming", |d| {
-            escalations(d, &channel, "T-1")
-                .iter()
-                .any(|e| e.contains("breached"))
-        })
-        .await;
+    app.advance(Duration::from_secs(2)).await;
+    assert_eq!(
+        escalations(&double, &channel, "T-1").len(),
+        1,
+        "the paused time does not count"
+    );
+    app.advance(Duration::from_secs(3)).await;
+    let fired = escalations(&double, &channel, "T-1");
+    assert_eq!(fired.len(), 3, "{fired:#?}");
+    assert!(
+        fired[1].contains("80%") && fired[2].contains("breached"),
+        "{fired:#?}"
+    );
 
     let respond = button_payload(
         readiness::blocks::ticket::RESPOND,
@@ -293,14 +309,13 @@ async fn buttons_change_priority_pause_resume_respond_and_resolve() {
     );
     resolve["response_url"] = json!(app.response_url());
     assert_eq!(app.interact(&resolve).await.status(), StatusCode::OK);
-    double
-        .wait_for("the ticket to show it is resolved, without buttons", |d| {
-            ticket_message(d, &channel, "T-1").is_some_and(|(_, m)| {
-                m["text"].as_str().unwrap_or("").contains("resolved")
-                    && !m["blocks"].to_string().contains("\"actions\"")
-            })
-        })
-        .await;
+    app.advance(Duration::from_secs(2)).await;
+    let (_, shown) = ticket_message(&double, &channel, "T-1").unwrap();
+    assert!(
+        shown["text"].as_str().unwrap_or("").contains("resolved")
+            && !shown["blocks"].to_string().contains("\"actions\""),
+        "the ticket shows it is resolved, without buttons: {shown}"
+    );
     let responses = double.responses().len();
     assert_eq!(app.interact(&resolve).await.status(), StatusCode::OK);
     double
@@ -338,8 +353,9 @@ async fn a_back_dated_ticket_fires_every_past_threshold_once_in_order_marked_lat
         "[sla.P1]\nfirst_response = \"10m\"\nresolution = \"8h\"\n[escalation]\nrepeat_after_breach = \"1h\"\n",
     );
     let (app, _db, channel) =
-        app_with_customer(&config, SlackDouble::start().await, "Initech").await;
-    let opened = (chrono::Utc::now() - chrono::Duration::minutes(65)).to_rfc3339();
+        app_on_virtual_clock_with_customer(&config, SlackDouble::start().await, "Initech").await;
+    let opened = (readiness::time_source::at_ms(app.clock_ms()) - chrono::Duration::minutes(65))
+        .to_rfc3339();
     let answer = app
         .command_text(
             CSM,
@@ -349,13 +365,9 @@ async fn a_back_dated_ticket_fires_every_past_threshold_once_in_order_marked_lat
         .await;
     assert!(answer.contains("T-1"), "{answer}");
     let double = app.double.clone();
-    // 50% (5m), 80% (8m), 100% (10m) and the first repeat (1h 10m is not reached yet).
-    double
-        .wait_up_to(Duration::from_secs(15), "three late escalations", |d| {
-            escalations(d, &channel, "T-1").len() >= 3
-        })
-        .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // 50% (5m), 80% (8m), 100% (10m); the first repeat (1h 10m) is 5 minutes off,
+    // and the clock stops a minute short of it.
+    app.advance(Duration::from_secs(4 * 60)).await;
     let fired = escalations(&double, &channel, "T-1");
     assert_eq!(fired.len(), 3, "{fired:#?}");
     assert!(
@@ -382,7 +394,7 @@ async fn rate_limits_and_server_errors_delay_posts_but_deliver_each_once() {
         "[sla.P0]\nfirst_response = \"2s\"\nresolution = \"1h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
     );
     let (app, _db, channel) =
-        app_with_customer(&config, SlackDouble::start().await, "Umbrella").await;
+        app_on_virtual_clock_with_customer(&config, SlackDouble::start().await, "Umbrella").await;
     let double = app.double.clone();
     double.fail_next(
         "chat.postMessage",
@@ -397,14 +409,10 @@ async fn rate_limits_and_server_errors_delay_posts_but_deliver_each_once() {
     );
     app.command_text(CSM, &channel, "ticket P0 Payments failing")
         .await;
-    double
-        .wait_up_to(
-            Duration::from_secs(40),
-            "the ticket and its three escalations",
-            |d| escalations(d, &channel, "T-1").len() >= 3,
-        )
-        .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The 429s' waits and the 500s' backoffs all pass on the app's clock. (Within a
+    // minute of real time: a post in doubt is looked up from 60 s before its row,
+    // and the double stamps posts with the real time.)
+    app.advance(Duration::from_secs(30)).await;
     assert_eq!(
         ticket_posts(&double, &channel, "T-1"),
         1,
@@ -434,14 +442,16 @@ async fn a_permanent_error_parks_the_post_and_tells_the_csm() {
     let (_dir, config) = policy_file(
         "[sla.P0]\nfirst_response = \"1s\"\nresolution = \"1h\"\n[escalation]\nat = [\"100%\"]\nrepeat_after_breach = \"0s\"\n",
     );
-    let (app, _db, channel) = app_with_customer(&config, SlackDouble::start().await, "Hooli").await;
+    let (app, _db, channel) =
+        app_on_virtual_clock_with_customer(&config, SlackDouble::start().await, "Hooli").await;
     let double = app.double.clone();
     double.fail_next("chat.postMessage", &["not_in_channel"]);
     app.command_text(CSM, &channel, "ticket P0 Cannot deploy")
         .await;
-    double
-        .wait_for("a DM to the CSM", |d| !d.messages_in(CSM).is_empty())
-        .await;
+    // The ticket's post is parked at once and the CSM told, before the 1 s target
+    // (whose escalation, posted on the channel, would then go through).
+    app.advance(Duration::from_millis(500)).await;
+    assert_eq!(double.messages_in(CSM).len(), 1, "one DM to the CSM");
     let dm = double.messages_in(CSM)[0].1.to_string();
     assert!(
         dm.contains("not_in_channel") && dm.contains("Hooli"),
@@ -465,15 +475,17 @@ async fn a_shared_channel_sends_escalations_to_the_internal_channel() {
     );
     let double = SlackDouble::start().await;
     double.add_channel("C0INTERNAL", "support-leads", true);
-    let (app, _db, channel) = app_with_customer(&config, double.clone(), "Stark").await;
+    let (app, _db, channel) =
+        app_on_virtual_clock_with_customer(&config, double.clone(), "Stark").await;
     double.set_shared(&channel, true);
     app.command_text(CSM, &channel, "ticket P2 Export times out")
         .await;
-    double
-        .wait_for("an escalation in the internal channel", |d| {
-            !d.messages_in("C0INTERNAL").is_empty()
-        })
-        .await;
+    app.advance(Duration::from_secs(2)).await;
+    assert_eq!(
+        double.messages_in("C0INTERNAL").len(),
+        1,
+        "an escalation in the internal channel"
+    );
     let posted = double.messages_in("C0INTERNAL")[0].1.to_string();
     assert!(
         posted.contains("breached") && posted.contains("https://example.slack.com/archives/"),
@@ -720,7 +732,8 @@ async fn an_admin_sets_the_escalation_path_and_each_level_names_its_step() {
     );
     let double = SlackDouble::start().await;
     double.set_admin("U0ADMIN");
-    let (app, _db, channel) = app_with_customer(&config, double.clone(), "Cyberdyne").await;
+    let (app, _db, channel) =
+        app_on_virtual_clock_with_customer(&config, double.clone(), "Cyberdyne").await;
     let set = "escalation P0 <@U0ONCALL|oncall> <!subteam^S0LEADS|@leads> <@U0BOSS>";
     let refused = app.command_text(CSM, &channel, set).await;
     assert!(
@@ -744,12 +757,10 @@ async fn an_admin_sets_the_escalation_path_and_each_level_names_its_step() {
 
     app.command_text(CSM, &channel, "ticket P0 Data export corrupt")
         .await;
-    double
-        .wait_up_to(Duration::from_secs(15), "three escalations", |d| {
-            escalations(d, &channel, "T-1").len() >= 3
-        })
-        .await;
+    // At 1.5, 2.4 and 3 s, each posted a channel's pace (1.1 s) after the last.
+    app.advance(Duration::from_secs(5)).await;
     let fired = escalations(&double, &channel, "T-1");
+    assert_eq!(fired.len(), 3, "{fired:#?}");
     assert!(fired[0].contains("<@U0ONCALL>"), "{fired:#?}");
     assert!(fired[1].contains("<!subteam^S0LEADS>"), "{fired:#?}");
     assert!(fired[2].contains("<@U0BOSS>"), "{fired:#?}");
@@ -769,23 +780,23 @@ async fn a_changed_policy_replans_open_deadlines_at_the_next_start() {
     let (_dir2, fast) = policy_file(
         "[sla.P2]\nfirst_response = \"3s\"\nresolution = \"8h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
     );
-    let (app, _db, channel) = app_with_customer(&slow, SlackDouble::start().await, "Soylent").await;
+    let (app, _db, channel) =
+        app_on_virtual_clock_with_customer(&slow, SlackDouble::start().await, "Soylent").await;
     app.command_text(CSM, &channel, "ticket P2 Reports are empty")
         .await;
     let double = app.double.clone();
-    double
-        .wait_for("the ticket message", |d| {
-            ticket_message(d, &channel, "T-1").is_some()
-        })
-        .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    app.advance(Duration::from_secs(3)).await;
+    assert!(ticket_message(&double, &channel, "T-1").is_some());
     assert!(escalations(&double, &channel, "T-1").is_empty());
-    let app = app.restart_with(&[("config", &fast)]).await;
-    double
-        .wait_up_to(Duration::from_secs(15), "the re-planned escalations", |d| {
-            escalations(d, &channel, "T-1").len() >= 3
-        })
+    let clock = app.clock_ms().to_string();
+    let app = app
+        .restart_with(&[("config", &fast), ("virtual_clock", &clock)])
         .await;
+    // The 3 s target counts from when the ticket was opened, 3 s ago on the clock:
+    // every level is due at once.
+    app.advance(Duration::from_secs(5)).await;
+    let fired = escalations(&double, &channel, "T-1");
+    assert_eq!(fired.len(), 3, "the re-planned escalations: {fired:#?}");
     let (_, message) = ticket_message(&double, &channel, "T-1").unwrap();
     assert!(
         message["blocks"].to_string().contains("(3s)"),
@@ -841,13 +852,17 @@ async fn an_escalation_still_waiting_its_turn_is_dropped_once_the_target_is_met(
         "[sla.P0]\nfirst_response = \"2s\"\nresolution = \"1h\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\n",
     );
     let (app, _db, channel) =
-        app_with_customer(&config, SlackDouble::start().await, "Vandelay").await;
+        app_on_virtual_clock_with_customer(&config, SlackDouble::start().await, "Vandelay").await;
     let double = app.double.clone();
     double.fail_next("chat.postMessage", &["ratelimited"; 4]);
     app.command_text(CSM, &channel, "ticket P0 Imports stuck")
         .await;
-    // Both thresholds are due while the ticket's post waits out the 429s.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Both thresholds are due while the ticket's post waits out the 429s (1 s each).
+    app.advance(Duration::from_millis(2500)).await;
+    assert!(
+        ticket_message(&double, &channel, "T-1").is_none(),
+        "the ticket is still held up"
+    );
     let id = ticket_id(&app, 1).await;
     let respond = button_payload(
         readiness::blocks::ticket::RESPOND,
@@ -856,17 +871,12 @@ async fn an_escalation_still_waiting_its_turn_is_dropped_once_the_target_is_met(
         "0",
     );
     assert_eq!(app.interact(&respond).await.status(), StatusCode::OK);
-    double
-        .wait_up_to(
-            Duration::from_secs(15),
-            "the ticket, showing the response",
-            |d| {
-                ticket_message(d, &channel, "T-1")
-                    .is_some_and(|(_, m)| m["blocks"].to_string().contains("met in"))
-            },
-        )
-        .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    app.advance(Duration::from_secs(10)).await;
+    let (_, shown) = ticket_message(&double, &channel, "T-1").expect("the ticket");
+    assert!(
+        shown["blocks"].to_string().contains("met in"),
+        "the ticket shows the response: {shown}"
+    );
     assert!(
         escalations(&double, &channel, "T-1").is_empty(),
         "nothing posted after the response"
