@@ -13,9 +13,10 @@
 //! updater, which re-renders each stale message once from the database, however many
 //! ticks happened, and runs at most one such pass a second.
 //!
-//! Its pacing, backoff and parking are on the app's [`TimeSource`], like the outbox's,
-//! so on a virtual clock they pass when the clock is moved; [`Delivery::updater`] tells
-//! [`crate::app::settle`] whether the updater is at work and when it next will be.
+//! Its backoff and parking are on the app's [`TimeSource`], like the outbox's, so on a
+//! virtual clock they pass when the clock is moved (its once-a-second pace stays real:
+//! see [`UPDATE_INTERVAL`]); [`Delivery::updater`] tells [`crate::app::settle`] whether
+//! the updater is at work and when it next will be.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,7 +43,11 @@ const CONCURRENT_JOBS: usize = 8;
 /// two updates of one message. A change after a quiet spell shows at once; a burst of
 /// changes is coalesced into one update a second. `chat.update` is a tier 3 method
 /// (50+ a minute), and a busy checklist would otherwise be re-rendered on every tick.
-const UPDATE_INTERVAL_MS: i64 = 1000;
+/// Real time, unlike the backoff and parking: it keeps to Slack's rate, which is real,
+/// and on a virtual clock a command's update must show at the moment of the command,
+/// not move the clock on (the shell's transcripts), so it is a short wait `settle`
+/// sits out rather than a moment it moves the clock to.
+const UPDATE_INTERVAL: Duration = Duration::from_secs(1);
 /// How long to wait after a pass in which Slack refused something.
 const UPDATE_BACKOFF_MS: i64 = 30_000;
 /// Stale messages re-rendered per pass at most.
@@ -142,6 +147,9 @@ pub struct UpdaterView {
     pub dirty: bool,
     /// It is reading the stale messages and handing out passes.
     pub scanning: bool,
+    /// A workspace waits out the pace between two passes ([`UPDATE_INTERVAL`], real
+    /// time): it goes on by itself within a second.
+    pub pacing: bool,
     /// Passes running (Slack calls under way).
     pub running: usize,
     /// When (Unix ms, app time) it next acts on stale messages it knows about: a
@@ -153,7 +161,7 @@ pub struct UpdaterView {
 impl UpdaterView {
     /// At work now, or about to be.
     pub fn is_busy(&self) -> bool {
-        self.dirty || self.scanning || self.running > 0
+        self.dirty || self.scanning || self.pacing || self.running > 0
     }
 }
 
@@ -573,17 +581,19 @@ impl Worker {
 
     /// Keeps posted messages current, each workspace on its own: a workspace whose
     /// calls are slow, rate-limited or failing holds up only its own messages. A
-    /// workspace's messages are updated at most once a [`UPDATE_INTERVAL_MS`], and after
-    /// a pass in which Slack refused something it waits [`UPDATE_BACKOFF_MS`]. All on
-    /// the app's clock: on a virtual one the test or the shell moves it past the wait.
+    /// workspace's messages are updated at most once a [`UPDATE_INTERVAL`], and after a
+    /// pass in which Slack refused something it waits [`UPDATE_BACKOFF_MS`]. The backoff
+    /// and parking are on the app's clock: on a virtual one the test or the shell moves
+    /// it past them.
     async fn run_updater(self, stale: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         use std::collections::HashMap;
-        /// A workspace's turn: whether its pass runs, and when (Unix ms) the next may
-        /// start.
+        /// A workspace's turn: whether its pass runs, when the next may start by the
+        /// pace (real time), and when (Unix ms, app time) a backoff ends.
         #[derive(Default)]
         struct Turn {
             running: bool,
-            not_before: Option<i64>,
+            paced_until: Option<tokio::time::Instant>,
+            backoff_until: Option<i64>,
         }
         let mut turns: HashMap<String, Turn> = HashMap::new();
         let mut passes = tokio::task::JoinSet::new();
@@ -597,6 +607,9 @@ impl Worker {
             // workspace, may go.
             let mut next_turn: Option<i64> = None;
             let mut wait_until = |at: i64| next_turn = Some(next_turn.map_or(at, |n| n.min(at)));
+            // The earliest moment (real time) a workspace waiting out the pace may go.
+            let real_now = tokio::time::Instant::now();
+            let mut next_paced: Option<tokio::time::Instant> = None;
             match self.store.stale_messages(UPDATE_PASS).await {
                 Ok(list) => {
                     let mut by_team: HashMap<String, Vec<StaleMessage>> = HashMap::new();
@@ -621,12 +634,16 @@ impl Worker {
                         if turn.running {
                             continue;
                         }
-                        if let Some(at) = turn.not_before.filter(|at| *at > now) {
+                        if let Some(at) = turn.backoff_until.filter(|at| *at > now) {
                             wait_until(at);
                             continue;
                         }
+                        if let Some(at) = turn.paced_until.filter(|at| *at > real_now) {
+                            next_paced = Some(next_paced.map_or(at, |n| n.min(at)));
+                            continue;
+                        }
                         turn.running = true;
-                        turn.not_before = Some(now + UPDATE_INTERVAL_MS);
+                        turn.paced_until = Some(real_now + UPDATE_INTERVAL);
                         let worker = self.clone();
                         passes.spawn(async move {
                             let clean = worker.update_messages(&messages).await;
@@ -641,6 +658,7 @@ impl Worker {
             }
             self.set_view(|v| {
                 v.scanning = false;
+                v.pacing = next_paced.is_some();
                 v.running = passes.len();
                 v.next_at = next_turn;
             });
@@ -657,11 +675,12 @@ impl Worker {
                         let turn = turns.entry(team).or_default();
                         turn.running = false;
                         if !clean {
-                            turn.not_before = Some(self.time.now_ms() + UPDATE_BACKOFF_MS);
+                            turn.backoff_until = Some(self.time.now_ms() + UPDATE_BACKOFF_MS);
                         }
                     }
                 }
                 _ = reached => {}
+                _ = tokio::time::sleep_until(next_paced.unwrap_or(real_now)), if next_paced.is_some() => {}
                 // Another replica's changes, or a wake-up lost to a crash, are caught
                 // by this idle wake-up (real time: it is a safety net, not a pace).
                 _ = tokio::time::sleep(Duration::from_secs(60)) => {}
@@ -673,7 +692,12 @@ impl Worker {
             }
             // Workspaces that have nothing stale any more are forgotten.
             let now = self.time.now_ms();
-            turns.retain(|_, turn| turn.running || turn.not_before.is_some_and(|at| at > now));
+            let real_now = tokio::time::Instant::now();
+            turns.retain(|_, turn| {
+                turn.running
+                    || turn.backoff_until.is_some_and(|at| at > now)
+                    || turn.paced_until.is_some_and(|at| at > real_now)
+            });
         }
     }
 
