@@ -253,7 +253,9 @@ async fn buttons_change_priority_pause_resume_respond_and_resolve() {
         &ts,
     );
     assert_eq!(app.interact(&pause).await.status(), StatusCode::OK);
-    // The update waits its turn in the workspace's updates lane.
+    // The update waits its turn in the workspace's updates lane: the 50% escalation
+    // updated the message at 5 s, and the lane's pace is 1.25 s (`UPDATE_GAP_MS`), so
+    // a 1 s advance would not show it yet.
     app.advance(Duration::from_secs(2)).await;
     let (_, shown) = ticket_message(&double, &channel, "T-1").unwrap();
     assert!(
