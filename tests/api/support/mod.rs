@@ -7,7 +7,6 @@ pub mod slack_double;
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use readiness::config::{SettingArgs, Settings};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -531,10 +530,10 @@ pub fn event_callback_in(team: &str, id: &str, event: Value) -> String {
     .to_string()
 }
 
+/// Slack's request signature (`v0=` HMAC-SHA256), as the library's payload builder
+/// computes it.
 pub fn sign(secret: &str, ts: &str, body: &str) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("v0:{ts}:{body}").as_bytes());
-    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+    readiness::slack_fake::payloads::sign(secret, ts, body.as_bytes())
 }
 
 /// The checkbox groups of a message: (block_id, option values, initial values).
