@@ -3,11 +3,14 @@
 //!
 //! - **Inbound**, what a person types becomes the request Slack would send (a slash
 //!   command form, a `block_actions` payload for a tick or a button, an Events API
-//!   callback for the Home tab or a thread reply), signed with the session's secret
-//!   and handed to the app's own router: the signature check, the parsers, the
-//!   handlers, the store and the outbox are the ones `readiness serve` runs.
-//! - **Outbound**, the app's Web API client is pointed (`SLACK_API_URL`) at the
-//!   [`stand_in`], which answers like Slack and shows every post on the [`screen`].
+//!   callback for the Home tab or a thread reply, built by
+//!   [`crate::slack_fake::payloads`] as the tests build theirs), signed with the
+//!   session's secret and handed to the app's own router: the signature check, the
+//!   parsers, the handlers, the store and the outbox are the ones `readiness serve`
+//!   runs.
+//! - **Outbound**, the app's Web API client is pointed (`SLACK_API_URL`) at the Slack
+//!   fake the tests use, in its printing mode ([`stand_in`]): it answers like Slack,
+//!   and every post shows on the [`screen`].
 //!
 //! After each line the shell waits until the app has done what the line started
 //! ([`Shell::settle`]), so output comes in a stable order. Under `--clock virtual`

@@ -902,3 +902,104 @@ async fn api(
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Collects what a printing fake reports, as text.
+    #[derive(Default)]
+    struct Log(Mutex<Vec<String>>);
+
+    impl Observer for Log {
+        fn seen(&self, _: &Workspace, event: Seen<'_>) {
+            self.0.lock().unwrap().push(format!("{event:?}"));
+        }
+    }
+
+    fn call(fake: &SlackFake, method: &str, args: Value) -> Value {
+        let mut w = fake.workspace();
+        web_api::answer(&mut w, method, &args, Some("T1")).1
+    }
+
+    /// A message over Slack's 50 blocks.
+    fn too_big() -> Value {
+        let blocks: Vec<Value> = (0..51)
+            .map(|i| json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("{i}")}}))
+            .collect();
+        json!({"channel": "C1", "text": "fallback", "blocks": blocks})
+    }
+
+    #[tokio::test]
+    async fn strict_rejects_what_slack_would_and_printing_shows_it() {
+        let strict = SlackFake::start(Options::strict("T1", "xoxb-1"))
+            .await
+            .unwrap();
+        strict.add_channel("C1", "general", true);
+        assert_eq!(
+            call(&strict, "chat.postMessage", too_big())["error"],
+            "invalid_blocks"
+        );
+        assert_eq!(
+            call(
+                &strict,
+                "chat.postMessage",
+                json!({"channel": "C9", "text": "x"})
+            )["error"],
+            "channel_not_found"
+        );
+
+        let log = Arc::new(Log::default());
+        let printing = SlackFake::start(Options {
+            mode: Mode::Printing(log.clone()),
+            ..Options::strict("T1", "xoxb-1")
+        })
+        .await
+        .unwrap();
+        let posted = call(&printing, "chat.postMessage", too_big());
+        assert_eq!(posted["ok"], true, "{posted}");
+        let ts = posted["ts"].as_str().unwrap();
+        assert!(
+            printing.message("C1", ts).is_some(),
+            "kept, as Slack keeps it"
+        );
+        let seen = log.0.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(seen[0].starts_with("Posted"), "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn a_dm_to_a_person_lands_in_their_conversation_with_the_app() {
+        let fake = SlackFake::start(Options::strict("T1", "xoxb-1"))
+            .await
+            .unwrap();
+        let posted = call(
+            &fake,
+            "chat.postMessage",
+            json!({"channel": "UALICE", "text": "hello"}),
+        );
+        assert_eq!(posted["channel"], "DALICE");
+        assert_eq!(fake.dms_to("UALICE"), ["hello"]);
+        assert_eq!(
+            fake.workspace().dm_user("DALICE").as_deref(),
+            Some("UALICE")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_token_is_refused_and_failures_are_injected_once_each() {
+        let fake = SlackFake::start(Options::strict("T1", "xoxb-1"))
+            .await
+            .unwrap();
+        let mut w = fake.workspace();
+        let refused = web_api::answer(&mut w, "auth.test", &json!({}), None);
+        assert_eq!(refused.1["error"], "invalid_auth");
+        drop(w);
+        fake.fail_next("auth.test", &["ratelimited"]);
+        let mut w = fake.workspace();
+        let limited = web_api::answer(&mut w, "auth.test", &json!({}), Some("T1"));
+        assert_eq!(limited.0, StatusCode::TOO_MANY_REQUESTS);
+        let then = web_api::answer(&mut w, "auth.test", &json!({}), Some("T1"));
+        assert_eq!(then.1["team_id"], "T1");
+    }
+}
