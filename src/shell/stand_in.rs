@@ -241,6 +241,9 @@ impl StandIn {
             tokens: vec![(token.to_string(), SHELL_TEAM.to_string())],
             team_name: "Shell".into(),
             domain: "shell".into(),
+            // Not a real workspace's address: a permalink clicked in the terminal goes
+            // nowhere.
+            permalink_host: "shell.slack.invalid".into(),
             bot_user: "UBOTSHELL".into(),
             locale: if lang_is_english { "en-US" } else { "ja-JP" }.into(),
             tz: tz.into(),

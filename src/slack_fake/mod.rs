@@ -139,6 +139,8 @@ pub struct Options {
     /// The workspace's name and subdomain (auth.test, permalinks).
     pub team_name: String,
     pub domain: String,
+    /// Where permalinks point (`example.slack.com`).
+    pub permalink_host: String,
     /// The app's bot user.
     pub bot_user: String,
     /// What users.info says of anyone not told otherwise.
@@ -161,6 +163,7 @@ impl Options {
             tokens: vec![(bot_token.to_string(), team.to_string())],
             team_name: "Example".into(),
             domain: "example".into(),
+            permalink_host: "example.slack.com".into(),
             bot_user: "UBOT0001".into(),
             locale: "en-US".into(),
             tz: "Asia/Tokyo".into(),

@@ -390,8 +390,8 @@ fn handle(w: &mut Workspace, method: &str, args: &Value, team: &str) -> (StatusC
                 err("message_not_found")
             } else {
                 ok(json!({"channel": channel, "permalink": format!(
-                    "https://{}.slack.com/archives/{channel}/p{}",
-                    w.options.domain,
+                    "https://{}/archives/{channel}/p{}",
+                    w.options.permalink_host,
                     ts.replace('.', "")
                 )}))
             }
