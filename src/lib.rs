@@ -28,6 +28,8 @@
 //!   metrics.
 //! - `socket/`    Socket Mode: the same inbound handlers over Slack's WebSocket.
 //! - `app.rs`     wiring: build everything from the settings and run until shutdown.
+//! - `slack_fake/` one stand-in for Slack's Web API (strict for the tests, printing
+//!   for the shell) and the requests Slack sends, built and signed.
 //! - `shell/`     `readiness shell`: the terminal standing in for Slack at both edges.
 //! - `audit_export.rs` `readiness export-audit`: the audit log to a SIEM, as JSON lines
 //!   or CSV.
@@ -46,6 +48,7 @@ pub mod reports;
 pub mod scheduler;
 pub mod shell;
 pub mod slack;
+pub mod slack_fake;
 pub mod socket;
 pub mod store;
 pub mod support;

@@ -3,11 +3,14 @@
 //!
 //! - **Inbound**, what a person types becomes the request Slack would send (a slash
 //!   command form, a `block_actions` payload for a tick or a button, an Events API
-//!   callback for the Home tab or a thread reply), signed with the session's secret
-//!   and handed to the app's own router: the signature check, the parsers, the
-//!   handlers, the store and the outbox are the ones `readiness serve` runs.
-//! - **Outbound**, the app's Web API client is pointed (`SLACK_API_URL`) at the
-//!   [`stand_in`], which answers like Slack and shows every post on the [`screen`].
+//!   callback for the Home tab or a thread reply, built by
+//!   [`crate::slack_fake::payloads`] as the tests build theirs), signed with the
+//!   session's secret and handed to the app's own router: the signature check, the
+//!   parsers, the handlers, the store and the outbox are the ones `readiness serve`
+//!   runs.
+//! - **Outbound**, the app's Web API client is pointed (`SLACK_API_URL`) at the Slack
+//!   fake the tests use, in its printing mode ([`stand_in`]): it answers like Slack,
+//!   and every post shows on the [`screen`].
 //!
 //! After each line the shell waits until the app has done what the line started
 //! ([`Shell::settle`]), so output comes in a stable order. Under `--clock virtual`
@@ -34,8 +37,8 @@ use tower::ServiceExt as _;
 use crate::app::App;
 use crate::config::{Secret, Settings};
 use crate::domain::i18n::Lang;
-use crate::http::signature::sign;
 use crate::slack::Context;
+use crate::slack_fake::payloads::{self, Container, Origin, SlashCommand};
 use crate::time_source::TimeSource;
 use input::Input;
 use render::Style;
@@ -195,6 +198,16 @@ async fn shell_customers(
         );
     }
     Ok(customers)
+}
+
+/// Where the shell's requests come from, as Slack names it.
+fn origin() -> Origin {
+    Origin {
+        team: SHELL_TEAM.into(),
+        domain: "shell".into(),
+        api_app_id: "A0SHELL".into(),
+        token: "shell".into(),
+    }
 }
 
 /// The prompt's database unless one is configured: kept apart from `readiness serve`'s
@@ -375,15 +388,15 @@ impl Shell {
         content_type: &str,
         body: String,
     ) -> Result<(StatusCode, Vec<u8>), Failed> {
-        let timestamp = Utc::now().timestamp().to_string();
-        let signature = sign(&self.secret, &timestamp, body.as_bytes());
-        let request = Request::post(path)
+        let mut request = Request::post(path)
             .header("content-type", content_type)
-            .header("content-length", body.len())
-            .header("x-slack-request-timestamp", timestamp)
-            .header("x-slack-signature", signature)
-            .body(Body::from(body))
-            .map_err(|e| e.to_string())?;
+            .header("content-length", body.len());
+        for (name, value) in
+            payloads::signature_headers(&self.secret, Utc::now().timestamp(), body.as_bytes())
+        {
+            request = request.header(name, value);
+        }
+        let request = request.body(Body::from(body)).map_err(|e| e.to_string())?;
         self.screen.hold();
         let response = self.router.clone().oneshot(request).await;
         match response {
@@ -400,12 +413,10 @@ impl Shell {
 
     /// Sends an interaction payload the way Slack does: form-encoded under `payload`.
     async fn interaction(&self, payload: &Value) -> Result<(StatusCode, Vec<u8>), Failed> {
-        let form = serde_urlencoded::to_string([("payload", payload.to_string())])
-            .map_err(|e| e.to_string())?;
         self.send(
             "/slack/interactions",
             "application/x-www-form-urlencoded",
-            form,
+            payloads::interaction_form(payload),
         )
         .await
     }
@@ -456,24 +467,16 @@ impl Shell {
             )
         };
         let trigger = self.new_id("trigger");
-        let form = serde_urlencoded::to_string([
-            ("token", "shell"),
-            ("team_id", SHELL_TEAM),
-            ("team_domain", "shell"),
-            ("channel_id", self.channel.as_str()),
-            ("channel_name", channel_name.as_str()),
-            ("user_id", self.user.as_str()),
-            ("user_name", user_name.as_str()),
-            ("command", "/readiness"),
-            ("text", escaped.as_str()),
-            ("api_app_id", "A0SHELL"),
-            (
-                "response_url",
-                self.stand_in.response_url(&self.channel).as_str(),
-            ),
-            ("trigger_id", trigger.as_str()),
-        ])
-        .map_err(|e| e.to_string())?;
+        let form = origin().slash_command(&SlashCommand {
+            command: "/readiness",
+            text: &escaped,
+            user: &self.user,
+            user_name: &user_name,
+            channel: &self.channel,
+            channel_name: &channel_name,
+            response_url: &self.stand_in.response_url(&self.channel),
+            trigger_id: &trigger,
+        });
         let sent = self
             .send("/slack/commands", "application/x-www-form-urlencoded", form)
             .await;
@@ -488,43 +491,39 @@ impl Shell {
         action: Value,
     ) -> Result<(), Failed> {
         let trigger = self.new_id("trigger");
-        let mut payload = json!({
-            "type": "block_actions",
-            "team": {"id": SHELL_TEAM, "domain": "shell"},
-            "user": {"id": self.user, "team_id": SHELL_TEAM},
-            "api_app_id": "A0SHELL",
-            "token": "shell",
-            "trigger_id": trigger,
-            "actions": [action],
-            "state": {"values": {}},
-        });
-        match surface {
-            Surface::Message { channel, ts } => {
-                payload["container"] = json!({"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false});
-                payload["channel"] = json!({"id": channel});
-                payload["message"] = shown.clone();
-                payload["response_url"] = json!(self.stand_in.response_url(channel));
-            }
-            Surface::Ephemeral { channel, ts, .. } => {
-                payload["container"] = json!({"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": true});
-                payload["channel"] = json!({"id": channel});
-                payload["response_url"] = json!(self.stand_in.response_url(channel));
-            }
-            Surface::Modal { view_id, view } => {
-                payload["container"] = json!({"type": "view", "view_id": view_id});
-                payload["view"] = view.clone();
-            }
-            Surface::Home { view, .. } => {
-                payload["container"] = json!({"type": "view", "view_id": "VHOME"});
-                payload["view"] = view.clone();
-            }
-        }
+        let container = match surface {
+            Surface::Message { channel, ts } => Container::Message {
+                channel: channel.clone(),
+                channel_name: None,
+                ts: ts.clone(),
+                ephemeral: false,
+                message: Some(shown.clone()),
+                response_url: Some(self.stand_in.response_url(channel)),
+            },
+            Surface::Ephemeral { channel, ts, .. } => Container::Message {
+                channel: channel.clone(),
+                channel_name: None,
+                ts: ts.clone(),
+                ephemeral: true,
+                message: None,
+                response_url: Some(self.stand_in.response_url(channel)),
+            },
+            Surface::Modal { view_id, view } => Container::View {
+                view_id: view_id.clone(),
+                view: view.clone(),
+            },
+            Surface::Home { view, .. } => Container::View {
+                view_id: "VHOME".into(),
+                view: view.clone(),
+            },
+        };
+        let payload = origin().block_actions(&self.user, &trigger, &container, action);
         let sent = self.interaction(&payload).await;
         self.answered(sent).await
     }
 
     async fn tick(&mut self, key: &str, ticked: bool) -> Result<(), Failed> {
-        let surfaces = self.stand_in.workspace().surfaces_newest_first();
+        let surfaces = self.stand_in.surfaces_newest_first();
         for (surface, shown) in surfaces {
             for (block, element) in elements(&shown) {
                 if element["type"] != "checkboxes" {
@@ -628,13 +627,14 @@ impl Shell {
         near: Option<&str>,
         wanted: impl Fn(&Value) -> bool,
     ) -> Option<(Surface, Value, Value, Value)> {
+        let surfaces = self.stand_in.surfaces_newest_first();
         let w = self.stand_in.workspace();
         let plain = Style { colour: false };
         let mentions = |lines: Vec<String>| match near {
             None => true,
             Some(near) => lines.iter().any(|l| l.contains(near)),
         };
-        for (surface, shown) in w.surfaces_newest_first() {
+        for (surface, shown) in surfaces {
             if !mentions(render::message_lines(&shown, &*w, plain)) {
                 continue;
             }
@@ -670,7 +670,7 @@ impl Shell {
     /// A reply in the thread of the newest channel message showing `ticket`, sent as
     /// the Events API's `message` event.
     async fn reply(&mut self, ticket: &str, text: &str) -> Result<(), Failed> {
-        let surfaces = self.stand_in.workspace().surfaces_newest_first();
+        let surfaces = self.stand_in.surfaces_newest_first();
         let Some((channel, thread_ts)) = surfaces.into_iter().find_map(|(s, shown)| match s {
             Surface::Message { channel, ts }
                 if shown["thread_ts"].is_null() && self.shows(&shown, ticket) =>
@@ -695,7 +695,7 @@ impl Shell {
     /// what they show) and sends its `view_submission`. Field errors the app answers
     /// with are shown on the modal, which stays open, as in Slack.
     async fn submit(&mut self, fields: &[(String, String)]) -> Result<(), Failed> {
-        let Some((view_id, view)) = self.stand_in.workspace().top_modal() else {
+        let Some((view_id, view)) = self.stand_in.top_modal() else {
             return Err("no modal is open".into());
         };
         let mut values = serde_json::Map::new();
@@ -728,15 +728,8 @@ impl Shell {
         let mut submitted = view.clone();
         submitted["id"] = json!(view_id);
         submitted["state"] = json!({ "values": values });
-        let payload = json!({
-            "type": "view_submission",
-            "team": {"id": SHELL_TEAM, "domain": "shell"},
-            "user": {"id": self.user, "team_id": SHELL_TEAM},
-            "api_app_id": "A0SHELL",
-            "token": "shell",
-            "trigger_id": self.new_id("trigger"),
-            "view": submitted,
-        });
+        let trigger = self.new_id("trigger");
+        let payload = origin().view_submission(&self.user, &trigger, submitted);
         let sent = self.interaction(&payload).await;
         let errors = match &sent {
             Ok((status, body)) if status.is_success() => serde_json::from_slice::<Value>(body)
@@ -764,7 +757,7 @@ impl Shell {
                     .collect();
                 self.screen.show_first("modal · not submitted", &lines);
             }
-            None => self.stand_in.workspace().close_modal(),
+            None => self.stand_in.close_modal(),
         }
         self.answered(sent.map(|(status, _)| (status, Vec::new())))
             .await
@@ -827,37 +820,21 @@ impl Shell {
     }
 
     async fn home(&mut self) -> Result<(), Failed> {
-        let before = self.stand_in.workspace().homes_published;
+        let before = self.stand_in.homes_published();
         let event = json!({
             "type": "app_home_opened", "user": self.user, "channel": "D0SHELL",
             "tab": "home", "event_ts": "0",
         });
         self.event(event).await?;
-        let w = self.stand_in.workspace();
-        if w.homes_published == before {
+        if self.stand_in.homes_published() == before || !self.stand_in.open_home(&self.user) {
             return Err("the app did not publish the Home".into());
         }
-        drop(w);
-        let mut w = self.stand_in.workspace();
-        w.mark_home_seen(&self.user);
-        let view = w.home_of(&self.user).unwrap_or_default();
-        let lines = render::message_lines(&view, &*w, self.screen.style());
-        let heading = format!(
-            "App Home of @{}",
-            render::Names::user(&*w, &self.user).unwrap_or_default()
-        );
-        drop(w);
-        self.screen.show(&heading, &lines);
         Ok(())
     }
 
     async fn event(&mut self, event: Value) -> Result<(), Failed> {
-        let envelope = json!({
-            "token": "shell", "team_id": SHELL_TEAM, "api_app_id": "A0SHELL",
-            "type": "event_callback",
-            "event_id": self.new_id("Ev"),
-            "event_time": self.time.now_ms() / 1000, "event": event,
-        });
+        let event_id = self.new_id("Ev");
+        let envelope = origin().event_callback(&event_id, self.time.now_ms() / 1000, event);
         let sent = self
             .send("/slack/events", "application/json", envelope.to_string())
             .await;

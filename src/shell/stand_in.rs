@@ -1,27 +1,15 @@
-//! The terminal's stand-in for Slack's Web API: an HTTP server on 127.0.0.1 that the
-//! app reaches through `SLACK_API_URL`, exactly as it reaches Slack. It keeps what a
-//! workspace would hold (channels, messages, App Homes, open modals, people's names)
-//! and shows every post, update, reply, modal and file on the [`Screen`], in the
-//! channel it went to.
-//!
-//! It is not a checker: the test double (tests/api/support) enforces Slack's limits.
-//! This one answers the way Slack answers when all is well, so the shell shows what
-//! the app would show.
+//! The terminal's side of the Slack fake ([`crate::slack_fake`] in printing mode):
+//! the fake keeps the workspace and answers the app; this shows every post, update,
+//! reply, modal and file on the [`Screen`], in the channel it went to, and keeps what
+//! a person could click, newest last.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::{
-    Json, Router,
-    body::Bytes,
-    extract::{Path, Query, State},
-    http::HeaderMap,
-    routing::{any, post},
-};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::render::{self, Names};
 use super::screen::Screen;
+use crate::slack_fake::{Mode, Observer, Options, Seen, SlackFake, Workspace};
 use crate::time_source::TimeSource;
 
 /// The one person typing, unless the script says otherwise.
@@ -52,151 +40,186 @@ pub enum Surface {
     },
 }
 
-#[derive(Default)]
-struct Channel {
-    name: String,
-    private: bool,
-}
-
-#[derive(Default)]
-pub struct Workspace {
-    channels: BTreeMap<String, Channel>,
-    users: HashMap<String, String>,
-    /// (channel, ts) → the message as Slack would return it.
-    messages: HashMap<(String, String), Value>,
-    /// Everything clickable, oldest first; a surface shown again moves to the end.
-    surfaces: Vec<Surface>,
-    /// Response URLs handed out: id → the channel their command was typed in.
-    response_channels: HashMap<u64, String>,
-    homes: HashMap<String, Value>,
-    /// Bumped by every views.publish, so the shell can wait for a Home it asked for.
-    pub homes_published: u64,
-    modals: Vec<(String, Value)>,
-    uploads: HashMap<String, (String, usize)>,
-    next_id: u64,
-    next_ts: u64,
-    locale: String,
-    tz: String,
-}
-
 impl Names for Workspace {
     fn user(&self, id: &str) -> Option<String> {
-        self.users.get(id).cloned()
+        self.user_name(id)
     }
     fn channel(&self, id: &str) -> Option<String> {
-        self.channels.get(id).map(|c| c.name.clone())
+        self.channel_name(id)
     }
     fn viewer_tz(&self) -> chrono_tz::Tz {
-        self.tz.parse().unwrap_or(chrono_tz::UTC)
+        self.tz().parse().unwrap_or(chrono_tz::UTC)
     }
 }
 
-impl Workspace {
-    pub fn channel_named(&self, name: &str) -> Option<String> {
-        let name = name.trim_start_matches('#');
-        self.channels
-            .iter()
-            .find(|(_, c)| c.name == name)
-            .map(|(id, _)| id.clone())
+/// How a channel or DM is named on screen.
+fn place(w: &Workspace, channel: &str) -> String {
+    let person = if channel.starts_with('U') || channel.starts_with('W') {
+        Some(channel.to_string())
+    } else {
+        w.dm_user(channel)
+    };
+    match person {
+        Some(user) => format!("DM to @{}", w.user(&user).unwrap_or(user)),
+        None => format!(
+            "#{}",
+            w.channel(channel).unwrap_or_else(|| channel.to_string())
+        ),
+    }
+}
+
+/// What the fake reports, shown; and what can be clicked.
+struct Shown {
+    screen: Arc<Screen>,
+    /// Everything clickable, oldest first; a surface shown again moves to the end.
+    surfaces: Mutex<Vec<Surface>>,
+}
+
+impl Shown {
+    fn surfaces(&self) -> MutexGuard<'_, Vec<Surface>> {
+        self.surfaces.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Newest first: what a click by key or label looks for.
-    pub fn surfaces_newest_first(&self) -> Vec<(Surface, Value)> {
-        self.surfaces
-            .iter()
-            .rev()
-            .filter_map(|s| {
-                let shown = match s {
-                    Surface::Message { channel, ts } => {
-                        self.messages.get(&(channel.clone(), ts.clone()))?.clone()
-                    }
-                    Surface::Ephemeral { message, .. } => message.clone(),
-                    Surface::Modal { view, .. } | Surface::Home { view, .. } => view.clone(),
-                };
-                Some((s.clone(), shown))
-            })
-            .collect()
-    }
-
-    /// The modal on top, if one is open.
-    pub fn top_modal(&self) -> Option<(String, Value)> {
-        self.modals.last().cloned()
-    }
-
-    /// The top modal closed (submitted): it can no longer be clicked.
-    pub fn close_modal(&mut self) {
-        if let Some((view_id, _)) = self.modals.pop() {
-            self.surfaces
-                .retain(|s| !matches!(s, Surface::Modal { view_id: v, .. } if *v == view_id));
-        }
-    }
-
-    pub fn home_of(&self, user: &str) -> Option<Value> {
-        self.homes.get(user).cloned()
-    }
-
-    /// Shows the Home as the person would see it on opening the tab, and makes it
-    /// clickable.
-    pub fn mark_home_seen(&mut self, user: &str) {
-        if let Some(view) = self.homes.get(user).cloned() {
-            self.surfaces
-                .retain(|s| !matches!(s, Surface::Home { user: u, .. } if u == user));
-            self.surfaces.push(Surface::Home {
-                user: user.to_string(),
-                view,
-            });
-        }
-    }
-
-    fn touch(&mut self, surface: Surface) {
-        if let Surface::Message { channel, ts } = &surface {
-            self.surfaces.retain(
+    fn touch(&self, surface: Surface) {
+        let mut surfaces = self.surfaces();
+        match &surface {
+            Surface::Message { channel, ts } => surfaces.retain(
                 |s| !matches!(s, Surface::Message { channel: c, ts: t } if c == channel && t == ts),
-            );
+            ),
+            Surface::Home { user, .. } => {
+                surfaces.retain(|s| !matches!(s, Surface::Home { user: u, .. } if u == user))
+            }
+            _ => {}
         }
-        self.surfaces.push(surface);
+        surfaces.push(surface);
         // A long session keeps only what anyone could still scroll to.
-        if self.surfaces.len() > 2000 {
-            self.surfaces.drain(..1000);
-        }
-    }
-
-    fn new_ts(&mut self, now_s: i64) -> String {
-        self.next_ts += 1;
-        format!("{now_s}.{:06}", self.next_ts)
-    }
-
-    fn new_id(&mut self, prefix: char) -> String {
-        self.next_id += 1;
-        format!("{prefix}{:07}", self.next_id)
-    }
-
-    /// How a channel or DM is named on screen.
-    fn place(&self, channel: &str) -> String {
-        if channel.starts_with('U') || channel.starts_with('W') {
-            format!(
-                "DM to @{}",
-                self.user(channel).unwrap_or_else(|| channel.into())
-            )
-        } else {
-            format!(
-                "#{}",
-                self.channel(channel).unwrap_or_else(|| channel.to_string())
-            )
+        if surfaces.len() > 2000 {
+            surfaces.drain(..1000);
         }
     }
 }
 
-/// The stand-in: its state, its screen, and the URLs the app is given.
+impl Observer for Shown {
+    fn seen(&self, w: &Workspace, event: Seen<'_>) {
+        let style = self.screen.style();
+        match event {
+            Seen::ChannelCreated { name, private } => {
+                let kind = if private {
+                    "private channel"
+                } else {
+                    "channel"
+                };
+                self.screen
+                    .note(&format!("#{name}: {kind} created by the app"));
+            }
+            Seen::Invited { channel, users } => {
+                let people: Vec<String> = users
+                    .iter()
+                    .map(|u| format!("@{}", w.user(u).unwrap_or_else(|| u.to_string())))
+                    .collect();
+                self.screen.note(&format!(
+                    "{}: {} invited",
+                    place(w, channel),
+                    people.join(", ")
+                ));
+            }
+            Seen::Posted {
+                channel,
+                ts,
+                message,
+            } => {
+                let lines = render::message_lines(message, w, style);
+                let heading = match message["thread_ts"].is_null() {
+                    false => format!("{} · in a thread", place(w, channel)),
+                    true => place(w, channel),
+                };
+                self.touch(Surface::Message {
+                    channel: channel.to_string(),
+                    ts: ts.to_string(),
+                });
+                self.screen.show(&heading, &lines);
+            }
+            Seen::Updated {
+                channel,
+                ts,
+                before,
+                after,
+            } => {
+                let after_lines = render::message_lines(after, w, style);
+                let changed = match before {
+                    Some(before) => render::changed_lines(
+                        &render::message_lines(before, w, style),
+                        &after_lines,
+                    ),
+                    None => after_lines,
+                };
+                self.touch(Surface::Message {
+                    channel: channel.to_string(),
+                    ts: ts.to_string(),
+                });
+                if !changed.is_empty() {
+                    let heading = format!("{} · message updated", place(w, channel));
+                    self.screen.show(&heading, &changed);
+                }
+            }
+            Seen::ModalOpened { view_id, view } => {
+                let title = render::mrkdwn(view["title"]["text"].as_str().unwrap_or_default(), w);
+                let lines = render::message_lines(view, w, style);
+                self.touch(Surface::Modal {
+                    view_id: view_id.to_string(),
+                    view: view.clone(),
+                });
+                self.screen.show(&format!("modal · {title}"), &lines);
+            }
+            Seen::FileShared {
+                channel,
+                in_thread,
+                filename,
+                length,
+                title,
+            } => {
+                let heading = match in_thread {
+                    true => format!("{} · in a thread", place(w, channel)),
+                    false => place(w, channel),
+                };
+                self.screen.show(
+                    &heading,
+                    &[format!(
+                        "📎 {filename} ({} KB) {title}",
+                        length.div_ceil(1024)
+                    )],
+                );
+            }
+            Seen::Responded { channel, ts, body } => {
+                let channel = channel.unwrap_or(START_CHANNEL.0);
+                let replaced = if body["replace_original"] == true {
+                    " (replaces the earlier reply)"
+                } else {
+                    ""
+                };
+                let heading = format!("{} · only you{replaced}", place(w, channel));
+                let lines = render::message_lines(body, w, style);
+                self.touch(Surface::Ephemeral {
+                    channel: channel.to_string(),
+                    ts: ts.to_string(),
+                    message: body.clone(),
+                });
+                self.screen.show(&heading, &lines);
+            }
+            Seen::UnknownMethod(method) => self.screen.note(&style.warn(&format!(
+                "the shell's Slack stand-in does not know {method}; the app was told unknown_method"
+            ))),
+        }
+    }
+}
+
+/// The fake in printing mode, and the screen it prints to.
 #[derive(Clone)]
 pub struct StandIn {
-    workspace: Arc<Mutex<Workspace>>,
-    screen: Arc<Screen>,
-    time: TimeSource,
-    token: String,
+    fake: SlackFake,
+    shown: Arc<Shown>,
     /// For `SLACK_API_URL`.
     pub api_url: String,
-    base: String,
 }
 
 impl StandIn {
@@ -209,110 +232,153 @@ impl StandIn {
         tz: &str,
         ts_offset: u64,
     ) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let mut workspace = Workspace {
+        let shown = Arc::new(Shown {
+            screen,
+            surfaces: Mutex::new(Vec::new()),
+        });
+        let fake = SlackFake::start(Options {
+            mode: Mode::Printing(shown.clone()),
+            tokens: vec![(token.to_string(), SHELL_TEAM.to_string())],
+            team_name: "Shell".into(),
+            domain: "shell".into(),
+            // Not a real workspace's address: a permalink clicked in the terminal goes
+            // nowhere.
+            permalink_host: "shell.slack.invalid".into(),
+            bot_user: "UBOTSHELL".into(),
             locale: if lang_is_english { "en-US" } else { "ja-JP" }.into(),
             tz: tz.into(),
-            // Message ts are the clock's seconds and this counter. A virtual clock starts
-            // at the same moment every session, so on a kept database each session's
-            // counter starts elsewhere, or its ts would be an earlier session's.
-            next_ts: ts_offset,
-            ..Workspace::default()
-        };
-        workspace.channels.insert(
-            START_CHANNEL.0.into(),
-            Channel {
-                name: START_CHANNEL.1.into(),
-                private: false,
-            },
-        );
-        let stand_in = Self {
-            workspace: Arc::new(Mutex::new(workspace)),
-            screen,
+            // The person at the terminal runs the workspace in the shell.
+            everyone_admin: true,
+            // Message ts are the clock's seconds and this counter. A virtual clock
+            // starts at the same moment every session, so on a kept database each
+            // session's counter starts elsewhere, or its ts would be an earlier
+            // session's.
+            first_ts: ts_offset,
             time,
-            token: token.to_string(),
-            api_url: format!("{base}/api"),
-            base,
-        };
-        let app = Router::new()
-            .route("/api/{method}", any(api))
-            .route("/response/{id}", post(response_url))
-            .route("/upload/{id}", post(upload))
-            .with_state(stand_in.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(stand_in)
+            client_id: String::new(),
+            client_secret: String::new(),
+        })
+        .await?;
+        fake.add_channel(START_CHANNEL.0, START_CHANNEL.1, true);
+        Ok(Self {
+            api_url: fake.api_url.clone(),
+            fake,
+            shown,
+        })
     }
 
+    /// The fake's workspace, locked: for names and channels.
     pub fn workspace(&self) -> MutexGuard<'_, Workspace> {
-        self.workspace.lock().unwrap_or_else(|e| e.into_inner())
+        self.fake.workspace()
     }
 
     /// Names a person: `@alice` typed in the shell is `<@UALICE|alice>` to the app.
     pub fn person(&self, name: &str) -> String {
         let id = user_id(name);
-        self.workspace().users.insert(id.clone(), name.to_string());
+        self.fake.set_name(&id, name);
         id
     }
 
     /// A channel the database already refers to, from an earlier session.
     pub fn know_channel(&self, id: &str, name: &str) {
-        let mut w = self.workspace();
-        // New ids must not collide with it.
-        if let Some(Ok(n)) = id.get(1..).map(str::parse::<u64>) {
-            w.next_id = w.next_id.max(n);
-        }
-        w.channels.entry(id.to_string()).or_insert(Channel {
-            name: name.to_string(),
-            private: true,
-        });
+        self.fake.know_channel(id, name);
     }
 
     /// A person's reply in a thread, as Slack shows it; its ts.
     pub fn post_as_person(&self, channel: &str, thread_ts: &str, user: &str, text: &str) -> String {
-        let mut w = self.workspace();
-        let ts = w.new_ts(self.time.now_ms() / 1000);
-        let message = json!({"type": "message", "ts": ts, "user": user, "text": text, "thread_ts": thread_ts});
-        let heading = format!("{} · in a thread", w.place(channel));
+        let ts = self.fake.post_as_person(channel, thread_ts, user, text);
+        let w = self.fake.workspace();
+        let heading = format!("{} · in a thread", place(&w, channel));
         let who = format!(
             "@{}: {text}",
             w.user(user).unwrap_or_else(|| user.to_string())
         );
-        w.messages
-            .insert((channel.to_string(), ts.clone()), message);
-        self.screen.show(&heading, &[who]);
+        drop(w);
+        self.shown.screen.show(&heading, &[who]);
         ts
     }
 
     /// A response URL for a request typed in `channel`.
     pub fn response_url(&self, channel: &str) -> String {
-        let mut w = self.workspace();
-        w.next_id += 1;
-        let id = w.next_id;
-        w.response_channels.insert(id, channel.to_string());
-        format!("{}/response/{id}", self.base)
+        self.fake.response_url_for(channel)
     }
 
     /// Shows a command's direct answer (the HTTP response) as Slack would: only to
     /// the person who typed it, in the channel they typed it in.
     pub fn show_answer(&self, channel: &str, answer: &Value) {
-        let mut w = self.workspace();
-        let now_s = self.time.now_ms() / 1000;
-        let ts = w.new_ts(now_s);
-        let lines = render::message_lines(answer, &*w, self.screen.style());
-        let heading = format!("{} · only you", w.place(channel));
-        w.touch(Surface::Ephemeral {
+        let mut w = self.fake.workspace();
+        let ts = w.new_ts();
+        let lines = render::message_lines(answer, &*w, self.shown.screen.style());
+        let heading = format!("{} · only you", place(&w, channel));
+        drop(w);
+        self.shown.touch(Surface::Ephemeral {
             channel: channel.to_string(),
             ts,
             message: answer.clone(),
         });
-        self.screen.show_first(&heading, &lines);
+        self.shown.screen.show_first(&heading, &lines);
+    }
+
+    /// Newest first, with what each shows now: what a click by key or label looks for.
+    pub fn surfaces_newest_first(&self) -> Vec<(Surface, Value)> {
+        // The surfaces are copied before the workspace is locked: the fake tells the
+        // observer with the workspace locked, so the locks are taken in that order only.
+        let surfaces = self.shown.surfaces().clone();
+        let w = self.fake.workspace();
+        surfaces
+            .into_iter()
+            .rev()
+            .filter_map(|s| {
+                let shown = match &s {
+                    Surface::Message { channel, ts } => w.message(channel, ts)?,
+                    Surface::Ephemeral { message, .. } => message.clone(),
+                    Surface::Modal { view, .. } | Surface::Home { view, .. } => view.clone(),
+                };
+                Some((s, shown))
+            })
+            .collect()
+    }
+
+    /// The modal on top, if one is open.
+    pub fn top_modal(&self) -> Option<(String, Value)> {
+        self.fake.workspace().top_modal()
+    }
+
+    /// The top modal closed (submitted): it can no longer be clicked.
+    pub fn close_modal(&self) {
+        let closed = self.fake.workspace().close_modal();
+        if let Some(view_id) = closed {
+            self.shown
+                .surfaces()
+                .retain(|s| !matches!(s, Surface::Modal { view_id: v, .. } if *v == view_id));
+        }
+    }
+
+    /// How many times a Home was published.
+    pub fn homes_published(&self) -> u64 {
+        self.fake.workspace().homes_published
+    }
+
+    /// Shows the Home as the person would see it on opening the tab, and makes it
+    /// clickable; whether there is one.
+    pub fn open_home(&self, user: &str) -> bool {
+        let w = self.fake.workspace();
+        let Some(view) = w.home_of(user) else {
+            return false;
+        };
+        let lines = render::message_lines(&view, &*w, self.shown.screen.style());
+        let heading = format!("App Home of @{}", w.user(user).unwrap_or_default());
+        drop(w);
+        self.shown.touch(Surface::Home {
+            user: user.to_string(),
+            view,
+        });
+        self.shown.screen.show(&heading, &lines);
+        true
     }
 
     pub fn screen(&self) -> &Screen {
-        &self.screen
+        &self.shown.screen
     }
 }
 
@@ -334,316 +400,6 @@ pub fn user_id(name: &str) -> String {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
     format!("U{}{:08X}", &cleaned[..cleaned.len().min(4)], hash as u32)
-}
-
-fn ok(extra: Value) -> Value {
-    let mut v = json!({"ok": true});
-    if let (Some(map), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
-        map.extend(extra.clone());
-    }
-    v
-}
-
-fn err(code: &str) -> Value {
-    json!({"ok": false, "error": code})
-}
-
-/// A Web API call's arguments, from its query string and its JSON or form body (where
-/// structured arguments arrive as JSON strings). The tests' Slack double reads them so too.
-pub fn args_of(headers: &HeaderMap, query: HashMap<String, String>, body: &[u8]) -> Value {
-    let mut args: serde_json::Map<String, Value> = query
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    let is_json = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
-        if let Ok(Value::Object(map)) = serde_json::from_slice(body) {
-            args.extend(map);
-        }
-    } else if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) {
-        for (k, v) in pairs {
-            // Structured arguments arrive as JSON strings in a form.
-            let value = match k.as_str() {
-                "blocks" | "view" | "files" | "metadata" => {
-                    serde_json::from_str(&v).unwrap_or(Value::String(v))
-                }
-                _ => Value::String(v),
-            };
-            args.insert(k, value);
-        }
-    }
-    Value::Object(args)
-}
-
-fn arg<'a>(args: &'a Value, key: &str) -> &'a str {
-    args[key].as_str().unwrap_or_default()
-}
-
-async fn api(
-    State(stand_in): State<StandIn>,
-    Path(method): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Json<Value> {
-    let authorized = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.strip_prefix("Bearer ") == Some(stand_in.token.as_str()));
-    if !authorized {
-        return Json(err("invalid_auth"));
-    }
-    let args = args_of(&headers, query, &body);
-    Json(stand_in.handle(&method, &args))
-}
-
-impl StandIn {
-    fn handle(&self, method: &str, args: &Value) -> Value {
-        let style = self.screen.style();
-        let now_s = self.time.now_ms() / 1000;
-        let mut w = self.workspace();
-        match method {
-            "conversations.create" => {
-                let name = arg(args, "name").to_string();
-                if w.channel_named(&name).is_some() {
-                    return err("name_taken");
-                }
-                let private = args["is_private"] == true || args["is_private"] == "true";
-                let id = w.new_id(if private { 'G' } else { 'C' });
-                w.channels.insert(
-                    id.clone(),
-                    Channel {
-                        name: name.clone(),
-                        private,
-                    },
-                );
-                let kind = if private {
-                    "private channel"
-                } else {
-                    "channel"
-                };
-                self.screen
-                    .note(&format!("#{name}: {kind} created by the app"));
-                ok(json!({"channel": {
-                    "id": id, "name": name, "is_private": private, "is_channel": !private,
-                    "is_group": private, "created": now_s, "creator": "UBOTSHELL",
-                }}))
-            }
-            "conversations.invite" => {
-                let channel = arg(args, "channel");
-                let people: Vec<String> = arg(args, "users")
-                    .split(',')
-                    .filter(|u| !u.is_empty())
-                    .map(|u| format!("@{}", w.user(u).unwrap_or_else(|| u.to_string())))
-                    .collect();
-                self.screen.note(&format!(
-                    "{}: {} invited",
-                    w.place(channel),
-                    people.join(", ")
-                ));
-                ok(json!({"channel": {"id": channel}}))
-            }
-            "conversations.info" => {
-                let channel = arg(args, "channel");
-                match w.channels.get(channel) {
-                    None => err("channel_not_found"),
-                    Some(c) => ok(json!({"channel": {
-                        "id": channel, "name": c.name, "is_private": c.private,
-                        "is_shared": false, "is_ext_shared": false, "created": now_s
-                    }})),
-                }
-            }
-            "chat.postMessage" => {
-                let channel = arg(args, "channel").to_string();
-                let ts = w.new_ts(now_s);
-                let thread = args["thread_ts"].as_str().map(str::to_string);
-                let mut message = json!({
-                    "type": "message", "ts": ts, "text": args["text"],
-                    "blocks": args["blocks"], "metadata": args["metadata"],
-                });
-                if let Some(thread) = &thread {
-                    message["thread_ts"] = json!(thread);
-                }
-                let lines = render::message_lines(&message, &*w, style);
-                let heading = match thread {
-                    Some(_) => format!("{} · in a thread", w.place(&channel)),
-                    None => w.place(&channel),
-                };
-                w.messages
-                    .insert((channel.clone(), ts.clone()), message.clone());
-                w.touch(Surface::Message {
-                    channel: channel.clone(),
-                    ts: ts.clone(),
-                });
-                self.screen.show(&heading, &lines);
-                ok(json!({"channel": channel, "ts": ts, "message": message}))
-            }
-            "chat.update" => {
-                let key = (
-                    arg(args, "channel").to_string(),
-                    arg(args, "ts").to_string(),
-                );
-                let before = w.messages.get(&key).cloned();
-                let mut message = before.clone().unwrap_or_else(|| json!({"ts": key.1}));
-                message["text"] = args["text"].clone();
-                message["blocks"] = args["blocks"].clone();
-                let after_lines = render::message_lines(&message, &*w, style);
-                let changed = match &before {
-                    Some(before) => render::changed_lines(
-                        &render::message_lines(before, &*w, style),
-                        &after_lines,
-                    ),
-                    None => after_lines,
-                };
-                let heading = format!("{} · message updated", w.place(&key.0));
-                w.messages.insert(key.clone(), message.clone());
-                w.touch(Surface::Message {
-                    channel: key.0.clone(),
-                    ts: key.1.clone(),
-                });
-                if !changed.is_empty() {
-                    self.screen.show(&heading, &changed);
-                }
-                ok(json!({"channel": key.0, "ts": key.1, "message": message}))
-            }
-            "conversations.history" | "conversations.replies" => {
-                let channel = arg(args, "channel");
-                let thread = args["ts"].as_str();
-                let mut messages: Vec<Value> = w
-                    .messages
-                    .iter()
-                    .filter(|((c, ts), m)| {
-                        c == channel
-                            && match thread {
-                                Some(t) => ts == t || m["thread_ts"] == t,
-                                None => m["thread_ts"].is_null(),
-                            }
-                    })
-                    .map(|(_, m)| m.clone())
-                    .collect();
-                messages.sort_by(|a, b| arg(b, "ts").cmp(arg(a, "ts")));
-                ok(json!({"messages": messages, "has_more": false}))
-            }
-            "chat.getPermalink" => {
-                let channel = arg(args, "channel");
-                let ts = arg(args, "message_ts").replace('.', "");
-                ok(
-                    json!({"channel": channel, "permalink": format!("https://shell.slack.invalid/archives/{channel}/p{ts}")}),
-                )
-            }
-            "pins.add" => ok(json!({})),
-            "auth.test" => ok(json!({
-                "url": "https://shell.slack.com/", "team": "Shell", "user": "readiness",
-                "team_id": SHELL_TEAM, "user_id": "U0READINESS", "bot_id": "B0READINESS",
-                "is_enterprise_install": false,
-            })),
-            "users.info" => {
-                let user = arg(args, "user");
-                let name = w.user(user).unwrap_or_else(|| user.to_lowercase());
-                // The person at the terminal runs the workspace in the shell.
-                ok(json!({"user": {
-                    "id": user, "team_id": SHELL_TEAM, "name": name, "real_name": name,
-                    "locale": w.locale, "tz": w.tz, "is_admin": true, "is_owner": true,
-                }}))
-            }
-            "views.publish" => {
-                let user = arg(args, "user_id").to_string();
-                w.homes.insert(user, args["view"].clone());
-                w.homes_published += 1;
-                ok(json!({"view": {"id": "VHOME"}}))
-            }
-            "views.open" | "views.push" => {
-                if method == "views.open" {
-                    w.modals.clear();
-                }
-                let view_id = w.new_id('V');
-                let view = args["view"].clone();
-                w.modals.push((view_id.clone(), view.clone()));
-                let title = render::mrkdwn(arg(&view["title"], "text"), &*w);
-                let lines = render::message_lines(&view, &*w, style);
-                w.touch(Surface::Modal {
-                    view_id: view_id.clone(),
-                    view,
-                });
-                self.screen.show(&format!("modal · {title}"), &lines);
-                ok(json!({"view": {"id": view_id}}))
-            }
-            "files.getUploadURLExternal" => {
-                let id = w.new_id('F');
-                let length = arg(args, "length").parse().unwrap_or(0);
-                w.uploads
-                    .insert(id.clone(), (arg(args, "filename").to_string(), length));
-                ok(json!({"upload_url": format!("{}/upload/{id}", self.base), "file_id": id}))
-            }
-            "files.completeUploadExternal" => {
-                let files = match &args["files"] {
-                    Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
-                    other => other.clone(),
-                };
-                let channel = arg(args, "channel_id");
-                let place = match args["thread_ts"].as_str() {
-                    Some(_) => format!("{} · in a thread", w.place(channel)),
-                    None => w.place(channel),
-                };
-                for f in files.as_array().into_iter().flatten() {
-                    if let Some((name, length)) = w.uploads.get(arg(f, "id")) {
-                        self.screen.show(
-                            &place,
-                            &[format!(
-                                "📎 {name} ({} KB) {}",
-                                length.div_ceil(1024),
-                                arg(f, "title")
-                            )],
-                        );
-                    }
-                }
-                ok(json!({"files": files}))
-            }
-            other => {
-                self.screen.note(&style.warn(&format!(
-                    "the shell's Slack stand-in does not know {other}; the app was told unknown_method"
-                )));
-                err("unknown_method")
-            }
-        }
-    }
-}
-
-async fn response_url(
-    State(stand_in): State<StandIn>,
-    Path(id): Path<u64>,
-    Json(body): Json<Value>,
-) -> Json<Value> {
-    let style = stand_in.screen.style();
-    let mut w = stand_in.workspace();
-    let channel = w
-        .response_channels
-        .get(&id)
-        .cloned()
-        .unwrap_or_else(|| START_CHANNEL.0.to_string());
-    let replaced = if body["replace_original"] == true {
-        " (replaces the earlier reply)"
-    } else {
-        ""
-    };
-    let heading = format!("{} · only you{replaced}", w.place(&channel));
-    let lines = render::message_lines(&body, &*w, style);
-    let ts = w.new_ts(stand_in.time.now_ms() / 1000);
-    w.touch(Surface::Ephemeral {
-        channel,
-        ts,
-        message: body,
-    });
-    stand_in.screen.show(&heading, &lines);
-    Json(json!({"ok": true}))
-}
-
-/// Where files.getUploadURLExternal sends the bytes: accepted, shown when completed.
-async fn upload() -> &'static str {
-    "OK - uploaded"
 }
 
 #[cfg(test)]

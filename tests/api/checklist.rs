@@ -5,7 +5,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TEAM, TestApp, TestDb, as_rendered_with, checkbox_groups, tick_payload};
+use crate::support::{
+    TEAM, TestApp, TestDb, as_rendered_with, checkbox_groups, origin, tick_payload,
+};
 use readiness::domain::template::Template;
 
 const CSM: &str = "UCSM0001";
@@ -364,16 +366,17 @@ async fn the_item_menu_opens_a_modal_whose_submission_assigns_dates_notes_and_se
     );
 
     let submit = |na: bool, note: &str| {
-        json!({
-            "type": "view_submission", "team": {"id": TEAM}, "user": {"id": CSM, "team_id": TEAM},
-            "view": {"id": "V1", "type": "modal", "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
+        origin(TEAM).view_submission(
+            CSM,
+            "1.2.3",
+            json!({"id": "V1", "type": "modal", "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
                 "state": {"values": {
                     "assignee": {"assignee": {"type": "users_select", "selected_user": ENGINEER}},
                     "due": {"due": {"type": "datepicker", "selected_date": "2026-12-24"}},
                     "note": {"note": {"type": "plain_text_input", "value": note}},
                     "not_applicable": {"not_applicable": {"type": "checkboxes", "selected_options": if na { json!([{"value": "n/a"}]) } else { json!([]) }}}
-                }}}
-        })
+                }}}),
+        )
     };
     let too_long = app.interact(&submit(false, &"x".repeat(1001))).await;
     let errors: Value = too_long.json().await.unwrap();

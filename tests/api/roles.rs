@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::sla::{CSM, button_payload, policy_file, ticket_message};
 use crate::support::slack_double::SlackDouble;
-use crate::support::{TEAM, TestApp, TestDb, event_callback};
+use crate::support::{TEAM, TestApp, TestDb, event_callback, origin};
 
 const ADMIN: &str = "U0ADMIN";
 const VIEWER: &str = "U0VIEW";
@@ -233,19 +233,17 @@ async fn group_roles(db: &TestDb) {
             .contains(readiness::blocks::roles::MODAL)
     );
     let submit = |user: &str, person: Value, role: &str| {
-        json!({
-            "type": "view_submission",
-            "team": {"id": TEAM, "domain": "example"},
-            "user": {"id": user, "team_id": TEAM},
-            "api_app_id": "A0001",
-            "view": {
+        origin(TEAM).view_submission(
+            user,
+            "1.2.3",
+            json!({
                 "id": "V1", "type": "modal", "callback_id": readiness::blocks::roles::MODAL,
                 "state": {"values": {
                     "roles_person": {"roles_person": {"type": "users_select", "selected_user": person}},
                     "roles_role": {"roles_role": {"type": "static_select", "selected_option": {"value": role}}}
                 }}
-            }
-        })
+            }),
+        )
     };
     let refused: Value = app
         .interact(&submit(CSM, json!("U0NEW"), "admin"))

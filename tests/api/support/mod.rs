@@ -7,8 +7,8 @@ pub mod slack_double;
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use readiness::config::{SettingArgs, Settings};
+use readiness::slack_fake::payloads::{self, Container, Origin, SlashCommand};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use slack_double::{BOT_TOKEN, SlackDouble};
@@ -315,16 +315,20 @@ impl TestApp {
         content_type: &str,
         body: String,
     ) -> reqwest::Response {
-        let ts = chrono::Utc::now().timestamp().to_string();
-        self.client
+        self.signed(path, content_type, body).send().await.unwrap()
+    }
+
+    /// A request signed as Slack signs it, with the current time, ready to send.
+    fn signed(&self, path: &str, content_type: &str, body: String) -> reqwest::RequestBuilder {
+        let mut request = self
+            .client
             .post(format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .header("x-slack-request-timestamp", &ts)
-            .header("x-slack-signature", sign(SIGNING_SECRET, &ts, &body))
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+            .header("content-type", content_type);
+        let now = chrono::Utc::now().timestamp();
+        for (name, value) in payloads::signature_headers(SIGNING_SECRET, now, body.as_bytes()) {
+            request = request.header(name, value);
+        }
+        request.body(body)
     }
 
     /// A slash command as Slack sends it: form-encoded, signed.
@@ -334,21 +338,16 @@ impl TestApp {
 
     /// A slash command from workspace `team`.
     pub fn command_body_in(&self, team: &str, user: &str, channel: &str, text: &str) -> String {
-        serde_urlencoded::to_string([
-            ("token", "deprecated-verification-token"),
-            ("team_id", team),
-            ("team_domain", "example"),
-            ("channel_id", channel),
-            ("channel_name", "somewhere"),
-            ("user_id", user),
-            ("user_name", "someone"),
-            ("command", "/readiness"),
-            ("text", text),
-            ("api_app_id", "A0001"),
-            ("response_url", &self.response_url()),
-            ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
-        ])
-        .unwrap()
+        origin(team).slash_command(&SlashCommand {
+            command: "/readiness",
+            text,
+            user,
+            user_name: "someone",
+            channel,
+            channel_name: "somewhere",
+            response_url: &self.response_url(),
+            trigger_id: "13345224609.738474920.8088930838d88f008e0",
+        })
     }
 
     /// Runs `/readiness <text>`; returns the status and the JSON body (Null if empty).
@@ -430,24 +429,15 @@ impl TestApp {
 
     /// A signed interaction request, ready to send (from any task).
     pub fn interaction_request(&self, payload: &Value) -> reqwest::RequestBuilder {
-        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
-        let ts = chrono::Utc::now().timestamp().to_string();
-        self.client
-            .post(format!("{}/slack/interactions", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-slack-request-timestamp", &ts)
-            .header("x-slack-signature", sign(SIGNING_SECRET, &ts, &body))
-            .body(body)
+        self.signed(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            payloads::interaction_form(payload),
+        )
     }
 
     pub async fn interact(&self, payload: &Value) -> reqwest::Response {
-        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
-        self.post_signed(
-            "/slack/interactions",
-            "application/x-www-form-urlencoded",
-            body,
-        )
-        .await
+        self.interaction_request(payload).send().await.unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -499,17 +489,25 @@ pub fn block_actions(
     message_ts: &str,
     action: Value,
 ) -> Value {
-    json!({
-        "type": "block_actions",
-        "team": {"id": team, "domain": "example"},
-        "user": {"id": user, "team_id": team},
-        "api_app_id": "A0001",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false},
-        "channel": {"id": channel, "name": "cust"},
-        "trigger_id": "1.2.3",
-        "response_url": "http://127.0.0.1:9/unused",
-        "actions": [action]
-    })
+    let container = Container::Message {
+        channel: channel.into(),
+        channel_name: Some("cust".into()),
+        ts: message_ts.into(),
+        ephemeral: false,
+        message: None,
+        response_url: Some("http://127.0.0.1:9/unused".into()),
+    };
+    origin(team).block_actions(user, "1.2.3", &container, action)
+}
+
+/// Requests from workspace `team`, as the tests' Slack sends them.
+pub fn origin(team: &str) -> Origin {
+    Origin {
+        team: team.into(),
+        domain: "example".into(),
+        api_app_id: "A0001".into(),
+        token: "deprecated-verification-token".into(),
+    }
 }
 
 /// A checkbox click on customer `customer`'s group of 1.1.1 and 1.1.2 as first
@@ -539,22 +537,15 @@ pub fn event_callback(id: &str, event: Value) -> String {
 
 /// An Events API callback of workspace `team`.
 pub fn event_callback_in(team: &str, id: &str, event: Value) -> String {
-    json!({
-        "token": "x",
-        "team_id": team,
-        "api_app_id": "A0001",
-        "type": "event_callback",
-        "event_id": id,
-        "event_time": chrono::Utc::now().timestamp(),
-        "event": event,
-    })
-    .to_string()
+    origin(team)
+        .event_callback(id, chrono::Utc::now().timestamp(), event)
+        .to_string()
 }
 
+/// Slack's request signature (`v0=` HMAC-SHA256), as the library's payload builder
+/// computes it.
 pub fn sign(secret: &str, ts: &str, body: &str) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("v0:{ts}:{body}").as_bytes());
-    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+    readiness::slack_fake::payloads::sign(secret, ts, body.as_bytes())
 }
 
 /// The checkbox groups of a message: (block_id, option values, initial values).
