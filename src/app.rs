@@ -7,16 +7,16 @@ use tokio::{net::TcpListener, sync::watch};
 use tracing::{info, warn};
 
 use crate::config::Settings;
-use crate::delivery::{home::Home, slack_api::SlackApi, users::Users, worker};
+use crate::delivery::{slack_api::SlackApi, users::Users, worker};
 use crate::domain::template::Template;
 use crate::http::{self, HttpState, signature::Verifier};
 use crate::metrics::Metrics;
-use crate::reminders::Reminders;
 use crate::scheduler;
-use crate::slack::Context;
+use crate::slack::{Context, home::Home};
 use crate::store::Store;
-use crate::support::Support;
 use crate::time_source::TimeSource;
+use crate::usecase::reminders::Reminders;
+use crate::usecase::tickets::Tickets;
 
 /// How long in-flight Slack work may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -103,7 +103,7 @@ impl App {
             policy.escalation.paths = Default::default();
             policy.escalation.internal_channel = None;
         }
-        let support = Support::new(
+        let support = Tickets::new(
             store.clone(),
             Arc::new(policy),
             settings.channel_language,

@@ -459,7 +459,7 @@ async fn list_tickets(
         .collect();
     let mut rows = Vec::with_capacity(records.len());
     for record in &records {
-        let ticket = crate::support::ticket_of(record);
+        let ticket = crate::usecase::tickets::ticket_of(record);
         let Some(owner) = customers.get(&ticket.customer_id) else {
             continue;
         };
@@ -470,7 +470,9 @@ async fn list_tickets(
         ));
     }
     let policy = &ctx.support.policy;
-    rows.sort_by_cached_key(|(ticket, _, cal)| crate::support::urgency(ticket, policy, cal, now));
+    rows.sort_by_cached_key(|(ticket, _, cal)| {
+        crate::usecase::tickets::urgency(ticket, policy, cal, now)
+    });
     Ok(Answer::Ephemeral(blocks::ticket::ticket_list(
         &rows, policy, now, lang,
     )))

@@ -16,7 +16,7 @@ use crate::domain::roles::Act;
 use crate::domain::ticket::Action;
 use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{Enqueue, kind};
-use crate::support::ActError;
+use crate::usecase::tickets::ActError;
 
 /// A reply in a ticket's thread by a person of this workspace (not the reporter, not a
 /// bot, not a guest from a Slack Connect organisation, not a viewer) is the ticket's

@@ -27,7 +27,7 @@ use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{AssignedDm, Enqueue};
-use crate::support::ActError;
+use crate::usecase::tickets::ActError;
 
 #[derive(Debug)]
 pub enum Interaction {

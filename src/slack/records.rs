@@ -8,8 +8,8 @@ use crate::blocks::{self, Message};
 use crate::domain::command::{CustomerRef, Form};
 use crate::domain::i18n::Lang;
 use crate::domain::report::Month;
-use crate::reports::ReportBody;
 use crate::store::outbox::{Enqueue, kind};
+use crate::usecase::reports::ReportBody;
 
 /// Entries read for `/readiness audit` (a few more than shown, to say there are more).
 const AUDIT_READ: i64 = blocks::audit::SHOWN as i64 + 1;

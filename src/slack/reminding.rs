@@ -9,9 +9,9 @@ use crate::domain::command::{CustomerRef, Form};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::schedule::{Recurrence, When};
-use crate::reminders::RemindError;
 use crate::store::audit::{Actor, Source};
 use crate::store::reminders::ReminderRecord;
+use crate::usecase::reminders::RemindError;
 
 fn at(now_ms: i64) -> DateTime<Utc> {
     crate::time_source::at_ms(now_ms)

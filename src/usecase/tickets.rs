@@ -1,4 +1,4 @@
-//! Support requests: the use cases that tie the SLA domain, the store and the outbox
+//! Tickets requests: the use cases that tie the SLA domain, the store and the outbox
 //! together. Slack handlers and the scheduler call these; nothing here talks to Slack
 //! (posts are recorded in the outbox, which the sender delivers).
 
@@ -72,7 +72,7 @@ impl Paths {
 }
 
 #[derive(Clone)]
-pub struct Support {
+pub struct Tickets {
     pub store: Store,
     pub policy: Arc<Policy>,
     /// Language of what is posted in channels.
@@ -168,7 +168,7 @@ fn tier_index(tier: Tier) -> usize {
     }
 }
 
-impl Support {
+impl Tickets {
     pub fn new(store: Store, policy: Arc<Policy>, lang: Lang, time: TimeSource) -> Self {
         let calendars = Arc::new(calendars_of(&policy));
         Self {
