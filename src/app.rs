@@ -15,6 +15,7 @@ use crate::scheduler;
 use crate::slack::{Context, home::Home};
 use crate::store::Store;
 use crate::time_source::TimeSource;
+use crate::usecase::UseCases;
 use crate::usecase::reminders::Reminders;
 use crate::usecase::tickets::Tickets;
 
@@ -179,14 +180,16 @@ impl App {
         }
         let state = HttpState {
             ctx: Context {
-                store: store.clone(),
-                template: template.clone(),
-                delivery,
+                usecases: UseCases {
+                    store: store.clone(),
+                    template: template.clone(),
+                    delivery,
+                    users,
+                    tickets: support,
+                    reminders,
+                },
                 api: api.clone(),
-                users,
                 channel_lang: settings.channel_language,
-                support,
-                reminders,
                 home,
                 limits: Arc::new(crate::slack::limits::CommandLimits::new(
                     settings.commands_per_user_per_minute,
@@ -238,8 +241,8 @@ impl App {
     ) -> anyhow::Result<()> {
         info!(
             address = %listener.local_addr()?,
-            database = self.state.ctx.store.dialect(),
-            items = self.state.ctx.template.item_count(),
+            database = self.state.ctx.usecases.store.dialect(),
+            items = self.state.ctx.usecases.template.item_count(),
             "listening"
         );
         http::serve(
@@ -256,7 +259,7 @@ impl App {
     /// Stops the loops and lets queued Slack work finish (within [`DRAIN_TIMEOUT`]).
     pub async fn stop(self) {
         info!("shutting down: finishing queued Slack work");
-        let store = self.state.ctx.store.clone();
+        let store = self.state.ctx.usecases.store.clone();
         let _ = self.stop_tx.send(true);
         // Jobs end when every handle to the queue is gone.
         drop(self.state);
@@ -351,7 +354,7 @@ const QUIET_EVERY: std::time::Duration = std::time::Duration::from_millis(15);
 /// clock is moved to each due row in turn; on the real one, it sleeps. The shell and the
 /// tests drive the app with it.
 pub async fn settle(ctx: &Context, horizon_ms: i64) -> Result<(), String> {
-    let time = &ctx.support.time;
+    let time = &ctx.usecases.tickets.time;
     let until = time.now_ms() + horizon_ms;
     // Reset whenever time moves on: a long wait that keeps firing is not stuck.
     let mut started = std::time::Instant::now();
@@ -391,9 +394,9 @@ pub async fn settle(ctx: &Context, horizon_ms: i64) -> Result<(), String> {
 }
 
 async fn is_busy(ctx: &Context, next_due: Option<i64>, now: i64) -> Result<bool, String> {
-    let store = &ctx.store;
+    let store = &ctx.usecases.store;
     let db = |e: sqlx::Error| format!("database: {e}");
-    Ok(ctx.delivery.unfinished() > 0
+    Ok(ctx.usecases.delivery.unfinished() > 0
         || next_due.is_some_and(|due| due <= now)
         || store.outbox_in_flight().await.map_err(db)?
         || !store.stale_messages(1).await.map_err(db)?.is_empty())
@@ -401,7 +404,7 @@ async fn is_busy(ctx: &Context, next_due: Option<i64>, now: i64) -> Result<bool,
 
 /// The earliest of the next SLA timer, reminder and sendable outbox row.
 async fn next_due(ctx: &Context) -> Result<Option<i64>, String> {
-    let store = &ctx.store;
+    let store = &ctx.usecases.store;
     let db = |e: sqlx::Error| format!("database: {e}");
     Ok([
         store.next_timer_due().await.map_err(db)?,

@@ -65,7 +65,11 @@ pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
         return Answer::Ephemeral(super::not_installed(ctx, Lang::En));
     }
     if let Err(limited) = ctx.limits.check(&cmd.team_id, &cmd.user_id) {
-        let lang = ctx.users.lang_for(&cmd.team_id, &cmd.user_id).await;
+        let lang = ctx
+            .usecases
+            .users
+            .lang_for(&cmd.team_id, &cmd.user_id)
+            .await;
         return Answer::Ephemeral(limited.answer(lang));
     }
     // Who the person is comes first: a guest is told no before anything else, and
@@ -81,7 +85,11 @@ pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
         now_ms,
     )
     .await;
-    let lang = ctx.users.lang_for(&cmd.team_id, &cmd.user_id).await;
+    let lang = ctx
+        .usecases
+        .users
+        .lang_for(&cmd.team_id, &cmd.user_id)
+        .await;
     let parsed = match (parsed, allowed.is_ok()) {
         (Ok(parsed), _) => parsed,
         (Err(e), true) => return Answer::Ephemeral(help::parse_error(&e, lang)),
@@ -130,6 +138,7 @@ async fn apply(
                 ..Default::default()
             };
             let update = ctx
+                .usecases
                 .store
                 .change_item(
                     customer.id,
@@ -139,9 +148,10 @@ async fn apply(
                     now_ms,
                 )
                 .await?;
-            ctx.delivery.checklist_changed();
-            let assignee_tz = ctx.users.tz_of(&cmd.team_id, &user).await;
-            ctx.reminders
+            ctx.usecases.delivery.checklist_changed();
+            let assignee_tz = ctx.usecases.users.tz_of(&cmd.team_id, &user).await;
+            ctx.usecases
+                .reminders
                 .plan_item_due(
                     &customer,
                     &item.key,
@@ -159,7 +169,7 @@ async fn apply(
                     due: update.after.due,
                 };
                 let row = Enqueue::assigned_dm(&cmd.team_id, &user, &dm, now_ms);
-                if let Err(e) = ctx.store.enqueue(&row, now_ms).await {
+                if let Err(e) = ctx.usecases.store.enqueue(&row, now_ms).await {
                     tracing::warn!(error = %e, "cannot record the assignee's DM");
                 }
             }
@@ -204,12 +214,13 @@ async fn apply(
         }
         Command::TicketModal => {
             let implied = ctx
+                .usecases
                 .store
                 .customer_by_channel(&cmd.team_id, &cmd.channel_id)
                 .await?;
             let customers = match implied {
                 Some(_) => Vec::new(),
-                None => ctx.store.customers(&cmd.team_id).await?,
+                None => ctx.usecases.store.customers(&cmd.team_id).await?,
             };
             if implied.is_none() && customers.is_empty() {
                 return Err(name_a_customer(ctx, cmd, Form::Ticket, lang).await);
@@ -244,7 +255,8 @@ async fn apply(
             let customer = match customer {
                 Some(r) => Some(named_customer(ctx, cmd, &r, Form::Tickets, lang).await?),
                 None => {
-                    ctx.store
+                    ctx.usecases
+                        .store
                         .customer_by_channel(&cmd.team_id, &cmd.channel_id)
                         .await?
                 }
@@ -304,7 +316,7 @@ async fn open_ticket(
         })));
     };
     let now = crate::time_source::at_ms(now_ms);
-    let cal = ctx.support.calendar(customer.tier);
+    let cal = ctx.usecases.tickets.calendar(customer.tier);
     let opened_at = match opened {
         None => now,
         Some(Opened::Exact(t)) => t.with_timezone(&Utc),
@@ -346,7 +358,8 @@ async fn open_ticket(
         )));
     }
     let ticket = ctx
-        .support
+        .usecases
+        .tickets
         .open(
             customer,
             &channel,
@@ -390,7 +403,8 @@ async fn escalation_paths(
             PathChange::Set(levels) => Some(levels.as_slice()),
             PathChange::Clear => None,
         };
-        ctx.store
+        ctx.usecases
+            .store
             .set_escalation_path(
                 &cmd.team_id,
                 priority.as_str(),
@@ -400,7 +414,7 @@ async fn escalation_paths(
             )
             .await?;
     }
-    let paths = ctx.support.paths().await?;
+    let paths = ctx.usecases.tickets.paths().await?;
     let shown: Vec<Priority> = match priority {
         Some(p) => vec![p],
         None => Priority::ALL.to_vec(),
@@ -447,10 +461,12 @@ async fn list_tickets(
 ) -> Result<Answer, Refusal> {
     let now = crate::time_source::at_ms(now_ms);
     let records = ctx
+        .usecases
         .store
         .open_tickets(&cmd.team_id, customer.map(|c| c.id))
         .await?;
     let customers: HashMap<i64, Customer> = ctx
+        .usecases
         .store
         .customers(&cmd.team_id)
         .await?
@@ -466,10 +482,10 @@ async fn list_tickets(
         rows.push((
             ticket,
             owner.name.as_str(),
-            ctx.support.calendar(owner.tier),
+            ctx.usecases.tickets.calendar(owner.tier),
         ));
     }
-    let policy = &ctx.support.policy;
+    let policy = &ctx.usecases.tickets.policy;
     rows.sort_by_cached_key(|(ticket, _, cal)| {
         crate::usecase::tickets::urgency(ticket, policy, cal, now)
     });
@@ -479,8 +495,8 @@ async fn list_tickets(
 }
 
 async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<Answer, Refusal> {
-    let customers = ctx.store.customers(&cmd.team_id).await?;
-    let states = ctx.store.team_item_states(&cmd.team_id).await?;
+    let customers = ctx.usecases.store.customers(&cmd.team_id).await?;
+    let states = ctx.usecases.store.team_item_states(&cmd.team_id).await?;
     let empty = Default::default();
     let with_progress: Vec<(Customer, bool, _)> = customers
         .into_iter()
@@ -489,7 +505,7 @@ async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<An
             let yours = c.created_by == cmd.user_id
                 || s.values()
                     .any(|i| i.assignee.as_deref() == Some(cmd.user_id.as_str()));
-            let p = overall_progress(&ctx.template, s);
+            let p = overall_progress(&ctx.usecases.template, s);
             (c, yours, p)
         })
         .collect();
@@ -506,7 +522,7 @@ async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<An
         (yours, help::Listed::Yours { others })
     };
     Ok(Answer::Ephemeral(help::help(
-        &ctx.template,
+        &ctx.usecases.template,
         &listed,
         kind,
         lang,
@@ -527,7 +543,7 @@ async fn new_customer(
     let numbered = slug.is_none() && slugify(&name).is_none();
     let mut slug = match slug.or_else(|| slugify(&name)) {
         Some(slug) => slug,
-        None => ctx.store.free_numbered_slug(&cmd.team_id).await?,
+        None => ctx.usecases.store.free_numbered_slug(&cmd.team_id).await?,
     };
     let tier = tier.unwrap_or(Tier::Standard);
     let mut attempts = 0;
@@ -541,12 +557,12 @@ async fn new_customer(
             created_by: cmd.user_id.clone(),
             created_at: now_ms,
         };
-        match ctx.store.create_customer(&new).await {
+        match ctx.usecases.store.create_customer(&new).await {
             Ok(customer) => break customer,
             // Two `c<n>` customers created at once: the later one takes the next number.
             Err(CreateCustomerError::SlugTaken(_)) if numbered && attempts < 5 => {
                 attempts += 1;
-                slug = ctx.store.free_numbered_slug(&cmd.team_id).await?;
+                slug = ctx.usecases.store.free_numbered_slug(&cmd.team_id).await?;
             }
             Err(CreateCustomerError::SlugTaken(existing)) => {
                 return Err(Refusal::Message(help::error_with_usage(
@@ -586,7 +602,7 @@ async fn new_customer(
         }
     };
     let now = crate::time_source::at_ms(now_ms);
-    ctx.reminders.plan_digest(&customer, now).await?;
+    ctx.usecases.reminders.plan_digest(&customer, now).await?;
     let job = if customer.channel_id.is_some() {
         Job::PostChecklist {
             customer_id: customer.id,
@@ -603,7 +619,7 @@ async fn new_customer(
             lang,
         }
     };
-    if ctx.delivery.submit(job).is_err() {
+    if ctx.usecases.delivery.submit(job).is_err() {
         return Ok(Answer::Ephemeral(busy(lang)));
     }
     let what = match &channel {
@@ -647,6 +663,7 @@ async fn show(
     lang: Lang,
 ) -> Result<Answer, Refusal> {
     let here = ctx
+        .usecases
         .store
         .customer_by_channel(&cmd.team_id, &cmd.channel_id)
         .await?;
@@ -656,7 +673,8 @@ async fn show(
             Some(cat),
         ),
         (Some(word), None) => {
-            let is_category = !word.quoted && ctx.template.find_category(&word.text).is_some();
+            let is_category =
+                !word.quoted && ctx.usecases.template.find_category(&word.text).is_some();
             match (&here, is_category) {
                 (Some(here), true) => (here.clone(), Some(word)),
                 _ => match find_customer(ctx, cmd, &word.customer_ref()).await? {
@@ -695,22 +713,27 @@ async fn show(
             response_url: cmd.response_url.clone(),
             lang,
         };
-        return Ok(match ctx.delivery.submit(job) {
+        return Ok(match ctx.usecases.delivery.submit(job) {
             Ok(()) => Answer::Nothing,
             Err(_) => Answer::Ephemeral(busy(lang)),
         });
     }
-    let states = ctx.store.item_states(customer.id).await?;
+    let states = ctx.usecases.store.item_states(customer.id).await?;
     let mut messages = match category {
         Some(cat) => checklist::category_messages(&customer, cat, &states, lang),
-        None => vec![checklist::overview(&ctx.template, &customer, &states, lang)],
+        None => vec![checklist::overview(
+            &ctx.usecases.template,
+            &customer,
+            &states,
+            lang,
+        )],
     };
     let first = messages.remove(0);
     // A category longer than one message (only a team's own template makes one) sends
     // its further parts through response_url.
     if let Some(url) = &cmd.response_url {
         for message in messages {
-            ctx.delivery.submit_or_warn(Job::Respond {
+            ctx.usecases.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
                 message,
                 replace_original: false,
@@ -736,6 +759,7 @@ async fn tick(
     let keys = [item.key.clone()];
     let (ticked, unticked): (&[String], &[String]) = if done { (&keys, &[]) } else { (&[], &keys) };
     let changed = ctx
+        .usecases
         .store
         .set_done(
             customer.id,
@@ -747,10 +771,11 @@ async fn tick(
         )
         .await?;
     if !changed.is_empty() {
-        ctx.delivery.checklist_changed();
+        ctx.usecases.delivery.checklist_changed();
     }
-    let states = ctx.store.item_states(customer.id).await?;
+    let states = ctx.usecases.store.item_states(customer.id).await?;
     let cat = ctx
+        .usecases
         .template
         .category_of(&item.key)
         .expect("resolved items have a category");
@@ -793,6 +818,7 @@ pub(super) async fn resolve_customer(
     match named {
         Some(r) => named_customer(ctx, cmd, r, form, lang).await,
         None => match ctx
+            .usecases
             .store
             .customer_by_channel(&cmd.team_id, &cmd.channel_id)
             .await?
@@ -809,12 +835,27 @@ async fn find_customer(
     r: &CustomerRef,
 ) -> Result<Option<Customer>, sqlx::Error> {
     match r {
-        CustomerRef::Slug(slug) => match ctx.store.customer_by_slug(&cmd.team_id, slug).await? {
+        CustomerRef::Slug(slug) => match ctx
+            .usecases
+            .store
+            .customer_by_slug(&cmd.team_id, slug)
+            .await?
+        {
             Some(c) => Ok(Some(c)),
             // A one-word name typed without quotes is still found.
-            None => ctx.store.customer_by_name(&cmd.team_id, slug).await,
+            None => {
+                ctx.usecases
+                    .store
+                    .customer_by_name(&cmd.team_id, slug)
+                    .await
+            }
         },
-        CustomerRef::Name(name) => ctx.store.customer_by_name(&cmd.team_id, name).await,
+        CustomerRef::Name(name) => {
+            ctx.usecases
+                .store
+                .customer_by_name(&cmd.team_id, name)
+                .await
+        }
     }
 }
 
@@ -837,7 +878,7 @@ pub(super) async fn named_customer(
 }
 
 async fn known_slugs(ctx: &Context, cmd: &SlashCommand) -> String {
-    match ctx.store.customers(&cmd.team_id).await {
+    match ctx.usecases.store.customers(&cmd.team_id).await {
         Ok(list) if !list.is_empty() => list
             .iter()
             .take(10)
@@ -897,7 +938,7 @@ fn resolve_item<'t>(
     form: Form,
     lang: Lang,
 ) -> Result<&'t Item, Refusal> {
-    if let Some(item) = ctx.template.item(key) {
+    if let Some(item) = ctx.usecases.template.item(key) {
         return Ok(item);
     }
     let problem = if looks_like_item_key(key) {
@@ -919,8 +960,9 @@ fn resolve_item<'t>(
 }
 
 fn resolve_category<'t>(ctx: &'t Context, name: &str, lang: Lang) -> Result<&'t Category, Refusal> {
-    ctx.template.find_category(name).ok_or_else(|| {
+    ctx.usecases.template.find_category(name).ok_or_else(|| {
         let names: Vec<String> = ctx
+            .usecases
             .template
             .categories
             .iter()

@@ -41,6 +41,7 @@ pub(super) async fn customer(
     };
     let actor = Actor::new(&cmd.user_id, Source::Command);
     if !ctx
+        .usecases
         .store
         .update_customer(&before, &after, action, actor, now_ms)
         .await?
@@ -51,7 +52,7 @@ pub(super) async fn customer(
         ))));
     }
     let replanned = follow_up(ctx, &before, &after, &change, actor, now).await?;
-    ctx.delivery.checklist_changed();
+    ctx.usecases.delivery.checklist_changed();
     let mut answer = describe(ctx, &after, lang);
     let mut note = format!(
         ":white_check_mark: {}",
@@ -121,20 +122,22 @@ async fn follow_up(
     let mut replanned = 0;
     if after.tier != before.tier {
         replanned = ctx
-            .support
+            .usecases
+            .tickets
             .replan_customer(after, before.tier, now)
             .await
             .map_err(|e| Refusal::Internal(e.into()))?;
     }
     if before.is_archived() && !after.is_archived() {
-        ctx.reminders.resume(after, now).await?;
+        ctx.usecases.reminders.resume(after, now).await?;
     }
     let mut replan_milestones = false;
     for (kind, on) in &change.milestones {
         if *on {
             replan_milestones = true;
         } else {
-            ctx.reminders
+            ctx.usecases
+                .reminders
                 .cancel_milestone(after, kind, actor, now)
                 .await?;
         }
@@ -143,7 +146,8 @@ async fn follow_up(
         && !after.is_archived()
         && let Some(golive) = after.golive_on
     {
-        ctx.reminders
+        ctx.usecases
+            .reminders
             .plan_milestones(after, golive, actor, now)
             .await?;
     }
@@ -160,7 +164,8 @@ fn describe(ctx: &Context, c: &Customer, lang: Lang) -> Message {
         .iter()
         .map(|k| {
             let on = ctx
-                .support
+                .usecases
+                .tickets
                 .policy
                 .reminders
                 .milestones

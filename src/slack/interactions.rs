@@ -219,7 +219,7 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
     let enterprise = enterprise.as_ref().map(|e| e.id.as_str());
     if !super::admitted(ctx, team.as_deref().unwrap_or_default(), enterprise).await {
         if let Some(url) = response_url {
-            ctx.delivery.submit_or_warn(Job::Respond {
+            ctx.usecases.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
                 message: super::not_installed(ctx, Lang::En),
                 replace_original: false,
@@ -254,12 +254,12 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                     None => None,
                     Some(Refusal::Message(refused)) => Some(refused),
                     Some(Refusal::Internal(e)) => {
-                        let lang = ctx.users.lang_for(&team, &actions.user.id).await;
+                        let lang = ctx.usecases.users.lang_for(&team, &actions.user.id).await;
                         Some(internal_error(&e, lang))
                     }
                 };
                 if let (Some(message), Some(url)) = (answer, &actions.response_url) {
-                    ctx.delivery.submit_or_warn(Job::Respond {
+                    ctx.usecases.delivery.submit_or_warn(Job::Respond {
                         response_url: url.clone(),
                         message,
                         replace_original: false,
@@ -284,7 +284,11 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                     Ok(()) => {}
                     Err(Refusal::Message(refused)) => return modal_error(field, &refused.text),
                     Err(Refusal::Internal(e)) => {
-                        let lang = ctx.users.lang_for(&team, &submission.user.id).await;
+                        let lang = ctx
+                            .usecases
+                            .users
+                            .lang_for(&team, &submission.user.id)
+                            .await;
                         return modal_error(field, &internal_error(&e, lang).text);
                     }
                 }
@@ -318,12 +322,12 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                     let message = match refusal {
                         Refusal::Message(m) => m,
                         Refusal::Internal(e) => {
-                            let lang = ctx.users.lang_for(&team, &shortcut.user.id).await;
+                            let lang = ctx.usecases.users.lang_for(&team, &shortcut.user.id).await;
                             internal_error(&e, lang)
                         }
                     };
                     if let Some(url) = &shortcut.response_url {
-                        ctx.delivery.submit_or_warn(Job::Respond {
+                        ctx.usecases.delivery.submit_or_warn(Job::Respond {
                             response_url: url.clone(),
                             message,
                             replace_original: false,
@@ -354,14 +358,14 @@ async fn block_action(
                 return Ok(());
             };
             // An id from another workspace, or a guessed one, finds nothing.
-            let Some(customer) = ctx.store.customer_by_id(team, customer).await? else {
+            let Some(customer) = ctx.usecases.store.customer_by_id(team, customer).await? else {
                 return Ok(());
             };
-            let Some(item) = ctx.template.item(&item) else {
+            let Some(item) = ctx.usecases.template.item(&item) else {
                 return Ok(());
             };
-            let states = ctx.store.item_states(customer.id).await?;
-            let lang = ctx.users.lang_for(team, &payload.user.id).await;
+            let states = ctx.usecases.store.item_states(customer.id).await?;
+            let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
             let view = item_modal::item_modal(
                 &customer,
                 item,
@@ -374,12 +378,12 @@ async fn block_action(
             ticket_button(ctx, team, payload, ticket, click, now_ms).await?
         }
         BlockAction::CancelReminder { value } => {
-            let lang = ctx.users.lang_for(team, &payload.user.id).await;
+            let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
             let message =
                 super::reminding::cancel_button(ctx, team, &payload.user.id, &value, lang, now_ms)
                     .await?;
             if let Some(url) = &payload.response_url {
-                ctx.delivery.submit_or_warn(Job::Respond {
+                ctx.usecases.delivery.submit_or_warn(Job::Respond {
                     response_url: url.clone(),
                     message,
                     replace_original: true,
@@ -388,7 +392,7 @@ async fn block_action(
         }
         BlockAction::OpenRoles => {
             if let Some(trigger) = payload.trigger_id.clone() {
-                let lang = ctx.users.lang_for(team, &payload.user.id).await;
+                let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
                 open_modal(
                     ctx,
                     team,
@@ -401,7 +405,7 @@ async fn block_action(
         BlockAction::HomePage { page } => {
             let (home, team, user) = (ctx.home.clone(), team.to_string(), payload.user.id.clone());
             // Off the request's path: the click is acknowledged at once.
-            ctx.delivery.detach(async move {
+            ctx.usecases.delivery.detach(async move {
                 if let Err(e) = home.publish(&team, &user, page).await {
                     warn!(error = %e, "cannot publish an App Home page");
                 }
@@ -431,7 +435,12 @@ async fn tick(
     now_ms: i64,
 ) -> anyhow::Result<()> {
     // An id from another workspace, or a guessed one, finds nothing.
-    let Some(customer) = ctx.store.customer_by_id(team, group.customer).await? else {
+    let Some(customer) = ctx
+        .usecases
+        .store
+        .customer_by_id(team, group.customer)
+        .await?
+    else {
         return Ok(());
     };
     let block_id = ids::tick_block_id_of(&group);
@@ -439,6 +448,7 @@ async fn tick(
     // this copy if the app has not re-rendered it since.
     let seen = match payload.container.message_ts.as_deref() {
         Some(ts) => ctx
+            .usecases
             .delivery
             .clicks()
             .exchange(&payload.user.id, ts, &block_id, selected.clone())
@@ -446,9 +456,10 @@ async fn tick(
         None => group.ticked.clone(),
     };
     let diff = tick_diff(&group.keys, &seen, &selected, |k| {
-        ctx.template.item(k).is_some()
+        ctx.usecases.template.item(k).is_some()
     });
     let changed = ctx
+        .usecases
         .store
         .set_done(
             customer.id,
@@ -460,7 +471,7 @@ async fn tick(
         )
         .await?;
     if !changed.is_empty() {
-        ctx.delivery.checklist_changed();
+        ctx.usecases.delivery.checklist_changed();
     }
     Ok(())
 }
@@ -474,10 +485,10 @@ async fn open_category(
     customer_id: i64,
     number: u32,
 ) -> anyhow::Result<()> {
-    let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
+    let Some(customer) = ctx.usecases.store.customer_by_id(team, customer_id).await? else {
         return Ok(());
     };
-    let Some(category) = ctx.template.category(number) else {
+    let Some(category) = ctx.usecases.template.category(number) else {
         return Ok(());
     };
     let channel = payload.channel.as_ref().map(|c| c.id.as_str());
@@ -486,8 +497,8 @@ async fn open_category(
         let Some(trigger) = payload.trigger_id.clone() else {
             return Ok(());
         };
-        let lang = ctx.users.lang_for(team, &payload.user.id).await;
-        let states = ctx.store.item_states(customer.id).await?;
+        let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
+        let states = ctx.usecases.store.item_states(customer.id).await?;
         let blocks = checklist::category_messages(&customer, category, &states, lang)
             .into_iter()
             .flat_map(|m| m.blocks)
@@ -495,7 +506,7 @@ async fn open_category(
         let view = blocks::modal_of(category.label(lang), blocks, lang.pick("Back", "戻る"));
         let api = ctx.api.clone();
         let team = team.to_string();
-        ctx.delivery.detach(async move {
+        ctx.usecases.delivery.detach(async move {
             let pushed =
                 async { api.workspace(&team).await?.push_view(&trigger, view).await }.await;
             if let Err(e) = pushed {
@@ -506,7 +517,7 @@ async fn open_category(
         && channel.is_some()
         && channel == customer.channel_id.as_deref()
     {
-        ctx.delivery.submit_or_warn(Job::PostChecklist {
+        ctx.usecases.delivery.submit_or_warn(Job::PostChecklist {
             customer_id: customer.id,
             category: Some(number),
             pin: false,
@@ -514,10 +525,10 @@ async fn open_category(
             lang: ctx.channel_lang,
         });
     } else if let Some(url) = &payload.response_url {
-        let lang = ctx.users.lang_for(team, &payload.user.id).await;
-        let states = ctx.store.item_states(customer.id).await?;
+        let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
+        let states = ctx.usecases.store.item_states(customer.id).await?;
         for message in checklist::category_messages(&customer, category, &states, lang) {
-            ctx.delivery.submit_or_warn(Job::Respond {
+            ctx.usecases.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
                 message,
                 replace_original: false,
@@ -547,14 +558,14 @@ async fn home_modal(
         return Ok(());
     };
     // An id from another workspace, or a guessed one, finds nothing.
-    let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
+    let Some(customer) = ctx.usecases.store.customer_by_id(team, customer_id).await? else {
         return Ok(());
     };
-    let lang = ctx.users.lang_for(team, &payload.user.id).await;
+    let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
     let view = match modal {
         HomeModal::Checklist => {
-            let states = ctx.store.item_states(customer.id).await?;
-            let overview = checklist::overview(&ctx.template, &customer, &states, lang);
+            let states = ctx.usecases.store.item_states(customer.id).await?;
+            let overview = checklist::overview(&ctx.usecases.template, &customer, &states, lang);
             blocks::modal_of(
                 &customer.name,
                 overview.blocks,
@@ -562,7 +573,7 @@ async fn home_modal(
             )
         }
         HomeModal::NewTicket => {
-            let customers = ctx.store.customers(team).await?;
+            let customers = ctx.usecases.store.customers(team).await?;
             blocks::ticket_modal::ticket_modal(
                 Some(&customer),
                 &customers,
@@ -588,15 +599,20 @@ async fn track_message(ctx: &Context, shortcut: &MessageAction) -> anyhow::Resul
     let Some(team) = team_of(&shortcut.team, &shortcut.user) else {
         return Ok(());
     };
-    let lang = ctx.users.lang_for(&team, &shortcut.user.id).await;
+    let lang = ctx.usecases.users.lang_for(&team, &shortcut.user.id).await;
     let channel = shortcut
         .channel
         .as_ref()
         .map(|c| c.id.as_str())
         .unwrap_or_default();
-    let Some(customer) = ctx.store.customer_by_channel(&team, channel).await? else {
+    let Some(customer) = ctx
+        .usecases
+        .store
+        .customer_by_channel(&team, channel)
+        .await?
+    else {
         if let Some(url) = &shortcut.response_url {
-            ctx.delivery.submit_or_warn(Job::Respond {
+            ctx.usecases.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
                 message: Message::plain(lang.pick(
                     "Track support requests from a customer's channel: this one belongs to no customer.",
@@ -627,7 +643,11 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i6
     let Some(team) = team_of(&submission.team, &submission.user) else {
         return Reply::Ack;
     };
-    let lang = ctx.users.lang_for(&team, &submission.user.id).await;
+    let lang = ctx
+        .usecases
+        .users
+        .lang_for(&team, &submission.user.id)
+        .await;
     let meta: ticket_modal::TicketModalMetadata = submission
         .view
         .private_metadata
@@ -641,7 +661,7 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i6
             .and_then(|v| v.parse().ok())
     });
     let customer = match customer_id {
-        Some(id) => ctx.store.customer_by_id(&team, id).await,
+        Some(id) => ctx.usecases.store.customer_by_id(&team, id).await,
         None => Ok(None),
     };
     let customer = match customer {
@@ -691,7 +711,8 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i6
         .clone()
         .unwrap_or_else(|| submission.user.id.clone());
     match ctx
-        .support
+        .usecases
+        .tickets
         .open(
             &customer,
             &channel,
@@ -732,15 +753,20 @@ async fn ticket_button(
     let now = crate::time_source::at_ms(now_ms);
     let actor = Actor::new(&payload.user.id, Source::Button);
     let result = match &ticket_action {
-        Some(a) => ctx.support.act(team, id, a, actor, now).await,
-        None => ctx.support.escalate_now(team, id, actor, now).await,
+        Some(a) => ctx.usecases.tickets.act(team, id, a, actor, now).await,
+        None => {
+            ctx.usecases
+                .tickets
+                .escalate_now(team, id, actor, now)
+                .await
+        }
     };
     match result {
         Ok(_) | Err(ActError::NotFound) => Ok(()),
         Err(ActError::Refused(refused)) => {
             if let Some(url) = &payload.response_url {
-                let lang = ctx.users.lang_for(team, &payload.user.id).await;
-                ctx.delivery.submit_or_warn(Job::Respond {
+                let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
+                ctx.usecases.delivery.submit_or_warn(Job::Respond {
                     response_url: url.clone(),
                     message: Message::plain(ticket::refusal(refused, lang)),
                     replace_original: false,
@@ -769,7 +795,11 @@ async fn roles_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64
         Ok(Ok(())) => Reply::Ack,
         Ok(Err((block, problem))) => modal_error(block, problem),
         Err(e) => {
-            let lang = ctx.users.lang_for(&team, &submission.user.id).await;
+            let lang = ctx
+                .usecases
+                .users
+                .lang_for(&team, &submission.user.id)
+                .await;
             modal_error(PERSON, &internal_error(&e, lang).text)
         }
     }
@@ -782,7 +812,11 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
     let Some(team) = team_of(&submission.team, &submission.user) else {
         return Reply::Ack;
     };
-    let lang = ctx.users.lang_for(&team, &submission.user.id).await;
+    let lang = ctx
+        .usecases
+        .users
+        .lang_for(&team, &submission.user.id)
+        .await;
     let Some(meta) = submission
         .view
         .private_metadata
@@ -791,12 +825,17 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
     else {
         return Reply::Ack;
     };
-    let customer = match ctx.store.customer_by_id(&team, meta.customer).await {
+    let customer = match ctx
+        .usecases
+        .store
+        .customer_by_id(&team, meta.customer)
+        .await
+    {
         Ok(Some(c)) => c,
         Ok(None) => return Reply::Ack,
         Err(e) => return modal_error(ids::MODAL_NOTE, &internal_error(&e, lang).text),
     };
-    let Some(item) = ctx.template.item(&meta.item) else {
+    let Some(item) = ctx.usecases.template.item(&meta.item) else {
         return Reply::Ack;
     };
     let state = &submission.view.state;
@@ -844,6 +883,7 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
         not_applicable: Some(not_applicable),
     };
     let update = match ctx
+        .usecases
         .store
         .change_item(
             customer.id,
@@ -858,14 +898,15 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
         Err(e) => return modal_error(ids::MODAL_NOTE, &internal_error(&e, lang).text),
     };
     if update.after != update.before {
-        ctx.delivery.checklist_changed();
+        ctx.usecases.delivery.checklist_changed();
     }
     let assignee_tz = match &update.after.assignee {
-        Some(user) => ctx.users.tz_of(&team, user).await,
+        Some(user) => ctx.usecases.users.tz_of(&team, user).await,
         None => None,
     };
     let now = crate::time_source::at_ms(now_ms);
     if let Err(e) = ctx
+        .usecases
         .reminders
         .plan_item_due(
             &customer,
@@ -890,6 +931,7 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
             due,
         };
         if let Err(e) = ctx
+            .usecases
             .store
             .enqueue(&Enqueue::assigned_dm(&team, user, &dm, now_ms), now_ms)
             .await

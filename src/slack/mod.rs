@@ -19,28 +19,21 @@ use slack_morphism::prelude::SlackView;
 use tracing::{error, warn};
 
 use crate::blocks::Message;
-use crate::delivery::{slack_api::SlackApi, users::Users, worker::Delivery};
+use crate::delivery::slack_api::SlackApi;
 use crate::domain::i18n::Lang;
-use crate::domain::template::Template;
-use crate::store::Store;
-use crate::usecase::reminders::Reminders;
-use crate::usecase::tickets::Tickets;
+
+use crate::usecase::UseCases;
+
 use home::Home;
 
 /// What every handler needs.
 #[derive(Clone)]
 pub struct Context {
-    pub store: Store,
-    pub template: Arc<Template>,
-    pub delivery: Delivery,
+    /// What the app does; every handler calls one of these.
+    pub usecases: UseCases,
     pub api: SlackApi,
-    pub users: Users,
     /// Language of messages posted in channels (the workspace's `language` setting).
     pub channel_lang: Lang,
-    /// Support requests and their SLA clocks.
-    pub support: Tickets,
-    /// Scheduled reminders.
-    pub reminders: Reminders,
     /// Each viewer's App Home.
     pub home: Home,
     /// Commands a minute, per person and per workspace.
@@ -87,7 +80,7 @@ pub fn open_modal(
 ) {
     let api = ctx.api.clone();
     let team = team.to_string();
-    ctx.delivery.detach(async move {
+    ctx.usecases.delivery.detach(async move {
         let opened = async {
             api.workspace(&team)
                 .await?
