@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod chart;
 pub mod checklist;
+pub mod customer;
 pub mod help;
 pub mod home;
 pub mod ids;

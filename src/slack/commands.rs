@@ -16,11 +16,11 @@ use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::roles::Act;
 use crate::domain::sla::Priority;
-use crate::domain::slug::slugify;
 use crate::domain::template::{Category, Item};
+use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{AssignedDm, Enqueue};
-use crate::store::{CreateCustomerError, ItemChange, NewCustomer};
+use crate::usecase::customers::{CreateRefusal, Created, NewCustomerRequest, NotFound};
 
 /// The fields of a slash command the app uses (`token` and `user_name` are deprecated).
 #[derive(Debug, Clone, Deserialize)]
@@ -540,119 +540,31 @@ async fn new_customer(
     lang: Lang,
     now_ms: i64,
 ) -> Result<Answer, Refusal> {
-    let numbered = slug.is_none() && slugify(&name).is_none();
-    let mut slug = match slug.or_else(|| slugify(&name)) {
-        Some(slug) => slug,
-        None => ctx.usecases.store.free_numbered_slug(&cmd.team_id).await?,
-    };
-    let tier = tier.unwrap_or(Tier::Standard);
-    let mut attempts = 0;
-    let customer = loop {
-        let new = NewCustomer {
-            team_id: cmd.team_id.clone(),
-            slug: slug.clone(),
-            name: name.clone(),
-            tier,
-            channel_id: channel.clone(),
-            created_by: cmd.user_id.clone(),
-            created_at: now_ms,
-        };
-        match ctx.usecases.store.create_customer(&new).await {
-            Ok(customer) => break customer,
-            // Two `c<n>` customers created at once: the later one takes the next number.
-            Err(CreateCustomerError::SlugTaken(_)) if numbered && attempts < 5 => {
-                attempts += 1;
-                slug = ctx.usecases.store.free_numbered_slug(&cmd.team_id).await?;
-            }
-            Err(CreateCustomerError::SlugTaken(existing)) => {
-                return Err(Refusal::Message(help::error_with_usage(
-                    &match lang {
-                        Lang::En => format!(
-                            "*{}* already exists as `{}`{}. Choose another name or `slug=`.",
-                            crate::blocks::name(&existing.name),
-                            existing.slug,
-                            channel_suffix(&existing)
-                        ),
-                        Lang::Ja => format!(
-                            "*{}* はすでに `{}` として登録されています{}。別の名前か `slug=` を指定してください。",
-                            crate::blocks::name(&existing.name),
-                            existing.slug,
-                            channel_suffix(&existing)
-                        ),
-                    },
-                    &format!("/readiness show {}", existing.slug),
-                    lang,
-                )));
-            }
-            Err(CreateCustomerError::ChannelTaken(existing)) => {
-                return Err(Refusal::Message(Message::plain(match lang {
-                    Lang::En => format!(
-                        "That channel already belongs to *{}* (`{}`).",
-                        crate::blocks::name(&existing.name),
-                        existing.slug
-                    ),
-                    Lang::Ja => format!(
-                        "そのチャンネルはすでに *{}*（`{}`）のものです。",
-                        crate::blocks::name(&existing.name),
-                        existing.slug
-                    ),
-                })));
-            }
-            Err(CreateCustomerError::Database(e)) => return Err(e.into()),
-        }
+    let request = NewCustomerRequest {
+        team_id: cmd.team_id.clone(),
+        user_id: cmd.user_id.clone(),
+        name,
+        tier,
+        channel,
+        slug,
+        response_url: cmd.response_url.clone(),
+        lang,
     };
     let now = crate::time_source::at_ms(now_ms);
-    ctx.usecases.reminders.plan_digest(&customer, now).await?;
-    let job = if customer.channel_id.is_some() {
-        Job::PostChecklist {
-            customer_id: customer.id,
-            category: None,
-            pin: true,
-            response_url: cmd.response_url.clone(),
+    match ctx.usecases.create_customer(request, now).await? {
+        Ok(created) if !created.queued => Ok(Answer::Ephemeral(busy(lang))),
+        Ok(Created { customer, .. }) => Ok(Answer::Ephemeral(blocks::customer::created(
+            &customer,
+            customer.channel_id.as_deref(),
             lang,
-        }
-    } else {
-        Job::Provision {
-            customer_id: customer.id,
-            caller: cmd.user_id.clone(),
-            response_url: cmd.response_url.clone(),
-            lang,
-        }
-    };
-    if ctx.usecases.delivery.submit(job).is_err() {
-        return Ok(Answer::Ephemeral(busy(lang)));
+        ))),
+        Err(CreateRefusal::SlugTaken(existing)) => Err(Refusal::Message(
+            blocks::customer::slug_taken(&existing, lang),
+        )),
+        Err(CreateRefusal::ChannelTaken(existing)) => Err(Refusal::Message(
+            blocks::customer::channel_taken(&existing, lang),
+        )),
     }
-    let what = match &channel {
-        Some(c) => match lang {
-            Lang::En => format!("linking <#{c}>"),
-            Lang::Ja => format!("<#{c}> と連携しています"),
-        },
-        None => match lang {
-            Lang::En => "creating its private channel".to_string(),
-            Lang::Ja => "専用のプライベートチャンネルを作成しています".to_string(),
-        },
-    };
-    Ok(Answer::Ephemeral(Message::plain(match lang {
-        Lang::En => format!(
-            ":sparkles: Created *{}* (`{}`, {}), {what}…",
-            crate::blocks::name(&customer.name),
-            customer.slug,
-            customer.tier.title()
-        ),
-        Lang::Ja => format!(
-            ":sparkles: *{}*（`{}`、{}）を作成しました。{what}…",
-            crate::blocks::name(&customer.name),
-            customer.slug,
-            customer.tier.title()
-        ),
-    })))
-}
-
-fn channel_suffix(c: &Customer) -> String {
-    c.channel_id
-        .as_ref()
-        .map(|id| format!(" in <#{id}>"))
-        .unwrap_or_default()
 }
 
 async fn show(
@@ -677,7 +589,11 @@ async fn show(
                 !word.quoted && ctx.usecases.template.find_category(&word.text).is_some();
             match (&here, is_category) {
                 (Some(here), true) => (here.clone(), Some(word)),
-                _ => match find_customer(ctx, cmd, &word.customer_ref()).await? {
+                _ => match ctx
+                    .usecases
+                    .find_customer(&cmd.team_id, &word.customer_ref())
+                    .await?
+                {
                     Some(c) => (c, None),
                     None if is_category => {
                         return Err(Refusal::Message(help::error_with_usage(
@@ -815,48 +731,10 @@ pub(super) async fn resolve_customer(
     form: Form,
     lang: Lang,
 ) -> Result<Customer, Refusal> {
-    match named {
-        Some(r) => named_customer(ctx, cmd, r, form, lang).await,
-        None => match ctx
-            .usecases
-            .store
-            .customer_by_channel(&cmd.team_id, &cmd.channel_id)
-            .await?
-        {
-            Some(c) => Ok(c),
-            None => Err(name_a_customer(ctx, cmd, form, lang).await),
-        },
-    }
-}
-
-async fn find_customer(
-    ctx: &Context,
-    cmd: &SlashCommand,
-    r: &CustomerRef,
-) -> Result<Option<Customer>, sqlx::Error> {
-    match r {
-        CustomerRef::Slug(slug) => match ctx
-            .usecases
-            .store
-            .customer_by_slug(&cmd.team_id, slug)
-            .await?
-        {
-            Some(c) => Ok(Some(c)),
-            // A one-word name typed without quotes is still found.
-            None => {
-                ctx.usecases
-                    .store
-                    .customer_by_name(&cmd.team_id, slug)
-                    .await
-            }
-        },
-        CustomerRef::Name(name) => {
-            ctx.usecases
-                .store
-                .customer_by_name(&cmd.team_id, name)
-                .await
-        }
-    }
+    ctx.usecases
+        .resolve_customer(&cmd.team_id, &cmd.channel_id, named)
+        .await?
+        .map_err(|missing| not_found(&missing, form, lang))
 }
 
 pub(super) async fn named_customer(
@@ -866,27 +744,19 @@ pub(super) async fn named_customer(
     form: Form,
     lang: Lang,
 ) -> Result<Customer, Refusal> {
-    match find_customer(ctx, cmd, r).await? {
-        Some(c) => Ok(c),
-        None => {
-            let text = match r {
-                CustomerRef::Slug(s) | CustomerRef::Name(s) => s,
-            };
-            Err(unknown_customer(ctx, cmd, text, form, lang).await)
-        }
-    }
+    ctx.usecases
+        .named_customer(&cmd.team_id, r)
+        .await?
+        .map_err(|missing| not_found(&missing, form, lang))
 }
 
-async fn known_slugs(ctx: &Context, cmd: &SlashCommand) -> String {
-    match ctx.usecases.store.customers(&cmd.team_id).await {
-        Ok(list) if !list.is_empty() => list
-            .iter()
-            .take(10)
-            .map(|c| format!("`{}`", c.slug))
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => String::new(),
-    }
+fn not_found(missing: &NotFound, form: Form, lang: Lang) -> Refusal {
+    Refusal::Message(match missing {
+        NotFound::Unknown { named, known } => {
+            blocks::customer::unknown(named, known, form.usage(), lang)
+        }
+        NotFound::NotHere { known } => blocks::customer::name_one(known, form.usage(), lang),
+    })
 }
 
 async fn unknown_customer(
@@ -896,40 +766,20 @@ async fn unknown_customer(
     form: Form,
     lang: Lang,
 ) -> Refusal {
-    let known = known_slugs(ctx, cmd).await;
-    let problem = match (lang, known.is_empty()) {
-        (Lang::En, true) => format!(
-            "I don't know a customer `{}`; there are none yet.",
-            crate::blocks::name(name)
-        ),
-        (Lang::En, false) => format!(
-            "I don't know a customer `{}`. Known: {known}",
-            crate::blocks::name(name)
-        ),
-        (Lang::Ja, true) => format!(
-            "顧客 `{}` は見つかりません（まだ登録がありません）。",
-            crate::blocks::name(name)
-        ),
-        (Lang::Ja, false) => format!(
-            "顧客 `{}` は見つかりません。登録済み：{known}",
-            crate::blocks::name(name)
-        ),
-    };
-    Refusal::Message(help::error_with_usage(&problem, form.usage(), lang))
+    let known = ctx.usecases.known_slugs(&cmd.team_id).await;
+    not_found(
+        &NotFound::Unknown {
+            named: name.to_string(),
+            known,
+        },
+        form,
+        lang,
+    )
 }
 
 async fn name_a_customer(ctx: &Context, cmd: &SlashCommand, form: Form, lang: Lang) -> Refusal {
-    let known = known_slugs(ctx, cmd).await;
-    let mut problem = lang
-        .pick(
-            "This is not a customer's channel: name the customer.",
-            "ここは顧客のチャンネルではありません。顧客を指定してください。",
-        )
-        .to_string();
-    if !known.is_empty() {
-        problem.push_str(&format!(" {} {known}", lang.pick("Known:", "登録済み：")));
-    }
-    Refusal::Message(help::error_with_usage(&problem, form.usage(), lang))
+    let known = ctx.usecases.known_slugs(&cmd.team_id).await;
+    not_found(&NotFound::NotHere { known }, form, lang)
 }
 
 fn resolve_item<'t>(
