@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{Context, busy, internal_error, open_modal};
 use crate::blocks::{self, Message, checklist, escape, help};
 use crate::delivery::worker::Job;
-use crate::domain::checklist::{Tier, category_progress, overall_progress};
+use crate::domain::checklist::{Tier, overall_progress};
 use crate::domain::command::{
     self, Command, CustomerRef, Form, Opened, PathChange, Word, looks_like_item_key,
 };
@@ -19,7 +19,6 @@ use crate::domain::sla::Priority;
 use crate::domain::template::{Category, Item};
 use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
-use crate::store::outbox::{AssignedDm, Enqueue};
 use crate::usecase::customers::{CreateRefusal, Created, NewCustomerRequest, NotFound};
 
 /// The fields of a slash command the app uses (`token` and `user_name` are deprecated).
@@ -137,61 +136,15 @@ async fn apply(
                 due: due.map(Some),
                 ..Default::default()
             };
+            let actor = Actor::new(&cmd.user_id, Source::Command);
+            let now = crate::time_source::at_ms(now_ms);
             let update = ctx
                 .usecases
-                .store
-                .change_item(
-                    customer.id,
-                    &item.key,
-                    &change,
-                    Actor::new(&cmd.user_id, Source::Command),
-                    now_ms,
-                )
-                .await?;
-            ctx.usecases.delivery.checklist_changed();
-            let assignee_tz = ctx.usecases.users.tz_of(&cmd.team_id, &user).await;
-            ctx.usecases
-                .reminders
-                .plan_item_due(
-                    &customer,
-                    &item.key,
-                    &update,
-                    assignee_tz,
-                    Actor::new(&cmd.user_id, Source::Command),
-                    crate::time_source::at_ms(now_ms),
-                )
-                .await?;
-            if update.before.assignee.as_deref() != Some(user.as_str()) && user != cmd.user_id {
-                let dm = AssignedDm {
-                    customer_id: customer.id,
-                    item: item.key.clone(),
-                    by: cmd.user_id.clone(),
-                    due: update.after.due,
-                };
-                let row = Enqueue::assigned_dm(&cmd.team_id, &user, &dm, now_ms);
-                if let Err(e) = ctx.usecases.store.enqueue(&row, now_ms).await {
-                    tracing::warn!(error = %e, "cannot record the assignee's DM");
-                }
-            }
-            let due_text = update
-                .after
-                .due
-                .map(|d| format!(" ({} {d})", lang.pick("due", "期限")))
-                .unwrap_or_default();
-            Ok(Answer::Ephemeral(Message::plain(match lang {
-                Lang::En => format!(
-                    ":bust_in_silhouette: *{}* {} of {} is now <@{user}>'s{due_text}.",
-                    item.key,
-                    escape(item.label(lang)),
-                    crate::blocks::name(&customer.name)
-                ),
-                Lang::Ja => format!(
-                    ":bust_in_silhouette: {} の *{}* {} を <@{user}> さんに割り当てました{due_text}。",
-                    crate::blocks::name(&customer.name),
-                    item.key,
-                    escape(item.label(lang))
-                ),
-            })))
+                .change_item(&cmd.team_id, &customer, &item.key, &change, actor, now)
+                .await
+                .map_err(|e| Refusal::Internal(e.into()))?;
+            let assigned = checklist::assigned(&customer, item, &user, update.after.due, lang);
+            Ok(Answer::Ephemeral(assigned))
         }
         Command::Done { customer, item } => {
             tick(ctx, cmd, customer, &item, true, Form::Done, lang, now_ms).await
@@ -672,55 +625,25 @@ async fn tick(
 ) -> Result<Answer, Refusal> {
     let customer = resolve_customer(ctx, cmd, customer.as_ref(), form, lang).await?;
     let item = resolve_item(ctx, item, form, lang)?;
-    let keys = [item.key.clone()];
-    let (ticked, unticked): (&[String], &[String]) = if done { (&keys, &[]) } else { (&[], &keys) };
-    let changed = ctx
+    let actor = Actor::new(&cmd.user_id, Source::Command);
+    let now = crate::time_source::at_ms(now_ms);
+    let ticked = ctx
         .usecases
-        .store
-        .set_done(
-            customer.id,
-            ticked,
-            unticked,
-            &cmd.user_id,
-            Source::Command,
-            now_ms,
-        )
+        .tick_item(&customer, &item.key, done, actor, now)
         .await?;
-    if !changed.is_empty() {
-        ctx.usecases.delivery.checklist_changed();
-    }
-    let states = ctx.usecases.store.item_states(customer.id).await?;
-    let cat = ctx
+    let category = ctx
         .usecases
         .template
         .category_of(&item.key)
         .expect("resolved items have a category");
-    let p = category_progress(cat, &states);
-    let label = escape(item.label(lang));
-    let progress = format!("{} {}/{}", cat.label(lang), p.done, p.applicable);
-    let text = match (done, changed.is_empty(), lang) {
-        (true, false, Lang::En) => format!(
-            ":white_check_mark: *{}* {label} is done. {progress}",
-            item.key
-        ),
-        (true, false, Lang::Ja) => format!(
-            ":white_check_mark: *{}* {label} を完了にしました。{progress}",
-            item.key
-        ),
-        (false, false, Lang::En) => format!(
-            ":leftwards_arrow_with_hook: *{}* {label} is open again. {progress}",
-            item.key
-        ),
-        (false, false, Lang::Ja) => format!(
-            ":leftwards_arrow_with_hook: *{}* {label} を未完了に戻しました。{progress}",
-            item.key
-        ),
-        (true, true, Lang::En) => format!("*{}* {label} was already done.", item.key),
-        (true, true, Lang::Ja) => format!("*{}* {label} はすでに完了しています。", item.key),
-        (false, true, Lang::En) => format!("*{}* {label} was not done.", item.key),
-        (false, true, Lang::Ja) => format!("*{}* {label} はまだ完了していません。", item.key),
-    };
-    Ok(Answer::Ephemeral(Message::plain(text)))
+    Ok(Answer::Ephemeral(checklist::ticked(
+        item,
+        category,
+        ticked.progress,
+        done,
+        ticked.changed,
+        lang,
+    )))
 }
 
 /// The customer named, or the one whose channel this is.

@@ -19,14 +19,13 @@ use super::{Context, internal_error, open_modal};
 use crate::blocks::ids::{BlockAction, Clicked, TicketClick};
 use crate::blocks::{self, Message, checklist, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
-use crate::domain::checklist::tick_diff;
 use crate::domain::i18n::Lang;
 use crate::domain::roles::Act;
 use crate::domain::sla::Priority;
 use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
-use crate::store::outbox::{AssignedDm, Enqueue};
+use crate::usecase::checklist::ItemChangeError;
 use crate::usecase::tickets::ActError;
 
 #[derive(Debug)]
@@ -349,9 +348,14 @@ async fn block_action(
     click: BlockAction,
     now_ms: i64,
 ) -> anyhow::Result<()> {
+    let now = crate::time_source::at_ms(now_ms);
     match click {
         BlockAction::Tick { group, selected } => {
-            tick(ctx, team, payload, group, selected, now_ms).await?
+            let seen_in = payload.container.message_ts.as_deref();
+            let user = &payload.user.id;
+            ctx.usecases
+                .tick_group(team, user, seen_in, group, selected, now)
+                .await?
         }
         BlockAction::ItemMenu { customer, item } => {
             let Some(trigger) = payload.trigger_id.clone() else {
@@ -421,57 +425,6 @@ async fn block_action(
             open_category(ctx, team, payload, customer, number).await?
         }
         BlockAction::Unknown => {}
-    }
-    Ok(())
-}
-
-/// A checkbox click: the change from what the clicker saw to what they selected.
-async fn tick(
-    ctx: &Context,
-    team: &str,
-    payload: &BlockActions,
-    group: ids::TickGroup,
-    selected: Vec<String>,
-    now_ms: i64,
-) -> anyhow::Result<()> {
-    // An id from another workspace, or a guessed one, finds nothing.
-    let Some(customer) = ctx
-        .usecases
-        .store
-        .customer_by_id(team, group.customer)
-        .await?
-    else {
-        return Ok(());
-    };
-    let block_id = ids::tick_block_id_of(&group);
-    // What the clicker saw: the group as rendered, or their own previous click on
-    // this copy if the app has not re-rendered it since.
-    let seen = match payload.container.message_ts.as_deref() {
-        Some(ts) => ctx
-            .usecases
-            .delivery
-            .clicks()
-            .exchange(&payload.user.id, ts, &block_id, selected.clone())
-            .unwrap_or_else(|| group.ticked.clone()),
-        None => group.ticked.clone(),
-    };
-    let diff = tick_diff(&group.keys, &seen, &selected, |k| {
-        ctx.usecases.template.item(k).is_some()
-    });
-    let changed = ctx
-        .usecases
-        .store
-        .set_done(
-            customer.id,
-            &diff.ticked,
-            &diff.unticked,
-            &payload.user.id,
-            Source::Button,
-            now_ms,
-        )
-        .await?;
-    if !changed.is_empty() {
-        ctx.usecases.delivery.checklist_changed();
     }
     Ok(())
 }
@@ -877,69 +830,26 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
             .and_then(|v| v["selected_options"].as_array())
             .is_some_and(|o| !o.is_empty());
     let change = ItemChange {
-        assignee: Some(assignee.clone()),
+        assignee: Some(assignee),
         due: Some(due),
         note: Some(note),
         not_applicable: Some(not_applicable),
     };
-    let update = match ctx
-        .usecases
-        .store
-        .change_item(
-            customer.id,
-            &item.key,
-            &change,
-            Actor::new(&submission.user.id, Source::Modal),
-            now_ms,
-        )
-        .await
-    {
-        Ok(update) => update,
-        Err(e) => return modal_error(ids::MODAL_NOTE, &internal_error(&e, lang).text),
-    };
-    if update.after != update.before {
-        ctx.usecases.delivery.checklist_changed();
-    }
-    let assignee_tz = match &update.after.assignee {
-        Some(user) => ctx.usecases.users.tz_of(&team, user).await,
-        None => None,
-    };
+    let actor = Actor::new(&submission.user.id, Source::Modal);
     let now = crate::time_source::at_ms(now_ms);
-    if let Err(e) = ctx
+    match ctx
         .usecases
-        .reminders
-        .plan_item_due(
-            &customer,
-            &item.key,
-            &update,
-            assignee_tz,
-            Actor::new(&submission.user.id, Source::Modal),
-            now,
-        )
+        .change_item(&team, &customer, &item.key, &change, actor, now)
         .await
     {
-        return modal_error(ids::MODAL_DUE, &internal_error(&e, lang).text);
-    }
-    if let Some(user) = &assignee
-        && update.before.assignee.as_ref() != Some(user)
-        && *user != submission.user.id
-    {
-        let dm = AssignedDm {
-            customer_id: customer.id,
-            item: item.key.clone(),
-            by: submission.user.id.clone(),
-            due,
-        };
-        if let Err(e) = ctx
-            .usecases
-            .store
-            .enqueue(&Enqueue::assigned_dm(&team, user, &dm, now_ms), now_ms)
-            .await
-        {
-            warn!(error = %e, "cannot record the assignee's DM");
+        Ok(_) => Reply::Ack,
+        Err(e @ ItemChangeError::Saving(_)) => {
+            modal_error(ids::MODAL_NOTE, &internal_error(&e, lang).text)
+        }
+        Err(e @ ItemChangeError::Planning(_)) => {
+            modal_error(ids::MODAL_DUE, &internal_error(&e, lang).text)
         }
     }
-    Reply::Ack
 }
 
 fn modal_error(block: &str, text: &str) -> Reply {
