@@ -1,7 +1,5 @@
 //! `/readiness`: parse the text, apply it, answer.
 
-use std::collections::HashMap;
-
 use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 
@@ -413,37 +411,21 @@ async fn list_tickets(
     now_ms: i64,
 ) -> Result<Answer, Refusal> {
     let now = crate::time_source::at_ms(now_ms);
-    let records = ctx
-        .usecases
-        .store
-        .open_tickets(&cmd.team_id, customer.map(|c| c.id))
+    let tickets = &ctx.usecases.tickets;
+    let open = tickets
+        .open_by_urgency(&cmd.team_id, customer.map(|c| c.id), now)
         .await?;
-    let customers: HashMap<i64, Customer> = ctx
-        .usecases
-        .store
-        .customers(&cmd.team_id)
-        .await?
+    let (open, owners): (Vec<_>, Vec<Customer>) = open.into_iter().unzip();
+    let rows: Vec<_> = open
         .into_iter()
-        .map(|c| (c.id, c))
+        .zip(&owners)
+        .map(|(ticket, owner)| (ticket, owner.name.as_str(), tickets.calendar(owner.tier)))
         .collect();
-    let mut rows = Vec::with_capacity(records.len());
-    for record in &records {
-        let ticket = crate::usecase::tickets::ticket_of(record);
-        let Some(owner) = customers.get(&ticket.customer_id) else {
-            continue;
-        };
-        rows.push((
-            ticket,
-            owner.name.as_str(),
-            ctx.usecases.tickets.calendar(owner.tier),
-        ));
-    }
-    let policy = &ctx.usecases.tickets.policy;
-    rows.sort_by_cached_key(|(ticket, _, cal)| {
-        crate::usecase::tickets::urgency(ticket, policy, cal, now)
-    });
     Ok(Answer::Ephemeral(blocks::ticket::ticket_list(
-        &rows, policy, now, lang,
+        &rows,
+        &tickets.policy,
+        now,
+        lang,
     )))
 }
 

@@ -184,6 +184,35 @@ impl Tickets {
         &self.calendars[tier_index(tier)]
     }
 
+    /// The workspace's open tickets (or one customer's), most urgent first, each with
+    /// its customer; a ticket of a customer no longer listed is left out.
+    pub async fn open_by_urgency(
+        &self,
+        team_id: &str,
+        customer_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Ticket, Customer)>, sqlx::Error> {
+        let records = self.store.open_tickets(team_id, customer_id).await?;
+        let customers: HashMap<i64, Customer> = self
+            .store
+            .customers(team_id)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let mut rows: Vec<(Ticket, Customer)> = records
+            .iter()
+            .filter_map(|r| {
+                let owner = customers.get(&r.customer_id)?;
+                Some((ticket_of(r), owner.clone()))
+            })
+            .collect();
+        rows.sort_by_cached_key(|(ticket, owner)| {
+            urgency(ticket, &self.policy, self.calendar(owner.tier), now)
+        });
+        Ok(rows)
+    }
+
     /// Opens a ticket for `customer`, `opened_at` (back-dated or now). Its clock has
     /// run in business time since then; thresholds already past fire at once, in
     /// order, marked late.
