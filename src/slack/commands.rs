@@ -163,56 +163,16 @@ async fn apply(
             )
             .await
         }
-        Command::TicketModal => {
-            let implied = ctx
-                .usecases
-                .store
-                .customer_by_channel(&cmd.team_id, &cmd.channel_id)
-                .await?;
-            let customers = match implied {
-                Some(_) => Vec::new(),
-                None => ctx.usecases.store.customers(&cmd.team_id).await?,
-            };
-            if implied.is_none() && customers.is_empty() {
-                return Err(name_a_customer(ctx, cmd, Form::Ticket, lang).await);
-            }
-            let Some(trigger) = cmd.trigger_id.clone() else {
-                return Err(Refusal::Message(help::error_with_usage(
-                    lang.pick(
-                        "Say the priority and what it is about.",
-                        "優先度と概要を指定してください。",
-                    ),
-                    Form::Ticket.usage(),
-                    lang,
-                )));
-            };
-            let view = blocks::ticket_modal::ticket_modal(
-                implied.as_ref(),
-                &customers,
-                None,
-                &blocks::ticket_modal::TicketModalMetadata {
-                    customer: implied.as_ref().map(|c| c.id),
-                    ..Default::default()
-                },
-                lang,
-            );
-            open_modal(ctx, &cmd.team_id, trigger, view, "ticket");
-            Ok(Answer::Nothing)
-        }
+        Command::TicketModal => ticket_modal(ctx, cmd, lang).await,
         Command::Escalation { priority, change } => {
             escalation_paths(ctx, cmd, priority, change, lang, now_ms).await
         }
         Command::Tickets { customer } => {
             let customer = match customer {
                 Some(r) => Some(named_customer(ctx, cmd, &r, Form::Tickets, lang).await?),
-                None => {
-                    ctx.usecases
-                        .store
-                        .customer_by_channel(&cmd.team_id, &cmd.channel_id)
-                        .await?
-                }
+                None => None,
             };
-            list_tickets(ctx, cmd, customer.as_ref(), lang, now_ms).await
+            list_tickets(ctx, cmd, customer, lang, now_ms).await
         }
         Command::Remind {
             customer,
@@ -238,6 +198,44 @@ async fn apply(
             super::roles::roles_command(ctx, cmd, change, lang, now_ms).await
         }
     }
+}
+
+/// `/readiness ticket` alone: the ticket modal, its customer the channel's if any.
+async fn ticket_modal(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<Answer, Refusal> {
+    let implied = ctx
+        .usecases
+        .store
+        .customer_by_channel(&cmd.team_id, &cmd.channel_id)
+        .await?;
+    let customers = match implied {
+        Some(_) => Vec::new(),
+        None => ctx.usecases.store.customers(&cmd.team_id).await?,
+    };
+    if implied.is_none() && customers.is_empty() {
+        return Err(name_a_customer(ctx, cmd, Form::Ticket, lang).await);
+    }
+    let Some(trigger) = cmd.trigger_id.clone() else {
+        return Err(Refusal::Message(help::error_with_usage(
+            lang.pick(
+                "Say the priority and what it is about.",
+                "優先度と概要を指定してください。",
+            ),
+            Form::Ticket.usage(),
+            lang,
+        )));
+    };
+    let view = blocks::ticket_modal::ticket_modal(
+        implied.as_ref(),
+        &customers,
+        None,
+        &blocks::ticket_modal::TicketModalMetadata {
+            customer: implied.as_ref().map(|c| c.id),
+            ..Default::default()
+        },
+        lang,
+    );
+    open_modal(ctx, &cmd.team_id, trigger, view, "ticket");
+    Ok(Answer::Nothing)
 }
 
 /// How far back `opened=` may go: further, and every clock would have run out long ago.
@@ -323,20 +321,9 @@ async fn open_ticket(
             now,
         )
         .await?;
-    Ok(Answer::Ephemeral(Message::plain(match lang {
-        Lang::En => format!(
-            ":ticket: *{}* ({}) opened for {}: it is being posted in <#{channel}>, with its SLA timers.",
-            ticket.label(),
-            priority.as_str(),
-            crate::blocks::name(&customer.name)
-        ),
-        Lang::Ja => format!(
-            ":ticket: {} の *{}*（{}）を起票しました。<#{channel}> に SLA タイマー付きで投稿します。",
-            crate::blocks::name(&customer.name),
-            ticket.label(),
-            priority.as_str()
-        ),
-    })))
+    Ok(Answer::Ephemeral(blocks::ticket::opened(
+        &ticket, customer, &channel, lang,
+    )))
 }
 
 /// Shows the escalation paths, or (admins only) sets one.
@@ -403,17 +390,27 @@ async fn escalation_paths(
     ))))
 }
 
+/// The open tickets of the customer named, else of the channel's, else of the workspace.
 async fn list_tickets(
     ctx: &Context,
     cmd: &SlashCommand,
-    customer: Option<&Customer>,
+    named: Option<Customer>,
     lang: Lang,
     now_ms: i64,
 ) -> Result<Answer, Refusal> {
+    let customer = match named {
+        Some(c) => Some(c),
+        None => {
+            ctx.usecases
+                .store
+                .customer_by_channel(&cmd.team_id, &cmd.channel_id)
+                .await?
+        }
+    };
     let now = crate::time_source::at_ms(now_ms);
     let tickets = &ctx.usecases.tickets;
     let open = tickets
-        .open_by_urgency(&cmd.team_id, customer.map(|c| c.id), now)
+        .open_by_urgency(&cmd.team_id, customer.as_ref().map(|c| c.id), now)
         .await?;
     let (open, owners): (Vec<_>, Vec<Customer>) = open.into_iter().unzip();
     let rows: Vec<_> = open
