@@ -60,7 +60,8 @@ pub enum Changed {
     /// The channel named belongs to another customer.
     ChannelTaken,
     Saved {
-        after: Customer,
+        /// Boxed: a customer is large, the other outcomes are nothing.
+        after: Box<Customer>,
         /// Open tickets re-planned for a new tier's hours.
         replanned: usize,
     },
@@ -213,7 +214,10 @@ impl UseCases {
         }
         let replanned = self.follow_up(before, &after, change, actor, now).await?;
         self.delivery.checklist_changed();
-        Ok(Changed::Saved { after, replanned })
+        Ok(Changed::Saved {
+            after: Box::new(after),
+            replanned,
+        })
     }
 
     /// What a change sets off: re-planned deadlines, resumed or re-planned reminders.
