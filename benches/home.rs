@@ -12,17 +12,17 @@ use std::time::{Duration, Instant};
 use axum::{Json, Router, routing::any};
 use chrono::Utc;
 use readiness::config::Secret;
-use readiness::delivery::home::Home;
 use readiness::delivery::slack_api::SlackApi;
 use readiness::delivery::users::Users;
 use readiness::domain::checklist::Tier;
 use readiness::domain::i18n::Lang;
 use readiness::domain::policy::Policy;
 use readiness::domain::template::Template;
+use readiness::slack::home::Home;
 use readiness::store::audit::{Actor, Source};
 use readiness::store::tickets::NewTicket;
 use readiness::store::{ItemChange, NewCustomer, Store};
-use readiness::support::Support;
+use readiness::usecase::tickets::Tickets;
 
 const BIG: &str = "TBIG";
 const SMALL: &str = "TSMALL";
@@ -136,7 +136,7 @@ async fn run(url: &str, label: &str, stub: &str) {
     // Reopened, as a running app would be, with its cache loaded at start.
     store.close().await;
     let store = Store::connect(url).await.unwrap();
-    let support = Support::new(
+    let support = Tickets::new(
         store.clone(),
         Arc::new(Policy::default()),
         Lang::En,

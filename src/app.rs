@@ -7,16 +7,17 @@ use tokio::{net::TcpListener, sync::watch};
 use tracing::{info, warn};
 
 use crate::config::Settings;
-use crate::delivery::{home::Home, slack_api::SlackApi, users::Users, worker};
+use crate::delivery::{slack_api::SlackApi, users::Users, worker};
 use crate::domain::template::Template;
 use crate::http::{self, HttpState, signature::Verifier};
 use crate::metrics::Metrics;
-use crate::reminders::Reminders;
 use crate::scheduler;
-use crate::slack::Context;
+use crate::slack::{Context, home::Home};
 use crate::store::Store;
-use crate::support::Support;
 use crate::time_source::TimeSource;
+use crate::usecase::UseCases;
+use crate::usecase::reminders::Reminders;
+use crate::usecase::tickets::Tickets;
 
 /// How long in-flight Slack work may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -103,7 +104,7 @@ impl App {
             policy.escalation.paths = Default::default();
             policy.escalation.internal_channel = None;
         }
-        let support = Support::new(
+        let support = Tickets::new(
             store.clone(),
             Arc::new(policy),
             settings.channel_language,
@@ -180,14 +181,16 @@ impl App {
         }
         let state = HttpState {
             ctx: Context {
-                store: store.clone(),
-                template: template.clone(),
-                delivery,
+                usecases: UseCases {
+                    store: store.clone(),
+                    template: template.clone(),
+                    delivery,
+                    users,
+                    tickets: support,
+                    reminders,
+                },
                 api: api.clone(),
-                users,
                 channel_lang: settings.channel_language,
-                support,
-                reminders,
                 home,
                 limits: Arc::new(crate::slack::limits::CommandLimits::new(
                     settings.commands_per_user_per_minute,
@@ -239,8 +242,8 @@ impl App {
     ) -> anyhow::Result<()> {
         info!(
             address = %listener.local_addr()?,
-            database = self.state.ctx.store.dialect(),
-            items = self.state.ctx.template.item_count(),
+            database = self.state.ctx.usecases.store.dialect(),
+            items = self.state.ctx.usecases.template.item_count(),
             "listening"
         );
         http::serve(
@@ -257,7 +260,7 @@ impl App {
     /// Stops the loops and lets queued Slack work finish (within [`DRAIN_TIMEOUT`]).
     pub async fn stop(self) {
         info!("shutting down: finishing queued Slack work");
-        let store = self.state.ctx.store.clone();
+        let store = self.state.ctx.usecases.store.clone();
         let _ = self.stop_tx.send(true);
         // Jobs end when every handle to the queue is gone.
         drop(self.state);
@@ -352,7 +355,7 @@ const QUIET_EVERY: std::time::Duration = std::time::Duration::from_millis(15);
 /// clock is moved to each due row in turn; on the real one, it sleeps. The shell and the
 /// tests drive the app with it.
 pub async fn settle(ctx: &Context, horizon_ms: i64) -> Result<(), String> {
-    let time = &ctx.support.time;
+    let time = &ctx.usecases.tickets.time;
     let until = time.now_ms() + horizon_ms;
     // Reset whenever time moves on: a long wait that keeps firing is not stuck.
     let mut started = std::time::Instant::now();
@@ -392,10 +395,10 @@ pub async fn settle(ctx: &Context, horizon_ms: i64) -> Result<(), String> {
 }
 
 async fn is_busy(ctx: &Context, next_due: Option<i64>, now: i64) -> Result<bool, String> {
-    let store = &ctx.store;
+    let store = &ctx.usecases.store;
     let db = |e: sqlx::Error| format!("database: {e}");
-    let updater = ctx.delivery.updater();
-    if ctx.delivery.unfinished() > 0
+    let updater = ctx.usecases.delivery.updater();
+    if ctx.usecases.delivery.unfinished() > 0
         || next_due.is_some_and(|due| due <= now)
         || updater.is_busy()
         || store.outbox_in_flight().await.map_err(db)?
@@ -406,7 +409,7 @@ async fn is_busy(ctx: &Context, next_due: Option<i64>, now: i64) -> Result<bool,
     // in `next_due`. Any it does not know of (changed without a wake-up, or by another
     // replica) it is told about, and the app is busy until it has looked.
     if updater.next_at.is_none() && !store.stale_messages(1).await.map_err(db)?.is_empty() {
-        ctx.delivery.look_for_stale();
+        ctx.usecases.delivery.look_for_stale();
         return Ok(true);
     }
     Ok(false)
@@ -415,13 +418,13 @@ async fn is_busy(ctx: &Context, next_due: Option<i64>, now: i64) -> Result<bool,
 /// The earliest of the next SLA timer, reminder, sendable outbox row and checklist
 /// update the updater waits to make.
 async fn next_due(ctx: &Context) -> Result<Option<i64>, String> {
-    let store = &ctx.store;
+    let store = &ctx.usecases.store;
     let db = |e: sqlx::Error| format!("database: {e}");
     Ok([
         store.next_timer_due().await.map_err(db)?,
         store.next_reminder_due().await.map_err(db)?,
         store.next_outbox_due().await.map_err(db)?,
-        ctx.delivery.updater().next_at,
+        ctx.usecases.delivery.updater().next_at,
     ]
     .into_iter()
     .flatten()

@@ -11,19 +11,19 @@
 //! - `domain/`    pure: the template, checklist progress, the command grammar, slugs,
 //!   and the records the store keeps (audit entries, reminders).
 //! - `config.rs`  settings: flags, environment and the optional TOML file.
-//! - `blocks/`    pure renderers: domain state → Block Kit, within Slack's limits.
+//! - `blocks/`    pure renderers: domain state → Block Kit, within Slack's limits, and
+//!   the report's chart as a PNG.
 //! - `store/`     one storage interface; SQLite and PostgreSQL behind it.
-//! - `support/`   support requests: the use cases joining the SLA domain, the store
-//!   and the outbox.
-//! - `reminders/` scheduled reminders: the use cases joining the schedule grammar, the
-//!   store and the outbox.
-//! - `reports/`   the monthly report: a customer's readiness and a month's tickets, as
-//!   figures, a chart, CSV and JSON.
 //! - `delivery/`  outbound: the Slack Web API client and the background worker that
 //!   creates channels, posts and coalesces message updates.
+//! - `usecase/`   what the app does, whoever asks (a command, a click, a modal, an
+//!   event, the shell or the scheduler): the checklist, customers, tickets with their
+//!   SLA clocks, reminders and reports, joining the domain, the store and the outbox.
+//!   They return outcomes and typed refusals; the edges render them.
 //! - `scheduler/` the only part that waits on time: fires due SLA rows and sends the
 //!   outbox, paced per channel, across replicas.
-//! - `slack/`     inbound: commands (parse → apply), interactions, events.
+//! - `slack/`     the Slack edge: commands, interactions, events (parse → authorize →
+//!   one use case → render → answer) and the App Home.
 //! - `http/`      the router, the signature check, the OAuth install flow, health and
 //!   metrics.
 //! - `socket/`    Socket Mode: the same inbound handlers over Slack's WebSocket.
@@ -43,13 +43,11 @@ pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod metrics;
-pub mod reminders;
-pub mod reports;
 pub mod scheduler;
 pub mod shell;
 pub mod slack;
 pub mod slack_fake;
 pub mod socket;
 pub mod store;
-pub mod support;
 pub mod time_source;
+pub mod usecase;

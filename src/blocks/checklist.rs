@@ -365,6 +365,71 @@ pub fn assigned_dm(
     })
 }
 
+/// The answer to `/readiness done` or `undo`: whether it changed, and the category's
+/// progress afterwards.
+pub fn ticked(
+    item: &Item,
+    category: &Category,
+    progress: Progress,
+    done: bool,
+    changed: bool,
+    lang: Lang,
+) -> Message {
+    let label = escape(item.label(lang));
+    let progress = format!(
+        "{} {}/{}",
+        category.label(lang),
+        progress.done,
+        progress.applicable
+    );
+    let key = &item.key;
+    Message::plain(match (done, changed, lang) {
+        (true, true, Lang::En) => {
+            format!(":white_check_mark: *{key}* {label} is done. {progress}")
+        }
+        (true, true, Lang::Ja) => {
+            format!(":white_check_mark: *{key}* {label} を完了にしました。{progress}")
+        }
+        (false, true, Lang::En) => {
+            format!(":leftwards_arrow_with_hook: *{key}* {label} is open again. {progress}")
+        }
+        (false, true, Lang::Ja) => {
+            format!(":leftwards_arrow_with_hook: *{key}* {label} を未完了に戻しました。{progress}")
+        }
+        (true, false, Lang::En) => format!("*{key}* {label} was already done."),
+        (true, false, Lang::Ja) => format!("*{key}* {label} はすでに完了しています。"),
+        (false, false, Lang::En) => format!("*{key}* {label} was not done."),
+        (false, false, Lang::Ja) => format!("*{key}* {label} はまだ完了していません。"),
+    })
+}
+
+/// The answer to `/readiness assign`.
+pub fn assigned(
+    customer: &Customer,
+    item: &Item,
+    user: &str,
+    due: Option<chrono::NaiveDate>,
+    lang: Lang,
+) -> Message {
+    let due_text = due
+        .map(|d| format!(" ({} {d})", lang.pick("due", "期限")))
+        .unwrap_or_default();
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":bust_in_silhouette: *{}* {} of {} is now <@{user}>'s{due_text}.",
+            item.key,
+            escape(item.label(lang)),
+            super::name(&customer.name)
+        ),
+        Lang::Ja => format!(
+            ":bust_in_silhouette: {} の *{}* {} を <@{user}> さんに割り当てました{due_text}。",
+            super::name(&customer.name),
+            item.key,
+            escape(item.label(lang))
+        ),
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -14,7 +14,9 @@
 //! ephemeral copy (which Slack sends without the message) still knows its group.
 
 pub mod audit;
+pub mod chart;
 pub mod checklist;
+pub mod customer;
 pub mod help;
 pub mod home;
 pub mod ids;

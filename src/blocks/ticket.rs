@@ -9,6 +9,7 @@ use super::{
     section,
 };
 use crate::domain::calendar::Calendar;
+use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
 use crate::domain::sla::{Priority, SlaState, Target, short};
@@ -271,6 +272,24 @@ pub fn manual_escalation(ticket: &Ticket, by: &str, named: &[String], lang: Lang
         format!("{} escalated: {}", ticket.label(), named.join(" ")),
         vec![section(&text)],
     )
+}
+
+/// The answer to `/readiness ticket …`: the ticket opened, and where it is posted.
+pub fn opened(ticket: &Ticket, customer: &Customer, channel: &str, lang: Lang) -> Message {
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":ticket: *{}* ({}) opened for {}: it is being posted in <#{channel}>, with its SLA timers.",
+            ticket.label(),
+            ticket.priority.as_str(),
+            super::name(&customer.name)
+        ),
+        Lang::Ja => format!(
+            ":ticket: {} の *{}*（{}）を起票しました。<#{channel}> に SLA タイマー付きで投稿します。",
+            super::name(&customer.name),
+            ticket.label(),
+            ticket.priority.as_str()
+        ),
+    })
 }
 
 /// The open tickets, worst first (ordered by the caller).

@@ -2,7 +2,6 @@
 //! caused it has been acknowledged.
 
 pub mod clicks;
-pub mod home;
 pub mod slack_api;
 pub mod users;
 pub mod worker;

@@ -163,7 +163,13 @@ async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Body
             };
         }
     };
-    match slack::commands::handle(&state.ctx, &command, state.ctx.support.time.now_ms()).await {
+    match slack::commands::handle(
+        &state.ctx,
+        &command,
+        state.ctx.usecases.tickets.time.now_ms(),
+    )
+    .await
+    {
         Answer::Ephemeral(message) => Json(message.ephemeral()).into_response(),
         Answer::Nothing => StatusCode::OK.into_response(),
     }
@@ -189,8 +195,12 @@ async fn interactions(State(state): State<HttpState>, headers: HeaderMap, body: 
             return malformed("malformed interaction payload");
         }
     };
-    match slack::interactions::handle(&state.ctx, interaction, state.ctx.support.time.now_ms())
-        .await
+    match slack::interactions::handle(
+        &state.ctx,
+        interaction,
+        state.ctx.usecases.tickets.time.now_ms(),
+    )
+    .await
     {
         Reply::Ack => StatusCode::OK.into_response(),
         Reply::Json(value) => Json(value).into_response(),
@@ -206,7 +216,13 @@ async fn events(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
         Ok(envelope) => envelope,
         Err(_) => return malformed("malformed event body"),
     };
-    match slack::events::handle(&state.ctx, envelope, state.ctx.support.time.now_ms()).await {
+    match slack::events::handle(
+        &state.ctx,
+        envelope,
+        state.ctx.usecases.tickets.time.now_ms(),
+    )
+    .await
+    {
         Ok(EventReply::Challenge(challenge)) => {
             Json(serde_json::json!({ "challenge": challenge })).into_response()
         }
@@ -273,7 +289,7 @@ pub async fn serve(
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {
-    match state.ctx.store.ping().await {
+    match state.ctx.usecases.store.ping().await {
         Ok(()) => plain(StatusCode::OK, "ready"),
         Err(e) => {
             warn!(error = %e, "database does not answer");
@@ -283,7 +299,7 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 }
 
 async fn metrics_text(State(state): State<HttpState>) -> Response {
-    match state.ctx.store.outbox_counts().await {
+    match state.ctx.usecases.store.outbox_counts().await {
         Ok(counts) => {
             state.metrics.outbox_pending.set(counts.pending);
             state.metrics.outbox_failed.set(counts.failed);

@@ -202,7 +202,7 @@ pub async fn install(State(state): State<HttpState>) -> Response {
         );
     }
     let nonce = hex::encode(nonce);
-    let signed = installer.issue_state(&nonce, state.ctx.support.time.now_ms());
+    let signed = installer.issue_state(&nonce, state.ctx.usecases.tickets.time.now_ms());
     let secure = if installer.redirect_uri.starts_with("https://") {
         "; Secure"
     } else {
@@ -247,7 +247,7 @@ pub async fn callback(
     let Some(installer) = &state.installer else {
         return not_enabled();
     };
-    let now = state.ctx.support.time.now_ms();
+    let now = state.ctx.usecases.tickets.time.now_ms();
     let nonce = cookie_nonce(&headers);
     let checked = installer.check_state(
         query.get("state").map_or("", String::as_str),
@@ -272,6 +272,7 @@ pub async fn callback(
     // replaying the link cannot burn it for the installer.
     match state
         .ctx
+        .usecases
         .store
         .spend_oauth_state(
             nonce.as_deref().unwrap_or_default(),
@@ -393,7 +394,7 @@ pub async fn callback(
         installed_at: now,
         uninstalled_at: None,
     };
-    if let Err(e) = state.ctx.store.save_installation(&install).await {
+    if let Err(e) = state.ctx.usecases.store.save_installation(&install).await {
         warn!(error = %e, "cannot store an installation");
         return page(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -8,8 +8,8 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::metrics::Metrics;
-use crate::reminders::Reminders;
-use crate::support::Support;
+use crate::usecase::reminders::Reminders;
+use crate::usecase::tickets::Tickets;
 
 /// How often the audit retention is enforced.
 const RETENTION_EVERY_MS: i64 = 24 * 3600 * 1000;
@@ -18,7 +18,7 @@ const RETENTION_EVERY_MS: i64 = 24 * 3600 * 1000;
 pub const OUTBOX_SENT_KEPT_MS: i64 = 7 * 24 * 3600 * 1000;
 
 pub async fn run(
-    support: Support,
+    support: Tickets,
     reminders: Reminders,
     metrics: Metrics,
     mut shutdown: watch::Receiver<bool>,
@@ -98,7 +98,7 @@ pub async fn run(
 
 /// Deletes the data of workspaces uninstalled longer ago than the policy's retention,
 /// when one is due; returns when the next one will be.
-async fn purge_uninstalled(support: &Support, now: DateTime<Utc>) -> Option<i64> {
+async fn purge_uninstalled(support: &Tickets, now: DateTime<Utc>) -> Option<i64> {
     let kept = support.policy.retention.uninstalled.num_milliseconds();
     let due = |uninstalled_at: Option<i64>| uninstalled_at.map(|at| at + kept + 1);
     let store = &support.store;
@@ -128,7 +128,7 @@ async fn purge_uninstalled(support: &Support, now: DateTime<Utc>) -> Option<i64>
 
 /// Deletes outbox rows sent more than [`OUTBOX_SENT_KEPT_MS`] ago (their keys have done
 /// their work: every key names one occurrence), so the table does not grow for ever.
-async fn prune_sent_outbox(support: &Support, now: DateTime<Utc>) {
+async fn prune_sent_outbox(support: &Tickets, now: DateTime<Utc>) {
     let before = now.timestamp_millis() - OUTBOX_SENT_KEPT_MS;
     match support.store.prune_sent_outbox(before).await {
         Ok(0) => {}
@@ -139,7 +139,7 @@ async fn prune_sent_outbox(support: &Support, now: DateTime<Utc>) {
 
 /// Deletes audit entries older than the policy's retention (never younger than the
 /// seed's 90 days: the policy refuses less and the database refuses the delete).
-async fn purge_old_audit(support: &Support, now: DateTime<Utc>) {
+async fn purge_old_audit(support: &Tickets, now: DateTime<Utc>) {
     let before = now - support.policy.retention.audit;
     match support.store.purge_audit(before.timestamp_millis()).await {
         Ok(0) => {}

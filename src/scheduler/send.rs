@@ -19,13 +19,13 @@ use crate::domain::report::Month;
 use crate::domain::sla::Target;
 use crate::domain::template::Template;
 use crate::metrics::Metrics;
-use crate::reminders::{DigestBody, ItemDueBody, ReminderBody};
-use crate::reports::{self, ReportBody};
 use crate::store::outbox::{
     AssignedDm, Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, bulk_lane, is_bulk, kind,
 };
 use crate::store::tickets::TicketRecord;
-use crate::support::{EscalationBody, Support, ticket_of};
+use crate::usecase::reminders::{DigestBody, ItemDueBody, ReminderBody};
+use crate::usecase::reports::{self, ReportBody};
+use crate::usecase::tickets::{EscalationBody, Tickets, ticket_of};
 
 /// Gap between two posts to one channel (Slack allows about one a second).
 pub const CHANNEL_GAP_MS: i64 = 1100;
@@ -104,7 +104,7 @@ fn unsendable(what: &str) -> Failed {
 
 #[derive(Clone)]
 pub struct Sender {
-    pub support: Support,
+    pub support: Tickets,
     pub api: SlackApi,
     pub metrics: Metrics,
     /// For the items an assignee DM names, and the assignee's language.
@@ -120,7 +120,7 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(
-        support: Support,
+        support: Tickets,
         api: SlackApi,
         metrics: Metrics,
         template: Arc<Template>,

@@ -1,14 +1,12 @@
 //! `/readiness`: parse the text, apply it, answer.
 
-use std::collections::HashMap;
-
 use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 
 use super::{Context, busy, internal_error, open_modal};
 use crate::blocks::{self, Message, checklist, escape, help};
 use crate::delivery::worker::Job;
-use crate::domain::checklist::{Tier, category_progress, overall_progress};
+use crate::domain::checklist::{Tier, overall_progress};
 use crate::domain::command::{
     self, Command, CustomerRef, Form, Opened, PathChange, Word, looks_like_item_key,
 };
@@ -16,11 +14,10 @@ use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::roles::Act;
 use crate::domain::sla::Priority;
-use crate::domain::slug::slugify;
 use crate::domain::template::{Category, Item};
+use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
-use crate::store::outbox::{AssignedDm, Enqueue};
-use crate::store::{CreateCustomerError, ItemChange, NewCustomer};
+use crate::usecase::customers::{CreateRefusal, Created, NewCustomerRequest, NotFound};
 
 /// The fields of a slash command the app uses (`token` and `user_name` are deprecated).
 #[derive(Debug, Clone, Deserialize)]
@@ -65,7 +62,11 @@ pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
         return Answer::Ephemeral(super::not_installed(ctx, Lang::En));
     }
     if let Err(limited) = ctx.limits.check(&cmd.team_id, &cmd.user_id) {
-        let lang = ctx.users.lang_for(&cmd.team_id, &cmd.user_id).await;
+        let lang = ctx
+            .usecases
+            .users
+            .lang_for(&cmd.team_id, &cmd.user_id)
+            .await;
         return Answer::Ephemeral(limited.answer(lang));
     }
     // Who the person is comes first: a guest is told no before anything else, and
@@ -81,7 +82,11 @@ pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
         now_ms,
     )
     .await;
-    let lang = ctx.users.lang_for(&cmd.team_id, &cmd.user_id).await;
+    let lang = ctx
+        .usecases
+        .users
+        .lang_for(&cmd.team_id, &cmd.user_id)
+        .await;
     let parsed = match (parsed, allowed.is_ok()) {
         (Ok(parsed), _) => parsed,
         (Err(e), true) => return Answer::Ephemeral(help::parse_error(&e, lang)),
@@ -129,59 +134,15 @@ async fn apply(
                 due: due.map(Some),
                 ..Default::default()
             };
+            let actor = Actor::new(&cmd.user_id, Source::Command);
+            let now = crate::time_source::at_ms(now_ms);
             let update = ctx
-                .store
-                .change_item(
-                    customer.id,
-                    &item.key,
-                    &change,
-                    Actor::new(&cmd.user_id, Source::Command),
-                    now_ms,
-                )
-                .await?;
-            ctx.delivery.checklist_changed();
-            let assignee_tz = ctx.users.tz_of(&cmd.team_id, &user).await;
-            ctx.reminders
-                .plan_item_due(
-                    &customer,
-                    &item.key,
-                    &update,
-                    assignee_tz,
-                    Actor::new(&cmd.user_id, Source::Command),
-                    crate::time_source::at_ms(now_ms),
-                )
-                .await?;
-            if update.before.assignee.as_deref() != Some(user.as_str()) && user != cmd.user_id {
-                let dm = AssignedDm {
-                    customer_id: customer.id,
-                    item: item.key.clone(),
-                    by: cmd.user_id.clone(),
-                    due: update.after.due,
-                };
-                let row = Enqueue::assigned_dm(&cmd.team_id, &user, &dm, now_ms);
-                if let Err(e) = ctx.store.enqueue(&row, now_ms).await {
-                    tracing::warn!(error = %e, "cannot record the assignee's DM");
-                }
-            }
-            let due_text = update
-                .after
-                .due
-                .map(|d| format!(" ({} {d})", lang.pick("due", "期限")))
-                .unwrap_or_default();
-            Ok(Answer::Ephemeral(Message::plain(match lang {
-                Lang::En => format!(
-                    ":bust_in_silhouette: *{}* {} of {} is now <@{user}>'s{due_text}.",
-                    item.key,
-                    escape(item.label(lang)),
-                    crate::blocks::name(&customer.name)
-                ),
-                Lang::Ja => format!(
-                    ":bust_in_silhouette: {} の *{}* {} を <@{user}> さんに割り当てました{due_text}。",
-                    crate::blocks::name(&customer.name),
-                    item.key,
-                    escape(item.label(lang))
-                ),
-            })))
+                .usecases
+                .change_item(&cmd.team_id, &customer, &item.key, &change, actor, now)
+                .await
+                .map_err(|e| Refusal::Internal(e.into()))?;
+            let assigned = checklist::assigned(&customer, item, &user, update.after.due, lang);
+            Ok(Answer::Ephemeral(assigned))
         }
         Command::Done { customer, item } => {
             tick(ctx, cmd, customer, &item, true, Form::Done, lang, now_ms).await
@@ -202,54 +163,16 @@ async fn apply(
             )
             .await
         }
-        Command::TicketModal => {
-            let implied = ctx
-                .store
-                .customer_by_channel(&cmd.team_id, &cmd.channel_id)
-                .await?;
-            let customers = match implied {
-                Some(_) => Vec::new(),
-                None => ctx.store.customers(&cmd.team_id).await?,
-            };
-            if implied.is_none() && customers.is_empty() {
-                return Err(name_a_customer(ctx, cmd, Form::Ticket, lang).await);
-            }
-            let Some(trigger) = cmd.trigger_id.clone() else {
-                return Err(Refusal::Message(help::error_with_usage(
-                    lang.pick(
-                        "Say the priority and what it is about.",
-                        "優先度と概要を指定してください。",
-                    ),
-                    Form::Ticket.usage(),
-                    lang,
-                )));
-            };
-            let view = blocks::ticket_modal::ticket_modal(
-                implied.as_ref(),
-                &customers,
-                None,
-                &blocks::ticket_modal::TicketModalMetadata {
-                    customer: implied.as_ref().map(|c| c.id),
-                    ..Default::default()
-                },
-                lang,
-            );
-            open_modal(ctx, &cmd.team_id, trigger, view, "ticket");
-            Ok(Answer::Nothing)
-        }
+        Command::TicketModal => ticket_modal(ctx, cmd, lang).await,
         Command::Escalation { priority, change } => {
             escalation_paths(ctx, cmd, priority, change, lang, now_ms).await
         }
         Command::Tickets { customer } => {
             let customer = match customer {
                 Some(r) => Some(named_customer(ctx, cmd, &r, Form::Tickets, lang).await?),
-                None => {
-                    ctx.store
-                        .customer_by_channel(&cmd.team_id, &cmd.channel_id)
-                        .await?
-                }
+                None => None,
             };
-            list_tickets(ctx, cmd, customer.as_ref(), lang, now_ms).await
+            list_tickets(ctx, cmd, customer, lang, now_ms).await
         }
         Command::Remind {
             customer,
@@ -275,6 +198,44 @@ async fn apply(
             super::roles::roles_command(ctx, cmd, change, lang, now_ms).await
         }
     }
+}
+
+/// `/readiness ticket` alone: the ticket modal, its customer the channel's if any.
+async fn ticket_modal(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<Answer, Refusal> {
+    let implied = ctx
+        .usecases
+        .store
+        .customer_by_channel(&cmd.team_id, &cmd.channel_id)
+        .await?;
+    let customers = match implied {
+        Some(_) => Vec::new(),
+        None => ctx.usecases.store.customers(&cmd.team_id).await?,
+    };
+    if implied.is_none() && customers.is_empty() {
+        return Err(name_a_customer(ctx, cmd, Form::Ticket, lang).await);
+    }
+    let Some(trigger) = cmd.trigger_id.clone() else {
+        return Err(Refusal::Message(help::error_with_usage(
+            lang.pick(
+                "Say the priority and what it is about.",
+                "優先度と概要を指定してください。",
+            ),
+            Form::Ticket.usage(),
+            lang,
+        )));
+    };
+    let view = blocks::ticket_modal::ticket_modal(
+        implied.as_ref(),
+        &customers,
+        None,
+        &blocks::ticket_modal::TicketModalMetadata {
+            customer: implied.as_ref().map(|c| c.id),
+            ..Default::default()
+        },
+        lang,
+    );
+    open_modal(ctx, &cmd.team_id, trigger, view, "ticket");
+    Ok(Answer::Nothing)
 }
 
 /// How far back `opened=` may go: further, and every clock would have run out long ago.
@@ -304,7 +265,7 @@ async fn open_ticket(
         })));
     };
     let now = crate::time_source::at_ms(now_ms);
-    let cal = ctx.support.calendar(customer.tier);
+    let cal = ctx.usecases.tickets.calendar(customer.tier);
     let opened_at = match opened {
         None => now,
         Some(Opened::Exact(t)) => t.with_timezone(&Utc),
@@ -346,7 +307,8 @@ async fn open_ticket(
         )));
     }
     let ticket = ctx
-        .support
+        .usecases
+        .tickets
         .open(
             customer,
             &channel,
@@ -359,20 +321,9 @@ async fn open_ticket(
             now,
         )
         .await?;
-    Ok(Answer::Ephemeral(Message::plain(match lang {
-        Lang::En => format!(
-            ":ticket: *{}* ({}) opened for {}: it is being posted in <#{channel}>, with its SLA timers.",
-            ticket.label(),
-            priority.as_str(),
-            crate::blocks::name(&customer.name)
-        ),
-        Lang::Ja => format!(
-            ":ticket: {} の *{}*（{}）を起票しました。<#{channel}> に SLA タイマー付きで投稿します。",
-            crate::blocks::name(&customer.name),
-            ticket.label(),
-            priority.as_str()
-        ),
-    })))
+    Ok(Answer::Ephemeral(blocks::ticket::opened(
+        &ticket, customer, &channel, lang,
+    )))
 }
 
 /// Shows the escalation paths, or (admins only) sets one.
@@ -390,7 +341,8 @@ async fn escalation_paths(
             PathChange::Set(levels) => Some(levels.as_slice()),
             PathChange::Clear => None,
         };
-        ctx.store
+        ctx.usecases
+            .store
             .set_escalation_path(
                 &cmd.team_id,
                 priority.as_str(),
@@ -400,7 +352,7 @@ async fn escalation_paths(
             )
             .await?;
     }
-    let paths = ctx.support.paths().await?;
+    let paths = ctx.usecases.tickets.paths().await?;
     let shown: Vec<Priority> = match priority {
         Some(p) => vec![p],
         None => Priority::ALL.to_vec(),
@@ -438,47 +390,45 @@ async fn escalation_paths(
     ))))
 }
 
+/// The open tickets of the customer named, else of the channel's, else of the workspace.
 async fn list_tickets(
     ctx: &Context,
     cmd: &SlashCommand,
-    customer: Option<&Customer>,
+    named: Option<Customer>,
     lang: Lang,
     now_ms: i64,
 ) -> Result<Answer, Refusal> {
+    let customer = match named {
+        Some(c) => Some(c),
+        None => {
+            ctx.usecases
+                .store
+                .customer_by_channel(&cmd.team_id, &cmd.channel_id)
+                .await?
+        }
+    };
     let now = crate::time_source::at_ms(now_ms);
-    let records = ctx
-        .store
-        .open_tickets(&cmd.team_id, customer.map(|c| c.id))
+    let tickets = &ctx.usecases.tickets;
+    let open = tickets
+        .open_by_urgency(&cmd.team_id, customer.as_ref().map(|c| c.id), now)
         .await?;
-    let customers: HashMap<i64, Customer> = ctx
-        .store
-        .customers(&cmd.team_id)
-        .await?
+    let (open, owners): (Vec<_>, Vec<Customer>) = open.into_iter().unzip();
+    let rows: Vec<_> = open
         .into_iter()
-        .map(|c| (c.id, c))
+        .zip(&owners)
+        .map(|(ticket, owner)| (ticket, owner.name.as_str(), tickets.calendar(owner.tier)))
         .collect();
-    let mut rows = Vec::with_capacity(records.len());
-    for record in &records {
-        let ticket = crate::support::ticket_of(record);
-        let Some(owner) = customers.get(&ticket.customer_id) else {
-            continue;
-        };
-        rows.push((
-            ticket,
-            owner.name.as_str(),
-            ctx.support.calendar(owner.tier),
-        ));
-    }
-    let policy = &ctx.support.policy;
-    rows.sort_by_cached_key(|(ticket, _, cal)| crate::support::urgency(ticket, policy, cal, now));
     Ok(Answer::Ephemeral(blocks::ticket::ticket_list(
-        &rows, policy, now, lang,
+        &rows,
+        &tickets.policy,
+        now,
+        lang,
     )))
 }
 
 async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<Answer, Refusal> {
-    let customers = ctx.store.customers(&cmd.team_id).await?;
-    let states = ctx.store.team_item_states(&cmd.team_id).await?;
+    let customers = ctx.usecases.store.customers(&cmd.team_id).await?;
+    let states = ctx.usecases.store.team_item_states(&cmd.team_id).await?;
     let empty = Default::default();
     let with_progress: Vec<(Customer, bool, _)> = customers
         .into_iter()
@@ -487,7 +437,7 @@ async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<An
             let yours = c.created_by == cmd.user_id
                 || s.values()
                     .any(|i| i.assignee.as_deref() == Some(cmd.user_id.as_str()));
-            let p = overall_progress(&ctx.template, s);
+            let p = overall_progress(&ctx.usecases.template, s);
             (c, yours, p)
         })
         .collect();
@@ -504,7 +454,7 @@ async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<An
         (yours, help::Listed::Yours { others })
     };
     Ok(Answer::Ephemeral(help::help(
-        &ctx.template,
+        &ctx.usecases.template,
         &listed,
         kind,
         lang,
@@ -522,119 +472,31 @@ async fn new_customer(
     lang: Lang,
     now_ms: i64,
 ) -> Result<Answer, Refusal> {
-    let numbered = slug.is_none() && slugify(&name).is_none();
-    let mut slug = match slug.or_else(|| slugify(&name)) {
-        Some(slug) => slug,
-        None => ctx.store.free_numbered_slug(&cmd.team_id).await?,
-    };
-    let tier = tier.unwrap_or(Tier::Standard);
-    let mut attempts = 0;
-    let customer = loop {
-        let new = NewCustomer {
-            team_id: cmd.team_id.clone(),
-            slug: slug.clone(),
-            name: name.clone(),
-            tier,
-            channel_id: channel.clone(),
-            created_by: cmd.user_id.clone(),
-            created_at: now_ms,
-        };
-        match ctx.store.create_customer(&new).await {
-            Ok(customer) => break customer,
-            // Two `c<n>` customers created at once: the later one takes the next number.
-            Err(CreateCustomerError::SlugTaken(_)) if numbered && attempts < 5 => {
-                attempts += 1;
-                slug = ctx.store.free_numbered_slug(&cmd.team_id).await?;
-            }
-            Err(CreateCustomerError::SlugTaken(existing)) => {
-                return Err(Refusal::Message(help::error_with_usage(
-                    &match lang {
-                        Lang::En => format!(
-                            "*{}* already exists as `{}`{}. Choose another name or `slug=`.",
-                            crate::blocks::name(&existing.name),
-                            existing.slug,
-                            channel_suffix(&existing)
-                        ),
-                        Lang::Ja => format!(
-                            "*{}* はすでに `{}` として登録されています{}。別の名前か `slug=` を指定してください。",
-                            crate::blocks::name(&existing.name),
-                            existing.slug,
-                            channel_suffix(&existing)
-                        ),
-                    },
-                    &format!("/readiness show {}", existing.slug),
-                    lang,
-                )));
-            }
-            Err(CreateCustomerError::ChannelTaken(existing)) => {
-                return Err(Refusal::Message(Message::plain(match lang {
-                    Lang::En => format!(
-                        "That channel already belongs to *{}* (`{}`).",
-                        crate::blocks::name(&existing.name),
-                        existing.slug
-                    ),
-                    Lang::Ja => format!(
-                        "そのチャンネルはすでに *{}*（`{}`）のものです。",
-                        crate::blocks::name(&existing.name),
-                        existing.slug
-                    ),
-                })));
-            }
-            Err(CreateCustomerError::Database(e)) => return Err(e.into()),
-        }
+    let request = NewCustomerRequest {
+        team_id: cmd.team_id.clone(),
+        user_id: cmd.user_id.clone(),
+        name,
+        tier,
+        channel,
+        slug,
+        response_url: cmd.response_url.clone(),
+        lang,
     };
     let now = crate::time_source::at_ms(now_ms);
-    ctx.reminders.plan_digest(&customer, now).await?;
-    let job = if customer.channel_id.is_some() {
-        Job::PostChecklist {
-            customer_id: customer.id,
-            category: None,
-            pin: true,
-            response_url: cmd.response_url.clone(),
+    match ctx.usecases.create_customer(request, now).await? {
+        Ok(created) if !created.queued => Ok(Answer::Ephemeral(busy(lang))),
+        Ok(Created { customer, .. }) => Ok(Answer::Ephemeral(blocks::customer::created(
+            &customer,
+            customer.channel_id.as_deref(),
             lang,
-        }
-    } else {
-        Job::Provision {
-            customer_id: customer.id,
-            caller: cmd.user_id.clone(),
-            response_url: cmd.response_url.clone(),
-            lang,
-        }
-    };
-    if ctx.delivery.submit(job).is_err() {
-        return Ok(Answer::Ephemeral(busy(lang)));
+        ))),
+        Err(CreateRefusal::SlugTaken(existing)) => Err(Refusal::Message(
+            blocks::customer::slug_taken(&existing, lang),
+        )),
+        Err(CreateRefusal::ChannelTaken(existing)) => Err(Refusal::Message(
+            blocks::customer::channel_taken(&existing, lang),
+        )),
     }
-    let what = match &channel {
-        Some(c) => match lang {
-            Lang::En => format!("linking <#{c}>"),
-            Lang::Ja => format!("<#{c}> と連携しています"),
-        },
-        None => match lang {
-            Lang::En => "creating its private channel".to_string(),
-            Lang::Ja => "専用のプライベートチャンネルを作成しています".to_string(),
-        },
-    };
-    Ok(Answer::Ephemeral(Message::plain(match lang {
-        Lang::En => format!(
-            ":sparkles: Created *{}* (`{}`, {}), {what}…",
-            crate::blocks::name(&customer.name),
-            customer.slug,
-            customer.tier.title()
-        ),
-        Lang::Ja => format!(
-            ":sparkles: *{}*（`{}`、{}）を作成しました。{what}…",
-            crate::blocks::name(&customer.name),
-            customer.slug,
-            customer.tier.title()
-        ),
-    })))
-}
-
-fn channel_suffix(c: &Customer) -> String {
-    c.channel_id
-        .as_ref()
-        .map(|id| format!(" in <#{id}>"))
-        .unwrap_or_default()
 }
 
 async fn show(
@@ -645,6 +507,7 @@ async fn show(
     lang: Lang,
 ) -> Result<Answer, Refusal> {
     let here = ctx
+        .usecases
         .store
         .customer_by_channel(&cmd.team_id, &cmd.channel_id)
         .await?;
@@ -654,10 +517,15 @@ async fn show(
             Some(cat),
         ),
         (Some(word), None) => {
-            let is_category = !word.quoted && ctx.template.find_category(&word.text).is_some();
+            let is_category =
+                !word.quoted && ctx.usecases.template.find_category(&word.text).is_some();
             match (&here, is_category) {
                 (Some(here), true) => (here.clone(), Some(word)),
-                _ => match find_customer(ctx, cmd, &word.customer_ref()).await? {
+                _ => match ctx
+                    .usecases
+                    .find_customer(&cmd.team_id, &word.customer_ref())
+                    .await?
+                {
                     Some(c) => (c, None),
                     None if is_category => {
                         return Err(Refusal::Message(help::error_with_usage(
@@ -693,22 +561,27 @@ async fn show(
             response_url: cmd.response_url.clone(),
             lang,
         };
-        return Ok(match ctx.delivery.submit(job) {
+        return Ok(match ctx.usecases.delivery.submit(job) {
             Ok(()) => Answer::Nothing,
             Err(_) => Answer::Ephemeral(busy(lang)),
         });
     }
-    let states = ctx.store.item_states(customer.id).await?;
+    let states = ctx.usecases.store.item_states(customer.id).await?;
     let mut messages = match category {
         Some(cat) => checklist::category_messages(&customer, cat, &states, lang),
-        None => vec![checklist::overview(&ctx.template, &customer, &states, lang)],
+        None => vec![checklist::overview(
+            &ctx.usecases.template,
+            &customer,
+            &states,
+            lang,
+        )],
     };
     let first = messages.remove(0);
     // A category longer than one message (only a team's own template makes one) sends
     // its further parts through response_url.
     if let Some(url) = &cmd.response_url {
         for message in messages {
-            ctx.delivery.submit_or_warn(Job::Respond {
+            ctx.usecases.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
                 message,
                 replace_original: false,
@@ -731,53 +604,25 @@ async fn tick(
 ) -> Result<Answer, Refusal> {
     let customer = resolve_customer(ctx, cmd, customer.as_ref(), form, lang).await?;
     let item = resolve_item(ctx, item, form, lang)?;
-    let keys = [item.key.clone()];
-    let (ticked, unticked): (&[String], &[String]) = if done { (&keys, &[]) } else { (&[], &keys) };
-    let changed = ctx
-        .store
-        .set_done(
-            customer.id,
-            ticked,
-            unticked,
-            &cmd.user_id,
-            Source::Command,
-            now_ms,
-        )
+    let actor = Actor::new(&cmd.user_id, Source::Command);
+    let now = crate::time_source::at_ms(now_ms);
+    let ticked = ctx
+        .usecases
+        .tick_item(&customer, &item.key, done, actor, now)
         .await?;
-    if !changed.is_empty() {
-        ctx.delivery.checklist_changed();
-    }
-    let states = ctx.store.item_states(customer.id).await?;
-    let cat = ctx
+    let category = ctx
+        .usecases
         .template
         .category_of(&item.key)
         .expect("resolved items have a category");
-    let p = category_progress(cat, &states);
-    let label = escape(item.label(lang));
-    let progress = format!("{} {}/{}", cat.label(lang), p.done, p.applicable);
-    let text = match (done, changed.is_empty(), lang) {
-        (true, false, Lang::En) => format!(
-            ":white_check_mark: *{}* {label} is done. {progress}",
-            item.key
-        ),
-        (true, false, Lang::Ja) => format!(
-            ":white_check_mark: *{}* {label} を完了にしました。{progress}",
-            item.key
-        ),
-        (false, false, Lang::En) => format!(
-            ":leftwards_arrow_with_hook: *{}* {label} is open again. {progress}",
-            item.key
-        ),
-        (false, false, Lang::Ja) => format!(
-            ":leftwards_arrow_with_hook: *{}* {label} を未完了に戻しました。{progress}",
-            item.key
-        ),
-        (true, true, Lang::En) => format!("*{}* {label} was already done.", item.key),
-        (true, true, Lang::Ja) => format!("*{}* {label} はすでに完了しています。", item.key),
-        (false, true, Lang::En) => format!("*{}* {label} was not done.", item.key),
-        (false, true, Lang::Ja) => format!("*{}* {label} はまだ完了していません。", item.key),
-    };
-    Ok(Answer::Ephemeral(Message::plain(text)))
+    Ok(Answer::Ephemeral(checklist::ticked(
+        item,
+        category,
+        ticked.progress,
+        done,
+        ticked.changed,
+        lang,
+    )))
 }
 
 /// The customer named, or the one whose channel this is.
@@ -788,32 +633,10 @@ pub(super) async fn resolve_customer(
     form: Form,
     lang: Lang,
 ) -> Result<Customer, Refusal> {
-    match named {
-        Some(r) => named_customer(ctx, cmd, r, form, lang).await,
-        None => match ctx
-            .store
-            .customer_by_channel(&cmd.team_id, &cmd.channel_id)
-            .await?
-        {
-            Some(c) => Ok(c),
-            None => Err(name_a_customer(ctx, cmd, form, lang).await),
-        },
-    }
-}
-
-async fn find_customer(
-    ctx: &Context,
-    cmd: &SlashCommand,
-    r: &CustomerRef,
-) -> Result<Option<Customer>, sqlx::Error> {
-    match r {
-        CustomerRef::Slug(slug) => match ctx.store.customer_by_slug(&cmd.team_id, slug).await? {
-            Some(c) => Ok(Some(c)),
-            // A one-word name typed without quotes is still found.
-            None => ctx.store.customer_by_name(&cmd.team_id, slug).await,
-        },
-        CustomerRef::Name(name) => ctx.store.customer_by_name(&cmd.team_id, name).await,
-    }
+    ctx.usecases
+        .resolve_customer(&cmd.team_id, &cmd.channel_id, named)
+        .await?
+        .map_err(|missing| not_found(&missing, form, lang))
 }
 
 pub(super) async fn named_customer(
@@ -823,27 +646,19 @@ pub(super) async fn named_customer(
     form: Form,
     lang: Lang,
 ) -> Result<Customer, Refusal> {
-    match find_customer(ctx, cmd, r).await? {
-        Some(c) => Ok(c),
-        None => {
-            let text = match r {
-                CustomerRef::Slug(s) | CustomerRef::Name(s) => s,
-            };
-            Err(unknown_customer(ctx, cmd, text, form, lang).await)
-        }
-    }
+    ctx.usecases
+        .named_customer(&cmd.team_id, r)
+        .await?
+        .map_err(|missing| not_found(&missing, form, lang))
 }
 
-async fn known_slugs(ctx: &Context, cmd: &SlashCommand) -> String {
-    match ctx.store.customers(&cmd.team_id).await {
-        Ok(list) if !list.is_empty() => list
-            .iter()
-            .take(10)
-            .map(|c| format!("`{}`", c.slug))
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => String::new(),
-    }
+fn not_found(missing: &NotFound, form: Form, lang: Lang) -> Refusal {
+    Refusal::Message(match missing {
+        NotFound::Unknown { named, known } => {
+            blocks::customer::unknown(named, known, form.usage(), lang)
+        }
+        NotFound::NotHere { known } => blocks::customer::name_one(known, form.usage(), lang),
+    })
 }
 
 async fn unknown_customer(
@@ -853,40 +668,20 @@ async fn unknown_customer(
     form: Form,
     lang: Lang,
 ) -> Refusal {
-    let known = known_slugs(ctx, cmd).await;
-    let problem = match (lang, known.is_empty()) {
-        (Lang::En, true) => format!(
-            "I don't know a customer `{}`; there are none yet.",
-            crate::blocks::name(name)
-        ),
-        (Lang::En, false) => format!(
-            "I don't know a customer `{}`. Known: {known}",
-            crate::blocks::name(name)
-        ),
-        (Lang::Ja, true) => format!(
-            "顧客 `{}` は見つかりません（まだ登録がありません）。",
-            crate::blocks::name(name)
-        ),
-        (Lang::Ja, false) => format!(
-            "顧客 `{}` は見つかりません。登録済み：{known}",
-            crate::blocks::name(name)
-        ),
-    };
-    Refusal::Message(help::error_with_usage(&problem, form.usage(), lang))
+    let known = ctx.usecases.known_slugs(&cmd.team_id).await;
+    not_found(
+        &NotFound::Unknown {
+            named: name.to_string(),
+            known,
+        },
+        form,
+        lang,
+    )
 }
 
 async fn name_a_customer(ctx: &Context, cmd: &SlashCommand, form: Form, lang: Lang) -> Refusal {
-    let known = known_slugs(ctx, cmd).await;
-    let mut problem = lang
-        .pick(
-            "This is not a customer's channel: name the customer.",
-            "ここは顧客のチャンネルではありません。顧客を指定してください。",
-        )
-        .to_string();
-    if !known.is_empty() {
-        problem.push_str(&format!(" {} {known}", lang.pick("Known:", "登録済み：")));
-    }
-    Refusal::Message(help::error_with_usage(&problem, form.usage(), lang))
+    let known = ctx.usecases.known_slugs(&cmd.team_id).await;
+    not_found(&NotFound::NotHere { known }, form, lang)
 }
 
 fn resolve_item<'t>(
@@ -895,7 +690,7 @@ fn resolve_item<'t>(
     form: Form,
     lang: Lang,
 ) -> Result<&'t Item, Refusal> {
-    if let Some(item) = ctx.template.item(key) {
+    if let Some(item) = ctx.usecases.template.item(key) {
         return Ok(item);
     }
     let problem = if looks_like_item_key(key) {
@@ -917,8 +712,9 @@ fn resolve_item<'t>(
 }
 
 fn resolve_category<'t>(ctx: &'t Context, name: &str, lang: Lang) -> Result<&'t Category, Refusal> {
-    ctx.template.find_category(name).ok_or_else(|| {
+    ctx.usecases.template.find_category(name).ok_or_else(|| {
         let names: Vec<String> = ctx
+            .usecases
             .template
             .categories
             .iter()

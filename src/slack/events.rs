@@ -16,7 +16,7 @@ use crate::domain::roles::Act;
 use crate::domain::ticket::Action;
 use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{Enqueue, kind};
-use crate::support::ActError;
+use crate::usecase::tickets::ActError;
 
 /// A reply in a ticket's thread by a person of this workspace (not the reporter, not a
 /// bot, not a guest from a Slack Connect organisation, not a viewer) is the ticket's
@@ -43,7 +43,12 @@ async fn thread_reply(
     {
         return Ok(());
     }
-    let Some(ticket) = ctx.store.ticket_by_message(team, channel, thread).await? else {
+    let Some(ticket) = ctx
+        .usecases
+        .store
+        .ticket_by_message(team, channel, thread)
+        .await?
+    else {
         return Ok(());
     };
     if ticket.reporter == user || ticket.responded_at.is_some() {
@@ -65,7 +70,8 @@ async fn thread_reply(
         .min(now_ms);
     let at = crate::time_source::at_ms(written_ms);
     match ctx
-        .support
+        .usecases
+        .tickets
         .act(
             team,
             ticket.id,
@@ -90,7 +96,7 @@ fn home_opened(ctx: &Context, team: &str, event: &Value) {
         return;
     };
     let (home, team, user) = (ctx.home.clone(), team.to_string(), user.to_string());
-    ctx.delivery.detach(async move {
+    ctx.usecases.delivery.detach(async move {
         if let Err(e) = home.publish(&team, &user, 0).await {
             warn!(error = %e, "cannot publish an App Home");
         }
@@ -112,7 +118,12 @@ async fn channel_changed(
         .as_str()
         .or(event["channel"]["id"].as_str())
         .unwrap_or_default();
-    let Some(customer) = ctx.store.customer_by_channel(team, channel).await? else {
+    let Some(customer) = ctx
+        .usecases
+        .store
+        .customer_by_channel(team, channel)
+        .await?
+    else {
         return Ok(());
     };
     let lang = ctx.channel_lang;
@@ -159,7 +170,7 @@ async fn channel_changed(
         ticket_id: None,
         body: body.to_string(),
     };
-    ctx.store.enqueue(&item, now_ms).await
+    ctx.usecases.store.enqueue(&item, now_ms).await
 }
 
 /// Whom an uninstall event speaks for: the install it was delivered for.
@@ -237,6 +248,7 @@ async fn uninstalled(
     }
     let workspace = match ended {
         Ended::Organisation(org) => ctx
+            .usecases
             .store
             .installation(org)
             .await?
@@ -244,6 +256,7 @@ async fn uninstalled(
             .map(|i| i.workspace),
         // The workspace's own install only: never its organisation's.
         Ended::Workspace(team) => ctx
+            .usecases
             .store
             .installation(team)
             .await?
@@ -252,6 +265,7 @@ async fn uninstalled(
     };
     if let Some(workspace) = workspace
         && ctx
+            .usecases
             .store
             .uninstall(&workspace, why, sent_ms, now_ms)
             .await?
@@ -283,6 +297,7 @@ async fn access_revoked(
         .map(|ids| ids.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     let revoked = ctx
+        .usecases
         .store
         .revoke_team_access(enterprise, &teams, now_ms)
         .await?;
@@ -358,7 +373,12 @@ pub async fn handle(
             authorizations,
             event,
         } => {
-            if !ctx.store.first_sight_of_event(&event_id, now_ms).await? {
+            if !ctx
+                .usecases
+                .store
+                .first_sight_of_event(&event_id, now_ms)
+                .await?
+            {
                 debug!(event_id, "duplicate event delivery dropped");
                 return Ok(EventReply::Ack);
             }
@@ -395,7 +415,7 @@ pub async fn handle(
             if let Some(ended) = ending {
                 if let Err(e) = ended {
                     // Not ended after all: let Slack's retry of it through.
-                    let _ = ctx.store.forget_event(&event_id).await;
+                    let _ = ctx.usecases.store.forget_event(&event_id).await;
                     return Err(e);
                 }
                 return Ok(EventReply::Ack);
@@ -431,7 +451,7 @@ pub async fn handle(
             };
             if let Err(e) = handled {
                 // Not handled after all: let Slack's retry of it through.
-                let _ = ctx.store.forget_event(&event_id).await;
+                let _ = ctx.usecases.store.forget_event(&event_id).await;
                 return Err(e);
             }
             Ok(EventReply::Ack)

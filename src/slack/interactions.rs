@@ -19,15 +19,14 @@ use super::{Context, internal_error, open_modal};
 use crate::blocks::ids::{BlockAction, Clicked, TicketClick};
 use crate::blocks::{self, Message, checklist, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
-use crate::domain::checklist::tick_diff;
 use crate::domain::i18n::Lang;
 use crate::domain::roles::Act;
 use crate::domain::sla::Priority;
 use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
-use crate::store::outbox::{AssignedDm, Enqueue};
-use crate::support::ActError;
+use crate::usecase::checklist::ItemChangeError;
+use crate::usecase::tickets::ActError;
 
 #[derive(Debug)]
 pub enum Interaction {
@@ -219,7 +218,7 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
     let enterprise = enterprise.as_ref().map(|e| e.id.as_str());
     if !super::admitted(ctx, team.as_deref().unwrap_or_default(), enterprise).await {
         if let Some(url) = response_url {
-            ctx.delivery.submit_or_warn(Job::Respond {
+            ctx.usecases.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
                 message: super::not_installed(ctx, Lang::En),
                 replace_original: false,
@@ -254,12 +253,12 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                     None => None,
                     Some(Refusal::Message(refused)) => Some(refused),
                     Some(Refusal::Internal(e)) => {
-                        let lang = ctx.users.lang_for(&team, &actions.user.id).await;
+                        let lang = ctx.usecases.users.lang_for(&team, &actions.user.id).await;
                         Some(internal_error(&e, lang))
                     }
                 };
                 if let (Some(message), Some(url)) = (answer, &actions.response_url) {
-                    ctx.delivery.submit_or_warn(Job::Respond {
+                    ctx.usecases.delivery.submit_or_warn(Job::Respond {
                         response_url: url.clone(),
                         message,
                         replace_original: false,
@@ -284,7 +283,11 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                     Ok(()) => {}
                     Err(Refusal::Message(refused)) => return modal_error(field, &refused.text),
                     Err(Refusal::Internal(e)) => {
-                        let lang = ctx.users.lang_for(&team, &submission.user.id).await;
+                        let lang = ctx
+                            .usecases
+                            .users
+                            .lang_for(&team, &submission.user.id)
+                            .await;
                         return modal_error(field, &internal_error(&e, lang).text);
                     }
                 }
@@ -318,12 +321,12 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                     let message = match refusal {
                         Refusal::Message(m) => m,
                         Refusal::Internal(e) => {
-                            let lang = ctx.users.lang_for(&team, &shortcut.user.id).await;
+                            let lang = ctx.usecases.users.lang_for(&team, &shortcut.user.id).await;
                             internal_error(&e, lang)
                         }
                     };
                     if let Some(url) = &shortcut.response_url {
-                        ctx.delivery.submit_or_warn(Job::Respond {
+                        ctx.usecases.delivery.submit_or_warn(Job::Respond {
                             response_url: url.clone(),
                             message,
                             replace_original: false,
@@ -345,23 +348,28 @@ async fn block_action(
     click: BlockAction,
     now_ms: i64,
 ) -> anyhow::Result<()> {
+    let now = crate::time_source::at_ms(now_ms);
     match click {
         BlockAction::Tick { group, selected } => {
-            tick(ctx, team, payload, group, selected, now_ms).await?
+            let seen_in = payload.container.message_ts.as_deref();
+            let user = &payload.user.id;
+            ctx.usecases
+                .tick_group(team, user, seen_in, group, selected, now)
+                .await?
         }
         BlockAction::ItemMenu { customer, item } => {
             let Some(trigger) = payload.trigger_id.clone() else {
                 return Ok(());
             };
             // An id from another workspace, or a guessed one, finds nothing.
-            let Some(customer) = ctx.store.customer_by_id(team, customer).await? else {
+            let Some(customer) = ctx.usecases.store.customer_by_id(team, customer).await? else {
                 return Ok(());
             };
-            let Some(item) = ctx.template.item(&item) else {
+            let Some(item) = ctx.usecases.template.item(&item) else {
                 return Ok(());
             };
-            let states = ctx.store.item_states(customer.id).await?;
-            let lang = ctx.users.lang_for(team, &payload.user.id).await;
+            let states = ctx.usecases.store.item_states(customer.id).await?;
+            let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
             let view = item_modal::item_modal(
                 &customer,
                 item,
@@ -374,12 +382,12 @@ async fn block_action(
             ticket_button(ctx, team, payload, ticket, click, now_ms).await?
         }
         BlockAction::CancelReminder { value } => {
-            let lang = ctx.users.lang_for(team, &payload.user.id).await;
+            let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
             let message =
                 super::reminding::cancel_button(ctx, team, &payload.user.id, &value, lang, now_ms)
                     .await?;
             if let Some(url) = &payload.response_url {
-                ctx.delivery.submit_or_warn(Job::Respond {
+                ctx.usecases.delivery.submit_or_warn(Job::Respond {
                     response_url: url.clone(),
                     message,
                     replace_original: true,
@@ -388,7 +396,7 @@ async fn block_action(
         }
         BlockAction::OpenRoles => {
             if let Some(trigger) = payload.trigger_id.clone() {
-                let lang = ctx.users.lang_for(team, &payload.user.id).await;
+                let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
                 open_modal(
                     ctx,
                     team,
@@ -401,7 +409,7 @@ async fn block_action(
         BlockAction::HomePage { page } => {
             let (home, team, user) = (ctx.home.clone(), team.to_string(), payload.user.id.clone());
             // Off the request's path: the click is acknowledged at once.
-            ctx.delivery.detach(async move {
+            ctx.usecases.delivery.detach(async move {
                 if let Err(e) = home.publish(&team, &user, page).await {
                     warn!(error = %e, "cannot publish an App Home page");
                 }
@@ -421,50 +429,6 @@ async fn block_action(
     Ok(())
 }
 
-/// A checkbox click: the change from what the clicker saw to what they selected.
-async fn tick(
-    ctx: &Context,
-    team: &str,
-    payload: &BlockActions,
-    group: ids::TickGroup,
-    selected: Vec<String>,
-    now_ms: i64,
-) -> anyhow::Result<()> {
-    // An id from another workspace, or a guessed one, finds nothing.
-    let Some(customer) = ctx.store.customer_by_id(team, group.customer).await? else {
-        return Ok(());
-    };
-    let block_id = ids::tick_block_id_of(&group);
-    // What the clicker saw: the group as rendered, or their own previous click on
-    // this copy if the app has not re-rendered it since.
-    let seen = match payload.container.message_ts.as_deref() {
-        Some(ts) => ctx
-            .delivery
-            .clicks()
-            .exchange(&payload.user.id, ts, &block_id, selected.clone())
-            .unwrap_or_else(|| group.ticked.clone()),
-        None => group.ticked.clone(),
-    };
-    let diff = tick_diff(&group.keys, &seen, &selected, |k| {
-        ctx.template.item(k).is_some()
-    });
-    let changed = ctx
-        .store
-        .set_done(
-            customer.id,
-            &diff.ticked,
-            &diff.unticked,
-            &payload.user.id,
-            Source::Button,
-            now_ms,
-        )
-        .await?;
-    if !changed.is_empty() {
-        ctx.delivery.checklist_changed();
-    }
-    Ok(())
-}
-
 /// The overview's button for a category: on top of the Home's checklist modal, in
 /// the customer's channel, or only for the clicker.
 async fn open_category(
@@ -474,10 +438,10 @@ async fn open_category(
     customer_id: i64,
     number: u32,
 ) -> anyhow::Result<()> {
-    let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
+    let Some(customer) = ctx.usecases.store.customer_by_id(team, customer_id).await? else {
         return Ok(());
     };
-    let Some(category) = ctx.template.category(number) else {
+    let Some(category) = ctx.usecases.template.category(number) else {
         return Ok(());
     };
     let channel = payload.channel.as_ref().map(|c| c.id.as_str());
@@ -486,8 +450,8 @@ async fn open_category(
         let Some(trigger) = payload.trigger_id.clone() else {
             return Ok(());
         };
-        let lang = ctx.users.lang_for(team, &payload.user.id).await;
-        let states = ctx.store.item_states(customer.id).await?;
+        let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
+        let states = ctx.usecases.store.item_states(customer.id).await?;
         let blocks = checklist::category_messages(&customer, category, &states, lang)
             .into_iter()
             .flat_map(|m| m.blocks)
@@ -495,7 +459,7 @@ async fn open_category(
         let view = blocks::modal_of(category.label(lang), blocks, lang.pick("Back", "戻る"));
         let api = ctx.api.clone();
         let team = team.to_string();
-        ctx.delivery.detach(async move {
+        ctx.usecases.delivery.detach(async move {
             let pushed =
                 async { api.workspace(&team).await?.push_view(&trigger, view).await }.await;
             if let Err(e) = pushed {
@@ -506,7 +470,7 @@ async fn open_category(
         && channel.is_some()
         && channel == customer.channel_id.as_deref()
     {
-        ctx.delivery.submit_or_warn(Job::PostChecklist {
+        ctx.usecases.delivery.submit_or_warn(Job::PostChecklist {
             customer_id: customer.id,
             category: Some(number),
             pin: false,
@@ -514,10 +478,10 @@ async fn open_category(
             lang: ctx.channel_lang,
         });
     } else if let Some(url) = &payload.response_url {
-        let lang = ctx.users.lang_for(team, &payload.user.id).await;
-        let states = ctx.store.item_states(customer.id).await?;
+        let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
+        let states = ctx.usecases.store.item_states(customer.id).await?;
         for message in checklist::category_messages(&customer, category, &states, lang) {
-            ctx.delivery.submit_or_warn(Job::Respond {
+            ctx.usecases.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
                 message,
                 replace_original: false,
@@ -547,14 +511,14 @@ async fn home_modal(
         return Ok(());
     };
     // An id from another workspace, or a guessed one, finds nothing.
-    let Some(customer) = ctx.store.customer_by_id(team, customer_id).await? else {
+    let Some(customer) = ctx.usecases.store.customer_by_id(team, customer_id).await? else {
         return Ok(());
     };
-    let lang = ctx.users.lang_for(team, &payload.user.id).await;
+    let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
     let view = match modal {
         HomeModal::Checklist => {
-            let states = ctx.store.item_states(customer.id).await?;
-            let overview = checklist::overview(&ctx.template, &customer, &states, lang);
+            let states = ctx.usecases.store.item_states(customer.id).await?;
+            let overview = checklist::overview(&ctx.usecases.template, &customer, &states, lang);
             blocks::modal_of(
                 &customer.name,
                 overview.blocks,
@@ -562,7 +526,7 @@ async fn home_modal(
             )
         }
         HomeModal::NewTicket => {
-            let customers = ctx.store.customers(team).await?;
+            let customers = ctx.usecases.store.customers(team).await?;
             blocks::ticket_modal::ticket_modal(
                 Some(&customer),
                 &customers,
@@ -588,15 +552,20 @@ async fn track_message(ctx: &Context, shortcut: &MessageAction) -> anyhow::Resul
     let Some(team) = team_of(&shortcut.team, &shortcut.user) else {
         return Ok(());
     };
-    let lang = ctx.users.lang_for(&team, &shortcut.user.id).await;
+    let lang = ctx.usecases.users.lang_for(&team, &shortcut.user.id).await;
     let channel = shortcut
         .channel
         .as_ref()
         .map(|c| c.id.as_str())
         .unwrap_or_default();
-    let Some(customer) = ctx.store.customer_by_channel(&team, channel).await? else {
+    let Some(customer) = ctx
+        .usecases
+        .store
+        .customer_by_channel(&team, channel)
+        .await?
+    else {
         if let Some(url) = &shortcut.response_url {
-            ctx.delivery.submit_or_warn(Job::Respond {
+            ctx.usecases.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
                 message: Message::plain(lang.pick(
                     "Track support requests from a customer's channel: this one belongs to no customer.",
@@ -627,7 +596,11 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i6
     let Some(team) = team_of(&submission.team, &submission.user) else {
         return Reply::Ack;
     };
-    let lang = ctx.users.lang_for(&team, &submission.user.id).await;
+    let lang = ctx
+        .usecases
+        .users
+        .lang_for(&team, &submission.user.id)
+        .await;
     let meta: ticket_modal::TicketModalMetadata = submission
         .view
         .private_metadata
@@ -641,7 +614,7 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i6
             .and_then(|v| v.parse().ok())
     });
     let customer = match customer_id {
-        Some(id) => ctx.store.customer_by_id(&team, id).await,
+        Some(id) => ctx.usecases.store.customer_by_id(&team, id).await,
         None => Ok(None),
     };
     let customer = match customer {
@@ -691,7 +664,8 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i6
         .clone()
         .unwrap_or_else(|| submission.user.id.clone());
     match ctx
-        .support
+        .usecases
+        .tickets
         .open(
             &customer,
             &channel,
@@ -732,15 +706,20 @@ async fn ticket_button(
     let now = crate::time_source::at_ms(now_ms);
     let actor = Actor::new(&payload.user.id, Source::Button);
     let result = match &ticket_action {
-        Some(a) => ctx.support.act(team, id, a, actor, now).await,
-        None => ctx.support.escalate_now(team, id, actor, now).await,
+        Some(a) => ctx.usecases.tickets.act(team, id, a, actor, now).await,
+        None => {
+            ctx.usecases
+                .tickets
+                .escalate_now(team, id, actor, now)
+                .await
+        }
     };
     match result {
         Ok(_) | Err(ActError::NotFound) => Ok(()),
         Err(ActError::Refused(refused)) => {
             if let Some(url) = &payload.response_url {
-                let lang = ctx.users.lang_for(team, &payload.user.id).await;
-                ctx.delivery.submit_or_warn(Job::Respond {
+                let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
+                ctx.usecases.delivery.submit_or_warn(Job::Respond {
                     response_url: url.clone(),
                     message: Message::plain(ticket::refusal(refused, lang)),
                     replace_original: false,
@@ -769,7 +748,11 @@ async fn roles_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64
         Ok(Ok(())) => Reply::Ack,
         Ok(Err((block, problem))) => modal_error(block, problem),
         Err(e) => {
-            let lang = ctx.users.lang_for(&team, &submission.user.id).await;
+            let lang = ctx
+                .usecases
+                .users
+                .lang_for(&team, &submission.user.id)
+                .await;
             modal_error(PERSON, &internal_error(&e, lang).text)
         }
     }
@@ -782,7 +765,11 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
     let Some(team) = team_of(&submission.team, &submission.user) else {
         return Reply::Ack;
     };
-    let lang = ctx.users.lang_for(&team, &submission.user.id).await;
+    let lang = ctx
+        .usecases
+        .users
+        .lang_for(&team, &submission.user.id)
+        .await;
     let Some(meta) = submission
         .view
         .private_metadata
@@ -791,12 +778,17 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
     else {
         return Reply::Ack;
     };
-    let customer = match ctx.store.customer_by_id(&team, meta.customer).await {
+    let customer = match ctx
+        .usecases
+        .store
+        .customer_by_id(&team, meta.customer)
+        .await
+    {
         Ok(Some(c)) => c,
         Ok(None) => return Reply::Ack,
         Err(e) => return modal_error(ids::MODAL_NOTE, &internal_error(&e, lang).text),
     };
-    let Some(item) = ctx.template.item(&meta.item) else {
+    let Some(item) = ctx.usecases.template.item(&meta.item) else {
         return Reply::Ack;
     };
     let state = &submission.view.state;
@@ -838,66 +830,26 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
             .and_then(|v| v["selected_options"].as_array())
             .is_some_and(|o| !o.is_empty());
     let change = ItemChange {
-        assignee: Some(assignee.clone()),
+        assignee: Some(assignee),
         due: Some(due),
         note: Some(note),
         not_applicable: Some(not_applicable),
     };
-    let update = match ctx
-        .store
-        .change_item(
-            customer.id,
-            &item.key,
-            &change,
-            Actor::new(&submission.user.id, Source::Modal),
-            now_ms,
-        )
-        .await
-    {
-        Ok(update) => update,
-        Err(e) => return modal_error(ids::MODAL_NOTE, &internal_error(&e, lang).text),
-    };
-    if update.after != update.before {
-        ctx.delivery.checklist_changed();
-    }
-    let assignee_tz = match &update.after.assignee {
-        Some(user) => ctx.users.tz_of(&team, user).await,
-        None => None,
-    };
+    let actor = Actor::new(&submission.user.id, Source::Modal);
     let now = crate::time_source::at_ms(now_ms);
-    if let Err(e) = ctx
-        .reminders
-        .plan_item_due(
-            &customer,
-            &item.key,
-            &update,
-            assignee_tz,
-            Actor::new(&submission.user.id, Source::Modal),
-            now,
-        )
+    match ctx
+        .usecases
+        .change_item(&team, &customer, &item.key, &change, actor, now)
         .await
     {
-        return modal_error(ids::MODAL_DUE, &internal_error(&e, lang).text);
-    }
-    if let Some(user) = &assignee
-        && update.before.assignee.as_ref() != Some(user)
-        && *user != submission.user.id
-    {
-        let dm = AssignedDm {
-            customer_id: customer.id,
-            item: item.key.clone(),
-            by: submission.user.id.clone(),
-            due,
-        };
-        if let Err(e) = ctx
-            .store
-            .enqueue(&Enqueue::assigned_dm(&team, user, &dm, now_ms), now_ms)
-            .await
-        {
-            warn!(error = %e, "cannot record the assignee's DM");
+        Ok(_) => Reply::Ack,
+        Err(e @ ItemChangeError::Saving(_)) => {
+            modal_error(ids::MODAL_NOTE, &internal_error(&e, lang).text)
+        }
+        Err(e @ ItemChangeError::Planning(_)) => {
+            modal_error(ids::MODAL_DUE, &internal_error(&e, lang).text)
         }
     }
-    Reply::Ack
 }
 
 fn modal_error(block: &str, text: &str) -> Reply {

@@ -1,10 +1,12 @@
-//! Inbound: what Slack sends the app. Each handler takes a parsed request and the
-//! current time, stores the change, queues the Slack-side work and returns the answer
-//! for the HTTP body; the HTTP layer only verifies, parses and replies.
+//! The Slack edge: what Slack sends the app, and the App Home it shows. Each handler
+//! parses the request, checks the person may do it, calls one use case
+//! (`crate::usecase`) with the current time, renders the outcome and answers; the HTTP
+//! layer only verifies, parses and replies.
 
 pub mod commands;
 mod customers;
 pub mod events;
+pub mod home;
 pub mod interactions;
 pub mod limits;
 mod records;
@@ -17,27 +19,21 @@ use slack_morphism::prelude::SlackView;
 use tracing::{error, warn};
 
 use crate::blocks::Message;
-use crate::delivery::{home::Home, slack_api::SlackApi, users::Users, worker::Delivery};
+use crate::delivery::slack_api::SlackApi;
 use crate::domain::i18n::Lang;
-use crate::domain::template::Template;
-use crate::reminders::Reminders;
-use crate::store::Store;
-use crate::support::Support;
+
+use crate::usecase::UseCases;
+
+use home::Home;
 
 /// What every handler needs.
 #[derive(Clone)]
 pub struct Context {
-    pub store: Store,
-    pub template: Arc<Template>,
-    pub delivery: Delivery,
+    /// What the app does; every handler calls one of these.
+    pub usecases: UseCases,
     pub api: SlackApi,
-    pub users: Users,
     /// Language of messages posted in channels (the workspace's `language` setting).
     pub channel_lang: Lang,
-    /// Support requests and their SLA clocks.
-    pub support: Support,
-    /// Scheduled reminders.
-    pub reminders: Reminders,
     /// Each viewer's App Home.
     pub home: Home,
     /// Commands a minute, per person and per workspace.
@@ -84,7 +80,7 @@ pub fn open_modal(
 ) {
     let api = ctx.api.clone();
     let team = team.to_string();
-    ctx.delivery.detach(async move {
+    ctx.usecases.delivery.detach(async move {
         let opened = async {
             api.workspace(&team)
                 .await?

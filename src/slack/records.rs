@@ -8,8 +8,8 @@ use crate::blocks::{self, Message};
 use crate::domain::command::{CustomerRef, Form};
 use crate::domain::i18n::Lang;
 use crate::domain::report::Month;
-use crate::reports::ReportBody;
 use crate::store::outbox::{Enqueue, kind};
+use crate::usecase::reports::ReportBody;
 
 /// Entries read for `/readiness audit` (a few more than shown, to say there are more).
 const AUDIT_READ: i64 = blocks::audit::SHOWN as i64 + 1;
@@ -27,14 +27,15 @@ pub(super) async fn audit(
     let customer = match customer {
         Some(r) => Some(named_customer(ctx, cmd, &r, Form::Audit, lang).await?),
         None => {
-            ctx.store
+            ctx.usecases
+                .store
                 .customer_by_channel(&cmd.team_id, &cmd.channel_id)
                 .await?
         }
     };
-    let tz = customer
-        .as_ref()
-        .map_or(chrono_tz::UTC, |c| ctx.support.policy.tier(c.tier).timezone);
+    let tz = customer.as_ref().map_or(chrono_tz::UTC, |c| {
+        ctx.usecases.tickets.policy.tier(c.tier).timezone
+    });
     let since_ms = match since {
         Some(day) => {
             crate::domain::schedule::local_to_utc(tz, day.and_time(chrono::NaiveTime::MIN))
@@ -43,6 +44,7 @@ pub(super) async fn audit(
         None => now_ms - AUDIT_DEFAULT_DAYS * 86_400_000,
     };
     let entries = ctx
+        .usecases
         .store
         .recent_audit(
             &cmd.team_id,
@@ -52,6 +54,7 @@ pub(super) async fn audit(
         )
         .await?;
     let names = ctx
+        .usecases
         .store
         .customers(&cmd.team_id)
         .await?
@@ -81,7 +84,7 @@ pub(super) async fn report(
         ))));
     };
     let now = crate::time_source::at_ms(now_ms);
-    let tz = ctx.support.policy.tier(customer.tier).timezone;
+    let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
     let month = month.unwrap_or_else(|| Month::containing(now, tz));
     let body = ReportBody {
         customer_id: customer.id,
@@ -96,7 +99,7 @@ pub(super) async fn report(
         ticket_id: None,
         body: serde_json::to_string(&body).map_err(|e| Refusal::Internal(e.into()))?,
     };
-    ctx.store.enqueue(&item, now_ms).await?;
+    ctx.usecases.store.enqueue(&item, now_ms).await?;
     Ok(Answer::Ephemeral(Message::plain(match lang {
         Lang::En => format!(
             ":bar_chart: The {} report for *{}* is being posted in <#{channel}>, with its CSV and JSON.",

@@ -9,9 +9,9 @@ use crate::domain::command::{CustomerRef, Form};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::schedule::{Recurrence, When};
-use crate::reminders::RemindError;
 use crate::store::audit::{Actor, Source};
 use crate::store::reminders::ReminderRecord;
+use crate::usecase::reminders::RemindError;
 
 fn at(now_ms: i64) -> DateTime<Utc> {
     crate::time_source::at_ms(now_ms)
@@ -44,12 +44,13 @@ pub(super) async fn remind(
     }
     let actor = Actor::new(&cmd.user_id, Source::Command);
     match ctx
+        .usecases
         .reminders
         .remind(&customer, &when, &text, actor, at(now_ms))
         .await
     {
         Ok(record) => {
-            let tz = ctx.support.policy.tier(customer.tier).timezone;
+            let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
             Ok(Answer::Ephemeral(blocks::reminders::scheduled(
                 &record,
                 describe(&record, lang),
@@ -94,6 +95,7 @@ pub(super) async fn list(
     lang: Lang,
 ) -> Result<Message, sqlx::Error> {
     let names: std::collections::HashMap<i64, String> = ctx
+        .usecases
         .store
         .customers(team_id)
         .await?
@@ -101,6 +103,7 @@ pub(super) async fn list(
         .map(|c| (c.id, c.name))
         .collect();
     let records = ctx
+        .usecases
         .store
         .active_reminders(team_id, customer.map(|c| c.id))
         .await?;
@@ -124,7 +127,8 @@ pub(super) async fn reminders(
     let customer = match customer {
         Some(r) => Some(named_customer(ctx, cmd, &r, Form::Reminders, lang).await?),
         None => {
-            ctx.store
+            ctx.usecases
+                .store
                 .customer_by_channel(&cmd.team_id, &cmd.channel_id)
                 .await?
         }
@@ -149,15 +153,17 @@ pub(super) async fn golive(
         return Err(archived(&customer, lang));
     }
     let now = at(now_ms);
-    let tz = ctx.support.policy.tier(customer.tier).timezone;
+    let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
     let date = date.unwrap_or_else(|| now.with_timezone(&tz).date_naive());
     let actor = Actor::new(&cmd.user_id, Source::Command);
     let mut after = customer.clone();
     after.golive_on = Some(date);
-    ctx.store
+    ctx.usecases
+        .store
         .update_customer(&customer, &after, "customer.golive", actor, now_ms)
         .await?;
     let planned = ctx
+        .usecases
         .reminders
         .plan_milestones(&after, date, actor, now)
         .await?;
@@ -207,7 +213,8 @@ pub(super) async fn cancel_button(
 ) -> Result<Message, sqlx::Error> {
     let cancelled = match value.parse::<i64>() {
         Ok(id) => {
-            ctx.store
+            ctx.usecases
+                .store
                 .cancel_reminder(team_id, id, Actor::new(user, Source::Button), now_ms)
                 .await?
         }

@@ -26,6 +26,7 @@ pub async fn role_of(ctx: &Context, team: &str, user: &str) -> Result<Role, sqlx
     let deadline = Instant::now() + LOOKUP_BUDGET;
     let ((own, groups), facts) = tokio::try_join!(given(ctx, team, user, deadline), async {
         Ok(ctx
+            .usecases
             .users
             .facts_within(
                 team,
@@ -48,10 +49,10 @@ async fn given(
     user: &str,
     deadline: Instant,
 ) -> Result<(Option<Role>, Vec<Role>), sqlx::Error> {
-    let given = ctx.store.given_roles(team, user).await?;
+    let given = ctx.usecases.store.given_roles(team, user).await?;
     let wait = deadline.saturating_duration_since(Instant::now());
     let lookups = given.groups.iter().map(|(group, role)| async move {
-        match ctx.users.members_within(team, group, wait).await {
+        match ctx.usecases.users.members_within(team, group, wait).await {
             Some(members) if members.contains(user) => Some(*role),
             Some(_) => None,
             None => Some((*role).min(ctx.default_role)),
@@ -109,6 +110,7 @@ pub(super) async fn allowed(
     let deadline = Instant::now() + LOOKUP_BUDGET;
     let side = async {
         Ok(ctx
+            .usecases
             .users
             .side_within(
                 team,
@@ -135,7 +137,7 @@ pub(super) async fn allowed(
     };
     // Without Slack's admin flag: the facts are cached by now.
     let role = effective_role(own, &groups, false, ctx.default_role);
-    if may(role, act) || ctx.users.is_admin(team, user).await == Some(true) {
+    if may(role, act) || ctx.usecases.users.is_admin(team, user).await == Some(true) {
         return Ok(Ok(()));
     }
     Ok(Err(NotAllowed::Role(role)))
@@ -159,7 +161,7 @@ pub(super) async fn require(
         let entry = Actor::new(user, source)
             .entry(team, None, "access.denied", act.as_str(), now_ms)
             .with(None, Some(serde_json::json!({ "role": why.as_str() })));
-        ctx.store.audit(&entry).await?;
+        ctx.usecases.store.audit(&entry).await?;
     } else {
         debug!(
             user,
@@ -167,7 +169,7 @@ pub(super) async fn require(
             "a refusal past the audit rate: not audited"
         );
     }
-    let lang = ctx.users.lang_for(team, user).await;
+    let lang = ctx.usecases.users.lang_for(team, user).await;
     Err(Refusal::Message(match why {
         NotAllowed::Role(role) => denied(role, act, lang),
         NotAllowed::CustomerSide => customer_side(lang),
@@ -222,7 +224,8 @@ pub(super) async fn roles_command(
     now_ms: i64,
 ) -> Result<Answer, Refusal> {
     if let Some((user, role)) = change {
-        ctx.store
+        ctx.usecases
+            .store
             .set_role(
                 &cmd.team_id,
                 &user,
@@ -257,7 +260,7 @@ pub(super) async fn roles_command(
             ),
         })));
     }
-    let given = ctx.store.roles(&cmd.team_id).await?;
+    let given = ctx.usecases.store.roles(&cmd.team_id).await?;
     let mut lines = vec![match lang {
         Lang::En => format!(
             "*Roles*: workspace admins and owners are admins; everyone else is {} unless given a role here, themselves or through a user group.",
@@ -306,7 +309,8 @@ pub(super) async fn roles_submitted(
         },
         None => return Ok(Err((ROLE, "Pick a role."))),
     };
-    ctx.store
+    ctx.usecases
+        .store
         .set_role(team, person, role, Actor::new(admin, Source::Modal), now_ms)
         .await?;
     Ok(Ok(()))

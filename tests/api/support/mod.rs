@@ -268,11 +268,11 @@ impl TestApp {
             .virtual_app
             .as_ref()
             .expect("advance needs the virtual_clock setting");
-        let until = ctx.support.time.now_ms() + by.as_millis() as i64;
-        readiness::app::settle(ctx, until - ctx.support.time.now_ms())
+        let until = ctx.usecases.tickets.time.now_ms() + by.as_millis() as i64;
+        readiness::app::settle(ctx, until - ctx.usecases.tickets.time.now_ms())
             .await
             .unwrap();
-        ctx.support.time.advance_to(until);
+        ctx.usecases.tickets.time.advance_to(until);
         readiness::app::settle(ctx, 0).await.unwrap();
     }
 
@@ -281,7 +281,8 @@ impl TestApp {
         self.virtual_app
             .as_ref()
             .expect("clock_ms needs the virtual_clock setting")
-            .support
+            .usecases
+            .tickets
             .time
             .now_ms()
     }

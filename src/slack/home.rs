@@ -12,14 +12,14 @@ use slack_morphism::prelude::SlackView;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use super::slack_api::{ApiError, SlackApi, with_deadline};
-use super::users::{Side, Users};
 use crate::blocks::home::{DueItem, HomeCustomer, HomeInput, HomeTicket, home_view};
+use crate::delivery::slack_api::{ApiError, SlackApi, with_deadline};
+use crate::delivery::users::{Side, Users};
 use crate::domain::checklist::{category_progress, overall_progress};
 use crate::domain::customer::Customer;
 use crate::domain::template::Template;
 use crate::domain::ticket::Ticket;
-use crate::support::{Support, ticket_of, urgency};
+use crate::usecase::tickets::{Tickets, ticket_of, urgency};
 
 /// Changes within this long of each other cost one re-publish per viewer.
 const DEBOUNCE: Duration = Duration::from_secs(2);
@@ -40,7 +40,7 @@ type Viewers = HashMap<(String, String), (usize, Instant)>;
 #[derive(Clone)]
 pub struct Home {
     api: SlackApi,
-    support: Support,
+    support: Tickets,
     template: Arc<Template>,
     users: Users,
     viewers: Arc<Mutex<Viewers>>,
@@ -49,7 +49,7 @@ pub struct Home {
 }
 
 impl Home {
-    pub fn new(api: SlackApi, support: Support, template: Arc<Template>, users: Users) -> Self {
+    pub fn new(api: SlackApi, support: Tickets, template: Arc<Template>, users: Users) -> Self {
         Self {
             api,
             template,

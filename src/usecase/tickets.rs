@@ -1,4 +1,4 @@
-//! Support requests: the use cases that tie the SLA domain, the store and the outbox
+//! Tickets requests: the use cases that tie the SLA domain, the store and the outbox
 //! together. Slack handlers and the scheduler call these; nothing here talks to Slack
 //! (posts are recorded in the outbox, which the sender delivers).
 
@@ -72,7 +72,7 @@ impl Paths {
 }
 
 #[derive(Clone)]
-pub struct Support {
+pub struct Tickets {
     pub store: Store,
     pub policy: Arc<Policy>,
     /// Language of what is posted in channels.
@@ -168,7 +168,7 @@ fn tier_index(tier: Tier) -> usize {
     }
 }
 
-impl Support {
+impl Tickets {
     pub fn new(store: Store, policy: Arc<Policy>, lang: Lang, time: TimeSource) -> Self {
         let calendars = Arc::new(calendars_of(&policy));
         Self {
@@ -182,6 +182,35 @@ impl Support {
 
     pub fn calendar(&self, tier: Tier) -> &Calendar {
         &self.calendars[tier_index(tier)]
+    }
+
+    /// The workspace's open tickets (or one customer's), most urgent first, each with
+    /// its customer; a ticket of a customer no longer listed is left out.
+    pub async fn open_by_urgency(
+        &self,
+        team_id: &str,
+        customer_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Ticket, Customer)>, sqlx::Error> {
+        let records = self.store.open_tickets(team_id, customer_id).await?;
+        let customers: HashMap<i64, Customer> = self
+            .store
+            .customers(team_id)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let mut rows: Vec<(Ticket, Customer)> = records
+            .iter()
+            .filter_map(|r| {
+                let owner = customers.get(&r.customer_id)?;
+                Some((ticket_of(r), owner.clone()))
+            })
+            .collect();
+        rows.sort_by_cached_key(|(ticket, owner)| {
+            urgency(ticket, &self.policy, self.calendar(owner.tier), now)
+        });
+        Ok(rows)
     }
 
     /// Opens a ticket for `customer`, `opened_at` (back-dated or now). Its clock has

@@ -3,17 +3,16 @@
 //! [`chart`]). It is posted through the outbox (kind `report`), with its chart (PNG),
 //! CSV and JSON attached as files.
 
-pub mod chart;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::blocks::chart;
 use crate::domain::checklist::{Progress, category_progress, overall_progress};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::report::{self, Month, SlaReport};
 use crate::domain::template::Template;
-use crate::support::{Support, ticket_of};
+use crate::usecase::tickets::{Tickets, ticket_of};
 
 /// What a report row of the outbox carries; the report is gathered when it is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +39,7 @@ pub struct ReportData {
 
 /// Gathers the figures of `month` (in the customer's tier zone) as they stand at `now`.
 pub async fn gather(
-    support: &Support,
+    support: &Tickets,
     template: &Template,
     customer: &Customer,
     month: Month,
@@ -90,7 +89,7 @@ fn report_json(
     overall: Progress,
     categories: &[(String, Progress)],
     sla: &SlaReport,
-    support: &Support,
+    support: &Tickets,
     now: DateTime<Utc>,
 ) -> String {
     let minutes = |d: Option<chrono::Duration>| d.map(|d| d.num_seconds() as f64 / 60.0);

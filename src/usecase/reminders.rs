@@ -20,7 +20,7 @@ use crate::store::ItemUpdate;
 use crate::store::audit::Actor;
 use crate::store::outbox::{Enqueue, kind};
 use crate::store::reminders::{DueReminder, NewReminder, ReminderFiring, ReminderRecord};
-use crate::support::Support;
+use crate::usecase::tickets::Tickets;
 
 /// Reminders fired per transaction.
 pub const FIRE_BATCH: i64 = 200;
@@ -83,11 +83,11 @@ fn milestone_key(customer_id: i64, kind: &str) -> String {
 
 #[derive(Clone)]
 pub struct Reminders {
-    support: Support,
+    support: Tickets,
 }
 
 impl Reminders {
-    pub fn new(support: Support) -> Self {
+    pub fn new(support: Tickets) -> Self {
         Self { support }
     }
 

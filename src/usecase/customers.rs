@@ -1,0 +1,344 @@
+//! Customers: finding one the way a person names it (slug, name, or the channel they
+//! are in), creating one with its channel and digest, and changing one (name, tier,
+//! CSM, channel, milestone switches, archived), with what each change sets off: a tier
+//! change re-plans its open SLA deadlines, archiving stops its reminders, unarchiving
+//! resumes them.
+
+use chrono::{DateTime, Utc};
+
+use super::UseCases;
+use crate::delivery::worker::Job;
+use crate::domain::checklist::Tier;
+use crate::domain::command::{CustomerChange, CustomerRef};
+use crate::domain::customer::Customer;
+use crate::domain::i18n::Lang;
+use crate::domain::slug::slugify;
+use crate::store::audit::Actor;
+use crate::store::{CreateCustomerError, NewCustomer};
+
+/// No customer was found; the slugs a person could have meant (up to 10) help them on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotFound {
+    /// The customer named is not known.
+    Unknown { named: String, known: Vec<String> },
+    /// None was named, and the channel belongs to none.
+    NotHere { known: Vec<String> },
+}
+
+/// Why a customer was not created.
+#[derive(Debug)]
+pub enum CreateRefusal {
+    SlugTaken(Customer),
+    ChannelTaken(Customer),
+}
+
+/// A customer to create, as someone asked for it.
+pub struct NewCustomerRequest {
+    pub team_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub tier: Option<Tier>,
+    pub channel: Option<String>,
+    pub slug: Option<String>,
+    /// Where the worker tells the person once the channel is ready, and in what language.
+    pub response_url: Option<String>,
+    pub lang: Lang,
+}
+
+/// A created customer.
+pub struct Created {
+    pub customer: Customer,
+    /// False when the worker's queue was full: the customer is stored, its channel
+    /// comes at the next start.
+    pub queued: bool,
+}
+
+/// What a change to a customer did.
+pub enum Changed {
+    /// It was already so.
+    Nothing,
+    /// The channel named belongs to another customer.
+    ChannelTaken,
+    Saved {
+        /// Boxed: a customer is large, the other outcomes are nothing.
+        after: Box<Customer>,
+        /// Open tickets re-planned for a new tier's hours.
+        replanned: usize,
+    },
+}
+
+impl UseCases {
+    /// The customer `named` by slug or name in `team` (a one-word name typed without
+    /// quotes reads as a slug, and is still found by name).
+    pub async fn find_customer(
+        &self,
+        team: &str,
+        named: &CustomerRef,
+    ) -> Result<Option<Customer>, sqlx::Error> {
+        match named {
+            CustomerRef::Slug(slug) => match self.store.customer_by_slug(team, slug).await? {
+                Some(c) => Ok(Some(c)),
+                None => self.store.customer_by_name(team, slug).await,
+            },
+            CustomerRef::Name(name) => self.store.customer_by_name(team, name).await,
+        }
+    }
+
+    /// The customer named, or with none named, the one whose channel `channel` is.
+    pub async fn resolve_customer(
+        &self,
+        team: &str,
+        channel: &str,
+        named: Option<&CustomerRef>,
+    ) -> Result<Result<Customer, NotFound>, sqlx::Error> {
+        match named {
+            Some(r) => self.named_customer(team, r).await,
+            None => match self.store.customer_by_channel(team, channel).await? {
+                Some(c) => Ok(Ok(c)),
+                None => Ok(Err(NotFound::NotHere {
+                    known: self.known_slugs(team).await,
+                })),
+            },
+        }
+    }
+
+    /// The customer named, or why there is none.
+    pub async fn named_customer(
+        &self,
+        team: &str,
+        named: &CustomerRef,
+    ) -> Result<Result<Customer, NotFound>, sqlx::Error> {
+        Ok(match self.find_customer(team, named).await? {
+            Some(c) => Ok(c),
+            None => Err(NotFound::Unknown {
+                named: match named {
+                    CustomerRef::Slug(s) | CustomerRef::Name(s) => s.clone(),
+                },
+                known: self.known_slugs(team).await,
+            }),
+        })
+    }
+
+    /// Up to 10 of the workspace's slugs, to suggest; none if they cannot be read.
+    pub async fn known_slugs(&self, team: &str) -> Vec<String> {
+        match self.store.customers(team).await {
+            Ok(list) => list.into_iter().take(10).map(|c| c.slug).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Creates a customer, plans its daily digest and queues its channel: linked and
+    /// posted to if one was named, else created.
+    pub async fn create_customer(
+        &self,
+        request: NewCustomerRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Created, CreateRefusal>, sqlx::Error> {
+        let team = &request.team_id;
+        let numbered = request.slug.is_none() && slugify(&request.name).is_none();
+        let mut slug = match request.slug.clone().or_else(|| slugify(&request.name)) {
+            Some(slug) => slug,
+            None => self.store.free_numbered_slug(team).await?,
+        };
+        let mut attempts = 0;
+        let customer = loop {
+            let new = NewCustomer {
+                team_id: team.clone(),
+                slug: slug.clone(),
+                name: request.name.clone(),
+                tier: request.tier.unwrap_or(Tier::Standard),
+                channel_id: request.channel.clone(),
+                created_by: request.user_id.clone(),
+                created_at: now.timestamp_millis(),
+            };
+            match self.store.create_customer(&new).await {
+                Ok(customer) => break customer,
+                // Two `c<n>` customers created at once: the later one takes the next number.
+                Err(CreateCustomerError::SlugTaken(_)) if numbered && attempts < 5 => {
+                    attempts += 1;
+                    slug = self.store.free_numbered_slug(team).await?;
+                }
+                Err(CreateCustomerError::SlugTaken(existing)) => {
+                    return Ok(Err(CreateRefusal::SlugTaken(existing)));
+                }
+                Err(CreateCustomerError::ChannelTaken(existing)) => {
+                    return Ok(Err(CreateRefusal::ChannelTaken(existing)));
+                }
+                Err(CreateCustomerError::Database(e)) => return Err(e),
+            }
+        };
+        self.reminders.plan_digest(&customer, now).await?;
+        let job = if customer.channel_id.is_some() {
+            Job::PostChecklist {
+                customer_id: customer.id,
+                category: None,
+                pin: true,
+                response_url: request.response_url,
+                lang: request.lang,
+            }
+        } else {
+            Job::Provision {
+                customer_id: customer.id,
+                caller: request.user_id,
+                response_url: request.response_url,
+                lang: request.lang,
+            }
+        };
+        let queued = self.delivery.submit(job).is_ok();
+        Ok(Ok(Created { customer, queued }))
+    }
+
+    /// Changes `before` as `change` says, with what the change sets off.
+    pub async fn change_customer(
+        &self,
+        before: &Customer,
+        change: &CustomerChange,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Changed> {
+        let after = apply(before, change, now);
+        if after == *before {
+            return Ok(Changed::Nothing);
+        }
+        let action = match (change.archived, before.is_archived(), after.is_archived()) {
+            (Some(true), false, true) if only_archive(change) => "customer.archived",
+            (Some(false), true, false) if only_archive(change) => "customer.unarchived",
+            _ => "customer.changed",
+        };
+        if !self
+            .store
+            .update_customer(before, &after, action, actor, now.timestamp_millis())
+            .await?
+        {
+            return Ok(Changed::ChannelTaken);
+        }
+        let replanned = self.follow_up(before, &after, change, actor, now).await?;
+        self.delivery.checklist_changed();
+        Ok(Changed::Saved {
+            after: Box::new(after),
+            replanned,
+        })
+    }
+
+    /// What a change sets off: re-planned deadlines, resumed or re-planned reminders.
+    /// Returns how many tickets were re-planned.
+    async fn follow_up(
+        &self,
+        before: &Customer,
+        after: &Customer,
+        change: &CustomerChange,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        let mut replanned = 0;
+        if after.tier != before.tier {
+            replanned = self
+                .tickets
+                .replan_customer(after, before.tier, now)
+                .await?;
+        }
+        if before.is_archived() && !after.is_archived() {
+            self.reminders.resume(after, now).await?;
+        }
+        let mut replan_milestones = false;
+        for (kind, on) in &change.milestones {
+            if *on {
+                replan_milestones = true;
+            } else {
+                self.reminders
+                    .cancel_milestone(after, kind, actor, now)
+                    .await?;
+            }
+        }
+        if replan_milestones
+            && !after.is_archived()
+            && let Some(golive) = after.golive_on
+        {
+            self.reminders
+                .plan_milestones(after, golive, actor, now)
+                .await?;
+        }
+        Ok(replanned)
+    }
+
+    /// Whether the policy sends milestone reminders of `kind` to `customer`.
+    pub fn milestone_on(&self, customer: &Customer, kind: &str) -> bool {
+        self.tickets
+            .policy
+            .reminders
+            .milestones
+            .iter()
+            .any(|m| m == kind)
+            && customer.reminder_on(kind)
+    }
+}
+
+fn only_archive(change: &CustomerChange) -> bool {
+    CustomerChange {
+        archived: None,
+        ..change.clone()
+    }
+    .is_empty()
+}
+
+/// The customer as changed (pure).
+fn apply(before: &Customer, change: &CustomerChange, now: DateTime<Utc>) -> Customer {
+    let mut after = before.clone();
+    if let Some(name) = &change.name {
+        after.name = name.clone();
+    }
+    if let Some(tier) = change.tier {
+        after.tier = tier;
+    }
+    if let Some(csm) = &change.csm {
+        after.csm = Some(csm.clone());
+    }
+    if let Some(channel) = &change.channel {
+        after.channel_id = Some(channel.clone());
+        after.channel_error = None;
+    }
+    match change.archived {
+        Some(true) if !before.is_archived() => after.archived_at = Some(now.timestamp_millis()),
+        Some(false) => after.archived_at = None,
+        _ => {}
+    }
+    for (kind, on) in &change.milestones {
+        after.reminders_off.retain(|k| k != kind);
+        if !on {
+            after.reminders_off.push(kind.clone());
+        }
+    }
+    after.reminders_off.sort();
+    after
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_touches_only_what_it_names() {
+        let before = crate::blocks::checklist::tests::customer();
+        let now = DateTime::from_timestamp_millis(1_800_000_000_000).unwrap();
+        let change = CustomerChange {
+            tier: Some(Tier::Standard),
+            milestones: vec![("qbr".into(), false), ("hypercare".into(), false)],
+            archived: Some(true),
+            ..CustomerChange::default()
+        };
+        let after = apply(&before, &change, now);
+        assert_eq!(after.tier, Tier::Standard);
+        assert_eq!(after.name, before.name);
+        assert_eq!(after.archived_at, Some(1_800_000_000_000));
+        assert_eq!(after.reminders_off, ["hypercare", "qbr"]);
+        let back = CustomerChange {
+            milestones: vec![("qbr".into(), true)],
+            archived: Some(false),
+            ..CustomerChange::default()
+        };
+        let again = apply(&after, &back, now);
+        assert_eq!(again.reminders_off, ["hypercare"]);
+        assert_eq!(again.archived_at, None);
+        assert!(!only_archive(&back));
+    }
+}
