@@ -12,15 +12,70 @@ use super::tick_writer::TickRequest;
 use super::{Db, Store};
 use crate::domain::checklist::{ItemState, States};
 
+/// One direction of a tick: what it does to the item and to the item's due-date
+/// reminders. Ticking and unticking run the same steps, [`TICK`] and [`UNTICK`] say
+/// with which statements.
+pub(super) struct TickDirection {
+    /// The item's state after the change, in the audit entry.
+    pub(super) done: bool,
+    pub(super) action: &'static str,
+    /// Changes the item (`$1` customer, `$2` key, `$3` user, `$4` now); affects no
+    /// row when the item already is so, which makes a retried request change nothing.
+    pub(super) set_item: &'static str,
+    /// The ids of the reminders the change stops or resumes, then the statement that
+    /// does it (`$1` customer, `$2` key and, if `reminders_after_now`, `$3` now).
+    pub(super) select_reminders: &'static str,
+    pub(super) set_reminders: &'static str,
+    pub(super) reminders_after_now: bool,
+    pub(super) reminder_action: &'static str,
+}
+
+/// A tick keeps its first who and when; it cancels the item's active reminders.
+pub(super) const TICK: TickDirection = TickDirection {
+    done: true,
+    action: "item.ticked",
+    set_item:
+        "INSERT INTO item_states (customer_id, item_key, done_by, done_at, updated_by, updated_at)
+         VALUES ($1, $2, $3, $4, $3, $4)
+         ON CONFLICT (customer_id, item_key) DO UPDATE
+         SET done_by = excluded.done_by, done_at = excluded.done_at,
+             updated_by = excluded.updated_by, updated_at = excluded.updated_at
+         WHERE item_states.done_at IS NULL",
+    select_reminders: "SELECT id FROM reminders
+         WHERE customer_id = $1 AND item_key = $2 AND status = 'active' ORDER BY id",
+    set_reminders: "UPDATE reminders SET status = 'cancelled'
+         WHERE customer_id = $1 AND item_key = $2 AND status = 'active'",
+    reminders_after_now: false,
+    reminder_action: "reminder.cancelled",
+};
+
+/// An untick brings back the cancelled reminders still ahead.
+pub(super) const UNTICK: TickDirection = TickDirection {
+    done: false,
+    action: "item.unticked",
+    set_item:
+        "UPDATE item_states SET done_by = NULL, done_at = NULL, updated_by = $3, updated_at = $4
+         WHERE customer_id = $1 AND item_key = $2 AND done_at IS NOT NULL",
+    select_reminders: "SELECT id FROM reminders WHERE customer_id = $1 AND item_key = $2
+           AND status = 'cancelled' AND next_due_at > $3 ORDER BY id",
+    set_reminders: "UPDATE reminders SET status = 'active'
+         WHERE customer_id = $1 AND item_key = $2 AND status = 'cancelled'
+           AND next_due_at > $3",
+    reminders_after_now: true,
+    reminder_action: "reminder.resumed",
+};
+
 /// The statements of one request's ticks inside transaction `$tx`; evaluates to the
 /// keys whose state changed and the audit entries of those changes, for the caller to
 /// append ([`audit::append_audits!`]) once its other changes are made. A key ticked
 /// twice keeps its first who and when.
 macro_rules! tick_statements {
     ($tx:expr, $customer:expr, $ticked:expr, $unticked:expr, $user:expr, $source:expr, $now:expr) => {{
+        let ticked: &[String] = $ticked;
+        let unticked: &[String] = $unticked;
         let mut changed: Vec<String> = Vec::new();
-        // Each change is audited in the same transaction, and a ticked item's
-        // due-date reminder is cancelled with it (an untick brings back one still ahead).
+        // Each change is audited in the same transaction, with the reminders it
+        // cancels or resumes.
         let mut entries: Vec<audit::AuditEntry> = Vec::new();
         let actor = Actor::new($user, $source);
         let team_id: String = sqlx::query_scalar("SELECT team_id FROM customers WHERE id = $1")
@@ -28,102 +83,41 @@ macro_rules! tick_statements {
             .fetch_one(&mut *$tx)
             .await?;
         let done = |d: bool| Some(serde_json::json!({ "done": d }));
-        for key in $ticked {
-            let n = sqlx::query(
-                "INSERT INTO item_states (customer_id, item_key, done_by, done_at, updated_by, updated_at)
-                 VALUES ($1, $2, $3, $4, $3, $4)
-                 ON CONFLICT (customer_id, item_key) DO UPDATE
-                 SET done_by = excluded.done_by, done_at = excluded.done_at,
-                     updated_by = excluded.updated_by, updated_at = excluded.updated_at
-                 WHERE item_states.done_at IS NULL",
-            )
-            .bind($customer)
-            .bind(key)
-            .bind($user)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?
-            .rows_affected();
-            if n > 0 {
+        for (direction, keys) in [(&$crate::store::items::TICK, ticked), (&$crate::store::items::UNTICK, unticked)] {
+            for key in keys {
+                let n = sqlx::query(direction.set_item)
+                    .bind($customer)
+                    .bind(key)
+                    .bind($user)
+                    .bind($now)
+                    .execute(&mut *$tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    continue;
+                }
                 entries.push(
                     actor
-                        .entry(&team_id, Some($customer), "item.ticked", key, $now)
-                        .with(done(false), done(true)),
+                        .entry(&team_id, Some($customer), direction.action, key, $now)
+                        .with(done(!direction.done), done(direction.done)),
                 );
-                let cancelled: Vec<i64> = sqlx::query_scalar(
-                    "SELECT id FROM reminders
-                     WHERE customer_id = $1 AND item_key = $2 AND status = 'active' ORDER BY id",
-                )
-                .bind($customer)
-                .bind(key)
-                .fetch_all(&mut *$tx)
-                .await?;
-                for id in cancelled {
+                let select = sqlx::query_scalar(direction.select_reminders)
+                    .bind($customer)
+                    .bind(key);
+                let select = if direction.reminders_after_now { select.bind($now) } else { select };
+                let reminders: Vec<i64> = select.fetch_all(&mut *$tx).await?;
+                for id in reminders {
                     entries.push(actor.entry(
                         &team_id,
                         Some($customer),
-                        "reminder.cancelled",
+                        direction.reminder_action,
                         &format!("R-{id}"),
                         $now,
                     ));
                 }
-                sqlx::query(
-                    "UPDATE reminders SET status = 'cancelled'
-                     WHERE customer_id = $1 AND item_key = $2 AND status = 'active'",
-                )
-                .bind($customer)
-                .bind(key)
-                .execute(&mut *$tx)
-                .await?;
-                changed.push(key.clone());
-            }
-        }
-        for key in $unticked {
-            let n = sqlx::query(
-                "UPDATE item_states SET done_by = NULL, done_at = NULL, updated_by = $3, updated_at = $4
-                 WHERE customer_id = $1 AND item_key = $2 AND done_at IS NOT NULL",
-            )
-            .bind($customer)
-            .bind(key)
-            .bind($user)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?
-            .rows_affected();
-            if n > 0 {
-                entries.push(
-                    actor
-                        .entry(&team_id, Some($customer), "item.unticked", key, $now)
-                        .with(done(true), done(false)),
-                );
-                let resumed: Vec<i64> = sqlx::query_scalar(
-                    "SELECT id FROM reminders WHERE customer_id = $1 AND item_key = $2
-                       AND status = 'cancelled' AND next_due_at > $3 ORDER BY id",
-                )
-                .bind($customer)
-                .bind(key)
-                .bind($now)
-                .fetch_all(&mut *$tx)
-                .await?;
-                for id in resumed {
-                    entries.push(actor.entry(
-                        &team_id,
-                        Some($customer),
-                        "reminder.resumed",
-                        &format!("R-{id}"),
-                        $now,
-                    ));
-                }
-                sqlx::query(
-                    "UPDATE reminders SET status = 'active'
-                     WHERE customer_id = $1 AND item_key = $2 AND status = 'cancelled'
-                       AND next_due_at > $3",
-                )
-                .bind($customer)
-                .bind(key)
-                .bind($now)
-                .execute(&mut *$tx)
-                .await?;
+                let update = sqlx::query(direction.set_reminders).bind($customer).bind(key);
+                let update = if direction.reminders_after_now { update.bind($now) } else { update };
+                update.execute(&mut *$tx).await?;
                 changed.push(key.clone());
             }
         }
