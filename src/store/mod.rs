@@ -148,6 +148,9 @@ mod planned_policy;
 mod pool;
 mod tick_writer;
 
+#[cfg(test)]
+mod cache_tests;
+
 pub mod audit;
 pub mod backup;
 pub mod installations;
