@@ -252,23 +252,10 @@ impl Store {
         team_id: &str,
         id: i64,
     ) -> Result<Option<Customer>, sqlx::Error> {
-        if let Some(cache) = &self.cache {
-            return Ok(cache.customer(id).filter(|c| c.team_id == team_id));
-        }
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE team_id = $1 AND id = $2"
-        ));
-        on_pool!(&self.db, read, |pool| {
-            match sqlx::query(sql)
-                .bind(team_id)
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-            {
-                Some(row) => Ok(Some(customer_from_row!(&row))),
-                None => Ok(None),
-            }
-        })
+        Ok(self
+            .customer_by_id_unscoped(id)
+            .await?
+            .filter(|c| c.team_id == team_id))
     }
 
     /// By id alone, for the background work that already holds a checked id.
