@@ -180,6 +180,29 @@ fn new_ticket(customer: &Customer) -> NewTicket {
     }
 }
 
+/// Ticks and unticks items of `customer` as `user` would with a checkbox.
+async fn set_done(
+    store: &Store,
+    customer: i64,
+    ticked: &[&str],
+    unticked: &[&str],
+    user: &str,
+    now_ms: i64,
+) -> Vec<String> {
+    let keys = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+    store
+        .set_done(
+            customer,
+            &keys(ticked),
+            &keys(unticked),
+            user,
+            Source::Button,
+            now_ms,
+        )
+        .await
+        .unwrap()
+}
+
 fn by(user: &str) -> Actor<'_> {
     Actor::new(user, Source::Command)
 }
@@ -251,38 +274,14 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
         .await
         .unwrap();
     f.assert_cache_matches("create_customer").await;
-    let keys = |k: &[&str]| k.iter().map(|k| k.to_string()).collect::<Vec<_>>();
 
-    let changed = store
-        .set_done(
-            acme.id,
-            &keys(&["A1", "A2"]),
-            &[],
-            "U1",
-            Source::Button,
-            5_000,
-        )
-        .await
-        .unwrap();
-    assert_eq!(changed, keys(&["A1", "A2"]));
+    let changed = set_done(&store, acme.id, &["A1", "A2"], &[], "U1", 5_000).await;
+    assert_eq!(changed, ["A1", "A2"]);
     f.assert_cache_matches("set_done (tick)").await;
     // A retried tick changes nothing and keeps the first who and when.
-    store
-        .set_done(acme.id, &keys(&["A1"]), &[], "U2", Source::Button, 6_000)
-        .await
-        .unwrap();
+    set_done(&store, acme.id, &["A1"], &[], "U2", 6_000).await;
     f.assert_cache_matches("set_done (tick again)").await;
-    store
-        .set_done(
-            acme.id,
-            &keys(&["A3"]),
-            &keys(&["A1"]),
-            "U2",
-            Source::Command,
-            7_000,
-        )
-        .await
-        .unwrap();
+    set_done(&store, acme.id, &["A3"], &["A1"], "U2", 7_000).await;
     f.assert_cache_matches("set_done (tick and untick)").await;
 
     let change = ItemChange {
@@ -306,17 +305,7 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
         .unwrap();
     f.assert_cache_matches("change_item (new item)").await;
     // Ticking an item whose fields were changed keeps the fields.
-    store
-        .set_done(
-            acme.id,
-            &keys(&["A2"]),
-            &keys(&["A3"]),
-            "U1",
-            Source::Button,
-            10_000,
-        )
-        .await
-        .unwrap();
+    set_done(&store, acme.id, &["A2"], &["A3"], "U1", 10_000).await;
     f.assert_cache_matches("set_done after change_item").await;
 }
 
