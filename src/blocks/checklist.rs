@@ -6,8 +6,8 @@
 use slack_morphism::prelude::*;
 
 use super::{
-    Message, NAME_CHARS, button_text, clip, clip_mrkdwn, context, escape, escape_clipped, field,
-    header, ids, limits, mrkdwn, option_text, plain, section, section_text,
+    Message, NAME_CHARS, button_text, clip, clip_mrkdwn, context, customer_item, escape,
+    escape_clipped, field, header, ids, limits, mrkdwn, option_text, plain, section, section_text,
 };
 use crate::domain::checklist::{
     ItemState, Progress, States, bar, category_progress, go_live_progress, items_progress,
@@ -341,27 +341,13 @@ pub fn assigned_dm(
     due: Option<chrono::NaiveDate>,
     lang: Lang,
 ) -> Message {
-    let channel = customer
-        .channel_id
-        .as_ref()
-        .map(|c| format!(" (<#{c}>)"))
-        .unwrap_or_default();
     let due = due
         .map(|d| format!(" {} {d}.", lang.pick("Due", "期限：")))
         .unwrap_or_default();
+    let item = customer_item(customer, item, lang);
     Message::plain(match lang {
-        Lang::En => format!(
-            ":wave: <@{by}> gave you *{}* {} for *{}*{channel}.{due}",
-            item.key,
-            escape(item.label(lang)),
-            escape_clipped(&customer.name, NAME_CHARS)
-        ),
-        Lang::Ja => format!(
-            ":wave: <@{by}> さんから *{}*{channel} の *{}* {} を割り当てられました。{due}",
-            escape_clipped(&customer.name, NAME_CHARS),
-            item.key,
-            escape(item.label(lang))
-        ),
+        Lang::En => format!(":wave: <@{by}> gave you {item}.{due}"),
+        Lang::Ja => format!(":wave: <@{by}> さんから {item} を割り当てられました。{due}"),
     })
 }
 

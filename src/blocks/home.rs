@@ -348,29 +348,50 @@ fn tickets_part(
     now: DateTime<Utc>,
     lang: Lang,
 ) {
-    blocks.push(header(&format!(
-        "{} ({})",
-        lang.pick("Open tickets", "未解決のチケット"),
-        tickets.len()
-    )));
-    if tickets.is_empty() {
-        blocks.push(note(
-            lang.pick("No open tickets.", "未解決のチケットはありません。"),
-        ));
-        return;
-    }
+    let part = Listing {
+        title: lang.pick("Open tickets", "未解決のチケット"),
+        none: lang.pick("No open tickets.", "未解決のチケットはありません。"),
+        line_chars: TICKET_LINE_CHARS,
+        bytes: TICKET_BYTES,
+    };
     let lines = tickets.iter().map(|t| ticket_line(t, policy, now, lang));
-    let shown = pack(blocks, lines, TICKET_LINE_CHARS, TICKET_BYTES);
-    let more = tickets.len() - shown;
-    if more > 0 {
-        blocks.push(note(&match lang {
-            Lang::En => {
-                format!("…and {more} more. `/readiness tickets [customer]` lists a customer's.")
-            }
-            Lang::Ja => {
-                format!("…ほか {more} 件。`/readiness tickets [顧客]` で顧客ごとに表示します。")
-            }
-        }));
+    part.push(blocks, tickets.len(), lines, |more| match lang {
+        Lang::En => {
+            format!("…and {more} more. `/readiness tickets [customer]` lists a customer's.")
+        }
+        Lang::Ja => {
+            format!("…ほか {more} 件。`/readiness tickets [顧客]` で顧客ごとに表示します。")
+        }
+    });
+}
+
+/// A part of the Home that lists things: its header with how many, a note when there
+/// are none, then as many lines as fit and a note on those left out.
+struct Listing<'a> {
+    title: &'a str,
+    none: &'a str,
+    line_chars: usize,
+    bytes: usize,
+}
+
+impl Listing<'_> {
+    fn push(
+        &self,
+        blocks: &mut Vec<SlackBlock>,
+        count: usize,
+        lines: impl Iterator<Item = String>,
+        left_out: impl Fn(usize) -> String,
+    ) {
+        blocks.push(header(&format!("{} ({count})", self.title)));
+        if count == 0 {
+            blocks.push(note(self.none));
+            return;
+        }
+        let shown = pack(blocks, lines, self.line_chars, self.bytes);
+        let more = count - shown;
+        if more > 0 {
+            blocks.push(note(&left_out(more)));
+        }
     }
 }
 
@@ -449,27 +470,20 @@ fn due_part(
     now: DateTime<Utc>,
     lang: Lang,
 ) {
-    blocks.push(header(&format!(
-        "{} ({})",
-        lang.pick("Due this week", "今週の期限"),
-        items.len()
-    )));
-    if items.is_empty() {
-        blocks.push(note(lang.pick(
+    let part = Listing {
+        title: lang.pick("Due this week", "今週の期限"),
+        none: lang.pick(
             "Nothing assigned to you is due this week.",
             "今週期限の担当項目はありません。",
-        )));
-        return;
-    }
+        ),
+        line_chars: DUE_LINE_CHARS,
+        bytes: DUE_BYTES,
+    };
     let lines = items.iter().map(|item| due_line(item, policy, now, lang));
-    let shown = pack(blocks, lines, DUE_LINE_CHARS, DUE_BYTES);
-    let more = items.len() - shown;
-    if more > 0 {
-        blocks.push(note(&match lang {
-            Lang::En => format!("…and {more} more."),
-            Lang::Ja => format!("…ほか {more} 件。"),
-        }));
-    }
+    part.push(blocks, items.len(), lines, |more| match lang {
+        Lang::En => format!("…and {more} more."),
+        Lang::Ja => format!("…ほか {more} 件。"),
+    });
 }
 
 /// `📅 *Fri 2026-11-27* today · Acme · 1.2.3 Label`. Overdue and today are judged on

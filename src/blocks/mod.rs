@@ -211,6 +211,25 @@ pub fn name(raw: &str) -> String {
     escape_clipped(raw, NAME_CHARS)
 }
 
+/// An item of a customer as the DMs about it name it: "*KEY* label for *Customer*
+/// (#channel)", or in Japanese, customer first.
+pub fn customer_item(
+    customer: &crate::domain::customer::Customer,
+    item: &crate::domain::template::Item,
+    lang: crate::domain::i18n::Lang,
+) -> String {
+    let channel = customer
+        .channel_id
+        .as_ref()
+        .map(|c| format!(" (<#{c}>)"))
+        .unwrap_or_default();
+    let (key, label, customer) = (&item.key, escape(item.label(lang)), name(&customer.name));
+    match lang {
+        crate::domain::i18n::Lang::En => format!("*{key}* {label} for *{customer}*{channel}"),
+        crate::domain::i18n::Lang::Ja => format!("*{customer}*{channel} の *{key}* {label}"),
+    }
+}
+
 /// User text for mrkdwn: escaped, then cut to at most `max` characters without
 /// splitting an escape like `&amp;` (an `&` escapes to five, so a name of 700 `&`
 /// takes 3,500 once escaped).

@@ -6,8 +6,8 @@ use chrono_tz::Tz;
 use slack_morphism::prelude::*;
 
 use super::{
-    Message, NAME_CHARS, button_text, clip, context, escape, escape_clipped, header, limits,
-    section, section_text,
+    Message, NAME_CHARS, button_text, clip, context, customer_item, escape, escape_clipped, header,
+    limits, section, section_text,
 };
 
 /// Characters of a reminder's text, escaped, in the reminder itself: the section's
@@ -51,23 +51,14 @@ pub fn custom(text: &str, set_by: &str, lang: Lang) -> Message {
 
 /// The assignee's DM on the morning an item is due.
 pub fn item_due(customer: &Customer, item: &Item, due: NaiveDate, lang: Lang) -> Message {
-    let channel = customer
-        .channel_id
-        .as_ref()
-        .map(|c| format!(" (<#{c}>)"))
-        .unwrap_or_default();
     let body = match lang {
         Lang::En => format!(
-            ":calendar: *{}* {} for *{}*{channel} is due today ({due}).",
-            item.key,
-            escape(item.label(lang)),
-            escape_clipped(&customer.name, NAME_CHARS)
+            ":calendar: {} is due today ({due}).",
+            customer_item(customer, item, lang)
         ),
         Lang::Ja => format!(
-            ":calendar: *{}*{channel} の *{}* {} は本日 ({due}) が期限です。",
-            escape_clipped(&customer.name, NAME_CHARS),
-            item.key,
-            escape(item.label(lang))
+            ":calendar: {} は本日 ({due}) が期限です。",
+            customer_item(customer, item, lang)
         ),
     };
     Message::new(format!("{} is due today", item.key), vec![section(&body)])

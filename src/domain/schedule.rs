@@ -967,47 +967,30 @@ mod tests {
     #[test]
     fn local_to_utc_across_new_york_dst() {
         let local = |m, d, h, mi, s| date(2026, m, d).and_hms_opt(h, mi, s).unwrap();
-        // Summer and winter.
-        assert_eq!(
-            local_to_utc(NEW_YORK, local(7, 1, 9, 0, 0)),
-            utc(2026, 7, 1, 13, 0)
-        );
-        assert_eq!(
-            local_to_utc(NEW_YORK, local(12, 1, 9, 0, 0)),
-            utc(2026, 12, 1, 14, 0)
-        );
-        // Sun 2026-03-08: 02:00 EST jumps to 03:00 EDT (07:00 UTC); the skipped half
-        // hour, to the second, is the jump.
-        assert_eq!(
-            local_to_utc(NEW_YORK, local(3, 8, 2, 30, 0)),
-            utc(2026, 3, 8, 7, 0)
-        );
-        assert_eq!(
-            local_to_utc(NEW_YORK, local(3, 8, 2, 0, 0)),
-            utc(2026, 3, 8, 7, 0)
-        );
-        assert_eq!(
-            local_to_utc(NEW_YORK, local(3, 8, 2, 59, 59)),
-            utc(2026, 3, 8, 7, 0)
-        );
-        assert_eq!(
-            local_to_utc(NEW_YORK, local(3, 8, 3, 0, 0)),
-            utc(2026, 3, 8, 7, 0)
-        );
-        assert_eq!(
-            local_to_utc(NEW_YORK, local(3, 8, 1, 59, 0)),
-            utc(2026, 3, 8, 6, 59)
-        );
-        // Sun 2026-11-01: 02:00 EDT falls back to 01:00 EST; 01:30 happens at 05:30
-        // and 06:30 UTC, and the earlier counts.
-        assert_eq!(
-            local_to_utc(NEW_YORK, local(11, 1, 1, 30, 0)),
-            utc(2026, 11, 1, 5, 30)
-        );
-        assert_eq!(
-            local_to_utc(NEW_YORK, local(11, 1, 2, 0, 0)),
-            utc(2026, 11, 1, 7, 0)
-        );
+        // (local month, day, hour, minute, second; UTC month, day, hour, minute)
+        let cases = [
+            // Summer and winter.
+            ((7, 1, 9, 0, 0), (7, 1, 13, 0)),
+            ((12, 1, 9, 0, 0), (12, 1, 14, 0)),
+            // Sun 2026-03-08: 02:00 EST jumps to 03:00 EDT (07:00 UTC); the skipped half
+            // hour, to the second, is the jump.
+            ((3, 8, 2, 30, 0), (3, 8, 7, 0)),
+            ((3, 8, 2, 0, 0), (3, 8, 7, 0)),
+            ((3, 8, 2, 59, 59), (3, 8, 7, 0)),
+            ((3, 8, 3, 0, 0), (3, 8, 7, 0)),
+            ((3, 8, 1, 59, 0), (3, 8, 6, 59)),
+            // Sun 2026-11-01: 02:00 EDT falls back to 01:00 EST; 01:30 happens at 05:30
+            // and 06:30 UTC, and the earlier counts.
+            ((11, 1, 1, 30, 0), (11, 1, 5, 30)),
+            ((11, 1, 2, 0, 0), (11, 1, 7, 0)),
+        ];
+        for ((m, d, h, mi, s), (um, ud, uh, umi)) in cases {
+            assert_eq!(
+                local_to_utc(NEW_YORK, local(m, d, h, mi, s)),
+                utc(2026, um, ud, uh, umi),
+                "{m}-{d} {h}:{mi}:{s} in New York"
+            );
+        }
         // Samoa skipped Friday 2011-12-30 whole: its midday is the jump at its midnight.
         let apia = chrono_tz::Pacific::Apia;
         let skipped = NaiveDate::from_ymd_opt(2011, 12, 30)

@@ -8,9 +8,7 @@ use sqlx::Row;
 use super::audit::{Actor, AuditEntry, append_audit, append_audits};
 use super::outbox::{Enqueue, enqueue, kind, rearm_statement};
 use super::{Db, Store};
-use chrono::NaiveDate;
 
-use crate::domain::checklist::Tier;
 use crate::domain::customer::Customer;
 
 /// Pure data, defined in the domain for the renderers.
