@@ -20,12 +20,12 @@ use crate::domain::sla::Target;
 use crate::domain::template::Template;
 use crate::metrics::Metrics;
 use crate::store::outbox::{
-    AssignedDm, Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, bulk_lane, is_bulk, kind,
+    AssignedDm, Claimed, DigestBody, DirectBody, Enqueue, EscalationBody, ItemDueBody, Outcome,
+    Post, ReportBody, UPDATES_LANE_PREFIX, bulk_lane, is_bulk,
 };
 use crate::store::tickets::TicketRecord;
-use crate::usecase::reminders::{DigestBody, ItemDueBody, ReminderBody};
-use crate::usecase::reports::{self, ReportBody};
-use crate::usecase::tickets::{EscalationBody, Tickets, ticket_of};
+use crate::usecase::reports;
+use crate::usecase::tickets::{Tickets, ticket_of};
 
 /// Gap between two posts to one channel (Slack allows about one a second).
 pub const CHANNEL_GAP_MS: i64 = 1100;
@@ -79,11 +79,6 @@ enum Failed {
     Wait(Duration),
     /// It no longer applies (its target was met while it waited its turn).
     Obsolete(&'static str),
-}
-
-/// A row's JSON body as `T`; a body that does not parse can never be sent.
-fn parse_body<T: serde::de::DeserializeOwned>(row: &Claimed) -> Result<T, Failed> {
-    serde_json::from_str(&row.body).map_err(|e| Failed::Unsendable(format!("bad body: {e}")))
 }
 
 impl From<ApiError> for Failed {
@@ -375,7 +370,8 @@ impl Sender {
     /// csm=…`, else whoever created the customer), through the outbox too: once per
     /// ticket and reason, or once a day per customer and reason for reminders.
     async fn tell_the_csm(&self, row: &Claimed, code: &str) {
-        if row.kind == kind::DIRECT {
+        // Direct DMs are the CSM's already (this one's among them): nobody else to tell.
+        if matches!(row.post(), Ok(Post::Direct(_))) {
             return;
         }
         let lang = self.support.lang;
@@ -390,7 +386,13 @@ impl Sender {
             let Some(id) = body["customer_id"].as_i64() else {
                 return;
             };
-            let about = blocks::reminders::kind_name(&row.kind, lang).to_string();
+            // Named after the reminder that made the row: the daily digest's by its
+            // name, any other (a custom reminder's, an item's DM, a report) "reminder".
+            let made_by = match row.post() {
+                Ok(Post::Digest(_)) => "digest",
+                _ => "custom",
+            };
+            let about = blocks::reminders::kind_name(made_by, lang).to_string();
             let day = self.support.time.now().date_naive();
             (id, about, format!("csm:c{id}:{code}:{day}"))
         };
@@ -413,14 +415,15 @@ impl Sender {
             )
         );
         let message = Message::plain(text);
-        let body = serde_json::json!({ "message": message }).to_string();
         let item = Enqueue {
             key,
             team_id: row.team_id.clone(),
             channel_id: customer.csm().to_string(),
-            kind: kind::DIRECT,
             ticket_id: None,
-            body,
+            post: Post::Direct(DirectBody {
+                customer_id: None,
+                message,
+            }),
         };
         if let Err(e) = self
             .support
@@ -434,26 +437,24 @@ impl Sender {
 
     /// One attempt; returns the `ts` Slack gave the message.
     async fn attempt(&self, row: &Claimed) -> Result<String, Failed> {
-        match row.kind.as_str() {
-            kind::TICKET_MESSAGE => self.send_ticket_message(row).await,
-            kind::ESCALATION => self.send_escalation(row).await,
-            kind::ASSIGNED_DM => self.send_assigned_dm(row).await,
-            kind::ITEM_DUE_DM => self.send_item_due_dm(row).await,
-            kind::DIGEST => self.send_digest(row).await,
-            kind::REPORT => self.send_report(row).await,
-            kind::REMINDER => {
-                let body: ReminderBody = parse_body(row)?;
+        // A newer version's kind, or a body that does not read, can never be sent by
+        // this version: parked (and the CSM told), never dropped.
+        let post = row.post().map_err(|e| Failed::Unsendable(e.to_string()))?;
+        match post {
+            Post::TicketMessage {} => self.send_ticket_message(row).await,
+            Post::Escalation(body) => self.send_escalation(row, body).await,
+            Post::AssignedDm(dm) => self.send_assigned_dm(row, dm).await,
+            Post::ItemDueDm(body) => self.send_item_due_dm(row, body).await,
+            Post::Digest(body) => self.send_digest(row, body).await,
+            Post::Report(body) => self.send_report(row, body).await,
+            Post::Reminder(body) => {
                 self.post_once(row, &row.channel_id, &body.message, None)
                     .await
             }
-            kind::DIRECT => {
-                let body: serde_json::Value = serde_json::from_str(&row.body)
-                    .map_err(|e| Failed::Unsendable(format!("bad body: {e}")))?;
-                let message: Message = serde_json::from_value(body["message"].clone())
-                    .map_err(|e| Failed::Unsendable(format!("bad body: {e}")))?;
-                self.post_once(row, &row.channel_id, &message, None).await
+            Post::Direct(body) => {
+                self.post_once(row, &row.channel_id, &body.message, None)
+                    .await
             }
-            other => Err(Failed::Unsendable(format!("unknown kind {other}"))),
         }
     }
 
@@ -474,8 +475,7 @@ impl Sender {
     }
 
     /// "Your item is due today", unless it was done, re-dated or handed on meanwhile.
-    async fn send_item_due_dm(&self, row: &Claimed) -> Result<String, Failed> {
-        let body: ItemDueBody = parse_body(row)?;
+    async fn send_item_due_dm(&self, row: &Claimed, body: ItemDueBody) -> Result<String, Failed> {
         let customer = self.customer(body.customer_id).await?;
         let item = self
             .template
@@ -503,8 +503,7 @@ impl Sender {
 
     /// The day's digest of overdue items: posted once, then edited. Nothing overdue
     /// and nothing posted yet: nothing to say today.
-    async fn send_digest(&self, row: &Claimed) -> Result<String, Failed> {
-        let body: DigestBody = parse_body(row)?;
+    async fn send_digest(&self, row: &Claimed, body: DigestBody) -> Result<String, Failed> {
         let customer = self.customer(body.customer_id).await?;
         let channel = customer
             .channel_id
@@ -543,17 +542,7 @@ impl Sender {
     /// file uploaded), so a retry after a 429 or a 5xx on an upload posts nothing again
     /// and uploads only what is missing. A file Slack refuses for good is logged and
     /// left out: the report itself was posted.
-    async fn send_report(&self, row: &Claimed) -> Result<String, Failed> {
-        let body: ReportBody = parse_body(row)?;
-        let mut progress: serde_json::Value = parse_body(row)?;
-        let mut uploaded: Vec<String> = progress["uploaded"]
-            .as_array()
-            .map(|done| {
-                done.iter()
-                    .filter_map(|f| f.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+    async fn send_report(&self, row: &Claimed, mut body: ReportBody) -> Result<String, Failed> {
         let customer = self.customer(body.customer_id).await?;
         let month = Month::parse(&body.month).ok_or_else(|| unsendable("bad month"))?;
         let lang = self.support.lang;
@@ -625,7 +614,7 @@ impl Sender {
         for (file, title, content, content_type) in files {
             // Named by extension: the name holds the slug, which may change.
             let part = file.rsplit('.').next().unwrap_or_default().to_string();
-            if uploaded.contains(&part) {
+            if body.uploaded.contains(&part) {
                 continue;
             }
             match slack
@@ -649,19 +638,17 @@ impl Sender {
                 }
                 Err(e) => return Err(e.into()),
             }
-            uploaded.push(part);
-            progress["uploaded"] = serde_json::json!(uploaded);
+            body.uploaded.push(part);
+            let progress = Post::Report(body.clone()).body_json();
             store
-                .record_outbox_progress(row, &self.owner, &ts, &progress.to_string())
+                .record_outbox_progress(row, &self.owner, &ts, &progress)
                 .await?;
         }
         Ok(ts)
     }
 
     /// Tells an assignee about their item, in their own language.
-    async fn send_assigned_dm(&self, row: &Claimed) -> Result<String, Failed> {
-        let dm: AssignedDm = serde_json::from_str(&row.body)
-            .map_err(|e| Failed::Unsendable(format!("bad body: {e}")))?;
+    async fn send_assigned_dm(&self, row: &Claimed, dm: AssignedDm) -> Result<String, Failed> {
         let customer = self.customer(dm.customer_id).await?;
         let item = self
             .template
@@ -769,9 +756,7 @@ impl Sender {
         Ok(ts)
     }
 
-    async fn send_escalation(&self, row: &Claimed) -> Result<String, Failed> {
-        let body: EscalationBody = serde_json::from_str(&row.body)
-            .map_err(|e| Failed::Unsendable(format!("bad body: {e}")))?;
+    async fn send_escalation(&self, row: &Claimed, body: EscalationBody) -> Result<String, Failed> {
         let record = self.ticket(body.ticket_id).await?;
         let met = match body.target {
             Some(Target::FirstResponse) => record.responded_at.is_some(),

@@ -15,7 +15,7 @@ use crate::domain::i18n::Lang;
 use crate::domain::roles::Act;
 use crate::domain::ticket::Action;
 use crate::store::audit::{Actor, Source};
-use crate::store::outbox::{Enqueue, kind};
+use crate::store::outbox::{DirectBody, Enqueue, Post};
 use crate::usecase::tickets::ActError;
 
 /// A reply in a ticket's thread by a person of this workspace (not the reporter, not a
@@ -161,14 +161,15 @@ async fn channel_changed(
             }
         }
     };
-    let body = serde_json::json!({ "message": Message::plain(what), "customer_id": customer.id });
     let item = Enqueue {
         key: format!("channel-event:{event_id}"),
         team_id: team.to_string(),
         channel_id: customer.csm().to_string(),
-        kind: kind::DIRECT,
         ticket_id: None,
-        body: body.to_string(),
+        post: Post::Direct(DirectBody {
+            customer_id: Some(customer.id),
+            message: Message::plain(what),
+        }),
     };
     ctx.usecases.store.enqueue(&item, now_ms).await
 }

@@ -8,8 +8,7 @@ use crate::blocks::{self, Message};
 use crate::domain::command::{CustomerRef, Form};
 use crate::domain::i18n::Lang;
 use crate::domain::report::Month;
-use crate::store::outbox::{Enqueue, kind};
-use crate::usecase::reports::ReportBody;
+use crate::store::outbox::{Enqueue, Post, ReportBody};
 
 /// Entries read for `/readiness audit` (a few more than shown, to say there are more).
 const AUDIT_READ: i64 = blocks::audit::SHOWN as i64 + 1;
@@ -86,18 +85,17 @@ pub(super) async fn report(
     let now = crate::time_source::at_ms(now_ms);
     let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
     let month = month.unwrap_or_else(|| Month::containing(now, tz));
-    let body = ReportBody {
-        customer_id: customer.id,
-        month: month.label(),
-        requested_by: cmd.user_id.clone(),
-    };
     let item = Enqueue {
         key: format!("report:{}:{}:{now_ms}", customer.id, month.label()),
         team_id: customer.team_id.clone(),
         channel_id: channel.clone(),
-        kind: kind::REPORT,
         ticket_id: None,
-        body: serde_json::to_string(&body).map_err(|e| Refusal::Internal(e.into()))?,
+        post: Post::Report(ReportBody {
+            customer_id: customer.id,
+            month: month.label(),
+            requested_by: cmd.user_id.clone(),
+            uploaded: Vec::new(),
+        }),
     };
     ctx.usecases.store.enqueue(&item, now_ms).await?;
     Ok(Answer::Ephemeral(Message::plain(match lang {

@@ -4,52 +4,200 @@
 //! dies mid-send leaves its row to the others once its lease runs out, marked in doubt
 //! so the next sender looks in Slack before posting.
 
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::tickets::{TicketRecord, message_key};
 use super::{Db, Store};
+use crate::blocks::Message;
+use crate::domain::sla::Target;
 
 /// A row to record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Enqueue {
     pub key: String,
     pub team_id: String,
     pub channel_id: String,
-    pub kind: &'static str,
     pub ticket_id: Option<i64>,
-    /// JSON; what it holds depends on `kind`.
-    pub body: String,
+    /// What the row posts; stored as its `kind` and its body's JSON.
+    pub post: Post,
 }
 
-/// Kinds of outbox rows.
+/// The `kind` column's values, one a [`Post`] variant. Each is also serde's tag of its
+/// variant (a test holds them together): rows already written keep these names, so
+/// they are never renamed.
 pub mod kind {
-    /// Post the ticket's message, or update it once posted (rendered at send time).
     pub const TICKET_MESSAGE: &str = "ticket_message";
-    /// A rendered message threaded under its ticket.
     pub const ESCALATION: &str = "escalation";
-    /// A rendered direct message (`channel_id` is the user).
     pub const DIRECT: &str = "direct";
-    /// "You were given an item": rendered at send time in the assignee's language.
     pub const ASSIGNED_DM: &str = "assigned_dm";
-    /// A rendered reminder for the customer's channel (or a user, for a DM).
     pub const REMINDER: &str = "reminder";
+    pub const ITEM_DUE_DM: &str = "item_due_dm";
+    pub const DIGEST: &str = "digest";
+    pub const REPORT: &str = "report";
+
+    /// Every kind this version sends; a row of any other kind is a newer version's.
+    pub const ALL: [&str; 8] = [
+        TICKET_MESSAGE,
+        ESCALATION,
+        DIRECT,
+        ASSIGNED_DM,
+        REMINDER,
+        ITEM_DUE_DM,
+        DIGEST,
+        REPORT,
+    ];
+}
+
+/// What an outbox row posts. Stored as two columns, `kind` (the tag) and `body` (the
+/// variant's JSON, as each kind was written before this enum existed), and read back by
+/// putting them together again as `{"kind": …, "body": …}`: so rows written by older
+/// versions read, and a version rolled back reads the rows this one wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "body", rename_all = "snake_case")]
+pub enum Post {
+    /// Post the ticket's message, or update it once posted (rendered at send time from
+    /// the ticket, so the body is empty).
+    TicketMessage {},
+    /// A rendered message threaded under its ticket.
+    Escalation(EscalationBody),
+    /// A rendered direct message (`channel_id` is the user).
+    Direct(DirectBody),
+    /// "You were given an item": rendered at send time in the assignee's language.
+    AssignedDm(AssignedDm),
+    /// A rendered reminder for the customer's channel (or a user, for a DM).
+    Reminder(ReminderBody),
     /// "Your item is due today": rendered at send time, dropped if the item was done,
     /// re-dated or given to someone else meanwhile.
-    pub const ITEM_DUE_DM: &str = "item_due_dm";
+    ItemDueDm(ItemDueBody),
     /// The day's digest of overdue items in the customer's channel: posted once a
     /// day, edited (not posted again) when it fires again that day.
-    pub const DIGEST: &str = "digest";
+    Digest(DigestBody),
     /// A customer's monthly report, gathered when sent, with its CSV and JSON files.
-    pub const REPORT: &str = "report";
+    Report(ReportBody),
 }
 
-/// What an [`kind::ASSIGNED_DM`] row carries.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// What an escalation row carries: the rendered reply, and the ticket whose thread it
+/// goes in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationBody {
+    pub message: Message,
+    pub ticket_id: i64,
+    /// The target it is about (`None` for "Escalate now"): once that target is met,
+    /// an escalation still waiting for its turn to be posted is dropped.
+    #[serde(default)]
+    pub target: Option<Target>,
+}
+
+/// What a direct message row carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectBody {
+    /// The customer it is about, when there is one (kept for the record; a DM that
+    /// cannot be posted tells nobody).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<i64>,
+    pub message: Message,
+}
+
+/// What an assignee's DM carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignedDm {
     pub customer_id: i64,
     pub item: String,
     pub by: String,
-    pub due: Option<chrono::NaiveDate>,
+    pub due: Option<NaiveDate>,
+}
+
+/// What a rendered reminder row carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReminderBody {
+    pub message: Message,
+    pub customer_id: i64,
+}
+
+/// What an item-due DM carries; it is rendered when sent, and dropped if the item was
+/// done, re-dated or given to someone else meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemDueBody {
+    pub customer_id: i64,
+    pub item: String,
+    pub due: NaiveDate,
+    pub assignee: String,
+}
+
+/// What a digest row carries; it is rendered when sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestBody {
+    pub customer_id: i64,
+    pub day: NaiveDate,
+}
+
+/// What a report row carries; the report is gathered when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportBody {
+    pub customer_id: i64,
+    /// `YYYY-MM`
+    pub month: String,
+    pub requested_by: String,
+    /// The files already uploaded under the posted report (`png`, `csv`, `json`): the
+    /// sender records its progress here, so a retry uploads only what is missing.
+    /// Absent until the first upload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uploaded: Vec<String>,
+}
+
+/// Why a row's `kind` and `body` do not make a [`Post`].
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    /// Written by a newer version.
+    #[error("unknown kind {0}")]
+    UnknownKind(String),
+    #[error("bad body: {0}")]
+    BadBody(serde_json::Error),
+}
+
+impl Post {
+    /// The `kind` column's value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Post::TicketMessage {} => kind::TICKET_MESSAGE,
+            Post::Escalation(_) => kind::ESCALATION,
+            Post::Direct(_) => kind::DIRECT,
+            Post::AssignedDm(_) => kind::ASSIGNED_DM,
+            Post::Reminder(_) => kind::REMINDER,
+            Post::ItemDueDm(_) => kind::ITEM_DUE_DM,
+            Post::Digest(_) => kind::DIGEST,
+            Post::Report(_) => kind::REPORT,
+        }
+    }
+
+    /// The `body` column's value: the variant's own JSON, as each kind was written
+    /// before.
+    pub fn body_json(&self) -> String {
+        let json = match self {
+            Post::TicketMessage {} => return "{}".into(),
+            Post::Escalation(body) => serde_json::to_string(body),
+            Post::Direct(body) => serde_json::to_string(body),
+            Post::AssignedDm(body) => serde_json::to_string(body),
+            Post::Reminder(body) => serde_json::to_string(body),
+            Post::ItemDueDm(body) => serde_json::to_string(body),
+            Post::Digest(body) => serde_json::to_string(body),
+            Post::Report(body) => serde_json::to_string(body),
+        };
+        // These bodies are plain data: serializing them does not fail.
+        json.unwrap_or_else(|_| "{}".into())
+    }
+
+    /// Reads a row back from its two columns.
+    pub fn from_row(kind: &str, body: &str) -> Result<Self, Unreadable> {
+        if !kind::ALL.contains(&kind) {
+            return Err(Unreadable::UnknownKind(kind.to_string()));
+        }
+        let body: serde_json::Value = serde_json::from_str(body).map_err(Unreadable::BadBody)?;
+        serde_json::from_value(serde_json::json!({ "kind": kind, "body": body }))
+            .map_err(Unreadable::BadBody)
+    }
 }
 
 impl Enqueue {
@@ -60,9 +208,8 @@ impl Enqueue {
             key: format!("assigned:{}:{}:{user}:{now_ms}", dm.customer_id, dm.item),
             team_id: team_id.to_string(),
             channel_id: user.to_string(),
-            kind: kind::ASSIGNED_DM,
             ticket_id: None,
-            body: serde_json::to_string(dm).unwrap_or_else(|_| "{}".into()),
+            post: Post::AssignedDm(dm.clone()),
         }
     }
 
@@ -71,9 +218,8 @@ impl Enqueue {
             key: message_key(ticket.id),
             team_id: ticket.team_id.clone(),
             channel_id: ticket.channel_id.clone(),
-            kind: kind::TICKET_MESSAGE,
             ticket_id: Some(ticket.id),
-            body: "{}".into(),
+            post: Post::TicketMessage {},
         }
     }
 }
@@ -92,9 +238,9 @@ macro_rules! enqueue {
         .bind(&item.key)
         .bind(&item.team_id)
         .bind(&item.channel_id)
-        .bind(item.kind)
+        .bind(item.post.kind())
         .bind(item.ticket_id)
-        .bind(&item.body)
+        .bind(item.post.body_json())
         .bind($now)
         .execute($executor)
         .await
@@ -162,8 +308,11 @@ pub struct Claimed {
     pub team_id: String,
     /// The lane: the channel it goes to, or the workspace's updates lane.
     pub channel_id: String,
+    /// The `kind` column as stored (a newer version's kind too); [`Claimed::post`]
+    /// reads it with the body.
     pub kind: String,
     pub ticket_id: Option<i64>,
+    /// The `body` column as stored, progress included.
     pub body: String,
     pub generation: i64,
     pub attempts: i64,
@@ -172,6 +321,13 @@ pub struct Claimed {
     pub created_at: i64,
     /// The message an earlier send posted (a re-armed row updates it).
     pub sent_ts: Option<String>,
+}
+
+impl Claimed {
+    /// What the row posts.
+    pub fn post(&self) -> Result<Post, Unreadable> {
+        Post::from_row(&self.kind, &self.body)
+    }
 }
 
 /// How an attempt ended.
@@ -593,3 +749,205 @@ impl Store {
 /// send or parked only, never the sent ones.
 pub const OUTBOX_COUNTS_SQL: &str = "SELECT status, COUNT(*) AS n FROM outbox
      WHERE status IN ('pending', 'failed') GROUP BY status";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Message::plain("Hi")` as `serde_json::to_string` writes it (fields in order).
+    const HI: &str =
+        r#"{"text":"Hi","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"Hi"}}]}"#;
+    /// The same as `serde_json::json!` wrote it (keys sorted), as the direct DMs were.
+    const HI_SORTED: &str =
+        r#"{"blocks":[{"text":{"text":"Hi","type":"mrkdwn"},"type":"section"}],"text":"Hi"}"#;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, d).unwrap()
+    }
+
+    /// Each kind with its body as the code before this enum wrote it, byte for byte,
+    /// and the variant it must read as.
+    fn old_rows() -> Vec<(&'static str, String, Post)> {
+        let hi = Message::plain("Hi");
+        vec![
+            ("ticket_message", "{}".into(), Post::TicketMessage {}),
+            (
+                "escalation",
+                format!(r#"{{"message":{HI},"ticket_id":12,"target":"first_response"}}"#),
+                Post::Escalation(EscalationBody {
+                    message: hi.clone(),
+                    ticket_id: 12,
+                    target: Some(Target::FirstResponse),
+                }),
+            ),
+            (
+                "escalation",
+                format!(r#"{{"message":{HI},"ticket_id":12,"target":null}}"#),
+                Post::Escalation(EscalationBody {
+                    message: hi.clone(),
+                    ticket_id: 12,
+                    target: None,
+                }),
+            ),
+            // The CSM's "could not post" DM.
+            (
+                "direct",
+                format!(r#"{{"message":{HI_SORTED}}}"#),
+                Post::Direct(DirectBody {
+                    customer_id: None,
+                    message: hi.clone(),
+                }),
+            ),
+            // The CSM's DM about a channel renamed, archived or unshared.
+            (
+                "direct",
+                format!(r#"{{"customer_id":7,"message":{HI_SORTED}}}"#),
+                Post::Direct(DirectBody {
+                    customer_id: Some(7),
+                    message: hi.clone(),
+                }),
+            ),
+            (
+                "assigned_dm",
+                r#"{"customer_id":3,"item":"1.1.1","by":"U2","due":"2026-12-08"}"#.into(),
+                Post::AssignedDm(AssignedDm {
+                    customer_id: 3,
+                    item: "1.1.1".into(),
+                    by: "U2".into(),
+                    due: Some(day(8)),
+                }),
+            ),
+            (
+                "assigned_dm",
+                r#"{"customer_id":3,"item":"1.1.1","by":"U2","due":null}"#.into(),
+                Post::AssignedDm(AssignedDm {
+                    customer_id: 3,
+                    item: "1.1.1".into(),
+                    by: "U2".into(),
+                    due: None,
+                }),
+            ),
+            (
+                "reminder",
+                format!(r#"{{"message":{HI},"customer_id":3}}"#),
+                Post::Reminder(ReminderBody {
+                    message: hi.clone(),
+                    customer_id: 3,
+                }),
+            ),
+            (
+                "item_due_dm",
+                r#"{"customer_id":3,"item":"1.1.1","due":"2026-12-08","assignee":"U2"}"#.into(),
+                Post::ItemDueDm(ItemDueBody {
+                    customer_id: 3,
+                    item: "1.1.1".into(),
+                    due: day(8),
+                    assignee: "U2".into(),
+                }),
+            ),
+            (
+                "digest",
+                r#"{"customer_id":3,"day":"2026-12-06"}"#.into(),
+                Post::Digest(DigestBody {
+                    customer_id: 3,
+                    day: day(6),
+                }),
+            ),
+            (
+                "report",
+                r#"{"customer_id":3,"month":"2026-11","requested_by":"U1"}"#.into(),
+                Post::Report(ReportBody {
+                    customer_id: 3,
+                    month: "2026-11".into(),
+                    requested_by: "U1".into(),
+                    uploaded: Vec::new(),
+                }),
+            ),
+            // A report part-sent: its progress as the sender recorded it.
+            (
+                "report",
+                r#"{"customer_id":3,"month":"2026-11","requested_by":"U1","uploaded":["png","csv"]}"#
+                    .into(),
+                Post::Report(ReportBody {
+                    customer_id: 3,
+                    month: "2026-11".into(),
+                    requested_by: "U1".into(),
+                    uploaded: vec!["png".into(), "csv".into()],
+                }),
+            ),
+        ]
+    }
+
+    #[test]
+    fn rows_written_before_the_enum_read_as_their_variant() {
+        // And rows from before escalations named their target.
+        let untargeted = (
+            "escalation",
+            format!(r#"{{"message":{HI},"ticket_id":12}}"#),
+            Post::Escalation(EscalationBody {
+                message: Message::plain("Hi"),
+                ticket_id: 12,
+                target: None,
+            }),
+        );
+        for (kind, body, want) in old_rows().into_iter().chain([untargeted]) {
+            let got = Post::from_row(kind, &body).unwrap_or_else(|e| panic!("{kind} {body}: {e}"));
+            assert_eq!(got, want, "{kind} {body}");
+        }
+    }
+
+    #[test]
+    fn rows_are_written_as_before() {
+        for (kind, body, post) in old_rows() {
+            assert_eq!(post.kind(), kind);
+            let written = post.body_json();
+            if matches!(post, Post::Direct(_)) {
+                // Written through `json!` before, so its keys came sorted: the same
+                // JSON, in another order.
+                let old: serde_json::Value = serde_json::from_str(&body).unwrap();
+                let new: serde_json::Value = serde_json::from_str(&written).unwrap();
+                assert_eq!(new, old);
+            } else {
+                assert_eq!(written, body, "{kind}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_variant_is_stored_under_its_serde_tag() {
+        let rows = old_rows();
+        for (_, _, post) in &rows {
+            let tagged = serde_json::to_value(post).unwrap();
+            assert_eq!(tagged["kind"], post.kind());
+            let body: serde_json::Value = serde_json::from_str(&post.body_json()).unwrap();
+            assert_eq!(tagged["body"], body, "{}", post.kind());
+            assert_eq!(
+                &Post::from_row(post.kind(), &post.body_json()).unwrap(),
+                post
+            );
+        }
+        // Every kind is one of the rows above, so each variant was checked.
+        for kind in kind::ALL {
+            assert!(rows.iter().any(|(_, _, p)| p.kind() == kind), "{kind}");
+        }
+        for kind in BULK_KINDS {
+            assert!(kind::ALL.contains(&kind), "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_newer_kind_or_a_bad_body_does_not_read() {
+        let newer = Post::from_row("survey", r#"{"customer_id":3}"#).unwrap_err();
+        assert!(matches!(&newer, Unreadable::UnknownKind(k) if k == "survey"));
+        assert_eq!(newer.to_string(), "unknown kind survey");
+        for (kind, body) in [
+            ("digest", "not json"),
+            ("digest", r#"{"customer_id":3}"#),
+            ("direct", "{}"),
+        ] {
+            let bad = Post::from_row(kind, body).unwrap_err();
+            assert!(matches!(bad, Unreadable::BadBody(_)), "{kind} {body}");
+            assert!(bad.to_string().starts_with("bad body: "), "{bad}");
+        }
+    }
+}

@@ -6,7 +6,7 @@
 use sqlx::Row;
 
 use super::audit::{Actor, AuditEntry, append_audit, append_audits};
-use super::outbox::{Enqueue, enqueue, kind, rearm_statement};
+use super::outbox::{Enqueue, Post, enqueue, rearm_statement};
 use super::{Db, Store};
 
 use crate::domain::customer::Customer;
@@ -352,7 +352,7 @@ impl Store {
                 let firing = fire(item);
                 for post in &firing.enqueue {
                     let inserted = enqueue!(&mut *tx, post, now_ms)?.rows_affected();
-                    if inserted == 0 && post.kind == kind::DIGEST {
+                    if inserted == 0 && matches!(post.post, Post::Digest(_)) {
                         sqlx::query(rearm_statement())
                             .bind(&post.key)
                             .bind(now_ms)

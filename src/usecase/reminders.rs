@@ -10,7 +10,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::blocks;
@@ -18,7 +17,7 @@ use crate::domain::customer::Customer;
 use crate::domain::schedule::{self, Recurrence, When};
 use crate::store::ItemUpdate;
 use crate::store::audit::Actor;
-use crate::store::outbox::{Enqueue, kind};
+use crate::store::outbox::{DigestBody, Enqueue, ItemDueBody, Post, ReminderBody};
 use crate::store::reminders::{DueReminder, NewReminder, ReminderFiring, ReminderRecord};
 use crate::usecase::tickets::Tickets;
 
@@ -26,30 +25,6 @@ use crate::usecase::tickets::Tickets;
 pub const FIRE_BATCH: i64 = 200;
 /// A custom reminder's text is cut to this many characters.
 pub const MAX_TEXT: usize = 2000;
-
-/// What a digest row of the outbox carries; it is rendered when sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DigestBody {
-    pub customer_id: i64,
-    pub day: NaiveDate,
-}
-
-/// What an item-due DM carries; it is rendered when sent, and dropped if the item was
-/// done, re-dated or given to someone else meanwhile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ItemDueBody {
-    pub customer_id: i64,
-    pub item: String,
-    pub due: NaiveDate,
-    pub assignee: String,
-}
-
-/// What a rendered reminder row carries.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReminderBody {
-    pub message: blocks::Message,
-    pub customer_id: i64,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemindError {
@@ -374,18 +349,15 @@ impl Reminders {
                 );
                 return Vec::new();
             };
-            let body = serde_json::to_string(&ReminderBody {
-                message,
-                customer_id: customer.id,
-            })
-            .unwrap_or_default();
             vec![Enqueue {
                 key: key.clone(),
                 team_id: r.team_id.clone(),
                 channel_id: r.recipient.clone().unwrap_or_else(|| channel.clone()),
-                kind: kind::REMINDER,
                 ticket_id: None,
-                body,
+                post: Post::Reminder(ReminderBody {
+                    message,
+                    customer_id: customer.id,
+                }),
             }]
         };
         let enqueue = match r.kind.as_str() {
@@ -400,19 +372,17 @@ impl Reminders {
                     );
                     return ReminderFiring::default();
                 };
-                let body = ItemDueBody {
-                    customer_id: customer.id,
-                    item: item.clone(),
-                    due: due_date,
-                    assignee: assignee.clone(),
-                };
                 vec![Enqueue {
                     key,
                     team_id: r.team_id.clone(),
                     channel_id: assignee.clone(),
-                    kind: kind::ITEM_DUE_DM,
                     ticket_id: None,
-                    body: serde_json::to_string(&body).unwrap_or_default(),
+                    post: Post::ItemDueDm(ItemDueBody {
+                        customer_id: customer.id,
+                        item: item.clone(),
+                        due: due_date,
+                        assignee: assignee.clone(),
+                    }),
                 }]
             }
             "digest" => match &customer.channel_id {
@@ -420,17 +390,15 @@ impl Reminders {
                     let day = at(r.next_due_at.unwrap_or(ms(now)))
                         .with_timezone(&tz)
                         .date_naive();
-                    let body = DigestBody {
-                        customer_id: customer.id,
-                        day,
-                    };
                     vec![Enqueue {
                         key: digest_key(customer.id, day),
                         team_id: r.team_id.clone(),
                         channel_id: channel.clone(),
-                        kind: kind::DIGEST,
                         ticket_id: None,
-                        body: serde_json::to_string(&body).unwrap_or_default(),
+                        post: Post::Digest(DigestBody {
+                            customer_id: customer.id,
+                            day,
+                        }),
                     }]
                 }
                 None => Vec::new(),

@@ -4,7 +4,6 @@
 //! CSV and JSON attached as files.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::blocks::chart;
 use crate::domain::checklist::{Progress, category_progress, overall_progress};
@@ -13,15 +12,6 @@ use crate::domain::i18n::Lang;
 use crate::domain::report::{self, Month, SlaReport};
 use crate::domain::template::Template;
 use crate::usecase::tickets::{Tickets, ticket_of};
-
-/// What a report row of the outbox carries; the report is gathered when it is sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportBody {
-    pub customer_id: i64,
-    /// `YYYY-MM`
-    pub month: String,
-    pub requested_by: String,
-}
 
 /// A month's figures for one customer.
 #[derive(Debug, Clone)]

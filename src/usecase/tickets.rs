@@ -6,10 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use crate::blocks::{self, Message};
+use crate::blocks;
 use crate::domain::calendar::Calendar;
 use crate::domain::checklist::Tier;
 use crate::domain::customer::Customer;
@@ -19,7 +18,7 @@ use crate::domain::sla::{Clock, Priority, Target, threshold_amount};
 use crate::domain::ticket::{Action, Closure, Fire, Refused, Ticket};
 use crate::store::Store;
 use crate::store::audit::{Actor, AuditEntry};
-use crate::store::outbox::{Enqueue, kind};
+use crate::store::outbox::{Enqueue, EscalationBody, Post};
 use crate::store::tickets::{DueTimer, Firing, NewTicket, TicketRecord};
 use crate::time_source::TimeSource;
 
@@ -27,18 +26,6 @@ use crate::time_source::TimeSource;
 pub const LATE_AFTER: Duration = Duration::seconds(30);
 /// Due rows fired per transaction.
 pub const FIRE_BATCH: i64 = 200;
-
-/// What an escalation row of the outbox carries: the rendered reply, and the ticket
-/// whose thread it goes in.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EscalationBody {
-    pub message: Message,
-    pub ticket_id: i64,
-    /// The target it is about (`None` for "Escalate now"): once that target is met,
-    /// an escalation still waiting for its turn to be posted is dropped.
-    #[serde(default)]
-    pub target: Option<Target>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActError {
@@ -338,19 +325,16 @@ impl Tickets {
             let step = ticket.escalations.clamp(1, 100) as u32;
             let named = ticket.named_by_hand(path, step);
             let message = blocks::ticket::manual_escalation(ticket, user, &named, lang);
-            let body = serde_json::to_string(&EscalationBody {
-                message,
-                ticket_id: ticket.id,
-                target: None,
-            })
-            .unwrap_or_default();
             Ok(vec![Enqueue {
                 key: format!("esc:{}:manual:{}", ticket.id, ticket.escalations),
                 team_id: ticket.team_id.clone(),
                 channel_id: ticket.channel_id.clone(),
-                kind: kind::ESCALATION,
                 ticket_id: Some(ticket.id),
-                body,
+                post: Post::Escalation(EscalationBody {
+                    message,
+                    ticket_id: ticket.id,
+                    target: None,
+                }),
             }])
         })
         .await
@@ -501,20 +485,17 @@ impl Tickets {
                     cal,
                     self.lang,
                 );
-                let body = serde_json::to_string(&EscalationBody {
-                    message,
-                    ticket_id: ticket.id,
-                    target: Some(target),
-                })
-                .unwrap_or_default();
                 Firing {
                     enqueue: vec![Enqueue {
                         key: format!("esc:{}:{}:{}", ticket.id, target.as_str(), level),
                         team_id: ticket.team_id.clone(),
                         channel_id: ticket.channel_id.clone(),
-                        kind: kind::ESCALATION,
                         ticket_id: Some(ticket.id),
-                        body,
+                        post: Post::Escalation(EscalationBody {
+                            message,
+                            ticket_id: ticket.id,
+                            target: Some(target),
+                        }),
                     }],
                     next: next.map(|(level, due)| (i64::from(level), due.map(ms))),
                     audit: Some(
