@@ -29,6 +29,10 @@ on_both_backends!(
     stale_scenario
 );
 on_both_backends!(everything_survives_reopening_the_database, reopen_scenario);
+on_both_backends!(
+    outbox_rows_written_before_the_enum_are_sent_as_their_kind,
+    old_outbox_rows_scenario
+);
 
 async fn customers_scenario(db: &TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
@@ -227,5 +231,165 @@ async fn reopen_scenario(db: &TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
     let states = store.item_states(c.id).await.unwrap();
     assert!(states["7.1.1"].done_at.is_some());
+    store.close().await;
+}
+
+/// Outbox rows as the code before `store::outbox::Post` wrote them (its `kind` strings,
+/// and each body's JSON byte for byte) are claimed as the variant of their kind; a
+/// newer version's kind is claimed too, and does not read (the sender parks it).
+async fn old_outbox_rows_scenario(db: &TestDb) {
+    use readiness::blocks::Message;
+    use readiness::domain::sla::Target;
+    use readiness::store::outbox::{
+        AssignedDm, DigestBody, DirectBody, EscalationBody, ItemDueBody, Post, ReminderBody,
+        ReportBody, Unreadable,
+    };
+
+    const HI: &str =
+        r#"{"text":"Hi","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"Hi"}}]}"#;
+    // The direct DMs went through `json!`, which sorts keys.
+    const HI_SORTED: &str =
+        r#"{"blocks":[{"text":{"text":"Hi","type":"mrkdwn"},"type":"section"}],"text":"Hi"}"#;
+    let hi = Message::plain("Hi");
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let rows: Vec<(&str, String, Option<i64>, Option<Post>)> = vec![
+        (
+            "ticket_message",
+            "{}".into(),
+            Some(12),
+            Some(Post::TicketMessage {}),
+        ),
+        (
+            "escalation",
+            format!(r#"{{"message":{HI},"ticket_id":12,"target":"resolution"}}"#),
+            Some(12),
+            Some(Post::Escalation(EscalationBody {
+                message: hi.clone(),
+                ticket_id: 12,
+                target: Some(Target::Resolution),
+            })),
+        ),
+        (
+            "direct",
+            format!(r#"{{"customer_id":7,"message":{HI_SORTED}}}"#),
+            None,
+            Some(Post::Direct(DirectBody {
+                customer_id: Some(7),
+                message: hi.clone(),
+            })),
+        ),
+        (
+            "assigned_dm",
+            r#"{"customer_id":3,"item":"1.1.1","by":"U2","due":"2026-12-08"}"#.into(),
+            None,
+            Some(Post::AssignedDm(AssignedDm {
+                customer_id: 3,
+                item: "1.1.1".into(),
+                by: "U2".into(),
+                due: Some(day(8)),
+            })),
+        ),
+        (
+            "reminder",
+            format!(r#"{{"message":{HI},"customer_id":3}}"#),
+            None,
+            Some(Post::Reminder(ReminderBody {
+                message: hi.clone(),
+                customer_id: 3,
+            })),
+        ),
+        (
+            "item_due_dm",
+            r#"{"customer_id":3,"item":"1.1.1","due":"2026-12-08","assignee":"U2"}"#.into(),
+            None,
+            Some(Post::ItemDueDm(ItemDueBody {
+                customer_id: 3,
+                item: "1.1.1".into(),
+                due: day(8),
+                assignee: "U2".into(),
+            })),
+        ),
+        (
+            "digest",
+            r#"{"customer_id":3,"day":"2026-12-06"}"#.into(),
+            None,
+            Some(Post::Digest(DigestBody {
+                customer_id: 3,
+                day: day(6),
+            })),
+        ),
+        (
+            "report",
+            r#"{"customer_id":3,"month":"2026-11","requested_by":"U1","uploaded":["png"]}"#.into(),
+            None,
+            Some(Post::Report(ReportBody {
+                customer_id: 3,
+                month: "2026-11".into(),
+                requested_by: "U1".into(),
+                uploaded: vec!["png".into()],
+            })),
+        ),
+        // A newer version's kind.
+        ("survey", r#"{"customer_id":3}"#.into(), None, None),
+    ];
+    let now = 1_700_000_000_000_i64;
+    let store = Store::connect(&db.url).await.unwrap();
+    // Each row in a lane of its own (its own channel and workspace), so one claim
+    // takes them all.
+    let sql = "INSERT INTO outbox (idem_key, team_id, channel_id, kind, ticket_id, body, next_attempt_at, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    let sqlite = match store.postgres_pool() {
+        Some(_) => None,
+        None => {
+            let file = db.url.trim_start_matches("sqlite://");
+            Some(
+                sqlx::SqlitePool::connect(&format!("sqlite://{file}"))
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    for (n, (kind, body, ticket, _)) in rows.iter().enumerate() {
+        // The same statement on either dialect's pool.
+        macro_rules! insert {
+            ($pool:expr) => {
+                sqlx::query(sql)
+                    .bind(format!("old:{n}"))
+                    .bind(format!("T{n}"))
+                    .bind(format!("C{n}"))
+                    .bind(*kind)
+                    .bind(*ticket)
+                    .bind(body)
+                    .bind(now)
+                    .execute($pool)
+                    .await
+                    .map(|_| ())
+            };
+        }
+        match (store.postgres_pool(), &sqlite) {
+            (Some(pool), _) => insert!(pool),
+            (None, Some(pool)) => insert!(pool),
+            (None, None) => unreachable!("a store is one or the other"),
+        }
+        .unwrap();
+    }
+    if let Some(pool) = sqlite {
+        pool.close().await;
+    }
+    let claimed = store
+        .claim_outbox("test", now + 1, now + 60_000, 100)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), rows.len());
+    for row in &claimed {
+        let n: usize = row.key.trim_start_matches("old:").parse().unwrap();
+        let (kind, body, _, want) = &rows[n];
+        assert_eq!((row.kind.as_str(), &row.body), (*kind, body));
+        match (row.post(), want) {
+            (Ok(got), Some(want)) => assert_eq!(&got, want, "{kind}"),
+            (Err(Unreadable::UnknownKind(k)), None) => assert_eq!(&k, kind),
+            (got, want) => panic!("{kind}: read {got:?}, wanted {want:?}"),
+        }
+    }
     store.close().await;
 }
