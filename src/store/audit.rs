@@ -104,6 +104,11 @@ macro_rules! append_audits {
             )
             .fetch_one(&mut *conn)
             .await?;
+            // The chain is computed here, in order; the rows then go in a few
+            // multi-row statements, since each statement is a round trip to the
+            // database (on SQLite, to its worker thread), and a batch of ticks can
+            // carry hundreds of entries.
+            let mut rows = Vec::with_capacity(entries.len());
             for entry in entries {
                 let before = entry.before.as_ref().map(|v| v.to_string());
                 let after = entry.after.as_ref().map(|v| v.to_string());
@@ -121,24 +126,27 @@ macro_rules! append_audits {
                         at: entry.at,
                     },
                 );
-                sqlx::query(
-                    "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, before, after, at, prev_hash, hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(&entry.team_id)
-                .bind(entry.customer_id)
-                .bind(&entry.actor)
-                .bind(entry.source.as_str())
-                .bind(&entry.action)
-                .bind(&entry.subject)
-                .bind(before)
-                .bind(after)
-                .bind(entry.at)
-                .bind(&prev)
-                .bind(&hash)
-                .execute(&mut *conn)
-                .await?;
-                prev = hash;
+                let prev_hash = std::mem::replace(&mut prev, hash.clone());
+                rows.push((entry, before, after, prev_hash, hash));
+            }
+            for chunk in rows.chunks($crate::store::audit::AUDIT_ROWS_PER_INSERT) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO audit_log (team_id, customer_id, actor, source, action, subject, before, after, at, prev_hash, hash) ",
+                );
+                insert.push_values(chunk, |mut row, (entry, before, after, prev_hash, hash)| {
+                    row.push_bind(entry.team_id.as_str())
+                        .push_bind(entry.customer_id)
+                        .push_bind(entry.actor.as_str())
+                        .push_bind(entry.source.as_str())
+                        .push_bind(entry.action.as_str())
+                        .push_bind(entry.subject.as_str())
+                        .push_bind(before.as_deref())
+                        .push_bind(after.as_deref())
+                        .push_bind(entry.at)
+                        .push_bind(prev_hash.as_str())
+                        .push_bind(hash.as_str());
+                });
+                insert.build().execute(&mut *conn).await?;
             }
             sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
                 .bind(&prev)
@@ -150,6 +158,10 @@ macro_rules! append_audits {
     }};
 }
 pub(super) use append_audits;
+
+/// Audit rows in one `INSERT`: 11 values each, well inside SQLite's 32,766 bound
+/// variables and PostgreSQL's 65,535.
+pub(super) const AUDIT_ROWS_PER_INSERT: usize = 500;
 
 /// Appends one `$entry` (an [`AuditEntry`]) on `$executor`, a transaction: see
 /// [`append_audits!`].

@@ -22,13 +22,15 @@ pub(super) struct TickDirection {
     /// Changes the item (`$1` customer, `$2` key, `$3` user, `$4` now); affects no
     /// row when the item already is so, which makes a retried request change nothing.
     pub(super) set_item: &'static str,
-    /// The ids of the reminders the change stops or resumes, then the statement that
-    /// does it (`$1` customer, `$2` key and, if `reminders_after_now`, `$3` now).
-    pub(super) select_reminders: &'static str,
+    /// Stops or resumes the item's reminders, returning their ids (`$1` customer,
+    /// `$2` key and, if `reminders_after_now`, `$3` now).
     pub(super) set_reminders: &'static str,
     pub(super) reminders_after_now: bool,
     pub(super) reminder_action: &'static str,
 }
+
+/// The workspace of a customer, for its audit entries.
+pub(super) const TEAM_OF_CUSTOMER: &str = "SELECT team_id FROM customers WHERE id = $1";
 
 /// A tick keeps its first who and when; it cancels the item's active reminders.
 pub(super) const TICK: TickDirection = TickDirection {
@@ -41,10 +43,8 @@ pub(super) const TICK: TickDirection = TickDirection {
          SET done_by = excluded.done_by, done_at = excluded.done_at,
              updated_by = excluded.updated_by, updated_at = excluded.updated_at
          WHERE item_states.done_at IS NULL",
-    select_reminders: "SELECT id FROM reminders
-         WHERE customer_id = $1 AND item_key = $2 AND status = 'active' ORDER BY id",
     set_reminders: "UPDATE reminders SET status = 'cancelled'
-         WHERE customer_id = $1 AND item_key = $2 AND status = 'active'",
+         WHERE customer_id = $1 AND item_key = $2 AND status = 'active' RETURNING id",
     reminders_after_now: false,
     reminder_action: "reminder.cancelled",
 };
@@ -56,11 +56,9 @@ pub(super) const UNTICK: TickDirection = TickDirection {
     set_item:
         "UPDATE item_states SET done_by = NULL, done_at = NULL, updated_by = $3, updated_at = $4
          WHERE customer_id = $1 AND item_key = $2 AND done_at IS NOT NULL",
-    select_reminders: "SELECT id FROM reminders WHERE customer_id = $1 AND item_key = $2
-           AND status = 'cancelled' AND next_due_at > $3 ORDER BY id",
     set_reminders: "UPDATE reminders SET status = 'active'
          WHERE customer_id = $1 AND item_key = $2 AND status = 'cancelled'
-           AND next_due_at > $3",
+           AND next_due_at > $3 RETURNING id",
     reminders_after_now: true,
     reminder_action: "reminder.resumed",
 };
@@ -70,7 +68,8 @@ pub(super) const UNTICK: TickDirection = TickDirection {
 /// append ([`audit::append_audits!`]) once its other changes are made. A key ticked
 /// twice keeps its first who and when.
 macro_rules! tick_statements {
-    ($tx:expr, $customer:expr, $ticked:expr, $unticked:expr, $user:expr, $source:expr, $now:expr) => {{
+    ($tx:expr, $team:expr, $customer:expr, $ticked:expr, $unticked:expr, $user:expr, $source:expr, $now:expr) => {{
+        let team_id: &str = $team;
         let ticked: &[String] = $ticked;
         let unticked: &[String] = $unticked;
         let mut changed: Vec<String> = Vec::new();
@@ -78,10 +77,6 @@ macro_rules! tick_statements {
         // cancels or resumes.
         let mut entries: Vec<audit::AuditEntry> = Vec::new();
         let actor = Actor::new($user, $source);
-        let team_id: String = sqlx::query_scalar("SELECT team_id FROM customers WHERE id = $1")
-            .bind($customer)
-            .fetch_one(&mut *$tx)
-            .await?;
         let done = |d: bool| Some(serde_json::json!({ "done": d }));
         for (direction, keys) in [(&$crate::store::items::TICK, ticked), (&$crate::store::items::UNTICK, unticked)] {
             for key in keys {
@@ -98,26 +93,24 @@ macro_rules! tick_statements {
                 }
                 entries.push(
                     actor
-                        .entry(&team_id, Some($customer), direction.action, key, $now)
+                        .entry(team_id, Some($customer), direction.action, key, $now)
                         .with(done(!direction.done), done(direction.done)),
                 );
-                let select = sqlx::query_scalar(direction.select_reminders)
-                    .bind($customer)
-                    .bind(key);
-                let select = if direction.reminders_after_now { select.bind($now) } else { select };
-                let reminders: Vec<i64> = select.fetch_all(&mut *$tx).await?;
+                // One statement changes them and says which: `RETURNING` gives no
+                // order, and the audit lists them by id.
+                let update = sqlx::query_scalar(direction.set_reminders).bind($customer).bind(key);
+                let update = if direction.reminders_after_now { update.bind($now) } else { update };
+                let mut reminders: Vec<i64> = update.fetch_all(&mut *$tx).await?;
+                reminders.sort_unstable();
                 for id in reminders {
                     entries.push(actor.entry(
-                        &team_id,
+                        team_id,
                         Some($customer),
                         direction.reminder_action,
                         &format!("R-{id}"),
                         $now,
                     ));
                 }
-                let update = sqlx::query(direction.set_reminders).bind($customer).bind(key);
-                let update = if direction.reminders_after_now { update.bind($now) } else { update };
-                update.execute(&mut *$tx).await?;
                 changed.push(key.clone());
             }
         }
@@ -303,8 +296,20 @@ impl Store {
         }
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let (changed, entries) =
-                tick_statements!(tx, customer_id, ticked, unticked, user, source, now_ms);
+            let team_id: String = sqlx::query_scalar(TEAM_OF_CUSTOMER)
+                .bind(customer_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let (changed, entries) = tick_statements!(
+                tx,
+                &team_id,
+                customer_id,
+                ticked,
+                unticked,
+                user,
+                source,
+                now_ms
+            );
             if !changed.is_empty() {
                 sqlx::query(BUMP_VERSION)
                     .bind(customer_id)

@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::audit::{self, Actor, Source};
 use super::cache::{self, Cache};
-use super::items::{BUMP_VERSION, tick_statements};
+use super::items::{BUMP_VERSION, TEAM_OF_CUSTOMER, tick_statements};
 
 /// One request's ticks and unticks, waiting for the batch writer.
 pub(super) struct TickRequest {
@@ -73,9 +73,19 @@ async fn commit_ticks(
     let mut changes = Vec::with_capacity(batch.len());
     let mut bumped = std::collections::HashSet::new();
     let mut audited = Vec::new();
+    // A burst of clicks is mostly on one checklist: its workspace is read once a batch.
+    let mut teams = std::collections::HashMap::new();
     for r in batch {
+        if !teams.contains_key(&r.customer_id) {
+            let team: String = sqlx::query_scalar(TEAM_OF_CUSTOMER)
+                .bind(r.customer_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            teams.insert(r.customer_id, team);
+        }
         let (changed, entries) = tick_statements!(
             tx,
+            &teams[&r.customer_id],
             r.customer_id,
             &r.ticked,
             &r.unticked,

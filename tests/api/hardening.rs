@@ -738,6 +738,19 @@ async fn audit_chain_scenario(db: &TestDb) {
     }
     app.command_text("U1", "C0GENERAL", "golive customer3 2027-01-15")
         .await;
+    // Ticks at once: on SQLite one writer commits them together, their entries in
+    // multi-row inserts, and the chain still runs through each in order.
+    let ticks = ["1.1.1", "1.1.2", "1.1.3", "1.2.1", "2.1.1", "2.1.2"].map(|key| {
+        let replica = replicas[key.len() % replicas.len()];
+        async move {
+            replica
+                .command_text("U1", "C0GENERAL", &format!("done customer3 {key}"))
+                .await
+        }
+    });
+    for answer in futures_util::future::join_all(ticks).await {
+        assert!(answer.contains("is done"), "{answer}");
+    }
     if let Some(other) = other {
         other.stop().await;
     }
@@ -745,7 +758,9 @@ async fn audit_chain_scenario(db: &TestDb) {
     let store = readiness::store::Store::connect(&db.url).await.unwrap();
     let mut entries = store.audit_page(0, 0, 1000).await.unwrap();
     store.close().await;
-    assert!(entries.len() >= 17, "{}", entries.len());
+    assert!(entries.len() >= 23, "{}", entries.len());
+    let ticked = entries.iter().filter(|e| e.action == "item.ticked").count();
+    assert_eq!(ticked, 6, "one entry a tick");
     let (ok, out) = verify_audit(&db.url);
     assert!(ok, "{out}");
     assert!(
