@@ -549,6 +549,10 @@ impl Shell {
                 } else {
                     selected.retain(|o| o["value"] != key);
                 }
+                if let Surface::Ephemeral { channel, ts, .. } = &surface {
+                    self.stand_in
+                        .keep_ticks_on_copy(channel, ts, &block["block_id"], &selected);
+                }
                 let action = json!({
                     "type": "checkboxes",
                     "action_id": element["action_id"],

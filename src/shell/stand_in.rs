@@ -319,6 +319,39 @@ impl StandIn {
         self.shown.screen.show_first(&heading, &lines);
     }
 
+    /// Keeps a click's checkboxes on the reply only its asker sees, as Slack's client
+    /// does: the next click on the same copy sends every box as it now stands, not as
+    /// the copy was first shown. (A channel message needs none of this: the app
+    /// updates it, and the shell waits for that before the next line.)
+    pub fn keep_ticks_on_copy(
+        &self,
+        channel: &str,
+        ts: &str,
+        block_id: &Value,
+        selected: &[Value],
+    ) {
+        let mut surfaces = self.shown.surfaces();
+        let copy = surfaces.iter_mut().find_map(|s| match s {
+            Surface::Ephemeral {
+                channel: c,
+                ts: t,
+                message,
+            } if c == channel && t == ts => Some(message),
+            _ => None,
+        });
+        let Some(message) = copy else { return };
+        let Some(blocks) = message["blocks"].as_array_mut() else {
+            return;
+        };
+        for block in blocks.iter_mut().filter(|b| &b["block_id"] == block_id) {
+            if let Some(elements) = block["elements"].as_array_mut() {
+                for element in elements.iter_mut().filter(|e| e["type"] == "checkboxes") {
+                    element["initial_options"] = Value::Array(selected.to_vec());
+                }
+            }
+        }
+    }
+
     /// Newest first, with what each shows now: what a click by key or label looks for.
     pub fn surfaces_newest_first(&self) -> Vec<(Surface, Value)> {
         // The surfaces are copied before the workspace is locked: the fake tells the

@@ -106,11 +106,43 @@ async fn first_look(db: &TestDb) {
         "no escalation after the answer:\n{}",
         &text[answered..]
     );
+    // The untick is the second click on one private copy: only 1.1.2 goes, the 1.1.3
+    // ticked on that copy just before stays (the copy keeps its boxes, as Slack's
+    // client does).
     let unticked = text.find("untick 1.1.2").unwrap();
+    let after = &text[unticked..text[unticked..].find("/readiness ticket").unwrap() + unticked];
     assert!(
-        text[unticked..].contains("0/26 (0%)"),
-        "the untick shows in the channel"
+        after.contains("1/95 (1%)") && after.contains("1/26 (3%)"),
+        "the untick shows in the channel, and only it:\n{after}"
     );
+}
+
+#[test]
+fn several_clicks_on_one_private_copy_each_count_once() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let script = written(
+        &dir,
+        "script.txt",
+        "/readiness new Acme tier=enterprise\n/readiness show acme security\n\
+         tick 1.1.1\ntick 1.1.2\ntick 1.1.3\nuntick 1.1.1\n/readiness audit acme\n",
+    );
+    let output = readiness()
+        .args(["--database-url", &db.url, "--language", "en", "shell"])
+        .args(["--clock", "virtual", "--script"])
+        .arg(&script)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    // Three ticks then one untick, all on the copy `show` answered with: 2 done.
+    let last = text.rfind("untick 1.1.1").unwrap();
+    assert!(text[last..].contains("2/26 (7%)"), "{}", &text[last..]);
+    let audit = &text[text.rfind("/readiness audit acme").unwrap()..];
+    assert_eq!(audit.matches("item.ticked").count(), 3, "{audit}");
+    assert_eq!(audit.matches("item.unticked").count(), 1, "{audit}");
 }
 on_both_backends!(
     the_first_look_journey_prints_its_golden_transcript,
