@@ -23,6 +23,7 @@ use crate::store::outbox::{
     AssignedDm, Claimed, Enqueue, Outcome, UPDATES_LANE_PREFIX, bulk_lane, is_bulk, kind,
 };
 use crate::store::tickets::TicketRecord;
+use crate::time_source::at_ms;
 use crate::usecase::reminders::{DigestBody, ItemDueBody, ReminderBody};
 use crate::usecase::reports::{self, ReportBody};
 use crate::usecase::tickets::{EscalationBody, Tickets, ticket_of};
@@ -163,7 +164,7 @@ impl Sender {
                 Vec::new()
             } else {
                 match store
-                    .claim_outbox(&self.owner, now, now + LEASE_MS, room)
+                    .claim_outbox(&self.owner, at_ms(now), now + LEASE_MS, room)
                     .await
                 {
                     Ok(claimed) => claimed,
@@ -278,7 +279,7 @@ impl Sender {
         if let Err(e) = self
             .support
             .store
-            .finish_outbox(&row, &self.owner, &outcome, &lanes, now)
+            .finish_outbox(&row, &self.owner, &outcome, &lanes, at_ms(now))
             .await
         {
             // The lease runs out and another attempt checks Slack before posting.
@@ -425,7 +426,7 @@ impl Sender {
         if let Err(e) = self
             .support
             .store
-            .enqueue(&item, self.support.time.now_ms())
+            .enqueue(&item, self.support.time.now())
             .await
         {
             warn!(error = %e, "cannot tell the CSM about a parked post");

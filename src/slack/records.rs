@@ -1,6 +1,6 @@
 //! `/readiness audit` and `/readiness report`: what happened, and how the month went.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Context;
 use super::commands::{Answer, Refusal, SlashCommand, named_customer, resolve_customer};
@@ -22,7 +22,7 @@ pub(super) async fn audit(
     customer: Option<CustomerRef>,
     since: Option<NaiveDate>,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let customer = match customer {
         Some(r) => Some(named_customer(ctx, cmd, &r, Form::Audit, lang).await?),
@@ -41,7 +41,7 @@ pub(super) async fn audit(
             crate::domain::schedule::local_to_utc(tz, day.and_time(chrono::NaiveTime::MIN))
                 .timestamp_millis()
         }
-        None => now_ms - AUDIT_DEFAULT_DAYS * 86_400_000,
+        None => (now - chrono::Duration::days(AUDIT_DEFAULT_DAYS)).timestamp_millis(),
     };
     let entries = ctx
         .usecases
@@ -74,7 +74,7 @@ pub(super) async fn report(
     customer: Option<CustomerRef>,
     month: Option<Month>,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let customer = resolve_customer(ctx, cmd, customer.as_ref(), Form::Report, lang).await?;
     let Some(channel) = customer.channel_id.clone() else {
@@ -83,7 +83,6 @@ pub(super) async fn report(
             "この顧客にはまだチャンネルがないため、レポートを投稿できません。",
         ))));
     };
-    let now = crate::time_source::at_ms(now_ms);
     let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
     let month = month.unwrap_or_else(|| Month::containing(now, tz));
     let body = ReportBody {
@@ -92,14 +91,14 @@ pub(super) async fn report(
         requested_by: cmd.user_id.clone(),
     };
     let item = Enqueue {
-        key: format!("report:{}:{}:{now_ms}", customer.id, month.label()),
+        key: format!("report:{}:{}:{now}", customer.id, month.label()),
         team_id: customer.team_id.clone(),
         channel_id: channel.clone(),
         kind: kind::REPORT,
         ticket_id: None,
         body: serde_json::to_string(&body).map_err(|e| Refusal::Internal(e.into()))?,
     };
-    ctx.usecases.store.enqueue(&item, now_ms).await?;
+    ctx.usecases.store.enqueue(&item, now).await?;
     Ok(Answer::Ephemeral(Message::plain(match lang {
         Lang::En => format!(
             ":bar_chart: The {} report for *{}* is being posted in <#{channel}>, with its CSV and JSON.",

@@ -4,10 +4,11 @@
 //! dies mid-send leaves its row to the others once its lease runs out, marked in doubt
 //! so the next sender looks in Slack before posting.
 
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::tickets::{TicketRecord, message_key};
-use super::{Db, Store};
+use super::{Db, Store, ms};
 
 /// A row to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,10 +209,11 @@ impl Store {
     pub async fn claim_outbox(
         &self,
         owner: &str,
-        now_ms: i64,
+        now: DateTime<Utc>,
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<Claimed>, sqlx::Error> {
+        let now_ms = ms(now);
         let lock = match &self.db {
             Db::Sqlite { .. } => "",
             Db::Postgres(_) => "FOR UPDATE OF o SKIP LOCKED",
@@ -313,8 +315,9 @@ impl Store {
         owner: &str,
         outcome: &Outcome,
         lanes: &[(String, i64)],
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let now_ms = ms(now);
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
             match outcome {
@@ -416,7 +419,8 @@ impl Store {
     }
 
     /// Records a direct message (to a user) in the outbox, outside any other change.
-    pub async fn enqueue(&self, item: &Enqueue, now_ms: i64) -> Result<(), sqlx::Error> {
+    pub async fn enqueue(&self, item: &Enqueue, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let now_ms = ms(now);
         on_pool!(&self.db, write, |pool| enqueue!(pool, item, now_ms)
             .map(|_| ()))?;
         self.wake_outbox();

@@ -207,7 +207,7 @@ impl UseCases {
         };
         if !self
             .store
-            .update_customer(before, &after, action, actor, now.timestamp_millis())
+            .update_customer(before, &after, action, actor, now)
             .await?
         {
             return Ok(Changed::ChannelTaken);
