@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Context;
 use super::commands::{Answer, Refusal, SlashCommand, named_customer, resolve_customer};
-use crate::blocks::{self, Message};
+use crate::blocks;
 use crate::domain::command::{CustomerRef, Form};
 use crate::domain::i18n::Lang;
 use crate::domain::report::Month;
@@ -13,8 +13,6 @@ use crate::usecase::reports::ReportBody;
 
 /// Entries read for `/readiness audit` (a few more than shown, to say there are more).
 const AUDIT_READ: i64 = blocks::audit::SHOWN as i64 + 1;
-/// Without `since=`, the audit answer looks back this far.
-const AUDIT_DEFAULT_DAYS: i64 = 30;
 
 pub(super) async fn audit(
     ctx: &Context,
@@ -33,36 +31,14 @@ pub(super) async fn audit(
                 .await?
         }
     };
-    let tz = customer.as_ref().map_or(chrono_tz::UTC, |c| {
-        ctx.usecases.tickets.policy.tier(c.tier).timezone
-    });
-    let since_ms = match since {
-        Some(day) => {
-            crate::domain::schedule::local_to_utc(tz, day.and_time(chrono::NaiveTime::MIN))
-                .timestamp_millis()
-        }
-        None => (now - chrono::Duration::days(AUDIT_DEFAULT_DAYS)).timestamp_millis(),
-    };
-    let entries = ctx
+    let recent = ctx
         .usecases
-        .store
-        .recent_audit(
-            &cmd.team_id,
-            customer.as_ref().map(|c| c.id),
-            since_ms,
-            AUDIT_READ,
-        )
+        .recent_audit(&cmd.team_id, customer.as_ref(), since, AUDIT_READ, now)
         .await?;
-    let names = ctx
-        .usecases
-        .store
-        .customers(&cmd.team_id)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
     Ok(Answer::Ephemeral(blocks::audit::recent(
-        &entries, &names, lang,
+        &recent.entries,
+        &recent.names,
+        lang,
     )))
 }
 
@@ -78,10 +54,7 @@ pub(super) async fn report(
 ) -> Result<Answer, Refusal> {
     let customer = resolve_customer(ctx, cmd, customer.as_ref(), Form::Report, lang).await?;
     let Some(channel) = customer.channel_id.clone() else {
-        return Err(Refusal::Message(Message::plain(lang.pick(
-            "This customer has no channel yet, so the report would have nowhere to go.",
-            "この顧客にはまだチャンネルがないため、レポートを投稿できません。",
-        ))));
+        return Err(Refusal::Message(blocks::report::no_channel(lang)));
     };
     let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
     let month = month.unwrap_or_else(|| Month::containing(now, tz));
@@ -99,16 +72,7 @@ pub(super) async fn report(
         body: serde_json::to_string(&body).map_err(|e| Refusal::Internal(e.into()))?,
     };
     ctx.usecases.store.enqueue(&item, now).await?;
-    Ok(Answer::Ephemeral(Message::plain(match lang {
-        Lang::En => format!(
-            ":bar_chart: The {} report for *{}* is being posted in <#{channel}>, with its CSV and JSON.",
-            month.label(),
-            crate::blocks::name(&customer.name)
-        ),
-        Lang::Ja => format!(
-            ":bar_chart: *{}* の {} のレポートを <#{channel}> に投稿しています（CSV と JSON 付き）。",
-            crate::blocks::name(&customer.name),
-            month.label()
-        ),
-    })))
+    Ok(Answer::Ephemeral(blocks::report::being_posted(
+        &customer, month, &channel, lang,
+    )))
 }
