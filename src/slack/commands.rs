@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::{Context, busy, internal_error, open_modal};
 use crate::blocks::{self, Message, checklist, escape, help};
 use crate::delivery::worker::Job;
-use crate::domain::checklist::{Tier, overall_progress};
+use crate::domain::checklist::Tier;
 use crate::domain::command::{
     self, Command, CustomerRef, Form, Opened, PathChange, Word, looks_like_item_key,
 };
@@ -406,32 +406,15 @@ async fn list_tickets(
 }
 
 async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<Answer, Refusal> {
-    let customers = ctx.usecases.store.customers(&cmd.team_id).await?;
-    let states = ctx.usecases.store.team_item_states(&cmd.team_id).await?;
-    let empty = Default::default();
-    let with_progress: Vec<(Customer, bool, _)> = customers
-        .into_iter()
-        .map(|c| {
-            let s = states.get(&c.id).unwrap_or(&empty);
-            let yours = c.created_by == cmd.user_id
-                || s.values()
-                    .any(|i| i.assignee.as_deref() == Some(cmd.user_id.as_str()));
-            let p = overall_progress(&ctx.usecases.template, s);
-            (c, yours, p)
-        })
-        .collect();
-    let yours: Vec<_> = with_progress
-        .iter()
-        .filter(|(_, y, _)| *y)
-        .map(|(c, _, p)| (c.clone(), *p))
-        .collect();
-    let (listed, kind) = if yours.is_empty() {
-        let all = with_progress.into_iter().map(|(c, _, p)| (c, p)).collect();
-        (all, help::Listed::Workspace)
-    } else {
-        let others = with_progress.len() - yours.len();
-        (yours, help::Listed::Yours { others })
+    let listing = ctx
+        .usecases
+        .help_listing(&cmd.team_id, &cmd.user_id)
+        .await?;
+    let kind = match listing.yours_of_more {
+        Some(others) => help::Listed::Yours { others },
+        None => help::Listed::Workspace,
     };
+    let listed = listing.customers;
     Ok(Answer::Ephemeral(help::help(
         &ctx.usecases.template,
         &listed,
