@@ -22,6 +22,7 @@ use readiness::slack::home::Home;
 use readiness::store::audit::{Actor, Source};
 use readiness::store::tickets::NewTicket;
 use readiness::store::{ItemChange, NewCustomer, Store};
+use readiness::time_source::at_ms;
 use readiness::usecase::tickets::Tickets;
 
 const BIG: &str = "TBIG";
@@ -55,7 +56,13 @@ async fn seed(store: &Store, team: &str, customers: usize, tickets_each: usize) 
                 ..ItemChange::default()
             };
             store
-                .change_item(c.id, key, &change, Actor::new(VIEWER, Source::Command), 0)
+                .change_item(
+                    c.id,
+                    key,
+                    &change,
+                    Actor::new(VIEWER, Source::Command),
+                    at_ms(0),
+                )
                 .await
                 .unwrap();
         }
@@ -78,7 +85,7 @@ async fn seed(store: &Store, team: &str, customers: usize, tickets_each: usize) 
                         timers: Vec::new(),
                     },
                     Actor::new(VIEWER, Source::Command),
-                    now.timestamp_millis(),
+                    now,
                 )
                 .await
                 .unwrap();

@@ -123,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
                 &settings.database_url,
                 old,
                 &new,
-                chrono::Utc::now().timestamp_millis(),
+                chrono::Utc::now(),
             )
             .await?;
             eprintln!(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::ticket::target_name;
-use super::{Message, clip, clip_mrkdwn, context, escape, header, limits, section};
+use super::{Message, clip, clip_mrkdwn, context, escape, header, limits, name, section};
 use crate::domain::checklist::{Progress, bar};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -135,6 +135,28 @@ fn more(n: usize, lang: Lang) -> String {
         Lang::En => format!("…and {n} more"),
         Lang::Ja => format!("…ほか {n} 件"),
     }
+}
+
+/// `report` refused: the customer has no channel to post it in.
+pub fn no_channel(lang: Lang) -> Message {
+    Message::plain(lang.pick(
+        "This customer has no channel yet, so the report would have nowhere to go.",
+        "この顧客にはまだチャンネルがないため、レポートを投稿できません。",
+    ))
+}
+
+/// `report` accepted: the month's report of `customer` is on its way to `channel`.
+pub fn being_posted(customer: &Customer, month: Month, channel: &str, lang: Lang) -> Message {
+    let month = month.label();
+    let customer = name(&customer.name);
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":bar_chart: The {month} report for *{customer}* is being posted in <#{channel}>, with its CSV and JSON."
+        ),
+        Lang::Ja => format!(
+            ":bar_chart: *{customer}* の {month} のレポートを <#{channel}> に投稿しています（CSV と JSON 付き）。"
+        ),
+    })
 }
 
 /// The report of `input.month`, posted in the customer channel or to the CSM.

@@ -543,6 +543,14 @@ fn every_surface(t: &Texts) {
         check_message("roles", &super::roles::roles_list(roles, lang));
         check_view("roles modal", &super::roles::roles_modal(lang));
 
+        // The report command's answers.
+        check_message("report without a channel", &super::report::no_channel(lang));
+        let month = Month::containing(now(), chrono_tz::UTC);
+        check_message(
+            "report being posted",
+            &super::report::being_posted(&acme, month, "C0123456789", lang),
+        );
+
         // A plain answer.
         let answer = format!(":warning: *{}*", super::escape(&t.summary));
         check_message("plain", &Message::plain(answer));

@@ -163,12 +163,7 @@ async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Body
             };
         }
     };
-    match slack::commands::handle(
-        &state.ctx,
-        &command,
-        state.ctx.usecases.tickets.time.now_ms(),
-    )
-    .await
+    match slack::commands::handle(&state.ctx, &command, state.ctx.usecases.tickets.time.now()).await
     {
         Answer::Ephemeral(message) => Json(message.ephemeral()).into_response(),
         Answer::Nothing => StatusCode::OK.into_response(),
@@ -198,7 +193,7 @@ async fn interactions(State(state): State<HttpState>, headers: HeaderMap, body: 
     match slack::interactions::handle(
         &state.ctx,
         interaction,
-        state.ctx.usecases.tickets.time.now_ms(),
+        state.ctx.usecases.tickets.time.now(),
     )
     .await
     {
@@ -216,13 +211,7 @@ async fn events(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
         Ok(envelope) => envelope,
         Err(_) => return malformed("malformed event body"),
     };
-    match slack::events::handle(
-        &state.ctx,
-        envelope,
-        state.ctx.usecases.tickets.time.now_ms(),
-    )
-    .await
-    {
+    match slack::events::handle(&state.ctx, envelope, state.ctx.usecases.tickets.time.now()).await {
         Ok(EventReply::Challenge(challenge)) => {
             Json(serde_json::json!({ "challenge": challenge })).into_response()
         }

@@ -17,6 +17,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -108,9 +109,9 @@ impl Installer {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    /// A state for an install started at `now_ms` with the browser's `nonce`.
-    pub fn issue_state(&self, nonce: &str, now_ms: i64) -> String {
-        let signed = format!("{}.{nonce}", now_ms + STATE_TTL_MS);
+    /// A state for an install started at `now` with the browser's `nonce`.
+    pub fn issue_state(&self, nonce: &str, now: DateTime<Utc>) -> String {
+        let signed = format!("{}.{nonce}", now.timestamp_millis() + STATE_TTL_MS);
         let mac = self.mac(&signed);
         format!("{signed}.{mac}")
     }
@@ -121,7 +122,7 @@ impl Installer {
         &self,
         state: &str,
         cookie_nonce: Option<&str>,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<i64, BadState> {
         let mut parts = state.split('.');
         let (Some(expires), Some(nonce), Some(mac), None) =
@@ -134,7 +135,7 @@ impl Installer {
         if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
             return Err(BadState::Forged);
         }
-        if now_ms > expires {
+        if now.timestamp_millis() > expires {
             return Err(BadState::Expired);
         }
         match cookie_nonce {
@@ -202,7 +203,7 @@ pub async fn install(State(state): State<HttpState>) -> Response {
         );
     }
     let nonce = hex::encode(nonce);
-    let signed = installer.issue_state(&nonce, state.ctx.usecases.tickets.time.now_ms());
+    let signed = installer.issue_state(&nonce, state.ctx.usecases.tickets.time.now());
     let secure = if installer.redirect_uri.starts_with("https://") {
         "; Secure"
     } else {
@@ -247,7 +248,7 @@ pub async fn callback(
     let Some(installer) = &state.installer else {
         return not_enabled();
     };
-    let now = state.ctx.usecases.tickets.time.now_ms();
+    let now = state.ctx.usecases.tickets.time.now();
     let nonce = cookie_nonce(&headers);
     let checked = installer.check_state(
         query.get("state").map_or("", String::as_str),
@@ -391,7 +392,7 @@ pub async fn callback(
             .as_ref()
             .map(|u| u.id.clone())
             .unwrap_or_default(),
-        installed_at: now,
+        installed_at: now.timestamp_millis(),
         uninstalled_at: None,
     };
     if let Err(e) = state.ctx.usecases.store.save_installation(&install).await {
@@ -441,14 +442,15 @@ mod tests {
     #[test]
     fn a_state_is_good_for_its_browser_until_it_expires() {
         let i = installer();
-        let now = 1_700_000_000_000;
+        let now = crate::time_source::at_ms(1_700_000_000_000);
+        let later = |ms| now + chrono::TimeDelta::milliseconds(ms);
         let state = i.issue_state("abc", now);
         assert_eq!(
-            i.check_state(&state, Some("abc"), now + 1000),
-            Ok(now + STATE_TTL_MS)
+            i.check_state(&state, Some("abc"), later(1000)),
+            Ok(now.timestamp_millis() + STATE_TTL_MS)
         );
         assert_eq!(
-            i.check_state(&state, Some("abc"), now + STATE_TTL_MS + 1),
+            i.check_state(&state, Some("abc"), later(STATE_TTL_MS + 1)),
             Err(BadState::Expired)
         );
         assert_eq!(
@@ -464,11 +466,11 @@ mod tests {
     #[test]
     fn a_state_changed_or_made_up_is_refused() {
         let i = installer();
-        let now = 1_700_000_000_000;
+        let now = crate::time_source::at_ms(1_700_000_000_000);
         let state = i.issue_state("abc", now);
         // A later expiry, with the old signature.
         let (_, rest) = state.split_once('.').unwrap();
-        let stretched = format!("{}.{rest}", now + 100 * STATE_TTL_MS);
+        let stretched = format!("{}.{rest}", now.timestamp_millis() + 100 * STATE_TTL_MS);
         assert_eq!(
             i.check_state(&stretched, Some("abc"), now),
             Err(BadState::Forged)

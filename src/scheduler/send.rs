@@ -24,6 +24,7 @@ use crate::store::outbox::{
     Post, ReportBody, UPDATES_LANE_PREFIX, bulk_lane, is_bulk,
 };
 use crate::store::tickets::TicketRecord;
+use crate::time_source::at_ms;
 use crate::usecase::reports;
 use crate::usecase::tickets::{Tickets, ticket_of};
 
@@ -158,7 +159,7 @@ impl Sender {
                 Vec::new()
             } else {
                 match store
-                    .claim_outbox(&self.owner, now, now + LEASE_MS, room)
+                    .claim_outbox(&self.owner, at_ms(now), now + LEASE_MS, room)
                     .await
                 {
                     Ok(claimed) => claimed,
@@ -273,7 +274,7 @@ impl Sender {
         if let Err(e) = self
             .support
             .store
-            .finish_outbox(&row, &self.owner, &outcome, &lanes, now)
+            .finish_outbox(&row, &self.owner, &outcome, &lanes, at_ms(now))
             .await
         {
             // The lease runs out and another attempt checks Slack before posting.
@@ -428,7 +429,7 @@ impl Sender {
         if let Err(e) = self
             .support
             .store
-            .enqueue(&item, self.support.time.now_ms())
+            .enqueue(&item, self.support.time.now())
             .await
         {
             warn!(error = %e, "cannot tell the CSM about a parked post");

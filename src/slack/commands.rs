@@ -1,12 +1,12 @@
 //! `/readiness`: parse the text, apply it, answer.
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::{Context, busy, internal_error, open_modal};
 use crate::blocks::{self, Message, checklist, escape, help};
 use crate::delivery::worker::Job;
-use crate::domain::checklist::{Tier, overall_progress};
+use crate::domain::checklist::Tier;
 use crate::domain::command::{
     self, Command, CustomerRef, Form, Opened, PathChange, Word, looks_like_item_key,
 };
@@ -57,7 +57,7 @@ impl From<sqlx::Error> for Refusal {
     }
 }
 
-pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
+pub async fn handle(ctx: &Context, cmd: &SlashCommand, now: DateTime<Utc>) -> Answer {
     if !super::admitted(ctx, &cmd.team_id, cmd.enterprise_id.as_deref()).await {
         return Answer::Ephemeral(super::not_installed(ctx, Lang::En));
     }
@@ -73,15 +73,8 @@ pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
     // the lookups it makes (run together, under one budget) serve the language too.
     let parsed = command::parse(&cmd.text);
     let act = parsed.as_ref().map_or(Act::Read, Command::act);
-    let allowed = super::roles::require(
-        ctx,
-        &cmd.team_id,
-        &cmd.user_id,
-        act,
-        Source::Command,
-        now_ms,
-    )
-    .await;
+    let allowed =
+        super::roles::require(ctx, &cmd.team_id, &cmd.user_id, act, Source::Command, now).await;
     let lang = ctx
         .usecases
         .users
@@ -94,7 +87,7 @@ pub async fn handle(ctx: &Context, cmd: &SlashCommand, now_ms: i64) -> Answer {
         (Err(_), false) => Command::Help,
     };
     let applied = match allowed {
-        Ok(()) => apply(ctx, cmd, parsed, lang, now_ms).await,
+        Ok(()) => apply(ctx, cmd, parsed, lang, now).await,
         Err(refused) => Err(refused),
     };
     match applied {
@@ -109,7 +102,7 @@ async fn apply(
     cmd: &SlashCommand,
     parsed: Command,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     match parsed {
         Command::Help => help_answer(ctx, cmd, lang).await,
@@ -118,7 +111,7 @@ async fn apply(
             tier,
             channel,
             slug,
-        } => new_customer(ctx, cmd, name, tier, channel, slug, lang, now_ms).await,
+        } => new_customer(ctx, cmd, name, tier, channel, slug, lang, now).await,
         Command::Show { first, second } => show(ctx, cmd, first, second, lang).await,
         Command::Assign {
             customer,
@@ -135,7 +128,6 @@ async fn apply(
                 ..Default::default()
             };
             let actor = Actor::new(&cmd.user_id, Source::Command);
-            let now = crate::time_source::at_ms(now_ms);
             let update = ctx
                 .usecases
                 .change_item(&cmd.team_id, &customer, &item.key, &change, actor, now)
@@ -145,10 +137,10 @@ async fn apply(
             Ok(Answer::Ephemeral(assigned))
         }
         Command::Done { customer, item } => {
-            tick(ctx, cmd, customer, &item, true, Form::Done, lang, now_ms).await
+            tick(ctx, cmd, customer, &item, true, Form::Done, lang, now).await
         }
         Command::Undo { customer, item } => {
-            tick(ctx, cmd, customer, &item, false, Form::Undo, lang, now_ms).await
+            tick(ctx, cmd, customer, &item, false, Form::Undo, lang, now).await
         }
         Command::Ticket {
             customer,
@@ -158,45 +150,40 @@ async fn apply(
         } => {
             let customer =
                 resolve_customer(ctx, cmd, customer.as_ref(), Form::Ticket, lang).await?;
-            open_ticket(
-                ctx, cmd, &customer, priority, opened, &summary, lang, now_ms,
-            )
-            .await
+            open_ticket(ctx, cmd, &customer, priority, opened, &summary, lang, now).await
         }
         Command::TicketModal => ticket_modal(ctx, cmd, lang).await,
         Command::Escalation { priority, change } => {
-            escalation_paths(ctx, cmd, priority, change, lang, now_ms).await
+            escalation_paths(ctx, cmd, priority, change, lang, now).await
         }
         Command::Tickets { customer } => {
             let customer = match customer {
                 Some(r) => Some(named_customer(ctx, cmd, &r, Form::Tickets, lang).await?),
                 None => None,
             };
-            list_tickets(ctx, cmd, customer, lang, now_ms).await
+            list_tickets(ctx, cmd, customer, lang, now).await
         }
         Command::Remind {
             customer,
             when,
             text,
-        } => super::reminding::remind(ctx, cmd, customer, when, text, lang, now_ms).await,
+        } => super::reminding::remind(ctx, cmd, customer, when, text, lang, now).await,
         Command::Reminders { customer } => {
             super::reminding::reminders(ctx, cmd, customer, lang).await
         }
         Command::GoLive { customer, date } => {
-            super::reminding::golive(ctx, cmd, customer, date, lang, now_ms).await
+            super::reminding::golive(ctx, cmd, customer, date, lang, now).await
         }
         Command::Customer { customer, change } => {
-            super::customers::customer(ctx, cmd, customer, change, lang, now_ms).await
+            super::customers::customer(ctx, cmd, customer, change, lang, now).await
         }
         Command::Audit { customer, since } => {
-            super::records::audit(ctx, cmd, customer, since, lang, now_ms).await
+            super::records::audit(ctx, cmd, customer, since, lang, now).await
         }
         Command::Report { customer, month } => {
-            super::records::report(ctx, cmd, customer, month, lang, now_ms).await
+            super::records::report(ctx, cmd, customer, month, lang, now).await
         }
-        Command::Roles { change } => {
-            super::roles::roles_command(ctx, cmd, change, lang, now_ms).await
-        }
+        Command::Roles { change } => super::roles::roles_command(ctx, cmd, change, lang, now).await,
     }
 }
 
@@ -250,7 +237,7 @@ async fn open_ticket(
     opened: Option<Opened>,
     summary: &str,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let Some(channel) = customer.channel_id.clone() else {
         return Err(Refusal::Message(Message::plain(match lang {
@@ -264,7 +251,6 @@ async fn open_ticket(
             ),
         })));
     };
-    let now = crate::time_source::at_ms(now_ms);
     let cal = ctx.usecases.tickets.calendar(customer.tier);
     let opened_at = match opened {
         None => now,
@@ -333,7 +319,7 @@ async fn escalation_paths(
     priority: Option<Priority>,
     change: Option<PathChange>,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     // Only admins get here with a change (`Act::Administer`, checked on the way in).
     if let (Some(priority), Some(change)) = (priority, &change) {
@@ -343,13 +329,7 @@ async fn escalation_paths(
         };
         ctx.usecases
             .store
-            .set_escalation_path(
-                &cmd.team_id,
-                priority.as_str(),
-                levels,
-                &cmd.user_id,
-                now_ms,
-            )
+            .set_escalation_path(&cmd.team_id, priority.as_str(), levels, &cmd.user_id, now)
             .await?;
     }
     let paths = ctx.usecases.tickets.paths().await?;
@@ -396,7 +376,7 @@ async fn list_tickets(
     cmd: &SlashCommand,
     named: Option<Customer>,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let customer = match named {
         Some(c) => Some(c),
@@ -407,7 +387,6 @@ async fn list_tickets(
                 .await?
         }
     };
-    let now = crate::time_source::at_ms(now_ms);
     let tickets = &ctx.usecases.tickets;
     let open = tickets
         .open_by_urgency(&cmd.team_id, customer.as_ref().map(|c| c.id), now)
@@ -427,32 +406,15 @@ async fn list_tickets(
 }
 
 async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<Answer, Refusal> {
-    let customers = ctx.usecases.store.customers(&cmd.team_id).await?;
-    let states = ctx.usecases.store.team_item_states(&cmd.team_id).await?;
-    let empty = Default::default();
-    let with_progress: Vec<(Customer, bool, _)> = customers
-        .into_iter()
-        .map(|c| {
-            let s = states.get(&c.id).unwrap_or(&empty);
-            let yours = c.created_by == cmd.user_id
-                || s.values()
-                    .any(|i| i.assignee.as_deref() == Some(cmd.user_id.as_str()));
-            let p = overall_progress(&ctx.usecases.template, s);
-            (c, yours, p)
-        })
-        .collect();
-    let yours: Vec<_> = with_progress
-        .iter()
-        .filter(|(_, y, _)| *y)
-        .map(|(c, _, p)| (c.clone(), *p))
-        .collect();
-    let (listed, kind) = if yours.is_empty() {
-        let all = with_progress.into_iter().map(|(c, _, p)| (c, p)).collect();
-        (all, help::Listed::Workspace)
-    } else {
-        let others = with_progress.len() - yours.len();
-        (yours, help::Listed::Yours { others })
+    let listing = ctx
+        .usecases
+        .help_listing(&cmd.team_id, &cmd.user_id)
+        .await?;
+    let kind = match listing.yours_of_more {
+        Some(others) => help::Listed::Yours { others },
+        None => help::Listed::Workspace,
     };
+    let listed = listing.customers;
     Ok(Answer::Ephemeral(help::help(
         &ctx.usecases.template,
         &listed,
@@ -470,7 +432,7 @@ async fn new_customer(
     channel: Option<String>,
     slug: Option<String>,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let request = NewCustomerRequest {
         team_id: cmd.team_id.clone(),
@@ -482,7 +444,6 @@ async fn new_customer(
         response_url: cmd.response_url.clone(),
         lang,
     };
-    let now = crate::time_source::at_ms(now_ms);
     match ctx.usecases.create_customer(request, now).await? {
         Ok(created) if !created.queued => Ok(Answer::Ephemeral(busy(lang))),
         Ok(Created { customer, .. }) => Ok(Answer::Ephemeral(blocks::customer::created(
@@ -600,12 +561,11 @@ async fn tick(
     done: bool,
     form: Form,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let customer = resolve_customer(ctx, cmd, customer.as_ref(), form, lang).await?;
     let item = resolve_item(ctx, item, form, lang)?;
     let actor = Actor::new(&cmd.user_id, Source::Command);
-    let now = crate::time_source::at_ms(now_ms);
     let ticked = ctx
         .usecases
         .tick_item(&customer, &item.key, done, actor, now)

@@ -11,6 +11,7 @@ use crate::domain::i18n::Lang;
 use crate::domain::policy::MILESTONES;
 use crate::store::audit::{Actor, Source};
 use crate::usecase::customers::Changed;
+use chrono::{DateTime, Utc};
 
 pub(super) async fn customer(
     ctx: &Context,
@@ -18,14 +19,13 @@ pub(super) async fn customer(
     named: Option<CustomerRef>,
     change: CustomerChange,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let before = resolve_customer(ctx, cmd, named.as_ref(), Form::Customer, lang).await?;
     if change.is_empty() {
         return Ok(Answer::Ephemeral(describe(ctx, &before, lang)));
     }
     let actor = Actor::new(&cmd.user_id, Source::Command);
-    let now = crate::time_source::at_ms(now_ms);
     let changed = ctx
         .usecases
         .change_customer(&before, &change, actor, now)

@@ -5,6 +5,7 @@
 //! or left by the app is told to the customer's CSM, since posts there would otherwise
 //! fail without anyone knowing why. Other events are acknowledged and recorded as seen.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use tracing::{debug, info, warn};
@@ -25,7 +26,7 @@ async fn thread_reply(
     ctx: &Context,
     team: &str,
     event: &Value,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let (Some(channel), Some(thread), Some(ts), Some(user)) = (
         event["channel"].as_str(),
@@ -63,12 +64,10 @@ async fn thread_reply(
         return Ok(());
     }
     // Answered when written, even if the event arrives late.
-    let written_ms = ts
+    let at = ts
         .parse::<f64>()
-        .map(|s| (s * 1000.0) as i64)
-        .unwrap_or(now_ms)
-        .min(now_ms);
-    let at = crate::time_source::at_ms(written_ms);
+        .map_or(now, |s| crate::time_source::at_ms((s * 1000.0) as i64))
+        .min(now);
     match ctx
         .usecases
         .tickets
@@ -111,7 +110,7 @@ async fn channel_changed(
     kind: &str,
     event: &Value,
     event_id: &str,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     // Renames carry the channel as an object, the others as its id.
     let channel = event["channel"]
@@ -171,7 +170,7 @@ async fn channel_changed(
             message: Message::plain(what),
         }),
     };
-    ctx.usecases.store.enqueue(&item, now_ms).await
+    ctx.usecases.store.enqueue(&item, now).await
 }
 
 /// Whom an uninstall event speaks for: the install it was delivered for.
@@ -223,8 +222,8 @@ async fn uninstalled(
     ctx: &Context,
     ended: Ended<'_>,
     why: &str,
-    sent_ms: i64,
-    now_ms: i64,
+    sent: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     if !ctx.api.is_multi_workspace() {
         let ours = match (ctx.api.home(), ended) {
@@ -268,7 +267,7 @@ async fn uninstalled(
         && ctx
             .usecases
             .store
-            .uninstall(&workspace, why, sent_ms, now_ms)
+            .uninstall(&workspace, why, sent, now)
             .await?
     {
         info!(
@@ -288,7 +287,7 @@ async fn access_revoked(
     ctx: &Context,
     enterprise: Option<&str>,
     event: &Value,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let Some(enterprise) = enterprise.filter(|e| !e.is_empty()) else {
         return Ok(());
@@ -300,7 +299,7 @@ async fn access_revoked(
     let revoked = ctx
         .usecases
         .store
-        .revoke_team_access(enterprise, &teams, now_ms)
+        .revoke_team_access(enterprise, &teams, now)
         .await?;
     if !revoked.is_empty() {
         info!(enterprise, teams = ?revoked, "the organisation's install no longer serves these workspaces");
@@ -362,7 +361,7 @@ pub enum EventReply {
 pub async fn handle(
     ctx: &Context,
     envelope: Envelope,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<EventReply, sqlx::Error> {
     match envelope {
         Envelope::UrlVerification { challenge } => Ok(EventReply::Challenge(challenge)),
@@ -377,7 +376,7 @@ pub async fn handle(
             if !ctx
                 .usecases
                 .store
-                .first_sight_of_event(&event_id, now_ms)
+                .first_sight_of_event(&event_id, now)
                 .await?
             {
                 debug!(event_id, "duplicate event delivery dropped");
@@ -403,13 +402,14 @@ pub async fn handle(
                     &authorizations,
                 ) {
                     Some(ended) => {
-                        let sent_ms = event_time.map_or(now_ms, |t| t.saturating_mul(1000));
-                        Some(uninstalled(ctx, ended, kind, sent_ms, now_ms).await)
+                        let sent = event_time
+                            .map_or(now, |t| crate::time_source::at_ms(t.saturating_mul(1000)));
+                        Some(uninstalled(ctx, ended, kind, sent, now).await)
                     }
                     None => Some(Ok(())),
                 }
             } else if kind == "team_access_revoked" {
-                Some(access_revoked(ctx, enterprise_id.as_deref(), &event, now_ms).await)
+                Some(access_revoked(ctx, enterprise_id.as_deref(), &event, now).await)
             } else {
                 None
             };
@@ -439,14 +439,14 @@ pub async fn handle(
                 return Ok(EventReply::Ack);
             }
             let handled = match kind {
-                "message" => thread_reply(ctx, team, &event, now_ms).await,
+                "message" => thread_reply(ctx, team, &event, now).await,
                 "app_home_opened" => {
                     home_opened(ctx, team, &event);
                     Ok(())
                 }
                 kind @ ("channel_archive" | "group_archive" | "channel_rename" | "group_rename"
                 | "channel_left" | "group_left") => {
-                    channel_changed(ctx, team, kind, &event, &event_id, now_ms).await
+                    channel_changed(ctx, team, kind, &event, &event_id, now).await
                 }
                 _ => Ok(()),
             };

@@ -7,6 +7,7 @@
 //! ticking different boxes of one group at once each send only their own change, so
 //! both are kept, whether they clicked the channel's message or an ephemeral copy.
 
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use serde::Deserialize;
@@ -206,7 +207,7 @@ fn team_of(team: &Option<Id>, user: &User) -> Option<String> {
         .or_else(|| user.team_id.clone())
 }
 
-pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Reply {
+pub async fn handle(ctx: &Context, interaction: Interaction, now: DateTime<Utc>) -> Reply {
     let (team, enterprise, response_url) = match &interaction {
         Interaction::BlockActions(a) => (team_of(&a.team, &a.user), &a.enterprise, &a.response_url),
         Interaction::ViewSubmission(v) => (team_of(&v.team, &v.user), &v.enterprise, &None),
@@ -239,11 +240,11 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                     &actions.user.id,
                     click.act(),
                     Source::Button,
-                    now_ms,
+                    now,
                 )
                 .await;
                 let failed = match allowed {
-                    Ok(()) => block_action(ctx, &team, &actions, click, now_ms)
+                    Ok(()) => block_action(ctx, &team, &actions, click, now)
                         .await
                         .err()
                         .map(Refusal::Internal),
@@ -279,7 +280,7 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                 (Act::WorkChecklist, ids::MODAL_NOTE)
             };
             if let Some(team) = team_of(&submission.team, &submission.user) {
-                match require(ctx, &team, &submission.user.id, act, Source::Modal, now_ms).await {
+                match require(ctx, &team, &submission.user.id, act, Source::Modal, now).await {
                     Ok(()) => {}
                     Err(Refusal::Message(refused)) => return modal_error(field, &refused.text),
                     Err(Refusal::Internal(e)) => {
@@ -293,11 +294,11 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                 }
             }
             if is_ticket {
-                ticket_submission(ctx, submission, now_ms).await
+                ticket_submission(ctx, submission, now).await
             } else if is_roles {
-                roles_submission(ctx, submission, now_ms).await
+                roles_submission(ctx, submission, now).await
             } else {
-                view_submission(ctx, submission, now_ms).await
+                view_submission(ctx, submission, now).await
             }
         }
         Interaction::MessageAction(shortcut) => {
@@ -308,7 +309,7 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now_ms: i64) -> Rep
                 &shortcut.user.id,
                 Act::WorkTickets,
                 Source::Button,
-                now_ms,
+                now,
             )
             .await;
             match allowed {
@@ -346,9 +347,8 @@ async fn block_action(
     team: &str,
     payload: &BlockActions,
     click: BlockAction,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let now = crate::time_source::at_ms(now_ms);
     match click {
         BlockAction::Tick { group, selected } => {
             let seen_in = payload.container.message_ts.as_deref();
@@ -379,12 +379,12 @@ async fn block_action(
             open_modal(ctx, team, trigger, view, "item");
         }
         BlockAction::Ticket { ticket, click } => {
-            ticket_button(ctx, team, payload, ticket, click, now_ms).await?
+            ticket_button(ctx, team, payload, ticket, click, now).await?
         }
         BlockAction::CancelReminder { value } => {
             let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
             let message =
-                super::reminding::cancel_button(ctx, team, &payload.user.id, &value, lang, now_ms)
+                super::reminding::cancel_button(ctx, team, &payload.user.id, &value, lang, now)
                     .await?;
             if let Some(url) = &payload.response_url {
                 ctx.usecases.delivery.submit_or_warn(Job::Respond {
@@ -592,7 +592,7 @@ async fn track_message(ctx: &Context, shortcut: &MessageAction) -> anyhow::Resul
 }
 
 /// The ticket modal, submitted: opens the ticket, or says which field is wrong.
-async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64) -> Reply {
+async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now: DateTime<Utc>) -> Reply {
     let Some(team) = team_of(&submission.team, &submission.user) else {
         return Reply::Ack;
     };
@@ -658,7 +658,6 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now_ms: i6
             ),
         );
     };
-    let now = crate::time_source::at_ms(now_ms);
     let reporter = meta
         .reporter
         .clone()
@@ -693,7 +692,7 @@ async fn ticket_button(
     payload: &BlockActions,
     id: i64,
     click: TicketClick,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let ticket_action = match click {
         TicketClick::Respond => Some(TicketAction::Respond),
@@ -703,7 +702,6 @@ async fn ticket_button(
         TicketClick::Priority(priority) => Some(TicketAction::SetPriority(priority)),
         TicketClick::Escalate => None,
     };
-    let now = crate::time_source::at_ms(now_ms);
     let actor = Actor::new(&payload.user.id, Source::Button);
     let result = match &ticket_action {
         Some(a) => ctx.usecases.tickets.act(team, id, a, actor, now).await,
@@ -735,7 +733,7 @@ fn field<'a>(state: &'a ViewState, block: &str) -> Option<&'a Value> {
     state.values.get(block)?.get(block)
 }
 
-async fn roles_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64) -> Reply {
+async fn roles_submission(ctx: &Context, submission: ViewSubmission, now: DateTime<Utc>) -> Reply {
     use blocks::roles::{PERSON, ROLE};
     let Some(team) = team_of(&submission.team, &submission.user) else {
         return Reply::Ack;
@@ -743,8 +741,7 @@ async fn roles_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64
     let state = &submission.view.state;
     let person = field(state, PERSON).and_then(|v| v["selected_user"].as_str());
     let role = field(state, ROLE).and_then(|v| v["selected_option"]["value"].as_str());
-    match super::roles::roles_submitted(ctx, &team, &submission.user.id, person, role, now_ms).await
-    {
+    match super::roles::roles_submitted(ctx, &team, &submission.user.id, person, role, now).await {
         Ok(Ok(())) => Reply::Ack,
         Ok(Err((block, problem))) => modal_error(block, problem),
         Err(e) => {
@@ -758,7 +755,7 @@ async fn roles_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64
     }
 }
 
-async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64) -> Reply {
+async fn view_submission(ctx: &Context, submission: ViewSubmission, now: DateTime<Utc>) -> Reply {
     if submission.view.callback_id.as_deref() != Some(ids::ITEM_MODAL) {
         return Reply::Ack;
     }
@@ -836,7 +833,6 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now_ms: i64)
         not_applicable: Some(not_applicable),
     };
     let actor = Actor::new(&submission.user.id, Source::Modal);
-    let now = crate::time_source::at_ms(now_ms);
     match ctx
         .usecases
         .change_item(&team, &customer, &item.key, &change, actor, now)

@@ -1,10 +1,10 @@
 //! `/readiness audit` and `/readiness report`: what happened, and how the month went.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Context;
 use super::commands::{Answer, Refusal, SlashCommand, named_customer, resolve_customer};
-use crate::blocks::{self, Message};
+use crate::blocks;
 use crate::domain::command::{CustomerRef, Form};
 use crate::domain::i18n::Lang;
 use crate::domain::report::Month;
@@ -12,8 +12,6 @@ use crate::store::outbox::{Enqueue, Post, ReportBody};
 
 /// Entries read for `/readiness audit` (a few more than shown, to say there are more).
 const AUDIT_READ: i64 = blocks::audit::SHOWN as i64 + 1;
-/// Without `since=`, the audit answer looks back this far.
-const AUDIT_DEFAULT_DAYS: i64 = 30;
 
 pub(super) async fn audit(
     ctx: &Context,
@@ -21,7 +19,7 @@ pub(super) async fn audit(
     customer: Option<CustomerRef>,
     since: Option<NaiveDate>,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let customer = match customer {
         Some(r) => Some(named_customer(ctx, cmd, &r, Form::Audit, lang).await?),
@@ -32,36 +30,14 @@ pub(super) async fn audit(
                 .await?
         }
     };
-    let tz = customer.as_ref().map_or(chrono_tz::UTC, |c| {
-        ctx.usecases.tickets.policy.tier(c.tier).timezone
-    });
-    let since_ms = match since {
-        Some(day) => {
-            crate::domain::schedule::local_to_utc(tz, day.and_time(chrono::NaiveTime::MIN))
-                .timestamp_millis()
-        }
-        None => now_ms - AUDIT_DEFAULT_DAYS * 86_400_000,
-    };
-    let entries = ctx
+    let recent = ctx
         .usecases
-        .store
-        .recent_audit(
-            &cmd.team_id,
-            customer.as_ref().map(|c| c.id),
-            since_ms,
-            AUDIT_READ,
-        )
+        .recent_audit(&cmd.team_id, customer.as_ref(), since, AUDIT_READ, now)
         .await?;
-    let names = ctx
-        .usecases
-        .store
-        .customers(&cmd.team_id)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
     Ok(Answer::Ephemeral(blocks::audit::recent(
-        &entries, &names, lang,
+        &recent.entries,
+        &recent.names,
+        lang,
     )))
 }
 
@@ -73,20 +49,16 @@ pub(super) async fn report(
     customer: Option<CustomerRef>,
     month: Option<Month>,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let customer = resolve_customer(ctx, cmd, customer.as_ref(), Form::Report, lang).await?;
     let Some(channel) = customer.channel_id.clone() else {
-        return Err(Refusal::Message(Message::plain(lang.pick(
-            "This customer has no channel yet, so the report would have nowhere to go.",
-            "この顧客にはまだチャンネルがないため、レポートを投稿できません。",
-        ))));
+        return Err(Refusal::Message(blocks::report::no_channel(lang)));
     };
-    let now = crate::time_source::at_ms(now_ms);
     let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
     let month = month.unwrap_or_else(|| Month::containing(now, tz));
     let item = Enqueue {
-        key: format!("report:{}:{}:{now_ms}", customer.id, month.label()),
+        key: format!("report:{}:{}:{now}", customer.id, month.label()),
         team_id: customer.team_id.clone(),
         channel_id: channel.clone(),
         ticket_id: None,
@@ -97,17 +69,8 @@ pub(super) async fn report(
             uploaded: Vec::new(),
         }),
     };
-    ctx.usecases.store.enqueue(&item, now_ms).await?;
-    Ok(Answer::Ephemeral(Message::plain(match lang {
-        Lang::En => format!(
-            ":bar_chart: The {} report for *{}* is being posted in <#{channel}>, with its CSV and JSON.",
-            month.label(),
-            crate::blocks::name(&customer.name)
-        ),
-        Lang::Ja => format!(
-            ":bar_chart: *{}* の {} のレポートを <#{channel}> に投稿しています（CSV と JSON 付き）。",
-            crate::blocks::name(&customer.name),
-            month.label()
-        ),
-    })))
+    ctx.usecases.store.enqueue(&item, now).await?;
+    Ok(Answer::Ephemeral(blocks::report::being_posted(
+        &customer, month, &channel, lang,
+    )))
 }

@@ -13,10 +13,6 @@ use crate::store::audit::{Actor, Source};
 use crate::store::reminders::ReminderRecord;
 use crate::usecase::reminders::RemindError;
 
-fn at(now_ms: i64) -> DateTime<Utc> {
-    crate::time_source::at_ms(now_ms)
-}
-
 /// A recurrence as people read it.
 fn describe(r: &ReminderRecord, lang: Lang) -> Option<String> {
     r.recurrence
@@ -33,7 +29,7 @@ pub(super) async fn remind(
     when: When,
     text: String,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let customer = resolve_customer(ctx, cmd, customer.as_ref(), Form::Remind, lang).await?;
     if customer.channel_id.is_none() {
@@ -46,7 +42,7 @@ pub(super) async fn remind(
     match ctx
         .usecases
         .reminders
-        .remind(&customer, &when, &text, actor, at(now_ms))
+        .remind(&customer, &when, &text, actor, now)
         .await
     {
         Ok(record) => {
@@ -146,13 +142,12 @@ pub(super) async fn golive(
     customer: Option<CustomerRef>,
     date: Option<chrono::NaiveDate>,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let customer = resolve_customer(ctx, cmd, customer.as_ref(), Form::GoLive, lang).await?;
     if customer.is_archived() {
         return Err(archived(&customer, lang));
     }
-    let now = at(now_ms);
     let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
     let date = date.unwrap_or_else(|| now.with_timezone(&tz).date_naive());
     let actor = Actor::new(&cmd.user_id, Source::Command);
@@ -160,7 +155,7 @@ pub(super) async fn golive(
     after.golive_on = Some(date);
     ctx.usecases
         .store
-        .update_customer(&customer, &after, "customer.golive", actor, now_ms)
+        .update_customer(&customer, &after, "customer.golive", actor, now)
         .await?;
     let planned = ctx
         .usecases
@@ -209,13 +204,13 @@ pub(super) async fn cancel_button(
     user: &str,
     value: &str,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Message, sqlx::Error> {
     let cancelled = match value.parse::<i64>() {
         Ok(id) => {
             ctx.usecases
                 .store
-                .cancel_reminder(team_id, id, Actor::new(user, Source::Button), now_ms)
+                .cancel_reminder(team_id, id, Actor::new(user, Source::Button), now)
                 .await?
         }
         Err(_) => None,

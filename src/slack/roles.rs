@@ -1,6 +1,7 @@
 //! Roles at the edge: the role a request carries, the check before it changes
 //! anything (a refusal is answered briefly and audited), and `/readiness roles`.
 
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -151,7 +152,7 @@ pub(super) async fn require(
     user: &str,
     act: Act,
     source: Source,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<(), Refusal> {
     let Err(why) = allowed(ctx, team, user, act).await? else {
         return Ok(());
@@ -159,7 +160,13 @@ pub(super) async fn require(
     // Audited up to a rate per person; the refusal is answered every time.
     if ctx.limits.audit_denial(team, user) {
         let entry = Actor::new(user, source)
-            .entry(team, None, "access.denied", act.as_str(), now_ms)
+            .entry(
+                team,
+                None,
+                "access.denied",
+                act.as_str(),
+                now.timestamp_millis(),
+            )
             .with(None, Some(serde_json::json!({ "role": why.as_str() })));
         ctx.usecases.store.audit(&entry).await?;
     } else {
@@ -221,7 +228,7 @@ pub(super) async fn roles_command(
     cmd: &SlashCommand,
     change: Option<(String, Option<Role>)>,
     lang: Lang,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     if let Some((user, role)) = change {
         ctx.usecases
@@ -231,7 +238,7 @@ pub(super) async fn roles_command(
                 &user,
                 role,
                 Actor::new(&cmd.user_id, Source::Command),
-                now_ms,
+                now,
             )
             .await?;
         let who = mention(&user);
@@ -295,7 +302,7 @@ pub(super) async fn roles_submitted(
     admin: &str,
     person: Option<&str>,
     role: Option<&str>,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> Result<Result<(), (&'static str, &'static str)>, sqlx::Error> {
     use crate::blocks::roles::{DEFAULT, PERSON, ROLE};
     let Some(person) = person.filter(|p| !p.is_empty()) else {
@@ -311,7 +318,7 @@ pub(super) async fn roles_submitted(
     };
     ctx.usecases
         .store
-        .set_role(team, person, role, Actor::new(admin, Source::Modal), now_ms)
+        .set_role(team, person, role, Actor::new(admin, Source::Modal), now)
         .await?;
     Ok(Ok(()))
 }

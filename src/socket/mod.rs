@@ -172,7 +172,7 @@ async fn connect_once(
 /// Handles one envelope; returns the acknowledgement to send (none: let Slack retry).
 pub async fn handle(ctx: &Context, envelope: Envelope) -> Option<String> {
     let id = envelope.envelope_id.clone()?;
-    let now = ctx.usecases.tickets.time.now_ms();
+    let now = ctx.usecases.tickets.time.now();
     let ack = |payload: Option<Value>| {
         let mut ack = serde_json::json!({ "envelope_id": id });
         if let Some(payload) = payload.filter(|_| envelope.accepts_response_payload) {

@@ -14,6 +14,7 @@ use super::{ItemChange, NewCustomer, Store};
 use crate::domain::checklist::Tier;
 use crate::domain::customer::Customer;
 use crate::domain::roles::Role;
+use crate::time_source::at_ms;
 
 const TEAM: &str = "T1";
 const OTHER_TEAM: &str = "T2";
@@ -187,7 +188,7 @@ async fn set_done(
     ticked: &[&str],
     unticked: &[&str],
     user: &str,
-    now_ms: i64,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<String> {
     let keys = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
     store
@@ -197,7 +198,7 @@ async fn set_done(
             &keys(unticked),
             user,
             Source::Button,
-            now_ms,
+            now,
         )
         .await
         .unwrap()
@@ -237,7 +238,7 @@ async fn customer_writes_keep_the_copy_equal_to_the_database() {
     renamed.golive_on = chrono::NaiveDate::from_ymd_opt(2026, 3, 1);
     assert!(
         store
-            .update_customer(&acme, &renamed, "customer.changed", by("U1"), 3_000)
+            .update_customer(&acme, &renamed, "customer.changed", by("U1"), at_ms(3_000))
             .await
             .unwrap()
     );
@@ -246,7 +247,13 @@ async fn customer_writes_keep_the_copy_equal_to_the_database() {
     archived.archived_at = Some(4_000);
     assert!(
         store
-            .update_customer(&renamed, &archived, "customer.archived", by("U1"), 4_000)
+            .update_customer(
+                &renamed,
+                &archived,
+                "customer.archived",
+                by("U1"),
+                at_ms(4_000)
+            )
             .await
             .unwrap()
     );
@@ -275,13 +282,13 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
         .unwrap();
     f.assert_cache_matches("create_customer").await;
 
-    let changed = set_done(&store, acme.id, &["A1", "A2"], &[], "U1", 5_000).await;
+    let changed = set_done(&store, acme.id, &["A1", "A2"], &[], "U1", at_ms(5_000)).await;
     assert_eq!(changed, ["A1", "A2"]);
     f.assert_cache_matches("set_done (tick)").await;
     // A retried tick changes nothing and keeps the first who and when.
-    set_done(&store, acme.id, &["A1"], &[], "U2", 6_000).await;
+    set_done(&store, acme.id, &["A1"], &[], "U2", at_ms(6_000)).await;
     f.assert_cache_matches("set_done (tick again)").await;
-    set_done(&store, acme.id, &["A3"], &["A1"], "U2", 7_000).await;
+    set_done(&store, acme.id, &["A3"], &["A1"], "U2", at_ms(7_000)).await;
     f.assert_cache_matches("set_done (tick and untick)").await;
 
     let change = ItemChange {
@@ -291,7 +298,7 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
         not_applicable: None,
     };
     store
-        .change_item(acme.id, "A2", &change, by("U1"), 8_000)
+        .change_item(acme.id, "A2", &change, by("U1"), at_ms(8_000))
         .await
         .unwrap();
     f.assert_cache_matches("change_item").await;
@@ -300,12 +307,12 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
         ..ItemChange::default()
     };
     store
-        .change_item(acme.id, "B1", &not_applicable, by("U1"), 9_000)
+        .change_item(acme.id, "B1", &not_applicable, by("U1"), at_ms(9_000))
         .await
         .unwrap();
     f.assert_cache_matches("change_item (new item)").await;
     // Ticking an item whose fields were changed keeps the fields.
-    set_done(&store, acme.id, &["A2"], &["A3"], "U1", 10_000).await;
+    set_done(&store, acme.id, &["A2"], &["A3"], "U1", at_ms(10_000)).await;
     f.assert_cache_matches("set_done after change_item").await;
 }
 
@@ -320,31 +327,31 @@ async fn role_and_ticket_writes_keep_the_copy_equal_to_the_database() {
     f.assert_cache_matches("create_customer").await;
 
     store
-        .set_role(TEAM, "U1", Some(Role::Admin), by("U0"), 1_000)
+        .set_role(TEAM, "U1", Some(Role::Admin), by("U0"), at_ms(1_000))
         .await
         .unwrap();
     store
-        .set_role(TEAM, "S1", Some(Role::Agent), by("U1"), 1_000)
+        .set_role(TEAM, "S1", Some(Role::Agent), by("U1"), at_ms(1_000))
         .await
         .unwrap();
     f.assert_cache_matches("set_role").await;
     store
-        .set_role(TEAM, "U1", Some(Role::Viewer), by("U0"), 2_000)
+        .set_role(TEAM, "U1", Some(Role::Viewer), by("U0"), at_ms(2_000))
         .await
         .unwrap();
     store
-        .set_role(TEAM, "S1", None, by("U1"), 2_000)
+        .set_role(TEAM, "S1", None, by("U1"), at_ms(2_000))
         .await
         .unwrap();
     f.assert_cache_matches("set_role (changed and taken back)")
         .await;
 
     let ticket = store
-        .open_ticket(&new_ticket(&acme), by("U2"), 2_000)
+        .open_ticket(&new_ticket(&acme), by("U2"), at_ms(2_000))
         .await
         .unwrap();
     let other = store
-        .open_ticket(&new_ticket(&acme), by("U2"), 2_500)
+        .open_ticket(&new_ticket(&acme), by("U2"), at_ms(2_500))
         .await
         .unwrap();
     f.assert_cache_matches("open_ticket").await;
@@ -362,7 +369,13 @@ async fn role_and_ticket_writes_keep_the_copy_equal_to_the_database() {
     assigned.priority = "P1".to_string();
     assert!(
         store
-            .save_ticket(&assigned, &|_, _| Some(Some(20_000)), &[], None, 3_000)
+            .save_ticket(
+                &assigned,
+                &|_, _| Some(Some(20_000)),
+                &[],
+                None,
+                at_ms(3_000)
+            )
             .await
             .unwrap()
     );
@@ -370,7 +383,7 @@ async fn role_and_ticket_writes_keep_the_copy_equal_to_the_database() {
     // A save from a stale read is refused and changes nothing.
     assert!(
         !store
-            .save_ticket(&assigned, &|_, _| None, &[], None, 3_500)
+            .save_ticket(&assigned, &|_, _| None, &[], None, at_ms(3_500))
             .await
             .unwrap()
     );
@@ -381,7 +394,7 @@ async fn role_and_ticket_writes_keep_the_copy_equal_to_the_database() {
     resolved.running_since = None;
     assert!(
         store
-            .save_ticket(&resolved, &|_, _| None, &[], None, 4_000)
+            .save_ticket(&resolved, &|_, _| None, &[], None, at_ms(4_000))
             .await
             .unwrap()
     );
@@ -407,16 +420,16 @@ async fn purging_a_workspace_empties_the_copy_of_it() {
             &[],
             "U1",
             Source::Button,
-            1_500,
+            at_ms(1_500),
         )
         .await
         .unwrap();
     store
-        .set_role(TEAM, "U1", Some(Role::Admin), by("U0"), 1_500)
+        .set_role(TEAM, "U1", Some(Role::Admin), by("U0"), at_ms(1_500))
         .await
         .unwrap();
     store
-        .open_ticket(&new_ticket(&acme), by("U2"), 2_000)
+        .open_ticket(&new_ticket(&acme), by("U2"), at_ms(2_000))
         .await
         .unwrap();
     let install = Installation {
@@ -436,7 +449,12 @@ async fn purging_a_workspace_empties_the_copy_of_it() {
     store.save_installation(&install).await.unwrap();
     f.assert_cache_matches("everything of one workspace").await;
 
-    assert!(store.uninstall(TEAM, "test", 5_000, 5_000).await.unwrap());
+    assert!(
+        store
+            .uninstall(TEAM, "test", at_ms(5_000), at_ms(5_000))
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.purge_uninstalled(6_000).await.unwrap(),
         vec![TEAM.to_string()]

@@ -1,9 +1,10 @@
 //! Customers: creating, changing and finding them (from the cache on SQLite).
 
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::audit::{Actor, Source, append_audit};
-use super::{CUSTOMER_COLUMNS, Db, Store};
+use super::{CUSTOMER_COLUMNS, Db, Store, ms};
 use crate::domain::checklist::Tier;
 use crate::domain::customer::Customer;
 
@@ -127,8 +128,9 @@ impl Store {
         after: &Customer,
         action: &str,
         actor: Actor<'_>,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
+        let now_ms = ms(now);
         if let Some(channel) = &after.channel_id
             && before.channel_id.as_ref() != Some(channel)
             && self

@@ -1,14 +1,16 @@
 //! Slack event ids already handled, so Slack's retries are handled once.
 
-use super::{Db, Store};
+use super::{Db, Store, ms};
+use chrono::{DateTime, Utc};
 
 impl Store {
     /// Records an event id; false if it was seen before (a Slack retry).
     pub async fn first_sight_of_event(
         &self,
         event_id: &str,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
+        let now_ms = ms(now);
         on_pool!(&self.db, write, |pool| {
             sqlx::query(
             "INSERT INTO processed_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING"

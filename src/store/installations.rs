@@ -5,10 +5,11 @@
 //! The store never sees a token in the clear: callers seal and open them
 //! (`crypto::EncryptionKey`); here they are opaque text.
 
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::audit::{Actor, append_audit};
-use super::{Db, Store};
+use super::{Db, Store, ms};
 
 /// One install: of a workspace, or of a whole Enterprise Grid organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,9 +104,10 @@ impl Store {
         &self,
         nonce: &str,
         expires_at: i64,
-        now_ms: i64,
+        now: DateTime<Utc>,
         forget_after_ms: i64,
     ) -> Result<bool, sqlx::Error> {
+        let now_ms = ms(now);
         on_pool!(&self.db, write, |pool| {
             sqlx::query("DELETE FROM oauth_states_used WHERE expires_at < $1")
                 .bind(now_ms.saturating_sub(forget_after_ms))
@@ -263,20 +265,22 @@ impl Store {
     /// The app was uninstalled or its bot token revoked: the token is deleted and what
     /// the workspace had waiting to be posted is cancelled, in one transaction. Its
     /// data stays until [`Self::purge_uninstalled`]. False if it was not installed.
-    /// `sent_ms`: when Slack sent the event; one older than the install (a retry
+    /// `sent`: when Slack sent the event; one older than the install (a retry
     /// arriving after a reinstall) ends nothing. Slack's clock counts whole seconds.
     pub async fn uninstall(
         &self,
         workspace: &str,
         why: &str,
-        sent_ms: i64,
-        now_ms: i64,
+        sent: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
+        let now_ms = ms(now);
+        let sent_ms = ms(sent);
         let Some(install) = self.installation(workspace).await? else {
             return Ok(false);
         };
         // A few seconds' grace: Slack's clock and ours differ.
-        // (Saturating: `sent_ms` comes from the event's own `event_time`.)
+        // (Saturating: `sent` comes from the event's own `event_time`.)
         if !install.is_active() || sent_ms.saturating_add(5_000) < install.installed_at {
             return Ok(false);
         }
@@ -325,8 +329,9 @@ impl Store {
         &self,
         enterprise: &str,
         teams: &[&str],
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<Vec<String>, sqlx::Error> {
+        let now_ms = ms(now);
         let mut revoked = Vec::new();
         for team in teams {
             let entry = Actor::new("slack", super::audit::Source::Event).entry(
@@ -519,9 +524,10 @@ pub async fn rotate_key(
     database_url: &str,
     old: &crate::crypto::EncryptionKey,
     new: &crate::crypto::EncryptionKey,
-    now_ms: i64,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
     use crate::crypto::sealed_key_id;
+    let now_ms = ms(now);
     if old.ids() == [new.id()] {
         anyhow::bail!(
             "the new key is the key in use ({}): nothing to rotate",

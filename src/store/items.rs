@@ -3,13 +3,13 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use tokio::sync::oneshot;
 
 use super::audit::{self, Actor, Source, append_audit};
 use super::tick_writer::TickRequest;
-use super::{Db, Store};
+use super::{Db, Store, ms};
 use crate::domain::checklist::{ItemState, States};
 
 /// One direction of a tick: what it does to the item and to the item's due-date
@@ -271,8 +271,9 @@ impl Store {
         unticked: &[String],
         user: &str,
         source: Source,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<Vec<String>, sqlx::Error> {
+        let now_ms = ms(now);
         if ticked.is_empty() && unticked.is_empty() {
             return Ok(Vec::new());
         }
@@ -331,8 +332,9 @@ impl Store {
         key: &str,
         change: &ItemChange,
         actor: Actor<'_>,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<ItemUpdate, sqlx::Error> {
+        let now_ms = ms(now);
         // The row is locked while read-modify-write runs, so two people changing
         // different fields of one item at once both keep their change. SQLite needs no
         // lock: its writes run one at a time on the single write connection.

@@ -18,6 +18,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use sqlx::{PgPool, SqlitePool};
 use tokio::sync::mpsc;
 
@@ -46,6 +48,13 @@ pub struct Store {
     /// Wakes this process's scheduler and outbox sender after a change; other
     /// replicas hear of it through PostgreSQL's NOTIFY.
     wake: Arc<Wake>,
+}
+
+/// A time as the BIGINT Unix milliseconds the columns hold: the store's callers pass
+/// times, and this is where they become numbers ([`crate::time_source::at_ms`] turns
+/// them back).
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
 }
 
 /// The channel replicas NOTIFY and LISTEN on when due rows change.

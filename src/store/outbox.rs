@@ -4,12 +4,12 @@
 //! dies mid-send leaves its row to the others once its lease runs out, marked in doubt
 //! so the next sender looks in Slack before posting.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::tickets::{TicketRecord, message_key};
-use super::{Db, Store};
+use super::{Db, Store, ms};
 use crate::blocks::Message;
 use crate::domain::sla::Target;
 
@@ -203,9 +203,9 @@ impl Post {
 impl Enqueue {
     /// The DM telling `user` they were given `dm.item` (keyed by when, so giving it to
     /// them again later is told again).
-    pub fn assigned_dm(team_id: &str, user: &str, dm: &AssignedDm, now_ms: i64) -> Self {
+    pub fn assigned_dm(team_id: &str, user: &str, dm: &AssignedDm, now: DateTime<Utc>) -> Self {
         Enqueue {
-            key: format!("assigned:{}:{}:{user}:{now_ms}", dm.customer_id, dm.item),
+            key: format!("assigned:{}:{}:{user}:{}", dm.customer_id, dm.item, ms(now)),
             team_id: team_id.to_string(),
             channel_id: user.to_string(),
             ticket_id: None,
@@ -364,10 +364,11 @@ impl Store {
     pub async fn claim_outbox(
         &self,
         owner: &str,
-        now_ms: i64,
+        now: DateTime<Utc>,
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<Claimed>, sqlx::Error> {
+        let now_ms = ms(now);
         let lock = match &self.db {
             Db::Sqlite { .. } => "",
             Db::Postgres(_) => "FOR UPDATE OF o SKIP LOCKED",
@@ -469,8 +470,9 @@ impl Store {
         owner: &str,
         outcome: &Outcome,
         lanes: &[(String, i64)],
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let now_ms = ms(now);
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
             match outcome {
@@ -572,7 +574,8 @@ impl Store {
     }
 
     /// Records a direct message (to a user) in the outbox, outside any other change.
-    pub async fn enqueue(&self, item: &Enqueue, now_ms: i64) -> Result<(), sqlx::Error> {
+    pub async fn enqueue(&self, item: &Enqueue, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let now_ms = ms(now);
         on_pool!(&self.db, write, |pool| enqueue!(pool, item, now_ms)
             .map(|_| ()))?;
         self.wake_outbox();

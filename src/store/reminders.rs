@@ -3,11 +3,12 @@
 //! occurrence does nothing), moves it on to its next occurrence or ends it, and audits
 //! it, in one transaction. What a firing posts is decided by the caller's closure.
 
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::audit::{Actor, AuditEntry, append_audit, append_audits};
 use super::outbox::{Enqueue, Post, enqueue, rearm_statement};
-use super::{Db, Store};
+use super::{Db, Store, ms};
 
 use crate::domain::customer::Customer;
 
@@ -97,8 +98,9 @@ impl Store {
         &self,
         new: &NewReminder,
         actor: Actor<'_>,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<ReminderRecord, sqlx::Error> {
+        let now_ms = ms(now);
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO reminders (team_id, customer_id, kind, unique_key, item_key, recipient, text,
                  recurrence, tz, until_at, next_due_at, created_by, created_at)
@@ -159,8 +161,9 @@ impl Store {
         condition: &'static str,
         value: &str,
         actor: Actor<'_>,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<Vec<ReminderRecord>, sqlx::Error> {
+        let now_ms = ms(now);
         let select = sqlx::AssertSqlSafe(format!(
             "SELECT {REMINDER_COLUMNS} FROM reminders
              WHERE team_id = $1 AND status = 'active' AND {condition}"
@@ -206,7 +209,7 @@ impl Store {
         team_id: &str,
         id: i64,
         actor: Actor<'_>,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<Option<ReminderRecord>, sqlx::Error> {
         let cancelled = self
             .cancel_reminders_where(
@@ -214,7 +217,7 @@ impl Store {
                 "CAST(id AS TEXT) = $2",
                 &id.to_string(),
                 actor,
-                now_ms,
+                now,
             )
             .await?;
         Ok(cancelled.into_iter().next())
@@ -226,10 +229,10 @@ impl Store {
         team_id: &str,
         unique_key: &str,
         actor: Actor<'_>,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<Option<ReminderRecord>, sqlx::Error> {
         let cancelled = self
-            .cancel_reminders_where(team_id, "unique_key = $2", unique_key, actor, now_ms)
+            .cancel_reminders_where(team_id, "unique_key = $2", unique_key, actor, now)
             .await?;
         Ok(cancelled.into_iter().next())
     }
@@ -309,10 +312,11 @@ impl Store {
     /// replicas (`SKIP LOCKED`), so each occurrence fires once. Returns how many fired.
     pub async fn fire_due_reminders(
         &self,
-        now_ms: i64,
+        now: DateTime<Utc>,
         limit: i64,
         fire: &(dyn Fn(&DueReminder) -> ReminderFiring + Send + Sync),
     ) -> Result<usize, sqlx::Error> {
+        let now_ms = ms(now);
         let lock = match &self.db {
             Db::Sqlite { .. } => "",
             Db::Postgres(_) => "FOR UPDATE OF r SKIP LOCKED",

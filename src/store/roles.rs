@@ -2,10 +2,11 @@
 //! A row's `user_id` is a person (`U…`, `W…`) or a Slack user group (`S…`,
 //! `domain::roles::is_group`), whose members share its role.
 
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::audit::{Actor, append_audit};
-use super::{Db, Store};
+use super::{Db, Store, ms};
 use crate::domain::roles::Role;
 
 /// The roles given that bear on one person.
@@ -111,8 +112,9 @@ impl Store {
         user: &str,
         role: Option<Role>,
         actor: Actor<'_>,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let now_ms = ms(now);
         let before = self.role_of(team_id, user).await?;
         let entry = actor
             .entry(team_id, None, "role.changed", user, now_ms)

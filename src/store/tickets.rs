@@ -2,11 +2,12 @@
 //! them together with the outbox. Everything here is plain data: the SLA decisions are
 //! made by `domain::ticket` and handed in as closures or values.
 
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::audit::{Actor, AuditEntry, append_audit, append_audits};
 use super::outbox::{Enqueue, enqueue, rearm_statement};
-use super::{Db, Store};
+use super::{Db, Store, ms};
 
 /// A ticket as stored: times in Unix milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,8 +148,9 @@ impl Store {
         &self,
         new: &NewTicket,
         actor: Actor<'_>,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<TicketRecord, sqlx::Error> {
+        let now_ms = ms(now);
         let insert = sqlx::AssertSqlSafe(format!(
             "INSERT INTO tickets (team_id, number, customer_id, priority, summary, reporter, assignee,
                  opened_at, used_ms, running_since, channel_id, source_ts)
@@ -334,8 +336,9 @@ impl Store {
         replan: &Replan<'_>,
         enqueue: &[Enqueue],
         audit: Option<&AuditEntry>,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
+        let now_ms = ms(now);
         let saved = on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
             let n = sqlx::query(
@@ -451,10 +454,11 @@ impl Store {
     /// once. Returns how many rows fired.
     pub async fn fire_due_timers(
         &self,
-        now_ms: i64,
+        now: DateTime<Utc>,
         limit: i64,
         fire: &(dyn Fn(&DueTimer) -> Firing + Send + Sync),
     ) -> Result<usize, sqlx::Error> {
+        let now_ms = ms(now);
         let lock = match &self.db {
             Db::Sqlite { .. } => "",
             // The ticket row too: a button press saving the ticket either waits for this
@@ -566,8 +570,9 @@ impl Store {
         priority: &str,
         levels: Option<&[String]>,
         by: &str,
-        now_ms: i64,
+        now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let now_ms = ms(now);
         match levels {
             Some(levels) => {
                 let json = serde_json::to_string(levels).unwrap_or_else(|_| "[]".into());

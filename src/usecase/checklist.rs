@@ -103,14 +103,7 @@ impl UseCases {
     ) -> Result<bool, sqlx::Error> {
         let changed = self
             .store
-            .set_done(
-                customer.id,
-                ticked,
-                unticked,
-                actor.user,
-                actor.source,
-                now.timestamp_millis(),
-            )
+            .set_done(customer.id, ticked, unticked, actor.user, actor.source, now)
             .await?;
         if !changed.is_empty() {
             self.delivery.checklist_changed();
@@ -130,10 +123,9 @@ impl UseCases {
         actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<ItemUpdate, ItemChangeError> {
-        let now_ms = now.timestamp_millis();
         let update = self
             .store
-            .change_item(customer.id, key, change, actor, now_ms)
+            .change_item(customer.id, key, change, actor, now)
             .await
             .map_err(ItemChangeError::Saving)?;
         if update.after != update.before {
@@ -157,8 +149,8 @@ impl UseCases {
                 by: actor.user.to_string(),
                 due: update.after.due,
             };
-            let row = Enqueue::assigned_dm(team, user, &dm, now_ms);
-            if let Err(e) = self.store.enqueue(&row, now_ms).await {
+            let row = Enqueue::assigned_dm(team, user, &dm, now);
+            if let Err(e) = self.store.enqueue(&row, now).await {
                 warn!(error = %e, "cannot record the assignee's DM");
             }
         }

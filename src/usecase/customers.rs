@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::UseCases;
 use crate::delivery::worker::Job;
-use crate::domain::checklist::Tier;
+use crate::domain::checklist::{Progress, Tier, overall_progress};
 use crate::domain::command::{CustomerChange, CustomerRef};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -67,7 +67,51 @@ pub enum Changed {
     },
 }
 
+/// The customers the help answer lists for someone, with their progress.
+#[derive(Debug, Clone)]
+pub struct HelpListing {
+    pub customers: Vec<(Customer, Progress)>,
+    /// `Some(others)`: only the caller's own (created by them, or with an item
+    /// theirs), and `others` more exist; `None`: they have none, so the workspace's.
+    pub yours_of_more: Option<usize>,
+}
+
 impl UseCases {
+    /// What the help answer lists for `user` of workspace `team`: their own customers
+    /// if they have any, else all of the workspace's.
+    pub async fn help_listing(&self, team: &str, user: &str) -> Result<HelpListing, sqlx::Error> {
+        let customers = self.store.customers(team).await?;
+        let states = self.store.team_item_states(team).await?;
+        let empty = Default::default();
+        let with_progress: Vec<(Customer, bool, Progress)> = customers
+            .into_iter()
+            .map(|c| {
+                let s = states.get(&c.id).unwrap_or(&empty);
+                let yours =
+                    c.created_by == user || s.values().any(|i| i.assignee.as_deref() == Some(user));
+                let p = overall_progress(&self.template, s);
+                (c, yours, p)
+            })
+            .collect();
+        let yours: Vec<_> = with_progress
+            .iter()
+            .filter(|(_, y, _)| *y)
+            .map(|(c, _, p)| (c.clone(), *p))
+            .collect();
+        Ok(if yours.is_empty() {
+            HelpListing {
+                customers: with_progress.into_iter().map(|(c, _, p)| (c, p)).collect(),
+                yours_of_more: None,
+            }
+        } else {
+            let others = with_progress.len() - yours.len();
+            HelpListing {
+                customers: yours,
+                yours_of_more: Some(others),
+            }
+        })
+    }
+
     /// The customer `named` by slug or name in `team` (a one-word name typed without
     /// quotes reads as a slug, and is still found by name).
     pub async fn find_customer(
@@ -207,7 +251,7 @@ impl UseCases {
         };
         if !self
             .store
-            .update_customer(before, &after, action, actor, now.timestamp_millis())
+            .update_customer(before, &after, action, actor, now)
             .await?
         {
             return Ok(Changed::ChannelTaken);

@@ -3,6 +3,7 @@
 //! changes the store, queues what must reach Slack, and returns an outcome or a typed
 //! refusal for the caller to render. Nothing here formats a sentence.
 
+pub mod audit;
 pub mod checklist;
 pub mod customers;
 pub mod reminders;

@@ -101,7 +101,7 @@ impl Reminders {
         Ok(self
             .support
             .store
-            .schedule_reminder(&new, actor, ms(now))
+            .schedule_reminder(&new, actor, now)
             .await?)
     }
 
@@ -126,7 +126,7 @@ impl Reminders {
         let store = &self.support.store;
         let (Some(due), Some(assignee)) = (after.due, after.assignee.as_deref()) else {
             store
-                .cancel_reminder_keyed(&customer.team_id, &unique, actor, ms(now))
+                .cancel_reminder_keyed(&customer.team_id, &unique, actor, now)
                 .await?;
             return Ok(());
         };
@@ -134,7 +134,7 @@ impl Reminders {
         let today = now.with_timezone(&tz).date_naive();
         if due < today || after.is_done() {
             store
-                .cancel_reminder_keyed(&customer.team_id, &unique, actor, ms(now))
+                .cancel_reminder_keyed(&customer.team_id, &unique, actor, now)
                 .await?;
             return Ok(());
         }
@@ -154,7 +154,7 @@ impl Reminders {
             until_at: None,
             next_due_at: ms(morning),
         };
-        store.schedule_reminder(&new, actor, ms(now)).await?;
+        store.schedule_reminder(&new, actor, now).await?;
         Ok(())
     }
 
@@ -212,7 +212,7 @@ impl Reminders {
         };
         self.support
             .store
-            .schedule_reminder(&new, Actor::scheduler(), ms(now))
+            .schedule_reminder(&new, Actor::scheduler(), now)
             .await?;
         Ok(())
     }
@@ -262,7 +262,7 @@ impl Reminders {
             planned.push(
                 self.support
                     .store
-                    .schedule_reminder(&new, actor, ms(now))
+                    .schedule_reminder(&new, actor, now)
                     .await?,
             );
         }
@@ -281,13 +281,11 @@ impl Reminders {
         let store = &self.support.store;
         let team = &customer.team_id;
         store
-            .cancel_reminder_keyed(team, &milestone_key(customer.id, kind), actor, ms(now))
+            .cancel_reminder_keyed(team, &milestone_key(customer.id, kind), actor, now)
             .await?;
         if kind == "hypercare" {
             let end = milestone_key(customer.id, "hypercare_end");
-            store
-                .cancel_reminder_keyed(team, &end, actor, ms(now))
-                .await?;
+            store.cancel_reminder_keyed(team, &end, actor, now).await?;
         }
         Ok(())
     }
@@ -320,7 +318,7 @@ impl Reminders {
         let fire = |due: &DueReminder| self.firing(due, now);
         self.support
             .store
-            .fire_due_reminders(ms(now), FIRE_BATCH, &fire)
+            .fire_due_reminders(now, FIRE_BATCH, &fire)
             .await
     }
 

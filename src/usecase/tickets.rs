@@ -252,7 +252,7 @@ impl Tickets {
                     timers,
                 },
                 actor,
-                ms(now),
+                now,
             )
             .await?;
         info!(
@@ -399,7 +399,7 @@ impl Tickets {
                     &replan,
                     &enqueue,
                     entry.as_ref(),
-                    ms(now),
+                    now,
                 )
                 .await?
             {
@@ -424,9 +424,7 @@ impl Tickets {
             }
             firing
         };
-        self.store
-            .fire_due_timers(ms(now), FIRE_BATCH, &fire)
-            .await?;
+        self.store.fire_due_timers(now, FIRE_BATCH, &fire).await?;
         let committed = self.time.now_ms();
         Ok(due_times
             .into_inner()

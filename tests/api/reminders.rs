@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use readiness::time_source::at_ms;
+
 use crate::sla::{
     CSM, ENGINEER, app_on_virtual_clock_with_customer, app_with_customer, button_payload,
     policy_file, ticket_message,
@@ -498,7 +500,7 @@ pub async fn seed_customers_and_tickets(
                         timers: Vec::new(),
                     },
                     Actor::new(CSM, Source::Command),
-                    now,
+                    at_ms(now),
                 )
                 .await
                 .unwrap();

@@ -3,6 +3,7 @@
 use readiness::domain::checklist::Tier;
 use readiness::store::audit::{Actor, Source};
 use readiness::store::{CreateCustomerError, ItemChange, NewCustomer, Store};
+use readiness::time_source::at_ms;
 
 use crate::support::TestDb;
 
@@ -88,8 +89,8 @@ async fn customers_scenario(db: &TestDb) {
         .await
         .unwrap();
     assert!(store.customers_awaiting_channel().await.unwrap().is_empty());
-    assert!(store.first_sight_of_event("Ev1", 1).await.unwrap());
-    assert!(!store.first_sight_of_event("Ev1", 2).await.unwrap());
+    assert!(store.first_sight_of_event("Ev1", at_ms(1)).await.unwrap());
+    assert!(!store.first_sight_of_event("Ev1", at_ms(2)).await.unwrap());
     store.close().await;
 }
 
@@ -102,7 +103,7 @@ async fn ticks_scenario(db: &TestDb) {
     let keys = vec!["1.1.1".to_string(), "1.1.2".to_string()];
     assert_eq!(
         store
-            .set_done(c.id, &keys, &[], "U1", Source::Command, 10)
+            .set_done(c.id, &keys, &[], "U1", Source::Command, at_ms(10))
             .await
             .unwrap(),
         keys
@@ -110,7 +111,7 @@ async fn ticks_scenario(db: &TestDb) {
     // A retried or repeated tick changes nothing and keeps the first who/when.
     assert!(
         store
-            .set_done(c.id, &keys[..1], &[], "U2", Source::Command, 20)
+            .set_done(c.id, &keys[..1], &[], "U2", Source::Command, at_ms(20))
             .await
             .unwrap()
             .is_empty()
@@ -120,14 +121,14 @@ async fn ticks_scenario(db: &TestDb) {
     assert_eq!(states["1.1.1"].done_at, Some(10));
     assert_eq!(
         store
-            .set_done(c.id, &[], &keys[1..], "U2", Source::Command, 30)
+            .set_done(c.id, &[], &keys[1..], "U2", Source::Command, at_ms(30))
             .await
             .unwrap(),
         vec!["1.1.2".to_string()]
     );
     assert!(
         store
-            .set_done(c.id, &[], &keys[1..], "U2", Source::Command, 40)
+            .set_done(c.id, &[], &keys[1..], "U2", Source::Command, at_ms(40))
             .await
             .unwrap()
             .is_empty()
@@ -145,7 +146,14 @@ async fn item_change_scenario(db: &TestDb) {
         .await
         .unwrap();
     store
-        .set_done(c.id, &["1.2.1".to_string()], &[], "U1", Source::Command, 5)
+        .set_done(
+            c.id,
+            &["1.2.1".to_string()],
+            &[],
+            "U1",
+            Source::Command,
+            at_ms(5),
+        )
         .await
         .unwrap();
     let due = chrono::NaiveDate::from_ymd_opt(2026, 12, 1);
@@ -155,7 +163,13 @@ async fn item_change_scenario(db: &TestDb) {
         ..Default::default()
     };
     let update = store
-        .change_item(c.id, "1.2.1", &first, Actor::new("U1", Source::Modal), 6)
+        .change_item(
+            c.id,
+            "1.2.1",
+            &first,
+            Actor::new("U1", Source::Modal),
+            at_ms(6),
+        )
         .await
         .unwrap();
     assert_eq!(update.before.assignee, None);
@@ -165,7 +179,13 @@ async fn item_change_scenario(db: &TestDb) {
         ..Default::default()
     };
     store
-        .change_item(c.id, "1.2.1", &note, Actor::new("U2", Source::Modal), 7)
+        .change_item(
+            c.id,
+            "1.2.1",
+            &note,
+            Actor::new("U2", Source::Modal),
+            at_ms(7),
+        )
         .await
         .unwrap();
     let s = &store.item_states(c.id).await.unwrap()["1.2.1"];
@@ -193,11 +213,25 @@ async fn stale_scenario(db: &TestDb) {
         .unwrap();
     assert!(store.stale_messages(10).await.unwrap().is_empty());
     store
-        .set_done(c.id, &["1.1.1".to_string()], &[], "U1", Source::Command, 1)
+        .set_done(
+            c.id,
+            &["1.1.1".to_string()],
+            &[],
+            "U1",
+            Source::Command,
+            at_ms(1),
+        )
         .await
         .unwrap();
     store
-        .set_done(c.id, &["1.1.2".to_string()], &[], "U1", Source::Command, 2)
+        .set_done(
+            c.id,
+            &["1.1.2".to_string()],
+            &[],
+            "U1",
+            Source::Command,
+            at_ms(2),
+        )
         .await
         .unwrap();
     let stale = store.stale_messages(10).await.unwrap();
@@ -207,7 +241,14 @@ async fn stale_scenario(db: &TestDb) {
     store.mark_rendered("C1", "1.1", v).await.unwrap();
     // A change after the render was read keeps the message stale.
     store
-        .set_done(c.id, &["1.1.3".to_string()], &[], "U1", Source::Command, 3)
+        .set_done(
+            c.id,
+            &["1.1.3".to_string()],
+            &[],
+            "U1",
+            Source::Command,
+            at_ms(3),
+        )
         .await
         .unwrap();
     store.mark_rendered("C1", "1.2", v).await.unwrap();
@@ -224,7 +265,14 @@ async fn reopen_scenario(db: &TestDb) {
         .await
         .unwrap();
     store
-        .set_done(c.id, &["7.1.1".to_string()], &[], "U1", Source::Command, 1)
+        .set_done(
+            c.id,
+            &["7.1.1".to_string()],
+            &[],
+            "U1",
+            Source::Command,
+            at_ms(1),
+        )
         .await
         .unwrap();
     store.close().await;
@@ -377,7 +425,7 @@ async fn old_outbox_rows_scenario(db: &TestDb) {
         pool.close().await;
     }
     let claimed = store
-        .claim_outbox("test", now + 1, now + 60_000, 100)
+        .claim_outbox("test", at_ms(now + 1), now + 60_000, 100)
         .await
         .unwrap();
     assert_eq!(claimed.len(), rows.len());

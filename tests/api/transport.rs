@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use readiness::time_source::at_ms;
+
 use crate::support::{SIGNING_SECRET, TestApp, TestDb, sign};
 
 async fn customers_in(app: &TestApp) -> usize {
@@ -136,10 +138,18 @@ async fn a_retried_event_is_recorded_once() {
     }
     let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
     assert!(
-        !store.first_sight_of_event("Ev123ABC456", 0).await.unwrap(),
+        !store
+            .first_sight_of_event("Ev123ABC456", at_ms(0))
+            .await
+            .unwrap(),
         "already recorded"
     );
-    assert!(store.first_sight_of_event("EvOTHER", 0).await.unwrap());
+    assert!(
+        store
+            .first_sight_of_event("EvOTHER", at_ms(0))
+            .await
+            .unwrap()
+    );
     store.close().await;
     app.stop().await;
 }
