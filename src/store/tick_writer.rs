@@ -76,12 +76,12 @@ async fn commit_ticks(
     // A burst of clicks is mostly on one checklist: its workspace is read once a batch.
     let mut teams = std::collections::HashMap::new();
     for r in batch {
-        if !teams.contains_key(&r.customer_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = teams.entry(r.customer_id) {
             let team: String = sqlx::query_scalar(TEAM_OF_CUSTOMER)
                 .bind(r.customer_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            teams.insert(r.customer_id, team);
+            slot.insert(team);
         }
         let (changed, entries) = tick_statements!(
             tx,
