@@ -1,4 +1,8 @@
 //! `/readiness remind`, `reminders` and `golive`, and the list's cancel button.
+//!
+//! Unfinished (the structure issue): these handlers still gather and decide here
+//! instead of calling one use case each, and write some of their own sentences; see
+//! docs/limitations.md.
 
 use chrono::{DateTime, Utc};
 
