@@ -110,8 +110,8 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
         lang.pick("Tier", "ティア"),
         customer.tier.title(),
         lang.pick(
-            "`/readiness show <category>` opens a checklist",
-            "`/readiness show <カテゴリ>` でチェックリストを表示"
+            "`/readiness show &lt;category&gt;` opens a checklist",
+            "`/readiness show &lt;カテゴリ&gt;` でチェックリストを表示"
         )
     )));
     // The fallback is read for mentions too: the name is shown as typed, never as markup.

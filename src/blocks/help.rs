@@ -58,6 +58,8 @@ pub fn help(
             顧客のチャンネル内では顧客名を省略できます。それ以外ではスラッグか \"二重引用符\" で囲んだ名前で指定します。"
         }
     };
+    // Escaped, for the same reason as a usage line (`error_with_usage`).
+    let usage = escape(usage);
     let categories: Vec<String> = template
         .categories
         .iter()
@@ -122,6 +124,9 @@ pub fn help(
 
 /// A short error with the form that would have worked.
 pub fn error_with_usage(problem: &str, usage: &str, lang: Lang) -> Message {
+    // A usage line names its parts in angle brackets, which mrkdwn would read as a
+    // link: `<P0|P1|P2|P3>` would show as "P1|P2|P3".
+    let usage = escape(usage);
     let text = format!("{problem}\n{} `{usage}`", lang.pick("Use:", "使い方："));
     Message::new(
         text,
@@ -355,7 +360,79 @@ mod tests {
             for lang in [Lang::En, Lang::Ja] {
                 let m = parse_error(&err, lang);
                 assert!(m.text.contains("/readiness"), "{text}: {}", m.text);
+                no_stray_markup(&m);
             }
         }
+    }
+
+    /// Fails on any `<…>` in the message that Slack would read as markup but is not
+    /// one of ours: a mention, a channel, a special mention, a date token or a URL.
+    fn no_stray_markup(m: &Message) {
+        let json = serde_json::to_value(m).unwrap();
+        let mut texts = vec![m.text.clone()];
+        collect_texts(&json["blocks"], &mut texts);
+        for text in texts {
+            let mut rest = text.as_str();
+            while let Some(open) = rest.find('<') {
+                let inner = &rest[open + 1..];
+                let close = inner.find('>').unwrap_or(inner.len());
+                let markup = &inner[..close];
+                assert!(
+                    ["@", "#", "!", "http://", "https://", "mailto:"]
+                        .iter()
+                        .any(|p| markup.starts_with(p)),
+                    "<{markup}> would be read as a link in: {text}"
+                );
+                rest = &inner[close..];
+            }
+        }
+    }
+
+    fn collect_texts(value: &serde_json::Value, into: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("text", serde_json::Value::String(s)) => into.push(s.clone()),
+                        _ => collect_texts(v, into),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| collect_texts(v, into)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn help_and_every_usage_line_read_as_written_in_slack() {
+        let t = Template::builtin();
+        let forms = [
+            Form::New,
+            Form::Show,
+            Form::Assign,
+            Form::Done,
+            Form::Undo,
+            Form::Ticket,
+            Form::Tickets,
+            Form::Escalation,
+            Form::Remind,
+            Form::Reminders,
+            Form::GoLive,
+            Form::Customer,
+            Form::Audit,
+            Form::Report,
+            Form::Roles,
+        ];
+        for lang in [Lang::En, Lang::Ja] {
+            no_stray_markup(&help(&t, &[], Listed::Workspace, lang));
+            for form in forms {
+                let m = error_with_usage("x", form.usage(), lang);
+                no_stray_markup(&m);
+                // What a person reads: the brackets, not entities.
+                assert!(m.text.contains("&lt;") || !form.usage().contains('<'));
+            }
+        }
+        let help = help(&t, &[], Listed::Workspace, Lang::En);
+        assert!(help.text.contains("&lt;P0|P1|P2|P3&gt;"), "{}", help.text);
     }
 }
