@@ -146,7 +146,17 @@ async fn kill_9_mid_post_and_before_the_thresholds_then_restart_delivers_each_on
     // Slack has it; the app is still waiting for the answer.
     first.kill_9();
     double.set_post_answer_delay(Duration::ZERO);
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Five seconds pass while the app is down, in its database rather than on the
+    // wall clock: the ticket and its timers move five seconds into the past, so all
+    // three thresholds are due when it starts again.
+    let down = sqlx::SqlitePool::connect(&db_url).await.unwrap();
+    for moved in [
+        "UPDATE tickets SET opened_at = opened_at - 5000",
+        "UPDATE timers SET due_at = due_at - 5000 WHERE due_at IS NOT NULL",
+    ] {
+        sqlx::query(moved).execute(&down).await.unwrap();
+    }
+    down.close().await;
     assert!(
         double
             .thread_replies(
@@ -168,7 +178,8 @@ async fn kill_9_mid_post_and_before_the_thresholds_then_restart_delivers_each_on
             },
         )
         .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A second post of the ticket would have come before its escalations, which are
+    // threaded under the one message found in Slack: no wait is needed to see it.
     let tickets = double
         .top_level("C0ACME")
         .into_iter()
