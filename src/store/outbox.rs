@@ -213,6 +213,28 @@ impl Enqueue {
         }
     }
 
+    /// An escalation threaded under ticket `ticket_id`'s message in `channel_id`, kept
+    /// once by `key`; `target` is the SLA target whose threshold it is (none for one a
+    /// person asked for).
+    pub fn escalation(
+        (team_id, channel_id, ticket_id): (&str, &str, i64),
+        key: String,
+        message: Message,
+        target: Option<Target>,
+    ) -> Self {
+        Enqueue {
+            key,
+            team_id: team_id.to_string(),
+            channel_id: channel_id.to_string(),
+            ticket_id: Some(ticket_id),
+            post: Post::Escalation(EscalationBody {
+                message,
+                ticket_id,
+                target,
+            }),
+        }
+    }
+
     pub fn ticket_message(ticket: &TicketRecord) -> Self {
         Enqueue {
             key: message_key(ticket.id),

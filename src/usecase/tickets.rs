@@ -18,7 +18,7 @@ use crate::domain::sla::{Clock, Priority, Target, threshold_amount};
 use crate::domain::ticket::{Action, Closure, Fire, Refused, Ticket};
 use crate::store::Store;
 use crate::store::audit::{Actor, AuditEntry};
-use crate::store::outbox::{Enqueue, EscalationBody, Post};
+use crate::store::outbox::Enqueue;
 use crate::store::tickets::{DueTimer, Firing, NewTicket, TicketRecord};
 use crate::time_source::TimeSource;
 
@@ -325,17 +325,12 @@ impl Tickets {
             let step = ticket.escalations.clamp(1, 100) as u32;
             let named = ticket.named_by_hand(path, step);
             let message = blocks::ticket::manual_escalation(ticket, user, &named, lang);
-            Ok(vec![Enqueue {
-                key: format!("esc:{}:manual:{}", ticket.id, ticket.escalations),
-                team_id: ticket.team_id.clone(),
-                channel_id: ticket.channel_id.clone(),
-                ticket_id: Some(ticket.id),
-                post: Post::Escalation(EscalationBody {
-                    message,
-                    ticket_id: ticket.id,
-                    target: None,
-                }),
-            }])
+            Ok(vec![Enqueue::escalation(
+                (&ticket.team_id, &ticket.channel_id, ticket.id),
+                format!("esc:{}:manual:{}", ticket.id, ticket.escalations),
+                message,
+                None,
+            )])
         })
         .await
     }
@@ -484,17 +479,12 @@ impl Tickets {
                     self.lang,
                 );
                 Firing {
-                    enqueue: vec![Enqueue {
-                        key: format!("esc:{}:{}:{}", ticket.id, target.as_str(), level),
-                        team_id: ticket.team_id.clone(),
-                        channel_id: ticket.channel_id.clone(),
-                        ticket_id: Some(ticket.id),
-                        post: Post::Escalation(EscalationBody {
-                            message,
-                            ticket_id: ticket.id,
-                            target: Some(target),
-                        }),
-                    }],
+                    enqueue: vec![Enqueue::escalation(
+                        (&ticket.team_id, &ticket.channel_id, ticket.id),
+                        format!("esc:{}:{}:{}", ticket.id, target.as_str(), level),
+                        message,
+                        Some(target),
+                    )],
                     next: next.map(|(level, due)| (i64::from(level), due.map(ms))),
                     audit: Some(
                         Actor::scheduler()
