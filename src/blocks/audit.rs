@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use super::{Message, clip, context, escape, escape_clipped, limits, section};
+use chrono::{DateTime, Utc};
+
+use super::{Message, clip, clip_mrkdwn, context, escape, limits, section};
 use crate::domain::audit::AuditRecord;
 use crate::domain::i18n::Lang;
 
@@ -12,7 +14,10 @@ const SUMMARY_CHARS: usize = 1000;
 /// The most entries shown; the export has them all.
 pub const SHOWN: usize = 40;
 
-/// What changed, in a few words: the fields whose value differs.
+/// What changed, in a few words: the fields whose value differs, as mrkdwn (values
+/// escaped). A value that is a moment (an RFC 3339 time, or the Unix ms of a `…_at`
+/// field) is shown as the line's own time is, a date token, so that every time in a
+/// line reads in one zone and one format.
 pub fn change_summary(entry: &AuditRecord) -> String {
     let (Some(serde_json::Value::Object(before)), Some(serde_json::Value::Object(after))) =
         (&entry.before, &entry.after)
@@ -23,20 +28,47 @@ pub fn change_summary(entry: &AuditRecord) -> String {
         .iter()
         .filter(|(k, v)| before.get(*k) != Some(v))
         .map(|(k, v)| {
-            let old = before.get(k).map(short).unwrap_or_default();
-            format!("{k}: {old} → {}", short(v))
+            let old = before.get(k).map(|old| short(k, old)).unwrap_or_default();
+            format!("{}: {old} → {}", escape(&clip(k, 40)), short(k, v))
         })
         .collect();
     changed.sort();
     changed.join(", ")
 }
 
-fn short(v: &serde_json::Value) -> String {
+/// A value as mrkdwn: a moment as a date token, anything else escaped and cut.
+fn short(key: &str, v: &serde_json::Value) -> String {
+    if let Some(at) = moment(key, v) {
+        return time_token(at);
+    }
     match v {
         serde_json::Value::Null => "—".into(),
-        serde_json::Value::String(s) => clip(s, 40),
-        other => clip(&other.to_string(), 40),
+        serde_json::Value::String(s) => escape(&clip(s, 40)),
+        other => escape(&clip(&other.to_string(), 40)),
     }
+}
+
+/// The moment a value names, if it names one.
+fn moment(key: &str, v: &serde_json::Value) -> Option<DateTime<Utc>> {
+    match v {
+        serde_json::Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc)),
+        serde_json::Value::Number(n) if key.ends_with("_at") => {
+            n.as_i64().and_then(DateTime::from_timestamp_millis)
+        }
+        _ => None,
+    }
+}
+
+/// A time in an audit line: Slack shows it in the reader's zone; the fallback (for
+/// clients that cannot) is UTC, said as such.
+fn time_token(at: DateTime<Utc>) -> String {
+    format!(
+        "<!date^{}^{{date_num}} {{time_secs}}|{}>",
+        at.timestamp(),
+        at.format("%Y-%m-%d %H:%M:%S UTC")
+    )
 }
 
 /// The entries, newest first, with the customer names by id.
@@ -55,7 +87,7 @@ pub fn recent(entries: &[AuditRecord], names: &HashMap<i64, String>, lang: Lang)
     ))];
     let mut text = String::new();
     for e in entries.iter().take(SHOWN) {
-        let secs = e.at / 1000;
+        let at = DateTime::from_timestamp_millis(e.at).unwrap_or_default();
         let customer = e
             .customer_id
             .and_then(|id| names.get(&id))
@@ -70,10 +102,11 @@ pub fn recent(entries: &[AuditRecord], names: &HashMap<i64, String>, lang: Lang)
         let summary = if summary.is_empty() {
             String::new()
         } else {
-            format!(" — {}", escape_clipped(&summary, SUMMARY_CHARS))
+            format!(" — {}", clip_mrkdwn(&summary, SUMMARY_CHARS))
         };
         let line = format!(
-            "• <!date^{secs}^{{date_num}} {{time_secs}}|{secs}> {who} ({}) `{}` {}{customer}{summary}\n",
+            "• {} {who} ({}) `{}` {}{customer}{summary}\n",
+            time_token(at),
             e.source,
             e.action,
             escape(&clip(&e.subject, 60)),
@@ -111,6 +144,31 @@ mod tests {
             after: Some(serde_json::json!({"assignee": "U2", "note": "x"})),
             at: 1_800_000_000_000 + i,
         }
+    }
+
+    #[test]
+    fn every_time_in_a_line_reads_in_one_zone_and_format() {
+        let mut e = entry(0);
+        e.before = Some(serde_json::json!({"responded": null, "archived_at": null}));
+        e.after = Some(serde_json::json!({
+            "responded": "2027-01-15T08:00:00+00:00",
+            "archived_at": 1_800_000_000_000i64,
+        }));
+        let m = recent(&[e], &HashMap::new(), Lang::En);
+        let line = m
+            .blocks
+            .iter()
+            .map(|b| serde_json::to_string(b).unwrap())
+            .collect::<String>();
+        // The line's own time and both changed values, each a date token alike.
+        assert_eq!(line.matches("<!date^").count(), 3, "{line}");
+        assert!(
+            line.contains("<!date^1800000000^{date_num} {time_secs}|2027-01-15 08:00:00 UTC>"),
+            "{line}"
+        );
+        assert!(line.contains("<!date^1800000000^"), "{line}");
+        assert!(!line.contains("+00:00"), "{line}");
+        assert!(!line.contains("1800000000000"), "{line}");
     }
 
     #[test]

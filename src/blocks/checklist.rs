@@ -8,9 +8,10 @@ use slack_morphism::prelude::*;
 use super::{
     Message, NAME_CHARS, button_text, clip, clip_mrkdwn, context, customer_item, escape,
     escape_clipped, field, header, ids, limits, mrkdwn, option_text, plain, section, section_text,
+    texts,
 };
 use crate::domain::checklist::{
-    ItemState, Progress, States, bar, category_progress, go_live_progress, items_progress,
+    ItemState, Progress, States, Tier, bar, category_progress, go_live_progress, items_progress,
     overall_progress,
 };
 use crate::domain::customer::Customer;
@@ -36,6 +37,15 @@ fn progress_text(p: Progress) -> String {
     )
 }
 
+/// The heading of a customer's checklist: its own tier's readiness.
+fn readiness_heading(tier: Tier) -> texts::Text {
+    match tier {
+        Tier::Standard => texts::READINESS_STANDARD,
+        Tier::Professional => texts::READINESS_PROFESSIONAL,
+        Tier::Enterprise => texts::READINESS_ENTERPRISE,
+    }
+}
+
 /// The overview: progress per category, overall, go-live readiness, and a button per
 /// category that opens its checklist.
 pub fn overview(template: &Template, customer: &Customer, states: &States, lang: Lang) -> Message {
@@ -44,7 +54,7 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
     let title = format!(
         "{} — {}",
         clip(&customer.name, NAME_IN_HEADER),
-        lang.pick("Enterprise readiness", "Enterprise 準備チェックリスト")
+        readiness_heading(customer.tier).get(lang)
     );
     let mut blocks = vec![header(&title)];
     let go_live_line = if go_live.is_complete() {
@@ -395,12 +405,24 @@ pub fn assigned(
     item: &Item,
     user: &str,
     due: Option<chrono::NaiveDate>,
+    today: chrono::NaiveDate,
     lang: Lang,
 ) -> Message {
     let due_text = due
-        .map(|d| format!(" ({} {d})", lang.pick("due", "期限")))
+        .map(|d| format!(" ({} {d})", texts::DUE.get(lang)))
         .unwrap_or_default();
-    Message::plain(match lang {
+    // Accepted (a date set late is still the agreed one), but said, since nothing
+    // else would tell the person it is overdue from the start.
+    let past = due
+        .filter(|d| *d < today)
+        .map(|d| {
+            format!(
+                "\n{}",
+                texts::DUE_IN_THE_PAST.fill(lang, &[("date", &d.to_string())])
+            )
+        })
+        .unwrap_or_default();
+    let assigned = match lang {
         Lang::En => format!(
             ":bust_in_silhouette: *{}* {} of {} is now <@{user}>'s{due_text}.",
             item.key,
@@ -413,7 +435,8 @@ pub fn assigned(
             item.key,
             escape(item.label(lang))
         ),
-    })
+    };
+    Message::plain(format!("{assigned}{past}"))
 }
 
 #[cfg(test)]
@@ -617,6 +640,36 @@ pub(crate) mod tests {
             checkboxes_within_limits(&shaded),
             300 - 30 - (30..300).filter(|n| n % 3 == 0).count()
         );
+    }
+
+    #[test]
+    fn the_heading_names_the_customers_own_tier() {
+        let t = Template::builtin();
+        for (tier, en, ja) in [
+            (
+                Tier::Standard,
+                "Standard readiness",
+                "Standard 準備チェックリスト",
+            ),
+            (
+                Tier::Professional,
+                "Professional readiness",
+                "Professional 準備チェックリスト",
+            ),
+            (
+                Tier::Enterprise,
+                "Enterprise readiness",
+                "Enterprise 準備チェックリスト",
+            ),
+        ] {
+            let c = Customer { tier, ..customer() };
+            let heading = |lang| {
+                let v = json(&overview(&t, &c, &States::new(), lang));
+                v["blocks"][0]["text"]["text"].as_str().unwrap().to_string()
+            };
+            assert_eq!(heading(Lang::En), format!("Acme — {en}"));
+            assert_eq!(heading(Lang::Ja), format!("Acme — {ja}"));
+        }
     }
 
     proptest! {

@@ -1,11 +1,13 @@
 //! Help, and the short answers to input that could not be used.
 
-use super::{Message, NAME_CHARS, context, escape, escape_clipped, packed_sections, section};
+use super::{
+    Message, NAME_CHARS, context, escape, escape_clipped, packed_sections, section, texts,
+};
 use crate::domain::checklist::Progress;
 use crate::domain::command::{Form, MAX_NAME_CHARS, ParseError, Problem};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
-use crate::domain::template::Template;
+use crate::domain::template::{Category, Template};
 
 /// Characters kept of a word a person typed, escaped, when an answer quotes it.
 const QUOTED_CHARS: usize = 200;
@@ -49,8 +51,8 @@ pub fn help(
             `/readiness show [顧客] [カテゴリ]` チェックリストを表示（チェックボックス付き）\n\
             `/readiness assign [顧客] <項目> @ユーザー [due=YYYY-MM-DD]` 項目の担当者を設定\n\
             `/readiness done [顧客] <項目>` · `/readiness undo [顧客] <項目>` 項目を完了／未完了に\n\
-            `/readiness ticket [顧客] <P0|P1|P2|P3> [opened=<日時>] <概要>` SLA タイマー付きのサポート依頼（`/readiness ticket` だけでフォーム）\n\
-            `/readiness tickets [顧客]` 未解決の依頼（深刻な順） · `/readiness escalation [P0…]` 各段階で呼ぶ人\n\
+            `/readiness ticket [顧客] <P0|P1|P2|P3> [opened=<日時>] <概要>` SLA タイマー付きのサポートチケット（`/readiness ticket` だけでフォーム）\n\
+            `/readiness tickets [顧客]` 未解決のチケット（深刻な順） · `/readiness escalation [P0…]` 各段階で呼ぶ人\n\
             `/readiness remind [顧客] <in 2h|tomorrow 10:00|2026-12-01 09:30|every monday 09:00> <内容>` · `/readiness reminders [顧客]` 一覧と取り消し\n\
             `/readiness golive [顧客] [日付]` ハイパーケアとレビューのリマインダー · `/readiness customer [顧客] [name=…] [tier=…] [csm=@…] [archive|unarchive]`\n\
             `/readiness report [顧客] [month=YYYY-MM]` 月次レポート · `/readiness audit [顧客] [since=YYYY-MM-DD]` 変更履歴\n\
@@ -126,13 +128,14 @@ pub fn help(
 pub fn error_with_usage(problem: &str, usage: &str, lang: Lang) -> Message {
     // A usage line names its parts in angle brackets, which mrkdwn would read as a
     // link: `<P0|P1|P2|P3>` would show as "P1|P2|P3".
-    let usage = escape(usage);
-    let text = format!("{problem}\n{} `{usage}`", lang.pick("Use:", "使い方："));
+    // Its parts are named in the reader's language, as help names them.
+    let usage = escape(&texts::usage(usage, lang));
+    let text = format!("{problem}\n{} `{usage}`", texts::USE.get(lang));
     Message::new(
         text,
         vec![
             section(&format!(":warning: {problem}")),
-            context(&format!("{} `{usage}`", lang.pick("Use:", "使い方："))),
+            context(&format!("{} `{usage}`", texts::USE.get(lang))),
         ],
     )
 }
@@ -167,6 +170,41 @@ pub fn parse_error(error: &ParseError, lang: Lang) -> Message {
     }
 }
 
+/// No item by the number typed: `looks_like_key` tells a number the checklist lacks
+/// from a word that is no number at all.
+pub fn unknown_item(key: &str, looks_like_key: bool, form: Form, lang: Lang) -> Message {
+    let text = if looks_like_key {
+        texts::NO_SUCH_ITEM
+    } else {
+        texts::NOT_AN_ITEM_NUMBER
+    };
+    let key = escape_clipped(key, QUOTED_CHARS);
+    error_with_usage(&text.fill(lang, &[("word", &key)]), form.usage(), lang)
+}
+
+/// No category by the name typed; the categories listed by number and by their name
+/// in the reader's language (what `show` takes back).
+pub fn unknown_category(name: &str, categories: &[Category], lang: Lang) -> Message {
+    let separator = lang.pick(", ", "、");
+    let list: Vec<String> = categories
+        .iter()
+        .map(|c| format!("`{}` {}", c.number, escape(c.label(lang))))
+        .collect();
+    let name = escape_clipped(name, QUOTED_CHARS);
+    let problem =
+        texts::UNKNOWN_CATEGORY.fill(lang, &[("word", &name), ("list", &list.join(separator))]);
+    error_with_usage(&problem, Form::Show.usage(), lang)
+}
+
+/// `show <category>` outside a customer's channel.
+pub fn name_the_customer_too(category: &str, lang: Lang) -> Message {
+    error_with_usage(
+        texts::NOT_A_CUSTOMER_CHANNEL.get(lang),
+        &format!("/readiness show <customer> {category}"),
+        lang,
+    )
+}
+
 fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
     let q = |s: &str| escape_clipped(s, QUOTED_CHARS);
     match (problem, lang) {
@@ -188,10 +226,8 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
             "`{}` はティアではありません。standard・professional・enterprise のいずれかです。",
             q(t)
         ),
-        (Problem::BadDate(d), Lang::En) => format!("`{}` is not a date like 2026-12-01.", q(d)),
-        (Problem::BadDate(d), Lang::Ja) => {
-            format!("`{}` は日付ではありません（例：2026-12-01）。", q(d))
-        }
+        (Problem::BadDate(d), _) => texts::BAD_DATE.fill(lang, &[("word", &q(d))]),
+        (Problem::NoSuchDay(d), _) => texts::NO_SUCH_DAY.fill(lang, &[("word", &q(d))]),
         (Problem::BadSlug(s), Lang::En) => format!(
             "`{}` is not a slug: lowercase letters, digits and dashes only.",
             q(s)
@@ -234,7 +270,7 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
         (Problem::MissingSummary, Lang::En) => {
             "Say in a few words what the request is about.".into()
         }
-        (Problem::MissingSummary, Lang::Ja) => "依頼の概要を書いてください。".into(),
+        (Problem::MissingSummary, Lang::Ja) => "チケットの概要を書いてください。".into(),
         (Problem::BadTime(t), Lang::En) => format!(
             "`{}` is not a time like 2026-11-20T17:00+09:00 (without an offset: the customer's time zone).",
             q(t)
@@ -259,8 +295,7 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
             "`{}` は日時として読めません（例：2026-11-20T17:00+09:00。オフセットなしは顧客のタイムゾーン）。",
             q(t)
         ),
-        // The schedule grammar's own messages say what to type, in English.
-        (Problem::BadWhen(e), _) => format!("{e}."),
+        (Problem::BadWhen(e), _) => texts::when_error(e, lang, q),
         (Problem::MissingText, Lang::En) => "Say what to remind about after the time.".into(),
         (Problem::MissingText, Lang::Ja) => "時刻のあとにリマインドの内容を書いてください。".into(),
         (Problem::BadMonth(m), Lang::En) => format!("`{}` is not a month like 2026-11.", q(m)),

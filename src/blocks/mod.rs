@@ -25,6 +25,7 @@ pub mod limits;
 pub mod reminders;
 pub mod report;
 pub mod roles;
+pub mod texts;
 pub mod ticket;
 pub mod ticket_modal;
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::ticket::target_name;
-use super::{Message, clip, clip_mrkdwn, context, escape, header, limits, name, section};
+use super::{Message, clip, clip_mrkdwn, context, escape, header, limits, name, section, texts};
 use crate::domain::checklist::{Progress, bar};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -56,9 +56,7 @@ fn share_met(a: &Attainment) -> String {
 
 fn attainment_text(a: &Attainment, lang: Lang) -> String {
     let (Some(median), Some(p90)) = (a.median, a.p90) else {
-        return lang
-            .pick("nothing closed or breached yet", "完了・超過なし")
-            .to_string();
+        return texts::NOTHING_MEASURED_YET.get(lang).to_string();
     };
     format!(
         "{}/{} {} ({}) · {} {} · p90 {}",

@@ -261,17 +261,20 @@ pub fn escalation(e: &Escalation<'_>, cal: &Calendar, lang: Lang) -> Message {
 
 /// "Escalate now": names the next step of the path.
 pub fn manual_escalation(ticket: &Ticket, by: &str, named: &[String], lang: Lang) -> Message {
-    let text = format!(
-        ":mega: *{}* ({}) {} <@{by}>: {}",
-        ticket.label(),
-        ticket.priority.as_str(),
-        lang.pick("escalated by", "エスカレーション:"),
-        named.join(" ")
-    );
-    Message::new(
-        format!("{} escalated: {}", ticket.label(), named.join(" ")),
-        vec![section(&text)],
-    )
+    // Both the post and its notification say who pressed it.
+    let said = |label: &str| {
+        super::texts::ESCALATED_BY.fill(
+            lang,
+            &[
+                ("ticket", label),
+                ("priority", ticket.priority.as_str()),
+                ("by", &format!("<@{by}>")),
+                ("named", &named.join(" ")),
+            ],
+        )
+    };
+    let text = format!(":mega: {}", said(&format!("*{}*", ticket.label())));
+    Message::new(said(&ticket.label()), vec![section(&text)])
 }
 
 /// The answer to `/readiness ticket …`: the ticket opened, and where it is posted.

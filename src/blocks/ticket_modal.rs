@@ -109,7 +109,7 @@ pub fn ticket_modal(
     );
     SlackView::Modal(
         SlackModalView::new(
-            modal_text(lang.pick("New support request", "サポート依頼の起票")),
+            modal_text(lang.pick("New support request", "チケットの起票")),
             blocks,
         )
         .with_callback_id(TICKET_MODAL.into())

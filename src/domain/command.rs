@@ -41,7 +41,7 @@ pub enum Command {
         customer: Option<CustomerRef>,
         item: String,
         user: String,
-        due: Option<NaiveDate>,
+        due: Option<DueDate>,
     },
     Done {
         customer: Option<CustomerRef>,
@@ -241,6 +241,47 @@ impl Word {
     }
 }
 
+/// A `due=` as typed: a date, or a day named relative to today in the customer's
+/// time zone (the words `remind` takes: `today`, `tomorrow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueDate {
+    On(NaiveDate),
+    Today,
+    Tomorrow,
+}
+
+impl DueDate {
+    /// `due=` its value: `YYYY-MM-DD`, `today` or `tomorrow`.
+    pub fn parse(text: &str) -> Result<DueDate, Problem> {
+        match text.to_lowercase().as_str() {
+            "today" => Ok(DueDate::Today),
+            "tomorrow" => Ok(DueDate::Tomorrow),
+            _ => parse_date(text)
+                .map(DueDate::On)
+                .ok_or_else(|| date_problem(text)),
+        }
+    }
+
+    /// The date, `today` being the customer's today.
+    pub fn on(self, today: NaiveDate) -> NaiveDate {
+        match self {
+            DueDate::On(date) => date,
+            DueDate::Today => today,
+            DueDate::Tomorrow => today.succ_opt().unwrap_or(today),
+        }
+    }
+}
+
+/// What is wrong with a date that did not parse: a day missing from its month
+/// (`2026-02-30`), or no date at all.
+pub fn date_problem(text: &str) -> Problem {
+    if super::schedule::is_month_and_day(text) {
+        Problem::NoSuchDay(text.to_string())
+    } else {
+        Problem::BadDate(text.to_string())
+    }
+}
+
 /// Which form to show back when the input was wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
@@ -307,6 +348,8 @@ pub enum Problem {
     NameTooLong,
     BadTier(String),
     BadDate(String),
+    /// A `YYYY-MM-DD` whose day is not in its month (`2026-02-30`).
+    NoSuchDay(String),
     BadSlug(String),
     BadChannel(String),
     BadUser(String),
@@ -416,7 +459,7 @@ fn parse_remind(words: &[Word]) -> Result<Command, ParseError> {
 fn parse_golive(words: &[Word]) -> Result<Command, ParseError> {
     let date_of = |w: &Word| parse_date(&w.text);
     let looks_like_date = |w: &Word| !w.quoted && w.text.starts_with(|c: char| c.is_ascii_digit());
-    let bad_date = |w: &Word| usage(Form::GoLive, Problem::BadDate(w.text.clone()));
+    let bad_date = |w: &Word| usage(Form::GoLive, date_problem(&w.text));
     let (customer, date) = match words {
         [] => (None, None),
         [d] if looks_like_date(d) => (None, Some(date_of(d).ok_or_else(|| bad_date(d))?)),
@@ -510,10 +553,8 @@ fn parse_audit(words: &[Word]) -> Result<Command, ParseError> {
     for word in words {
         match key_value(word) {
             Some((key, value)) if key == "since" => {
-                since = Some(
-                    parse_date(value)
-                        .ok_or_else(|| usage(Form::Audit, Problem::BadDate(value.into())))?,
-                );
+                since =
+                    Some(parse_date(value).ok_or_else(|| usage(Form::Audit, date_problem(value)))?);
             }
             Some(_) => {
                 return Err(usage(
@@ -836,10 +877,7 @@ fn parse_assign(words: &[Word]) -> Result<Command, ParseError> {
     for word in words {
         if let Some((key, value)) = key_value(word) {
             if key == "due" {
-                due = Some(
-                    parse_date(value)
-                        .ok_or_else(|| usage(Form::Assign, Problem::BadDate(value.into())))?,
-                );
+                due = Some(DueDate::parse(value).map_err(|p| usage(Form::Assign, p))?);
                 continue;
             }
             return Err(usage(
@@ -1084,7 +1122,7 @@ mod tests {
                 customer: Some(CustomerRef::Slug("acme".into())),
                 item: "1.1.1".into(),
                 user: "U024BE7LH".into(),
-                due: NaiveDate::from_ymd_opt(2026, 12, 1),
+                due: NaiveDate::from_ymd_opt(2026, 12, 1).map(DueDate::On),
             })
         );
         assert_eq!(
@@ -1096,6 +1134,34 @@ mod tests {
                 due: None,
             })
         );
+        for (text, due) in [("today", DueDate::Today), ("Tomorrow", DueDate::Tomorrow)] {
+            assert!(matches!(
+                parse(&format!("assign 1.1.1 <@U1AB> due={text}")),
+                Ok(Command::Assign { due: Some(d), .. }) if d == due
+            ));
+        }
+        let today = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        assert_eq!(
+            DueDate::Tomorrow.on(today),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
+        assert_eq!(DueDate::Today.on(today), today);
+        for text in [
+            "assign 1.1.1 <@U1AB> due=2026-02-30",
+            "golive acme 2026-04-31",
+            "audit since=2026-02-29",
+        ] {
+            assert!(
+                matches!(
+                    parse(text),
+                    Err(ParseError::Usage {
+                        problem: Problem::NoSuchDay(_),
+                        ..
+                    })
+                ),
+                "{text}"
+            );
+        }
         assert!(matches!(
             parse("assign 1.1.1 <@U1AB> due=2026-13-01"),
             Err(ParseError::Usage {

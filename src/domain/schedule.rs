@@ -265,6 +265,9 @@ pub enum WhenError {
     BadTime(String),
     #[error("\"{0}\" is not a date (use YYYY-MM-DD, e.g. 2026-12-01)")]
     BadDate(String),
+    /// Shaped like a date, but that day is not in the calendar (`2026-02-30`).
+    #[error("\"{0}\": that day does not exist")]
+    NoSuchDay(String),
     #[error(
         "\"every\" needs a day: every day, every weekday, every monday, or every 3 months from 2026-12-01"
     )]
@@ -443,10 +446,26 @@ fn parse_date(word: &str) -> Result<NaiveDate, WhenError> {
     if !looks_like_date(word) || word.contains(['T', 't']) {
         return Err(WhenError::BadDate(word.to_string()));
     }
-    NaiveDate::parse_from_str(word, "%Y-%m-%d")
-        .ok()
-        .filter(|d| YEARS.contains(&d.year()))
-        .ok_or_else(|| WhenError::BadDate(word.to_string()))
+    match NaiveDate::parse_from_str(word, "%Y-%m-%d") {
+        Ok(d) if YEARS.contains(&d.year()) => Ok(d),
+        Err(_) if is_month_and_day(word) => Err(WhenError::NoSuchDay(word.to_string())),
+        _ => Err(WhenError::BadDate(word.to_string())),
+    }
+}
+
+/// Whether a `YYYY-MM-DD` word has a month 1 to 12 and a day 1 to 31, so that when it
+/// is no date the day is missing from that month (`2026-02-30`, `2026-04-31`) rather
+/// than the word being no date at all.
+pub fn is_month_and_day(word: &str) -> bool {
+    let parts: Vec<&str> = word.split('-').collect();
+    let number = |s: &str, max: u32| {
+        !s.is_empty()
+            && s.len() <= 2
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && s.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n))
+    };
+    matches!(parts.as_slice(), [y, m, d]
+        if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) && number(m, 12) && number(d, 31))
 }
 
 /// "2026-12-01 09:30", "2026-12-01T09:30" or "2026-12-01" (09:00).
@@ -734,7 +753,7 @@ mod tests {
         );
         assert_eq!(
             parse("2026-02-30 x"),
-            Err(WhenError::BadDate("2026-02-30".into()))
+            Err(WhenError::NoSuchDay("2026-02-30".into()))
         );
         assert_eq!(
             parse("2026-12-01T25:00"),
@@ -833,7 +852,7 @@ mod tests {
         ));
         assert_eq!(
             parse("every 3 months from 2026-02-30"),
-            Err(WhenError::BadDate("2026-02-30".into()))
+            Err(WhenError::NoSuchDay("2026-02-30".into()))
         );
     }
 

@@ -342,14 +342,28 @@ impl Template {
     }
 
     /// A category by its number (`1`), English or Japanese name, or alias; case-insensitive.
+    /// A category by its number, its name in either language, an alias, or the start
+    /// of its Japanese name when only one starts so (`インフラ` for `インフラ・運用`:
+    /// Japanese has no short aliases the way `infra` is one).
     pub fn find_category(&self, name: &str) -> Option<&Category> {
         let wanted = name.trim().to_lowercase();
-        self.categories.iter().find(|c| {
+        let exact = self.categories.iter().find(|c| {
             c.number.to_string() == wanted
                 || c.en.to_lowercase() == wanted
                 || c.ja.to_lowercase() == wanted
                 || c.aliases.contains(&wanted)
-        })
+        });
+        if exact.is_some() || wanted.is_empty() || wanted.is_ascii() {
+            return exact;
+        }
+        let mut starting = self
+            .categories
+            .iter()
+            .filter(|c| c.ja.to_lowercase().starts_with(&wanted));
+        match (starting.next(), starting.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        }
     }
 
     pub fn category(&self, number: u32) -> Option<&Category> {
@@ -422,6 +436,8 @@ mod tests {
         assert_eq!(t.find_category("infra").map(|c| c.number), Some(4));
         assert_eq!(t.find_category("インフラ・運用").map(|c| c.number), Some(4));
         assert_eq!(t.find_category("継続的改善").map(|c| c.number), Some(7));
+        assert_eq!(t.find_category("インフラ").map(|c| c.number), Some(4));
+        assert_eq!(t.find_category("セキュ").map(|c| c.number), Some(1));
         assert!(t.find_category("8").is_none());
         assert!(t.find_category("nope").is_none());
     }

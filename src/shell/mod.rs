@@ -802,8 +802,16 @@ impl Shell {
                 json!({"type": kind, "selected_user": element["initial_user"]})
             }
             ("datepicker", Some(v)) => {
-                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                    .map_err(|_| format!("a date is YYYY-MM-DD, not {v:?}"))?;
+                // Slack's date picker offers only days of the calendar: say which
+                // is wrong, in the language the app speaks here.
+                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                    let text = if crate::domain::schedule::is_month_and_day(v) {
+                        crate::blocks::texts::NO_SUCH_DAY
+                    } else {
+                        crate::blocks::texts::BAD_DATE
+                    };
+                    text.fill(self.ctx.channel_lang, &[("word", v)])
+                })?;
                 json!({"type": kind, "selected_date": v})
             }
             ("datepicker", None) => json!({"type": kind, "selected_date": element["initial_date"]}),

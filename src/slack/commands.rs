@@ -4,7 +4,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::{Context, busy, internal_error, open_modal};
-use crate::blocks::{self, Message, checklist, escape, help};
+use crate::blocks::{self, Message, checklist, help};
 use crate::delivery::worker::Job;
 use crate::domain::checklist::Tier;
 use crate::domain::command::{
@@ -122,9 +122,12 @@ async fn apply(
             let customer =
                 resolve_customer(ctx, cmd, customer.as_ref(), Form::Assign, lang).await?;
             let item = resolve_item(ctx, &item, Form::Assign, lang)?;
+            // `today` and `tomorrow` are the customer's, as a reminder's are.
+            let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
+            let today = now.with_timezone(&tz).date_naive();
             let change = ItemChange {
                 assignee: Some(Some(user.clone())),
-                due: due.map(Some),
+                due: due.map(|d| Some(d.on(today))),
                 ..Default::default()
             };
             let actor = Actor::new(&cmd.user_id, Source::Command);
@@ -133,7 +136,8 @@ async fn apply(
                 .change_item(&cmd.team_id, &customer, &item.key, &change, actor, now)
                 .await
                 .map_err(|e| Refusal::Internal(e.into()))?;
-            let assigned = checklist::assigned(&customer, item, &user, update.after.due, lang);
+            let assigned =
+                checklist::assigned(&customer, item, &user, update.after.due, today, lang);
             Ok(Answer::Ephemeral(assigned))
         }
         Command::Done { customer, item } => {
@@ -286,7 +290,7 @@ async fn open_ticket(
         return Err(Refusal::Message(help::error_with_usage(
             lang.pick(
                 "`opened=` is more than 30 days ago: track a request that old without timers.",
-                "`opened=` が 30 日以上前です。それほど古い依頼はタイマーなしで管理してください。",
+                "`opened=` が 30 日以上前です。それほど古いチケットはタイマーなしで管理してください。",
             ),
             Form::Ticket.usage(),
             lang,
@@ -489,13 +493,8 @@ async fn show(
                 {
                     Some(c) => (c, None),
                     None if is_category => {
-                        return Err(Refusal::Message(help::error_with_usage(
-                            lang.pick(
-                                "This is not a customer's channel: name the customer too.",
-                                "ここは顧客のチャンネルではありません。顧客も指定してください。",
-                            ),
-                            &format!("/readiness show <customer> {}", word.text),
-                            lang,
+                        return Err(Refusal::Message(help::name_the_customer_too(
+                            &word.text, lang,
                         )));
                     }
                     None => {
@@ -653,53 +652,19 @@ fn resolve_item<'t>(
     if let Some(item) = ctx.usecases.template.item(key) {
         return Ok(item);
     }
-    let problem = if looks_like_item_key(key) {
-        match lang {
-            Lang::En => format!("The checklist has no item `{}`.", escape(key)),
-            Lang::Ja => format!("チェックリストに項目 `{}` はありません。", escape(key)),
-        }
-    } else {
-        match lang {
-            Lang::En => format!("`{}` is not an item number like 1.1.1.", escape(key)),
-            Lang::Ja => format!("`{}` は項目番号ではありません（例：1.1.1）。", escape(key)),
-        }
-    };
-    Err(Refusal::Message(help::error_with_usage(
-        &problem,
-        form.usage(),
+    Err(Refusal::Message(help::unknown_item(
+        key,
+        looks_like_item_key(key),
+        form,
         lang,
     )))
 }
 
 fn resolve_category<'t>(ctx: &'t Context, name: &str, lang: Lang) -> Result<&'t Category, Refusal> {
     ctx.usecases.template.find_category(name).ok_or_else(|| {
-        let names: Vec<String> = ctx
-            .usecases
-            .template
-            .categories
-            .iter()
-            .map(|c| {
-                format!(
-                    "`{}` {}",
-                    c.number,
-                    c.aliases.first().map(String::as_str).unwrap_or(&c.en)
-                )
-            })
-            .collect();
-        Refusal::Message(help::error_with_usage(
-            &match lang {
-                Lang::En => format!(
-                    "`{}` is not a category. Categories: {}",
-                    crate::blocks::name(name),
-                    names.join(", ")
-                ),
-                Lang::Ja => format!(
-                    "`{}` はカテゴリではありません。カテゴリ：{}",
-                    crate::blocks::name(name),
-                    names.join("、")
-                ),
-            },
-            Form::Show.usage(),
+        Refusal::Message(help::unknown_category(
+            name,
+            &ctx.usecases.template.categories,
             lang,
         ))
     })

@@ -645,7 +645,7 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now: DateT
             ticket_modal::MODAL_SUMMARY,
             lang.pick(
                 "Say in a few words (up to 2,000 characters) what the request is about.",
-                "依頼の概要を 2,000 文字以内で書いてください。",
+                "チケットの概要を 2,000 文字以内で書いてください。",
             ),
         );
     }

@@ -59,10 +59,7 @@ pub(super) async fn remind(
             )))
         }
         Err(RemindError::InThePast) => Err(Refusal::Message(help::error_with_usage(
-            lang.pick(
-                "That time has already passed in the customer's time zone.",
-                "その時刻は顧客のタイムゾーンではすでに過ぎています。",
-            ),
+            blocks::texts::WHEN_IN_THE_PAST.get(lang),
             Form::Remind.usage(),
             lang,
         ))),
