@@ -390,12 +390,68 @@ mod tests {
             "customer acme qbr=maybe",
             "audit since=x",
             "report month=13",
+            // Every refusal of a reminder's <when>, and of a date.
+            "remind acme soon x",
+            "remind acme in",
+            "remind acme in soon x",
+            "remind acme in 400d x",
+            "remind today x",
+            "remind tomorrow 25:00 x",
+            "remind 2026-02-30 x",
+            "remind 2026-13-01 x",
+            "remind every",
+            "remind every blursday x",
+            "remind every 500 months x",
+            "assign 1.1.1 <@U1> due=2026-02-30",
+            "golive acme 2026-04-31",
+            "audit since=2026-02-29",
+            // What a person typed, quoted back, with what mrkdwn would read as markup.
+            "assign 1.1.1 <@U1> due=<x|y>&",
+            "remind acme in <!here> x",
+            "new A tier=<b|c>",
+            "<oops|x>",
         ] {
             let err = parse(text).unwrap_err();
             for lang in [Lang::En, Lang::Ja] {
                 let m = parse_error(&err, lang);
                 assert!(m.text.contains("/readiness"), "{text}: {}", m.text);
                 no_stray_markup(&m);
+                in_one_language(&m, lang);
+            }
+        }
+    }
+
+    /// Every other refusal rendered here, with hostile input, in both languages.
+    #[test]
+    fn every_other_refusal_reads_as_written_in_the_readers_language() {
+        let t = Template::builtin();
+        for lang in [Lang::En, Lang::Ja] {
+            for m in [
+                unknown_item("9.9.9", true, Form::Done, lang),
+                unknown_item("<x|y>&", false, Form::Undo, lang),
+                unknown_category("<!channel>", &t.categories, lang),
+                name_the_customer_too("<x|y>", lang),
+                error_with_usage(texts::WHEN_IN_THE_PAST.get(lang), Form::Remind.usage(), lang),
+            ] {
+                no_stray_markup(&m);
+                in_one_language(&m, lang);
+            }
+        }
+        // The categories a Japanese reader is offered are the names help shows them.
+        let m = unknown_category("x", &t.categories, Lang::Ja);
+        assert!(m.text.contains("インフラ・運用"), "{}", m.text);
+        assert!(!m.text.contains("infra"), "{}", m.text);
+    }
+
+    /// Japanese prose has no English sentence in it, English prose no Japanese.
+    fn in_one_language(m: &Message, lang: Lang) {
+        let json = serde_json::to_value(m).unwrap();
+        let mut all = vec![m.text.clone()];
+        collect_texts(&json["blocks"], &mut all);
+        for text in all {
+            match lang {
+                Lang::Ja => assert_eq!(texts::english_run(&text, 3), None, "{text}"),
+                Lang::En => assert!(!texts::has_japanese(&texts::prose(&text)), "{text}"),
             }
         }
     }

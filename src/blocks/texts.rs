@@ -245,6 +245,53 @@ pub fn has_japanese(text: &str) -> bool {
     })
 }
 
+/// The prose of a mrkdwn text: without its code spans (commands, forms, words quoted
+/// back) and its `<…>` tokens (mentions, dates, links), which are the same in both
+/// languages.
+pub fn prose(text: &str) -> String {
+    let mut out = String::new();
+    let mut code = false;
+    let mut token = false;
+    for c in text.chars() {
+        match c {
+            '`' => code = !code,
+            '<' if !code => token = true,
+            '>' if token => token = false,
+            _ if code || token => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The first run of `words` or more English words in a row in the prose of `text`:
+/// what a Japanese answer must not have. (Used by the tests, here and end to end.)
+pub fn english_run(text: &str, words: usize) -> Option<String> {
+    let prose = prose(text);
+    let mut run: Vec<&str> = Vec::new();
+    for word in prose.split(|c: char| c.is_whitespace()) {
+        // An emoji's code (`:warning:`) is no word of either language.
+        if word.len() > 2 && word.starts_with(':') && word.ends_with(':') {
+            run.clear();
+            continue;
+        }
+        let letters = word.trim_matches(|c: char| !c.is_ascii_alphabetic());
+        let english = !letters.is_empty()
+            && letters
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '\'' || c == '-');
+        if english {
+            run.push(letters);
+            if run.len() >= words {
+                return Some(run.join(" "));
+            }
+        } else {
+            run.clear();
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +305,69 @@ mod tests {
             .skip(1)
             .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn an_english_run_is_found_only_outside_code_and_tokens() {
+        assert_eq!(
+            english_run("`say when: in 2h` は <@U1> さんの日時です", 3),
+            None
+        );
+        assert_eq!(
+            english_run(":warning: say when: in 2h", 3),
+            Some("say when in".into())
+        );
+        assert_eq!(english_run("SLA P0 の期限", 3), None);
+    }
+
+    #[test]
+    fn escalate_now_names_who_pressed_it_in_both_languages() {
+        use crate::domain::sla::Priority;
+        use crate::domain::ticket::Ticket;
+        let opened = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let ticket = Ticket::new("T1", 1, "C1", Priority::P1, "SSO", "UREP", opened);
+        for lang in [Lang::En, Lang::Ja] {
+            let named = vec!["<@ULEAD>".to_string()];
+            let m = super::super::ticket::manual_escalation(&ticket, "UPRESSER", &named, lang);
+            let blocks = serde_json::to_string(&m.blocks).unwrap();
+            // The post and its notification both say who pressed it, and whom it calls.
+            for text in [&m.text, &blocks] {
+                assert!(text.contains("<@UPRESSER>"), "{lang:?}: {text}");
+                assert!(text.contains("<@ULEAD>"), "{lang:?}: {text}");
+            }
+            match lang {
+                Lang::Ja => assert_eq!(english_run(&m.text, 2), None, "{}", m.text),
+                Lang::En => assert!(!has_japanese(&m.text), "{}", m.text),
+            }
+        }
+    }
+
+    /// One name for one concept: a ticket is チケット in every Japanese text.
+    #[test]
+    fn japanese_says_chiketto_for_a_ticket_everywhere() {
+        fn visit(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    visit(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("blocks/texts.rs")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for (n, line) in text.lines().enumerate() {
+                        if line.contains("依頼") {
+                            found.push(format!("{}:{}: {line}", path.display(), n + 1));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        visit(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(found.is_empty(), "say チケット: {found:#?}");
     }
 
     #[test]
