@@ -431,7 +431,11 @@ mod tests {
                 unknown_item("<x|y>&", false, Form::Undo, lang),
                 unknown_category("<!channel>", &t.categories, lang),
                 name_the_customer_too("<x|y>", lang),
-                error_with_usage(texts::WHEN_IN_THE_PAST.get(lang), Form::Remind.usage(), lang),
+                error_with_usage(
+                    texts::WHEN_IN_THE_PAST.get(lang),
+                    Form::Remind.usage(),
+                    lang,
+                ),
             ] {
                 no_stray_markup(&m);
                 in_one_language(&m, lang);
