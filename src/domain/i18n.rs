@@ -2,8 +2,19 @@
 //! (`ja…` → Japanese, anything else → English); messages posted in a channel follow
 //! the workspace's `language` setting.
 //!
-//! Strings stay next to the code that shows them, as `lang.pick(en, ja)`, so a reader
-//! sees both texts of a message in one place.
+//! Where the texts live, and why:
+//! - `blocks::texts`, the catalogue: the shared vocabulary (one name per concept, e.g.
+//!   チケット for a ticket), usage lines in each language, and the texts of every
+//!   refusal a parser gives (a `<when>`, a date, a category, an item). Parsers in
+//!   `domain/` return typed errors (`command::Problem`, `schedule::WhenError`) and
+//!   never a sentence; `blocks/` renders them from the catalogue, whose test holds
+//!   every entry to both languages (the Japanese one in Japanese).
+//! - Everything else, a sentence that belongs to one renderer, stays next to the code
+//!   that shows it as `lang.pick(en, ja)`, so a reader sees both texts of a message in
+//!   one place. Moving those into the catalogue was not needed to keep them in both
+//!   languages: `blocks/help.rs` and `tests/api/language.rs` render the answers and
+//!   check that Japanese prose has no English sentence and English none in Japanese.
+//! - A `Display` of a domain error (thiserror) is for logs only: no renderer shows it.
 
 use serde::{Deserialize, Serialize};
 

@@ -307,3 +307,37 @@ fn info_logs_carry_no_names_or_free_text() {
         );
     }
 }
+
+#[test]
+fn a_date_field_given_a_day_its_month_lacks_says_that_day_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    for (language, field, said) in [
+        ("en", "due", "that day does not exist"),
+        ("ja", "期限", "その日はカレンダーに存在しません"),
+    ] {
+        let db = TestDb::sqlite();
+        let script = written(
+            &dir,
+            &format!("no-such-day-{language}.txt"),
+            &format!(
+                "/readiness new Acme\n/readiness show acme security\nchoose 1.1.3\nsubmit {field}=2026-02-30\n"
+            ),
+        );
+        let output = shell(
+            &db,
+            script.to_str().unwrap(),
+            &["--clock", "virtual", "--language", language],
+        );
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            all.contains(&format!("2026-02-30`: {said}"))
+                || all.contains(&format!("2026-02-30`：{said}")),
+            "{all}"
+        );
+        assert!(!all.contains("a date is YYYY-MM-DD"), "{all}");
+    }
+}
