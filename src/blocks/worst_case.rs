@@ -502,6 +502,23 @@ fn every_surface(t: &Texts) {
         ] {
             check_message("parse error", &super::help::parse_error(&error, lang));
         }
+        let form = crate::domain::command::Form::Done;
+        for refusal in [
+            super::help::unknown_item(&t.summary, false, form, lang),
+            super::help::unknown_category(&t.summary, &template.categories, lang),
+            super::help::name_the_customer_too(&t.summary, lang),
+            super::help::parse_error(
+                &crate::domain::command::ParseError::Usage {
+                    form: crate::domain::command::Form::Remind,
+                    problem: crate::domain::command::Problem::BadWhen(
+                        crate::domain::schedule::WhenError::BadMonths(t.summary.clone()),
+                    ),
+                },
+                lang,
+            ),
+        ] {
+            check_message("refusal", &refusal);
+        }
 
         // The audit list.
         let entries: Vec<AuditRecord> = (0..60).map(|i| audit_entry(i, t)).collect();
