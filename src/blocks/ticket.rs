@@ -277,6 +277,63 @@ pub fn manual_escalation(ticket: &Ticket, by: &str, named: &[String], lang: Lang
     Message::new(said(&ticket.label()), vec![section(&text)])
 }
 
+/// A priority change, told once in the ticket's thread.
+pub struct PriorityChange<'a> {
+    /// The ticket with its new priority.
+    pub ticket: &'a Ticket,
+    pub from: Priority,
+    pub by: &'a str,
+    /// Each target some of whose new thresholds were already past at the change, and
+    /// its state then: those thresholds are not posted one by one, late.
+    pub past: &'a [(Target, SlaState)],
+}
+
+/// "T-1 priority raised from P3 to P1 by @x: First response breached by 5m".
+pub fn priority_changed(c: &PriorityChange<'_>, cal: &Calendar, lang: Lang) -> Message {
+    let label = c.ticket.label();
+    let (from, to) = (c.from.as_str(), c.ticket.priority.as_str());
+    // P0 is the highest: a smaller priority is a raise.
+    let raised = c.ticket.priority < c.from;
+    let (emoji, verb) = if raised {
+        (":arrow_up:", lang.pick("raised", "引き上げ"))
+    } else {
+        (":arrow_down:", lang.pick("lowered", "引き下げ"))
+    };
+    let (headline, fallback) = match lang {
+        Lang::En => (
+            format!(
+                "{emoji} *{label}* priority {verb} from {from} to *{to}* by <@{}>",
+                c.by
+            ),
+            format!("{label} priority {verb} from {from} to {to}"),
+        ),
+        Lang::Ja => (
+            format!(
+                "{emoji} *{label}* の優先度を {from} から *{to}* に{verb}（<@{}>）",
+                c.by
+            ),
+            format!("{label} の優先度を {from} から {to} に{verb}"),
+        ),
+    };
+    let states: Vec<String> = c
+        .past
+        .iter()
+        .map(|(target, state)| {
+            format!(
+                "{} {}",
+                target_name(*target, lang),
+                state_line(state, cal, lang)
+            )
+        })
+        .collect();
+    let text = if states.is_empty() {
+        headline
+    } else {
+        format!("{headline}: {}", states.join(" · "))
+    };
+    Message::new(fallback, vec![section(&text)])
+}
+
 /// The answer to `/readiness ticket …`: the ticket opened, and where it is posted.
 pub fn opened(ticket: &Ticket, customer: &Customer, channel: &str, lang: Lang) -> Message {
     Message::plain(match lang {
@@ -445,6 +502,54 @@ mod tests {
             let shown = serde_json::to_string(&m.blocks).unwrap();
             assert!(shown.contains(says) && shown.contains("<!here>"), "{shown}");
             assert_eq!(shown.contains("Late"), percent == 300, "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_priority_change_says_who_which_way_and_where_the_past_targets_stand() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let t = ticket("x");
+        let past = [(
+            Target::FirstResponse,
+            SlaState::BreachedBy(Duration::minutes(5)),
+        )];
+        let raised = PriorityChange {
+            ticket: &t,
+            from: Priority::P3,
+            by: "UCSM",
+            past: &past,
+        };
+        let m = priority_changed(&raised, &cal, Lang::En);
+        check(&m);
+        let shown = serde_json::to_string(&m.blocks).unwrap();
+        assert!(
+            shown.contains("priority raised from P3 to *P1* by <@UCSM>: First response")
+                && shown.contains("breached by 5m"),
+            "{shown}"
+        );
+        let m = priority_changed(&raised, &cal, Lang::Ja);
+        check(&m);
+        let shown = serde_json::to_string(&m.blocks).unwrap();
+        assert!(
+            shown.contains("P3 から *P1* に引き上げ（<@UCSM>）: 初回応答")
+                && shown.contains("超過 5m"),
+            "{shown}"
+        );
+        // Lowered, nothing past: the change alone.
+        let lowered = PriorityChange {
+            from: Priority::P0,
+            past: &[],
+            ..raised
+        };
+        for (lang, says) in [
+            (Lang::En, "priority lowered from P0 to *P1* by <@UCSM>\""),
+            (Lang::Ja, "P0 から *P1* に引き下げ（<@UCSM>）\""),
+        ] {
+            let m = priority_changed(&lowered, &cal, lang);
+            check(&m);
+            let shown = serde_json::to_string(&m.blocks).unwrap();
+            assert!(shown.contains(says), "{shown}");
         }
     }
 

@@ -329,6 +329,23 @@ fn every_surface(t: &Texts) {
                 "manual escalation",
                 &super::ticket::manual_escalation(ticket, "U1", &named, lang),
             );
+            let past: Vec<_> = Target::ALL
+                .into_iter()
+                .map(|target| (target, ticket.sla_state(&policy, &cal, target, now())))
+                .collect();
+            check_message(
+                "priority change",
+                &super::ticket::priority_changed(
+                    &super::ticket::PriorityChange {
+                        ticket,
+                        from: Priority::P3,
+                        by: "U1",
+                        past: &past,
+                    },
+                    &cal,
+                    lang,
+                ),
+            );
         }
         let rows: Vec<(Ticket, &str, &Calendar)> = tickets
             .iter()

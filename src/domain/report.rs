@@ -411,7 +411,7 @@ mod tests {
     use super::*;
     use crate::domain::calendar::{Holidays, Hours};
     use crate::domain::sla::Clock;
-    use crate::domain::ticket::Closure;
+    use crate::domain::ticket::{Action, Closure};
     use crate::domain::tokyo;
     use chrono::TimeZone;
 
@@ -688,6 +688,54 @@ mod tests {
         assert_eq!(p0.first_response.percent(), Some(50.0));
         assert_eq!(report.rows[1].resolution.percent(), Some(200.0 / 3.0));
         assert_eq!(report.rows[2].first_response.percent(), None);
+    }
+
+    #[test]
+    fn a_ticket_raised_past_its_new_target_counts_the_breach_no_escalation_told() {
+        // P3 for 65 minutes, then P1: P1's 1h first response was past at the change.
+        // Its thresholds are not posted late (one line says so), and the report counts
+        // the breach all the same, open and once answered.
+        let (policy, cal) = (Policy::default(), Calendar::always());
+        let opened = nov(20, 9, 0);
+        let mut t = ticket(11, Priority::P3, "Raised", opened, None, None);
+        t.apply(
+            &Action::SetPriority(Priority::P1),
+            "UCSM",
+            &cal,
+            opened + m(65),
+        )
+        .unwrap();
+        let (from, to) = november();
+        let breaches = |report: SlaReport| -> Vec<(Priority, Target, Duration)> {
+            report
+                .breaches
+                .iter()
+                .map(|b| (b.priority, b.target, b.over))
+                .collect()
+        };
+        let open = sla_report(
+            std::slice::from_ref(&t),
+            &policy,
+            &cal,
+            from,
+            to,
+            opened + m(65),
+        );
+        assert_eq!(
+            breaches(open),
+            vec![(Priority::P1, Target::FirstResponse, m(5))]
+        );
+        t.apply(&Action::Respond, "UENG", &cal, opened + m(70))
+            .unwrap();
+        let answered = sla_report(&[t], &policy, &cal, from, to, opened + h(3));
+        assert_eq!(
+            answered.rows[Priority::P1.index()].first_response,
+            attainment(1, 0, m(70), m(70))
+        );
+        assert_eq!(
+            breaches(answered),
+            vec![(Priority::P1, Target::FirstResponse, m(10))]
+        );
     }
 
     #[test]

@@ -195,6 +195,71 @@ impl Ticket {
         Some(self.clock.when_used(cal, amount).fire_at(reached))
     }
 
+    /// Where the timer of `target` goes after a priority change at `now` (the ticket
+    /// already carries the new priority): to the first of the new priority's levels
+    /// still ahead, counted from level 0 whatever fired before, so a lowered ticket
+    /// gets its new, later thresholds. The levels already past at the change are not
+    /// posted late, each dated when the ticket still had its old priority: one line
+    /// says where the target stands instead (elsewhere a past threshold fires, late).
+    /// `None` when the target needs no timer (met, or the ticket resolved).
+    pub fn first_ahead(
+        &self,
+        policy: &Policy,
+        cal: &Calendar,
+        target: Target,
+        now: DateTime<Utc>,
+    ) -> Option<Ahead> {
+        if self.closure(target).is_some() || self.resolved.is_some() {
+            return None;
+        }
+        let shares = u32::try_from(policy.escalation.at.len()).unwrap_or(u32::MAX);
+        let past = |level: u32| matches!(self.due_at(policy, cal, target, level), Some(Some(due)) if due <= now);
+        let mut level = 0;
+        while level < shares && past(level) {
+            level += 1;
+        }
+        if level == shares {
+            // The repeats after the breach: a ticket past its target by days has
+            // hundreds of them, so jump to the last one the time used covers, then
+            // settle on the exact level by the calendar.
+            level = shares.saturating_add(self.repeats_covered(policy, cal, target, now));
+            while level > shares && !past(level - 1) {
+                level -= 1;
+            }
+            while past(level) {
+                level += 1;
+            }
+        }
+        let next = self
+            .due_at(policy, cal, target, level)
+            .map(|due| (level, due));
+        Some(Ahead { next, past: level })
+    }
+
+    /// How many repeats after the breach of `target` the time used at `now` covers (an
+    /// estimate `first_ahead` corrects by the calendar).
+    fn repeats_covered(
+        &self,
+        policy: &Policy,
+        cal: &Calendar,
+        target: Target,
+        now: DateTime<Utc>,
+    ) -> u32 {
+        let every = policy.escalation.repeat_after_breach.num_milliseconds();
+        let length = self.target_length(policy, target);
+        let largest = policy
+            .escalation
+            .at
+            .iter()
+            .max()
+            .map_or(Duration::zero(), |s| s.of(length));
+        let over = self.clock.used_at(cal, now) - length.max(largest);
+        if every <= 0 || over <= Duration::zero() {
+            return 0;
+        }
+        u32::try_from(over.num_milliseconds() / every).unwrap_or(u32::MAX)
+    }
+
     /// The live state of `target`, for the ticket message.
     pub fn sla_state(
         &self,
@@ -296,6 +361,17 @@ impl Ticket {
         }
         named
     }
+}
+
+/// Where a target's timer stands after a priority change ([`Ticket::first_ahead`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ahead {
+    /// The first level still ahead and when it is due (`None`: the clock is paused);
+    /// `None` when no level is left (every share past, no repeats).
+    pub next: Option<(u32, Option<DateTime<Utc>>)>,
+    /// How many of the new priority's thresholds were already past at the change, so
+    /// not posted. Not forgotten either: the report counts a breach from the clock.
+    pub past: u32,
 }
 
 /// What a due timer does.
@@ -554,7 +630,159 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_raise_skips_the_new_thresholds_already_past_and_keeps_those_ahead() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let opened = jst(2026, 11, 21, 9, 0);
+        let changed = opened + Duration::minutes(65);
+        let mut t = ticket(Priority::P3, opened);
+        t.apply(&Action::SetPriority(Priority::P1), "U", &cal, changed)
+            .unwrap();
+        // P1's first response is 1h: 50%, 80% and 100% are past; the first repeat
+        // after the breach (1h later) is the next to post.
+        assert_eq!(
+            t.first_ahead(&policy, &cal, Target::FirstResponse, changed),
+            Some(Ahead {
+                next: Some((3, Some(opened + Duration::hours(2)))),
+                past: 3
+            })
+        );
+        // P1's resolution is 8h: nothing is past, its 50% comes at 4h.
+        assert_eq!(
+            t.first_ahead(&policy, &cal, Target::Resolution, changed),
+            Some(Ahead {
+                next: Some((0, Some(opened + Duration::hours(4)))),
+                past: 0
+            })
+        );
+        // 100% reached exactly at the change counts as past.
+        assert_eq!(
+            t.first_ahead(
+                &policy,
+                &cal,
+                Target::FirstResponse,
+                opened + Duration::hours(1)
+            )
+            .map(|a| a.past),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn a_lowered_ticket_starts_again_from_the_new_priority_s_first_level_ahead() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let opened = jst(2026, 11, 21, 9, 0);
+        let changed = opened + Duration::minutes(20);
+        // A P0 20 minutes in has fired its 50/80/100% of 15 minutes; as a P3 (8h)
+        // none of its thresholds is past, so its own 50% comes at 4h.
+        let mut t = ticket(Priority::P0, opened);
+        t.apply(&Action::SetPriority(Priority::P3), "U", &cal, changed)
+            .unwrap();
+        assert_eq!(
+            t.first_ahead(&policy, &cal, Target::FirstResponse, changed),
+            Some(Ahead {
+                next: Some((0, Some(opened + Duration::hours(4)))),
+                past: 0
+            })
+        );
+    }
+
+    #[test]
+    fn first_ahead_stops_at_a_paused_level_and_ends_with_the_levels() {
+        let mut policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let opened = jst(2026, 11, 21, 9, 0);
+        let mut t = ticket(Priority::P3, opened);
+        // Paused after 45 minutes, raised to P1 an hour later: 50% (30m) was covered
+        // before the pause, 80% (48m) waits for the clock.
+        t.apply(&Action::Pause, "U", &cal, opened + Duration::minutes(45))
+            .unwrap();
+        let changed = opened + Duration::minutes(105);
+        t.apply(&Action::SetPriority(Priority::P1), "U", &cal, changed)
+            .unwrap();
+        assert_eq!(
+            t.first_ahead(&policy, &cal, Target::FirstResponse, changed),
+            Some(Ahead {
+                next: Some((1, None)),
+                past: 1
+            })
+        );
+        // Without repeats, a target past its last share has no level left.
+        t.apply(&Action::Resume, "U", &cal, changed).unwrap();
+        policy.escalation.repeat_after_breach = Duration::zero();
+        let later = changed + Duration::hours(1);
+        assert_eq!(
+            t.first_ahead(&policy, &cal, Target::FirstResponse, later),
+            Some(Ahead {
+                next: None,
+                past: 3
+            })
+        );
+        // Met or resolved: no timer at all.
+        t.apply(&Action::Respond, "U", &cal, later).unwrap();
+        assert_eq!(
+            t.first_ahead(&policy, &cal, Target::FirstResponse, later),
+            None
+        );
+    }
+
+    /// The levels of `target` past at `now`, walked one by one (at most `cap`).
+    fn past_levels_walked(
+        t: &Ticket,
+        policy: &Policy,
+        cal: &Calendar,
+        target: Target,
+        now: DateTime<Utc>,
+        cap: u32,
+    ) -> u32 {
+        (0..cap)
+            .find(|&level| {
+                !matches!(t.due_at(policy, cal, target, level), Some(Some(due)) if due <= now)
+            })
+            .unwrap_or(cap)
+    }
+
     proptest! {
+        /// After a change of priority at any moment, on any tier's calendar, with or
+        /// without a pause: every level before the one planned is past, that one is
+        /// still ahead (or waits for the clock), and the jump over the repeats lands
+        /// where walking them one by one does.
+        #[test]
+        fn a_priority_change_plans_exactly_the_thresholds_still_ahead(
+            opened_minutes in 0i64..(60 * 24 * 14),
+            change_after_minutes in 0i64..(60 * 24 * 10),
+            pause in prop::option::of(0i64..(60 * 24 * 10)),
+            tier in 0usize..3, from in 0usize..4, to in 0usize..4,
+            repeat_minutes in prop_oneof![Just(0i64), 1i64..240],
+        ) {
+            prop_assume!(from != to);
+            let mut policy = Policy::default();
+            policy.escalation.repeat_after_breach = Duration::minutes(repeat_minutes);
+            let tier = [Tier::Standard, Tier::Professional, Tier::Enterprise][tier];
+            let cal = policy.calendar(tier);
+            let opened = jst(2026, 12, 1, 0, 0) + Duration::minutes(opened_minutes);
+            let now = opened + Duration::minutes(change_after_minutes);
+            let mut t = ticket(Priority::ALL[from], opened);
+            if let Some(after) = pause.filter(|&p| p <= change_after_minutes) {
+                t.apply(&Action::Pause, "U", &cal, opened + Duration::minutes(after)).unwrap();
+            }
+            t.apply(&Action::SetPriority(Priority::ALL[to]), "U", &cal, now).unwrap();
+            for target in Target::ALL {
+                let ahead = t.first_ahead(&policy, &cal, target, now).unwrap();
+                prop_assert_eq!(ahead.past, past_levels_walked(&t, &policy, &cal, target, now, 100_000));
+                match ahead.next {
+                    Some((level, due)) => {
+                        prop_assert_eq!(level, ahead.past);
+                        prop_assert_eq!(Some(due), t.due_at(&policy, &cal, target, level));
+                        prop_assert!(due.is_none_or(|due| due > now), "{:?} is past", due);
+                    }
+                    None => prop_assert_eq!(t.due_at(&policy, &cal, target, ahead.past), None),
+                }
+            }
+        }
+
         /// Later levels are never due before earlier ones, on any tier's calendar and
         /// for any opening time.
         #[test]

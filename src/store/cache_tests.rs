@@ -371,7 +371,8 @@ async fn role_and_ticket_writes_keep_the_copy_equal_to_the_database() {
         store
             .save_ticket(
                 &assigned,
-                &|_, _| Some(Some(20_000)),
+                &|_, level| Some((level.unwrap_or(0), Some(20_000))),
+                &[],
                 &[],
                 None,
                 at_ms(3_000)
@@ -383,7 +384,7 @@ async fn role_and_ticket_writes_keep_the_copy_equal_to_the_database() {
     // A save from a stale read is refused and changes nothing.
     assert!(
         !store
-            .save_ticket(&assigned, &|_, _| None, &[], None, at_ms(3_500))
+            .save_ticket(&assigned, &|_, _| None, &[], &[], None, at_ms(3_500))
             .await
             .unwrap()
     );
@@ -394,7 +395,7 @@ async fn role_and_ticket_writes_keep_the_copy_equal_to_the_database() {
     resolved.running_since = None;
     assert!(
         store
-            .save_ticket(&resolved, &|_, _| None, &[], None, at_ms(4_000))
+            .save_ticket(&resolved, &|_, _| None, &[], &[], None, at_ms(4_000))
             .await
             .unwrap()
     );

@@ -84,8 +84,9 @@ pub enum Post {
 pub struct EscalationBody {
     pub message: Message,
     pub ticket_id: i64,
-    /// The target it is about (`None` for "Escalate now"): once that target is met,
-    /// an escalation still waiting for its turn to be posted is dropped.
+    /// The target it is about (`None` for "Escalate now" and a priority change's
+    /// line, which go out whatever is met): once that target is met, an escalation
+    /// still waiting for its turn to be posted is dropped.
     #[serde(default)]
     pub target: Option<Target>,
 }

@@ -61,9 +61,10 @@ pub struct Firing {
     pub audit: Option<AuditEntry>,
 }
 
-/// A timer's new due time, decided from its target and level: `None` removes the row,
-/// `Some(None)` keeps it paused.
-pub type Replan<'a> = dyn Fn(&str, i64) -> Option<Option<i64>> + Send + Sync + 'a;
+/// A timer's new level and due time, decided from its target and its level (`None`:
+/// the ticket has no row for that target): `None` removes the row (or adds none), a due
+/// time of `None` keeps it paused.
+pub type Replan<'a> = dyn Fn(&str, Option<i64>) -> Option<(i64, Option<i64>)> + Send + Sync + 'a;
 
 pub(super) const TICKET_COLUMNS: &str = "tickets.id, tickets.team_id, tickets.number, tickets.customer_id, tickets.priority,
     tickets.summary, tickets.reporter, tickets.assignee, tickets.opened_at, tickets.used_ms, tickets.running_since,
@@ -330,10 +331,13 @@ impl Store {
     /// Writes `ticket` if nobody changed it since `ticket.version` was read, re-plans
     /// its timers with `replan`, re-arms its message and records `enqueue`, all in one
     /// transaction. `Ok(false)`: someone else changed it first; read it again.
+    /// `add_missing`: targets whose row, if there is none (every level fired), `replan`
+    /// may add back (a lowered priority has levels ahead again).
     pub async fn save_ticket(
         &self,
         ticket: &TicketRecord,
         replan: &Replan<'_>,
+        add_missing: &[&str],
         enqueue: &[Enqueue],
         audit: Option<&AuditEntry>,
         now: DateTime<Utc>,
@@ -374,24 +378,43 @@ impl Store {
                         .bind(ticket.id)
                         .fetch_all(&mut *tx)
                         .await?;
+                let mut planned = Vec::with_capacity(timers.len());
                 for row in &timers {
                     let id: i64 = row.try_get("id")?;
                     let target: String = row.try_get("target")?;
                     let level: i64 = row.try_get("level")?;
-                    match replan(&target, level) {
+                    match replan(&target, Some(level)) {
                         None => {
                             sqlx::query("DELETE FROM timers WHERE id = $1")
                                 .bind(id)
                                 .execute(&mut *tx)
                                 .await?;
                         }
-                        Some(due_at) => {
-                            sqlx::query("UPDATE timers SET due_at = $2 WHERE id = $1")
+                        Some((level, due_at)) => {
+                            sqlx::query("UPDATE timers SET level = $2, due_at = $3 WHERE id = $1")
                                 .bind(id)
+                                .bind(level)
                                 .bind(due_at)
                                 .execute(&mut *tx)
                                 .await?;
                         }
+                    }
+                    planned.push(target);
+                }
+                for target in add_missing {
+                    if planned.iter().any(|t| t == target) {
+                        continue;
+                    }
+                    if let Some((level, due_at)) = replan(target, None) {
+                        sqlx::query(
+                            "INSERT INTO timers (ticket_id, target, level, due_at) VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(ticket.id)
+                        .bind(*target)
+                        .bind(level)
+                        .bind(due_at)
+                        .execute(&mut *tx)
+                        .await?;
                     }
                 }
                 sqlx::query(rearm_statement())

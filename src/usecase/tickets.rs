@@ -58,6 +58,17 @@ impl Paths {
     }
 }
 
+/// How a change of a ticket moves its timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timers {
+    /// Each keeps its level, re-dated: a threshold already past fires at once, late (a
+    /// resumed clock, a new calendar).
+    Redate,
+    /// A priority change: each goes to the new priority's first threshold still ahead
+    /// (`Ticket::first_ahead`); the change's own line tells what is already past.
+    SkipPast,
+}
+
 #[derive(Clone)]
 pub struct Tickets {
     pub store: Store,
@@ -281,11 +292,60 @@ impl Tickets {
             Action::Resume => "ticket.resumed",
             Action::SetPriority(_) => "ticket.priority_changed",
         };
+        if let Action::SetPriority(_) = action {
+            let audit = Some((actor, name));
+            return self
+                .change_timers(team_id, id, now, audit, Timers::SkipPast, |ticket, tier| {
+                    let from = ticket.priority;
+                    ticket.apply(action, actor.user, self.calendar(tier), now)?;
+                    Ok(vec![
+                        self.priority_line(ticket, from, actor.user, tier, now),
+                    ])
+                })
+                .await;
+        }
         self.change(team_id, id, now, Some((actor, name)), |ticket, tier| {
             ticket.apply(action, actor.user, self.calendar(tier), now)?;
             Ok(Vec::new())
         })
         .await
+    }
+
+    /// The one line a priority change posts in the ticket's thread: who changed it,
+    /// and where each target stands whose new thresholds are already past (those are
+    /// not posted late, each dated when the ticket still had its old priority).
+    fn priority_line(
+        &self,
+        ticket: &Ticket,
+        from: Priority,
+        by: &str,
+        tier: Tier,
+        now: DateTime<Utc>,
+    ) -> Enqueue {
+        let cal = self.calendar(tier);
+        let past: Vec<_> = Target::ALL
+            .into_iter()
+            .filter(|&target| {
+                ticket
+                    .first_ahead(&self.policy, cal, target, now)
+                    .is_some_and(|ahead| ahead.past > 0)
+            })
+            .map(|target| (target, ticket.sla_state(&self.policy, cal, target, now)))
+            .collect();
+        let change = blocks::ticket::PriorityChange {
+            ticket,
+            from,
+            by,
+            past: &past,
+        };
+        // Keyed by the version it changes: each change is told once, however often the
+        // save is tried again after a concurrent change.
+        Enqueue::escalation(
+            (&ticket.team_id, &ticket.channel_id, ticket.id),
+            format!("priority:{}:{}", ticket.id, ticket.version),
+            blocks::ticket::priority_changed(&change, cal, self.lang),
+            None,
+        )
     }
 
     /// Escalation paths: those set in Slack over the policy file's.
@@ -356,6 +416,20 @@ impl Tickets {
         audit: Option<(Actor<'_>, &str)>,
         edit: impl Fn(&mut Ticket, Tier) -> Result<Vec<Enqueue>, Refused>,
     ) -> Result<Ticket, ActError> {
+        self.change_timers(team_id, id, now, audit, Timers::Redate, edit)
+            .await
+    }
+
+    /// [`Tickets::change`], moving the timers as `timers` says.
+    async fn change_timers(
+        &self,
+        team_id: &str,
+        id: i64,
+        now: DateTime<Utc>,
+        audit: Option<(Actor<'_>, &str)>,
+        timers: Timers,
+        edit: impl Fn(&mut Ticket, Tier) -> Result<Vec<Enqueue>, Refused>,
+    ) -> Result<Ticket, ActError> {
         loop {
             let Some(record) = self.store.ticket_by_id(id).await? else {
                 return Err(ActError::NotFound);
@@ -381,17 +455,32 @@ impl Tickets {
             });
             let policy = &self.policy;
             let planned = ticket.clone();
-            let replan = move |target: &str, level: i64| {
+            let replan = move |target: &str, level: Option<i64>| {
                 let target = Target::parse(target)?;
-                planned
-                    .due_at(policy, cal, target, level as u32)
-                    .map(|due| due.map(ms))
+                let (level, due) = match timers {
+                    Timers::Redate => {
+                        let level = level?;
+                        (level, planned.due_at(policy, cal, target, level as u32)?)
+                    }
+                    Timers::SkipPast => {
+                        let (level, due) = planned.first_ahead(policy, cal, target, now)?.next?;
+                        (i64::from(level), due)
+                    }
+                };
+                Some((level, due.map(ms)))
+            };
+            let add_missing = match timers {
+                Timers::Redate => &[][..],
+                Timers::SkipPast => {
+                    &[Target::FirstResponse.as_str(), Target::Resolution.as_str()][..]
+                }
             };
             if self
                 .store
                 .save_ticket(
                     &record_of(&ticket, &record),
                     &replan,
+                    add_missing,
                     &enqueue,
                     entry.as_ref(),
                     now,
@@ -481,7 +570,15 @@ impl Tickets {
                 Firing {
                     enqueue: vec![Enqueue::escalation(
                         (&ticket.team_id, &ticket.channel_id, ticket.id),
-                        format!("esc:{}:{}:{}", ticket.id, target.as_str(), level),
+                        // With the priority: a lowered ticket's levels start again
+                        // from 0, and must not collide with those its old one posted.
+                        format!(
+                            "esc:{}:{}:{}:{}",
+                            ticket.id,
+                            target.as_str(),
+                            ticket.priority.as_str(),
+                            level
+                        ),
                         message,
                         Some(target),
                     )],

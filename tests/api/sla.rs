@@ -234,16 +234,19 @@ async fn buttons_change_priority_pause_resume_respond_and_resolve() {
     let (ts, _) = ticket_message(&double, &channel, "T-1").expect("the ticket message");
     let id = ticket_id(&app, 1).await;
 
-    // P3 → P0: its 10 s target replaces P3's 8 h, so the 50% escalation comes at 5 s.
-    let mut raise = button_payload(readiness::blocks::ticket::PRIORITY, "", &channel, &ts);
-    raise["actions"][0]["type"] = json!("static_select");
-    raise["actions"][0]["selected_option"] =
-        json!({"text": {"type": "plain_text", "text": "P0"}, "value": format!("{id}:P0")});
+    // P3 → P0: its 10 s target replaces P3's 8 h, so the 50% escalation comes at 5 s,
+    // after the line saying the priority changed (nothing of P0's was past yet).
+    let raise = priority_choice(id, "P0", &channel, &ts);
     assert_eq!(app.interact(&raise).await.status(), StatusCode::OK);
     app.advance(Duration::from_secs(5)).await;
     let fired = escalations(&double, &channel, "T-1");
-    assert_eq!(fired.len(), 1, "50% only: {fired:#?}");
-    assert!(fired[0].contains("(P0)"), "{fired:#?}");
+    assert_eq!(fired.len(), 2, "the change, then 50% only: {fired:#?}");
+    assert!(
+        fired[0].contains(&format!(
+            "priority raised from P3 to *P0* by <@{ENGINEER}>\""
+        )) && fired[1].contains("(P0)"),
+        "{fired:#?}"
+    );
 
     // Paused: nothing more fires, however long it waits.
     let pause = button_payload(
@@ -269,7 +272,7 @@ async fn buttons_change_priority_pause_resume_respond_and_resolve() {
     app.advance(Duration::from_secs(3600)).await;
     assert_eq!(
         escalations(&double, &channel, "T-1").len(),
-        1,
+        2,
         "a paused clock fires nothing"
     );
 
@@ -285,14 +288,14 @@ async fn buttons_change_priority_pause_resume_respond_and_resolve() {
     app.advance(Duration::from_secs(2)).await;
     assert_eq!(
         escalations(&double, &channel, "T-1").len(),
-        1,
+        2,
         "the paused time does not count"
     );
     app.advance(Duration::from_secs(3)).await;
     let fired = escalations(&double, &channel, "T-1");
-    assert_eq!(fired.len(), 3, "{fired:#?}");
+    assert_eq!(fired.len(), 4, "{fired:#?}");
     assert!(
-        fired[1].contains("80%") && fired[2].contains("breached"),
+        fired[2].contains("80%") && fired[3].contains("breached"),
         "{fired:#?}"
     );
 
@@ -894,6 +897,112 @@ async fn an_escalation_still_waiting_its_turn_is_dropped_once_the_target_is_met(
     assert!(
         cancelled >= 1,
         "the fired escalations were dropped, not sent"
+    );
+    app.stop().await;
+}
+
+/// The ticket's priority menu, set to `priority` by the engineer.
+fn priority_choice(id: i64, priority: &str, channel: &str, message_ts: &str) -> Value {
+    let mut choice = button_payload(readiness::blocks::ticket::PRIORITY, "", channel, message_ts);
+    choice["actions"][0]["type"] = json!("static_select");
+    choice["actions"][0]["selected_option"] = json!({
+        "text": {"type": "plain_text", "text": priority},
+        "value": format!("{id}:{priority}"),
+    });
+    choice
+}
+
+on_both_backends!(
+    a_priority_change_is_one_line_then_only_the_thresholds_ahead,
+    priority_change_scenario
+);
+
+/// A P3 raised to P1 after 65 minutes: P1's 50%, 80% and 100% of its 1h first
+/// response are past, yet none is posted late, dated when the ticket was still P3;
+/// one line says the priority changed and the first response is breached by 5m, and
+/// the thresholds still ahead fire once each, on time. Lowered back to P3 later, the
+/// new priority's own thresholds ahead fire too (the first response's row, gone once
+/// P1's levels ran out, comes back), and none collides with what P1 posted at the
+/// same level.
+async fn priority_change_scenario(db: &TestDb) {
+    // Default targets (P1 1h / 8h, P3 8h / 72h), every tier 24/7, no repeats.
+    let (_dir, config) = policy_file("[escalation]\nrepeat_after_breach = \"0s\"\n");
+    let app = TestApp::spawn_with(
+        db,
+        SlackDouble::start().await,
+        &[("config", &config), ("virtual_clock", "")],
+    )
+    .await;
+    let channel = app.new_customer(CSM, "Hooli").await;
+    app.command_text(CSM, &channel, "ticket P3 Dashboard is slow")
+        .await;
+    app.advance(Duration::ZERO).await;
+    let double = app.double.clone();
+    let (ts, _) = ticket_message(&double, &channel, "T-1").expect("the ticket message");
+    let id = ticket_id(&app, 1).await;
+    let minutes = |m: u64| Duration::from_secs(m * 60);
+
+    app.advance(minutes(65)).await;
+    assert!(
+        escalations(&double, &channel, "T-1").is_empty(),
+        "P3's 50% is 4h away"
+    );
+    let raise = priority_choice(id, "P1", &channel, &ts);
+    assert_eq!(app.interact(&raise).await.status(), StatusCode::OK);
+    app.advance(Duration::from_secs(5)).await;
+    let thread = escalations(&double, &channel, "T-1");
+    assert_eq!(
+        thread.len(),
+        1,
+        "one line, no late escalations: {thread:#?}"
+    );
+    assert!(
+        thread[0].contains(&format!(
+            "priority raised from P3 to *P1* by <@{ENGINEER}>: First response"
+        )) && thread[0].contains("breached by 5m"),
+        "{thread:#?}"
+    );
+    let (_, shown) = ticket_message(&double, &channel, "T-1").unwrap();
+    assert!(
+        shown["text"].as_str().unwrap_or("").contains("P1"),
+        "the ticket shows its new priority: {shown}"
+    );
+
+    // P1's resolution (8h) reaches 50% at 4h: once, on time.
+    app.advance(minutes(4 * 60 - 65)).await;
+    let thread = escalations(&double, &channel, "T-1");
+    assert_eq!(thread.len(), 2, "{thread:#?}");
+    assert!(
+        thread[1].contains("(P1) Resolution: 50%") && !thread[1].contains("Late"),
+        "{thread:#?}"
+    );
+
+    // Lowered to P3 just after 4h: its first response's 50% (4h) is past, its 80%
+    // (6h 24m) and 100% (8h) are ahead; its resolution's 50% comes at 36h.
+    let lower = priority_choice(id, "P3", &channel, &ts);
+    assert_eq!(app.interact(&lower).await.status(), StatusCode::OK);
+    app.advance(minutes(36 * 60 - 4 * 60) + Duration::from_secs(5))
+        .await;
+    let thread = escalations(&double, &channel, "T-1");
+    assert_eq!(thread.len(), 6, "{thread:#?}");
+    assert!(
+        thread[2].contains("priority lowered from P1 to *P3*")
+            && thread[2].contains("First response")
+            && thread[2].contains("due in 3h 59m"),
+        "{thread:#?}"
+    );
+    assert!(
+        thread[3].contains("(P3) First response: 80%"),
+        "{thread:#?}"
+    );
+    assert!(
+        thread[4].contains("(P3) First response: target breached"),
+        "{thread:#?}"
+    );
+    assert!(thread[5].contains("(P3) Resolution: 50%"), "{thread:#?}");
+    assert!(
+        thread.iter().all(|reply| !reply.contains("Late")),
+        "nothing late: {thread:#?}"
     );
     app.stop().await;
 }
