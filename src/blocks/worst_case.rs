@@ -442,6 +442,29 @@ fn every_surface(t: &Texts) {
             ),
         );
 
+        check_message(
+            "reminders after cancel",
+            &super::reminders::after_cancel(Some(&reminders[0].0), &reminders, lang),
+        );
+        check_message("archived", &super::reminders::archived(&acme, lang));
+        let mut gone_live = acme.clone();
+        gone_live.golive_on = Some(today);
+        for customer in [&acme, &gone_live] {
+            check_message(
+                "golive proposed",
+                &super::reminders::golive_proposed(customer, today, chrono_tz::Asia::Tokyo, lang),
+            );
+        }
+        let planned: Vec<ReminderRecord> = reminders.iter().map(|(r, _)| r.clone()).collect();
+        check_message(
+            "golive planned",
+            &super::reminders::golive_planned(&acme, today, &planned, lang),
+        );
+        check_message(
+            "golive planned nothing",
+            &super::reminders::golive_planned(&acme, today, &[], lang),
+        );
+
         // The monthly report.
         let links = HashMap::new();
         let sla = sla_report(40);

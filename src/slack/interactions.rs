@@ -394,6 +394,21 @@ async fn block_action(
                 });
             }
         }
+        BlockAction::ConfirmGoLive { customer, date } => {
+            let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
+            let user = &payload.user.id;
+            let answer =
+                super::reminding::confirm_golive(ctx, team, user, customer, date, lang, now)
+                    .await?;
+            // The proposal is replaced by what was planned.
+            if let (Some(message), Some(url)) = (answer, &payload.response_url) {
+                ctx.usecases.delivery.submit_or_warn(Job::Respond {
+                    response_url: url.clone(),
+                    message,
+                    replace_original: true,
+                });
+            }
+        }
         BlockAction::OpenRoles => {
             if let Some(trigger) = payload.trigger_id.clone() {
                 let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;

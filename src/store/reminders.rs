@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::audit::{Actor, AuditEntry, append_audit, append_audits};
+use super::audit::{Actor, AuditEntry, append_audits};
 use super::outbox::{Enqueue, Post, enqueue, rearm_statement};
 use super::{Db, Store, ms};
 
@@ -91,17 +91,72 @@ fn reminder_json(r: &ReminderRecord) -> serde_json::Value {
     })
 }
 
+/// The one entry for reminders that were active and are moved together: their ids,
+/// their count and when each is due now.
+fn replanned_entry(
+    first: &ReminderRecord,
+    replanned: &[ReminderRecord],
+    actor: Actor<'_>,
+    now_ms: i64,
+) -> AuditEntry {
+    let ids: Vec<String> = replanned.iter().map(|r| format!("R-{}", r.id)).collect();
+    let due: Vec<Option<i64>> = replanned.iter().map(|r| r.next_due_at).collect();
+    // One customer's reminders are re-planned together; a batch across customers
+    // (none today) is audited without one.
+    let customer = replanned
+        .iter()
+        .all(|r| r.customer_id == first.customer_id)
+        .then_some(first.customer_id);
+    actor
+        .entry(
+            &first.team_id,
+            customer,
+            "reminder.replanned",
+            &ids.join(", "),
+            now_ms,
+        )
+        .with(
+            None,
+            Some(serde_json::json!({
+                "count": replanned.len(),
+                "reminders": ids,
+                "next_due_at": due,
+            })),
+        )
+}
+
 impl Store {
-    /// Creates a reminder, or re-plans the one with the same `unique_key` (active
-    /// again, its occurrences counted on); audited as created.
+    /// Creates a reminder, or re-plans the one with the same `unique_key`; see
+    /// [`Store::schedule_reminders`].
     pub async fn schedule_reminder(
         &self,
         new: &NewReminder,
         actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<ReminderRecord, sqlx::Error> {
+        let mut records = self
+            .schedule_reminders(std::slice::from_ref(new), actor, now)
+            .await?;
+        Ok(records.remove(0))
+    }
+
+    /// Creates reminders, or re-plans those with the same `unique_key` (active again,
+    /// their occurrences counted on), in one transaction. Each new one (or one active
+    /// again after it was cancelled or done) is audited as `reminder.created`; the ones
+    /// that were active and are only moved make ONE `reminder.replanned` entry with
+    /// their count, so changing a go-live date does not read as the same reminders
+    /// created twice.
+    pub async fn schedule_reminders(
+        &self,
+        news: &[NewReminder],
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReminderRecord>, sqlx::Error> {
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
         let now_ms = ms(now);
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "INSERT INTO reminders (team_id, customer_id, kind, unique_key, item_key, recipient, text,
                  recurrence, tz, until_at, next_due_at, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -112,44 +167,69 @@ impl Store {
                  created_by = excluded.created_by, created_at = excluded.created_at
              RETURNING {}",
             REMINDER_COLUMNS.replace("reminders.", "")
-        ));
-        let record = on_pool!(&self.db, write, |pool| {
+        );
+        let records = on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let row = sqlx::query(sql)
-                .bind(&new.team_id)
-                .bind(new.customer_id)
-                .bind(&new.kind)
-                .bind(&new.unique_key)
-                .bind(&new.item_key)
-                .bind(&new.recipient)
-                .bind(&new.text)
-                .bind(&new.recurrence)
-                .bind(&new.tz)
-                .bind(new.until_at)
-                .bind(new.next_due_at)
-                .bind(actor.user)
-                .bind(now_ms)
-                .fetch_one(&mut *tx)
-                .await?;
-            let record = reminder_from_row!(&row);
-            let entry = actor
-                .entry(
-                    &record.team_id,
-                    Some(record.customer_id),
-                    "reminder.created",
-                    &format!("R-{}", record.id),
-                    now_ms,
-                )
-                .with(None, Some(reminder_json(&record)));
-            append_audit!(&mut *tx, &entry)?;
+            let mut records = Vec::with_capacity(news.len());
+            let mut entries = Vec::with_capacity(news.len());
+            let mut replanned = Vec::new();
+            for new in news {
+                let was_active = match &new.unique_key {
+                    Some(key) => sqlx::query(
+                        "SELECT id FROM reminders WHERE unique_key = $1 AND status = 'active'",
+                    )
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some(),
+                    None => false,
+                };
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(&new.team_id)
+                    .bind(new.customer_id)
+                    .bind(&new.kind)
+                    .bind(&new.unique_key)
+                    .bind(&new.item_key)
+                    .bind(&new.recipient)
+                    .bind(&new.text)
+                    .bind(&new.recurrence)
+                    .bind(&new.tz)
+                    .bind(new.until_at)
+                    .bind(new.next_due_at)
+                    .bind(actor.user)
+                    .bind(now_ms)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let record = reminder_from_row!(&row);
+                if was_active {
+                    replanned.push(record.clone());
+                } else {
+                    entries.push(
+                        actor
+                            .entry(
+                                &record.team_id,
+                                Some(record.customer_id),
+                                "reminder.created",
+                                &format!("R-{}", record.id),
+                                now_ms,
+                            )
+                            .with(None, Some(reminder_json(&record))),
+                    );
+                }
+                records.push(record);
+            }
+            if let Some(first) = replanned.first() {
+                entries.push(replanned_entry(first, &replanned, actor, now_ms));
+            }
+            append_audits!(&mut *tx, &entries)?;
             if let Some(notify) = self.notify_sql() {
                 sqlx::query(notify).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            record
+            records
         });
         self.wake();
-        Ok(record)
+        Ok(records)
     }
 
     /// Cancels the workspace's active reminders matching `condition` (what follows
