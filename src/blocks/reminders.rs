@@ -502,24 +502,7 @@ mod tests {
 
     #[test]
     fn the_list_has_a_cancel_button_per_reminder_and_fits_slack() {
-        let record = |id: i64| ReminderRecord {
-            id,
-            team_id: "T1".into(),
-            customer_id: 1,
-            kind: "custom".into(),
-            unique_key: None,
-            item_key: None,
-            recipient: None,
-            text: "x".repeat(4000),
-            recurrence: None,
-            tz: "Asia/Tokyo".into(),
-            until_at: None,
-            next_due_at: Some(1_800_000_000_000),
-            occurrence: 0,
-            status: "active".into(),
-            created_by: "U1".into(),
-            created_at: 0,
-        };
+        let record = |id: i64| crate::blocks::worst_case::reminder(id, &"x".repeat(4000));
         let rows: Vec<(ReminderRecord, &str)> = (1..=60).map(|id| (record(id), "Acme")).collect();
         let message = list(&rows, &|_| Some("every Monday at 09:00".into()), Lang::En);
         check(&message);

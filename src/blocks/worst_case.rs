@@ -197,19 +197,22 @@ fn states(template: &Template, note: &str) -> States {
         .collect()
 }
 
-fn reminder(id: i64, text: &str) -> ReminderRecord {
+/// A reminder of any kind, to render.
+pub(super) fn reminder(id: i64, text: &str) -> ReminderRecord {
     ReminderRecord {
         id,
-        team_id: "T1".into(),
-        customer_id: 1,
-        kind: ["custom", "item_due", "digest", "hypercare"][id as usize % 4].into(),
-        unique_key: None,
-        item_key: None,
-        recipient: (id % 2 == 0).then(|| "U0RECIPIENT".into()),
-        text: text.to_string(),
-        recurrence: None,
-        tz: "Asia/Tokyo".into(),
-        until_at: None,
+        plan: crate::domain::reminder::ReminderPlan {
+            team_id: "T1".into(),
+            customer_id: 1,
+            kind: ["custom", "item_due", "digest", "hypercare"][id as usize % 4].into(),
+            unique_key: None,
+            item_key: None,
+            recipient: (id % 2 == 0).then(|| "U0RECIPIENT".into()),
+            text: text.to_string(),
+            recurrence: None,
+            tz: "Asia/Tokyo".into(),
+            until_at: None,
+        },
         next_due_at: Some(1_800_000_000_000),
         occurrence: 0,
         status: "active".into(),

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::audit::{Actor, AuditEntry, append_audits};
+use super::due::claim_due;
 use super::outbox::{Enqueue, Post, enqueue, rearm_statement};
 use super::{Db, Store, ms};
 
@@ -15,20 +16,12 @@ use crate::domain::customer::Customer;
 /// Pure data, defined in the domain for the renderers.
 pub use crate::domain::reminder::ReminderRecord;
 
-/// A reminder to create.
+pub use crate::domain::reminder::ReminderPlan;
+
+/// A reminder to create: its plan and when it is first due (Unix ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReminder {
-    pub team_id: String,
-    pub customer_id: i64,
-    pub kind: String,
-    /// With a key already present, that reminder is replaced (re-planned) instead.
-    pub unique_key: Option<String>,
-    pub item_key: Option<String>,
-    pub recipient: Option<String>,
-    pub text: String,
-    pub recurrence: Option<String>,
-    pub tz: String,
-    pub until_at: Option<i64>,
+    pub plan: ReminderPlan,
     pub next_due_at: i64,
 }
 
@@ -60,16 +53,18 @@ macro_rules! reminder_from_row {
         let row = $row;
         ReminderRecord {
             id: row.try_get("id")?,
-            team_id: row.try_get("team_id")?,
-            customer_id: row.try_get("customer_id")?,
-            kind: row.try_get("kind")?,
-            unique_key: row.try_get("unique_key")?,
-            item_key: row.try_get("item_key")?,
-            recipient: row.try_get("recipient")?,
-            text: row.try_get("text")?,
-            recurrence: row.try_get("recurrence")?,
-            tz: row.try_get("tz")?,
-            until_at: row.try_get("until_at")?,
+            plan: ReminderPlan {
+                team_id: row.try_get("team_id")?,
+                customer_id: row.try_get("customer_id")?,
+                kind: row.try_get("kind")?,
+                unique_key: row.try_get("unique_key")?,
+                item_key: row.try_get("item_key")?,
+                recipient: row.try_get("recipient")?,
+                text: row.try_get("text")?,
+                recurrence: row.try_get("recurrence")?,
+                tz: row.try_get("tz")?,
+                until_at: row.try_get("until_at")?,
+            },
             next_due_at: row.try_get("next_due_at")?,
             occurrence: row.try_get("occurrence")?,
             status: row.try_get("status")?,
@@ -174,7 +169,7 @@ impl Store {
             let mut entries = Vec::with_capacity(news.len());
             let mut replanned = Vec::new();
             for new in news {
-                let was_active = match &new.unique_key {
+                let was_active = match &new.plan.unique_key {
                     Some(key) => sqlx::query(
                         "SELECT id FROM reminders WHERE unique_key = $1 AND status = 'active'",
                     )
@@ -185,16 +180,16 @@ impl Store {
                     None => false,
                 };
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(&new.team_id)
-                    .bind(new.customer_id)
-                    .bind(&new.kind)
-                    .bind(&new.unique_key)
-                    .bind(&new.item_key)
-                    .bind(&new.recipient)
-                    .bind(&new.text)
-                    .bind(&new.recurrence)
-                    .bind(&new.tz)
-                    .bind(new.until_at)
+                    .bind(&new.plan.team_id)
+                    .bind(new.plan.customer_id)
+                    .bind(&new.plan.kind)
+                    .bind(&new.plan.unique_key)
+                    .bind(&new.plan.item_key)
+                    .bind(&new.plan.recipient)
+                    .bind(&new.plan.text)
+                    .bind(&new.plan.recurrence)
+                    .bind(&new.plan.tz)
+                    .bind(new.plan.until_at)
                     .bind(new.next_due_at)
                     .bind(actor.user)
                     .bind(now_ms)
@@ -375,21 +370,9 @@ impl Store {
         Ok(())
     }
 
-    /// When the next active reminder of a customer that is not archived is due.
-    pub async fn next_reminder_due(&self) -> Result<Option<i64>, sqlx::Error> {
-        on_pool!(&self.db, read, |pool| sqlx::query(
-            "SELECT MIN(r.next_due_at) AS due FROM reminders r
-             JOIN customers c ON c.id = r.customer_id
-             WHERE r.status = 'active' AND c.archived_at IS NULL"
-        )
-        .fetch_one(pool)
-        .await?
-        .try_get("due"))
-    }
-
-    /// Fires up to `limit` reminders due at `now_ms`, in one transaction: each gets
-    /// what `fire` decides. On PostgreSQL the rows are locked and skipped by other
-    /// replicas (`SKIP LOCKED`), so each occurrence fires once. Returns how many fired.
+    /// Fires up to `limit` reminders due at `now`, in one transaction: each gets what
+    /// `fire` decides (`claim_due!`: on PostgreSQL, replicas take disjoint rows, so
+    /// each occurrence fires once). Returns how many fired.
     pub async fn fire_due_reminders(
         &self,
         now: DateTime<Utc>,
@@ -397,10 +380,7 @@ impl Store {
         fire: &(dyn Fn(&DueReminder) -> ReminderFiring + Send + Sync),
     ) -> Result<usize, sqlx::Error> {
         let now_ms = ms(now);
-        let lock = match &self.db {
-            Db::Sqlite { .. } => "",
-            Db::Postgres(_) => "FOR UPDATE OF r SKIP LOCKED",
-        };
+        let lock = self.skip_locked("r");
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {}
              FROM reminders r JOIN customers c ON c.id = r.customer_id
@@ -408,31 +388,24 @@ impl Store {
              ORDER BY r.next_due_at, r.id LIMIT $2 {lock}",
             REMINDER_COLUMNS.replace("reminders.", "r.")
         ));
-        let fired = on_pool!(&self.db, write, |pool| {
-            let mut tx = pool.begin().await?;
-            let rows = sqlx::query(sql)
-                .bind(now_ms)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            let customer_sql = format!(
-                "SELECT {} FROM customers WHERE id = $1",
-                super::CUSTOMER_COLUMNS
-            );
-            let mut due = Vec::with_capacity(rows.len());
-            for row in &rows {
+        let customer_sql = format!(
+            "SELECT {} FROM customers WHERE id = $1",
+            super::CUSTOMER_COLUMNS
+        );
+        let fired = on_pool!(&self.db, write, |pool| claim_due!(
+            self, pool, sql, now_ms, limit,
+            |tx| read: |row| {
                 let reminder = reminder_from_row!(row);
                 let customer_row = sqlx::query(sqlx::AssertSqlSafe(customer_sql.clone()))
                     .bind(reminder.customer_id)
                     .fetch_one(&mut *tx)
                     .await?;
-                due.push(DueReminder {
+                DueReminder {
                     reminder,
                     customer: customer_from_row!(&customer_row),
-                });
-            }
-            let mut entries = Vec::new();
-            for item in &due {
+                }
+            },
+            fire: |item| {
                 let firing = fire(item);
                 for post in &firing.enqueue {
                     let inserted = enqueue!(&mut *tx, post, now_ms)?.rows_affected();
@@ -444,9 +417,6 @@ impl Store {
                             .await?;
                     }
                 }
-                if let Some(entry) = firing.audit {
-                    entries.push(entry);
-                }
                 sqlx::query(
                     "UPDATE reminders SET occurrence = occurrence + 1, next_due_at = $2,
                          status = CASE WHEN $2 IS NULL THEN 'done' ELSE status END
@@ -456,16 +426,9 @@ impl Store {
                 .bind(firing.next_due_at)
                 .execute(&mut *tx)
                 .await?;
-            }
-            append_audits!(&mut *tx, &entries)?;
-            if !due.is_empty()
-                && let Some(notify) = self.notify_sql()
-            {
-                sqlx::query(notify).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            due.len()
-        });
+                firing.audit
+            },
+        ));
         if fired > 0 {
             self.wake_outbox();
         }

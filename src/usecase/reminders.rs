@@ -18,7 +18,9 @@ use crate::domain::schedule::{self, Recurrence, When};
 use crate::store::ItemUpdate;
 use crate::store::audit::Actor;
 use crate::store::outbox::{DigestBody, Enqueue, ItemDueBody, Post, ReminderBody};
-use crate::store::reminders::{DueReminder, NewReminder, ReminderFiring, ReminderRecord};
+use crate::store::reminders::{
+    DueReminder, NewReminder, ReminderFiring, ReminderPlan, ReminderRecord,
+};
 use crate::usecase::tickets::Tickets;
 
 /// Reminders fired per transaction.
@@ -125,16 +127,18 @@ impl Reminders {
         let tz = self.tz_of(customer);
         let first = when.first(tz, now).ok_or(RemindError::InThePast)?;
         let new = NewReminder {
-            team_id: customer.team_id.clone(),
-            customer_id: customer.id,
-            kind: "custom".into(),
-            unique_key: None,
-            item_key: None,
-            recipient: None,
-            text: blocks::clip(text, MAX_TEXT),
-            recurrence: when.recurrence().map(Recurrence::to_text),
-            tz: tz.name().to_string(),
-            until_at: None,
+            plan: ReminderPlan {
+                team_id: customer.team_id.clone(),
+                customer_id: customer.id,
+                kind: "custom".into(),
+                unique_key: None,
+                item_key: None,
+                recipient: None,
+                text: blocks::clip(text, MAX_TEXT),
+                recurrence: when.recurrence().map(Recurrence::to_text),
+                tz: tz.name().to_string(),
+                until_at: None,
+            },
             next_due_at: ms(first),
         };
         Ok(self
@@ -282,16 +286,18 @@ impl Reminders {
         let morning =
             schedule::due_morning(due, self.support.policy.reminders.item_due_at, tz, cal).max(now);
         let new = NewReminder {
-            team_id: customer.team_id.clone(),
-            customer_id: customer.id,
-            kind: "item_due".into(),
-            unique_key: Some(unique),
-            item_key: Some(key.to_string()),
-            recipient: Some(assignee.to_string()),
-            text: due.to_string(),
-            recurrence: None,
-            tz: tz.name().to_string(),
-            until_at: None,
+            plan: ReminderPlan {
+                team_id: customer.team_id.clone(),
+                customer_id: customer.id,
+                kind: "item_due".into(),
+                unique_key: Some(unique),
+                item_key: Some(key.to_string()),
+                recipient: Some(assignee.to_string()),
+                text: due.to_string(),
+                recurrence: None,
+                tz: tz.name().to_string(),
+                until_at: None,
+            },
             next_due_at: ms(morning),
         };
         store.schedule_reminder(&new, actor, now).await?;
@@ -338,16 +344,18 @@ impl Reminders {
             return Ok(());
         };
         let new = NewReminder {
-            team_id: customer.team_id.clone(),
-            customer_id: customer.id,
-            kind: "digest".into(),
-            unique_key: Some(format!("{DIGEST_PREFIX}{}", customer.id)),
-            item_key: None,
-            recipient: None,
-            text: String::new(),
-            recurrence: Some(daily.to_text()),
-            tz: tz.name().to_string(),
-            until_at: None,
+            plan: ReminderPlan {
+                team_id: customer.team_id.clone(),
+                customer_id: customer.id,
+                kind: "digest".into(),
+                unique_key: Some(format!("{DIGEST_PREFIX}{}", customer.id)),
+                item_key: None,
+                recipient: None,
+                text: String::new(),
+                recurrence: Some(daily.to_text()),
+                tz: tz.name().to_string(),
+                until_at: None,
+            },
             next_due_at: ms(next),
         };
         self.support
@@ -387,16 +395,18 @@ impl Reminders {
                 continue;
             };
             let new = NewReminder {
-                team_id: customer.team_id.clone(),
-                customer_id: customer.id,
-                kind: milestone.kind.to_string(),
-                unique_key: Some(milestone_key(customer.id, milestone.kind)),
-                item_key: None,
-                recipient: None,
-                text: blocks::reminders::kind_name(milestone.kind, self.support.lang).into(),
-                recurrence: milestone.recurrence.as_ref().map(Recurrence::to_text),
-                tz: tz.name().to_string(),
-                until_at: until.map(ms),
+                plan: ReminderPlan {
+                    team_id: customer.team_id.clone(),
+                    customer_id: customer.id,
+                    kind: milestone.kind.to_string(),
+                    unique_key: Some(milestone_key(customer.id, milestone.kind)),
+                    item_key: None,
+                    recipient: None,
+                    text: blocks::reminders::kind_name(milestone.kind, self.support.lang).into(),
+                    recurrence: milestone.recurrence.as_ref().map(Recurrence::to_text),
+                    tz: tz.name().to_string(),
+                    until_at: until.map(ms),
+                },
                 next_due_at: ms(next),
             };
             news.push(new);
