@@ -261,9 +261,7 @@ impl Store {
                 .bind(customer_id.unwrap_or(0))
                 .fetch_all(pool)
                 .await?;
-            rows.iter()
-                .map(|row| Ok(TicketRecord::from_row(row)?))
-                .collect()
+            rows.iter().map(TicketRecord::from_row).collect()
         })
     }
 
@@ -286,9 +284,7 @@ impl Store {
                 .bind(to_ms)
                 .fetch_all(pool)
                 .await?;
-            rows.iter()
-                .map(|row| Ok(TicketRecord::from_row(row)?))
-                .collect()
+            rows.iter().map(TicketRecord::from_row).collect()
         })
     }
 
@@ -299,9 +295,7 @@ impl Store {
         ));
         on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(sql).fetch_all(pool).await?;
-            rows.iter()
-                .map(|row| Ok(TicketRecord::from_row(row)?))
-                .collect()
+            rows.iter().map(TicketRecord::from_row).collect()
         })
     }
 
