@@ -421,8 +421,7 @@ async fn next_due(ctx: &Context) -> Result<Option<i64>, String> {
     let store = &ctx.usecases.store;
     let db = |e: sqlx::Error| format!("database: {e}");
     Ok([
-        store.next_timer_due().await.map_err(db)?,
-        store.next_reminder_due().await.map_err(db)?,
+        store.next_due_row().await.map_err(db)?,
         store.next_outbox_due().await.map_err(db)?,
         ctx.usecases.delivery.updater().next_at,
     ]

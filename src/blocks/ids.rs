@@ -144,6 +144,11 @@ pub enum BlockAction {
     CancelReminder {
         value: String,
     },
+    /// `golive` without a date, confirmed: record `date` as the customer's go-live.
+    ConfirmGoLive {
+        customer: i64,
+        date: chrono::NaiveDate,
+    },
     /// The roles list's "Give a role…".
     OpenRoles,
     /// Another page of the App Home.
@@ -243,6 +248,15 @@ impl BlockAction {
             reminders::CANCEL => value.map(|v| BlockAction::CancelReminder {
                 value: v.to_string(),
             }),
+            reminders::GOLIVE_CONFIRM => {
+                value.and_then(|v| v.split_once(':')).and_then(|(c, d)| {
+                    Some(BlockAction::ConfirmGoLive {
+                        customer: c.parse().ok()?,
+                        // The same range as a typed date: a forged year goes no further.
+                        date: crate::domain::command::parse_date(d)?,
+                    })
+                })
+            }
             roles::OPEN => Some(BlockAction::OpenRoles),
             home::OPEN_CHECKLIST => {
                 id(value).map(|customer| BlockAction::OpenChecklist { customer })
@@ -272,6 +286,8 @@ impl BlockAction {
             BlockAction::Tick { .. } | BlockAction::ItemMenu { .. } => Act::WorkChecklist,
             BlockAction::Ticket { .. } | BlockAction::NewTicket { .. } => Act::WorkTickets,
             BlockAction::CancelReminder { .. } => Act::Remind,
+            // The same as typing `golive` with the date.
+            BlockAction::ConfirmGoLive { .. } => Act::ManageCustomers,
             BlockAction::OpenRoles => Act::Administer,
             // Paging the Home, opening a checklist or a category: looking.
             BlockAction::HomePage { .. }
@@ -345,6 +361,20 @@ mod block_action_tests {
             BlockAction::parse(&click(super::super::home::PAGE, Some("2"))),
             BlockAction::HomePage { page: 2 }
         );
+        let golive = super::super::reminders::GOLIVE_CONFIRM;
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        let value = super::super::reminders::golive_value(7, date);
+        let confirmed = BlockAction::parse(&click(golive, Some(&value)));
+        assert_eq!(confirmed, BlockAction::ConfirmGoLive { customer: 7, date });
+        assert_eq!(confirmed.act(), Act::ManageCustomers);
+        // A forged date, out of the range a typed one has, is no click.
+        for forged in ["7:+99999-01-01", "7:2026-02-30", "x:2026-12-06", "7"] {
+            assert_eq!(
+                BlockAction::parse(&click(golive, Some(forged))),
+                BlockAction::Unknown,
+                "{forged}"
+            );
+        }
     }
 
     #[test]

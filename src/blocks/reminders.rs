@@ -16,13 +16,24 @@ const BODY_CHARS: usize = 2800;
 /// Characters of a reminder's text, escaped, in the list.
 const LISTED_TEXT_CHARS: usize = 1500;
 use crate::domain::checklist::States;
+use crate::domain::command::Form;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::reminder::ReminderRecord;
+use crate::domain::schedule::Recurrence;
 use crate::domain::template::{Item, Template};
 
 /// The list's cancel button; its value is the reminder's id.
 pub const CANCEL: &str = "reminder_cancel";
+
+/// The button that confirms `golive` without a date; its value is
+/// `<customer id>:<YYYY-MM-DD>` (see [`golive_value`]).
+pub const GOLIVE_CONFIRM: &str = "golive_confirm";
+
+/// The value of the go-live confirm button.
+pub fn golive_value(customer_id: i64, date: NaiveDate) -> String {
+    format!("{customer_id}:{date}")
+}
 
 /// The most reminders listed with a cancel button (one section and button each).
 const LISTED: usize = 20;
@@ -282,6 +293,161 @@ pub fn scheduled(r: &ReminderRecord, describe: Option<String>, tz: Tz, lang: Lan
     ))
 }
 
+/// A recurrence as people read it.
+pub fn describe(r: &ReminderRecord, lang: Lang) -> Option<String> {
+    r.recurrence
+        .as_deref()
+        .and_then(Recurrence::parse_text)
+        .map(|rec| rec.describe(lang))
+}
+
+/// `/readiness remind` for a customer whose channel is not there yet.
+pub fn no_channel(lang: Lang) -> Message {
+    Message::plain(lang.pick(
+        "This customer has no channel yet, so a reminder would have nowhere to go.",
+        "この顧客にはまだチャンネルがないため、リマインダーを投稿できません。",
+    ))
+}
+
+/// `/readiness remind` at a moment already past.
+pub fn in_the_past(lang: Lang) -> Message {
+    super::help::error_with_usage(
+        super::texts::WHEN_IN_THE_PAST.get(lang),
+        Form::Remind.usage(),
+        lang,
+    )
+}
+
+/// A reminder or go-live refused because the customer is archived.
+pub fn archived(customer: &Customer, lang: Lang) -> Message {
+    Message::plain(match lang {
+        Lang::En => format!(
+            "*{}* is archived: its reminders are stopped. `/readiness unarchive {}` resumes them.",
+            super::name(&customer.name),
+            customer.slug
+        ),
+        Lang::Ja => format!(
+            "*{}* はアーカイブ済みで、リマインダーは停止中です。`/readiness unarchive {}` で再開します。",
+            super::name(&customer.name),
+            customer.slug
+        ),
+    })
+}
+
+/// The list again after its cancel button, with what happened on top.
+pub fn after_cancel(
+    cancelled: Option<&ReminderRecord>,
+    reminders: &[(ReminderRecord, &str)],
+    lang: Lang,
+) -> Message {
+    let mut message = list(reminders, &|r| describe(r, lang), lang);
+    let note = match cancelled {
+        Some(r) => format!(
+            ":wastebasket: R-{} {}",
+            r.id,
+            lang.pick("cancelled.", "を取り消しました。")
+        ),
+        None => lang
+            .pick(
+                "That reminder was already cancelled or done.",
+                "そのリマインダーはすでに取り消されたか完了しています。",
+            )
+            .to_string(),
+    };
+    message.blocks.insert(0, section(&note));
+    message
+}
+
+/// `golive` without a date: what it would record and how to confirm or change it.
+/// Nothing is recorded until the button is pressed or the date typed.
+pub fn golive_proposed(customer: &Customer, date: NaiveDate, tz: Tz, lang: Lang) -> Message {
+    let name = super::name(&customer.name);
+    let slug = &customer.slug;
+    let now_set = customer.golive_on.map(|d| match lang {
+        Lang::En => format!("*{name}* goes live on {d}. "),
+        Lang::Ja => format!("*{name}* の本番開始日は {d} です。"),
+    });
+    let question = match (lang, now_set) {
+        (Lang::En, None) => format!(
+            ":calendar: Set *{name}*'s go-live date to today, *{date}* ({tz}), and plan its milestones?"
+        ),
+        (Lang::En, Some(set)) => format!(
+            ":calendar: {set}Change it to today, *{date}* ({tz}), and plan its milestones again?"
+        ),
+        (Lang::Ja, None) => format!(
+            ":calendar: *{name}* の本番開始日を今日 *{date}*（{tz}）にして、マイルストーンを計画しますか？"
+        ),
+        (Lang::Ja, Some(set)) => format!(
+            ":calendar: {set}今日 *{date}*（{tz}）に変えて、マイルストーンを計画し直しますか？"
+        ),
+    };
+    let how = match lang {
+        Lang::En => format!(
+            "Press the button, or type `/readiness golive {slug} {date}`; for another day, type that date instead. Nothing is changed until then."
+        ),
+        Lang::Ja => format!(
+            "ボタンを押すか `/readiness golive {slug} {date}` と入力してください。別の日にするにはその日付を入力してください。それまでは何も変わりません。"
+        ),
+    };
+    let button = SlackBlockButtonElement::new(button_text(&match lang {
+        Lang::En => format!("Set go-live to {date}"),
+        Lang::Ja => format!("本番開始日を {date} にする"),
+    }))
+    .with_action_id(GOLIVE_CONFIRM.into())
+    .with_value(golive_value(customer.id, date))
+    .with_style(SlackBlockButtonStyle::Primary);
+    Message::new(
+        format!("{question} {how}"),
+        vec![
+            section(&question),
+            context(&how),
+            SlackActionsBlock::new(vec![SlackActionBlockElement::Button(button)]).into(),
+        ],
+    )
+}
+
+/// The answer once a go-live date is recorded: the milestones planned.
+pub fn golive_planned(
+    customer: &Customer,
+    date: NaiveDate,
+    planned: &[ReminderRecord],
+    lang: Lang,
+) -> Message {
+    let lines: Vec<String> = planned
+        .iter()
+        .map(|r| {
+            let next = next_due(r);
+            format!(
+                "• {} — {next}{}",
+                kind_name(&r.kind, lang),
+                describe(r, lang)
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":rocket: *{}* goes live on {date}. Planned:\n{}",
+            super::name(&customer.name),
+            if lines.is_empty() {
+                "nothing (every milestone is switched off)".to_string()
+            } else {
+                lines.join("\n")
+            }
+        ),
+        Lang::Ja => format!(
+            ":rocket: *{}* の本番開始日は {date} です。予定：\n{}",
+            super::name(&customer.name),
+            if lines.is_empty() {
+                "なし（すべてのマイルストーンがオフ）".to_string()
+            } else {
+                lines.join("\n")
+            }
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,30 +499,36 @@ mod tests {
 
     #[test]
     fn the_list_has_a_cancel_button_per_reminder_and_fits_slack() {
-        let record = |id: i64| ReminderRecord {
-            id,
-            team_id: "T1".into(),
-            customer_id: 1,
-            kind: "custom".into(),
-            unique_key: None,
-            item_key: None,
-            recipient: None,
-            text: "x".repeat(4000),
-            recurrence: None,
-            tz: "Asia/Tokyo".into(),
-            until_at: None,
-            next_due_at: Some(1_800_000_000_000),
-            occurrence: 0,
-            status: "active".into(),
-            created_by: "U1".into(),
-            created_at: 0,
-        };
+        let record = |id: i64| crate::blocks::worst_case::reminder(id, &"x".repeat(4000));
         let rows: Vec<(ReminderRecord, &str)> = (1..=60).map(|id| (record(id), "Acme")).collect();
         let message = list(&rows, &|_| Some("every Monday at 09:00".into()), Lang::En);
         check(&message);
         let json = serde_json::to_string(&message).unwrap();
         assert_eq!(json.matches(CANCEL).count(), LISTED);
         check(&list(&[], &|_| None, Lang::Ja));
+    }
+
+    #[test]
+    fn golive_without_a_date_proposes_today_with_a_button_and_the_command_in_both_languages() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        let mut acme = customer();
+        for lang in [Lang::En, Lang::Ja] {
+            let proposed = golive_proposed(&acme, today, chrono_tz::Asia::Tokyo, lang);
+            check(&proposed);
+            let json = serde_json::to_string(&proposed).unwrap();
+            assert!(json.contains(GOLIVE_CONFIRM), "{json}");
+            assert!(json.contains(&golive_value(acme.id, today)), "{json}");
+            assert!(
+                json.contains(&format!("/readiness golive {} 2026-12-06", acme.slug)),
+                "{json}"
+            );
+        }
+        let ja = golive_proposed(&acme, today, chrono_tz::Asia::Tokyo, Lang::Ja);
+        assert!(ja.text.contains("本番開始日"), "{}", ja.text);
+        // A date already set is named, so the person sees what changes.
+        acme.golive_on = NaiveDate::from_ymd_opt(2026, 11, 1);
+        let change = golive_proposed(&acme, today, chrono_tz::Asia::Tokyo, Lang::En);
+        assert!(change.text.contains("2026-11-01"), "{}", change.text);
     }
 
     #[test]

@@ -19,6 +19,48 @@ pub const MODAL_SUMMARY: &str = "ticket_summary";
 /// Longest summary kept (Slack's plain-text input allows 3,000).
 pub const MAX_SUMMARY_CHARS: usize = 2000;
 
+/// Why a submitted modal opened no ticket, said next to the field at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormProblem {
+    NoCustomer,
+    NoPriority,
+    NoSummary,
+    SummaryTooLong,
+    NoChannel,
+}
+
+impl FormProblem {
+    /// The field the problem is shown under.
+    pub fn block(self) -> &'static str {
+        match self {
+            FormProblem::NoCustomer => MODAL_CUSTOMER,
+            FormProblem::NoPriority => MODAL_PRIORITY,
+            FormProblem::NoSummary | FormProblem::SummaryTooLong | FormProblem::NoChannel => {
+                MODAL_SUMMARY
+            }
+        }
+    }
+
+    pub fn text(self, lang: Lang) -> &'static str {
+        match self {
+            FormProblem::NoCustomer => lang.pick("Pick a customer.", "顧客を選んでください。"),
+            FormProblem::NoPriority => lang.pick("Pick a priority.", "優先度を選んでください。"),
+            FormProblem::NoSummary => lang.pick(
+                "A summary is required: say in a few words what the request is about.",
+                "概要は必須です。チケットの内容を短く書いてください。",
+            ),
+            FormProblem::SummaryTooLong => lang.pick(
+                "Keep the summary within 2,000 characters.",
+                "概要は 2,000 文字以内にしてください。",
+            ),
+            FormProblem::NoChannel => lang.pick(
+                "This customer has no channel yet; try again in a moment.",
+                "この顧客のチャンネルがまだありません。少し待ってからお試しください。",
+            ),
+        }
+    }
+}
+
 /// What the modal carries through Slack and back in `private_metadata`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketModalMetadata {

@@ -197,19 +197,22 @@ fn states(template: &Template, note: &str) -> States {
         .collect()
 }
 
-fn reminder(id: i64, text: &str) -> ReminderRecord {
+/// A reminder of any kind, to render.
+pub(super) fn reminder(id: i64, text: &str) -> ReminderRecord {
     ReminderRecord {
         id,
-        team_id: "T1".into(),
-        customer_id: 1,
-        kind: ["custom", "item_due", "digest", "hypercare"][id as usize % 4].into(),
-        unique_key: None,
-        item_key: None,
-        recipient: (id % 2 == 0).then(|| "U0RECIPIENT".into()),
-        text: text.to_string(),
-        recurrence: None,
-        tz: "Asia/Tokyo".into(),
-        until_at: None,
+        plan: crate::domain::reminder::ReminderPlan {
+            team_id: "T1".into(),
+            customer_id: 1,
+            kind: ["custom", "item_due", "digest", "hypercare"][id as usize % 4].into(),
+            unique_key: None,
+            item_key: None,
+            recipient: (id % 2 == 0).then(|| "U0RECIPIENT".into()),
+            text: text.to_string(),
+            recurrence: None,
+            tz: "Asia/Tokyo".into(),
+            until_at: None,
+        },
         next_due_at: Some(1_800_000_000_000),
         occurrence: 0,
         status: "active".into(),
@@ -457,6 +460,29 @@ fn every_surface(t: &Texts) {
                 chrono_tz::Asia::Tokyo,
                 lang,
             ),
+        );
+
+        check_message(
+            "reminders after cancel",
+            &super::reminders::after_cancel(Some(&reminders[0].0), &reminders, lang),
+        );
+        check_message("archived", &super::reminders::archived(&acme, lang));
+        let mut gone_live = acme.clone();
+        gone_live.golive_on = Some(today);
+        for customer in [&acme, &gone_live] {
+            check_message(
+                "golive proposed",
+                &super::reminders::golive_proposed(customer, today, chrono_tz::Asia::Tokyo, lang),
+            );
+        }
+        let planned: Vec<ReminderRecord> = reminders.iter().map(|(r, _)| r.clone()).collect();
+        check_message(
+            "golive planned",
+            &super::reminders::golive_planned(&acme, today, &planned, lang),
+        );
+        check_message(
+            "golive planned nothing",
+            &super::reminders::golive_planned(&acme, today, &[], lang),
         );
 
         // The monthly report.

@@ -77,15 +77,12 @@ pub async fn run(
                 continue;
             }
         }
-        let next = match (
-            store.next_timer_due().await,
-            store.next_reminder_due().await,
-        ) {
-            (Ok(timer), Ok(reminder)) => [timer, reminder, Some(next_purge), purge_due]
+        let next = match store.next_due_row().await {
+            Ok(row) => [row, Some(next_purge), purge_due]
                 .into_iter()
                 .flatten()
                 .min(),
-            (Err(e), _) | (_, Err(e)) => {
+            Err(e) => {
                 warn!(error = %e, "cannot read the next due row");
                 Some(now.timestamp_millis() + 1000)
             }

@@ -27,6 +27,7 @@ use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
 use crate::usecase::checklist::ItemChangeError;
+use crate::usecase::ticket_form::TicketForm;
 use crate::usecase::tickets::ActError;
 
 #[derive(Debug)]
@@ -394,6 +395,21 @@ async fn block_action(
                 });
             }
         }
+        BlockAction::ConfirmGoLive { customer, date } => {
+            let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
+            let user = &payload.user.id;
+            let answer =
+                super::reminding::confirm_golive(ctx, team, user, customer, date, lang, now)
+                    .await?;
+            // The proposal is replaced by what was planned.
+            if let (Some(message), Some(url)) = (answer, &payload.response_url) {
+                ctx.usecases.delivery.submit_or_warn(Job::Respond {
+                    response_url: url.clone(),
+                    message,
+                    replace_original: true,
+                });
+            }
+        }
         BlockAction::OpenRoles => {
             if let Some(trigger) = payload.trigger_id.clone() {
                 let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
@@ -608,77 +624,30 @@ async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now: DateT
         .and_then(|m| serde_json::from_str(m).ok())
         .unwrap_or_default();
     let state = &submission.view.state;
-    let customer_id = meta.customer.or_else(|| {
-        field(state, ticket_modal::MODAL_CUSTOMER)
+    let form = TicketForm {
+        customer: meta.customer.or_else(|| {
+            field(state, ticket_modal::MODAL_CUSTOMER)
+                .and_then(|v| v["selected_option"]["value"].as_str())
+                .and_then(|v| v.parse().ok())
+        }),
+        priority: field(state, ticket_modal::MODAL_PRIORITY)
             .and_then(|v| v["selected_option"]["value"].as_str())
-            .and_then(|v| v.parse().ok())
-    });
-    let customer = match customer_id {
-        Some(id) => ctx.usecases.store.customer_by_id(&team, id).await,
-        None => Ok(None),
+            .and_then(Priority::parse),
+        summary: field(state, ticket_modal::MODAL_SUMMARY)
+            .and_then(|v| v["value"].as_str())
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_string(),
+        reporter: meta
+            .reporter
+            .clone()
+            .unwrap_or_else(|| submission.user.id.clone()),
+        source_ts: meta.source_ts.clone(),
     };
-    let customer = match customer {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return modal_error(
-                ticket_modal::MODAL_CUSTOMER,
-                lang.pick("Pick a customer.", "顧客を選んでください。"),
-            );
-        }
-        Err(e) => return modal_error(ticket_modal::MODAL_SUMMARY, &internal_error(&e, lang).text),
-    };
-    let Some(priority) = field(state, ticket_modal::MODAL_PRIORITY)
-        .and_then(|v| v["selected_option"]["value"].as_str())
-        .and_then(Priority::parse)
-    else {
-        return modal_error(
-            ticket_modal::MODAL_PRIORITY,
-            lang.pick("Pick a priority.", "優先度を選んでください。"),
-        );
-    };
-    let summary = field(state, ticket_modal::MODAL_SUMMARY)
-        .and_then(|v| v["value"].as_str())
-        .map(str::trim)
-        .unwrap_or_default();
-    if summary.is_empty() || summary.chars().count() > ticket_modal::MAX_SUMMARY_CHARS {
-        return modal_error(
-            ticket_modal::MODAL_SUMMARY,
-            lang.pick(
-                "Say in a few words (up to 2,000 characters) what the request is about.",
-                "チケットの概要を 2,000 文字以内で書いてください。",
-            ),
-        );
-    }
-    let Some(channel) = customer.channel_id.clone() else {
-        return modal_error(
-            ticket_modal::MODAL_SUMMARY,
-            lang.pick(
-                "This customer has no channel yet; try again in a moment.",
-                "この顧客のチャンネルがまだありません。少し待ってからお試しください。",
-            ),
-        );
-    };
-    let reporter = meta
-        .reporter
-        .clone()
-        .unwrap_or_else(|| submission.user.id.clone());
-    match ctx
-        .usecases
-        .tickets
-        .open(
-            &customer,
-            &channel,
-            priority,
-            summary,
-            &reporter,
-            now,
-            meta.source_ts.clone(),
-            Actor::new(&submission.user.id, Source::Modal),
-            now,
-        )
-        .await
-    {
-        Ok(_) => Reply::Ack,
+    let actor = Actor::new(&submission.user.id, Source::Modal);
+    match ctx.usecases.open_from_form(&team, &form, actor, now).await {
+        Ok(Ok(_)) => Reply::Ack,
+        Ok(Err(problem)) => modal_error(problem.block(), problem.text(lang)),
         Err(e) => modal_error(ticket_modal::MODAL_SUMMARY, &internal_error(&e, lang).text),
     }
 }

@@ -8,7 +8,7 @@ use crate::blocks;
 use crate::domain::command::{CustomerRef, Form};
 use crate::domain::i18n::Lang;
 use crate::domain::report::Month;
-use crate::store::outbox::{Enqueue, Post, ReportBody};
+use crate::usecase::reports::ReportError;
 
 /// Entries read for `/readiness audit` (a few more than shown, to say there are more).
 const AUDIT_READ: i64 = blocks::audit::SHOWN as i64 + 1;
@@ -52,25 +52,18 @@ pub(super) async fn report(
     now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let customer = resolve_customer(ctx, cmd, customer.as_ref(), Form::Report, lang).await?;
-    let Some(channel) = customer.channel_id.clone() else {
-        return Err(Refusal::Message(blocks::report::no_channel(lang)));
-    };
-    let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
-    let month = month.unwrap_or_else(|| Month::containing(now, tz));
-    let item = Enqueue {
-        key: format!("report:{}:{}:{now}", customer.id, month.label()),
-        team_id: customer.team_id.clone(),
-        channel_id: channel.clone(),
-        ticket_id: None,
-        post: Post::Report(ReportBody {
-            customer_id: customer.id,
-            month: month.label(),
-            requested_by: cmd.user_id.clone(),
-            uploaded: Vec::new(),
-        }),
-    };
-    ctx.usecases.store.enqueue(&item, now).await?;
-    Ok(Answer::Ephemeral(blocks::report::being_posted(
-        &customer, month, &channel, lang,
-    )))
+    match ctx
+        .usecases
+        .queue_report(&customer, month, &cmd.user_id, now)
+        .await
+    {
+        Ok(queued) => Ok(Answer::Ephemeral(blocks::report::being_posted(
+            &customer,
+            queued.month,
+            &queued.channel,
+            lang,
+        ))),
+        Err(ReportError::NoChannel) => Err(Refusal::Message(blocks::report::no_channel(lang))),
+        Err(ReportError::Database(e)) => Err(e.into()),
+    }
 }

@@ -149,6 +149,7 @@ const CUSTOMER_COLUMNS: &str =
 // After the macros above, which they use.
 mod cache;
 mod customers;
+mod due;
 mod events;
 mod items;
 mod lock;

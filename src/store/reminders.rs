@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::audit::{Actor, AuditEntry, append_audit, append_audits};
+use super::audit::{Actor, AuditEntry, append_audits};
+use super::due::claim_due;
 use super::outbox::{Enqueue, Post, enqueue, rearm_statement};
 use super::{Db, Store, ms};
 
@@ -15,20 +16,12 @@ use crate::domain::customer::Customer;
 /// Pure data, defined in the domain for the renderers.
 pub use crate::domain::reminder::ReminderRecord;
 
-/// A reminder to create.
+pub use crate::domain::reminder::ReminderPlan;
+
+/// A reminder to create: its plan and when it is first due (Unix ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReminder {
-    pub team_id: String,
-    pub customer_id: i64,
-    pub kind: String,
-    /// With a key already present, that reminder is replaced (re-planned) instead.
-    pub unique_key: Option<String>,
-    pub item_key: Option<String>,
-    pub recipient: Option<String>,
-    pub text: String,
-    pub recurrence: Option<String>,
-    pub tz: String,
-    pub until_at: Option<i64>,
+    pub plan: ReminderPlan,
     pub next_due_at: i64,
 }
 
@@ -60,16 +53,18 @@ macro_rules! reminder_from_row {
         let row = $row;
         ReminderRecord {
             id: row.try_get("id")?,
-            team_id: row.try_get("team_id")?,
-            customer_id: row.try_get("customer_id")?,
-            kind: row.try_get("kind")?,
-            unique_key: row.try_get("unique_key")?,
-            item_key: row.try_get("item_key")?,
-            recipient: row.try_get("recipient")?,
-            text: row.try_get("text")?,
-            recurrence: row.try_get("recurrence")?,
-            tz: row.try_get("tz")?,
-            until_at: row.try_get("until_at")?,
+            plan: ReminderPlan {
+                team_id: row.try_get("team_id")?,
+                customer_id: row.try_get("customer_id")?,
+                kind: row.try_get("kind")?,
+                unique_key: row.try_get("unique_key")?,
+                item_key: row.try_get("item_key")?,
+                recipient: row.try_get("recipient")?,
+                text: row.try_get("text")?,
+                recurrence: row.try_get("recurrence")?,
+                tz: row.try_get("tz")?,
+                until_at: row.try_get("until_at")?,
+            },
             next_due_at: row.try_get("next_due_at")?,
             occurrence: row.try_get("occurrence")?,
             status: row.try_get("status")?,
@@ -91,17 +86,72 @@ fn reminder_json(r: &ReminderRecord) -> serde_json::Value {
     })
 }
 
+/// The one entry for reminders that were active and are moved together: their ids,
+/// their count and when each is due now.
+fn replanned_entry(
+    first: &ReminderRecord,
+    replanned: &[ReminderRecord],
+    actor: Actor<'_>,
+    now_ms: i64,
+) -> AuditEntry {
+    let ids: Vec<String> = replanned.iter().map(|r| format!("R-{}", r.id)).collect();
+    let due: Vec<Option<i64>> = replanned.iter().map(|r| r.next_due_at).collect();
+    // One customer's reminders are re-planned together; a batch across customers
+    // (none today) is audited without one.
+    let customer = replanned
+        .iter()
+        .all(|r| r.customer_id == first.customer_id)
+        .then_some(first.customer_id);
+    actor
+        .entry(
+            &first.team_id,
+            customer,
+            "reminder.replanned",
+            &ids.join(", "),
+            now_ms,
+        )
+        .with(
+            None,
+            Some(serde_json::json!({
+                "count": replanned.len(),
+                "reminders": ids,
+                "next_due_at": due,
+            })),
+        )
+}
+
 impl Store {
-    /// Creates a reminder, or re-plans the one with the same `unique_key` (active
-    /// again, its occurrences counted on); audited as created.
+    /// Creates a reminder, or re-plans the one with the same `unique_key`; see
+    /// [`Store::schedule_reminders`].
     pub async fn schedule_reminder(
         &self,
         new: &NewReminder,
         actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<ReminderRecord, sqlx::Error> {
+        let mut records = self
+            .schedule_reminders(std::slice::from_ref(new), actor, now)
+            .await?;
+        Ok(records.remove(0))
+    }
+
+    /// Creates reminders, or re-plans those with the same `unique_key` (active again,
+    /// their occurrences counted on), in one transaction. Each new one (or one active
+    /// again after it was cancelled or done) is audited as `reminder.created`; the ones
+    /// that were active and are only moved make ONE `reminder.replanned` entry with
+    /// their count, so changing a go-live date does not read as the same reminders
+    /// created twice.
+    pub async fn schedule_reminders(
+        &self,
+        news: &[NewReminder],
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReminderRecord>, sqlx::Error> {
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
         let now_ms = ms(now);
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "INSERT INTO reminders (team_id, customer_id, kind, unique_key, item_key, recipient, text,
                  recurrence, tz, until_at, next_due_at, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -112,44 +162,69 @@ impl Store {
                  created_by = excluded.created_by, created_at = excluded.created_at
              RETURNING {}",
             REMINDER_COLUMNS.replace("reminders.", "")
-        ));
-        let record = on_pool!(&self.db, write, |pool| {
+        );
+        let records = on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let row = sqlx::query(sql)
-                .bind(&new.team_id)
-                .bind(new.customer_id)
-                .bind(&new.kind)
-                .bind(&new.unique_key)
-                .bind(&new.item_key)
-                .bind(&new.recipient)
-                .bind(&new.text)
-                .bind(&new.recurrence)
-                .bind(&new.tz)
-                .bind(new.until_at)
-                .bind(new.next_due_at)
-                .bind(actor.user)
-                .bind(now_ms)
-                .fetch_one(&mut *tx)
-                .await?;
-            let record = reminder_from_row!(&row);
-            let entry = actor
-                .entry(
-                    &record.team_id,
-                    Some(record.customer_id),
-                    "reminder.created",
-                    &format!("R-{}", record.id),
-                    now_ms,
-                )
-                .with(None, Some(reminder_json(&record)));
-            append_audit!(&mut *tx, &entry)?;
+            let mut records = Vec::with_capacity(news.len());
+            let mut entries = Vec::with_capacity(news.len());
+            let mut replanned = Vec::new();
+            for new in news {
+                let was_active = match &new.plan.unique_key {
+                    Some(key) => sqlx::query(
+                        "SELECT id FROM reminders WHERE unique_key = $1 AND status = 'active'",
+                    )
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some(),
+                    None => false,
+                };
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(&new.plan.team_id)
+                    .bind(new.plan.customer_id)
+                    .bind(&new.plan.kind)
+                    .bind(&new.plan.unique_key)
+                    .bind(&new.plan.item_key)
+                    .bind(&new.plan.recipient)
+                    .bind(&new.plan.text)
+                    .bind(&new.plan.recurrence)
+                    .bind(&new.plan.tz)
+                    .bind(new.plan.until_at)
+                    .bind(new.next_due_at)
+                    .bind(actor.user)
+                    .bind(now_ms)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let record = reminder_from_row!(&row);
+                if was_active {
+                    replanned.push(record.clone());
+                } else {
+                    entries.push(
+                        actor
+                            .entry(
+                                &record.team_id,
+                                Some(record.customer_id),
+                                "reminder.created",
+                                &format!("R-{}", record.id),
+                                now_ms,
+                            )
+                            .with(None, Some(reminder_json(&record))),
+                    );
+                }
+                records.push(record);
+            }
+            if let Some(first) = replanned.first() {
+                entries.push(replanned_entry(first, &replanned, actor, now_ms));
+            }
+            append_audits!(&mut *tx, &entries)?;
             if let Some(notify) = self.notify_sql() {
                 sqlx::query(notify).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            record
+            records
         });
         self.wake();
-        Ok(record)
+        Ok(records)
     }
 
     /// Cancels the workspace's active reminders matching `condition` (what follows
@@ -295,21 +370,9 @@ impl Store {
         Ok(())
     }
 
-    /// When the next active reminder of a customer that is not archived is due.
-    pub async fn next_reminder_due(&self) -> Result<Option<i64>, sqlx::Error> {
-        on_pool!(&self.db, read, |pool| sqlx::query(
-            "SELECT MIN(r.next_due_at) AS due FROM reminders r
-             JOIN customers c ON c.id = r.customer_id
-             WHERE r.status = 'active' AND c.archived_at IS NULL"
-        )
-        .fetch_one(pool)
-        .await?
-        .try_get("due"))
-    }
-
-    /// Fires up to `limit` reminders due at `now_ms`, in one transaction: each gets
-    /// what `fire` decides. On PostgreSQL the rows are locked and skipped by other
-    /// replicas (`SKIP LOCKED`), so each occurrence fires once. Returns how many fired.
+    /// Fires up to `limit` reminders due at `now`, in one transaction: each gets what
+    /// `fire` decides (`claim_due!`: on PostgreSQL, replicas take disjoint rows, so
+    /// each occurrence fires once). Returns how many fired.
     pub async fn fire_due_reminders(
         &self,
         now: DateTime<Utc>,
@@ -317,10 +380,7 @@ impl Store {
         fire: &(dyn Fn(&DueReminder) -> ReminderFiring + Send + Sync),
     ) -> Result<usize, sqlx::Error> {
         let now_ms = ms(now);
-        let lock = match &self.db {
-            Db::Sqlite { .. } => "",
-            Db::Postgres(_) => "FOR UPDATE OF r SKIP LOCKED",
-        };
+        let lock = self.skip_locked("r");
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {}
              FROM reminders r JOIN customers c ON c.id = r.customer_id
@@ -328,31 +388,24 @@ impl Store {
              ORDER BY r.next_due_at, r.id LIMIT $2 {lock}",
             REMINDER_COLUMNS.replace("reminders.", "r.")
         ));
-        let fired = on_pool!(&self.db, write, |pool| {
-            let mut tx = pool.begin().await?;
-            let rows = sqlx::query(sql)
-                .bind(now_ms)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            let customer_sql = format!(
-                "SELECT {} FROM customers WHERE id = $1",
-                super::CUSTOMER_COLUMNS
-            );
-            let mut due = Vec::with_capacity(rows.len());
-            for row in &rows {
+        let customer_sql = format!(
+            "SELECT {} FROM customers WHERE id = $1",
+            super::CUSTOMER_COLUMNS
+        );
+        let fired = on_pool!(&self.db, write, |pool| claim_due!(
+            self, pool, sql, now_ms, limit,
+            |tx| read: |row| {
                 let reminder = reminder_from_row!(row);
                 let customer_row = sqlx::query(sqlx::AssertSqlSafe(customer_sql.clone()))
                     .bind(reminder.customer_id)
                     .fetch_one(&mut *tx)
                     .await?;
-                due.push(DueReminder {
+                DueReminder {
                     reminder,
                     customer: customer_from_row!(&customer_row),
-                });
-            }
-            let mut entries = Vec::new();
-            for item in &due {
+                }
+            },
+            fire: |item| {
                 let firing = fire(item);
                 for post in &firing.enqueue {
                     let inserted = enqueue!(&mut *tx, post, now_ms)?.rows_affected();
@@ -364,9 +417,6 @@ impl Store {
                             .await?;
                     }
                 }
-                if let Some(entry) = firing.audit {
-                    entries.push(entry);
-                }
                 sqlx::query(
                     "UPDATE reminders SET occurrence = occurrence + 1, next_due_at = $2,
                          status = CASE WHEN $2 IS NULL THEN 'done' ELSE status END
@@ -376,16 +426,9 @@ impl Store {
                 .bind(firing.next_due_at)
                 .execute(&mut *tx)
                 .await?;
-            }
-            append_audits!(&mut *tx, &entries)?;
-            if !due.is_empty()
-                && let Some(notify) = self.notify_sql()
-            {
-                sqlx::query(notify).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            due.len()
-        });
+                firing.audit
+            },
+        ));
         if fired > 0 {
             self.wake_outbox();
         }

@@ -3,14 +3,16 @@
 //! made by `domain::ticket` and handed in as closures or values.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
-use super::audit::{Actor, AuditEntry, append_audit, append_audits};
+use super::audit::{Actor, AuditEntry, append_audit};
+use super::due::claim_due;
 use super::outbox::{Enqueue, enqueue, rearm_statement};
 use super::{Db, Store, ms};
 
-/// A ticket as stored: times in Unix milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A ticket as stored: times in Unix milliseconds. Read from a row of either dialect
+/// by its column names (`TICKET_COLUMNS`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TicketRecord {
     pub id: i64,
     pub team_id: String,
@@ -72,36 +74,6 @@ pub(super) const TICKET_COLUMNS: &str = "tickets.id, tickets.team_id, tickets.nu
     tickets.resolved_by, tickets.resolution_used_ms, tickets.escalations, tickets.channel_id,
     tickets.ts, tickets.source_ts, tickets.version";
 
-macro_rules! ticket_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        TicketRecord {
-            id: row.try_get("id")?,
-            team_id: row.try_get("team_id")?,
-            number: row.try_get("number")?,
-            customer_id: row.try_get("customer_id")?,
-            priority: row.try_get("priority")?,
-            summary: row.try_get("summary")?,
-            reporter: row.try_get("reporter")?,
-            assignee: row.try_get("assignee")?,
-            opened_at: row.try_get("opened_at")?,
-            used_ms: row.try_get("used_ms")?,
-            running_since: row.try_get("running_since")?,
-            responded_at: row.try_get("responded_at")?,
-            responded_by: row.try_get("responded_by")?,
-            response_used_ms: row.try_get("response_used_ms")?,
-            resolved_at: row.try_get("resolved_at")?,
-            resolved_by: row.try_get("resolved_by")?,
-            resolution_used_ms: row.try_get("resolution_used_ms")?,
-            escalations: row.try_get("escalations")?,
-            channel_id: row.try_get("channel_id")?,
-            ts: row.try_get("ts")?,
-            source_ts: row.try_get("source_ts")?,
-            version: row.try_get("version")?,
-        }
-    }};
-}
-
 /// The one ticket matching `$condition` (what follows WHERE), with a `$bind` for each
 /// of its placeholders in order.
 macro_rules! one_ticket {
@@ -112,7 +84,7 @@ macro_rules! one_ticket {
         ));
         on_pool!(&$store.db, read, |pool| {
             match sqlx::query(sql)$(.bind($bind))*.fetch_optional(pool).await? {
-                Some(row) => Ok(Some(ticket_from_row!(&row))),
+                Some(row) => Ok(Some(TicketRecord::from_row(&row)?)),
                 None => Ok(None),
             }
         })
@@ -185,7 +157,7 @@ impl Store {
                 .bind(&new.source_ts)
                 .fetch_one(&mut *tx)
                 .await?;
-            let ticket = ticket_from_row!(&row);
+            let ticket = TicketRecord::from_row(&row)?;
             for (target, due_at) in &new.timers {
                 sqlx::query(
                     "INSERT INTO timers (ticket_id, target, level, due_at) VALUES ($1, $2, 0, $3)",
@@ -290,7 +262,7 @@ impl Store {
                 .bind(customer_id.unwrap_or(0))
                 .fetch_all(pool)
                 .await?;
-            rows.iter().map(|row| Ok(ticket_from_row!(row))).collect()
+            rows.iter().map(TicketRecord::from_row).collect()
         })
     }
 
@@ -313,7 +285,7 @@ impl Store {
                 .bind(to_ms)
                 .fetch_all(pool)
                 .await?;
-            rows.iter().map(|row| Ok(ticket_from_row!(row))).collect()
+            rows.iter().map(TicketRecord::from_row).collect()
         })
     }
 
@@ -324,7 +296,7 @@ impl Store {
         ));
         on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(sql).fetch_all(pool).await?;
-            rows.iter().map(|row| Ok(ticket_from_row!(row))).collect()
+            rows.iter().map(TicketRecord::from_row).collect()
         })
     }
 
@@ -460,21 +432,9 @@ impl Store {
         self.recache_ticket(ticket_id).await
     }
 
-    /// When the earliest timer is due (Unix ms), if any: an index lookup, not a scan.
-    pub async fn next_timer_due(&self) -> Result<Option<i64>, sqlx::Error> {
-        on_pool!(&self.db, read, |pool| sqlx::query(
-            "SELECT MIN(due_at) AS due FROM timers WHERE due_at IS NOT NULL"
-        )
-        .fetch_one(pool)
-        .await?
-        .try_get("due"))
-    }
-
-    /// Claims up to `limit` rows due at `now_ms` and fires each with `fire`, in one
-    /// transaction. On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so
-    /// replicas take disjoint rows; the lock is the lease, and it ends with the
-    /// transaction, so a replica killed mid-firing leaves its rows to the others at
-    /// once. Returns how many rows fired.
+    /// Claims up to `limit` timers due at `now` and fires each with `fire`, in one
+    /// transaction (`claim_due!`: on PostgreSQL, replicas take disjoint rows). Returns
+    /// how many fired.
     pub async fn fire_due_timers(
         &self,
         now: DateTime<Utc>,
@@ -482,12 +442,9 @@ impl Store {
         fire: &(dyn Fn(&DueTimer) -> Firing + Send + Sync),
     ) -> Result<usize, sqlx::Error> {
         let now_ms = ms(now);
-        let lock = match &self.db {
-            Db::Sqlite { .. } => "",
-            // The ticket row too: a button press saving the ticket either waits for this
-            // firing to commit (and then sees its level) or makes it skip the row.
-            Db::Postgres(_) => "FOR UPDATE OF timers, tickets SKIP LOCKED",
-        };
+        // The ticket row too: a button press saving the ticket either waits for this
+        // firing to commit (and then sees its level) or makes it skip the row.
+        let lock = self.skip_locked("timers, tickets");
         let select = sqlx::AssertSqlSafe(format!(
             "SELECT timers.id AS timer_id, timers.target, timers.level, timers.due_at,
                  customers.tier AS customer_tier, {TICKET_COLUMNS}
@@ -497,32 +454,20 @@ impl Store {
              ORDER BY timers.due_at, timers.id
              LIMIT $2 {lock}"
         ));
-        let fired = on_pool!(&self.db, write, |pool| {
-            let mut tx = pool.begin().await?;
-            let rows = sqlx::query(select)
-                .bind(now_ms)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut due = Vec::with_capacity(rows.len());
-            for row in &rows {
-                due.push(DueTimer {
-                    timer_id: row.try_get("timer_id")?,
-                    target: row.try_get("target")?,
-                    level: row.try_get("level")?,
-                    due_at: row.try_get("due_at")?,
-                    customer_tier: row.try_get("customer_tier")?,
-                    ticket: ticket_from_row!(row),
-                });
-            }
-            let mut entries = Vec::new();
-            for timer in &due {
+        let fired = on_pool!(&self.db, write, |pool| claim_due!(
+            self, pool, select, now_ms, limit,
+            |tx| read: |row| DueTimer {
+                timer_id: row.try_get("timer_id")?,
+                target: row.try_get("target")?,
+                level: row.try_get("level")?,
+                due_at: row.try_get("due_at")?,
+                customer_tier: row.try_get("customer_tier")?,
+                ticket: TicketRecord::from_row(row)?,
+            },
+            fire: |timer| {
                 let firing = fire(timer);
                 for item in &firing.enqueue {
                     enqueue!(&mut *tx, item, now_ms)?;
-                }
-                if let Some(entry) = &firing.audit {
-                    entries.push(entry.clone());
                 }
                 match firing.next {
                     None => {
@@ -547,16 +492,9 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-            }
-            append_audits!(&mut *tx, &entries)?;
-            if !due.is_empty()
-                && let Some(notify) = self.notify_sql()
-            {
-                sqlx::query(notify).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            due.len()
-        });
+                firing.audit
+            },
+        ));
         if fired > 0 {
             self.wake_outbox();
         }

@@ -18,7 +18,9 @@ use crate::domain::schedule::{self, Recurrence, When};
 use crate::store::ItemUpdate;
 use crate::store::audit::Actor;
 use crate::store::outbox::{DigestBody, Enqueue, ItemDueBody, Post, ReminderBody};
-use crate::store::reminders::{DueReminder, NewReminder, ReminderFiring, ReminderRecord};
+use crate::store::reminders::{
+    DueReminder, NewReminder, ReminderFiring, ReminderPlan, ReminderRecord,
+};
 use crate::usecase::tickets::Tickets;
 
 /// Reminders fired per transaction.
@@ -26,14 +28,50 @@ pub const FIRE_BATCH: i64 = 200;
 /// A custom reminder's text is cut to this many characters.
 pub const MAX_TEXT: usize = 2000;
 
+/// Why a go-live date is not recorded.
 #[derive(Debug, thiserror::Error)]
-pub enum RemindError {
-    #[error("that time is not in the future")]
-    InThePast,
+pub enum GoLiveError {
     #[error("the customer is archived")]
     Archived,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// What `golive` without a date would record, for the person to confirm.
+#[derive(Debug, Clone)]
+pub struct GoLiveProposal {
+    /// Today in the customer's zone.
+    pub date: NaiveDate,
+    pub tz: Tz,
+}
+
+/// A go-live recorded: the customer as it is now and the milestones planned.
+#[derive(Debug, Clone)]
+pub struct WentLive {
+    pub customer: Customer,
+    pub date: NaiveDate,
+    pub planned: Vec<ReminderRecord>,
+}
+
+/// Why `/readiness remind` set nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RemindError {
+    #[error("that time is not in the future")]
+    InThePast,
+    #[error("the customer has no channel yet")]
+    NoChannel,
+    #[error("the customer is archived")]
+    Archived,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A reminder cancelled from the list, and the list as it is now.
+#[derive(Debug, Clone)]
+pub struct CancelledFromList {
+    /// `None`: it was already cancelled or done (or not this workspace's).
+    pub cancelled: Option<ReminderRecord>,
+    pub list: Vec<(ReminderRecord, String)>,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -80,22 +118,27 @@ impl Reminders {
         actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<ReminderRecord, RemindError> {
+        if customer.channel_id.is_none() {
+            return Err(RemindError::NoChannel);
+        }
         if customer.is_archived() {
             return Err(RemindError::Archived);
         }
         let tz = self.tz_of(customer);
         let first = when.first(tz, now).ok_or(RemindError::InThePast)?;
         let new = NewReminder {
-            team_id: customer.team_id.clone(),
-            customer_id: customer.id,
-            kind: "custom".into(),
-            unique_key: None,
-            item_key: None,
-            recipient: None,
-            text: blocks::clip(text, MAX_TEXT),
-            recurrence: when.recurrence().map(Recurrence::to_text),
-            tz: tz.name().to_string(),
-            until_at: None,
+            plan: ReminderPlan {
+                team_id: customer.team_id.clone(),
+                customer_id: customer.id,
+                kind: "custom".into(),
+                unique_key: None,
+                item_key: None,
+                recipient: None,
+                text: blocks::clip(text, MAX_TEXT),
+                recurrence: when.recurrence().map(Recurrence::to_text),
+                tz: tz.name().to_string(),
+                until_at: None,
+            },
             next_due_at: ms(first),
         };
         Ok(self
@@ -103,6 +146,107 @@ impl Reminders {
             .store
             .schedule_reminder(&new, actor, now)
             .await?)
+    }
+
+    /// The customer's time zone (its tier's), in which its reminders are planned.
+    pub fn zone_of(&self, customer: &Customer) -> Tz {
+        self.tz_of(customer)
+    }
+
+    /// The reminders of one customer, or of the whole workspace, with their
+    /// customers' names, soonest first; the daily digests are left out (one per
+    /// customer, always there).
+    pub async fn listed(
+        &self,
+        team_id: &str,
+        customer: Option<&Customer>,
+    ) -> Result<Vec<(ReminderRecord, String)>, sqlx::Error> {
+        let store = &self.support.store;
+        let names: std::collections::HashMap<i64, String> = store
+            .customers(team_id)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let records = store
+            .active_reminders(team_id, customer.map(|c| c.id))
+            .await?;
+        Ok(records
+            .into_iter()
+            .filter(|r| r.kind != "digest")
+            .map(|r| {
+                let name = names
+                    .get(&r.customer_id)
+                    .cloned()
+                    .unwrap_or_else(|| "?".into());
+                (r, name)
+            })
+            .collect())
+    }
+
+    /// The list's cancel button: cancels reminder `value` (the button's value, an id)
+    /// and returns the workspace's list as it is after.
+    pub async fn cancel_from_list(
+        &self,
+        team_id: &str,
+        value: &str,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<CancelledFromList, sqlx::Error> {
+        let cancelled = match value.parse::<i64>() {
+            Ok(id) => {
+                self.support
+                    .store
+                    .cancel_reminder(team_id, id, actor, now)
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let list = self.listed(team_id, None).await?;
+        Ok(CancelledFromList { cancelled, list })
+    }
+
+    /// `golive` without a date: what it would record (today in the customer's zone),
+    /// changing nothing until the person confirms.
+    pub fn propose_go_live(
+        &self,
+        customer: &Customer,
+        now: DateTime<Utc>,
+    ) -> Result<GoLiveProposal, GoLiveError> {
+        if customer.is_archived() {
+            return Err(GoLiveError::Archived);
+        }
+        let tz = self.tz_of(customer);
+        Ok(GoLiveProposal {
+            date: now.with_timezone(&tz).date_naive(),
+            tz,
+        })
+    }
+
+    /// `golive` with a date (typed, or confirmed with the proposal's button): records
+    /// it and plans the milestones it starts; a changed date re-plans them.
+    pub async fn go_live(
+        &self,
+        customer: &Customer,
+        date: NaiveDate,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<WentLive, GoLiveError> {
+        if customer.is_archived() {
+            return Err(GoLiveError::Archived);
+        }
+        let mut after = customer.clone();
+        after.golive_on = Some(date);
+        self.support
+            .store
+            .update_customer(customer, &after, "customer.golive", actor, now)
+            .await?;
+        let planned = self.plan_milestones(&after, date, actor, now).await?;
+        Ok(WentLive {
+            customer: after,
+            date,
+            planned,
+        })
     }
 
     /// Plans (or cancels) the DM an item's assignee gets on the morning it is due, after
@@ -142,16 +286,18 @@ impl Reminders {
         let morning =
             schedule::due_morning(due, self.support.policy.reminders.item_due_at, tz, cal).max(now);
         let new = NewReminder {
-            team_id: customer.team_id.clone(),
-            customer_id: customer.id,
-            kind: "item_due".into(),
-            unique_key: Some(unique),
-            item_key: Some(key.to_string()),
-            recipient: Some(assignee.to_string()),
-            text: due.to_string(),
-            recurrence: None,
-            tz: tz.name().to_string(),
-            until_at: None,
+            plan: ReminderPlan {
+                team_id: customer.team_id.clone(),
+                customer_id: customer.id,
+                kind: "item_due".into(),
+                unique_key: Some(unique),
+                item_key: Some(key.to_string()),
+                recipient: Some(assignee.to_string()),
+                text: due.to_string(),
+                recurrence: None,
+                tz: tz.name().to_string(),
+                until_at: None,
+            },
             next_due_at: ms(morning),
         };
         store.schedule_reminder(&new, actor, now).await?;
@@ -198,16 +344,18 @@ impl Reminders {
             return Ok(());
         };
         let new = NewReminder {
-            team_id: customer.team_id.clone(),
-            customer_id: customer.id,
-            kind: "digest".into(),
-            unique_key: Some(format!("{DIGEST_PREFIX}{}", customer.id)),
-            item_key: None,
-            recipient: None,
-            text: String::new(),
-            recurrence: Some(daily.to_text()),
-            tz: tz.name().to_string(),
-            until_at: None,
+            plan: ReminderPlan {
+                team_id: customer.team_id.clone(),
+                customer_id: customer.id,
+                kind: "digest".into(),
+                unique_key: Some(format!("{DIGEST_PREFIX}{}", customer.id)),
+                item_key: None,
+                recipient: None,
+                text: String::new(),
+                recurrence: Some(daily.to_text()),
+                tz: tz.name().to_string(),
+                until_at: None,
+            },
             next_due_at: ms(next),
         };
         self.support
@@ -231,7 +379,7 @@ impl Reminders {
         let tz = self.tz_of(customer);
         let wanted =
             |kind: &str| policy.milestones.iter().any(|m| m == kind) && customer.reminder_on(kind);
-        let mut planned = Vec::new();
+        let mut news = Vec::new();
         for milestone in schedule::milestones(golive, policy, wanted) {
             let first = schedule::local_to_utc(tz, milestone.first);
             let until = milestone.until.map(|u| schedule::local_to_utc(tz, u));
@@ -247,25 +395,28 @@ impl Reminders {
                 continue;
             };
             let new = NewReminder {
-                team_id: customer.team_id.clone(),
-                customer_id: customer.id,
-                kind: milestone.kind.to_string(),
-                unique_key: Some(milestone_key(customer.id, milestone.kind)),
-                item_key: None,
-                recipient: None,
-                text: blocks::reminders::kind_name(milestone.kind, self.support.lang).into(),
-                recurrence: milestone.recurrence.as_ref().map(Recurrence::to_text),
-                tz: tz.name().to_string(),
-                until_at: until.map(ms),
+                plan: ReminderPlan {
+                    team_id: customer.team_id.clone(),
+                    customer_id: customer.id,
+                    kind: milestone.kind.to_string(),
+                    unique_key: Some(milestone_key(customer.id, milestone.kind)),
+                    item_key: None,
+                    recipient: None,
+                    text: blocks::reminders::kind_name(milestone.kind, self.support.lang).into(),
+                    recurrence: milestone.recurrence.as_ref().map(Recurrence::to_text),
+                    tz: tz.name().to_string(),
+                    until_at: until.map(ms),
+                },
                 next_due_at: ms(next),
             };
-            planned.push(
-                self.support
-                    .store
-                    .schedule_reminder(&new, actor, now)
-                    .await?,
-            );
+            news.push(new);
         }
+        // In one go: a re-plan (a changed go-live date) is one audit entry.
+        let planned = self
+            .support
+            .store
+            .schedule_reminders(&news, actor, now)
+            .await?;
         Ok(planned)
     }
 

@@ -11,7 +11,58 @@ use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::report::{self, Month, SlaReport};
 use crate::domain::template::Template;
+use crate::store::outbox::{Enqueue, Post, ReportBody};
+use crate::usecase::UseCases;
 use crate::usecase::tickets::{Tickets, ticket_of};
+
+/// Why a report was not queued.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("the customer has no channel yet")]
+    NoChannel,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A report queued for posting: the month (the current one in the customer's zone
+/// if none was asked) and the channel it goes to.
+#[derive(Debug, Clone)]
+pub struct ReportQueued {
+    pub month: Month,
+    pub channel: String,
+}
+
+impl UseCases {
+    /// `/readiness report`: queues the month's report for the customer's channel
+    /// through the outbox; its figures are gathered when it is sent.
+    pub async fn queue_report(
+        &self,
+        customer: &Customer,
+        month: Option<Month>,
+        requested_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ReportQueued, ReportError> {
+        let Some(channel) = customer.channel_id.clone() else {
+            return Err(ReportError::NoChannel);
+        };
+        let tz = self.tickets.policy.tier(customer.tier).timezone;
+        let month = month.unwrap_or_else(|| Month::containing(now, tz));
+        let item = Enqueue {
+            key: format!("report:{}:{}:{now}", customer.id, month.label()),
+            team_id: customer.team_id.clone(),
+            channel_id: channel.clone(),
+            ticket_id: None,
+            post: Post::Report(ReportBody {
+                customer_id: customer.id,
+                month: month.label(),
+                requested_by: requested_by.to_string(),
+                uploaded: Vec::new(),
+            }),
+        };
+        self.store.enqueue(&item, now).await?;
+        Ok(ReportQueued { month, channel })
+    }
+}
 
 /// A month's figures for one customer.
 #[derive(Debug, Clone)]

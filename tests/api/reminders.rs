@@ -54,6 +54,132 @@ fn cancel_payload(app: &TestApp, user: &str, id: &str) -> Value {
     })
 }
 
+/// `/readiness golive` without a date (which only proposes today), then its confirm
+/// button pressed: the date proposed, and the text that replaced the proposal.
+async fn press_golive_confirm(app: &TestApp, channel: &str) -> (String, String) {
+    let (status, body) = app.command(CSM, channel, "golive").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let value = body["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["action_id"] == readiness::blocks::reminders::GOLIVE_CONFIRM)
+        .unwrap_or_else(|| panic!("no confirm button in {body}"))["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let date = value.split_once(':').unwrap().1.to_string();
+    let before = app.double.responses().len();
+    let press = json!({
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": CSM, "team_id": TEAM},
+        "api_app_id": "A0001",
+        "container": {"type": "message", "message_ts": "1.1", "is_ephemeral": true},
+        "trigger_id": "1.2.3",
+        "response_url": app.response_url(),
+        "actions": [{"action_id": readiness::blocks::reminders::GOLIVE_CONFIRM, "block_id": "g", "type": "button", "value": value, "action_ts": "1"}]
+    });
+    assert_eq!(app.interact(&press).await.status(), StatusCode::OK);
+    app.double
+        .wait_for("the proposal to be replaced", |d| {
+            d.responses().len() > before
+        })
+        .await;
+    let (_, replaced) = app.double.responses().last().cloned().unwrap();
+    assert_eq!(replaced["replace_original"], true, "{replaced}");
+    (date, replaced["text"].as_str().unwrap().to_string())
+}
+
+/// The audit actions of the workspace, oldest first.
+async fn audit_actions(app: &TestApp) -> Vec<readiness::domain::audit::AuditRecord> {
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    let mut entries = store.recent_audit(TEAM, None, 0, 100_000).await.unwrap();
+    store.close().await;
+    entries.sort_by_key(|e| e.id);
+    entries
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn golive_without_a_date_asks_first_and_a_changed_date_is_one_replanned_entry() {
+    let (_dir, config) = policy_file("");
+    let (app, _db, channel) = app_on_virtual_clock_with_customer(
+        &config,
+        SlackDouble::start().await,
+        "Acme tier=enterprise",
+    )
+    .await;
+    // Without a date: what it would set and how to confirm or change it; nothing yet.
+    let before = audit_actions(&app).await.len();
+    let shown = app.command_shown(CSM, &channel, "golive").await;
+    let today = at_ms(app.clock_ms()).with_timezone(&TOKYO).date_naive();
+    assert!(
+        shown.contains(&format!("/readiness golive acme {today}")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(readiness::blocks::reminders::GOLIVE_CONFIRM),
+        "{shown}"
+    );
+    assert_eq!(
+        audit_actions(&app).await.len(),
+        before,
+        "nothing recorded yet"
+    );
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    assert_eq!(store.customers(TEAM).await.unwrap()[0].golive_on, None);
+    store.close().await;
+    // In Japanese too.
+    app.double.set_locale("UJA", "ja-JP");
+    let ja = app.command_shown("UJA", &channel, "golive").await;
+    assert!(ja.contains("本番開始日"), "{ja}");
+    assert!(
+        ja.contains(&format!("/readiness golive acme {today}")),
+        "{ja}"
+    );
+    assert_eq!(
+        audit_actions(&app).await.len(),
+        before,
+        "nothing recorded yet"
+    );
+
+    // The button records it.
+    let (date, answer) = press_golive_confirm(&app, &channel).await;
+    assert_eq!(date, today.to_string());
+    assert!(
+        answer.contains(&format!("goes live on {today}")),
+        "{answer}"
+    );
+    let count = |entries: &[readiness::domain::audit::AuditRecord], action: &str| {
+        entries.iter().filter(|e| e.action == action).count()
+    };
+    let entries = audit_actions(&app).await;
+    let created = count(&entries, "reminder.created");
+    assert!(created >= 3, "the milestones: {entries:#?}");
+    assert_eq!(count(&entries, "customer.golive"), 1);
+    let golive = entries
+        .iter()
+        .find(|e| e.action == "customer.golive")
+        .unwrap();
+    assert_eq!(golive.source, "button");
+
+    // A changed date re-plans the same reminders: one entry, with their count.
+    let answer = app
+        .command_text(CSM, &channel, "golive acme 2027-01-15")
+        .await;
+    assert!(answer.contains("goes live on 2027-01-15"), "{answer}");
+    let entries = audit_actions(&app).await;
+    assert_eq!(count(&entries, "reminder.created"), created, "{entries:#?}");
+    let replanned: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "reminder.replanned")
+        .collect();
+    assert_eq!(replanned.len(), 1, "{entries:#?}");
+    let milestones = created - 1; // the daily digest was created with the customer
+    assert_eq!(replanned[0].after.as_ref().unwrap()["count"], milestones);
+}
+
 /// Waits for ticket `label`'s message and presses its Responded button (as ENGINEER).
 async fn press_responded(app: &TestApp, channel: &str, label: &str) {
     app.double
@@ -275,7 +401,7 @@ async fn golive_plans_the_milestones_and_archive_stops_reminders_until_unarchive
     let hypercare_days = readiness::domain::policy::Reminders::default()
         .hypercare
         .num_days();
-    let answer = app.command_text(CSM, &channel, "golive").await;
+    let (_, answer) = press_golive_confirm(&app, &channel).await;
     assert!(answer.contains("hypercare check-in"), "{answer}");
     assert!(answer.contains("QBR"), "{answer}");
     let answer = app.command_text(CSM, &channel, "customer qbr=off").await;

@@ -537,6 +537,32 @@ async fn the_modal_and_the_message_shortcut_open_tickets() {
             }}
         }
     });
+    // An empty summary is refused as missing, not as too long; in Japanese too.
+    let summary_error = |user: &str, summary: &str| {
+        let mut refused = submit.clone();
+        refused["user"]["id"] = json!(user);
+        refused["view"]["state"]["values"][readiness::blocks::ticket_modal::MODAL_SUMMARY]
+            [readiness::blocks::ticket_modal::MODAL_SUMMARY]["value"] = json!(summary);
+        let app = &app;
+        async move {
+            let r = app.interact(&refused).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["response_action"], "errors", "{body}");
+            body["errors"][readiness::blocks::ticket_modal::MODAL_SUMMARY]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let empty = summary_error(CSM, "   ").await;
+    assert!(empty.contains("required"), "{empty}");
+    assert!(!empty.contains("2,000"), "{empty}");
+    let long = summary_error(CSM, &"x".repeat(2001)).await;
+    assert!(long.contains("2,000"), "{long}");
+    app.double.set_locale("UJA", "ja-JP");
+    let empty = summary_error("UJA", "").await;
+    assert!(empty.contains("必須"), "{empty}");
     let r = app.interact(&submit).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().is_empty(), "the modal closes");
