@@ -14,7 +14,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use slack_morphism::prelude::*;
 
-use super::ticket::{business_time, date_token, due_text, target_name};
+use super::ticket::{business_time, due_text, target_name};
 use super::{
     button_text, clip_mrkdwn, context, escape_clipped, header, limits, mrkdwn, section_text,
 };
