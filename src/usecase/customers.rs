@@ -137,28 +137,26 @@ impl UseCases {
         team: &str,
         named: &CustomerRef,
     ) -> Result<Option<Customer>, sqlx::Error> {
-        Ok(match self.lookup(team, named).await? {
-            Lookup::One(c) => Some(c),
-            Lookup::Many(_) | Lookup::None => None,
+        let mut found = self.lookup(team, named).await?;
+        Ok(match found.len() {
+            1 => found.pop(),
+            _ => None,
         })
     }
 
-    async fn lookup(&self, team: &str, named: &CustomerRef) -> Result<Lookup, sqlx::Error> {
+    /// Every customer `named` finds: the one with that slug, else those with that
+    /// name (several only in a database from before names were kept unique).
+    async fn lookup(&self, team: &str, named: &CustomerRef) -> Result<Vec<Customer>, sqlx::Error> {
         let name = match named {
             CustomerRef::Slug(slug) => {
                 if let Some(c) = self.store.customer_by_slug(team, slug).await? {
-                    return Ok(Lookup::One(c));
+                    return Ok(vec![c]);
                 }
                 slug
             }
             CustomerRef::Name(name) => name,
         };
-        let mut named = self.store.customers_named(team, name).await?;
-        Ok(match named.len() {
-            0 => Lookup::None,
-            1 => Lookup::One(named.remove(0)),
-            _ => Lookup::Many(named),
-        })
+        self.store.customers_named(team, name).await
     }
 
     /// Why `named` finds no one customer: unknown (with the workspace's customers to
@@ -168,7 +166,7 @@ impl UseCases {
             CustomerRef::Slug(s) | CustomerRef::Name(s) => s.clone(),
         };
         match self.lookup(team, named).await {
-            Ok(Lookup::Many(mut candidates)) => {
+            Ok(mut candidates) if candidates.len() > 1 => {
                 candidates.truncate(LISTED);
                 NotFound::Ambiguous {
                     named: text,
@@ -393,14 +391,6 @@ impl UseCases {
             .any(|m| m == kind)
             && customer.reminder_on(kind)
     }
-}
-
-/// What a name or slug finds.
-enum Lookup {
-    None,
-    One(Customer),
-    /// A name several customers share, oldest first.
-    Many(Vec<Customer>),
 }
 
 fn only_archive(change: &CustomerChange) -> bool {
