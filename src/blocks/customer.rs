@@ -2,22 +2,37 @@
 //! found or taken, a customer's settings, a change saved.
 
 use super::help::error_with_usage;
-use super::{Message, name, section};
+use super::{Message, escape_clipped, name, section};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 
-/// The slugs suggested after "I don't know …", as the answer lists them.
-fn slugs(known: &[String]) -> String {
-    known
+/// Characters of a customer's name, escaped, in a list of customers: ten of them and
+/// their slugs stay well inside a section.
+const LISTED_NAME_CHARS: usize = 60;
+
+/// Customers as an answer lists them: each by name and slug (two may share a name),
+/// with its channel when it has one.
+fn listed(customers: &[Customer]) -> String {
+    customers
         .iter()
-        .map(|s| format!("`{s}`"))
+        .map(|c| {
+            format!(
+                "{} (`{}`{})",
+                escape_clipped(&c.name, LISTED_NAME_CHARS),
+                c.slug,
+                c.channel_id
+                    .as_ref()
+                    .map(|id| format!(" <#{id}>"))
+                    .unwrap_or_default()
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// No customer by the name typed.
-pub fn unknown(named: &str, known: &[String], usage: &str, lang: Lang) -> Message {
-    let known = slugs(known);
+pub fn unknown(named: &str, known: &[Customer], usage: &str, lang: Lang) -> Message {
+    let known = listed(known);
     let problem = match (lang, known.is_empty()) {
         (Lang::En, true) => format!(
             "I don't know a customer `{}`; there are none yet.",
@@ -33,9 +48,29 @@ pub fn unknown(named: &str, known: &[String], usage: &str, lang: Lang) -> Messag
     error_with_usage(&problem, usage, lang)
 }
 
+/// A name that several customers share (a database from before names were kept
+/// unique): none is picked; the person names one by its slug.
+pub fn ambiguous(named: &str, candidates: &[Customer], usage: &str, lang: Lang) -> Message {
+    let problem = match lang {
+        Lang::En => format!(
+            "`{}` is the name of {} customers: {}. Name one by its slug.",
+            name(named),
+            candidates.len(),
+            listed(candidates)
+        ),
+        Lang::Ja => format!(
+            "`{}` という名前の顧客が {} 件あります：{}。スラッグで指定してください。",
+            name(named),
+            candidates.len(),
+            listed(candidates)
+        ),
+    };
+    error_with_usage(&problem, usage, lang)
+}
+
 /// No customer named, in a channel that is no customer's.
-pub fn name_one(known: &[String], usage: &str, lang: Lang) -> Message {
-    let known = slugs(known);
+pub fn name_one(known: &[Customer], usage: &str, lang: Lang) -> Message {
+    let known = listed(known);
     let mut problem = lang
         .pick(
             "This is not a customer's channel: name the customer.",
@@ -46,6 +81,45 @@ pub fn name_one(known: &[String], usage: &str, lang: Lang) -> Message {
         problem.push_str(&format!(" {} {known}", lang.pick("Known:", "登録済み：")));
     }
     error_with_usage(&problem, usage, lang)
+}
+
+/// A new customer's name is another's (as people read it: width, case and spaces
+/// aside), whatever its script.
+pub fn name_taken(existing: &Customer, lang: Lang) -> Message {
+    error_with_usage(
+        &match lang {
+            Lang::En => format!(
+                "A customer named *{}* already exists as `{}`{}. Choose another name.",
+                name(&existing.name),
+                existing.slug,
+                channel_suffix(existing)
+            ),
+            Lang::Ja => format!(
+                "*{}* という名前の顧客はすでに `{}` として登録されています{}。別の名前を指定してください。",
+                name(&existing.name),
+                existing.slug,
+                channel_suffix(existing)
+            ),
+        },
+        &format!("/readiness show {}", existing.slug),
+        lang,
+    )
+}
+
+/// A changed name that is another customer's.
+pub fn name_of_another(other: &Customer, lang: Lang) -> Message {
+    Message::plain(match lang {
+        Lang::En => format!(
+            "That name is already another customer's: *{}* (`{}`).",
+            name(&other.name),
+            other.slug
+        ),
+        Lang::Ja => format!(
+            "その名前はすでに別の顧客のものです：*{}*（`{}`）。",
+            name(&other.name),
+            other.slug
+        ),
+    })
 }
 
 fn channel_suffix(c: &Customer) -> String {
@@ -93,8 +167,15 @@ pub fn channel_taken(existing: &Customer, lang: Lang) -> Message {
     })
 }
 
-/// A customer created; its channel, named or to be created, follows.
-pub fn created(customer: &Customer, linked: Option<&str>, lang: Lang) -> Message {
+/// A customer created; its channel, named or to be created, follows. A slug made
+/// from the name (`slug_generated`) is said with what it is for and how to choose one,
+/// since commands name the customer by it (a numbered `c1` tells nothing).
+pub fn created(
+    customer: &Customer,
+    linked: Option<&str>,
+    slug_generated: bool,
+    lang: Lang,
+) -> Message {
     let what = match linked {
         Some(c) => match lang {
             Lang::En => format!("linking <#{c}>"),
@@ -105,7 +186,7 @@ pub fn created(customer: &Customer, linked: Option<&str>, lang: Lang) -> Message
             Lang::Ja => "専用のプライベートチャンネルを作成しています".to_string(),
         },
     };
-    Message::plain(match lang {
+    let mut text = match lang {
         Lang::En => format!(
             ":sparkles: Created *{}* (`{}`, {}), {what}…",
             name(&customer.name),
@@ -118,7 +199,21 @@ pub fn created(customer: &Customer, linked: Option<&str>, lang: Lang) -> Message
             customer.slug,
             customer.tier.title()
         ),
-    })
+    };
+    if slug_generated {
+        text.push('\n');
+        text.push_str(&match lang {
+            Lang::En => format!(
+                "Commands name it by its slug `{}`; to choose a slug, add `slug=` when you create a customer.",
+                customer.slug
+            ),
+            Lang::Ja => format!(
+                "コマンドではスラッグ `{}` で指定します。スラッグを選ぶには、作成時に `slug=` を付けてください。",
+                customer.slug
+            ),
+        });
+    }
+    Message::plain(text)
 }
 
 /// A customer's settings; `milestones`: each milestone reminder and whether it is on.
@@ -186,4 +281,71 @@ pub fn saved(mut described: Message, replanned: usize, lang: Lang) -> Message {
     }
     described.blocks.insert(0, section(&note));
     described
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(slug: &str, name: &str, channel: Option<&str>) -> Customer {
+        Customer {
+            slug: slug.into(),
+            name: name.into(),
+            channel_id: channel.map(Into::into),
+            ..crate::blocks::checklist::tests::customer()
+        }
+    }
+
+    #[test]
+    fn customers_are_listed_by_name_and_slug_and_an_ambiguous_name_picks_none() {
+        let twins = [
+            named("c1", "株式会社ミヤビ", Some("C0001")),
+            named("c3", "株式会社ミヤビ", None),
+        ];
+        let en = ambiguous(
+            "株式会社ミヤビ",
+            &twins,
+            "/readiness show [customer]",
+            Lang::En,
+        )
+        .text;
+        assert!(
+            en.starts_with(
+                "`株式会社ミヤビ` is the name of 2 customers: 株式会社ミヤビ (`c1` <#C0001>), 株式会社ミヤビ (`c3`). Name one by its slug."
+            ),
+            "{en}"
+        );
+        let ja = ambiguous(
+            "株式会社ミヤビ",
+            &twins,
+            "/readiness show [customer]",
+            Lang::Ja,
+        )
+        .text;
+        assert!(
+            ja.contains("2 件あります：株式会社ミヤビ (`c1` <#C0001>)"),
+            "{ja}"
+        );
+
+        let known = [named("acme", "Acme <Corp> & Co", None)];
+        let text = unknown("x", &known, "/readiness show [customer]", Lang::En).text;
+        assert!(
+            text.contains("Known: Acme &lt;Corp&gt; &amp; Co (`acme`)"),
+            "escaped: {text}"
+        );
+    }
+
+    #[test]
+    fn a_generated_slug_is_explained_and_a_chosen_one_is_not() {
+        let c = named("c1", "株式会社ミヤビ", None);
+        for lang in [Lang::En, Lang::Ja] {
+            let generated = created(&c, None, true, lang).text;
+            assert!(
+                generated.contains("`slug=`") && generated.contains("`c1`"),
+                "{generated}"
+            );
+            let chosen = created(&c, None, false, lang).text;
+            assert!(!chosen.contains("slug="), "{chosen}");
+        }
+    }
 }

@@ -14,7 +14,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use slack_morphism::prelude::*;
 
-use super::ticket::{date_token, target_name};
+use super::ticket::{business_time, due_text, target_name};
 use super::{
     button_text, clip_mrkdwn, context, escape_clipped, header, limits, mrkdwn, section_text,
 };
@@ -23,7 +23,7 @@ use crate::domain::checklist::{Progress, bar};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
-use crate::domain::sla::{SlaState, Target, short};
+use crate::domain::sla::{SlaState, Target};
 use crate::domain::ticket::Ticket;
 
 /// One of the viewer's customers.
@@ -445,19 +445,20 @@ fn severity(state: &SlaState) -> usize {
 fn state_text(target: Target, state: &SlaState, cal: &Calendar, lang: Lang) -> String {
     let name = target_name(target, lang);
     match (state, lang) {
-        (SlaState::BreachedBy(over), Lang::En) => format!("{name} breached by {}", short(*over)),
-        (SlaState::BreachedBy(over), Lang::Ja) => format!("{name} 超過 {}", short(*over)),
-        (SlaState::DueIn { due, left }, Lang::En) => {
-            format!("{name} due in {} ({})", short(*left), date_token(*due, cal))
+        (SlaState::BreachedBy(over), Lang::En) => {
+            format!("{name} breached by {}", business_time(*over, lang))
         }
-        (SlaState::DueIn { due, left }, Lang::Ja) => {
-            format!("{name} 残り {}（{}）", short(*left), date_token(*due, cal))
+        (SlaState::BreachedBy(over), Lang::Ja) => {
+            format!("{name} 超過 {}", business_time(*over, lang))
+        }
+        (SlaState::DueIn { due, left }, _) => {
+            format!("{name} {}", due_text(*due, *left, cal, lang))
         }
         (SlaState::Paused { left }, Lang::En) => {
-            format!("{name} paused, {} left", short(*left))
+            format!("{name} paused, {} left", business_time(*left, lang))
         }
         (SlaState::Paused { left }, Lang::Ja) => {
-            format!("{name} 一時停止中 残り {}", short(*left))
+            format!("{name} 一時停止中 残り {}", business_time(*left, lang))
         }
         (SlaState::Met { .. }, _) => format!("{name} {}", lang.pick("met", "達成")),
     }
@@ -988,21 +989,28 @@ mod tests {
             };
             // T-4 is a P0: 15 minutes to respond, 30 used.
             assert!(
-                line("T-4").contains(lang.pick("breached by 15m", "超過 15m")),
+                line("T-4")
+                    .contains(lang.pick("breached by 15 business minutes", "超過 営業時間 15 分")),
                 "{}",
                 line("T-4")
             );
             // T-2 is a P2: 4 hours to respond.
             let t2 = line("T-2");
             assert!(
-                t2.contains(lang.pick("due in 3h 30m", "残り 3h 30m")),
+                t2.contains(lang.pick(
+                    "(3h 30m of business time left)",
+                    "（残り 営業時間 3 時間 30 分）"
+                )) && t2.contains(lang.pick("due <!date^", "期限 <!date^")),
                 "{t2}"
             );
             assert!(t2.contains("<!date^"), "{t2}");
             // T-5 paused after 5 of its 60 minutes.
             let t5 = line("T-5");
             assert!(
-                t5.contains(lang.pick("paused, 55m left", "一時停止中 残り 55m")),
+                t5.contains(lang.pick(
+                    "paused, 55 business minutes left",
+                    "一時停止中 残り 営業時間 55 分"
+                )),
                 "{t5}"
             );
             // T-6 was answered: only its resolution is shown.

@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
-use super::ticket::target_name;
+use super::ticket::{business_time, target_name};
 use super::{Message, clip, clip_mrkdwn, context, escape, header, limits, name, section, texts};
 use crate::domain::checklist::{Progress, bar};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::report::{Attainment, Breach, Month, SlaReport};
-use crate::domain::sla::{Share, Target, short};
+use crate::domain::sla::{Share, Target};
 
 const BAR_WIDTH: usize = 10;
 
@@ -65,8 +65,8 @@ fn attainment_text(a: &Attainment, lang: Lang) -> String {
         lang.pick("met", "達成"),
         share_met(a),
         lang.pick("median", "中央値"),
-        short(median),
-        short(p90)
+        business_time(median, lang),
+        business_time(p90, lang)
     )
 }
 
@@ -89,7 +89,7 @@ fn breach_line(breach: &Breach, links: &HashMap<i64, String>, lang: Lang) -> Str
         breach.priority.as_str(),
         target_name(breach.target, lang),
         lang.pick("over by", "超過"),
-        short(breach.over)
+        business_time(breach.over, lang)
     )
 }
 
@@ -414,15 +414,15 @@ mod tests {
             "▰▰▰▰▰▰▰▰▰▰ 0/0 (100%) 2. SSO",
             "*Tier* Enterprise · *Availability target* 99.9%",
             "*P0* · 4 opened",
-            "First response: 2/3 met (66.6%) · median 10m · p90 1h",
-            "Resolution: 1/2 met (50%) · median 3h · p90 6h",
-            "First response: 3/3 met (100%) · median 1h · p90 1h 30m",
+            "First response: 2/3 met (66.6%) · median 10 business minutes · p90 1 business hour",
+            "Resolution: 1/2 met (50%) · median 3 business hours · p90 6 business hours",
+            "First response: 3/3 met (100%) · median 1 business hour · p90 1h 30m of business time",
             "Resolution: nothing closed or breached yet",
             "*P3* · 0 opened",
             "10/26 0/0 · 11/02 2/4",
             "*SLA breaches, worst first* (2)",
-            "• <https://acme.slack.com/archives/C1/p1|T-2> · *P0* · Resolution: over by 2h",
-            "• T-4 · *P0* · First response: over by 45m",
+            "• <https://acme.slack.com/archives/C1/p1|T-2> · *P0* · Resolution: over by 2 business hours",
+            "• T-4 · *P0* · First response: over by 45 business minutes",
         ] {
             assert!(shown.contains(expected), "{expected}\nin\n{shown}");
         }
@@ -436,7 +436,9 @@ mod tests {
         let shown = check(&m);
         assert!(shown.contains("月次レポート — Acme — 2026-11"), "{shown}");
         assert!(
-            shown.contains("初回応答: 2/3 達成 (66.6%) · 中央値 10m · p90 1h"),
+            shown.contains(
+                "初回応答: 2/3 達成 (66.6%) · 中央値 営業時間 10 分 · p90 営業時間 1 時間"
+            ),
             "{shown}"
         );
         assert_eq!(

@@ -1,7 +1,7 @@
 //! Ticket messages: the live ticket in the customer channel, its escalation replies,
 //! and the `tickets` list.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use slack_morphism::prelude::*;
 
 use super::{
@@ -12,7 +12,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
-use crate::domain::sla::{Priority, SlaState, Target, short};
+use crate::domain::sla::{Priority, SlaState, Target};
 use crate::domain::ticket::{Refused, Ticket};
 
 /// action_ids of the ticket buttons; each button's value is the ticket id.
@@ -43,13 +43,49 @@ pub fn target_name(target: Target, lang: Lang) -> &'static str {
     }
 }
 
+/// An amount of business time, labelled as such: an SLA clock counts only the hours of
+/// the customer's calendar, so "3d" would read as three calendar days when it may be
+/// eight working days away. Hours and minutes (a "business day" has no fixed length),
+/// rounded down to the minute; under a minute says so rather than "0s".
+pub fn business_time(amount: Duration, lang: Lang) -> String {
+    let minutes = amount.num_minutes().max(0);
+    let (hours, minutes) = (minutes / 60, minutes % 60);
+    match (lang, hours, minutes) {
+        (Lang::En, 0, 0) => "less than a business minute".to_string(),
+        (Lang::En, 0, 1) => "1 business minute".to_string(),
+        (Lang::En, 0, m) => format!("{m} business minutes"),
+        (Lang::En, 1, 0) => "1 business hour".to_string(),
+        (Lang::En, h, 0) => format!("{h} business hours"),
+        (Lang::En, h, m) => format!("{h}h {m}m of business time"),
+        (Lang::Ja, 0, 0) => "営業時間 1 分未満".to_string(),
+        (Lang::Ja, 0, m) => format!("営業時間 {m} 分"),
+        (Lang::Ja, h, 0) => format!("営業時間 {h} 時間"),
+        (Lang::Ja, h, m) => format!("営業時間 {h} 時間 {m} 分"),
+    }
+}
+
+/// What is left before a running target: the due instant first (absolute, in the
+/// reader's zone), then the business time left, which is not the time until then.
+pub fn due_text(due: DateTime<Utc>, left: Duration, cal: &Calendar, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!(
+            "due {} ({} left)",
+            date_token(due, cal),
+            business_time(left, lang)
+        ),
+        Lang::Ja => format!(
+            "期限 {}（残り {}）",
+            date_token(due, cal),
+            business_time(left, lang)
+        ),
+    }
+}
+
 fn state_line(state: &SlaState, cal: &Calendar, lang: Lang) -> String {
     match state {
         SlaState::DueIn { due, left } => format!(
-            ":hourglass_flowing_sand: {} {} ({})",
-            lang.pick("due in", "残り"),
-            short(*left),
-            date_token(*due, cal)
+            ":hourglass_flowing_sand: {}",
+            due_text(*due, *left, cal, lang)
         ),
         SlaState::Paused { left } => format!(
             ":double_vertical_bar: {} {}",
@@ -57,28 +93,28 @@ fn state_line(state: &SlaState, cal: &Calendar, lang: Lang) -> String {
                 "paused, waiting on the customer; left:",
                 "一時停止中（顧客待ち）残り"
             ),
-            short(*left)
+            business_time(*left, lang)
         ),
         SlaState::Met { after, late } => {
             if *late {
                 format!(
                     ":warning: {} {} ({})",
                     lang.pick("met in", "達成"),
-                    short(*after),
+                    business_time(*after, lang),
                     lang.pick("after the target", "目標超過")
                 )
             } else {
                 format!(
                     ":white_check_mark: {} {}",
                     lang.pick("met in", "達成"),
-                    short(*after)
+                    business_time(*after, lang)
                 )
             }
         }
         SlaState::BreachedBy(over) => format!(
             ":red_circle: {} {}",
             lang.pick("breached by", "超過"),
-            short(*over)
+            business_time(*over, lang)
         ),
     }
 }
@@ -125,7 +161,7 @@ pub fn ticket_message(
         lines.push(format!(
             "*{}* ({}): {}",
             target_name(target, lang),
-            short(ticket.target_length(policy, target)),
+            business_time(ticket.target_length(policy, target), lang),
             state_line(&state, cal, lang)
         ));
     }
@@ -203,7 +239,7 @@ pub struct Escalation<'a> {
     pub target: Target,
     /// The share of the target this level stands for, in percent (100 = breached).
     pub percent: u32,
-    pub target_length: chrono::Duration,
+    pub target_length: Duration,
     pub named: &'a [String],
     /// When the threshold was reached, if that was well before the post (a back-dated
     /// ticket, a restart).
@@ -215,7 +251,7 @@ pub fn escalation(e: &Escalation<'_>, cal: &Calendar, lang: Lang) -> Message {
     let who = e.named.join(" ");
     let label = e.ticket.label();
     let target = target_name(e.target, lang);
-    let length = short(e.target_length);
+    let length = business_time(e.target_length, lang);
     let headline = if e.percent < 100 {
         let due = e
             .due
@@ -288,7 +324,8 @@ pub struct PriorityChange<'a> {
     pub past: &'a [(Target, SlaState)],
 }
 
-/// "T-1 priority raised from P3 to P1 by @x: First response breached by 5m".
+/// "T-1 priority raised from P3 to P1 by @x: First response breached by 5 business
+/// minutes".
 pub fn priority_changed(c: &PriorityChange<'_>, cal: &Calendar, lang: Lang) -> Message {
     let label = c.ticket.label();
     let (from, to) = (c.from.as_str(), c.ticket.priority.as_str());
@@ -479,6 +516,62 @@ mod tests {
     }
 
     #[test]
+    fn durations_say_they_are_business_time_and_never_zero_seconds() {
+        let said = |amount: Duration| [Lang::En, Lang::Ja].map(|lang| business_time(amount, lang));
+        assert_eq!(
+            said(Duration::hours(72)),
+            ["72 business hours", "営業時間 72 時間"]
+        );
+        assert_eq!(
+            said(Duration::hours(1)),
+            ["1 business hour", "営業時間 1 時間"]
+        );
+        assert_eq!(
+            said(Duration::minutes(185)),
+            ["3h 5m of business time", "営業時間 3 時間 5 分"]
+        );
+        assert_eq!(
+            said(Duration::seconds(119)),
+            ["1 business minute", "営業時間 1 分"]
+        );
+        for under_a_minute in [Duration::zero(), Duration::seconds(59), -Duration::hours(1)] {
+            assert_eq!(
+                said(under_a_minute),
+                ["less than a business minute", "営業時間 1 分未満"]
+            );
+        }
+
+        // Right at the first response's due instant, on a 24/7 calendar: breached by
+        // nothing yet, which must not read "0s".
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let t = ticket("VPN down");
+        let due = t.opened_at + t.target_length(&policy, Target::FirstResponse);
+        for lang in [Lang::En, Lang::Ja] {
+            let m = ticket_message(&t, "Acme", &policy, &cal, due, lang);
+            check(&m);
+            let shown = serde_json::to_string(&m.blocks).unwrap();
+            assert!(!shown.contains("0s"), "{shown}");
+            assert!(
+                shown.contains(lang.pick(
+                    "breached by less than a business minute",
+                    "超過 営業時間 1 分未満"
+                )),
+                "{shown}"
+            );
+            let resolution = business_time(t.target_length(&policy, Target::Resolution), lang);
+            assert!(
+                shown.contains(&format!(
+                    "*{}* ({resolution}): :hourglass_flowing_sand: {} <!date^",
+                    target_name(Target::Resolution, lang),
+                    lang.pick("due", "期限")
+                )),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
     fn escalations_say_the_share_the_breach_and_lateness() {
         let policy = Policy::default();
         let cal = policy.calendar(Tier::Enterprise);
@@ -525,7 +618,7 @@ mod tests {
         let shown = serde_json::to_string(&m.blocks).unwrap();
         assert!(
             shown.contains("priority raised from P3 to *P1* by <@UCSM>: First response")
-                && shown.contains("breached by 5m"),
+                && shown.contains("breached by 5 business minutes"),
             "{shown}"
         );
         let m = priority_changed(&raised, &cal, Lang::Ja);
@@ -533,7 +626,7 @@ mod tests {
         let shown = serde_json::to_string(&m.blocks).unwrap();
         assert!(
             shown.contains("P3 から *P1* に引き上げ（<@UCSM>）: 初回応答")
-                && shown.contains("超過 5m"),
+                && shown.contains("超過 営業時間 5 分"),
             "{shown}"
         );
         // Lowered, nothing past: the change alone.

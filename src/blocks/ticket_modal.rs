@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
 
 use super::{NAME_CHARS, clip, escape_clipped, limits, modal_text, option_text, plain, section};
-use crate::domain::customer::Customer;
+use crate::domain::customer::{Customer, name_key};
 use crate::domain::i18n::Lang;
 use crate::domain::sla::Priority;
 
@@ -91,17 +91,7 @@ pub fn ticket_modal(
             let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = customers
                 .iter()
                 .take(limits::STATIC_SELECT_OPTIONS)
-                .map(|c| {
-                    SlackBlockChoiceItem::new(
-                        // A name Slack would refuse as an option's text: its slug.
-                        option_text(if c.name.trim().is_empty() {
-                            &c.slug
-                        } else {
-                            &c.name
-                        }),
-                        c.id.to_string(),
-                    )
-                })
+                .map(|c| SlackBlockChoiceItem::new(customer_option(c, customers), c.id.to_string()))
                 .collect();
             blocks.push(
                 SlackInputBlock::new(
@@ -161,6 +151,25 @@ pub fn ticket_modal(
     )
 }
 
+/// A customer as the menu offers it: by name, with its slug when another customer of
+/// the list has the same name (a database from before names were kept unique), and by
+/// slug alone when the name is one Slack would refuse as an option's text.
+fn customer_option(c: &Customer, customers: &[Customer]) -> SlackBlockPlainTextOnly {
+    if c.name.trim().is_empty() {
+        return option_text(&c.slug);
+    }
+    let key = name_key(&c.name);
+    let shared = customers
+        .iter()
+        .any(|other| other.id != c.id && name_key(&other.name) == key);
+    if !shared {
+        return option_text(&c.name);
+    }
+    // The slug (at most 70 characters) is what tells them apart: the name gives way.
+    let room = limits::OPTION_TEXT.saturating_sub(c.slug.chars().count() + 3);
+    option_text(&format!("{} ({})", clip(&c.name, room.max(1)), c.slug))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +191,42 @@ mod tests {
             golive_on: None,
             reminders_off: Vec::new(),
         }
+    }
+
+    #[test]
+    fn customers_sharing_a_name_are_told_apart_by_slug_in_the_menu() {
+        let named = |id, name: &str| Customer {
+            name: name.into(),
+            ..customer(id)
+        };
+        let long = "株".repeat(200);
+        let customers = [
+            named(1, "株式会社ミヤビ"),
+            named(3, "株式会社ﾐﾔﾋﾞ"),
+            named(4, "Acme"),
+            named(5, &long),
+            named(6, &long),
+        ];
+        let view = serde_json::to_value(ticket_modal(
+            None,
+            &customers,
+            None,
+            &TicketModalMetadata::default(),
+            Lang::En,
+        ))
+        .unwrap();
+        limits::check_view(&view).unwrap();
+        let options: Vec<String> = view["blocks"][0]["element"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["text"]["text"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            options[..3],
+            ["株式会社ミヤビ (c1)", "株式会社ﾐﾔﾋﾞ (c3)", "Acme"]
+        );
+        assert!(options[3].ends_with("… (c5)") && options[4].ends_with("… (c6)"));
     }
 
     #[test]

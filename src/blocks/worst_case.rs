@@ -563,6 +563,21 @@ fn every_surface(t: &Texts) {
             check_message("refusal", &refusal);
         }
 
+        // The customer answers: not found, ambiguous, taken, created.
+        let ten = &many[..10];
+        let customer_answers = [
+            super::customer::unknown(&t.name, ten, &t.label, lang),
+            super::customer::ambiguous(&t.name, ten, &t.label, lang),
+            super::customer::name_one(ten, &t.label, lang),
+            super::customer::name_taken(&acme, lang),
+            super::customer::name_of_another(&acme, lang),
+            super::customer::slug_taken(&acme, lang),
+            super::customer::created(&acme, None, true, lang),
+        ];
+        for answer in &customer_answers {
+            check_message("customer answer", answer);
+        }
+
         // The audit list.
         let entries: Vec<AuditRecord> = (0..60).map(|i| audit_entry(i, t)).collect();
         let names = HashMap::from([(1, t.name.clone())]);

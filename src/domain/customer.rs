@@ -1,6 +1,7 @@
 //! A customer being onboarded, and its dedicated channel.
 
 use chrono::NaiveDate;
+use unicode_normalization::UnicodeNormalization;
 
 use super::checklist::Tier;
 
@@ -41,5 +42,46 @@ impl Customer {
 
     pub fn reminder_on(&self, kind: &str) -> bool {
         !self.reminders_off.iter().any(|k| k == kind)
+    }
+}
+
+/// A customer name as compared for sameness: two names are the same customer's when
+/// their keys are equal, whatever the script. Unicode NFKC (full-width `ＡＣＭＥ` is
+/// `ACME`, half-width `ﾐﾔﾋﾞ` is `ミヤビ`), lowercased, normalised again (lowercasing
+/// can undo NFKC), with runs of white space (ideographic spaces too) made one space and
+/// the ends trimmed.
+pub fn name_key(name: &str) -> String {
+    let folded: String = name
+        .nfkc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfkc()
+        .collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_key;
+
+    #[test]
+    fn names_are_the_same_whatever_their_width_case_or_spacing() {
+        for (a, b) in [
+            ("株式会社ミヤビ", " 株式会社ミヤビ　"),
+            ("株式会社ミヤビ", "株式会社ﾐﾔﾋﾞ"),
+            ("Acme Corp", "ＡＣＭＥ　ｃｏｒｐ"),
+            ("Acme Corp", "acme   corp"),
+            ("㈱ミヤビ", "(株)ミヤビ"),
+            ("Ärzte GmbH", "ärzte gmbh"),
+        ] {
+            assert_eq!(name_key(a), name_key(b), "{a} / {b}");
+        }
+        for (a, b) in [
+            ("株式会社ミヤビ", "株式会社ミヤビ東京"),
+            ("Acme", "Acme Corp"),
+            ("ミヤビ", "みやび"),
+        ] {
+            assert_ne!(name_key(a), name_key(b), "{a} / {b}");
+        }
     }
 }

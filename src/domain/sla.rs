@@ -289,7 +289,8 @@ pub fn state(
 }
 
 /// A short human duration, rounded down: "45s", "12m", "3h 5m", "2d 4h". Negative
-/// durations get a "-".
+/// durations get a "-". Its days are 24 hours: SLA amounts shown to people are
+/// business time and go through `blocks::ticket::business_time` instead.
 pub fn short(duration: Duration) -> String {
     let sign = if duration < Duration::zero() { "-" } else { "" };
     let seconds = duration.num_seconds().unsigned_abs();

@@ -450,13 +450,21 @@ async fn new_customer(
     };
     match ctx.usecases.create_customer(request, now).await? {
         Ok(created) if !created.queued => Ok(Answer::Ephemeral(busy(lang))),
-        Ok(Created { customer, .. }) => Ok(Answer::Ephemeral(blocks::customer::created(
+        Ok(Created {
+            customer,
+            slug_generated,
+            ..
+        }) => Ok(Answer::Ephemeral(blocks::customer::created(
             &customer,
             customer.channel_id.as_deref(),
+            slug_generated,
             lang,
         ))),
         Err(CreateRefusal::SlugTaken(existing)) => Err(Refusal::Message(
             blocks::customer::slug_taken(&existing, lang),
+        )),
+        Err(CreateRefusal::NameTaken(existing)) => Err(Refusal::Message(
+            blocks::customer::name_taken(&existing, lang),
         )),
         Err(CreateRefusal::ChannelTaken(existing)) => Err(Refusal::Message(
             blocks::customer::channel_taken(&existing, lang),
@@ -616,6 +624,9 @@ fn not_found(missing: &NotFound, form: Form, lang: Lang) -> Refusal {
         NotFound::Unknown { named, known } => {
             blocks::customer::unknown(named, known, form.usage(), lang)
         }
+        NotFound::Ambiguous { named, candidates } => {
+            blocks::customer::ambiguous(named, candidates, form.usage(), lang)
+        }
         NotFound::NotHere { known } => blocks::customer::name_one(known, form.usage(), lang),
     })
 }
@@ -627,19 +638,16 @@ async fn unknown_customer(
     form: Form,
     lang: Lang,
 ) -> Refusal {
-    let known = ctx.usecases.known_slugs(&cmd.team_id).await;
-    not_found(
-        &NotFound::Unknown {
-            named: name.to_string(),
-            known,
-        },
-        form,
-        lang,
-    )
+    // Read as typed unquoted: a slug, else a name (which may be several customers').
+    let missing = ctx
+        .usecases
+        .customer_not_found(&cmd.team_id, &CustomerRef::Slug(name.to_string()))
+        .await;
+    not_found(&missing, form, lang)
 }
 
 async fn name_a_customer(ctx: &Context, cmd: &SlashCommand, form: Form, lang: Lang) -> Refusal {
-    let known = ctx.usecases.known_slugs(&cmd.team_id).await;
+    let known = ctx.usecases.known_customers(&cmd.team_id).await;
     not_found(&NotFound::NotHere { known }, form, lang)
 }
 

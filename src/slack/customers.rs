@@ -34,6 +34,7 @@ pub(super) async fn customer(
     match changed {
         Changed::Nothing => Ok(Answer::Ephemeral(render::unchanged(lang))),
         Changed::ChannelTaken => Err(Refusal::Message(render::channel_of_another(lang))),
+        Changed::NameTaken(other) => Err(Refusal::Message(render::name_of_another(&other, lang))),
         Changed::Saved { after, replanned } => Ok(Answer::Ephemeral(render::saved(
             describe(ctx, &after, lang),
             replanned,

@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::audit::{Actor, Source, append_audit};
 use super::{CUSTOMER_COLUMNS, Db, Store, ms};
 use crate::domain::checklist::Tier;
-use crate::domain::customer::Customer;
+use crate::domain::customer::{Customer, name_key};
 
 /// A customer to create.
 #[derive(Debug, Clone)]
@@ -234,6 +234,26 @@ impl Store {
         }
         self.customer_where("LOWER(name) = LOWER($2)", team_id, name)
             .await
+    }
+
+    /// Every customer of the workspace whose name is `name` as people read it
+    /// ([`name_key`]: width, case and spaces aside), oldest first. More than one only
+    /// in a database from before names were kept unique. Compared here, not in SQL:
+    /// neither database normalises Unicode, and a workspace's customers are few.
+    pub async fn customers_named(
+        &self,
+        team_id: &str,
+        name: &str,
+    ) -> Result<Vec<Customer>, sqlx::Error> {
+        let key = name_key(name);
+        let mut named: Vec<Customer> = self
+            .customers(team_id)
+            .await?
+            .into_iter()
+            .filter(|c| name_key(&c.name) == key)
+            .collect();
+        named.sort_by_key(|c| c.id);
+        Ok(named)
     }
 
     pub async fn customer_by_channel(

@@ -16,19 +16,31 @@ use crate::domain::slug::slugify;
 use crate::store::audit::Actor;
 use crate::store::{CreateCustomerError, NewCustomer};
 
-/// No customer was found; the slugs a person could have meant (up to 10) help them on.
+/// No one customer was found. `known` and `candidates` are customers (by name, up to
+/// 10) to help the person on: the answer lists each by name and slug, since two
+/// customers may share a name in a database from before names were kept unique.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotFound {
     /// The customer named is not known.
-    Unknown { named: String, known: Vec<String> },
+    Unknown { named: String, known: Vec<Customer> },
+    /// The name is more than one customer's: which one must be said by slug.
+    Ambiguous {
+        named: String,
+        candidates: Vec<Customer>,
+    },
     /// None was named, and the channel belongs to none.
-    NotHere { known: Vec<String> },
+    NotHere { known: Vec<Customer> },
 }
+
+/// The most customers a "not found" answer lists.
+const LISTED: usize = 10;
 
 /// Why a customer was not created.
 #[derive(Debug)]
 pub enum CreateRefusal {
     SlugTaken(Customer),
+    /// The name is already a customer's, as people read it (`domain::customer::name_key`).
+    NameTaken(Customer),
     ChannelTaken(Customer),
 }
 
@@ -48,6 +60,8 @@ pub struct NewCustomerRequest {
 /// A created customer.
 pub struct Created {
     pub customer: Customer,
+    /// The slug was made from the name (or numbered), not given with `slug=`.
+    pub slug_generated: bool,
     /// False when the worker's queue was full: the customer is stored, its channel
     /// comes at the next start.
     pub queued: bool,
@@ -59,6 +73,8 @@ pub enum Changed {
     Nothing,
     /// The channel named belongs to another customer.
     ChannelTaken,
+    /// The new name is already this other customer's.
+    NameTaken(Box<Customer>),
     Saved {
         /// Boxed: a customer is large, the other outcomes are nothing.
         after: Box<Customer>,
@@ -112,19 +128,55 @@ impl UseCases {
         })
     }
 
-    /// The customer `named` by slug or name in `team` (a one-word name typed without
-    /// quotes reads as a slug, and is still found by name).
+    /// The one customer `named` by slug or name in `team` (a one-word name typed
+    /// without quotes reads as a slug, and is still found by name). `None` when there
+    /// is none, or when the name is several customers' ([`Self::customer_not_found`]
+    /// tells which).
     pub async fn find_customer(
         &self,
         team: &str,
         named: &CustomerRef,
     ) -> Result<Option<Customer>, sqlx::Error> {
-        match named {
-            CustomerRef::Slug(slug) => match self.store.customer_by_slug(team, slug).await? {
-                Some(c) => Ok(Some(c)),
-                None => self.store.customer_by_name(team, slug).await,
+        let mut found = self.lookup(team, named).await?;
+        Ok(match found.len() {
+            1 => found.pop(),
+            _ => None,
+        })
+    }
+
+    /// Every customer `named` finds: the one with that slug, else those with that
+    /// name (several only in a database from before names were kept unique).
+    async fn lookup(&self, team: &str, named: &CustomerRef) -> Result<Vec<Customer>, sqlx::Error> {
+        let name = match named {
+            CustomerRef::Slug(slug) => {
+                if let Some(c) = self.store.customer_by_slug(team, slug).await? {
+                    return Ok(vec![c]);
+                }
+                slug
+            }
+            CustomerRef::Name(name) => name,
+        };
+        self.store.customers_named(team, name).await
+    }
+
+    /// Why `named` finds no one customer: unknown (with the workspace's customers to
+    /// choose from), or a name several customers share (with them).
+    pub async fn customer_not_found(&self, team: &str, named: &CustomerRef) -> NotFound {
+        let text = match named {
+            CustomerRef::Slug(s) | CustomerRef::Name(s) => s.clone(),
+        };
+        match self.lookup(team, named).await {
+            Ok(mut candidates) if candidates.len() > 1 => {
+                candidates.truncate(LISTED);
+                NotFound::Ambiguous {
+                    named: text,
+                    candidates,
+                }
+            }
+            _ => NotFound::Unknown {
+                named: text,
+                known: self.known_customers(team).await,
             },
-            CustomerRef::Name(name) => self.store.customer_by_name(team, name).await,
         }
     }
 
@@ -140,7 +192,7 @@ impl UseCases {
             None => match self.store.customer_by_channel(team, channel).await? {
                 Some(c) => Ok(Ok(c)),
                 None => Ok(Err(NotFound::NotHere {
-                    known: self.known_slugs(team).await,
+                    known: self.known_customers(team).await,
                 })),
             },
         }
@@ -154,19 +206,15 @@ impl UseCases {
     ) -> Result<Result<Customer, NotFound>, sqlx::Error> {
         Ok(match self.find_customer(team, named).await? {
             Some(c) => Ok(c),
-            None => Err(NotFound::Unknown {
-                named: match named {
-                    CustomerRef::Slug(s) | CustomerRef::Name(s) => s.clone(),
-                },
-                known: self.known_slugs(team).await,
-            }),
+            None => Err(self.customer_not_found(team, named).await),
         })
     }
 
-    /// Up to 10 of the workspace's slugs, to suggest; none if they cannot be read.
-    pub async fn known_slugs(&self, team: &str) -> Vec<String> {
+    /// Up to 10 of the workspace's customers (by name), to suggest; none if they
+    /// cannot be read.
+    pub async fn known_customers(&self, team: &str) -> Vec<Customer> {
         match self.store.customers(team).await {
-            Ok(list) => list.into_iter().take(10).map(|c| c.slug).collect(),
+            Ok(list) => list.into_iter().take(LISTED).collect(),
             Err(_) => Vec::new(),
         }
     }
@@ -179,7 +227,21 @@ impl UseCases {
         now: DateTime<Utc>,
     ) -> Result<Result<Created, CreateRefusal>, sqlx::Error> {
         let team = &request.team_id;
-        let numbered = request.slug.is_none() && slugify(&request.name).is_none();
+        // One customer per name, whatever its script: a second 株式会社ミヤビ would
+        // get a second numbered slug and make the name ambiguous. (Two requests for
+        // one new name at the same instant can both pass; lookups then say the name
+        // is ambiguous and list both by slug.)
+        if let Some(existing) = self
+            .store
+            .customers_named(team, &request.name)
+            .await?
+            .into_iter()
+            .next()
+        {
+            return Ok(Err(CreateRefusal::NameTaken(existing)));
+        }
+        let slug_generated = request.slug.is_none();
+        let numbered = slug_generated && slugify(&request.name).is_none();
         let mut slug = match request.slug.clone().or_else(|| slugify(&request.name)) {
             Some(slug) => slug,
             None => self.store.free_numbered_slug(team).await?,
@@ -229,7 +291,11 @@ impl UseCases {
             }
         };
         let queued = self.delivery.submit(job).is_ok();
-        Ok(Ok(Created { customer, queued }))
+        Ok(Ok(Created {
+            customer,
+            slug_generated,
+            queued,
+        }))
     }
 
     /// Changes `before` as `change` says, with what the change sets off.
@@ -243,6 +309,16 @@ impl UseCases {
         let after = apply(before, change, now);
         if after == *before {
             return Ok(Changed::Nothing);
+        }
+        if after.name != before.name
+            && let Some(other) = self
+                .store
+                .customers_named(&after.team_id, &after.name)
+                .await?
+                .into_iter()
+                .find(|c| c.id != after.id)
+        {
+            return Ok(Changed::NameTaken(Box::new(other)));
         }
         let action = match (change.archived, before.is_archived(), after.is_archived()) {
             (Some(true), false, true) if only_archive(change) => "customer.archived",

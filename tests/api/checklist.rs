@@ -284,6 +284,165 @@ async fn japanese_names_get_numbered_slugs_and_taken_channel_names_move_on() {
     app.stop().await;
 }
 
+/// A name is one customer's whatever its script and width; a generated slug is said
+/// with how to choose one; "not found" lists customers by name and slug. Both languages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_japanese_name_is_one_customer_and_its_generated_slug_is_explained() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    app.double.set_locale("UJA00001", "ja-JP");
+    let created = app
+        .command_text(CSM, "C0GENERAL", "new 株式会社ミヤビ")
+        .await;
+    assert!(
+        created.contains("`c1`")
+            && created.contains("Commands name it by its slug `c1`")
+            && created.contains("`slug=`"),
+        "{created}"
+    );
+    let created = app
+        .command_text("UJA00001", "C0GENERAL", "new 株式会社サクラ")
+        .await;
+    assert!(
+        created.contains("コマンドではスラッグ `c2` で指定します") && created.contains("`slug=`"),
+        "{created}"
+    );
+    // A slug given is the person's own: nothing to explain.
+    let created = app
+        .command_text(CSM, "C0GENERAL", "new Initech slug=ini")
+        .await;
+    assert!(
+        created.contains("`ini`") && !created.contains("slug="),
+        "{created}"
+    );
+
+    // The same name again, as typed or in half-width katakana, or in full-width
+    // letters: refused, pointing at the customer there is.
+    for (user, again, says) in [
+        (
+            CSM,
+            "new 株式会社ミヤビ",
+            "A customer named *株式会社ミヤビ* already exists as `c1`",
+        ),
+        (
+            CSM,
+            "new 株式会社ﾐﾔﾋﾞ tier=enterprise",
+            "already exists as `c1`",
+        ),
+        (CSM, "new ＩＮＩＴＥＣＨ", "already exists as `ini`"),
+        (
+            "UJA00001",
+            "new \"株式会社ミヤビ\"",
+            "*株式会社ミヤビ* という名前の顧客はすでに `c1` として登録されています",
+        ),
+    ] {
+        let text = app.command_text(user, "C0GENERAL", again).await;
+        assert!(text.contains(says), "{again}: {text}");
+    }
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    assert_eq!(
+        store.customers(TEAM).await.unwrap().len(),
+        3,
+        "nothing more created"
+    );
+    store.close().await;
+
+    // Found by its name, whatever the width; unknown ones list the customers by name.
+    let shown = app
+        .command_shown(CSM, "C0GENERAL", "show 株式会社ﾐﾔﾋﾞ")
+        .await;
+    assert!(shown.contains("株式会社ミヤビ"), "{shown}");
+    let text = app
+        .command_text(CSM, "C0GENERAL", "show 株式会社ヤマト")
+        .await;
+    assert!(
+        text.contains("Known: Initech (`ini`"),
+        "listed by name and slug: {text}"
+    );
+    assert!(text.contains("株式会社ミヤビ (`c1`"), "{text}");
+    let text = app
+        .command_text("UJA00001", "C0GENERAL", "show 株式会社ヤマト")
+        .await;
+    assert!(text.contains("登録済み：Initech (`ini`"), "{text}");
+    let text = app
+        .command_text(CSM, "C0GENERAL", "remind tomorrow call")
+        .await;
+    assert!(text.contains("株式会社サクラ (`c2`"), "{text}");
+    app.stop().await;
+}
+
+/// A database from before names were kept unique holds two customers of one name:
+/// the name finds neither and says so, listing both by slug; each slug still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_two_old_customers_share_is_ambiguous_and_their_slugs_still_work() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(&db).await;
+    app.double.set_locale("UJA00001", "ja-JP");
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    for slug in ["c1", "c3"] {
+        store
+            .create_customer(&readiness::store::NewCustomer {
+                team_id: TEAM.into(),
+                slug: slug.into(),
+                name: "株式会社ミヤビ".into(),
+                tier: readiness::domain::checklist::Tier::Standard,
+                channel_id: None,
+                created_by: CSM.into(),
+                created_at: 1_767_000_000_000,
+            })
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    let app = app.restart().await;
+
+    for form in [
+        "show 株式会社ミヤビ",
+        "show \"株式会社ミヤビ\" security",
+        "customer 株式会社ミヤビ",
+    ] {
+        let text = app.command_text(CSM, "C0GENERAL", form).await;
+        // Their channels are being created meanwhile: each may show one.
+        assert!(
+            text.contains("`株式会社ミヤビ` is the name of 2 customers: 株式会社ミヤビ (`c1`")
+                && text.contains(", 株式会社ミヤビ (`c3`")
+                && text.contains("Name one by its slug."),
+            "{form}: {text}"
+        );
+    }
+    let text = app
+        .command_text("UJA00001", "C0GENERAL", "show 株式会社ミヤビ")
+        .await;
+    assert!(
+        text.contains("`株式会社ミヤビ` という名前の顧客が 2 件あります：株式会社ミヤビ (`c1`")
+            && text.contains(", 株式会社ミヤビ (`c3`")
+            && text.contains("スラッグで指定してください。"),
+        "{text}"
+    );
+    for slug in ["c1", "c3"] {
+        let text = app
+            .command_text(CSM, "C0GENERAL", &format!("customer {slug}"))
+            .await;
+        assert!(text.contains(&format!("(`{slug}`)")), "{text}");
+    }
+    // And a third is refused: the name is taken already.
+    let text = app
+        .command_text(CSM, "C0GENERAL", "new 株式会社ミヤビ")
+        .await;
+    assert!(text.contains("already exists as `c1`"), "{text}");
+    // Renaming another customer to the name is refused too.
+    app.command_text(CSM, "C0GENERAL", "new Initech slug=ini")
+        .await;
+    let text = app
+        .command_text(CSM, "C0GENERAL", "customer ini name=株式会社ﾐﾔﾋﾞ")
+        .await;
+    assert!(
+        text.contains("already another customer's: *株式会社ミヤビ* (`c1`)"),
+        "{text}"
+    );
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn linking_an_existing_channel_posts_there_or_says_how_to_invite_the_app() {
     let db = TestDb::sqlite();

@@ -830,7 +830,9 @@ async fn a_changed_policy_replans_open_deadlines_at_the_next_start() {
     assert_eq!(fired.len(), 3, "the re-planned escalations: {fired:#?}");
     let (_, message) = ticket_message(&double, &channel, "T-1").unwrap();
     assert!(
-        message["blocks"].to_string().contains("(3s)"),
+        message["blocks"]
+            .to_string()
+            .contains("*First response* (less than a business minute)"),
         "the message shows the new target: {message}"
     );
     app.stop().await;
@@ -869,7 +871,7 @@ async fn the_teams_holidays_push_the_deadline_past_them() {
         "due {due}: {shown}"
     );
     assert!(
-        shown.contains("due in 4h"),
+        shown.contains("(4 business hours left)"),
         "no business time has passed yet: {shown}"
     );
     app.stop().await;
@@ -985,7 +987,7 @@ async fn priority_change_scenario(db: &TestDb) {
     assert!(
         thread[0].contains(&format!(
             "priority raised from P3 to *P1* by <@{ENGINEER}>: First response"
-        )) && thread[0].contains("breached by 5m"),
+        )) && thread[0].contains("breached by 5 business minutes"),
         "{thread:#?}"
     );
     let (_, shown) = ticket_message(&double, &channel, "T-1").unwrap();
@@ -1014,7 +1016,7 @@ async fn priority_change_scenario(db: &TestDb) {
     assert!(
         thread[2].contains("priority lowered from P1 to *P3*")
             && thread[2].contains("First response")
-            && thread[2].contains("due in 3h 59m"),
+            && thread[2].contains("(3h 59m of business time left)"),
         "{thread:#?}"
     );
     assert!(
@@ -1029,6 +1031,62 @@ async fn priority_change_scenario(db: &TestDb) {
     assert!(
         thread.iter().all(|reply| !reply.contains("Late")),
         "nothing late: {thread:#?}"
+    );
+    app.stop().await;
+}
+
+/// A ticket's durations are business time and say so, in both languages: the target
+/// as business hours, the due instant with the business time left, and a breach under
+/// a minute old as "less than a business minute", never "0s".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_durations_say_they_are_business_time_in_both_languages() {
+    let (_dir, config) = policy_file(
+        "[sla.P2]\nfirst_response = \"10m\"\nresolution = \"72h\"\n[escalation]\nrepeat_after_breach = \"0s\"\n",
+    );
+    let (app, _db, channel) =
+        app_on_virtual_clock_with_customer(&config, SlackDouble::start().await, "Globex").await;
+    app.double.set_locale("UJA", "ja-JP");
+    app.command_text(CSM, &channel, "ticket P2 Invoices missing")
+        .await;
+    let double = app.double.clone();
+    double
+        .wait_for("the ticket message", |d| {
+            ticket_message(d, &channel, "T-1").is_some()
+        })
+        .await;
+    let (_, message) = ticket_message(&double, &channel, "T-1").unwrap();
+    let shown = message["blocks"].to_string();
+    assert!(
+        shown.contains("*Resolution* (72 business hours): :hourglass_flowing_sand: due <!date^")
+            && shown.contains("(72 business hours left)"),
+        "{shown}"
+    );
+
+    // Twenty seconds past the first response's target.
+    app.advance(Duration::from_secs(10 * 60 + 20)).await;
+    let en = app.command_shown(CSM, &channel, "tickets").await;
+    let ja = app.command_shown("UJA", &channel, "tickets").await;
+    for (shown, says) in [
+        (
+            &en,
+            "First response: :red_circle: breached by less than a business minute",
+        ),
+        (&ja, "初回応答: :red_circle: 超過 営業時間 1 分未満"),
+        (&en, "(71h 49m of business time left)"),
+        (&ja, "（残り 営業時間 71 時間 49 分）"),
+        (&ja, "期限 <!date^"),
+    ] {
+        assert!(shown.contains(says), "{says}\nin\n{shown}");
+    }
+    for shown in [&en, &ja] {
+        assert!(!shown.contains("0s") && !shown.contains("2d"), "{shown}");
+    }
+    let fired = escalations(&double, &channel, "T-1");
+    assert!(
+        fired
+            .last()
+            .is_some_and(|e| e.contains("target breached (10 business minutes)")),
+        "{fired:#?}"
     );
     app.stop().await;
 }
