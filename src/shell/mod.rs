@@ -134,6 +134,7 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
     } else {
         "a fresh scratch SQLite database".into()
     };
+    let settings_lang = settings.channel_language;
     let app = App::start(settings, time.clone()).await?;
     for customer in customers {
         if let Some(id) = &customer.channel_id {
@@ -170,6 +171,9 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
         "Readiness shell: the app on {database}, with this terminal standing in for Slack. \
          Clock: {clock}. Type help."
     ));
+    // Part of a transcript: which language the session answers in, and how to get the
+    // other, in both (the default is Japanese, which an English reader may not expect).
+    screen.say(&style.dim(&language_hint(settings_lang)));
     let failed = if interactive {
         shell.prompt().await;
         false
@@ -207,6 +211,22 @@ fn origin() -> Origin {
         domain: "shell".into(),
         api_app_id: "A0SHELL".into(),
         token: "shell".into(),
+    }
+}
+
+/// The session's language and how to switch, in both languages: `--language` sets the
+/// language of channel posts and, in the shell, the Slack language of its people, so
+/// every answer here is in it.
+fn language_hint(lang: Lang) -> String {
+    match lang {
+        Lang::En => {
+            "Language: English (posts and replies). For Japanese: readiness shell --language ja · \
+             言語：英語。日本語にするには readiness shell --language ja"
+                .into()
+        }
+        Lang::Ja => "言語：日本語（投稿も返答も）。英語にするには readiness shell --language en · \
+             Language: Japanese. For English: readiness shell --language en"
+            .into(),
     }
 }
 
@@ -970,6 +990,16 @@ mod tests {
         assert!(!button_matches(&responded, "resolve"));
         let next = json!({"type": "button", "text": {"type": "plain_text", "text": "Next"}, "action_id": "home_page_next"});
         assert!(button_matches(&next, "next"));
+    }
+
+    #[test]
+    fn the_language_hint_names_the_language_and_the_switch_in_both() {
+        let en = language_hint(Lang::En);
+        assert!(en.contains("Language: English") && en.contains("言語：英語"));
+        assert!(en.contains("--language ja") && !en.contains("--language en"));
+        let ja = language_hint(Lang::Ja);
+        assert!(ja.contains("言語：日本語") && ja.contains("Language: Japanese"));
+        assert!(ja.contains("--language en") && !ja.contains("--language ja"));
     }
 
     #[test]
