@@ -367,3 +367,37 @@ fn lines_typed_ahead_at_the_prompt_all_run() {
         assert!(shown.contains(prompt), "no {prompt:?} in:\n{shown}");
     }
 }
+
+/// On the Home, `press LABEL CUSTOMER` presses that customer's button (not the first
+/// customer's), a label of several words is given in quotes, and `close` closes the
+/// open form without submitting it.
+#[test]
+fn press_finds_the_customers_button_by_a_quoted_label_and_close_closes_the_form() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let script = written(
+        &dir,
+        "press.txt",
+        "/readiness new Acme\n/readiness new Globex\nhome\npress \"new ticket\" globex\nclose\nsubmit summary=never\n",
+    );
+    let output = readiness()
+        .args(["--language", "en", "--database-url", &db.url])
+        .args(["shell", "--clock", "virtual", "--script"])
+        .arg(&script)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(shown.contains("Customer: *Globex*"), "{shown}");
+    assert!(!shown.contains("Customer: *Acme*"), "{shown}");
+    assert!(
+        shown.contains("modal closed: New support request"),
+        "{shown}"
+    );
+    // Closed: there is nothing left to submit, and nothing was opened.
+    assert_eq!(output.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("no modal is open"), "{shown}");
+    assert!(!shown.contains("T-1"), "{shown}");
+}
