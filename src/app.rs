@@ -84,10 +84,10 @@ impl App {
         }
         let verifier = Verifier::new(&settings.signing_secret);
         let socket_mode = !settings.app_token.is_empty();
-        if !api.has_token() || (!verifier.is_configured() && !socket_mode) {
-            warn!(
-                "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or SLACK_APP_TOKEN for Socket Mode; see docs/slack-setup.md). Until then Slack requests get 401."
-            );
+        if let Some(missing) =
+            missing_slack_settings(api.has_token(), verifier.is_configured(), socket_mode)
+        {
+            warn!("{missing}");
         }
         let (stop_tx, stop_rx) = watch::channel(false);
         let metrics = Metrics::new();
@@ -343,6 +343,33 @@ async fn many_workspaces(
     ))
 }
 
+/// What the start-up says is missing for Slack to reach the app and the app to answer,
+/// if anything: a bot token always (`SLACK_BOT_TOKEN`, or OAuth installs), and the way
+/// Slack's requests come in: over HTTP, signed (`SLACK_SIGNING_SECRET`), or over Socket
+/// Mode (`SLACK_APP_TOKEN`), which needs the bot token too.
+pub fn missing_slack_settings(
+    has_bot_token: bool,
+    has_signing_secret: bool,
+    socket_mode: bool,
+) -> Option<String> {
+    const SETUP: &str = "see docs/slack-setup.md";
+    match (has_bot_token, has_signing_secret || socket_mode) {
+        (true, true) => None,
+        (false, false) => Some(format!(
+            "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (Slack's requests over HTTP), or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode, no public URL); {SETUP}. Until then Slack's requests get 401."
+        )),
+        (false, true) if socket_mode => Some(format!(
+            "SLACK_APP_TOKEN is set (Socket Mode), but SLACK_BOT_TOKEN is not: Socket Mode needs both. Slack's requests arrive, but the app cannot answer or post until SLACK_BOT_TOKEN is set; {SETUP}."
+        )),
+        (false, true) => Some(format!(
+            "SLACK_SIGNING_SECRET is set, but SLACK_BOT_TOKEN is not: Slack's requests are checked, but the app cannot answer or post until it is set; {SETUP}."
+        )),
+        (true, false) => Some(format!(
+            "SLACK_BOT_TOKEN is set, but Slack's requests have no way in: set SLACK_SIGNING_SECRET (requests over HTTP), or SLACK_APP_TOKEN (Socket Mode); {SETUP}. Until then requests over HTTP get 401."
+        )),
+    }
+}
+
 /// Longest [`settle`] waits for the app to finish what is due at one moment.
 const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long the app must look idle, checked this often, before [`settle`] goes on.
@@ -474,5 +501,39 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_slack_settings;
+
+    #[test]
+    fn the_start_up_hint_names_what_is_really_missing() {
+        assert_eq!(missing_slack_settings(true, true, false), None);
+        assert_eq!(missing_slack_settings(true, false, true), None);
+        // Nothing: both ways in, each with the bot token it needs.
+        let nothing = missing_slack_settings(false, false, false).unwrap();
+        assert!(
+            nothing.contains("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+                && nothing.contains("SLACK_BOT_TOKEN and SLACK_APP_TOKEN"),
+            "{nothing}"
+        );
+        // An app token alone is not enough: Socket Mode needs the bot token too.
+        let app_token_only = missing_slack_settings(false, false, true).unwrap();
+        assert!(
+            app_token_only.contains("needs both") && app_token_only.contains("SLACK_BOT_TOKEN"),
+            "{app_token_only}"
+        );
+        let secret_only = missing_slack_settings(false, true, false).unwrap();
+        assert!(
+            secret_only.contains("SLACK_BOT_TOKEN is not"),
+            "{secret_only}"
+        );
+        let token_only = missing_slack_settings(true, false, false).unwrap();
+        assert!(
+            token_only.contains("SLACK_SIGNING_SECRET") && token_only.contains("SLACK_APP_TOKEN"),
+            "{token_only}"
+        );
     }
 }

@@ -43,6 +43,9 @@ pub enum Command {
         path: PathBuf,
     },
     /// Try the app without Slack: the terminal stands in for Slack at both edges.
+    #[command(
+        after_help = "The server's settings (Slack tokens and URLs, --listen, installs, backups, HTTP limits) do not apply here: the terminal stands in for Slack. `readiness --help` lists them."
+    )]
     Shell {
         /// Read the lines from this file (`-`: standard input) and print a transcript;
         /// stops with a non-zero exit at the first line that fails.
@@ -91,6 +94,46 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = AuditFormat::Jsonl)]
         format: AuditFormat,
     },
+}
+
+/// The settings that mean something to `readiness shell`; the others (Slack's tokens
+/// and URLs, the listener, installs, backups, HTTP limits) are the server's, which the
+/// shell replaces or does without.
+pub const SHELL_SETTINGS: [&str; 7] = [
+    "database_url",
+    "config",
+    "template",
+    "language",
+    "default_role",
+    "commands_per_user_per_minute",
+    "commands_per_workspace_per_minute",
+];
+
+impl Cli {
+    /// The command line, with the server's settings hidden from `readiness shell --help`.
+    /// They stay accepted there (an environment set for the server must not stop the
+    /// shell), and stay listed in `readiness --help` and every other subcommand's.
+    pub fn command_line() -> clap::Command {
+        let cli = <Self as clap::CommandFactory>::command();
+        let server_only: Vec<clap::Arg> = cli
+            .get_arguments()
+            .filter(|a| a.is_global_set() && !SHELL_SETTINGS.contains(&a.get_id().as_str()))
+            .cloned()
+            .collect();
+        // A subcommand that has an argument of its own is not given the global one of
+        // the same id: here, a hidden copy.
+        cli.mut_subcommand("shell", |shell| {
+            server_only
+                .into_iter()
+                .fold(shell, |shell, arg| shell.arg(arg.global(false).hide(true)))
+        })
+    }
+
+    /// Parses the process's arguments (exits with clap's message on an error).
+    pub fn parse_args() -> Self {
+        let matches = Self::command_line().get_matches();
+        <Self as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
 }
 
 /// The clocks of `readiness shell`.
@@ -166,7 +209,10 @@ pub struct SettingArgs {
     /// A checklist template file replacing the built-in one.
     #[arg(long, env = "READINESS_TEMPLATE", global = true)]
     pub template: Option<PathBuf>,
-    /// Language of the messages posted in channels: ja or en.
+    /// ja or en: the language of what the app posts in channels (checklists, tickets,
+    /// escalations, reminders, reports). Replies only one person sees, forms and the App
+    /// Home follow that person's Slack language instead. In `readiness shell` it also
+    /// sets the Slack language of the shell's people, so everything there is in it.
     #[arg(long, env = "READINESS_LANGUAGE", global = true)]
     pub language: Option<String>,
     /// Log format: text or json.
@@ -614,6 +660,59 @@ mod tests {
         ] {
             assert!(set(args).is_err());
         }
+    }
+
+    fn help_of(args: &[&str]) -> String {
+        match Cli::command_line().try_get_matches_from(args) {
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.to_string(),
+            other => panic!("no help: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_shell_help_lists_only_what_applies_to_the_shell() {
+        let shell = help_of(&["readiness", "shell", "--help"]);
+        for applies in [
+            "--database-url",
+            "--config",
+            "--language",
+            "--template",
+            "--script",
+        ] {
+            assert!(shell.contains(applies), "{applies} missing:\n{shell}");
+        }
+        for server_only in [
+            "--listen",
+            "--slack-bot-token",
+            "--slack-signing-secret",
+            "--slack-app-token",
+            "--encryption-key",
+            "--backup-dir",
+            "--http-header-timeout",
+            "--public-url",
+        ] {
+            let listed = format!("{server_only} <");
+            assert!(!shell.contains(&listed), "{server_only} listed:\n{shell}");
+        }
+        // Still the server's, and still accepted by the shell (an environment set for
+        // the server must not stop it).
+        let top = help_of(&["readiness", "--help"]);
+        assert!(top.contains("--listen") && top.contains("--slack-bot-token"));
+        let serve = help_of(&["readiness", "serve", "--help"]);
+        assert!(serve.contains("--listen"));
+        let matches = Cli::command_line()
+            .try_get_matches_from([
+                "readiness",
+                "shell",
+                "--listen",
+                "127.0.0.1:1",
+                "--language",
+                "en",
+            ])
+            .unwrap();
+        let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap();
+        assert_eq!(cli.settings.language.as_deref(), Some("en"));
+        assert!(matches!(cli.command, Some(Command::Shell { .. })));
     }
 
     #[test]

@@ -1,5 +1,4 @@
 use anyhow::Context;
-use clap::Parser;
 use readiness::config::{Cli, ClockKind, Command, LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -19,7 +18,7 @@ fn init_tracing(format: LogFormat) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     let settings = Settings::resolve(&cli.settings)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {

@@ -13,7 +13,7 @@ use axum::{
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware,
-    response::{IntoResponse, Response},
+    response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
 use tower::limit::GlobalConcurrencyLimitLayer;
@@ -64,6 +64,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/slack/events", post(events))
         .route("/slack/install", get(oauth::install))
         .route("/slack/oauth/callback", get(oauth::callback))
+        .route("/", get(about))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .layer(cap)
@@ -275,6 +276,48 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// `GET /`: what this server is, for whoever opens its address in a browser, and the
+/// install link when installs (OAuth) are on.
+async fn about(State(state): State<HttpState>) -> Response {
+    let install = match &state.ctx.install_link {
+        Some(link) => {
+            let link = html_escape(link);
+            format!(
+                "<p><a href=\"{link}\">Add Readiness to a Slack workspace</a> · \
+                 <a href=\"{link}\">Slack ワークスペースに追加</a></p>"
+            )
+        }
+        None => "<p>Installs are off here: this server serves one workspace. \
+                 ここではインストールできません（1 つのワークスペース専用のサーバーです）。</p>"
+            .to_string(),
+    };
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Readiness</title></head>\
+         <body style=\"font-family:sans-serif;max-width:36em;margin:4em auto\">\
+         <h1>Readiness</h1>\
+         <p>A Slack app for enterprise customer onboarding: readiness checklists, support \
+         tickets with SLA timers, reminders and reports, used with <code>/readiness</code> in \
+         Slack. This server answers Slack's requests; there is nothing else to use here.</p>\
+         <p>エンタープライズ顧客のオンボーディングを支える Slack アプリです。Slack で \
+         <code>/readiness</code> を使います。</p>\
+         {install}\
+         <p>Health: <a href=\"healthz\">/healthz</a> · readiness: <a href=\"readyz\">/readyz</a></p>\
+         </body></html>"
+    );
+    let mut response = Html(html).into_response();
+    response
+        .headers_mut()
+        .insert("x-frame-options", HeaderValue::from_static("DENY"));
+    response
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {

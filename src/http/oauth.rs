@@ -181,12 +181,17 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
     response
 }
 
+/// What `/slack/install` says with installs off: that they are off, and every setting
+/// that turns them on (the server refuses to start with only some of them).
+pub const INSTALLS_OFF: &str = "Installs are off on this server: it serves one workspace, \
+     with SLACK_BOT_TOKEN. To let workspaces install the app here, set SLACK_CLIENT_ID and \
+     SLACK_CLIENT_SECRET (the app's Basic Information page), READINESS_PUBLIC_URL (this \
+     server's public address) and READINESS_ENCRYPTION_KEY or READINESS_ENCRYPTION_KEY_FILE \
+     (seals the workspaces' tokens), then restart it. See docs/slack-setup.md, \
+     \"Many workspaces\".";
+
 fn not_enabled() -> Response {
-    page(
-        StatusCode::NOT_FOUND,
-        "Install is not enabled",
-        "This server runs for one workspace (SLACK_BOT_TOKEN). Set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into many.",
-    )
+    page(StatusCode::NOT_FOUND, "Installs are off", INSTALLS_OFF)
 }
 
 /// `GET /slack/install`: to Slack's authorize page, with a fresh state and cookie.

@@ -32,6 +32,9 @@ pub enum Input {
     Submit(Vec<(String, String)>),
     /// `home`: open the App Home tab.
     Home,
+    /// `close` (or `cancel`): close the open modal without submitting it, as its Cancel
+    /// button does in Slack.
+    Close,
     /// `in #channel`: where the next commands are typed.
     In(String),
     /// `as @alice`: who types the next commands.
@@ -62,7 +65,6 @@ pub fn parse(line: &str) -> Result<Input, String> {
     }
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
-    let mut args = rest.split_whitespace();
     let one = |what: &str| -> Result<String, String> {
         let mut it = rest.split_whitespace();
         match (it.next(), it.next()) {
@@ -76,6 +78,9 @@ pub fn parse(line: &str) -> Result<Input, String> {
             ticked: word.eq_ignore_ascii_case("tick"),
         }),
         "press" | "choose" => {
+            // A label of several words in quotes: `press "New ticket" acme`.
+            let quoted = words(rest)?;
+            let mut args = quoted.iter().map(String::as_str);
             let Some(first) = args.next() else {
                 return Err(format!(
                     "{word} takes a {} and, optionally, what it is near (like T-1)",
@@ -139,6 +144,7 @@ pub fn parse(line: &str) -> Result<Input, String> {
                 .map(Input::Wait)
                 .map_err(|_| format!("wait takes a duration, like 30s, 10m or 4h; not {text:?}"))
         }
+        "close" | "cancel" if rest.is_empty() => Ok(Input::Close),
         "help" | "?" => Ok(Input::Help),
         "quit" | "exit" => Ok(Input::Quit),
         _ => Err(format!(
@@ -219,10 +225,12 @@ pub const HELP: &str = "\
 Type what you would type in Slack, and a few words for what you would click:
   /readiness …           a slash command (/readiness help lists them)
   tick KEY, untick KEY   tick the newest checkbox for that item (e.g. tick 1.1.2)
-  press LABEL [NEAR]     press the newest button so labelled (e.g. press responded T-1)
+  press LABEL [NEAR]     press the newest button so labelled, on something showing NEAR
+                         (e.g. press responded T-1, press \"new ticket\" acme)
   choose OPTION [NEAR]   pick from the newest menu offering it (e.g. choose P1 T-1)
   reply T-1 TEXT         reply in a ticket's thread
   submit FIELD=VALUE …   fill in the open modal and submit it (e.g. submit summary=\"SSO down\")
+  close                  close the open modal without submitting it (also: cancel)
   home                   open the App Home tab
   in #channel            type the next commands in that channel
   as @name               type the next commands as someone else
@@ -269,6 +277,15 @@ mod tests {
         assert_eq!(parse("as @alice"), Ok(Input::As("alice".into())));
         assert_eq!(parse("  # a comment"), Ok(Input::Nothing));
         assert_eq!(parse("home"), Ok(Input::Home));
+        assert_eq!(
+            parse("press \"New ticket\" acme"),
+            Ok(Input::Press {
+                label: "New ticket".into(),
+                near: Some("acme".into())
+            })
+        );
+        assert_eq!(parse("close"), Ok(Input::Close));
+        assert_eq!(parse("cancel"), Ok(Input::Close));
         assert_eq!(
             parse("submit summary=\"SSO is down\" priority=P1"),
             Ok(Input::Submit(vec![

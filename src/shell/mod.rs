@@ -134,6 +134,7 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
     } else {
         "a fresh scratch SQLite database".into()
     };
+    let settings_lang = settings.channel_language;
     let app = App::start(settings, time.clone()).await?;
     for customer in customers {
         if let Some(id) = &customer.channel_id {
@@ -170,6 +171,9 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
         "Readiness shell: the app on {database}, with this terminal standing in for Slack. \
          Clock: {clock}. Type help."
     ));
+    // Part of a transcript: which language the session answers in, and how to get the
+    // other, in both (the default is Japanese, which an English reader may not expect).
+    screen.say(&style.dim(&language_hint(settings_lang)));
     let failed = if interactive {
         shell.prompt().await;
         false
@@ -207,6 +211,22 @@ fn origin() -> Origin {
         domain: "shell".into(),
         api_app_id: "A0SHELL".into(),
         token: "shell".into(),
+    }
+}
+
+/// The session's language and how to switch, in both languages: `--language` sets the
+/// language of channel posts and, in the shell, the Slack language of its people, so
+/// every answer here is in it.
+fn language_hint(lang: Lang) -> String {
+    match lang {
+        Lang::En => {
+            "Language: English (posts and replies). For Japanese: readiness shell --language ja · \
+             言語：英語。日本語にするには readiness shell --language ja"
+                .into()
+        }
+        Lang::Ja => "言語：日本語（投稿も返答も）。英語にするには readiness shell --language en · \
+             Language: Japanese. For English: readiness shell --language en"
+            .into(),
     }
 }
 
@@ -346,6 +366,7 @@ impl Shell {
             Input::Reply { ticket, text } => self.reply(&ticket, &text).await?,
             Input::Submit(fields) => self.submit(&fields).await?,
             Input::Home => self.home().await?,
+            Input::Close => self.close().await?,
             Input::In(name) => {
                 let id = self.stand_in.workspace().channel_named(&name);
                 self.channel = id.ok_or_else(|| format!("there is no #{name} here"))?;
@@ -636,28 +657,25 @@ impl Shell {
         let plain = Style { colour: false };
         let mentions = |lines: Vec<String>| match near {
             None => true,
-            Some(near) => lines.iter().any(|l| l.contains(near)),
+            Some(near) => lines.iter().any(|l| mentions_word(l, near)),
         };
         for (surface, shown) in surfaces {
             if !mentions(render::message_lines(&shown, &*w, plain)) {
                 continue;
             }
-            let candidates: Vec<(Value, Value)> = elements(&shown)
+            let candidates: Vec<(Value, Value, Vec<Value>)> = elements_in_groups(&shown)
                 .into_iter()
-                .filter(|(_, element)| wanted(element))
+                .filter(|(_, element, _)| wanted(element))
                 .collect();
+            // Preferably a button whose own group of blocks shows `near`: on the Home,
+            // a customer's buttons come in the block after the section naming it.
             let best = candidates
                 .iter()
-                .find(|(block, _)| {
-                    near.is_some()
-                        && mentions(render::blocks_lines(
-                            std::slice::from_ref(block),
-                            &*w,
-                            plain,
-                        ))
+                .find(|(_, _, group)| {
+                    near.is_some() && mentions(render::blocks_lines(group, &*w, plain))
                 })
                 .or(candidates.first());
-            if let Some((block, element)) = best {
+            if let Some((block, element, _)) = best {
                 return Some((surface, shown, block.clone(), element.clone()));
             }
         }
@@ -831,6 +849,31 @@ impl Shell {
         })
     }
 
+    /// Closes the open modal without submitting it, as its Cancel button does in Slack.
+    /// The app asks for no `view_closed` (its modals set no `notify_on_close`); one
+    /// that does is told, as Slack would tell it.
+    async fn close(&mut self) -> Result<(), Failed> {
+        let Some((view_id, view)) = self.stand_in.top_modal() else {
+            return Err("no modal is open".into());
+        };
+        self.stand_in.close_modal();
+        self.screen.note(&format!(
+            "modal closed: {}",
+            view["title"]["text"].as_str().unwrap_or("(untitled)")
+        ));
+        if view["notify_on_close"] != true {
+            return Ok(());
+        }
+        let mut closed = view.clone();
+        closed["id"] = json!(view_id);
+        let trigger = self.new_id("trigger");
+        let mut payload = origin().view_submission(&self.user, &trigger, closed);
+        payload["type"] = json!("view_closed");
+        payload["is_cleared"] = json!(false);
+        let sent = self.interaction(&payload).await;
+        self.answered(sent).await
+    }
+
     async fn home(&mut self) -> Result<(), Failed> {
         let before = self.stand_in.homes_published();
         let event = json!({
@@ -887,6 +930,48 @@ fn elements(shown: &Value) -> Vec<(Value, Value)> {
         }
     }
     found
+}
+
+/// Every interactive element of a message or view, with its block and the group of
+/// blocks it belongs to: its own, and those before it back to the previous block that
+/// has elements (the section that says what the buttons below it are about).
+fn elements_in_groups(shown: &Value) -> Vec<(Value, Value, Vec<Value>)> {
+    let blocks = shown["blocks"].as_array().cloned().unwrap_or_default();
+    let mut found = Vec::new();
+    let mut group_start = 0;
+    for (i, block) in blocks.iter().enumerate() {
+        let group = blocks[group_start..=i].to_vec();
+        let mut has_elements = false;
+        for element in block["elements"].as_array().into_iter().flatten() {
+            has_elements = true;
+            found.push((block.clone(), element.clone(), group.clone()));
+        }
+        for key in ["accessory", "element"] {
+            if block[key].is_object() {
+                has_elements = true;
+                found.push((block.clone(), block[key].clone(), group.clone()));
+            }
+        }
+        if has_elements {
+            group_start = i + 1;
+        }
+    }
+    found
+}
+
+/// Whether `line` shows `near` as a word of its own, whatever the case: `acme` in
+/// `*Acme*` or `#cust-acme`, `T-1` but not in `T-10`.
+fn mentions_word(line: &str, near: &str) -> bool {
+    let line = line.to_lowercase();
+    let near = near.to_lowercase();
+    if near.is_empty() {
+        return true;
+    }
+    line.match_indices(&near).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + near.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
 }
 
 /// A button matches a word in its label (`security` for `1. Security`) or its action
@@ -978,6 +1063,39 @@ mod tests {
         assert!(!button_matches(&responded, "resolve"));
         let next = json!({"type": "button", "text": {"type": "plain_text", "text": "Next"}, "action_id": "home_page_next"});
         assert!(button_matches(&next, "next"));
+    }
+
+    #[test]
+    fn near_is_a_word_of_its_own_in_any_case() {
+        assert!(mentions_word("*Acme* · Enterprise · #cust-acme", "acme"));
+        assert!(mentions_word("*T-1* (P0)", "T-1"));
+        assert!(!mentions_word("*T-10* (P0)", "T-1"));
+        assert!(!mentions_word("*Acmeco* · Standard", "acme"));
+    }
+
+    #[test]
+    fn a_button_belongs_with_the_section_above_it() {
+        let home = json!({"blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Acme*"}},
+            {"type": "actions", "elements": [{"type": "button", "action_id": "a"}]},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Globex*"}},
+            {"type": "actions", "elements": [{"type": "button", "action_id": "b"}]},
+        ]});
+        let found = elements_in_groups(&home);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[1].1["action_id"], "b");
+        assert_eq!(found[1].2.len(), 2);
+        assert_eq!(found[1].2[0]["text"]["text"], "*Globex*");
+    }
+
+    #[test]
+    fn the_language_hint_names_the_language_and_the_switch_in_both() {
+        let en = language_hint(Lang::En);
+        assert!(en.contains("Language: English") && en.contains("言語：英語"));
+        assert!(en.contains("--language ja") && !en.contains("--language en"));
+        let ja = language_hint(Lang::Ja);
+        assert!(ja.contains("言語：日本語") && ja.contains("Language: Japanese"));
+        assert!(ja.contains("--language en") && !ja.contains("--language ja"));
     }
 
     #[test]

@@ -341,3 +341,97 @@ fn a_date_field_given_a_day_its_month_lacks_says_that_day_does_not_exist() {
         assert!(!all.contains("a date is YYYY-MM-DD"), "{all}");
     }
 }
+
+/// At the prompt, lines typed while the shell is still running one (a paste, or typing
+/// ahead of a slow command) all run, in order. rustyline reads the terminal through a
+/// buffer, and without its `buffer-redux` feature dropped what it had read past the
+/// first line at the end of each `readline`: `as @bob` and `quit` below were lost, and
+/// the shell waited for ever.
+#[test]
+fn lines_typed_ahead_at_the_prompt_all_run() {
+    use std::io::{Read, Write};
+    let db = TestDb::sqlite();
+    let home = tempfile::tempdir().unwrap();
+    let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = {
+        // Dropped once spawned, so the terminal ends (EOF) when the shell exits.
+        let mut cmd = readiness();
+        cmd.args(["--database-url", &db.url, "--language", "en"])
+            .args(["shell", "--clock", "virtual"])
+            .env("TERM", "xterm")
+            .env("NO_COLOR", "1")
+            .env("HOME", home.path())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave));
+        cmd.spawn().expect("the binary runs")
+    };
+    let mut terminal = std::fs::File::from(pty.master);
+    // Everything at once, before the first line is read: the first `readline` reads it
+    // all and returns `wait 1m`; the rest waits in its buffer while that line runs.
+    terminal
+        .write_all(b"wait 1m\ras @alice\ras @bob\rquit\r")
+        .unwrap();
+    let mut reader = terminal.try_clone().unwrap();
+    let (done, shown) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // EIO once the shell has exited and the terminal's last other end is closed.
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+        let _ = done.send(String::from_utf8_lossy(&out).into_owned());
+    });
+    let shown = match shown.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(shown) => shown,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("the shell did not run `quit`: a line typed ahead was lost");
+        }
+    };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{shown}");
+    for prompt in ["@alice in #general>", "@bob in #general>"] {
+        assert!(shown.contains(prompt), "no {prompt:?} in:\n{shown}");
+    }
+}
+
+/// On the Home, `press LABEL CUSTOMER` presses that customer's button (not the first
+/// customer's), a label of several words is given in quotes, and `close` closes the
+/// open form without submitting it.
+#[test]
+fn press_finds_the_customers_button_by_a_quoted_label_and_close_closes_the_form() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let script = written(
+        &dir,
+        "press.txt",
+        "/readiness new Acme\n/readiness new Globex\nhome\npress \"new ticket\" globex\nclose\nsubmit summary=never\n",
+    );
+    let output = readiness()
+        .args(["--language", "en", "--database-url", &db.url])
+        .args(["shell", "--clock", "virtual", "--script"])
+        .arg(&script)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(shown.contains("Customer: *Globex*"), "{shown}");
+    assert!(!shown.contains("Customer: *Acme*"), "{shown}");
+    assert!(
+        shown.contains("modal closed: New support request"),
+        "{shown}"
+    );
+    // Closed: there is nothing left to submit, and nothing was opened.
+    assert_eq!(output.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("no modal is open"), "{shown}");
+    assert!(!shown.contains("T-1"), "{shown}");
+}

@@ -773,3 +773,54 @@ async fn team_access_revoked_stops_only_that_workspace() {
     assert!(served.contains("Initech"), "{served}");
     app.stop().await;
 }
+
+/// `GET /` says what the server is and where its health is, and links the install only
+/// when installs are on; `/slack/install` with installs off says so, and names every
+/// setting that turns them on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_root_page_and_the_install_page_say_what_this_server_is() {
+    let db = TestDb::sqlite();
+    let single = TestApp::spawn(&db).await;
+    let root = single.get("/").await;
+    assert_eq!(root.status(), StatusCode::OK);
+    assert!(
+        root.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = root.text().await.unwrap();
+    assert!(
+        page.contains("Readiness") && page.contains("Slack app"),
+        "{page}"
+    );
+    assert!(page.contains("/healthz"), "{page}");
+    assert!(page.contains("Installs are off"), "{page}");
+    assert!(!page.contains("/slack/install"), "{page}");
+    let install = single.get("/slack/install").await;
+    assert_eq!(install.status(), StatusCode::NOT_FOUND);
+    let page = install.text().await.unwrap();
+    assert!(page.contains("Installs are off"), "{page}");
+    for setting in [
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+        "READINESS_PUBLIC_URL",
+        "READINESS_ENCRYPTION_KEY",
+    ] {
+        assert!(page.contains(setting), "{setting} not named: {page}");
+    }
+    drop(single);
+
+    let db = TestDb::sqlite();
+    let (_dir, config) = policy_file("");
+    let many = TestApp::spawn_with(
+        &db,
+        SlackDouble::start().await,
+        &[("config", &config), ("many_workspaces", ENCRYPTION_KEY)],
+    )
+    .await;
+    let page = many.get("/").await.text().await.unwrap();
+    let link = format!("href=\"{}/slack/install\"", many.base);
+    assert!(page.contains(&link), "no {link} in {page}");
+    assert!(!page.contains("Installs are off"), "{page}");
+}
