@@ -86,23 +86,11 @@ pub fn name_one(known: &[Customer], usage: &str, lang: Lang) -> Message {
 /// A new customer's name is another's (as people read it: width, case and spaces
 /// aside), whatever its script.
 pub fn name_taken(existing: &Customer, lang: Lang) -> Message {
-    error_with_usage(
-        &match lang {
-            Lang::En => format!(
-                "A customer named *{}* already exists as `{}`{}. Choose another name.",
-                name(&existing.name),
-                existing.slug,
-                channel_suffix(existing)
-            ),
-            Lang::Ja => format!(
-                "*{}* という名前の顧客はすでに `{}` として登録されています{}。別の名前を指定してください。",
-                name(&existing.name),
-                existing.slug,
-                channel_suffix(existing)
-            ),
-        },
-        &format!("/readiness show {}", existing.slug),
+    already_exists(
+        existing,
         lang,
+        ("A customer named ", "Choose another name."),
+        ("という名前の顧客は", "別の名前を指定してください。"),
     )
 }
 
@@ -122,33 +110,35 @@ pub fn name_of_another(other: &Customer, lang: Lang) -> Message {
     })
 }
 
-fn channel_suffix(c: &Customer) -> String {
-    c.channel_id
-        .as_ref()
-        .map(|id| format!(" in <#{id}>"))
-        .unwrap_or_default()
-}
-
 /// A new customer's slug is another's.
 pub fn slug_taken(existing: &Customer, lang: Lang) -> Message {
-    error_with_usage(
-        &match lang {
-            Lang::En => format!(
-                "*{}* already exists as `{}`{}. Choose another name or `slug=`.",
-                name(&existing.name),
-                existing.slug,
-                channel_suffix(existing)
-            ),
-            Lang::Ja => format!(
-                "*{}* はすでに `{}` として登録されています{}。別の名前か `slug=` を指定してください。",
-                name(&existing.name),
-                existing.slug,
-                channel_suffix(existing)
-            ),
-        },
-        &format!("/readiness show {}", existing.slug),
+    already_exists(
+        existing,
         lang,
+        ("", "Choose another name or `slug=`."),
+        ("は", "別の名前か `slug=` を指定してください。"),
     )
+}
+
+/// "*name* already exists as `slug` (in its channel)": the words around it for each
+/// language (`en`: before the name, the advice; `ja`: after the name, the advice).
+fn already_exists(existing: &Customer, lang: Lang, en: (&str, &str), ja: (&str, &str)) -> Message {
+    let customer = name(&existing.name);
+    let slug = &existing.slug;
+    let channel = existing.channel_id.as_ref();
+    let text = match lang {
+        Lang::En => {
+            let (before, advice) = en;
+            let channel = channel.map(|id| format!(" in <#{id}>")).unwrap_or_default();
+            format!("{before}*{customer}* already exists as `{slug}`{channel}. {advice}")
+        }
+        Lang::Ja => {
+            let (after, advice) = ja;
+            let channel = channel.map(|id| format!("（<#{id}>）")).unwrap_or_default();
+            format!("*{customer}* {after}すでに `{slug}`{channel} として登録されています。{advice}")
+        }
+    };
+    error_with_usage(&text, &format!("/readiness show {slug}"), lang)
 }
 
 /// A new customer's channel is another's.
@@ -346,6 +336,23 @@ mod tests {
             );
             let chosen = created(&c, None, false, lang).text;
             assert!(!chosen.contains("slug="), "{chosen}");
+        }
+    }
+
+    /// The channel of an existing customer is named in each language's own words: a
+    /// Japanese refusal once said "…登録されています in <#C0001>".
+    #[test]
+    fn a_taken_name_or_slug_names_the_channel_in_the_readers_language() {
+        let existing = named("c1", "株式会社ミヤビ", Some("C0001"));
+        for refusal in [name_taken, slug_taken] {
+            let en = refusal(&existing, Lang::En).text;
+            assert!(en.contains("already exists as `c1` in <#C0001>."), "{en}");
+            let ja = refusal(&existing, Lang::Ja).text;
+            assert!(
+                ja.contains("`c1`（<#C0001>） として登録されています。"),
+                "{ja}"
+            );
+            assert!(!ja.contains(" in "), "{ja}");
         }
     }
 }

@@ -501,23 +501,7 @@ mod tests {
     #[test]
     fn help_and_every_usage_line_read_as_written_in_slack() {
         let t = Template::builtin();
-        let forms = [
-            Form::New,
-            Form::Show,
-            Form::Assign,
-            Form::Done,
-            Form::Undo,
-            Form::Ticket,
-            Form::Tickets,
-            Form::Escalation,
-            Form::Remind,
-            Form::Reminders,
-            Form::GoLive,
-            Form::Customer,
-            Form::Audit,
-            Form::Report,
-            Form::Roles,
-        ];
+        let forms = Form::ALL;
         for lang in [Lang::En, Lang::Ja] {
             no_stray_markup(&help(&t, &[], Listed::Workspace, lang));
             for form in forms {

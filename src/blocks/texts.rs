@@ -396,23 +396,7 @@ mod tests {
 
     #[test]
     fn a_japanese_usage_line_names_its_parts_as_help_does() {
-        let forms = [
-            Form::New,
-            Form::Show,
-            Form::Assign,
-            Form::Done,
-            Form::Undo,
-            Form::Ticket,
-            Form::Tickets,
-            Form::Escalation,
-            Form::Remind,
-            Form::Reminders,
-            Form::GoLive,
-            Form::Customer,
-            Form::Audit,
-            Form::Report,
-            Form::Roles,
-        ];
+        let forms = Form::ALL;
         for form in forms {
             let line = form_usage(form, Lang::Ja);
             for part in USAGE_PARTS {

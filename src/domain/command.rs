@@ -303,6 +303,25 @@ pub enum Form {
 }
 
 impl Form {
+    /// Every form, in help's order (tests render each one's usage line).
+    pub const ALL: [Form; 15] = [
+        Form::New,
+        Form::Show,
+        Form::Assign,
+        Form::Done,
+        Form::Undo,
+        Form::Ticket,
+        Form::Tickets,
+        Form::Escalation,
+        Form::Remind,
+        Form::Reminders,
+        Form::GoLive,
+        Form::Customer,
+        Form::Audit,
+        Form::Report,
+        Form::Roles,
+    ];
+
     pub fn usage(self) -> &'static str {
         match self {
             Form::New => {

@@ -157,16 +157,6 @@ impl Cache {
         c.by_id.get(id).cloned()
     }
 
-    /// ASCII case-insensitive, like SQLite's `LOWER`.
-    pub fn by_name(&self, team: &str, name: &str) -> Option<Customer> {
-        let c = self.customers.lock().expect("cache lock");
-        c.by_id
-            .values()
-            .filter(|k| k.team_id == team && k.name.eq_ignore_ascii_case(name))
-            .min_by_key(|k| k.id)
-            .cloned()
-    }
-
     pub fn team(&self, team: &str) -> Vec<Customer> {
         let c = self.customers.lock().expect("cache lock");
         let mut list: Vec<Customer> = c

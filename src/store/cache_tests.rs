@@ -111,8 +111,8 @@ impl Fixture {
         }
         for (team, name) in &self.names {
             assert_eq!(
-                cached.customer_by_name(team, name).await.unwrap(),
-                db.customer_by_name(team, name).await.unwrap(),
+                cached.customers_named(team, name).await.unwrap(),
+                db.customers_named(team, name).await.unwrap(),
                 "after {write}: name {name}"
             );
         }

@@ -223,19 +223,6 @@ impl Store {
         self.customer_where("slug = $2", team_id, slug).await
     }
 
-    /// By name, ignoring ASCII case.
-    pub async fn customer_by_name(
-        &self,
-        team_id: &str,
-        name: &str,
-    ) -> Result<Option<Customer>, sqlx::Error> {
-        if let Some(cache) = &self.cache {
-            return Ok(cache.by_name(team_id, name));
-        }
-        self.customer_where("LOWER(name) = LOWER($2)", team_id, name)
-            .await
-    }
-
     /// Every customer of the workspace whose name is `name` as people read it
     /// ([`name_key`]: width, case and spaces aside), oldest first. More than one only
     /// in a database from before names were kept unique. Compared here, not in SQL:

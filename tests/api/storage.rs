@@ -70,12 +70,13 @@ async fn customers_scenario(db: &TestDb) {
     );
     assert_eq!(
         store
-            .customer_by_name("T1", "ACME inc")
+            .customers_named("T1", "ACME inc")
             .await
             .unwrap()
-            .unwrap()
-            .id,
-        acme.id
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        [acme.id]
     );
     assert_eq!(store.customers("T1").await.unwrap().len(), 1);
     assert_eq!(store.free_numbered_slug("T1").await.unwrap(), "c2");
