@@ -333,7 +333,7 @@ async fn a_japanese_name_is_one_customer_and_its_generated_slug_is_explained() {
         (
             "UJA00001",
             "new \"株式会社ミヤビ\"",
-            "*株式会社ミヤビ* という名前の顧客はすでに `c1` として登録されています",
+            "*株式会社ミヤビ* という名前の顧客はすでに `c1`（<#",
         ),
     ] {
         let text = app.command_text(user, "C0GENERAL", again).await;
