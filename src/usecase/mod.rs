@@ -8,6 +8,7 @@ pub mod checklist;
 pub mod customers;
 pub mod reminders;
 pub mod reports;
+pub mod roles;
 pub mod ticket_form;
 pub mod tickets;
 
