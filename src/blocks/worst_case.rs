@@ -646,6 +646,20 @@ fn every_surface(t: &Texts) {
         check_message("customer side", &super::roles::customer_side(lang));
         check_message("unconfirmed", &super::roles::unconfirmed(lang));
 
+        // What a CSM hears of the customer's channel.
+        check_message(
+            "channel archived",
+            &super::channel::archived(&acme, "C0123456789", lang),
+        );
+        check_message(
+            "channel left",
+            &super::channel::left(&acme, "C0123456789", lang),
+        );
+        check_message(
+            "channel renamed",
+            &super::channel::renamed(&acme, &t.name, lang),
+        );
+
         // The report command's answers.
         check_message("report without a channel", &super::report::no_channel(lang));
         let month = Month::containing(now(), chrono_tz::UTC);
