@@ -14,6 +14,7 @@
 //! ephemeral copy (which Slack sends without the message) still knows its group.
 
 pub mod audit;
+pub mod channel;
 pub mod chart;
 pub mod checklist;
 pub mod customer;

@@ -1,11 +1,12 @@
 //! Managing roles in Slack: the list `/readiness roles` answers with, with a button
-//! that opens the modal where an admin gives a person a role.
+//! that opens the modal where an admin gives a person a role; what a change answers;
+//! and the refusal of someone whose role does not allow what they asked.
 
 use slack_morphism::prelude::*;
 
-use super::{Message, button_text, modal_text, option_text, plain, section};
+use super::{Message, button_text, escape, modal_text, option_text, plain, section};
 use crate::domain::i18n::Lang;
-use crate::domain::roles::Role;
+use crate::domain::roles::{Act, Role, WHO_MAY, is_group};
 
 /// The list's "Give a role" button.
 pub const OPEN: &str = "roles_open";
@@ -26,6 +27,127 @@ pub fn roles_list(text: String, lang: Lang) -> Message {
         SlackActionsBlock::new(vec![SlackActionBlockElement::Button(button)]).into(),
     ];
     Message::new(text, blocks)
+}
+
+/// What is wrong with the roles modal's submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleFormProblem {
+    NoPerson,
+    NoRole,
+}
+
+impl RoleFormProblem {
+    /// The field to show the error next to, and the error.
+    pub fn field(self) -> (&'static str, &'static str) {
+        match self {
+            RoleFormProblem::NoPerson => (PERSON, "Pick a person."),
+            RoleFormProblem::NoRole => (ROLE, "Pick a role."),
+        }
+    }
+}
+
+/// How a role's holder is mentioned: a person, or a user group.
+fn mention(holder: &str) -> String {
+    if is_group(holder) {
+        format!("<!subteam^{}>", escape(holder))
+    } else {
+        format!("<@{}>", escape(holder))
+    }
+}
+
+/// `/readiness roles` without a change: the roles given in the workspace, by role.
+pub fn roles_given(given: &[(String, Role)], default_role: Role, lang: Lang) -> Message {
+    let mut lines = vec![match lang {
+        Lang::En => format!(
+            "*Roles*: workspace admins and owners are admins; everyone else is {} unless given a role here, themselves or through a user group.",
+            default_role.label(lang)
+        ),
+        Lang::Ja => format!(
+            "*ロール*：ワークスペースの管理者・オーナーは管理者、それ以外の人は個別に付与されない限り{}です。",
+            default_role.label(lang)
+        ),
+    }];
+    for role in Role::ALL {
+        let people: Vec<String> = given
+            .iter()
+            .filter(|(_, r)| *r == role)
+            .map(|(holder, _)| mention(holder))
+            .collect();
+        if !people.is_empty() {
+            lines.push(format!("`{}` {}", role.as_str(), people.join(" ")));
+        }
+    }
+    roles_list(lines.join("\n"), lang)
+}
+
+/// A user group's role given (`Some`) or taken back.
+pub fn group_role_set(group: &str, role: Option<Role>, lang: Lang) -> Message {
+    let who = mention(group);
+    Message::plain(match (lang, role) {
+        (Lang::En, Some(role)) => format!(
+            ":white_check_mark: Members of {who} are now {} (unless given a role of their own).",
+            role.label(lang)
+        ),
+        (Lang::En, None) => format!(":white_check_mark: {who} no longer gives a role."),
+        (Lang::Ja, Some(role)) => format!(
+            ":white_check_mark: {who} のメンバーのロールを{}にしました（個別のロールがある人を除く）。",
+            role.label(lang)
+        ),
+        (Lang::Ja, None) => {
+            format!(":white_check_mark: {who} のロール付与を解除しました。")
+        }
+    })
+}
+
+/// A person's role after a change, all things counted.
+pub fn person_role_set(person: &str, now: Role, lang: Lang) -> Message {
+    let who = mention(person);
+    Message::plain(match lang {
+        Lang::En => format!(":white_check_mark: {who} is now {}.", now.label(lang)),
+        Lang::Ja => format!(
+            ":white_check_mark: {who} のロールを{}にしました。",
+            now.label(lang)
+        ),
+    })
+}
+
+/// The answer to a guest or a person of another organisation.
+pub fn customer_side(lang: Lang) -> Message {
+    Message::plain(lang.pick(
+        ":no_entry: Sorry, you can't do that: Readiness is for this workspace's own team, and guests and people of other organisations can't use it here.",
+        ":no_entry: この操作はできません。Readiness はこのワークスペースのチーム向けで、ゲストや他の組織の方はここでは使えません。",
+    ))
+}
+
+/// The answer when Slack did not say in time who the person is.
+pub fn unconfirmed(lang: Lang) -> Message {
+    Message::plain(lang.pick(
+        ":hourglass: Slack did not tell me in time who you are, so nothing was done. Please try again in a moment.",
+        ":hourglass: Slack からあなたの情報を時間内に取得できなかったため、何も行いませんでした。少し待ってからもう一度お試しください。",
+    ))
+}
+
+/// The answer to staff whose role does not allow `act`: who may.
+pub fn denied(role: Role, act: Act, lang: Lang) -> Message {
+    let who: Vec<&str> = WHO_MAY
+        .iter()
+        .find(|(a, _)| *a == act)
+        .map(|(_, roles)| roles.iter().map(|r| r.as_str()).collect())
+        .unwrap_or_default();
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":no_entry: You are {} here; to {}, ask for one of these roles: {}. An admin gives roles with `/readiness roles`.",
+            role.label(lang),
+            act.describe(lang),
+            who.join(", ")
+        ),
+        Lang::Ja => format!(
+            ":no_entry: あなたのロールは{}です。{}には次のロールが必要です：{}。ロールは管理者が `/readiness roles` で付与します。",
+            role.label(lang),
+            act.describe(lang),
+            who.join("、")
+        ),
+    })
 }
 
 /// The modal: a person and the role to give them (or `default`, to take one back).

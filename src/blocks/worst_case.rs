@@ -24,6 +24,7 @@ use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
 use crate::domain::reminder::ReminderRecord;
 use crate::domain::report::{Attainment, Breach, Month, PriorityRow, SlaReport, WeekPoint};
+use crate::domain::roles::Role;
 use crate::domain::sla::{Priority, Target};
 use crate::domain::template::Template;
 use crate::domain::ticket::{Action, Ticket};
@@ -617,6 +618,47 @@ fn every_surface(t: &Texts) {
         let roles = format!("*Roles*\n{}", super::escape(&t.summary));
         check_message("roles", &super::roles::roles_list(roles, lang));
         check_view("roles modal", &super::roles::roles_modal(lang));
+        // Every role given to many people and user groups (ids are Slack's: short).
+        let holders: Vec<(String, Role)> = Role::ALL
+            .iter()
+            .flat_map(|role| {
+                (0..100)
+                    .flat_map(move |i| [(format!("U{i:010}"), *role), (format!("S{i:010}"), *role)])
+            })
+            .collect();
+        check_message(
+            "roles given",
+            &super::roles::roles_given(&holders, Role::Viewer, lang),
+        );
+        for role in [Some(Role::Admin), None] {
+            check_message(
+                "group role set",
+                &super::roles::group_role_set(&format!("S{}", t.summary), role, lang),
+            );
+        }
+        check_message(
+            "person role set",
+            &super::roles::person_role_set(&format!("U{}", t.summary), Role::Csm, lang),
+        );
+        for act in crate::domain::roles::WHO_MAY.map(|(act, _)| act) {
+            check_message("denied", &super::roles::denied(Role::Viewer, act, lang));
+        }
+        check_message("customer side", &super::roles::customer_side(lang));
+        check_message("unconfirmed", &super::roles::unconfirmed(lang));
+
+        // What a CSM hears of the customer's channel.
+        check_message(
+            "channel archived",
+            &super::channel::archived(&acme, "C0123456789", lang),
+        );
+        check_message(
+            "channel left",
+            &super::channel::left(&acme, "C0123456789", lang),
+        );
+        check_message(
+            "channel renamed",
+            &super::channel::renamed(&acme, &t.name, lang),
+        );
 
         // The report command's answers.
         check_message("report without a channel", &super::report::no_channel(lang));

@@ -4,20 +4,49 @@
 //! `app_home_opened` publishes the viewer's Home. A customer channel archived, renamed
 //! or left by the app is told to the customer's CSM, since posts there would otherwise
 //! fail without anyone knowing why. Other events are acknowledged and recorded as seen.
+//! Each handler here parses its event and calls one use case (`usecase::events`).
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::Context;
-use crate::blocks::Message;
-use crate::domain::i18n::Lang;
-use crate::domain::roles::Act;
-use crate::domain::ticket::Action;
-use crate::store::audit::{Actor, Source};
-use crate::store::outbox::{DirectBody, Enqueue, Post};
-use crate::usecase::tickets::ActError;
+pub use crate::usecase::events::Ended;
+use crate::usecase::events::{ChannelChange, ThreadReply};
+
+/// The reply an event is, if it may answer a ticket: in a thread, by a person, not
+/// an edit or a join; `None` otherwise. Its time is when it was written (even if the
+/// event arrives late), never after `now`.
+fn thread_reply_of(event: &Value, now: DateTime<Utc>) -> Option<ThreadReply<'_>> {
+    let (Some(channel), Some(thread), Some(ts), Some(user)) = (
+        event["channel"].as_str(),
+        event["thread_ts"].as_str(),
+        event["ts"].as_str(),
+        event["user"].as_str(),
+    ) else {
+        return None;
+    };
+    // Edits, joins and the app's own posts are not answers.
+    let subtype = event["subtype"].as_str().unwrap_or("");
+    if thread == ts
+        || event.get("bot_id").is_some_and(|b| !b.is_null())
+        || !matches!(subtype, "" | "thread_broadcast" | "file_share")
+    {
+        return None;
+    }
+    // Answered when written, even if the event arrives late.
+    let at = ts
+        .parse::<f64>()
+        .map_or(now, |s| crate::time_source::at_ms((s * 1000.0) as i64))
+        .min(now);
+    Some(ThreadReply {
+        channel,
+        thread,
+        user,
+        at,
+    })
+}
 
 /// A reply in a ticket's thread by a person of this workspace (not the reporter, not a
 /// bot, not a guest from a Slack Connect organisation, not a viewer) is the ticket's
@@ -28,65 +57,13 @@ async fn thread_reply(
     event: &Value,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let (Some(channel), Some(thread), Some(ts), Some(user)) = (
-        event["channel"].as_str(),
-        event["thread_ts"].as_str(),
-        event["ts"].as_str(),
-        event["user"].as_str(),
-    ) else {
+    let Some(reply) = thread_reply_of(event, now) else {
         return Ok(());
     };
-    // Edits, joins and the app's own posts are not answers.
-    let subtype = event["subtype"].as_str().unwrap_or("");
-    if thread == ts
-        || event.get("bot_id").is_some_and(|b| !b.is_null())
-        || !matches!(subtype, "" | "thread_broadcast" | "file_share")
-    {
-        return Ok(());
-    }
-    let Some(ticket) = ctx
-        .usecases
-        .store
-        .ticket_by_message(team, channel, thread)
-        .await?
-    else {
-        return Ok(());
-    };
-    if ticket.reporter == user || ticket.responded_at.is_some() {
-        return Ok(());
-    }
-    // A viewer's reply is a comment, not the support team's answer; nor is a reply
-    // of the customer's side (a guest, or a person of another organisation), whoever
-    // Slack says they are (`users.info`, not the event's `user_team`, which under
-    // Enterprise Grid may name another workspace of our own organisation).
-    let works_tickets = super::roles::allowed(ctx, team, user, Act::WorkTickets).await?;
-    if works_tickets.is_err() {
-        return Ok(());
-    }
-    // Answered when written, even if the event arrives late.
-    let at = ts
-        .parse::<f64>()
-        .map_or(now, |s| crate::time_source::at_ms((s * 1000.0) as i64))
-        .min(now);
-    match ctx
-        .usecases
-        .tickets
-        .act(
-            team,
-            ticket.id,
-            &Action::Respond,
-            Actor::new(user, Source::Event),
-            at,
-        )
-        .await
-    {
-        Ok(_) => {
-            debug!(ticket = ticket.id, "first response seen in the thread");
-            Ok(())
-        }
-        Err(ActError::Database(e)) => Err(e),
-        Err(ActError::NotFound | ActError::Refused(_)) => Ok(()),
-    }
+    ctx.usecases
+        .reply_in_thread(team, reply, ctx.default_role)
+        .await?;
+    Ok(())
 }
 
 /// The Home tab opened: publish it, off the request's path.
@@ -102,6 +79,26 @@ fn home_opened(ctx: &Context, team: &str, event: &Value) {
     });
 }
 
+/// The channel a channel event names and what happened to it. Renames carry the
+/// channel as an object, the others as its id.
+fn channel_change_of<'a>(kind: &str, event: &'a Value) -> (&'a str, ChannelChange) {
+    let channel = event["channel"]
+        .as_str()
+        .or(event["channel"]["id"].as_str())
+        .unwrap_or_default();
+    let change = match kind {
+        "channel_archive" | "group_archive" => ChannelChange::Archived,
+        "channel_left" | "group_left" => ChannelChange::Left,
+        _ => ChannelChange::Renamed(
+            event["channel"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+    };
+    (channel, change)
+}
+
 /// A customer channel archived, renamed or left by the app: the CSM hears of it (in
 /// the outbox, keyed by the event, so once).
 async fn channel_changed(
@@ -112,75 +109,10 @@ async fn channel_changed(
     event_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    // Renames carry the channel as an object, the others as its id.
-    let channel = event["channel"]
-        .as_str()
-        .or(event["channel"]["id"].as_str())
-        .unwrap_or_default();
-    let Some(customer) = ctx
-        .usecases
-        .store
-        .customer_by_channel(team, channel)
-        .await?
-    else {
-        return Ok(());
-    };
-    let lang = ctx.channel_lang;
-    let name = crate::blocks::name(&customer.name);
-    let what = match kind {
-        "channel_archive" | "group_archive" => match lang {
-            Lang::En => format!(
-                ":file_cabinet: The channel of *{name}* (<#{channel}>) was archived. Reminders, escalations and ticket updates cannot be posted there: unarchive it, or link another with `/readiness customer {} channel=#…`.",
-                customer.slug
-            ),
-            Lang::Ja => format!(
-                ":file_cabinet: *{name}* のチャンネル（<#{channel}>）がアーカイブされました。リマインダー・エスカレーション・チケット更新を投稿できません。アーカイブを解除するか、`/readiness customer {} channel=#…` で別のチャンネルを設定してください。",
-                customer.slug
-            ),
-        },
-        "channel_left" | "group_left" => match lang {
-            Lang::En => format!(
-                ":warning: Readiness was removed from the channel of *{name}* (<#{channel}>). Invite it back (`/invite @Readiness`) or its reminders and escalations cannot be posted."
-            ),
-            Lang::Ja => format!(
-                ":warning: *{name}* のチャンネル（<#{channel}>）から Readiness が外されました。再招待（`/invite @Readiness`）しないとリマインダーやエスカレーションを投稿できません。"
-            ),
-        },
-        _ => {
-            let new_name = event["channel"]["name"].as_str().unwrap_or_default();
-            match lang {
-                Lang::En => format!(
-                    ":pencil2: The channel of *{name}* was renamed to #{}. Nothing breaks: Readiness follows the channel, not its name.",
-                    crate::blocks::name(new_name)
-                ),
-                Lang::Ja => format!(
-                    ":pencil2: *{name}* のチャンネル名が #{} に変わりました。Readiness はチャンネル名ではなくチャンネルを追うので影響はありません。",
-                    crate::blocks::name(new_name)
-                ),
-            }
-        }
-    };
-    let item = Enqueue {
-        key: format!("channel-event:{event_id}"),
-        team_id: team.to_string(),
-        channel_id: customer.csm().to_string(),
-        ticket_id: None,
-        post: Post::Direct(DirectBody {
-            customer_id: Some(customer.id),
-            message: Message::plain(what),
-        }),
-    };
-    ctx.usecases.store.enqueue(&item, now).await
-}
-
-/// Whom an uninstall event speaks for: the install it was delivered for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ended<'a> {
-    /// A whole Enterprise Grid organisation's org-wide install (the event has no
-    /// `team_id`, or its authorization is the org-wide install's).
-    Organisation(&'a str),
-    /// One workspace's own install, and nothing else.
-    Workspace(&'a str),
+    let (channel, change) = channel_change_of(kind, event);
+    ctx.usecases
+        .channel_changed(team, channel, &change, event_id, ctx.channel_lang, now)
+        .await
 }
 
 /// Which install an `app_uninstalled` or `tokens_revoked` event ends. Slack sends both
@@ -214,75 +146,8 @@ pub fn ended_by<'a>(
     }
 }
 
-/// The app was uninstalled, or its bot token revoked: the install the event speaks
-/// for stops (its token is deleted, its queued posts cancelled); its data is purged
-/// after the retention period. With one workspace's `SLACK_BOT_TOKEN` there is no
-/// install to end: the operator is told in the log, if the event is about our token.
-async fn uninstalled(
-    ctx: &Context,
-    ended: Ended<'_>,
-    why: &str,
-    sent: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    if !ctx.api.is_multi_workspace() {
-        let ours = match (ctx.api.home(), ended) {
-            (None, _) => true,
-            (Some(home), Ended::Workspace(team)) => home.team_id.as_deref() == Some(team),
-            (Some(home), Ended::Organisation(org)) => {
-                home.team_id.is_none() && home.enterprise_id.as_deref() == Some(org)
-            }
-        };
-        if ours {
-            warn!(
-                event = why,
-                "Slack says the app's token is gone: remove SLACK_BOT_TOKEN or install the app again"
-            );
-        } else {
-            debug!(
-                event = why,
-                "an uninstall event for another workspace's install"
-            );
-        }
-        return Ok(());
-    }
-    let workspace = match ended {
-        Ended::Organisation(org) => ctx
-            .usecases
-            .store
-            .installation(org)
-            .await?
-            .filter(|i| i.org_install)
-            .map(|i| i.workspace),
-        // The workspace's own install only: never its organisation's.
-        Ended::Workspace(team) => ctx
-            .usecases
-            .store
-            .installation(team)
-            .await?
-            .filter(|i| !i.org_install)
-            .map(|i| i.workspace),
-    };
-    if let Some(workspace) = workspace
-        && ctx
-            .usecases
-            .store
-            .uninstall(&workspace, why, sent, now)
-            .await?
-    {
-        info!(
-            workspace,
-            event = why,
-            "uninstalled: its work stopped and its token was deleted"
-        );
-    }
-    ctx.api.forget_tokens();
-    Ok(())
-}
-
-/// An organisation took the app away from some of its workspaces: the org-wide
-/// install stops serving them (their queued posts are cancelled); the rest of the
-/// organisation goes on.
+/// An organisation took the app away from some of its workspaces (the event's
+/// `team_ids`): the org-wide install stops serving them.
 async fn access_revoked(
     ctx: &Context,
     enterprise: Option<&str>,
@@ -296,16 +161,9 @@ async fn access_revoked(
         .as_array()
         .map(|ids| ids.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let revoked = ctx
-        .usecases
-        .store
-        .revoke_team_access(enterprise, &teams, now)
-        .await?;
-    if !revoked.is_empty() {
-        info!(enterprise, teams = ?revoked, "the organisation's install no longer serves these workspaces");
-    }
-    ctx.api.forget_tokens();
-    Ok(())
+    ctx.usecases
+        .access_revoked(&ctx.api, enterprise, &teams, now)
+        .await
 }
 
 /// One authorization an event was delivered for (the app's install that sees it).
@@ -373,12 +231,7 @@ pub async fn handle(
             authorizations,
             event,
         } => {
-            if !ctx
-                .usecases
-                .store
-                .first_sight_of_event(&event_id, now)
-                .await?
-            {
+            if !ctx.usecases.first_sight_of_event(&event_id, now).await? {
                 debug!(event_id, "duplicate event delivery dropped");
                 return Ok(EventReply::Ack);
             }
@@ -404,7 +257,11 @@ pub async fn handle(
                     Some(ended) => {
                         let sent = event_time
                             .map_or(now, |t| crate::time_source::at_ms(t.saturating_mul(1000)));
-                        Some(uninstalled(ctx, ended, kind, sent, now).await)
+                        Some(
+                            ctx.usecases
+                                .uninstalled(&ctx.api, ended, kind, sent, now)
+                                .await,
+                        )
                     }
                     None => Some(Ok(())),
                 }
@@ -416,7 +273,7 @@ pub async fn handle(
             if let Some(ended) = ending {
                 if let Err(e) = ended {
                     // Not ended after all: let Slack's retry of it through.
-                    let _ = ctx.usecases.store.forget_event(&event_id).await;
+                    ctx.usecases.forget_event(&event_id).await;
                     return Err(e);
                 }
                 return Ok(EventReply::Ack);
@@ -452,7 +309,7 @@ pub async fn handle(
             };
             if let Err(e) = handled {
                 // Not handled after all: let Slack's retry of it through.
-                let _ = ctx.usecases.store.forget_event(&event_id).await;
+                ctx.usecases.forget_event(&event_id).await;
                 return Err(e);
             }
             Ok(EventReply::Ack)
@@ -529,6 +386,60 @@ mod tests {
         for (fixture, expected) in fixtures {
             assert_eq!(ends(fixture), expected, "{fixture}");
         }
+    }
+
+    #[test]
+    fn only_a_persons_new_reply_in_a_thread_may_answer_a_ticket() {
+        let now = crate::time_source::at_ms(1_800_000_000_000);
+        let reply = serde_json::json!({
+            "type": "message", "channel": "C1", "thread_ts": "1700000000.000100",
+            "ts": "1700000005.000200", "user": "U1",
+        });
+        let seen = thread_reply_of(&reply, now).unwrap();
+        assert_eq!(
+            (seen.channel, seen.thread, seen.user),
+            ("C1", "1700000000.000100", "U1")
+        );
+        assert_eq!(seen.at.timestamp_millis(), 1_700_000_005_000);
+        // Written "later" than now (a clock ahead): counted now.
+        let mut ahead = reply.clone();
+        ahead["ts"] = "1900000000.000000".into();
+        assert_eq!(thread_reply_of(&ahead, now).unwrap().at, now);
+        let mut parent = reply.clone();
+        parent["ts"] = parent["thread_ts"].clone();
+        assert!(thread_reply_of(&parent, now).is_none());
+        let mut bot = reply.clone();
+        bot["bot_id"] = "B1".into();
+        assert!(thread_reply_of(&bot, now).is_none());
+        let mut edit = reply.clone();
+        edit["subtype"] = "message_changed".into();
+        assert!(thread_reply_of(&edit, now).is_none());
+        let mut broadcast = reply.clone();
+        broadcast["subtype"] = "thread_broadcast".into();
+        assert!(thread_reply_of(&broadcast, now).is_some());
+        let mut outside = reply;
+        outside.as_object_mut().unwrap().remove("thread_ts");
+        assert!(thread_reply_of(&outside, now).is_none());
+    }
+
+    #[test]
+    fn a_channel_event_names_its_channel_and_what_happened() {
+        let archived = serde_json::json!({ "type": "channel_archive", "channel": "C1" });
+        assert_eq!(
+            channel_change_of("channel_archive", &archived),
+            ("C1", ChannelChange::Archived)
+        );
+        assert_eq!(
+            channel_change_of("group_left", &archived),
+            ("C1", ChannelChange::Left)
+        );
+        let renamed = serde_json::json!({
+            "type": "channel_rename", "channel": { "id": "C2", "name": "acme-new" },
+        });
+        assert_eq!(
+            channel_change_of("channel_rename", &renamed),
+            ("C2", ChannelChange::Renamed("acme-new".into()))
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 pub mod audit;
 pub mod checklist;
 pub mod customers;
+pub mod events;
 pub mod reminders;
 pub mod reports;
+pub mod roles;
 pub mod ticket_form;
 pub mod tickets;
 
