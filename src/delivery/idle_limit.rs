@@ -29,9 +29,13 @@ use hyper_util::client::legacy::connect::{Connected, Connection};
 use tokio::time::{Instant, Sleep};
 
 /// How long a pooled connection may carry nothing before the client closes it: below
-/// the idle limits of common servers and load balancers (60 s and up, some 30 s), and
-/// above the 10 s deadline of one call ([`super::slack_api::CALL_TIMEOUT`]), so a
-/// request still waiting for its answer is never cut off by this.
+/// the idle limits of common load balancers (AWS ALB 60 s, nginx 75 s), and no shorter
+/// than any caller waits for an answer (10 s for one background call,
+/// [`super::slack_api::CALL_TIMEOUT`]; 20 s for one outbox attempt, which may make
+/// several calls), so a call still waiting for its answer is never cut by this before
+/// its caller gives up on it anyway. A server that closes idle connections sooner
+/// than this (some close after 5 s) can still race a call; hyper-util replays those
+/// not yet written.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(20);
 
 /// A connector (a `Service<Uri>`, as hyper-util's `Connect` wants) whose connections
