@@ -2,6 +2,7 @@
 //! caused it has been acknowledged.
 
 pub mod clicks;
+pub mod idle_limit;
 pub mod slack_api;
 pub mod users;
 pub mod worker;

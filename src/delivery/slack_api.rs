@@ -9,16 +9,22 @@ use std::{
     time::{Duration, Instant},
 };
 
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde::{Deserialize, Serialize};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
+use super::idle_limit::{IDLE_LIMIT, IdleLimited};
 use crate::blocks::Message;
 use crate::config::Secret;
 use crate::crypto::EncryptionKey;
 use crate::store::Store;
 
-pub type Client = SlackClient<SlackClientHyperHttpsConnector>;
+/// slack-morphism's hyper connector over HTTPS, each connection retired when idle
+/// ([`IdleLimited`]).
+pub type Connector =
+    SlackClientHyperConnector<IdleLimited<hyper_rustls::HttpsConnector<HttpConnector>>>;
+pub type Client = SlackClient<Connector>;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -270,22 +276,22 @@ fn content(message: &Message) -> SlackMessageContent {
         .with_blocks(message.blocks.clone())
 }
 
-fn https_client(api_url: &str) -> anyhow::Result<Client> {
+pub(super) fn https_client(api_url: &str, idle_limit: Duration) -> anyhow::Result<Client> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()?
         .https_or_http()
         .enable_all_versions()
         .build();
-    // Not finished (issue 15, item 7): slack-morphism builds its hyper client with
-    // hyper-util's defaults, and offers no way to change them: idle connections are kept
-    // 90 s, longer than many servers and load balancers keep them (60 s is common). A
-    // post sent just as the server closes one fails with `IncompleteMessage`, and the
-    // outbox then treats it as in doubt (a history lookup before posting again). Keeping
-    // the pool's idle timeout under 30 s, and replaying at once an idempotent call that a
-    // reused connection lost, needs our own `SlackClientHttpConnector`.
+    // slack-morphism builds its hyper client with hyper-util's defaults (idle pooled
+    // connections kept 90 s) and offers no setting: the connector's connections retire
+    // themselves after `idle_limit` without traffic instead (see `idle_limit`).
+    // A request hyper had not yet written when its pooled connection closed is
+    // replayed on a new one by hyper-util (`retry_canceled_requests`, on by default);
+    // one already written is not, and a post lost so is in doubt for the outbox.
     // slack-morphism joins the base and the method name with a `/` (and the settings
     // have already dropped a trailing one).
-    let connector = SlackClientHyperConnector::from(https).with_slack_api_url(api_url);
+    let connector = SlackClientHyperConnector::with_connector(IdleLimited::new(https, idle_limit))
+        .with_slack_api_url(api_url);
     Ok(SlackClient::new(connector))
 }
 
@@ -294,7 +300,7 @@ impl SlackApi {
     /// `api_url`, for a local test double).
     pub fn new(api_url: &str, bot_token: &Secret) -> anyhow::Result<Self> {
         Ok(Self {
-            client: Arc::new(https_client(api_url)?),
+            client: Arc::new(https_client(api_url, IDLE_LIMIT)?),
             tokens: Tokens::Single((!bot_token.is_empty()).then(|| {
                 SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_string()))
             })),
@@ -306,7 +312,7 @@ impl SlackApi {
     /// `store` under `key`.
     pub fn installed(api_url: &str, store: Store, key: EncryptionKey) -> anyhow::Result<Self> {
         Ok(Self {
-            client: Arc::new(https_client(api_url)?),
+            client: Arc::new(https_client(api_url, IDLE_LIMIT)?),
             tokens: Tokens::Installed(Arc::new(Installed {
                 store,
                 key,
@@ -506,7 +512,7 @@ impl Installed {
 }
 
 impl Workspace {
-    fn session(&self) -> SlackClientSession<'_, SlackClientHyperHttpsConnector> {
+    fn session(&self) -> SlackClientSession<'_, Connector> {
         self.client.open_session(&self.token)
     }
 
