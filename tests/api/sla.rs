@@ -649,6 +649,10 @@ async fn bad_ticket_commands_get_the_right_form_and_open_nothing() {
             "ticket P1 opened=2999-01-01T00:00:00Z Broken",
             "in the future",
         ),
+        (
+            "ticket P1 opened=2021-01-01T00:00:00Z Broken",
+            "more than 30 days ago",
+        ),
         ("ticket nosuch P1 Broken", "nosuch"),
         ("tickets a b", "did not expect"),
     ] {
