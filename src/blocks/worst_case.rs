@@ -359,6 +359,10 @@ fn every_surface(t: &Texts) {
             &super::ticket::ticket_list(&rows, &policy, now(), lang),
         );
         check_message(
+            "not a customer channel",
+            &super::ticket_modal::not_a_customer_channel(lang),
+        );
+        check_message(
             "ticket without a channel",
             &super::ticket::no_channel(&acme, lang),
         );

@@ -12,11 +12,11 @@ use super::UseCases;
 use super::customers::NotFound;
 use crate::blocks::ids::{TickGroup, tick_block_id_of};
 use crate::delivery::worker::Job;
-use crate::domain::checklist::{Progress, States, category_progress, tick_diff};
+use crate::domain::checklist::{ItemState, Progress, States, category_progress, tick_diff};
 use crate::domain::command::{CustomerRef, Word};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
-use crate::domain::template::Category;
+use crate::domain::template::{Category, Item};
 use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{AssignedDm, Enqueue};
 use crate::store::{ItemChange, ItemUpdate};
@@ -53,6 +53,19 @@ pub enum Shown<'t> {
         /// Boxed: a customer is far larger than the other variant.
         customer: Box<Customer>,
         category: Option<&'t Category>,
+        states: Arc<States>,
+    },
+}
+
+/// What a category button of the overview shows.
+pub enum CategoryShown<'t> {
+    /// Clicked on the customer's message in its channel: the category is posted there.
+    Posted,
+    /// Clicked anywhere else: the states for the clicker's own view.
+    States {
+        /// Boxed: a customer is far larger than the other variant.
+        customer: Box<Customer>,
+        category: &'t Category,
         states: Arc<States>,
     },
 }
@@ -267,6 +280,82 @@ impl UseCases {
         }
         let states = self.store.item_states(customer.id).await?;
         Ok(Ok(Shown::States {
+            customer: Box::new(customer),
+            category,
+            states,
+        }))
+    }
+}
+
+impl UseCases {
+    /// Customer `customer_id` of `team` with its items' states (for the App Home's
+    /// checklist modal); `None` for an id from another workspace, or a guessed one.
+    pub async fn checklist_of(
+        &self,
+        team: &str,
+        customer_id: i64,
+    ) -> Result<Option<(Customer, Arc<States>)>, sqlx::Error> {
+        let Some(customer) = self.store.customer_by_id(team, customer_id).await? else {
+            return Ok(None);
+        };
+        let states = self.store.item_states(customer.id).await?;
+        Ok(Some((customer, states)))
+    }
+
+    /// Item `key` of customer `customer_id` of `team`, with its state, for the item
+    /// menu's modal; `None` when either is not found (an id from another workspace, or
+    /// a guessed one, finds nothing).
+    pub async fn item_of(
+        &self,
+        team: &str,
+        customer_id: i64,
+        key: &str,
+    ) -> Result<Option<(Customer, &Item, ItemState)>, sqlx::Error> {
+        let Some(customer) = self.store.customer_by_id(team, customer_id).await? else {
+            return Ok(None);
+        };
+        let Some(item) = self.template.item(key) else {
+            return Ok(None);
+        };
+        let states = self.store.item_states(customer.id).await?;
+        let state = states.get(&item.key).cloned().unwrap_or_default();
+        Ok(Some((customer, item, state)))
+    }
+}
+
+impl UseCases {
+    /// The overview's button for category `number` of customer `customer_id` of
+    /// `team`. `in_channel` is the channel of the (not ephemeral) message clicked,
+    /// if it is one: in the customer's own channel the category is posted there, in
+    /// `lang`, answering `response_url`. `None` for an id from another workspace, or
+    /// a guessed one.
+    pub async fn show_category(
+        &self,
+        team: &str,
+        customer_id: i64,
+        number: u32,
+        in_channel: Option<&str>,
+        response_url: Option<String>,
+        lang: Lang,
+    ) -> Result<Option<CategoryShown<'_>>, sqlx::Error> {
+        let Some(customer) = self.store.customer_by_id(team, customer_id).await? else {
+            return Ok(None);
+        };
+        let Some(category) = self.template.category(number) else {
+            return Ok(None);
+        };
+        if in_channel.is_some() && in_channel == customer.channel_id.as_deref() {
+            self.delivery.submit_or_warn(Job::PostChecklist {
+                customer_id: customer.id,
+                category: Some(number),
+                pin: false,
+                response_url,
+                lang,
+            });
+            return Ok(Some(CategoryShown::Posted));
+        }
+        let states = self.store.item_states(customer.id).await?;
+        Ok(Some(CategoryShown::States {
             customer: Box::new(customer),
             category,
             states,

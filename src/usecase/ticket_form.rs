@@ -129,3 +129,30 @@ impl UseCases {
         Ok(Ok(ticket))
     }
 }
+
+impl UseCases {
+    /// Customer `customer_id` of `team` and every customer to choose from, for the
+    /// ticket modal opened from the App Home; `None` for an id from another workspace,
+    /// or a guessed one.
+    pub async fn ticket_form_for(
+        &self,
+        team: &str,
+        customer_id: i64,
+    ) -> Result<Option<(Customer, Vec<Customer>)>, sqlx::Error> {
+        let Some(customer) = self.store.customer_by_id(team, customer_id).await? else {
+            return Ok(None);
+        };
+        let customers = self.store.customers(team).await?;
+        Ok(Some((customer, customers)))
+    }
+
+    /// The customer whose channel a message tracked as a ticket is in; `None` in a
+    /// channel that is no customer's.
+    pub async fn tracking_customer(
+        &self,
+        team: &str,
+        channel: &str,
+    ) -> Result<Option<Customer>, sqlx::Error> {
+        self.store.customer_by_channel(team, channel).await
+    }
+}
