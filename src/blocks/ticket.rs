@@ -1,7 +1,7 @@
 //! Ticket messages: the live ticket in the customer channel, its escalation replies,
 //! and the `tickets` list.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use slack_morphism::prelude::*;
 
 use super::{
@@ -9,6 +9,7 @@ use super::{
     section,
 };
 use crate::domain::calendar::Calendar;
+use crate::domain::command::Form;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
@@ -387,6 +388,91 @@ pub fn opened(ticket: &Ticket, customer: &Customer, channel: &str, lang: Lang) -
             ticket.priority.as_str()
         ),
     })
+}
+
+/// `/readiness ticket …` for a customer whose channel is not there yet.
+pub fn no_channel(customer: &Customer, lang: Lang) -> Message {
+    Message::plain(match lang {
+        Lang::En => format!(
+            "{} has no channel yet, so its tickets have nowhere to go. Try again in a moment.",
+            super::name(&customer.name)
+        ),
+        Lang::Ja => format!(
+            "{} のチャンネルがまだないため、チケットを投稿できません。少し待ってからお試しください。",
+            super::name(&customer.name)
+        ),
+    })
+}
+
+/// `opened=` a local time the customer's clock skips.
+pub fn opened_no_such_local_time(naive: NaiveDateTime, lang: Lang) -> Message {
+    super::help::error_with_usage(
+        &format!(
+            "`{naive}`: {}",
+            lang.pick(
+                "that local time does not exist (a clock change).",
+                "その現地時刻は存在しません（時刻の切り替え）。"
+            )
+        ),
+        Form::Ticket.usage(),
+        lang,
+    )
+}
+
+/// `opened=` after now.
+pub fn opened_in_the_future(lang: Lang) -> Message {
+    super::help::error_with_usage(
+        lang.pick(
+            "`opened=` is in the future.",
+            "`opened=` が未来の時刻です。",
+        ),
+        Form::Ticket.usage(),
+        lang,
+    )
+}
+
+/// `opened=` further back than a ticket may be back-dated.
+pub fn opened_too_long_ago(lang: Lang) -> Message {
+    super::help::error_with_usage(
+        lang.pick(
+            "`opened=` is more than 30 days ago: track a request that old without timers.",
+            "`opened=` が 30 日以上前です。それほど古いチケットはタイマーなしで管理してください。",
+        ),
+        Form::Ticket.usage(),
+        lang,
+    )
+}
+
+/// `/readiness escalation`: the paths shown (after one is saved, if `saved`), each
+/// priority with the people named at each level.
+pub fn escalation_paths(shown: &[(Priority, Vec<String>)], saved: bool, lang: Lang) -> Message {
+    let lines: Vec<String> = shown
+        .iter()
+        .map(|(p, path)| {
+            let steps = if path.is_empty() {
+                lang.pick(
+                    "no path: the assignee or the reporter, with @here once a P0 or P1 is breached",
+                    "経路なし：担当者または起票者（P0・P1 の超過時は @here も）",
+                )
+                .to_string()
+            } else {
+                path.join(" → ")
+            };
+            format!("*{}*: {steps}", p.as_str())
+        })
+        .collect();
+    let title = if saved {
+        lang.pick(
+            ":white_check_mark: Escalation path saved.",
+            ":white_check_mark: エスカレーション経路を保存しました。",
+        )
+    } else {
+        lang.pick(
+            "Escalation paths (50% → 80% → 100% and after):",
+            "エスカレーション経路（50% → 80% → 100% 以降）：",
+        )
+    };
+    Message::plain(format!("{title}\n{}", lines.join("\n")))
 }
 
 /// The open tickets, worst first (ordered by the caller).

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
 
-use super::{NAME_CHARS, clip, escape_clipped, limits, modal_text, option_text, plain, section};
+use super::{
+    Message, NAME_CHARS, clip, escape_clipped, limits, modal_text, option_text, plain, section,
+};
 use crate::domain::customer::{Customer, name_key};
 use crate::domain::i18n::Lang;
 use crate::domain::sla::Priority;
@@ -168,6 +170,14 @@ fn customer_option(c: &Customer, customers: &[Customer]) -> SlackBlockPlainTextO
     // The slug (at most 70 characters) is what tells them apart: the name gives way.
     let room = limits::OPTION_TEXT.saturating_sub(c.slug.chars().count() + 3);
     option_text(&format!("{} ({})", clip(&c.name, room.max(1)), c.slug))
+}
+
+/// "Track as support request" on a message in a channel that is no customer's.
+pub fn not_a_customer_channel(lang: Lang) -> Message {
+    Message::plain(lang.pick(
+        "Track support requests from a customer's channel: this one belongs to no customer.",
+        "このチャンネルはどの顧客にも属していません。顧客チャンネルのメッセージから起票してください。",
+    ))
 }
 
 #[cfg(test)]

@@ -359,6 +359,31 @@ fn every_surface(t: &Texts) {
             "tickets",
             &super::ticket::ticket_list(&rows, &policy, now(), lang),
         );
+        check_message(
+            "not a customer channel",
+            &super::ticket_modal::not_a_customer_channel(lang),
+        );
+        check_message(
+            "ticket without a channel",
+            &super::ticket::no_channel(&acme, lang),
+        );
+        check_message(
+            "opened= refused",
+            &super::ticket::opened_no_such_local_time(opened().naive_utc(), lang),
+        );
+        check_message(
+            "opened= refused",
+            &super::ticket::opened_in_the_future(lang),
+        );
+        check_message("opened= refused", &super::ticket::opened_too_long_ago(lang));
+        let paths: Vec<(Priority, Vec<String>)> = Priority::ALL
+            .into_iter()
+            .map(|p| (p, named.clone()))
+            .collect();
+        check_message(
+            "escalation paths",
+            &super::ticket::escalation_paths(&paths, true, lang),
+        );
 
         // The App Home, first and a middle page.
         let homes: Vec<HomeCustomer<'_>> = many

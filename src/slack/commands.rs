@@ -1,6 +1,6 @@
 //! `/readiness`: parse the text, apply it, answer.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{Context, busy, internal_error, open_modal};
@@ -14,10 +14,12 @@ use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::roles::Act;
 use crate::domain::sla::Priority;
-use crate::domain::template::{Category, Item};
+use crate::domain::template::Item;
 use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
+use crate::usecase::checklist::{ShowRefusal, ShowRequest, Shown};
 use crate::usecase::customers::{CreateRefusal, Created, NewCustomerRequest, NotFound};
+use crate::usecase::ticket_form::TypedTicketRefusal;
 
 /// The fields of a slash command the app uses (`token` and `user_name` are deprecated).
 #[derive(Debug, Clone, Deserialize)]
@@ -229,9 +231,6 @@ async fn ticket_modal(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<A
     Ok(Answer::Nothing)
 }
 
-/// How far back `opened=` may go: further, and every clock would have run out long ago.
-const MAX_BACKDATE: chrono::Duration = chrono::Duration::days(30);
-
 #[allow(clippy::too_many_arguments)]
 async fn open_ticket(
     ctx: &Context,
@@ -243,77 +242,30 @@ async fn open_ticket(
     lang: Lang,
     now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
-    let Some(channel) = customer.channel_id.clone() else {
-        return Err(Refusal::Message(Message::plain(match lang {
-            Lang::En => format!(
-                "{} has no channel yet, so its tickets have nowhere to go. Try again in a moment.",
-                crate::blocks::name(&customer.name)
-            ),
-            Lang::Ja => format!(
-                "{} のチャンネルがまだないため、チケットを投稿できません。少し待ってからお試しください。",
-                crate::blocks::name(&customer.name)
-            ),
-        })));
-    };
-    let cal = ctx.usecases.tickets.calendar(customer.tier);
-    let opened_at = match opened {
-        None => now,
-        Some(Opened::Exact(t)) => t.with_timezone(&Utc),
-        Some(Opened::Local(naive)) => match cal.tz.from_local_datetime(&naive).earliest() {
-            Some(t) => t.with_timezone(&Utc),
-            None => {
-                return Err(Refusal::Message(help::error_with_usage(
-                    &format!(
-                        "`{naive}`: {}",
-                        lang.pick(
-                            "that local time does not exist (a clock change).",
-                            "その現地時刻は存在しません（時刻の切り替え）。"
-                        )
-                    ),
-                    Form::Ticket.usage(),
-                    lang,
-                )));
-            }
-        },
-    };
-    if opened_at > now {
-        return Err(Refusal::Message(help::error_with_usage(
-            lang.pick(
-                "`opened=` is in the future.",
-                "`opened=` が未来の時刻です。",
-            ),
-            Form::Ticket.usage(),
-            lang,
-        )));
-    }
-    if now - opened_at > MAX_BACKDATE {
-        return Err(Refusal::Message(help::error_with_usage(
-            lang.pick(
-                "`opened=` is more than 30 days ago: track a request that old without timers.",
-                "`opened=` が 30 日以上前です。それほど古いチケットはタイマーなしで管理してください。",
-            ),
-            Form::Ticket.usage(),
-            lang,
-        )));
-    }
-    let ticket = ctx
+    let actor = Actor::new(&cmd.user_id, Source::Command);
+    let refused = match ctx
         .usecases
-        .tickets
-        .open(
-            customer,
-            &channel,
-            priority,
-            summary,
-            &cmd.user_id,
-            opened_at,
-            None,
-            Actor::new(&cmd.user_id, Source::Command),
-            now,
-        )
-        .await?;
-    Ok(Answer::Ephemeral(blocks::ticket::opened(
-        &ticket, customer, &channel, lang,
-    )))
+        .open_typed(customer, priority, opened, summary, actor, now)
+        .await?
+    {
+        Ok(ticket) => {
+            return Ok(Answer::Ephemeral(blocks::ticket::opened(
+                &ticket,
+                customer,
+                &ticket.channel_id,
+                lang,
+            )));
+        }
+        Err(refused) => refused,
+    };
+    Err(Refusal::Message(match refused {
+        TypedTicketRefusal::NoChannel => blocks::ticket::no_channel(customer, lang),
+        TypedTicketRefusal::NoSuchLocalTime(naive) => {
+            blocks::ticket::opened_no_such_local_time(naive, lang)
+        }
+        TypedTicketRefusal::OpenedInTheFuture => blocks::ticket::opened_in_the_future(lang),
+        TypedTicketRefusal::OpenedTooLongAgo => blocks::ticket::opened_too_long_ago(lang),
+    }))
 }
 
 /// Shows the escalation paths, or (admins only) sets one.
@@ -326,52 +278,16 @@ async fn escalation_paths(
     now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     // Only admins get here with a change (`Act::Administer`, checked on the way in).
-    if let (Some(priority), Some(change)) = (priority, &change) {
-        let levels = match change {
-            PathChange::Set(levels) => Some(levels.as_slice()),
-            PathChange::Clear => None,
-        };
-        ctx.usecases
-            .store
-            .set_escalation_path(&cmd.team_id, priority.as_str(), levels, &cmd.user_id, now)
-            .await?;
-    }
-    let paths = ctx.usecases.tickets.paths().await?;
-    let shown: Vec<Priority> = match priority {
-        Some(p) => vec![p],
-        None => Priority::ALL.to_vec(),
-    };
-    let lines: Vec<String> = shown
-        .iter()
-        .map(|p| {
-            let path = paths.of(&cmd.team_id, *p);
-            let steps = if path.is_empty() {
-                lang.pick(
-                    "no path: the assignee or the reporter, with @here once a P0 or P1 is breached",
-                    "経路なし：担当者または起票者（P0・P1 の超過時は @here も）",
-                )
-                .to_string()
-            } else {
-                path.join(" → ")
-            };
-            format!("*{}*: {steps}", p.as_str())
-        })
-        .collect();
-    let title = if change.is_some() {
-        lang.pick(
-            ":white_check_mark: Escalation path saved.",
-            ":white_check_mark: エスカレーション経路を保存しました。",
-        )
-    } else {
-        lang.pick(
-            "Escalation paths (50% → 80% → 100% and after):",
-            "エスカレーション経路（50% → 80% → 100% 以降）：",
-        )
-    };
-    Ok(Answer::Ephemeral(Message::plain(format!(
-        "{title}\n{}",
-        lines.join("\n")
-    ))))
+    let shown = ctx
+        .usecases
+        .tickets
+        .escalation_paths(&cmd.team_id, priority, change.as_ref(), &cmd.user_id, now)
+        .await?;
+    Ok(Answer::Ephemeral(blocks::ticket::escalation_paths(
+        &shown,
+        change.is_some(),
+        lang,
+    )))
 }
 
 /// The open tickets of the customer named, else of the channel's, else of the workspace.
@@ -479,62 +395,34 @@ async fn show(
     second: Option<Word>,
     lang: Lang,
 ) -> Result<Answer, Refusal> {
-    let here = ctx
-        .usecases
-        .store
-        .customer_by_channel(&cmd.team_id, &cmd.channel_id)
-        .await?;
-    let (customer, category_word) = match (first, second) {
-        (Some(c), Some(cat)) => (
-            named_customer(ctx, cmd, &c.customer_ref(), Form::Show, lang).await?,
-            Some(cat),
-        ),
-        (Some(word), None) => {
-            let is_category =
-                !word.quoted && ctx.usecases.template.find_category(&word.text).is_some();
-            match (&here, is_category) {
-                (Some(here), true) => (here.clone(), Some(word)),
-                _ => match ctx
-                    .usecases
-                    .find_customer(&cmd.team_id, &word.customer_ref())
-                    .await?
-                {
-                    Some(c) => (c, None),
-                    None if is_category => {
-                        return Err(Refusal::Message(help::name_the_customer_too(
-                            &word.text, lang,
-                        )));
-                    }
-                    None => {
-                        return Err(unknown_customer(ctx, cmd, &word.text, Form::Show, lang).await);
-                    }
-                },
-            }
+    let request = ShowRequest {
+        team_id: &cmd.team_id,
+        channel_id: &cmd.channel_id,
+        first,
+        second,
+        response_url: cmd.response_url.clone(),
+        lang,
+    };
+    let (customer, category, states) = match ctx.usecases.show(request).await? {
+        Ok(Shown::Posting { queued: true }) => return Ok(Answer::Nothing),
+        Ok(Shown::Posting { queued: false }) => return Ok(Answer::Ephemeral(busy(lang))),
+        Ok(Shown::States {
+            customer,
+            category,
+            states,
+        }) => (customer, category, states),
+        Err(ShowRefusal::Customer(missing)) => return Err(not_found(&missing, Form::Show, lang)),
+        Err(ShowRefusal::CategoryWithoutCustomer(word)) => {
+            return Err(Refusal::Message(help::name_the_customer_too(&word, lang)));
         }
-        (None, _) => match here {
-            Some(c) => (c, None),
-            None => return Err(name_a_customer(ctx, cmd, Form::Show, lang).await),
-        },
+        Err(ShowRefusal::UnknownCategory(name)) => {
+            return Err(Refusal::Message(help::unknown_category(
+                &name,
+                &ctx.usecases.template.categories,
+                lang,
+            )));
+        }
     };
-    let category = match &category_word {
-        Some(word) => Some(resolve_category(ctx, &word.text, lang)?),
-        None => None,
-    };
-    let in_its_channel = customer.channel_id.as_deref() == Some(cmd.channel_id.as_str());
-    if in_its_channel {
-        let job = Job::PostChecklist {
-            customer_id: customer.id,
-            category: category.map(|c| c.number),
-            pin: false,
-            response_url: cmd.response_url.clone(),
-            lang,
-        };
-        return Ok(match ctx.usecases.delivery.submit(job) {
-            Ok(()) => Answer::Nothing,
-            Err(_) => Answer::Ephemeral(busy(lang)),
-        });
-    }
-    let states = ctx.usecases.store.item_states(customer.id).await?;
     let mut messages = match category {
         Some(cat) => checklist::category_messages(&customer, cat, &states, lang),
         None => vec![checklist::overview(
@@ -631,21 +519,6 @@ fn not_found(missing: &NotFound, form: Form, lang: Lang) -> Refusal {
     })
 }
 
-async fn unknown_customer(
-    ctx: &Context,
-    cmd: &SlashCommand,
-    name: &str,
-    form: Form,
-    lang: Lang,
-) -> Refusal {
-    // Read as typed unquoted: a slug, else a name (which may be several customers').
-    let missing = ctx
-        .usecases
-        .customer_not_found(&cmd.team_id, &CustomerRef::Slug(name.to_string()))
-        .await;
-    not_found(&missing, form, lang)
-}
-
 async fn name_a_customer(ctx: &Context, cmd: &SlashCommand, form: Form, lang: Lang) -> Refusal {
     let known = ctx.usecases.known_customers(&cmd.team_id).await;
     not_found(&NotFound::NotHere { known }, form, lang)
@@ -666,14 +539,4 @@ fn resolve_item<'t>(
         form,
         lang,
     )))
-}
-
-fn resolve_category<'t>(ctx: &'t Context, name: &str, lang: Lang) -> Result<&'t Category, Refusal> {
-    ctx.usecases.template.find_category(name).ok_or_else(|| {
-        Refusal::Message(help::unknown_category(
-            name,
-            &ctx.usecases.template.categories,
-            lang,
-        ))
-    })
 }

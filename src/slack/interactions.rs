@@ -26,7 +26,7 @@ use crate::domain::sla::Priority;
 use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
-use crate::usecase::checklist::ItemChangeError;
+use crate::usecase::checklist::{CategoryShown, ItemChangeError};
 use crate::usecase::ticket_form::TicketForm;
 use crate::usecase::tickets::ActError;
 
@@ -362,21 +362,12 @@ async fn block_action(
             let Some(trigger) = payload.trigger_id.clone() else {
                 return Ok(());
             };
-            // An id from another workspace, or a guessed one, finds nothing.
-            let Some(customer) = ctx.usecases.store.customer_by_id(team, customer).await? else {
+            let Some((customer, item, state)) = ctx.usecases.item_of(team, customer, &item).await?
+            else {
                 return Ok(());
             };
-            let Some(item) = ctx.usecases.template.item(&item) else {
-                return Ok(());
-            };
-            let states = ctx.usecases.store.item_states(customer.id).await?;
             let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
-            let view = item_modal::item_modal(
-                &customer,
-                item,
-                &states.get(&item.key).cloned().unwrap_or_default(),
-                lang,
-            );
+            let view = item_modal::item_modal(&customer, item, &state, lang);
             open_modal(ctx, team, trigger, view, "item");
         }
         BlockAction::Ticket { ticket, click } => {
@@ -454,20 +445,38 @@ async fn open_category(
     customer_id: i64,
     number: u32,
 ) -> anyhow::Result<()> {
-    let Some(customer) = ctx.usecases.store.customer_by_id(team, customer_id).await? else {
+    let in_view = payload.container.kind.as_deref() == Some("view");
+    // Only a click on a message everyone in the channel sees posts there.
+    let in_channel = if in_view || payload.container.is_ephemeral {
+        None
+    } else {
+        payload.channel.as_ref().map(|c| c.id.as_str())
+    };
+    let shown = ctx
+        .usecases
+        .show_category(
+            team,
+            customer_id,
+            number,
+            in_channel,
+            payload.response_url.clone(),
+            ctx.channel_lang,
+        )
+        .await?;
+    let Some(CategoryShown::States {
+        customer,
+        category,
+        states,
+    }) = shown
+    else {
         return Ok(());
     };
-    let Some(category) = ctx.usecases.template.category(number) else {
-        return Ok(());
-    };
-    let channel = payload.channel.as_ref().map(|c| c.id.as_str());
-    if payload.container.kind.as_deref() == Some("view") {
+    if in_view {
         // The checklist opened from the App Home: the category on top of it.
         let Some(trigger) = payload.trigger_id.clone() else {
             return Ok(());
         };
         let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
-        let states = ctx.usecases.store.item_states(customer.id).await?;
         let blocks = checklist::category_messages(&customer, category, &states, lang)
             .into_iter()
             .flat_map(|m| m.blocks)
@@ -482,20 +491,8 @@ async fn open_category(
                 warn!(error = %e, "cannot push a category modal");
             }
         });
-    } else if !payload.container.is_ephemeral
-        && channel.is_some()
-        && channel == customer.channel_id.as_deref()
-    {
-        ctx.usecases.delivery.submit_or_warn(Job::PostChecklist {
-            customer_id: customer.id,
-            category: Some(number),
-            pin: false,
-            response_url: payload.response_url.clone(),
-            lang: ctx.channel_lang,
-        });
     } else if let Some(url) = &payload.response_url {
         let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
-        let states = ctx.usecases.store.item_states(customer.id).await?;
         for message in checklist::category_messages(&customer, category, &states, lang) {
             ctx.usecases.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
@@ -526,14 +523,13 @@ async fn home_modal(
     let Some(trigger) = payload.trigger_id.clone() else {
         return Ok(());
     };
-    // An id from another workspace, or a guessed one, finds nothing.
-    let Some(customer) = ctx.usecases.store.customer_by_id(team, customer_id).await? else {
-        return Ok(());
-    };
-    let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
     let view = match modal {
         HomeModal::Checklist => {
-            let states = ctx.usecases.store.item_states(customer.id).await?;
+            let Some((customer, states)) = ctx.usecases.checklist_of(team, customer_id).await?
+            else {
+                return Ok(());
+            };
+            let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
             let overview = checklist::overview(&ctx.usecases.template, &customer, &states, lang);
             blocks::modal_of(
                 &customer.name,
@@ -542,7 +538,12 @@ async fn home_modal(
             )
         }
         HomeModal::NewTicket => {
-            let customers = ctx.usecases.store.customers(team).await?;
+            let Some((customer, customers)) =
+                ctx.usecases.ticket_form_for(team, customer_id).await?
+            else {
+                return Ok(());
+            };
+            let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
             blocks::ticket_modal::ticket_modal(
                 Some(&customer),
                 &customers,
@@ -574,19 +575,11 @@ async fn track_message(ctx: &Context, shortcut: &MessageAction) -> anyhow::Resul
         .as_ref()
         .map(|c| c.id.as_str())
         .unwrap_or_default();
-    let Some(customer) = ctx
-        .usecases
-        .store
-        .customer_by_channel(&team, channel)
-        .await?
-    else {
+    let Some(customer) = ctx.usecases.tracking_customer(&team, channel).await? else {
         if let Some(url) = &shortcut.response_url {
             ctx.usecases.delivery.submit_or_warn(Job::Respond {
                 response_url: url.clone(),
-                message: Message::plain(lang.pick(
-                    "Track support requests from a customer's channel: this one belongs to no customer.",
-                    "このチャンネルはどの顧客にも属していません。顧客チャンネルのメッセージから起票してください。",
-                )),
+                message: ticket_modal::not_a_customer_channel(lang),
                 replace_original: false,
             });
         }

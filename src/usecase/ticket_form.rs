@@ -1,11 +1,14 @@
 //! A ticket asked for through the ticket modal (from `/readiness ticket`, the App
-//! Home or the message shortcut): its fields checked, then the ticket opened. The
-//! edge parses the submission and renders a refusal next to its field.
+//! Home or the message shortcut), or typed in full (`/readiness ticket <customer>
+//! <priority> [opened=…] <summary>`): its fields checked, then the ticket opened. The
+//! edge parses the submission and renders a refusal (next to its field, in the modal).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
 use super::UseCases;
 use crate::blocks::ticket_modal::{FormProblem, MAX_SUMMARY_CHARS};
+use crate::domain::command::Opened;
+use crate::domain::customer::Customer;
 use crate::domain::sla::Priority;
 use crate::domain::ticket::Ticket;
 use crate::store::audit::Actor;
@@ -68,5 +71,88 @@ impl UseCases {
             )
             .await?;
         Ok(Ok(ticket))
+    }
+}
+
+/// How far back `opened=` may go: further, and every clock would have run out long ago.
+pub const MAX_BACKDATE: chrono::Duration = chrono::Duration::days(30);
+
+/// Why a typed ticket is not opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypedTicketRefusal {
+    /// The customer's channel is not there yet.
+    NoChannel,
+    /// `opened=` names a local time the customer's clock skips (a clock change).
+    NoSuchLocalTime(NaiveDateTime),
+    /// `opened=` is after now.
+    OpenedInTheFuture,
+    /// `opened=` is more than [`MAX_BACKDATE`] ago.
+    OpenedTooLongAgo,
+}
+
+impl UseCases {
+    /// Opens the ticket typed in full, reported by the one who typed it: `opened=`
+    /// (back-dated, read in the customer's calendar when it has no offset) else now.
+    pub async fn open_typed(
+        &self,
+        customer: &Customer,
+        priority: Priority,
+        opened: Option<Opened>,
+        summary: &str,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Ticket, TypedTicketRefusal>, sqlx::Error> {
+        let Some(channel) = customer.channel_id.clone() else {
+            return Ok(Err(TypedTicketRefusal::NoChannel));
+        };
+        let cal = self.tickets.calendar(customer.tier);
+        let opened_at = match opened {
+            None => now,
+            Some(Opened::Exact(t)) => t.with_timezone(&Utc),
+            Some(Opened::Local(naive)) => match cal.tz.from_local_datetime(&naive).earliest() {
+                Some(t) => t.with_timezone(&Utc),
+                None => return Ok(Err(TypedTicketRefusal::NoSuchLocalTime(naive))),
+            },
+        };
+        if opened_at > now {
+            return Ok(Err(TypedTicketRefusal::OpenedInTheFuture));
+        }
+        if now - opened_at > MAX_BACKDATE {
+            return Ok(Err(TypedTicketRefusal::OpenedTooLongAgo));
+        }
+        let ticket = self
+            .tickets
+            .open(
+                customer, &channel, priority, summary, actor.user, opened_at, None, actor, now,
+            )
+            .await?;
+        Ok(Ok(ticket))
+    }
+}
+
+impl UseCases {
+    /// Customer `customer_id` of `team` and every customer to choose from, for the
+    /// ticket modal opened from the App Home; `None` for an id from another workspace,
+    /// or a guessed one.
+    pub async fn ticket_form_for(
+        &self,
+        team: &str,
+        customer_id: i64,
+    ) -> Result<Option<(Customer, Vec<Customer>)>, sqlx::Error> {
+        let Some(customer) = self.store.customer_by_id(team, customer_id).await? else {
+            return Ok(None);
+        };
+        let customers = self.store.customers(team).await?;
+        Ok(Some((customer, customers)))
+    }
+
+    /// The customer whose channel a message tracked as a ticket is in; `None` in a
+    /// channel that is no customer's.
+    pub async fn tracking_customer(
+        &self,
+        team: &str,
+        channel: &str,
+    ) -> Result<Option<Customer>, sqlx::Error> {
+        self.store.customer_by_channel(team, channel).await
     }
 }

@@ -11,6 +11,7 @@ use tracing::{info, warn};
 use crate::blocks;
 use crate::domain::calendar::Calendar;
 use crate::domain::checklist::Tier;
+use crate::domain::command::PathChange;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
@@ -360,6 +361,37 @@ impl Tickets {
             set,
             policy: self.policy.clone(),
         })
+    }
+
+    /// The escalation paths of `priority`, else of every priority, in workspace
+    /// `team_id`, after saving `change` to `priority`'s if both are given (admins only:
+    /// the edge checks).
+    pub async fn escalation_paths(
+        &self,
+        team_id: &str,
+        priority: Option<Priority>,
+        change: Option<&PathChange>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Priority, Vec<String>)>, sqlx::Error> {
+        if let (Some(priority), Some(change)) = (priority, change) {
+            let levels = match change {
+                PathChange::Set(levels) => Some(levels.as_slice()),
+                PathChange::Clear => None,
+            };
+            self.store
+                .set_escalation_path(team_id, priority.as_str(), levels, by, now)
+                .await?;
+        }
+        let paths = self.paths().await?;
+        let shown = match priority {
+            Some(p) => vec![p],
+            None => Priority::ALL.to_vec(),
+        };
+        Ok(shown
+            .into_iter()
+            .map(|p| (p, paths.of(team_id, p).to_vec()))
+            .collect())
     }
 
     /// "Escalate now": names the next step of the escalation path at once (the first

@@ -592,6 +592,18 @@ async fn the_modal_and_the_message_shortcut_open_tickets() {
     assert!(view.contains("Our SSO stopped working"), "{view}");
     assert!(view.contains("U0CUSTOMER"), "the author reports it: {view}");
 
+    // In a channel that is no customer's, it says so and opens nothing.
+    let mut elsewhere = shortcut.clone();
+    elsewhere["channel"]["id"] = json!("C0GENERAL");
+    let before = double.responses().len();
+    assert_eq!(app.interact(&elsewhere).await.status(), StatusCode::OK);
+    double
+        .wait_for("the shortcut's refusal", |d| d.responses().len() > before)
+        .await;
+    let refusal = double.responses()[before].1.to_string();
+    assert!(refusal.contains("belongs to no customer"), "{refusal}");
+    assert_eq!(double.calls_to("views.open").len(), 2);
+
     // Submitted, it opens T-2; a reply in the tracked message's thread answers it, but
     // not one by its reporter.
     let view: Value = match &double.calls_to("views.open")[1].args["view"] {
@@ -648,6 +660,10 @@ async fn bad_ticket_commands_get_the_right_form_and_open_nothing() {
         (
             "ticket P1 opened=2999-01-01T00:00:00Z Broken",
             "in the future",
+        ),
+        (
+            "ticket P1 opened=2021-01-01T00:00:00Z Broken",
+            "more than 30 days ago",
         ),
         ("ticket nosuch P1 Broken", "nosuch"),
         ("tickets a b", "did not expect"),
