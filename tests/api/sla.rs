@@ -739,7 +739,28 @@ async fn two_replicas_on_postgres_fire_1000_timers_each_exactly_once() {
             all_escalations(d).iter().map(Vec::len).sum::<usize>() >= 1000
         })
         .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Nothing more can post once no timer is left to fire and no escalation row is left
+    // unsent (each row is sent once, under its unique key): wait for that, then count.
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (timers, unsent): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM timers), \
+                    (SELECT COUNT(*) FROM outbox WHERE kind = 'escalation' AND status = 'pending')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if timers == 0 && unsent == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{timers} timers and {unsent} escalations still to go"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    pool.close().await;
     let threads = all_escalations(&double);
     assert_eq!(threads.len(), 250, "each ticket posted once");
     for replies in &threads {
