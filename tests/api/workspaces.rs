@@ -287,6 +287,16 @@ async fn uninstall_scenario(db: &TestDb) {
     app.command_in(TA, UA, &channel_a, "remind in 3s Alpha reminder")
         .await;
 
+    // What A queued before it uninstalls is out first (its ticket's message): a post
+    // still in flight when Slack revokes the token is refused, which is not what this
+    // test is about (on a loaded machine it once was).
+    app.double
+        .wait_for("A's ticket message", |d| {
+            d.top_level(&channel_a)
+                .iter()
+                .any(|m| m["text"].as_str().unwrap_or("").starts_with("T-1"))
+        })
+        .await;
     // A uninstalls: Slack revokes its token and sends the event.
     app.double.revoke(TA);
     post_event(&app, TA, "EvUninstall", json!({"type": "app_uninstalled"})).await;
