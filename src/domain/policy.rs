@@ -36,6 +36,9 @@ fn invalid(key: impl Into<String>, message: impl Into<String>) -> PolicyError {
 pub struct Targets {
     pub first_response: Duration,
     pub resolution: Duration,
+    /// Staff's answer to each new message of the customer in a ticket's thread, once
+    /// staff has answered before (`[sla.Pn] next_response`).
+    pub next_response: Duration,
 }
 
 impl Targets {
@@ -116,6 +119,115 @@ pub struct Policy {
     pub escalation: Escalation,
     pub reminders: Reminders,
     pub retention: Retention,
+    pub intake: Intake,
+}
+
+/// Which of a customer's messages open a ticket by themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeMode {
+    /// `all` in a channel shared with the customer, `reaction` elsewhere (the policy's
+    /// default only; a customer's own setting is one of the others).
+    Auto,
+    /// Every top-level message of a customer-side person in the customer's channel.
+    All,
+    /// The intake emoji, added by staff to a message.
+    Reaction,
+    /// A message that mentions the app.
+    Mention,
+    /// None: tickets are opened by hand only.
+    Off,
+}
+
+impl IntakeMode {
+    pub const ALL: [IntakeMode; 5] = [
+        IntakeMode::Auto,
+        IntakeMode::All,
+        IntakeMode::Reaction,
+        IntakeMode::Mention,
+        IntakeMode::Off,
+    ];
+
+    pub fn parse(text: &str) -> Option<IntakeMode> {
+        let text = text.trim().to_ascii_lowercase();
+        IntakeMode::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntakeMode::Auto => "auto",
+            IntakeMode::All => "all",
+            IntakeMode::Reaction => "reaction",
+            IntakeMode::Mention => "mention",
+            IntakeMode::Off => "off",
+        }
+    }
+
+    /// The mode that applies in a channel: `Auto` decided by whether the channel is
+    /// shared with the customer.
+    pub fn resolved(self, shared_with_customer: bool) -> IntakeMode {
+        match self {
+            IntakeMode::Auto if shared_with_customer => IntakeMode::All,
+            IntakeMode::Auto => IntakeMode::Reaction,
+            mode => mode,
+        }
+    }
+}
+
+/// How a new ticket from intake gets its assignee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assign {
+    /// Unassigned, as a ticket opened by hand.
+    Nobody,
+    /// To the member of this Slack user group (its id, `S…`) with the fewest open
+    /// tickets; ties to the one assigned longest ago.
+    RoundRobin { group: String },
+}
+
+/// The `[intake]` table: how a customer's own messages become tickets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intake {
+    /// The default of every customer without its own (`/readiness customer … intake=`).
+    pub mode: IntakeMode,
+    /// The reaction that marks a message as a ticket (and, added by staff, makes one),
+    /// without colons: `ticket`.
+    pub emoji: String,
+    /// The reaction by which staff resolves a ticket on the customer's message.
+    pub resolve_emoji: String,
+    pub default_priority: Priority,
+    /// Words that raise a new ticket's priority (`[intake.priority_words] P1 = [...]`),
+    /// highest priority first; matched as whole words, ignoring case.
+    pub priority_words: Vec<(Priority, Vec<String>)>,
+    /// Messages that are only an acknowledgement ("thanks") and open nothing; compared
+    /// ignoring case, punctuation and spaces. Emoji-only messages are always one.
+    pub acknowledgements: Vec<String>,
+    /// Whether the app replies in the message's thread with the ticket's number and
+    /// when to expect a first response.
+    pub acknowledge: bool,
+    /// A customer writing in the thread of a ticket resolved less than this ago
+    /// reopens it; later, a new message is a new ticket.
+    pub reopen_within: Duration,
+    /// Whether the customer is asked for a rating when a ticket is resolved.
+    pub csat: bool,
+    pub assign: Assign,
+}
+
+impl Default for Intake {
+    fn default() -> Self {
+        Intake {
+            mode: IntakeMode::Auto,
+            emoji: "ticket".into(),
+            resolve_emoji: "white_check_mark".into(),
+            default_priority: Priority::P2,
+            priority_words: Vec::new(),
+            acknowledgements: ["thanks", "thank you", "ok", "ありがとう", "了解"]
+                .map(String::from)
+                .to_vec(),
+            acknowledge: true,
+            reopen_within: Duration::days(3),
+            csat: true,
+            assign: Assign::Nobody,
+        }
+    }
 }
 
 /// The onboarding milestones a go-live date starts (the seed's hypercare and review
@@ -195,9 +307,10 @@ fn tier_index(tier: Tier) -> usize {
 /// The seed's values (docs/configuration.md lists them in its policy example).
 impl Default for Policy {
     fn default() -> Self {
-        let targets = |first_response, resolution| Targets {
+        let targets = |first_response, resolution, next_response| Targets {
             first_response: Duration::minutes(first_response),
             resolution: Duration::minutes(resolution),
+            next_response: Duration::minutes(next_response),
         };
         let tier = |hours: &str, availability: &str| TierHours {
             hours: Hours::parse(hours).expect("the seed's hours parse"),
@@ -207,10 +320,10 @@ impl Default for Policy {
         };
         Policy {
             sla: [
-                targets(15, 4 * 60),
-                targets(60, 8 * 60),
-                targets(4 * 60, 24 * 60),
-                targets(8 * 60, 72 * 60),
+                targets(15, 4 * 60, 30),
+                targets(60, 8 * 60, 2 * 60),
+                targets(4 * 60, 24 * 60, 8 * 60),
+                targets(8 * 60, 72 * 60, 24 * 60),
             ],
             tiers: [
                 tier("Mon-Fri 09:00-18:00", "99.5%"),
@@ -220,6 +333,7 @@ impl Default for Policy {
             escalation: Escalation::default(),
             reminders: Reminders::default(),
             retention: Retention::default(),
+            intake: Intake::default(),
         }
     }
 }
@@ -268,6 +382,9 @@ impl Policy {
         if let Some(retention) = file.get("retention") {
             read_retention(&mut policy.retention, table(retention, "retention")?)?;
         }
+        if let Some(intake) = file.get("intake") {
+            read_intake(&mut policy.intake, table(intake, "intake")?)?;
+        }
         Ok(policy)
     }
 }
@@ -280,10 +397,16 @@ fn read_sla(policy: &mut Policy, sla: &toml::Table) -> Result<(), PolicyError> {
         let targets = &mut policy.sla[priority.index()];
         for (name, value) in table(value, &key)? {
             let key = format!("{key}.{name}");
-            let slot = match Target::parse(name) {
-                Some(Target::FirstResponse) => &mut targets.first_response,
-                Some(Target::Resolution) => &mut targets.resolution,
-                None => return Err(invalid(&key, "unknown key (first_response, resolution)")),
+            let slot = match (Target::parse(name), name.as_str()) {
+                (Some(Target::FirstResponse), _) => &mut targets.first_response,
+                (Some(Target::Resolution), _) => &mut targets.resolution,
+                (None, "next_response") => &mut targets.next_response,
+                (None, _) => {
+                    return Err(invalid(
+                        &key,
+                        "unknown key (first_response, resolution, next_response)",
+                    ));
+                }
             };
             let duration = duration(value, &key)?;
             if duration <= Duration::zero() {
@@ -456,6 +579,143 @@ fn read_retention(retention: &mut Retention, table_: &toml::Table) -> Result<(),
         }
     }
     Ok(())
+}
+
+fn read_intake(intake: &mut Intake, table_: &toml::Table) -> Result<(), PolicyError> {
+    for (name, value) in table_ {
+        let key = format!("intake.{name}");
+        match name.as_str() {
+            "mode" => {
+                let text = string(value, &key)?;
+                intake.mode = IntakeMode::parse(text).ok_or_else(|| {
+                    invalid(
+                        &key,
+                        format!("unknown mode \"{text}\" (auto, all, reaction, mention, off)"),
+                    )
+                })?;
+            }
+            "emoji" => intake.emoji = emoji_name(value, &key)?,
+            "resolve_emoji" => intake.resolve_emoji = emoji_name(value, &key)?,
+            "default_priority" => intake.default_priority = priority(value, &key)?,
+            "priority_words" => {
+                let mut words = Vec::new();
+                for (name, value) in table(value, &key)? {
+                    let key = format!("{key}.{name}");
+                    let priority = Priority::parse(name)
+                        .ok_or_else(|| invalid(&key, "unknown priority (P0, P1, P2, P3)"))?;
+                    words.push((priority, words_of(value, &key)?));
+                }
+                words.sort_by_key(|(priority, _)| *priority);
+                intake.priority_words = words;
+            }
+            "acknowledgements" => intake.acknowledgements = words_of(value, &key)?,
+            "acknowledge" => intake.acknowledge = boolean(value, &key)?,
+            "csat" => intake.csat = boolean(value, &key)?,
+            "reopen_within" => intake.reopen_within = duration(value, &key)?,
+            "assign" => {
+                let text = string(value, &key)?.trim();
+                match text {
+                    "" | "none" => intake.assign = Assign::Nobody,
+                    "round-robin" => {
+                        let group = table_
+                            .get("assignees")
+                            .map(|v| string(v, "intake.assignees"))
+                            .transpose()?
+                            .map(str::trim)
+                            .filter(|g| !g.is_empty())
+                            .ok_or_else(|| {
+                                invalid(
+                                    "intake.assignees",
+                                    "round-robin needs a user group's id (\"S0123ABCD\")",
+                                )
+                            })?;
+                        intake.assign = Assign::RoundRobin {
+                            group: user_group_id(group)
+                                .ok_or_else(|| {
+                                    invalid(
+                                        "intake.assignees",
+                                        format!(
+                                            "\"{group}\" is not a user group's id (\"S0123ABCD\" or \"<!subteam^S0123ABCD>\")"
+                                        ),
+                                    )
+                                })?
+                                .to_string(),
+                        };
+                    }
+                    _ => {
+                        return Err(invalid(
+                            &key,
+                            format!("unknown way \"{text}\" (round-robin, none)"),
+                        ));
+                    }
+                }
+            }
+            // Read with `assign`.
+            "assignees" => {}
+            _ => {
+                return Err(invalid(
+                    &key,
+                    "unknown key (mode, emoji, resolve_emoji, default_priority, priority_words, acknowledgements, acknowledge, csat, reopen_within, assign, assignees)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A user group's id from `S0123` or `<!subteam^S0123>` / `<!subteam^S0123|@name>`.
+fn user_group_id(text: &str) -> Option<&str> {
+    let id = text
+        .strip_prefix("<!subteam^")
+        .and_then(|rest| rest.strip_suffix('>'))
+        .map_or(text, |inner| inner.split('|').next().unwrap_or(inner));
+    (id.starts_with('S') && id.len() > 1 && id.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then_some(id)
+}
+
+/// An emoji's name, with or without its colons: `ticket`, `:ticket:`.
+fn emoji_name(value: &toml::Value, key: &str) -> Result<String, PolicyError> {
+    let text = string(value, key)?.trim().trim_matches(':');
+    if text.is_empty()
+        || !text
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '\''))
+    {
+        return Err(invalid(
+            key,
+            format!("\"{text}\" is not an emoji's name (e.g. \"ticket\")"),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+fn priority(value: &toml::Value, key: &str) -> Result<Priority, PolicyError> {
+    let text = string(value, key)?;
+    Priority::parse(text.trim())
+        .ok_or_else(|| invalid(key, format!("unknown priority \"{text}\" (P0, P1, P2, P3)")))
+}
+
+fn boolean(value: &toml::Value, key: &str) -> Result<bool, PolicyError> {
+    value.as_bool().ok_or_else(|| {
+        invalid(
+            key,
+            format!("expected true or false, found {}", value.type_str()),
+        )
+    })
+}
+
+/// A list of non-empty words or phrases.
+fn words_of(value: &toml::Value, key: &str) -> Result<Vec<String>, PolicyError> {
+    let mut words = Vec::new();
+    for (index, item) in array(value, key)?.iter().enumerate() {
+        let item_key = format!("{key}[{index}]");
+        let word = string(item, &item_key)?.trim();
+        if word.is_empty() {
+            return Err(invalid(&item_key, "an empty word"));
+        }
+        words.push(word.to_string());
+    }
+    Ok(words)
 }
 
 /// "09:00" or "09:00:30", a wall-clock time.
@@ -859,5 +1119,117 @@ mod tests {
         assert!(policy.escalation.applies_to("T1"));
         assert!(!policy.escalation.applies_to("T2"));
         assert!(policy.escalation.names_anyone());
+    }
+
+    #[test]
+    fn the_intake_table_defaults_to_the_product_and_reads_every_key() {
+        let policy = Policy::default();
+        assert_eq!(policy.intake.mode, IntakeMode::Auto);
+        assert_eq!(policy.intake.emoji, "ticket");
+        assert_eq!(policy.intake.resolve_emoji, "white_check_mark");
+        assert_eq!(policy.intake.default_priority, Priority::P2);
+        assert!(policy.intake.acknowledge && policy.intake.csat);
+        assert_eq!(policy.intake.reopen_within, Duration::days(3));
+        assert_eq!(policy.intake.assign, Assign::Nobody);
+        assert_eq!(
+            Priority::ALL.map(|p| policy.targets(p).next_response.num_minutes()),
+            [30, 120, 480, 1440]
+        );
+        let policy = Policy::from_toml_str(
+            r#"
+[sla.P1]
+next_response = "2s"
+[intake]
+mode = "reaction"
+emoji = ":eyes:"
+resolve_emoji = "heavy_check_mark"
+default_priority = "p3"
+acknowledgements = ["cheers"]
+acknowledge = false
+csat = false
+reopen_within = "1h"
+assign = "round-robin"
+assignees = "<!subteam^S0SUPPORT|@support>"
+[intake.priority_words]
+P2 = ["soon"]
+P0 = ["down", "停止"]
+"#,
+        )
+        .unwrap();
+        let intake = &policy.intake;
+        assert_eq!(
+            policy.targets(Priority::P1).next_response,
+            Duration::seconds(2)
+        );
+        assert_eq!(intake.mode, IntakeMode::Reaction);
+        assert_eq!(intake.emoji, "eyes");
+        assert_eq!(intake.resolve_emoji, "heavy_check_mark");
+        assert_eq!(intake.default_priority, Priority::P3);
+        assert_eq!(intake.acknowledgements, ["cheers"]);
+        assert!(!intake.acknowledge && !intake.csat);
+        assert_eq!(intake.reopen_within, Duration::hours(1));
+        assert_eq!(
+            intake.assign,
+            Assign::RoundRobin {
+                group: "S0SUPPORT".into()
+            }
+        );
+        assert_eq!(
+            intake.priority_words,
+            [
+                (Priority::P0, vec!["down".to_string(), "停止".to_string()]),
+                (Priority::P2, vec!["soon".to_string()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_intake_key_is_refused_with_its_name() {
+        for (text, key) in [
+            ("[intake]\nmode = \"sometimes\"", "intake.mode"),
+            ("[intake]\nemoji = \"a b\"", "intake.emoji"),
+            (
+                "[intake]\ndefault_priority = \"P9\"",
+                "intake.default_priority",
+            ),
+            ("[intake]\ncsat = \"yes\"", "intake.csat"),
+            ("[intake]\nassign = \"round-robin\"", "intake.assignees"),
+            (
+                "[intake]\nassign = \"round-robin\"\nassignees = \"U1\"",
+                "intake.assignees",
+            ),
+            ("[intake]\nassign = \"random\"", "intake.assign"),
+            (
+                "[intake]\nacknowledgements = [\" \"]",
+                "intake.acknowledgements[0]",
+            ),
+            (
+                "[intake.priority_words]\nP7 = [\"x\"]",
+                "intake.priority_words.P7",
+            ),
+            ("[intake]\nsurprise = 1", "intake.surprise"),
+            ("[sla.P0]\nnext_response = \"0s\"", "sla.P0.next_response"),
+        ] {
+            assert!(
+                error(text).starts_with(&format!("{key}:")),
+                "{text}: {}",
+                error(text)
+            );
+        }
+    }
+
+    #[test]
+    fn auto_intake_is_all_where_the_customer_is_in_the_channel() {
+        assert_eq!(IntakeMode::Auto.resolved(true), IntakeMode::All);
+        assert_eq!(IntakeMode::Auto.resolved(false), IntakeMode::Reaction);
+        for mode in [
+            IntakeMode::All,
+            IntakeMode::Reaction,
+            IntakeMode::Mention,
+            IntakeMode::Off,
+        ] {
+            assert_eq!(mode.resolved(true), mode);
+            assert_eq!(IntakeMode::parse(mode.as_str()), Some(mode));
+        }
     }
 }
