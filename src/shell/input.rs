@@ -4,6 +4,17 @@
 
 use std::time::Duration;
 
+/// Who a person typed `as` is, for Slack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// A member of the workspace (or whatever they were before).
+    AsBefore,
+    /// A person of the customer's own organisation, through Slack Connect.
+    Customer,
+    /// A guest of the workspace.
+    Guest,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// `/readiness …`: the text after the command.
@@ -28,6 +39,13 @@ pub enum Input {
         ticket: String,
         text: String,
     },
+    /// `say our SSO is down`: a message in the channel, as the current person.
+    Say(String),
+    /// `react :ticket: 2`: a reaction on person message 2 (numbered as shown).
+    React {
+        emoji: String,
+        message: usize,
+    },
     /// `submit summary="SSO broken" priority=P1`: fill in the open modal and submit it.
     Submit(Vec<(String, String)>),
     /// `home`: open the App Home tab.
@@ -37,8 +55,13 @@ pub enum Input {
     Close,
     /// `in #channel`: where the next commands are typed.
     In(String),
-    /// `as @alice`: who types the next commands.
-    As(String),
+    /// `as @alice`: who types the next commands; `as @dana customer` (or a person
+    /// named `@customer`) is a person of the customer's organisation, in through Slack
+    /// Connect, and `as @gina guest` a guest of the workspace.
+    As {
+        name: String,
+        side: Side,
+    },
     /// `wait 30m`: let time pass (virtual time under `--clock virtual`).
     Wait(Duration),
     Help,
@@ -133,11 +156,60 @@ pub fn parse(line: &str) -> Result<Input, String> {
                 .trim_start_matches('#')
                 .to_string(),
         )),
-        "as" => Ok(Input::As(
-            one("a person, like @alice")?
-                .trim_start_matches('@')
-                .to_string(),
-        )),
+        "as" => {
+            let mut it = rest.split_whitespace();
+            let (Some(who), kind, None) = (it.next(), it.next(), it.next()) else {
+                return Err(
+                    "as takes a person, like @alice, and optionally customer or guest".into(),
+                );
+            };
+            let name = who.trim_start_matches('@').to_string();
+            let side = match kind.map(str::to_lowercase).as_deref() {
+                None if name.eq_ignore_ascii_case("customer") => Side::Customer,
+                None => Side::AsBefore,
+                Some("customer") => Side::Customer,
+                Some("guest") => Side::Guest,
+                Some(other) => {
+                    return Err(format!(
+                        "as @{name} takes customer or guest after the name, not {other:?}"
+                    ));
+                }
+            };
+            Ok(Input::As { name, side })
+        }
+        "say" => {
+            if rest.is_empty() {
+                return Err("say takes the message, like: say our SSO is down".into());
+            }
+            Ok(Input::Say(rest.to_string()))
+        }
+        "react" => {
+            let mut it = rest.split_whitespace();
+            let bad = || {
+                "react takes an emoji and a message's number as shown, like: react :ticket: 1"
+                    .to_string()
+            };
+            let (Some(emoji), Some(number), None) = (it.next(), it.next(), it.next()) else {
+                return Err(bad());
+            };
+            let emoji = emoji.trim_matches(':');
+            let message = number.trim_start_matches('#').parse::<usize>().ok();
+            match message {
+                Some(message)
+                    if message > 0
+                        && !emoji.is_empty()
+                        && emoji
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '+')) =>
+                {
+                    Ok(Input::React {
+                        emoji: emoji.to_string(),
+                        message,
+                    })
+                }
+                _ => Err(bad()),
+            }
+        }
         "wait" => {
             let text = one("a duration, like 30s, 10m or 4h")?;
             humantime::parse_duration(&text)
@@ -229,11 +301,14 @@ Type what you would type in Slack, and a few words for what you would click:
                          (e.g. press responded T-1, press \"new ticket\" acme)
   choose OPTION [NEAR]   pick from the newest menu offering it (e.g. choose P1 T-1)
   reply T-1 TEXT         reply in a ticket's thread
+  say TEXT               write a message in the channel (shown as message N)
+  react :EMOJI: N        add a reaction to message N (e.g. react :ticket: 1)
   submit FIELD=VALUE …   fill in the open modal and submit it (e.g. submit summary=\"SSO down\")
   close                  close the open modal without submitting it (also: cancel)
   home                   open the App Home tab
   in #channel            type the next commands in that channel
-  as @name               type the next commands as someone else
+  as @name [customer|guest]  type the next commands as someone else; customer: a
+                         person of the customer's organisation (Slack Connect)
   wait 10m               let time pass; under --clock virtual it passes at once
   help, quit";
 
@@ -274,7 +349,27 @@ mod tests {
             Ok(Input::Wait(Duration::from_secs(4 * 3600)))
         );
         assert_eq!(parse("in #cust-acme"), Ok(Input::In("cust-acme".into())));
-        assert_eq!(parse("as @alice"), Ok(Input::As("alice".into())));
+        let as_ = |name: &str, side| {
+            Ok(Input::As {
+                name: name.into(),
+                side,
+            })
+        };
+        assert_eq!(parse("as @alice"), as_("alice", Side::AsBefore));
+        assert_eq!(parse("as @dana customer"), as_("dana", Side::Customer));
+        assert_eq!(parse("as @customer"), as_("customer", Side::Customer));
+        assert_eq!(parse("as @gina Guest"), as_("gina", Side::Guest));
+        assert_eq!(
+            parse("say our SSO is down!"),
+            Ok(Input::Say("our SSO is down!".into()))
+        );
+        assert_eq!(
+            parse("react :ticket: 2"),
+            Ok(Input::React {
+                emoji: "ticket".into(),
+                message: 2
+            })
+        );
         assert_eq!(parse("  # a comment"), Ok(Input::Nothing));
         assert_eq!(parse("home"), Ok(Input::Home));
         assert_eq!(
@@ -306,6 +401,15 @@ mod tests {
             "frobnicate",
             "reply T-1",
             "submit x",
+            "say",
+            "react",
+            "react :ticket:",
+            "react :ticket: 0",
+            "react :ticket: two",
+            "react :: 1",
+            "react :a b: 1 2",
+            "as @dana partner",
+            "as",
             "submit a=\"b",
         ] {
             let err = parse(bad).unwrap_err();

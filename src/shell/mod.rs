@@ -153,6 +153,7 @@ pub async fn run(mut settings: Settings, options: Options) -> anyhow::Result<i32
         serial: 0,
         echo: !interactive,
         session: format!("{:x}", Utc::now().timestamp_millis()),
+        said: Vec::new(),
     };
     // Not part of a transcript: it names the database, which differs between runs.
     let greeting = |text: &str| {
@@ -283,7 +284,13 @@ struct Shell {
     /// Keeps event ids unique across sessions on one database (Slack's retries of an
     /// event id are dropped).
     session: String,
+    /// The messages people wrote with `say`, in order (channel, ts, author): `react`
+    /// names them by their number, 1 first.
+    said: Vec<(String, String, String)>,
 }
+
+/// The organisation a customer-side person typed `as @x customer` belongs to.
+const CUSTOMER_ORG: &str = "T0CUSTOMERORG";
 
 /// What went wrong with a line: shown, and the end of a script.
 type Failed = String;
@@ -371,7 +378,18 @@ impl Shell {
                 let id = self.stand_in.workspace().channel_named(&name);
                 self.channel = id.ok_or_else(|| format!("there is no #{name} here"))?;
             }
-            Input::As(name) => self.user = self.stand_in.person(&name),
+            Input::As { name, side } => {
+                self.user = self.stand_in.person(&name);
+                match side {
+                    input::Side::AsBefore => {}
+                    input::Side::Customer => {
+                        self.stand_in.make_connect_person(&self.user, CUSTOMER_ORG)
+                    }
+                    input::Side::Guest => self.stand_in.make_guest(&self.user),
+                }
+            }
+            Input::Say(text) => self.say(&text).await?,
+            Input::React { emoji, message } => self.react(&emoji, message).await?,
             Input::Wait(d) => self.wait(d).await?,
         }
         Ok(true)
@@ -709,6 +727,48 @@ impl Shell {
         let event = json!({
             "type": "message", "channel": channel, "user": self.user, "text": text,
             "ts": ts, "thread_ts": thread_ts, "team": SHELL_TEAM,
+        });
+        self.event(event).await
+    }
+
+    /// A top-level message in the current channel, as the current person, sent as the
+    /// Events API's `message` event (with `user_team` when they are of another
+    /// organisation, as Slack sends it in a shared channel).
+    async fn say(&mut self, text: &str) -> Result<(), Failed> {
+        let number = self.said.len() + 1;
+        let channel = self.channel.clone();
+        let ts = self
+            .stand_in
+            .say_as_person(&channel, &self.user, text, number);
+        self.said
+            .push((channel.clone(), ts.clone(), self.user.clone()));
+        let mut event = json!({
+            "type": "message", "channel": channel, "user": self.user, "text": text,
+            "ts": ts, "team": SHELL_TEAM, "channel_type": "channel",
+        });
+        if let Some(org) = self.stand_in.organisation_of(&self.user) {
+            event["user_team"] = json!(org);
+            event["source_team"] = json!(org);
+        }
+        self.event(event).await
+    }
+
+    /// A reaction by the current person on message `number` (as `say` numbered it),
+    /// sent as the Events API's `reaction_added` event.
+    async fn react(&mut self, emoji: &str, number: usize) -> Result<(), Failed> {
+        let Some((channel, ts, author)) = self.said.get(number - 1).cloned() else {
+            return Err(match self.said.len() {
+                0 => "no message has been written yet; write one with say".into(),
+                n => format!("there is no message {number}; the messages are 1 to {n}"),
+            });
+        };
+        self.stand_in
+            .react_as_person(&channel, &ts, &self.user, emoji, number);
+        let event = json!({
+            "type": "reaction_added", "user": self.user, "reaction": emoji,
+            "item_user": author,
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "event_ts": format!("{}.000100", self.time.now_ms() / 1000),
         });
         self.event(event).await
     }

@@ -267,6 +267,50 @@ impl StandIn {
         })
     }
 
+    /// `user` is a person of organisation `org`, in through Slack Connect.
+    pub fn make_connect_person(&self, user: &str, org: &str) {
+        self.fake.set_connect_person(user, org);
+    }
+
+    /// `user` is a (multi-channel) guest of the workspace.
+    pub fn make_guest(&self, user: &str) {
+        self.fake.set_guest(user, true);
+    }
+
+    /// The other organisation `user` belongs to, if Slack says they are of one.
+    pub fn organisation_of(&self, user: &str) -> Option<String> {
+        let w = self.fake.workspace();
+        w.person_field(user, "team_id")
+            .filter(|team| team != SHELL_TEAM)
+    }
+
+    /// A person's top-level message in `channel`, shown as message `number`; its ts.
+    pub fn say_as_person(&self, channel: &str, user: &str, text: &str, number: usize) -> String {
+        let ts = self.fake.message_as_person(channel, None, user, text);
+        let w = self.fake.workspace();
+        let heading = format!("{} · message {number}", place(&w, channel));
+        let who = format!(
+            "@{}: {text}",
+            w.user(user).unwrap_or_else(|| user.to_string())
+        );
+        drop(w);
+        self.shown.screen.show(&heading, &[who]);
+        ts
+    }
+
+    /// A person's reaction on a message, as Slack shows it.
+    pub fn react_as_person(&self, channel: &str, ts: &str, user: &str, emoji: &str, number: usize) {
+        self.fake.reaction_by_person(channel, ts, user, emoji);
+        let w = self.fake.workspace();
+        let line = format!(
+            "{}: @{} reacted :{emoji}: to message {number}",
+            place(&w, channel),
+            w.user(user).unwrap_or_else(|| user.to_string())
+        );
+        drop(w);
+        self.shown.screen.note(&line);
+    }
+
     /// The fake's workspace, locked: for names and channels.
     pub fn workspace(&self) -> MutexGuard<'_, Workspace> {
         self.fake.workspace()

@@ -303,6 +303,14 @@ impl Workspace {
         &self.options.tz
     }
 
+    /// A string field of what users.info says of `user` (`team_id`, …), if set.
+    pub fn person_field(&self, user: &str, field: &str) -> Option<String> {
+        self.people
+            .get(user)
+            .and_then(|p| p[field].as_str())
+            .map(str::to_string)
+    }
+
     pub fn channel_named(&self, name: &str) -> Option<String> {
         let name = name.trim_start_matches('#');
         self.channels
@@ -611,6 +619,54 @@ impl SlackFake {
         let id = w.next_id.to_string();
         w.response_channels.insert(id.clone(), channel.to_string());
         format!("{}/{id}", self.response_base)
+    }
+
+    /// A person's message in `channel` (in `thread`'s thread, or at its top level),
+    /// kept as Slack keeps it, with the `team` of an outside organisation's person; its
+    /// ts.
+    pub fn message_as_person(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        user: &str,
+        text: &str,
+    ) -> String {
+        let mut w = self.workspace();
+        let ts = w.new_ts();
+        let mut message = json!({"type": "message", "ts": ts, "user": user, "text": text});
+        if let Some(thread) = thread {
+            message["thread_ts"] = json!(thread);
+        }
+        if let Some(team) = w.person_field(user, "team_id") {
+            message["team"] = json!(team);
+        }
+        w.messages
+            .insert((channel.to_string(), ts.clone()), message);
+        ts
+    }
+
+    /// A person's reaction on a message, added to the message's `reactions` as Slack
+    /// lists them (by name, with who and how many).
+    pub fn reaction_by_person(&self, channel: &str, ts: &str, user: &str, emoji: &str) {
+        let mut w = self.workspace();
+        let Some(message) = w.messages.get_mut(&(channel.to_string(), ts.to_string())) else {
+            return;
+        };
+        if !message["reactions"].is_array() {
+            message["reactions"] = json!([]);
+        }
+        let reactions = message["reactions"].as_array_mut().expect("an array");
+        match reactions.iter_mut().find(|r| r["name"] == emoji) {
+            Some(r)
+                if r["users"]
+                    .as_array()
+                    .is_some_and(|u| u.iter().any(|u| u == user)) => {}
+            Some(r) => {
+                r["users"].as_array_mut().expect("users").push(json!(user));
+                r["count"] = json!(r["users"].as_array().map_or(0, Vec::len));
+            }
+            None => reactions.push(json!({"name": emoji, "users": [user], "count": 1})),
+        }
     }
 
     /// A person's reply in a thread; its ts.
