@@ -177,13 +177,23 @@ fn run(
             ("command", "/readiness"),
             (
                 "text",
-                &format!("new Bench {n} tier=enterprise slug=bench-{n} channel=<#{}>", channel(n)),
+                &format!(
+                    "new Bench {n} tier=enterprise slug=bench-{n} channel=<#{}>",
+                    channel(n)
+                ),
             ),
             ("response_url", &double.response_url_for("C0GENERAL")),
             ("trigger_id", "1.2.3"),
         ])
         .unwrap();
-        let answer = signed(&client, &address, "/slack/commands", "application/x-www-form-urlencoded", body, None);
+        let answer = signed(
+            &client,
+            &address,
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            body,
+            None,
+        );
         assert!(answer.1.is_success(), "customer {n}: {:?}", answer.1);
     }
     std::thread::sleep(Duration::from_secs(2));
@@ -215,8 +225,14 @@ fn run(
                     let body = origin
                         .event_callback(&event_id, now_ms() / 1000, event.clone())
                         .to_string();
-                    let (took, status) =
-                        signed(client, address, "/slack/events", "application/json", body.clone(), None);
+                    let (took, status) = signed(
+                        client,
+                        address,
+                        "/slack/events",
+                        "application/json",
+                        body.clone(),
+                        None,
+                    );
                     assert!(status.is_success(), "message {n}: {status}");
                     acks.lock().unwrap().push(took);
                     if n % 10 == 0 {
@@ -233,8 +249,14 @@ fn run(
                         let again = origin
                             .event_callback(&format!("{event_id}b"), now_ms() / 1000, event)
                             .to_string();
-                        let (took, _) =
-                            signed(client, address, "/slack/events", "application/json", again, None);
+                        let (took, _) = signed(
+                            client,
+                            address,
+                            "/slack/events",
+                            "application/json",
+                            again,
+                            None,
+                        );
                         acks.lock().unwrap().push(took);
                     }
                 }
@@ -304,7 +326,10 @@ fn signed(
     let started = Instant::now();
     let status = request.body(body).send().map(|r| r.status());
     let took = started.elapsed().as_secs_f64() * 1000.0;
-    (took, status.unwrap_or(reqwest::StatusCode::INTERNAL_SERVER_ERROR))
+    (
+        took,
+        status.unwrap_or(reqwest::StatusCode::INTERNAL_SERVER_ERROR),
+    )
 }
 
 /// A fresh PostgreSQL database next to TEST_POSTGRES_URL's, if that is set.
@@ -342,7 +367,10 @@ fn main() {
     let mut outcomes = Vec::new();
     let mut backends = vec![(
         "sqlite",
-        Some(format!("sqlite://{}", dir.path().join("intake.db").display())),
+        Some(format!(
+            "sqlite://{}",
+            dir.path().join("intake.db").display()
+        )),
     )];
     backends.push(("postgres", postgres_database(&rt)));
     for (backend, url) in backends {

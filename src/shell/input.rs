@@ -34,7 +34,8 @@ pub enum Input {
         option: String,
         near: Option<String>,
     },
-    /// `reply T-1 looking into it`: a reply in the ticket's thread.
+    /// `reply T-1 looking into it`: a reply in the ticket's thread (`reply 2 …`: in
+    /// the thread of message 2, as `say` numbered it).
     Reply {
         ticket: String,
         text: String,
@@ -300,7 +301,7 @@ Type what you would type in Slack, and a few words for what you would click:
   press LABEL [NEAR]     press the newest button so labelled, on something showing NEAR
                          (e.g. press responded T-1, press \"new ticket\" acme)
   choose OPTION [NEAR]   pick from the newest menu offering it (e.g. choose P1 T-1)
-  reply T-1 TEXT         reply in a ticket's thread
+  reply T-1 TEXT         reply in a ticket's thread (reply 2 TEXT: in message 2's)
   say TEXT               write a message in the channel (shown as message N)
   react :EMOJI: N        add a reaction to message N (e.g. react :ticket: 1)
   submit FIELD=VALUE …   fill in the open modal and submit it (e.g. submit summary=\"SSO down\")

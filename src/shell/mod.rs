@@ -707,27 +707,40 @@ impl Shell {
             .iter()
             .any(|l| l.contains(near))
     }
-    /// A reply in the thread of the newest channel message showing `ticket`, sent as
-    /// the Events API's `message` event.
+    /// A reply in the thread of the newest channel message showing `ticket` (or of
+    /// the message `say` numbered so), sent as the Events API's `message` event.
     async fn reply(&mut self, ticket: &str, text: &str) -> Result<(), Failed> {
+        // `reply 2 …`: in the thread of message 2, as `say` numbered it.
+        let said = ticket
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| self.said.get(i))
+            .map(|(channel, ts, _)| (channel.clone(), ts.clone()));
         let surfaces = self.stand_in.surfaces_newest_first();
-        let Some((channel, thread_ts)) = surfaces.into_iter().find_map(|(s, shown)| match s {
-            Surface::Message { channel, ts }
-                if shown["thread_ts"].is_null() && self.shows(&shown, ticket) =>
-            {
-                Some((channel, ts))
-            }
-            _ => None,
+        let Some((channel, thread_ts)) = said.or_else(|| {
+            surfaces.into_iter().find_map(|(s, shown)| match s {
+                Surface::Message { channel, ts }
+                    if shown["thread_ts"].is_null() && self.shows(&shown, ticket) =>
+                {
+                    Some((channel, ts))
+                }
+                _ => None,
+            })
         }) else {
             return Err(format!("no message in a channel shows {ticket}"));
         };
         let ts = self
             .stand_in
             .post_as_person(&channel, &thread_ts, &self.user, text);
-        let event = json!({
+        let mut event = json!({
             "type": "message", "channel": channel, "user": self.user, "text": text,
             "ts": ts, "thread_ts": thread_ts, "team": SHELL_TEAM,
         });
+        if let Some(org) = self.stand_in.organisation_of(&self.user) {
+            event["user_team"] = json!(org);
+            event["source_team"] = json!(org);
+        }
         self.event(event).await
     }
 
