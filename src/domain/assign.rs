@@ -68,7 +68,8 @@ mod tests {
                 .map(|(n, (open, last))| (n.clone(), load(*open, *last)))
                 .collect();
             let mut order: Vec<&str> = names.iter().map(String::as_str).collect();
-            order.rotate_left(rotate % order.len());
+            let turn = rotate % order.len();
+            order.rotate_left(turn);
             let picked = pick_assignee(order.iter().copied(), &loads).unwrap();
             let mine = loads[picked];
             for other in &names {

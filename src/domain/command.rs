@@ -1428,15 +1428,15 @@ mod tests {
 
     #[test]
     fn intake_and_contacts_parse_and_bad_ones_are_refused() {
-        let change = customer_change("customer acme intake=Reaction contacts=<@U1|ann>,<@W2>");
+        let change = customer_change("customer acme intake=Reaction contacts=<@U0A|ann>,<@W0B>");
         assert_eq!(change.intake, Some(Some(IntakeMode::Reaction)));
-        assert_eq!(change.contacts, Some(vec!["U1".into(), "W2".into()]));
+        assert_eq!(change.contacts, Some(vec!["U0A".into(), "W0B".into()]));
         // `auto` follows the policy: the customer's own setting is taken back.
         assert_eq!(customer_change("customer intake=auto").intake, Some(None));
         // A space after a comma, a repeated person, a trailing comma.
         let spaced =
-            customer_change("customer acme contacts=<@U1|ann>, <@U2|bo>,<@U1>, tier=standard");
-        assert_eq!(spaced.contacts, Some(vec!["U1".into(), "U2".into()]));
+            customer_change("customer acme contacts=<@U0A|ann>, <@U0B|bo>,<@U0A>, tier=standard");
+        assert_eq!(spaced.contacts, Some(vec!["U0A".into(), "U0B".into()]));
         assert_eq!(spaced.tier, Some(Tier::Standard));
         for none in ["customer acme contacts=", "customer acme contacts=none"] {
             assert_eq!(customer_change(none).contacts, Some(Vec::new()), "{none}");
@@ -1456,7 +1456,7 @@ mod tests {
                 Problem::BadContact("<#C1>".into()),
             ),
             (
-                "customer acme contacts=<@U1>,ann".into(),
+                "customer acme contacts=<@U0A>,ann".into(),
                 Problem::BadContact("ann".into()),
             ),
             (

@@ -50,8 +50,23 @@ impl Cache {
         all: Vec<Customer>,
         open_tickets: Vec<TicketRecord>,
         roles: Vec<(String, String, Role)>,
+        contacts: Vec<(String, i64, String)>,
     ) -> Self {
         let cache = Cache::default();
+        {
+            let mut by_team = cache.contacts.lock().expect("cache lock");
+            for (team, customer, user) in contacts {
+                by_team
+                    .entry(team)
+                    .or_default()
+                    .entry(customer)
+                    .or_default()
+                    .push(user);
+            }
+            for users in by_team.values_mut().flat_map(|c| c.values_mut()) {
+                users.sort();
+            }
+        }
         for (team, user, role) in roles {
             cache.put_role(&team, &user, Some(role));
         }

@@ -91,19 +91,11 @@ impl Store {
                 .await
                 .context("cannot read the open tickets")?;
             let roles = store.all_roles().await.context("cannot read the roles")?;
-            let cache = Arc::new(Cache::new(all, open, roles));
             let contacts = store
                 .all_contacts()
                 .await
                 .context("cannot read the contacts")?;
-            let mut by_customer = std::collections::BTreeMap::<_, Vec<String>>::new();
-            for (team, customer, user) in contacts {
-                by_customer.entry((team, customer)).or_default().push(user);
-            }
-            for ((team, customer), mut users) in by_customer {
-                users.sort();
-                cache.put_contacts(&team, customer, users);
-            }
+            let cache = Arc::new(Cache::new(all, open, roles, contacts));
             let (tx, rx) = mpsc::channel(TICK_QUEUE);
             tokio::spawn(write_ticks(write, turn, rx, cache.clone()));
             store.cache = Some(cache);
