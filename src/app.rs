@@ -104,12 +104,14 @@ impl App {
             policy.escalation.paths = Default::default();
             policy.escalation.internal_channel = None;
         }
+        let users = Users::new(api.clone());
         let support = Tickets::new(
             store.clone(),
             Arc::new(policy),
             settings.channel_language,
             time,
-        );
+        )
+        .with_people(users.clone());
         support
             .replan_if_policy_changed(&settings.policy_text, support.time.now())
             .await
@@ -133,7 +135,6 @@ impl App {
             metrics.clone(),
             stop_rx.clone(),
         ));
-        let users = Users::new(api.clone());
         let sending = tokio::spawn(
             scheduler::send::Sender::new(
                 support.clone(),

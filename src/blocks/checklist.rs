@@ -460,6 +460,7 @@ pub(crate) mod tests {
             archived_at: None,
             golive_on: None,
             reminders_off: Vec::new(),
+            intake_mode: None,
         }
     }
 

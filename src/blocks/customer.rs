@@ -5,6 +5,7 @@ use super::help::error_with_usage;
 use super::{Message, escape_clipped, name, section};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
+use crate::domain::policy::IntakeMode;
 
 /// Characters of a customer's name, escaped, in a list of customers: ten of them and
 /// their slugs stay well inside a section.
@@ -206,8 +207,16 @@ pub fn created(
     Message::plain(text)
 }
 
-/// A customer's settings; `milestones`: each milestone reminder and whether it is on.
-pub fn describe(c: &Customer, milestones: &[(&str, bool)], lang: Lang) -> Message {
+/// A customer's settings; `milestones`: each milestone reminder and whether it is on;
+/// `policy_intake`: the policy's intake mode, which applies without the customer's own;
+/// `contacts`: the people named as the customer's (at most `MAX_CONTACTS`).
+pub fn describe(
+    c: &Customer,
+    milestones: &[(&str, bool)],
+    policy_intake: IntakeMode,
+    contacts: &[String],
+    lang: Lang,
+) -> Message {
     let channel = c
         .channel_id
         .as_ref()
@@ -235,6 +244,27 @@ pub fn describe(c: &Customer, milestones: &[(&str, bool)], lang: Lang) -> Messag
             .unwrap_or_else(|| "—".into()),
         lang.pick("Milestones", "マイルストーン"),
         milestones.join(" ")
+    );
+    let intake = match c.intake_mode {
+        Some(mode) => format!("`{}`", mode.as_str()),
+        None => match lang {
+            Lang::En => format!("`auto` (the policy's: `{}`)", policy_intake.as_str()),
+            Lang::Ja => format!("`auto`（ポリシー：`{}`）", policy_intake.as_str()),
+        },
+    };
+    let contacts = if contacts.is_empty() {
+        "—".to_string()
+    } else {
+        contacts
+            .iter()
+            .map(|u| format!("<@{u}>"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let text = format!(
+        "{text}\n{}: {intake} · {}: {contacts}",
+        lang.pick("Intake", "受付"),
+        lang.pick("Contacts", "連絡先"),
     );
     Message::plain(text)
 }

@@ -4,7 +4,7 @@ use super::{
     Message, NAME_CHARS, context, escape, escape_clipped, packed_sections, section, texts,
 };
 use crate::domain::checklist::Progress;
-use crate::domain::command::{Form, MAX_NAME_CHARS, ParseError, Problem};
+use crate::domain::command::{Form, MAX_CONTACTS, MAX_NAME_CHARS, ParseError, Problem};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::template::{Category, Template};
@@ -40,7 +40,7 @@ pub fn help(
             `/readiness ticket [customer] <P0|P1|P2|P3> [opened=<time>] <summary>` a support request with SLA timers (`/readiness ticket` alone opens a form)\n\
             `/readiness tickets [customer]` open requests, worst first · `/readiness escalation [P0…]` who is named at each level\n\
             `/readiness remind [customer] <in 2h|tomorrow 10:00|2026-12-01 09:30|every monday 09:00> <text>` · `/readiness reminders [customer]` list and cancel\n\
-            `/readiness golive [customer] [date]` hypercare and review reminders · `/readiness customer [customer] [name=…] [tier=…] [csm=@…] [archive|unarchive]`\n\
+            `/readiness golive [customer] [date]` hypercare and review reminders · `/readiness customer [customer] [name=…] [tier=…] [csm=@…] [intake=all|reaction|mention|off|auto] [contacts=@a,@b] [archive|unarchive]`\n\
             `/readiness report [customer] [month=YYYY-MM]` the monthly report · `/readiness audit [customer] [since=YYYY-MM-DD]` who changed what\n\
             `/readiness roles [@user admin|csm|agent|viewer|default]` who may do what (admins give roles)\n\
             In a customer's channel the customer is implied. Elsewhere name it by its slug or by its name in \"double quotes\"."
@@ -54,7 +54,7 @@ pub fn help(
             `/readiness ticket [顧客] <P0|P1|P2|P3> [opened=<日時>] <概要>` SLA タイマー付きのサポートチケット（`/readiness ticket` だけでフォーム）\n\
             `/readiness tickets [顧客]` 未解決のチケット（深刻な順） · `/readiness escalation [P0…]` 各段階で呼ぶ人\n\
             `/readiness remind [顧客] <in 2h|tomorrow 10:00|2026-12-01 09:30|every monday 09:00> <内容>` · `/readiness reminders [顧客]` 一覧と取り消し\n\
-            `/readiness golive [顧客] [日付]` ハイパーケアとレビューのリマインダー · `/readiness customer [顧客] [name=…] [tier=…] [csm=@…] [archive|unarchive]`\n\
+            `/readiness golive [顧客] [日付]` ハイパーケアとレビューのリマインダー · `/readiness customer [顧客] [name=…] [tier=…] [csm=@…] [intake=all|reaction|mention|off|auto] [contacts=@a,@b] [archive|unarchive]`\n\
             `/readiness report [顧客] [month=YYYY-MM]` 月次レポート · `/readiness audit [顧客] [since=YYYY-MM-DD]` 変更履歴\n\
             `/readiness roles [@ユーザー admin|csm|agent|viewer|default]` 権限（ロールの付与は管理者）\n\
             顧客のチャンネル内では顧客名を省略できます。それ以外ではスラッグか \"二重引用符\" で囲んだ名前で指定します。"
@@ -316,6 +316,28 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
             "`{}` is not a role: admin, csm, agent, viewer, or default to take one back.",
             q(r)
         ),
+        (Problem::BadIntake(m), Lang::En) => format!(
+            "`{}` is not an intake mode: all, reaction, mention, off, or auto for the policy's.",
+            q(m)
+        ),
+        (Problem::BadIntake(m), Lang::Ja) => format!(
+            "`{}` は受付モードではありません（all、reaction、mention、off、ポリシーに従うなら auto）。",
+            q(m)
+        ),
+        (Problem::BadContact(c), Lang::En) => format!(
+            "`{}` is not a person: name contacts with @, separated by commas (`contacts=none` clears them).",
+            q(c)
+        ),
+        (Problem::BadContact(c), Lang::Ja) => format!(
+            "`{}` はユーザーではありません。連絡先は @ でカンマ区切りに指定します（`contacts=none` で解除）。",
+            q(c)
+        ),
+        (Problem::TooManyContacts, Lang::En) => {
+            format!("A customer can have at most {MAX_CONTACTS} contacts.")
+        }
+        (Problem::TooManyContacts, Lang::Ja) => {
+            format!("連絡先は 1 顧客につき {MAX_CONTACTS} 人までです。")
+        }
         (Problem::BadRole(r), Lang::Ja) => format!(
             "`{}` はロールではありません（admin、csm、agent、viewer、元に戻すなら default）。",
             q(r)

@@ -133,6 +133,7 @@ mod tests {
             archived_at: None,
             golive_on: None,
             reminders_off: Vec::new(),
+            intake_mode: None,
         };
         let state = ItemState {
             assignee: Some("U1".into()),

@@ -200,6 +200,7 @@ mod tests {
             archived_at: None,
             golive_on: None,
             reminders_off: Vec::new(),
+            intake_mode: None,
         }
     }
 

@@ -107,6 +107,12 @@ async fn shared_lookup<T: Clone + Send + Sync + 'static>(
     }
 }
 
+/// How long whether a channel is shared with another organisation is trusted.
+const SHARED_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// (team, channel) → whether it is shared, and when Slack said so.
+type SharedChannels = HashMap<(String, String), (bool, Instant)>;
+
 #[derive(Clone)]
 pub struct Users {
     api: SlackApi,
@@ -114,6 +120,8 @@ pub struct Users {
     groups: Arc<Mutex<Groups>>,
     facts_in_flight: InFlight<Facts>,
     groups_in_flight: InFlight<Arc<HashSet<String>>>,
+    shared: Arc<Mutex<SharedChannels>>,
+    shared_in_flight: InFlight<bool>,
 }
 
 impl Users {
@@ -124,7 +132,52 @@ impl Users {
             groups: Arc::default(),
             facts_in_flight: Arc::default(),
             groups_in_flight: Arc::default(),
+            shared: Arc::default(),
+            shared_in_flight: Arc::default(),
         }
+    }
+
+    /// Whether the app can ask Slack anything (it has a token).
+    pub fn has_token(&self) -> bool {
+        self.api.has_token()
+    }
+
+    /// Whether `channel` of `team` is shared with another organisation (Slack Connect,
+    /// `conversations.info`'s `is_shared`), cached; `None` if Slack did not answer in
+    /// `wait` (the lookup goes on, for the next request) or refused.
+    pub async fn is_shared_within(
+        &self,
+        team: &str,
+        channel: &str,
+        wait: Duration,
+    ) -> Option<bool> {
+        let key = (team.to_string(), channel.to_string());
+        if let Some((shared, at)) = self.shared.lock().expect("shared lock").get(&key)
+            && at.elapsed() < SHARED_TTL
+        {
+            return Some(*shared);
+        }
+        if !self.api.has_token() {
+            return None;
+        }
+        let this = self.clone();
+        shared_lookup(&self.shared_in_flight, key.clone(), wait, async move {
+            let asked = async { this.api.workspace(&key.0).await?.is_shared(&key.1).await }.await;
+            match asked {
+                Ok(shared) => {
+                    this.shared
+                        .lock()
+                        .expect("shared lock")
+                        .insert(key, (shared, Instant::now()));
+                    Some(shared)
+                }
+                Err(e) => {
+                    debug!(error = %e, "conversations.info failed");
+                    None
+                }
+            }
+        })
+        .await
     }
 
     /// The members of the user group `group` of `team`, cached; `None` if Slack did

@@ -6,7 +6,7 @@ use crate::domain::roles::{Act, Role};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 
 use super::checklist::Tier;
-use super::policy::MILESTONES;
+use super::policy::{IntakeMode, MILESTONES};
 use super::report::Month;
 use super::schedule::{When, WhenError, YEARS};
 use super::sla::Priority;
@@ -87,7 +87,8 @@ pub enum Command {
         date: Option<NaiveDate>,
     },
     /// `customer [customer] [name=…] [tier=…] [csm=@…] [channel=#…] [<milestone>=on|off]
-    /// [archive|unarchive]`: shows the customer, or changes it.
+    /// [intake=all|reaction|mention|off|auto] [contacts=@a,@b|none] [archive|unarchive]`:
+    /// shows the customer, or changes it.
     Customer {
         customer: Option<CustomerRef>,
         change: CustomerChange,
@@ -146,6 +147,11 @@ pub struct CustomerChange {
     pub archived: Option<bool>,
     /// Milestone reminders switched on (`true`) or off.
     pub milestones: Vec<(String, bool)>,
+    /// `intake=`: the customer's own mode, or `Some(None)` (`auto`) to follow the
+    /// policy's default.
+    pub intake: Option<Option<IntakeMode>>,
+    /// `contacts=`: the customer's people, all of them (empty: none).
+    pub contacts: Option<Vec<String>>,
 }
 
 impl CustomerChange {
@@ -344,7 +350,7 @@ impl Form {
             Form::Reminders => "/readiness reminders [customer]",
             Form::GoLive => "/readiness golive [customer] [YYYY-MM-DD]",
             Form::Customer => {
-                "/readiness customer [customer] [name=…] [tier=…] [csm=@user] [channel=#…] [qbr=off …] [archive|unarchive]"
+                "/readiness customer [customer] [name=…] [tier=…] [csm=@user] [channel=#…] [qbr=off …] [intake=all|reaction|mention|off|auto] [contacts=@user,@user|none] [archive|unarchive]"
             }
             Form::Audit => "/readiness audit [customer] [since=YYYY-MM-DD]",
             Form::Report => "/readiness report [customer] [month=YYYY-MM]",
@@ -387,7 +393,16 @@ pub enum Problem {
     BadMonth(String),
     BadSwitch(String),
     BadRole(String),
+    /// `intake=` with something other than all, reaction, mention, off or auto.
+    BadIntake(String),
+    /// An item of `contacts=` that is not a person.
+    BadContact(String),
+    /// More than [`MAX_CONTACTS`] contacts.
+    TooManyContacts,
 }
+
+/// Most contacts a customer may have named: its people who write in, not its staff.
+pub const MAX_CONTACTS: usize = 50;
 
 /// The `text` of a `/readiness` command.
 pub fn parse(text: &str) -> Result<Command, ParseError> {
@@ -501,7 +516,8 @@ fn parse_customer(words: &[Word]) -> Result<Command, ParseError> {
     let mut change = CustomerChange::default();
     let mut customer = None;
     let bad = |problem| usage(Form::Customer, problem);
-    for word in words {
+    let mut words = words.iter().peekable();
+    while let Some(word) = words.next() {
         let Some((key, value)) = key_value(word) else {
             match word.text.to_lowercase().as_str() {
                 "archive" if !word.quoted => change.archived = Some(true),
@@ -525,6 +541,21 @@ fn parse_customer(words: &[Word]) -> Result<Command, ParseError> {
                 change.channel =
                     Some(channel_id(value).ok_or_else(|| bad(Problem::BadChannel(value.into())))?)
             }
+            "intake" => {
+                let mode = IntakeMode::parse(value)
+                    .ok_or_else(|| bad(Problem::BadIntake(value.into())))?;
+                change.intake = Some(Some(mode).filter(|m| *m != IntakeMode::Auto));
+            }
+            "contacts" => {
+                // `contacts=@a, @b`: Slack keeps the space a person typed after a comma.
+                let mut list = value.to_string();
+                while list.trim_end().ends_with(',')
+                    && let Some(next) = words.next_if(|w| !w.quoted && w.text.starts_with("<@"))
+                {
+                    list.push_str(&next.text);
+                }
+                change.contacts = Some(contact_list(&list).map_err(bad)?);
+            }
             kind if MILESTONES.contains(&kind) => {
                 let on = match value.to_lowercase().as_str() {
                     "on" | "yes" | "true" => true,
@@ -537,6 +568,26 @@ fn parse_customer(words: &[Word]) -> Result<Command, ParseError> {
         }
     }
     Ok(Command::Customer { customer, change })
+}
+
+/// `@a,@b` (Slack sends `<@U1|a>,<@U2|b>`) → the people's ids, each once; empty or
+/// `none` → none.
+pub fn contact_list(text: &str) -> Result<Vec<String>, Problem> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let mut users = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let user = user_id(item).ok_or_else(|| Problem::BadContact(item.to_string()))?;
+        if !users.contains(&user) {
+            users.push(user);
+        }
+    }
+    if users.len() > MAX_CONTACTS {
+        return Err(Problem::TooManyContacts);
+    }
+    Ok(users)
 }
 
 fn parse_roles(words: &[Word]) -> Result<Command, ParseError> {
@@ -1365,6 +1416,59 @@ mod tests {
             ("customer acme beta", Problem::TooManyWords("beta".into())),
         ] {
             assert_eq!(parse(text), Err(usage(Form::Customer, problem)), "{text}");
+        }
+    }
+
+    fn customer_change(text: &str) -> CustomerChange {
+        match parse(text) {
+            Ok(Command::Customer { change, .. }) => change,
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn intake_and_contacts_parse_and_bad_ones_are_refused() {
+        let change = customer_change("customer acme intake=Reaction contacts=<@U0A|ann>,<@W0B>");
+        assert_eq!(change.intake, Some(Some(IntakeMode::Reaction)));
+        assert_eq!(change.contacts, Some(vec!["U0A".into(), "W0B".into()]));
+        // `auto` follows the policy: the customer's own setting is taken back.
+        assert_eq!(customer_change("customer intake=auto").intake, Some(None));
+        // A space after a comma, a repeated person, a trailing comma.
+        let spaced =
+            customer_change("customer acme contacts=<@U0A|ann>, <@U0B|bo>,<@U0A>, tier=standard");
+        assert_eq!(spaced.contacts, Some(vec!["U0A".into(), "U0B".into()]));
+        assert_eq!(spaced.tier, Some(Tier::Standard));
+        for none in ["customer acme contacts=", "customer acme contacts=none"] {
+            assert_eq!(customer_change(none).contacts, Some(Vec::new()), "{none}");
+        }
+        assert!(!customer_change("customer acme contacts=").is_empty());
+        let many = (0..=MAX_CONTACTS)
+            .map(|n| format!("<@U{n:04}>"))
+            .collect::<Vec<_>>()
+            .join(",");
+        for (text, problem) in [
+            (
+                "customer acme intake=sometimes".to_string(),
+                Problem::BadIntake("sometimes".into()),
+            ),
+            (
+                "customer acme contacts=<#C1>".into(),
+                Problem::BadContact("<#C1>".into()),
+            ),
+            (
+                "customer acme contacts=<@U0A>,ann".into(),
+                Problem::BadContact("ann".into()),
+            ),
+            (
+                "customer acme contacts=<!subteam^S1|team>".into(),
+                Problem::BadContact("<!subteam^S1|team>".into()),
+            ),
+            (
+                format!("customer acme contacts={many}"),
+                Problem::TooManyContacts,
+            ),
+        ] {
+            assert_eq!(parse(&text), Err(usage(Form::Customer, problem)), "{text}");
         }
     }
 

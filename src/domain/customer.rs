@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use unicode_normalization::UnicodeNormalization;
 
 use super::checklist::Tier;
+use super::policy::IntakeMode;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Customer {
@@ -28,6 +29,9 @@ pub struct Customer {
     pub golive_on: Option<NaiveDate>,
     /// Milestone reminders switched off for this customer (their kinds).
     pub reminders_off: Vec<String>,
+    /// Which of its messages open a ticket by themselves (`intake=`); `None` follows
+    /// the policy's `[intake] mode`. Never `Auto`: that is the policy's.
+    pub intake_mode: Option<IntakeMode>,
 }
 
 impl Customer {

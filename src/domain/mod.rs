@@ -1,6 +1,7 @@
 //! The pure core: no I/O, no clock. Everything that decides lives here and takes the
 //! time it needs as a parameter.
 
+pub mod assign;
 pub mod audit;
 pub mod calendar;
 pub mod checklist;

@@ -30,7 +30,7 @@ use crate::delivery::slack_api::ApiError;
 use crate::store::installations::Installation;
 
 /// The bot scopes asked for; the same list as `manifest.yml` (a test compares them).
-pub const BOT_SCOPES: [&str; 15] = [
+pub const BOT_SCOPES: [&str; 18] = [
     "commands",
     "chat:write",
     "chat:write.public",
@@ -46,6 +46,11 @@ pub const BOT_SCOPES: [&str; 15] = [
     "usergroups:read",
     "pins:write",
     "files:write",
+    // Intake (issue 16): the intake emoji read and added, and messages that mention
+    // the app.
+    "reactions:read",
+    "reactions:write",
+    "app_mentions:read",
 ];
 
 /// How long an install may take between `/slack/install` and the callback.

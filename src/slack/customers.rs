@@ -1,5 +1,5 @@
 //! `/readiness customer` (and `archive` / `unarchive`): show a customer, or change its
-//! name, tier, CSM, channel, milestone switches or archived state
+//! name, tier, CSM, channel, milestone switches, intake mode, contacts or archived state
 //! ([`UseCases::change_customer`](crate::usecase::UseCases::change_customer)).
 
 use super::Context;
@@ -23,7 +23,7 @@ pub(super) async fn customer(
 ) -> Result<Answer, Refusal> {
     let before = resolve_customer(ctx, cmd, named.as_ref(), Form::Customer, lang).await?;
     if change.is_empty() {
-        return Ok(Answer::Ephemeral(describe(ctx, &before, lang)));
+        return Ok(Answer::Ephemeral(describe(ctx, &before, lang).await?));
     }
     let actor = Actor::new(&cmd.user_id, Source::Command);
     let changed = ctx
@@ -36,17 +36,25 @@ pub(super) async fn customer(
         Changed::ChannelTaken => Err(Refusal::Message(render::channel_of_another(lang))),
         Changed::NameTaken(other) => Err(Refusal::Message(render::name_of_another(&other, lang))),
         Changed::Saved { after, replanned } => Ok(Answer::Ephemeral(render::saved(
-            describe(ctx, &after, lang),
+            describe(ctx, &after, lang).await?,
             replanned,
             lang,
         ))),
     }
 }
 
-fn describe(ctx: &Context, c: &Customer, lang: Lang) -> Message {
+async fn describe(ctx: &Context, c: &Customer, lang: Lang) -> Result<Message, Refusal> {
     let milestones: Vec<(&str, bool)> = MILESTONES
         .iter()
         .map(|k| (*k, ctx.usecases.milestone_on(c, k)))
         .collect();
-    render::describe(c, &milestones, lang)
+    let contacts = ctx.usecases.store.contacts(c).await?;
+    let policy_intake = ctx.usecases.tickets.policy.intake.mode;
+    Ok(render::describe(
+        c,
+        &milestones,
+        policy_intake,
+        &contacts,
+        lang,
+    ))
 }

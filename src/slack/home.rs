@@ -135,16 +135,18 @@ impl Home {
         user: &str,
         page: usize,
     ) -> Result<(), ApiError> {
-        // A guest or a person of another organisation sees nothing of the customers
+        // A guest, a person of another organisation or a contact sees nothing of the customers
         // (nor does someone Slack has not yet said is staff). Asked first, with the
         // longer wait: the language then comes from the same lookup.
         let side = self
             .users
             .side_within(team, user, Duration::from_secs(2))
             .await;
+        // A contact a CSM named is the customer's too.
+        let contact = self.support.store.is_contact(team, user).await;
         let lang = self.users.lang_for(team, user).await;
         let started = Instant::now();
-        let view = if side != Side::Staff {
+        let view = if side != Side::Staff || !matches!(contact, Ok(false)) {
             crate::blocks::home::customer_side_home(lang)
         } else {
             self.render(team, user, page, lang, self.support.time.now())

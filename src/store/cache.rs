@@ -40,6 +40,9 @@ pub struct Cache {
     open_tickets: Mutex<HashMap<i64, TicketRecord>>,
     /// Roles given, by team and user: every click and command asks.
     roles: Mutex<HashMap<String, HashMap<String, Role>>>,
+    /// Contacts named, by team and customer: every click and command asks whether its
+    /// person is one.
+    contacts: Mutex<HashMap<String, HashMap<i64, Vec<String>>>>,
 }
 
 impl Cache {
@@ -47,8 +50,23 @@ impl Cache {
         all: Vec<Customer>,
         open_tickets: Vec<TicketRecord>,
         roles: Vec<(String, String, Role)>,
+        contacts: Vec<(String, i64, String)>,
     ) -> Self {
         let cache = Cache::default();
+        {
+            let mut by_team = cache.contacts.lock().expect("cache lock");
+            for (team, customer, user) in contacts {
+                by_team
+                    .entry(team)
+                    .or_default()
+                    .entry(customer)
+                    .or_default()
+                    .push(user);
+            }
+            for users in by_team.values_mut().flat_map(|c| c.values_mut()) {
+                users.sort();
+            }
+        }
         for (team, user, role) in roles {
             cache.put_role(&team, &user, Some(role));
         }
@@ -59,6 +77,34 @@ impl Cache {
             cache.put_ticket(t);
         }
         cache
+    }
+
+    /// After a commit: the contacts of `customer` of `team` (sorted; empty: none).
+    pub fn put_contacts(&self, team: &str, customer: i64, users: Vec<String>) {
+        let mut contacts = self.contacts.lock().expect("cache lock");
+        let team_contacts = contacts.entry(team.to_string()).or_default();
+        if users.is_empty() {
+            team_contacts.remove(&customer);
+        } else {
+            team_contacts.insert(customer, users);
+        }
+    }
+
+    pub fn contacts(&self, team: &str, customer: i64) -> Vec<String> {
+        let contacts = self.contacts.lock().expect("cache lock");
+        contacts
+            .get(team)
+            .and_then(|c| c.get(&customer))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Whether `user` is a contact of any customer of `team`.
+    pub fn is_contact(&self, team: &str, user: &str) -> bool {
+        let contacts = self.contacts.lock().expect("cache lock");
+        contacts
+            .get(team)
+            .is_some_and(|c| c.values().any(|users| users.iter().any(|u| u == user)))
     }
 
     /// After a commit: `user`'s role (`None`: none given).
@@ -233,6 +279,7 @@ impl Cache {
             .expect("cache lock")
             .retain(|_, t| t.team_id != team);
         self.roles.lock().expect("cache lock").remove(team);
+        self.contacts.lock().expect("cache lock").remove(team);
     }
 }
 

@@ -100,6 +100,11 @@ impl Fixture {
                 from_cache.groups.sort();
                 from_db.groups.sort();
                 assert_eq!(from_cache, from_db, "after {write}: given {user} in {team}");
+                assert_eq!(
+                    cached.is_contact(team, user).await.unwrap(),
+                    db.is_contact(team, user).await.unwrap(),
+                    "after {write}: {user} a contact in {team}"
+                );
             }
         }
         for (team, slug) in &self.slugs {
@@ -124,6 +129,13 @@ impl Fixture {
             );
         }
         for &id in &self.ids {
+            if let Some(customer) = db.customer_by_id_unscoped(id).await.unwrap() {
+                assert_eq!(
+                    cached.contacts(&customer).await.unwrap(),
+                    db.contacts(&customer).await.unwrap(),
+                    "after {write}: contacts of customer {id}"
+                );
+            }
             assert_eq!(
                 cached.customer_by_id_unscoped(id).await.unwrap(),
                 db.customer_by_id_unscoped(id).await.unwrap(),
@@ -346,6 +358,31 @@ async fn role_and_ticket_writes_keep_the_copy_equal_to_the_database() {
     f.assert_cache_matches("set_role (changed and taken back)")
         .await;
 
+    let named = |users: &[&str]| users.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+    store
+        .set_contacts(&acme, &named(&["U2", "U1"]), by("U0"), at_ms(2_000))
+        .await
+        .unwrap();
+    f.assert_cache_matches("set_contacts").await;
+    // Read back on start: a new copy of the same file.
+    let url = format!("sqlite://{}", f._dir.path().join("cache.db").display());
+    let reopened = Store::connect(&url).await.unwrap();
+    assert_eq!(reopened.contacts(&acme).await.unwrap(), ["U1", "U2"]);
+    assert!(reopened.is_contact(TEAM, "U2").await.unwrap());
+    assert!(!reopened.is_contact(OTHER_TEAM, "U2").await.unwrap());
+    reopened.close().await;
+    store
+        .set_contacts(&acme, &named(&["U2"]), by("U0"), at_ms(2_100))
+        .await
+        .unwrap();
+    f.assert_cache_matches("set_contacts (one taken back)")
+        .await;
+    store
+        .set_contacts(&acme, &[], by("U0"), at_ms(2_200))
+        .await
+        .unwrap();
+    f.assert_cache_matches("set_contacts (none)").await;
+
     let ticket = store
         .open_ticket(&new_ticket(&acme), by("U2"), at_ms(2_000))
         .await
@@ -430,6 +467,10 @@ async fn purging_a_workspace_empties_the_copy_of_it() {
         .await
         .unwrap();
     store
+        .set_contacts(&acme, &["U2".to_string()], by("U0"), at_ms(1_500))
+        .await
+        .unwrap();
+    store
         .open_ticket(&new_ticket(&acme), by("U2"), at_ms(2_000))
         .await
         .unwrap();
@@ -478,6 +519,8 @@ fn every_hand_update_of_the_copy_is_covered_above() {
         ("tick_writer.rs", 1),
         // set_role
         ("roles.rs", 1),
+        // set_contacts
+        ("contacts.rs", 1),
         // open_ticket; save_ticket and set_ticket_message through recache_ticket
         ("tickets.rs", 2),
         // purge_uninstalled

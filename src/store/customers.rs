@@ -39,6 +39,7 @@ pub(crate) fn customer_json(c: &Customer) -> serde_json::Value {
         "archived": c.is_archived(),
         "golive": c.golive_on.map(|d| d.to_string()),
         "reminders_off": c.reminders_off,
+        "intake": c.intake_mode.map(|m| m.as_str()),
     })
 }
 impl Store {
@@ -120,7 +121,7 @@ impl Store {
     }
 
     /// Writes a customer's changeable fields (name, tier, CSM, channel, archive, go-live,
-    /// switched-off milestones) from `after`, audited with `action` and the state
+    /// switched-off milestones, intake mode) from `after`, audited with `action` and the state
     /// before. Refused (`Ok(false)`) if the channel belongs to another customer.
     pub async fn update_customer(
         &self,
@@ -144,7 +145,8 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "UPDATE customers SET name = $2, tier = $3, csm = $4, channel_id = $5,
-                     archived_at = $6, golive_on = $7, reminders_off = $8, version = version + 1
+                     archived_at = $6, golive_on = $7, reminders_off = $8, intake_mode = $9,
+                     version = version + 1
                  WHERE id = $1",
             )
             .bind(after.id)
@@ -155,6 +157,7 @@ impl Store {
             .bind(after.archived_at)
             .bind(after.golive_on.map(|d| d.to_string()))
             .bind(after.reminders_off.join(","))
+            .bind(after.intake_mode.map(|m| m.as_str()))
             .execute(&mut *tx)
             .await?;
             let entry = actor

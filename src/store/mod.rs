@@ -117,6 +117,11 @@ macro_rules! customer_from_row {
                 .filter(|k| !k.is_empty())
                 .map(str::to_string)
                 .collect(),
+            intake_mode: row
+                .try_get::<Option<String>, _>("intake_mode")?
+                .as_deref()
+                .and_then($crate::domain::policy::IntakeMode::parse)
+                .filter(|m| *m != $crate::domain::policy::IntakeMode::Auto),
         }
     }};
 }
@@ -144,10 +149,12 @@ macro_rules! item_state_from_row {
 
 const CUSTOMER_COLUMNS: &str =
     "id, team_id, slug, name, tier, channel_id, channel_error, created_by, created_at,
-    csm, archived_at, golive_on, reminders_off";
+    csm, archived_at, golive_on, reminders_off, intake_mode";
 
 // After the macros above, which they use.
+mod assignments;
 mod cache;
+mod contacts;
 mod customers;
 mod due;
 mod events;

@@ -91,7 +91,11 @@ impl Store {
                 .await
                 .context("cannot read the open tickets")?;
             let roles = store.all_roles().await.context("cannot read the roles")?;
-            let cache = Arc::new(Cache::new(all, open, roles));
+            let contacts = store
+                .all_contacts()
+                .await
+                .context("cannot read the contacts")?;
+            let cache = Arc::new(Cache::new(all, open, roles, contacts));
             let (tx, rx) = mpsc::channel(TICK_QUEUE);
             tokio::spawn(write_ticks(write, turn, rx, cache.clone()));
             store.cache = Some(cache);

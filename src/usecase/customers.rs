@@ -307,8 +307,30 @@ impl UseCases {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Changed> {
         let after = apply(before, change, now);
-        if after == *before {
+        let contacts = match &change.contacts {
+            Some(named) => {
+                let mut named = named.clone();
+                named.sort();
+                named.dedup();
+                let now_named = self.store.contacts(before).await?;
+                Some(named).filter(|named| *named != now_named)
+            }
+            None => None,
+        };
+        if after == *before && contacts.is_none() {
             return Ok(Changed::Nothing);
+        }
+        if after == *before {
+            // Only the contacts change.
+            if let Some(contacts) = &contacts {
+                self.store
+                    .set_contacts(&after, contacts, actor, now)
+                    .await?;
+            }
+            return Ok(Changed::Saved {
+                after: Box::new(after),
+                replanned: 0,
+            });
         }
         if after.name != before.name
             && let Some(other) = self
@@ -331,6 +353,11 @@ impl UseCases {
             .await?
         {
             return Ok(Changed::ChannelTaken);
+        }
+        if let Some(contacts) = &contacts {
+            self.store
+                .set_contacts(&after, contacts, actor, now)
+                .await?;
         }
         let replanned = self.follow_up(before, &after, change, actor, now).await?;
         self.delivery.checklist_changed();
@@ -429,6 +456,9 @@ fn apply(before: &Customer, change: &CustomerChange, now: DateTime<Utc>) -> Cust
         }
     }
     after.reminders_off.sort();
+    if let Some(mode) = change.intake {
+        after.intake_mode = mode;
+    }
     after
 }
 

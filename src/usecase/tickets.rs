@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use tracing::{info, warn};
 
 use crate::blocks;
+use crate::delivery::users::Users;
 use crate::domain::calendar::Calendar;
 use crate::domain::checklist::Tier;
 use crate::domain::command::PathChange;
@@ -79,6 +80,8 @@ pub struct Tickets {
     calendars: Arc<[Calendar; 3]>,
     /// What "now" is for everything built on this (see [`TimeSource`]).
     pub time: TimeSource,
+    /// Slack's user groups, for round-robin assignment (`None`: nobody is assigned).
+    pub(super) people: Option<Users>,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -176,7 +179,14 @@ impl Tickets {
             lang,
             calendars,
             time,
+            people: None,
         }
+    }
+
+    /// With Slack's user groups to assign new tickets from (`[intake] assign`).
+    pub fn with_people(mut self, users: Users) -> Self {
+        self.people = Some(users);
+        self
     }
 
     pub fn calendar(&self, tier: Tier) -> &Calendar {
@@ -229,7 +239,7 @@ impl Tickets {
         now: DateTime<Utc>,
     ) -> Result<Ticket, sqlx::Error> {
         let cal = self.calendar(customer.tier);
-        let draft = Ticket::new(
+        let mut draft = Ticket::new(
             &customer.team_id,
             customer.id,
             channel_id,
@@ -238,6 +248,7 @@ impl Tickets {
             reporter,
             opened_at,
         );
+        draft.assignee = self.round_robin_assignee(&customer.team_id).await?;
         let timers = [Target::FirstResponse, Target::Resolution]
             .into_iter()
             .filter_map(|target| {

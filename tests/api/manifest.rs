@@ -71,8 +71,27 @@ fn the_manifests_urls_and_scopes_match_the_app() {
         "pins:write",
         "channels:history",
         "groups:history",
+        "usergroups:read",
+        "reactions:read",
+        "reactions:write",
+        "app_mentions:read",
     ] {
         assert!(scopes.contains(&needed), "missing scope {needed}");
+    }
+    // Intake: messages, the intake emoji and mentions of the app reach it.
+    let events: Vec<&str> = m["settings"]["event_subscriptions"]["bot_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    for needed in [
+        "message.channels",
+        "message.groups",
+        "reaction_added",
+        "app_mention",
+    ] {
+        assert!(events.contains(&needed), "missing bot event {needed}");
     }
     // The install flow asks for exactly the manifest's scopes, and comes back to the
     // callback route.
