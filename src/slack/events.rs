@@ -44,13 +44,13 @@ fn thread_reply_of(event: &Value, now: DateTime<Utc>) -> Option<ThreadReply<'_>>
         channel,
         thread,
         user,
+        user_team: event["user_team"].as_str().filter(|t| !t.is_empty()),
         at,
     })
 }
 
-/// A reply in a ticket's thread by a person of this workspace (not the reporter, not a
-/// bot, not a guest from a Slack Connect organisation, not a viewer) is the ticket's
-/// first response.
+/// A reply in a ticket's thread is conversation on the ticket: staff's is the first
+/// (or the next) response; the customer's resumes, reopens or awaits an answer.
 async fn thread_reply(
     ctx: &Context,
     team: &str,
