@@ -741,6 +741,104 @@ mod tests {
     }
 
     #[test]
+    fn the_next_response_shows_due_breached_and_met_in_both_languages() {
+        use crate::domain::ticket::Action;
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let mut t = ticket("VPN down");
+        let opened = t.opened_at;
+        let answer = opened + Duration::minutes(5);
+        t.apply(&Action::Respond, "UENG", &cal, answer).unwrap();
+        for lang in [Lang::En, Lang::Ja] {
+            let shown = serde_json::to_string(
+                &ticket_message(&t, "Acme", &policy, &cal, answer, lang).blocks,
+            )
+            .unwrap();
+            assert!(
+                !shown.contains(target_name(Target::NextResponse, lang)),
+                "no line before the customer writes again: {shown}"
+            );
+        }
+        let wrote = opened + Duration::minutes(10);
+        t.apply(&Action::CustomerWrote, "UCUST>", &cal, wrote)
+            .unwrap();
+        // P1's next response is 2 business hours.
+        let length = Duration::hours(2);
+        for (now, en, ja) in [
+            (
+                wrote + Duration::minutes(30),
+                "*Next response* (2 business hours, to <@UCUST>): :hourglass_flowing_sand: due <!date^",
+                "*次回応答* (営業時間 2 時間, 宛先 <@UCUST>): :hourglass_flowing_sand: 期限 <!date^",
+            ),
+            (
+                wrote + length + Duration::minutes(15),
+                "*Next response* (2 business hours, to <@UCUST>): :red_circle: breached by 15 business minutes",
+                "*次回応答* (営業時間 2 時間, 宛先 <@UCUST>): :red_circle: 超過 営業時間 15 分",
+            ),
+        ] {
+            for (lang, expected) in [(Lang::En, en), (Lang::Ja, ja)] {
+                let m = ticket_message(&t, "Acme", &policy, &cal, now, lang);
+                check(&m);
+                let shown = serde_json::to_string(&m.blocks).unwrap();
+                assert!(shown.contains(expected), "{expected}\nin\n{shown}");
+            }
+        }
+        t.apply(
+            &Action::AnswerNext,
+            "UENG",
+            &cal,
+            wrote + Duration::minutes(45),
+        )
+        .unwrap();
+        for (lang, expected) in [
+            (Lang::En, ":white_check_mark: met in 45 business minutes"),
+            (Lang::Ja, ":white_check_mark: 達成 営業時間 45 分"),
+        ] {
+            let m = ticket_message(&t, "Acme", &policy, &cal, wrote + Duration::hours(5), lang);
+            let shown = serde_json::to_string(&m.blocks).unwrap();
+            assert!(shown.contains(expected), "{expected}\nin\n{shown}");
+        }
+        // Reopened: the line names the ticket and the writer, in both languages.
+        for lang in [Lang::En, Lang::Ja] {
+            let m = reopened(&t, "UCUST", lang);
+            check(&m);
+            let shown = serde_json::to_string(&m.blocks).unwrap();
+            assert!(
+                shown.contains("*T-12*") && shown.contains("<@UCUST>"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_next_response_escalation_names_the_ticket_and_the_share() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let t = ticket("x");
+        let named = vec!["<@U1>".to_string()];
+        for (lang, expected) in [
+            (Lang::En, "T-12 Next response 80% <@U1>"),
+            (Lang::Ja, "T-12 次回応答 80% <@U1>"),
+        ] {
+            let m = escalation(
+                &Escalation {
+                    ticket: &t,
+                    target: Target::NextResponse,
+                    percent: 80,
+                    target_length: Duration::hours(2),
+                    named: &named,
+                    late_since: None,
+                    due: None,
+                },
+                &cal,
+                lang,
+            );
+            check(&m);
+            assert_eq!(m.text, expected);
+        }
+    }
+
+    #[test]
     fn escalations_say_the_share_the_breach_and_lateness() {
         let policy = Policy::default();
         let cal = policy.calendar(Tier::Enterprise);
