@@ -1274,7 +1274,7 @@ mod tests {
                 let to = from + Duration::minutes(length);
                 t.apply(&Action::Pause, "UENG", &cal, from).unwrap();
                 t.apply(&Action::Resume, "UENG", &cal, to).unwrap();
-                expected = expected - cal.business_between(from, to);
+                expected -= cal.business_between(from, to);
                 now = to;
             }
             let answered = now.max(wrote + Duration::minutes(answer_after));
