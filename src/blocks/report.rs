@@ -224,6 +224,18 @@ pub fn report_message(input: &ReportInput<'_>, lang: Lang) -> Message {
                 attainment_text(attainment, lang)
             ));
         }
+        let next = input.sla.next_responses[row.priority.index()];
+        if next.measured() > 0 {
+            sla.push(format!(
+                "    {}: {}/{} {} · {} {}",
+                target_name(Target::NextResponse, lang),
+                next.met,
+                next.measured(),
+                lang.pick("met", "達成"),
+                next.breached,
+                lang.pick("breached", "件超過")
+            ));
+        }
     }
     blocks.push(section(&sla.join("\n")));
 
@@ -359,6 +371,15 @@ mod tests {
                     met: 2,
                 },
             ],
+            next_responses: [
+                crate::domain::report::NextResponseCount {
+                    met: 2,
+                    breached: 1,
+                },
+                Default::default(),
+                Default::default(),
+                Default::default(),
+            ],
         }
     }
 
@@ -418,6 +439,7 @@ mod tests {
             "Resolution: 1/2 met (50%) · median 3 business hours · p90 6 business hours",
             "First response: 3/3 met (100%) · median 1 business hour · p90 1h 30m of business time",
             "Resolution: nothing closed or breached yet",
+            "Next response: 2/3 met · 1 breached",
             "*P3* · 0 opened",
             "10/26 0/0 · 11/02 2/4",
             "*SLA breaches, worst first* (2)",
@@ -427,6 +449,11 @@ mod tests {
             assert!(shown.contains(expected), "{expected}\nin\n{shown}");
         }
         assert!(!shown.contains("more"), "{shown}");
+        assert_eq!(
+            shown.matches("Next response").count(),
+            1,
+            "quiet priorities have no next-response line: {shown}"
+        );
         assert_eq!(
             m.text,
             "Monthly report — Acme — 2026-11: readiness 60%, 2 SLA breaches"
@@ -441,6 +468,7 @@ mod tests {
             ),
             "{shown}"
         );
+        assert!(shown.contains("次回応答: 2/3 達成 · 1 件超過"), "{shown}");
         assert_eq!(
             m.text,
             "月次レポート — Acme — 2026-11: 準備状況 60%、SLA 超過 2 件"

@@ -41,6 +41,7 @@ pub fn target_name(target: Target, lang: Lang) -> &'static str {
     match target {
         Target::FirstResponse => lang.pick("First response", "初回応答"),
         Target::Resolution => lang.pick("Resolution", "解決"),
+        Target::NextResponse => lang.pick("Next response", "次回応答"),
     }
 }
 
@@ -120,6 +121,61 @@ fn state_line(state: &SlaState, cal: &Calendar, lang: Lang) -> String {
     }
 }
 
+/// The next response's line: the customer's message waiting (due, paused or
+/// breached), or the last one answered; `None` before the customer wrote again after
+/// staff's first answer.
+fn next_response_line(
+    ticket: &Ticket,
+    policy: &Policy,
+    cal: &Calendar,
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> Option<String> {
+    let target = Target::NextResponse;
+    let to = match (&ticket.next.awaiting, &ticket.next.last) {
+        (Some(awaiting), _) => &awaiting.by,
+        (None, Some(answered)) => &answered.customer,
+        (None, None) => return None,
+    };
+    let to = user_id(to);
+    let state = ticket.sla_state(policy, cal, target, now);
+    Some(format!(
+        "*{}* ({}, {} <@{to}>): {}",
+        target_name(target, lang),
+        business_time(ticket.target_length(policy, target), lang),
+        lang.pick("to", "宛先"),
+        state_line(&state, cal, lang)
+    ))
+}
+
+/// A Slack user id as it goes into a mention: only its letters and digits, so an
+/// odd id from an event cannot break the markup or the block's limits.
+fn user_id(id: &str) -> String {
+    id.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(40)
+        .collect()
+}
+
+/// The line a ticket reopened by the customer's message posts where its escalations
+/// go.
+pub fn reopened(ticket: &Ticket, by: &str, lang: Lang) -> Message {
+    let label = ticket.label();
+    let by = user_id(by);
+    let text = match lang {
+        Lang::En => format!(
+            ":leftwards_arrow_with_hook: *{label}* reopened: <@{by}> wrote in its thread after it was resolved. The resolution clock runs on from where it stopped."
+        ),
+        Lang::Ja => format!(
+            ":leftwards_arrow_with_hook: *{label}* を再オープンしました: 解決後に <@{by}> さんがスレッドに投稿しました。解決の SLA は止まった時点から再開します。"
+        ),
+    };
+    Message::new(
+        format!("{label} {}", lang.pick("reopened", "再オープン")),
+        vec![section(&text)],
+    )
+}
+
 /// The ticket as posted in the customer channel, with its buttons.
 pub fn ticket_message(
     ticket: &Ticket,
@@ -165,6 +221,9 @@ pub fn ticket_message(
             business_time(ticket.target_length(policy, target), lang),
             state_line(&state, cal, lang)
         ));
+    }
+    if let Some(line) = next_response_line(ticket, policy, cal, now, lang) {
+        lines.push(line);
     }
     let mut blocks = vec![
         section(&title),
@@ -499,8 +558,8 @@ pub fn ticket_list(
             escape_clipped(customer, NAME_CHARS),
             escape_clipped(&clip(&ticket.summary, 200), LINE_SUMMARY_CHARS)
         );
-        for target in [Target::FirstResponse, Target::Resolution] {
-            if ticket.closure(target).is_none() {
+        for target in Target::EVERY {
+            if ticket.closure(target).is_none() && ticket.clock_of(target).is_some() {
                 let state = ticket.sla_state(policy, cal, target, now);
                 line.push_str(&format!(
                     "\n{}: {}",
@@ -539,6 +598,30 @@ pub fn refusal(refused: Refused, lang: Lang) -> String {
         Refused::SamePriority => lang.pick(
             "The ticket already has this priority.",
             "すでにその優先度です。",
+        ),
+        Refused::NotAnsweredYet => lang.pick(
+            "Nobody has answered yet: the first response covers this message.",
+            "まだ誰も応答していません。このメッセージは初回応答の対象です。",
+        ),
+        Refused::AlreadyAwaiting => lang.pick(
+            "A message of the customer already waits for an answer.",
+            "顧客のメッセージがすでに応答待ちです。",
+        ),
+        Refused::NotAwaiting => lang.pick(
+            "No message of the customer waits for an answer.",
+            "応答待ちの顧客メッセージはありません。",
+        ),
+        Refused::Stale => lang.pick(
+            "That message came before the ticket's last change.",
+            "そのメッセージはチケットの最後の変更より前のものです。",
+        ),
+        Refused::NotResolved => lang.pick(
+            "The ticket is not resolved.",
+            "このチケットは解決済みではありません。",
+        ),
+        Refused::TooLateToReopen => lang.pick(
+            "The ticket was resolved too long ago to reopen.",
+            "解決から時間が経ちすぎているため再オープンできません。",
         ),
     }
     .to_string()
@@ -654,6 +737,104 @@ mod tests {
                 )),
                 "{shown}"
             );
+        }
+    }
+
+    #[test]
+    fn the_next_response_shows_due_breached_and_met_in_both_languages() {
+        use crate::domain::ticket::Action;
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let mut t = ticket("VPN down");
+        let opened = t.opened_at;
+        let answer = opened + Duration::minutes(5);
+        t.apply(&Action::Respond, "UENG", &cal, answer).unwrap();
+        for lang in [Lang::En, Lang::Ja] {
+            let shown = serde_json::to_string(
+                &ticket_message(&t, "Acme", &policy, &cal, answer, lang).blocks,
+            )
+            .unwrap();
+            assert!(
+                !shown.contains(target_name(Target::NextResponse, lang)),
+                "no line before the customer writes again: {shown}"
+            );
+        }
+        let wrote = opened + Duration::minutes(10);
+        t.apply(&Action::CustomerWrote, "UCUST>", &cal, wrote)
+            .unwrap();
+        // P1's next response is 2 business hours.
+        let length = Duration::hours(2);
+        for (now, en, ja) in [
+            (
+                wrote + Duration::minutes(30),
+                "*Next response* (2 business hours, to <@UCUST>): :hourglass_flowing_sand: due <!date^",
+                "*次回応答* (営業時間 2 時間, 宛先 <@UCUST>): :hourglass_flowing_sand: 期限 <!date^",
+            ),
+            (
+                wrote + length + Duration::minutes(15),
+                "*Next response* (2 business hours, to <@UCUST>): :red_circle: breached by 15 business minutes",
+                "*次回応答* (営業時間 2 時間, 宛先 <@UCUST>): :red_circle: 超過 営業時間 15 分",
+            ),
+        ] {
+            for (lang, expected) in [(Lang::En, en), (Lang::Ja, ja)] {
+                let m = ticket_message(&t, "Acme", &policy, &cal, now, lang);
+                check(&m);
+                let shown = serde_json::to_string(&m.blocks).unwrap();
+                assert!(shown.contains(expected), "{expected}\nin\n{shown}");
+            }
+        }
+        t.apply(
+            &Action::AnswerNext,
+            "UENG",
+            &cal,
+            wrote + Duration::minutes(45),
+        )
+        .unwrap();
+        for (lang, expected) in [
+            (Lang::En, ":white_check_mark: met in 45 business minutes"),
+            (Lang::Ja, ":white_check_mark: 達成 営業時間 45 分"),
+        ] {
+            let m = ticket_message(&t, "Acme", &policy, &cal, wrote + Duration::hours(5), lang);
+            let shown = serde_json::to_string(&m.blocks).unwrap();
+            assert!(shown.contains(expected), "{expected}\nin\n{shown}");
+        }
+        // Reopened: the line names the ticket and the writer, in both languages.
+        for lang in [Lang::En, Lang::Ja] {
+            let m = reopened(&t, "UCUST", lang);
+            check(&m);
+            let shown = serde_json::to_string(&m.blocks).unwrap();
+            assert!(
+                shown.contains("*T-12*") && shown.contains("<@UCUST>"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_next_response_escalation_names_the_ticket_and_the_share() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let t = ticket("x");
+        let named = vec!["<@U1>".to_string()];
+        for (lang, expected) in [
+            (Lang::En, "T-12 Next response 80% <@U1>"),
+            (Lang::Ja, "T-12 次回応答 80% <@U1>"),
+        ] {
+            let m = escalation(
+                &Escalation {
+                    ticket: &t,
+                    target: Target::NextResponse,
+                    percent: 80,
+                    target_length: Duration::hours(2),
+                    named: &named,
+                    late_since: None,
+                    due: None,
+                },
+                &cal,
+                lang,
+            );
+            check(&m);
+            assert_eq!(m.text, expected);
         }
     }
 

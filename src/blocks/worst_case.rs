@@ -272,6 +272,10 @@ fn sla_report(breaches: usize) -> SlaReport {
                 met: 2,
             })
             .collect(),
+        next_responses: [crate::domain::report::NextResponseCount {
+            met: u32::MAX,
+            breached: u32::MAX,
+        }; 4],
     }
 }
 

@@ -46,6 +46,7 @@ impl Targets {
         match target {
             Target::FirstResponse => self.first_response,
             Target::Resolution => self.resolution,
+            Target::NextResponse => self.next_response,
         }
     }
 }
@@ -400,7 +401,7 @@ fn read_sla(policy: &mut Policy, sla: &toml::Table) -> Result<(), PolicyError> {
             let slot = match (Target::parse(name), name.as_str()) {
                 (Some(Target::FirstResponse), _) => &mut targets.first_response,
                 (Some(Target::Resolution), _) => &mut targets.resolution,
-                (None, "next_response") => &mut targets.next_response,
+                (Some(Target::NextResponse), _) => &mut targets.next_response,
                 (None, _) => {
                     return Err(invalid(
                         &key,

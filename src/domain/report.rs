@@ -189,6 +189,81 @@ pub struct SlaReport {
     /// Every week overlapping `[from, to)`, in order, even those with no ticket, so a
     /// chart of them has no holes.
     pub weeks: Vec<WeekPoint>,
+    /// Next responses per priority (P0…P3), from [`next_response_counts`].
+    pub next_responses: [NextResponseCount; 4],
+}
+
+/// A next-response round staff answered, for the report: its ticket and the business
+/// time it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnsweredNext {
+    pub ticket_id: i64,
+    pub used: Duration,
+}
+
+/// The next responses of one priority's tickets: rounds answered within the target
+/// (met), and rounds answered late or still waiting past the target at `now`
+/// (breached). A round still waiting within its target is left out, as for the other
+/// targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NextResponseCount {
+    pub met: u32,
+    pub breached: u32,
+}
+
+impl NextResponseCount {
+    pub fn measured(&self) -> u32 {
+        self.met.saturating_add(self.breached)
+    }
+}
+
+/// How the report counts the next responses of `ticket` (whose answered rounds are
+/// among `answered`) at `now`, against its current priority's target.
+fn next_responses_of(
+    ticket: &Ticket,
+    answered: &[AnsweredNext],
+    policy: &Policy,
+    cal: &Calendar,
+    now: DateTime<Utc>,
+) -> NextResponseCount {
+    let length = ticket.target_length(policy, Target::NextResponse);
+    let mut count = NextResponseCount::default();
+    for round in answered.iter().filter(|a| a.ticket_id == ticket.id) {
+        if round.used <= length {
+            count.met += 1;
+        } else {
+            count.breached += 1;
+        }
+    }
+    if ticket.next.awaiting.is_some()
+        && matches!(
+            ticket.sla_state(policy, cal, Target::NextResponse, now),
+            SlaState::BreachedBy(_)
+        )
+    {
+        count.breached += 1;
+    }
+    count
+}
+
+/// The next responses of the tickets opened in `[from, to)`, per priority (P0…P3).
+pub fn next_response_counts(
+    tickets: &[Ticket],
+    answered: &[AnsweredNext],
+    policy: &Policy,
+    cal: &Calendar,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> [NextResponseCount; 4] {
+    let mut counts = [NextResponseCount::default(); 4];
+    for ticket in opened_in(tickets, from, to) {
+        let of = next_responses_of(ticket, answered, policy, cal, now);
+        let row = &mut counts[ticket.priority.index()];
+        row.met += of.met;
+        row.breached += of.breached;
+    }
+    counts
 }
 
 /// One target of one ticket as the report counts it.
@@ -332,16 +407,19 @@ pub fn sla_report(
         rows,
         breaches,
         weeks,
+        next_responses: Default::default(),
     }
 }
 
 const CSV_HEADER: &str = "number,priority,opened_at,summary,first_response_business_minutes,\
-first_response_met,resolution_business_minutes,resolution_met";
+first_response_met,resolution_business_minutes,resolution_met,next_responses_met,\
+next_responses_breached";
 
 /// One CSV row per ticket opened in [from, to), oldest first, under a header row:
 /// number, priority, opened_at (RFC 3339, in the calendar's zone), summary,
 /// first_response_business_minutes, first_response_met, resolution_business_minutes,
-/// resolution_met.
+/// resolution_met, next_responses_met, next_responses_breached (its rounds among
+/// `answered`, counted as [`next_response_counts`] does).
 ///
 /// Minutes are whole business minutes rounded up, so that with whole-minute targets
 /// "minutes ≤ target" agrees with the met column (a 15m 30s answer to a 15m target
@@ -351,6 +429,7 @@ first_response_met,resolution_business_minutes,resolution_met";
 /// a comma, a quote or a line break is quoted with its quotes doubled.
 pub fn tickets_csv(
     tickets: &[Ticket],
+    answered: &[AnsweredNext],
     policy: &Policy,
     cal: &Calendar,
     from: DateTime<Utc>,
@@ -380,6 +459,9 @@ pub fn tickets_csv(
                 None => fields.extend([String::new(), String::new()]),
             }
         }
+        let next = next_responses_of(ticket, answered, policy, cal, now);
+        fields.push(next.met.to_string());
+        fields.push(next.breached.to_string());
         let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         csv.push_str(&row.join(","));
         csv.push_str("\r\n");
@@ -816,15 +898,40 @@ mod tests {
         let week = report.weeks.iter().find(|w| w.measured > 0).unwrap();
         assert_eq!(week.week_start, date(2026, 11, 9));
         assert_eq!(report.weeks.len(), 6);
-        let csv = tickets_csv(&tickets, &Policy::default(), &cal, from, to, opened + h(1));
+        let csv = tickets_csv(
+            &tickets,
+            &[],
+            &Policy::default(),
+            &cal,
+            from,
+            to,
+            opened + h(1),
+        );
         assert!(csv.contains(",2026-11-09T01:00:00+09:00,"), "{csv}");
     }
 
     #[test]
     fn the_csv_has_every_ticket_of_the_month_oldest_first_quoted_where_needed() {
         let (from, to) = november();
+        // T-1 (P0, 30m): one next response within its target, one past it; T-5 (P1,
+        // 2h): one within.
+        let answered = [
+            AnsweredNext {
+                ticket_id: 101,
+                used: m(20),
+            },
+            AnsweredNext {
+                ticket_id: 101,
+                used: m(45),
+            },
+            AnsweredNext {
+                ticket_id: 105,
+                used: h(1),
+            },
+        ];
         let csv = tickets_csv(
             &fixture(),
+            &answered,
             &Policy::default(),
             &Calendar::always(),
             from,
@@ -832,19 +939,75 @@ mod tests {
             now(),
         );
         let expected = [
-            "number,priority,opened_at,summary,first_response_business_minutes,first_response_met,resolution_business_minutes,resolution_met",
-            "1,P0,2026-11-02T09:00:00Z,ログインできない,10,true,180,true",
-            "2,P0,2026-11-03T09:00:00Z,\"Export fails, \"\"quoted\"\"\",20,false,360,false",
+            "number,priority,opened_at,summary,first_response_business_minutes,first_response_met,resolution_business_minutes,resolution_met,next_responses_met,next_responses_breached",
+            "1,P0,2026-11-02T09:00:00Z,ログインできない,10,true,180,true,1,1",
+            "2,P0,2026-11-03T09:00:00Z,\"Export fails, \"\"quoted\"\"\",20,false,360,false,0,0",
             // 4m 30s rounds up; the paused resolution is not measured.
-            "3,P0,2026-11-10T12:00:00Z,Slow dashboard,5,true,,",
-            "5,P1,2026-11-16T09:00:00Z,\"line1\nline2\",30,true,480,true",
-            "6,P1,2026-11-17T09:00:00Z,SSO setup,90,false,600,false",
-            "7,P1,2026-11-24T09:00:00Z,API key,60,true,420,true",
-            "10,P1,2026-11-25T10:00:00Z,Question,,,,",
+            "3,P0,2026-11-10T12:00:00Z,Slow dashboard,5,true,,,0,0",
+            "5,P1,2026-11-16T09:00:00Z,\"line1\nline2\",30,true,480,true,1,0",
+            "6,P1,2026-11-17T09:00:00Z,SSO setup,90,false,600,false,0,0",
+            "7,P1,2026-11-24T09:00:00Z,API key,60,true,420,true,0,0",
+            "10,P1,2026-11-25T10:00:00Z,Question,,,,,0,0",
             // Open: its first response 1h so far, breached; its resolution not yet.
-            "4,P0,2026-11-30T23:00:00Z,Down,60,false,,",
+            "4,P0,2026-11-30T23:00:00Z,Down,60,false,,,0,0",
         ];
         assert_eq!(csv, format!("{}\r\n", expected.join("\r\n")));
+    }
+
+    #[test]
+    fn next_responses_count_answered_rounds_and_waiting_ones_past_the_target() {
+        let (from, to) = november();
+        let mut tickets = fixture();
+        // T-4 (P0, open): the customer wrote 40 minutes before `now`, unanswered: past
+        // P0's 30 minutes. T-7 (P1): the customer wrote 10 minutes before, within 2h.
+        for (number, ago) in [(4, m(40)), (7, m(10))] {
+            let t = tickets.iter_mut().find(|t| t.number == number).unwrap();
+            t.next.awaiting = Some(crate::domain::ticket::Awaiting {
+                since: now() - ago,
+                by: "UCUST".into(),
+                clock: Clock::start(now() - ago),
+            });
+        }
+        let answered = [
+            AnsweredNext {
+                ticket_id: 101,
+                used: m(20),
+            },
+            AnsweredNext {
+                ticket_id: 105,
+                used: h(3),
+            },
+            // A ticket of another month: not counted.
+            AnsweredNext {
+                ticket_id: 999,
+                used: m(1),
+            },
+        ];
+        let counts = next_response_counts(
+            &tickets,
+            &answered,
+            &Policy::default(),
+            &Calendar::always(),
+            from,
+            to,
+            now(),
+        );
+        assert_eq!(
+            counts,
+            [
+                NextResponseCount {
+                    met: 1,
+                    breached: 1
+                },
+                NextResponseCount {
+                    met: 0,
+                    breached: 1
+                },
+                NextResponseCount::default(),
+                NextResponseCount::default(),
+            ]
+        );
+        assert_eq!(counts[0].measured(), 2);
     }
 
     #[test]
@@ -878,6 +1041,7 @@ mod tests {
         assert!(report.breaches.is_empty());
         assert_eq!(report.weeks.len(), 6);
         let csv = tickets_csv(
+            &[],
             &[],
             &Policy::default(),
             &Calendar::always(),

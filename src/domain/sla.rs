@@ -59,19 +59,30 @@ impl fmt::Display for Priority {
 pub enum Target {
     FirstResponse,
     Resolution,
+    /// Staff's answer to a customer's new message in the ticket's thread, once staff
+    /// has answered before: a round of its own, with its own clock (`ticket::Awaiting`).
+    NextResponse,
 }
 
 impl Target {
+    /// The targets every ticket has, timed by the ticket's own clock. A next response
+    /// exists only while a customer's message waits (`Target::EVERY` has it too).
     pub const ALL: [Target; 2] = [Target::FirstResponse, Target::Resolution];
+    pub const EVERY: [Target; 3] = [
+        Target::FirstResponse,
+        Target::Resolution,
+        Target::NextResponse,
+    ];
 
     pub fn parse(text: &str) -> Option<Target> {
-        Target::ALL.into_iter().find(|t| t.as_str() == text)
+        Target::EVERY.into_iter().find(|t| t.as_str() == text)
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Target::FirstResponse => "first_response",
             Target::Resolution => "resolution",
+            Target::NextResponse => "next_response",
         }
     }
 }

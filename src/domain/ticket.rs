@@ -16,6 +16,45 @@ pub struct Closure {
     pub used: Duration,
 }
 
+/// A customer's message in the ticket's thread that staff has not answered yet: a
+/// next-response round, timed by its own clock from when the customer wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Awaiting {
+    /// When the customer wrote (the earliest unanswered message of the round).
+    pub since: DateTime<Utc>,
+    /// Who wrote it.
+    pub by: String,
+    pub clock: Clock,
+}
+
+/// A next-response round staff answered: when the customer wrote, and the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    pub since: DateTime<Utc>,
+    pub customer: String,
+    pub closure: Closure,
+}
+
+/// The ticket's next responses: the round running, if any, and the last one answered.
+/// (Every answered round is also kept apart for reports: `store::tickets`.)
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NextResponses {
+    pub awaiting: Option<Awaiting>,
+    pub last: Option<Answered>,
+}
+
+/// Which side of the conversation a person writing in a ticket's thread is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// Our side, allowed to work tickets, and not the ticket's reporter.
+    Staff,
+    /// The customer's side (a guest, a person of another organisation, a contact).
+    Customer,
+    /// Anyone else (a viewer, our reporter, someone Slack has not told us about):
+    /// their message changes nothing.
+    Other,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
     pub id: i64,
@@ -35,6 +74,8 @@ pub struct Ticket {
     pub channel_id: String,
     pub ts: Option<String>,
     pub version: i64,
+    /// The conversation in the thread after staff's first answer.
+    pub next: NextResponses,
 }
 
 /// Why a ticket action does nothing.
@@ -50,6 +91,18 @@ pub enum Refused {
     NotPaused,
     #[error("the ticket already has this priority")]
     SamePriority,
+    #[error("staff has not answered yet: the first response covers this message")]
+    NotAnsweredYet,
+    #[error("a message of the customer already waits for an answer")]
+    AlreadyAwaiting,
+    #[error("no message of the customer waits for an answer")]
+    NotAwaiting,
+    #[error("written before the last change it would undo")]
+    Stale,
+    #[error("the ticket is not resolved")]
+    NotResolved,
+    #[error("the ticket was resolved too long ago to reopen")]
+    TooLateToReopen,
 }
 
 /// An action on a ticket, from a button, a command or a thread reply.
@@ -60,6 +113,60 @@ pub enum Action {
     Pause,
     Resume,
     SetPriority(Priority),
+    /// A customer-side person wrote in the thread after staff's answer: a next-response
+    /// round starts (unless one already runs: the earliest unanswered message counts).
+    CustomerWrote,
+    /// Staff answered in the thread: the running next-response round is met.
+    AnswerNext,
+    /// The customer wrote in the thread of a ticket resolved less than `within` ago:
+    /// the resolution is cleared and its clock runs on from where it stopped.
+    Reopen {
+        within: Duration,
+    },
+}
+
+/// What a message in a ticket's thread by `writer` at `at` does to `ticket`, in order
+/// (each applied on its own; a refusal of one does not stop the next). A customer's
+/// message reopens a ticket resolved less than `reopen_within` ago, resumes a ticket
+/// waiting on the customer, and starts a next-response round once staff has
+/// answered; staff's message is the first response, else meets the round running.
+pub fn thread_message_actions(
+    ticket: &Ticket,
+    writer: Writer,
+    at: DateTime<Utc>,
+    reopen_within: Duration,
+) -> Vec<Action> {
+    match writer {
+        Writer::Other => Vec::new(),
+        Writer::Staff => {
+            if ticket.resolved.is_some() {
+                Vec::new()
+            } else if ticket.responded.is_none() {
+                vec![Action::Respond]
+            } else if ticket.next.awaiting.is_some() {
+                vec![Action::AnswerNext]
+            } else {
+                Vec::new()
+            }
+        }
+        Writer::Customer => {
+            let mut actions = Vec::new();
+            match &ticket.resolved {
+                Some(resolved) if at >= resolved.at && at - resolved.at < reopen_within => {
+                    actions.push(Action::Reopen {
+                        within: reopen_within,
+                    });
+                }
+                Some(_) => return actions,
+                None if ticket.is_paused() => actions.push(Action::Resume),
+                None => {}
+            }
+            if ticket.responded.is_some() && ticket.next.awaiting.is_none() {
+                actions.push(Action::CustomerWrote);
+            }
+            actions
+        }
+    }
 }
 
 impl Ticket {
@@ -91,6 +198,7 @@ impl Ticket {
             channel_id: channel_id.to_string(),
             ts: None,
             version: 0,
+            next: NextResponses::default(),
         }
     }
 
@@ -102,11 +210,40 @@ impl Ticket {
         self.resolved.is_none() && !self.clock.is_running()
     }
 
-    /// The closure of `target`, if it is met.
+    /// The closure of `target`, if it is met (for the next response: the last round
+    /// answered, while no other waits).
     pub fn closure(&self, target: Target) -> Option<&Closure> {
         match target {
             Target::FirstResponse => self.responded.as_ref(),
             Target::Resolution => self.resolved.as_ref(),
+            Target::NextResponse => match &self.next.awaiting {
+                Some(_) => None,
+                None => self.next.last.as_ref().map(|a| &a.closure),
+            },
+        }
+    }
+
+    /// The clock `target` is timed by and when it started: the ticket's own, or the
+    /// running next-response round's (`None` when no round runs).
+    pub fn clock_of(&self, target: Target) -> Option<(&Clock, DateTime<Utc>)> {
+        match target {
+            Target::FirstResponse | Target::Resolution => Some((&self.clock, self.opened_at)),
+            Target::NextResponse => self.next.awaiting.as_ref().map(|a| (&a.clock, a.since)),
+        }
+    }
+
+    /// When `target` is breached if its clock keeps running (`None`: paused, met, or no
+    /// round running).
+    pub fn target_due(
+        &self,
+        policy: &Policy,
+        cal: &Calendar,
+        target: Target,
+    ) -> Option<DateTime<Utc>> {
+        let (clock, _) = self.clock_of(target)?;
+        match clock.when_used(cal, self.target_length(policy, target)) {
+            super::sla::Due::At(t) => Some(t),
+            _ => None,
         }
     }
 
@@ -118,10 +255,57 @@ impl Ticket {
         cal: &Calendar,
         now: DateTime<Utc>,
     ) -> Result<(), Refused> {
-        if self.resolved.is_some() {
+        if self.resolved.is_some() && !matches!(action, Action::Reopen { .. }) {
             return Err(Refused::Resolved);
         }
         match action {
+            Action::Reopen { within } => {
+                let Some(resolved) = &self.resolved else {
+                    return Err(Refused::NotResolved);
+                };
+                if now < resolved.at {
+                    return Err(Refused::Stale);
+                }
+                if now - resolved.at >= *within {
+                    return Err(Refused::TooLateToReopen);
+                }
+                // The resolution clock runs on from the business time it had used.
+                self.resolved = None;
+                self.clock.running_since = None;
+                self.clock.resume(now);
+            }
+            Action::CustomerWrote => {
+                let Some(responded) = &self.responded else {
+                    return Err(Refused::NotAnsweredYet);
+                };
+                if self.next.awaiting.is_some() {
+                    return Err(Refused::AlreadyAwaiting);
+                }
+                // A late event of a message written before staff's last answer: that
+                // answer covered it.
+                let last_answer = self.next.last.as_ref().map(|a| a.closure.at);
+                if now < responded.at || last_answer.is_some_and(|at| now < at) {
+                    return Err(Refused::Stale);
+                }
+                let mut clock = Clock::start(now);
+                if self.is_paused() {
+                    clock.pause(cal, now);
+                }
+                self.next.awaiting = Some(Awaiting {
+                    since: now,
+                    by: user.to_string(),
+                    clock,
+                });
+            }
+            Action::AnswerNext => {
+                let Some(awaiting) = &self.next.awaiting else {
+                    return Err(Refused::NotAwaiting);
+                };
+                if now < awaiting.since {
+                    return Err(Refused::Stale);
+                }
+                self.answer_next(user, cal, now);
+            }
             Action::Respond => {
                 if self.responded.is_some() {
                     return Err(Refused::AlreadyResponded);
@@ -134,6 +318,11 @@ impl Ticket {
                 if self.responded.is_none() {
                     self.responded = Some(closure.clone());
                 }
+                // Resolving answers the customer's last message too.
+                if self.next.awaiting.as_ref().is_some_and(|a| now >= a.since) {
+                    self.answer_next(user, cal, now);
+                }
+                self.next.awaiting = None;
                 self.resolved = Some(closure);
                 self.clock.pause(cal, now);
             }
@@ -142,12 +331,18 @@ impl Ticket {
                     return Err(Refused::AlreadyPaused);
                 }
                 self.clock.pause(cal, now);
+                if let Some(awaiting) = &mut self.next.awaiting {
+                    awaiting.clock.pause(cal, now);
+                }
             }
             Action::Resume => {
                 if !self.is_paused() {
                     return Err(Refused::NotPaused);
                 }
                 self.clock.resume(now);
+                if let Some(awaiting) = &mut self.next.awaiting {
+                    awaiting.clock.resume(now);
+                }
             }
             Action::SetPriority(priority) => {
                 if *priority == self.priority {
@@ -157,6 +352,21 @@ impl Ticket {
             }
         }
         Ok(())
+    }
+
+    /// Meets the running next-response round at `now`, by `user`.
+    fn answer_next(&mut self, user: &str, cal: &Calendar, now: DateTime<Utc>) {
+        if let Some(awaiting) = self.next.awaiting.take() {
+            self.next.last = Some(Answered {
+                since: awaiting.since,
+                customer: awaiting.by,
+                closure: Closure {
+                    at: now,
+                    by: user.to_string(),
+                    used: awaiting.clock.used_at(cal, now),
+                },
+            });
+        }
     }
 
     fn close_now(&self, user: &str, cal: &Calendar, now: DateTime<Utc>) -> Closure {
@@ -184,6 +394,7 @@ impl Ticket {
         if self.closure(target).is_some() || self.resolved.is_some() {
             return None;
         }
+        let (clock, started) = self.clock_of(target)?;
         let amount = threshold_amount(
             self.target_length(policy, target),
             &policy.escalation,
@@ -191,8 +402,8 @@ impl Ticket {
         )?;
         // Covered by time used before the clock last started: due at once, that is at
         // the last known instant the clock ran from.
-        let reached = self.clock.running_since.unwrap_or(self.opened_at);
-        Some(self.clock.when_used(cal, amount).fire_at(reached))
+        let reached = clock.running_since.unwrap_or(started);
+        Some(clock.when_used(cal, amount).fire_at(reached))
     }
 
     /// Where the timer of `target` goes after a priority change at `now` (the ticket
@@ -212,6 +423,7 @@ impl Ticket {
         if self.closure(target).is_some() || self.resolved.is_some() {
             return None;
         }
+        self.clock_of(target)?;
         let shares = u32::try_from(policy.escalation.at.len()).unwrap_or(u32::MAX);
         let past = |level: u32| matches!(self.due_at(policy, cal, target, level), Some(Some(due)) if due <= now);
         let mut level = 0;
@@ -253,7 +465,10 @@ impl Ticket {
             .iter()
             .max()
             .map_or(Duration::zero(), |s| s.of(length));
-        let over = self.clock.used_at(cal, now) - length.max(largest);
+        let used = self
+            .clock_of(target)
+            .map_or(Duration::zero(), |(clock, _)| clock.used_at(cal, now));
+        let over = used - length.max(largest);
         if every <= 0 || over <= Duration::zero() {
             return 0;
         }
@@ -269,13 +484,10 @@ impl Ticket {
         now: DateTime<Utc>,
     ) -> SlaState {
         let met = self.closure(target).map(|c| c.used);
-        state(
-            &self.clock,
-            cal,
-            self.target_length(policy, target),
-            met,
-            now,
-        )
+        let clock = self
+            .clock_of(target)
+            .map_or(self.clock, |(clock, _)| *clock);
+        state(&clock, cal, self.target_length(policy, target), met, now)
     }
 
     /// Decides what a due timer does at `now`: escalate (and to which level next),
@@ -393,9 +605,9 @@ pub enum Fire {
 /// Sort key for "worst first": breached targets by how far past, then running ones by
 /// the least time left, then paused ones.
 pub fn urgency(ticket: &Ticket, policy: &Policy, cal: &Calendar, now: DateTime<Utc>) -> (u8, i64) {
-    [Target::FirstResponse, Target::Resolution]
+    Target::EVERY
         .into_iter()
-        .filter(|t| ticket.closure(*t).is_none())
+        .filter(|t| ticket.closure(*t).is_none() && ticket.clock_of(*t).is_some())
         .map(|t| match ticket.sla_state(policy, cal, t, now) {
             SlaState::BreachedBy(over) => (0, -over.num_milliseconds()),
             SlaState::DueIn { left, .. } => (1, left.num_milliseconds()),
@@ -728,6 +940,255 @@ mod tests {
         );
     }
 
+    /// A P1 ticket (next response 2h by default) opened at 9:00 on the always-open
+    /// calendar, answered by staff at 9:10.
+    fn answered_p1() -> (Ticket, DateTime<Utc>) {
+        let cal = Calendar::always();
+        let opened = jst(2026, 11, 21, 9, 0);
+        let mut t = ticket(Priority::P1, opened);
+        t.apply(
+            &Action::Respond,
+            "UENG",
+            &cal,
+            opened + Duration::minutes(10),
+        )
+        .unwrap();
+        (t, opened)
+    }
+
+    #[test]
+    fn a_customer_message_after_the_answer_starts_a_round_that_staff_meets() {
+        let policy = Policy::default();
+        let cal = Calendar::always();
+        let (mut t, opened) = answered_p1();
+        let wrote = opened + Duration::minutes(30);
+        assert_eq!(t.due_at(&policy, &cal, Target::NextResponse, 0), None);
+        t.apply(&Action::CustomerWrote, "UCUST", &cal, wrote)
+            .unwrap();
+        // 50% of 2h after the customer wrote.
+        assert_eq!(
+            t.due_at(&policy, &cal, Target::NextResponse, 0),
+            Some(Some(wrote + Duration::hours(1)))
+        );
+        assert_eq!(
+            t.target_due(&policy, &cal, Target::NextResponse),
+            Some(wrote + Duration::hours(2))
+        );
+        // A second message before the answer: the earliest counts.
+        assert_eq!(
+            t.apply(
+                &Action::CustomerWrote,
+                "UCUST",
+                &cal,
+                wrote + Duration::minutes(5)
+            ),
+            Err(Refused::AlreadyAwaiting)
+        );
+        assert!(matches!(
+            t.sla_state(&policy, &cal, Target::NextResponse, wrote + Duration::minutes(30)),
+            SlaState::DueIn { left, .. } if left == Duration::minutes(90)
+        ));
+        // Staff answers 2h 10m later: met late, and the timer goes.
+        let answered = wrote + Duration::minutes(130);
+        t.apply(&Action::AnswerNext, "UENG", &cal, answered)
+            .unwrap();
+        assert_eq!(t.due_at(&policy, &cal, Target::NextResponse, 0), None);
+        let last = t.next.last.as_ref().unwrap();
+        assert_eq!((last.since, last.customer.as_str()), (wrote, "UCUST"));
+        assert_eq!(last.closure.used, Duration::minutes(130));
+        assert_eq!(
+            t.sla_state(&policy, &cal, Target::NextResponse, answered),
+            SlaState::Met {
+                after: Duration::minutes(130),
+                late: true
+            }
+        );
+        assert_eq!(
+            t.apply(&Action::AnswerNext, "UENG", &cal, answered),
+            Err(Refused::NotAwaiting)
+        );
+        // A late event of a message written before that answer starts nothing.
+        assert_eq!(
+            t.apply(
+                &Action::CustomerWrote,
+                "UCUST",
+                &cal,
+                answered - Duration::minutes(1)
+            ),
+            Err(Refused::Stale)
+        );
+    }
+
+    #[test]
+    fn before_staff_answers_the_customer_s_messages_are_the_first_response_s() {
+        let cal = Calendar::always();
+        let opened = jst(2026, 11, 21, 9, 0);
+        let mut t = ticket(Priority::P1, opened);
+        assert_eq!(
+            t.apply(&Action::CustomerWrote, "UCUST", &cal, opened),
+            Err(Refused::NotAnsweredYet)
+        );
+        assert_eq!(
+            thread_message_actions(&t, Writer::Customer, opened, Duration::days(3)),
+            vec![]
+        );
+        assert_eq!(
+            thread_message_actions(&t, Writer::Staff, opened, Duration::days(3)),
+            vec![Action::Respond]
+        );
+        assert_eq!(
+            thread_message_actions(&t, Writer::Other, opened, Duration::days(3)),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn a_round_pauses_with_the_ticket_and_resolving_answers_it() {
+        let policy = Policy::default();
+        let cal = Calendar::always();
+        let (mut t, opened) = answered_p1();
+        let wrote = opened + Duration::minutes(30);
+        t.apply(&Action::CustomerWrote, "UCUST", &cal, wrote)
+            .unwrap();
+        t.apply(&Action::Pause, "UENG", &cal, wrote + Duration::minutes(20))
+            .unwrap();
+        assert_eq!(t.due_at(&policy, &cal, Target::NextResponse, 0), Some(None));
+        t.apply(&Action::Resume, "UENG", &cal, wrote + Duration::minutes(50))
+            .unwrap();
+        assert_eq!(
+            t.due_at(&policy, &cal, Target::NextResponse, 0),
+            Some(Some(wrote + Duration::minutes(90))),
+            "30 paused minutes added"
+        );
+        t.apply(&Action::Resolve, "UENG", &cal, wrote + Duration::hours(1))
+            .unwrap();
+        assert_eq!(t.next.awaiting, None);
+        assert_eq!(
+            t.next.last.as_ref().map(|a| a.closure.used),
+            Some(Duration::minutes(30))
+        );
+    }
+
+    #[test]
+    fn the_customer_resumes_a_paused_ticket_and_reopens_a_recently_resolved_one() {
+        let policy = Policy::default();
+        let cal = Calendar::always();
+        let within = Duration::days(3);
+        let (mut t, opened) = answered_p1();
+        let paused = opened + Duration::minutes(20);
+        t.apply(&Action::Pause, "UENG", &cal, paused).unwrap();
+        let wrote = paused + Duration::hours(1);
+        assert_eq!(
+            thread_message_actions(&t, Writer::Customer, wrote, within),
+            vec![Action::Resume, Action::CustomerWrote]
+        );
+        for action in thread_message_actions(&t, Writer::Customer, wrote, within) {
+            t.apply(&action, "UCUST", &cal, wrote).unwrap();
+        }
+        assert!(!t.is_paused());
+        assert!(t.next.awaiting.as_ref().unwrap().clock.is_running());
+
+        // Resolved after 2h of business time; the customer writes a day later.
+        let resolved = wrote + Duration::minutes(100);
+        t.apply(&Action::Resolve, "UENG", &cal, resolved).unwrap();
+        let used = t.clock.used;
+        let later = resolved + Duration::days(1);
+        let actions = thread_message_actions(&t, Writer::Customer, later, within);
+        assert_eq!(
+            actions,
+            vec![Action::Reopen { within }, Action::CustomerWrote]
+        );
+        assert_eq!(
+            thread_message_actions(&t, Writer::Staff, later, within),
+            vec![],
+            "staff writing in a resolved ticket's thread changes nothing"
+        );
+        for action in &actions {
+            t.apply(action, "UCUST", &cal, later).unwrap();
+        }
+        assert_eq!(t.resolved, None);
+        assert_eq!(
+            t.clock.used, used,
+            "the resolution clock runs on from there"
+        );
+        assert_eq!(t.clock.running_since, Some(later));
+        let eight_hours = policy.target(Priority::P1, Target::Resolution);
+        assert_eq!(
+            t.target_due(&policy, &cal, Target::Resolution),
+            Some(later + eight_hours - used)
+        );
+        assert!(t.next.awaiting.is_some());
+
+        // Past the window: nothing.
+        t.apply(&Action::Resolve, "UENG", &cal, later).unwrap();
+        let too_late = later + within;
+        assert_eq!(
+            thread_message_actions(&t, Writer::Customer, too_late, within),
+            vec![]
+        );
+        assert_eq!(
+            t.apply(&Action::Reopen { within }, "UCUST", &cal, too_late),
+            Err(Refused::TooLateToReopen)
+        );
+        assert_eq!(
+            t.apply(
+                &Action::Reopen { within },
+                "UCUST",
+                &cal,
+                later - Duration::seconds(1)
+            ),
+            Err(Refused::Stale)
+        );
+        let mut open = ticket(Priority::P2, opened);
+        assert_eq!(
+            open.apply(&Action::Reopen { within }, "UCUST", &cal, opened),
+            Err(Refused::NotResolved)
+        );
+    }
+
+    #[test]
+    fn a_next_response_escalates_at_the_shares_then_repeats() {
+        let policy = Policy::default();
+        let cal = policy.calendar(Tier::Enterprise);
+        let (mut t, opened) = answered_p1();
+        let wrote = opened + Duration::minutes(30);
+        t.apply(&Action::CustomerWrote, "UCUST", &cal, wrote)
+            .unwrap();
+        let mut fired = Vec::new();
+        let mut level = 0;
+        let mut now = wrote;
+        while fired.len() < 4 {
+            match t.fire(&policy, &cal, Target::NextResponse, level, now) {
+                Fire::Escalate {
+                    level: l,
+                    reached_at,
+                    next,
+                } => {
+                    fired.push((l, reached_at - wrote));
+                    let (next_level, due) = next.expect("repeats go on");
+                    level = next_level;
+                    now = due.unwrap();
+                }
+                Fire::Wait(Some(due)) => now = due,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            fired,
+            vec![
+                (0, Duration::hours(1)),
+                (1, Duration::minutes(96)),
+                (2, Duration::hours(2)),
+                (3, Duration::hours(3)),
+            ]
+        );
+        t.apply(&Action::AnswerNext, "UENG", &cal, now).unwrap();
+        assert_eq!(
+            t.fire(&policy, &cal, Target::NextResponse, level, now),
+            Fire::Stop
+        );
+    }
+
     /// The levels of `target` past at `now`, walked one by one (at most `cap`).
     fn past_levels_walked(
         t: &Ticket,
@@ -780,6 +1241,47 @@ mod tests {
                     }
                     None => prop_assert_eq!(t.due_at(&policy, &cal, target, ahead.past), None),
                 }
+            }
+        }
+
+        /// A next-response round on any tier's calendar: its levels are due in order,
+        /// none before the customer wrote, and staff's answer uses exactly the business
+        /// time since then (less a pause) and stops every level.
+        #[test]
+        fn a_next_response_round_is_timed_from_the_customer_s_message(
+            wrote_after in 0i64..(60 * 24 * 10),
+            answer_after in 0i64..(60 * 24 * 10),
+            pause in prop::option::of((0i64..(60 * 24 * 5), 0i64..(60 * 24 * 5))),
+            tier in 0usize..3, p in 0usize..4,
+        ) {
+            let policy = Policy::default();
+            let tier = [Tier::Standard, Tier::Professional, Tier::Enterprise][tier];
+            let cal = policy.calendar(tier);
+            let opened = jst(2026, 12, 1, 0, 0);
+            let mut t = ticket(Priority::ALL[p], opened);
+            t.apply(&Action::Respond, "UENG", &cal, opened).unwrap();
+            let wrote = opened + Duration::minutes(wrote_after);
+            t.apply(&Action::CustomerWrote, "UCUST", &cal, wrote).unwrap();
+            let dues: Vec<_> = (0..5)
+                .map(|level| t.due_at(&policy, &cal, Target::NextResponse, level).flatten())
+                .collect();
+            prop_assert!(dues.iter().all(|d| d.is_some_and(|d| d >= wrote)), "{dues:?}");
+            prop_assert!(dues.windows(2).all(|w| w[0] <= w[1]), "{dues:?}");
+            let mut expected = cal.business_between(wrote, wrote + Duration::minutes(answer_after));
+            let mut now = wrote;
+            if let Some((at, length)) = pause.filter(|(at, length)| at + length <= answer_after) {
+                let from = wrote + Duration::minutes(at);
+                let to = from + Duration::minutes(length);
+                t.apply(&Action::Pause, "UENG", &cal, from).unwrap();
+                t.apply(&Action::Resume, "UENG", &cal, to).unwrap();
+                expected -= cal.business_between(from, to);
+                now = to;
+            }
+            let answered = now.max(wrote + Duration::minutes(answer_after));
+            t.apply(&Action::AnswerNext, "UENG", &cal, answered).unwrap();
+            prop_assert_eq!(t.next.last.as_ref().map(|a| a.closure.used), Some(expected));
+            for level in 0..5 {
+                prop_assert_eq!(t.due_at(&policy, &cal, Target::NextResponse, level), None);
             }
         }
 

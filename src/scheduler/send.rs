@@ -761,6 +761,12 @@ impl Sender {
         let record = self.ticket(body.ticket_id).await?;
         let met = match body.target {
             Some(Target::FirstResponse) => record.responded_at.is_some(),
+            // Staff answered the customer's message while the post waited.
+            Some(Target::NextResponse) => {
+                crate::store::tickets::NextResponseRecord::parse(record.next_response.as_deref())
+                    .awaiting
+                    .is_none()
+            }
             Some(Target::Resolution) | None => false,
         };
         if met || record.resolved_at.is_some() {

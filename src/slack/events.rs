@@ -1,6 +1,6 @@
 //! The Events API: the URL handshake, event callbacks dropped when Slack retries one
-//! already handled, and thread replies under a ticket, which count as its first
-//! response when a member of the workspace other than the reporter writes them.
+//! already handled, and messages in a ticket's thread, which are conversation on the
+//! ticket (staff's first or next response; the customer's follow-up, resume or reopen).
 //! `app_home_opened` publishes the viewer's Home. A customer channel archived, renamed
 //! or left by the app is told to the customer's CSM, since posts there would otherwise
 //! fail without anyone knowing why. Other events are acknowledged and recorded as seen.
@@ -44,13 +44,13 @@ fn thread_reply_of(event: &Value, now: DateTime<Utc>) -> Option<ThreadReply<'_>>
         channel,
         thread,
         user,
+        user_team: event["user_team"].as_str().filter(|t| !t.is_empty()),
         at,
     })
 }
 
-/// A reply in a ticket's thread by a person of this workspace (not the reporter, not a
-/// bot, not a guest from a Slack Connect organisation, not a viewer) is the ticket's
-/// first response.
+/// A reply in a ticket's thread is conversation on the ticket: staff's is the first
+/// (or the next) response; the customer's resumes, reopens or awaits an answer.
 async fn thread_reply(
     ctx: &Context,
     team: &str,

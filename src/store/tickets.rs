@@ -36,6 +36,64 @@ pub struct TicketRecord {
     pub ts: Option<String>,
     pub source_ts: Option<String>,
     pub version: i64,
+    /// The next-response rounds as JSON ([`NextResponseRecord`]); `None` before any.
+    pub next_response: Option<String>,
+}
+
+/// The stored form of a ticket's next responses (the `tickets.next_response` column,
+/// JSON): the round running and the last one answered. Times in Unix ms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NextResponseRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting: Option<AwaitingRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<AnsweredRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AwaitingRecord {
+    pub since: i64,
+    pub by: String,
+    pub used_ms: i64,
+    pub running_since: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AnsweredRecord {
+    pub since: i64,
+    pub customer: String,
+    pub at: i64,
+    pub by: String,
+    pub used_ms: i64,
+}
+
+impl NextResponseRecord {
+    /// Read from the column (an unreadable value reads as no rounds, logged).
+    pub fn parse(column: Option<&str>) -> NextResponseRecord {
+        let Some(text) = column else {
+            return NextResponseRecord::default();
+        };
+        serde_json::from_str(text).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "an unreadable next_response column; read as none");
+            NextResponseRecord::default()
+        })
+    }
+
+    /// The column's value (`None` when there is nothing to keep).
+    pub fn column(&self) -> Option<String> {
+        if self.awaiting.is_none() && self.last.is_none() {
+            return None;
+        }
+        serde_json::to_string(self).ok()
+    }
+}
+
+/// An answered next-response round, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnsweredRound {
+    pub ticket_id: i64,
+    pub started_at: i64,
+    pub used_ms: i64,
 }
 
 /// A due row of the scheduler, claimed for firing, with its ticket.
@@ -72,7 +130,7 @@ pub(super) const TICKET_COLUMNS: &str = "tickets.id, tickets.team_id, tickets.nu
     tickets.summary, tickets.reporter, tickets.assignee, tickets.opened_at, tickets.used_ms, tickets.running_since,
     tickets.responded_at, tickets.responded_by, tickets.response_used_ms, tickets.resolved_at,
     tickets.resolved_by, tickets.resolution_used_ms, tickets.escalations, tickets.channel_id,
-    tickets.ts, tickets.source_ts, tickets.version";
+    tickets.ts, tickets.source_ts, tickets.version, tickets.next_response";
 
 /// The one ticket matching `$condition` (what follows WHERE), with a `$bind` for each
 /// of its placeholders in order.
@@ -289,6 +347,38 @@ impl Store {
         })
     }
 
+    /// The answered next-response rounds of a customer's tickets opened in [from, to)
+    /// (Unix ms), for its report.
+    pub async fn next_responses_of_tickets_opened_between(
+        &self,
+        customer_id: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<AnsweredRound>, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let rows = sqlx::query(
+                "SELECT next_responses.ticket_id, next_responses.started_at, next_responses.used_ms
+                 FROM next_responses JOIN tickets ON tickets.id = next_responses.ticket_id
+                 WHERE tickets.customer_id = $1 AND tickets.opened_at >= $2 AND tickets.opened_at < $3
+                 ORDER BY next_responses.ticket_id, next_responses.started_at",
+            )
+            .bind(customer_id)
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(AnsweredRound {
+                        ticket_id: row.try_get("ticket_id")?,
+                        started_at: row.try_get("started_at")?,
+                        used_ms: row.try_get("used_ms")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
     /// Every unresolved ticket, for re-planning after a policy change.
     pub async fn all_open_tickets(&self) -> Result<Vec<TicketRecord>, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!(
@@ -321,7 +411,7 @@ impl Store {
                 "UPDATE tickets SET priority = $3, summary = $4, assignee = $5, used_ms = $6,
                      running_since = $7, responded_at = $8, responded_by = $9, response_used_ms = $10,
                      resolved_at = $11, resolved_by = $12, resolution_used_ms = $13, escalations = $14,
-                     version = version + 1
+                     next_response = $15, version = version + 1
                  WHERE id = $1 AND version = $2",
             )
             .bind(ticket.id)
@@ -338,6 +428,7 @@ impl Store {
             .bind(&ticket.resolved_by)
             .bind(ticket.resolution_used_ms)
             .bind(ticket.escalations)
+            .bind(&ticket.next_response)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -345,6 +436,26 @@ impl Store {
                 tx.rollback().await?;
                 false
             } else {
+                // The last round answered, kept for reports (once: its start is the key).
+                if let Some(answered) =
+                    NextResponseRecord::parse(ticket.next_response.as_deref()).last
+                {
+                    sqlx::query(
+                        "INSERT INTO next_responses (ticket_id, customer_id, started_at, customer,
+                             answered_at, answered_by, used_ms)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)
+                         ON CONFLICT (ticket_id, started_at) DO NOTHING",
+                    )
+                    .bind(ticket.id)
+                    .bind(ticket.customer_id)
+                    .bind(answered.since)
+                    .bind(&answered.customer)
+                    .bind(answered.at)
+                    .bind(&answered.by)
+                    .bind(answered.used_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let timers =
                     sqlx::query("SELECT id, target, level FROM timers WHERE ticket_id = $1")
                         .bind(ticket.id)

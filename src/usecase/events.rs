@@ -10,12 +10,17 @@ use tracing::{debug, info, warn};
 use super::UseCases;
 use crate::blocks::channel as render;
 use crate::delivery::slack_api::SlackApi;
+use crate::delivery::users::Side;
 use crate::domain::i18n::Lang;
 use crate::domain::roles::{Act, Role};
-use crate::domain::ticket::Action;
+use crate::domain::ticket::{Writer, thread_message_actions};
 use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{DirectBody, Enqueue, Post};
-use crate::usecase::tickets::ActError;
+use crate::usecase::tickets::{ActError, ticket_of};
+
+/// How long a thread message waits for `users.info` to tell its writer's side: well
+/// inside Slack's 3 seconds.
+const SIDE_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Whom an uninstall event speaks for: the install it was delivered for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +49,8 @@ pub struct ThreadReply<'a> {
     /// The thread's parent message.
     pub thread: &'a str,
     pub user: &'a str,
+    /// The workspace of the writer, as the event says (`user_team`), if it does.
+    pub user_team: Option<&'a str>,
     /// When it was written.
     pub at: DateTime<Utc>,
 }
@@ -65,53 +72,94 @@ impl UseCases {
         let _ = self.store.forget_event(event_id).await;
     }
 
-    /// A reply in a ticket's thread by a person of this workspace (not the reporter,
-    /// not a guest from a Slack Connect organisation, not a viewer) is the ticket's
-    /// first response. Whether it was one.
+    /// A message in a ticket's thread (of its message, or of the customer's message it
+    /// was opened from) is conversation on the ticket, classified by its writer's side:
+    /// staff's reply (a person of this workspace allowed to work tickets, not the
+    /// reporter) is the first response, or meets the next response awaited; a
+    /// customer-side person's message (the reporter included) reopens the ticket if it
+    /// was resolved less than `[intake] reopen_within` ago, resumes it if it waits on
+    /// the customer, and, once staff has answered, starts a next-response round.
+    /// Whether it changed the ticket.
     pub async fn reply_in_thread(
         &self,
         team: &str,
         reply: ThreadReply<'_>,
         default_role: Role,
     ) -> Result<bool, sqlx::Error> {
-        let Some(ticket) = self
+        let Some(record) = self
             .store
             .ticket_by_message(team, reply.channel, reply.thread)
             .await?
         else {
             return Ok(false);
         };
-        if ticket.reporter == reply.user || ticket.responded_at.is_some() {
-            return Ok(false);
-        }
-        // A viewer's reply is a comment, not the support team's answer; nor is a reply
-        // of the customer's side (a guest, or a person of another organisation),
-        // whoever Slack says they are (`users.info`, not the event's `user_team`,
-        // which under Enterprise Grid may name another workspace of our own
-        // organisation).
-        let works_tickets = self
-            .allowed(team, reply.user, Act::WorkTickets, default_role)
+        let writer = self
+            .writer_of(team, &record.reporter, reply, default_role)
             .await?;
-        if works_tickets.is_err() {
-            return Ok(false);
-        }
-        match self
-            .tickets
-            .act(
-                team,
-                ticket.id,
-                &Action::Respond,
-                Actor::new(reply.user, Source::Event),
-                reply.at,
-            )
-            .await
-        {
-            Ok(_) => {
-                debug!(ticket = ticket.id, "first response seen in the thread");
-                Ok(true)
+        let ticket = ticket_of(&record);
+        let within = self.tickets.policy.intake.reopen_within;
+        let mut changed = false;
+        for action in thread_message_actions(&ticket, writer, reply.at, within) {
+            match self
+                .tickets
+                .act(
+                    team,
+                    ticket.id,
+                    &action,
+                    Actor::new(reply.user, Source::Event),
+                    reply.at,
+                )
+                .await
+            {
+                Ok(_) => {
+                    debug!(ticket = ticket.id, ?action, "conversation in the thread");
+                    changed = true;
+                }
+                Err(ActError::Database(e)) => return Err(e),
+                Err(ActError::NotFound | ActError::Refused(_)) => {}
             }
-            Err(ActError::Database(e)) => Err(e),
-            Err(ActError::NotFound | ActError::Refused(_)) => Ok(false),
+        }
+        Ok(changed)
+    }
+
+    /// Which side the writer of `reply` is on. A viewer's reply is a comment, not the
+    /// support team's answer, and our own reporter's reply answers nobody.
+    async fn writer_of(
+        &self,
+        team: &str,
+        reporter: &str,
+        reply: ThreadReply<'_>,
+        default_role: Role,
+    ) -> Result<Writer, sqlx::Error> {
+        match self.side_of_writer(team, reply).await {
+            Side::Customer => Ok(Writer::Customer),
+            Side::Unknown => Ok(Writer::Other),
+            Side::Staff if reply.user == reporter => Ok(Writer::Other),
+            Side::Staff => {
+                let works_tickets = self
+                    .allowed(team, reply.user, Act::WorkTickets, default_role)
+                    .await?;
+                Ok(if works_tickets.is_ok() {
+                    Writer::Staff
+                } else {
+                    Writer::Other
+                })
+            }
+        }
+    }
+
+    /// The side of a thread message's writer: what `users.info` says (a guest, a
+    /// person of another organisation), or the event's `user_team` when it is not this
+    /// workspace and Slack has not said (a Slack Connect person not described yet).
+    // MERGE: use UseCases::side_of (contacts named by a CSM count as customer-side too).
+    async fn side_of_writer(&self, team: &str, reply: ThreadReply<'_>) -> Side {
+        let told = self.users.side_within(team, reply.user, SIDE_WAIT).await;
+        // Only when Slack did not say: under Enterprise Grid `user_team` may name
+        // another workspace of our own organisation, which `users.info` knows better.
+        let other_team = reply.user_team.is_some_and(|t| t != team);
+        match told {
+            Side::Unknown if other_team => Side::Customer,
+            side => side,
         }
     }
 

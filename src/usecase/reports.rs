@@ -102,8 +102,24 @@ pub async fn gather(
         .iter()
         .map(|c| (c.label(lang).to_string(), category_progress(c, &states)))
         .collect();
-    let sla = report::sla_report(&tickets, &support.policy, cal, from, to, now);
-    let csv = report::tickets_csv(&tickets, &support.policy, cal, from, to, now);
+    let answered: Vec<report::AnsweredNext> = support
+        .store
+        .next_responses_of_tickets_opened_between(
+            customer.id,
+            from.timestamp_millis(),
+            to.timestamp_millis(),
+        )
+        .await?
+        .into_iter()
+        .map(|round| report::AnsweredNext {
+            ticket_id: round.ticket_id,
+            used: chrono::Duration::milliseconds(round.used_ms),
+        })
+        .collect();
+    let mut sla = report::sla_report(&tickets, &support.policy, cal, from, to, now);
+    sla.next_responses =
+        report::next_response_counts(&tickets, &answered, &support.policy, cal, from, to, now);
+    let csv = report::tickets_csv(&tickets, &answered, &support.policy, cal, from, to, now);
     let json = report_json(customer, month, overall, &categories, &sla, support, now);
     let chart = match chart::weekly_attainment_png(&sla.weeks, &month.label(), lang) {
         Ok(png) => Some(png),
@@ -159,6 +175,11 @@ fn report_json(
             "opened": row.opened,
             "first_response": attainment(&row.first_response),
             "resolution": attainment(&row.resolution),
+            "next_response": {
+                "measured": sla.next_responses[row.priority.index()].measured(),
+                "met": sla.next_responses[row.priority.index()].met,
+                "breached": sla.next_responses[row.priority.index()].breached,
+            },
         })).collect::<Vec<_>>(),
         "breaches": sla.breaches.iter().map(|b| serde_json::json!({
             "ticket": format!("T-{}", b.number),

@@ -17,11 +17,15 @@ use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::policy::Policy;
 use crate::domain::sla::{Clock, Priority, Target, threshold_amount};
-use crate::domain::ticket::{Action, Closure, Fire, Refused, Ticket};
+use crate::domain::ticket::{
+    Action, Answered, Awaiting, Closure, Fire, NextResponses, Refused, Ticket,
+};
 use crate::store::Store;
 use crate::store::audit::{Actor, AuditEntry};
 use crate::store::outbox::Enqueue;
-use crate::store::tickets::{DueTimer, Firing, NewTicket, TicketRecord};
+use crate::store::tickets::{
+    AnsweredRecord, AwaitingRecord, DueTimer, Firing, NewTicket, NextResponseRecord, TicketRecord,
+};
 use crate::time_source::TimeSource;
 
 /// A threshold posted this long after it was reached is marked late.
@@ -121,6 +125,49 @@ pub fn ticket_of(r: &TicketRecord) -> Ticket {
         channel_id: r.channel_id.clone(),
         ts: r.ts.clone(),
         version: r.version,
+        next: next_responses_of(&NextResponseRecord::parse(r.next_response.as_deref())),
+    }
+}
+
+/// The stored next-response rounds into the domain's.
+fn next_responses_of(r: &NextResponseRecord) -> NextResponses {
+    NextResponses {
+        awaiting: r.awaiting.as_ref().map(|a| Awaiting {
+            since: at(a.since),
+            by: a.by.clone(),
+            clock: Clock {
+                used: Duration::milliseconds(a.used_ms),
+                running_since: a.running_since.map(at),
+            },
+        }),
+        last: r.last.as_ref().map(|l| Answered {
+            since: at(l.since),
+            customer: l.customer.clone(),
+            closure: Closure {
+                at: at(l.at),
+                by: l.by.clone(),
+                used: Duration::milliseconds(l.used_ms),
+            },
+        }),
+    }
+}
+
+/// The domain's next-response rounds into their stored form.
+fn next_response_record(n: &NextResponses) -> NextResponseRecord {
+    NextResponseRecord {
+        awaiting: n.awaiting.as_ref().map(|a| AwaitingRecord {
+            since: ms(a.since),
+            by: a.by.clone(),
+            used_ms: a.clock.used.num_milliseconds(),
+            running_since: a.clock.running_since.map(ms),
+        }),
+        last: n.last.as_ref().map(|l| AnsweredRecord {
+            since: ms(l.since),
+            customer: l.customer.clone(),
+            at: ms(l.closure.at),
+            by: l.closure.by.clone(),
+            used_ms: l.closure.used.num_milliseconds(),
+        }),
     }
 }
 
@@ -139,6 +186,7 @@ fn record_of(t: &Ticket, read: &TicketRecord) -> TicketRecord {
         resolved_by: t.resolved.as_ref().map(|c| c.by.clone()),
         resolution_used_ms: t.resolved.as_ref().map(|c| c.used.num_milliseconds()),
         escalations: t.escalations,
+        next_response: next_response_record(&t.next).column(),
         ..read.clone()
     }
 }
@@ -151,6 +199,7 @@ fn ticket_json(t: &Ticket) -> serde_json::Value {
         "responded": t.responded.as_ref().map(|c| c.at.to_rfc3339()),
         "resolved": t.resolved.as_ref().map(|c| c.at.to_rfc3339()),
         "escalations": t.escalations,
+        "awaiting_next_response_since": t.next.awaiting.as_ref().map(|a| a.since.to_rfc3339()),
     })
 }
 
@@ -303,6 +352,9 @@ impl Tickets {
             Action::Pause => "ticket.paused",
             Action::Resume => "ticket.resumed",
             Action::SetPriority(_) => "ticket.priority_changed",
+            Action::CustomerWrote => "ticket.next_response_started",
+            Action::AnswerNext => "ticket.next_response_met",
+            Action::Reopen { .. } => "ticket.reopened",
         };
         if let Action::SetPriority(_) = action {
             let audit = Some((actor, name));
@@ -316,8 +368,19 @@ impl Tickets {
                 })
                 .await;
         }
+        let lang = self.lang;
         self.change(team_id, id, now, Some((actor, name)), |ticket, tier| {
             ticket.apply(action, actor.user, self.calendar(tier), now)?;
+            if let Action::Reopen { .. } = action {
+                // Said where its escalations go; keyed by the version it changes, so
+                // told once however often the save is tried again.
+                return Ok(vec![Enqueue::escalation(
+                    (&ticket.team_id, &ticket.channel_id, ticket.id),
+                    format!("reopened:{}:{}", ticket.id, ticket.version),
+                    blocks::ticket::reopened(ticket, actor.user, lang),
+                    None,
+                )]);
+            }
             Ok(Vec::new())
         })
         .await
@@ -500,24 +563,31 @@ impl Tickets {
             let planned = ticket.clone();
             let replan = move |target: &str, level: Option<i64>| {
                 let target = Target::parse(target)?;
-                let (level, due) = match timers {
-                    Timers::Redate => {
-                        let level = level?;
+                let (level, due) = match (timers, level) {
+                    (Timers::Redate, Some(level)) => {
                         (level, planned.due_at(policy, cal, target, level as u32)?)
                     }
-                    Timers::SkipPast => {
+                    // A next-response round just started: from its first level, past
+                    // ones at once (a late event's message was written earlier).
+                    (Timers::Redate, None) if target == Target::NextResponse => {
+                        (0, planned.due_at(policy, cal, target, 0)?)
+                    }
+                    // A reopened ticket's resolution (its row went with the
+                    // resolution), or a priority change: from the first level ahead,
+                    // so nothing posted before is posted again.
+                    (Timers::Redate, None) | (Timers::SkipPast, _) => {
                         let (level, due) = planned.first_ahead(policy, cal, target, now)?.next?;
                         (i64::from(level), due)
                     }
                 };
                 Some((level, due.map(ms)))
             };
-            let add_missing = match timers {
-                Timers::Redate => &[][..],
-                Timers::SkipPast => {
-                    &[Target::FirstResponse.as_str(), Target::Resolution.as_str()][..]
-                }
-            };
+            // Only targets that need a row get one (`replan` says `None` otherwise).
+            let add_missing = &[
+                Target::FirstResponse.as_str(),
+                Target::Resolution.as_str(),
+                Target::NextResponse.as_str(),
+            ][..];
             if self
                 .store
                 .save_ticket(
@@ -593,10 +663,7 @@ impl Tickets {
                 let path = paths.of(&ticket.team_id, ticket.priority);
                 let named = ticket.on_the_hook(path, &self.policy, target, level);
                 let late_since = (now - reached_at > LATE_AFTER).then_some(reached_at);
-                let target_due = match ticket.clock.when_used(cal, length) {
-                    crate::domain::sla::Due::At(t) => Some(t),
-                    _ => None,
-                };
+                let target_due = ticket.target_due(&self.policy, cal, target);
                 let message = blocks::ticket::escalation(
                     &blocks::ticket::Escalation {
                         ticket: &ticket,
@@ -615,10 +682,19 @@ impl Tickets {
                         (&ticket.team_id, &ticket.channel_id, ticket.id),
                         // With the priority: a lowered ticket's levels start again
                         // from 0, and must not collide with those its old one posted.
+                        // A next response's levels start again with each round: the
+                        // round (when the customer wrote) is in its key.
                         format!(
-                            "esc:{}:{}:{}:{}",
+                            "esc:{}:{}{}:{}:{}",
                             ticket.id,
                             target.as_str(),
+                            ticket
+                                .next
+                                .awaiting
+                                .as_ref()
+                                .filter(|_| target == Target::NextResponse)
+                                .map(|a| format!("@{}", ms(a.since)))
+                                .unwrap_or_default(),
                             ticket.priority.as_str(),
                             level
                         ),

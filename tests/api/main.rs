@@ -23,6 +23,7 @@ macro_rules! on_both_backends {
 mod backup;
 mod binary;
 mod checklist;
+mod conversation;
 mod crash;
 mod customer_side;
 mod delivery;
