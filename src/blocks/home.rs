@@ -64,6 +64,9 @@ pub struct HomeInput<'a> {
     pub due_this_week: Vec<DueItem<'a>>,
     /// 0-based page of customers; past the last page shows the last.
     pub page: usize,
+    /// The customers' answers to "how did we do?" over the last 30 days (`None`: not
+    /// shown).
+    pub csat_last_30_days: Option<crate::domain::csat::CsatSummary>,
 }
 
 /// Action ids of the Home's buttons (the interaction handler matches on them).
@@ -169,10 +172,16 @@ pub fn home_view(
     lang: Lang,
 ) -> SlackView {
     let viewer = user_text(input.viewer, VIEWER_CHARS);
-    let rendered = match lang {
+    let mut rendered = match lang {
         Lang::En => format!("<@{viewer}> · as of {}", rendered_at(now)),
         Lang::Ja => format!("<@{viewer}> · {} 時点", rendered_at(now)),
     };
+    // On the line under the title: no block of its own, so the view's block budget is
+    // the same with it.
+    if let Some(csat) = &input.csat_last_30_days {
+        rendered.push_str(" · ");
+        rendered.push_str(&super::csat::home_line(csat, lang));
+    }
     let mut blocks = vec![
         header(lang.pick("Readiness dashboard", "Readiness ダッシュボード")),
         note(&rendered),
@@ -760,6 +769,7 @@ mod tests {
                 tickets: vec![],
                 due_this_week: vec![],
                 page: 0,
+                csat_last_30_days: None,
             };
             let v = checked(&home_view(&input, &policy, now(), lang));
             let shown = texts(&v);
@@ -793,6 +803,7 @@ mod tests {
                 tickets: vec![],
                 due_this_week: vec![],
                 page: 3,
+                csat_last_30_days: None,
             };
             let v = checked(&home_view(&input, &policy, now(), lang));
             assert!(texts(&v).contains("`/readiness new "), "{}", texts(&v));
@@ -854,6 +865,7 @@ mod tests {
                 .collect(),
             due_this_week,
             page,
+            csat_last_30_days: None,
         }
     }
 
@@ -977,6 +989,7 @@ mod tests {
                     .collect(),
                 due_this_week: vec![],
                 page: 0,
+                csat_last_30_days: None,
             };
             let v = checked(&home_view(&input, &policy, now(), lang));
             let shown = texts(&v);
@@ -1054,6 +1067,7 @@ mod tests {
                 })
                 .collect(),
             page: 0,
+            csat_last_30_days: None,
         };
         let v = checked(&home_view(&input, &policy, now(), Lang::En));
         let shown = texts(&v);

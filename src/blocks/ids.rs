@@ -168,6 +168,12 @@ pub enum BlockAction {
         customer: i64,
         number: u32,
     },
+    /// A customer's answer to a resolved ticket's "how did we do?" (`csat_good`,
+    /// `csat_okay`, `csat_bad`; the value is the ticket's id).
+    Csat {
+        ticket: i64,
+        rating: crate::domain::csat::Rating,
+    },
     Unknown,
 }
 
@@ -196,7 +202,7 @@ pub struct Clicked<'a> {
 
 impl BlockAction {
     pub fn parse(clicked: &Clicked<'_>) -> Self {
-        use super::{home, reminders, roles, ticket};
+        use super::{csat, home, reminders, roles, ticket};
         let Clicked {
             action_id,
             block_id,
@@ -262,6 +268,9 @@ impl BlockAction {
                 id(value).map(|customer| BlockAction::OpenChecklist { customer })
             }
             home::NEW_TICKET => id(value).map(|customer| BlockAction::NewTicket { customer }),
+            _ if action_id.starts_with(csat::PREFIX) => csat::rating_of_action(action_id)
+                .zip(id(value))
+                .map(|(rating, ticket)| BlockAction::Csat { ticket, rating }),
             _ if action_id.starts_with(home::PAGE) => Some(BlockAction::HomePage {
                 page: value.and_then(|v| v.parse().ok()).unwrap_or(0),
             }),
@@ -289,8 +298,11 @@ impl BlockAction {
             // The same as typing `golive` with the date.
             BlockAction::ConfirmGoLive { .. } => Act::ManageCustomers,
             BlockAction::OpenRoles => Act::Administer,
-            // Paging the Home, opening a checklist or a category: looking.
+            // Paging the Home, opening a checklist or a category: looking. A CSAT
+            // answer is the customer's, not a staff power: the edge lets only the
+            // customer's side give it, and never asks for a role.
             BlockAction::HomePage { .. }
+            | BlockAction::Csat { .. }
             | BlockAction::OpenChecklist { .. }
             | BlockAction::OpenCategory { .. }
             | BlockAction::Unknown => Act::Read,
@@ -358,6 +370,13 @@ mod block_action_tests {
             }
         );
         assert_eq!(
+            BlockAction::parse(&click("csat_okay", Some("42"))),
+            BlockAction::Csat {
+                ticket: 42,
+                rating: crate::domain::csat::Rating::Okay
+            }
+        );
+        assert_eq!(
             BlockAction::parse(&click(super::super::home::PAGE, Some("2"))),
             BlockAction::HomePage { page: 2 }
         );
@@ -385,6 +404,9 @@ mod block_action_tests {
             click(super::super::ticket::RESPOND, None),
             click(super::super::home::NEW_TICKET, Some("acme")),
             click("open_category_x", Some("7:3")),
+            click("csat_great", Some("42")),
+            click("csat_good", Some("x")),
+            click("csat_good", None),
             Clicked {
                 action_id: super::super::ticket::PRIORITY,
                 selected_option: Some("42:P9"),

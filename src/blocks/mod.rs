@@ -17,6 +17,7 @@ pub mod audit;
 pub mod channel;
 pub mod chart;
 pub mod checklist;
+pub mod csat;
 pub mod customer;
 pub mod help;
 pub mod home;

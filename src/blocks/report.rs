@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::ticket::{business_time, target_name};
 use super::{Message, clip, clip_mrkdwn, context, escape, header, limits, name, section, texts};
 use crate::domain::checklist::{Progress, bar};
+use crate::domain::csat::CsatSummary;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::report::{Attainment, Breach, Month, SlaReport};
@@ -35,6 +36,8 @@ pub struct ReportInput<'a> {
     pub availability: &'a str,
     /// Permalinks of breached tickets' messages, by ticket id (missing: shown without a link).
     pub links: &'a HashMap<i64, String>,
+    /// The customer's answers to the month's tickets, per priority (P0 … P3).
+    pub csat: &'a [CsatSummary; 4],
 }
 
 fn progress_text(p: Progress) -> String {
@@ -256,6 +259,8 @@ pub fn report_message(input: &ReportInput<'_>, lang: Lang) -> Message {
         )));
     }
 
+    blocks.push(section(&super::csat::report_lines(input.csat, lang)));
+
     let breaches = &input.sla.breaches;
     if breaches.is_empty() {
         blocks.push(section(&format!(
@@ -409,6 +414,7 @@ mod tests {
                 sla,
                 availability: "99.9%",
                 links,
+                csat: &[CsatSummary::default(); 4],
             },
             lang,
         )
@@ -549,6 +555,10 @@ mod tests {
                     sla: &report,
                     availability: &long,
                     links: &links,
+                    csat: &[CsatSummary {
+                        answered: u32::MAX,
+                        good: u32::MAX - 1,
+                    }; 4],
                 },
                 lang,
             );

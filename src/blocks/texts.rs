@@ -205,6 +205,46 @@ pub const ESCALATED_BY: Text = Text::new(
     "{ticket}（{priority}）を {by} さんがエスカレーションしました：{named}",
 );
 
+// Customer satisfaction (CSAT).
+
+/// The question asked in a resolved ticket's thread.
+pub const CSAT_QUESTION: Text = Text::new(
+    "{ticket} is resolved. How did we do?",
+    "{ticket} は解決しました。対応はいかがでしたか？",
+);
+/// The question once answered: it thanks them and shows the answer.
+pub const CSAT_THANKS: Text = Text::new(
+    "Thank you for rating {ticket}: *{rating}*",
+    "{ticket} の評価をありがとうございます：*{rating}*",
+);
+pub const CSAT_GOOD: Text = Text::new("Good", "良かった");
+pub const CSAT_OKAY: Text = Text::new("Okay", "普通");
+pub const CSAT_BAD: Text = Text::new("Bad", "良くなかった");
+/// A staff click on the question.
+pub const CSAT_STAFF_REFUSED: Text = Text::new(
+    "Only the customer can answer this question.",
+    "この質問には顧客のみ回答できます。",
+);
+/// A second answer to a ticket already rated.
+pub const CSAT_ALREADY_RATED: Text = Text::new(
+    "This ticket has already been rated. Thank you!",
+    "このチケットはすでに評価済みです。ありがとうございます。",
+);
+/// Slack did not say in time who clicked: nothing was stored.
+pub const CSAT_TRY_AGAIN: Text = Text::new(
+    "Your answer could not be recorded just now. Please try again in a moment.",
+    "ただいま回答を記録できませんでした。少し時間をおいてもう一度お試しください。",
+);
+/// The name of the figure, in the report, the ticket and the App Home.
+pub const CSAT_TITLE: Text = Text::new("Customer satisfaction", "顧客満足度");
+/// No answer in the period.
+pub const CSAT_NO_ANSWERS: Text = Text::new("no answers yet", "回答はまだありません");
+/// The share of good answers and their count.
+pub const CSAT_SHARE: Text = Text::new(
+    "{percent}% good ({good} of {answered} answers)",
+    "「良かった」{percent}%（回答 {answered} 件中 {good} 件）",
+);
+
 /// Every entry, for the test below. A new entry goes here too.
 pub const ALL: &[(&str, Text)] = &[
     ("TICKET", TICKET),
@@ -233,6 +273,17 @@ pub const ALL: &[(&str, Text)] = &[
     ("READINESS_ENTERPRISE", READINESS_ENTERPRISE),
     ("NOTHING_MEASURED_YET", NOTHING_MEASURED_YET),
     ("ESCALATED_BY", ESCALATED_BY),
+    ("CSAT_QUESTION", CSAT_QUESTION),
+    ("CSAT_THANKS", CSAT_THANKS),
+    ("CSAT_GOOD", CSAT_GOOD),
+    ("CSAT_OKAY", CSAT_OKAY),
+    ("CSAT_BAD", CSAT_BAD),
+    ("CSAT_STAFF_REFUSED", CSAT_STAFF_REFUSED),
+    ("CSAT_ALREADY_RATED", CSAT_ALREADY_RATED),
+    ("CSAT_TRY_AGAIN", CSAT_TRY_AGAIN),
+    ("CSAT_TITLE", CSAT_TITLE),
+    ("CSAT_NO_ANSWERS", CSAT_NO_ANSWERS),
+    ("CSAT_SHARE", CSAT_SHARE),
 ];
 
 /// Whether `text` has any kana or kanji: written in Japanese, not left in English.

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendar;
 pub mod checklist;
 pub mod command;
+pub mod csat;
 pub mod customer;
 pub mod i18n;
 pub mod policy;

@@ -413,13 +413,14 @@ pub fn sla_report(
 
 const CSV_HEADER: &str = "number,priority,opened_at,summary,first_response_business_minutes,\
 first_response_met,resolution_business_minutes,resolution_met,next_responses_met,\
-next_responses_breached";
+next_responses_breached,csat";
 
 /// One CSV row per ticket opened in [from, to), oldest first, under a header row:
 /// number, priority, opened_at (RFC 3339, in the calendar's zone), summary,
 /// first_response_business_minutes, first_response_met, resolution_business_minutes,
 /// resolution_met, next_responses_met, next_responses_breached (its rounds among
-/// `answered`, counted as [`next_response_counts`] does).
+/// `answered`, counted as [`next_response_counts`] does), csat (the customer's
+/// answer, `good`/`okay`/`bad`, from `csat` by ticket id; empty without one).
 ///
 /// Minutes are whole business minutes rounded up, so that with whole-minute targets
 /// "minutes ≤ target" agrees with the met column (a 15m 30s answer to a 15m target
@@ -435,6 +436,7 @@ pub fn tickets_csv(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     now: DateTime<Utc>,
+    csat: &std::collections::HashMap<i64, super::csat::Rating>,
 ) -> String {
     let mut tickets = opened_in(tickets, from, to);
     tickets.sort_by_key(|t| (t.opened_at, t.number));
@@ -462,6 +464,7 @@ pub fn tickets_csv(
         let next = next_responses_of(ticket, answered, policy, cal, now);
         fields.push(next.met.to_string());
         fields.push(next.breached.to_string());
+        fields.push(csat.get(&ticket.id).map_or("", |r| r.as_str()).to_string());
         let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         csv.push_str(&row.join(","));
         csv.push_str("\r\n");
@@ -492,6 +495,7 @@ pub fn csv_field(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::domain::calendar::{Holidays, Hours};
+    use crate::domain::csat::Rating;
     use crate::domain::sla::Clock;
     use crate::domain::ticket::{Action, Closure};
     use crate::domain::tokyo;
@@ -906,6 +910,7 @@ mod tests {
             from,
             to,
             opened + h(1),
+            &Default::default(),
         );
         assert!(csv.contains(",2026-11-09T01:00:00+09:00,"), "{csv}");
     }
@@ -929,6 +934,10 @@ mod tests {
                 used: h(1),
             },
         ];
+        // The customer rated T-1 and T-6 (ids 101 and 106).
+        let csat = [(101, Rating::Good), (106, Rating::Bad)]
+            .into_iter()
+            .collect();
         let csv = tickets_csv(
             &fixture(),
             &answered,
@@ -937,19 +946,20 @@ mod tests {
             from,
             to,
             now(),
+            &csat,
         );
         let expected = [
-            "number,priority,opened_at,summary,first_response_business_minutes,first_response_met,resolution_business_minutes,resolution_met,next_responses_met,next_responses_breached",
-            "1,P0,2026-11-02T09:00:00Z,ログインできない,10,true,180,true,1,1",
-            "2,P0,2026-11-03T09:00:00Z,\"Export fails, \"\"quoted\"\"\",20,false,360,false,0,0",
+            "number,priority,opened_at,summary,first_response_business_minutes,first_response_met,resolution_business_minutes,resolution_met,next_responses_met,next_responses_breached,csat",
+            "1,P0,2026-11-02T09:00:00Z,ログインできない,10,true,180,true,1,1,good",
+            "2,P0,2026-11-03T09:00:00Z,\"Export fails, \"\"quoted\"\"\",20,false,360,false,0,0,",
             // 4m 30s rounds up; the paused resolution is not measured.
-            "3,P0,2026-11-10T12:00:00Z,Slow dashboard,5,true,,,0,0",
-            "5,P1,2026-11-16T09:00:00Z,\"line1\nline2\",30,true,480,true,1,0",
-            "6,P1,2026-11-17T09:00:00Z,SSO setup,90,false,600,false,0,0",
-            "7,P1,2026-11-24T09:00:00Z,API key,60,true,420,true,0,0",
-            "10,P1,2026-11-25T10:00:00Z,Question,,,,,0,0",
+            "3,P0,2026-11-10T12:00:00Z,Slow dashboard,5,true,,,0,0,",
+            "5,P1,2026-11-16T09:00:00Z,\"line1\nline2\",30,true,480,true,1,0,",
+            "6,P1,2026-11-17T09:00:00Z,SSO setup,90,false,600,false,0,0,bad",
+            "7,P1,2026-11-24T09:00:00Z,API key,60,true,420,true,0,0,",
+            "10,P1,2026-11-25T10:00:00Z,Question,,,,,0,0,",
             // Open: its first response 1h so far, breached; its resolution not yet.
-            "4,P0,2026-11-30T23:00:00Z,Down,60,false,,,0,0",
+            "4,P0,2026-11-30T23:00:00Z,Down,60,false,,,0,0,",
         ];
         assert_eq!(csv, format!("{}\r\n", expected.join("\r\n")));
     }
@@ -1048,6 +1058,7 @@ mod tests {
             from,
             to,
             now(),
+            &Default::default(),
         );
         assert_eq!(csv, format!("{CSV_HEADER}\r\n"));
     }

@@ -20,8 +20,8 @@ use crate::domain::sla::Target;
 use crate::domain::template::Template;
 use crate::metrics::Metrics;
 use crate::store::outbox::{
-    AssignedDm, Claimed, DigestBody, DirectBody, Enqueue, EscalationBody, ItemDueBody, Outcome,
-    Post, ReportBody, UPDATES_LANE_PREFIX, bulk_lane, is_bulk,
+    AssignedDm, Claimed, CsatBody, DigestBody, DirectBody, Enqueue, EscalationBody, ItemDueBody,
+    Outcome, Post, ReportBody, UPDATES_LANE_PREFIX, bulk_lane, is_bulk,
 };
 use crate::store::tickets::TicketRecord;
 use crate::time_source::at_ms;
@@ -448,6 +448,7 @@ impl Sender {
             Post::ItemDueDm(body) => self.send_item_due_dm(row, body).await,
             Post::Digest(body) => self.send_digest(row, body).await,
             Post::Report(body) => self.send_report(row, body).await,
+            Post::Csat(body) => self.send_csat(row, body).await,
             Post::Reminder(body) => {
                 self.post_once(row, &row.channel_id, &body.message, None)
                     .await
@@ -581,6 +582,7 @@ impl Sender {
                         sla: &data.sla,
                         availability,
                         links: &links,
+                        csat: &data.csat,
                     },
                     lang,
                 );
@@ -725,7 +727,7 @@ impl Sender {
         let customer = self.customer(record.customer_id).await?;
         let ticket = ticket_of(&record);
         let cal = self.support.calendar(customer.tier);
-        let message = blocks::ticket::ticket_message(
+        let mut message = blocks::ticket::ticket_message(
             &ticket,
             &customer.name,
             &self.support.policy,
@@ -733,6 +735,14 @@ impl Sender {
             self.support.time.now(),
             self.support.lang,
         );
+        if let Some(csat) = store.csat_of(record.id).await? {
+            blocks::csat::add_to_card(
+                &mut message,
+                csat.rating,
+                &csat.answered_by,
+                self.support.lang,
+            );
+        }
         if let Some(ts) = &record.ts {
             match self
                 .slack(row)
@@ -818,6 +828,43 @@ impl Sender {
             return Ok(ts);
         }
         self.post_once(row, &record.channel_id, &body.message, record.ts.as_deref())
+            .await
+    }
+
+    /// "How did we do?" in the ticket's thread: the thread of the customer's message it
+    /// was opened from, else of the ticket's own message, in the customer channel.
+    /// Posted once; re-armed by the answer, it edits the question to show it.
+    async fn send_csat(&self, row: &Claimed, body: CsatBody) -> Result<String, Failed> {
+        let record = self.ticket(body.ticket_id).await?;
+        let answer = self.support.store.csat_of(record.id).await?;
+        let label = format!("T-{}", record.number);
+        let message = blocks::csat::question(
+            &blocks::csat::Asked {
+                ticket_id: record.id,
+                label: &label,
+                summary: &record.summary,
+            },
+            answer.as_ref().map(|a| (a.rating, a.answered_by.as_str())),
+            self.support.lang,
+        );
+        if let Some(ts) = &row.sent_ts {
+            self.slack(row)
+                .await?
+                .update_message(&record.channel_id, ts, &message)
+                .await?;
+            return Ok(ts.clone());
+        }
+        if record.source_ts.is_none() && record.ts.is_none() {
+            // Threaded under the ticket message: while that is still to be posted,
+            // wait for it; if Slack refused it for good, ask on the channel instead.
+            let key = crate::store::tickets::message_key(record.id);
+            let status = self.support.store.outbox_status(&key).await?;
+            if status.as_deref() == Some("pending") {
+                return Err(Failed::Wait(Duration::from_secs(2)));
+            }
+        }
+        let thread = record.source_ts.as_deref().or(record.ts.as_deref());
+        self.post_once(row, &record.channel_id, &message, thread)
             .await
     }
 

@@ -33,6 +33,8 @@ const PUBLISH_GAP: Duration = Duration::from_millis(700);
 const REFRESH_EVERY: Duration = Duration::from_secs(60);
 /// Items due within this many days (or overdue) are listed for the viewer.
 const DUE_WITHIN_DAYS: i64 = 7;
+/// The customer satisfaction shown covers this many days.
+const CSAT_DAYS: i64 = 30;
 
 /// (team, user) → the page they are on and when they last opened the Home.
 type Viewers = HashMap<(String, String), (usize, Instant)>;
@@ -257,12 +259,18 @@ impl Home {
             }
         }
         due.sort_by_key(|d| d.due);
+        let shown_ids: Vec<i64> = customers.iter().map(|c| c.id).collect();
+        let csat = self
+            .support
+            .csat_of_last_days(team, &shown_ids, CSAT_DAYS, now)
+            .await?;
         let input = HomeInput {
             viewer: user,
             customers: home_customers,
             tickets: home_tickets,
             due_this_week: due,
             page,
+            csat_last_30_days: Some(csat),
         };
         Ok(home_view(&input, policy, now, lang))
     }

@@ -235,6 +235,11 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now: DateTime<Utc>)
             };
             for action in &actions.actions {
                 let click = action.parse();
+                // The customer's answer: no staff role to check, only their side.
+                if let BlockAction::Csat { ticket, rating } = click {
+                    csat_click(ctx, &team, &actions, ticket, rating, now).await;
+                    continue;
+                }
                 let allowed = require(
                     ctx,
                     &team,
@@ -342,6 +347,41 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now: DateTime<Utc>)
     }
 }
 
+/// A CSAT answer: recorded when it is a customer-side person's first, which the
+/// question's update (through the outbox) shows to everyone; any other outcome is told
+/// only to the clicker.
+async fn csat_click(
+    ctx: &Context,
+    team: &str,
+    payload: &BlockActions,
+    ticket: i64,
+    rating: crate::domain::csat::Rating,
+    now: DateTime<Utc>,
+) {
+    use crate::usecase::csat::Rated;
+    let user = &payload.user.id;
+    let user_team = payload.user.team_id.as_deref();
+    let rated = ctx
+        .usecases
+        .rate_ticket(team, ticket, user, user_team, rating, now)
+        .await;
+    let lang = ctx.usecases.users.lang_for(team, user).await;
+    let answer = match rated {
+        Ok(Rated::Recorded(_) | Rated::NoTicket) => None,
+        Ok(Rated::AlreadyRated) => Some(blocks::csat::already_rated(lang)),
+        Ok(Rated::NotCustomer) => Some(blocks::csat::staff_refused(lang)),
+        Ok(Rated::Unconfirmed) => Some(blocks::csat::try_again(lang)),
+        Err(e) => Some(internal_error(&e, lang)),
+    };
+    if let (Some(message), Some(url)) = (answer, &payload.response_url) {
+        ctx.usecases.delivery.submit_or_warn(Job::Respond {
+            response_url: url.clone(),
+            message,
+            replace_original: false,
+        });
+    }
+}
+
 /// Does what a click asks (already authorized for its [`BlockAction::act`]).
 async fn block_action(
     ctx: &Context,
@@ -430,6 +470,10 @@ async fn block_action(
         }
         BlockAction::OpenCategory { customer, number } => {
             open_category(ctx, team, payload, customer, number).await?
+        }
+        // Answered before any role check (see `csat_click`).
+        BlockAction::Csat { ticket, rating } => {
+            csat_click(ctx, team, payload, ticket, rating, now).await
         }
         BlockAction::Unknown => {}
     }

@@ -437,6 +437,8 @@ impl Store {
                 for team in &teams {
                     for statement in [
                         "DELETE FROM timers WHERE ticket_id IN (SELECT id FROM tickets WHERE team_id = $1)",
+                        // Before its tickets, which its rows reference.
+                        "DELETE FROM csat_answers WHERE team_id = $1",
                         "DELETE FROM next_responses WHERE ticket_id IN (SELECT id FROM tickets WHERE team_id = $1)",
                         "DELETE FROM tickets WHERE team_id = $1",
                         "DELETE FROM item_states WHERE customer_id IN (SELECT id FROM customers WHERE team_id = $1)",

@@ -170,6 +170,7 @@ mod cache_tests;
 
 pub mod audit;
 pub mod backup;
+pub mod csat;
 pub mod installations;
 pub mod outbox;
 pub mod reminders;

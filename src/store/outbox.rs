@@ -36,9 +36,10 @@ pub mod kind {
     pub const ITEM_DUE_DM: &str = "item_due_dm";
     pub const DIGEST: &str = "digest";
     pub const REPORT: &str = "report";
+    pub const CSAT: &str = "csat";
 
     /// Every kind this version sends; a row of any other kind is a newer version's.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         TICKET_MESSAGE,
         ESCALATION,
         DIRECT,
@@ -47,6 +48,7 @@ pub mod kind {
         ITEM_DUE_DM,
         DIGEST,
         REPORT,
+        CSAT,
     ];
 }
 
@@ -76,6 +78,22 @@ pub enum Post {
     Digest(DigestBody),
     /// A customer's monthly report, gathered when sent, with its CSV and JSON files.
     Report(ReportBody),
+    /// "How did it go?" in a resolved ticket's thread, with its answer buttons: posted
+    /// once (keyed on the ticket, so a ticket reopened and resolved again is not asked
+    /// twice), then edited, by re-arming the row, to show the answer. Rendered at send
+    /// time from the ticket and its answer.
+    Csat(CsatBody),
+}
+
+/// What a CSAT question row carries: the ticket it asks about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsatBody {
+    pub ticket_id: i64,
+}
+
+/// The idempotency key of a ticket's CSAT question: one per ticket, ever.
+pub fn csat_key(ticket_id: i64) -> String {
+    format!("csat:{ticket_id}")
 }
 
 /// What an escalation row carries: the rendered reply, and the ticket whose thread it
@@ -170,6 +188,7 @@ impl Post {
             Post::ItemDueDm(_) => kind::ITEM_DUE_DM,
             Post::Digest(_) => kind::DIGEST,
             Post::Report(_) => kind::REPORT,
+            Post::Csat(_) => kind::CSAT,
         }
     }
 
@@ -185,6 +204,7 @@ impl Post {
             Post::ItemDueDm(body) => serde_json::to_string(body),
             Post::Digest(body) => serde_json::to_string(body),
             Post::Report(body) => serde_json::to_string(body),
+            Post::Csat(body) => serde_json::to_string(body),
         };
         // These bodies are plain data: serializing them does not fail.
         json.unwrap_or_else(|_| "{}".into())
@@ -233,6 +253,18 @@ impl Enqueue {
                 ticket_id,
                 target,
             }),
+        }
+    }
+
+    /// The CSAT question of ticket `ticket_id`, whose customer channel is
+    /// `channel_id` (its lane).
+    pub fn csat((team_id, channel_id, ticket_id): (&str, &str, i64)) -> Self {
+        Enqueue {
+            key: csat_key(ticket_id),
+            team_id: team_id.to_string(),
+            channel_id: channel_id.to_string(),
+            ticket_id: Some(ticket_id),
+            post: Post::Csat(CsatBody { ticket_id }),
         }
     }
 
@@ -745,7 +777,9 @@ impl Store {
 
     /// Deletes rows sent (or cancelled) before `before_ms`, a batch at a time; returns
     /// how many. A ticket message's row stays: later changes re-arm it by its key to
-    /// update the posted message, and escalations thread under its `ts`.
+    /// update the posted message, and escalations thread under its `ts`. A CSAT
+    /// question's row stays too: its key is what keeps a ticket from being asked twice,
+    /// and an answer re-arms it to show the answer.
     pub async fn prune_sent_outbox(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
         const BATCH: i64 = 5_000;
         let mut pruned = 0;
@@ -753,13 +787,14 @@ impl Store {
             let n = on_pool!(&self.db, write, |pool| sqlx::query(
                 "DELETE FROM outbox WHERE id IN (
                      SELECT id FROM outbox
-                     WHERE status IN ('sent', 'cancelled') AND kind <> $1
+                     WHERE status IN ('sent', 'cancelled') AND kind <> $1 AND kind <> $4
                        AND COALESCE(sent_at, created_at) < $2
                      LIMIT $3)"
             )
             .bind(kind::TICKET_MESSAGE)
             .bind(before_ms)
             .bind(BATCH)
+            .bind(kind::CSAT)
             .execute(pool)
             .await?
             .rows_affected());
@@ -900,6 +935,11 @@ mod tests {
                     requested_by: "U1".into(),
                     uploaded: vec!["png".into(), "csv".into()],
                 }),
+            ),
+            (
+                "csat",
+                r#"{"ticket_id":12}"#.into(),
+                Post::Csat(CsatBody { ticket_id: 12 }),
             ),
         ]
     }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod checklist;
+pub mod csat;
 pub mod customers;
 pub mod events;
 pub mod people;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::blocks::chart;
 use crate::domain::checklist::{Progress, category_progress, overall_progress};
+use crate::domain::csat::{self, CsatSummary};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::report::{self, Month, SlaReport};
@@ -71,6 +72,8 @@ pub struct ReportData {
     pub overall: Progress,
     pub categories: Vec<(String, Progress)>,
     pub sla: SlaReport,
+    /// The customer's answers to the month's tickets, per priority (P0 … P3).
+    pub csat: [CsatSummary; 4],
     pub csv: String,
     pub json: String,
     /// The weekly attainment chart, a PNG (`None` if it could not be drawn: the report
@@ -119,8 +122,29 @@ pub async fn gather(
     let mut sla = report::sla_report(&tickets, &support.policy, cal, from, to, now);
     sla.next_responses =
         report::next_response_counts(&tickets, &answered, &support.policy, cal, from, to, now);
-    let csv = report::tickets_csv(&tickets, &answered, &support.policy, cal, from, to, now);
-    let json = report_json(customer, month, overall, &categories, &sla, support, now);
+    let ratings: std::collections::HashMap<i64, csat::Rating> = support
+        .store
+        .csat_of_tickets_opened_between(customer.id, from.timestamp_millis(), to.timestamp_millis())
+        .await?
+        .into_iter()
+        .collect();
+    let csat = csat::per_priority(
+        tickets
+            .iter()
+            .filter_map(|t| Some((t.priority, *ratings.get(&t.id)?))),
+    );
+    let csv = report::tickets_csv(
+        &tickets,
+        &answered,
+        &support.policy,
+        cal,
+        from,
+        to,
+        now,
+        &ratings,
+    );
+    let mut json = report_json(customer, month, overall, &categories, &sla, support, now);
+    add_csat_json(&mut json, &csat);
     let chart = match chart::weekly_attainment_png(&sla.weeks, &month.label(), lang) {
         Ok(png) => Some(png),
         Err(e) => {
@@ -134,9 +158,33 @@ pub async fn gather(
         overall,
         categories,
         sla,
+        csat,
         csv,
         json,
     })
+}
+
+/// The report's JSON with its `csat` part: per priority, the answers, the good ones
+/// and the share good in percent (`null` without an answer).
+fn add_csat_json(json: &mut String, rows: &[CsatSummary; 4]) {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(json) else {
+        return;
+    };
+    value["csat"] = crate::domain::sla::Priority::ALL
+        .iter()
+        .zip(rows)
+        .map(|(priority, row)| {
+            serde_json::json!({
+                "priority": priority.as_str(),
+                "answered": row.answered,
+                "good": row.good,
+                "percent_good": row.percent_good(),
+            })
+        })
+        .collect();
+    if let Ok(text) = serde_json::to_string_pretty(&value) {
+        *json = text;
+    }
 }
 
 /// The report as JSON, for tools.

@@ -381,9 +381,24 @@ impl Tickets {
                     None,
                 )]);
             }
-            Ok(Vec::new())
+            Ok(self.csat_question(action, ticket))
         })
         .await
+    }
+
+    /// On resolution, whatever resolved it (the button, a command, the resolve emoji:
+    /// each comes through [`Tickets::act`]), the customer is asked how it went: one
+    /// question, saved with the resolution in its transaction, and keyed on the ticket
+    /// so a ticket reopened and resolved again is not asked twice (see `usecase::csat`).
+    fn csat_question(&self, action: &Action, ticket: &Ticket) -> Vec<Enqueue> {
+        if *action != Action::Resolve || !self.policy.intake.csat {
+            return Vec::new();
+        }
+        vec![Enqueue::csat((
+            &ticket.team_id,
+            &ticket.channel_id,
+            ticket.id,
+        ))]
     }
 
     /// The one line a priority change posts in the ticket's thread: who changed it,
