@@ -30,6 +30,9 @@ pub struct Metrics {
     pub outbox_parked: IntCounterVec,
     /// 429 answers from Slack that the outbox waited out.
     pub outbox_rate_limited: IntCounter,
+    /// Times Slack began refusing a workspace's token (`invalid_auth`, `token_revoked`,
+    /// `account_inactive`), counted once until a post goes out for it again.
+    pub slack_token_refused: IntCounterVec,
     /// Rows pending and parked, refreshed at each scrape.
     pub outbox_pending: IntGauge,
     pub outbox_failed: IntGauge,
@@ -106,6 +109,14 @@ impl Metrics {
             "429 answers the outbox waited out",
         )
         .expect("valid metric");
+        let slack_token_refused = IntCounterVec::new(
+            Opts::new(
+                "readiness_slack_token_refused_total",
+                "Times Slack began refusing a workspace's token, by Slack's code",
+            ),
+            &["code"],
+        )
+        .expect("valid metric");
         let outbox_pending =
             IntGauge::new("readiness_outbox_pending", "Outbox rows waiting to be sent")
                 .expect("valid metric");
@@ -128,6 +139,7 @@ impl Metrics {
             Box::new(outbox_sent.clone()),
             Box::new(outbox_parked.clone()),
             Box::new(outbox_rate_limited.clone()),
+            Box::new(slack_token_refused.clone()),
             Box::new(outbox_pending.clone()),
             Box::new(outbox_failed.clone()),
             Box::new(backup_last_success.clone()),
@@ -144,6 +156,7 @@ impl Metrics {
             outbox_sent,
             outbox_parked,
             outbox_rate_limited,
+            slack_token_refused,
             outbox_pending,
             outbox_failed,
             backup_last_success,

@@ -228,6 +228,7 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
         ),
         (Problem::BadDate(d), _) => texts::BAD_DATE.fill(lang, &[("word", &q(d))]),
         (Problem::NoSuchDay(d), _) => texts::NO_SUCH_DAY.fill(lang, &[("word", &q(d))]),
+        (Problem::BadDue(d), _) => texts::BAD_DUE.fill(lang, &[("word", &q(d))]),
         (Problem::BadSlug(s), Lang::En) => format!(
             "`{}` is not a slug: lowercase letters, digits and dashes only.",
             q(s)

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
 
-use super::{NAME_CHARS, clip, escape, escape_clipped, ids, modal_text, mrkdwn, plain, section};
+use super::{
+    NAME_CHARS, clip, escape, escape_clipped, ids, modal_text, mrkdwn, plain, section, texts,
+};
 use crate::domain::checklist::ItemState;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -109,6 +111,31 @@ pub fn item_modal(customer: &Customer, item: &Item, state: &ItemState, lang: Lan
     )
 }
 
+/// What the modal turns into when it was saved with a due date already past in the
+/// customer's time zone: saved all the same (as `/readiness assign … due=` keeps
+/// it), and said, since nothing else would tell the person the item is overdue from
+/// the start. Only a close button: the change is already saved.
+pub fn saved_with_past_due(
+    customer: &Customer,
+    item: &Item,
+    due: chrono::NaiveDate,
+    lang: Lang,
+) -> SlackView {
+    let saved = format!(
+        "{} *{}* {}\n{}",
+        lang.pick("Saved:", "保存しました："),
+        item.key,
+        escape(item.label(lang)),
+        escape_clipped(&customer.name, NAME_CHARS)
+    );
+    let past = texts::DUE_IN_THE_PAST.fill(lang, &[("date", &due.to_string())]);
+    super::modal_of(
+        lang.pick("Edit item", "項目の編集"),
+        vec![section(&saved), section(&past)],
+        lang.pick("Close", "閉じる"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +184,21 @@ mod tests {
                 .unwrap();
         limits::check_view(&without).unwrap();
         assert!(!without.to_string().contains(ids::MODAL_NOT_APPLICABLE));
+
+        let long = Customer {
+            name: "<!channel> &".repeat(40),
+            ..customer
+        };
+        let past = chrono::NaiveDate::from_ymd_opt(2001, 1, 1).unwrap();
+        for (lang, said) in [
+            (Lang::En, "2001-01-01 is already past"),
+            (Lang::Ja, "すでに過ぎています"),
+        ] {
+            let view = serde_json::to_value(saved_with_past_due(&long, sso, past, lang)).unwrap();
+            limits::check_view(&view).unwrap();
+            assert!(view.to_string().contains(said), "{view}");
+            assert!(!view.to_string().contains("<!channel>"), "{view}");
+            assert!(view.get("submit").is_none(), "{view}");
+        }
     }
 }

@@ -155,6 +155,10 @@ pub fn when_error(error: &WhenError, lang: Lang, escape: impl Fn(&str) -> String
 
 // Due dates.
 
+pub const BAD_DUE: Text = Text::new(
+    "`{word}` is not a due date: use a date like 2026-12-01, `today`, `tomorrow` or a day of the week like `friday` (the next one).",
+    "`{word}` は期限として読めません。2026-12-01 のような日付、`today`・`今日`、`tomorrow`・`明日`、または `friday`・`金曜` のような曜日（次のその曜日）で書いてください。",
+);
 pub const DUE_IN_THE_PAST: Text = Text::new(
     ":warning: {date} is already past in the customer's time zone: the item shows as overdue.",
     ":warning: {date} は顧客のタイムゾーンではすでに過ぎています。この項目は期限切れと表示されます。",
@@ -263,6 +267,7 @@ pub const ALL: &[(&str, Text)] = &[
     ("WHEN_BAD_MONTHS", WHEN_BAD_MONTHS),
     ("WHEN_TOO_FAR", WHEN_TOO_FAR),
     ("WHEN_IN_THE_PAST", WHEN_IN_THE_PAST),
+    ("BAD_DUE", BAD_DUE),
     ("DUE_IN_THE_PAST", DUE_IN_THE_PAST),
     ("UNKNOWN_CATEGORY", UNKNOWN_CATEGORY),
     ("NOT_A_CUSTOMER_CHANNEL", NOT_A_CUSTOMER_CHANNEL),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 use super::checklist::Tier;
 use super::policy::{IntakeMode, MILESTONES};
 use super::report::Month;
-use super::schedule::{When, WhenError, YEARS};
+use super::schedule::{DayWord, When, WhenError, YEARS};
 use super::sla::Priority;
 use super::slug::is_valid_slug;
 
@@ -248,23 +248,27 @@ impl Word {
 }
 
 /// A `due=` as typed: a date, or a day named relative to today in the customer's
-/// time zone (the words `remind` takes: `today`, `tomorrow`).
+/// time zone, with the words `remind` takes (`today`, `tomorrow`, `今日`, `明日`) and
+/// a day of the week (`friday`, `金曜`: the next one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DueDate {
     On(NaiveDate),
-    Today,
-    Tomorrow,
+    Day(DayWord),
 }
 
 impl DueDate {
-    /// `due=` its value: `YYYY-MM-DD`, `today` or `tomorrow`.
+    /// `due=` its value: `YYYY-MM-DD` or a day word ([`DayWord::parse`]).
     pub fn parse(text: &str) -> Result<DueDate, Problem> {
-        match text.to_lowercase().as_str() {
-            "today" => Ok(DueDate::Today),
-            "tomorrow" => Ok(DueDate::Tomorrow),
-            _ => parse_date(text)
-                .map(DueDate::On)
-                .ok_or_else(|| date_problem(text)),
+        if let Some(day) = DayWord::parse(text) {
+            return Ok(DueDate::Day(day));
+        }
+        match parse_date(text) {
+            Some(date) => Ok(DueDate::On(date)),
+            // A word that is no date at all is told the day words too.
+            None if !text.starts_with(|c: char| c.is_ascii_digit()) => {
+                Err(Problem::BadDue(text.to_string()))
+            }
+            None => Err(date_problem(text)),
         }
     }
 
@@ -272,8 +276,8 @@ impl DueDate {
     pub fn on(self, today: NaiveDate) -> NaiveDate {
         match self {
             DueDate::On(date) => date,
-            DueDate::Today => today,
-            DueDate::Tomorrow => today.succ_opt().unwrap_or(today),
+            // Only at the end of chrono's calendar (year 262143) is there no next day.
+            DueDate::Day(day) => day.date(today).unwrap_or(today),
         }
     }
 }
@@ -373,6 +377,8 @@ pub enum Problem {
     NameTooLong,
     BadTier(String),
     BadDate(String),
+    /// A `due=` that is neither a date nor a day word.
+    BadDue(String),
     /// A `YYYY-MM-DD` whose day is not in its month (`2026-02-30`).
     NoSuchDay(String),
     BadSlug(String),
@@ -1204,18 +1210,41 @@ mod tests {
                 due: None,
             })
         );
-        for (text, due) in [("today", DueDate::Today), ("Tomorrow", DueDate::Tomorrow)] {
-            assert!(matches!(
-                parse(&format!("assign 1.1.1 <@U1AB> due={text}")),
-                Ok(Command::Assign { due: Some(d), .. }) if d == due
-            ));
-        }
+        // Thursday 2026-12-31 in the customer's time zone.
         let today = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
-        assert_eq!(
-            DueDate::Tomorrow.on(today),
-            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
-        );
-        assert_eq!(DueDate::Today.on(today), today);
+        let day = |d: u32| {
+            NaiveDate::from_ymd_opt(
+                if d > 7 { 2026 } else { 2027 },
+                if d > 7 { 12 } else { 1 },
+                d,
+            )
+            .unwrap()
+        };
+        for (text, due) in [
+            ("today", day(31)),
+            ("Tomorrow", day(1)),
+            ("今日", day(31)),
+            ("明日", day(1)),
+            ("friday", day(1)),
+            ("Mon", day(4)),
+            ("金曜", day(1)),
+            ("月曜日", day(4)),
+            // The same weekday as today is a week ahead.
+            ("thursday", day(7)),
+            ("木曜", day(7)),
+        ] {
+            match parse(&format!("assign 1.1.1 <@U1AB> due={text}")) {
+                Ok(Command::Assign { due: Some(d), .. }) => assert_eq!(d.on(today), due, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        for text in ["soon", "someday", "fr", "月"] {
+            assert_eq!(
+                parse(&format!("assign 1.1.1 <@U1AB> due={text}")),
+                Err(usage(Form::Assign, Problem::BadDue(text.into()))),
+                "{text}"
+            );
+        }
         for text in [
             "assign 1.1.1 <@U1AB> due=2026-02-30",
             "golive acme 2026-04-31",

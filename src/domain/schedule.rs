@@ -54,6 +54,56 @@ const WEEKDAY_NAMES_EN: [&str; 7] = [
 ];
 const WEEKDAY_NAMES_JA: [&str; 7] = ["月曜", "火曜", "水曜", "木曜", "金曜", "土曜", "日曜"];
 
+/// A day named by a word rather than a date, as `remind` and `due=` read it: today,
+/// tomorrow or a day of the week, in English or Japanese.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayWord {
+    /// `today`, `今日`, `本日`.
+    Today,
+    /// `tomorrow`, `明日`.
+    Tomorrow,
+    /// `friday`, `fri`, `金曜`, `金曜日`: the next one after today (on a Friday,
+    /// `friday` is a week ahead; `today` names today).
+    Next(Weekday),
+}
+
+impl DayWord {
+    /// The word's day, or `None` when it names none. English in any case; a weekday
+    /// by its full name or its first three letters or more (as `every` reads it).
+    pub fn parse(word: &str) -> Option<DayWord> {
+        let lower = word.to_lowercase();
+        match lower.as_str() {
+            "today" | "今日" | "本日" | "きょう" => Some(DayWord::Today),
+            "tomorrow" | "明日" | "あした" | "あす" => Some(DayWord::Tomorrow),
+            _ => weekday_word(&lower).map(DayWord::Next),
+        }
+    }
+
+    /// The date it names when `today` is the customer's today. `None` only at the end
+    /// of chrono's calendar.
+    pub fn date(self, today: NaiveDate) -> Option<NaiveDate> {
+        match self {
+            DayWord::Today => Some(today),
+            DayWord::Tomorrow => today.succ_opt(),
+            DayWord::Next(day) => {
+                let ahead = (day_index(day) + 7 - day_index(today.weekday())) % 7;
+                let ahead = if ahead == 0 { 7 } else { ahead };
+                today.checked_add_days(chrono::Days::new(ahead as u64))
+            }
+        }
+    }
+}
+
+/// A day of the week in English (`monday`, `mon`) or Japanese (`月曜`, `月曜日`).
+fn weekday_word(lower: &str) -> Option<Weekday> {
+    let japanese = lower.strip_suffix('日').unwrap_or(lower);
+    WEEKDAY_NAMES_JA
+        .iter()
+        .position(|name| *name == japanese)
+        .and_then(|index| Weekday::try_from(index as u8).ok())
+        .or_else(|| parse_weekday(lower))
+}
+
 /// How a reminder repeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Repeat {
@@ -295,11 +345,11 @@ impl When {
                 let (duration, used) = parse_duration_prefix(rest)?;
                 Ok((When::In(duration), 1 + used))
             }
-            "today" => match optional_time(rest)? {
+            _ if today_or_tomorrow(first) == Some(DayWord::Today) => match optional_time(rest)? {
                 (time, 1) => Ok((When::Today(time), 2)),
                 _ => Err(WhenError::MissingTime),
             },
-            "tomorrow" => {
+            _ if today_or_tomorrow(first) == Some(DayWord::Tomorrow) => {
                 let (time, used) = optional_time(rest)?;
                 Ok((When::Tomorrow(time), 1 + used))
             }
@@ -321,7 +371,9 @@ impl When {
     /// rather than taken for a customer).
     pub fn starts_when(word: &str) -> bool {
         let lower = word.to_lowercase();
-        matches!(lower.as_str(), "in" | "today" | "tomorrow" | "every") || looks_like_date(word)
+        matches!(lower.as_str(), "in" | "every")
+            || today_or_tomorrow(word).is_some()
+            || looks_like_date(word)
     }
 
     /// When it first falls due for a customer in `tz`. `None` when that moment is not
@@ -345,6 +397,12 @@ impl When {
             _ => None,
         }
     }
+}
+
+/// `today` or `tomorrow` in either language (a weekday alone is no reminder's when:
+/// it would read a customer named `mon` as a day).
+fn today_or_tomorrow(word: &str) -> Option<DayWord> {
+    DayWord::parse(word).filter(|day| !matches!(day, DayWord::Next(_)))
 }
 
 /// The duration after "in": the most words (up to six) that read as one, so
@@ -509,7 +567,7 @@ fn parse_every(words: &[&str]) -> Result<(Recurrence, usize), WhenError> {
                 }
             }
         }
-        _ => match parse_weekday(&lower) {
+        _ => match weekday_word(&lower) {
             Some(day) => (Repeat::Weekly(day), 1),
             None => return Err(WhenError::BadDay((*first).to_string())),
         },
@@ -691,6 +749,64 @@ mod tests {
             Err(WhenError::BadDuration("99999999999999999999y".into()))
         );
         assert_eq!(parse("in 366d"), Ok((When::In(Duration::days(366)), 2)));
+    }
+
+    #[test]
+    fn day_words_in_both_languages_name_today_tomorrow_or_the_next_weekday() {
+        // Wednesday 2026-12-30.
+        let today = date(2026, 12, 30);
+        for (word, day) in [
+            ("today", date(2026, 12, 30)),
+            ("TODAY", date(2026, 12, 30)),
+            ("今日", date(2026, 12, 30)),
+            ("本日", date(2026, 12, 30)),
+            ("tomorrow", date(2026, 12, 31)),
+            ("明日", date(2026, 12, 31)),
+            ("thursday", date(2026, 12, 31)),
+            ("Fri", date(2027, 1, 1)),
+            ("monday", date(2027, 1, 4)),
+            ("月曜", date(2027, 1, 4)),
+            ("日曜日", date(2027, 1, 3)),
+            // Today's own weekday is the one a week ahead; `today` names today.
+            ("wednesday", date(2027, 1, 6)),
+            ("水曜", date(2027, 1, 6)),
+        ] {
+            assert_eq!(
+                DayWord::parse(word).and_then(|d| d.date(today)),
+                Some(day),
+                "{word}"
+            );
+        }
+        for word in [
+            "",
+            "mo",
+            "月",
+            "日",
+            "曜日",
+            "someday",
+            "2026-12-30",
+            "weekday",
+        ] {
+            assert_eq!(DayWord::parse(word), None, "{word}");
+        }
+    }
+
+    #[test]
+    fn remind_takes_today_and_tomorrow_in_japanese_and_every_japanese_weekday() {
+        assert_eq!(parse("今日 17:00 x"), Ok((When::Today(hm(17, 0)), 2)));
+        assert_eq!(parse("今日 x"), Err(WhenError::MissingTime));
+        assert_eq!(parse("明日 x"), Ok((When::Tomorrow(hm(9, 0)), 1)));
+        assert_eq!(
+            parse("every 月曜 08:30 x"),
+            Ok((
+                When::Every(every(Repeat::Weekly(Weekday::Mon), hm(8, 30))),
+                3
+            ))
+        );
+        assert!(When::starts_when("明日"));
+        // A weekday alone starts no when: `remind mon …` names a customer `mon`.
+        assert!(!When::starts_when("mon"));
+        assert!(!When::starts_when("月曜"));
     }
 
     #[test]

@@ -1,15 +1,16 @@
 //! Sends the outbox to Slack: each lane's rows in order (a channel's urgent posts apart
 //! from its bulk ones, and first), one in flight per lane and about one a second per
 //! channel, waiting out 429s, backing off on 5xx and timeouts, and parking a row (never
-//! dropping it) when Slack refuses it for good or it keeps failing.
+//! dropping it) when Slack refuses it for good or it keeps failing. A row whose
+//! workspace's token Slack refuses waits for a new install instead (`TOKEN_REFUSED`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::blocks::{self, Message};
 use crate::delivery::slack_api::{ApiError, SlackApi, Workspace, is_user_id};
@@ -55,11 +56,15 @@ const PERMANENT: &[&str] = &[
     "invalid_blocks",
     "msg_too_long",
     "no_text",
-    "invalid_auth",
-    "account_inactive",
-    "token_revoked",
     "missing_scope",
 ];
+/// Slack's answers that refuse the workspace's token itself. Nothing can be told to
+/// anyone there (a DM to the CSM would go with the same token), and a new install
+/// puts it right: the row waits, unparked and uncounted, and goes out once Slack takes
+/// the workspace's token again; an uninstall drops it (`ApiError::NotInstalled`).
+const TOKEN_REFUSED: &[&str] = &["invalid_auth", "account_inactive", "token_revoked"];
+/// How often a row whose workspace's token Slack refuses tries again.
+const TOKEN_REFUSED_RETRY_MS: i64 = MAX_BACKOFF_MS;
 /// Breaches of a report linked to their tickets (one `chat.getPermalink` each); the
 /// message lists no more.
 const REPORT_LINKS: usize = 15;
@@ -109,6 +114,9 @@ pub struct Sender {
     /// Names this process's leases.
     pub owner: String,
     shared: Arc<Mutex<HashMap<String, (bool, Instant)>>>,
+    /// Workspaces whose token Slack refused when this process last tried it, so the
+    /// refusal is logged and counted once, not at every row's every attempt.
+    refused: Arc<Mutex<HashSet<String>>>,
     /// The gap between two bulk posts of one workspace (from the policy's
     /// `reminders.posts_per_minute`).
     bulk_gap_ms: i64,
@@ -137,6 +145,7 @@ impl Sender {
             users,
             owner,
             shared: Arc::default(),
+            refused: Arc::default(),
         }
     }
 
@@ -252,11 +261,13 @@ impl Sender {
             lanes.push((bulk_lane(&row.team_id), free_at));
         }
         match &outcome {
-            Outcome::Sent { .. } => self
-                .metrics
-                .outbox_sent
-                .with_label_values(&[&row.kind])
-                .inc(),
+            Outcome::Sent { .. } => {
+                self.metrics
+                    .outbox_sent
+                    .with_label_values(&[&row.kind])
+                    .inc();
+                self.token_taken(&row.team_id);
+            }
             Outcome::Park { error } => {
                 // Slack's code, or "gave_up": a short label, the details are in the log.
                 let reason = error.split(':').next().unwrap_or("gave_up");
@@ -265,6 +276,10 @@ impl Sender {
                     .with_label_values(&[reason])
                     .inc();
                 error!(key = %row.key, channel = %row.channel_id, reason = %error, attempts = row.attempts, "outbox row parked as failed");
+            }
+            // Logged once for the workspace when Slack began refusing its token.
+            Outcome::Retry { error, .. } if TOKEN_REFUSED.contains(&error.as_str()) => {
+                debug!(key = %row.key, reason = %error, "outbox row waits for its workspace's token")
             }
             Outcome::Retry { error, .. } => {
                 warn!(key = %row.key, reason = %error, attempts = row.attempts, "outbox send failed; will retry")
@@ -286,6 +301,11 @@ impl Sender {
         let now = self.support.time.now_ms();
         // 0.5 s, 1 s, 2 s … then every 5 minutes.
         let backoff = (500 * (1_i64 << (row.attempts - 1).clamp(0, 20))).min(MAX_BACKOFF_MS);
+        if let Failed::Slack(ApiError::Slack(code)) = &e
+            && TOKEN_REFUSED.contains(&code.as_str())
+        {
+            self.token_refused(&row.team_id, code);
+        }
         let outcome = self.classify(row, &e, now, backoff);
         if let Outcome::Park { error } = &outcome {
             self.tell_the_csm(row, error.split(':').next().unwrap_or("gave_up"))
@@ -331,6 +351,10 @@ impl Sender {
                     false,
                 )
             }
+            // Nothing reached the channel: nothing is in doubt.
+            Failed::Slack(ApiError::Slack(code)) if TOKEN_REFUSED.contains(&code.as_str()) => {
+                retry(now + TOKEN_REFUSED_RETRY_MS, code.clone(), false, false)
+            }
             Failed::Slack(ApiError::Slack(code)) if PERMANENT.contains(&code.as_str()) => {
                 Outcome::Park {
                     error: code.clone(),
@@ -364,6 +388,38 @@ impl Sender {
                 retry(now + backoff, api.to_string(), true, true)
             }
             Failed::Database(db) => retry(now + backoff, format!("database: {db}"), true, true),
+        }
+    }
+
+    /// Slack refused `team`'s token: said once (until it is taken again), in the log
+    /// and in `readiness_slack_token_refused_total`.
+    fn token_refused(&self, team: &str, code: &str) {
+        let first = self
+            .refused
+            .lock()
+            .expect("refused lock")
+            .insert(team.to_string());
+        if first {
+            self.metrics
+                .slack_token_refused
+                .with_label_values(&[code])
+                .inc();
+            error!(
+                team,
+                code,
+                "Slack refuses the workspace's token: its posts wait until the app is installed again (or are dropped when it is uninstalled)"
+            );
+        }
+    }
+
+    /// A post went out for `team`: if its token had been refused, it is taken again.
+    fn token_taken(&self, team: &str) {
+        let was_refused = self.refused.lock().expect("refused lock").remove(team);
+        if was_refused {
+            info!(
+                team,
+                "Slack takes the workspace's token again; its waiting posts go out"
+            );
         }
     }
 

@@ -826,13 +826,19 @@ impl Shell {
         let trigger = self.new_id("trigger");
         let payload = origin().view_submission(&self.user, &trigger, submitted);
         let sent = self.interaction(&payload).await;
-        let errors = match &sent {
-            Ok((status, body)) if status.is_success() => serde_json::from_slice::<Value>(body)
-                .ok()
-                .filter(|a| a["response_action"] == "errors")
-                .map(|a| a["errors"].clone()),
+        let answer = match &sent {
+            Ok((status, body)) if status.is_success() => serde_json::from_slice::<Value>(body).ok(),
             _ => None,
         };
+        if let Some(answer) = answer.as_ref().filter(|a| a["response_action"] == "update") {
+            self.stand_in.show_updated_modal(&answer["view"]);
+            return self
+                .answered(sent.map(|(status, _)| (status, Vec::new())))
+                .await;
+        }
+        let errors = answer
+            .filter(|a| a["response_action"] == "errors")
+            .map(|a| a["errors"].clone());
         match errors {
             Some(errors) => {
                 let lines: Vec<String> = errors

@@ -431,6 +431,18 @@ impl StandIn {
         }
     }
 
+    /// Shows the view a submission's `response_action: "update"` put in the modal's
+    /// place. It is a notice with only a close button, so the shell closes it once
+    /// shown (there is nothing left to press in it).
+    pub fn show_updated_modal(&self, view: &Value) {
+        let w = self.fake.workspace();
+        let title = render::mrkdwn(view["title"]["text"].as_str().unwrap_or_default(), &*w);
+        let lines = render::message_lines(view, &*w, self.shown.screen.style());
+        drop(w);
+        self.shown.screen.show(&format!("modal · {title}"), &lines);
+        self.close_modal();
+    }
+
     /// How many times a Home was published.
     pub fn homes_published(&self) -> u64 {
         self.fake.workspace().homes_published

@@ -125,8 +125,7 @@ async fn apply(
                 resolve_customer(ctx, cmd, customer.as_ref(), Form::Assign, lang).await?;
             let item = resolve_item(ctx, &item, Form::Assign, lang)?;
             // `today` and `tomorrow` are the customer's, as a reminder's are.
-            let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
-            let today = now.with_timezone(&tz).date_naive();
+            let today = super::customer_today(ctx, &customer, now);
             let change = ItemChange {
                 assignee: Some(Some(user.clone())),
                 due: due.map(|d| Some(d.on(today))),

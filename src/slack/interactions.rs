@@ -16,7 +16,7 @@ use tracing::warn;
 
 use super::commands::Refusal;
 use super::roles::require;
-use super::{Context, internal_error, open_modal};
+use super::{Context, customer_today, internal_error, open_modal};
 use crate::blocks::ids::{BlockAction, Clicked, TicketClick};
 use crate::blocks::{self, Message, checklist, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
@@ -844,7 +844,18 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now: DateTim
         .change_item(&team, &customer, &item.key, &change, actor, now)
         .await
     {
-        Ok(_) => Reply::Ack,
+        // A date already past is kept, as `assign … due=` keeps it, and said.
+        Ok(update) => match update
+            .after
+            .due
+            .filter(|due| *due < customer_today(ctx, &customer, now))
+        {
+            Some(past) => Reply::Json(serde_json::json!({
+                "response_action": "update",
+                "view": item_modal::saved_with_past_due(&customer, item, past, lang),
+            })),
+            None => Reply::Ack,
+        },
         Err(e @ ItemChangeError::Saving(_)) => {
             modal_error(ids::MODAL_NOTE, &internal_error(&e, lang).text)
         }

@@ -94,6 +94,17 @@ pub fn open_modal(
     });
 }
 
+/// The customer's today, in its tier's time zone: where a `due=` or a modal's due
+/// date is read, and said to be past.
+pub(crate) fn customer_today(
+    ctx: &Context,
+    customer: &crate::domain::customer::Customer,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::NaiveDate {
+    let tz = ctx.usecases.tickets.policy.tier(customer.tier).timezone;
+    now.with_timezone(&tz).date_naive()
+}
+
 /// A failure of ours (not the user's): logged in full with an id, shown as an apology
 /// that quotes the id.
 pub fn internal_error(error: &dyn std::fmt::Display, lang: Lang) -> Message {

@@ -564,6 +564,24 @@ async fn the_item_menu_opens_a_modal_whose_submission_assigns_dates_notes_and_se
         .wait_for("the assignee's DM", |d| d.messages_in(ENGINEER).len() == 1)
         .await;
 
+    // A date already past is saved, as `assign … due=` saves it, and said: the modal
+    // turns into a notice with only a close button.
+    let mut past = submit(true, "Not in scope: no health data");
+    past["view"]["state"]["values"]["due"]["due"]["selected_date"] = json!("2001-01-01");
+    let r = app.interact(&past).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["response_action"], "update", "{answer}");
+    assert!(
+        answer["view"]
+            .to_string()
+            .contains("2001-01-01 is already past"),
+        "{answer}"
+    );
+    assert!(answer["view"].get("submit").is_none(), "{answer}");
+    let s = &states(&app, "umbrella").await[&if_needed.key];
+    assert_eq!(s.due.map(|d| d.to_string()).as_deref(), Some("2001-01-01"));
+
     // N/A leaves the denominator: the overview counts one item fewer.
     let total = template.item_count();
     app.double

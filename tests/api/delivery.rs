@@ -423,3 +423,65 @@ async fn the_failure_dm_to_the_csm_shows_the_customer_name_as_typed() {
     );
     app.stop().await;
 }
+
+/// Slack refusing a workspace's own token (an install gone bad, without the uninstall
+/// event): nobody there can be told, since a DM to the CSM would go with the same
+/// token. The post waits, said once in /metrics, and goes out when the token works
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_workspace_token_is_not_used_to_dm_the_csm_and_its_posts_wait_for_it() {
+    let (_dir, config) = policy_file("");
+    let (app, _db, channel) =
+        app_on_virtual_clock_with_customer(&config, SlackDouble::start().await, "Acme").await;
+    app.command_text(CSM, &channel, "remind in 3s Call Ken about SSO")
+        .await;
+    app.command_text(CSM, &channel, "remind in 4s Send the DPA")
+        .await;
+    app.double.revoke(crate::support::TEAM);
+    app.advance(Duration::from_secs(5)).await;
+    let posts = |d: &SlackDouble| d.calls_to("chat.postMessage");
+    assert!(
+        posts(&app.double)
+            .iter()
+            .any(|c| c.outcome == "invalid_auth" && c.args["channel"] == channel.as_str()),
+        "the reminder was tried: {:#?}",
+        posts(&app.double)
+    );
+    // Several rows, several attempts: one refusal said, and no DM tried.
+    app.advance(Duration::from_secs(900)).await;
+    let to_csm: Vec<_> = posts(&app.double)
+        .into_iter()
+        .filter(|c| c.args["channel"] == CSM)
+        .collect();
+    assert!(
+        to_csm.is_empty(),
+        "a DM with the refused token: {to_csm:#?}"
+    );
+    assert_eq!(
+        metric(
+            &app,
+            "readiness_slack_token_refused_total{code=\"invalid_auth\"}"
+        )
+        .await,
+        1.0
+    );
+    assert_eq!(metric(&app, "readiness_outbox_failed").await, 0.0);
+
+    // The install is put right: what waited goes out, once each.
+    app.double.add_token(
+        crate::support::slack_double::BOT_TOKEN,
+        crate::support::TEAM,
+    );
+    app.advance(Duration::from_secs(301)).await;
+    for text in ["Call Ken about SSO", "Send the DPA"] {
+        let sent = app
+            .double
+            .top_level(&channel)
+            .into_iter()
+            .filter(|m| m["text"].as_str().unwrap_or("").contains(text))
+            .count();
+        assert_eq!(sent, 1, "{text}");
+    }
+    assert!(failure_dms(&app.double).is_empty());
+    app.stop().await;
+}

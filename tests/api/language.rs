@@ -119,6 +119,22 @@ async fn japanese_category_names_and_relative_due_dates_are_understood() {
         text.contains("due 20") && !text.contains(":warning:"),
         "{text}"
     );
+    // And a day of the week, in either language; a word that is none is told them.
+    let text = app
+        .command_text("U0JA", "C0GENERAL", "assign acme 1.1.1 <@U0ENG> due=金曜")
+        .await;
+    assert!(
+        text.contains("期限 20") && !text.contains(":warning:"),
+        "{text}"
+    );
+    let text = app
+        .command_text(
+            "U0JA",
+            "C0GENERAL",
+            "assign acme 1.1.1 <@U0ENG> due=そのうち",
+        )
+        .await;
+    assert!(text.contains("金曜") && text.contains("明日"), "{text}");
     // A date already past is kept, and said to be past, in both languages.
     let text = app
         .command_text(
