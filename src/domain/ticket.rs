@@ -354,6 +354,15 @@ impl Ticket {
         Ok(())
     }
 
+    /// Before the calendar changes: every clock of the ticket (its own, and the
+    /// next-response round's) folds the time used under `old` (see `Clock::replan`).
+    pub fn replan_clocks(&mut self, old: &Calendar, now: DateTime<Utc>) {
+        self.clock.replan(old, now);
+        if let Some(awaiting) = &mut self.next.awaiting {
+            awaiting.clock.replan(old, now);
+        }
+    }
+
     /// Meets the running next-response round at `now`, by `user`.
     fn answer_next(&mut self, user: &str, cal: &Calendar, now: DateTime<Utc>) {
         if let Some(awaiting) = self.next.awaiting.take() {

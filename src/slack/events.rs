@@ -401,6 +401,13 @@ mod tests {
             ("C1", "1700000000.000100", "U1")
         );
         assert_eq!(seen.at.timestamp_millis(), 1_700_000_005_000);
+        assert_eq!(seen.user_team, None);
+        let mut connect = reply.clone();
+        connect["user_team"] = "T0OTHER".into();
+        assert_eq!(
+            thread_reply_of(&connect, now).unwrap().user_team,
+            Some("T0OTHER")
+        );
         // Written "later" than now (a clock ahead): counted now.
         let mut ahead = reply.clone();
         ahead["ts"] = "1900000000.000000".into();

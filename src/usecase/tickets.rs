@@ -758,7 +758,7 @@ impl Tickets {
             .await?;
         for record in &open {
             self.change(&record.team_id, record.id, now, None, |ticket, _tier| {
-                ticket.clock.replan(&old, now);
+                ticket.replan_clocks(&old, now);
                 Ok(Vec::new())
             })
             .await?;
@@ -794,7 +794,7 @@ impl Tickets {
                     // Time used so far is counted under the old calendar; with none
                     // (it no longer parses), the clock simply runs on from its start.
                     if let Some(old) = &old_calendars {
-                        ticket.clock.replan(&old[tier_index(tier)], now);
+                        ticket.replan_clocks(&old[tier_index(tier)], now);
                     }
                     Ok(Vec::new())
                 })

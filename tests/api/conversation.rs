@@ -23,14 +23,28 @@ static SEQUENCE: AtomicU32 = AtomicU32::new(1);
 
 /// `user` writes `text` in the thread of `thread_ts`, at the app's clock.
 async fn write_in_thread(app: &TestApp, user: &str, channel: &str, thread_ts: &str, text: &str) {
+    write_in_thread_earlier(app, user, channel, thread_ts, text, 0).await;
+}
+
+/// [`write_in_thread`], the message written `earlier_ms` before the app's clock (its
+/// event arrives late).
+async fn write_in_thread_earlier(
+    app: &TestApp,
+    user: &str,
+    channel: &str,
+    thread_ts: &str,
+    text: &str,
+    earlier_ms: i64,
+) -> i64 {
     let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    let now = app.clock_ms();
+    let now = app.clock_ms() - earlier_ms;
     let mut event = json!({
         "type": "message",
         "channel": channel,
         "user": user,
         "text": text,
-        "ts": format!("{}.{:06}", now / 1000, (now % 1000) * 1000 + i64::from(n % 1000)),
+        // Mid-millisecond, so the app reads back exactly `now` in ms.
+        "ts": format!("{}.{:06}", now / 1000, (now % 1000) * 1000 + 500 + i64::from(n % 400)),
         "thread_ts": thread_ts,
         "team": TEAM,
         "channel_type": "channel"
@@ -47,6 +61,7 @@ async fn write_in_thread(app: &TestApp, user: &str, channel: &str, thread_ts: &s
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
+    now
 }
 
 /// The texts of the posts threaded under T-1's message, oldest first.
@@ -172,9 +187,27 @@ async fn next_response_scenario(db: &TestDb) {
         })
         .await;
 
-    // A second round, answered in time.
-    write_in_thread(&app, CUSTOMER, &channel, &ts, "Thanks, one more question").await;
-    app.advance(Duration::from_secs(3)).await;
+    // A second round, its event 3 s late: timed from when the customer wrote, and
+    // answered in time (4 s of the 10, before its 50% at 5 s).
+    let wrote = write_in_thread_earlier(
+        &app,
+        CUSTOMER,
+        &channel,
+        &ts,
+        "Thanks, one more question",
+        3000,
+    )
+    .await;
+    app.advance(Duration::ZERO).await;
+    let rounds = readiness::store::tickets::NextResponseRecord::parse(
+        ticket_record(&app).await.next_response.as_deref(),
+    );
+    assert_eq!(
+        rounds.awaiting.map(|a| a.since),
+        Some(wrote),
+        "timed from its ts"
+    );
+    app.advance(Duration::from_secs(1)).await;
     write_in_thread(&app, ENGINEER, &channel, &ts, "Sure.").await;
     app.advance(Duration::from_secs(10)).await;
     assert_eq!(next_response_escalations(&double, &channel).len(), 3);
