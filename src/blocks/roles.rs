@@ -111,11 +111,11 @@ pub fn person_role_set(person: &str, now: Role, lang: Lang) -> Message {
     })
 }
 
-/// The answer to a guest or a person of another organisation.
+/// The answer to a guest, a person of another organisation or a customer's contact.
 pub fn customer_side(lang: Lang) -> Message {
     Message::plain(lang.pick(
-        ":no_entry: Sorry, you can't do that: Readiness is for this workspace's own team, and guests and people of other organisations can't use it here.",
-        ":no_entry: この操作はできません。Readiness はこのワークスペースのチーム向けで、ゲストや他の組織の方はここでは使えません。",
+        ":no_entry: Sorry, you can't do that: Readiness is for this workspace's own team, and guests, people of other organisations and customers' contacts can't use it here.",
+        ":no_entry: この操作はできません。Readiness はこのワークスペースのチーム向けで、ゲスト、他の組織の方、顧客の連絡先の方はここでは使えません。",
     ))
 }
 

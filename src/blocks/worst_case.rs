@@ -611,6 +611,20 @@ fn every_surface(t: &Texts) {
             super::customer::name_of_another(&acme, lang),
             super::customer::slug_taken(&acme, lang),
             super::customer::created(&acme, None, true, lang),
+            // The most contacts, each with the longest id a mention may have.
+            super::customer::saved(
+                super::customer::describe(
+                    &acme,
+                    &crate::domain::policy::MILESTONES.map(|k| (k, false)),
+                    crate::domain::policy::IntakeMode::Auto,
+                    &(0..crate::domain::command::MAX_CONTACTS)
+                        .map(|i| format!("U{i:023}"))
+                        .collect::<Vec<_>>(),
+                    lang,
+                ),
+                3,
+                lang,
+            ),
         ];
         for answer in &customer_answers {
             check_message("customer answer", answer);

@@ -41,8 +41,8 @@ impl Store {
             return Ok(cache.is_contact(team_id, user));
         }
         on_pool!(&self.db, read, |pool| {
-            let found: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM contacts WHERE team_id = $1 AND user_id = $2 LIMIT 1",
+            let found: Option<String> = sqlx::query_scalar(
+                "SELECT user_id FROM contacts WHERE team_id = $1 AND user_id = $2 LIMIT 1",
             )
             .bind(team_id)
             .bind(user)

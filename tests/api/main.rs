@@ -29,6 +29,7 @@ mod customer_side;
 mod delivery;
 mod fuzz;
 mod hardening;
+mod intake_people;
 mod language;
 mod manifest;
 mod reminders;
