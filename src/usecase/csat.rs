@@ -6,7 +6,6 @@
 //! first answer is kept (the table's key decides, not a read before the write); a
 //! later one is told that the ticket was already rated.
 
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tracing::info;
@@ -17,10 +16,6 @@ use crate::store::audit::{Actor, Source};
 use crate::store::csat::CsatAnswer;
 use crate::usecase::UseCases;
 use crate::usecase::tickets::{Tickets, ticket_of};
-
-/// How long a click waits for Slack to say who clicked. Inside the ack's 3 seconds,
-/// with room for the write.
-const SIDE_WAIT: Duration = Duration::from_millis(1500);
 
 /// What became of an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +51,7 @@ impl UseCases {
         if record.team_id != team {
             return Ok(Rated::NoTicket);
         }
-        match self.clicker_side(team, user, user_team).await {
+        match self.side_of(team, user, user_team).await? {
             Side::Customer => {}
             Side::Staff => return Ok(Rated::NotCustomer),
             Side::Unknown => return Ok(Rated::Unconfirmed),
@@ -88,17 +83,6 @@ impl UseCases {
         } else {
             Ok(Rated::AlreadyRated)
         }
-    }
-
-    /// Which side the person who clicked is on: of another organisation (Slack
-    /// Connect: the click names their own team), else what Slack says of them (a
-    /// guest is the customer's side).
-    // MERGE: use UseCases::side_of
-    async fn clicker_side(&self, team: &str, user: &str, user_team: Option<&str>) -> Side {
-        if user_team.is_some_and(|t| !t.is_empty() && t != team) {
-            return Side::Customer;
-        }
-        self.users.side_within(team, user, SIDE_WAIT).await
     }
 }
 

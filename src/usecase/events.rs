@@ -18,10 +18,6 @@ use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{DirectBody, Enqueue, Post};
 use crate::usecase::tickets::{ActError, ticket_of};
 
-/// How long a thread message waits for `users.info` to tell its writer's side: well
-/// inside Slack's 3 seconds.
-const SIDE_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
-
 /// Whom an uninstall event speaks for: the install it was delivered for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ended<'a> {
@@ -131,7 +127,7 @@ impl UseCases {
         reply: ThreadReply<'_>,
         default_role: Role,
     ) -> Result<Writer, sqlx::Error> {
-        match self.side_of_writer(team, reply).await {
+        match self.side_of(team, reply.user, reply.user_team).await? {
             Side::Customer => Ok(Writer::Customer),
             Side::Unknown => Ok(Writer::Other),
             Side::Staff if reply.user == reporter => Ok(Writer::Other),
@@ -145,21 +141,6 @@ impl UseCases {
                     Writer::Other
                 })
             }
-        }
-    }
-
-    /// The side of a thread message's writer: what `users.info` says (a guest, a
-    /// person of another organisation), or the event's `user_team` when it is not this
-    /// workspace and Slack has not said (a Slack Connect person not described yet).
-    // MERGE: use UseCases::side_of (contacts named by a CSM count as customer-side too).
-    async fn side_of_writer(&self, team: &str, reply: ThreadReply<'_>) -> Side {
-        let told = self.users.side_within(team, reply.user, SIDE_WAIT).await;
-        // Only when Slack did not say: under Enterprise Grid `user_team` may name
-        // another workspace of our own organisation, which `users.info` knows better.
-        let other_team = reply.user_team.is_some_and(|t| t != team);
-        match told {
-            Side::Unknown if other_team => Side::Customer,
-            side => side,
         }
     }
 

@@ -256,7 +256,8 @@ async fn next_response_scenario(db: &TestDb) {
             .contains(",next_responses_met,next_responses_breached,"),
         "{csv}"
     );
-    assert!(csv.lines().nth(1).unwrap().ends_with(",1,1"), "{csv}");
+    // Then the csat column, empty: the customer did not rate it.
+    assert!(csv.lines().nth(1).unwrap().ends_with(",1,1,"), "{csv}");
     let json = files
         .iter()
         .find(|f| f.filename.ends_with(".json"))
