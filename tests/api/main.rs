@@ -24,6 +24,7 @@ mod backup;
 mod binary;
 mod checklist;
 mod crash;
+mod csat;
 mod customer_side;
 mod delivery;
 mod fuzz;
