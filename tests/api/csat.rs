@@ -230,6 +230,16 @@ async fn csat_scenario(db: &TestDb) {
         Rating::Good
     );
     store.close().await;
+    // A forged click on a ticket never asked (T-3, still open) stores nothing.
+    let (t3, t3_ts) = open_ticket(&app, &channel, "T-3", "P2 Never asked").await;
+    answer(&app, (GUEST, TEAM), &channel, &t3_ts, t3, Rating::Good).await;
+    let store = store_of(&app).await;
+    assert_eq!(
+        store.csat_of(t3).await.unwrap(),
+        None,
+        "never asked, yet rated"
+    );
+    store.close().await;
     // Resolving again is refused (already resolved): still one question per ticket.
     resolve(&app, &channel, t2, &t2_ts).await;
     let questions = double
