@@ -14,6 +14,7 @@ use crate::delivery::users::Side;
 use crate::domain::csat::{CsatSummary, Rating};
 use crate::store::audit::{Actor, Source};
 use crate::store::csat::CsatAnswer;
+use crate::store::outbox::csat_key;
 use crate::usecase::UseCases;
 use crate::usecase::tickets::{Tickets, ticket_of};
 
@@ -29,7 +30,8 @@ pub enum Rated {
     /// Slack did not say in time who clicked: nothing stored, and the person is asked
     /// to try again (a customer whose facts are slow is not turned away for good).
     Unconfirmed,
-    /// No such ticket in this workspace (gone, or a forged value): nothing to do.
+    /// No such ticket in this workspace, or one never asked (gone, or a forged
+    /// value): nothing to do.
     NoTicket,
 }
 
@@ -49,6 +51,12 @@ impl UseCases {
             return Ok(Rated::NoTicket);
         };
         if record.team_id != team {
+            return Ok(Rated::NoTicket);
+        }
+        // Only a ticket that was asked can be answered: a forged click on another
+        // ticket does nothing.
+        let asked = self.store.outbox_status(&csat_key(ticket_id)).await?;
+        if asked.is_none() {
             return Ok(Rated::NoTicket);
         }
         match self.side_of(team, user, user_team).await? {

@@ -25,6 +25,7 @@ mod binary;
 mod checklist;
 mod conversation;
 mod crash;
+mod csat;
 mod customer_side;
 mod delivery;
 mod fuzz;
