@@ -584,7 +584,14 @@ fn parse_file_settings(text: &str) -> anyhow::Result<(FileSettings, String)> {
     let mut table: toml::Table = toml::from_str(text)?;
     // Policy tables belong to the policy module.
     let mut policy = toml::Table::new();
-    for policy_key in ["sla", "tiers", "escalation", "reminders", "retention"] {
+    for policy_key in [
+        "sla",
+        "tiers",
+        "escalation",
+        "reminders",
+        "retention",
+        "intake",
+    ] {
         if let Some(value) = table.remove(policy_key) {
             policy.insert(policy_key.to_string(), value);
         }

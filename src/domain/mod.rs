@@ -7,6 +7,7 @@ pub mod checklist;
 pub mod command;
 pub mod customer;
 pub mod i18n;
+pub mod intake;
 pub mod policy;
 pub mod reminder;
 pub mod report;

@@ -36,9 +36,11 @@ pub mod kind {
     pub const ITEM_DUE_DM: &str = "item_due_dm";
     pub const DIGEST: &str = "digest";
     pub const REPORT: &str = "report";
+    pub const INTAKE_REACTION: &str = "intake_reaction";
+    pub const INTAKE_ACK: &str = "intake_ack";
 
     /// Every kind this version sends; a row of any other kind is a newer version's.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 10] = [
         TICKET_MESSAGE,
         ESCALATION,
         DIRECT,
@@ -47,6 +49,8 @@ pub mod kind {
         ITEM_DUE_DM,
         DIGEST,
         REPORT,
+        INTAKE_REACTION,
+        INTAKE_ACK,
     ];
 }
 
@@ -76,6 +80,30 @@ pub enum Post {
     Digest(DigestBody),
     /// A customer's monthly report, gathered when sent, with its CSV and JSON files.
     Report(ReportBody),
+    /// The intake emoji added to the customer's message a ticket was made from
+    /// (`reactions.add`): the customer's sign that it was seen.
+    IntakeReaction(IntakeReactionBody),
+    /// The short reply in the customer's thread: the ticket's number and when to
+    /// expect a first response (rendered when sent, in the channel's language).
+    IntakeAck(IntakeAckBody),
+}
+
+/// What an intake reaction row carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeReactionBody {
+    pub ticket_id: i64,
+    /// The customer's message.
+    pub ts: String,
+    /// Without colons.
+    pub emoji: String,
+}
+
+/// What an intake acknowledgement row carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeAckBody {
+    pub ticket_id: i64,
+    /// The thread it goes in (the customer's message's thread root).
+    pub thread_ts: String,
 }
 
 /// What an escalation row carries: the rendered reply, and the ticket whose thread it
@@ -170,6 +198,8 @@ impl Post {
             Post::ItemDueDm(_) => kind::ITEM_DUE_DM,
             Post::Digest(_) => kind::DIGEST,
             Post::Report(_) => kind::REPORT,
+            Post::IntakeReaction(_) => kind::INTAKE_REACTION,
+            Post::IntakeAck(_) => kind::INTAKE_ACK,
         }
     }
 
@@ -185,6 +215,8 @@ impl Post {
             Post::ItemDueDm(body) => serde_json::to_string(body),
             Post::Digest(body) => serde_json::to_string(body),
             Post::Report(body) => serde_json::to_string(body),
+            Post::IntakeReaction(body) => serde_json::to_string(body),
+            Post::IntakeAck(body) => serde_json::to_string(body),
         };
         // These bodies are plain data: serializing them does not fail.
         json.unwrap_or_else(|_| "{}".into())
@@ -887,6 +919,23 @@ mod tests {
                     month: "2026-11".into(),
                     requested_by: "U1".into(),
                     uploaded: Vec::new(),
+                }),
+            ),
+            (
+                "intake_reaction",
+                r#"{"ticket_id":4,"ts":"1.2","emoji":"ticket"}"#.into(),
+                Post::IntakeReaction(IntakeReactionBody {
+                    ticket_id: 4,
+                    ts: "1.2".into(),
+                    emoji: "ticket".into(),
+                }),
+            ),
+            (
+                "intake_ack",
+                r#"{"ticket_id":4,"thread_ts":"1.2"}"#.into(),
+                Post::IntakeAck(IntakeAckBody {
+                    ticket_id: 4,
+                    thread_ts: "1.2".into(),
                 }),
             ),
             // A report part-sent: its progress as the sender recorded it.

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod checklist;
 pub mod customers;
 pub mod events;
+pub mod intake;
 pub mod reminders;
 pub mod reports;
 pub mod roles;

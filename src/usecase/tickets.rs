@@ -20,7 +20,7 @@ use crate::domain::ticket::{Action, Closure, Fire, Refused, Ticket};
 use crate::store::Store;
 use crate::store::audit::{Actor, AuditEntry};
 use crate::store::outbox::Enqueue;
-use crate::store::tickets::{DueTimer, Firing, NewTicket, TicketRecord};
+use crate::store::tickets::{DueTimer, Firing, IntakeOrigin, NewTicket, TicketRecord};
 use crate::time_source::TimeSource;
 
 /// A threshold posted this long after it was reached is marked late.
@@ -228,6 +228,29 @@ impl Tickets {
         actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<Ticket, sqlx::Error> {
+        let opened = self.open_from(
+            customer, channel_id, priority, summary, reporter, opened_at, source_ts, None, actor,
+            now,
+        );
+        Ok(opened.await?.0)
+    }
+
+    /// [`Tickets::open`], made from a customer's message (`origin`): the ticket already
+    /// made from that message (`false`) if there is one, else the new one (`true`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_from(
+        &self,
+        customer: &Customer,
+        channel_id: &str,
+        priority: Priority,
+        summary: &str,
+        reporter: &str,
+        opened_at: DateTime<Utc>,
+        source_ts: Option<String>,
+        origin: Option<&IntakeOrigin>,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(Ticket, bool), sqlx::Error> {
         let cal = self.calendar(customer.tier);
         let draft = Ticket::new(
             &customer.team_id,
@@ -246,9 +269,9 @@ impl Tickets {
                     .map(|due| (target.as_str().to_string(), due.map(ms)))
             })
             .collect();
-        let record = self
+        let (record, new) = self
             .store
-            .open_ticket(
+            .open_ticket_from(
                 &NewTicket {
                     team_id: draft.team_id.clone(),
                     customer_id: draft.customer_id,
@@ -263,17 +286,20 @@ impl Tickets {
                     source_ts,
                     timers,
                 },
+                origin,
                 actor,
                 now,
             )
             .await?;
-        info!(
-            ticket = record.id,
-            number = record.number,
-            priority = priority.as_str(),
-            "ticket opened"
-        );
-        Ok(ticket_of(&record))
+        if new {
+            info!(
+                ticket = record.id,
+                number = record.number,
+                priority = priority.as_str(),
+                "ticket opened"
+            );
+        }
+        Ok((ticket_of(&record), new))
     }
 
     /// Applies `action` to ticket `id` and re-plans its timers, retrying if someone

@@ -28,6 +28,7 @@ mod customer_side;
 mod delivery;
 mod fuzz;
 mod hardening;
+mod intake;
 mod language;
 mod manifest;
 mod reminders;
