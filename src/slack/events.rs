@@ -533,6 +533,55 @@ mod tests {
         assert!(thread_reply_of(&outside, now).is_none());
     }
 
+    /// Recorded events (Bolt for Python's fixtures) read as intake reads them: a
+    /// mention and a file shared are a person's message; a bot's post and an edit are
+    /// not; a reaction names its message.
+    #[test]
+    fn recorded_message_events_read_as_intake_reads_them() {
+        use crate::domain::intake::is_written_by_a_person;
+        let event = |fixture: &str| -> Value {
+            serde_json::from_str::<Value>(fixture).unwrap()["event"].clone()
+        };
+        let mention = event(include_str!(
+            "../../tests/fixtures/intake/bolt-python__event-app_mention__1.json"
+        ));
+        let read = incoming_message(&mention);
+        assert_eq!(
+            (read.channel, read.user, read.ts),
+            ("C111", "W222", "1595926230.009600")
+        );
+        assert_eq!(read.text, "<@W111> Hi there!");
+        assert!(is_written_by_a_person(read.subtype, read.bot_id));
+        let file = event(include_str!(
+            "../../tests/fixtures/intake/bolt-python__event-message-file_share__1.json"
+        ));
+        let read = incoming_message(&file);
+        assert_eq!(read.subtype, Some("file_share"));
+        assert_eq!(read.file_name, Some("test.png"));
+        assert!(is_written_by_a_person(read.subtype, read.bot_id));
+        for fixture in [
+            include_str!(
+                "../../tests/fixtures/intake/bolt-python__event-message-bot_message__1.json"
+            ),
+            include_str!(
+                "../../tests/fixtures/intake/bolt-python__event-message-message_changed__1.json"
+            ),
+        ] {
+            let event = event(fixture);
+            let read = incoming_message(&event);
+            assert!(
+                !is_written_by_a_person(read.subtype, read.bot_id),
+                "{fixture}"
+            );
+        }
+        let reaction = event(include_str!(
+            "../../tests/fixtures/intake/bolt-python__event-reaction_added__1.json"
+        ));
+        assert_eq!(reaction["item"]["type"], "message");
+        assert_eq!(reaction["item"]["ts"], "1599529504.000400");
+        assert_eq!(reaction["reaction"], "heart_eyes");
+    }
+
     #[test]
     fn a_channel_event_names_its_channel_and_what_happened() {
         let archived = serde_json::json!({ "type": "channel_archive", "channel": "C1" });

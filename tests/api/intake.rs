@@ -385,6 +385,18 @@ async fn reaction_mode_on_a_guests_message_and_the_resolve_emoji() {
     app.advance(Duration::from_millis(1)).await;
     let t1 = ticket(&app, 1).await.unwrap();
     assert_eq!(t1.resolved_by.as_deref(), Some(ENGINEER));
+    // Slack failing while the message is read back: a 503, so Slack sends the event
+    // again, and its retry (the same event id) opens the ticket.
+    let later = double.user_message(&channel, GUEST, TEAM, "Search is slow", None);
+    double.fail_next("conversations.history", &["http500"]);
+    let failing = reaction_event(ENGINEER, "ticket", &channel, &later);
+    assert_eq!(
+        send_event(&app, "EvFlaky", failing.clone()).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(ticket(&app, 3).await.is_none());
+    assert_eq!(send_event(&app, "EvFlaky", failing).await, StatusCode::OK);
+    assert_eq!(ticket(&app, 3).await.unwrap().summary, "Search is slow");
     let reacted = double.reactions_on(&channel, &ts);
     assert_eq!(
         reacted,
@@ -499,5 +511,95 @@ async fn the_card_goes_to_the_internal_channel_when_the_channel_is_shared() {
     assert_eq!(app.interact(&resolve).await.status(), StatusCode::OK);
     app.advance(Duration::from_secs(2)).await;
     assert!(ticket(&app, 1).await.unwrap().resolved_at.is_some());
+    app.stop().await;
+}
+
+/// Tracks message `ts` of `channel` with the message shortcut and submits the modal;
+/// waits for the modal to close.
+async fn track_with_shortcut(app: &TestApp, channel: &str, ts: &str, author: &str, text: &str) {
+    use readiness::blocks::ticket_modal::{
+        MODAL_PRIORITY, MODAL_SUMMARY, TICKET_MODAL, TRACK_SHORTCUT,
+    };
+    let opened = app.double.calls_to("views.open").len();
+    let shortcut = json!({
+        "type": "message_action", "callback_id": TRACK_SHORTCUT,
+        "team": {"id": TEAM}, "user": {"id": ENGINEER, "team_id": TEAM},
+        "channel": {"id": channel}, "trigger_id": "9.9.9", "response_url": app.response_url(),
+        "message": {"type": "message", "ts": ts, "user": author, "text": text}
+    });
+    assert_eq!(app.interact(&shortcut).await.status(), StatusCode::OK);
+    app.double
+        .wait_for("the shortcut's modal", |d| {
+            d.calls_to("views.open").len() > opened
+        })
+        .await;
+    let view: Value = match &app.double.calls_to("views.open")[opened].args["view"] {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        v => v.clone(),
+    };
+    let submit = json!({
+        "type": "view_submission", "team": {"id": TEAM}, "user": {"id": ENGINEER, "team_id": TEAM},
+        "view": {
+            "callback_id": TICKET_MODAL, "private_metadata": view["private_metadata"],
+            "state": {"values": {
+                MODAL_PRIORITY: {MODAL_PRIORITY: {"type": "static_select", "selected_option": {"value": "P1"}}},
+                MODAL_SUMMARY: {MODAL_SUMMARY: {"type": "plain_text_input", "value": text}}
+            }}
+        }
+    });
+    let r = app.interact(&submit).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().is_empty(), "the modal closes");
+}
+
+/// The message shortcut opens its ticket at the tracked message's time, and a
+/// message intake already made a ticket of is not made another (the same key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shortcut_opens_at_the_messages_time_and_once() {
+    let (_dir, config) = policy_file("[intake]\nmode = \"all\"\nacknowledge = false\n");
+    let double = SlackDouble::start().await;
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(
+        &db,
+        double.clone(),
+        &[("config", &config), ("virtual_clock", "")],
+    )
+    .await;
+    let channel = app.new_customer(CSM, "Umbrella").await;
+    double.set_connect_person(CUSTOMER, CUSTOMER_ORG);
+    let asked = double.user_message(
+        &channel,
+        CUSTOMER,
+        CUSTOMER_ORG,
+        "The API returns 502",
+        None,
+    );
+    assert_eq!(
+        send_event(&app, "Ev1", message_event(&double, &channel, &asked)).await,
+        StatusCode::OK
+    );
+    // Staff's own note opens nothing by itself; tracked later, it is timed from when
+    // it was written.
+    let noted = double.user_message(&channel, ENGINEER, TEAM, "Customer called: VPN flaky", None);
+    assert_eq!(
+        send_event(&app, "Ev2", message_event(&double, &channel, &noted)).await,
+        StatusCode::OK
+    );
+    app.advance(Duration::from_secs(30)).await;
+    assert!(ticket(&app, 1).await.is_some() && ticket(&app, 2).await.is_none());
+    track_with_shortcut(&app, &channel, &noted, ENGINEER, "VPN flaky").await;
+    app.advance(Duration::from_millis(1)).await;
+    let t2 = ticket(&app, 2).await.expect("the tracked message's ticket");
+    assert_eq!(
+        t2.opened_at,
+        ts_ms(&noted),
+        "opened when the message was written"
+    );
+    assert_eq!(t2.priority, "P1");
+    // Tracking the message intake made T-1 of: T-1 still, nothing new.
+    track_with_shortcut(&app, &channel, &asked, CUSTOMER, "The API returns 502").await;
+    app.advance(Duration::from_secs(2)).await;
+    assert!(ticket(&app, 3).await.is_none(), "one message, one ticket");
+    assert_eq!(double.reactions_on(&channel, &noted)[0].0, "ticket");
     app.stop().await;
 }
