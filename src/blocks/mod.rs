@@ -22,6 +22,7 @@ pub mod customer;
 pub mod help;
 pub mod home;
 pub mod ids;
+pub mod intake;
 pub mod item_modal;
 pub mod limits;
 pub mod reminders;

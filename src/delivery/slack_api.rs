@@ -181,6 +181,38 @@ struct InviteRequest<'a> {
 struct Empty {}
 
 #[derive(Serialize)]
+struct ReactionRequest<'a> {
+    channel: &'a str,
+    timestamp: &'a str,
+    name: &'a str,
+}
+
+/// A message read back from Slack (`conversations.history` / `.replies`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReadMessage {
+    pub ts: String,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub bot_id: Option<String>,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub thread_ts: Option<String>,
+    #[serde(default)]
+    pub subtype: Option<String>,
+    /// The person's organisation, for a person of another one (Slack Connect).
+    #[serde(default)]
+    pub user_team: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Messages {
+    #[serde(default)]
+    messages: Vec<ReadMessage>,
+}
+
+#[derive(Serialize)]
 struct OpenRequest<'a> {
     users: &'a str,
 }
@@ -619,6 +651,74 @@ impl Workspace {
             }
         }
         Ok(None)
+    }
+
+    /// Adds reaction `emoji` (no colons) to message `ts` of `channel`
+    /// (`reactions.add`, scope `reactions:write`). Already there is done.
+    pub async fn add_reaction(&self, channel: &str, ts: &str, emoji: &str) -> Result<(), ApiError> {
+        let request = ReactionRequest {
+            channel,
+            timestamp: ts,
+            name: emoji,
+        };
+        let answer: Result<Empty, _> = self
+            .session()
+            .http_session_api
+            .http_post("reactions.add", &request, None)
+            .await;
+        match answer.map_err(ApiError::from) {
+            Ok(_) => Ok(()),
+            Err(ApiError::Slack(code)) if code == "already_reacted" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Message `ts` of `channel` as Slack has it now: top-level
+    /// (`conversations.history` with `latest` = `ts`, inclusive, one message), else a
+    /// reply in a thread (`conversations.replies`, which finds a reply by its own
+    /// `ts`). `None`: Slack has no such message (deleted, or never there).
+    pub async fn read_message(
+        &self,
+        channel: &str,
+        ts: &str,
+    ) -> Result<Option<ReadMessage>, ApiError> {
+        let (channel, ts) = (channel.to_string(), ts.to_string());
+        let (one, yes) = ("1".to_string(), "true".to_string());
+        let history: Messages = self
+            .session()
+            .http_session_api
+            .http_get(
+                "conversations.history",
+                &[
+                    ("channel", Some(&channel)),
+                    ("latest", Some(&ts)),
+                    ("inclusive", Some(&yes)),
+                    ("limit", Some(&one)),
+                ],
+                None,
+            )
+            .await?;
+        if let Some(found) = history.messages.into_iter().find(|m| m.ts == ts) {
+            return Ok(Some(found));
+        }
+        let replies: Result<Messages, _> = self
+            .session()
+            .http_session_api
+            .http_get(
+                "conversations.replies",
+                &[
+                    ("channel", Some(&channel)),
+                    ("ts", Some(&ts)),
+                    ("limit", Some(&one)),
+                ],
+                None,
+            )
+            .await;
+        match replies.map_err(ApiError::from) {
+            Ok(replies) => Ok(replies.messages.into_iter().find(|m| m.ts == ts)),
+            Err(ApiError::Slack(code)) if code == "thread_not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The `D…` id of the app's direct conversation with `user` (`conversations.open`,

@@ -9,6 +9,7 @@ pub mod command;
 pub mod csat;
 pub mod customer;
 pub mod i18n;
+pub mod intake;
 pub mod policy;
 pub mod reminder;
 pub mod report;

@@ -21,8 +21,9 @@ use crate::domain::sla::Target;
 use crate::domain::template::Template;
 use crate::metrics::Metrics;
 use crate::store::outbox::{
-    AssignedDm, Claimed, CsatBody, DigestBody, DirectBody, Enqueue, EscalationBody, ItemDueBody,
-    Outcome, Post, ReportBody, UPDATES_LANE_PREFIX, bulk_lane, is_bulk,
+    AssignedDm, Claimed, CsatBody, DigestBody, DirectBody, Enqueue, EscalationBody, IntakeAckBody,
+    IntakeReactionBody, ItemDueBody, Outcome, Post, ReportBody, UPDATES_LANE_PREFIX, bulk_lane,
+    is_bulk,
 };
 use crate::store::tickets::TicketRecord;
 use crate::time_source::at_ms;
@@ -238,8 +239,11 @@ impl Sender {
                 count_attempt: false,
                 ..
             } => Some(*at),
-            // Nothing was posted: the lane's next row may go at once.
+            // Nothing was posted: the lane's next row may go at once. A reaction
+            // is no post either (`reactions.add` is limited per workspace, not held
+            // to a channel's pace of a message a second).
             Outcome::Cancel { .. } => None,
+            _ if row.kind == crate::store::outbox::kind::INTAKE_REACTION => None,
             _ if row.channel_id.starts_with(UPDATES_LANE_PREFIX) => Some(now + UPDATE_GAP_MS),
             _ => Some(now + CHANNEL_GAP_MS),
         };
@@ -513,7 +517,93 @@ impl Sender {
                 self.post_once(row, &row.channel_id, &body.message, None)
                     .await
             }
+            Post::IntakeReaction(body) => self.send_intake_reaction(row, body).await,
+            Post::IntakeAck(body) => self.send_intake_ack(row, body).await,
         }
+    }
+
+    /// The intake emoji on the customer's message (Slack's `already_reacted` is done:
+    /// another replica, or a person, got there first). A message deleted meanwhile
+    /// has nothing to react to: dropped, nobody told.
+    async fn send_intake_reaction(
+        &self,
+        row: &Claimed,
+        body: IntakeReactionBody,
+    ) -> Result<String, Failed> {
+        self.ticket(body.ticket_id).await?;
+        match self
+            .slack(row)
+            .await?
+            .add_reaction(&row.channel_id, &body.ts, &body.emoji)
+            .await
+        {
+            Ok(()) => Ok(body.ts),
+            Err(ApiError::Slack(code)) if code == "message_not_found" => Err(Failed::Obsolete(
+                "the customer's message was deleted before it got its reaction",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The reply in the customer's thread: the ticket's number and when to expect a
+    /// first response, in the channel's language. Not once the ticket is answered or
+    /// resolved (the reply would say what is no longer true).
+    async fn send_intake_ack(&self, row: &Claimed, body: IntakeAckBody) -> Result<String, Failed> {
+        let record = self.ticket(body.ticket_id).await?;
+        if record.responded_at.is_some() || record.resolved_at.is_some() {
+            return Err(Failed::Obsolete(
+                "the ticket was answered before its acknowledgement",
+            ));
+        }
+        let customer = self.customer(record.customer_id).await?;
+        let ticket = ticket_of(&record);
+        let cal = self.support.calendar(customer.tier);
+        let state = ticket.sla_state(
+            &self.support.policy,
+            cal,
+            Target::FirstResponse,
+            self.support.time.now(),
+        );
+        let message = blocks::intake::acknowledgement(&ticket, &state, cal, self.support.lang);
+        self.post_once(row, &row.channel_id, &message, Some(&body.thread_ts))
+            .await
+    }
+
+    /// Where an intake ticket's card goes, decided at its first post and kept:
+    /// (channel, thread). The internal channel when one is set and the customer's
+    /// channel is shared with the customer; else under the customer's message.
+    /// `None` for a ticket opened by hand (its card is a post in its channel).
+    async fn card_place(
+        &self,
+        row: &Claimed,
+        record: &TicketRecord,
+    ) -> Result<Option<(String, Option<String>)>, Failed> {
+        let place = self.support.store.card_place(record.id).await?;
+        let Some(thread) = place.thread else {
+            return Ok(None);
+        };
+        if let Some(channel) = place.card_channel {
+            return Ok(Some((channel, None)));
+        }
+        if record.ts.is_some() {
+            // Posted already, under the customer's message.
+            return Ok(Some((record.channel_id.clone(), Some(thread))));
+        }
+        if let Some(internal) = self.internal_channel(&row.team_id)
+            && self.is_shared(&row.team_id, &record.channel_id).await?
+        {
+            return Ok(Some((internal, None)));
+        }
+        Ok(Some((record.channel_id.clone(), Some(thread))))
+    }
+
+    /// The team's internal channel for escalations, if the policy sets one for it.
+    fn internal_channel(&self, team: &str) -> Option<String> {
+        let escalation = &self.support.policy.escalation;
+        escalation
+            .internal_channel
+            .clone()
+            .filter(|c| !c.is_empty() && escalation.applies_to(team))
     }
 
     async fn ticket(&self, id: i64) -> Result<TicketRecord, Failed> {
@@ -799,11 +889,30 @@ impl Sender {
                 self.support.lang,
             );
         }
+        // An intake ticket's card: in the internal channel (with a link to the
+        // customer's message), or under the customer's message.
+        let place = self.card_place(row, &record).await?;
+        let (card_channel, card_thread) = match &place {
+            Some((channel, thread)) => (channel.clone(), thread.clone()),
+            None => (record.channel_id.clone(), None),
+        };
+        if card_channel != record.channel_id
+            && let Some(source) = &record.source_ts
+        {
+            let link = self
+                .slack(row)
+                .await?
+                .permalink(&record.channel_id, source)
+                .await?;
+            message
+                .blocks
+                .push(blocks::intake::link_to_message(&link, self.support.lang));
+        }
         if let Some(ts) = &record.ts {
             match self
                 .slack(row)
                 .await?
-                .update_message(&record.channel_id, ts, &message)
+                .update_message(&card_channel, ts, &message)
                 .await
             {
                 // Deleted in Slack: post it again below, and thread what follows there.
@@ -816,8 +925,12 @@ impl Sender {
                 other => return Ok(other.map(|()| ts.clone())?),
             }
         }
+        if card_channel != record.channel_id {
+            // Recorded first: a crash after the post finds it there (in doubt).
+            store.set_card_channel(record.id, &card_channel).await?;
+        }
         let ts = self
-            .post_once(row, &record.channel_id, &message, None)
+            .post_once(row, &card_channel, &message, card_thread.as_deref())
             .await?;
         store.set_ticket_message(record.id, Some(&ts)).await?;
         Ok(ts)
@@ -848,12 +961,18 @@ impl Sender {
                 return Err(Failed::Wait(Duration::from_secs(2)));
             }
         }
-        let escalation = &self.support.policy.escalation;
-        let internal = escalation
-            .internal_channel
-            .clone()
-            .filter(|_| escalation.applies_to(&row.team_id));
-        if let Some(internal) = internal.filter(|c| !c.is_empty())
+        // An intake ticket's escalations go where its card went: threaded under it
+        // in the internal channel, or in the customer's message's thread.
+        if record.ts.is_some()
+            && let Some((channel, thread)) = self.card_place(row, &record).await?
+        {
+            let thread = thread.or_else(|| record.ts.clone());
+            return self
+                .post_once(row, &channel, &body.message, thread.as_deref())
+                .await;
+        }
+        let internal = self.internal_channel(&row.team_id);
+        if let Some(internal) = internal
             && self.is_shared(&row.team_id, &row.channel_id).await?
         {
             // Shared with the customer: the team's internal channel gets it instead,

@@ -4,7 +4,10 @@
 //! `app_home_opened` publishes the viewer's Home. A customer channel archived, renamed
 //! or left by the app is told to the customer's CSM, since posts there would otherwise
 //! fail without anyone knowing why. Other events are acknowledged and recorded as seen.
-//! Each handler here parses its event and calls one use case (`usecase::events`).
+//! A top-level message, a mention of the app and a reaction in a customer's channel go
+//! to intake (`usecase::intake`), which may make a ticket of the message.
+//! Each handler here parses its event and calls one use case (`usecase::events`,
+//! `usecase::intake`).
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -14,6 +17,7 @@ use tracing::{debug, warn};
 use super::Context;
 pub use crate::usecase::events::Ended;
 use crate::usecase::events::{ChannelChange, ThreadReply};
+use crate::usecase::intake::{AddedReaction, IncomingMessage, Intake, IntakeError, Via};
 
 /// The reply an event is, if it may answer a ticket: in a thread, by a person, not
 /// an edit or a join; `None` otherwise. Its time is when it was written (even if the
@@ -64,6 +68,111 @@ async fn thread_reply(
         .reply_in_thread(team, reply, ctx.default_role)
         .await?;
     Ok(())
+}
+
+/// A message event: a top-level message may become a ticket (intake, mode `all`); a
+/// reply in a thread goes the thread-reply path.
+async fn message(
+    ctx: &Context,
+    team: &str,
+    event: &Value,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let (ts, thread) = (event["ts"].as_str(), event["thread_ts"].as_str());
+    if thread.is_some() && thread != ts {
+        return thread_reply(ctx, team, event, now).await;
+    }
+    intake_message(ctx, team, event, Via::Message, now).await
+}
+
+/// The message an event carries, as intake reads it.
+fn incoming_message(event: &Value) -> IncomingMessage<'_> {
+    IncomingMessage {
+        channel: event["channel"].as_str().unwrap_or_default(),
+        ts: event["ts"].as_str().unwrap_or_default(),
+        thread_ts: event["thread_ts"].as_str(),
+        user: event["user"].as_str().unwrap_or_default(),
+        user_team: event["user_team"].as_str(),
+        text: event["text"].as_str().unwrap_or_default(),
+        subtype: event["subtype"].as_str(),
+        bot_id: event["bot_id"].as_str(),
+        file_name: event["files"][0]["name"].as_str(),
+    }
+}
+
+/// What intake could not decide now, as the error that lets Slack's retry of the
+/// event through (the edge answers 503; nothing was stored).
+fn decide_later(e: IntakeError) -> sqlx::Error {
+    match e {
+        IntakeError::Database(e) => e,
+        other => {
+            warn!(error = %other, "intake cannot decide now; Slack will send the event again");
+            sqlx::Error::Io(std::io::Error::other(other.to_string()))
+        }
+    }
+}
+
+/// A message (or a mention of the app) in a customer's channel: a ticket when the
+/// customer's intake mode says so.
+async fn intake_message(
+    ctx: &Context,
+    team: &str,
+    event: &Value,
+    via: Via,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let message = incoming_message(event);
+    if message.channel.is_empty() || message.ts.is_empty() {
+        return Ok(());
+    }
+    let outcome = ctx
+        .usecases
+        .intake_message(team, &message, via, now)
+        .await
+        .map_err(decide_later)?;
+    debug!(?via, outcome = ?outcome_name(&outcome), "intake");
+    Ok(())
+}
+
+/// A reaction added to a message: the intake emoji or the resolve emoji.
+async fn reaction_added(
+    ctx: &Context,
+    team: &str,
+    event: &Value,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let item = &event["item"];
+    let (Some("message"), Some(channel), Some(ts), Some(user), Some(emoji)) = (
+        item["type"].as_str(),
+        item["channel"].as_str(),
+        item["ts"].as_str(),
+        event["user"].as_str(),
+        event["reaction"].as_str(),
+    ) else {
+        return Ok(());
+    };
+    let reaction = AddedReaction {
+        user,
+        emoji,
+        channel,
+        ts,
+    };
+    let outcome = ctx
+        .usecases
+        .intake_reaction(&ctx.api, team, &reaction, now)
+        .await
+        .map_err(decide_later)?;
+    debug!(outcome = ?outcome_name(&outcome), "intake reaction");
+    Ok(())
+}
+
+fn outcome_name(outcome: &Intake) -> String {
+    match outcome {
+        Intake::Opened(t) => format!("opened {}", t.label()),
+        Intake::Existing(t) => format!("already {}", t.label()),
+        Intake::Resolved(t) => format!("resolved {}", t.label()),
+        Intake::Ignored(why) => format!("ignored: {why}"),
+    }
 }
 
 /// The Home tab opened: publish it, off the request's path.
@@ -296,7 +405,9 @@ pub async fn handle(
                 return Ok(EventReply::Ack);
             }
             let handled = match kind {
-                "message" => thread_reply(ctx, team, &event, now).await,
+                "message" => message(ctx, team, &event, now).await,
+                "app_mention" => intake_message(ctx, team, &event, Via::Mention, now).await,
+                "reaction_added" => reaction_added(ctx, team, &event, now).await,
                 "app_home_opened" => {
                     home_opened(ctx, team, &event);
                     Ok(())
@@ -427,6 +538,55 @@ mod tests {
         let mut outside = reply;
         outside.as_object_mut().unwrap().remove("thread_ts");
         assert!(thread_reply_of(&outside, now).is_none());
+    }
+
+    /// Recorded events (Bolt for Python's fixtures) read as intake reads them: a
+    /// mention and a file shared are a person's message; a bot's post and an edit are
+    /// not; a reaction names its message.
+    #[test]
+    fn recorded_message_events_read_as_intake_reads_them() {
+        use crate::domain::intake::is_written_by_a_person;
+        let event = |fixture: &str| -> Value {
+            serde_json::from_str::<Value>(fixture).unwrap()["event"].clone()
+        };
+        let mention = event(include_str!(
+            "../../tests/fixtures/intake/bolt-python__event-app_mention__1.json"
+        ));
+        let read = incoming_message(&mention);
+        assert_eq!(
+            (read.channel, read.user, read.ts),
+            ("C111", "W222", "1595926230.009600")
+        );
+        assert_eq!(read.text, "<@W111> Hi there!");
+        assert!(is_written_by_a_person(read.subtype, read.bot_id));
+        let file = event(include_str!(
+            "../../tests/fixtures/intake/bolt-python__event-message-file_share__1.json"
+        ));
+        let read = incoming_message(&file);
+        assert_eq!(read.subtype, Some("file_share"));
+        assert_eq!(read.file_name, Some("test.png"));
+        assert!(is_written_by_a_person(read.subtype, read.bot_id));
+        for fixture in [
+            include_str!(
+                "../../tests/fixtures/intake/bolt-python__event-message-bot_message__1.json"
+            ),
+            include_str!(
+                "../../tests/fixtures/intake/bolt-python__event-message-message_changed__1.json"
+            ),
+        ] {
+            let event = event(fixture);
+            let read = incoming_message(&event);
+            assert!(
+                !is_written_by_a_person(read.subtype, read.bot_id),
+                "{fixture}"
+            );
+        }
+        let reaction = event(include_str!(
+            "../../tests/fixtures/intake/bolt-python__event-reaction_added__1.json"
+        ));
+        assert_eq!(reaction["item"]["type"], "message");
+        assert_eq!(reaction["item"]["ts"], "1599529504.000400");
+        assert_eq!(reaction["reaction"], "heart_eyes");
     }
 
     #[test]

@@ -359,6 +359,9 @@ impl Workspace {
     }
 }
 
+/// The app's bot user, as `auth.test` names it (and its reactions carry).
+pub const BOT_USER_ID: &str = "U0READINESS";
+
 /// The fake: its state and the URLs the app is given.
 #[derive(Clone)]
 pub struct SlackFake {
@@ -677,6 +680,70 @@ impl SlackFake {
         w.messages
             .insert((channel.to_string(), ts.clone()), message);
         ts
+    }
+
+    /// A message "written by" `user` of organisation `team` (ours, or another's for
+    /// a Slack Connect person) in `channel`, or in the thread of `thread_ts`: put in
+    /// the channel's history as Slack keeps it. Its ts; [`SlackFake::message_event`]
+    /// gives the event Slack would send for it.
+    pub fn user_message(
+        &self,
+        channel: &str,
+        user: &str,
+        team: &str,
+        text: &str,
+        thread_ts: Option<&str>,
+    ) -> String {
+        let mut w = self.workspace();
+        let ts = w.new_ts();
+        let mut message = json!({
+            "type": "message", "ts": ts, "user": user, "text": text,
+            "team": team, "user_team": team, "source_team": team,
+        });
+        if let Some(thread) = thread_ts {
+            message["thread_ts"] = json!(thread);
+        }
+        w.messages
+            .insert((channel.to_string(), ts.clone()), message);
+        ts
+    }
+
+    /// The `message` event Slack sends for message `ts` of `channel` (the inner
+    /// `event` of an `event_callback`), as it is now.
+    pub fn message_event(&self, channel: &str, ts: &str) -> Option<Value> {
+        let mut event = self.message(channel, ts)?;
+        event["channel"] = json!(channel);
+        event["event_ts"] = json!(ts);
+        event["channel_type"] = json!("channel");
+        event.as_object_mut().map(|o| o.remove("reactions"));
+        Some(event)
+    }
+
+    /// A message deleted by its author: gone from history.
+    pub fn delete_message(&self, channel: &str, ts: &str) {
+        self.workspace()
+            .messages
+            .remove(&(channel.to_string(), ts.to_string()));
+    }
+
+    /// The reactions on a message: (emoji, users).
+    pub fn reactions_on(&self, channel: &str, ts: &str) -> Vec<(String, Vec<String>)> {
+        self.message(channel, ts)
+            .and_then(|m| m["reactions"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let users = r["users"]
+                    .as_array()
+                    .map(|u| {
+                        u.iter()
+                            .filter_map(|u| u.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (r["name"].as_str().unwrap_or_default().to_string(), users)
+            })
+            .collect()
     }
 
     // What happened.

@@ -290,6 +290,49 @@ fn handle(w: &mut Workspace, method: &str, args: &Value, team: &str) -> (StatusC
                 ok(json!({}))
             }
         }
+        "reactions.add" => {
+            let key = (
+                str_arg(args, "channel").unwrap_or("").to_string(),
+                str_arg(args, "timestamp").unwrap_or("").to_string(),
+            );
+            let name = str_arg(args, "name").unwrap_or("").to_string();
+            if name.is_empty() {
+                err("invalid_name")
+            } else if key.1.is_empty() {
+                err("no_item_specified")
+            } else if strict && !w.channels.contains_key(&key.0) {
+                err("channel_not_found")
+            } else {
+                match w.messages.get_mut(&key) {
+                    None => err("message_not_found"),
+                    Some(message) => {
+                        let bot = super::BOT_USER_ID;
+                        let mut reactions =
+                            message["reactions"].as_array().cloned().unwrap_or_default();
+                        match reactions.iter_mut().find(|r| r["name"] == name.as_str()) {
+                            Some(r)
+                                if r["users"]
+                                    .as_array()
+                                    .is_some_and(|u| u.iter().any(|u| u == bot)) =>
+                            {
+                                return (StatusCode::OK, err("already_reacted"));
+                            }
+                            Some(r) => {
+                                let mut users = r["users"].as_array().cloned().unwrap_or_default();
+                                users.push(json!(bot));
+                                r["count"] = json!(users.len());
+                                r["users"] = json!(users);
+                            }
+                            None => {
+                                reactions.push(json!({"name": name, "users": [bot], "count": 1}))
+                            }
+                        }
+                        message["reactions"] = json!(reactions);
+                        ok(json!({}))
+                    }
+                }
+            }
+        }
         "auth.test" => ok(json!({
             // The team is the token's, filled in by `answer`.
             "url": format!("https://{}.slack.com/", w.options.domain),
@@ -330,13 +373,30 @@ fn handle(w: &mut Workspace, method: &str, args: &Value, team: &str) -> (StatusC
             if strict && method == "conversations.replies" && thread.is_none() {
                 return (StatusCode::OK, err("invalid_arguments"));
             }
+            if strict
+                && let Some(thread) = &thread
+                && !w.messages.contains_key(&(channel.clone(), thread.clone()))
+            {
+                return (StatusCode::OK, err("thread_not_found"));
+            }
+            // `latest` (with `inclusive`) bounds the newest message; `limit` how many.
+            let latest: Option<f64> = str_arg(args, "latest").and_then(|l| l.parse().ok());
+            let inclusive = args["inclusive"] == "true"
+                || args["inclusive"] == true
+                || args["inclusive"] == "1";
+            let limit: usize = str_arg(args, "limit")
+                .and_then(|l| l.parse().ok())
+                .filter(|l| *l > 0)
+                .unwrap_or(100);
             let mut messages: Vec<Value> = w
                 .messages
                 .iter()
                 .filter(|((c, ts), m)| {
                     let in_thread = !m["thread_ts"].is_null() && m["thread_ts"] != ts.as_str();
+                    let at = super::ts_order(ts);
                     c == &channel
-                        && super::ts_order(ts) >= oldest
+                        && at >= oldest
+                        && latest.is_none_or(|l| at < l || (inclusive && at == l))
                         && match &thread {
                             Some(t) => ts == t || m["thread_ts"] == t.as_str(),
                             None => !in_thread,
@@ -350,11 +410,18 @@ fn handle(w: &mut Workspace, method: &str, args: &Value, team: &str) -> (StatusC
                     m
                 })
                 .collect();
+            // History newest first; a thread oldest first, its parent leading.
             messages.sort_by(|a, b| {
                 let ts = |m: &Value| super::ts_order(m["ts"].as_str().unwrap_or("0"));
-                ts(b).total_cmp(&ts(a))
+                if thread.is_some() {
+                    ts(a).total_cmp(&ts(b))
+                } else {
+                    ts(b).total_cmp(&ts(a))
+                }
             });
-            ok(json!({"messages": messages, "has_more": false}))
+            let has_more = messages.len() > limit;
+            messages.truncate(limit);
+            ok(json!({"messages": messages, "has_more": has_more}))
         }
         "conversations.open" => {
             // One user: their 1:1 conversation with the app (`users` is a comma-separated

@@ -37,9 +37,11 @@ pub mod kind {
     pub const DIGEST: &str = "digest";
     pub const REPORT: &str = "report";
     pub const CSAT: &str = "csat";
+    pub const INTAKE_REACTION: &str = "intake_reaction";
+    pub const INTAKE_ACK: &str = "intake_ack";
 
     /// Every kind this version sends; a row of any other kind is a newer version's.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 11] = [
         TICKET_MESSAGE,
         ESCALATION,
         DIRECT,
@@ -49,6 +51,8 @@ pub mod kind {
         DIGEST,
         REPORT,
         CSAT,
+        INTAKE_REACTION,
+        INTAKE_ACK,
     ];
 }
 
@@ -83,6 +87,12 @@ pub enum Post {
     /// twice), then edited, by re-arming the row, to show the answer. Rendered at send
     /// time from the ticket and its answer.
     Csat(CsatBody),
+    /// The intake emoji added to the customer's message a ticket was made from
+    /// (`reactions.add`): the customer's sign that it was seen.
+    IntakeReaction(IntakeReactionBody),
+    /// The short reply in the customer's thread: the ticket's number and when to
+    /// expect a first response (rendered when sent, in the channel's language).
+    IntakeAck(IntakeAckBody),
 }
 
 /// What a CSAT question row carries: the ticket it asks about.
@@ -94,6 +104,24 @@ pub struct CsatBody {
 /// The idempotency key of a ticket's CSAT question: one per ticket, ever.
 pub fn csat_key(ticket_id: i64) -> String {
     format!("csat:{ticket_id}")
+}
+
+/// What an intake reaction row carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeReactionBody {
+    pub ticket_id: i64,
+    /// The customer's message.
+    pub ts: String,
+    /// Without colons.
+    pub emoji: String,
+}
+
+/// What an intake acknowledgement row carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeAckBody {
+    pub ticket_id: i64,
+    /// The thread it goes in (the customer's message's thread root).
+    pub thread_ts: String,
 }
 
 /// What an escalation row carries: the rendered reply, and the ticket whose thread it
@@ -189,6 +217,8 @@ impl Post {
             Post::Digest(_) => kind::DIGEST,
             Post::Report(_) => kind::REPORT,
             Post::Csat(_) => kind::CSAT,
+            Post::IntakeReaction(_) => kind::INTAKE_REACTION,
+            Post::IntakeAck(_) => kind::INTAKE_ACK,
         }
     }
 
@@ -205,6 +235,8 @@ impl Post {
             Post::Digest(body) => serde_json::to_string(body),
             Post::Report(body) => serde_json::to_string(body),
             Post::Csat(body) => serde_json::to_string(body),
+            Post::IntakeReaction(body) => serde_json::to_string(body),
+            Post::IntakeAck(body) => serde_json::to_string(body),
         };
         // These bodies are plain data: serializing them does not fail.
         json.unwrap_or_else(|_| "{}".into())
@@ -922,6 +954,23 @@ mod tests {
                     month: "2026-11".into(),
                     requested_by: "U1".into(),
                     uploaded: Vec::new(),
+                }),
+            ),
+            (
+                "intake_reaction",
+                r#"{"ticket_id":4,"ts":"1.2","emoji":"ticket"}"#.into(),
+                Post::IntakeReaction(IntakeReactionBody {
+                    ticket_id: 4,
+                    ts: "1.2".into(),
+                    emoji: "ticket".into(),
+                }),
+            ),
+            (
+                "intake_ack",
+                r#"{"ticket_id":4,"thread_ts":"1.2"}"#.into(),
+                Post::IntakeAck(IntakeAckBody {
+                    ticket_id: 4,
+                    thread_ts: "1.2".into(),
                 }),
             ),
             // A report part-sent: its progress as the sender recorded it.

@@ -172,6 +172,36 @@ pub struct NewTicket {
     pub timers: Vec<(String, Option<i64>)>,
 }
 
+/// What a ticket made from a message records besides itself.
+pub type OriginPosts = dyn Fn(&TicketRecord) -> Vec<Enqueue> + Send + Sync;
+
+/// The customer's message a ticket was made from (intake, or the message shortcut).
+pub struct IntakeOrigin {
+    /// `<channel>:<ts>`: unique per workspace, so one message is one ticket.
+    pub key: String,
+    /// The message's thread root when the card goes under it (automatic intake);
+    /// `None`: the card is a top-level post (the message shortcut).
+    pub thread: Option<String>,
+    /// Posts recorded with the ticket, in its transaction (so a crash loses none):
+    /// built from the new ticket's id.
+    pub posts: Box<OriginPosts>,
+}
+
+/// Where an intake ticket's card and escalations go.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CardPlace {
+    pub intake_key: Option<String>,
+    /// The customer's message's thread root, when the card goes under it.
+    pub thread: Option<String>,
+    /// Where the card was posted, when not in the ticket's channel.
+    pub card_channel: Option<String>,
+}
+
+/// The key of a customer's message: `<channel>:<ts>`.
+pub fn intake_key(channel: &str, ts: &str) -> String {
+    format!("{channel}:{ts}")
+}
+
 impl Store {
     /// Stores a new ticket with its number, its timers and its message in the outbox,
     /// in one transaction.
@@ -181,15 +211,33 @@ impl Store {
         actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<TicketRecord, sqlx::Error> {
+        Ok(self.open_ticket_from(new, None, actor, now).await?.0)
+    }
+
+    /// [`Store::open_ticket`], made from a customer's message: the ticket already
+    /// made from it (`false`) if there is one, else the new one (`true`). The unique
+    /// key decides, not a look first: two replicas or a retried event racing on the
+    /// same message make one ticket (the loser's transaction, its number included,
+    /// is rolled back).
+    pub async fn open_ticket_from(
+        &self,
+        new: &NewTicket,
+        origin: Option<&IntakeOrigin>,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(TicketRecord, bool), sqlx::Error> {
         let now_ms = ms(now);
         let insert = sqlx::AssertSqlSafe(format!(
             "INSERT INTO tickets (team_id, number, customer_id, priority, summary, reporter, assignee,
-                 opened_at, used_ms, running_since, channel_id, source_ts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 opened_at, used_ms, running_since, channel_id, source_ts, intake_key, intake_thread)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (team_id, intake_key) DO NOTHING
              RETURNING {}",
             TICKET_COLUMNS.replace("tickets.", "")
         ));
-        let ticket = on_pool!(&self.db, write, |pool| {
+        let key = origin.map(|o| o.key.clone());
+        let thread = origin.and_then(|o| o.thread.clone());
+        let opened = on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
             let number: i64 = sqlx::query(
                 "INSERT INTO ticket_numbers (team_id, last) VALUES ($1, 1)
@@ -213,11 +261,25 @@ impl Store {
                 .bind(new.running_since)
                 .bind(&new.channel_id)
                 .bind(&new.source_ts)
-                .fetch_one(&mut *tx)
+                .bind(&key)
+                .bind(&thread)
+                .fetch_optional(&mut *tx)
                 .await?;
-            let ticket = TicketRecord::from_row(&row)?;
-            for (target, due_at) in &new.timers {
-                sqlx::query(
+            match row {
+                None => {
+                    // Made from this message already: nothing of this one is kept.
+                    tx.rollback().await?;
+                    None
+                }
+                Some(row) => {
+                    let ticket = TicketRecord::from_row(&row)?;
+                    if let Some(origin) = origin {
+                        for item in (origin.posts)(&ticket) {
+                            enqueue!(&mut *tx, &item, now_ms)?;
+                        }
+                    }
+                    for (target, due_at) in &new.timers {
+                        sqlx::query(
                     "INSERT INTO timers (ticket_id, target, level, due_at) VALUES ($1, $2, 0, $3)",
                 )
                 .bind(ticket.id)
@@ -225,38 +287,90 @@ impl Store {
                 .bind(*due_at)
                 .execute(&mut *tx)
                 .await?;
+                    }
+                    let message = Enqueue::ticket_message(&ticket);
+                    enqueue!(&mut *tx, &message, now_ms)?;
+                    let opened = actor
+                        .entry(
+                            &ticket.team_id,
+                            Some(ticket.customer_id),
+                            "ticket.opened",
+                            &format!("T-{}", ticket.number),
+                            now_ms,
+                        )
+                        .with(
+                            None,
+                            Some(serde_json::json!({
+                                "priority": ticket.priority,
+                                "summary": ticket.summary,
+                                "reporter": ticket.reporter,
+                                "opened_at": ticket.opened_at,
+                            })),
+                        );
+                    append_audit!(&mut *tx, &opened)?;
+                    if let Some(notify) = self.notify_sql() {
+                        sqlx::query(notify).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Some(ticket)
+                }
             }
-            let message = Enqueue::ticket_message(&ticket);
-            enqueue!(&mut *tx, &message, now_ms)?;
-            let opened = actor
-                .entry(
-                    &ticket.team_id,
-                    Some(ticket.customer_id),
-                    "ticket.opened",
-                    &format!("T-{}", ticket.number),
-                    now_ms,
-                )
-                .with(
-                    None,
-                    Some(serde_json::json!({
-                        "priority": ticket.priority,
-                        "summary": ticket.summary,
-                        "reporter": ticket.reporter,
-                        "opened_at": ticket.opened_at,
-                    })),
-                );
-            append_audit!(&mut *tx, &opened)?;
-            if let Some(notify) = self.notify_sql() {
-                sqlx::query(notify).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            ticket
         });
+        let Some(ticket) = opened else {
+            let existing = match origin {
+                Some(origin) => self.ticket_by_intake_key(&new.team_id, &origin.key).await?,
+                None => None,
+            };
+            return existing.map(|t| (t, false)).ok_or(sqlx::Error::RowNotFound);
+        };
         if let Some(cache) = &self.cache {
             cache.put_ticket(ticket.clone());
         }
         self.wake();
-        Ok(ticket)
+        Ok((ticket, true))
+    }
+
+    /// The ticket made from the customer's message `key` (`<channel>:<ts>`).
+    pub async fn ticket_by_intake_key(
+        &self,
+        team_id: &str,
+        key: &str,
+    ) -> Result<Option<TicketRecord>, sqlx::Error> {
+        one_ticket!(self, "team_id = $1 AND intake_key = $2", team_id, key)
+    }
+
+    /// Where ticket `id`'s card and escalations go (all `None` for a ticket opened
+    /// by hand).
+    pub async fn card_place(&self, id: i64) -> Result<CardPlace, sqlx::Error> {
+        on_pool!(&self.db, read, |pool| {
+            let row = sqlx::query(
+                "SELECT intake_key, intake_thread, card_channel FROM tickets WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            match row {
+                Some(row) => Ok(CardPlace {
+                    intake_key: row.try_get("intake_key")?,
+                    thread: row.try_get("intake_thread")?,
+                    card_channel: row.try_get("card_channel")?,
+                }),
+                None => Ok(CardPlace::default()),
+            }
+        })
+    }
+
+    /// Records that ticket `id`'s card was posted in `channel`, away from the
+    /// ticket's own channel.
+    pub async fn set_card_channel(&self, id: i64, channel: &str) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "UPDATE tickets SET card_channel = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(channel)
+        .execute(pool)
+        .await
+        .map(|_| ()))
     }
 
     /// SQLite: the committed ticket into the cache (read back, since the caller's copy

@@ -6,7 +6,6 @@
 //! first answer is kept (the table's key decides, not a read before the write); a
 //! later one is told that the ticket was already rated.
 
-
 use chrono::{DateTime, Utc};
 use tracing::info;
 

@@ -9,9 +9,11 @@ use super::UseCases;
 use crate::blocks::ticket_modal::{FormProblem, MAX_SUMMARY_CHARS};
 use crate::domain::command::Opened;
 use crate::domain::customer::Customer;
+use crate::domain::intake::written_at;
 use crate::domain::sla::Priority;
 use crate::domain::ticket::Ticket;
 use crate::store::audit::Actor;
+use crate::store::tickets::{IntakeOrigin, intake_key};
 
 /// The modal's fields, as submitted.
 #[derive(Debug, Clone, Default)]
@@ -56,16 +58,29 @@ impl UseCases {
         let Some(channel) = customer.channel_id.clone() else {
             return Ok(Err(FormProblem::NoChannel));
         };
-        let ticket = self
+        // A tracked message: opened when it was written, and once (the same key as
+        // intake's, so a message tracked twice, or tracked after intake made it a
+        // ticket, answers with that ticket). It gets the intake emoji too.
+        let origin = form.source_ts.as_deref().map(|ts| IntakeOrigin {
+            key: intake_key(&channel, ts),
+            thread: None,
+            posts: super::intake::intake_posts(ts, ts, &self.tickets.policy.intake.emoji, false),
+        });
+        let opened_at = form
+            .source_ts
+            .as_deref()
+            .map_or(now, |ts| written_at(ts, now));
+        let (ticket, _) = self
             .tickets
-            .open(
+            .open_from(
                 &customer,
                 &channel,
                 priority,
                 &form.summary,
                 &form.reporter,
-                now,
+                opened_at,
                 form.source_ts.clone(),
+                origin.as_ref(),
                 actor,
                 now,
             )

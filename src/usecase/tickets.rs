@@ -24,7 +24,8 @@ use crate::store::Store;
 use crate::store::audit::{Actor, AuditEntry};
 use crate::store::outbox::Enqueue;
 use crate::store::tickets::{
-    AnsweredRecord, AwaitingRecord, DueTimer, Firing, NewTicket, NextResponseRecord, TicketRecord,
+    AnsweredRecord, AwaitingRecord, DueTimer, Firing, IntakeOrigin, NewTicket, NextResponseRecord,
+    TicketRecord,
 };
 use crate::time_source::TimeSource;
 
@@ -287,6 +288,29 @@ impl Tickets {
         actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<Ticket, sqlx::Error> {
+        let opened = self.open_from(
+            customer, channel_id, priority, summary, reporter, opened_at, source_ts, None, actor,
+            now,
+        );
+        Ok(opened.await?.0)
+    }
+
+    /// [`Tickets::open`], made from a customer's message (`origin`): the ticket already
+    /// made from that message (`false`) if there is one, else the new one (`true`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_from(
+        &self,
+        customer: &Customer,
+        channel_id: &str,
+        priority: Priority,
+        summary: &str,
+        reporter: &str,
+        opened_at: DateTime<Utc>,
+        source_ts: Option<String>,
+        origin: Option<&IntakeOrigin>,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(Ticket, bool), sqlx::Error> {
         let cal = self.calendar(customer.tier);
         let mut draft = Ticket::new(
             &customer.team_id,
@@ -306,9 +330,9 @@ impl Tickets {
                     .map(|due| (target.as_str().to_string(), due.map(ms)))
             })
             .collect();
-        let record = self
+        let (record, new) = self
             .store
-            .open_ticket(
+            .open_ticket_from(
                 &NewTicket {
                     team_id: draft.team_id.clone(),
                     customer_id: draft.customer_id,
@@ -323,17 +347,20 @@ impl Tickets {
                     source_ts,
                     timers,
                 },
+                origin,
                 actor,
                 now,
             )
             .await?;
-        info!(
-            ticket = record.id,
-            number = record.number,
-            priority = priority.as_str(),
-            "ticket opened"
-        );
-        Ok(ticket_of(&record))
+        if new {
+            info!(
+                ticket = record.id,
+                number = record.number,
+                priority = priority.as_str(),
+                "ticket opened"
+            );
+        }
+        Ok((ticket_of(&record), new))
     }
 
     /// Applies `action` to ticket `id` and re-plans its timers, retrying if someone

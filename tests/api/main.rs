@@ -30,6 +30,7 @@ mod customer_side;
 mod delivery;
 mod fuzz;
 mod hardening;
+mod intake;
 mod intake_people;
 mod language;
 mod manifest;
