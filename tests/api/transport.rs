@@ -157,7 +157,15 @@ async fn a_retried_event_is_recorded_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_payloads_get_a_short_400_and_change_nothing() {
     let db = TestDb::sqlite();
-    let app = TestApp::spawn(&db).await;
+    // On the virtual clock so that `advance(ZERO)` can wait until the app is idle:
+    // the count of Slack calls below is taken when creating the customer has done
+    // all it does, and compared once the forged clicks could have done anything.
+    let app = TestApp::spawn_with(
+        &db,
+        crate::support::slack_double::SlackDouble::start().await,
+        &[("virtual_clock", "")],
+    )
+    .await;
     let cases = [
         (
             "/slack/commands",
@@ -200,6 +208,7 @@ async fn malformed_payloads_get_a_short_400_and_change_nothing() {
         .await
         .unwrap()
         .unwrap();
+    app.advance(Duration::ZERO).await;
     let calls_before = app.double.calls().len();
     for (team, block_id) in [
         ("T0001", "tick:999:0:1.1.1".to_string()),
@@ -217,13 +226,36 @@ async fn malformed_payloads_get_a_short_400_and_change_nothing() {
             .await;
         assert_eq!(r.status(), StatusCode::OK);
     }
-    assert!(store.item_states(acme.id).await.unwrap().is_empty());
+    app.advance(Duration::ZERO).await;
     store.close().await;
+    // A new connection each time: a SQLite store keeps its own copy of what it read,
+    // so the first one would not see the app's writes.
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    assert!(store.item_states(acme.id).await.unwrap().is_empty());
     assert_eq!(
         app.double.calls().len(),
         calls_before,
         "nothing sent to Slack"
     );
+    // The positive control: the same tick, well formed, changes the item and updates
+    // the checklist in Slack, so the checks above would have seen a change.
+    let tick = crate::support::block_actions(
+        "T0001",
+        "U1",
+        &channel,
+        "1.1",
+        crate::support::tick_1_1_1(acme.id),
+    );
+    assert_eq!(app.interact(&tick).await.status(), StatusCode::OK);
+    app.advance(Duration::ZERO).await;
+    store.close().await;
+    let store = readiness::store::Store::connect(&app.db_url).await.unwrap();
+    assert!(store.item_states(acme.id).await.unwrap()["1.1.1"].is_done());
+    assert!(
+        app.double.calls().len() > calls_before,
+        "the tick reached Slack"
+    );
+    store.close().await;
     app.stop().await;
 }
 

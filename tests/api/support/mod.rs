@@ -466,8 +466,10 @@ impl TestApp {
             .await;
         assert!(text.contains("Created"), "{text}");
         let responses_before = self.double.responses().len();
+        // A generous deadline: the channel, the overview and its pin are several calls,
+        // and a loaded machine (two cores, several test runs) once took over 10 s.
         self.double
-            .wait_for("the overview to be posted", |d| {
+            .wait_up_to(Duration::from_secs(60), "the overview to be posted", |d| {
                 d.responses().len() > responses_before
             })
             .await;
