@@ -564,13 +564,24 @@ impl Ticket {
         target: Target,
         level: u32,
     ) -> Vec<String> {
+        let owner = self.assignee.as_deref().unwrap_or(&self.reporter);
+        self.on_the_hook_owned_by(path, policy, target, level, owner)
+    }
+
+    /// [`Ticket::on_the_hook`], naming `owner` where it would name the assignee or
+    /// the reporter (a ticket made from a customer's message names the customer's CSM).
+    pub fn on_the_hook_owned_by(
+        &self,
+        path: &[String],
+        policy: &Policy,
+        target: Target,
+        level: u32,
+        owner: &str,
+    ) -> Vec<String> {
         if let Some(step) = path_step(path, level) {
             return vec![step.to_string()];
         }
-        let mut named = vec![format!(
-            "<@{}>",
-            self.assignee.as_deref().unwrap_or(&self.reporter)
-        )];
+        let mut named = vec![format!("<@{owner}>")];
         let breached = threshold_amount(
             self.target_length(policy, target),
             &policy.escalation,

@@ -112,6 +112,20 @@ impl Observer for Shown {
                 self.screen
                     .note(&format!("#{name}: {kind} created by the app"));
             }
+            Seen::Reacted {
+                channel,
+                author,
+                name,
+            } => {
+                let whose = match w.user(author) {
+                    Some(person) => format!("@{person}'s message"),
+                    None => "a message".into(),
+                };
+                self.screen.note(&format!(
+                    "{}: the app reacted :{name}: to {whose}",
+                    place(w, channel)
+                ));
+            }
             Seen::Invited { channel, users } => {
                 let people: Vec<String> = users
                     .iter()

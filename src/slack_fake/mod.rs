@@ -89,6 +89,12 @@ pub enum Seen<'a> {
         ts: &'a str,
         body: &'a Value,
     },
+    /// The app added a reaction (`name`) to a message `author` wrote.
+    Reacted {
+        channel: &'a str,
+        author: &'a str,
+        name: &'a str,
+    },
     /// A method the fake does not know (answered `unknown_method`).
     UnknownMethod(&'a str),
 }

@@ -328,6 +328,12 @@ fn handle(w: &mut Workspace, method: &str, args: &Value, team: &str) -> (StatusC
                             }
                         }
                         message["reactions"] = json!(reactions);
+                        let author = message["user"].as_str().unwrap_or("").to_string();
+                        w.tell(Seen::Reacted {
+                            channel: &key.0,
+                            author: &author,
+                            name: &name,
+                        });
                         ok(json!({}))
                     }
                 }

@@ -105,6 +105,12 @@ pub struct DueTimer {
     pub due_at: i64,
     /// The customer's tier, whose calendar the clock counts in.
     pub customer_tier: String,
+    /// The customer's CSM (else who created it): named for a ticket made from a
+    /// message when nobody is assigned, rather than the message's writer, who may be
+    /// the customer.
+    pub customer_owner: String,
+    /// Made from a message (intake, or the shortcut): it has an intake key.
+    pub from_message: bool,
     pub ticket: TicketRecord,
 }
 
@@ -672,7 +678,10 @@ impl Store {
         let lock = self.skip_locked("timers, tickets");
         let select = sqlx::AssertSqlSafe(format!(
             "SELECT timers.id AS timer_id, timers.target, timers.level, timers.due_at,
-                 customers.tier AS customer_tier, {TICKET_COLUMNS}
+                 customers.tier AS customer_tier,
+                 COALESCE(customers.csm, customers.created_by) AS customer_owner,
+                 CASE WHEN tickets.intake_key IS NULL THEN 0 ELSE 1 END AS from_message,
+                 {TICKET_COLUMNS}
              FROM timers JOIN tickets ON tickets.id = timers.ticket_id
              JOIN customers ON customers.id = tickets.customer_id
              WHERE timers.due_at <= $1
@@ -687,6 +696,8 @@ impl Store {
                 level: row.try_get("level")?,
                 due_at: row.try_get("due_at")?,
                 customer_tier: row.try_get("customer_tier")?,
+                customer_owner: row.try_get("customer_owner")?,
+                from_message: row.try_get::<i32, _>("from_message")? == 1,
                 ticket: TicketRecord::from_row(row)?,
             },
             fire: |timer| {

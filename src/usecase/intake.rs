@@ -9,7 +9,6 @@
 //! The Slack edge (`slack::events`) parses `message`, `app_mention` and
 //! `reaction_added` events and calls one of these.
 
-
 use chrono::{DateTime, Utc};
 use tracing::{debug, info};
 

@@ -703,7 +703,14 @@ impl Tickets {
                     100
                 };
                 let path = paths.of(&ticket.team_id, ticket.priority);
-                let named = ticket.on_the_hook(path, &self.policy, target, level);
+                // A ticket made from a message names the customer's CSM when nobody is
+                // assigned: its reporter wrote the message and may be the customer.
+                let owner = match (&ticket.assignee, due.from_message) {
+                    (Some(assignee), _) => assignee.as_str(),
+                    (None, true) => due.customer_owner.as_str(),
+                    (None, false) => ticket.reporter.as_str(),
+                };
+                let named = ticket.on_the_hook_owned_by(path, &self.policy, target, level, owner);
                 let late_since = (now - reached_at > LATE_AFTER).then_some(reached_at);
                 let target_due = ticket.target_due(&self.policy, cal, target);
                 let message = blocks::ticket::escalation(

@@ -157,6 +157,27 @@ on_both_backends!(
     reminders_and_home
 );
 
+async fn intake(db: &TestDb) {
+    let output = journey(db, "intake");
+    let text = String::from_utf8_lossy(&output.stdout);
+    // What the journey is for, said in plain terms so a re-blessed transcript cannot
+    // quietly lose it: the customer's message is T-1 (a P0 by its word "down"), timed
+    // from when they wrote; "Thanks!" opens nothing; the escalation names the CSM, not
+    // the customer; the customer's rating shows on the card; a guest's message becomes
+    // T-2 when staff marks it, and nothing else is a ticket.
+    assert!(text.contains("we have this as *T-1*"), "{text}");
+    assert!(text.contains("*T-1* · *P0* · Our SSO is down for everyone"), "{text}");
+    assert!(!text.contains("*T-3*"), "{text}");
+    let escalation = &text[text.find("Next response: 50%").expect("a next-response escalation")..];
+    assert!(escalation.lines().nth(1).unwrap().contains("@you"), "{escalation}");
+    assert!(text.contains("Customer satisfaction: :smiley: *Good* · @dana"), "{text}");
+    assert!(text.contains("we have this as *T-2*"), "{text}");
+}
+on_both_backends!(
+    a_customers_own_message_becomes_a_ticket_in_the_shell,
+    intake
+);
+
 #[test]
 fn a_script_stops_at_its_first_error_with_a_non_zero_exit() {
     let db = TestDb::sqlite();
