@@ -603,3 +603,139 @@ async fn the_shortcut_opens_at_the_messages_time_and_once() {
     assert_eq!(double.reactions_on(&channel, &noted)[0].0, "ticket");
     app.stop().await;
 }
+
+on_both_backends!(
+    a_customers_message_becomes_a_ticket_that_ends_with_their_rating_in_the_report,
+    the_whole_story
+);
+
+/// The "done when", end to end: a customer writes "our SSO is down" in their
+/// Slack Connect channel and, with no one on our side touching anything, the ticket
+/// exists, timed from that message, and escalates in the internal channel on
+/// schedule; staff's answer in the customer's thread stops the first-response
+/// escalations; the resolve emoji resolves it and asks the customer; the customer's
+/// rating shows in the month's report.
+async fn the_whole_story(db: &TestDb) {
+    let (_dir, config) = policy_file(
+        "[sla.P2]\nfirst_response = \"10s\"\nresolution = \"1h\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\ninternal_channel = \"C0INTERNAL\"\n",
+    );
+    let double = SlackDouble::start().await;
+    double.add_channel("C0INTERNAL", "support-leads", true);
+    let app = TestApp::spawn_with(
+        db,
+        double.clone(),
+        &[("config", &config), ("virtual_clock", "")],
+    )
+    .await;
+    let channel = app.new_customer(CSM, "Wayne").await;
+    double.set_shared(&channel, true);
+    double.set_connect_person(CUSTOMER, CUSTOMER_ORG);
+
+    // The customer writes; nobody on our side does anything.
+    let ts = double.user_message(&channel, CUSTOMER, CUSTOMER_ORG, "our SSO is down", None);
+    assert_eq!(
+        send_event(&app, "EvStory1", message_event(&double, &channel, &ts)).await,
+        StatusCode::OK
+    );
+    app.advance(Duration::from_secs(7)).await;
+    let t1 = ticket(&app, 1).await.expect("the ticket exists");
+    assert_eq!(t1.opened_at, ts_ms(&ts), "timed from the message");
+    assert_eq!(t1.reporter, CUSTOMER);
+    let internal = double.messages_in("C0INTERNAL");
+    let (card_ts, _) = internal
+        .iter()
+        .find(|(_, m)| m["text"].as_str().unwrap_or("").starts_with("T-1 "))
+        .unwrap_or_else(|| panic!("the card in the internal channel: {internal:?}"));
+    let under_card = texts(&double.thread_replies("C0INTERNAL", card_ts));
+    assert!(
+        under_card.iter().any(|t| t.contains("50%")),
+        "the 50% escalation, internally: {under_card:?}"
+    );
+    // Named: the customer's CSM, not the customer who wrote.
+    assert!(
+        under_card.iter().any(|t| t.contains(&format!("<@{CSM}>"))),
+        "{under_card:?}"
+    );
+    assert!(
+        !under_card.iter().any(|t| t.contains(&format!("<@{CUSTOMER}>"))),
+        "{under_card:?}"
+    );
+    assert!(
+        !texts(&double.thread_replies(&channel, &ts))
+            .iter()
+            .any(|t| t.contains("50%")),
+        "no escalation in the customer's own thread"
+    );
+
+    // Staff answers in the customer's thread: the first-response clock stops.
+    let answer = double.user_message(&channel, ENGINEER, TEAM, "Looking at it now", Some(&ts));
+    assert_eq!(
+        send_event(&app, "EvStory2", message_event(&double, &channel, &answer)).await,
+        StatusCode::OK
+    );
+    app.advance(Duration::from_secs(10)).await;
+    let t1 = ticket(&app, 1).await.unwrap();
+    assert_eq!(t1.responded_by.as_deref(), Some(ENGINEER));
+    let under_card = texts(&double.thread_replies("C0INTERNAL", card_ts));
+    assert!(
+        !under_card.iter().any(|t| t.contains("100%") || t.contains("breached")),
+        "no breach after the answer: {under_card:?}"
+    );
+
+    // The resolve emoji by staff: resolved, and the customer is asked.
+    assert_eq!(
+        send_event(
+            &app,
+            "EvStory3",
+            reaction_event(ENGINEER, "white_check_mark", &channel, &ts)
+        )
+        .await,
+        StatusCode::OK
+    );
+    app.advance(Duration::from_secs(3)).await;
+    assert!(ticket(&app, 1).await.unwrap().resolved_at.is_some());
+    let question = double
+        .thread_replies(&channel, &ts)
+        .into_iter()
+        .find(|m| m["blocks"].to_string().contains("\"csat_good\""))
+        .expect("the rating question in the customer's thread");
+    let action = json!({
+        "action_id": "csat_good", "block_id": format!("csat:{}", t1.id), "type": "button",
+        "value": t1.id.to_string(), "action_ts": "1"
+    });
+    let mut click = crate::support::block_actions(
+        TEAM,
+        CUSTOMER,
+        &channel,
+        question["ts"].as_str().unwrap(),
+        action,
+    );
+    click["user"]["team_id"] = json!(CUSTOMER_ORG);
+    assert_eq!(app.interact(&click).await.status(), StatusCode::OK);
+    app.advance(Duration::from_secs(3)).await;
+
+    // The month's report carries the customer's rating.
+    app.command_text(CSM, &channel, "report").await;
+    app.advance(Duration::from_secs(10)).await;
+    double
+        .wait_up_to(Duration::from_secs(15), "the report", |d| {
+            d.top_level(&channel).iter().any(|m| {
+                m["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("Monthly report")
+            })
+        })
+        .await;
+    let report = double
+        .top_level(&channel)
+        .into_iter()
+        .find(|m| m["text"].as_str().unwrap_or("").contains("Monthly report"))
+        .unwrap();
+    let shown = report["blocks"].to_string();
+    assert!(
+        shown.contains("*P2* · 100% good (1 of 1 answers)"),
+        "{shown}"
+    );
+    app.stop().await;
+}
