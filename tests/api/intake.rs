@@ -657,7 +657,9 @@ async fn the_whole_story(db: &TestDb) {
         "{under_card:?}"
     );
     assert!(
-        !under_card.iter().any(|t| t.contains(&format!("<@{CUSTOMER}>"))),
+        !under_card
+            .iter()
+            .any(|t| t.contains(&format!("<@{CUSTOMER}>"))),
         "{under_card:?}"
     );
     assert!(
@@ -678,7 +680,9 @@ async fn the_whole_story(db: &TestDb) {
     assert_eq!(t1.responded_by.as_deref(), Some(ENGINEER));
     let under_card = texts(&double.thread_replies("C0INTERNAL", card_ts));
     assert!(
-        !under_card.iter().any(|t| t.contains("100%") || t.contains("breached")),
+        !under_card
+            .iter()
+            .any(|t| t.contains("100%") || t.contains("breached")),
         "no breach after the answer: {under_card:?}"
     );
 
@@ -719,12 +723,9 @@ async fn the_whole_story(db: &TestDb) {
     app.advance(Duration::from_secs(10)).await;
     double
         .wait_up_to(Duration::from_secs(15), "the report", |d| {
-            d.top_level(&channel).iter().any(|m| {
-                m["text"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("Monthly report")
-            })
+            d.top_level(&channel)
+                .iter()
+                .any(|m| m["text"].as_str().unwrap_or("").contains("Monthly report"))
         })
         .await;
     let report = double

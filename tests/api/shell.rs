@@ -166,11 +166,22 @@ async fn intake(db: &TestDb) {
     // the customer; the customer's rating shows on the card; a guest's message becomes
     // T-2 when staff marks it, and nothing else is a ticket.
     assert!(text.contains("we have this as *T-1*"), "{text}");
-    assert!(text.contains("*T-1* · *P0* · Our SSO is down for everyone"), "{text}");
+    assert!(
+        text.contains("*T-1* · *P0* · Our SSO is down for everyone"),
+        "{text}"
+    );
     assert!(!text.contains("*T-3*"), "{text}");
-    let escalation = &text[text.find("Next response: 50%").expect("a next-response escalation")..];
-    assert!(escalation.lines().nth(1).unwrap().contains("@you"), "{escalation}");
-    assert!(text.contains("Customer satisfaction: :smiley: *Good* · @dana"), "{text}");
+    let escalation = &text[text
+        .find("Next response: 50%")
+        .expect("a next-response escalation")..];
+    assert!(
+        escalation.lines().nth(1).unwrap().contains("@you"),
+        "{escalation}"
+    );
+    assert!(
+        text.contains("Customer satisfaction: :smiley: *Good* · @dana"),
+        "{text}"
+    );
     assert!(text.contains("we have this as *T-2*"), "{text}");
 }
 on_both_backends!(
