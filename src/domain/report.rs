@@ -415,12 +415,21 @@ const CSV_HEADER: &str = "number,priority,opened_at,summary,first_response_busin
 first_response_met,resolution_business_minutes,resolution_met,next_responses_met,\
 next_responses_breached,csat";
 
+/// What was said about the month's tickets beyond the tickets themselves: staff's
+/// answered next responses and the customer's ratings (by ticket id).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Answers<'a> {
+    pub next_responses: &'a [AnsweredNext],
+    pub csat: Option<&'a std::collections::HashMap<i64, super::csat::Rating>>,
+}
+
 /// One CSV row per ticket opened in [from, to), oldest first, under a header row:
 /// number, priority, opened_at (RFC 3339, in the calendar's zone), summary,
 /// first_response_business_minutes, first_response_met, resolution_business_minutes,
 /// resolution_met, next_responses_met, next_responses_breached (its rounds among
-/// `answered`, counted as [`next_response_counts`] does), csat (the customer's
-/// answer, `good`/`okay`/`bad`, from `csat` by ticket id; empty without one).
+/// `answers.next_responses`, counted as [`next_response_counts`] does), csat (the
+/// customer's answer, `good`/`okay`/`bad`, from `answers.csat` by ticket id; empty
+/// without one).
 ///
 /// Minutes are whole business minutes rounded up, so that with whole-minute targets
 /// "minutes ≤ target" agrees with the met column (a 15m 30s answer to a 15m target
@@ -430,14 +439,17 @@ next_responses_breached,csat";
 /// a comma, a quote or a line break is quoted with its quotes doubled.
 pub fn tickets_csv(
     tickets: &[Ticket],
-    answered: &[AnsweredNext],
+    answers: Answers<'_>,
     policy: &Policy,
     cal: &Calendar,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     now: DateTime<Utc>,
-    csat: &std::collections::HashMap<i64, super::csat::Rating>,
 ) -> String {
+    let Answers {
+        next_responses: answered,
+        csat,
+    } = answers;
     let mut tickets = opened_in(tickets, from, to);
     tickets.sort_by_key(|t| (t.opened_at, t.number));
     let mut csv = format!("{CSV_HEADER}\r\n");
@@ -464,7 +476,11 @@ pub fn tickets_csv(
         let next = next_responses_of(ticket, answered, policy, cal, now);
         fields.push(next.met.to_string());
         fields.push(next.breached.to_string());
-        fields.push(csat.get(&ticket.id).map_or("", |r| r.as_str()).to_string());
+        fields.push(
+            csat.and_then(|c| c.get(&ticket.id))
+                .map_or("", |r| r.as_str())
+                .to_string(),
+        );
         let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         csv.push_str(&row.join(","));
         csv.push_str("\r\n");
@@ -904,13 +920,12 @@ mod tests {
         assert_eq!(report.weeks.len(), 6);
         let csv = tickets_csv(
             &tickets,
-            &[],
+            Answers::default(),
             &Policy::default(),
             &cal,
             from,
             to,
             opened + h(1),
-            &Default::default(),
         );
         assert!(csv.contains(",2026-11-09T01:00:00+09:00,"), "{csv}");
     }
@@ -940,13 +955,15 @@ mod tests {
             .collect();
         let csv = tickets_csv(
             &fixture(),
-            &answered,
+            Answers {
+                next_responses: &answered,
+                csat: Some(&csat),
+            },
             &Policy::default(),
             &Calendar::always(),
             from,
             to,
             now(),
-            &csat,
         );
         let expected = [
             "number,priority,opened_at,summary,first_response_business_minutes,first_response_met,resolution_business_minutes,resolution_met,next_responses_met,next_responses_breached,csat",
@@ -1052,13 +1069,12 @@ mod tests {
         assert_eq!(report.weeks.len(), 6);
         let csv = tickets_csv(
             &[],
-            &[],
+            Answers::default(),
             &Policy::default(),
             &Calendar::always(),
             from,
             to,
             now(),
-            &Default::default(),
         );
         assert_eq!(csv, format!("{CSV_HEADER}\r\n"));
     }

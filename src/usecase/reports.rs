@@ -135,13 +135,15 @@ pub async fn gather(
     );
     let csv = report::tickets_csv(
         &tickets,
-        &answered,
+        report::Answers {
+            next_responses: &answered,
+            csat: Some(&ratings),
+        },
         &support.policy,
         cal,
         from,
         to,
         now,
-        &ratings,
     );
     let mut json = report_json(customer, month, overall, &categories, &sla, support, now);
     add_csat_json(&mut json, &csat);
