@@ -27,7 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{peak_rss_mb, start};
+use common::{peak_rss_mb, postgres_database, start};
 use readiness::slack_fake::payloads::{Origin, signature_headers};
 use serde_json::json;
 use slack_double::{BOT_TOKEN, SlackDouble};
@@ -330,25 +330,6 @@ fn signed(
         took,
         status.unwrap_or(reqwest::StatusCode::INTERNAL_SERVER_ERROR),
     )
-}
-
-/// A fresh PostgreSQL database next to TEST_POSTGRES_URL's, if that is set.
-fn postgres_database(rt: &tokio::runtime::Runtime) -> Option<String> {
-    let admin = std::env::var("TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())?;
-    rt.block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-        let name = format!("readiness_bench_{}", now_ms());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .ok()?;
-        let mut url = url::Url::parse(&admin).ok()?;
-        url.set_path(&format!("/{name}"));
-        Some(url.to_string())
-    })
 }
 
 fn main() {

@@ -22,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{cpu_seconds, peak_rss_mb, rss_mb, start};
+use common::{cpu_seconds, peak_rss_mb, postgres_database, rss_mb, start};
 use readiness::config::{SettingArgs, Settings};
 use readiness::domain::policy::Policy;
 use readiness::domain::sla::{Priority, Target, threshold_amount};
@@ -316,25 +316,6 @@ fn histogram_bound(metrics: &str, p: f64) -> String {
         .find(|(_, n)| *n >= count * p && count > 0.0)
         .map(|(le, _)| format!("≤ {} ms", le * 1000.0))
         .unwrap_or_else(|| "?".into())
-}
-
-/// A fresh PostgreSQL database next to TEST_POSTGRES_URL's, if that is set.
-fn postgres_database(rt: &tokio::runtime::Runtime) -> Option<String> {
-    let admin = std::env::var("TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())?;
-    rt.block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-        let name = format!("readiness_bench_{}", now_ms());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .ok()?;
-        let mut url = url::Url::parse(&admin).ok()?;
-        url.set_path(&format!("/{name}"));
-        Some(url.to_string())
-    })
 }
 
 fn main() {

@@ -70,3 +70,22 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     let per_second = 100.0; // USER_HZ on Linux
     (ticks(11) + ticks(12)) / per_second
 }
+
+/// A fresh PostgreSQL database next to TEST_POSTGRES_URL's, if that is set.
+pub fn postgres_database(rt: &tokio::runtime::Runtime) -> Option<String> {
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+        let name = format!("readiness_bench_{}", chrono::Utc::now().timestamp_millis());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .ok()?;
+        let mut url = url::Url::parse(&admin).ok()?;
+        url.set_path(&format!("/{name}"));
+        Some(url.to_string())
+    })
+}
