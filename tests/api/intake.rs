@@ -16,6 +16,26 @@ const CUSTOMER_ORG: &str = "T0ACME";
 const GUEST: &str = "U0GUEST";
 const APP_USER: &str = readiness::slack_fake::BOT_USER_ID;
 
+/// The app on a virtual clock under `policy`, against a fresh Slack double, with
+/// customer `name`; the policy file's folder (kept while the test runs), the app, the
+/// double and the customer's channel.
+async fn app_with_customer(
+    db: &TestDb,
+    policy: &str,
+    name: &str,
+) -> (tempfile::TempDir, TestApp, SlackDouble, String) {
+    let (dir, config) = policy_file(policy);
+    let double = SlackDouble::start().await;
+    let app = TestApp::spawn_with(
+        db,
+        double.clone(),
+        &[("config", &config), ("virtual_clock", "")],
+    )
+    .await;
+    let channel = app.new_customer(CSM, name).await;
+    (dir, app, double, channel)
+}
+
 async fn send_event(app: &TestApp, id: &str, event: Value) -> StatusCode {
     app.post_signed(
         "/slack/events",
@@ -69,17 +89,8 @@ on_both_backends!(
 /// the same message and, on PostgreSQL, the same event at a second replica open
 /// nothing more; the reaction and the reply are posted once.
 async fn connect_message_scenario(db: &TestDb) {
-    let (_dir, config) = policy_file(
-        "[sla.P2]\nfirst_response = \"20s\"\nresolution = \"1h\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\n[intake]\nmode = \"all\"\n",
-    );
-    let double = SlackDouble::start().await;
-    let app = TestApp::spawn_with(
-        db,
-        double.clone(),
-        &[("config", &config), ("virtual_clock", "")],
-    )
-    .await;
-    let channel = app.new_customer(CSM, "Acme").await;
+    const POLICY: &str = "[sla.P2]\nfirst_response = \"20s\"\nresolution = \"1h\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\n[intake]\nmode = \"all\"\n";
+    let (_dir, app, double, channel) = app_with_customer(db, POLICY, "Acme").await;
     double.set_connect_person(CUSTOMER, CUSTOMER_ORG);
     let start = app.clock_ms();
     let ts = double.user_message(
@@ -131,6 +142,7 @@ async fn connect_message_scenario(db: &TestDb) {
     mention["type"] = json!("app_mention");
     assert_eq!(send_event(&app, "EvMention", mention).await, StatusCode::OK);
     let replica = if db.url.starts_with("postgres") {
+        let (_replica_dir, config) = policy_file(POLICY);
         let replica = TestApp::spawn_with(
             &TestDb::at(&db.url),
             double.clone(),
@@ -175,16 +187,13 @@ async fn connect_message_scenario(db: &TestDb) {
 /// channel that is no customer's open nothing; the real question does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledgements_staff_and_noise_open_nothing() {
-    let (_dir, config) = policy_file("[intake]\nmode = \"all\"\nacknowledge = false\n");
-    let double = SlackDouble::start().await;
     let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(
+    let (_dir, app, double, channel) = app_with_customer(
         &db,
-        double.clone(),
-        &[("config", &config), ("virtual_clock", "")],
+        "[intake]\nmode = \"all\"\nacknowledge = false\n",
+        "Acme",
     )
     .await;
-    let channel = app.new_customer(CSM, "Acme").await;
     double.set_connect_person(CUSTOMER, CUSTOMER_ORG);
     double.add_channel("C0RANDOM", "random", true);
     let mut n = 0;
@@ -259,16 +268,13 @@ async fn acknowledgements_staff_and_noise_open_nothing() {
 /// :white_check_mark: on the message resolves the ticket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reaction_mode_on_a_guests_message_and_the_resolve_emoji() {
-    let (_dir, config) = policy_file("[intake.priority_words]\nP1 = [\"urgent\"]\n");
-    let double = SlackDouble::start().await;
     let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(
+    let (_dir, app, double, channel) = app_with_customer(
         &db,
-        double.clone(),
-        &[("config", &config), ("virtual_clock", "")],
+        "[intake.priority_words]\nP1 = [\"urgent\"]\n",
+        "Globex",
     )
     .await;
-    let channel = app.new_customer(CSM, "Globex").await;
     double.set_guest(GUEST, true);
     let ts = double.user_message(
         &channel,
@@ -409,16 +415,9 @@ async fn reaction_mode_on_a_guests_message_and_the_resolve_emoji() {
 /// the app's name); a plain message does not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mention_mode_opens_a_ticket_from_a_mention() {
-    let (_dir, config) = policy_file("[intake]\nmode = \"mention\"\n");
-    let double = SlackDouble::start().await;
     let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(
-        &db,
-        double.clone(),
-        &[("config", &config), ("virtual_clock", "")],
-    )
-    .await;
-    let channel = app.new_customer(CSM, "Initech").await;
+    let (_dir, app, double, channel) =
+        app_with_customer(&db, "[intake]\nmode = \"mention\"\n", "Initech").await;
     double.set_connect_person(CUSTOMER, CUSTOMER_ORG);
     let plain = double.user_message(&channel, CUSTOMER, CUSTOMER_ORG, "Exports fail", None);
     assert_eq!(
@@ -457,19 +456,10 @@ async fn mention_mode_opens_a_ticket_from_a_mention() {
 /// goes under the customer's message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_card_goes_to_the_internal_channel_when_the_channel_is_shared() {
-    let (_dir, config) = policy_file(
-        "[sla.P2]\nfirst_response = \"4s\"\nresolution = \"1h\"\n[escalation]\nat = [\"100%\"]\nrepeat_after_breach = \"0s\"\ninternal_channel = \"C0INTERNAL\"\n",
-    );
-    let double = SlackDouble::start().await;
-    double.add_channel("C0INTERNAL", "support-leads", true);
     let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(
-        &db,
-        double.clone(),
-        &[("config", &config), ("virtual_clock", "")],
-    )
-    .await;
-    let channel = app.new_customer(CSM, "Stark").await;
+    let (_dir, app, double, channel) =
+        app_with_customer(&db, "[sla.P2]\nfirst_response = \"4s\"\nresolution = \"1h\"\n[escalation]\nat = [\"100%\"]\nrepeat_after_breach = \"0s\"\ninternal_channel = \"C0INTERNAL\"\n", "Stark").await;
+    double.add_channel("C0INTERNAL", "support-leads", true);
     double.set_shared(&channel, true);
     double.set_connect_person(CUSTOMER, CUSTOMER_ORG);
     // `auto` in a shared channel is `all`.
@@ -556,16 +546,13 @@ async fn track_with_shortcut(app: &TestApp, channel: &str, ts: &str, author: &st
 /// message intake already made a ticket of is not made another (the same key).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shortcut_opens_at_the_messages_time_and_once() {
-    let (_dir, config) = policy_file("[intake]\nmode = \"all\"\nacknowledge = false\n");
-    let double = SlackDouble::start().await;
     let db = TestDb::sqlite();
-    let app = TestApp::spawn_with(
+    let (_dir, app, double, channel) = app_with_customer(
         &db,
-        double.clone(),
-        &[("config", &config), ("virtual_clock", "")],
+        "[intake]\nmode = \"all\"\nacknowledge = false\n",
+        "Umbrella",
     )
     .await;
-    let channel = app.new_customer(CSM, "Umbrella").await;
     double.set_connect_person(CUSTOMER, CUSTOMER_ORG);
     let asked = double.user_message(
         &channel,
@@ -616,18 +603,9 @@ on_both_backends!(
 /// escalations; the resolve emoji resolves it and asks the customer; the customer's
 /// rating shows in the month's report.
 async fn the_whole_story(db: &TestDb) {
-    let (_dir, config) = policy_file(
-        "[sla.P2]\nfirst_response = \"10s\"\nresolution = \"1h\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\ninternal_channel = \"C0INTERNAL\"\n",
-    );
-    let double = SlackDouble::start().await;
+    let (_dir, app, double, channel) =
+        app_with_customer(db, "[sla.P2]\nfirst_response = \"10s\"\nresolution = \"1h\"\n[escalation]\nat = [\"50%\", \"100%\"]\nrepeat_after_breach = \"0s\"\ninternal_channel = \"C0INTERNAL\"\n", "Wayne").await;
     double.add_channel("C0INTERNAL", "support-leads", true);
-    let app = TestApp::spawn_with(
-        db,
-        double.clone(),
-        &[("config", &config), ("virtual_clock", "")],
-    )
-    .await;
-    let channel = app.new_customer(CSM, "Wayne").await;
     double.set_shared(&channel, true);
     double.set_connect_person(CUSTOMER, CUSTOMER_ORG);
 

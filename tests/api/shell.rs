@@ -117,27 +117,12 @@ async fn first_look(db: &TestDb) {
     );
 }
 
-/// Reaction mode in the shell: a guest's message is no ticket until staff adds the
-/// intake emoji to it. Not a golden transcript: the acknowledgement's "time left" is
-/// rendered when it is sent, a second either way with the channel's pace.
-#[test]
-fn a_guests_message_becomes_a_ticket_when_staff_reacts_in_the_shell() {
+/// Runs `script` in an English shell on the virtual clock and a fresh SQLite
+/// database; it must succeed. What it printed.
+fn english_script(script: &str) -> String {
     let db = TestDb::sqlite();
     let dir = tempfile::tempdir().unwrap();
-    let script = written(
-        &dir,
-        "script.txt",
-        "/readiness new Initech tier=standard
-/readiness customer initech intake=reaction
-         in #cust-initech
-as @gina guest
-say Can we get the audit log export?
-         /readiness tickets initech
-as @you
-react :ticket: 1
-/readiness tickets initech
-",
-    );
+    let script = written(&dir, "script.txt", script);
     let output = readiness()
         .args(["--database-url", &db.url, "--language", "en", "shell"])
         .args(["--clock", "virtual", "--script"])
@@ -146,8 +131,21 @@ react :ticket: 1
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(output.status.code(), Some(0), "{text}");
+    text
+}
+
+/// Reaction mode in the shell: a guest's message is no ticket until staff adds the
+/// intake emoji to it. Not a golden transcript: the acknowledgement's "time left" is
+/// rendered when it is sent, a second either way with the channel's pace.
+#[test]
+fn a_guests_message_becomes_a_ticket_when_staff_reacts_in_the_shell() {
+    let text = english_script(
+        "/readiness new Initech tier=standard\n/readiness customer initech intake=reaction\n\
+         in #cust-initech\nas @gina guest\nsay Can we get the audit log export?\n\
+         /readiness tickets initech\nas @you\nreact :ticket: 1\n/readiness tickets initech\n",
+    );
     let before = &text[..text.find("react :ticket: 1").unwrap()];
     assert!(!before.contains("*T-1*"), "{before}");
     let after = &text[text.find("react :ticket: 1").unwrap()..];
@@ -165,24 +163,10 @@ react :ticket: 1
 
 #[test]
 fn several_clicks_on_one_private_copy_each_count_once() {
-    let db = TestDb::sqlite();
-    let dir = tempfile::tempdir().unwrap();
-    let script = written(
-        &dir,
-        "script.txt",
+    let text = english_script(
         "/readiness new Acme tier=enterprise\n/readiness show acme security\n\
          tick 1.1.1\ntick 1.1.2\ntick 1.1.3\nuntick 1.1.1\n/readiness audit acme\n",
     );
-    let output = readiness()
-        .args(["--database-url", &db.url, "--language", "en", "shell"])
-        .args(["--clock", "virtual", "--script"])
-        .arg(&script)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{text}");
     // Three ticks then one untick, all on the copy `show` answered with: 2 done.
     let last = text.rfind("untick 1.1.1").unwrap();
     assert!(text[last..].contains("2/26 (7%)"), "{}", &text[last..]);
