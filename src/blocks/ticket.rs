@@ -490,16 +490,17 @@ pub fn opened_in_the_future(lang: Lang) -> Message {
     )
 }
 
-/// `opened=` further back than a ticket may be back-dated.
-pub fn opened_too_long_ago(lang: Lang) -> Message {
-    super::help::error_with_usage(
-        lang.pick(
-            "`opened=` is more than 30 days ago: track a request that old without timers.",
-            "`opened=` が 30 日以上前です。それほど古いチケットはタイマーなしで管理してください。",
+/// `opened=` further back than a ticket may be back-dated (`days`).
+pub fn opened_too_long_ago(days: i64, lang: Lang) -> Message {
+    let text = match lang {
+        Lang::En => format!(
+            "`opened=` is more than {days} days ago: track a request that old without timers."
         ),
-        Form::Ticket.usage(),
-        lang,
-    )
+        Lang::Ja => format!(
+            "`opened=` が {days} 日以上前です。それほど古いチケットはタイマーなしで管理してください。"
+        ),
+    };
+    super::help::error_with_usage(&text, Form::Ticket.usage(), lang)
 }
 
 /// `/readiness escalation`: the paths shown (after one is saved, if `saved`), each

@@ -263,7 +263,10 @@ async fn open_ticket(
             blocks::ticket::opened_no_such_local_time(naive, lang)
         }
         TypedTicketRefusal::OpenedInTheFuture => blocks::ticket::opened_in_the_future(lang),
-        TypedTicketRefusal::OpenedTooLongAgo => blocks::ticket::opened_too_long_ago(lang),
+        TypedTicketRefusal::OpenedTooLongAgo => blocks::ticket::opened_too_long_ago(
+            crate::usecase::ticket_form::MAX_BACKDATE.num_days(),
+            lang,
+        ),
     }))
 }
 
