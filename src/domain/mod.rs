@@ -10,6 +10,7 @@ pub mod csat;
 pub mod customer;
 pub mod i18n;
 pub mod intake;
+pub mod plan;
 pub mod policy;
 pub mod reminder;
 pub mod report;

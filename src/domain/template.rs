@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::checklist::Tier;
 use super::i18n::Lang;
 
 /// The seed's checklist, as shipped in the binary.
@@ -26,6 +27,9 @@ pub const MAX_KEY_CHARS: usize = 15;
 pub struct Template {
     pub categories: Vec<Category>,
     index: HashMap<String, (usize, usize, usize)>,
+    /// The checklist each tier sees (Standard, Professional, Enterprise), built once at
+    /// parse; empty in those views themselves.
+    tier_views: Vec<Template>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +61,133 @@ pub struct Item {
     pub if_needed: bool,
     /// `1.1.1` for the sub-item `1.1.1.1`. A parent and its sub-items are separate boxes.
     pub parent: Option<String>,
+    /// The tiers it applies to; empty means every tier.
+    pub tiers: Vec<Tier>,
+    /// The role that owns it on the customer's team (`/readiness team`).
+    pub owner: Option<Owner>,
+    /// When it is due, counted in business days from the kickoff or the go-live.
+    pub due: Option<DueRule>,
+    /// Items that must be done (or N/A) before this one can be ticked. In a tier's view
+    /// only those that apply to the tier are left.
+    pub after: Vec<String>,
+}
+
+/// The roles of a customer's onboarding team; an item's `owner` names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Owner {
+    Csm,
+    Se,
+    Support,
+    Security,
+    Legal,
+    Customer,
+}
+
+impl Owner {
+    pub const ALL: [Owner; 6] = [
+        Owner::Csm,
+        Owner::Se,
+        Owner::Support,
+        Owner::Security,
+        Owner::Legal,
+        Owner::Customer,
+    ];
+
+    /// The word used in templates and in `/readiness team csm=@a`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::Csm => "csm",
+            Owner::Se => "se",
+            Owner::Support => "support",
+            Owner::Security => "security",
+            Owner::Legal => "legal",
+            Owner::Customer => "customer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Owner> {
+        let wanted = text.trim().to_ascii_lowercase();
+        Owner::ALL.into_iter().find(|o| o.as_str() == wanted)
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Owner::Csm, Lang::En) => "CSM",
+            (Owner::Se, Lang::En) => "Solutions engineer",
+            (Owner::Support, Lang::En) => "Support",
+            (Owner::Security, Lang::En) => "Security",
+            (Owner::Legal, Lang::En) => "Legal",
+            (Owner::Customer, Lang::En) => "Customer",
+            (Owner::Csm, Lang::Ja) => "CSM",
+            (Owner::Se, Lang::Ja) => "SE",
+            (Owner::Support, Lang::Ja) => "サポート",
+            (Owner::Security, Lang::Ja) => "セキュリティ",
+            (Owner::Legal, Lang::Ja) => "法務",
+            (Owner::Customer, Lang::Ja) => "お客様",
+        }
+    }
+}
+
+/// The date an item's due date counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    Kickoff,
+    GoLive,
+}
+
+/// `kickoff+5d`, `golive-10d`, `kickoff`: business days from an anchor date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueRule {
+    pub anchor: Anchor,
+    pub business_days: i32,
+}
+
+impl DueRule {
+    /// Parses `kickoff`, `kickoff+5d`, `golive-10d` (at most a year of business days
+    /// either way).
+    pub fn parse(text: &str) -> Option<DueRule> {
+        let text = text.trim().to_ascii_lowercase();
+        let (anchor, rest) = if let Some(rest) = text.strip_prefix("kickoff") {
+            (Anchor::Kickoff, rest)
+        } else if let Some(rest) = text.strip_prefix("golive") {
+            (Anchor::GoLive, rest)
+        } else {
+            return None;
+        };
+        if rest.is_empty() {
+            return Some(DueRule {
+                anchor,
+                business_days: 0,
+            });
+        }
+        let (sign, number) = match rest.as_bytes()[0] {
+            b'+' => (1, &rest[1..]),
+            b'-' => (-1, &rest[1..]),
+            _ => return None,
+        };
+        let digits = number.strip_suffix('d')?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 3 {
+            return None;
+        }
+        let days: i32 = digits.parse().ok()?;
+        (days <= 260).then_some(DueRule {
+            anchor,
+            business_days: sign * days,
+        })
+    }
+}
+
+impl std::fmt::Display for DueRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let anchor = match self.anchor {
+            Anchor::Kickoff => "kickoff",
+            Anchor::GoLive => "golive",
+        };
+        match self.business_days {
+            0 => write!(f, "{anchor}"),
+            n => write!(f, "{anchor}{n:+}d"),
+        }
+    }
 }
 
 impl Category {
@@ -142,6 +273,12 @@ struct RawItem {
     en: String,
     #[serde(default)]
     if_needed: bool,
+    #[serde(default)]
+    tiers: Vec<String>,
+    owner: Option<String>,
+    due: Option<String>,
+    #[serde(default)]
+    after: Vec<String>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -223,6 +360,8 @@ impl Template {
         }
 
         let mut index = HashMap::new();
+        // Where each item starts in the file, to name its line in a later check.
+        let mut item_lines: HashMap<String, usize> = HashMap::new();
         let mut section_at: HashMap<String, (usize, usize)> = HashMap::new();
         for spanned in &raw.sections {
             let span = spanned.span();
@@ -303,6 +442,52 @@ impl Template {
                 None
             };
             check_labels(span.clone(), &format!("item {}", it.key), &it.ja, &it.en)?;
+            let tiers = it
+                .tiers
+                .iter()
+                .map(|t| {
+                    Tier::parse(t).ok_or_else(|| {
+                        fail(
+                            span.clone(),
+                            format!(
+                                "item {}: tier {t:?} is not one of standard, professional, enterprise",
+                                it.key
+                            ),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let owner = it
+                .owner
+                .as_deref()
+                .map(|o| {
+                    Owner::parse(o).ok_or_else(|| {
+                        fail(
+                            span.clone(),
+                            format!(
+                                "item {}: owner {o:?} is not one of csm, se, support, security, legal, customer",
+                                it.key
+                            ),
+                        )
+                    })
+                })
+                .transpose()?;
+            let due = it
+                .due
+                .as_deref()
+                .map(|d| {
+                    DueRule::parse(d).ok_or_else(|| {
+                        fail(
+                            span.clone(),
+                            format!(
+                                "item {}: due {d:?} must look like kickoff+5d or golive-10d (business days)",
+                                it.key
+                            ),
+                        )
+                    })
+                })
+                .transpose()?;
+            item_lines.insert(it.key.clone(), span.start);
             let items = &mut categories[ci].sections[si].items;
             index.insert(it.key.clone(), (ci, si, items.len()));
             items.push(Item {
@@ -311,6 +496,10 @@ impl Template {
                 en: it.en.clone(),
                 if_needed: it.if_needed,
                 parent,
+                tiers,
+                owner,
+                due,
+                after: it.after.clone(),
             });
         }
         if index.is_empty() {
@@ -319,7 +508,147 @@ impl Template {
                 reason: "the template has no [[items]]".into(),
             });
         }
-        Ok(Self { categories, index })
+        let mut template = Self {
+            categories,
+            index,
+            tier_views: Vec::new(),
+        };
+        template
+            .check_prerequisites()
+            .map_err(|(key, reason)| TemplateError {
+                line: line_of(text, item_lines.get(&key).copied().unwrap_or(0)),
+                reason,
+            })?;
+        template.tier_views = [Tier::Standard, Tier::Professional, Tier::Enterprise]
+            .into_iter()
+            .map(|tier| template.only_for(tier))
+            .collect();
+        Ok(template)
+    }
+
+    /// Every `after` names an item of the template, and no item waits on itself, however
+    /// far round. The error names the item to report and why.
+    fn check_prerequisites(&self) -> Result<(), (String, String)> {
+        for item in self.items() {
+            for before in &item.after {
+                if self.item(before).is_none() {
+                    return Err((
+                        item.key.clone(),
+                        format!(
+                            "item {}: after names {before:?}, which is not an item",
+                            item.key
+                        ),
+                    ));
+                }
+            }
+        }
+        // Depth-first search with three colours: a grey item met again closes a cycle.
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Open,
+            Done,
+        }
+        let keys: Vec<&str> = self.items().map(|i| i.key.as_str()).collect();
+        let mut marks: HashMap<&str, Mark> = keys.iter().map(|k| (*k, Mark::New)).collect();
+        for start in &keys {
+            if marks[start] != Mark::New {
+                continue;
+            }
+            // (item, index of the next prerequisite to visit)
+            let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
+            marks.insert(start, Mark::Open);
+            while let Some((key, next)) = stack.pop() {
+                let after = &self.item(key).expect("checked above").after;
+                if let Some(before) = after.get(next) {
+                    stack.push((key, next + 1));
+                    match marks[before.as_str()] {
+                        Mark::Open => {
+                            return Err((
+                                key.to_string(),
+                                format!(
+                                    "item {key}: after {before} makes a cycle (each waits on the other)"
+                                ),
+                            ));
+                        }
+                        Mark::New => {
+                            marks.insert(before.as_str(), Mark::Open);
+                            stack.push((before.as_str(), 0));
+                        }
+                        Mark::Done => {}
+                    }
+                } else {
+                    marks.insert(key, Mark::Done);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The checklist as a tier sees it: items for other tiers are gone (sections left
+    /// empty go too), and prerequisites that do not apply to the tier are dropped.
+    fn only_for(&self, tier: Tier) -> Template {
+        let applies = |item: &Item| item.tiers.is_empty() || item.tiers.contains(&tier);
+        let kept: std::collections::HashSet<&str> = self
+            .items()
+            .filter(|i| applies(i))
+            .map(|i| i.key.as_str())
+            .collect();
+        let mut index = HashMap::new();
+        let categories = self
+            .categories
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| {
+                let sections: Vec<Section> = c
+                    .sections
+                    .iter()
+                    .map(|s| Section {
+                        items: s
+                            .items
+                            .iter()
+                            .filter(|i| applies(i))
+                            .map(|i| Item {
+                                after: i
+                                    .after
+                                    .iter()
+                                    .filter(|k| kept.contains(k.as_str()))
+                                    .cloned()
+                                    .collect(),
+                                ..i.clone()
+                            })
+                            .collect(),
+                        ..s.clone()
+                    })
+                    .filter(|s| !s.items.is_empty())
+                    .collect();
+                for (si, s) in sections.iter().enumerate() {
+                    for (ii, i) in s.items.iter().enumerate() {
+                        index.insert(i.key.clone(), (ci, si, ii));
+                    }
+                }
+                Category {
+                    sections,
+                    ..c.clone()
+                }
+            })
+            .collect();
+        Template {
+            categories,
+            index,
+            tier_views: Vec::new(),
+        }
+    }
+
+    /// The checklist a customer of `tier` sees and is counted against. Every view of one
+    /// customer (its checklist, overview, plan, export, reports) goes through this.
+    pub fn for_tier(&self, tier: Tier) -> &Template {
+        let at = match tier {
+            Tier::Standard => 0,
+            Tier::Professional => 1,
+            Tier::Enterprise => 2,
+        };
+        self.tier_views.get(at).unwrap_or(self)
     }
 
     pub fn item(&self, key: &str) -> Option<&Item> {
@@ -456,6 +785,106 @@ mod tests {
         let err = Template::parse(orphan).unwrap_err();
         assert_eq!(err.line, 9);
         assert!(err.reason.contains("must come after"), "{err}");
+    }
+
+    const ONE_SECTION: &str = "[[categories]]\nnumber = 1\nja = \"A\"\nen = \"A\"\n[[sections]]\nkey = \"1.1\"\nja = \"S\"\nen = \"S\"\n";
+
+    fn with_items(items: &str) -> Result<Template, TemplateError> {
+        Template::parse(&format!("{ONE_SECTION}{items}"))
+    }
+
+    #[test]
+    fn a_tier_sees_only_its_items_and_counts_them() {
+        let t = Template::builtin();
+        let enterprise_only: Vec<&str> = t
+            .items()
+            .filter(|i| !i.tiers.is_empty())
+            .map(|i| i.key.as_str())
+            .collect();
+        assert_eq!(enterprise_only, vec!["3.1.3", "3.1.4"]);
+        for key in &enterprise_only {
+            assert!(t.item(key).unwrap().ja.contains("Enterpriseのみ"), "{key}");
+        }
+        let standard = t.for_tier(Tier::Standard);
+        assert_eq!(
+            standard.item_count(),
+            t.item_count() - enterprise_only.len()
+        );
+        assert!(standard.item("3.1.3").is_none());
+        assert!(standard.item("3.1.2").is_some());
+        assert_eq!(
+            standard.category(3).unwrap().item_count(),
+            t.category(3).unwrap().item_count() - 2
+        );
+        assert_eq!(
+            t.for_tier(Tier::Professional).item_count(),
+            standard.item_count()
+        );
+        assert_eq!(t.for_tier(Tier::Enterprise).item_count(), t.item_count());
+    }
+
+    #[test]
+    fn the_builtin_plan_orders_only_the_onboarding_process() {
+        let t = Template::builtin();
+        let steps: Vec<&Item> = t.category(6).unwrap().items().collect();
+        assert_eq!(steps.first().unwrap().after, Vec::<String>::new());
+        for pair in steps.windows(2) {
+            assert_eq!(pair[1].after, vec![pair[0].key.clone()], "{}", pair[1].key);
+        }
+        let ordered = t.items().filter(|i| !i.after.is_empty()).count();
+        assert_eq!(ordered, steps.len() - 1);
+        // Every item has an owner and a date.
+        for item in t.items() {
+            assert!(item.owner.is_some() && item.due.is_some(), "{}", item.key);
+        }
+    }
+
+    #[test]
+    fn a_prerequisite_of_another_tier_is_dropped_from_the_view() {
+        let t = with_items(
+            "[[items]]\nkey = \"1.1.1\"\nja = \"a\"\nen = \"a\"\ntiers = [\"enterprise\"]\n[[items]]\nkey = \"1.1.2\"\nja = \"b\"\nen = \"b\"\nafter = [\"1.1.1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            t.for_tier(Tier::Enterprise).item("1.1.2").unwrap().after,
+            vec!["1.1.1"]
+        );
+        assert!(
+            t.for_tier(Tier::Standard)
+                .item("1.1.2")
+                .unwrap()
+                .after
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_wrong_plan_is_refused_with_its_line_and_reason() {
+        let item = |key: &str, extra: &str| {
+            format!("[[items]]\nkey = \"{key}\"\nja = \"x\"\nen = \"x\"\n{extra}")
+        };
+        // The items start on line 9 (after the category and the section).
+        for (extra, words) in [
+            ("tiers = [\"gold\"]\n", "tier \"gold\""),
+            ("owner = \"boss\"\n", "owner \"boss\""),
+            ("due = \"next week\"\n", "due \"next week\""),
+            ("after = [\"9.9.9\"]\n", "not an item"),
+        ] {
+            let err = with_items(&item("1.1.1", extra)).unwrap_err();
+            assert_eq!(err.line, 9, "{err}");
+            assert!(err.reason.contains(words), "{err}");
+        }
+        let cycle = format!(
+            "{}{}{}",
+            item("1.1.1", "after = [\"1.1.3\"]\n"),
+            item("1.1.2", "after = [\"1.1.1\"]\n"),
+            item("1.1.3", "after = [\"1.1.2\"]\n")
+        );
+        let err = with_items(&cycle).unwrap_err();
+        assert!(err.reason.contains("cycle"), "{err}");
+        assert!([9, 14, 19].contains(&err.line), "{err}");
+        let itself = with_items(&item("1.1.1", "after = [\"1.1.1\"]\n")).unwrap_err();
+        assert!(itself.reason.contains("cycle"), "{itself}");
     }
 
     #[test]
