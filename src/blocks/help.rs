@@ -343,6 +343,20 @@ fn problem_text(form: Form, problem: &Problem, lang: Lang) -> String {
             "`{}` はロールではありません（admin、csm、agent、viewer、元に戻すなら default）。",
             q(r)
         ),
+        (Problem::MissingUrl, Lang::En) => "Give the link to the proof after the item.".into(),
+        (Problem::MissingUrl, Lang::Ja) => "項目のあとに証跡のリンクを書いてください。".into(),
+        (Problem::BadUrl(u), Lang::En) => {
+            format!(
+                "`{}` is not a link: evidence is an http(s):// address.",
+                q(u)
+            )
+        }
+        (Problem::BadUrl(u), Lang::Ja) => {
+            format!(
+                "`{}` はリンクではありません。証跡は http(s):// のアドレスです。",
+                q(u)
+            )
+        }
     }
 }
 
@@ -363,6 +377,10 @@ fn form_name(form: Form) -> &'static str {
         Form::Audit => "audit",
         Form::Report => "report",
         Form::Roles => "roles",
+        Form::Team => "team",
+        Form::Plan => "plan",
+        Form::Evidence => "evidence",
+        Form::Export => "export",
     }
 }
 

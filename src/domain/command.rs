@@ -11,6 +11,7 @@ use super::report::Month;
 use super::schedule::{DayWord, When, WhenError, YEARS};
 use super::sla::Priority;
 use super::slug::is_valid_slug;
+use super::template::Owner;
 
 /// A customer as the user named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,9 @@ pub enum Command {
         /// An existing channel to link instead of creating one.
         channel: Option<String>,
         slug: Option<String>,
+        /// `kickoff=YYYY-MM-DD`: the day the plan's `kickoff+…` dates count from (today
+        /// if left out).
+        kickoff: Option<NaiveDate>,
     },
     /// `show [customer] [category]`: with a single word, whether it names a category or
     /// a customer depends on the channel, so both stay words here.
@@ -108,6 +112,30 @@ pub enum Command {
     Roles {
         change: Option<(String, Option<Role>)>,
     },
+    /// `team [customer] [csm=@a] [se=@b] [support=@c] [security=@d] [legal=@e]
+    /// [customer=@f]`: who holds each role of the customer's onboarding; with none
+    /// given, shows them. `role=none` takes a role back.
+    Team {
+        customer: Option<CustomerRef>,
+        /// Each role named, with its person (`None`: nobody any more).
+        changes: Vec<(Owner, Option<String>)>,
+    },
+    /// `plan [customer]`: items by due week, with owner, date and state, and health.
+    Plan {
+        customer: Option<CustomerRef>,
+    },
+    /// `evidence [customer] <item> <url> [note…]`: proof attached to an item.
+    Evidence {
+        customer: Option<CustomerRef>,
+        item: String,
+        url: String,
+        note: Option<String>,
+    },
+    /// `export [customer]`: the checklist as an HTML document and a CSV file, uploaded
+    /// to the customer's channel.
+    Export {
+        customer: Option<CustomerRef>,
+    },
 }
 
 impl Command {
@@ -119,16 +147,21 @@ impl Command {
             | Command::Tickets { .. }
             | Command::Reminders { .. }
             | Command::Escalation { change: None, .. }
+            | Command::Plan { .. }
             | Command::Roles { change: None } => Act::Read,
+            Command::Team { changes, .. } if changes.is_empty() => Act::Read,
             Command::Customer { change, .. } if change.is_empty() => Act::Read,
             // A report is posted, with its files, in the customer's channel.
             Command::New { .. }
             | Command::Customer { .. }
             | Command::GoLive { .. }
+            | Command::Team { .. }
+            | Command::Export { .. }
             | Command::Report { .. } => Act::ManageCustomers,
-            Command::Assign { .. } | Command::Done { .. } | Command::Undo { .. } => {
-                Act::WorkChecklist
-            }
+            Command::Assign { .. }
+            | Command::Done { .. }
+            | Command::Undo { .. }
+            | Command::Evidence { .. } => Act::WorkChecklist,
             Command::Ticket { .. } | Command::TicketModal => Act::WorkTickets,
             Command::Remind { .. } => Act::Remind,
             Command::Audit { .. } => Act::ReadAudit,
@@ -152,6 +185,8 @@ pub struct CustomerChange {
     pub intake: Option<Option<IntakeMode>>,
     /// `contacts=`: the customer's people, all of them (empty: none).
     pub contacts: Option<Vec<String>>,
+    /// `kickoff=YYYY-MM-DD`: a new kickoff date; the plan's `kickoff+…` dates move.
+    pub kickoff: Option<NaiveDate>,
 }
 
 impl CustomerChange {
@@ -310,11 +345,15 @@ pub enum Form {
     Audit,
     Report,
     Roles,
+    Team,
+    Plan,
+    Evidence,
+    Export,
 }
 
 impl Form {
     /// Every form, in help's order (tests render each one's usage line).
-    pub const ALL: [Form; 15] = [
+    pub const ALL: [Form; 19] = [
         Form::New,
         Form::Show,
         Form::Assign,
@@ -330,12 +369,16 @@ impl Form {
         Form::Audit,
         Form::Report,
         Form::Roles,
+        Form::Team,
+        Form::Plan,
+        Form::Evidence,
+        Form::Export,
     ];
 
     pub fn usage(self) -> &'static str {
         match self {
             Form::New => {
-                "/readiness new <name> [tier=standard|professional|enterprise] [channel=#existing] [slug=…]"
+                "/readiness new <name> [tier=standard|professional|enterprise] [kickoff=YYYY-MM-DD] [channel=#existing] [slug=…]"
             }
             Form::Show => "/readiness show [customer] [category]",
             Form::Assign => "/readiness assign [customer] <item> @user [due=YYYY-MM-DD]",
@@ -354,11 +397,17 @@ impl Form {
             Form::Reminders => "/readiness reminders [customer]",
             Form::GoLive => "/readiness golive [customer] [YYYY-MM-DD]",
             Form::Customer => {
-                "/readiness customer [customer] [name=…] [tier=…] [csm=@user] [channel=#…] [qbr=off …] [intake=all|reaction|mention|off|auto] [contacts=@user,@user|none] [archive|unarchive]"
+                "/readiness customer [customer] [name=…] [tier=…] [csm=@user] [channel=#…] [qbr=off …] [intake=all|reaction|mention|off|auto] [contacts=@user,@user|none] [kickoff=YYYY-MM-DD] [archive|unarchive]"
             }
             Form::Audit => "/readiness audit [customer] [since=YYYY-MM-DD]",
             Form::Report => "/readiness report [customer] [month=YYYY-MM]",
             Form::Roles => "/readiness roles [@user|@group admin|csm|agent|viewer|default]",
+            Form::Team => {
+                "/readiness team [customer] [csm=@user] [se=@user] [support=@user] [security=@user] [legal=@user] [customer=@user]"
+            }
+            Form::Plan => "/readiness plan [customer]",
+            Form::Evidence => "/readiness evidence [customer] <item> <https://link> [note]",
+            Form::Export => "/readiness export [customer]",
         }
     }
 }
@@ -405,6 +454,34 @@ pub enum Problem {
     BadContact(String),
     /// More than [`MAX_CONTACTS`] contacts.
     TooManyContacts,
+    /// `evidence` without a link.
+    MissingUrl,
+    /// A link that is not `http(s)://…` (or is too long to keep).
+    BadUrl(String),
+}
+
+/// Longest evidence link kept: Slack's own URL fields stop at 3,000 characters.
+pub const MAX_URL_CHARS: usize = 3000;
+
+/// An evidence link as typed (`<https://…>` or `<https://…|label>` as Slack sends it, or
+/// bare): the URL if it is http(s), has a host and fits.
+pub fn evidence_url(text: &str) -> Option<String> {
+    let inner = text
+        .strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .map(|t| t.split('|').next().unwrap_or(t))
+        .unwrap_or(text)
+        .trim();
+    let rest = inner
+        .strip_prefix("https://")
+        .or_else(|| inner.strip_prefix("http://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let ok = !host.is_empty()
+        && inner.chars().count() <= MAX_URL_CHARS
+        && !inner
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+    ok.then(|| inner.to_string())
 }
 
 /// Most contacts a customer may have named: its people who write in, not its staff.
@@ -459,6 +536,14 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
         }),
         "audit" => parse_audit(rest),
         "report" => parse_report(rest),
+        "team" => parse_team(rest),
+        "plan" => Ok(Command::Plan {
+            customer: only_customer(rest, Form::Plan)?,
+        }),
+        "evidence" | "proof" => parse_evidence(rest),
+        "export" => Ok(Command::Export {
+            customer: only_customer(rest, Form::Export)?,
+        }),
         _ => Err(ParseError::UnknownSubcommand(head.text.clone())),
     }
 }
@@ -551,6 +636,9 @@ fn parse_customer(words: &[Word]) -> Result<Command, ParseError> {
                 let mode = IntakeMode::parse(value)
                     .ok_or_else(|| bad(Problem::BadIntake(value.into())))?;
                 change.intake = Some(Some(mode).filter(|m| *m != IntakeMode::Auto));
+            }
+            "kickoff" => {
+                change.kickoff = Some(parse_date(value).ok_or_else(|| bad(date_problem(value)))?)
             }
             "contacts" => {
                 // `contacts=@a, @b`: Slack keeps the space a person typed after a comma.
@@ -781,10 +869,15 @@ fn usage(form: Form, problem: Problem) -> ParseError {
 
 fn parse_new(words: &[Word]) -> Result<Command, ParseError> {
     let mut name_parts = Vec::new();
-    let (mut tier, mut channel, mut slug) = (None, None, None);
+    let (mut tier, mut channel, mut slug, mut kickoff) = (None, None, None, None);
     for word in words {
         match key_value(word) {
             Some((key, value)) => match key.as_str() {
+                "kickoff" => {
+                    kickoff = Some(
+                        parse_date(value).ok_or_else(|| usage(Form::New, date_problem(value)))?,
+                    )
+                }
                 "tier" => {
                     tier = Some(
                         Tier::parse(value)
@@ -814,6 +907,64 @@ fn parse_new(words: &[Word]) -> Result<Command, ParseError> {
         tier,
         channel,
         slug,
+        kickoff,
+    })
+}
+
+/// `team [customer] [role=@user|none …]`
+fn parse_team(words: &[Word]) -> Result<Command, ParseError> {
+    let bad = |problem| usage(Form::Team, problem);
+    let mut customer = None;
+    let mut changes: Vec<(Owner, Option<String>)> = Vec::new();
+    for word in words {
+        match key_value(word) {
+            Some((key, value)) => {
+                let role = Owner::parse(&key)
+                    .ok_or_else(|| bad(Problem::UnknownOption(word.text.clone())))?;
+                let person = if value.eq_ignore_ascii_case("none") {
+                    None
+                } else {
+                    Some(user_id(value).ok_or_else(|| bad(Problem::BadUser(value.into())))?)
+                };
+                changes.retain(|(r, _)| *r != role);
+                changes.push((role, person));
+            }
+            None if customer.is_none() && changes.is_empty() => {
+                customer = Some(word.customer_ref())
+            }
+            None => return Err(bad(Problem::TooManyWords(word.text.clone()))),
+        }
+    }
+    Ok(Command::Team { customer, changes })
+}
+
+/// `evidence [customer] <item> <url> [note…]`
+fn parse_evidence(words: &[Word]) -> Result<Command, ParseError> {
+    let bad = |problem| usage(Form::Evidence, problem);
+    let is_item = |w: &Word| !w.quoted && looks_like_item_key(&w.text);
+    let (customer, item, rest) = match words {
+        [item, rest @ ..] if is_item(item) => (None, item.text.clone(), rest),
+        [customer, item, rest @ ..] if is_item(item) => {
+            (Some(customer.customer_ref()), item.text.clone(), rest)
+        }
+        _ => return Err(bad(Problem::MissingItem)),
+    };
+    let Some((link, note)) = rest.split_first() else {
+        return Err(bad(Problem::MissingUrl));
+    };
+    let url = evidence_url(&link.text).ok_or_else(|| bad(Problem::BadUrl(link.text.clone())))?;
+    let note = note
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim()
+        .to_string();
+    Ok(Command::Evidence {
+        customer,
+        item,
+        url,
+        note: (!note.is_empty()).then_some(note),
     })
 }
 
@@ -1118,6 +1269,91 @@ mod tests {
     }
 
     #[test]
+    fn the_plan_commands_parse_and_refuse_what_they_cannot_use() {
+        let day = |d| NaiveDate::from_ymd_opt(2027, 1, d).unwrap();
+        assert!(matches!(
+            parse("new Globex tier=standard kickoff=2027-01-11"),
+            Ok(Command::New { kickoff: Some(k), tier: Some(Tier::Standard), .. }) if k == day(11)
+        ));
+        assert!(matches!(
+            parse("new Globex kickoff=2027-02-30"),
+            Err(ParseError::Usage {
+                form: Form::New,
+                problem: Problem::NoSuchDay(_)
+            })
+        ));
+        assert_eq!(
+            parse("team globex csm=<@U01ME|me> se=<@U02SAM> customer=<@W03PAT|pat> legal=none"),
+            Ok(Command::Team {
+                customer: Some(CustomerRef::Slug("globex".into())),
+                changes: vec![
+                    (Owner::Csm, Some("U01ME".into())),
+                    (Owner::Se, Some("U02SAM".into())),
+                    (Owner::Customer, Some("W03PAT".into())),
+                    (Owner::Legal, None),
+                ],
+            })
+        );
+        assert_eq!(
+            parse("team"),
+            Ok(Command::Team {
+                customer: None,
+                changes: vec![]
+            })
+        );
+        for bad in ["team boss=<@U1>", "team se=sam", "team acme se=<@U1> extra"] {
+            assert!(
+                matches!(
+                    parse(bad),
+                    Err(ParseError::Usage {
+                        form: Form::Team,
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse("evidence globex 1.3.1 <https://trust.example.com/soc2.pdf> SOC 2 report"),
+            Ok(Command::Evidence {
+                customer: Some(CustomerRef::Slug("globex".into())),
+                item: "1.3.1".into(),
+                url: "https://trust.example.com/soc2.pdf".into(),
+                note: Some("SOC 2 report".into()),
+            })
+        );
+        for (bad, problem) in [
+            ("evidence 1.3.1", Problem::MissingUrl),
+            ("evidence 1.3.1 ftp://x", Problem::BadUrl("ftp://x".into())),
+            (
+                "evidence 1.3.1 https://",
+                Problem::BadUrl("https://".into()),
+            ),
+            ("evidence globex", Problem::MissingItem),
+        ] {
+            assert_eq!(
+                parse(bad),
+                Err(ParseError::Usage {
+                    form: Form::Evidence,
+                    problem
+                }),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse("plan globex"),
+            Ok(Command::Plan {
+                customer: Some(CustomerRef::Slug("globex".into()))
+            })
+        );
+        assert_eq!(parse("export"), Ok(Command::Export { customer: None }));
+        assert!(matches!(
+            parse("customer globex kickoff=2027-01-18"),
+            Ok(Command::Customer { change, .. }) if change.kickoff == Some(day(18))
+        ));
+    }
+
+    #[test]
     fn new_takes_every_plain_word_as_the_name() {
         assert_eq!(
             parse("new Acme Corp tier=Enterprise channel=<#C0123|acme> slug=acme"),
@@ -1126,6 +1362,7 @@ mod tests {
                 tier: Some(Tier::Enterprise),
                 channel: Some("C0123".into()),
                 slug: Some("acme".into()),
+                kickoff: None,
             })
         );
         assert_eq!(
@@ -1134,7 +1371,8 @@ mod tests {
                 name: "株式会社ミヤビ".into(),
                 tier: None,
                 channel: None,
-                slug: None
+                slug: None,
+                kickoff: None,
             })
         );
     }
