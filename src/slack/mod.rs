@@ -6,9 +6,12 @@
 pub mod commands;
 mod customers;
 pub mod events;
+mod evidence;
+mod export;
 pub mod home;
 pub mod interactions;
 pub mod limits;
+mod planning;
 mod records;
 mod reminding;
 pub mod roles;
