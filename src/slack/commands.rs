@@ -192,16 +192,17 @@ async fn apply(
             super::records::report(ctx, cmd, customer, month, lang, now).await
         }
         Command::Roles { change } => super::roles::roles_command(ctx, cmd, change, lang, now).await,
-        // UNFINISHED (issue 17, being built): parsed, not yet carried out.
-        Command::Team { .. }
-        | Command::Plan { .. }
-        | Command::Evidence { .. }
-        | Command::Export { .. } => {
-            Ok(Answer::Ephemeral(crate::blocks::Message::plain(lang.pick(
-                "This command is not built yet.",
-                "このコマンドはまだ使えません。",
-            ))))
+        Command::Team { customer, changes } => {
+            super::planning::team(ctx, cmd, customer, changes, lang, now).await
         }
+        Command::Plan { customer } => super::planning::plan(ctx, cmd, customer, lang, now).await,
+        Command::Evidence {
+            customer,
+            item,
+            url,
+            note,
+        } => super::evidence::evidence(ctx, cmd, customer, item, url, note, lang, now).await,
+        Command::Export { customer } => super::export::export(ctx, cmd, customer, lang, now).await,
     }
 }
 
