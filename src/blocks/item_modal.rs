@@ -19,7 +19,15 @@ pub struct ItemModalMetadata {
     pub item: String,
 }
 
-pub fn item_modal(customer: &Customer, item: &Item, state: &ItemState, lang: Lang) -> SlackView {
+/// The modal for `item` of `customer`. `waiting` is what the item waits on (item
+/// keys): said at the top, since it cannot be ticked until they are done or N/A.
+pub fn item_modal(
+    customer: &Customer,
+    item: &Item,
+    state: &ItemState,
+    waiting: &[String],
+    lang: Lang,
+) -> SlackView {
     let metadata = ItemModalMetadata {
         customer: customer.id,
         item: item.key.clone(),
@@ -30,6 +38,18 @@ pub fn item_modal(customer: &Customer, item: &Item, state: &ItemState, lang: Lan
         escape(item.label(lang)),
         escape_clipped(&customer.name, NAME_CHARS)
     ))];
+    if !waiting.is_empty() {
+        let keys: Vec<&str> = waiting.iter().map(String::as_str).collect();
+        let waits = super::checklist::waiting_description(&keys, lang);
+        blocks.push(super::context(&format!(
+            "⏳ {}{}",
+            escape(&waits),
+            lang.pick(
+                ": it can be ticked once that is done or N/A.",
+                "：完了または N/A になると完了にできます。"
+            )
+        )));
+    }
 
     let mut assignee =
         SlackBlockUsersSelectElement::new().with_action_id(ids::MODAL_ASSIGNEE.into());
@@ -169,7 +189,8 @@ mod tests {
             ..Default::default()
         };
         let hipaa = t.items().find(|i| i.if_needed).unwrap();
-        let with = serde_json::to_value(item_modal(&customer, hipaa, &state, Lang::Ja)).unwrap();
+        let with =
+            serde_json::to_value(item_modal(&customer, hipaa, &state, &[], Lang::Ja)).unwrap();
         limits::check_view(&with).unwrap();
         assert!(with.to_string().contains(ids::MODAL_NOT_APPLICABLE));
         assert_eq!(with["blocks"][1]["element"]["initial_user"], "U1");
@@ -179,9 +200,14 @@ mod tests {
         assert_eq!(meta.item, hipaa.key);
 
         let sso = t.item("1.1.1").unwrap();
-        let without =
-            serde_json::to_value(item_modal(&customer, sso, &ItemState::default(), Lang::En))
-                .unwrap();
+        let without = serde_json::to_value(item_modal(
+            &customer,
+            sso,
+            &ItemState::default(),
+            &[],
+            Lang::En,
+        ))
+        .unwrap();
         limits::check_view(&without).unwrap();
         assert!(!without.to_string().contains(ids::MODAL_NOT_APPLICABLE));
 

@@ -642,7 +642,7 @@ fn every_surface(t: &Texts) {
         let if_needed = template.items().find(|i| i.if_needed).unwrap();
         check_view(
             "item modal",
-            &super::item_modal::item_modal(&acme, if_needed, &states[&if_needed.key], lang),
+            &super::item_modal::item_modal(&acme, if_needed, &states[&if_needed.key], &[], lang),
         );
         let meta = super::ticket_modal::TicketModalMetadata::default();
         check_view(

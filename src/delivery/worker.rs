@@ -535,10 +535,12 @@ impl Worker {
             .item_states_committed(customer.id)
             .await
             .map_err(|e| ApiError::Transport(e.to_string()))?;
-        let parts: Vec<(Part, Message)> = match category.and_then(|n| self.template.category(n)) {
+        // The customer's tier's checklist, as everywhere a customer's is shown.
+        let view = self.template.for_tier(customer.tier);
+        let parts: Vec<(Part, Message)> = match category.and_then(|n| view.category(n)) {
             None => vec![(
                 Part::Overview,
-                checklist::overview(&self.template, customer, &states, self.channel_lang),
+                checklist::overview(view, customer, &states, self.channel_lang),
             )],
             Some(cat) => checklist::category_messages(customer, cat, &states, self.channel_lang)
                 .into_iter()
@@ -766,15 +768,16 @@ impl Worker {
             .item_states_committed(customer.id)
             .await
             .map_err(db)?;
+        let view = self.template.for_tier(customer.tier);
         let rendered = match Part::parse(&stale.part) {
             Some(Part::Overview) => Some(checklist::overview(
-                &self.template,
+                view,
                 &customer,
                 &states,
                 self.channel_lang,
             )),
             Some(Part::Digest(day)) => {
-                let overdue = crate::blocks::reminders::overdue(&self.template, &states, day);
+                let overdue = crate::blocks::reminders::overdue(view, &states, day);
                 Some(crate::blocks::reminders::digest(
                     &customer,
                     &overdue,
@@ -782,13 +785,11 @@ impl Worker {
                     self.channel_lang,
                 ))
             }
-            Some(Part::Category { number, part }) => {
-                self.template.category(number).and_then(|cat| {
-                    checklist::category_messages(&customer, cat, &states, self.channel_lang)
-                        .into_iter()
-                        .nth(part)
-                })
-            }
+            Some(Part::Category { number, part }) => view.category(number).and_then(|cat| {
+                checklist::category_messages(&customer, cat, &states, self.channel_lang)
+                    .into_iter()
+                    .nth(part)
+            }),
             None => None,
         };
         // A part the template no longer has (a team changed it) is left as it was.

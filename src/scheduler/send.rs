@@ -629,6 +629,16 @@ impl Sender {
             .template
             .item(&body.item)
             .ok_or_else(|| unsendable("item gone"))?;
+        if self
+            .template
+            .for_tier(customer.tier)
+            .item(&body.item)
+            .is_none()
+        {
+            return Err(Failed::Obsolete(
+                "the item is not on the customer's tier any more",
+            ));
+        }
         let states = self
             .support
             .store
@@ -661,7 +671,8 @@ impl Sender {
         // Read the version first: the message is then at least this current.
         let version = store.customer_version(customer.id).await?;
         let states = store.item_states_committed(customer.id).await?;
-        let overdue = blocks::reminders::overdue(&self.template, &states, body.day);
+        let view = self.template.for_tier(customer.tier);
+        let overdue = blocks::reminders::overdue(view, &states, body.day);
         let message = blocks::reminders::digest(&customer, &overdue, body.day, self.support.lang);
         let ts = match &row.sent_ts {
             Some(ts) => {

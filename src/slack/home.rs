@@ -201,11 +201,11 @@ impl Home {
             .iter()
             .map(|c| {
                 let s = states.get(&c.id).unwrap_or(&empty);
+                let view = self.template.for_tier(c.tier);
                 HomeCustomer {
                     customer: c,
-                    overall: overall_progress(&self.template, s),
-                    categories: self
-                        .template
+                    overall: overall_progress(view, s),
+                    categories: view
                         .categories
                         .iter()
                         .map(|cat| (cat.label(lang).to_string(), category_progress(cat, s)))
@@ -239,7 +239,7 @@ impl Home {
                 .with_timezone(&policy.tier(c.tier).timezone)
                 .date_naive();
             let horizon = today + chrono::Duration::days(DUE_WITHIN_DAYS);
-            for item in self.template.items() {
+            for item in self.template.for_tier(c.tier).items() {
                 let Some(state) = s.get(&item.key) else {
                     continue;
                 };

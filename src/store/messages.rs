@@ -107,6 +107,24 @@ impl Store {
         .map(|_| ()))
     }
 
+    /// Marks one posted message as behind its customer, so the updater renders it
+    /// again; false when no such message is kept.
+    pub async fn mark_message_stale(
+        &self,
+        channel_id: &str,
+        ts: &str,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "UPDATE checklist_messages SET rendered_version = rendered_version - 1
+             WHERE channel_id = $1 AND ts = $2"
+        )
+        .bind(channel_id)
+        .bind(ts)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() > 0))
+    }
+
     /// Forgets a customer's earlier digests once a new day's is posted: only the
     /// latest is kept current.
     pub async fn forget_old_digests(
