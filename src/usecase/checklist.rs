@@ -251,10 +251,21 @@ impl UseCases {
         let actor = Actor::new(user, Source::Button);
         self.set_done(&customer, &diff.ticked, &diff.unticked, actor, now)
             .await?;
-        if outcome.refused_anything()
-            && let Some((channel, ts)) = posted
-        {
-            self.show_again(channel, ts).await?;
+        if outcome.refused_anything() {
+            // The copy is to show what is stored, not the refused click: a next click
+            // on it is read against that.
+            if let Some(ts) = message_ts {
+                let mut shown: Vec<String> = seen
+                    .into_iter()
+                    .filter(|k| !diff.unticked.contains(k))
+                    .collect();
+                shown.extend(diff.ticked.iter().cloned());
+                let block_id = tick_block_id_of(&group);
+                self.delivery.clicks().exchange(user, ts, &block_id, shown);
+            }
+            if let Some((channel, ts)) = posted {
+                self.show_again(channel, ts).await?;
+            }
         }
         Ok(outcome)
     }
