@@ -14,7 +14,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::blocks::{self, Message};
 use crate::delivery::slack_api::{ApiError, SlackApi, Workspace, is_user_id};
-use crate::delivery::users::Users;
+use crate::delivery::users::{Side, Users};
 use crate::domain::customer::Customer;
 use crate::domain::report::Month;
 use crate::domain::sla::Target;
@@ -38,6 +38,8 @@ pub const UPDATE_GAP_MS: i64 = 1250;
 pub const LEASE_MS: i64 = 60_000;
 /// Rows claimed at once (each from a different channel).
 const CLAIM_BATCH: i64 = 32;
+/// How long a card's placement waits for `users.info` on its reporter.
+const SIDE_WAIT: Duration = Duration::from_secs(5);
 /// Attempts before a row that keeps failing is parked: with the backoff below, about
 /// an hour of Slack failing, so an outage delays escalations rather than losing them.
 pub const MAX_ATTEMPTS: i64 = 20;
@@ -570,8 +572,9 @@ impl Sender {
     }
 
     /// Where an intake ticket's card goes, decided at its first post and kept:
-    /// (channel, thread). The internal channel when one is set and the customer's
-    /// channel is shared with the customer; else under the customer's message.
+    /// (channel, thread). The internal channel when one is set and customer-side people
+    /// read the customer's channel ([`Self::customer_in_channel`]); else under the
+    /// customer's message.
     /// `None` for a ticket opened by hand (its card is a post in its channel).
     async fn card_place(
         &self,
@@ -590,11 +593,41 @@ impl Sender {
             return Ok(Some((record.channel_id.clone(), Some(thread))));
         }
         if let Some(internal) = self.internal_channel(&row.team_id)
-            && self.is_shared(&row.team_id, &record.channel_id).await?
+            && self.customer_in_channel(row, record).await?
         {
             return Ok(Some((internal, None)));
         }
         Ok(Some((record.channel_id.clone(), Some(thread))))
+    }
+
+    /// Whether customer-side people read the ticket's channel: it is shared with
+    /// another organisation, or the ticket's reporter (who wrote the message in it) is
+    /// a guest or a named contact, which shows the customer is there as in a shared
+    /// channel. A guest who never wrote is not looked for (that would need the
+    /// channel's member list).
+    async fn customer_in_channel(
+        &self,
+        row: &Claimed,
+        record: &TicketRecord,
+    ) -> Result<bool, Failed> {
+        if self.is_shared(&row.team_id, &record.channel_id).await? {
+            return Ok(true);
+        }
+        if self
+            .support
+            .store
+            .is_contact(&row.team_id, &record.reporter)
+            .await?
+        {
+            return Ok(true);
+        }
+        let side = self
+            .users
+            .side_within(&row.team_id, &record.reporter, SIDE_WAIT)
+            .await;
+        // Unknown (Slack slow) counts as the customer's: a card kept from a guest's
+        // eyes by mistake is better than staff's buttons shown to one.
+        Ok(side != Side::Staff)
     }
 
     /// The team's internal channel for escalations, if the policy sets one for it.
