@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use super::{Message, clip, context, escape_clipped, header, limits, name, packed_sections, section};
+use super::{
+    Message, clip, context, escape_clipped, header, limits, name, packed_sections, section,
+};
 use crate::domain::calendar::Calendar;
 use crate::domain::checklist::States;
 use crate::domain::customer::Customer;
@@ -193,7 +195,11 @@ struct Line {
 
 /// The plan's lines, week by week (items without a date last); settled items listed
 /// or, with `summarise_settled`, counted in one line per week.
-fn lines(weeks: &BTreeMap<(bool, NaiveDate), Vec<Row<'_>>>, summarise: bool, lang: Lang) -> Vec<Line> {
+fn lines(
+    weeks: &BTreeMap<(bool, NaiveDate), Vec<Row<'_>>>,
+    summarise: bool,
+    lang: Lang,
+) -> Vec<Line> {
     let mut out = Vec::new();
     for (&(undated, monday), rows) in weeks {
         out.push(Line {
@@ -418,18 +424,36 @@ mod tests {
         let week_18 = en.find("*Week of 2027-01-18*").expect("week of the 18th");
         let undated = en.find("*No due date*").expect("undated");
         assert!(week_11 < week_18 && week_18 < undated, "{en}");
-        assert!(en.contains("*6.1.1* Contract signed · <@UCSM> · 2027-01-12 · *overdue*"), "{en}");
-        assert!(en.contains("· Solutions engineer · 2027-01-15 · _waiting on 6.1.1_"), "{en}");
-        assert!(en.contains("*1.1.2*") && en.contains("2027-01-15 · *due soon*"), "{en}");
+        assert!(
+            en.contains("*6.1.1* Contract signed · <@UCSM> · 2027-01-12 · *overdue*"),
+            "{en}"
+        );
+        assert!(
+            en.contains("· Solutions engineer · 2027-01-15 · _waiting on 6.1.1_"),
+            "{en}"
+        );
+        assert!(
+            en.contains("*1.1.2*") && en.contains("2027-01-15 · *due soon*"),
+            "{en}"
+        );
         assert!(en.contains("2027-01-20 · done"), "{en}");
         // The 12th is in the week of the 11th, the 20th in that of the 18th.
         let line_611 = en.find("*6.1.1*").unwrap();
         let line_113 = en.find("*1.1.3*").unwrap();
         assert!(week_11 < line_611 && line_611 < week_18 && week_18 < line_113);
         let ja = texts(&plan(&input, Lang::Ja));
-        assert!(ja.contains("*遅延*: 期限超過 1 件、3 営業日以内に期限 1 件 (2027-01-13 時点)"), "{ja}");
-        assert!(ja.contains("*2027-01-11 の週*") && ja.contains("_6.1.1 待ち_"), "{ja}");
-        assert!(ja.contains("*期限なし*") && ja.contains("*期限超過*"), "{ja}");
+        assert!(
+            ja.contains("*遅延*: 期限超過 1 件、3 営業日以内に期限 1 件 (2027-01-13 時点)"),
+            "{ja}"
+        );
+        assert!(
+            ja.contains("*2027-01-11 の週*") && ja.contains("_6.1.1 待ち_"),
+            "{ja}"
+        );
+        assert!(
+            ja.contains("*期限なし*") && ja.contains("*期限超過*"),
+            "{ja}"
+        );
     }
 
     #[test]
@@ -479,7 +503,9 @@ mod tests {
             due_soon: 0,
             ..s
         };
-        assert!(health_line(&fine, Lang::En).starts_with(":large_green_circle: *On track*: nothing"));
+        assert!(
+            health_line(&fine, Lang::En).starts_with(":large_green_circle: *On track*: nothing")
+        );
     }
 
     /// A template of `n` items with the longest labels, of what grows most when
@@ -554,7 +580,11 @@ mod tests {
                 };
                 let shown = texts(&plan(&input, lang));
                 for item in view.items() {
-                    assert!(shown.contains(&format!("*{}*", item.key)), "{} missing", item.key);
+                    assert!(
+                        shown.contains(&format!("*{}*", item.key)),
+                        "{} missing",
+                        item.key
+                    );
                 }
                 assert!(!shown.contains("more item") && !shown.contains("省略"));
             }

@@ -46,7 +46,12 @@ impl UseCases {
     }
 
     /// The health of `customer`, whose states are `states`, at `now`.
-    pub fn standing_of(&self, customer: &Customer, states: &States, now: DateTime<Utc>) -> Standing {
+    pub fn standing_of(
+        &self,
+        customer: &Customer,
+        states: &States,
+        now: DateTime<Utc>,
+    ) -> Standing {
         standing_at(
             self.template.for_tier(customer.tier),
             states,
