@@ -16,6 +16,7 @@ use crate::blocks::{self, Message};
 use crate::delivery::slack_api::{ApiError, SlackApi, Workspace, is_user_id};
 use crate::delivery::users::{Side, Users};
 use crate::domain::customer::Customer;
+use crate::domain::plan::standing_at;
 use crate::domain::report::Month;
 use crate::domain::sla::Target;
 use crate::domain::template::Template;
@@ -123,6 +124,9 @@ pub struct Sender {
     /// The gap between two bulk posts of one workspace (from the policy's
     /// `reminders.posts_per_minute`).
     bulk_gap_ms: i64,
+    /// Woken when a digest marks its customer's overview stale (`None`: the updater
+    /// finds it on its own within a minute).
+    delivery: Option<crate::delivery::worker::Delivery>,
 }
 
 impl Sender {
@@ -149,7 +153,14 @@ impl Sender {
             owner,
             shared: Arc::default(),
             refused: Arc::default(),
+            delivery: None,
         }
+    }
+
+    /// With the message updater to wake when a day's digest makes the overview stale.
+    pub fn with_delivery(mut self, delivery: crate::delivery::worker::Delivery) -> Self {
+        self.delivery = Some(delivery);
+        self
     }
 
     /// Claims what is due and sends each row in its own task. Rows are claimed again as
@@ -694,8 +705,23 @@ impl Sender {
         // Read the version first: the message is then at least this current.
         let version = store.customer_version(customer.id).await?;
         let states = store.item_states_committed(customer.id).await?;
-        let overdue = blocks::reminders::overdue(&self.template, &states, body.day);
-        let message = blocks::reminders::digest(&customer, &overdue, body.day, self.support.lang);
+        // Once a day the overview's health is judged again, even if nothing changed:
+        // the day did (the digest is each customer's daily tick).
+        store.mark_overview_stale(customer.id).await?;
+        if let Some(delivery) = &self.delivery {
+            delivery.look_for_stale();
+        }
+        let view = self.template.for_tier(customer.tier);
+        let overdue = blocks::reminders::overdue(view, &states, body.day);
+        let now = self.support.time.now();
+        let standing = standing_at(view, &states, now, self.support.calendar(customer.tier));
+        let message = blocks::reminders::digest(
+            &customer,
+            &overdue,
+            body.day,
+            Some(&standing),
+            self.support.lang,
+        );
         let ts = match &row.sent_ts {
             Some(ts) => {
                 self.slack(row)
