@@ -16,7 +16,7 @@ use crate::domain::checklist::{
 };
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
-use crate::domain::plan::waiting_on;
+use crate::domain::plan::{Standing, waiting_on};
 use crate::domain::template::{Category, Item, Owner, Section, Template};
 
 const BAR_WIDTH: usize = 10;
@@ -47,9 +47,16 @@ fn readiness_heading(tier: Tier) -> texts::Text {
     }
 }
 
-/// The overview: progress per category, overall, go-live readiness, and a button per
-/// category that opens its checklist.
-pub fn overview(template: &Template, customer: &Customer, states: &States, lang: Lang) -> Message {
+/// The overview: progress per category, overall, go-live readiness, the plan's health
+/// (when given: it depends on the day, so the caller judges it at `now`), and a button
+/// per category that opens its checklist.
+pub fn overview(
+    template: &Template,
+    customer: &Customer,
+    states: &States,
+    standing: Option<&Standing>,
+    lang: Lang,
+) -> Message {
     let overall = overall_progress(template, states);
     let go_live = go_live_progress(template, states);
     let title = format!(
@@ -75,8 +82,11 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
             Lang::Ja => format!("⏳ Go-Live 準備 {}% — 残り {left} 項目", go_live.percent()),
         }
     };
+    let health_line = standing
+        .map(|s| format!("\n{}", super::plan::health_line(s, lang)))
+        .unwrap_or_default();
     blocks.push(section(&format!(
-        "*{}* {}\n{}",
+        "*{}* {}\n{}{health_line}",
         lang.pick("Overall", "全体"),
         progress_text(overall),
         go_live_line
@@ -624,8 +634,49 @@ pub(crate) mod tests {
                 assert_eq!(messages.len(), 1, "{}", category.en);
                 limits::check_message(&json(&messages[0])).unwrap();
             }
-            limits::check_message(&json(&overview(&t, &customer(), &States::new(), lang))).unwrap();
+            limits::check_message(&json(&overview(
+                &t,
+                &customer(),
+                &States::new(),
+                None,
+                lang,
+            )))
+            .unwrap();
         }
+    }
+
+    #[test]
+    fn the_overview_shows_the_health_it_is_given() {
+        let t = Template::builtin();
+        let standing = crate::domain::plan::Standing {
+            health: crate::domain::plan::Health::Behind,
+            overdue: 2,
+            due_soon: 1,
+            today: chrono::NaiveDate::from_ymd_opt(2027, 1, 12).unwrap(),
+        };
+        let shown = json(&overview(
+            &t,
+            &customer(),
+            &States::new(),
+            Some(&standing),
+            Lang::En,
+        ))
+        .to_string();
+        assert!(
+            shown.contains(":red_circle: *Behind*: 2 items overdue, 1 item due within 3 business days (as of 2027-01-12)"),
+            "{shown}"
+        );
+        let shown = json(&overview(
+            &t,
+            &customer(),
+            &States::new(),
+            Some(&standing),
+            Lang::Ja,
+        ))
+        .to_string();
+        assert!(shown.contains("*遅延*: 期限超過 2 件"), "{shown}");
+        let without = json(&overview(&t, &customer(), &States::new(), None, Lang::En)).to_string();
+        assert!(!without.contains("Behind") && !without.contains("On track"));
     }
 
     #[test]
@@ -850,12 +901,12 @@ pub(crate) mod tests {
                 .filter(|o| o.1.is_some())
                 .count();
             assert_eq!(waiting, 59);
-            let first = overview(&t, &acme, &States::new(), lang);
+            let first = overview(&t, &acme, &States::new(), None, lang);
             limits::check_message(&json(&first)).unwrap();
             let shown = json(&first).to_string();
             assert!(shown.contains("1.1.100000001") && !shown.contains("1.1.100000002"));
             checkboxes_within_limits(&category_messages(&acme, &t.categories[0], &states, lang));
-            let later = overview(&t, &acme, &states, lang);
+            let later = overview(&t, &acme, &states, None, lang);
             limits::check_message(&json(&later)).unwrap();
         }
         assert_eq!(waiting_on_customer(&t, &States::new()).len(), 1);
@@ -885,12 +936,13 @@ pub(crate) mod tests {
             ["6.1.4"],
             "6.2.2 and the others still wait on earlier steps"
         );
-        let shown = json(&overview(view, &customer(), &states, Lang::En)).to_string();
+        let shown = json(&overview(view, &customer(), &states, None, Lang::En)).to_string();
         assert!(
             shown.contains("Waiting on Acme") && shown.contains("*6.1.4*"),
             "{shown}"
         );
-        let nothing = json(&overview(view, &customer(), &States::new(), Lang::En)).to_string();
+        let nothing =
+            json(&overview(view, &customer(), &States::new(), None, Lang::En)).to_string();
         assert!(!nothing.contains("Waiting on Acme"), "{nothing}");
     }
 
@@ -974,7 +1026,7 @@ pub(crate) mod tests {
         ] {
             let c = Customer { tier, ..customer() };
             let heading = |lang| {
-                let v = json(&overview(&t, &c, &States::new(), lang));
+                let v = json(&overview(&t, &c, &States::new(), None, lang));
                 v["blocks"][0]["text"]["text"].as_str().unwrap().to_string()
             };
             assert_eq!(heading(Lang::En), format!("Acme — {en}"));
@@ -988,7 +1040,7 @@ pub(crate) mod tests {
             let t = Template::builtin();
             let states = random_states(&t, &seed);
             for lang in [Lang::En, Lang::Ja] {
-                limits::check_message(&json(&overview(&t, &customer(), &states, lang))).unwrap();
+                limits::check_message(&json(&overview(&t, &customer(), &states, None, lang))).unwrap();
                 for category in &t.categories {
                     for m in category_messages(&customer(), category, &states, lang) {
                         limits::check_message(&json(&m)).unwrap();

@@ -117,7 +117,7 @@ async fn apply(
             // planned from.
             kickoff: _,
         } => new_customer(ctx, cmd, name, tier, channel, slug, lang, now).await,
-        Command::Show { first, second } => show(ctx, cmd, first, second, lang).await,
+        Command::Show { first, second } => show(ctx, cmd, first, second, lang, now).await,
         Command::Assign {
             customer,
             item,
@@ -410,6 +410,7 @@ async fn show(
     first: Option<Word>,
     second: Option<Word>,
     lang: Lang,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let request = ShowRequest {
         team_id: &cmd.team_id,
@@ -445,6 +446,7 @@ async fn show(
             ctx.usecases.view_of(&customer),
             &customer,
             &states,
+            Some(&ctx.usecases.standing_of(&customer, &states, now)),
             lang,
         )],
     };

@@ -573,10 +573,10 @@ async fn block_action(
             });
         }
         BlockAction::OpenChecklist { customer } => {
-            home_modal(ctx, team, payload, customer, HomeModal::Checklist).await?
+            home_modal(ctx, team, payload, customer, HomeModal::Checklist, now).await?
         }
         BlockAction::NewTicket { customer } => {
-            home_modal(ctx, team, payload, customer, HomeModal::NewTicket).await?
+            home_modal(ctx, team, payload, customer, HomeModal::NewTicket, now).await?
         }
         BlockAction::OpenCategory { customer, number } => {
             open_category(ctx, team, payload, customer, number).await?
@@ -673,6 +673,7 @@ async fn home_modal(
     payload: &BlockActions,
     customer_id: i64,
     modal: HomeModal,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let Some(trigger) = payload.trigger_id.clone() else {
         return Ok(());
@@ -684,8 +685,14 @@ async fn home_modal(
                 return Ok(());
             };
             let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
-            let view = ctx.usecases.view_of(&customer);
-            let overview = checklist::overview(view, &customer, &states, lang);
+            let standing = ctx.usecases.standing_of(&customer, &states, now);
+            let overview = checklist::overview(
+                ctx.usecases.view_of(&customer),
+                &customer,
+                &states,
+                Some(&standing),
+                lang,
+            );
             blocks::modal_of(
                 &customer.name,
                 overview.blocks,

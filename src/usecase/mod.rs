@@ -10,6 +10,7 @@ pub mod customers;
 pub mod events;
 pub mod intake;
 pub mod people;
+pub mod plan_view;
 pub mod reminders;
 pub mod reports;
 pub mod roles;
