@@ -20,6 +20,8 @@ use crate::domain::plan::waiting_on;
 use crate::domain::report::csv_field;
 use crate::domain::template::{Item, Template};
 
+use super::{Message, name};
+
 /// One piece of proof attached to an item, as the export shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportEvidence {
@@ -432,6 +434,40 @@ pub fn csv(input: &ExportInput) -> String {
         }
     }
     out
+}
+
+/// The message the files are uploaded under in the customer's channel.
+pub fn posted(customer: &Customer, stem: &str, lang: Lang) -> Message {
+    let customer = name(&customer.name);
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":page_facing_up: The onboarding checklist of *{customer}*, for filing: `{stem}.html` (opens in a browser, prints to PDF) and `{stem}.csv`, in this thread."
+        ),
+        Lang::Ja => format!(
+            ":page_facing_up: *{customer}* のオンボーディング チェックリスト（保管用）：`{stem}.html`（ブラウザで開き、PDF に印刷できます）と `{stem}.csv` をこのスレッドに添付します。"
+        ),
+    })
+}
+
+/// `export` accepted: the files are on their way to `channel`.
+pub fn being_posted(customer: &Customer, stem: &str, channel: &str, lang: Lang) -> Message {
+    let customer = name(&customer.name);
+    Message::plain(match lang {
+        Lang::En => format!(
+            ":page_facing_up: The export of *{customer}* is being posted in <#{channel}>: `{stem}.html` and `{stem}.csv`."
+        ),
+        Lang::Ja => format!(
+            ":page_facing_up: *{customer}* のエクスポートを <#{channel}> に投稿しています：`{stem}.html` と `{stem}.csv`。"
+        ),
+    })
+}
+
+/// `export` for a customer whose channel is not there yet.
+pub fn no_channel(lang: Lang) -> Message {
+    Message::plain(lang.pick(
+        "This customer has no channel yet, so the export would have nowhere to go.",
+        "この顧客にはまだチャンネルがないため、エクスポートを投稿できません。",
+    ))
 }
 
 #[cfg(test)]

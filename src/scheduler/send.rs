@@ -23,12 +23,12 @@ use crate::domain::template::Template;
 use crate::metrics::Metrics;
 use crate::store::outbox::{
     AssignedDm, Claimed, CsatBody, DigestBody, DirectBody, Enqueue, EscalationBody, IntakeAckBody,
-    IntakeReactionBody, ItemDueBody, Outcome, Post, ReportBody, UPDATES_LANE_PREFIX, bulk_lane,
+    ExportBody, IntakeReactionBody, ItemDueBody, Outcome, Post, ReportBody, UPDATES_LANE_PREFIX, bulk_lane,
     is_bulk,
 };
 use crate::store::tickets::TicketRecord;
 use crate::time_source::at_ms;
-use crate::usecase::reports;
+use crate::usecase::{export, reports};
 use crate::usecase::tickets::{Tickets, ticket_of};
 
 /// Gap between two posts to one channel (Slack allows about one a second).
@@ -521,6 +521,7 @@ impl Sender {
             Post::ItemDueDm(body) => self.send_item_due_dm(row, body).await,
             Post::Digest(body) => self.send_digest(row, body).await,
             Post::Report(body) => self.send_report(row, body).await,
+            Post::Export(body) => self.send_export(row, body).await,
             Post::Csat(body) => self.send_csat(row, body).await,
             Post::Reminder(body) => {
                 self.post_once(row, &row.channel_id, &body.message, None)
@@ -848,6 +849,69 @@ impl Sender {
             }
             body.uploaded.push(part);
             let progress = Post::Report(body.clone()).body_json();
+            store
+                .record_outbox_progress(row, &self.owner, &ts, &progress)
+                .await?;
+        }
+        Ok(ts)
+    }
+
+    /// The export for the customer: a short message in its channel, then the HTML and
+    /// the CSV threaded under it, the way the report goes. Each step is recorded on the
+    /// row as it succeeds (the message's `ts`, then each file), so a retry posts
+    /// nothing twice and uploads only what is missing. Unlike the report's files, the
+    /// files are the point here: one Slack refuses for good parks the row (and the CSM
+    /// is told), it is not left out.
+    async fn send_export(&self, row: &Claimed, mut body: ExportBody) -> Result<String, Failed> {
+        let customer = self.customer(body.customer_id).await?;
+        let lang = self.support.lang;
+        let tz = self.support.policy.tier(customer.tier).timezone;
+        let files = export::gather(
+            &self.support.store,
+            &self.template,
+            &customer,
+            tz,
+            lang,
+            body.day,
+            self.support.time.now(),
+        )
+        .await?;
+        let slack = self.slack(row).await?;
+        let store = &self.support.store;
+        let ts = match &row.sent_ts {
+            Some(ts) => ts.clone(),
+            None => {
+                let message = blocks::export::posted(&customer, &files.stem, lang);
+                let ts = self.post_once(row, &row.channel_id, &message, None).await?;
+                store
+                    .record_outbox_progress(row, &self.owner, &ts, &row.body)
+                    .await?;
+                ts
+            }
+        };
+        // A byte-order mark, so spreadsheets read the Japanese text as UTF-8.
+        let csv = format!("\u{feff}{}", files.csv).into_bytes();
+        let parts = [
+            ("html", files.html.into_bytes(), "text/html"),
+            ("csv", csv, "text/csv"),
+        ];
+        for (part, content, content_type) in parts {
+            if body.uploaded.iter().any(|p| p == part) {
+                continue;
+            }
+            let file = format!("{}.{part}", files.stem);
+            slack
+                .upload_file(
+                    &row.channel_id,
+                    Some(&ts),
+                    &file,
+                    &file,
+                    content,
+                    content_type,
+                )
+                .await?;
+            body.uploaded.push(part.to_string());
+            let progress = Post::Export(body.clone()).body_json();
             store
                 .record_outbox_progress(row, &self.owner, &ts, &progress)
                 .await?;
