@@ -1,0 +1,130 @@
+//! The export for the customer end to end: `/readiness export` uploads the HTML and
+//! the CSV to the customer's channel (through the outbox, under a short message),
+//! named `readiness-<slug>-<day>`, listing the tier's items with who ticked them and
+//! when; `readiness export` writes the same to stdout, and refuses an unknown
+//! workspace or customer.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::sla::{CSM, policy_file};
+use crate::support::slack_double::SlackDouble;
+use crate::support::{TEAM, TestApp, TestDb, readiness};
+use readiness::domain::checklist::Tier;
+use readiness::domain::policy::Policy;
+
+on_both_backends!(
+    the_export_uploads_html_and_csv_to_the_customer_s_channel,
+    export_scenario
+);
+
+async fn export_scenario(db: &TestDb) {
+    let (_dir, config) = policy_file("");
+    let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
+    let channel = app.new_customer(CSM, "Globex tier=standard").await;
+    app.command_text(CSM, &channel, "done 1.1.1").await;
+    let tz = Policy::default().tier(Tier::Standard).timezone;
+    let today = Utc::now().with_timezone(&tz).date_naive().to_string();
+    let stem = format!("readiness-globex-{today}");
+
+    // Asked from elsewhere, naming the customer.
+    let answer = app.command_text(CSM, "C0GENERAL", "export globex").await;
+    assert!(answer.contains(&format!("{stem}.html")), "{answer}");
+    assert!(answer.contains(&format!("<#{channel}>")), "{answer}");
+    let double = app.double.clone();
+    double
+        .wait_up_to(Duration::from_secs(15), "the export's two files", |d| {
+            d.shared_files().len() >= 2
+        })
+        .await;
+    // Nothing more comes: one request, one upload of each.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let files = double.shared_files();
+    let names: Vec<&str> = files.iter().map(|f| f.filename.as_str()).collect();
+    assert_eq!(
+        names,
+        [format!("{stem}.html"), format!("{stem}.csv")],
+        "{names:?}"
+    );
+    let message = double
+        .top_level(&channel)
+        .into_iter()
+        .find(|m| m["text"].as_str().unwrap_or("").contains(&stem))
+        .expect("the message the files hang under");
+    for f in &files {
+        assert_eq!(f.channel, channel, "{}", f.filename);
+        assert_eq!(f.thread_ts.as_deref(), message["ts"].as_str());
+    }
+    let html = String::from_utf8(files[0].content.clone()).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("<html lang=\"en\">"));
+    // The ticked item: its key, who ticked it and the day.
+    let row = html
+        .lines()
+        .find(|l| l.contains("<td>1.1.1</td>"))
+        .expect("1.1.1's row");
+    assert!(row.contains("class=\"done\""), "{row}");
+    assert!(row.contains(CSM), "{row}");
+    assert!(row.contains(&today), "{row}");
+    // A Standard customer's export leaves out the Enterprise-only items.
+    assert!(html.contains("<td>3.1.2</td>"));
+    assert!(!html.contains("<td>3.1.3</td>") && !html.contains("<td>3.1.4</td>"));
+    let csv = String::from_utf8(files[1].content.clone()).unwrap();
+    let csv = csv.strip_prefix('\u{feff}').expect("a byte-order mark");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let ticked = rows.iter().find(|r| &r[2] == "1.1.1").unwrap();
+    assert_eq!((&ticked[4], &ticked[6]), ("done", CSM));
+    assert!(ticked[7].starts_with(&today), "{ticked:?}");
+    assert!(!rows.iter().any(|r| &r[2] == "3.1.3"));
+    app.stop().await;
+
+    // The same from the command line.
+    let cli = |args: &[&str]| {
+        readiness()
+            .arg("export")
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .env("READINESS_CONFIG", &config)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["--workspace", TEAM, "--customer", "globex", "--format", "csv"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut reader = csv::Reader::from_reader(stdout.as_bytes());
+    let cli_rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(cli_rows.len(), rows.len());
+    assert_eq!(&cli_rows.iter().find(|r| &r[2] == "1.1.1").unwrap()[4], "done");
+    let out = cli(&["--workspace", TEAM, "--customer", "Globex"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("<!DOCTYPE html>") && stdout.contains("<td>1.1.1</td>"));
+
+    let out = cli(&["--workspace", TEAM, "--customer", "initech"]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"initech\"") && err.contains("globex"), "{err}");
+    let out = cli(&["--workspace", "T0NOPE", "--customer", "globex"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("T0NOPE"), "{err}");
+    let out = cli(&["--workspace", TEAM, "--customer", "globex", "--format", "pdf"]);
+    assert!(!out.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_without_a_channel_or_customer_is_refused_and_nothing_is_queued() {
+    let (_dir, config) = policy_file("");
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(&db, SlackDouble::start().await, &[("config", &config)]).await;
+    let answer = app.command_text(CSM, "C0GENERAL", "export").await;
+    assert!(answer.contains("/readiness export"), "{answer}");
+    let answer = app.command_text(CSM, "C0GENERAL", "export nosuch").await;
+    assert!(answer.contains("nosuch"), "{answer}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.double.shared_files().is_empty());
+    app.stop().await;
+}
