@@ -160,7 +160,8 @@ h1 { font-size: 16pt; margin: 0 0 2mm; }
 h2 { font-size: 11.5pt; margin: 6mm 0 2mm; padding-bottom: 1mm; border-bottom: 0.4mm solid #1d1c1d;
   break-after: avoid; page-break-after: avoid; }
 .meta { margin: 0 0 4mm; color: #454245; }
-.meta td { padding: 0.5mm 4mm 0.5mm 0; border: none; }
+.meta td { padding: 0.5mm 4mm 0.5mm 0; border: none; vertical-align: top; overflow-wrap: anywhere; }
+.meta td:first-child { white-space: nowrap; }
 table.items { width: 100%; border-collapse: collapse; table-layout: fixed; }
 table.items thead { display: table-header-group; }
 table.items tr { break-inside: avoid; page-break-inside: avoid; }
@@ -168,8 +169,9 @@ table.items th, table.items td { border: 0.25mm solid #b5b3b5; padding: 1mm 1.5m
   text-align: left; overflow-wrap: anywhere; word-break: break-word; }
 table.items th { background: #ececec; font-weight: 600; }
 tr.section td { background: #f6f6f6; font-weight: 600; }
-col.key { width: 12%; } col.label { width: 30%; } col.state { width: 10%; }
-col.done { width: 14%; } col.assignee { width: 11%; } col.due { width: 9%; } col.notes { width: 14%; }
+col.key { width: 8%; } col.label { width: 28%; } col.state { width: 10%; }
+col.done { width: 15%; } col.assignee { width: 11%; } col.due { width: 12%; } col.notes { width: 16%; }
+td.due { white-space: nowrap; }
 .state { font-weight: 600; white-space: nowrap; }
 .done .state { color: #1a7f37; } .waiting .state { color: #9a6700; }
 .open .state { color: #b42318; } .na .state { color: #6e6e6e; }
@@ -353,7 +355,7 @@ fn row_html(out: &mut String, input: &ExportInput, item: &Item, state: &ItemStat
     let _ = writeln!(
         out,
         "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{state_cell}</td><td>{done}</td>\
-         <td>{assignee}</td><td>{due}</td><td>{notes}</td></tr>",
+         <td>{assignee}</td><td class=\"due\">{due}</td><td>{notes}</td></tr>",
         export_state.class(),
         escape_html(&item.key),
         escape_html(item.label(lang)),
@@ -642,7 +644,10 @@ mod tests {
         let doc = html(&f.input(Lang::En));
         // Ticked by U7 (named) at 01:30 UTC, shown in Tokyo time.
         assert!(doc.contains("Sam Tanaka<br><span class=\"small\">2026-12-04 10:30</span>"));
-        assert!(doc.contains("<td>U8</td><td>2027-01-15</td>"), "assignee and due");
+        assert!(
+            doc.contains("<td>U8</td><td class=\"due\">2027-01-15</td>"),
+            "assignee and due"
+        );
         assert!(doc.contains("<tr class=\"na\"><td>1.1.3</td>"));
         // 6.1.2 waits on 6.1.1, which is not done.
         assert!(doc.contains("<tr class=\"waiting\"><td>6.1.2</td>"));
