@@ -53,7 +53,9 @@ fn chromium() -> Option<&'static str> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{CHROMIUM} is missing: CI must render the export (.ci/run installs chromium)");
     }
-    println!("SKIPPED the browser rendering: {CHROMIUM} is not installed (apt-get install chromium)");
+    println!(
+        "SKIPPED the browser rendering: {CHROMIUM} is not installed (apt-get install chromium)"
+    );
     None
 }
 
@@ -113,9 +115,7 @@ fn screenshot(chromium: &str, document: &str) -> (u32, u32, usize, Vec<u8>) {
         std::fs::copy(&page, keep.join(format!("export-{n}.html"))).unwrap();
         std::fs::copy(&shot, keep.join(format!("export-{n}.png"))).unwrap();
     }
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(&shot).unwrap(),
-    ));
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut pixels).unwrap();
@@ -152,9 +152,15 @@ fn assert_rendered(document: &str, what: &str) {
     let (width, height, channels, pixels) = screenshot(chromium, document);
     assert_eq!((width, height), (WIDTH, HEIGHT), "{what}");
     let (share, dark) = ink(width, height, channels, &pixels);
-    println!("{what}: {:.1}% not white, {dark} dark pixels", share * 100.0);
+    println!(
+        "{what}: {:.1}% not white, {dark} dark pixels",
+        share * 100.0
+    );
     assert!(share > 0.03, "{what}: the page is (nearly) blank: {share}");
-    assert!(dark > 2_000, "{what}: no text to speak of: {dark} dark pixels");
+    assert!(
+        dark > 2_000,
+        "{what}: no text to speak of: {dark} dark pixels"
+    );
 }
 
 #[test]
@@ -230,7 +236,10 @@ fn the_worst_export_is_escaped_and_still_renders() {
         );
         evidence.push(ExportEvidence {
             item: item.key.clone(),
-            url: format!("https://files.example.com/{}?x=\"><script>", "a".repeat(500)),
+            url: format!(
+                "https://files.example.com/{}?x=\"><script>",
+                "a".repeat(500)
+            ),
             label: None,
             note: Some(script.into()),
             by: "U0LONG".into(),
@@ -257,7 +266,11 @@ fn the_worst_export_is_escaped_and_still_renders() {
     assert!(document.contains("?x=&quot;&gt;&lt;script&gt;\">"));
     assert!(document.contains("&lt;script&gt;document.body.innerHTML=&#39;&#39;&lt;/script&gt;"));
     for item in view.items() {
-        assert!(document.contains(&format!("<td>{}</td>", item.key)), "{}", item.key);
+        assert!(
+            document.contains(&format!("<td>{}</td>", item.key)),
+            "{}",
+            item.key
+        );
     }
     // The script, had it run, would have blanked the page.
     assert_rendered(&document, "the worst export");

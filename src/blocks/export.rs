@@ -209,7 +209,10 @@ pub fn html(input: &ExportInput) -> String {
         .to_string();
     let meta = [
         (lang.pick("Customer", "顧客"), customer.name.clone()),
-        (lang.pick("Tier", "ティア"), customer.tier.title().to_string()),
+        (
+            lang.pick("Tier", "ティア"),
+            customer.tier.title().to_string(),
+        ),
         (
             lang.pick("Progress", "進捗"),
             format!(
@@ -364,7 +367,8 @@ fn row_html(out: &mut String, input: &ExportInput, item: &Item, state: &ItemStat
 
 /// The CSV's header: column names stay English in every language (a spreadsheet or a
 /// script reads them); the labels below them are in the export's language.
-pub const CSV_HEADER: &str = "category,section,key,item,state,waiting_on,done_by,done_at,assignee,due,note,evidence";
+pub const CSV_HEADER: &str =
+    "category,section,key,item,state,waiting_on,done_by,done_at,assignee,due,note,evidence";
 
 /// The export as CSV (RFC 4180: CRLF lines, fields quoted where needed, the way the
 /// monthly report's CSV is written), one row per applicable item in the template's
@@ -652,9 +656,9 @@ mod tests {
         // 6.1.2 waits on 6.1.1, which is not done.
         assert!(doc.contains("<tr class=\"waiting\"><td>6.1.2</td>"));
         assert!(doc.contains("on 6.1.1"));
-        assert!(doc.contains(
-            "<a href=\"https://files.example.com/soc2.pdf?a=1&amp;b=2\">soc2.pdf</a>"
-        ));
+        assert!(
+            doc.contains("<a href=\"https://files.example.com/soc2.pdf?a=1&amp;b=2\">soc2.pdf</a>")
+        );
         let rows = csv_rows(&csv(&f.input(Lang::En)));
         let row = |key: &str| rows.iter().find(|r| &r[2] == key).unwrap().clone();
         let done = row("1.1.1");

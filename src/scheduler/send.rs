@@ -22,14 +22,14 @@ use crate::domain::sla::Target;
 use crate::domain::template::Template;
 use crate::metrics::Metrics;
 use crate::store::outbox::{
-    AssignedDm, Claimed, CsatBody, DigestBody, DirectBody, Enqueue, EscalationBody, IntakeAckBody,
-    ExportBody, IntakeReactionBody, ItemDueBody, Outcome, Post, ReportBody, UPDATES_LANE_PREFIX, bulk_lane,
-    is_bulk,
+    AssignedDm, Claimed, CsatBody, DigestBody, DirectBody, Enqueue, EscalationBody, ExportBody,
+    IntakeAckBody, IntakeReactionBody, ItemDueBody, Outcome, Post, ReportBody, UPDATES_LANE_PREFIX,
+    bulk_lane, is_bulk,
 };
 use crate::store::tickets::TicketRecord;
 use crate::time_source::at_ms;
-use crate::usecase::{export, reports};
 use crate::usecase::tickets::{Tickets, ticket_of};
+use crate::usecase::{export, reports};
 
 /// Gap between two posts to one channel (Slack allows about one a second).
 pub const CHANNEL_GAP_MS: i64 = 1100;

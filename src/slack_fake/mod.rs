@@ -1108,7 +1108,11 @@ mod tests {
         fake.add_channel("C1", "globex", true);
         fake.add_channel("C2", "elsewhere", false);
         assert_eq!(
-            call(&fake, "files.getUploadURLExternal", json!({"filename": "a.html"}))["error"],
+            call(
+                &fake,
+                "files.getUploadURLExternal",
+                json!({"filename": "a.html"})
+            )["error"],
             "invalid_arguments",
             "length is required"
         );
@@ -1130,7 +1134,9 @@ mod tests {
             )
         };
         assert_eq!(complete("C1")["error"], "file_not_found", "no bytes yet");
-        fake.workspace().uploaded.insert(id.clone(), b"hello".to_vec());
+        fake.workspace()
+            .uploaded
+            .insert(id.clone(), b"hello".to_vec());
         assert_eq!(complete("C9")["error"], "channel_not_found");
         assert_eq!(complete("C2")["error"], "not_in_channel");
         assert!(fake.shared_files().is_empty());

@@ -90,13 +90,23 @@ async fn export_scenario(db: &TestDb) {
             .output()
             .unwrap()
     };
-    let out = cli(&["--workspace", TEAM, "--customer", "globex", "--format", "csv"]);
+    let out = cli(&[
+        "--workspace",
+        TEAM,
+        "--customer",
+        "globex",
+        "--format",
+        "csv",
+    ]);
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     let mut reader = csv::Reader::from_reader(stdout.as_bytes());
     let cli_rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(cli_rows.len(), rows.len());
-    assert_eq!(&cli_rows.iter().find(|r| &r[2] == "1.1.1").unwrap()[4], "done");
+    assert_eq!(
+        &cli_rows.iter().find(|r| &r[2] == "1.1.1").unwrap()[4],
+        "done"
+    );
     let out = cli(&["--workspace", TEAM, "--customer", "Globex"]);
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -106,12 +116,22 @@ async fn export_scenario(db: &TestDb) {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("\"initech\"") && err.contains("globex"), "{err}");
+    assert!(
+        err.contains("\"initech\"") && err.contains("globex"),
+        "{err}"
+    );
     let out = cli(&["--workspace", "T0NOPE", "--customer", "globex"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("T0NOPE"), "{err}");
-    let out = cli(&["--workspace", TEAM, "--customer", "globex", "--format", "pdf"]);
+    let out = cli(&[
+        "--workspace",
+        TEAM,
+        "--customer",
+        "globex",
+        "--format",
+        "pdf",
+    ]);
     assert!(!out.status.success());
 }
 
