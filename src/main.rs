@@ -222,16 +222,15 @@ async fn export_customer(
     let customer = export::customer_for_cli(store, workspace.trim(), customer).await?;
     let tz = settings.policy.tier(customer.tier).timezone;
     let now = chrono::Utc::now();
-    let files = export::gather(
-        store,
-        &template,
-        &customer,
+    let data = export::read(store, &customer).await?;
+    // The command line asks Slack nothing: people are shown by their ids.
+    let how = export::Rendering {
         tz,
-        settings.channel_language,
-        export::export_day(now, tz),
+        lang: settings.channel_language,
+        day: export::export_day(now, tz),
         now,
-    )
-    .await?;
+    };
+    let files = export::render(&data, &template, &customer, &Default::default(), how);
     Ok(match format {
         ExportFormat::Html => files.html,
         ExportFormat::Csv => files.csv,

@@ -31,6 +31,34 @@ use crate::time_source::at_ms;
 use crate::usecase::tickets::{Tickets, ticket_of};
 use crate::usecase::{export, reports};
 
+/// The most people an export looks up by name (`users.info`, tier 4), and the time
+/// it gives them all: past either, the rest are shown by their Slack ids.
+const EXPORT_NAMES: usize = 60;
+const EXPORT_NAMES_WITHIN: Duration = Duration::from_secs(6);
+
+/// The names of `people` as Slack gives them, for the export. Best effort: someone
+/// Slack does not answer for in time is shown by id, and the export goes out anyway.
+async fn names_of(slack: &Workspace, team: &str, people: Vec<String>) -> HashMap<String, String> {
+    let deadline = Instant::now() + EXPORT_NAMES_WITHIN;
+    let mut names = HashMap::new();
+    for person in people
+        .into_iter()
+        .filter(|p| is_user_id(p))
+        .take(EXPORT_NAMES)
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if let Ok(Ok(info)) = tokio::time::timeout(left, slack.user_info(team, &person)).await
+            && let Some(name) = info.name
+        {
+            names.insert(person, name);
+        }
+    }
+    names
+}
+
 /// Gap between two posts to one channel (Slack allows about one a second).
 pub const CHANNEL_GAP_MS: i64 = 1100;
 /// Gap between two message updates of one workspace (`chat.update`: ~50 a minute).
@@ -866,17 +894,16 @@ impl Sender {
         let customer = self.customer(body.customer_id).await?;
         let lang = self.support.lang;
         let tz = self.support.policy.tier(customer.tier).timezone;
-        let files = export::gather(
-            &self.support.store,
-            &self.template,
-            &customer,
+        let data = export::read(&self.support.store, &customer).await?;
+        let slack = self.slack(row).await?;
+        let names = names_of(&slack, &row.team_id, data.people()).await;
+        let how = export::Rendering {
             tz,
             lang,
-            body.day,
-            self.support.time.now(),
-        )
-        .await?;
-        let slack = self.slack(row).await?;
+            day: body.day,
+            now: self.support.time.now(),
+        };
+        let files = export::render(&data, &self.template, &customer, &names, how);
         let store = &self.support.store;
         let ts = match &row.sent_ts {
             Some(ts) => ts.clone(),

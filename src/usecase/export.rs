@@ -6,11 +6,13 @@
 //! `readiness export` gathers it at once for stdout.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::blocks::export::{self, ExportEvidence, ExportInput};
+use crate::domain::checklist::States;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::template::Template;
@@ -84,40 +86,75 @@ impl UseCases {
     }
 }
 
-/// Gathers the customer's checklist as it stands and renders both files, named after
-/// `day`. `template` is the whole template (its tier's view is taken here).
-pub async fn gather(
-    store: &Store,
-    template: &Template,
-    customer: &Customer,
-    tz: Tz,
-    lang: Lang,
-    day: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<ExportFiles, sqlx::Error> {
+/// What an export shows of one customer, read from the store.
+#[derive(Debug, Clone)]
+pub struct ExportData {
+    pub states: Arc<States>,
+    pub evidence: Vec<ExportEvidence>,
+}
+
+impl ExportData {
+    /// Everyone the export names (who ticked, who is assigned, who attached
+    /// evidence), each once, for the caller to look up their names.
+    pub fn people(&self) -> Vec<String> {
+        let mut people: Vec<String> = self
+            .states
+            .values()
+            .flat_map(|s| [s.done_by.clone(), s.assignee.clone()])
+            .flatten()
+            .chain(self.evidence.iter().map(|e| e.by.clone()))
+            .collect();
+        people.sort();
+        people.dedup();
+        people
+    }
+}
+
+/// How and when an export is rendered.
+#[derive(Debug, Clone, Copy)]
+pub struct Rendering {
+    /// The customer's zone (its tier's): when items were ticked, and the day.
+    pub tz: Tz,
+    pub lang: Lang,
+    /// The day the files are named after.
+    pub day: NaiveDate,
+    pub now: DateTime<Utc>,
+}
+
+/// Reads the customer's checklist as it stands.
+pub async fn read(store: &Store, customer: &Customer) -> Result<ExportData, sqlx::Error> {
     let states = store.item_states_committed(customer.id).await?;
     // UNFINISHED: evidence wired by the lead after merge (`evidence_of_customer`,
     // being built on another branch, mapped into `ExportEvidence`); until then the
     // export lists no evidence.
     let evidence: Vec<ExportEvidence> = Vec::new();
-    // Names are not kept by the app (Slack's users.info is asked only for a person's
-    // language, zone and side): people are shown by their Slack ids.
-    let names: HashMap<String, String> = HashMap::new();
+    Ok(ExportData { states, evidence })
+}
+
+/// Renders both files. `template` is the whole template (its tier's view is taken
+/// here); `names` maps Slack ids to the names to show (anyone missing is shown by id).
+pub fn render(
+    data: &ExportData,
+    template: &Template,
+    customer: &Customer,
+    names: &HashMap<String, String>,
+    how: Rendering,
+) -> ExportFiles {
     let input = ExportInput {
         customer,
         template: template.for_tier(customer.tier),
-        states: &states,
-        evidence: &evidence,
-        names: &names,
-        lang,
-        tz,
-        generated_at: now,
+        states: &data.states,
+        evidence: &data.evidence,
+        names,
+        lang: how.lang,
+        tz: how.tz,
+        generated_at: how.now,
     };
-    Ok(ExportFiles {
-        stem: export::file_stem(customer, day),
+    ExportFiles {
+        stem: export::file_stem(customer, how.day),
         html: export::html(&input),
         csv: export::csv(&input),
-    })
+    }
 }
 
 /// Why `readiness export` has nothing to write.

@@ -1,8 +1,8 @@
 //! The export for the customer end to end: `/readiness export` uploads the HTML and
 //! the CSV to the customer's channel (through the outbox, under a short message),
 //! named `readiness-<slug>-<day>`, listing the tier's items with who ticked them and
-//! when; `readiness export` writes the same to stdout, and refuses an unknown
-//! workspace or customer.
+//! when (by name, as Slack gives it); `readiness export` writes the same to stdout,
+//! and refuses an unknown workspace or customer.
 
 use std::time::Duration;
 
@@ -24,6 +24,8 @@ async fn export_scenario(db: &TestDb) {
     let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
     let channel = app.new_customer(CSM, "Globex tier=standard").await;
     app.command_text(CSM, &channel, "done 1.1.1").await;
+    // Slack gives the ticker's name; the export shows it, escaped.
+    app.double.set_name(CSM, "Sam <Tanaka> & Co");
     let tz = Policy::default().tier(Tier::Standard).timezone;
     let today = Utc::now().with_timezone(&tz).date_naive().to_string();
     let stem = format!("readiness-globex-{today}");
@@ -65,7 +67,7 @@ async fn export_scenario(db: &TestDb) {
         .find(|l| l.contains("<td>1.1.1</td>"))
         .expect("1.1.1's row");
     assert!(row.contains("class=\"done\""), "{row}");
-    assert!(row.contains(CSM), "{row}");
+    assert!(row.contains("Sam &lt;Tanaka&gt; &amp; Co"), "{row}");
     assert!(row.contains(&today), "{row}");
     // A Standard customer's export leaves out the Enterprise-only items.
     assert!(html.contains("<td>3.1.2</td>"));
@@ -75,7 +77,7 @@ async fn export_scenario(db: &TestDb) {
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     let ticked = rows.iter().find(|r| &r[2] == "1.1.1").unwrap();
-    assert_eq!((&ticked[4], &ticked[6]), ("done", CSM));
+    assert_eq!((&ticked[4], &ticked[6]), ("done", "Sam <Tanaka> & Co"));
     assert!(ticked[7].starts_with(&today), "{ticked:?}");
     assert!(!rows.iter().any(|r| &r[2] == "3.1.3"));
     app.stop().await;
@@ -103,10 +105,9 @@ async fn export_scenario(db: &TestDb) {
     let mut reader = csv::Reader::from_reader(stdout.as_bytes());
     let cli_rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(cli_rows.len(), rows.len());
-    assert_eq!(
-        &cli_rows.iter().find(|r| &r[2] == "1.1.1").unwrap()[4],
-        "done"
-    );
+    // The command line asks Slack nothing: the ticker is shown by id.
+    let cli_ticked = cli_rows.iter().find(|r| &r[2] == "1.1.1").unwrap();
+    assert_eq!((&cli_ticked[4], &cli_ticked[6]), ("done", CSM));
     let out = cli(&["--workspace", TEAM, "--customer", "Globex"]);
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
