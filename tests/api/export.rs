@@ -149,3 +149,80 @@ async fn an_export_without_a_channel_or_customer_is_refused_and_nothing_is_queue
     assert!(app.double.shared_files().is_empty());
     app.stop().await;
 }
+
+/// The export's messages in `channel`.
+fn exports_in(double: &SlackDouble, channel: &str) -> Vec<serde_json::Value> {
+    double
+        .top_level(channel)
+        .into_iter()
+        .filter(|m| m["text"].as_str().unwrap_or("").contains("readiness-acme-"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_upload_is_retried_without_posting_or_uploading_twice() {
+    let (_dir, config) = policy_file("");
+    let (app, _db, channel) =
+        crate::sla::app_on_virtual_clock_with_customer(&config, SlackDouble::start().await, "Acme")
+            .await;
+    let double = app.double.clone();
+    // The HTML's upload is rate-limited, then its completion fails (a 500).
+    double.fail_next("files.getUploadURLExternal", &["ratelimited"]);
+    double.fail_next("files.completeUploadExternal", &["http500"]);
+    app.command_text(CSM, &channel, "export").await;
+    app.advance(Duration::from_secs(120)).await;
+    let posted = exports_in(&double, &channel);
+    assert_eq!(posted.len(), 1, "posted once: {posted:#?}");
+    let files = double.shared_files();
+    let names: Vec<&str> = files.iter().map(|f| f.filename.as_str()).collect();
+    assert_eq!(names.len(), 2, "each file once: {names:?}");
+    assert!(names[0].ends_with(".html") && names[1].ends_with(".csv"));
+    assert!(
+        files
+            .iter()
+            .all(|f| f.thread_ts.as_deref() == posted[0]["ts"].as_str())
+    );
+    assert_eq!(double.calls_to("files.completeUploadExternal").len(), 3);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_japanese_workspace_gets_its_export_in_japanese() {
+    let (_dir, config) = policy_file("");
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with(
+        &db,
+        SlackDouble::start().await,
+        &[("config", &config), ("language", "ja")],
+    )
+    .await;
+    let channel = app.new_customer(CSM, "グローベックス slug=globex").await;
+    app.command_text(CSM, &channel, "done 1.1.1").await;
+    app.command_text(CSM, &channel, "export").await;
+    let double = app.double.clone();
+    double
+        .wait_up_to(Duration::from_secs(15), "the export's two files", |d| {
+            d.shared_files().len() >= 2
+        })
+        .await;
+    let files = double.shared_files();
+    let html = String::from_utf8(files[0].content.clone()).unwrap();
+    assert!(html.contains("<html lang=\"ja\">"), "{html}");
+    assert!(html.contains("グローベックス") && html.contains(">完了<"));
+    assert!(!html.contains(">Done<"));
+    let posted = double
+        .top_level(&channel)
+        .into_iter()
+        .find(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("readiness-globex-")
+        })
+        .expect("the export's message");
+    assert!(
+        posted["text"].as_str().unwrap().contains("チェックリスト"),
+        "{posted}"
+    );
+    app.stop().await;
+}
