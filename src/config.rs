@@ -94,6 +94,27 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = AuditFormat::Jsonl)]
         format: AuditFormat,
     },
+    /// Write a customer's export (every item of its tier's checklist with its state,
+    /// who ticked it and when, assignee, due date, notes) to stdout, as a
+    /// self-contained HTML document or as CSV: what `/readiness export` uploads.
+    Export {
+        /// The Slack workspace (team id, T…) the customer belongs to.
+        #[arg(long)]
+        workspace: String,
+        /// The customer's slug (as in its channel's name), or its name.
+        #[arg(long)]
+        customer: String,
+        /// `html` (print it to PDF from a browser) or `csv`.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Html)]
+        format: ExportFormat,
+    },
+}
+
+/// The formats of `readiness export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Html,
+    Csv,
 }
 
 /// The settings that mean something to `readiness shell`; the others (Slack's tokens

@@ -11,8 +11,8 @@
 //! - `domain/`    pure: the template, checklist progress, the command grammar, slugs,
 //!   and the records the store keeps (audit entries, reminders).
 //! - `config.rs`  settings: flags, environment and the optional TOML file.
-//! - `blocks/`    pure renderers: domain state → Block Kit, within Slack's limits, and
-//!   the report's chart as a PNG.
+//! - `blocks/`    pure renderers: domain state → Block Kit, within Slack's limits, the
+//!   report's chart as a PNG, and the export for the customer as HTML and CSV.
 //! - `store/`     one storage interface; SQLite and PostgreSQL behind it.
 //! - `delivery/`  outbound: the Slack Web API client and the background worker that
 //!   creates channels, posts and coalesces message updates.

@@ -1,5 +1,5 @@
 use anyhow::Context;
-use readiness::config::{Cli, ClockKind, Command, LogFormat, Settings};
+use readiness::config::{Cli, ClockKind, Command, ExportFormat, LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
 /// The app's request URLs in manifest.yml point at this host; `readiness manifest`
@@ -146,6 +146,20 @@ async fn main() -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Export {
+            workspace,
+            customer,
+            format,
+        } => {
+            let store = readiness::store::Store::connect(&settings.database_url).await?;
+            let exported = export_customer(&settings, &store, &workspace, &customer, format).await;
+            store.close().await;
+            let text = exported?;
+            let mut out = std::io::stdout().lock();
+            std::io::Write::write_all(&mut out, text.as_bytes())?;
+            std::io::Write::flush(&mut out)?;
+            Ok(())
+        }
         Command::VerifyAudit => {
             let store = readiness::store::Store::connect(&settings.database_url).await?;
             let checked = store.verify_audit().await;
@@ -192,4 +206,33 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `readiness export`: the customer's export as `/readiness export` uploads it, in the
+/// channels' language, as of now.
+async fn export_customer(
+    settings: &Settings,
+    store: &readiness::store::Store,
+    workspace: &str,
+    customer: &str,
+    format: ExportFormat,
+) -> anyhow::Result<String> {
+    use readiness::usecase::export;
+    let template = readiness::app::load_template(settings)?;
+    let customer = export::customer_for_cli(store, workspace.trim(), customer).await?;
+    let tz = settings.policy.tier(customer.tier).timezone;
+    let now = chrono::Utc::now();
+    let data = export::read(store, &customer).await?;
+    // The command line asks Slack nothing: people are shown by their ids.
+    let how = export::Rendering {
+        tz,
+        lang: settings.channel_language,
+        day: export::export_day(now, tz),
+        now,
+    };
+    let files = export::render(&data, &template, &customer, &Default::default(), how);
+    Ok(match format {
+        ExportFormat::Html => files.html,
+        ExportFormat::Csv => files.csv,
+    })
 }

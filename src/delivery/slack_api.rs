@@ -124,6 +124,9 @@ pub struct UserInfo {
     /// The customer's side, not our staff: a guest of the workspace, or a person of
     /// another organisation (Slack Connect; under Enterprise Grid, another enterprise).
     pub customer_side: bool,
+    /// The name to show for them in a document (the export): their real name, else
+    /// their display name, else their handle.
+    pub name: Option<String>,
 }
 
 /// Who `SLACK_BOT_TOKEN` acts for, from `auth.test` (single-workspace mode).
@@ -815,6 +818,7 @@ impl Workspace {
             tz: person.tz.clone(),
             is_admin: is_admin && !guest_or_stranger,
             customer_side: guest_or_stranger || !of_organisation,
+            name: shown_name(person),
         })
     }
 
@@ -894,6 +898,21 @@ impl Workspace {
         let request = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
         self.post_views("views.open", &request).await
     }
+}
+
+/// A person's name for a document: real name, display name or handle, the first set.
+fn shown_name(person: &SlackUser) -> Option<String> {
+    let profile = person.profile.as_ref();
+    [
+        profile.and_then(|p| p.real_name.clone()),
+        person.real_name.clone(),
+        profile.and_then(|p| p.display_name.clone()),
+        person.name.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|n| n.trim().to_string())
+    .find(|n| !n.is_empty())
 }
 
 impl SlackApi {

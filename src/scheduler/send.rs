@@ -22,14 +22,42 @@ use crate::domain::sla::Target;
 use crate::domain::template::Template;
 use crate::metrics::Metrics;
 use crate::store::outbox::{
-    AssignedDm, Claimed, CsatBody, DigestBody, DirectBody, Enqueue, EscalationBody, IntakeAckBody,
-    IntakeReactionBody, ItemDueBody, Outcome, Post, ReportBody, UPDATES_LANE_PREFIX, bulk_lane,
-    is_bulk,
+    AssignedDm, Claimed, CsatBody, DigestBody, DirectBody, Enqueue, EscalationBody, ExportBody,
+    IntakeAckBody, IntakeReactionBody, ItemDueBody, Outcome, Post, ReportBody, UPDATES_LANE_PREFIX,
+    bulk_lane, is_bulk,
 };
 use crate::store::tickets::TicketRecord;
 use crate::time_source::at_ms;
-use crate::usecase::reports;
 use crate::usecase::tickets::{Tickets, ticket_of};
+use crate::usecase::{export, reports};
+
+/// The most people an export looks up by name (`users.info`, tier 4), and the time
+/// it gives them all: past either, the rest are shown by their Slack ids.
+const EXPORT_NAMES: usize = 60;
+const EXPORT_NAMES_WITHIN: Duration = Duration::from_secs(6);
+
+/// The names of `people` as Slack gives them, for the export. Best effort: someone
+/// Slack does not answer for in time is shown by id, and the export goes out anyway.
+async fn names_of(slack: &Workspace, team: &str, people: Vec<String>) -> HashMap<String, String> {
+    let deadline = Instant::now() + EXPORT_NAMES_WITHIN;
+    let mut names = HashMap::new();
+    for person in people
+        .into_iter()
+        .filter(|p| is_user_id(p))
+        .take(EXPORT_NAMES)
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if let Ok(Ok(info)) = tokio::time::timeout(left, slack.user_info(team, &person)).await
+            && let Some(name) = info.name
+        {
+            names.insert(person, name);
+        }
+    }
+    names
+}
 
 /// Gap between two posts to one channel (Slack allows about one a second).
 pub const CHANNEL_GAP_MS: i64 = 1100;
@@ -521,6 +549,7 @@ impl Sender {
             Post::ItemDueDm(body) => self.send_item_due_dm(row, body).await,
             Post::Digest(body) => self.send_digest(row, body).await,
             Post::Report(body) => self.send_report(row, body).await,
+            Post::Export(body) => self.send_export(row, body).await,
             Post::Csat(body) => self.send_csat(row, body).await,
             Post::Reminder(body) => {
                 self.post_once(row, &row.channel_id, &body.message, None)
@@ -858,6 +887,68 @@ impl Sender {
             }
             body.uploaded.push(part);
             let progress = Post::Report(body.clone()).body_json();
+            store
+                .record_outbox_progress(row, &self.owner, &ts, &progress)
+                .await?;
+        }
+        Ok(ts)
+    }
+
+    /// The export for the customer: a short message in its channel, then the HTML and
+    /// the CSV threaded under it, the way the report goes. Each step is recorded on the
+    /// row as it succeeds (the message's `ts`, then each file), so a retry posts
+    /// nothing twice and uploads only what is missing. Unlike the report's files, the
+    /// files are the point here: one Slack refuses for good parks the row (and the CSM
+    /// is told), it is not left out.
+    async fn send_export(&self, row: &Claimed, mut body: ExportBody) -> Result<String, Failed> {
+        let customer = self.customer(body.customer_id).await?;
+        let lang = self.support.lang;
+        let tz = self.support.policy.tier(customer.tier).timezone;
+        let data = export::read(&self.support.store, &customer).await?;
+        let slack = self.slack(row).await?;
+        let names = names_of(&slack, &row.team_id, data.people()).await;
+        let how = export::Rendering {
+            tz,
+            lang,
+            day: body.day,
+            now: self.support.time.now(),
+        };
+        let files = export::render(&data, &self.template, &customer, &names, how);
+        let store = &self.support.store;
+        let ts = match &row.sent_ts {
+            Some(ts) => ts.clone(),
+            None => {
+                let message = blocks::export::posted(&customer, &files.stem, lang);
+                let ts = self.post_once(row, &row.channel_id, &message, None).await?;
+                store
+                    .record_outbox_progress(row, &self.owner, &ts, &row.body)
+                    .await?;
+                ts
+            }
+        };
+        // A byte-order mark, so spreadsheets read the Japanese text as UTF-8.
+        let csv = format!("\u{feff}{}", files.csv).into_bytes();
+        let parts = [
+            ("html", files.html.into_bytes(), "text/html"),
+            ("csv", csv, "text/csv"),
+        ];
+        for (part, content, content_type) in parts {
+            if body.uploaded.iter().any(|p| p == part) {
+                continue;
+            }
+            let file = format!("{}.{part}", files.stem);
+            slack
+                .upload_file(
+                    &row.channel_id,
+                    Some(&ts),
+                    &file,
+                    &file,
+                    content,
+                    content_type,
+                )
+                .await?;
+            body.uploaded.push(part.to_string());
+            let progress = Post::Export(body.clone()).body_json();
             store
                 .record_outbox_progress(row, &self.owner, &ts, &progress)
                 .await?;

@@ -1101,6 +1101,59 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn uploads_answer_in_slack_s_shape_and_are_refused_where_slack_refuses() {
+        let fake = SlackFake::start(Options::strict("T1", "xoxb-1"))
+            .await
+            .unwrap();
+        fake.add_channel("C1", "globex", true);
+        fake.add_channel("C2", "elsewhere", false);
+        assert_eq!(
+            call(
+                &fake,
+                "files.getUploadURLExternal",
+                json!({"filename": "a.html"})
+            )["error"],
+            "invalid_arguments",
+            "length is required"
+        );
+        let ticket = call(
+            &fake,
+            "files.getUploadURLExternal",
+            json!({"filename": "a.html", "length": "5"}),
+        );
+        // Slack's documented answer: ok, upload_url and file_id, nothing else.
+        let keys: Vec<&String> = ticket.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["file_id", "ok", "upload_url"], "{ticket}");
+        let id = ticket["file_id"].as_str().unwrap().to_string();
+        assert!(id.starts_with('F'), "{id}");
+        let complete = |channel: &str| {
+            call(
+                &fake,
+                "files.completeUploadExternal",
+                json!({"files": [{"id": id, "title": "A"}], "channel_id": channel}),
+            )
+        };
+        assert_eq!(complete("C1")["error"], "file_not_found", "no bytes yet");
+        fake.workspace()
+            .uploaded
+            .insert(id.clone(), b"hello".to_vec());
+        assert_eq!(complete("C9")["error"], "channel_not_found");
+        assert_eq!(complete("C2")["error"], "not_in_channel");
+        assert!(fake.shared_files().is_empty());
+        assert_eq!(
+            complete("C1"),
+            json!({"ok": true, "files": [{"id": id, "title": "A"}]})
+        );
+        let shared = fake.shared_files();
+        assert_eq!(shared.len(), 1);
+        assert_eq!(
+            (shared[0].channel.as_str(), shared[0].filename.as_str()),
+            ("C1", "a.html")
+        );
+        assert_eq!(shared[0].content, b"hello");
+    }
+
+    #[tokio::test]
     async fn a_dm_to_a_person_lands_in_their_conversation_with_the_app() {
         let fake = SlackFake::start(Options::strict("T1", "xoxb-1"))
             .await

@@ -536,8 +536,15 @@ fn handle(w: &mut Workspace, method: &str, args: &Value, team: &str) -> (StatusC
             let Some(list) = files.as_array() else {
                 return (StatusCode::OK, err("invalid_arguments"));
             };
-            if strict && !w.channels.contains_key(&channel) {
-                return (StatusCode::OK, err("channel_not_found"));
+            if strict {
+                // Shared into a channel the app is not in, Slack refuses as a post does.
+                match w.channels.get(&channel) {
+                    None => return (StatusCode::OK, err("channel_not_found")),
+                    Some(c) if !c.bot_is_member => {
+                        return (StatusCode::OK, err("not_in_channel"));
+                    }
+                    Some(_) => {}
+                }
             }
             let mut shared = Vec::new();
             for f in list {

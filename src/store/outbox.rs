@@ -39,9 +39,10 @@ pub mod kind {
     pub const CSAT: &str = "csat";
     pub const INTAKE_REACTION: &str = "intake_reaction";
     pub const INTAKE_ACK: &str = "intake_ack";
+    pub const EXPORT: &str = "export";
 
     /// Every kind this version sends; a row of any other kind is a newer version's.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         TICKET_MESSAGE,
         ESCALATION,
         DIRECT,
@@ -53,6 +54,7 @@ pub mod kind {
         CSAT,
         INTAKE_REACTION,
         INTAKE_ACK,
+        EXPORT,
     ];
 }
 
@@ -93,6 +95,9 @@ pub enum Post {
     /// The short reply in the customer's thread: the ticket's number and when to
     /// expect a first response (rendered when sent, in the channel's language).
     IntakeAck(IntakeAckBody),
+    /// The export for the customer (`/readiness export`): gathered when sent, then its
+    /// HTML and CSV files uploaded under a short message in the customer's channel.
+    Export(ExportBody),
 }
 
 /// What a CSAT question row carries: the ticket it asks about.
@@ -194,6 +199,20 @@ pub struct ReportBody {
     pub uploaded: Vec<String>,
 }
 
+/// What an export row carries; the export is gathered when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportBody {
+    pub customer_id: i64,
+    /// The day it was asked for, in the customer's zone: the files are named after it,
+    /// so a retry on another day still names them as the request did.
+    pub day: NaiveDate,
+    pub requested_by: String,
+    /// The files already uploaded (`html`, `csv`), as for a report: a retry uploads
+    /// only what is missing. Absent until the first upload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uploaded: Vec<String>,
+}
+
 /// Why a row's `kind` and `body` do not make a [`Post`].
 #[derive(Debug, thiserror::Error)]
 pub enum Unreadable {
@@ -219,6 +238,7 @@ impl Post {
             Post::Csat(_) => kind::CSAT,
             Post::IntakeReaction(_) => kind::INTAKE_REACTION,
             Post::IntakeAck(_) => kind::INTAKE_ACK,
+            Post::Export(_) => kind::EXPORT,
         }
     }
 
@@ -237,6 +257,7 @@ impl Post {
             Post::Csat(body) => serde_json::to_string(body),
             Post::IntakeReaction(body) => serde_json::to_string(body),
             Post::IntakeAck(body) => serde_json::to_string(body),
+            Post::Export(body) => serde_json::to_string(body),
         };
         // These bodies are plain data: serializing them does not fail.
         json.unwrap_or_else(|_| "{}".into())
@@ -335,16 +356,17 @@ macro_rules! enqueue {
 }
 pub(super) use enqueue;
 
-/// Kinds sent in bulk (reminders, digests, reports): besides their channel's pace,
+/// Kinds sent in bulk (reminders, digests, reports, exports): besides their channel's pace,
 /// they take turns in their workspace's bulk lane (`bulk:<team>`), one at a time, so a
 /// burst of thousands stays inside Slack's workspace-wide limit on posts ("several
 /// hundred a minute"). Ticket posts and escalations are few and urgent: they skip that
 /// lane and are paced per channel only.
-pub const BULK_KINDS: [&str; 4] = [
+pub const BULK_KINDS: [&str; 5] = [
     kind::REMINDER,
     kind::ITEM_DUE_DM,
     kind::DIGEST,
     kind::REPORT,
+    kind::EXPORT,
 ];
 /// [`BULK_KINDS`] as an SQL list: `('reminder', …)`.
 fn bulk_sql() -> String {
@@ -989,6 +1011,17 @@ mod tests {
                 "csat",
                 r#"{"ticket_id":12}"#.into(),
                 Post::Csat(CsatBody { ticket_id: 12 }),
+            ),
+            (
+                "export",
+                r#"{"customer_id":3,"day":"2026-12-06","requested_by":"U1","uploaded":["html"]}"#
+                    .into(),
+                Post::Export(ExportBody {
+                    customer_id: 3,
+                    day: day(6),
+                    requested_by: "U1".into(),
+                    uploaded: vec!["html".into()],
+                }),
             ),
         ]
     }
