@@ -28,6 +28,7 @@ pub mod limits;
 pub mod reminders;
 pub mod report;
 pub mod roles;
+pub mod team;
 pub mod texts;
 pub mod ticket;
 pub mod ticket_modal;

@@ -463,6 +463,15 @@ fn every_surface(t: &Texts) {
                 lang,
             ),
         );
+        check_message(
+            "item due after waiting",
+            &super::reminders::item_due_after_waiting(
+                &acme,
+                item,
+                NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                lang,
+            ),
+        );
         let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
         let overdue = super::reminders::overdue(&template, &states, today);
         check_message(

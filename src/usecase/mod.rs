@@ -9,6 +9,7 @@ pub mod csat;
 pub mod customers;
 pub mod events;
 pub mod intake;
+pub mod onboarding;
 pub mod people;
 pub mod reminders;
 pub mod reports;

@@ -34,6 +34,7 @@ mod intake;
 mod intake_people;
 mod language;
 mod manifest;
+mod plan_team;
 mod reminders;
 mod roles;
 mod shell;
