@@ -642,6 +642,39 @@ fn every_surface(t: &Texts) {
             check_message("customer answer", answer);
         }
 
+        // The onboarding team: every role held by the longest id, every count huge,
+        // and the most people one change can name.
+        let people: Vec<String> = (0..crate::domain::template::Owner::ALL.len())
+            .map(|i| format!("U{i:023}"))
+            .collect();
+        let held: Vec<crate::domain::team::RoleHeld> = crate::domain::template::Owner::ALL
+            .iter()
+            .zip(&people)
+            .map(|(&role, user)| crate::domain::team::RoleHeld {
+                role,
+                holder: Some(user.clone()),
+                items: usize::MAX,
+                theirs: usize::MAX,
+                open: usize::MAX,
+            })
+            .collect();
+        check_message("team", &super::team::shown(&acme, &held, lang));
+        check_message(
+            "team changed",
+            &super::team::changed(&acme, usize::MAX, &people, Some(&people[0]), &held, lang),
+        );
+        check_message(
+            "team DM",
+            &super::team::named_dm(
+                &acme,
+                &crate::domain::template::Owner::ALL,
+                usize::MAX,
+                NaiveDate::from_ymd_opt(2026, 12, 1),
+                &people[0],
+                lang,
+            ),
+        );
+
         // The audit list.
         let entries: Vec<AuditRecord> = (0..60).map(|i| audit_entry(i, t)).collect();
         let names = HashMap::from([(1, t.name.clone())]);

@@ -250,6 +250,35 @@ async fn plan_scenario(db: &TestDb) {
         assert_eq!(states[&item.key].assignee, None, "{}", item.key);
     }
     assert_eq!(states[&by_hand.key].assignee.as_deref(), Some(ENGINEER));
+
+    // Another tier: the items it adds join the plan, dated from the same kickoff and
+    // go-live; the date set by hand stays.
+    let answer = app
+        .command_text(CSM, &channel, "customer globex tier=enterprise")
+        .await;
+    assert!(!answer.contains("rror"), "{answer}");
+    let (_, states, _, _) = read(&app, "globex").await;
+    let enterprise = template.for_tier(Tier::Enterprise);
+    let enterprise_cal = Policy::default().calendar(Tier::Enterprise);
+    let joined: Vec<&Item> = enterprise
+        .items()
+        .filter(|i| view.item(&i.key).is_none() && i.due.is_some())
+        .collect();
+    assert!(!joined.is_empty());
+    for item in joined {
+        let rule = item.due.unwrap();
+        let from = match rule.anchor {
+            Anchor::Kickoff => day(2027, 1, 18),
+            Anchor::GoLive => day(2027, 3, 1),
+        };
+        assert_eq!(
+            states[&item.key].due,
+            Some(add_business_days(&enterprise_cal, from, rule.business_days)),
+            "{}",
+            item.key
+        );
+    }
+    assert_eq!(states[&by_hand.key].due, Some(day(2027, 2, 26)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
