@@ -279,6 +279,24 @@ async fn plan_scenario(db: &TestDb) {
         );
     }
     assert_eq!(states[&by_hand.key].due, Some(day(2027, 2, 26)));
+
+    // Each change is in the audit log, with who and what.
+    let store = Store::connect(&app.db_url).await.unwrap();
+    let entries = store.recent_audit(TEAM, None, 0, 100_000).await.unwrap();
+    store.close().await;
+    let team_entry = entries
+        .iter()
+        .find(|e| e.action == "customer.team" && e.after.as_ref().is_some_and(|a| a["se"] == SAM))
+        .expect("the team change audited");
+    assert_eq!(team_entry.actor, CSM);
+    assert_eq!(team_entry.after.as_ref().unwrap()["customer"], PAT);
+    let assigned = entries
+        .iter()
+        .filter(|e| e.action == "plan.assigned")
+        .count();
+    assert_eq!(assigned, 3, "named, moved, taken back");
+    assert!(entries.iter().any(|e| e.action == "plan.dated"));
+    assert!(entries.iter().any(|e| e.action == "plan.changed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
