@@ -16,6 +16,7 @@ use crate::domain::checklist::{
 };
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
+use crate::domain::plan::Standing;
 use crate::domain::template::{Category, Item, Section, Template};
 
 const BAR_WIDTH: usize = 10;
@@ -46,9 +47,16 @@ fn readiness_heading(tier: Tier) -> texts::Text {
     }
 }
 
-/// The overview: progress per category, overall, go-live readiness, and a button per
-/// category that opens its checklist.
-pub fn overview(template: &Template, customer: &Customer, states: &States, lang: Lang) -> Message {
+/// The overview: progress per category, overall, go-live readiness, the plan's health
+/// (when given: it depends on the day, so the caller judges it at `now`), and a button
+/// per category that opens its checklist.
+pub fn overview(
+    template: &Template,
+    customer: &Customer,
+    states: &States,
+    standing: Option<&Standing>,
+    lang: Lang,
+) -> Message {
     let overall = overall_progress(template, states);
     let go_live = go_live_progress(template, states);
     let title = format!(
@@ -74,8 +82,11 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
             Lang::Ja => format!("⏳ Go-Live 準備 {}% — 残り {left} 項目", go_live.percent()),
         }
     };
+    let health_line = standing
+        .map(|s| format!("\n{}", super::plan::health_line(s, lang)))
+        .unwrap_or_default();
     blocks.push(section(&format!(
-        "*{}* {}\n{}",
+        "*{}* {}\n{}{health_line}",
         lang.pick("Overall", "全体"),
         progress_text(overall),
         go_live_line
@@ -499,8 +510,49 @@ pub(crate) mod tests {
                 assert_eq!(messages.len(), 1, "{}", category.en);
                 limits::check_message(&json(&messages[0])).unwrap();
             }
-            limits::check_message(&json(&overview(&t, &customer(), &States::new(), lang))).unwrap();
+            limits::check_message(&json(&overview(
+                &t,
+                &customer(),
+                &States::new(),
+                None,
+                lang,
+            )))
+            .unwrap();
         }
+    }
+
+    #[test]
+    fn the_overview_shows_the_health_it_is_given() {
+        let t = Template::builtin();
+        let standing = crate::domain::plan::Standing {
+            health: crate::domain::plan::Health::Behind,
+            overdue: 2,
+            due_soon: 1,
+            today: chrono::NaiveDate::from_ymd_opt(2027, 1, 12).unwrap(),
+        };
+        let shown = json(&overview(
+            &t,
+            &customer(),
+            &States::new(),
+            Some(&standing),
+            Lang::En,
+        ))
+        .to_string();
+        assert!(
+            shown.contains(":red_circle: *Behind*: 2 items overdue, 1 item due within 3 business days (as of 2027-01-12)"),
+            "{shown}"
+        );
+        let shown = json(&overview(
+            &t,
+            &customer(),
+            &States::new(),
+            Some(&standing),
+            Lang::Ja,
+        ))
+        .to_string();
+        assert!(shown.contains("*遅延*: 期限超過 2 件"), "{shown}");
+        let without = json(&overview(&t, &customer(), &States::new(), None, Lang::En)).to_string();
+        assert!(!without.contains("Behind") && !without.contains("On track"));
     }
 
     #[test]
@@ -666,7 +718,7 @@ pub(crate) mod tests {
         ] {
             let c = Customer { tier, ..customer() };
             let heading = |lang| {
-                let v = json(&overview(&t, &c, &States::new(), lang));
+                let v = json(&overview(&t, &c, &States::new(), None, lang));
                 v["blocks"][0]["text"]["text"].as_str().unwrap().to_string()
             };
             assert_eq!(heading(Lang::En), format!("Acme — {en}"));
@@ -680,7 +732,7 @@ pub(crate) mod tests {
             let t = Template::builtin();
             let states = random_states(&t, &seed);
             for lang in [Lang::En, Lang::Ja] {
-                limits::check_message(&json(&overview(&t, &customer(), &states, lang))).unwrap();
+                limits::check_message(&json(&overview(&t, &customer(), &states, None, lang))).unwrap();
                 for category in &t.categories {
                     for m in category_messages(&customer(), category, &states, lang) {
                         limits::check_message(&json(&m)).unwrap();

@@ -127,7 +127,7 @@ async fn apply(
             };
             new_customer(ctx, request, lang, now).await
         }
-        Command::Show { first, second } => show(ctx, cmd, first, second, lang).await,
+        Command::Show { first, second } => show(ctx, cmd, first, second, lang, now).await,
         Command::Assign {
             customer,
             item,
@@ -405,6 +405,7 @@ async fn show(
     first: Option<Word>,
     second: Option<Word>,
     lang: Lang,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let request = ShowRequest {
         team_id: &cmd.team_id,
@@ -440,6 +441,7 @@ async fn show(
             &ctx.usecases.template,
             &customer,
             &states,
+            Some(&ctx.usecases.standing_of(&customer, &states, now)),
             lang,
         )],
     };

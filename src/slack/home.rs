@@ -17,6 +17,7 @@ use crate::delivery::slack_api::{ApiError, SlackApi, with_deadline};
 use crate::delivery::users::{Side, Users};
 use crate::domain::checklist::{category_progress, overall_progress};
 use crate::domain::customer::Customer;
+use crate::domain::plan::standing_at;
 use crate::domain::template::Template;
 use crate::domain::ticket::Ticket;
 use crate::usecase::tickets::{Tickets, ticket_of, urgency};
@@ -210,6 +211,14 @@ impl Home {
                         .iter()
                         .map(|cat| (cat.label(lang).to_string(), category_progress(cat, s)))
                         .collect(),
+                    // Judged at each render: the refresher re-renders watched Homes
+                    // every minute, so it follows the day.
+                    standing: Some(standing_at(
+                        self.template.for_tier(c.tier),
+                        s,
+                        now,
+                        self.support.calendar(c.tier),
+                    )),
                 }
             })
             .collect();

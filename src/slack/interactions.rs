@@ -463,10 +463,10 @@ async fn block_action(
             });
         }
         BlockAction::OpenChecklist { customer } => {
-            home_modal(ctx, team, payload, customer, HomeModal::Checklist).await?
+            home_modal(ctx, team, payload, customer, HomeModal::Checklist, now).await?
         }
         BlockAction::NewTicket { customer } => {
-            home_modal(ctx, team, payload, customer, HomeModal::NewTicket).await?
+            home_modal(ctx, team, payload, customer, HomeModal::NewTicket, now).await?
         }
         BlockAction::OpenCategory { customer, number } => {
             open_category(ctx, team, payload, customer, number).await?
@@ -563,6 +563,7 @@ async fn home_modal(
     payload: &BlockActions,
     customer_id: i64,
     modal: HomeModal,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let Some(trigger) = payload.trigger_id.clone() else {
         return Ok(());
@@ -574,7 +575,14 @@ async fn home_modal(
                 return Ok(());
             };
             let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
-            let overview = checklist::overview(&ctx.usecases.template, &customer, &states, lang);
+            let standing = ctx.usecases.standing_of(&customer, &states, now);
+            let overview = checklist::overview(
+                &ctx.usecases.template,
+                &customer,
+                &states,
+                Some(&standing),
+                lang,
+            );
             blocks::modal_of(
                 &customer.name,
                 overview.blocks,

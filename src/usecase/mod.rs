@@ -11,6 +11,7 @@ pub mod events;
 pub mod intake;
 pub mod onboarding;
 pub mod people;
+pub mod plan_view;
 pub mod reminders;
 pub mod reports;
 pub mod roles;

@@ -35,6 +35,7 @@ mod intake_people;
 mod language;
 mod manifest;
 mod plan_team;
+mod plan_view;
 mod reminders;
 mod roles;
 mod shell;
