@@ -123,7 +123,7 @@ impl App {
                 "the last run stopped mid-send; those posts are checked against Slack before any is sent again"
             );
         }
-        let reminders = Reminders::new(support.clone());
+        let reminders = Reminders::new(support.clone(), template.clone());
         reminders
             .ensure_digests(support.time.now())
             .await

@@ -203,6 +203,9 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             println!("total: {} items", template.item_count());
+            for line in plan_summary(&template) {
+                println!("{line}");
+            }
             Ok(())
         }
     }
@@ -235,4 +238,45 @@ async fn export_customer(
         ExportFormat::Html => files.html,
         ExportFormat::Csv => files.csv,
     })
+}
+
+/// What `check-template` learnt of the plan's fields: each tier's count, each owner's,
+/// the items with a due date (by anchor) and the items that wait on others.
+fn plan_summary(template: &readiness::domain::template::Template) -> Vec<String> {
+    use readiness::domain::checklist::Tier;
+    use readiness::domain::template::{Anchor, Owner};
+    let tiers = [Tier::Standard, Tier::Professional, Tier::Enterprise]
+        .iter()
+        .map(|t| format!("{} {}", t.as_str(), template.for_tier(*t).item_count()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let owners = Owner::ALL
+        .iter()
+        .map(|o| {
+            let n = template.items().filter(|i| i.owner == Some(*o)).count();
+            format!("{} {n}", o.as_str())
+        })
+        .chain(std::iter::once(format!(
+            "none {}",
+            template.items().filter(|i| i.owner.is_none()).count()
+        )))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let dated = |anchor: Anchor| {
+        template
+            .items()
+            .filter(|i| i.due.is_some_and(|d| d.anchor == anchor))
+            .count()
+    };
+    let ordered = template.items().filter(|i| !i.after.is_empty()).count();
+    vec![
+        format!("items per tier: {tiers}"),
+        format!("items per owner: {owners}"),
+        format!(
+            "items with a due date: {} from the kickoff, {} from the go-live",
+            dated(Anchor::Kickoff),
+            dated(Anchor::GoLive)
+        ),
+        format!("items after others (prerequisites): {ordered}"),
+    ]
 }

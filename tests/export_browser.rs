@@ -40,6 +40,7 @@ fn customer(name: &str) -> Customer {
         csm: None,
         archived_at: None,
         golive_on: chrono::NaiveDate::from_ymd_opt(2027, 3, 1),
+        kickoff_on: chrono::NaiveDate::from_ymd_opt(2027, 1, 11),
         reminders_off: Vec::new(),
         intake_mode: None,
     }

@@ -597,6 +597,7 @@ pub(crate) mod tests {
             golive_on: None,
             reminders_off: Vec::new(),
             intake_mode: None,
+            kickoff_on: None,
         }
     }
 

@@ -232,12 +232,16 @@ pub fn describe(
         lang.pick("active", "稼働中")
     };
     let text = format!(
-        "*{}* (`{}`) · {} · {state}\n{}: {channel} · CSM: <@{}> · {}: {}\n{}: {}",
+        "*{}* (`{}`) · {} · {state}\n{}: {channel} · CSM: <@{}> · {}: {} · {}: {}\n{}: {}",
         name(&c.name),
         c.slug,
         c.tier.title(),
         lang.pick("Channel", "チャンネル"),
         c.csm(),
+        lang.pick("Kickoff", "キックオフ"),
+        c.kickoff_on
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "—".into()),
         lang.pick("Go-live", "本番開始"),
         c.golive_on
             .map(|d| d.to_string())

@@ -33,7 +33,7 @@ pub fn help(
     let usage = match lang {
         Lang::En => {
             "*Readiness* — the enterprise readiness checklist, in Slack.\n\
-            `/readiness new <name> [tier=standard|professional|enterprise] [channel=#existing] [slug=…]` start a customer's onboarding and its channel\n\
+            `/readiness new <name> [tier=standard|professional|enterprise] [kickoff=YYYY-MM-DD] [channel=#existing] [slug=…]` start a customer's onboarding and its channel\n\
             `/readiness show [customer] [category]` the checklist, with checkboxes\n\
             `/readiness assign [customer] <item> @user [due=YYYY-MM-DD]` give an item to someone\n\
             `/readiness done [customer] <item>` · `/readiness undo [customer] <item>` tick or untick an item\n\
@@ -42,12 +42,13 @@ pub fn help(
             `/readiness remind [customer] <in 2h|tomorrow 10:00|2026-12-01 09:30|every monday 09:00> <text>` · `/readiness reminders [customer]` list and cancel\n\
             `/readiness golive [customer] [date]` hypercare and review reminders · `/readiness customer [customer] [name=…] [tier=…] [csm=@…] [intake=all|reaction|mention|off|auto] [contacts=@a,@b] [archive|unarchive]`\n\
             `/readiness report [customer] [month=YYYY-MM]` the monthly report · `/readiness audit [customer] [since=YYYY-MM-DD]` who changed what\n\
+            `/readiness team [customer] [csm=@…] [se=@…] [support=@…] [security=@…] [legal=@…] [customer=@…]` who holds each onboarding role (their items are assigned to them)\n\
             `/readiness roles [@user admin|csm|agent|viewer|default]` who may do what (admins give roles)\n\
             In a customer's channel the customer is implied. Elsewhere name it by its slug or by its name in \"double quotes\"."
         }
         Lang::Ja => {
             "*Readiness* — Enterprise 準備チェックリストを Slack で。\n\
-            `/readiness new <名前> [tier=standard|professional|enterprise] [channel=#既存] [slug=…]` 顧客のオンボーディングと専用チャンネルを開始\n\
+            `/readiness new <名前> [tier=standard|professional|enterprise] [kickoff=YYYY-MM-DD] [channel=#既存] [slug=…]` 顧客のオンボーディングと専用チャンネルを開始\n\
             `/readiness show [顧客] [カテゴリ]` チェックリストを表示（チェックボックス付き）\n\
             `/readiness assign [顧客] <項目> @ユーザー [due=YYYY-MM-DD]` 項目の担当者を設定\n\
             `/readiness done [顧客] <項目>` · `/readiness undo [顧客] <項目>` 項目を完了／未完了に\n\
@@ -56,6 +57,7 @@ pub fn help(
             `/readiness remind [顧客] <in 2h|tomorrow 10:00|2026-12-01 09:30|every monday 09:00> <内容>` · `/readiness reminders [顧客]` 一覧と取り消し\n\
             `/readiness golive [顧客] [日付]` ハイパーケアとレビューのリマインダー · `/readiness customer [顧客] [name=…] [tier=…] [csm=@…] [intake=all|reaction|mention|off|auto] [contacts=@a,@b] [archive|unarchive]`\n\
             `/readiness report [顧客] [month=YYYY-MM]` 月次レポート · `/readiness audit [顧客] [since=YYYY-MM-DD]` 変更履歴\n\
+            `/readiness team [顧客] [csm=@…] [se=@…] [support=@…] [security=@…] [legal=@…] [customer=@…]` オンボーディングの役割ごとの担当者（役割の項目を割り当て）\n\
             `/readiness roles [@ユーザー admin|csm|agent|viewer|default]` 権限（ロールの付与は管理者）\n\
             顧客のチャンネル内では顧客名を省略できます。それ以外ではスラッグか \"二重引用符\" で囲んだ名前で指定します。"
         }

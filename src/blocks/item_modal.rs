@@ -181,6 +181,7 @@ mod tests {
             golive_on: None,
             reminders_off: Vec::new(),
             intake_mode: None,
+            kickoff_on: None,
         };
         let state = ItemState {
             assignee: Some("U1".into()),

@@ -30,6 +30,7 @@ pub mod plan;
 pub mod reminders;
 pub mod report;
 pub mod roles;
+pub mod team;
 pub mod texts;
 pub mod ticket;
 pub mod ticket_modal;

@@ -75,6 +75,30 @@ pub fn item_due(customer: &Customer, item: &Item, due: NaiveDate, lang: Lang) ->
     Message::new(format!("{} is due today", item.key), vec![section(&body)])
 }
 
+/// The due-date DM of an item that waited on its prerequisites past its due date
+/// (the DM waits until the item can be worked on): it can be now, and was due then.
+pub fn item_due_after_waiting(
+    customer: &Customer,
+    item: &Item,
+    due: NaiveDate,
+    lang: Lang,
+) -> Message {
+    let body = match lang {
+        Lang::En => format!(
+            ":calendar: {} no longer waits on other items and can be done now; it was due {due}.",
+            customer_item(customer, item, lang)
+        ),
+        Lang::Ja => format!(
+            ":calendar: {} は前提の項目が完了し、着手できるようになりました。期限は {due} でした。",
+            customer_item(customer, item, lang)
+        ),
+    };
+    Message::new(
+        format!("{} can be done now", item.key),
+        vec![section(&body)],
+    )
+}
+
 /// An overdue item, for the digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overdue<'a> {

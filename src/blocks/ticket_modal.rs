@@ -201,6 +201,7 @@ mod tests {
             golive_on: None,
             reminders_off: Vec::new(),
             intake_mode: None,
+            kickoff_on: None,
         }
     }
 

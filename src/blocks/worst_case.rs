@@ -487,6 +487,15 @@ fn every_surface(t: &Texts) {
                 lang,
             ),
         );
+        check_message(
+            "item due after waiting",
+            &super::reminders::item_due_after_waiting(
+                &acme,
+                item,
+                NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                lang,
+            ),
+        );
         let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
         let overdue = super::reminders::overdue(&template, &states, today);
         check_message(
@@ -656,6 +665,39 @@ fn every_surface(t: &Texts) {
         for answer in &customer_answers {
             check_message("customer answer", answer);
         }
+
+        // The onboarding team: every role held by the longest id, every count huge,
+        // and the most people one change can name.
+        let people: Vec<String> = (0..crate::domain::template::Owner::ALL.len())
+            .map(|i| format!("U{i:023}"))
+            .collect();
+        let held: Vec<crate::domain::team::RoleHeld> = crate::domain::template::Owner::ALL
+            .iter()
+            .zip(&people)
+            .map(|(&role, user)| crate::domain::team::RoleHeld {
+                role,
+                holder: Some(user.clone()),
+                items: usize::MAX,
+                theirs: usize::MAX,
+                open: usize::MAX,
+            })
+            .collect();
+        check_message("team", &super::team::shown(&acme, &held, lang));
+        check_message(
+            "team changed",
+            &super::team::changed(&acme, usize::MAX, &people, Some(&people[0]), &held, lang),
+        );
+        check_message(
+            "team DM",
+            &super::team::named_dm(
+                &acme,
+                &crate::domain::template::Owner::ALL,
+                usize::MAX,
+                NaiveDate::from_ymd_opt(2026, 12, 1),
+                &people[0],
+                lang,
+            ),
+        );
 
         // The audit list.
         let entries: Vec<AuditRecord> = (0..60).map(|i| audit_entry(i, t)).collect();

@@ -27,6 +27,8 @@ pub struct Customer {
     pub archived_at: Option<i64>,
     /// The go-live date the onboarding milestones count from.
     pub golive_on: Option<NaiveDate>,
+    /// The kickoff date the plan's `kickoff±Nd` due dates count from.
+    pub kickoff_on: Option<NaiveDate>,
     /// Milestone reminders switched off for this customer (their kinds).
     pub reminders_off: Vec<String>,
     /// Which of its messages open a ticket by themselves (`intake=`); `None` follows

@@ -18,6 +18,7 @@ pub mod roles;
 pub mod schedule;
 pub mod sla;
 pub mod slug;
+pub mod team;
 pub mod template;
 pub mod ticket;
 

@@ -728,7 +728,14 @@ impl Sender {
             ));
         }
         let lang = self.users.lang_for(&row.team_id, &body.assignee).await;
-        let message = blocks::reminders::item_due(&customer, item, body.due, lang);
+        // Later than its due day only when it waited on its prerequisites till now.
+        let zone = self.support.policy.tier(customer.tier).timezone;
+        let today = self.support.time.now().with_timezone(&zone).date_naive();
+        let message = if body.due < today {
+            blocks::reminders::item_due_after_waiting(&customer, item, body.due, lang)
+        } else {
+            blocks::reminders::item_due(&customer, item, body.due, lang)
+        };
         self.post_once(row, &row.channel_id, &message, None).await
     }
 

@@ -6,7 +6,6 @@ use serde::Deserialize;
 use super::{Context, busy, internal_error, open_modal};
 use crate::blocks::{self, Message, checklist, help};
 use crate::delivery::worker::Job;
-use crate::domain::checklist::Tier;
 use crate::domain::command::{
     self, Command, CustomerRef, Form, Opened, PathChange, Word, looks_like_item_key,
 };
@@ -113,10 +112,21 @@ async fn apply(
             tier,
             channel,
             slug,
-            // UNFINISHED (issue 17, being built): the kickoff date is parsed but not yet
-            // planned from.
-            kickoff: _,
-        } => new_customer(ctx, cmd, name, tier, channel, slug, lang, now).await,
+            kickoff,
+        } => {
+            let request = NewCustomerRequest {
+                team_id: cmd.team_id.clone(),
+                user_id: cmd.user_id.clone(),
+                name,
+                tier,
+                channel,
+                slug,
+                kickoff,
+                response_url: cmd.response_url.clone(),
+                lang,
+            };
+            new_customer(ctx, request, lang, now).await
+        }
         Command::Show { first, second } => show(ctx, cmd, first, second, lang, now).await,
         Command::Assign {
             customer,
@@ -359,27 +369,12 @@ async fn help_answer(ctx: &Context, cmd: &SlashCommand, lang: Lang) -> Result<An
     )))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn new_customer(
     ctx: &Context,
-    cmd: &SlashCommand,
-    name: String,
-    tier: Option<Tier>,
-    channel: Option<String>,
-    slug: Option<String>,
+    request: NewCustomerRequest,
     lang: Lang,
     now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
-    let request = NewCustomerRequest {
-        team_id: cmd.team_id.clone(),
-        user_id: cmd.user_id.clone(),
-        name,
-        tier,
-        channel,
-        slug,
-        response_url: cmd.response_url.clone(),
-        lang,
-    };
     match ctx.usecases.create_customer(request, now).await? {
         Ok(created) if !created.queued => Ok(Answer::Ephemeral(busy(lang))),
         Ok(Created {

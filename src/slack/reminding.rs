@@ -102,7 +102,7 @@ pub(super) async fn golive(
         };
     };
     let actor = Actor::new(&cmd.user_id, Source::Command);
-    match reminders.go_live(&customer, date, actor, now).await {
+    match ctx.usecases.go_live(&customer, date, actor, now).await {
         Ok(went) => Ok(Answer::Ephemeral(render::golive_planned(
             &went.customer,
             went.date,
@@ -140,12 +140,7 @@ pub(super) async fn confirm_golive(
         return Ok(None);
     };
     let actor = Actor::new(user, Source::Button);
-    match ctx
-        .usecases
-        .reminders
-        .go_live(&customer, date, actor, now)
-        .await
-    {
+    match ctx.usecases.go_live(&customer, date, actor, now).await {
         Ok(went) => Ok(Some(render::golive_planned(
             &went.customer,
             went.date,

@@ -329,6 +329,91 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
 }
 
 #[tokio::test]
+async fn plan_writes_keep_the_copy_equal_to_the_database_and_spare_what_a_person_set() {
+    use super::ItemPlan;
+    let mut f = Fixture::new().await;
+    let store = f.store.clone();
+    let acme = store
+        .create_customer(&new_customer(TEAM, "acme", "Acme", Some("C1")))
+        .await
+        .unwrap();
+    f.assert_cache_matches("create_customer").await;
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2027, 1, d);
+    let plan = |key: &str, due: Option<chrono::NaiveDate>, who: Option<&str>| ItemPlan {
+        key: key.to_string(),
+        due: Some(due),
+        assignee: Some(who.map(str::to_string)),
+    };
+    let changed = store
+        .plan_items(
+            &acme,
+            &[
+                plan("A1", day(12), Some("U1")),
+                plan("A2", day(13), Some("U1")),
+            ],
+            "plan.changed",
+            by("U0"),
+            at_ms(5_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.len(), 2);
+    f.assert_cache_matches("plan_items").await;
+    // A person re-dates A2 and gives A1 to someone else: the plan keeps off both.
+    let by_hand = ItemChange {
+        due: Some(day(20)),
+        ..ItemChange::default()
+    };
+    store
+        .change_item(acme.id, "A2", &by_hand, by("U1"), at_ms(6_000))
+        .await
+        .unwrap();
+    let given = ItemChange {
+        assignee: Some(Some("U2".to_string())),
+        ..ItemChange::default()
+    };
+    store
+        .change_item(acme.id, "A1", &given, by("U1"), at_ms(6_100))
+        .await
+        .unwrap();
+    f.assert_cache_matches("change_item of planned items").await;
+    let changed = store
+        .plan_items(
+            &acme,
+            &[
+                plan("A1", day(14), Some("S1")),
+                plan("A2", day(15), Some("S1")),
+            ],
+            "plan.changed",
+            by("U0"),
+            at_ms(7_000),
+        )
+        .await
+        .unwrap();
+    f.assert_cache_matches("plan_items (re-plan)").await;
+    let states = store.item_states(acme.id).await.unwrap();
+    // A1's date was still the plan's, so it moves; its assignee is the person's.
+    assert_eq!(states["A1"].due, day(14));
+    assert_eq!(states["A1"].assignee.as_deref(), Some("U2"));
+    // A2's date is the person's; its assignee is still the plan's.
+    assert_eq!(states["A2"].due, day(20));
+    assert_eq!(states["A2"].assignee.as_deref(), Some("S1"));
+    assert_eq!(changed.len(), 2);
+    // Nothing left to change: nothing written.
+    let again = store
+        .plan_items(
+            &acme,
+            &[plan("A1", day(14), Some("S1"))],
+            "plan.changed",
+            by("U0"),
+            at_ms(8_000),
+        )
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+}
+
+#[tokio::test]
 async fn role_and_ticket_writes_keep_the_copy_equal_to_the_database() {
     let mut f = Fixture::new().await;
     let store = f.store.clone();
@@ -521,6 +606,8 @@ fn every_hand_update_of_the_copy_is_covered_above() {
         ("roles.rs", 1),
         // set_contacts
         ("contacts.rs", 1),
+        // plan_items
+        ("plan.rs", 1),
         // open_ticket; save_ticket and set_ticket_message through recache_ticket
         ("tickets.rs", 2),
         // purge_uninstalled

@@ -40,6 +40,7 @@ pub(crate) fn customer_json(c: &Customer) -> serde_json::Value {
         "golive": c.golive_on.map(|d| d.to_string()),
         "reminders_off": c.reminders_off,
         "intake": c.intake_mode.map(|m| m.as_str()),
+        "kickoff": c.kickoff_on.map(|d| d.to_string()),
     })
 }
 impl Store {
@@ -121,7 +122,7 @@ impl Store {
     }
 
     /// Writes a customer's changeable fields (name, tier, CSM, channel, archive, go-live,
-    /// switched-off milestones, intake mode) from `after`, audited with `action` and the state
+    /// switched-off milestones, intake mode, kickoff) from `after`, audited with `action` and the state
     /// before. Refused (`Ok(false)`) if the channel belongs to another customer.
     pub async fn update_customer(
         &self,
@@ -146,7 +147,7 @@ impl Store {
             sqlx::query(
                 "UPDATE customers SET name = $2, tier = $3, csm = $4, channel_id = $5,
                      archived_at = $6, golive_on = $7, reminders_off = $8, intake_mode = $9,
-                     version = version + 1
+                     kickoff_on = $10, version = version + 1
                  WHERE id = $1",
             )
             .bind(after.id)
@@ -158,6 +159,7 @@ impl Store {
             .bind(after.golive_on.map(|d| d.to_string()))
             .bind(after.reminders_off.join(","))
             .bind(after.intake_mode.map(|m| m.as_str()))
+            .bind(after.kickoff_on.map(|d| d.to_string()))
             .execute(&mut *tx)
             .await?;
             let entry = actor

@@ -42,9 +42,10 @@ const COLUMNS: &str = "workspace, team_id, enterprise_id, org_install, team_name
 
 /// Tables holding a workspace's data by `team_id` (children first). The audit log is
 /// not here: it keeps its own retention (`retention.audit`).
-const TEAM_TABLES: [&str; 7] = [
+const TEAM_TABLES: [&str; 8] = [
     "outbox",
     "contacts",
+    "onboarding_team",
     "reminders",
     "escalation_paths",
     "roles",

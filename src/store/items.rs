@@ -362,10 +362,14 @@ impl Store {
             let before = item_state_from_row!(&row).1;
             let after = change.apply(&before);
             if after != before {
+                // A due date or assignee a person changes is theirs from now on: the
+                // plan (`store::plan`) no longer moves it.
                 sqlx::query(
                     "UPDATE item_states
                      SET assignee = $3, due_date = $4, note = $5, not_applicable = $6,
-                         updated_by = $7, updated_at = $8
+                         updated_by = $7, updated_at = $8,
+                         due_planned = due_planned * $9,
+                         assignee_planned = assignee_planned * $10
                      WHERE customer_id = $1 AND item_key = $2",
                 )
                 .bind(customer_id)
@@ -376,6 +380,8 @@ impl Store {
                 .bind(i64::from(after.not_applicable))
                 .bind(actor.user)
                 .bind(now_ms)
+                .bind(i64::from(after.due == before.due))
+                .bind(i64::from(after.assignee == before.assignee))
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query(BUMP_VERSION)

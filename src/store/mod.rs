@@ -111,6 +111,9 @@ macro_rules! customer_from_row {
             golive_on: row
                 .try_get::<Option<String>, _>("golive_on")?
                 .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+            kickoff_on: row
+                .try_get::<Option<String>, _>("kickoff_on")?
+                .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
             reminders_off: row
                 .try_get::<String, _>("reminders_off")?
                 .split(',')
@@ -149,7 +152,7 @@ macro_rules! item_state_from_row {
 
 const CUSTOMER_COLUMNS: &str =
     "id, team_id, slug, name, tier, channel_id, channel_error, created_by, created_at,
-    csm, archived_at, golive_on, reminders_off, intake_mode";
+    csm, archived_at, golive_on, reminders_off, intake_mode, kickoff_on";
 
 // After the macros above, which they use.
 mod assignments;
@@ -161,6 +164,7 @@ mod events;
 mod items;
 mod lock;
 mod messages;
+mod plan;
 mod planned_policy;
 mod pool;
 mod tick_writer;
@@ -182,6 +186,7 @@ pub use items::{ItemChange, ItemUpdate};
 pub use lock::lock_single_process;
 pub(crate) use lock::owner_only_file;
 pub use messages::StaleMessage;
+pub use plan::{ItemPlan, TeamChange};
 
 impl Store {
     pub fn wakers(&self) -> &Arc<Wake> {

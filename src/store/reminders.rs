@@ -11,6 +11,7 @@ use super::due::claim_due;
 use super::outbox::{Enqueue, Post, enqueue, rearm_statement};
 use super::{Db, Store, ms};
 
+use crate::domain::checklist::States;
 use crate::domain::customer::Customer;
 
 /// Pure data, defined in the domain for the renderers.
@@ -30,6 +31,9 @@ pub struct NewReminder {
 pub struct DueReminder {
     pub reminder: ReminderRecord,
     pub customer: Customer,
+    /// For an item's due-date reminder only: the customer's item states as committed,
+    /// so firing can tell whether the item still waits on its prerequisites.
+    pub states: Option<States>,
 }
 
 /// What firing a due reminder decided.
@@ -400,9 +404,27 @@ impl Store {
                     .bind(reminder.customer_id)
                     .fetch_one(&mut *tx)
                     .await?;
+                let states = if reminder.kind == "item_due" {
+                    let rows = sqlx::query(
+                        "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
+                         FROM item_states WHERE customer_id = $1",
+                    )
+                    .bind(reminder.customer_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let mut states = States::with_capacity(rows.len());
+                    for row in &rows {
+                        let (key, state) = item_state_from_row!(row);
+                        states.insert(key, state);
+                    }
+                    Some(states)
+                } else {
+                    None
+                };
                 DueReminder {
                     reminder,
                     customer: customer_from_row!(&customer_row),
+                    states,
                 }
             },
             fire: |item| {

@@ -1,7 +1,8 @@
 //! Customers: finding one the way a person names it (slug, name, or the channel they
 //! are in), creating one with its channel and digest, and changing one (name, tier,
 //! CSM, channel, milestone switches, archived), with what each change sets off: a tier
-//! change re-plans its open SLA deadlines, archiving stops its reminders, unarchiving
+//! change re-plans its open SLA deadlines and its onboarding plan, a kickoff change
+//! re-plans the `kickoff±Nd` due dates, archiving stops its reminders, unarchiving
 //! resumes them.
 
 use chrono::{DateTime, Utc};
@@ -13,8 +14,10 @@ use crate::domain::command::{CustomerChange, CustomerRef};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
 use crate::domain::slug::slugify;
+use crate::domain::template::{Anchor, Owner};
 use crate::store::audit::Actor;
 use crate::store::{CreateCustomerError, NewCustomer};
+use crate::usecase::onboarding::ALL_ANCHORS;
 
 /// No one customer was found. `known` and `candidates` are customers (by name, up to
 /// 10) to help the person on: the answer lists each by name and slug, since two
@@ -52,6 +55,8 @@ pub struct NewCustomerRequest {
     pub tier: Option<Tier>,
     pub channel: Option<String>,
     pub slug: Option<String>,
+    /// `kickoff=`: the day the plan's due dates count from (today if `None`).
+    pub kickoff: Option<chrono::NaiveDate>,
     /// Where the worker tells the person once the channel is ready, and in what language.
     pub response_url: Option<String>,
     pub lang: Lang,
@@ -274,6 +279,11 @@ impl UseCases {
             }
         };
         self.reminders.plan_digest(&customer, now).await?;
+        // Before the checklist is posted, so it shows the plan's dates.
+        let actor = Actor::new(&request.user_id, crate::store::audit::Source::Command);
+        let customer = self
+            .plan_new_customer(&customer, request.kickoff, actor, now)
+            .await?;
         let job = if customer.channel_id.is_some() {
             Job::PostChecklist {
                 customer_id: customer.id,
@@ -383,6 +393,13 @@ impl UseCases {
                 .tickets
                 .replan_customer(after, before.tier, now)
                 .await?;
+            // Another tier is another view of the checklist and another calendar:
+            // the whole plan again (items that left the view keep their rows, unseen).
+            self.replan(after, &ALL_ANCHORS, &Owner::ALL, "plan.changed", actor, now)
+                .await?;
+        } else if after.kickoff_on != before.kickoff_on {
+            self.replan(after, &[Anchor::Kickoff], &[], "plan.dated", actor, now)
+                .await?;
         }
         if before.is_archived() && !after.is_archived() {
             self.reminders.resume(after, now).await?;
@@ -458,6 +475,9 @@ fn apply(before: &Customer, change: &CustomerChange, now: DateTime<Utc>) -> Cust
     after.reminders_off.sort();
     if let Some(mode) = change.intake {
         after.intake_mode = mode;
+    }
+    if let Some(kickoff) = change.kickoff {
+        after.kickoff_on = Some(kickoff);
     }
     after
 }

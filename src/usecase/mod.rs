@@ -10,6 +10,7 @@ pub mod customers;
 pub mod events;
 pub mod export;
 pub mod intake;
+pub mod onboarding;
 pub mod people;
 pub mod plan_view;
 pub mod reminders;

@@ -8,13 +8,18 @@
 //! - each customer's daily digest of overdue items;
 //! - the onboarding milestones a go-live starts (hypercare, reviews, reports).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use tracing::{info, warn};
 
 use crate::blocks;
 use crate::domain::customer::Customer;
+use crate::domain::plan::waiting_on;
 use crate::domain::schedule::{self, Recurrence, When};
+use crate::domain::template::Template;
 use crate::store::ItemUpdate;
 use crate::store::audit::Actor;
 use crate::store::outbox::{DigestBody, Enqueue, ItemDueBody, Post, ReminderBody};
@@ -97,11 +102,20 @@ fn milestone_key(customer_id: i64, kind: &str) -> String {
 #[derive(Clone)]
 pub struct Reminders {
     support: Tickets,
+    /// The checklist: an item's due-date DM waits while the item waits on others.
+    template: Arc<Template>,
+}
+
+/// What an item's change means for its due-date reminder.
+enum ItemDuePlan {
+    Nothing,
+    Cancel(String),
+    Schedule(Box<NewReminder>),
 }
 
 impl Reminders {
-    pub fn new(support: Tickets) -> Self {
-        Self { support }
+    pub fn new(support: Tickets, template: Arc<Template>) -> Self {
+        Self { support, template }
     }
 
     fn tz_of(&self, customer: &Customer) -> Tz {
@@ -262,30 +276,86 @@ impl Reminders {
         actor: Actor<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let store = &self.support.store;
+        match self.item_due_plan(customer, key, update, assignee_tz, now) {
+            ItemDuePlan::Nothing => {}
+            ItemDuePlan::Cancel(unique) => {
+                store
+                    .cancel_reminder_keyed(&customer.team_id, &unique, actor, now)
+                    .await?;
+            }
+            ItemDuePlan::Schedule(new) => {
+                store.schedule_reminder(&new, actor, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Self::plan_item_due`] for many items of one customer changed together (the
+    /// onboarding plan): the reminders planned in one transaction, so a re-plan is one
+    /// `reminder.replanned` audit entry rather than one per item. `zones` holds the
+    /// assignees' time zones Slack told.
+    pub async fn plan_items_due(
+        &self,
+        customer: &Customer,
+        updates: &[(String, ItemUpdate)],
+        zones: &HashMap<String, Tz>,
+        actor: Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let store = &self.support.store;
+        let mut news = Vec::new();
+        for (key, update) in updates {
+            let tz = update
+                .after
+                .assignee
+                .as_ref()
+                .and_then(|a| zones.get(a).copied());
+            match self.item_due_plan(customer, key, update, tz, now) {
+                ItemDuePlan::Nothing => {}
+                ItemDuePlan::Cancel(unique) => {
+                    store
+                        .cancel_reminder_keyed(&customer.team_id, &unique, actor, now)
+                        .await?;
+                }
+                ItemDuePlan::Schedule(new) => news.push(*new),
+            }
+        }
+        store.schedule_reminders(&news, actor, now).await?;
+        Ok(())
+    }
+
+    /// What [`Self::plan_item_due`] does for one item (pure).
+    fn item_due_plan(
+        &self,
+        customer: &Customer,
+        key: &str,
+        update: &ItemUpdate,
+        assignee_tz: Option<Tz>,
+        now: DateTime<Utc>,
+    ) -> ItemDuePlan {
         let (before, after) = (&update.before, &update.after);
         if before.due == after.due && before.assignee == after.assignee {
-            return Ok(());
+            return ItemDuePlan::Nothing;
+        }
+        // Only an assigned item has a reminder: with nobody before or after, there is
+        // none to plan or cancel.
+        if before.assignee.is_none() && after.assignee.is_none() {
+            return ItemDuePlan::Nothing;
         }
         let unique = item_key(customer.id, key);
-        let store = &self.support.store;
         let (Some(due), Some(assignee)) = (after.due, after.assignee.as_deref()) else {
-            store
-                .cancel_reminder_keyed(&customer.team_id, &unique, actor, now)
-                .await?;
-            return Ok(());
+            return ItemDuePlan::Cancel(unique);
         };
         let tz = assignee_tz.unwrap_or_else(|| self.tz_of(customer));
         let today = now.with_timezone(&tz).date_naive();
         if due < today || after.is_done() {
-            store
-                .cancel_reminder_keyed(&customer.team_id, &unique, actor, now)
-                .await?;
-            return Ok(());
+            return ItemDuePlan::Cancel(unique);
         }
         let cal = self.support.calendar(customer.tier);
         let morning =
             schedule::due_morning(due, self.support.policy.reminders.item_due_at, tz, cal).max(now);
-        let new = NewReminder {
+        ItemDuePlan::Schedule(Box::new(NewReminder {
             plan: ReminderPlan {
                 team_id: customer.team_id.clone(),
                 customer_id: customer.id,
@@ -299,9 +369,7 @@ impl Reminders {
                 until_at: None,
             },
             next_due_at: ms(morning),
-        };
-        store.schedule_reminder(&new, actor, now).await?;
-        Ok(())
+        }))
     }
 
     /// At start: gives every customer without one its daily digest (customers created
@@ -521,6 +589,30 @@ impl Reminders {
                     );
                     return ReminderFiring::default();
                 };
+                // An item the customer's tier does not show any more (its tier
+                // changed) is nobody's to do: its reminder ends.
+                let Some(planned) = self.template.for_tier(customer.tier).item(item) else {
+                    return ReminderFiring::default();
+                };
+                // An item still waiting on its prerequisites cannot be worked on yet:
+                // its DM waits for the next business morning, until it no longer waits.
+                if let Some(states) = &due.states
+                    && !waiting_on(planned, states).is_empty()
+                {
+                    let tomorrow = now
+                        .with_timezone(&tz)
+                        .date_naive()
+                        .checked_add_days(Days::new(1))
+                        .unwrap_or(due_date);
+                    let cal = self.support.calendar(customer.tier);
+                    let at = self.support.policy.reminders.item_due_at;
+                    let next = schedule::due_morning(tomorrow, at, tz, cal);
+                    return ReminderFiring {
+                        enqueue: Vec::new(),
+                        next_due_at: Some(ms(next)),
+                        audit: None,
+                    };
+                }
                 vec![Enqueue {
                     key,
                     team_id: r.team_id.clone(),

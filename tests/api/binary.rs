@@ -111,4 +111,21 @@ fn a_malformed_template_is_refused_at_start_with_its_line_and_reason() {
         stdout.contains(&format!("total: {total} items")),
         "{stdout}"
     );
+    // The plan's fields were learnt: each tier's count, owners, dates and order.
+    let builtin = readiness::domain::template::Template::builtin();
+    let standard = builtin
+        .for_tier(readiness::domain::checklist::Tier::Standard)
+        .item_count();
+    assert!(standard < total);
+    assert!(
+        stdout.contains(&format!("items per tier: standard {standard}, ")),
+        "{stdout}"
+    );
+    let ordered = builtin.items().filter(|i| !i.after.is_empty()).count();
+    assert!(ordered > 0);
+    assert!(
+        stdout.contains(&format!("items after others (prerequisites): {ordered}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("items per owner: csm "), "{stdout}");
 }

@@ -35,6 +35,7 @@ mod intake;
 mod intake_people;
 mod language;
 mod manifest;
+mod plan_team;
 mod plan_view;
 mod plan_wait;
 mod reminders;

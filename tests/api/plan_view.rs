@@ -64,10 +64,25 @@ async fn plan_scenario(db: &TestDb) {
         .format("%H:%M:%S")
         .to_string();
     let (_dir, config) = policy_file(&format!("[reminders]\ndigest_at = \"{digest_at}\"\n"));
+    // The seed's template without its `due` rules, so that the new customer's plan
+    // starts with nothing dated (the dates the plan gives are `plan_team`'s to test).
+    let undated: String = readiness::domain::template::BUILTIN_TEMPLATE
+        .lines()
+        .filter(|line| !line.starts_with("due = "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let template_dir = tempfile::tempdir().unwrap();
+    let template_path = template_dir.path().join("undated.toml");
+    std::fs::write(&template_path, undated).unwrap();
+    let template_path = template_path.display().to_string();
     let app = TestApp::spawn_with(
         db,
         SlackDouble::start().await,
-        &[("config", &config), ("virtual_clock", "")],
+        &[
+            ("config", &config),
+            ("virtual_clock", ""),
+            ("template", &template_path),
+        ],
     )
     .await;
     let channel = app.new_customer(CSM, "Acme tier=enterprise").await;

@@ -776,6 +776,8 @@ async fn audit_scenario(db: &TestDb) {
     let expected: Vec<(&str, &str, &str)> = vec![
         ("customer.created", "command", CSM),
         ("reminder.created", "scheduler", "scheduler"), // its daily digest
+        ("customer.kickoff", "command", CSM),           // today, as none was given
+        ("plan.dated", "command", CSM),                 // the kickoff items' due dates
         ("item.changed", "command", CSM),
         ("reminder.created", "command", CSM), // the due-date DM
         ("item.ticked", "command", CSM),
@@ -795,10 +797,10 @@ async fn audit_scenario(db: &TestDb) {
         .collect();
     assert_eq!(journey, expected, "{entries:#?}");
     // Who and what: the item change names the assignee and the date.
-    assert_eq!(entries[2]["after"]["assignee"], ENGINEER);
-    assert_eq!(entries[2]["subject"], "1.1.2");
-    assert_eq!(entries[12]["before"]["tier"], "enterprise");
-    assert_eq!(entries[12]["after"]["tier"], "standard");
+    assert_eq!(entries[4]["after"]["assignee"], ENGINEER);
+    assert_eq!(entries[4]["subject"], "1.1.2");
+    assert_eq!(entries[14]["before"]["tier"], "enterprise");
+    assert_eq!(entries[14]["after"]["tier"], "standard");
     assert!(entries.iter().all(|e| e["team_id"] == TEAM));
 
     // The log is append-only in the database too.
