@@ -5,7 +5,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-use super::calendar::Calendar;
+use super::calendar::{Calendar, Hours};
 use super::checklist::States;
 use super::template::{Anchor, DueRule, Item, Template};
 
@@ -16,8 +16,8 @@ pub const DUE_SOON_BUSINESS_DAYS: i32 = 3;
 /// `from` itself when it is a business day, else the next one. A calendar with no
 /// business day at all counts every day, so a date always comes out.
 pub fn add_business_days(calendar: &Calendar, from: NaiveDate, days: i32) -> NaiveDate {
-    let has_business_days = (0..14).any(|d| calendar.is_business_day(from + Duration::days(d)));
-    let is_business = |d: NaiveDate| !has_business_days || calendar.is_business_day(d);
+    let has_business_days = (0..14).any(|d| is_working_day(calendar, from + Duration::days(d)));
+    let is_business = |d: NaiveDate| !has_business_days || is_working_day(calendar, d);
     let mut date = from;
     if days == 0 {
         while !is_business(date) {
@@ -34,6 +34,19 @@ pub fn add_business_days(calendar: &Calendar, from: NaiveDate, days: i32) -> Nai
         }
     }
     date
+}
+
+/// Whether the plan counts `date` as a business day: a day of the calendar's support
+/// hours, except that 24/7 support (an Enterprise tier's) still plans onboarding work
+/// on weekdays that are not the calendar's holidays: a security review is not due on
+/// a Sunday because the help desk never closes.
+pub fn is_working_day(calendar: &Calendar, date: NaiveDate) -> bool {
+    match calendar.hours {
+        Hours::Always => {
+            date.weekday().num_days_from_monday() < 5 && !calendar.holidays.is_holiday(date)
+        }
+        _ => calendar.is_business_day(date),
+    }
 }
 
 /// The due date a rule gives, if its anchor date is known.
@@ -217,7 +230,7 @@ pub fn week_of(date: NaiveDate) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::calendar::{Holidays, Hours};
+    use crate::domain::calendar::Holidays;
     use crate::domain::checklist::{ItemState, Tier};
     use proptest::prelude::*;
 
@@ -261,10 +274,17 @@ mod tests {
             add_business_days(&cal, day(2026, 12, 31), 1),
             day(2027, 1, 4)
         );
-        // A calendar that is always open counts every day.
+        // 24/7 support still plans work on weekdays, without its holidays: Saturday
+        // 16 January + 2 business days is Tuesday 19th.
         assert_eq!(
             add_business_days(&Calendar::always(), day(2027, 1, 16), 2),
-            day(2027, 1, 18)
+            day(2027, 1, 19)
+        );
+        let always_in_japan =
+            Calendar::new(Hours::Always, chrono_tz::Asia::Tokyo, Holidays::japan());
+        assert_eq!(
+            add_business_days(&always_in_japan, day(2027, 1, 8), 1),
+            day(2027, 1, 12)
         );
     }
 
