@@ -6,9 +6,8 @@
 use slack_morphism::prelude::*;
 
 use super::{
-    Message, NAME_CHARS, button_text, clip, clip_mrkdwn, context, customer_item, escape,
-    escape_clipped, field, header, ids, limits, mrkdwn, option_text, plain, section, section_text,
-    texts,
+    Message, NAME_CHARS, button_text, clip, context, customer_item, escape, escape_clipped, field,
+    header, ids, limits, mrkdwn, option_text, plain, section, section_text, texts,
 };
 use crate::domain::checklist::{
     ItemState, Progress, States, Tier, bar, category_progress, go_live_progress, items_progress,
@@ -145,11 +144,13 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
     Message::new(text, blocks)
 }
 
-/// One option of a checkbox group: the key, an arrow for sub-items, the label.
-fn item_option(item: &Item, lang: Lang) -> SlackBlockChoiceItem<SlackBlockText> {
+/// One option of a checkbox group: the key, an arrow for sub-items, the label, and a
+/// paperclip with the count when it holds evidence.
+fn item_option(item: &Item, evidence: usize, lang: Lang) -> SlackBlockChoiceItem<SlackBlockText> {
     let indent = if item.parent.is_some() { "↳ " } else { "" };
-    let text = clip_mrkdwn(
+    let text = super::evidence::with_paperclip(
         &format!("{indent}{} {}", item.key, escape(item.label(lang))),
+        evidence,
         limits::OPTION_TEXT,
     );
     SlackBlockChoiceItem::new(mrkdwn(text), item.key.clone())
@@ -246,7 +247,10 @@ fn section_units(
             units.push(unit);
             continue;
         }
-        let options: Vec<_> = group.iter().map(|i| item_option(i, lang)).collect();
+        let options: Vec<_> = group
+            .iter()
+            .map(|i| item_option(i, states.get(&i.key).map_or(0, |s| s.evidence), lang))
+            .collect();
         let ticked: Vec<bool> = group
             .iter()
             .map(|i| states.get(&i.key).is_some_and(ItemState::is_done))
@@ -483,6 +487,7 @@ pub(crate) mod tests {
                         due: (b & 8 == 8)
                             .then(|| chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
                         note: (b & 16 == 16).then(|| "ノート ".repeat(300)),
+                        evidence: if b & 32 == 32 { usize::from(*b) } else { 0 },
                     },
                 )
             })
