@@ -649,6 +649,47 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn items_with_evidence_show_a_paperclip_within_the_option_limit() {
+        let t = Template::builtin();
+        for count in [1, crate::domain::evidence::MAX_PER_ITEM, 100_000] {
+            let states: States = t
+                .items()
+                .map(|i| {
+                    let state = ItemState {
+                        evidence: count,
+                        done_at: Some(1),
+                        done_by: Some("U1".into()),
+                        ..Default::default()
+                    };
+                    (i.key.clone(), state)
+                })
+                .collect();
+            for lang in [Lang::En, Lang::Ja] {
+                for category in &t.categories {
+                    for m in category_messages(&customer(), category, &states, lang) {
+                        let v = json(&m);
+                        limits::check_message(&v).unwrap();
+                        let options: Vec<serde_json::Value> = v["blocks"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+                            .filter(|e| e["type"] == "checkboxes")
+                            .flat_map(|e| e["options"].as_array().cloned().unwrap_or_default())
+                            .collect();
+                        assert!(!options.is_empty());
+                        for o in options {
+                            let text = o["text"]["text"].as_str().unwrap();
+                            assert!(text.chars().count() <= limits::OPTION_TEXT, "{text}");
+                            assert!(text.ends_with(&format!("📎 {count}")), "{text}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_heading_names_the_customers_own_tier() {
         let t = Template::builtin();
         for (tier, en, ja) in [

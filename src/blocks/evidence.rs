@@ -167,7 +167,7 @@ mod tests {
             team_id: "T1".into(),
             customer_id: 1,
             item_key: "1.1.1".into(),
-            kind: if n % 2 == 0 {
+            kind: if n.is_multiple_of(2) {
                 EvidenceKind::Link
             } else {
                 EvidenceKind::File
