@@ -15,6 +15,7 @@ use readiness::store::audit::{Actor, Source};
 
 const CSM: &str = "U0CSM";
 const JA: &str = "U0JA";
+const CONTACT: &str = "U0CAROL";
 
 async fn store_of(app: &TestApp) -> Store {
     Store::connect(&app.db_url).await.unwrap()
@@ -297,6 +298,26 @@ async fn refusal_scenario(db: &TestDb) {
         assert!(text.chars().count() < 600, "brief: {text}");
     }
     assert_eq!(held(&store).await, 0, "nothing attached");
+
+    // A customer-side person (a contact the CSM named) attaches nothing: the staff's
+    // checklist work is refused them, as a tick is.
+    let text = app
+        .command_text(
+            CSM,
+            &channel,
+            &format!("customer contacts=<@{CONTACT}|carol>"),
+        )
+        .await;
+    assert!(text.contains(CONTACT), "{text}");
+    let text = app
+        .command_text(CONTACT, &channel, "evidence 1.1.1 https://example.com/ours")
+        .await;
+    assert!(text.contains("can't do that"), "{text}");
+    assert_eq!(
+        held(&store).await,
+        0,
+        "nothing attached by the customer's side"
+    );
 
     // An item holds at most MAX_PER_ITEM pieces: the next is refused.
     let actor = Actor::new(CSM, Source::Command);
