@@ -135,6 +135,15 @@ impl App {
             metrics.clone(),
             stop_rx.clone(),
         ));
+        let (delivery, worker) = worker::start(
+            store.clone(),
+            api.clone(),
+            template.clone(),
+            settings.channel_language,
+            support.policy.clone(),
+            support.time.clone(),
+            stop_rx.clone(),
+        );
         let sending = tokio::spawn(
             scheduler::send::Sender::new(
                 support.clone(),
@@ -143,15 +152,8 @@ impl App {
                 template.clone(),
                 users.clone(),
             )
+            .with_delivery(delivery.clone())
             .run(stop_rx.clone()),
-        );
-        let (delivery, worker) = worker::start(
-            store.clone(),
-            api.clone(),
-            template.clone(),
-            settings.channel_language,
-            support.time.clone(),
-            stop_rx.clone(),
         );
         delivery
             .resume_unfinished(&store, settings.channel_language)

@@ -20,8 +20,8 @@
 //!   event, the shell or the scheduler): the checklist, customers and who is the
 //!   customer's (`people`), tickets with their SLA clocks, tickets from the customer's
 //!   own messages (`intake`), the conversation in a ticket's thread (`events`), the
-//!   customer's rating (`csat`), reminders and reports, joining the domain, the store
-//!   and the outbox.
+//!   customer's rating (`csat`), reminders and reports, the customer's plan and its
+//!   health (`plan_view`), joining the domain, the store and the outbox.
 //!   They return outcomes and typed refusals; the edges render them.
 //! - `scheduler/` the only part that waits on time: fires due SLA rows and sends the
 //!   outbox, paced per channel, across replicas.

@@ -6,8 +6,9 @@
 use slack_morphism::prelude::*;
 
 use super::{
-    Message, NAME_CHARS, button_text, clip, context, customer_item, escape, escape_clipped, field,
-    header, ids, limits, mrkdwn, option_text, plain, section, section_text, texts,
+    Message, NAME_CHARS, button_text, clip, clip_mrkdwn, context, customer_item, escape,
+    escape_clipped, field, header, ids, limits, mrkdwn, option_text, plain, section, section_text,
+    texts,
 };
 use crate::domain::checklist::{
     ItemState, Progress, States, Tier, bar, category_progress, go_live_progress, items_progress,
@@ -15,7 +16,8 @@ use crate::domain::checklist::{
 };
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
-use crate::domain::template::{Category, Item, Section, Template};
+use crate::domain::plan::{Standing, waiting_on};
+use crate::domain::template::{Category, Item, Owner, Section, Template};
 
 const BAR_WIDTH: usize = 10;
 
@@ -45,9 +47,16 @@ fn readiness_heading(tier: Tier) -> texts::Text {
     }
 }
 
-/// The overview: progress per category, overall, go-live readiness, and a button per
-/// category that opens its checklist.
-pub fn overview(template: &Template, customer: &Customer, states: &States, lang: Lang) -> Message {
+/// The overview: progress per category, overall, go-live readiness, the plan's health
+/// (when given: it depends on the day, so the caller judges it at `now`), and a button
+/// per category that opens its checklist.
+pub fn overview(
+    template: &Template,
+    customer: &Customer,
+    states: &States,
+    standing: Option<&Standing>,
+    lang: Lang,
+) -> Message {
     let overall = overall_progress(template, states);
     let go_live = go_live_progress(template, states);
     let title = format!(
@@ -73,12 +82,18 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
             Lang::Ja => format!("⏳ Go-Live 準備 {}% — 残り {left} 項目", go_live.percent()),
         }
     };
+    let health_line = standing
+        .map(|s| format!("\n{}", super::plan::health_line(s, lang)))
+        .unwrap_or_default();
     blocks.push(section(&format!(
-        "*{}* {}\n{}",
+        "*{}* {}\n{}{health_line}",
         lang.pick("Overall", "全体"),
         progress_text(overall),
         go_live_line
     )));
+    if let Some(line) = waiting_on_customer_line(template, customer, states, lang) {
+        blocks.push(section(&line));
+    }
     let fields: Vec<SlackBlockText> = template
         .categories
         .iter()
@@ -144,16 +159,108 @@ pub fn overview(template: &Template, customer: &Customer, states: &States, lang:
     Message::new(text, blocks)
 }
 
+/// Items of the overview's "waiting on the customer" line, at most; the rest counted.
+const CUSTOMER_QUEUE_SHOWN: usize = 8;
+/// Characters of an item's label in that line.
+const QUEUE_LABEL_CHARS: usize = 60;
+
+/// What we are waiting on from the customer: the open items of `template` (the
+/// customer's tier's view) that the customer owns and that wait on nothing, in the
+/// template's order.
+pub fn waiting_on_customer<'t>(template: &'t Template, states: &States) -> Vec<&'t Item> {
+    template
+        .items()
+        .filter(|i| i.owner == Some(Owner::Customer))
+        .filter(|i| {
+            !states
+                .get(&i.key)
+                .is_some_and(|s| s.is_done() || s.not_applicable)
+        })
+        .filter(|i| waiting_on(i, states).is_empty())
+        .collect()
+}
+
+/// The overview's line naming what we wait on from the customer, by key and label;
+/// `None` when nothing is.
+fn waiting_on_customer_line(
+    template: &Template,
+    customer: &Customer,
+    states: &States,
+    lang: Lang,
+) -> Option<String> {
+    let items = waiting_on_customer(template, states);
+    if items.is_empty() {
+        return None;
+    }
+    let mut lines: Vec<String> = items
+        .iter()
+        .take(CUSTOMER_QUEUE_SHOWN)
+        .map(|i| {
+            format!(
+                "• *{}* {}",
+                i.key,
+                escape_clipped(i.label(lang), QUEUE_LABEL_CHARS)
+            )
+        })
+        .collect();
+    let more = items.len().saturating_sub(CUSTOMER_QUEUE_SHOWN);
+    if more > 0 {
+        lines.push(match lang {
+            Lang::En => format!("… and {more} more"),
+            Lang::Ja => format!("… ほか {more} 項目"),
+        });
+    }
+    let name = escape_clipped(&customer.name, NAME_IN_HEADER);
+    let heading = match lang {
+        Lang::En => format!("📨 *Waiting on {name}:*"),
+        Lang::Ja => format!("📨 *{name} 様の対応待ち：*"),
+    };
+    Some(clip_mrkdwn(
+        &format!("{heading}\n{}", lines.join("\n")),
+        limits::SECTION_TEXT,
+    ))
+}
+
 /// One option of a checkbox group: the key, an arrow for sub-items, the label, and a
-/// paperclip with the count when it holds evidence.
-fn item_option(item: &Item, evidence: usize, lang: Lang) -> SlackBlockChoiceItem<SlackBlockText> {
+/// paperclip with the count when it holds evidence. An item waiting on prerequisites
+/// is marked ⏳ and names them in its description (Slack cannot disable one option of
+/// a group; the tick is refused instead).
+fn item_option(
+    item: &Item,
+    waiting: &[&str],
+    evidence: usize,
+    lang: Lang,
+) -> SlackBlockChoiceItem<SlackBlockText> {
     let indent = if item.parent.is_some() { "↳ " } else { "" };
+    let mark = if waiting.is_empty() { "" } else { "⏳ " };
     let text = super::evidence::with_paperclip(
-        &format!("{indent}{} {}", item.key, escape(item.label(lang))),
+        &format!("{indent}{mark}{} {}", item.key, escape(item.label(lang))),
         evidence,
         limits::OPTION_TEXT,
     );
-    SlackBlockChoiceItem::new(mrkdwn(text), item.key.clone())
+    let option = SlackBlockChoiceItem::new(mrkdwn(text), item.key.clone());
+    if waiting.is_empty() {
+        return option;
+    }
+    option.with_description(plain(waiting_description(waiting, lang)))
+}
+
+/// "Waiting on 6.1.1, 6.1.2": an option's description, within its 75 characters.
+pub fn waiting_description(waiting: &[&str], lang: Lang) -> String {
+    let keys = waiting.join(", ");
+    let text = match lang {
+        Lang::En => format!("Waiting on {keys}"),
+        Lang::Ja => format!("{keys} の完了待ち"),
+    };
+    clip(&text, limits::OPTION_TEXT)
+}
+
+/// What an item waits on before it can be ticked: nothing once it is done or N/A.
+fn open_prerequisites<'t>(item: &'t Item, states: &States) -> Vec<&'t str> {
+    match states.get(&item.key) {
+        Some(s) if s.is_done() || s.not_applicable => Vec::new(),
+        _ => waiting_on(item, states),
+    }
 }
 
 /// Who, when and notes for the items of a group, as one context line (mentions render
@@ -247,13 +354,20 @@ fn section_units(
             units.push(unit);
             continue;
         }
+        let waiting: Vec<Vec<&str>> = group
+            .iter()
+            .map(|i| open_prerequisites(i, states))
+            .collect();
         let options: Vec<_> = group
             .iter()
-            .map(|i| item_option(i, states.get(&i.key).map_or(0, |s| s.evidence), lang))
+            .zip(&waiting)
+            .map(|(i, w)| item_option(i, w, states.get(&i.key).map_or(0, |s| s.evidence), lang))
             .collect();
+        // A waiting item is never done (done ones wait on nothing), and never shows so.
         let ticked: Vec<bool> = group
             .iter()
-            .map(|i| states.get(&i.key).is_some_and(ItemState::is_done))
+            .zip(&waiting)
+            .map(|(i, w)| w.is_empty() && states.get(&i.key).is_some_and(ItemState::is_done))
             .collect();
         let initial: Vec<_> = options
             .iter()
@@ -403,6 +517,31 @@ pub fn ticked(
     })
 }
 
+/// The answer to a tick refused because the item waits on `waiting` (item keys): what
+/// it waits for. Also the answer to a click on such an item's box.
+pub fn waiting(item_key: &str, label: &str, waiting: &[String], lang: Lang) -> Message {
+    let list = waiting
+        .iter()
+        .take(limits::CHECKBOX_OPTIONS)
+        .map(|k| format!("*{}*", escape_clipped(k, 20)))
+        .collect::<Vec<_>>()
+        .join(lang.pick(", ", "、"));
+    let label = escape_clipped(label, NOTE_CHARS);
+    Message::plain(texts::WAITING_ON.fill(
+        lang,
+        &[
+            ("key", &escape_clipped(item_key, 20)),
+            ("label", &label),
+            ("list", &list),
+        ],
+    ))
+}
+
+/// The answer to a customer-side person's click on items that are not theirs.
+pub fn not_theirs(lang: Lang) -> Message {
+    Message::plain(texts::NOT_THEIRS.get(lang))
+}
+
 /// The answer to `/readiness assign`.
 pub fn assigned(
     customer: &Customer,
@@ -503,8 +642,49 @@ pub(crate) mod tests {
                 assert_eq!(messages.len(), 1, "{}", category.en);
                 limits::check_message(&json(&messages[0])).unwrap();
             }
-            limits::check_message(&json(&overview(&t, &customer(), &States::new(), lang))).unwrap();
+            limits::check_message(&json(&overview(
+                &t,
+                &customer(),
+                &States::new(),
+                None,
+                lang,
+            )))
+            .unwrap();
         }
+    }
+
+    #[test]
+    fn the_overview_shows_the_health_it_is_given() {
+        let t = Template::builtin();
+        let standing = crate::domain::plan::Standing {
+            health: crate::domain::plan::Health::Behind,
+            overdue: 2,
+            due_soon: 1,
+            today: chrono::NaiveDate::from_ymd_opt(2027, 1, 12).unwrap(),
+        };
+        let shown = json(&overview(
+            &t,
+            &customer(),
+            &States::new(),
+            Some(&standing),
+            Lang::En,
+        ))
+        .to_string();
+        assert!(
+            shown.contains(":red_circle: *Behind*: 2 items overdue, 1 item due within 3 business days (as of 2027-01-12)"),
+            "{shown}"
+        );
+        let shown = json(&overview(
+            &t,
+            &customer(),
+            &States::new(),
+            Some(&standing),
+            Lang::Ja,
+        ))
+        .to_string();
+        assert!(shown.contains("*遅延*: 期限超過 2 件"), "{shown}");
+        let without = json(&overview(&t, &customer(), &States::new(), None, Lang::En)).to_string();
+        assert!(!without.contains("Behind") && !without.contains("On track"));
     }
 
     #[test]
@@ -588,6 +768,190 @@ pub(crate) mod tests {
         let messages = category_messages(&customer(), &t.categories[0], &States::new(), Lang::En);
         assert!(messages.len() > 1);
         assert_eq!(checkboxes_within_limits(&messages), 360);
+    }
+
+    /// Each checkbox option of `messages`: (value, description, initially ticked).
+    fn options_of(messages: &[Message]) -> Vec<(String, Option<String>, bool)> {
+        let mut out = Vec::new();
+        for m in messages {
+            let v = json(m);
+            for b in v["blocks"].as_array().unwrap() {
+                for e in b["elements"].as_array().cloned().unwrap_or_default() {
+                    if e["type"] != "checkboxes" {
+                        continue;
+                    }
+                    let initial: Vec<String> = e["initial_options"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|o| o["value"].as_str().unwrap().to_string())
+                        .collect();
+                    let ticked = ids::parse_tick_block_id(b["block_id"].as_str().unwrap())
+                        .unwrap()
+                        .ticked;
+                    assert_eq!(initial, ticked, "the block_id says what is shown ticked");
+                    for o in e["options"].as_array().unwrap() {
+                        let value = o["value"].as_str().unwrap().to_string();
+                        let description = o["description"]["text"].as_str().map(str::to_string);
+                        out.push((value.clone(), description, initial.contains(&value)));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_waiting_item_is_labelled_with_its_prerequisites_and_never_checked() {
+        let t = Template::builtin();
+        let view = t.for_tier(Tier::Standard);
+        let onboarding = view.category(6).unwrap();
+        for (lang, says) in [
+            (Lang::En, "Waiting on 6.1.1"),
+            (Lang::Ja, "6.1.1 の完了待ち"),
+        ] {
+            let options = options_of(&category_messages(
+                &customer(),
+                onboarding,
+                &States::new(),
+                lang,
+            ));
+            let first = options.iter().find(|o| o.0 == "6.1.1").unwrap();
+            assert_eq!(first.1, None, "the first step waits on nothing");
+            let second = options.iter().find(|o| o.0 == "6.1.2").unwrap();
+            assert_eq!(second.1.as_deref(), Some(says));
+            assert!(!second.2);
+        }
+        // Done before its prerequisite was unticked: done, shown ticked, not waiting.
+        let mut states = States::new();
+        states.insert(
+            "6.1.2".into(),
+            ItemState {
+                done_at: Some(1),
+                done_by: Some("U1".into()),
+                ..Default::default()
+            },
+        );
+        let options = options_of(&category_messages(
+            &customer(),
+            onboarding,
+            &states,
+            Lang::En,
+        ));
+        let second = options.iter().find(|o| o.0 == "6.1.2").unwrap();
+        assert_eq!((second.1.as_deref(), second.2), (None, true));
+        let third = options.iter().find(|o| o.0 == "6.1.3").unwrap();
+        assert_eq!(third.1, None, "6.1.2 is done, so 6.1.3 waits on nothing");
+    }
+
+    proptest! {
+        /// Whatever the states, an option that says it is waiting is not ticked, and
+        /// every open item whose prerequisites are open says so.
+        #[test]
+        fn a_waiting_option_is_never_ticked(seed in proptest::collection::vec(any::<u8>(), 1..40)) {
+            let t = Template::builtin();
+            let view = t.for_tier(Tier::Enterprise);
+            let states = random_states(view, &seed);
+            let messages = category_messages(&customer(), view.category(6).unwrap(), &states, Lang::En);
+            for (key, description, ticked) in options_of(&messages) {
+                let open = !waiting_on(view.item(&key).unwrap(), &states).is_empty();
+                let done = states.get(&key).is_some_and(ItemState::is_done);
+                prop_assert_eq!(description.is_some(), open && !done);
+                prop_assert!(!(description.is_some() && ticked));
+            }
+        }
+    }
+
+    #[test]
+    fn waiting_labels_and_the_customers_line_stay_within_limits() {
+        let mut text = String::from(
+            "[[categories]]\nnumber = 1\nja = \"大\"\nen = \"Big\"\n[[sections]]\nkey = \"1.1\"\nja = \"節\"\nen = \"S\"\n",
+        );
+        let long_en = "&<>".repeat(20);
+        let long_ja = "お客様が対応する項目".repeat(6);
+        let mut keys: Vec<String> = Vec::new();
+        for i in 1..=60 {
+            let key = format!("1.1.{}", 100_000_000 + i);
+            let after: Vec<String> = keys
+                .iter()
+                .rev()
+                .take(20)
+                .map(|k| format!("\"{k}\""))
+                .collect();
+            text.push_str(&format!(
+                "[[items]]\nkey = \"{key}\"\nja = \"{long_ja}\"\nen = \"{long_en}\"\nowner = \"customer\"\nafter = [{}]\n",
+                after.join(", ")
+            ));
+            keys.push(key);
+        }
+        let t = Template::parse(&text).unwrap();
+        let mut acme = customer();
+        acme.name = "&".repeat(700);
+        // Every second item done: the others wait, or are waited on from the customer.
+        let states: States = keys
+            .iter()
+            .step_by(2)
+            .map(|k| {
+                let done = ItemState {
+                    done_at: Some(1),
+                    done_by: Some("U1".into()),
+                    ..Default::default()
+                };
+                (k.clone(), done)
+            })
+            .collect();
+        for lang in [Lang::En, Lang::Ja] {
+            let messages = category_messages(&acme, &t.categories[0], &States::new(), lang);
+            assert_eq!(checkboxes_within_limits(&messages), 60);
+            let waiting = options_of(&messages)
+                .iter()
+                .filter(|o| o.1.is_some())
+                .count();
+            assert_eq!(waiting, 59);
+            let first = overview(&t, &acme, &States::new(), None, lang);
+            limits::check_message(&json(&first)).unwrap();
+            let shown = json(&first).to_string();
+            assert!(shown.contains("1.1.100000001") && !shown.contains("1.1.100000002"));
+            checkboxes_within_limits(&category_messages(&acme, &t.categories[0], &states, lang));
+            let later = overview(&t, &acme, &states, None, lang);
+            limits::check_message(&json(&later)).unwrap();
+        }
+        assert_eq!(waiting_on_customer(&t, &States::new()).len(), 1);
+    }
+
+    #[test]
+    fn the_overview_names_what_we_wait_on_from_the_customer() {
+        let t = Template::builtin();
+        let view = t.for_tier(Tier::Standard);
+        let mut states = States::new();
+        for key in ["6.1.1", "6.1.2", "6.1.3"] {
+            states.insert(
+                key.into(),
+                ItemState {
+                    done_at: Some(1),
+                    done_by: Some("U1".into()),
+                    ..Default::default()
+                },
+            );
+        }
+        let queue: Vec<&str> = waiting_on_customer(view, &states)
+            .iter()
+            .map(|i| i.key.as_str())
+            .collect();
+        assert_eq!(
+            queue,
+            ["6.1.4"],
+            "6.2.2 and the others still wait on earlier steps"
+        );
+        let shown = json(&overview(view, &customer(), &states, None, Lang::En)).to_string();
+        assert!(
+            shown.contains("Waiting on Acme") && shown.contains("*6.1.4*"),
+            "{shown}"
+        );
+        let nothing =
+            json(&overview(view, &customer(), &States::new(), None, Lang::En)).to_string();
+        assert!(!nothing.contains("Waiting on Acme"), "{nothing}");
     }
 
     /// Checks each message against Slack's limits; counts their checkbox options.
@@ -711,7 +1075,7 @@ pub(crate) mod tests {
         ] {
             let c = Customer { tier, ..customer() };
             let heading = |lang| {
-                let v = json(&overview(&t, &c, &States::new(), lang));
+                let v = json(&overview(&t, &c, &States::new(), None, lang));
                 v["blocks"][0]["text"]["text"].as_str().unwrap().to_string()
             };
             assert_eq!(heading(Lang::En), format!("Acme — {en}"));
@@ -725,7 +1089,7 @@ pub(crate) mod tests {
             let t = Template::builtin();
             let states = random_states(&t, &seed);
             for lang in [Lang::En, Lang::Ja] {
-                limits::check_message(&json(&overview(&t, &customer(), &states, lang))).unwrap();
+                limits::check_message(&json(&overview(&t, &customer(), &states, None, lang))).unwrap();
                 for category in &t.categories {
                     for m in category_messages(&customer(), category, &states, lang) {
                         limits::check_message(&json(&m)).unwrap();

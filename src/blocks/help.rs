@@ -3,7 +3,7 @@
 use super::{
     Message, NAME_CHARS, context, escape, escape_clipped, packed_sections, section, texts,
 };
-use crate::domain::checklist::Progress;
+use crate::domain::checklist::{Progress, Tier};
 use crate::domain::command::{Form, MAX_CONTACTS, MAX_NAME_CHARS, ParseError, Problem};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
@@ -180,6 +180,17 @@ pub fn unknown_item(key: &str, looks_like_key: bool, form: Form, lang: Lang) -> 
     };
     let key = escape_clipped(key, QUOTED_CHARS);
     error_with_usage(&text.fill(lang, &[("word", &key)]), form.usage(), lang)
+}
+
+/// An item of the template that is not on this customer's tier's checklist.
+pub fn not_in_tier(key: &str, tier: Tier, form: Form, lang: Lang) -> Message {
+    error_with_usage(&not_in_tier_text(key, tier, lang), form.usage(), lang)
+}
+
+/// [`not_in_tier`]'s sentence alone (a modal's field error).
+pub fn not_in_tier_text(key: &str, tier: Tier, lang: Lang) -> String {
+    let key = escape_clipped(key, QUOTED_CHARS);
+    texts::NOT_IN_TIER.fill(lang, &[("word", &key), ("tier", tier.title())])
 }
 
 /// No category by the name typed; the categories listed by number and by their name

@@ -22,6 +22,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::checklist::{Progress, bar};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
+use crate::domain::plan::Standing;
 use crate::domain::policy::Policy;
 use crate::domain::sla::{SlaState, Target};
 use crate::domain::ticket::Ticket;
@@ -33,6 +34,8 @@ pub struct HomeCustomer<'a> {
     pub overall: Progress,
     /// Per category (template order): short label and progress.
     pub categories: Vec<(String, Progress)>,
+    /// The plan's health, judged at the render's `now` (`None`: not shown).
+    pub standing: Option<Standing>,
 }
 
 /// An open ticket, with what its line needs besides the ticket.
@@ -92,8 +95,9 @@ const ITEM_KEY_CHARS: usize = 24;
 const ITEM_LABEL_CHARS: usize = 80;
 const CHANNEL_ID_CHARS: usize = 24;
 const VIEWER_CHARS: usize = 40;
-/// A customer's section text: name, tier, channel, overall bar.
-const CUSTOMER_TEXT_CHARS: usize = 300;
+/// A customer's section text: name, tier, channel, overall bar, health (about 170 at
+/// worst).
+const CUSTOMER_TEXT_CHARS: usize = 500;
 /// One field of category bars (one bar per field up to ten categories, more beyond).
 const CATEGORY_FIELD_CHARS: usize = 120;
 /// The shortest line of a category field (a one-letter label, the bar, "0%"): lines
@@ -274,6 +278,10 @@ fn customer_section(home: &HomeCustomer<'_>, lang: Lang) -> SlackBlock {
         overall.done,
         overall.applicable
     ));
+    if let Some(standing) = &home.standing {
+        text.push('\n');
+        text.push_str(&super::plan::health_line(standing, lang));
+    }
     let mut section =
         SlackSectionBlock::new().with_text(mrkdwn(clip_mrkdwn(&text, CUSTOMER_TEXT_CHARS)));
     let fields = category_fields(&home.categories);
@@ -666,6 +674,13 @@ mod tests {
                 applicable: 95,
             },
             categories,
+            // The longest health line there is.
+            standing: Some(crate::domain::plan::Standing {
+                health: crate::domain::plan::Health::Behind,
+                overdue: usize::MAX - n,
+                due_soon: usize::MAX,
+                today: NaiveDate::MAX,
+            }),
         }
     }
 
@@ -779,6 +794,12 @@ mod tests {
                 "{shown}"
             );
             assert!(shown.contains(lang.pick("No open tickets", "未解決のチケットはありません")));
+            assert!(
+                shown.contains(
+                    lang.pick(":red_circle: *Behind*: ", ":red_circle: *遅延*: 期限超過 ")
+                ),
+                "{shown}"
+            );
             assert!(pager_buttons(&v).is_empty(), "one page, no pager");
             let ids: Vec<&str> = blocks(&v)
                 .iter()

@@ -29,11 +29,14 @@ pub struct ItemModalMetadata {
     pub item: String,
 }
 
-/// The modal of `item` of `customer` in `state`, listing the `evidence` it holds.
+/// The modal for `item` of `customer`. `waiting` is what the item waits on (item
+/// keys): said at the top, since it cannot be ticked until they are done or N/A.
+/// It lists the `evidence` the item holds and offers fields to attach more.
 pub fn item_modal(
     customer: &Customer,
     item: &Item,
     state: &ItemState,
+    waiting: &[String],
     evidence: &[Evidence],
     lang: Lang,
 ) -> SlackView {
@@ -47,6 +50,18 @@ pub fn item_modal(
         escape(item.label(lang)),
         escape_clipped(&customer.name, NAME_CHARS)
     ))];
+    if !waiting.is_empty() {
+        let keys: Vec<&str> = waiting.iter().map(String::as_str).collect();
+        let waits = super::checklist::waiting_description(&keys, lang);
+        blocks.push(super::context(&format!(
+            "⏳ {}{}",
+            escape(&waits),
+            lang.pick(
+                ": it can be ticked once that is done or N/A.",
+                "：完了または N/A になると完了にできます。"
+            )
+        )));
+    }
 
     let mut assignee =
         SlackBlockUsersSelectElement::new().with_action_id(ids::MODAL_ASSIGNEE.into());
@@ -239,7 +254,7 @@ mod tests {
         };
         let hipaa = t.items().find(|i| i.if_needed).unwrap();
         let with =
-            serde_json::to_value(item_modal(&customer, hipaa, &state, &[], Lang::Ja)).unwrap();
+            serde_json::to_value(item_modal(&customer, hipaa, &state, &[], &[], Lang::Ja)).unwrap();
         limits::check_view(&with).unwrap();
         assert!(with.to_string().contains(ids::MODAL_NOT_APPLICABLE));
         assert_eq!(with["blocks"][1]["element"]["initial_user"], "U1");
@@ -253,6 +268,7 @@ mod tests {
             &customer,
             sso,
             &ItemState::default(),
+            &[],
             &[],
             Lang::En,
         ))

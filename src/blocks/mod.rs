@@ -26,6 +26,7 @@ pub mod ids;
 pub mod intake;
 pub mod item_modal;
 pub mod limits;
+pub mod plan;
 pub mod reminders;
 pub mod report;
 pub mod roles;

@@ -105,15 +105,25 @@ pub fn overdue<'a>(
     overdue
 }
 
-/// The day's digest of overdue items in the customer's channel. Kept current through
-/// the day: once everything is done it says so rather than disappearing.
-pub fn digest(customer: &Customer, overdue: &[Overdue<'_>], day: NaiveDate, lang: Lang) -> Message {
+/// The day's digest of overdue items in the customer's channel, under the plan's
+/// health (when given; judged by the caller at the time of rendering). Kept current
+/// through the day: once everything is done it says so rather than disappearing.
+pub fn digest(
+    customer: &Customer,
+    overdue: &[Overdue<'_>],
+    day: NaiveDate,
+    standing: Option<&crate::domain::plan::Standing>,
+    lang: Lang,
+) -> Message {
     let title = format!(
         "{} — {} — {day}",
         lang.pick("Overdue items", "期限切れの項目"),
         clip(&customer.name, 100)
     );
     let mut blocks = vec![header(&title)];
+    if let Some(standing) = standing {
+        blocks.push(section(&super::plan::health_line(standing, lang)));
+    }
     if overdue.is_empty() {
         blocks.push(section(lang.pick(
             ":white_check_mark: Nothing is overdue any more.",
@@ -452,6 +462,7 @@ pub fn golive_planned(
 mod tests {
     use super::*;
     use crate::blocks::checklist::tests::customer;
+    use crate::domain::calendar::Calendar;
     use crate::domain::checklist::ItemState;
 
     fn check(message: &Message) {
@@ -482,9 +493,24 @@ mod tests {
         let overdue = overdue(&template, &states, today);
         let keys: Vec<&str> = overdue.iter().map(|o| o.item.key.as_str()).collect();
         assert_eq!(keys, ["1.1.3", "1.1.2"]);
-        let message = digest(&customer(), &overdue, today, Lang::En);
+        let message = digest(&customer(), &overdue, today, None, Lang::En);
         check(&message);
         assert!(message.text.starts_with("2 overdue"));
+        let standing =
+            crate::domain::plan::standing(&template, &states, today, &Calendar::always());
+        let shown = serde_json::to_string(&digest(
+            &customer(),
+            &overdue,
+            today,
+            Some(&standing),
+            Lang::En,
+        ))
+        .unwrap();
+        assert!(
+            shown.contains(":red_circle: *Behind*: 2 items overdue")
+                && shown.contains("(as of 2026-11-25)"),
+            "{shown}"
+        );
 
         // Every item overdue, in Japanese: still inside the limits.
         let mut all = States::new();
@@ -493,8 +519,15 @@ mod tests {
         }
         let overdue = super::overdue(&template, &all, today);
         assert_eq!(overdue.len(), template.item_count());
-        check(&digest(&customer(), &overdue, today, Lang::Ja));
-        check(&digest(&customer(), &[], today, Lang::Ja));
+        let standing = crate::domain::plan::standing(&template, &all, today, &Calendar::always());
+        check(&digest(
+            &customer(),
+            &overdue,
+            today,
+            Some(&standing),
+            Lang::Ja,
+        ));
+        check(&digest(&customer(), &[], today, None, Lang::Ja));
     }
 
     #[test]

@@ -181,6 +181,18 @@ pub const NO_SUCH_ITEM: Text = Text::new(
     "The checklist has no item `{word}`.",
     "チェックリストに項目 `{word}` はありません。",
 );
+pub const NOT_IN_TIER: Text = Text::new(
+    "`{word}` is not on {tier} customers' checklist.",
+    "`{word}` は {tier} の顧客のチェックリストにはありません。",
+);
+pub const WAITING_ON: Text = Text::new(
+    ":hourglass_flowing_sand: *{key}* {label} waits on {list}: tick that first. Nothing was changed.",
+    ":hourglass_flowing_sand: *{key}* {label} は {list} の完了待ちです。先にそちらを完了してください。変更はしていません。",
+);
+pub const NOT_THEIRS: Text = Text::new(
+    ":no_entry: Sorry, you can't do that: here you can tick only the items your team owns. Nothing else was changed.",
+    ":no_entry: この操作はできません。ここで完了にできるのは、お客様が担当する項目だけです。それ以外は変更していません。",
+);
 pub const NOT_AN_ITEM_NUMBER: Text = Text::new(
     "`{word}` is not an item number like 1.1.1.",
     "`{word}` は項目番号ではありません（例：1.1.1）。",
@@ -273,6 +285,9 @@ pub const ALL: &[(&str, Text)] = &[
     ("NOT_A_CUSTOMER_CHANNEL", NOT_A_CUSTOMER_CHANNEL),
     ("NO_SUCH_ITEM", NO_SUCH_ITEM),
     ("NOT_AN_ITEM_NUMBER", NOT_AN_ITEM_NUMBER),
+    ("NOT_IN_TIER", NOT_IN_TIER),
+    ("WAITING_ON", WAITING_ON),
+    ("NOT_THEIRS", NOT_THEIRS),
     ("READINESS_STANDARD", READINESS_STANDARD),
     ("READINESS_PROFESSIONAL", READINESS_PROFESSIONAL),
     ("READINESS_ENTERPRISE", READINESS_ENTERPRISE),

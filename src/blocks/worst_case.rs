@@ -223,6 +223,16 @@ fn states(template: &Template, note: &str) -> States {
         .collect()
 }
 
+/// The worst health there is to show: every count at its largest.
+fn worst_standing() -> crate::domain::plan::Standing {
+    crate::domain::plan::Standing {
+        health: crate::domain::plan::Health::Behind,
+        overdue: usize::MAX,
+        due_soon: usize::MAX,
+        today: NaiveDate::MAX,
+    }
+}
+
 /// A reminder of any kind, to render.
 pub(super) fn reminder(id: i64, text: &str) -> ReminderRecord {
     ReminderRecord {
@@ -321,13 +331,26 @@ fn every_surface(t: &Texts) {
         // The checklist: overview, every category, the assignment DM.
         check_message(
             "overview",
-            &super::checklist::overview(&template, &acme, &states, lang),
+            &super::checklist::overview(&template, &acme, &states, Some(&worst_standing()), lang),
         );
         for category in &template.categories {
             for m in super::checklist::category_messages(&acme, category, &states, lang) {
                 check_message("category", &m);
             }
         }
+        check_message(
+            "plan",
+            &super::plan::plan(
+                &super::plan::PlanInput {
+                    customer: &acme,
+                    view: template.for_tier(acme.tier),
+                    states: &states,
+                    today: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+                    calendar: &cal,
+                },
+                lang,
+            ),
+        );
         let item = template.items().next().unwrap();
         check_message(
             "assigned DM",
@@ -437,6 +460,7 @@ fn every_surface(t: &Texts) {
                         )
                     })
                     .collect(),
+                standing: Some(worst_standing()),
             })
             .collect();
         let due: Vec<DueItem<'_>> = many
@@ -492,11 +516,11 @@ fn every_surface(t: &Texts) {
         let overdue = super::reminders::overdue(&template, &states, today);
         check_message(
             "digest",
-            &super::reminders::digest(&acme, &overdue, today, lang),
+            &super::reminders::digest(&acme, &overdue, today, Some(&worst_standing()), lang),
         );
         check_message(
             "empty digest",
-            &super::reminders::digest(&acme, &[], today, lang),
+            &super::reminders::digest(&acme, &[], today, None, lang),
         );
         for kind in crate::domain::policy::MILESTONES
             .iter()
@@ -677,6 +701,7 @@ fn every_surface(t: &Texts) {
                     &acme,
                     if_needed,
                     &states[&if_needed.key],
+                    &[],
                     evidence,
                     lang,
                 ),
@@ -691,7 +716,8 @@ fn every_surface(t: &Texts) {
             "ticket modal in a channel",
             &super::ticket_modal::ticket_modal(Some(&acme), &[], Some(&t.summary), &meta, lang),
         );
-        let overview = super::checklist::overview(&template, &acme, &states, lang);
+        let overview =
+            super::checklist::overview(&template, &acme, &states, Some(&worst_standing()), lang);
         check_view(
             "overview modal",
             &super::modal_of(&t.name, overview.blocks, "Close"),

@@ -28,8 +28,11 @@ use tracing::{info, warn};
 use super::clicks::Clicks;
 use super::slack_api::{ApiError, SlackApi, with_deadline};
 use crate::blocks::{Message, checklist};
+use crate::domain::checklist::States;
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
+use crate::domain::plan::{Standing, standing_at};
+use crate::domain::policy::Policy;
 use crate::domain::slug::channel_name;
 use crate::domain::template::Template;
 use crate::store::{StaleMessage, Store};
@@ -246,6 +249,9 @@ struct Worker {
     api: SlackApi,
     template: Arc<Template>,
     channel_lang: Lang,
+    /// Each tier's calendar and zone: the plan's health shown on the overview and the
+    /// digest is judged on the customer's calendar.
+    policy: Arc<Policy>,
 }
 
 /// Starts the job runner and the message updater. They stop when every [`Delivery`]
@@ -255,6 +261,7 @@ pub fn start(
     api: SlackApi,
     template: Arc<Template>,
     channel_lang: Lang,
+    policy: Arc<Policy>,
     time: TimeSource,
     shutdown: watch::Receiver<bool>,
 ) -> (Delivery, tokio::task::JoinHandle<()>) {
@@ -273,6 +280,7 @@ pub fn start(
         api,
         template,
         channel_lang,
+        policy,
     };
     let delivery = Delivery {
         jobs: tx,
@@ -535,10 +543,18 @@ impl Worker {
             .item_states_committed(customer.id)
             .await
             .map_err(|e| ApiError::Transport(e.to_string()))?;
-        let parts: Vec<(Part, Message)> = match category.and_then(|n| self.template.category(n)) {
+        // The customer's tier's checklist, as everywhere a customer's is shown.
+        let view = self.template.for_tier(customer.tier);
+        let parts: Vec<(Part, Message)> = match category.and_then(|n| view.category(n)) {
             None => vec![(
                 Part::Overview,
-                checklist::overview(&self.template, customer, &states, self.channel_lang),
+                checklist::overview(
+                    view,
+                    customer,
+                    &states,
+                    Some(&self.standing(customer, &states)),
+                    self.channel_lang,
+                ),
             )],
             Some(cat) => checklist::category_messages(customer, cat, &states, self.channel_lang)
                 .into_iter()
@@ -732,6 +748,18 @@ impl Worker {
         clean
     }
 
+    /// The plan's health of `customer` now. Rendered with each update of its overview
+    /// and digest; nothing changes it overnight by itself, so the scheduler marks the
+    /// overview stale once a day (with the digest, `Store::mark_overview_stale`).
+    fn standing(&self, customer: &Customer, states: &States) -> Standing {
+        standing_at(
+            self.template.for_tier(customer.tier),
+            states,
+            self.time.now(),
+            &self.policy.calendar(customer.tier),
+        )
+    }
+
     fn is_parked(&self, id: &str) -> bool {
         self.parked_until(id, self.time.now_ms()).is_some()
     }
@@ -766,29 +794,30 @@ impl Worker {
             .item_states_committed(customer.id)
             .await
             .map_err(db)?;
+        let view = self.template.for_tier(customer.tier);
         let rendered = match Part::parse(&stale.part) {
             Some(Part::Overview) => Some(checklist::overview(
-                &self.template,
+                view,
                 &customer,
                 &states,
+                Some(&self.standing(&customer, &states)),
                 self.channel_lang,
             )),
             Some(Part::Digest(day)) => {
-                let overdue = crate::blocks::reminders::overdue(&self.template, &states, day);
+                let overdue = crate::blocks::reminders::overdue(view, &states, day);
                 Some(crate::blocks::reminders::digest(
                     &customer,
                     &overdue,
                     day,
+                    Some(&self.standing(&customer, &states)),
                     self.channel_lang,
                 ))
             }
-            Some(Part::Category { number, part }) => {
-                self.template.category(number).and_then(|cat| {
-                    checklist::category_messages(&customer, cat, &states, self.channel_lang)
-                        .into_iter()
-                        .nth(part)
-                })
-            }
+            Some(Part::Category { number, part }) => view.category(number).and_then(|cat| {
+                checklist::category_messages(&customer, cat, &states, self.channel_lang)
+                    .into_iter()
+                    .nth(part)
+            }),
             None => None,
         };
         // A part the template no longer has (a team changed it) is left as it was.

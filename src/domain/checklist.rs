@@ -171,6 +171,48 @@ pub fn tick_diff(
     diff
 }
 
+/// An item a tick could not tick: it waits on prerequisites (item keys) that are
+/// neither done nor N/A.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub item: String,
+    pub on: Vec<String>,
+}
+
+/// Takes out of `diff.ticked` every item of `view` (the customer's tier's template)
+/// that still waits on a prerequisite, and returns them with what each waits on. A
+/// prerequisite counts as done when it is done or N/A in `states` and not unticked by
+/// the same diff, or ticked (and kept) earlier in the same diff. Unticking is never
+/// held: unticking a prerequisite leaves the items after it as they are.
+pub fn hold_waiting(diff: &mut TickDiff, view: &Template, states: &States) -> Vec<Waiting> {
+    let mut kept: Vec<String> = Vec::with_capacity(diff.ticked.len());
+    let mut held = Vec::new();
+    for key in std::mem::take(&mut diff.ticked) {
+        let on: Vec<String> = match view.item(&key) {
+            Some(item) => item
+                .after
+                .iter()
+                .filter(|p| {
+                    let settled = states
+                        .get(p.as_str())
+                        .is_some_and(|s| s.is_done() || s.not_applicable);
+                    let unticked = diff.unticked.contains(p);
+                    !((settled && !unticked) || kept.contains(p))
+                })
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        if on.is_empty() {
+            kept.push(key);
+        } else {
+            held.push(Waiting { item: key, on });
+        }
+    }
+    diff.ticked = kept;
+    held
+}
+
 #[cfg(test)]
 mod tick_diff_tests {
     use super::*;
@@ -219,6 +261,104 @@ mod tick_diff_tests {
             }
             for key in diff.ticked.iter().chain(&diff.unticked) {
                 prop_assert!(k.contains(key) && applies(key));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod waiting_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn done() -> ItemState {
+        ItemState {
+            done_by: Some("U1".into()),
+            done_at: Some(1),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_step_waits_for_the_one_before_unless_both_are_ticked_in_order() {
+        let t = Template::builtin();
+        let view = t.for_tier(Tier::Enterprise);
+        let mut diff = TickDiff {
+            ticked: vec!["6.1.2".into()],
+            unticked: vec![],
+        };
+        let held = hold_waiting(&mut diff, view, &States::new());
+        assert!(diff.ticked.is_empty());
+        assert_eq!(
+            held,
+            [Waiting {
+                item: "6.1.2".into(),
+                on: vec!["6.1.1".into()]
+            }]
+        );
+        let mut both = TickDiff {
+            ticked: vec!["6.1.1".into(), "6.1.2".into()],
+            unticked: vec![],
+        };
+        assert!(hold_waiting(&mut both, view, &States::new()).is_empty());
+        assert_eq!(both.ticked.len(), 2);
+        // Unticking the prerequisite in the same click holds the step back.
+        let states: States = [("6.1.1".to_string(), done())].into();
+        let mut undo = TickDiff {
+            ticked: vec!["6.1.2".into()],
+            unticked: vec!["6.1.1".into()],
+        };
+        assert_eq!(hold_waiting(&mut undo, view, &states).len(), 1);
+        assert_eq!(undo.unticked, ["6.1.1"]);
+    }
+
+    proptest! {
+        /// Whatever the states and the click, no item is ticked while a prerequisite
+        /// of it is open afterwards, and no untick is held.
+        #[test]
+        fn a_tick_diff_never_ticks_a_waiting_item(
+            done_mask in 0u32..(1 << 12),
+            na_mask in 0u32..(1 << 12),
+            tick_mask in 0u32..(1 << 12),
+            untick_mask in 0u32..(1 << 12),
+        ) {
+            let t = Template::builtin();
+            let view = t.for_tier(Tier::Standard);
+            let keys: Vec<String> = view
+                .category(6)
+                .unwrap()
+                .items()
+                .map(|i| i.key.clone())
+                .take(12)
+                .collect();
+            let pick = |mask: u32| -> Vec<String> {
+                keys.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, k)| k.clone()).collect()
+            };
+            let mut states = States::new();
+            for k in pick(done_mask) {
+                states.insert(k, done());
+            }
+            for k in pick(na_mask) {
+                states.entry(k).or_default().not_applicable = true;
+            }
+            let unticked = pick(untick_mask);
+            let ticked: Vec<String> = pick(tick_mask).into_iter().filter(|k| !unticked.contains(k)).collect();
+            let mut diff = TickDiff { ticked, unticked: unticked.clone() };
+            let held = hold_waiting(&mut diff, view, &states);
+            prop_assert_eq!(&diff.unticked, &unticked);
+            let settled = |k: &str| {
+                diff.ticked.iter().any(|t| t == k)
+                    || (states.get(k).is_some_and(|s| s.is_done() || s.not_applicable)
+                        && !unticked.iter().any(|u| u == k))
+            };
+            for key in &diff.ticked {
+                for p in &view.item(key).unwrap().after {
+                    prop_assert!(settled(p), "{} ticked while {} is open", key, p);
+                }
+            }
+            for w in &held {
+                prop_assert!(!w.on.is_empty());
+                prop_assert!(!diff.ticked.contains(&w.item));
             }
         }
     }

@@ -154,6 +154,61 @@ pub fn health(
         .unwrap_or(Health::OnTrack)
 }
 
+/// A customer's health with its reasons: how many items are overdue and how many are
+/// due soon (neither done, N/A nor waiting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub health: Health,
+    pub overdue: usize,
+    pub due_soon: usize,
+    /// The day it was judged on, in the customer's zone.
+    pub today: NaiveDate,
+}
+
+/// The health of a customer's plan on `today`, with the counts behind it. Agrees with
+/// [`health`].
+pub fn standing(
+    template: &Template,
+    states: &States,
+    today: NaiveDate,
+    calendar: &Calendar,
+) -> Standing {
+    let mut overdue = 0;
+    let mut due_soon = 0;
+    for item in template.items() {
+        match plan_state(item, states, today, calendar) {
+            PlanState::Overdue => overdue += 1,
+            PlanState::DueSoon => due_soon += 1,
+            _ => {}
+        }
+    }
+    let health = if overdue > 0 {
+        Health::Behind
+    } else if due_soon > 0 {
+        Health::AtRisk
+    } else {
+        Health::OnTrack
+    };
+    Standing {
+        health,
+        overdue,
+        due_soon,
+        today,
+    }
+}
+
+/// [`standing`] at the instant `now`: `today` is the date in the calendar's zone (the
+/// customer's tier's).
+pub fn standing_at(
+    template: &Template,
+    states: &States,
+    now: chrono::DateTime<chrono::Utc>,
+    calendar: &Calendar,
+) -> Standing {
+    let today = now.with_timezone(&calendar.tz).date_naive();
+    standing(template, states, today, calendar)
+}
+
 /// The Monday of the week `date` falls in: the plan groups items by due week.
 pub fn week_of(date: NaiveDate) -> NaiveDate {
     date - Duration::days(i64::from(date.weekday().num_days_from_monday()))
@@ -292,6 +347,32 @@ mod tests {
         assert_eq!(health(view, &states, today, &cal), Health::AtRisk);
         states.insert("1.1.4".into(), due(day(2027, 1, 8)));
         assert_eq!(health(view, &states, today, &cal), Health::Behind);
+    }
+
+    #[test]
+    fn standing_counts_what_makes_the_health() {
+        let template = Template::builtin();
+        let view = template.for_tier(Tier::Enterprise);
+        let cal = japan();
+        let today = day(2027, 1, 12);
+        let due = |d: NaiveDate| ItemState {
+            due: Some(d),
+            ..Default::default()
+        };
+        let mut states = States::new();
+        let s = standing(view, &states, today, &cal);
+        assert_eq!((s.health, s.overdue, s.due_soon), (Health::OnTrack, 0, 0));
+        states.insert("1.1.3".into(), due(day(2027, 1, 14)));
+        states.insert("1.2.1".into(), due(day(2027, 1, 15)));
+        let s = standing(view, &states, today, &cal);
+        assert_eq!((s.health, s.overdue, s.due_soon), (Health::AtRisk, 0, 2));
+        states.insert("1.1.4".into(), due(day(2027, 1, 8)));
+        let s = standing(view, &states, today, &cal);
+        assert_eq!((s.health, s.overdue, s.due_soon), (Health::Behind, 1, 2));
+        assert_eq!(s.health, health(view, &states, today, &cal));
+        // 03:00 UTC on the 12th is noon in Tokyo: the same day there.
+        let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2027, 1, 12, 3, 0, 0).unwrap();
+        assert_eq!(standing_at(view, &states, now, &cal), s);
     }
 
     proptest! {

@@ -442,17 +442,21 @@ impl Template {
                 None
             };
             check_labels(span.clone(), &format!("item {}", it.key), &it.ja, &it.en)?;
+            let refuse = |field: &str, value: &str, expected: &str| {
+                fail(
+                    span.clone(),
+                    format!("item {}: {field} {value:?} {expected}", it.key),
+                )
+            };
             let tiers = it
                 .tiers
                 .iter()
                 .map(|t| {
                     Tier::parse(t).ok_or_else(|| {
-                        fail(
-                            span.clone(),
-                            format!(
-                                "item {}: tier {t:?} is not one of standard, professional, enterprise",
-                                it.key
-                            ),
+                        refuse(
+                            "tier",
+                            t,
+                            "is not one of standard, professional, enterprise",
                         )
                     })
                 })
@@ -462,12 +466,10 @@ impl Template {
                 .as_deref()
                 .map(|o| {
                     Owner::parse(o).ok_or_else(|| {
-                        fail(
-                            span.clone(),
-                            format!(
-                                "item {}: owner {o:?} is not one of csm, se, support, security, legal, customer",
-                                it.key
-                            ),
+                        refuse(
+                            "owner",
+                            o,
+                            "is not one of csm, se, support, security, legal, customer",
                         )
                     })
                 })
@@ -477,12 +479,10 @@ impl Template {
                 .as_deref()
                 .map(|d| {
                     DueRule::parse(d).ok_or_else(|| {
-                        fail(
-                            span.clone(),
-                            format!(
-                                "item {}: due {d:?} must look like kickoff+5d or golive-10d (business days)",
-                                it.key
-                            ),
+                        refuse(
+                            "due",
+                            d,
+                            "must look like kickoff+5d or golive-10d (business days)",
                         )
                     })
                 })

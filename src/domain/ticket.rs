@@ -542,15 +542,24 @@ impl Ticket {
         }
     }
 
-    /// The people an "Escalate now" names: the path's `step`, else the assignee or the
-    /// reporter (no `@here`: that is for a breach).
-    pub fn named_by_hand(&self, path: &[String], step: u32) -> Vec<String> {
+    /// Who answers for the ticket when its escalation path names nobody: the assignee;
+    /// with nobody assigned, the reporter, unless the ticket was made from a message
+    /// (its reporter wrote that message and may be the customer): then the customer's
+    /// CSM. Every escalation, timed or pressed, names the same person.
+    pub fn owner<'a>(&'a self, from_message: bool, customer_csm: &'a str) -> &'a str {
+        match (&self.assignee, from_message) {
+            (Some(assignee), _) => assignee,
+            (None, true) => customer_csm,
+            (None, false) => &self.reporter,
+        }
+    }
+
+    /// The people an "Escalate now" names: the path's `step`, else `owner`
+    /// ([`Ticket::owner`]; no `@here`: that is for a breach).
+    pub fn named_by_hand(&self, path: &[String], step: u32, owner: &str) -> Vec<String> {
         match path_step(path, step) {
             Some(named) => vec![named.to_string()],
-            None => vec![format!(
-                "<@{}>",
-                self.assignee.as_deref().unwrap_or(&self.reporter)
-            )],
+            None => vec![format!("<@{owner}>")],
         }
     }
 

@@ -14,8 +14,9 @@ use tracing::{debug, error, info, warn};
 
 use crate::blocks::{self, Message};
 use crate::delivery::slack_api::{ApiError, SlackApi, Workspace, is_user_id};
-use crate::delivery::users::Users;
+use crate::delivery::users::{Side, Users};
 use crate::domain::customer::Customer;
+use crate::domain::plan::standing_at;
 use crate::domain::report::Month;
 use crate::domain::sla::Target;
 use crate::domain::template::Template;
@@ -38,6 +39,8 @@ pub const UPDATE_GAP_MS: i64 = 1250;
 pub const LEASE_MS: i64 = 60_000;
 /// Rows claimed at once (each from a different channel).
 const CLAIM_BATCH: i64 = 32;
+/// How long a card's placement waits for `users.info` on its reporter.
+const SIDE_WAIT: Duration = Duration::from_secs(5);
 /// Attempts before a row that keeps failing is parked: with the backoff below, about
 /// an hour of Slack failing, so an outage delays escalations rather than losing them.
 pub const MAX_ATTEMPTS: i64 = 20;
@@ -121,6 +124,9 @@ pub struct Sender {
     /// The gap between two bulk posts of one workspace (from the policy's
     /// `reminders.posts_per_minute`).
     bulk_gap_ms: i64,
+    /// Woken when a digest marks its customer's overview stale (`None`: the updater
+    /// finds it on its own within a minute).
+    delivery: Option<crate::delivery::worker::Delivery>,
 }
 
 impl Sender {
@@ -147,7 +153,14 @@ impl Sender {
             owner,
             shared: Arc::default(),
             refused: Arc::default(),
+            delivery: None,
         }
+    }
+
+    /// With the message updater to wake when a day's digest makes the overview stale.
+    pub fn with_delivery(mut self, delivery: crate::delivery::worker::Delivery) -> Self {
+        self.delivery = Some(delivery);
+        self
     }
 
     /// Claims what is due and sends each row in its own task. Rows are claimed again as
@@ -570,8 +583,9 @@ impl Sender {
     }
 
     /// Where an intake ticket's card goes, decided at its first post and kept:
-    /// (channel, thread). The internal channel when one is set and the customer's
-    /// channel is shared with the customer; else under the customer's message.
+    /// (channel, thread). The internal channel when one is set and customer-side people
+    /// read the customer's channel ([`Self::customer_in_channel`]); else under the
+    /// customer's message.
     /// `None` for a ticket opened by hand (its card is a post in its channel).
     async fn card_place(
         &self,
@@ -590,11 +604,41 @@ impl Sender {
             return Ok(Some((record.channel_id.clone(), Some(thread))));
         }
         if let Some(internal) = self.internal_channel(&row.team_id)
-            && self.is_shared(&row.team_id, &record.channel_id).await?
+            && self.customer_in_channel(row, record).await?
         {
             return Ok(Some((internal, None)));
         }
         Ok(Some((record.channel_id.clone(), Some(thread))))
+    }
+
+    /// Whether customer-side people read the ticket's channel: it is shared with
+    /// another organisation, or the ticket's reporter (who wrote the message in it) is
+    /// a guest or a named contact, which shows the customer is there as in a shared
+    /// channel. A guest who never wrote is not looked for (that would need the
+    /// channel's member list).
+    async fn customer_in_channel(
+        &self,
+        row: &Claimed,
+        record: &TicketRecord,
+    ) -> Result<bool, Failed> {
+        if self.is_shared(&row.team_id, &record.channel_id).await? {
+            return Ok(true);
+        }
+        if self
+            .support
+            .store
+            .is_contact(&row.team_id, &record.reporter)
+            .await?
+        {
+            return Ok(true);
+        }
+        let side = self
+            .users
+            .side_within(&row.team_id, &record.reporter, SIDE_WAIT)
+            .await;
+        // Unknown (Slack slow) counts as the customer's: a card kept from a guest's
+        // eyes by mistake is better than staff's buttons shown to one.
+        Ok(side != Side::Staff)
     }
 
     /// The team's internal channel for escalations, if the policy sets one for it.
@@ -629,6 +673,16 @@ impl Sender {
             .template
             .item(&body.item)
             .ok_or_else(|| unsendable("item gone"))?;
+        if self
+            .template
+            .for_tier(customer.tier)
+            .item(&body.item)
+            .is_none()
+        {
+            return Err(Failed::Obsolete(
+                "the item is not on the customer's tier any more",
+            ));
+        }
         let states = self
             .support
             .store
@@ -661,8 +715,23 @@ impl Sender {
         // Read the version first: the message is then at least this current.
         let version = store.customer_version(customer.id).await?;
         let states = store.item_states_committed(customer.id).await?;
-        let overdue = blocks::reminders::overdue(&self.template, &states, body.day);
-        let message = blocks::reminders::digest(&customer, &overdue, body.day, self.support.lang);
+        // Once a day the overview's health is judged again, even if nothing changed:
+        // the day did (the digest is each customer's daily tick).
+        store.mark_overview_stale(customer.id).await?;
+        if let Some(delivery) = &self.delivery {
+            delivery.look_for_stale();
+        }
+        let view = self.template.for_tier(customer.tier);
+        let overdue = blocks::reminders::overdue(view, &states, body.day);
+        let now = self.support.time.now();
+        let standing = standing_at(view, &states, now, self.support.calendar(customer.tier));
+        let message = blocks::reminders::digest(
+            &customer,
+            &overdue,
+            body.day,
+            Some(&standing),
+            self.support.lang,
+        );
         let ts = match &row.sent_ts {
             Some(ts) => {
                 self.slack(row)

@@ -17,7 +17,7 @@ use crate::domain::sla::Priority;
 use crate::domain::template::Item;
 use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
-use crate::usecase::checklist::{ShowRefusal, ShowRequest, Shown};
+use crate::usecase::checklist::{ItemRefusal, ShowRefusal, ShowRequest, Shown, TickRefusal};
 use crate::usecase::customers::{CreateRefusal, Created, NewCustomerRequest, NotFound};
 use crate::usecase::ticket_form::TypedTicketRefusal;
 
@@ -117,7 +117,7 @@ async fn apply(
             // planned from.
             kickoff: _,
         } => new_customer(ctx, cmd, name, tier, channel, slug, lang, now).await,
-        Command::Show { first, second } => show(ctx, cmd, first, second, lang).await,
+        Command::Show { first, second } => show(ctx, cmd, first, second, lang, now).await,
         Command::Assign {
             customer,
             item,
@@ -126,7 +126,7 @@ async fn apply(
         } => {
             let customer =
                 resolve_customer(ctx, cmd, customer.as_ref(), Form::Assign, lang).await?;
-            let item = resolve_item(ctx, &item, Form::Assign, lang)?;
+            let item = resolve_item(ctx, &customer, &item, Form::Assign, lang)?;
             // `today` and `tomorrow` are the customer's, as a reminder's are.
             let today = super::customer_today(ctx, &customer, now);
             let change = ItemChange {
@@ -410,6 +410,7 @@ async fn show(
     first: Option<Word>,
     second: Option<Word>,
     lang: Lang,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let request = ShowRequest {
         team_id: &cmd.team_id,
@@ -442,9 +443,10 @@ async fn show(
     let mut messages = match category {
         Some(cat) => checklist::category_messages(&customer, cat, &states, lang),
         None => vec![checklist::overview(
-            &ctx.usecases.template,
+            ctx.usecases.view_of(&customer),
             &customer,
             &states,
+            Some(&ctx.usecases.standing_of(&customer, &states, now)),
             lang,
         )],
     };
@@ -475,15 +477,25 @@ async fn tick(
     now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     let customer = resolve_customer(ctx, cmd, customer.as_ref(), form, lang).await?;
-    let item = resolve_item(ctx, item, form, lang)?;
+    let item = resolve_item(ctx, &customer, item, form, lang)?;
     let actor = Actor::new(&cmd.user_id, Source::Command);
-    let ticked = ctx
+    let ticked = match ctx
         .usecases
         .tick_item(&customer, &item.key, done, actor, now)
-        .await?;
-    let category = ctx
-        .usecases
-        .template
+        .await?
+    {
+        Ok(ticked) => ticked,
+        Err(TickRefusal::Waiting(on)) => {
+            return Err(Refusal::Message(checklist::waiting(
+                &item.key,
+                item.label(lang),
+                &on,
+                lang,
+            )));
+        }
+    };
+    let view = ctx.usecases.view_of(&customer);
+    let category = view
         .category_of(&item.key)
         .expect("resolved items have a category");
     Ok(Answer::Ephemeral(checklist::ticked(
@@ -542,17 +554,21 @@ async fn name_a_customer(ctx: &Context, cmd: &SlashCommand, form: Form, lang: La
 
 fn resolve_item<'t>(
     ctx: &'t Context,
+    customer: &Customer,
     key: &str,
     form: Form,
     lang: Lang,
 ) -> Result<&'t Item, Refusal> {
-    if let Some(item) = ctx.usecases.template.item(key) {
-        return Ok(item);
+    match ctx.usecases.item_for(customer, key) {
+        Ok(item) => Ok(item),
+        Err(ItemRefusal::OtherTier(tier)) => {
+            Err(Refusal::Message(help::not_in_tier(key, tier, form, lang)))
+        }
+        Err(ItemRefusal::Unknown) => Err(Refusal::Message(help::unknown_item(
+            key,
+            looks_like_item_key(key),
+            form,
+            lang,
+        ))),
     }
-    Err(Refusal::Message(help::unknown_item(
-        key,
-        looks_like_item_key(key),
-        form,
-        lang,
-    )))
 }

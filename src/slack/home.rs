@@ -17,6 +17,7 @@ use crate::delivery::slack_api::{ApiError, SlackApi, with_deadline};
 use crate::delivery::users::{Side, Users};
 use crate::domain::checklist::{category_progress, overall_progress};
 use crate::domain::customer::Customer;
+use crate::domain::plan::standing_at;
 use crate::domain::template::Template;
 use crate::domain::ticket::Ticket;
 use crate::usecase::tickets::{Tickets, ticket_of, urgency};
@@ -201,15 +202,23 @@ impl Home {
             .iter()
             .map(|c| {
                 let s = states.get(&c.id).unwrap_or(&empty);
+                let view = self.template.for_tier(c.tier);
                 HomeCustomer {
                     customer: c,
-                    overall: overall_progress(&self.template, s),
-                    categories: self
-                        .template
+                    overall: overall_progress(view, s),
+                    categories: view
                         .categories
                         .iter()
                         .map(|cat| (cat.label(lang).to_string(), category_progress(cat, s)))
                         .collect(),
+                    // Judged at each render: the refresher re-renders watched Homes
+                    // every minute, so it follows the day.
+                    standing: Some(standing_at(
+                        self.template.for_tier(c.tier),
+                        s,
+                        now,
+                        self.support.calendar(c.tier),
+                    )),
                 }
             })
             .collect();
@@ -239,7 +248,7 @@ impl Home {
                 .with_timezone(&policy.tier(c.tier).timezone)
                 .date_naive();
             let horizon = today + chrono::Duration::days(DUE_WITHIN_DAYS);
-            for item in self.template.items() {
+            for item in self.template.for_tier(c.tier).items() {
                 let Some(state) = s.get(&item.key) else {
                     continue;
                 };

@@ -15,10 +15,10 @@ use serde_json::Value;
 use tracing::warn;
 
 use super::commands::Refusal;
-use super::roles::require;
+use super::roles::{refuse, require};
 use super::{Context, customer_today, internal_error, open_modal};
 use crate::blocks::ids::{BlockAction, Clicked, TicketClick};
-use crate::blocks::{self, Message, checklist, ids, item_modal, ticket, ticket_modal};
+use crate::blocks::{self, Message, checklist, help, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
 use crate::domain::evidence::Attachment;
 use crate::domain::i18n::Lang;
@@ -27,8 +27,9 @@ use crate::domain::sla::Priority;
 use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
-use crate::usecase::checklist::{CategoryShown, ItemChangeError};
+use crate::usecase::checklist::{CategoryShown, Clicker, ItemChangeError, ItemRefusal};
 use crate::usecase::evidence::EvidenceRefusal;
+use crate::usecase::roles::NotAllowed;
 use crate::usecase::ticket_form::TicketForm;
 use crate::usecase::tickets::ActError;
 
@@ -242,6 +243,11 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now: DateTime<Utc>)
                     csat_click(ctx, &team, &actions, ticket, rating, now).await;
                     continue;
                 }
+                // Staff's, or a customer-side person's on the customer's own items.
+                if let BlockAction::Tick { group, selected } = click {
+                    tick_click(ctx, &team, &actions, group, selected, now).await;
+                    continue;
+                }
                 let allowed = require(
                     ctx,
                     &team,
@@ -384,6 +390,108 @@ async fn csat_click(
     }
 }
 
+/// A checkbox click: who may tick what is decided by the use case (staff with the
+/// role, or a customer-side person on the items the customer owns, in its channel);
+/// anything refused is answered to the clicker alone, and the posted message clicked
+/// is rendered again so the box shows as stored.
+async fn tick_click(
+    ctx: &Context,
+    team: &str,
+    payload: &BlockActions,
+    group: ids::TickGroup,
+    selected: Vec<String>,
+    now: DateTime<Utc>,
+) {
+    let user = &payload.user.id;
+    let answer = match tick_clicked(ctx, team, payload, group, selected, now).await {
+        Ok(answer) => answer,
+        Err(Refusal::Message(refused)) => Some(refused),
+        Err(Refusal::Internal(e)) => {
+            let lang = ctx.usecases.users.lang_for(team, user).await;
+            Some(internal_error(&e, lang))
+        }
+    };
+    if let (Some(message), Some(url)) = (answer, &payload.response_url) {
+        ctx.usecases.delivery.submit_or_warn(Job::Respond {
+            response_url: url.clone(),
+            message,
+            replace_original: false,
+        });
+    }
+}
+
+async fn tick_clicked(
+    ctx: &Context,
+    team: &str,
+    payload: &BlockActions,
+    group: ids::TickGroup,
+    selected: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Option<Message>, Refusal> {
+    let user = &payload.user.id;
+    let in_channel = payload.channel.as_ref().map(|c| c.id.as_str());
+    let message_ts = payload.container.message_ts.as_deref();
+    // The message everyone in the channel sees, not an ephemeral copy or a modal.
+    let posted = match (in_channel, message_ts) {
+        (Some(channel), Some(ts))
+            if !payload.container.is_ephemeral
+                && payload.container.kind.as_deref() != Some("view") =>
+        {
+            Some((channel, ts))
+        }
+        _ => None,
+    };
+    let clicker = match super::roles::allowed(ctx, team, user, Act::WorkChecklist).await? {
+        Ok(()) => Clicker::Staff,
+        Err(NotAllowed::CustomerSide) => Clicker::Customer { in_channel },
+        Err(why) => {
+            if let Some((channel, ts)) = posted {
+                ctx.usecases.show_again(channel, ts).await?;
+            }
+            return Err(refuse(
+                ctx,
+                team,
+                user,
+                Act::WorkChecklist,
+                why,
+                Source::Button,
+                now,
+            )
+            .await);
+        }
+    };
+    let outcome = ctx
+        .usecases
+        .tick_group(
+            team, user, message_ts, posted, group, selected, clicker, now,
+        )
+        .await?;
+    let lang = ctx.usecases.users.lang_for(team, user).await;
+    if outcome.not_theirs {
+        let why = NotAllowed::CustomerSide;
+        super::roles::audit_refusal(
+            ctx,
+            team,
+            user,
+            Act::WorkChecklist,
+            why,
+            Source::Button,
+            now,
+        )
+        .await?;
+        return Ok(Some(checklist::not_theirs(lang)));
+    }
+    Ok(outcome.waiting.first().map(|w| {
+        let label = ctx
+            .usecases
+            .template
+            .item(&w.item)
+            .map(|i| i.label(lang))
+            .unwrap_or_default();
+        checklist::waiting(&w.item, label, &w.on, lang)
+    }))
+}
+
 /// Does what a click asks (already authorized for its [`BlockAction::act`]).
 async fn block_action(
     ctx: &Context,
@@ -393,24 +501,30 @@ async fn block_action(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     match click {
+        // Answered before any role check (see `tick_click`).
         BlockAction::Tick { group, selected } => {
-            let seen_in = payload.container.message_ts.as_deref();
-            let user = &payload.user.id;
-            ctx.usecases
-                .tick_group(team, user, seen_in, group, selected, now)
-                .await?
+            tick_click(ctx, team, payload, group, selected, now).await
         }
         BlockAction::ItemMenu { customer, item } => {
             let Some(trigger) = payload.trigger_id.clone() else {
                 return Ok(());
             };
-            let Some((customer, item, state)) = ctx.usecases.item_of(team, customer, &item).await?
-            else {
+            let Some(shown) = ctx.usecases.item_of(team, customer, &item).await? else {
                 return Ok(());
             };
             let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
-            let evidence = ctx.usecases.evidence_of_item(&customer, &item.key).await?;
-            let view = item_modal::item_modal(&customer, item, &state, &evidence, lang);
+            let evidence = ctx
+                .usecases
+                .evidence_of_item(&shown.customer, &shown.item.key)
+                .await?;
+            let view = item_modal::item_modal(
+                &shown.customer,
+                shown.item,
+                &shown.state,
+                &shown.waiting,
+                &evidence,
+                lang,
+            );
             open_modal(ctx, team, trigger, view, "item");
         }
         BlockAction::Ticket { ticket, click } => {
@@ -466,10 +580,10 @@ async fn block_action(
             });
         }
         BlockAction::OpenChecklist { customer } => {
-            home_modal(ctx, team, payload, customer, HomeModal::Checklist).await?
+            home_modal(ctx, team, payload, customer, HomeModal::Checklist, now).await?
         }
         BlockAction::NewTicket { customer } => {
-            home_modal(ctx, team, payload, customer, HomeModal::NewTicket).await?
+            home_modal(ctx, team, payload, customer, HomeModal::NewTicket, now).await?
         }
         BlockAction::OpenCategory { customer, number } => {
             open_category(ctx, team, payload, customer, number).await?
@@ -566,6 +680,7 @@ async fn home_modal(
     payload: &BlockActions,
     customer_id: i64,
     modal: HomeModal,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let Some(trigger) = payload.trigger_id.clone() else {
         return Ok(());
@@ -577,7 +692,14 @@ async fn home_modal(
                 return Ok(());
             };
             let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
-            let overview = checklist::overview(&ctx.usecases.template, &customer, &states, lang);
+            let standing = ctx.usecases.standing_of(&customer, &states, now);
+            let overview = checklist::overview(
+                ctx.usecases.view_of(&customer),
+                &customer,
+                &states,
+                Some(&standing),
+                lang,
+            );
             blocks::modal_of(
                 &customer.name,
                 overview.blocks,
@@ -794,8 +916,14 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now: DateTim
         Ok(None) => return Reply::Ack,
         Err(e) => return modal_error(ids::MODAL_NOTE, &internal_error(&e, lang).text),
     };
-    let Some(item) = ctx.usecases.template.item(&meta.item) else {
-        return Reply::Ack;
+    let item = match ctx.usecases.item_for(&customer, &meta.item) {
+        Ok(item) => item,
+        // The customer's tier changed while the modal was open.
+        Err(ItemRefusal::OtherTier(tier)) => {
+            let text = help::not_in_tier_text(&meta.item, tier, lang);
+            return modal_error(ids::MODAL_NOTE, &text);
+        }
+        Err(ItemRefusal::Unknown) => return Reply::Ack,
     };
     let state = &submission.view.state;
     let assignee = field(state, ids::MODAL_ASSIGNEE)

@@ -2,9 +2,9 @@
 //! `/readiness plan` (the plan by due week, and the customer's health).
 
 use super::Context;
-use super::commands::{Answer, Refusal, SlashCommand};
-use crate::blocks::Message;
-use crate::domain::command::CustomerRef;
+use super::commands::{Answer, Refusal, SlashCommand, resolve_customer};
+use crate::blocks::{self, Message};
+use crate::domain::command::{CustomerRef, Form};
 use crate::domain::i18n::Lang;
 use chrono::{DateTime, Utc};
 
@@ -27,12 +27,25 @@ pub(super) async fn team(
     not_built(lang)
 }
 
+/// `/readiness plan [customer]`: the plan by due week and the customer's health, to
+/// the person who asked.
 pub(super) async fn plan(
-    _ctx: &Context,
-    _cmd: &SlashCommand,
-    _customer: Option<CustomerRef>,
+    ctx: &Context,
+    cmd: &SlashCommand,
+    customer: Option<CustomerRef>,
     lang: Lang,
-    _now: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
-    not_built(lang)
+    let customer = resolve_customer(ctx, cmd, customer.as_ref(), Form::Plan, lang).await?;
+    let plan = ctx.usecases.plan_view(customer, now).await?;
+    Ok(Answer::Ephemeral(blocks::plan::plan(
+        &blocks::plan::PlanInput {
+            customer: &plan.customer,
+            view: plan.view,
+            states: &plan.states,
+            today: plan.today,
+            calendar: plan.calendar,
+        },
+        lang,
+    )))
 }

@@ -45,6 +45,41 @@ pub(super) async fn require(
     let Err(why) = allowed(ctx, team, user, act).await? else {
         return Ok(());
     };
+    Err(refuse(ctx, team, user, act, why, source, now).await)
+}
+
+/// The refusal of `act` to `user` for `why`: audited (who, what, from where), and its
+/// message, in the person's language, says why (and, to staff, who may).
+pub(super) async fn refuse(
+    ctx: &Context,
+    team: &str,
+    user: &str,
+    act: Act,
+    why: NotAllowed,
+    source: Source,
+    now: DateTime<Utc>,
+) -> Refusal {
+    if let Err(e) = audit_refusal(ctx, team, user, act, why, source, now).await {
+        return Refusal::Internal(e.into());
+    }
+    let lang = ctx.usecases.users.lang_for(team, user).await;
+    Refusal::Message(match why {
+        NotAllowed::Role(role) => render::denied(role, act, lang),
+        NotAllowed::CustomerSide => render::customer_side(lang),
+        NotAllowed::Unconfirmed => render::unconfirmed(lang),
+    })
+}
+
+/// A refusal in the audit log, up to a rate per person.
+pub(super) async fn audit_refusal(
+    ctx: &Context,
+    team: &str,
+    user: &str,
+    act: Act,
+    why: NotAllowed,
+    source: Source,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     // Audited up to a rate per person; the refusal is answered every time.
     if ctx.limits.audit_denial(team, user) {
         ctx.usecases
@@ -57,12 +92,7 @@ pub(super) async fn require(
             "a refusal past the audit rate: not audited"
         );
     }
-    let lang = ctx.usecases.users.lang_for(team, user).await;
-    Err(Refusal::Message(match why {
-        NotAllowed::Role(role) => render::denied(role, act, lang),
-        NotAllowed::CustomerSide => render::customer_side(lang),
-        NotAllowed::Unconfirmed => render::unconfirmed(lang),
-    }))
+    Ok(())
 }
 
 /// `/readiness roles`: the roles given in this workspace, or (admins) a change.

@@ -107,6 +107,39 @@ impl Store {
         .map(|_| ()))
     }
 
+    /// Marks one posted message as behind its customer, so the updater renders it
+    /// again; false when no such message is kept.
+    pub async fn mark_message_stale(
+        &self,
+        channel_id: &str,
+        ts: &str,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "UPDATE checklist_messages SET rendered_version = rendered_version - 1
+             WHERE channel_id = $1 AND ts = $2"
+        )
+        .bind(channel_id)
+        .bind(ts)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() > 0))
+    }
+
+    /// Marks a customer's overview messages as behind, so the updater renders them
+    /// again: their health is judged on the day, and a day can pass without any change
+    /// to the customer. A render already under way still records its own version,
+    /// which is then current.
+    pub async fn mark_overview_stale(&self, customer_id: i64) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, write, |pool| sqlx::query(
+            "UPDATE checklist_messages SET rendered_version = rendered_version - 1
+             WHERE customer_id = $1 AND part = 'overview'"
+        )
+        .bind(customer_id)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    }
+
     /// Forgets a customer's earlier digests once a new day's is posted: only the
     /// latest is kept current.
     pub async fn forget_old_digests(

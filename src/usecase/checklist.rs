@@ -12,11 +12,14 @@ use super::UseCases;
 use super::customers::NotFound;
 use crate::blocks::ids::{TickGroup, tick_block_id_of};
 use crate::delivery::worker::Job;
-use crate::domain::checklist::{ItemState, Progress, States, category_progress, tick_diff};
+use crate::domain::checklist::{
+    ItemState, Progress, States, Tier, Waiting, category_progress, hold_waiting, tick_diff,
+};
 use crate::domain::command::{CustomerRef, Word};
 use crate::domain::customer::Customer;
 use crate::domain::i18n::Lang;
-use crate::domain::template::{Category, Item};
+use crate::domain::plan::waiting_on;
+use crate::domain::template::{Category, Item, Owner, Template};
 use crate::store::audit::{Actor, Source};
 use crate::store::outbox::{AssignedDm, Enqueue};
 use crate::store::{ItemChange, ItemUpdate};
@@ -28,6 +31,49 @@ pub struct Ticked {
     pub changed: bool,
     /// Its category's progress afterwards.
     pub progress: Progress,
+}
+
+/// Why an item named for a customer is not one of theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemRefusal {
+    /// No item has that key.
+    Unknown,
+    /// The item is in the template, but not in this tier's checklist.
+    OtherTier(Tier),
+}
+
+/// Why an item cannot be ticked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TickRefusal {
+    /// It waits on these prerequisites (item keys), neither done nor N/A.
+    Waiting(Vec<String>),
+}
+
+/// Who clicked a checkbox group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clicker<'a> {
+    /// Staff allowed to work on checklists.
+    Staff,
+    /// The customer's side (`UseCases::side_of`): they may tick and untick only the
+    /// items their tier's checklist gives `owner = "customer"`, and only on a message
+    /// in that customer's own channel (`in_channel`, where the click came from).
+    Customer { in_channel: Option<&'a str> },
+}
+
+/// What a click on a checkbox group did not do (everything else it did).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupTicked {
+    /// Items it would have ticked that wait on prerequisites.
+    pub waiting: Vec<Waiting>,
+    /// A customer-side person changed items that are not theirs to change: none of
+    /// those changed.
+    pub not_theirs: bool,
+}
+
+impl GroupTicked {
+    pub fn refused_anything(&self) -> bool {
+        !self.waiting.is_empty() || self.not_theirs
+    }
 }
 
 /// `/readiness show [<customer>] [<category>]`, as typed in a channel.
@@ -70,6 +116,15 @@ pub enum CategoryShown<'t> {
     },
 }
 
+/// One item of one customer, for its modal.
+pub struct ItemShown<'t> {
+    pub customer: Customer,
+    pub item: &'t Item,
+    pub state: ItemState,
+    /// Its prerequisites still open: it cannot be ticked until they are done or N/A.
+    pub waiting: Vec<String>,
+}
+
 /// Why `show` shows nothing.
 #[derive(Debug)]
 pub enum ShowRefusal {
@@ -89,7 +144,26 @@ pub enum ItemChangeError {
 }
 
 impl UseCases {
-    /// Marks item `key` of `customer` done (or not done). `key` is the template's.
+    /// The checklist `customer` sees and is counted against: its tier's view.
+    pub fn view_of(&self, customer: &Customer) -> &Template {
+        self.template.for_tier(customer.tier)
+    }
+
+    /// Item `key` of `customer`'s checklist, or why it is not one of theirs.
+    pub fn item_for(&self, customer: &Customer, key: &str) -> Result<&Item, ItemRefusal> {
+        if let Some(item) = self.view_of(customer).item(key) {
+            return Ok(item);
+        }
+        match self.template.item(key) {
+            Some(_) => Err(ItemRefusal::OtherTier(customer.tier)),
+            None => Err(ItemRefusal::Unknown),
+        }
+    }
+
+    /// Marks item `key` of `customer` done (or not done). `key` is one of the
+    /// customer's tier's items ([`Self::item_for`]). An item still waiting on a
+    /// prerequisite is not ticked; unticking is always allowed, and leaves the items
+    /// after it as they are.
     pub async fn tick_item(
         &self,
         customer: &Customer,
@@ -97,7 +171,18 @@ impl UseCases {
         done: bool,
         actor: Actor<'_>,
         now: DateTime<Utc>,
-    ) -> Result<Ticked, sqlx::Error> {
+    ) -> Result<Result<Ticked, TickRefusal>, sqlx::Error> {
+        let view = self.view_of(customer);
+        if done && let Some(item) = view.item(key) {
+            let states = self.store.item_states(customer.id).await?;
+            let is_done = states.get(key).is_some_and(ItemState::is_done);
+            let waiting = waiting_on(item, &states);
+            if !is_done && !waiting.is_empty() {
+                return Ok(Err(TickRefusal::Waiting(
+                    waiting.into_iter().map(str::to_string).collect(),
+                )));
+            }
+        }
         let keys = [key.to_string()];
         let (ticked, unticked): (&[String], &[String]) =
             if done { (&keys, &[]) } else { (&[], &keys) };
@@ -105,31 +190,35 @@ impl UseCases {
             .set_done(customer, ticked, unticked, actor, now)
             .await?;
         let states = self.store.item_states(customer.id).await?;
-        let category = self
-            .template
+        let progress = view
             .category_of(key)
-            .expect("resolved items have a category");
-        Ok(Ticked {
-            changed,
-            progress: category_progress(category, &states),
-        })
+            .map(|category| category_progress(category, &states))
+            .unwrap_or_default();
+        Ok(Ok(Ticked { changed, progress }))
     }
 
     /// A click on a checkbox group: the change from what the clicker saw to what they
     /// selected. What they saw is the group as rendered, or their own previous click
-    /// on this copy (`message_ts`) if the app has not re-rendered it since.
+    /// on this copy (`message_ts`) if the app has not re-rendered it since. Only the
+    /// customer's tier's items count; ticks of items still waiting are held back, and
+    /// a customer-side clicker changes only the customer's own items. When anything
+    /// was refused, the posted message clicked (`posted`: its channel and ts, not an
+    /// ephemeral copy) is rendered again, so the box shows as it is stored.
+    #[allow(clippy::too_many_arguments)]
     pub async fn tick_group(
         &self,
         team: &str,
         user: &str,
         message_ts: Option<&str>,
+        posted: Option<(&str, &str)>,
         group: TickGroup,
         selected: Vec<String>,
+        clicker: Clicker<'_>,
         now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<GroupTicked, sqlx::Error> {
         // An id from another workspace, or a guessed one, finds nothing.
         let Some(customer) = self.store.customer_by_id(team, group.customer).await? else {
-            return Ok(());
+            return Ok(GroupTicked::default());
         };
         let seen = match message_ts {
             Some(ts) => self
@@ -139,12 +228,54 @@ impl UseCases {
                 .unwrap_or_else(|| group.ticked.clone()),
             None => group.ticked.clone(),
         };
-        let diff = tick_diff(&group.keys, &seen, &selected, |k| {
-            self.template.item(k).is_some()
-        });
+        let view = self.view_of(&customer);
+        let mut outcome = GroupTicked::default();
+        let mut diff = tick_diff(&group.keys, &seen, &selected, |k| view.item(k).is_some());
+        if let Clicker::Customer { in_channel } = clicker {
+            let own_channel = in_channel.is_some() && in_channel == customer.channel_id.as_deref();
+            let theirs = |k: &String| {
+                own_channel
+                    && view
+                        .item(k)
+                        .is_some_and(|i| i.owner == Some(Owner::Customer))
+            };
+            let before = diff.ticked.len() + diff.unticked.len();
+            diff.ticked.retain(theirs);
+            diff.unticked.retain(theirs);
+            outcome.not_theirs = diff.ticked.len() + diff.unticked.len() < before;
+        }
+        if !diff.ticked.is_empty() {
+            let states = self.store.item_states(customer.id).await?;
+            outcome.waiting = hold_waiting(&mut diff, view, &states);
+        }
         let actor = Actor::new(user, Source::Button);
         self.set_done(&customer, &diff.ticked, &diff.unticked, actor, now)
             .await?;
+        if outcome.refused_anything() {
+            // The copy is to show what is stored, not the refused click: a next click
+            // on it is read against that.
+            if let Some(ts) = message_ts {
+                let mut shown: Vec<String> = seen
+                    .into_iter()
+                    .filter(|k| !diff.unticked.contains(k))
+                    .collect();
+                shown.extend(diff.ticked.iter().cloned());
+                let block_id = tick_block_id_of(&group);
+                self.delivery.clicks().exchange(user, ts, &block_id, shown);
+            }
+            if let Some((channel, ts)) = posted {
+                self.show_again(channel, ts).await?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Renders a posted checklist message again as stored: after a refused click,
+    /// whose box Slack's client shows ticked until the message changes.
+    pub async fn show_again(&self, channel: &str, ts: &str) -> Result<(), sqlx::Error> {
+        if self.store.mark_message_stale(channel, ts).await? {
+            self.delivery.look_for_stale();
+        }
         Ok(())
     }
 
@@ -233,6 +364,7 @@ impl UseCases {
                 Err(missing) => return Ok(Err(ShowRefusal::Customer(missing))),
             },
             (Some(word), None) => {
+                // The categories are the same in every tier's view.
                 let is_category = !word.quoted && self.template.find_category(&word.text).is_some();
                 match (&here, is_category) {
                     (Some(here), true) => (here.clone(), Some(word)),
@@ -261,7 +393,7 @@ impl UseCases {
             },
         };
         let category = match category_word {
-            Some(word) => match self.template.find_category(&word.text) {
+            Some(word) => match self.view_of(&customer).find_category(&word.text) {
                 Some(category) => Some(category),
                 None => return Ok(Err(ShowRefusal::UnknownCategory(word.text))),
             },
@@ -302,24 +434,38 @@ impl UseCases {
         Ok(Some((customer, states)))
     }
 
-    /// Item `key` of customer `customer_id` of `team`, with its state, for the item
-    /// menu's modal; `None` when either is not found (an id from another workspace, or
-    /// a guessed one, finds nothing).
+    /// Item `key` of customer `customer_id` of `team`, with its state and what it
+    /// waits on, for the item menu's modal; `None` when either is not found (an id from
+    /// another workspace, or a guessed one, finds nothing; an item of another tier is
+    /// not the customer's).
     pub async fn item_of(
         &self,
         team: &str,
         customer_id: i64,
         key: &str,
-    ) -> Result<Option<(Customer, &Item, ItemState)>, sqlx::Error> {
+    ) -> Result<Option<ItemShown<'_>>, sqlx::Error> {
         let Some(customer) = self.store.customer_by_id(team, customer_id).await? else {
             return Ok(None);
         };
-        let Some(item) = self.template.item(key) else {
+        let Ok(item) = self.item_for(&customer, key) else {
             return Ok(None);
         };
         let states = self.store.item_states(customer.id).await?;
         let state = states.get(&item.key).cloned().unwrap_or_default();
-        Ok(Some((customer, item, state)))
+        let waiting = if state.is_done() || state.not_applicable {
+            Vec::new()
+        } else {
+            waiting_on(item, &states)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        };
+        Ok(Some(ItemShown {
+            customer,
+            item,
+            state,
+            waiting,
+        }))
     }
 }
 
@@ -341,7 +487,7 @@ impl UseCases {
         let Some(customer) = self.store.customer_by_id(team, customer_id).await? else {
             return Ok(None);
         };
-        let Some(category) = self.template.category(number) else {
+        let Some(category) = self.view_of(&customer).category(number) else {
             return Ok(None);
         };
         if in_channel.is_some() && in_channel == customer.channel_id.as_deref() {

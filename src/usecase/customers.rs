@@ -105,7 +105,7 @@ impl UseCases {
                 let s = states.get(&c.id).unwrap_or(&empty);
                 let yours =
                     c.created_by == user || s.values().any(|i| i.assignee.as_deref() == Some(user));
-                let p = overall_progress(&self.template, s);
+                let p = overall_progress(self.template.for_tier(c.tier), s);
                 (c, yours, p)
             })
             .collect();

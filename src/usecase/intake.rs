@@ -118,7 +118,21 @@ impl UseCases {
             );
             return Ok(Intake::Ignored("not a customer's channel"));
         };
-        let mode = self.intake_mode_of(&customer).await?;
+        let mut mode = self.intake_mode_of(&customer).await?;
+        // `auto` reads an unshared channel as `reaction`; a guest or a contact writing
+        // in it shows the customer is there, as in a shared channel: `all` then.
+        let follows_auto = customer
+            .intake_mode
+            .unwrap_or(self.tickets.policy.intake.mode)
+            == IntakeMode::Auto;
+        if via == Via::Message
+            && mode == IntakeMode::Reaction
+            && follows_auto
+            && message.thread_ts.is_none_or(|t| t == message.ts)
+            && self.side_of(team, message.user, message.user_team).await? == Side::Customer
+        {
+            mode = IntakeMode::All;
+        }
         let wanted = match via {
             Via::Message => IntakeMode::All,
             Via::Mention => IntakeMode::Mention,

@@ -11,6 +11,7 @@ pub mod events;
 pub mod evidence;
 pub mod intake;
 pub mod people;
+pub mod plan_view;
 pub mod reminders;
 pub mod reports;
 pub mod roles;

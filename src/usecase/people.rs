@@ -10,8 +10,9 @@
 //!
 //! A customer's intake mode is its own (`intake=`) or the policy's `[intake] mode`;
 //! `auto` is `all` in a channel shared with another organisation (`conversations.info`
-//! `is_shared`) and `reaction` elsewhere. Guests in an unshared channel are not looked
-//! for (docs/limitations.md).
+//! `is_shared`) and `reaction` elsewhere, except that a customer-side person's own
+//! message in an unshared channel (a guest's) is taken as `all` would
+//! (`UseCases::intake_message`): their writing shows the customer is there.
 
 use std::time::Duration;
 

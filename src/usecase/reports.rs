@@ -81,7 +81,8 @@ pub struct ReportData {
     pub chart: Option<Vec<u8>>,
 }
 
-/// Gathers the figures of `month` (in the customer's tier zone) as they stand at `now`.
+/// Gathers the figures of `month` (in the customer's tier zone) as they stand at `now`,
+/// its checklist counted from the customer's tier's view of `template`.
 pub async fn gather(
     support: &Tickets,
     template: &Template,
@@ -99,6 +100,7 @@ pub async fn gather(
         .await?;
     let tickets: Vec<_> = records.iter().map(ticket_of).collect();
     let states = support.store.item_states_committed(customer.id).await?;
+    let template = template.for_tier(customer.tier);
     let overall = overall_progress(template, &states);
     let categories: Vec<(String, Progress)> = template
         .categories

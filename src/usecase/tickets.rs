@@ -522,6 +522,7 @@ impl Tickets {
         let paths = self.paths().await?;
         let lang = self.lang;
         let user = actor.user;
+        let (from_message, customer_csm) = self.owner_facts(id).await?;
         let audit = Some((actor, "ticket.escalated"));
         self.change(team_id, id, now, audit, move |ticket, _tier| {
             if ticket.resolved.is_some() {
@@ -531,7 +532,7 @@ impl Tickets {
             // The first press names the path's second step, the next the third, …
             let path = paths.of(&ticket.team_id, ticket.priority);
             let step = ticket.escalations.clamp(1, 100) as u32;
-            let named = ticket.named_by_hand(path, step);
+            let named = ticket.named_by_hand(path, step, ticket.owner(from_message, &customer_csm));
             let message = blocks::ticket::manual_escalation(ticket, user, &named, lang);
             Ok(vec![Enqueue::escalation(
                 (&ticket.team_id, &ticket.channel_id, ticket.id),
@@ -541,6 +542,23 @@ impl Tickets {
             )])
         })
         .await
+    }
+
+    /// What [`Ticket::owner`] needs beyond the ticket: whether it was made from a
+    /// message, and its customer's CSM (the same facts the timed escalations read with
+    /// their due row).
+    async fn owner_facts(&self, id: i64) -> Result<(bool, String), sqlx::Error> {
+        let Some(record) = self.store.ticket_by_id(id).await? else {
+            return Ok((false, String::new()));
+        };
+        let csm = self
+            .store
+            .customer_by_id_unscoped(record.customer_id)
+            .await?
+            .map(|c| c.csm().to_string())
+            .unwrap_or_default();
+        let from_message = self.store.card_place(id).await?.intake_key.is_some();
+        Ok((from_message, csm))
     }
 
     /// The tier whose calendar a customer's clocks count in.
@@ -703,13 +721,7 @@ impl Tickets {
                     100
                 };
                 let path = paths.of(&ticket.team_id, ticket.priority);
-                // A ticket made from a message names the customer's CSM when nobody is
-                // assigned: its reporter wrote the message and may be the customer.
-                let owner = match (&ticket.assignee, due.from_message) {
-                    (Some(assignee), _) => assignee.as_str(),
-                    (None, true) => due.customer_owner.as_str(),
-                    (None, false) => ticket.reporter.as_str(),
-                };
+                let owner = ticket.owner(due.from_message, &due.customer_owner);
                 let named = ticket.on_the_hook_owned_by(path, &self.policy, target, level, owner);
                 let late_since = (now - reached_at > LATE_AFTER).then_some(reached_at);
                 let target_due = ticket.target_due(&self.policy, cal, target);

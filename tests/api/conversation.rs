@@ -279,7 +279,7 @@ on_both_backends!(
 /// Paused as waiting on the customer, the customer's reply resumes it; resolved, the
 /// customer's reply within `reopen_within` reopens it (its resolution clock runs on,
 /// a line in the thread says so); resolved again and written to after the window,
-/// nothing happens.
+/// nothing happens. The customer is asked for a rating once, not at each resolution.
 async fn status_scenario(db: &TestDb) {
     let (app, channel, ts, _dir) = with_ticket(
         db,
@@ -371,5 +371,13 @@ async fn status_scenario(db: &TestDb) {
             .count(),
         1
     );
+    // Resolved twice (reopened between): the customer was asked how it went once.
+    let (card_ts, _) = ticket_message(&double, &channel, "T-1").expect("the ticket message");
+    let asked = double
+        .thread_replies(&channel, &card_ts)
+        .iter()
+        .filter(|m| m["blocks"].to_string().contains("\"csat_good\""))
+        .count();
+    assert_eq!(asked, 1, "one rating question for one ticket");
     app.stop().await;
 }

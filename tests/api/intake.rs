@@ -271,7 +271,7 @@ async fn reaction_mode_on_a_guests_message_and_the_resolve_emoji() {
     let db = TestDb::sqlite();
     let (_dir, app, double, channel) = app_with_customer(
         &db,
-        "[intake.priority_words]\nP1 = [\"urgent\"]\n",
+        "[intake]\nmode = \"reaction\"\n[intake.priority_words]\nP1 = [\"urgent\"]\n",
         "Globex",
     )
     .await;
@@ -407,6 +407,69 @@ async fn reaction_mode_on_a_guests_message_and_the_resolve_emoji() {
     assert_eq!(
         reacted,
         vec![("ticket".to_string(), vec![APP_USER.to_string()])]
+    );
+    app.stop().await;
+}
+
+/// `auto` in a channel that is not shared but has a guest in it: the guest's message
+/// shows the customer is there, so it opens a ticket as in a shared channel, and its
+/// card goes to the internal channel, away from the guest's eyes; a staff member's
+/// message there opens nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_mode_takes_a_guests_message_in_an_unshared_channel() {
+    let db = TestDb::sqlite();
+    let (_dir, app, double, channel) = app_with_customer(
+        &db,
+        "[escalation]\ninternal_channel = \"C0INTERNAL\"\n",
+        "Hooli",
+    )
+    .await;
+    double.add_channel("C0INTERNAL", "support-leads", true);
+    double.set_guest(GUEST, true);
+    let staff = double.user_message(&channel, ENGINEER, TEAM, "Welcome to the channel!", None);
+    assert_eq!(
+        send_event(
+            &app,
+            "EvAutoStaff",
+            message_event(&double, &channel, &staff)
+        )
+        .await,
+        StatusCode::OK
+    );
+    let ts = double.user_message(
+        &channel,
+        GUEST,
+        TEAM,
+        "Exports fail since this morning",
+        None,
+    );
+    assert_eq!(
+        send_event(&app, "EvAutoGuest", message_event(&double, &channel, &ts)).await,
+        StatusCode::OK
+    );
+    app.advance(Duration::from_secs(3)).await;
+    let t1 = ticket(&app, 1)
+        .await
+        .expect("the guest's message is a ticket");
+    assert_eq!(t1.summary, "Exports fail since this morning");
+    assert_eq!(t1.reporter, GUEST);
+    assert!(
+        ticket(&app, 2).await.is_none(),
+        "staff's message opened nothing"
+    );
+    let internal = double.messages_in("C0INTERNAL");
+    assert!(
+        internal
+            .iter()
+            .any(|(_, m)| m["text"].as_str().unwrap_or("").starts_with("T-1 ")),
+        "the card in the internal channel: {internal:?}"
+    );
+    assert!(
+        !double
+            .thread_replies(&channel, &ts)
+            .iter()
+            .any(|m| m["blocks"].to_string().contains("ticket_resolve")),
+        "no staff buttons in the guest's thread"
     );
     app.stop().await;
 }
@@ -649,6 +712,18 @@ async fn the_whole_story(db: &TestDb) {
             .any(|t| t.contains("50%")),
         "no escalation in the customer's own thread"
     );
+    // "Escalate now" on the card names the same person as the timed escalation.
+    let press =
+        crate::sla::button_payload("ticket_escalate", &t1.id.to_string(), "C0INTERNAL", card_ts);
+    assert_eq!(app.interact(&press).await.status(), StatusCode::OK);
+    app.advance(Duration::from_secs(2)).await;
+    let under_card = texts(&double.thread_replies("C0INTERNAL", card_ts));
+    let pressed = under_card
+        .iter()
+        .find(|t| t.contains("escalated by"))
+        .unwrap_or_else(|| panic!("the manual escalation: {under_card:?}"));
+    assert!(pressed.contains(&format!("<@{CSM}>")), "{pressed}");
+    assert!(!pressed.contains(&format!("<@{CUSTOMER}>")), "{pressed}");
 
     // Staff answers in the customer's thread: the first-response clock stops.
     let answer = double.user_message(&channel, ENGINEER, TEAM, "Looking at it now", Some(&ts));

@@ -35,6 +35,8 @@ mod intake;
 mod intake_people;
 mod language;
 mod manifest;
+mod plan_view;
+mod plan_wait;
 mod reminders;
 mod roles;
 mod shell;
