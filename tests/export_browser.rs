@@ -233,6 +233,7 @@ fn the_worst_export_is_escaped_and_still_renders() {
                 due: chrono::NaiveDate::from_ymd_opt(2027, 1, 15),
                 note: Some(long_note.clone()),
                 not_applicable: false,
+                evidence: 1,
             },
         );
         evidence.push(ExportEvidence {

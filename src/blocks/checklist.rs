@@ -221,14 +221,21 @@ fn waiting_on_customer_line(
     ))
 }
 
-/// One option of a checkbox group: the key, an arrow for sub-items, the label. An item
-/// waiting on prerequisites is marked ⏳ and names them in its description (Slack
-/// cannot disable one option of a group; the tick is refused instead).
-fn item_option(item: &Item, waiting: &[&str], lang: Lang) -> SlackBlockChoiceItem<SlackBlockText> {
+/// One option of a checkbox group: the key, an arrow for sub-items, the label, and a
+/// paperclip with the count when it holds evidence. An item waiting on prerequisites
+/// is marked ⏳ and names them in its description (Slack cannot disable one option of
+/// a group; the tick is refused instead).
+fn item_option(
+    item: &Item,
+    waiting: &[&str],
+    evidence: usize,
+    lang: Lang,
+) -> SlackBlockChoiceItem<SlackBlockText> {
     let indent = if item.parent.is_some() { "↳ " } else { "" };
     let mark = if waiting.is_empty() { "" } else { "⏳ " };
-    let text = clip_mrkdwn(
+    let text = super::evidence::with_paperclip(
         &format!("{indent}{mark}{} {}", item.key, escape(item.label(lang))),
+        evidence,
         limits::OPTION_TEXT,
     );
     let option = SlackBlockChoiceItem::new(mrkdwn(text), item.key.clone());
@@ -354,7 +361,7 @@ fn section_units(
         let options: Vec<_> = group
             .iter()
             .zip(&waiting)
-            .map(|(i, w)| item_option(i, w, lang))
+            .map(|(i, w)| item_option(i, w, states.get(&i.key).map_or(0, |s| s.evidence), lang))
             .collect();
         // A waiting item is never done (done ones wait on nothing), and never shows so.
         let ticked: Vec<bool> = group
@@ -620,6 +627,7 @@ pub(crate) mod tests {
                         due: (b & 8 == 8)
                             .then(|| chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
                         note: (b & 16 == 16).then(|| "ノート ".repeat(300)),
+                        evidence: if b & 32 == 32 { usize::from(*b) } else { 0 },
                     },
                 )
             })
@@ -1003,6 +1011,47 @@ pub(crate) mod tests {
             checkboxes_within_limits(&shaded),
             300 - 30 - (30..300).filter(|n| n % 3 == 0).count()
         );
+    }
+
+    #[test]
+    fn items_with_evidence_show_a_paperclip_within_the_option_limit() {
+        let t = Template::builtin();
+        for count in [1, crate::domain::evidence::MAX_PER_ITEM, 100_000] {
+            let states: States = t
+                .items()
+                .map(|i| {
+                    let state = ItemState {
+                        evidence: count,
+                        done_at: Some(1),
+                        done_by: Some("U1".into()),
+                        ..Default::default()
+                    };
+                    (i.key.clone(), state)
+                })
+                .collect();
+            for lang in [Lang::En, Lang::Ja] {
+                for category in &t.categories {
+                    for m in category_messages(&customer(), category, &states, lang) {
+                        let v = json(&m);
+                        limits::check_message(&v).unwrap();
+                        let options: Vec<serde_json::Value> = v["blocks"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+                            .filter(|e| e["type"] == "checkboxes")
+                            .flat_map(|e| e["options"].as_array().cloned().unwrap_or_default())
+                            .collect();
+                        assert!(!options.is_empty());
+                        for o in options {
+                            let text = o["text"]["text"].as_str().unwrap();
+                            assert!(text.chars().count() <= limits::OPTION_TEXT, "{text}");
+                            assert!(text.ends_with(&format!("📎 {count}")), "{text}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,16 +1,26 @@
 //! The modal that edits one item: assignee, due date, note and, for items the seed
-//! marks 必要な場合, N/A.
+//! marks 必要な場合, N/A; and its evidence: what it holds, a link field and a file field
+//! (Slack keeps the files uploaded there).
 
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
 
 use super::{
-    NAME_CHARS, clip, escape, escape_clipped, ids, modal_text, mrkdwn, plain, section, texts,
+    NAME_CHARS, clip, escape, escape_clipped, ids, limits, modal_text, mrkdwn, plain, section,
+    texts,
 };
 use crate::domain::checklist::ItemState;
 use crate::domain::customer::Customer;
+use crate::domain::evidence::{Evidence, MAX_PER_ITEM};
 use crate::domain::i18n::Lang;
 use crate::domain::template::Item;
+
+/// The block and action id of the modal's link field (`url_text_input`).
+pub const EVIDENCE_LINK: &str = "evidence_link";
+/// The block and action id of the modal's file field (`file_input`).
+pub const EVIDENCE_FILES: &str = "evidence_files";
+/// Files one submission attaches (Slack allows 1 to 10 a field).
+pub const MAX_FILES: usize = 5;
 
 /// What the modal carries through Slack and back in `private_metadata`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,11 +31,13 @@ pub struct ItemModalMetadata {
 
 /// The modal for `item` of `customer`. `waiting` is what the item waits on (item
 /// keys): said at the top, since it cannot be ticked until they are done or N/A.
+/// It lists the `evidence` the item holds and offers fields to attach more.
 pub fn item_modal(
     customer: &Customer,
     item: &Item,
     state: &ItemState,
     waiting: &[String],
+    evidence: &[Evidence],
     lang: Lang,
 ) -> SlackView {
     let metadata = ItemModalMetadata {
@@ -120,6 +132,8 @@ pub fn item_modal(
         );
     }
 
+    blocks.extend(evidence_blocks(evidence, lang));
+
     SlackView::Modal(
         SlackModalView::new(modal_text(lang.pick("Edit item", "項目の編集")), blocks)
             .with_callback_id(ids::ITEM_MODAL.into())
@@ -129,6 +143,57 @@ pub fn item_modal(
                 serde_json::to_string(&metadata).expect("plain struct serializes"),
             ),
     )
+}
+
+/// What the item holds, and (unless it holds the most it may) a link field and a file
+/// field to attach more.
+fn evidence_blocks(evidence: &[Evidence], lang: Lang) -> Vec<SlackBlock> {
+    let mut blocks = Vec::new();
+    if let Some(listing) = super::evidence::listing(evidence, limits::SECTION_TEXT, lang) {
+        blocks.push(section(&listing));
+    }
+    if evidence.len() >= MAX_PER_ITEM {
+        blocks.push(section(&match lang {
+            Lang::En => {
+                format!("_It holds {MAX_PER_ITEM} pieces of evidence, the most an item holds._")
+            }
+            Lang::Ja => format!("_証跡は 1 項目 {MAX_PER_ITEM} 件までです。_"),
+        }));
+        return blocks;
+    }
+    let link = SlackBlockUrlInputElement::new()
+        .with_action_id(EVIDENCE_LINK.into())
+        .with_placeholder(plain("https://…"));
+    blocks.push(
+        SlackInputBlock::new(
+            plain(lang.pick("Evidence: a link", "証跡：リンク")),
+            SlackInputBlockElement::UrlInput(link),
+        )
+        .with_block_id(EVIDENCE_LINK.into())
+        .with_optional(true)
+        .into(),
+    );
+    let files = SlackBlockFileInputElement::new()
+        .with_action_id(EVIDENCE_FILES.into())
+        .with_max_files(MAX_FILES as u64);
+    blocks.push(
+        SlackInputBlock::new(
+            plain(lang.pick("Evidence: files", "証跡：ファイル")),
+            SlackInputBlockElement::FileInput(files),
+        )
+        .with_block_id(EVIDENCE_FILES.into())
+        .with_optional(true)
+        .with_hint(plain(match lang {
+            Lang::En => format!(
+                "Up to {MAX_FILES} at a time. Slack keeps them; the checklist links to them."
+            ),
+            Lang::Ja => format!(
+                "一度に {MAX_FILES} 件まで。ファイルは Slack に保存され、チェックリストからリンクされます。"
+            ),
+        }))
+        .into(),
+    );
+    blocks
 }
 
 /// What the modal turns into when it was saved with a due date already past in the
@@ -159,7 +224,6 @@ pub fn saved_with_past_due(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blocks::limits;
     use crate::domain::checklist::Tier;
     use crate::domain::template::Template;
 
@@ -191,7 +255,7 @@ mod tests {
         };
         let hipaa = t.items().find(|i| i.if_needed).unwrap();
         let with =
-            serde_json::to_value(item_modal(&customer, hipaa, &state, &[], Lang::Ja)).unwrap();
+            serde_json::to_value(item_modal(&customer, hipaa, &state, &[], &[], Lang::Ja)).unwrap();
         limits::check_view(&with).unwrap();
         assert!(with.to_string().contains(ids::MODAL_NOT_APPLICABLE));
         assert_eq!(with["blocks"][1]["element"]["initial_user"], "U1");
@@ -205,6 +269,7 @@ mod tests {
             &customer,
             sso,
             &ItemState::default(),
+            &[],
             &[],
             Lang::En,
         ))

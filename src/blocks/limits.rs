@@ -290,6 +290,14 @@ fn check_element(e: &Value) -> Result<(), String> {
                 return Err(format!("initial value has {n} characters, over {max}"));
             }
         }
+        // Slack takes 1 to 10 files a field (10 when `max_files` is left out).
+        Some("file_input") => {
+            if let Some(max) = e.get("max_files")
+                && !max.as_u64().is_some_and(|m| (1..=10).contains(&m))
+            {
+                return Err(format!("file_input max_files {max}: 1 to 10"));
+            }
+        }
         Some(_) => {}
         None => return Err("element without a type".into()),
     }

@@ -19,6 +19,7 @@ pub mod chart;
 pub mod checklist;
 pub mod csat;
 pub mod customer;
+pub mod evidence;
 pub mod export;
 pub mod help;
 pub mod home;

@@ -179,6 +179,29 @@ fn ticket(number: i64, customer_id: i64, summary: &str, cal: &Calendar) -> Ticke
     t
 }
 
+/// A piece of evidence with the worst text in every field a person or a file gives.
+fn worst_evidence(n: usize, t: &Texts) -> crate::domain::evidence::Evidence {
+    use crate::domain::evidence::{Evidence, EvidenceKind};
+    let file = n % 2 == 1;
+    Evidence {
+        id: n as i64,
+        team_id: "T1".into(),
+        customer_id: 1,
+        item_key: "1.1.1".into(),
+        kind: if file {
+            EvidenceKind::File
+        } else {
+            EvidenceKind::Link
+        },
+        url: format!("https://example.com/{}", "x".repeat(2980)),
+        file_id: file.then(|| format!("F{n}")),
+        file_name: file.then(|| t.name.chars().take(255).collect()),
+        note: Some(t.note.clone()),
+        added_by: "U0123456789".into(),
+        added_at: 0,
+    }
+}
+
 /// Every item assigned, due, noted, some done and some N/A.
 fn states(template: &Template, note: &str) -> States {
     template
@@ -192,6 +215,8 @@ fn states(template: &Template, note: &str) -> States {
                 assignee: Some("U0123456789".into()),
                 due: NaiveDate::from_ymd_opt(2026, 11, 1),
                 note: Some(note.to_string()),
+                // The most an item holds: the widest paperclip.
+                evidence: crate::domain::evidence::MAX_PER_ITEM,
             };
             (item.key.clone(), state)
         })
@@ -706,10 +731,24 @@ fn every_surface(t: &Texts) {
 
         // The modals.
         let if_needed = template.items().find(|i| i.if_needed).unwrap();
-        check_view(
-            "item modal",
-            &super::item_modal::item_modal(&acme, if_needed, &states[&if_needed.key], &[], lang),
-        );
+        // Holding all but one piece (the fields still offered), and holding the most.
+        let held: Vec<crate::domain::evidence::Evidence> = (0
+            ..crate::domain::evidence::MAX_PER_ITEM)
+            .map(|n| worst_evidence(n, t))
+            .collect();
+        for evidence in [&held[1..], &held[..]] {
+            check_view(
+                "item modal",
+                &super::item_modal::item_modal(
+                    &acme,
+                    if_needed,
+                    &states[&if_needed.key],
+                    &[],
+                    evidence,
+                    lang,
+                ),
+            );
+        }
         let meta = super::ticket_modal::TicketModalMetadata::default();
         check_view(
             "ticket modal",

@@ -56,6 +56,8 @@ pub struct ItemState {
     pub assignee: Option<String>,
     pub due: Option<NaiveDate>,
     pub note: Option<String>,
+    /// How many pieces of evidence it holds (`domain::evidence`), for the paperclip.
+    pub evidence: usize,
 }
 
 impl ItemState {

@@ -8,6 +8,7 @@ pub mod checklist;
 pub mod command;
 pub mod csat;
 pub mod customer;
+pub mod evidence;
 pub mod i18n;
 pub mod intake;
 pub mod plan;

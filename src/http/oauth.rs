@@ -30,7 +30,7 @@ use crate::delivery::slack_api::ApiError;
 use crate::store::installations::Installation;
 
 /// The bot scopes asked for; the same list as `manifest.yml` (a test compares them).
-pub const BOT_SCOPES: [&str; 18] = [
+pub const BOT_SCOPES: [&str; 19] = [
     "commands",
     "chat:write",
     "chat:write.public",
@@ -46,6 +46,8 @@ pub const BOT_SCOPES: [&str; 18] = [
     "usergroups:read",
     "pins:write",
     "files:write",
+    // Evidence (issue 17): Slack's `file_input`, the item modal's file field, needs it.
+    "files:read",
     // Intake (issue 16): the intake emoji read and added, and messages that mention
     // the app.
     "reactions:read",

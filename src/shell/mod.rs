@@ -883,8 +883,12 @@ impl Shell {
                 })
         };
         Ok(match (kind, given) {
-            ("plain_text_input", Some(v)) => json!({"type": kind, "value": v}),
-            ("plain_text_input", None) => json!({"type": kind, "value": element["initial_value"]}),
+            ("plain_text_input" | "url_text_input", Some(v)) => json!({"type": kind, "value": v}),
+            ("plain_text_input" | "url_text_input", None) => {
+                json!({"type": kind, "value": element["initial_value"]})
+            }
+            // The shell has no files to upload: Slack reports an untouched field so.
+            ("file_input", _) => json!({"type": kind, "files": []}),
             ("static_select", Some(v)) => {
                 let option = option_named(v).ok_or_else(|| format!("no option {v:?}"))?;
                 json!({"type": kind, "selected_option": option})

@@ -185,7 +185,8 @@ fn control(e: &Value, names: &dyn Names, style: Style) -> String {
                 .unwrap_or_else(|| text_of(&e["placeholder"], names));
             format!("{} 📅", if shown.is_empty() { "…" } else { &shown })
         }
-        Some("plain_text_input") => {
+        Some("file_input") => return "[📎 …]".to_string(),
+        Some("plain_text_input") | Some("url_text_input") => {
             return format!(
                 "[{}]",
                 e["initial_value"]

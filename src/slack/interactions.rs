@@ -20,6 +20,7 @@ use super::{Context, customer_today, internal_error, open_modal};
 use crate::blocks::ids::{BlockAction, Clicked, TicketClick};
 use crate::blocks::{self, Message, checklist, help, ids, item_modal, ticket, ticket_modal};
 use crate::delivery::worker::Job;
+use crate::domain::evidence::Attachment;
 use crate::domain::i18n::Lang;
 use crate::domain::roles::Act;
 use crate::domain::sla::Priority;
@@ -27,6 +28,7 @@ use crate::domain::ticket::Action as TicketAction;
 use crate::store::ItemChange;
 use crate::store::audit::{Actor, Source};
 use crate::usecase::checklist::{CategoryShown, Clicker, ItemChangeError, ItemRefusal};
+use crate::usecase::evidence::EvidenceRefusal;
 use crate::usecase::roles::NotAllowed;
 use crate::usecase::ticket_form::TicketForm;
 use crate::usecase::tickets::ActError;
@@ -511,11 +513,16 @@ async fn block_action(
                 return Ok(());
             };
             let lang = ctx.usecases.users.lang_for(team, &payload.user.id).await;
+            let evidence = ctx
+                .usecases
+                .evidence_of_item(&shown.customer, &shown.item.key)
+                .await?;
             let view = item_modal::item_modal(
                 &shown.customer,
                 shown.item,
                 &shown.state,
                 &shown.waiting,
+                &evidence,
                 lang,
             );
             open_modal(ctx, team, trigger, view, "item");
@@ -956,6 +963,10 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now: DateTim
         && field(state, ids::MODAL_NOT_APPLICABLE)
             .and_then(|v| v["selected_options"].as_array())
             .is_some_and(|o| !o.is_empty());
+    let attachments = match submitted_evidence(state, lang) {
+        Ok(attachments) => attachments,
+        Err(reply) => return reply,
+    };
     let change = ItemChange {
         assignee: Some(assignee),
         due: Some(due),
@@ -963,6 +974,24 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now: DateTim
         not_applicable: Some(not_applicable),
     };
     let actor = Actor::new(&submission.user.id, Source::Modal);
+    // The evidence first: refused, it leaves the item's other fields unchanged too.
+    if !attachments.is_empty() {
+        let attached = ctx
+            .usecases
+            .add_evidence(&customer, &item.key, &attachments, None, actor, now)
+            .await;
+        match attached {
+            // Nothing new to attach is no reason to refuse the rest of the form.
+            Ok(Ok(_) | Err(EvidenceRefusal::AlreadyAttached { .. })) => {}
+            Ok(Err(refusal)) => {
+                let text = super::evidence::refused(ctx, &customer, &refusal, lang).text;
+                return modal_error(item_modal::EVIDENCE_FILES, &text);
+            }
+            Err(e) => {
+                return modal_error(item_modal::EVIDENCE_FILES, &internal_error(&e, lang).text);
+            }
+        }
+    }
     match ctx
         .usecases
         .change_item(&team, &customer, &item.key, &change, actor, now)
@@ -987,6 +1016,63 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now: DateTim
             modal_error(ids::MODAL_DUE, &internal_error(&e, lang).text)
         }
     }
+}
+
+/// The item modal's link and files, checked: a link must be http(s) (Slack's field
+/// checks it too; a forged payload is refused here), a file must carry Slack's id
+/// and permalink. `Err` is the field error to answer.
+fn submitted_evidence(state: &ViewState, lang: Lang) -> Result<Vec<Attachment>, Reply> {
+    let mut attachments = Vec::new();
+    let link = field(state, item_modal::EVIDENCE_LINK)
+        .and_then(|v| v["value"].as_str())
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if let Some(link) = link {
+        match Attachment::link(link) {
+            Some(link) => attachments.push(link),
+            None => {
+                return Err(modal_error(
+                    item_modal::EVIDENCE_LINK,
+                    lang.pick(
+                        "Give an http:// or https:// link.",
+                        "http:// または https:// のリンクを入力してください。",
+                    ),
+                ));
+            }
+        }
+    }
+    let files = field(state, item_modal::EVIDENCE_FILES)
+        .and_then(|v| v["files"].as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if files.len() > item_modal::MAX_FILES {
+        return Err(modal_error(
+            item_modal::EVIDENCE_FILES,
+            &match lang {
+                Lang::En => format!("Attach at most {} files at a time.", item_modal::MAX_FILES),
+                Lang::Ja => format!("ファイルは一度に {} 件までです。", item_modal::MAX_FILES),
+            },
+        ));
+    }
+    for file in files {
+        let text = |key: &str| file[key].as_str().unwrap_or_default();
+        let name = Some(text("name"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| text("title"));
+        match Attachment::file(text("id"), name, text("permalink")) {
+            Some(file) => attachments.push(file),
+            None => {
+                return Err(modal_error(
+                    item_modal::EVIDENCE_FILES,
+                    lang.pick(
+                        "Slack did not say where that file is kept: upload it again.",
+                        "ファイルの保存先が Slack から届きませんでした。もう一度アップロードしてください。",
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(attachments)
 }
 
 fn modal_error(block: &str, text: &str) -> Reply {

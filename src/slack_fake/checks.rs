@@ -21,7 +21,15 @@ pub fn check_message(args: &Value) -> Result<(), String> {
     if text.is_empty() {
         return Err("blocks without a text fallback".into());
     }
-    check_blocks(&blocks, 50)
+    check_blocks(&blocks, 50, Surface::Message)
+}
+
+/// Where blocks are shown: some elements work only in some places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    Message,
+    Modal,
+    Home,
 }
 
 /// Slack's rules for a modal or a Home tab.
@@ -37,13 +45,19 @@ pub fn check_view(view: &Value) -> Result<(), String> {
     if serde_json::to_vec(view).map_or(0, |v| v.len()) > 250 * 1024 {
         return Err("view over 250 KB".into());
     }
+    let surface = if view["type"] == "home" {
+        Surface::Home
+    } else {
+        Surface::Modal
+    };
     check_blocks(
         view["blocks"].as_array().map(Vec::as_slice).unwrap_or(&[]),
         100,
+        surface,
     )
 }
 
-fn check_blocks(blocks: &[Value], max: usize) -> Result<(), String> {
+fn check_blocks(blocks: &[Value], max: usize, surface: Surface) -> Result<(), String> {
     if blocks.len() > max {
         return Err(format!("{} blocks; at most {max}", blocks.len()));
     }
@@ -86,14 +100,55 @@ fn check_blocks(blocks: &[Value], max: usize) -> Result<(), String> {
                     return Err("context elements".into());
                 }
             }
-            "input" => check_element(&block["element"])?,
+            "input" => check_input_element(&block["element"], surface)?,
             _ => {}
         }
     }
     Ok(())
 }
 
+/// An input block's element: what any element must be, and Slack's rules for the
+/// inputs the app uses. `file_input` works in modals only (its reference page: "must
+/// be used inside the input block" of a modal), with `max_files` from 1 to 10.
+fn check_input_element(e: &Value, surface: Surface) -> Result<(), String> {
+    match e["type"].as_str().unwrap_or("") {
+        "file_input" => {
+            if surface != Surface::Modal {
+                return Err("file_input is only supported in modals".into());
+            }
+            if let Some(max) = e.get("max_files")
+                && !max.as_u64().is_some_and(|m| (1..=10).contains(&m))
+            {
+                return Err(format!("file_input max_files {max}: 1 to 10"));
+            }
+            if let Some(types) = e.get("filetypes")
+                && !types
+                    .as_array()
+                    .is_some_and(|t| t.iter().all(Value::is_string))
+            {
+                return Err("file_input filetypes must be a list of extensions".into());
+            }
+            Ok(())
+        }
+        "url_text_input" => {
+            if let Some(v) = e.get("initial_value")
+                && !v
+                    .as_str()
+                    .is_some_and(|v| v.starts_with("http://") || v.starts_with("https://"))
+            {
+                return Err("url_text_input initial_value must be a URL".into());
+            }
+            Ok(())
+        }
+        _ => check_element(e),
+    }
+}
+
 fn check_element(e: &Value) -> Result<(), String> {
+    // Inputs that Slack takes only inside an input block.
+    if let Some(kind @ ("file_input" | "url_text_input")) = e["type"].as_str() {
+        return Err(format!("{kind} is only supported in input blocks"));
+    }
     if e["type"] == "checkboxes" {
         let options = e["options"].as_array().cloned().unwrap_or_default();
         if options.is_empty() || options.len() > 10 {
@@ -166,5 +221,49 @@ impl Bucket {
         } else {
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn modal(element: Value) -> Value {
+        json!({"type": "modal", "title": {"type": "plain_text", "text": "Edit item"},
+            "blocks": [{"type": "input", "block_id": "f", "optional": true,
+                "label": {"type": "plain_text", "text": "Files"}, "element": element}]})
+    }
+
+    #[test]
+    fn file_input_is_taken_only_in_a_modals_input_block_with_1_to_10_files() {
+        let file = json!({"type": "file_input", "action_id": "f", "max_files": 5});
+        assert!(check_view(&modal(file.clone())).is_ok());
+        assert!(check_view(&modal(json!({"type": "file_input", "action_id": "f"}))).is_ok());
+        for max in [json!(0), json!(11), json!("5")] {
+            let bad = json!({"type": "file_input", "action_id": "f", "max_files": max});
+            assert!(check_view(&modal(bad)).is_err(), "max_files {max}");
+        }
+        let mut home = modal(file.clone());
+        home["type"] = json!("home");
+        assert!(check_view(&home).unwrap_err().contains("modals"));
+        let in_actions = json!({"type": "modal", "title": {"type": "plain_text", "text": "x"},
+            "blocks": [{"type": "actions", "elements": [file]}]});
+        assert!(
+            check_view(&in_actions)
+                .unwrap_err()
+                .contains("input blocks")
+        );
+        let message = json!({"text": "x", "blocks": [{"type": "section",
+            "text": {"type": "mrkdwn", "text": "x"},
+            "accessory": {"type": "url_text_input", "action_id": "u"}}]});
+        assert!(check_message(&message).is_err());
+    }
+
+    #[test]
+    fn url_text_input_starts_empty_or_with_a_url() {
+        assert!(check_view(&modal(json!({"type": "url_text_input", "action_id": "u"}))).is_ok());
+        let bad = json!({"type": "url_text_input", "action_id": "u", "initial_value": "soc2"});
+        assert!(check_view(&modal(bad)).is_err());
     }
 }

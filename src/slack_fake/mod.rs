@@ -783,6 +783,38 @@ impl SlackFake {
         self.workspace().minted.clone()
     }
 
+    /// A file `user` uploads into a modal's `file_input`: Slack keeps it and reports it
+    /// in the submission's state as a file object (`"files": [ … ]`), shaped as its
+    /// reference page for the file object shows (the fields the app may read).
+    pub fn file_uploaded_in_modal(&self, user: &str, name: &str) -> Value {
+        let mut w = self.workspace();
+        let id = w.new_id('F');
+        let now_s = w.options.time.now_ms() / 1000;
+        let host = w.options.permalink_host.clone();
+        // The workspace the fake's (first) token acts for.
+        let team = w
+            .options
+            .tokens
+            .first()
+            .map(|(_, team)| team.clone())
+            .unwrap_or_default();
+        json!({
+            "id": id, "created": now_s, "timestamp": now_s,
+            "name": name, "title": name,
+            "mimetype": "application/pdf", "filetype": "pdf", "pretty_type": "PDF",
+            "user": user, "user_team": team, "editable": false, "size": 1024,
+            "mode": "hosted", "is_external": false, "external_type": "",
+            "is_public": false, "public_url_shared": false, "display_as_bot": false,
+            "username": "",
+            "url_private": format!("https://files.slack.com/files-pri/{team}-{id}/{name}"),
+            "url_private_download": format!("https://files.slack.com/files-pri/{team}-{id}/download/{name}"),
+            "permalink": format!("https://{host}/files/{user}/{id}/{name}"),
+            "permalink_public": format!("https://slack-files.com/{team}-{id}-0a1b2c3d4e"),
+            "comments_count": 0, "is_starred": false, "shares": {}, "channels": [],
+            "groups": [], "ims": [], "has_rich_preview": false
+        })
+    }
+
     /// Files shared so far.
     pub fn shared_files(&self) -> Vec<SharedFile> {
         self.workspace().shared_files.clone()

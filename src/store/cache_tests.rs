@@ -8,11 +8,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::audit::{Actor, Source};
+use super::evidence::EvidenceAdded;
 use super::installations::Installation;
 use super::tickets::NewTicket;
 use super::{ItemChange, NewCustomer, Store};
 use crate::domain::checklist::Tier;
 use crate::domain::customer::Customer;
+use crate::domain::evidence::Attachment;
 use crate::domain::roles::Role;
 use crate::time_source::at_ms;
 
@@ -326,6 +328,50 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
     // Ticking an item whose fields were changed keeps the fields.
     set_done(&store, acme.id, &["A2"], &["A3"], "U1", at_ms(10_000)).await;
     f.assert_cache_matches("set_done after change_item").await;
+
+    // Evidence counts on an item with a state, and on one without.
+    let link = |url: &str| Attachment::link(url).unwrap();
+    for (key, at) in [("A2", 11_000), ("C1", 12_000)] {
+        let added = store
+            .add_evidence(
+                TEAM,
+                acme.id,
+                key,
+                &[link("https://example.com/a"), link("https://example.com/b")],
+                Some("SOC 2"),
+                by("U1"),
+                at_ms(at),
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(added, EvidenceAdded::Added { total: 2, .. }),
+            "{added:?}"
+        );
+        f.assert_cache_matches("add_evidence").await;
+    }
+    // Nothing new: nothing changes.
+    let again = store
+        .add_evidence(
+            TEAM,
+            acme.id,
+            "C1",
+            &[link("https://example.com/a")],
+            None,
+            by("U1"),
+            at_ms(13_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, EvidenceAdded::AlreadyAttached);
+    f.assert_cache_matches("add_evidence (already attached)")
+        .await;
+    set_done(&store, acme.id, &["C1"], &[], "U1", at_ms(14_000)).await;
+    f.assert_cache_matches("set_done after add_evidence").await;
+    assert_eq!(
+        f.store.item_states(acme.id).await.unwrap()["C1"].evidence,
+        2
+    );
 }
 
 #[tokio::test]
@@ -600,6 +646,8 @@ fn every_hand_update_of_the_copy_is_covered_above() {
         ("customers.rs", 3),
         // change_item
         ("items.rs", 1),
+        // add_evidence
+        ("evidence.rs", 1),
         // set_done, through the tick writer
         ("tick_writer.rs", 1),
         // set_role

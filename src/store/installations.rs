@@ -42,8 +42,10 @@ const COLUMNS: &str = "workspace, team_id, enterprise_id, org_install, team_name
 
 /// Tables holding a workspace's data by `team_id` (children first). The audit log is
 /// not here: it keeps its own retention (`retention.audit`).
-const TEAM_TABLES: [&str; 8] = [
+const TEAM_TABLES: [&str; 9] = [
     "outbox",
+    // Before the customers, which its rows reference.
+    "evidence",
     "contacts",
     "onboarding_team",
     "reminders",

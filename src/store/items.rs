@@ -163,10 +163,10 @@ impl ItemChange {
 pub(super) const BUMP_VERSION: &str = "UPDATE customers SET version = version + 1 WHERE id = $1";
 
 const SELECT_ITEM: &str =
-    "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
+    "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note, evidence_count
      FROM item_states WHERE customer_id = $1 AND item_key = $2";
 const SELECT_ITEM_FOR_UPDATE: &str =
-    "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
+    "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note, evidence_count
      FROM item_states WHERE customer_id = $1 AND item_key = $2 FOR UPDATE";
 
 impl Store {
@@ -198,7 +198,7 @@ impl Store {
     async fn item_states_from_db(&self, customer_id: i64) -> Result<States, sqlx::Error> {
         on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(
-                "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
+                "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note, evidence_count
                  FROM item_states WHERE customer_id = $1",
             )
             .bind(customer_id)
@@ -221,7 +221,7 @@ impl Store {
         on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(
                 "SELECT s.customer_id, s.item_key, s.done_by, s.done_at, s.not_applicable,
-                        s.assignee, s.due_date, s.note
+                        s.assignee, s.due_date, s.note, s.evidence_count
                  FROM item_states s JOIN customers c ON c.id = s.customer_id
                  WHERE c.team_id = $1",
             )

@@ -13,8 +13,9 @@
 //!
 //! One file per aggregate: `customers`, `items` (checklist states, ticks), `messages`
 //! (posted checklist messages), `events`, `tickets`, `reminders`, `outbox`, `roles`,
-//! `installations`, `audit`; `pool` opens the database, `cache` is SQLite's in-memory
-//! copy, `tick_writer` batches SQLite's ticks, `lock` keeps SQLite to one process.
+//! `installations`, `audit`, `evidence` (proof attached to items); `pool` opens the
+//! database, `cache` is SQLite's in-memory copy, `tick_writer` batches SQLite's
+//! ticks, `lock` keeps SQLite to one process.
 
 use std::sync::Arc;
 
@@ -145,6 +146,8 @@ macro_rules! item_state_from_row {
                 assignee: row.try_get("assignee")?,
                 due: due.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
                 note: row.try_get("note")?,
+                evidence: usize::try_from(row.try_get::<i64, _>("evidence_count")?)
+                    .unwrap_or_default(),
             },
         )
     }};
@@ -175,6 +178,7 @@ mod cache_tests;
 pub mod audit;
 pub mod backup;
 pub mod csat;
+pub mod evidence;
 pub mod installations;
 pub mod outbox;
 pub mod reminders;

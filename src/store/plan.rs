@@ -34,7 +34,7 @@ pub struct TeamChange {
 
 const SELECT_PLANNED: &str =
     "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note,
-        due_planned, assignee_planned
+        evidence_count, due_planned, assignee_planned
      FROM item_states WHERE customer_id = $1 AND item_key = $2";
 
 fn team_json(team: &[(Owner, String)]) -> serde_json::Value {

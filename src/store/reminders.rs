@@ -406,7 +406,8 @@ impl Store {
                     .await?;
                 let states = if reminder.kind == "item_due" {
                     let rows = sqlx::query(
-                        "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note
+                        "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note,
+                                evidence_count
                          FROM item_states WHERE customer_id = $1",
                     )
                     .bind(reminder.customer_id)

@@ -124,10 +124,19 @@ pub struct Rendering {
 /// Reads the customer's checklist as it stands.
 pub async fn read(store: &Store, customer: &Customer) -> Result<ExportData, sqlx::Error> {
     let states = store.item_states_committed(customer.id).await?;
-    // UNFINISHED: evidence wired by the lead after merge (`evidence_of_customer`,
-    // being built on another branch, mapped into `ExportEvidence`); until then the
-    // export lists no evidence.
-    let evidence: Vec<ExportEvidence> = Vec::new();
+    let evidence = store
+        .evidence_of_customer(&customer.team_id, customer.id)
+        .await?
+        .into_iter()
+        .map(|e| ExportEvidence {
+            item: e.item_key,
+            url: e.url,
+            label: e.file_name,
+            note: e.note,
+            by: e.added_by,
+            at: e.added_at,
+        })
+        .collect();
     Ok(ExportData { states, evidence })
 }
 

@@ -8,6 +8,7 @@ pub mod checklist;
 pub mod csat;
 pub mod customers;
 pub mod events;
+pub mod evidence;
 pub mod export;
 pub mod intake;
 pub mod onboarding;

@@ -24,6 +24,15 @@ async fn export_scenario(db: &TestDb) {
     let app = TestApp::spawn_with(db, SlackDouble::start().await, &[("config", &config)]).await;
     let channel = app.new_customer(CSM, "Globex tier=standard").await;
     app.command_text(CSM, &channel, "done 1.1.1").await;
+    // Proof hangs on 1.3.1; the export carries it.
+    let proof = app
+        .command_text(
+            CSM,
+            &channel,
+            "evidence 1.3.1 <https://trust.example.com/soc2.pdf> SOC 2 Type II report",
+        )
+        .await;
+    assert!(proof.contains("1.3.1"), "{proof}");
     // Slack gives the ticker's name; the export shows it, escaped.
     app.double.set_name(CSM, "Sam <Tanaka> & Co");
     let tz = Policy::default().tier(Tier::Standard).timezone;
@@ -69,6 +78,16 @@ async fn export_scenario(db: &TestDb) {
     assert!(row.contains("class=\"done\""), "{row}");
     assert!(row.contains("Sam &lt;Tanaka&gt; &amp; Co"), "{row}");
     assert!(row.contains(&today), "{row}");
+    // The evidence, linked on its item's row, with its note.
+    let proven = html
+        .lines()
+        .find(|l| l.contains("<td>1.3.1</td>"))
+        .expect("1.3.1's row");
+    assert!(
+        proven.contains("href=\"https://trust.example.com/soc2.pdf\"")
+            && proven.contains("SOC 2 Type II report"),
+        "{proven}"
+    );
     // A Standard customer's export leaves out the Enterprise-only items.
     assert!(html.contains("<td>3.1.2</td>"));
     assert!(!html.contains("<td>3.1.3</td>") && !html.contains("<td>3.1.4</td>"));

@@ -28,6 +28,7 @@ mod crash;
 mod csat;
 mod customer_side;
 mod delivery;
+mod evidence;
 mod export;
 mod fuzz;
 mod hardening;

@@ -75,6 +75,8 @@ fn the_manifests_urls_and_scopes_match_the_app() {
         "reactions:read",
         "reactions:write",
         "app_mentions:read",
+        // The item modal's file field (`file_input`).
+        "files:read",
     ] {
         assert!(scopes.contains(&needed), "missing scope {needed}");
     }
