@@ -187,6 +187,27 @@ on_both_backends!(
     reminders_and_home
 );
 
+async fn plan(db: &TestDb) {
+    let output = journey(db, "plan");
+    let text = String::from_utf8_lossy(&output.stdout);
+    // What the journey is for, in plain terms: a Standard customer is counted without
+    // the Enterprise-only items; the team's holders get the items they own; a step
+    // waits for the one before and is refused until it is done; proof shows as a
+    // paperclip; the export is uploaded to the customer's channel.
+    let standard = readiness::domain::template::Template::builtin()
+        .for_tier(readiness::domain::checklist::Tier::Standard)
+        .item_count();
+    assert!(text.contains(&format!("0/{standard} (0%)")), "{text}");
+    let refused = &text[text.find("done globex 6.1.2").unwrap()..];
+    assert!(
+        refused.contains("6.1.1"),
+        "the refusal names what it waits on"
+    );
+    assert!(text.contains("📎"), "the paperclip: {text}");
+    assert!(text.contains("readiness-globex-2026-01-05.html"), "{text}");
+}
+on_both_backends!(the_plan_journey_prints_its_golden_transcript, plan);
+
 async fn intake(db: &TestDb) {
     let output = journey(db, "intake");
     let text = String::from_utf8_lossy(&output.stdout);
