@@ -43,6 +43,7 @@ pub fn help(
             `/readiness golive [customer] [date]` hypercare and review reminders · `/readiness customer [customer] [name=…] [tier=…] [csm=@…] [intake=all|reaction|mention|off|auto] [contacts=@a,@b] [archive|unarchive]`\n\
             `/readiness report [customer] [month=YYYY-MM]` the monthly report · `/readiness audit [customer] [since=YYYY-MM-DD]` who changed what\n\
             `/readiness team [customer] [csm=@…] [se=@…] [support=@…] [security=@…] [legal=@…] [customer=@…]` who holds each onboarding role (their items are assigned to them)\n\
+            `/readiness plan [customer]` the plan by week, with the customer's health · `/readiness evidence [customer] <item> <https://…> [note]` proof on an item · `/readiness export [customer]` the checklist as a document the customer can file\n\
             `/readiness roles [@user admin|csm|agent|viewer|default]` who may do what (admins give roles)\n\
             In a customer's channel the customer is implied. Elsewhere name it by its slug or by its name in \"double quotes\"."
         }
@@ -58,6 +59,7 @@ pub fn help(
             `/readiness golive [顧客] [日付]` ハイパーケアとレビューのリマインダー · `/readiness customer [顧客] [name=…] [tier=…] [csm=@…] [intake=all|reaction|mention|off|auto] [contacts=@a,@b] [archive|unarchive]`\n\
             `/readiness report [顧客] [month=YYYY-MM]` 月次レポート · `/readiness audit [顧客] [since=YYYY-MM-DD]` 変更履歴\n\
             `/readiness team [顧客] [csm=@…] [se=@…] [support=@…] [security=@…] [legal=@…] [customer=@…]` オンボーディングの役割ごとの担当者（役割の項目を割り当て）\n\
+            `/readiness plan [顧客]` 週ごとの計画と進捗の健全性 · `/readiness evidence [顧客] <項目> <https://…> [メモ]` 項目に証跡を添付 · `/readiness export [顧客]` 顧客が保管できる文書として出力\n\
             `/readiness roles [@ユーザー admin|csm|agent|viewer|default]` 権限（ロールの付与は管理者）\n\
             顧客のチャンネル内では顧客名を省略できます。それ以外ではスラッグか \"二重引用符\" で囲んだ名前で指定します。"
         }

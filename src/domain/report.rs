@@ -500,6 +500,17 @@ fn whole_minutes_up(duration: Duration) -> i64 {
 /// A CSV field: as it is, or quoted with its quotes doubled when it holds a comma, a
 /// quote or a line break.
 pub fn csv_field(text: &str) -> String {
+    // A cell a spreadsheet would read as a formula (typed text such as `=HYPERLINK(…)`
+    // in a summary or a note) is kept as text with a leading `'`, as OWASP advises
+    // for CSV files people open in Excel; numbers like `-5` stay numbers.
+    let guarded;
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err()
+    {
+        guarded = format!("'{text}");
+        guarded.as_str()
+    } else {
+        text
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -1044,6 +1055,12 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("a\r\nb"), "\"a\r\nb\"");
         assert_eq!(csv_field("日本語、全角カンマ"), "日本語、全角カンマ");
+        // Formulas stay text; numbers stay numbers.
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("+1 555"), "'+1 555");
+        assert_eq!(csv_field("-5"), "-5");
+        assert_eq!(csv_field("-"), "'-");
         assert_eq!(csv_field(""), "");
         assert_eq!(whole_minutes_up(Duration::zero()), 0);
         assert_eq!(whole_minutes_up(m(15)), 15);
