@@ -339,21 +339,10 @@ pub fn plan(input: &PlanInput<'_>, lang: Lang) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::calendar::{Holidays, Hours};
     use crate::domain::checklist::{ItemState, Tier};
     use serde_json::Value;
 
-    fn japan() -> Calendar {
-        Calendar::new(
-            Hours::parse("mon-fri 09:00-18:00").unwrap(),
-            chrono_tz::Asia::Tokyo,
-            Holidays::japan(),
-        )
-    }
-
-    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
+    use crate::domain::{day, japan_weekdays as japan};
 
     fn customer(tier: Tier) -> Customer {
         Customer {

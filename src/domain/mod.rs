@@ -33,3 +33,20 @@ pub(crate) fn tokyo(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> chrono::DateTim
         .expect("a Tokyo wall-clock time exists")
         .with_timezone(&chrono::Utc)
 }
+
+/// The seed's business calendar, for tests: weekdays 09:00–18:00 in Tokyo, with
+/// Japan's holidays.
+#[cfg(test)]
+pub(crate) fn japan_weekdays() -> calendar::Calendar {
+    calendar::Calendar::new(
+        calendar::Hours::parse("mon-fri 09:00-18:00").expect("valid hours"),
+        chrono_tz::Asia::Tokyo,
+        calendar::Holidays::japan(),
+    )
+}
+
+/// A date, for tests.
+#[cfg(test)]
+pub(crate) fn day(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).expect("a real date")
+}

@@ -234,17 +234,7 @@ mod tests {
     use crate::domain::checklist::{ItemState, Tier};
     use proptest::prelude::*;
 
-    fn japan() -> Calendar {
-        Calendar::new(
-            Hours::parse("mon-fri 09:00-18:00").unwrap(),
-            chrono_tz::Asia::Tokyo,
-            Holidays::japan(),
-        )
-    }
-
-    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
+    use crate::domain::{day, japan_weekdays as japan};
 
     #[test]
     fn business_days_skip_weekends_and_holidays() {

@@ -288,21 +288,10 @@ impl UseCases {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::calendar::{Holidays, Hours};
     use crate::domain::checklist::{ItemState, Tier};
     use crate::domain::plan::add_business_days;
 
-    fn japan() -> Calendar {
-        Calendar::new(
-            Hours::parse("mon-fri 09:00-18:00").unwrap(),
-            chrono_tz::Asia::Tokyo,
-            Holidays::japan(),
-        )
-    }
-
-    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
+    use crate::domain::{day, japan_weekdays as japan};
 
     #[test]
     fn every_dated_item_of_the_tier_is_planned_from_its_anchor() {
