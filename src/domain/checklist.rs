@@ -268,16 +268,9 @@ mod tick_diff_tests {
 
 #[cfg(test)]
 mod waiting_tests {
+    use super::tests::done;
     use super::*;
     use proptest::prelude::*;
-
-    fn done() -> ItemState {
-        ItemState {
-            done_by: Some("U1".into()),
-            done_at: Some(1),
-            ..Default::default()
-        }
-    }
 
     #[test]
     fn a_step_waits_for_the_one_before_unless_both_are_ticked_in_order() {
@@ -368,7 +361,8 @@ mod waiting_tests {
 mod tests {
     use super::*;
 
-    fn done() -> ItemState {
+    /// An item ticked by `U1`.
+    pub(super) fn done() -> ItemState {
         ItemState {
             done_by: Some("U1".into()),
             done_at: Some(1),

@@ -110,6 +110,12 @@ pub fn plan_state(
     today: NaiveDate,
     calendar: &Calendar,
 ) -> PlanState {
+    let soon_until = add_business_days(calendar, today, DUE_SOON_BUSINESS_DAYS);
+    state_until(item, states, today, soon_until)
+}
+
+/// [`plan_state`], with the last "due soon" day worked out once by the caller.
+fn state_until(item: &Item, states: &States, today: NaiveDate, soon_until: NaiveDate) -> PlanState {
     let state = states.get(&item.key);
     if state.is_some_and(|s| s.is_done()) {
         return PlanState::Done;
@@ -122,9 +128,7 @@ pub fn plan_state(
     }
     match state.and_then(|s| s.due) {
         Some(due) if due < today => PlanState::Overdue,
-        Some(due) if due <= add_business_days(calendar, today, DUE_SOON_BUSINESS_DAYS) => {
-            PlanState::DueSoon
-        }
+        Some(due) if due <= soon_until => PlanState::DueSoon,
         _ => PlanState::Open,
     }
 }
@@ -149,24 +153,6 @@ impl Health {
     }
 }
 
-/// The health of a customer's plan on `today`, from its tier's view of the template.
-pub fn health(
-    template: &Template,
-    states: &States,
-    today: NaiveDate,
-    calendar: &Calendar,
-) -> Health {
-    template
-        .items()
-        .map(|item| match plan_state(item, states, today, calendar) {
-            PlanState::Overdue => Health::Behind,
-            PlanState::DueSoon => Health::AtRisk,
-            _ => Health::OnTrack,
-        })
-        .max()
-        .unwrap_or(Health::OnTrack)
-}
-
 /// A customer's health with its reasons: how many items are overdue and how many are
 /// due soon (neither done, N/A nor waiting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,8 +164,8 @@ pub struct Standing {
     pub today: NaiveDate,
 }
 
-/// The health of a customer's plan on `today`, with the counts behind it. Agrees with
-/// [`health`].
+/// The health of a customer's plan on `today`, with the counts behind it: behind if
+/// anything is overdue, at risk if anything is due soon, else on track.
 pub fn standing(
     template: &Template,
     states: &States,
@@ -188,8 +174,9 @@ pub fn standing(
 ) -> Standing {
     let mut overdue = 0;
     let mut due_soon = 0;
+    let soon_until = add_business_days(calendar, today, DUE_SOON_BUSINESS_DAYS);
     for item in template.items() {
-        match plan_state(item, states, today, calendar) {
+        match state_until(item, states, today, soon_until) {
             PlanState::Overdue => overdue += 1,
             PlanState::DueSoon => due_soon += 1,
             _ => {}
@@ -336,6 +323,10 @@ mod tests {
         );
     }
 
+    fn health(view: &Template, states: &States, today: NaiveDate, cal: &Calendar) -> Health {
+        standing(view, states, today, cal).health
+    }
+
     #[test]
     fn health_is_the_worst_of_the_items() {
         let template = Template::builtin();
@@ -379,7 +370,6 @@ mod tests {
         states.insert("1.1.4".into(), due(day(2027, 1, 8)));
         let s = standing(view, &states, today, &cal);
         assert_eq!((s.health, s.overdue, s.due_soon), (Health::Behind, 1, 2));
-        assert_eq!(s.health, health(view, &states, today, &cal));
         // 03:00 UTC on the 12th is noon in Tokyo: the same day there.
         let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2027, 1, 12, 3, 0, 0).unwrap();
         assert_eq!(standing_at(view, &states, now, &cal), s);

@@ -272,12 +272,8 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now: DateTime<Utc>)
                         Some(internal_error(&e, lang))
                     }
                 };
-                if let (Some(message), Some(url)) = (answer, &actions.response_url) {
-                    ctx.usecases.delivery.submit_or_warn(Job::Respond {
-                        response_url: url.clone(),
-                        message,
-                        replace_original: false,
-                    });
+                if let Some(message) = answer {
+                    answer_privately(ctx, actions.response_url.as_ref(), message);
                 }
             }
             Reply::Ack
@@ -381,12 +377,8 @@ async fn csat_click(
         Ok(Rated::Unconfirmed) => Some(blocks::csat::try_again(lang)),
         Err(e) => Some(internal_error(&e, lang)),
     };
-    if let (Some(message), Some(url)) = (answer, &payload.response_url) {
-        ctx.usecases.delivery.submit_or_warn(Job::Respond {
-            response_url: url.clone(),
-            message,
-            replace_original: false,
-        });
+    if let Some(message) = answer {
+        answer_privately(ctx, payload.response_url.as_ref(), message);
     }
 }
 
@@ -411,12 +403,8 @@ async fn tick_click(
             Some(internal_error(&e, lang))
         }
     };
-    if let (Some(message), Some(url)) = (answer, &payload.response_url) {
-        ctx.usecases.delivery.submit_or_warn(Job::Respond {
-            response_url: url.clone(),
-            message,
-            replace_original: false,
-        });
+    if let Some(message) = answer {
+        answer_privately(ctx, payload.response_url.as_ref(), message);
     }
 }
 
@@ -1080,6 +1068,18 @@ fn modal_error(block: &str, text: &str) -> Reply {
         "response_action": "errors",
         "errors": { block: text },
     }))
+}
+
+/// Answers the person who clicked, and only them, through the payload's
+/// `response_url` (a payload without one, from a modal, has nowhere to answer).
+fn answer_privately(ctx: &Context, response_url: Option<&String>, message: Message) {
+    if let Some(url) = response_url {
+        ctx.usecases.delivery.submit_or_warn(Job::Respond {
+            response_url: url.clone(),
+            message,
+            replace_original: false,
+        });
+    }
 }
 
 #[cfg(test)]

@@ -85,16 +85,13 @@ impl Store {
         };
         let outcome = on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO item_states (customer_id, item_key, updated_by, updated_at)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            )
-            .bind(customer_id)
-            .bind(key)
-            .bind(actor.user)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(super::items::ENSURE_ITEM_ROW)
+                .bind(customer_id)
+                .bind(key)
+                .bind(actor.user)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
             let holds: i64 = sqlx::query_scalar(count_sql)
                 .bind(customer_id)
                 .bind(key)

@@ -30,6 +30,12 @@ pub(super) struct TickDirection {
 }
 
 /// The workspace of a customer, for its audit entries.
+/// Makes sure an item has its row before a change reads it back (locked on
+/// PostgreSQL): binds customer, item key, who and when (Unix ms).
+pub(super) const ENSURE_ITEM_ROW: &str =
+    "INSERT INTO item_states (customer_id, item_key, updated_by, updated_at)
+     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+
 pub(super) const TEAM_OF_CUSTOMER: &str = "SELECT team_id FROM customers WHERE id = $1";
 
 /// A tick keeps its first who and when; it cancels the item's active reminders.
@@ -344,16 +350,13 @@ impl Store {
         };
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO item_states (customer_id, item_key, updated_by, updated_at)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            )
-            .bind(customer_id)
-            .bind(key)
-            .bind(actor.user)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(ENSURE_ITEM_ROW)
+                .bind(customer_id)
+                .bind(key)
+                .bind(actor.user)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
             let row = sqlx::query(select)
                 .bind(customer_id)
                 .bind(key)

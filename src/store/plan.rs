@@ -179,16 +179,13 @@ impl Store {
             let mut before_json = serde_json::Map::new();
             let mut after_json = serde_json::Map::new();
             for plan in plans {
-                sqlx::query(
-                    "INSERT INTO item_states (customer_id, item_key, updated_by, updated_at)
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                )
-                .bind(customer.id)
-                .bind(&plan.key)
-                .bind(actor.user)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(super::items::ENSURE_ITEM_ROW)
+                    .bind(customer.id)
+                    .bind(&plan.key)
+                    .bind(actor.user)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
                 let row = sqlx::query(sqlx::AssertSqlSafe(select.clone()))
                     .bind(customer.id)
                     .bind(&plan.key)

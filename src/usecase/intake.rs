@@ -125,13 +125,18 @@ impl UseCases {
             .intake_mode
             .unwrap_or(self.tickets.policy.intake.mode)
             == IntakeMode::Auto;
+        // The writer's side, once asked (the check below reuses it).
+        let mut writer_side = None;
         if via == Via::Message
             && mode == IntakeMode::Reaction
             && follows_auto
             && message.thread_ts.is_none_or(|t| t == message.ts)
-            && self.side_of(team, message.user, message.user_team).await? == Side::Customer
         {
-            mode = IntakeMode::All;
+            let side = self.side_of(team, message.user, message.user_team).await?;
+            writer_side = Some(side);
+            if side == Side::Customer {
+                mode = IntakeMode::All;
+            }
         }
         let wanted = match via {
             Via::Message => IntakeMode::All,
@@ -156,7 +161,11 @@ impl UseCases {
             }
         }
         if via == Via::Message {
-            match self.side_of(team, message.user, message.user_team).await? {
+            let side = match writer_side {
+                Some(side) => side,
+                None => self.side_of(team, message.user, message.user_team).await?,
+            };
+            match side {
                 Side::Customer => {}
                 Side::Staff => return Ok(Intake::Ignored("staff's message")),
                 Side::Unknown => return Err(IntakeError::SideUnknown),
