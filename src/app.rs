@@ -195,6 +195,7 @@ impl App {
                 api: api.clone(),
                 channel_lang: settings.channel_language,
                 home,
+                rendered: Default::default(),
                 limits: Arc::new(crate::slack::limits::CommandLimits::new(
                     settings.commands_per_user_per_minute,
                     settings.commands_per_workspace_per_minute,

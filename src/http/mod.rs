@@ -167,6 +167,9 @@ async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Body
     match slack::commands::handle(&state.ctx, &command, state.ctx.usecases.tickets.time.now()).await
     {
         Answer::Ephemeral(message) => Json(message.ephemeral()).into_response(),
+        Answer::EphemeralJson(body) => {
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
         Answer::Nothing => StatusCode::OK.into_response(),
     }
 }

@@ -42,6 +42,8 @@ pub struct SlashCommand {
 pub enum Answer {
     /// An ephemeral message in the body.
     Ephemeral(Message),
+    /// An ephemeral message in the body, already serialized (see `rendered`).
+    EphemeralJson(bytes::Bytes),
     /// An empty 200: the result appears in the channel.
     Nothing,
 }
@@ -435,6 +437,15 @@ async fn show(
             )));
         }
     };
+    if let Some(cat) = category
+        && let Some(body) = ctx
+            .rendered
+            .ephemeral(&customer, cat.number, &states, lang, || {
+                checklist::category_messages(&customer, cat, &states, lang)
+            })
+    {
+        return Ok(Answer::EphemeralJson(body));
+    }
     let mut messages = match category {
         Some(cat) => checklist::category_messages(&customer, cat, &states, lang),
         None => vec![checklist::overview(

@@ -14,6 +14,7 @@ pub mod limits;
 mod planning;
 mod records;
 mod reminding;
+pub mod rendered;
 pub mod roles;
 
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct Context {
     pub channel_lang: Lang,
     /// Each viewer's App Home.
     pub home: Home,
+    /// `show`'s category answers, kept serialized while their inputs stay the same.
+    pub rendered: Arc<rendered::RenderedCategories>,
     /// Commands a minute, per person and per workspace.
     pub limits: Arc<limits::CommandLimits>,
     /// The role of someone given none, who is not a Slack admin.

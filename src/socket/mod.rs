@@ -205,6 +205,7 @@ pub async fn handle(ctx: &Context, envelope: Envelope) -> Option<String> {
             match serde_json::from_value::<SlashCommand>(envelope.payload.clone()) {
                 Ok(command) => match slack::commands::handle(ctx, &command, now).await {
                     Answer::Ephemeral(message) => serde_json::to_value(message.ephemeral()).ok(),
+                    Answer::EphemeralJson(body) => serde_json::from_slice(&body).ok(),
                     Answer::Nothing => None,
                 },
                 Err(e) => {

@@ -147,6 +147,14 @@ async fn journey(db: &TestDb) {
         })
         .await;
 
+    // The same show from elsewhere, asked again after the ticks: `show` keeps its
+    // rendered answer only while nothing it shows has changed, so it shows them.
+    let (_, body) = app
+        .command(ENGINEER, "C0GENERAL", "show acme security")
+        .await;
+    assert_eq!(checkbox_groups(&body)[0].2.len(), 2, "{body}");
+    assert!(body.to_string().contains(&format!("<@{ENGINEER}>")));
+
     // Restart: the ticks are still there, in the database and in a fresh show.
     let app = app.restart().await;
     let (_, body) = app.command(ENGINEER, "C0GENERAL", "show acme 1").await;
