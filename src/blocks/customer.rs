@@ -97,18 +97,12 @@ pub fn name_taken(existing: &Customer, lang: Lang) -> Message {
 
 /// A changed name that is another customer's.
 pub fn name_of_another(other: &Customer, lang: Lang) -> Message {
-    Message::plain(match lang {
-        Lang::En => format!(
-            "That name is already another customer's: *{}* (`{}`).",
-            name(&other.name),
-            other.slug
-        ),
-        Lang::Ja => format!(
-            "その名前はすでに別の顧客のものです：*{}*（`{}`）。",
-            name(&other.name),
-            other.slug
-        ),
-    })
+    belongs_to(
+        other,
+        lang,
+        ("That name is already another customer's: ", "."),
+        ("その名前はすでに別の顧客のものです：", "。"),
+    )
 }
 
 /// A new customer's slug is another's.
@@ -144,17 +138,22 @@ fn already_exists(existing: &Customer, lang: Lang, en: (&str, &str), ja: (&str, 
 
 /// A new customer's channel is another's.
 pub fn channel_taken(existing: &Customer, lang: Lang) -> Message {
+    belongs_to(
+        existing,
+        lang,
+        ("That channel already belongs to ", "."),
+        ("そのチャンネルはすでに ", "のものです。"),
+    )
+}
+
+/// "… *name* (`slug`) …": what is taken and by whom, with the words before and after
+/// the customer for each language.
+fn belongs_to(owner: &Customer, lang: Lang, en: (&str, &str), ja: (&str, &str)) -> Message {
+    let customer = name(&owner.name);
+    let slug = &owner.slug;
     Message::plain(match lang {
-        Lang::En => format!(
-            "That channel already belongs to *{}* (`{}`).",
-            name(&existing.name),
-            existing.slug
-        ),
-        Lang::Ja => format!(
-            "そのチャンネルはすでに *{}*（`{}`）のものです。",
-            name(&existing.name),
-            existing.slug
-        ),
+        Lang::En => format!("{}*{customer}* (`{slug}`){}", en.0, en.1),
+        Lang::Ja => format!("{}*{customer}*（`{slug}`）{}", ja.0, ja.1),
     })
 }
 

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use slack_morphism::prelude::*;
 
+use super::texts::Text;
 use super::{
     Message, NAME_CHARS, button_text, clip, context, escape_clipped, limits, option_text, plain,
     section,
@@ -584,47 +585,48 @@ pub fn ticket_list(
 /// Why a ticket button did nothing, for the clicker.
 pub fn refusal(refused: Refused, lang: Lang) -> String {
     match refused {
-        Refused::Resolved => lang.pick(
+        Refused::Resolved => Text::new(
             "This ticket is already resolved.",
             "このチケットは解決済みです。",
         ),
-        Refused::AlreadyResponded => lang.pick(
+        Refused::AlreadyResponded => Text::new(
             "The first response is already recorded.",
             "初回応答はすでに記録されています。",
         ),
         Refused::AlreadyPaused => {
-            lang.pick("The ticket is already paused.", "すでに一時停止中です。")
+            Text::new("The ticket is already paused.", "すでに一時停止中です。")
         }
-        Refused::NotPaused => lang.pick("The ticket is not paused.", "一時停止中ではありません。"),
-        Refused::SamePriority => lang.pick(
+        Refused::NotPaused => Text::new("The ticket is not paused.", "一時停止中ではありません。"),
+        Refused::SamePriority => Text::new(
             "The ticket already has this priority.",
             "すでにその優先度です。",
         ),
-        Refused::NotAnsweredYet => lang.pick(
+        Refused::NotAnsweredYet => Text::new(
             "Nobody has answered yet: the first response covers this message.",
             "まだ誰も応答していません。このメッセージは初回応答の対象です。",
         ),
-        Refused::AlreadyAwaiting => lang.pick(
+        Refused::AlreadyAwaiting => Text::new(
             "A message of the customer already waits for an answer.",
             "顧客のメッセージがすでに応答待ちです。",
         ),
-        Refused::NotAwaiting => lang.pick(
+        Refused::NotAwaiting => Text::new(
             "No message of the customer waits for an answer.",
             "応答待ちの顧客メッセージはありません。",
         ),
-        Refused::Stale => lang.pick(
+        Refused::Stale => Text::new(
             "That message came before the ticket's last change.",
             "そのメッセージはチケットの最後の変更より前のものです。",
         ),
-        Refused::NotResolved => lang.pick(
+        Refused::NotResolved => Text::new(
             "The ticket is not resolved.",
             "このチケットは解決済みではありません。",
         ),
-        Refused::TooLateToReopen => lang.pick(
+        Refused::TooLateToReopen => Text::new(
             "The ticket was resolved too long ago to reopen.",
             "解決から時間が経ちすぎているため再オープンできません。",
         ),
     }
+    .get(lang)
     .to_string()
 }
 

@@ -185,23 +185,15 @@ mod tests {
     use super::*;
     use crate::domain::checklist::Tier;
 
+    /// Customer `id`, with a slug, a name and a channel of its own.
     fn customer(id: i64) -> Customer {
         Customer {
             id,
-            team_id: "T".into(),
             slug: format!("c{id}"),
             name: format!("Customer {id}"),
             tier: Tier::Standard,
             channel_id: Some(format!("C{id}")),
-            channel_error: None,
-            created_by: "U".into(),
-            created_at: 0,
-            csm: None,
-            archived_at: None,
-            golive_on: None,
-            reminders_off: Vec::new(),
-            intake_mode: None,
-            kickoff_on: None,
+            ..crate::blocks::checklist::tests::customer()
         }
     }
 

@@ -323,56 +323,85 @@ mod tests {
         );
     }
 
-    fn health(view: &Template, states: &States, today: NaiveDate, cal: &Calendar) -> Health {
-        standing(view, states, today, cal).health
+    /// A step of `check_each_dating`: its name, the items it dates (key and due day)
+    /// and what the standing should then be judged.
+    type Step<'a, E> = (&'a str, &'a [(&'a str, NaiveDate)], E);
+
+    /// Dates items of the Enterprise checklist step by step, each step on top of the
+    /// ones before, and checks after each one that `judge` of the standing on 12
+    /// January 2027 in Japan is what the step expects. Returns the last states.
+    fn check_each_dating<E: PartialEq + std::fmt::Debug>(
+        steps: &[Step<'_, E>],
+        judge: impl Fn(&Standing) -> E,
+    ) -> States {
+        let template = Template::builtin();
+        let view = template.for_tier(Tier::Enterprise);
+        let mut states = States::new();
+        for (step, dated, expected) in steps {
+            for (key, due) in *dated {
+                let state = ItemState {
+                    due: Some(*due),
+                    ..Default::default()
+                };
+                states.insert(key.to_string(), state);
+            }
+            let standing = standing(view, &states, day(2027, 1, 12), &japan());
+            assert_eq!(judge(&standing), *expected, "{step}");
+        }
+        states
     }
 
     #[test]
     fn health_is_the_worst_of_the_items() {
-        let template = Template::builtin();
-        let view = template.for_tier(Tier::Enterprise);
-        let cal = japan();
-        let today = day(2027, 1, 12);
-        let due = |d: NaiveDate| ItemState {
-            due: Some(d),
-            ..Default::default()
-        };
-        let mut states = States::new();
-        assert_eq!(health(view, &states, today, &cal), Health::OnTrack);
-        states.insert("1.1.2".into(), due(day(2027, 2, 1)));
-        assert_eq!(health(view, &states, today, &cal), Health::OnTrack);
-        states.insert("1.1.3".into(), due(day(2027, 1, 14)));
-        assert_eq!(health(view, &states, today, &cal), Health::AtRisk);
-        // Waiting items are nobody's fault yet.
-        states.insert("6.1.2".into(), due(day(2027, 1, 1)));
-        assert_eq!(health(view, &states, today, &cal), Health::AtRisk);
-        states.insert("1.1.4".into(), due(day(2027, 1, 8)));
-        assert_eq!(health(view, &states, today, &cal), Health::Behind);
+        check_each_dating(
+            &[
+                ("nothing dated", &[], Health::OnTrack),
+                (
+                    "due in three weeks",
+                    &[("1.1.2", day(2027, 2, 1))],
+                    Health::OnTrack,
+                ),
+                (
+                    "due in two days",
+                    &[("1.1.3", day(2027, 1, 14))],
+                    Health::AtRisk,
+                ),
+                // Waiting items are nobody's fault yet.
+                (
+                    "a waiting one overdue",
+                    &[("6.1.2", day(2027, 1, 1))],
+                    Health::AtRisk,
+                ),
+                ("one overdue", &[("1.1.4", day(2027, 1, 8))], Health::Behind),
+            ],
+            |s| s.health,
+        );
     }
 
     #[test]
     fn standing_counts_what_makes_the_health() {
+        let due_soon = [("1.1.3", day(2027, 1, 14)), ("1.2.1", day(2027, 1, 15))];
+        let states = check_each_dating(
+            &[
+                ("nothing dated", &[], (Health::OnTrack, 0, 0)),
+                ("two due soon", &due_soon, (Health::AtRisk, 0, 2)),
+                (
+                    "one overdue",
+                    &[("1.1.4", day(2027, 1, 8))],
+                    (Health::Behind, 1, 2),
+                ),
+            ],
+            |s| (s.health, s.overdue, s.due_soon),
+        );
         let template = Template::builtin();
         let view = template.for_tier(Tier::Enterprise);
         let cal = japan();
-        let today = day(2027, 1, 12);
-        let due = |d: NaiveDate| ItemState {
-            due: Some(d),
-            ..Default::default()
-        };
-        let mut states = States::new();
-        let s = standing(view, &states, today, &cal);
-        assert_eq!((s.health, s.overdue, s.due_soon), (Health::OnTrack, 0, 0));
-        states.insert("1.1.3".into(), due(day(2027, 1, 14)));
-        states.insert("1.2.1".into(), due(day(2027, 1, 15)));
-        let s = standing(view, &states, today, &cal);
-        assert_eq!((s.health, s.overdue, s.due_soon), (Health::AtRisk, 0, 2));
-        states.insert("1.1.4".into(), due(day(2027, 1, 8)));
-        let s = standing(view, &states, today, &cal);
-        assert_eq!((s.health, s.overdue, s.due_soon), (Health::Behind, 1, 2));
         // 03:00 UTC on the 12th is noon in Tokyo: the same day there.
         let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2027, 1, 12, 3, 0, 0).unwrap();
-        assert_eq!(standing_at(view, &states, now, &cal), s);
+        assert_eq!(
+            standing_at(view, &states, now, &cal),
+            standing(view, &states, day(2027, 1, 12), &cal)
+        );
     }
 
     proptest! {

@@ -31,6 +31,29 @@ fn invalid(key: impl Into<String>, message: impl Into<String>) -> PolicyError {
     }
 }
 
+/// A key its table does not have; the message names the ones it does (`known`).
+fn unknown_key(key: &str, known: &str) -> PolicyError {
+    invalid(key, format!("unknown key ({known})"))
+}
+
+/// Reads each entry of the table at `section` with `read`, given the entry's name,
+/// value and full key (`section.name`). `read` answers false for a name it does not
+/// know, which is refused with the names it does (`known`).
+fn read_entries(
+    table: &toml::Table,
+    section: &str,
+    known: &str,
+    mut read: impl FnMut(&str, &toml::Value, &str) -> Result<bool, PolicyError>,
+) -> Result<(), PolicyError> {
+    for (name, value) in table {
+        let key = format!("{section}.{name}");
+        if !read(name, value, &key)? {
+            return Err(unknown_key(&key, known));
+        }
+    }
+    Ok(())
+}
+
 /// The two targets of one priority, in business time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Targets {
@@ -403,9 +426,9 @@ fn read_sla(policy: &mut Policy, sla: &toml::Table) -> Result<(), PolicyError> {
                 (Some(Target::Resolution), _) => &mut targets.resolution,
                 (Some(Target::NextResponse), _) => &mut targets.next_response,
                 (None, _) => {
-                    return Err(invalid(
+                    return Err(unknown_key(
                         &key,
-                        "unknown key (first_response, resolution, next_response)",
+                        "first_response, resolution, next_response",
                     ));
                 }
             };
@@ -419,104 +442,99 @@ fn read_sla(policy: &mut Policy, sla: &toml::Table) -> Result<(), PolicyError> {
     Ok(())
 }
 
+const TIER_KEYS: &str = "hours, timezone, holidays, availability";
+
 fn read_tiers(policy: &mut Policy, tiers: &toml::Table) -> Result<(), PolicyError> {
     for (name, value) in tiers {
         let key = format!("tiers.{name}");
         let tier = Tier::parse(name)
             .ok_or_else(|| invalid(&key, "unknown tier (standard, professional, enterprise)"))?;
         let hours = &mut policy.tiers[tier_index(tier)];
-        for (name, value) in table(value, &key)? {
-            let key = format!("{key}.{name}");
-            match name.as_str() {
+        read_entries(table(value, &key)?, &key, TIER_KEYS, |name, value, key| {
+            match name {
                 "hours" => {
-                    hours.hours = Hours::parse(string(value, &key)?)
-                        .map_err(|e| invalid(&key, e.to_string()))?;
+                    hours.hours = Hours::parse(string(value, key)?)
+                        .map_err(|e| invalid(key, e.to_string()))?;
                 }
                 "timezone" => {
-                    let text = string(value, &key)?;
+                    let text = string(value, key)?;
                     hours.timezone = text.parse::<Tz>().map_err(|_| {
                         invalid(
-                            &key,
+                            key,
                             format!(
                                 "unknown time zone \"{text}\" (an IANA name such as \"Asia/Tokyo\")"
                             ),
                         )
                     })?;
                 }
-                "holidays" => hours.holidays = holidays(value, &key)?,
-                "availability" => hours.availability = string(value, &key)?.trim().to_string(),
-                _ => {
-                    return Err(invalid(
-                        &key,
-                        "unknown key (hours, timezone, holidays, availability)",
-                    ));
-                }
+                "holidays" => hours.holidays = holidays(value, key)?,
+                "availability" => hours.availability = string(value, key)?.trim().to_string(),
+                _ => return Ok(false),
             }
-        }
+            Ok(true)
+        })?;
     }
     Ok(())
 }
 
+const ESCALATION_KEYS: &str = "at, repeat_after_breach, internal_channel, workspace, path";
+
 fn read_escalation(escalation: &mut Escalation, table_: &toml::Table) -> Result<(), PolicyError> {
-    for (name, value) in table_ {
-        let key = format!("escalation.{name}");
-        match name.as_str() {
-            "at" => escalation.at = shares(value, &key)?,
+    read_entries(table_, "escalation", ESCALATION_KEYS, |name, value, key| {
+        match name {
+            "at" => escalation.at = shares(value, key)?,
             "repeat_after_breach" => {
-                let repeat = duration(value, &key)?;
+                let repeat = duration(value, key)?;
                 if repeat > Duration::zero() && repeat < Duration::seconds(1) {
                     return Err(invalid(
-                        &key,
+                        key,
                         "repeat at most once a second, or \"0s\" for never",
                     ));
                 }
                 escalation.repeat_after_breach = repeat;
             }
             "internal_channel" => {
-                let channel = string(value, &key)?.trim();
+                let channel = string(value, key)?.trim();
                 escalation.internal_channel = (!channel.is_empty()).then(|| channel.to_string());
             }
             "workspace" => {
-                let team = string(value, &key)?.trim();
+                let team = string(value, key)?.trim();
                 escalation.workspace = (!team.is_empty()).then(|| team.to_string());
             }
             "path" => {
-                for (name, value) in table(value, &key)? {
+                for (name, value) in table(value, key)? {
                     let key = format!("{key}.{name}");
                     let priority = Priority::parse(name)
                         .ok_or_else(|| invalid(&key, "unknown priority (P0, P1, P2, P3)"))?;
                     escalation.paths[priority.index()] = path(value, &key)?;
                 }
             }
-            _ => {
-                return Err(invalid(
-                    &key,
-                    "unknown key (at, repeat_after_breach, internal_channel, workspace, path)",
-                ));
-            }
+            _ => return Ok(false),
         }
-    }
-    Ok(())
+        Ok(true)
+    })
 }
 
+const REMINDER_KEYS: &str =
+    "item_due_at, digest_at, milestone_at, hypercare, milestones, posts_per_minute";
+
 fn read_reminders(reminders: &mut Reminders, table_: &toml::Table) -> Result<(), PolicyError> {
-    for (name, value) in table_ {
-        let key = format!("reminders.{name}");
-        match name.as_str() {
-            "item_due_at" => reminders.item_due_at = time_of_day(value, &key)?,
-            "digest_at" => reminders.digest_at = time_of_day(value, &key)?,
-            "milestone_at" => reminders.milestone_at = time_of_day(value, &key)?,
-            "hypercare" => reminders.hypercare = duration(value, &key)?,
+    read_entries(table_, "reminders", REMINDER_KEYS, |name, value, key| {
+        match name {
+            "item_due_at" => reminders.item_due_at = time_of_day(value, key)?,
+            "digest_at" => reminders.digest_at = time_of_day(value, key)?,
+            "milestone_at" => reminders.milestone_at = time_of_day(value, key)?,
+            "hypercare" => reminders.hypercare = duration(value, key)?,
             "posts_per_minute" => {
                 reminders.posts_per_minute = value
                     .as_integer()
                     .and_then(|n| u32::try_from(n).ok())
                     .filter(|n| (1..=60_000).contains(n))
-                    .ok_or_else(|| invalid(&key, "a whole number of posts a minute, 1 to 60000"))?;
+                    .ok_or_else(|| invalid(key, "a whole number of posts a minute, 1 to 60000"))?;
             }
             "milestones" => {
                 let mut on = Vec::new();
-                for (index, item) in array(value, &key)?.iter().enumerate() {
+                for (index, item) in array(value, key)?.iter().enumerate() {
                     let item_key = format!("{key}[{index}]");
                     let kind = string(item, &item_key)?.trim();
                     if !MILESTONES.contains(&kind) {
@@ -529,32 +547,28 @@ fn read_reminders(reminders: &mut Reminders, table_: &toml::Table) -> Result<(),
                 }
                 reminders.milestones = on;
             }
-            _ => {
-                return Err(invalid(
-                    &key,
-                    "unknown key (item_due_at, digest_at, milestone_at, hypercare, milestones, posts_per_minute)",
-                ));
-            }
+            _ => return Ok(false),
         }
-    }
-    Ok(())
+        Ok(true)
+    })
 }
 
+const RETENTION_KEYS: &str = "audit, uninstalled";
+
 fn read_retention(retention: &mut Retention, table_: &toml::Table) -> Result<(), PolicyError> {
-    for (name, value) in table_ {
-        let key = format!("retention.{name}");
-        match name.as_str() {
+    read_entries(table_, "retention", RETENTION_KEYS, |name, value, key| {
+        match name {
             "audit" => {
-                let text = string(value, &key)?;
+                let text = string(value, key)?;
                 let days = humantime::parse_duration(text.trim())
                     .ok()
                     .and_then(|d| Duration::from_std(d).ok())
                     .ok_or_else(|| {
-                        invalid(&key, format!("bad duration \"{text}\" (e.g. \"400d\")"))
+                        invalid(key, format!("bad duration \"{text}\" (e.g. \"400d\")"))
                     })?;
                 if days < Duration::days(MIN_AUDIT_DAYS) || days > Duration::days(3660) {
                     return Err(invalid(
-                        &key,
+                        key,
                         format!(
                             "keep audit entries between {MIN_AUDIT_DAYS} days (the seed's minimum) and 10 years"
                         ),
@@ -563,44 +577,45 @@ fn read_retention(retention: &mut Retention, table_: &toml::Table) -> Result<(),
                 retention.audit = days;
             }
             "uninstalled" => {
-                let text = string(value, &key)?;
+                let text = string(value, key)?;
                 let kept = humantime::parse_duration(text.trim())
                     .ok()
                     .and_then(|d| Duration::from_std(d).ok())
                     .filter(|d| *d <= Duration::days(3660))
                     .ok_or_else(|| {
                         invalid(
-                            &key,
+                            key,
                             format!("bad duration \"{text}\" (e.g. \"30d\", at most 10 years)"),
                         )
                     })?;
                 retention.uninstalled = kept;
             }
-            _ => return Err(invalid(&key, "unknown key (audit, uninstalled)")),
+            _ => return Ok(false),
         }
-    }
-    Ok(())
+        Ok(true)
+    })
 }
 
+const INTAKE_KEYS: &str = "mode, emoji, resolve_emoji, default_priority, priority_words, acknowledgements, acknowledge, csat, reopen_within, assign, assignees";
+
 fn read_intake(intake: &mut Intake, table_: &toml::Table) -> Result<(), PolicyError> {
-    for (name, value) in table_ {
-        let key = format!("intake.{name}");
-        match name.as_str() {
+    read_entries(table_, "intake", INTAKE_KEYS, |name, value, key| {
+        match name {
             "mode" => {
-                let text = string(value, &key)?;
+                let text = string(value, key)?;
                 intake.mode = IntakeMode::parse(text).ok_or_else(|| {
                     invalid(
-                        &key,
+                        key,
                         format!("unknown mode \"{text}\" (auto, all, reaction, mention, off)"),
                     )
                 })?;
             }
-            "emoji" => intake.emoji = emoji_name(value, &key)?,
-            "resolve_emoji" => intake.resolve_emoji = emoji_name(value, &key)?,
-            "default_priority" => intake.default_priority = priority(value, &key)?,
+            "emoji" => intake.emoji = emoji_name(value, key)?,
+            "resolve_emoji" => intake.resolve_emoji = emoji_name(value, key)?,
+            "default_priority" => intake.default_priority = priority(value, key)?,
             "priority_words" => {
                 let mut words = Vec::new();
-                for (name, value) in table(value, &key)? {
+                for (name, value) in table(value, key)? {
                     let key = format!("{key}.{name}");
                     let priority = Priority::parse(name)
                         .ok_or_else(|| invalid(&key, "unknown priority (P0, P1, P2, P3)"))?;
@@ -609,12 +624,12 @@ fn read_intake(intake: &mut Intake, table_: &toml::Table) -> Result<(), PolicyEr
                 words.sort_by_key(|(priority, _)| *priority);
                 intake.priority_words = words;
             }
-            "acknowledgements" => intake.acknowledgements = words_of(value, &key)?,
-            "acknowledge" => intake.acknowledge = boolean(value, &key)?,
-            "csat" => intake.csat = boolean(value, &key)?,
-            "reopen_within" => intake.reopen_within = duration(value, &key)?,
+            "acknowledgements" => intake.acknowledgements = words_of(value, key)?,
+            "acknowledge" => intake.acknowledge = boolean(value, key)?,
+            "csat" => intake.csat = boolean(value, key)?,
+            "reopen_within" => intake.reopen_within = duration(value, key)?,
             "assign" => {
-                let text = string(value, &key)?.trim();
+                let text = string(value, key)?.trim();
                 match text {
                     "" | "none" => intake.assign = Assign::Nobody,
                     "round-robin" => {
@@ -645,7 +660,7 @@ fn read_intake(intake: &mut Intake, table_: &toml::Table) -> Result<(), PolicyEr
                     }
                     _ => {
                         return Err(invalid(
-                            &key,
+                            key,
                             format!("unknown way \"{text}\" (round-robin, none)"),
                         ));
                     }
@@ -653,15 +668,10 @@ fn read_intake(intake: &mut Intake, table_: &toml::Table) -> Result<(), PolicyEr
             }
             // Read with `assign`.
             "assignees" => {}
-            _ => {
-                return Err(invalid(
-                    &key,
-                    "unknown key (mode, emoji, resolve_emoji, default_priority, priority_words, acknowledgements, acknowledge, csat, reopen_within, assign, assignees)",
-                ));
-            }
+            _ => return Ok(false),
         }
-    }
-    Ok(())
+        Ok(true)
+    })
 }
 
 /// A user group's id from `S0123` or `<!subteam^S0123>` / `<!subteam^S0123|@name>`.
@@ -849,7 +859,7 @@ fn path(value: &toml::Value, key: &str) -> Result<Vec<String>, PolicyError> {
     for (name, value) in table(value, key)? {
         let key = format!("{key}.{name}");
         if name != "levels" {
-            return Err(invalid(&key, "unknown key (levels)"));
+            return Err(unknown_key(&key, "levels"));
         }
         for (index, item) in array(value, &key)?.iter().enumerate() {
             let item_key = format!("{key}[{index}]");

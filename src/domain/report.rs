@@ -888,25 +888,26 @@ mod tests {
 
     #[test]
     fn weeks_cover_the_month_including_empty_ones() {
-        let report = report();
-        let weeks: Vec<(NaiveDate, u32, u32)> = report
-            .weeks
-            .iter()
-            .map(|w| (w.week_start, w.measured, w.met))
-            .collect();
-        assert_eq!(
-            weeks,
-            vec![
-                // Sunday the 1st belongs to the week of Monday, October 26th; #8 was
-                // opened in it but before the month.
-                (date(2026, 10, 26), 0, 0),
-                (date(2026, 11, 2), 4, 2),
-                (date(2026, 11, 9), 1, 1),
-                (date(2026, 11, 16), 4, 2),
-                (date(2026, 11, 23), 2, 2),
-                (date(2026, 11, 30), 1, 0),
-            ]
-        );
+        // Each week's start, tickets measured and met.
+        let expected = [
+            // Sunday the 1st belongs to the week of Monday, October 26th; #8 was
+            // opened in it but before the month.
+            (date(2026, 10, 26), 0, 0),
+            (date(2026, 11, 2), 4, 2),
+            (date(2026, 11, 9), 1, 1),
+            (date(2026, 11, 16), 4, 2),
+            (date(2026, 11, 23), 2, 2),
+            (date(2026, 11, 30), 1, 0),
+        ];
+        let weeks = report().weeks;
+        assert_eq!(weeks.len(), expected.len());
+        for (week, (start, measured, met)) in weeks.iter().zip(expected) {
+            assert_eq!(
+                (week.week_start, week.measured, week.met),
+                (start, measured, met),
+                "the week of {start}"
+            );
+        }
         // A period ending at a Monday's midnight has no part of that week.
         assert_eq!(
             weeks_overlapping(nov(2, 0, 0), nov(9, 0, 0), Tz::UTC),

@@ -871,62 +871,66 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_raise_skips_the_new_thresholds_already_past_and_keeps_those_ahead() {
+    /// The default policy and its Enterprise calendar, with a ticket opened at
+    /// `opened` at priority `from` and set to `to` at `changed`.
+    fn reprioritised(
+        from: Priority,
+        to: Priority,
+        opened: DateTime<Utc>,
+        changed: DateTime<Utc>,
+    ) -> (Policy, Calendar, Ticket) {
         let policy = Policy::default();
         let cal = policy.calendar(Tier::Enterprise);
+        let mut t = ticket(from, opened);
+        t.apply(&Action::SetPriority(to), "U", &cal, changed)
+            .unwrap();
+        (policy, cal, t)
+    }
+
+    /// `first_ahead`'s answer when level `level` is next, due at `due`, with `past`
+    /// thresholds already past.
+    fn ahead(level: u32, due: DateTime<Utc>, past: u32) -> Option<Ahead> {
+        Some(Ahead {
+            next: Some((level, Some(due))),
+            past,
+        })
+    }
+
+    #[test]
+    fn a_raise_skips_the_new_thresholds_already_past_and_keeps_those_ahead() {
         let opened = jst(2026, 11, 21, 9, 0);
         let changed = opened + Duration::minutes(65);
-        let mut t = ticket(Priority::P3, opened);
-        t.apply(&Action::SetPriority(Priority::P1), "U", &cal, changed)
-            .unwrap();
+        let (policy, cal, t) = reprioritised(Priority::P3, Priority::P1, opened, changed);
         // P1's first response is 1h: 50%, 80% and 100% are past; the first repeat
         // after the breach (1h later) is the next to post.
         assert_eq!(
             t.first_ahead(&policy, &cal, Target::FirstResponse, changed),
-            Some(Ahead {
-                next: Some((3, Some(opened + Duration::hours(2)))),
-                past: 3
-            })
+            ahead(3, opened + Duration::hours(2), 3)
         );
         // P1's resolution is 8h: nothing is past, its 50% comes at 4h.
         assert_eq!(
             t.first_ahead(&policy, &cal, Target::Resolution, changed),
-            Some(Ahead {
-                next: Some((0, Some(opened + Duration::hours(4)))),
-                past: 0
-            })
+            ahead(0, opened + Duration::hours(4), 0)
         );
         // 100% reached exactly at the change counts as past.
+        let at_100 = opened + Duration::hours(1);
         assert_eq!(
-            t.first_ahead(
-                &policy,
-                &cal,
-                Target::FirstResponse,
-                opened + Duration::hours(1)
-            )
-            .map(|a| a.past),
+            t.first_ahead(&policy, &cal, Target::FirstResponse, at_100)
+                .map(|a| a.past),
             Some(3)
         );
     }
 
     #[test]
     fn a_lowered_ticket_starts_again_from_the_new_priority_s_first_level_ahead() {
-        let policy = Policy::default();
-        let cal = policy.calendar(Tier::Enterprise);
         let opened = jst(2026, 11, 21, 9, 0);
         let changed = opened + Duration::minutes(20);
         // A P0 20 minutes in has fired its 50/80/100% of 15 minutes; as a P3 (8h)
         // none of its thresholds is past, so its own 50% comes at 4h.
-        let mut t = ticket(Priority::P0, opened);
-        t.apply(&Action::SetPriority(Priority::P3), "U", &cal, changed)
-            .unwrap();
+        let (policy, cal, t) = reprioritised(Priority::P0, Priority::P3, opened, changed);
         assert_eq!(
             t.first_ahead(&policy, &cal, Target::FirstResponse, changed),
-            Some(Ahead {
-                next: Some((0, Some(opened + Duration::hours(4)))),
-                past: 0
-            })
+            ahead(0, opened + Duration::hours(4), 0)
         );
     }
 

@@ -76,6 +76,40 @@ pub struct User {
     pub team_id: Option<String>,
 }
 
+/// Declares an interaction payload: who acted and in which workspace, which every
+/// payload says alike (read with `team_id` and `enterprise_id`), then its own fields.
+/// Not a shared `#[serde(flatten)]` struct: flattening first copies every other field
+/// of the payload, the clicked message included, into an intermediate tree, which
+/// made parsing a 7.6 KB click three and a half times slower.
+macro_rules! interaction_payload {
+    (pub struct $name:ident { $($field:tt)* }) => {
+        #[derive(Debug, Deserialize)]
+        pub struct $name {
+            #[serde(default)]
+            pub team: Option<Id>,
+            /// Set in an Enterprise Grid organisation.
+            #[serde(default)]
+            pub enterprise: Option<Id>,
+            pub user: User,
+            $($field)*
+        }
+
+        impl $name {
+            /// The workspace acted in: the payload's team, else the user's.
+            pub fn team_id(&self) -> Option<String> {
+                self.team
+                    .as_ref()
+                    .map(|t| t.id.clone())
+                    .or_else(|| self.user.team_id.clone())
+            }
+
+            fn enterprise_id(&self) -> Option<&str> {
+                self.enterprise.as_ref().map(|e| e.id.as_str())
+            }
+        }
+    };
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct Container {
     /// `message` or `view` (a modal or the App Home).
@@ -87,24 +121,19 @@ pub struct Container {
     pub message_ts: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct BlockActions {
-    #[serde(default)]
-    pub team: Option<Id>,
-    /// Set in an Enterprise Grid organisation.
-    #[serde(default)]
-    pub enterprise: Option<Id>,
-    pub user: User,
-    #[serde(default)]
-    pub container: Container,
-    #[serde(default)]
-    pub channel: Option<Id>,
-    #[serde(default)]
-    pub response_url: Option<String>,
-    #[serde(default)]
-    pub trigger_id: Option<String>,
-    #[serde(default)]
-    pub actions: Vec<Action>,
+interaction_payload! {
+    pub struct BlockActions {
+        #[serde(default)]
+        pub container: Container,
+        #[serde(default)]
+        pub channel: Option<Id>,
+        #[serde(default)]
+        pub response_url: Option<String>,
+        #[serde(default)]
+        pub trigger_id: Option<String>,
+        #[serde(default)]
+        pub actions: Vec<Action>,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,21 +172,16 @@ impl Action {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct MessageAction {
-    pub callback_id: String,
-    #[serde(default)]
-    pub team: Option<Id>,
-    /// Set in an Enterprise Grid organisation.
-    #[serde(default)]
-    pub enterprise: Option<Id>,
-    pub user: User,
-    #[serde(default)]
-    pub channel: Option<Id>,
-    pub trigger_id: String,
-    #[serde(default)]
-    pub response_url: Option<String>,
-    pub message: ShortcutMessage,
+interaction_payload! {
+    pub struct MessageAction {
+        pub callback_id: String,
+        #[serde(default)]
+        pub channel: Option<Id>,
+        pub trigger_id: String,
+        #[serde(default)]
+        pub response_url: Option<String>,
+        pub message: ShortcutMessage,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,15 +193,10 @@ pub struct ShortcutMessage {
     pub user: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ViewSubmission {
-    #[serde(default)]
-    pub team: Option<Id>,
-    /// Set in an Enterprise Grid organisation.
-    #[serde(default)]
-    pub enterprise: Option<Id>,
-    pub user: User,
-    pub view: View,
+interaction_payload! {
+    pub struct ViewSubmission {
+        pub view: View,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,22 +224,13 @@ pub enum Reply {
     Json(Value),
 }
 
-fn team_of(team: &Option<Id>, user: &User) -> Option<String> {
-    team.as_ref()
-        .map(|t| t.id.clone())
-        .or_else(|| user.team_id.clone())
-}
-
 pub async fn handle(ctx: &Context, interaction: Interaction, now: DateTime<Utc>) -> Reply {
     let (team, enterprise, response_url) = match &interaction {
-        Interaction::BlockActions(a) => (team_of(&a.team, &a.user), &a.enterprise, &a.response_url),
-        Interaction::ViewSubmission(v) => (team_of(&v.team, &v.user), &v.enterprise, &None),
-        Interaction::MessageAction(m) => {
-            (team_of(&m.team, &m.user), &m.enterprise, &m.response_url)
-        }
+        Interaction::BlockActions(a) => (a.team_id(), a.enterprise_id(), &a.response_url),
+        Interaction::ViewSubmission(v) => (v.team_id(), v.enterprise_id(), &None),
+        Interaction::MessageAction(m) => (m.team_id(), m.enterprise_id(), &m.response_url),
         Interaction::Other => return Reply::Ack,
     };
-    let enterprise = enterprise.as_ref().map(|e| e.id.as_str());
     if !super::admitted(ctx, team.as_deref().unwrap_or_default(), enterprise).await {
         if let Some(url) = response_url {
             ctx.usecases.delivery.submit_or_warn(Job::Respond {
@@ -233,7 +243,7 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now: DateTime<Utc>)
     }
     match interaction {
         Interaction::BlockActions(actions) => {
-            let Some(team) = team_of(&actions.team, &actions.user) else {
+            let Some(team) = actions.team_id() else {
                 return Reply::Ack;
             };
             for action in &actions.actions {
@@ -289,7 +299,7 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now: DateTime<Utc>)
             } else {
                 (Act::WorkChecklist, ids::MODAL_NOTE)
             };
-            if let Some(team) = team_of(&submission.team, &submission.user) {
+            if let Some(team) = submission.team_id() {
                 match require(ctx, &team, &submission.user.id, act, Source::Modal, now).await {
                     Ok(()) => {}
                     Err(Refusal::Message(refused)) => return modal_error(field, &refused.text),
@@ -312,7 +322,7 @@ pub async fn handle(ctx: &Context, interaction: Interaction, now: DateTime<Utc>)
             }
         }
         Interaction::MessageAction(shortcut) => {
-            let team = team_of(&shortcut.team, &shortcut.user).unwrap_or_default();
+            let team = shortcut.team_id().unwrap_or_default();
             let allowed = require(
                 ctx,
                 &team,
@@ -723,7 +733,7 @@ async fn track_message(ctx: &Context, shortcut: &MessageAction) -> anyhow::Resul
     if shortcut.callback_id != ticket_modal::TRACK_SHORTCUT {
         return Ok(());
     }
-    let Some(team) = team_of(&shortcut.team, &shortcut.user) else {
+    let Some(team) = shortcut.team_id() else {
         return Ok(());
     };
     let lang = ctx.usecases.users.lang_for(&team, &shortcut.user.id).await;
@@ -759,7 +769,7 @@ async fn track_message(ctx: &Context, shortcut: &MessageAction) -> anyhow::Resul
 
 /// The ticket modal, submitted: opens the ticket, or says which field is wrong.
 async fn ticket_submission(ctx: &Context, submission: ViewSubmission, now: DateTime<Utc>) -> Reply {
-    let Some(team) = team_of(&submission.team, &submission.user) else {
+    let Some(team) = submission.team_id() else {
         return Reply::Ack;
     };
     let lang = ctx
@@ -854,7 +864,7 @@ fn field<'a>(state: &'a ViewState, block: &str) -> Option<&'a Value> {
 
 async fn roles_submission(ctx: &Context, submission: ViewSubmission, now: DateTime<Utc>) -> Reply {
     use blocks::roles::{PERSON, ROLE};
-    let Some(team) = team_of(&submission.team, &submission.user) else {
+    let Some(team) = submission.team_id() else {
         return Reply::Ack;
     };
     let state = &submission.view.state;
@@ -878,7 +888,7 @@ async fn view_submission(ctx: &Context, submission: ViewSubmission, now: DateTim
     if submission.view.callback_id.as_deref() != Some(ids::ITEM_MODAL) {
         return Reply::Ack;
     }
-    let Some(team) = team_of(&submission.team, &submission.user) else {
+    let Some(team) = submission.team_id() else {
         return Reply::Ack;
     };
     let lang = ctx

@@ -228,18 +228,18 @@ impl Store {
                 .bind(limit)
                 .fetch_all(pool)
                 .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let mut record: AuditRecord = audit_from_row!(row);
-                // The operator's own entries (a changed policy, a rotated key) are seen
-                // by every workspace: that they happened, not what they hold.
-                if record.team_id == "*" {
-                    record.before = None;
-                    record.after = None;
-                }
-                out.push(record);
-            }
-            Ok(out)
+            rows.iter()
+                .map(|row| {
+                    let mut record: AuditRecord = audit_from_row!(row);
+                    // The operator's own entries (a changed policy, a rotated key) are
+                    // seen by every workspace: that they happened, not what they hold.
+                    if record.team_id == "*" {
+                        record.before = None;
+                        record.after = None;
+                    }
+                    Ok(record)
+                })
+                .collect()
         })
     }
 
@@ -261,11 +261,7 @@ impl Store {
                 .bind(limit)
                 .fetch_all(pool)
                 .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                out.push(audit_from_row!(row));
-            }
-            Ok(out)
+            rows.iter().map(|row| Ok(audit_from_row!(row))).collect()
         })
     }
 

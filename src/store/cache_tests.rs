@@ -374,9 +374,31 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
     );
 }
 
+/// The plan dating and assigning `items` of `customer` (each a key, a day of January
+/// 2027 and an assignee) at `ms`, as the plan's own writes do it (`plan.changed` by
+/// U0); what changed.
+async fn plan(
+    store: &Store,
+    customer: &Customer,
+    items: &[(&str, u32, &str)],
+    ms: i64,
+) -> Vec<(String, super::ItemUpdate)> {
+    let plans: Vec<super::ItemPlan> = items
+        .iter()
+        .map(|&(key, day, who)| super::ItemPlan {
+            key: key.to_string(),
+            due: Some(chrono::NaiveDate::from_ymd_opt(2027, 1, day)),
+            assignee: Some(Some(who.to_string())),
+        })
+        .collect();
+    store
+        .plan_items(customer, &plans, "plan.changed", by("U0"), at_ms(ms))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn plan_writes_keep_the_copy_equal_to_the_database_and_spare_what_a_person_set() {
-    use super::ItemPlan;
     let mut f = Fixture::new().await;
     let store = f.store.clone();
     let acme = store
@@ -385,24 +407,7 @@ async fn plan_writes_keep_the_copy_equal_to_the_database_and_spare_what_a_person
         .unwrap();
     f.assert_cache_matches("create_customer").await;
     let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2027, 1, d);
-    let plan = |key: &str, due: Option<chrono::NaiveDate>, who: Option<&str>| ItemPlan {
-        key: key.to_string(),
-        due: Some(due),
-        assignee: Some(who.map(str::to_string)),
-    };
-    let changed = store
-        .plan_items(
-            &acme,
-            &[
-                plan("A1", day(12), Some("U1")),
-                plan("A2", day(13), Some("U1")),
-            ],
-            "plan.changed",
-            by("U0"),
-            at_ms(5_000),
-        )
-        .await
-        .unwrap();
+    let changed = plan(&store, &acme, &[("A1", 12, "U1"), ("A2", 13, "U1")], 5_000).await;
     assert_eq!(changed.len(), 2);
     f.assert_cache_matches("plan_items").await;
     // A person re-dates A2 and gives A1 to someone else: the plan keeps off both.
@@ -423,19 +428,7 @@ async fn plan_writes_keep_the_copy_equal_to_the_database_and_spare_what_a_person
         .await
         .unwrap();
     f.assert_cache_matches("change_item of planned items").await;
-    let changed = store
-        .plan_items(
-            &acme,
-            &[
-                plan("A1", day(14), Some("S1")),
-                plan("A2", day(15), Some("S1")),
-            ],
-            "plan.changed",
-            by("U0"),
-            at_ms(7_000),
-        )
-        .await
-        .unwrap();
+    let changed = plan(&store, &acme, &[("A1", 14, "S1"), ("A2", 15, "S1")], 7_000).await;
     f.assert_cache_matches("plan_items (re-plan)").await;
     let states = store.item_states(acme.id).await.unwrap();
     // A1's date was still the plan's, so it moves; its assignee is the person's.
@@ -446,16 +439,7 @@ async fn plan_writes_keep_the_copy_equal_to_the_database_and_spare_what_a_person
     assert_eq!(states["A2"].assignee.as_deref(), Some("S1"));
     assert_eq!(changed.len(), 2);
     // Nothing left to change: nothing written.
-    let again = store
-        .plan_items(
-            &acme,
-            &[plan("A1", day(14), Some("S1"))],
-            "plan.changed",
-            by("U0"),
-            at_ms(8_000),
-        )
-        .await
-        .unwrap();
+    let again = plan(&store, &acme, &[("A1", 14, "S1")], 8_000).await;
     assert!(again.is_empty());
 }
 

@@ -325,11 +325,7 @@ impl Store {
                 query = query.bind(arg);
             }
             let rows = query.fetch_all(pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                out.push(customer_from_row!(row));
-            }
-            Ok(out)
+            rows.iter().map(|row| Ok(customer_from_row!(row))).collect()
         })
     }
 

@@ -192,17 +192,15 @@ impl Store {
             "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE team_id = $1 AND customer_id = $2
              ORDER BY item_key, added_at, id"
         ));
-        let mut all = on_pool!(&self.db, read, |pool| {
+        let mut all: Vec<Evidence> = on_pool!(&self.db, read, |pool| {
             let rows = sqlx::query(sql)
                 .bind(team_id)
                 .bind(customer_id)
                 .fetch_all(pool)
                 .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                out.push(evidence_from_row!(row));
-            }
-            Ok::<_, sqlx::Error>(out)
+            rows.iter()
+                .map(|row| Ok(evidence_from_row!(row)))
+                .collect::<Result<_, sqlx::Error>>()
         })?;
         // Item keys in the template's order (1.2.10 after 1.2.9), whatever the
         // database's collation says; the sort is stable, so time order stays.
@@ -230,11 +228,7 @@ impl Store {
                 .bind(key)
                 .fetch_all(pool)
                 .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                out.push(evidence_from_row!(row));
-            }
-            Ok(out)
+            rows.iter().map(|row| Ok(evidence_from_row!(row))).collect()
         })
     }
 }

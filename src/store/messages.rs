@@ -73,18 +73,18 @@ impl Store {
             .bind(limit)
             .fetch_all(pool)
             .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                out.push(StaleMessage {
-                    customer_id: row.try_get("customer_id")?,
-                    team_id: row.try_get("team_id")?,
-                    part: row.try_get("part")?,
-                    channel_id: row.try_get("channel_id")?,
-                    ts: row.try_get("ts")?,
-                    version: row.try_get("version")?,
-                });
-            }
-            Ok(out)
+            rows.iter()
+                .map(|row| {
+                    Ok(StaleMessage {
+                        customer_id: row.try_get("customer_id")?,
+                        team_id: row.try_get("team_id")?,
+                        part: row.try_get("part")?,
+                        channel_id: row.try_get("channel_id")?,
+                        ts: row.try_get("ts")?,
+                        version: row.try_get("version")?,
+                    })
+                })
+                .collect()
         })
     }
 
