@@ -51,6 +51,11 @@ const CONCURRENT_JOBS: usize = 8;
 /// not move the clock on (the shell's transcripts), so it is a short wait `settle`
 /// sits out rather than a moment it moves the clock to.
 const UPDATE_INTERVAL: Duration = Duration::from_secs(1);
+/// The shortest time between two scans for stale messages. Every tick wakes the
+/// updater, and a burst of them (thousands a second) would otherwise have it scan the
+/// database once per tick only to find each workspace still within its
+/// [`UPDATE_INTERVAL`]; one scan per gap serves them all. Real time, like the interval.
+const SCAN_GAP: Duration = Duration::from_millis(25);
 /// How long to wait after a pass in which Slack refused something.
 const UPDATE_BACKOFF_MS: i64 = 30_000;
 /// Stale messages re-rendered per pass at most.
@@ -613,7 +618,12 @@ impl Worker {
         }
         let mut turns: HashMap<String, Turn> = HashMap::new();
         let mut passes = tokio::task::JoinSet::new();
+        let mut last_scan: Option<tokio::time::Instant> = None;
         loop {
+            if let Some(at) = last_scan {
+                tokio::time::sleep_until(at + SCAN_GAP).await;
+            }
+            last_scan = Some(tokio::time::Instant::now());
             self.set_view(|v| {
                 v.dirty = false;
                 v.scanning = true;

@@ -103,28 +103,8 @@ impl RenderedCategories {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blocks::checklist::tests::customer;
     use crate::domain::checklist::ItemState;
-    use crate::domain::checklist::Tier;
-
-    fn customer() -> Customer {
-        Customer {
-            id: 7,
-            team_id: "T1".into(),
-            slug: "acme".into(),
-            name: "Acme".into(),
-            tier: Tier::Enterprise,
-            channel_id: Some("C1".into()),
-            channel_error: None,
-            created_by: "U1".into(),
-            created_at: 0,
-            csm: None,
-            archived_at: None,
-            golive_on: None,
-            kickoff_on: None,
-            reminders_off: Vec::new(),
-            intake_mode: None,
-        }
-    }
 
     fn message(text: &str) -> Vec<Message> {
         vec![Message::new(text.to_string(), Vec::new())]

@@ -56,23 +56,24 @@ impl Store {
 
     /// Posted messages behind their customer's latest change, oldest change first.
     pub async fn stale_messages(&self, limit: i64) -> Result<Vec<StaleMessage>, sqlx::Error> {
+        // The limit is written into the statement, not bound: SQLite prepares a
+        // statement whose LIMIT is a bound parameter again at every run (it plans with
+        // the value), and this one runs after every tick.
+        let sql = sqlx::AssertSqlSafe(format!(
+            // Taken in turns across workspaces (each one's stalest first), so one
+            // workspace's many stale messages never crowd out another's.
+            "SELECT customer_id, team_id, part, channel_id, ts, version FROM (
+                 SELECT m.customer_id, c.team_id, m.part, m.channel_id, m.ts, c.version,
+                     m.rendered_version,
+                     ROW_NUMBER() OVER (PARTITION BY c.team_id
+                         ORDER BY m.rendered_version, m.channel_id, m.ts) AS turn
+                 FROM checklist_messages m JOIN customers c ON c.id = m.customer_id
+                 WHERE m.rendered_version < c.version
+             ) stale
+             ORDER BY turn, rendered_version LIMIT {limit}"
+        ));
         on_pool!(&self.db, read, |pool| {
-            let rows = sqlx::query(
-                // Taken in turns across workspaces (each one's stalest first), so one
-                // workspace's many stale messages never crowd out another's.
-                "SELECT customer_id, team_id, part, channel_id, ts, version FROM (
-                     SELECT m.customer_id, c.team_id, m.part, m.channel_id, m.ts, c.version,
-                         m.rendered_version,
-                         ROW_NUMBER() OVER (PARTITION BY c.team_id
-                             ORDER BY m.rendered_version, m.channel_id, m.ts) AS turn
-                     FROM checklist_messages m JOIN customers c ON c.id = m.customer_id
-                     WHERE m.rendered_version < c.version
-                 ) stale
-                 ORDER BY turn, rendered_version LIMIT $1",
-            )
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
             rows.iter()
                 .map(|row| {
                     Ok(StaleMessage {
