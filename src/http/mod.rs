@@ -1,10 +1,11 @@
 //! The HTTP edge: Slack's three routes behind the body cap and the signature check,
 //! and the health, readiness and metrics routes.
 
+mod form;
 pub mod oauth;
 pub mod signature;
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
@@ -74,7 +75,8 @@ pub fn router(state: HttpState) -> Router {
             state.metrics.clone(),
             metrics::track,
         ))
-        .with_state(state)
+        // Shared, not copied: axum hands each request its own clone of the state.
+        .with_state(Arc::new(state))
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response {
@@ -146,7 +148,7 @@ fn malformed(what: &'static str) -> Response {
     response
 }
 
-async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+async fn commands(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
     let bytes = match verified_body(&state, &headers, body).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
@@ -174,20 +176,19 @@ async fn commands(State(state): State<HttpState>, headers: HeaderMap, body: Body
     }
 }
 
-#[derive(serde::Deserialize)]
-struct InteractionForm {
-    payload: String,
-}
-
-async fn interactions(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+async fn interactions(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let bytes = match verified_body(&state, &headers, body).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    let Ok(form) = serde_urlencoded::from_bytes::<InteractionForm>(&bytes) else {
+    let Some(payload) = form::payload(&bytes) else {
         return malformed("interaction body without a payload field");
     };
-    let interaction = match Interaction::parse(&form.payload) {
+    let interaction = match Interaction::parse(&payload) {
         Ok(interaction) => interaction,
         Err(e) => {
             warn!(error = %e, "malformed interaction payload");
@@ -206,7 +207,7 @@ async fn interactions(State(state): State<HttpState>, headers: HeaderMap, body: 
     }
 }
 
-async fn events(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+async fn events(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
     let bytes = match verified_body(&state, &headers, body).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
@@ -283,7 +284,7 @@ pub async fn serve(
 
 /// `GET /`: what this server is, for whoever opens its address in a browser, and the
 /// install link when installs (OAuth) are on.
-async fn about(State(state): State<HttpState>) -> Response {
+async fn about(State(state): State<Arc<HttpState>>) -> Response {
     let install = match &state.ctx.install_link {
         Some(link) => {
             let link = html_escape(link);
@@ -323,7 +324,7 @@ fn html_escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-async fn readyz(State(state): State<HttpState>) -> Response {
+async fn readyz(State(state): State<Arc<HttpState>>) -> Response {
     match state.ctx.usecases.store.ping().await {
         Ok(()) => plain(StatusCode::OK, "ready"),
         Err(e) => {
@@ -333,7 +334,7 @@ async fn readyz(State(state): State<HttpState>) -> Response {
     }
 }
 
-async fn metrics_text(State(state): State<HttpState>) -> Response {
+async fn metrics_text(State(state): State<Arc<HttpState>>) -> Response {
     match state.ctx.usecases.store.outbox_counts().await {
         Ok(counts) => {
             state.metrics.outbox_pending.set(counts.pending);

@@ -11,6 +11,7 @@
 //! cannot burn it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::{
     extract::{Query, State},
@@ -202,7 +203,7 @@ fn not_enabled() -> Response {
 }
 
 /// `GET /slack/install`: to Slack's authorize page, with a fresh state and cookie.
-pub async fn install(State(state): State<HttpState>) -> Response {
+pub async fn install(State(state): State<Arc<HttpState>>) -> Response {
     let Some(installer) = &state.installer else {
         return not_enabled();
     };
@@ -253,7 +254,7 @@ fn cookie_nonce(headers: &HeaderMap) -> Option<String> {
 /// `GET /slack/oauth/callback`: checks the state, trades the code for the token, seals
 /// and stores it.
 pub async fn callback(
-    State(state): State<HttpState>,
+    State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {

@@ -464,7 +464,6 @@ async fn tick_clicked(
             team, user, message_ts, posted, group, selected, clicker, now,
         )
         .await?;
-    let lang = ctx.usecases.users.lang_for(team, user).await;
     if outcome.not_theirs {
         let why = NotAllowed::CustomerSide;
         super::roles::audit_refusal(
@@ -477,17 +476,21 @@ async fn tick_clicked(
             now,
         )
         .await?;
+        let lang = ctx.usecases.users.lang_for(team, user).await;
         return Ok(Some(checklist::not_theirs(lang)));
     }
-    Ok(outcome.waiting.first().map(|w| {
-        let label = ctx
-            .usecases
-            .template
-            .item(&w.item)
-            .map(|i| i.label(lang))
-            .unwrap_or_default();
-        checklist::waiting(&w.item, label, &w.on, lang)
-    }))
+    // Most ticks need no answer, so the clicker's language is looked up only for one.
+    let Some(w) = outcome.waiting.first() else {
+        return Ok(None);
+    };
+    let lang = ctx.usecases.users.lang_for(team, user).await;
+    let label = ctx
+        .usecases
+        .template
+        .item(&w.item)
+        .map(|i| i.label(lang))
+        .unwrap_or_default();
+    Ok(Some(checklist::waiting(&w.item, label, &w.on, lang)))
 }
 
 /// Does what a click asks (already authorized for its [`BlockAction::act`]).
