@@ -33,28 +33,41 @@ fn decode(encoded: &[u8]) -> String {
     let mut bytes = Vec::with_capacity(encoded.len());
     let mut i = 0;
     while i < encoded.len() {
-        match encoded[i] {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                if let (Some(high), Some(low)) = (
-                    encoded.get(i + 1).and_then(hex),
-                    encoded.get(i + 2).and_then(hex),
-                ) {
+        // The plain run up to the next `%` or `+`, copied at once.
+        let run = encoded[i..]
+            .iter()
+            .position(|&b| b == b'%' || b == b'+')
+            .unwrap_or(encoded.len() - i);
+        bytes.extend_from_slice(&encoded[i..i + run]);
+        i += run;
+        match encoded.get(i) {
+            Some(b'+') => {
+                bytes.push(b' ');
+                i += 1;
+            }
+            Some(_) => match (hex(encoded.get(i + 1)), hex(encoded.get(i + 2))) {
+                (Some(high), Some(low)) => {
                     bytes.push(high << 4 | low);
                     i += 3;
-                    continue;
                 }
-                bytes.push(b'%');
-            }
-            byte => bytes.push(byte),
+                _ => {
+                    bytes.push(b'%');
+                    i += 1;
+                }
+            },
+            None => {}
         }
-        i += 1;
     }
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn hex(digit: &u8) -> Option<u8> {
-    (*digit as char).to_digit(16).map(|d| d as u8)
+fn hex(digit: Option<&u8>) -> Option<u8> {
+    match digit? {
+        d @ b'0'..=b'9' => Some(d - b'0'),
+        d @ b'a'..=b'f' => Some(d - b'a' + 10),
+        d @ b'A'..=b'F' => Some(d - b'A' + 10),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
