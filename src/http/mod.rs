@@ -1,7 +1,6 @@
 //! The HTTP edge: Slack's three routes behind the body cap and the signature check,
 //! and the health, readiness and metrics routes.
 
-mod form;
 pub mod oauth;
 pub mod signature;
 
@@ -176,6 +175,11 @@ async fn commands(State(state): State<Arc<HttpState>>, headers: HeaderMap, body:
     }
 }
 
+#[derive(serde::Deserialize)]
+struct InteractionForm {
+    payload: String,
+}
+
 async fn interactions(
     State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
@@ -185,10 +189,10 @@ async fn interactions(
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    let Some(payload) = form::payload(&bytes) else {
+    let Ok(form) = serde_urlencoded::from_bytes::<InteractionForm>(&bytes) else {
         return malformed("interaction body without a payload field");
     };
-    let interaction = match Interaction::parse(&payload) {
+    let interaction = match Interaction::parse(&form.payload) {
         Ok(interaction) => interaction,
         Err(e) => {
             warn!(error = %e, "malformed interaction payload");
