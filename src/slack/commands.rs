@@ -437,17 +437,17 @@ async fn show(
             )));
         }
     };
-    if let Some(cat) = category
-        && let Some(body) = ctx
+    let mut messages = match category {
+        // Kept serialized while nothing it shows changes (`rendered`); a category in
+        // several parts comes back rendered, to be sent below.
+        Some(cat) => match ctx
             .rendered
             .ephemeral(&customer, cat.number, &states, lang, || {
                 checklist::category_messages(&customer, cat, &states, lang)
-            })
-    {
-        return Ok(Answer::EphemeralJson(body));
-    }
-    let mut messages = match category {
-        Some(cat) => checklist::category_messages(&customer, cat, &states, lang),
+            }) {
+            Ok(body) => return Ok(Answer::EphemeralJson(body)),
+            Err(parts) => parts,
+        },
         None => vec![checklist::overview(
             ctx.usecases.view_of(&customer),
             &customer,

@@ -44,10 +44,10 @@ pub struct RenderedCategories {
 
 impl RenderedCategories {
     /// The ephemeral body for `customer`'s `category` in `lang`: the one kept when it
-    /// was rendered from the same inputs, else `render`'s, serialized and kept. `None`
-    /// when `render` gives more than one message (a category longer than one message
-    /// is only possible with a team's own template): those are not kept, and the
-    /// caller renders them itself.
+    /// was rendered from the same inputs, else `render`'s, serialized and kept. When
+    /// `render` gives more than one message (a category longer than one message is
+    /// only possible with a team's own template), they are not kept but handed back,
+    /// for the caller to send as it sends any answer in parts.
     pub fn ephemeral(
         &self,
         customer: &Customer,
@@ -55,7 +55,7 @@ impl RenderedCategories {
         states: &Arc<States>,
         lang: Lang,
         render: impl FnOnce() -> Vec<Message>,
-    ) -> Option<Bytes> {
+    ) -> Result<Bytes, Vec<Message>> {
         let key = Key {
             customer_id: customer.id,
             category,
@@ -69,14 +69,16 @@ impl RenderedCategories {
             // they are compared item by item.
             && (Arc::ptr_eq(&kept.states, states) || kept.states == *states)
         {
-            return Some(kept.body.clone());
+            return Ok(kept.body.clone());
         }
-        let mut messages = render();
-        if messages.len() != 1 {
-            return None;
-        }
-        let message = messages.remove(0);
-        let body = Bytes::from(serde_json::to_vec(&message.ephemeral()).ok()?);
+        let messages = render();
+        let [message] = messages.as_slice() else {
+            return Err(messages);
+        };
+        let body = match serde_json::to_vec(&message.ephemeral()) {
+            Ok(json) => Bytes::from(json),
+            Err(_) => return Err(messages),
+        };
         let kept = Arc::new(Kept {
             customer: customer.clone(),
             states: Arc::clone(states),
@@ -89,7 +91,7 @@ impl RenderedCategories {
             map.clear();
         }
         map.insert(key, kept);
-        Some(body)
+        Ok(body)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Kept>>> {
@@ -122,7 +124,7 @@ mod tests {
                     renders += 1;
                     message(&format!("render {renders}"))
                 })
-                .expect("one message")
+                .unwrap_or_else(|_| panic!("one message"))
         };
         let first = show(&acme, &states, Lang::En, 1);
         assert_eq!(show(&acme, &states, Lang::En, 1), first);
@@ -159,7 +161,7 @@ mod tests {
             two.extend(message("part 2"));
             two
         });
-        assert!(answer.is_none());
+        assert_eq!(answer.err().map(|parts| parts.len()), Some(2));
         assert!(cache.lock().is_empty());
     }
 
@@ -169,7 +171,8 @@ mod tests {
         let mut acme = customer();
         for id in 0..(MAX_KEPT as i64 * 2 + 3) {
             acme.id = id;
-            cache.ephemeral(&acme, 1, &Arc::default(), Lang::En, || message("x"));
+            let kept = cache.ephemeral(&acme, 1, &Arc::default(), Lang::En, || message("x"));
+            assert!(kept.is_ok());
             assert!(cache.lock().len() <= MAX_KEPT);
         }
     }

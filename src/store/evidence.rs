@@ -33,8 +33,6 @@ const INSERT_EVIDENCE: &str = "INSERT INTO evidence
 
 const ITEM_COUNT: &str =
     "SELECT evidence_count FROM item_states WHERE customer_id = $1 AND item_key = $2";
-const ITEM_COUNT_FOR_UPDATE: &str =
-    "SELECT evidence_count FROM item_states WHERE customer_id = $1 AND item_key = $2 FOR UPDATE";
 
 /// Reads an [`Evidence`] out of a row of either dialect.
 macro_rules! evidence_from_row {
@@ -77,12 +75,8 @@ impl Store {
     ) -> Result<EvidenceAdded, sqlx::Error> {
         let now_ms = ms(now);
         // The item's row is locked while its count is read and raised, so two people
-        // attaching at once cannot pass the limit together. SQLite needs no lock: its
-        // writes run one at a time on the single write connection.
-        let count_sql = match &self.db {
-            Db::Sqlite { .. } => ITEM_COUNT,
-            Db::Postgres(_) => ITEM_COUNT_FOR_UPDATE,
-        };
+        // attaching at once cannot pass the limit together.
+        let count_sql = self.for_update(ITEM_COUNT);
         let outcome = on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(super::items::ENSURE_ITEM_ROW)
@@ -92,7 +86,7 @@ impl Store {
                 .bind(now_ms)
                 .execute(&mut *tx)
                 .await?;
-            let holds: i64 = sqlx::query_scalar(count_sql)
+            let holds: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))
                 .bind(customer_id)
                 .bind(key)
                 .fetch_one(&mut *tx)

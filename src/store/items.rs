@@ -171,9 +171,6 @@ pub(super) const BUMP_VERSION: &str = "UPDATE customers SET version = version + 
 const SELECT_ITEM: &str =
     "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note, evidence_count
      FROM item_states WHERE customer_id = $1 AND item_key = $2";
-const SELECT_ITEM_FOR_UPDATE: &str =
-    "SELECT item_key, done_by, done_at, not_applicable, assignee, due_date, note, evidence_count
-     FROM item_states WHERE customer_id = $1 AND item_key = $2 FOR UPDATE";
 
 impl Store {
     /// One customer's checklist state (shared: clone it to change it).
@@ -342,12 +339,8 @@ impl Store {
     ) -> Result<ItemUpdate, sqlx::Error> {
         let now_ms = ms(now);
         // The row is locked while read-modify-write runs, so two people changing
-        // different fields of one item at once both keep their change. SQLite needs no
-        // lock: its writes run one at a time on the single write connection.
-        let select = match &self.db {
-            Db::Sqlite { .. } => SELECT_ITEM,
-            Db::Postgres(_) => SELECT_ITEM_FOR_UPDATE,
-        };
+        // different fields of one item at once both keep their change.
+        let select = self.for_update(SELECT_ITEM);
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(ENSURE_ITEM_ROW)
@@ -357,7 +350,7 @@ impl Store {
                 .bind(now_ms)
                 .execute(&mut *tx)
                 .await?;
-            let row = sqlx::query(select)
+            let row = sqlx::query(sqlx::AssertSqlSafe(select))
                 .bind(customer_id)
                 .bind(key)
                 .fetch_one(&mut *tx)

@@ -193,6 +193,16 @@ pub use messages::StaleMessage;
 pub use plan::{ItemPlan, TeamChange};
 
 impl Store {
+    /// `select` locking the rows it reads until its transaction ends, for a
+    /// read-modify-write: `FOR UPDATE` on PostgreSQL, where replicas write at once.
+    /// SQLite needs no lock: its writes take turns on the single write connection.
+    pub(super) fn for_update(&self, select: &'static str) -> String {
+        match &self.db {
+            Db::Sqlite { .. } => select.to_string(),
+            Db::Postgres(_) => format!("{select} FOR UPDATE"),
+        }
+    }
+
     pub fn wakers(&self) -> &Arc<Wake> {
         &self.wake
     }

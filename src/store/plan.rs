@@ -167,12 +167,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let now_ms = ms(now);
-        // As in `change_item`: PostgreSQL locks each row while it is read and written;
-        // SQLite's writes take turns on its one write connection.
-        let select = match &self.db {
-            Db::Sqlite { .. } => SELECT_PLANNED.to_string(),
-            Db::Postgres(_) => format!("{SELECT_PLANNED} FOR UPDATE"),
-        };
+        // As in `change_item`: each row is locked while it is read and written.
+        let select = self.for_update(SELECT_PLANNED);
         let changed = on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
             let mut changed: Vec<(String, ItemUpdate)> = Vec::new();
