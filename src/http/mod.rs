@@ -1,6 +1,7 @@
 //! The HTTP edge: Slack's three routes behind the body cap and the signature check,
 //! and the health, readiness and metrics routes.
 
+mod form;
 pub mod oauth;
 pub mod signature;
 
@@ -175,11 +176,6 @@ async fn commands(State(state): State<Arc<HttpState>>, headers: HeaderMap, body:
     }
 }
 
-#[derive(serde::Deserialize)]
-struct InteractionForm {
-    payload: String,
-}
-
 async fn interactions(
     State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
@@ -189,10 +185,10 @@ async fn interactions(
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    let Ok(form) = serde_urlencoded::from_bytes::<InteractionForm>(&bytes) else {
+    let Some(payload) = form::payload(&bytes) else {
         return malformed("interaction body without a payload field");
     };
-    let interaction = match Interaction::parse(&form.payload) {
+    let interaction = match Interaction::parse(&payload) {
         Ok(interaction) => interaction,
         Err(e) => {
             warn!(error = %e, "malformed interaction payload");

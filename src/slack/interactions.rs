@@ -43,6 +43,23 @@ pub enum Interaction {
     Other,
 }
 
+/// The payload's `type` when it is the first field, as Slack writes it: read off the
+/// start of the text, which spares the first of the two passes over a click's 8 KB.
+/// `None` when it is not first or its value has an escape; the first pass then reads
+/// it. Either way the second pass reads the whole payload, so JSON malformed after the
+/// type is refused all the same.
+fn leading_type(json: &str) -> Option<&str> {
+    let mut rest = json;
+    for token in ["{", "\"type\"", ":", "\""] {
+        // JSON's whitespace, which may come before each token.
+        rest = rest
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .strip_prefix(token)?;
+    }
+    let end = rest.find(['"', '\\'])?;
+    rest[end..].starts_with('"').then(|| &rest[..end])
+}
+
 #[derive(Deserialize)]
 struct Kind<'a> {
     #[serde(rename = "type", borrow)]
@@ -54,12 +71,19 @@ impl Interaction {
     /// for that type) rather than as a serde-tagged enum, which would first copy the
     /// whole payload, clicked message included, into an intermediate tree.
     pub fn parse(json: &str) -> serde_json::Result<Self> {
-        let kind: Kind = serde_json::from_str(json)?;
-        Ok(match kind.kind.as_ref() {
+        let kind = match leading_type(json) {
+            Some(kind) => std::borrow::Cow::Borrowed(kind),
+            None => serde_json::from_str::<Kind>(json)?.kind,
+        };
+        Ok(match kind.as_ref() {
             "block_actions" => Interaction::BlockActions(serde_json::from_str(json)?),
             "view_submission" => Interaction::ViewSubmission(serde_json::from_str(json)?),
             "message_action" => Interaction::MessageAction(serde_json::from_str(json)?),
-            _ => Interaction::Other,
+            // Still read through, so a malformed payload is refused whatever its type.
+            _ => {
+                serde_json::from_str::<serde::de::IgnoredAny>(json)?;
+                Interaction::Other
+            }
         })
     }
 }
@@ -1098,6 +1122,44 @@ fn answer_privately(ctx: &Context, response_url: Option<&String>, message: Messa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut for a leading `type` reads what the full read reads, or leaves it
+    /// to it.
+    #[test]
+    fn a_leading_type_reads_as_serde_reads_it() {
+        let read = |json: &str| serde_json::from_str::<Kind>(json).map(|k| k.kind.into_owned());
+        for json in [
+            include_str!("../../tests/fixtures/block_actions.bolt_python_fixture.json"),
+            include_str!("../../tests/fixtures/block_actions.docs_message_button.json"),
+            include_str!("../../tests/fixtures/view_submission.docs.json"),
+            r#"{"type":"block_actions","user":{"id":"U1"}}"#,
+            " \r\n\t{ \n\"type\" \t: \r \"view_closed\" }",
+        ] {
+            assert_eq!(
+                leading_type(json).map(str::to_string),
+                read(json).ok(),
+                "{json}"
+            );
+        }
+        // Not first, escaped, not a string, or not JSON at all: the full read decides.
+        for json in [
+            include_str!("../../tests/fixtures/block_actions.checkboxes.COMPOSED.json"),
+            r#"{"user":{"id":"U1"},"type":"block_actions"}"#,
+            r#"{"type":"block\u005factions"}"#,
+            r#"{"type":7}"#,
+            r#"{"type":"block_actions"#,
+            "\u{a0}{\"type\":\"block_actions\"}",
+            "",
+        ] {
+            assert_eq!(leading_type(json), None, "{json}");
+        }
+        assert!(Interaction::parse(r#"{"type":"block_actions","user":"#).is_err());
+        assert!(Interaction::parse(r#"{"type":"view_closed","view":"#).is_err());
+        assert!(matches!(
+            Interaction::parse(r#"{"type":"view_closed","view":{}}"#),
+            Ok(Interaction::Other)
+        ));
+    }
 
     #[test]
     fn slacks_checkbox_and_button_payloads_parse() {

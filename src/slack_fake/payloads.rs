@@ -163,9 +163,23 @@ impl Origin {
     }
 }
 
-/// An interaction payload as Slack posts it: form-encoded under `payload`.
+/// An interaction payload as Slack posts it: form-encoded under `payload`, its `type`
+/// written first as Slack writes it (serde_json's map would sort it among the rest).
 pub fn interaction_form(payload: &Value) -> String {
-    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap_or_default()
+    let text = match payload.get("type") {
+        Some(kind) => {
+            let mut rest = payload.clone();
+            if let Some(fields) = rest.as_object_mut() {
+                fields.remove("type");
+            }
+            let rest = rest.to_string();
+            let rest = &rest[1..rest.len() - 1];
+            let comma = if rest.is_empty() { "" } else { "," };
+            format!("{{\"type\":{kind}{comma}{rest}}}")
+        }
+        None => payload.to_string(),
+    };
+    serde_urlencoded::to_string([("payload", text)]).unwrap_or_default()
 }
 
 /// The two headers that sign `body` at `timestamp` (Unix seconds) with `secret`.
@@ -208,6 +222,23 @@ mod tests {
         assert_eq!(fields["text"], "new Acme & co");
         assert_eq!(fields["team_id"], "T1");
         assert_eq!(fields["command"], "/readiness");
+    }
+
+    #[test]
+    fn an_interaction_form_writes_type_first_as_slack_does() {
+        let read = |body: &str| -> String {
+            let fields: std::collections::HashMap<String, String> =
+                serde_urlencoded::from_str(body).unwrap();
+            fields["payload"].clone()
+        };
+        let payload = json!({"user": {"id": "U1"}, "type": "block_actions", "actions": []});
+        let text = read(&interaction_form(&payload));
+        assert!(text.starts_with(r#"{"type":"block_actions","#), "{text}");
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), payload);
+        let alone = json!({"type": "view_closed"});
+        assert_eq!(read(&interaction_form(&alone)), r#"{"type":"view_closed"}"#);
+        let untyped = json!({"user": {"id": "U1"}});
+        assert_eq!(read(&interaction_form(&untyped)), untyped.to_string());
     }
 
     #[test]

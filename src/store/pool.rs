@@ -54,8 +54,13 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
+            // sqlx pings an idle connection before handing it out, to find one its
+            // server dropped. A SQLite connection has no server to lose, and the ping
+            // is one more round trip to the connection's worker thread for every
+            // transaction (each batch of ticks, say), so neither pool pings.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options.clone())
                 .await
@@ -66,6 +71,7 @@ impl Store {
                 .context("SQLite migrations failed")?;
             let read = SqlitePoolOptions::new()
                 .max_connections(4)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options.read_only(true))
                 .await

@@ -38,7 +38,7 @@ pub(super) async fn write_ticks(
     while queue.recv_many(&mut batch, TICK_BATCH).await > 0 {
         let committed = {
             let _turn = turn.lock().await;
-            commit_ticks(&pool, &batch).await
+            commit_ticks(&pool, &cache, &batch).await
         };
         match committed {
             Ok(changes) => {
@@ -67,20 +67,27 @@ pub(super) async fn write_ticks(
 
 async fn commit_ticks(
     pool: &SqlitePool,
+    cache: &Cache,
     batch: &[TickRequest],
 ) -> Result<Vec<Vec<String>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut changes = Vec::with_capacity(batch.len());
     let mut bumped = std::collections::HashSet::new();
     let mut audited = Vec::new();
-    // A burst of clicks is mostly on one checklist: its workspace is read once a batch.
+    // A burst of clicks is mostly on one checklist: its workspace is found once a
+    // batch, in the in-memory copy (every customer is there; the database otherwise).
     let mut teams = std::collections::HashMap::new();
     for r in batch {
         if let std::collections::hash_map::Entry::Vacant(slot) = teams.entry(r.customer_id) {
-            let team: String = sqlx::query_scalar(TEAM_OF_CUSTOMER)
-                .bind(r.customer_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let team = match cache.customer(r.customer_id) {
+                Some(customer) => customer.team_id,
+                None => {
+                    sqlx::query_scalar(TEAM_OF_CUSTOMER)
+                        .bind(r.customer_id)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+            };
             slot.insert(team);
         }
         let (changed, entries) = tick_statements!(
