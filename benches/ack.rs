@@ -26,6 +26,7 @@ use std::{
 };
 
 use hmac::{Hmac, Mac};
+use readiness::slack_fake::payloads::interaction_form;
 use serde_json::{Value, json};
 use slack_double::{BOT_TOKEN, SlackDouble};
 
@@ -240,7 +241,8 @@ fn tick_bodies(channel: &str, ts: &str, message: &Value) -> Vec<String> {
                     group["elements"][0]["initial_options"] = json!([option]);
                     json!([])
                 };
-                let rest = json!({
+                let payload = json!({
+                    "type": "block_actions",
                     "user": {"id": "UBENCH", "team_id": TEAM},
                     "team": {"id": TEAM, "domain": "bench"},
                     // No message_ts: wrk replays each click many times a second, which
@@ -254,10 +256,8 @@ fn tick_bodies(channel: &str, ts: &str, message: &Value) -> Vec<String> {
                     "response_url": "http://127.0.0.1:9/unused",
                     "actions": [{"type": "checkboxes", "action_id": "tick", "block_id": seen_block_id, "selected_options": selected}]
                 });
-                // Slack writes `type` first (see the payloads in tests/fixtures);
-                // serde_json's map would sort it last.
-                let payload = format!(r#"{{"type":"block_actions",{}"#, &rest.to_string()[1..]);
-                bodies.push(serde_urlencoded::to_string([("payload", payload)]).unwrap());
+                // Form-encoded as Slack posts it, `type` first.
+                bodies.push(interaction_form(&payload));
             }
         }
     }

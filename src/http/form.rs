@@ -3,10 +3,10 @@
 //! Slack sends each click as `payload=` and 8 to 13 KB of percent-encoded JSON, about
 //! a fifth of whose bytes start a `%XX` escape. serde_urlencoded decodes it in three
 //! passes (`+` to space, then `%XX` one byte at a time through an iterator, then a
-//! UTF-8 check), each with its own buffer: about 32 µs for a 13 KB click here, a fifth
-//! of acknowledging it (benches/README.md, Acknowledgements). This reads the form the
-//! same way into one buffer sized up front, in about 10 µs; a property test holds it
-//! to serde_urlencoded's reading of any body.
+//! UTF-8 check), each with its own buffer: a fifth of acknowledging a click in the
+//! profile (benches/README.md, Acknowledgements). This reads the form the same way
+//! into one buffer sized up front, about half that; a property test holds it to
+//! serde_urlencoded's reading of any body.
 
 /// The value of the form's `payload` field, decoded as `application/x-www-form-
 /// urlencoded` is (`+` is a space, `%XX` a byte, a `%` without two hex digits itself,

@@ -198,7 +198,7 @@ fn new_ticket(customer: &Customer) -> NewTicket {
 /// Ticks and unticks items of `customer` as `user` would with a checkbox.
 async fn set_done(
     store: &Store,
-    customer: i64,
+    customer: &Customer,
     ticked: &[&str],
     unticked: &[&str],
     user: &str,
@@ -296,13 +296,13 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
         .unwrap();
     f.assert_cache_matches("create_customer").await;
 
-    let changed = set_done(&store, acme.id, &["A1", "A2"], &[], "U1", at_ms(5_000)).await;
+    let changed = set_done(&store, &acme, &["A1", "A2"], &[], "U1", at_ms(5_000)).await;
     assert_eq!(changed, ["A1", "A2"]);
     f.assert_cache_matches("set_done (tick)").await;
     // A retried tick changes nothing and keeps the first who and when.
-    set_done(&store, acme.id, &["A1"], &[], "U2", at_ms(6_000)).await;
+    set_done(&store, &acme, &["A1"], &[], "U2", at_ms(6_000)).await;
     f.assert_cache_matches("set_done (tick again)").await;
-    set_done(&store, acme.id, &["A3"], &["A1"], "U2", at_ms(7_000)).await;
+    set_done(&store, &acme, &["A3"], &["A1"], "U2", at_ms(7_000)).await;
     f.assert_cache_matches("set_done (tick and untick)").await;
 
     let change = ItemChange {
@@ -326,7 +326,7 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
         .unwrap();
     f.assert_cache_matches("change_item (new item)").await;
     // Ticking an item whose fields were changed keeps the fields.
-    set_done(&store, acme.id, &["A2"], &["A3"], "U1", at_ms(10_000)).await;
+    set_done(&store, &acme, &["A2"], &["A3"], "U1", at_ms(10_000)).await;
     f.assert_cache_matches("set_done after change_item").await;
 
     // Evidence counts on an item with a state, and on one without.
@@ -366,7 +366,7 @@ async fn item_writes_keep_the_copy_equal_to_the_database() {
     assert_eq!(again, EvidenceAdded::AlreadyAttached);
     f.assert_cache_matches("add_evidence (already attached)")
         .await;
-    set_done(&store, acme.id, &["C1"], &[], "U1", at_ms(14_000)).await;
+    set_done(&store, &acme, &["C1"], &[], "U1", at_ms(14_000)).await;
     f.assert_cache_matches("set_done after add_evidence").await;
     assert_eq!(
         f.store.item_states(acme.id).await.unwrap()["C1"].evidence,
@@ -568,7 +568,7 @@ async fn purging_a_workspace_empties_the_copy_of_it() {
         .unwrap();
     store
         .set_done(
-            acme.id,
+            &acme,
             &["A1".to_string()],
             &[],
             "U1",

@@ -11,6 +11,7 @@ use super::audit::{self, Actor, Source, append_audit};
 use super::tick_writer::TickRequest;
 use super::{Db, Store, ms};
 use crate::domain::checklist::{ItemState, States};
+use crate::domain::customer::Customer;
 
 /// One direction of a tick: what it does to the item and to the item's due-date
 /// reminders. Ticking and unticking run the same steps, [`TICK`] and [`UNTICK`] say
@@ -29,14 +30,11 @@ pub(super) struct TickDirection {
     pub(super) reminder_action: &'static str,
 }
 
-/// The workspace of a customer, for its audit entries.
 /// Makes sure an item has its row before a change reads it back (locked on
 /// PostgreSQL): binds customer, item key, who and when (Unix ms).
 pub(super) const ENSURE_ITEM_ROW: &str =
     "INSERT INTO item_states (customer_id, item_key, updated_by, updated_at)
      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-
-pub(super) const TEAM_OF_CUSTOMER: &str = "SELECT team_id FROM customers WHERE id = $1";
 
 /// A tick keeps its first who and when; it cancels the item's active reminders.
 pub(super) const TICK: TickDirection = TickDirection {
@@ -265,17 +263,19 @@ impl Store {
             .collect())
     }
 
-    /// Ticks and unticks items; returns the keys whose state changed. A key ticked
+    /// Ticks and unticks `customer`'s items (its workspace goes in the audit entries);
+    /// returns the keys whose state changed. A key ticked
     /// twice keeps its first who and when, so a retried request changes nothing.
     pub async fn set_done(
         &self,
-        customer_id: i64,
+        customer: &Customer,
         ticked: &[String],
         unticked: &[String],
         user: &str,
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, sqlx::Error> {
+        let (team_id, customer_id) = (customer.team_id.as_str(), customer.id);
         let now_ms = ms(now);
         if ticked.is_empty() && unticked.is_empty() {
             return Ok(Vec::new());
@@ -283,6 +283,7 @@ impl Store {
         if let Some(queue) = &self.ticks {
             let (reply, answer) = oneshot::channel();
             let request = TickRequest {
+                team_id: team_id.to_string(),
                 customer_id,
                 ticked: ticked.to_vec(),
                 unticked: unticked.to_vec(),
@@ -300,13 +301,9 @@ impl Store {
         }
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let team_id: String = sqlx::query_scalar(TEAM_OF_CUSTOMER)
-                .bind(customer_id)
-                .fetch_one(&mut *tx)
-                .await?;
             let (changed, entries) = tick_statements!(
                 tx,
-                &team_id,
+                team_id,
                 customer_id,
                 ticked,
                 unticked,

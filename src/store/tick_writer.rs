@@ -7,10 +7,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::audit::{self, Actor, Source};
 use super::cache::{self, Cache};
-use super::items::{BUMP_VERSION, TEAM_OF_CUSTOMER, tick_statements};
+use super::items::{BUMP_VERSION, tick_statements};
 
 /// One request's ticks and unticks, waiting for the batch writer.
 pub(super) struct TickRequest {
+    /// The customer's workspace, for the audit entries.
+    pub(super) team_id: String,
     pub(super) customer_id: i64,
     pub(super) ticked: Vec<String>,
     pub(super) unticked: Vec<String>,
@@ -38,7 +40,7 @@ pub(super) async fn write_ticks(
     while queue.recv_many(&mut batch, TICK_BATCH).await > 0 {
         let committed = {
             let _turn = turn.lock().await;
-            commit_ticks(&pool, &cache, &batch).await
+            commit_ticks(&pool, &batch).await
         };
         match committed {
             Ok(changes) => {
@@ -67,32 +69,16 @@ pub(super) async fn write_ticks(
 
 async fn commit_ticks(
     pool: &SqlitePool,
-    cache: &Cache,
     batch: &[TickRequest],
 ) -> Result<Vec<Vec<String>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut changes = Vec::with_capacity(batch.len());
     let mut bumped = std::collections::HashSet::new();
     let mut audited = Vec::new();
-    // A burst of clicks is mostly on one checklist: its workspace is found once a
-    // batch, in the in-memory copy (every customer is there; the database otherwise).
-    let mut teams = std::collections::HashMap::new();
     for r in batch {
-        if let std::collections::hash_map::Entry::Vacant(slot) = teams.entry(r.customer_id) {
-            let team = match cache.customer(r.customer_id) {
-                Some(customer) => customer.team_id,
-                None => {
-                    sqlx::query_scalar(TEAM_OF_CUSTOMER)
-                        .bind(r.customer_id)
-                        .fetch_one(&mut *tx)
-                        .await?
-                }
-            };
-            slot.insert(team);
-        }
         let (changed, entries) = tick_statements!(
             tx,
-            &teams[&r.customer_id],
+            &r.team_id,
             r.customer_id,
             &r.ticked,
             &r.unticked,

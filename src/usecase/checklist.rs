@@ -290,7 +290,7 @@ impl UseCases {
     ) -> Result<bool, sqlx::Error> {
         let changed = self
             .store
-            .set_done(customer.id, ticked, unticked, actor.user, actor.source, now)
+            .set_done(customer, ticked, unticked, actor.user, actor.source, now)
             .await?;
         if !changed.is_empty() {
             self.delivery.checklist_changed();

@@ -104,7 +104,7 @@ async fn ticks_scenario(db: &TestDb) {
     let keys = vec!["1.1.1".to_string(), "1.1.2".to_string()];
     assert_eq!(
         store
-            .set_done(c.id, &keys, &[], "U1", Source::Command, at_ms(10))
+            .set_done(&c, &keys, &[], "U1", Source::Command, at_ms(10))
             .await
             .unwrap(),
         keys
@@ -112,7 +112,7 @@ async fn ticks_scenario(db: &TestDb) {
     // A retried or repeated tick changes nothing and keeps the first who/when.
     assert!(
         store
-            .set_done(c.id, &keys[..1], &[], "U2", Source::Command, at_ms(20))
+            .set_done(&c, &keys[..1], &[], "U2", Source::Command, at_ms(20))
             .await
             .unwrap()
             .is_empty()
@@ -122,14 +122,14 @@ async fn ticks_scenario(db: &TestDb) {
     assert_eq!(states["1.1.1"].done_at, Some(10));
     assert_eq!(
         store
-            .set_done(c.id, &[], &keys[1..], "U2", Source::Command, at_ms(30))
+            .set_done(&c, &[], &keys[1..], "U2", Source::Command, at_ms(30))
             .await
             .unwrap(),
         vec!["1.1.2".to_string()]
     );
     assert!(
         store
-            .set_done(c.id, &[], &keys[1..], "U2", Source::Command, at_ms(40))
+            .set_done(&c, &[], &keys[1..], "U2", Source::Command, at_ms(40))
             .await
             .unwrap()
             .is_empty()
@@ -148,7 +148,7 @@ async fn item_change_scenario(db: &TestDb) {
         .unwrap();
     store
         .set_done(
-            c.id,
+            &c,
             &["1.2.1".to_string()],
             &[],
             "U1",
@@ -215,7 +215,7 @@ async fn stale_scenario(db: &TestDb) {
     assert!(store.stale_messages(10).await.unwrap().is_empty());
     store
         .set_done(
-            c.id,
+            &c,
             &["1.1.1".to_string()],
             &[],
             "U1",
@@ -226,7 +226,7 @@ async fn stale_scenario(db: &TestDb) {
         .unwrap();
     store
         .set_done(
-            c.id,
+            &c,
             &["1.1.2".to_string()],
             &[],
             "U1",
@@ -243,7 +243,7 @@ async fn stale_scenario(db: &TestDb) {
     // A change after the render was read keeps the message stale.
     store
         .set_done(
-            c.id,
+            &c,
             &["1.1.3".to_string()],
             &[],
             "U1",
@@ -267,7 +267,7 @@ async fn reopen_scenario(db: &TestDb) {
         .unwrap();
     store
         .set_done(
-            c.id,
+            &c,
             &["7.1.1".to_string()],
             &[],
             "U1",
