@@ -13,20 +13,22 @@ use super::{Db, Store, ms};
 use crate::domain::checklist::{ItemState, States};
 use crate::domain::customer::Customer;
 
-/// One direction of a tick: what it does to the item and to the item's due-date
+/// One direction of a tick: what it does to the items and to their due-date
 /// reminders. Ticking and unticking run the same steps, [`TICK`] and [`UNTICK`] say
-/// with which statements.
+/// with which statements. Each statement changes many items (or their reminders) at
+/// once: its rows go between its two halves as a `VALUES` list, whose columns both
+/// databases name `column1`, `column2`, ….
 pub(super) struct TickDirection {
     /// The item's state after the change, in the audit entry.
     pub(super) done: bool,
     pub(super) action: &'static str,
-    /// Changes the item (`$1` customer, `$2` key, `$3` user, `$4` now); affects no
-    /// row when the item already is so, which makes a retried request change nothing.
-    pub(super) set_item: &'static str,
-    /// Stops or resumes the item's reminders, returning their ids (`$1` customer,
-    /// `$2` key and, if `reminders_after_now`, `$3` now).
-    pub(super) set_reminders: &'static str,
-    pub(super) reminders_after_now: bool,
+    /// Changes the items of rows (customer, key, user, now); returns the
+    /// `(customer_id, item_key)` of those it changed. An item already so is left
+    /// alone, which makes a retried request change nothing.
+    pub(super) set_items: (&'static str, &'static str),
+    /// Stops or resumes the reminders of the items of rows (customer, key, now);
+    /// returns their `(id, customer_id, item_key)`.
+    pub(super) set_reminders: (&'static str, &'static str),
     pub(super) reminder_action: &'static str,
 }
 
@@ -37,19 +39,26 @@ pub(super) const ENSURE_ITEM_ROW: &str =
      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 
 /// A tick keeps its first who and when; it cancels the item's active reminders.
+/// (`WHERE true` tells SQLite's parser that `ON CONFLICT` is the upsert's.)
 pub(super) const TICK: TickDirection = TickDirection {
     done: true,
     action: "item.ticked",
-    set_item:
+    set_items: (
         "INSERT INTO item_states (customer_id, item_key, done_by, done_at, updated_by, updated_at)
-         VALUES ($1, $2, $3, $4, $3, $4)
+         SELECT column1, column2, column3, column4, column3, column4 FROM (",
+        ") AS t WHERE true
          ON CONFLICT (customer_id, item_key) DO UPDATE
          SET done_by = excluded.done_by, done_at = excluded.done_at,
              updated_by = excluded.updated_by, updated_at = excluded.updated_at
-         WHERE item_states.done_at IS NULL",
-    set_reminders: "UPDATE reminders SET status = 'cancelled'
-         WHERE customer_id = $1 AND item_key = $2 AND status = 'active' RETURNING id",
-    reminders_after_now: false,
+         WHERE item_states.done_at IS NULL
+         RETURNING customer_id, item_key",
+    ),
+    set_reminders: (
+        "UPDATE reminders SET status = 'cancelled' FROM (",
+        ") AS t WHERE reminders.customer_id = t.column1 AND reminders.item_key = t.column2
+           AND reminders.status = 'active'
+         RETURNING id, customer_id, item_key",
+    ),
     reminder_action: "reminder.cancelled",
 };
 
@@ -57,68 +66,206 @@ pub(super) const TICK: TickDirection = TickDirection {
 pub(super) const UNTICK: TickDirection = TickDirection {
     done: false,
     action: "item.unticked",
-    set_item:
-        "UPDATE item_states SET done_by = NULL, done_at = NULL, updated_by = $3, updated_at = $4
-         WHERE customer_id = $1 AND item_key = $2 AND done_at IS NOT NULL",
-    set_reminders: "UPDATE reminders SET status = 'active'
-         WHERE customer_id = $1 AND item_key = $2 AND status = 'cancelled'
-           AND next_due_at > $3 RETURNING id",
-    reminders_after_now: true,
+    set_items: (
+        "UPDATE item_states SET done_by = NULL, done_at = NULL,
+             updated_by = t.column3, updated_at = t.column4
+         FROM (",
+        ") AS t WHERE item_states.customer_id = t.column1 AND item_states.item_key = t.column2
+           AND item_states.done_at IS NOT NULL
+         RETURNING customer_id, item_key",
+    ),
+    set_reminders: (
+        "UPDATE reminders SET status = 'active' FROM (",
+        ") AS t WHERE reminders.customer_id = t.column1 AND reminders.item_key = t.column2
+           AND reminders.status = 'cancelled' AND reminders.next_due_at > t.column3
+         RETURNING id, customer_id, item_key",
+    ),
     reminder_action: "reminder.resumed",
 };
 
-/// The statements of one request's ticks inside transaction `$tx`; evaluates to the
-/// keys whose state changed and the audit entries of those changes, for the caller to
+/// Rows in one tick statement at most (four parameters each), well under either
+/// database's limit on parameters.
+pub(super) const TICK_ROWS_PER_STATEMENT: usize = 500;
+
+/// One request's ticks and unticks, as [`tick_statements!`] writes them.
+pub(super) struct TickChanges<'a> {
+    /// The customer's workspace, for the audit entries.
+    pub(super) team_id: &'a str,
+    pub(super) customer_id: i64,
+    pub(super) ticked: &'a [String],
+    pub(super) unticked: &'a [String],
+    pub(super) user: &'a str,
+    pub(super) source: Source,
+    pub(super) now_ms: i64,
+}
+
+/// One key of one request, to tick or untick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TickAttempt<'a> {
+    /// The request's place in the batch.
+    pub(super) request: usize,
+    pub(super) customer_id: i64,
+    pub(super) key: &'a str,
+    pub(super) done: bool,
+}
+
+/// A batch's ticks and unticks, in the order they were asked for (each request's
+/// ticks, then its unticks), grouped in rounds: round `n` holds each item's `n`th
+/// attempt. An item appears at most once in a round, so a round's statements may
+/// change all its items at once, in any order; an item's attempts stay in order,
+/// one round after another. Each attempt comes with its place in the batch's order.
+pub(super) fn tick_rounds<'a>(batch: &[TickChanges<'a>]) -> Vec<Vec<(usize, TickAttempt<'a>)>> {
+    let mut rounds: Vec<Vec<(usize, TickAttempt<'a>)>> = Vec::new();
+    let mut seen: HashMap<(i64, &'a str), usize> = HashMap::new();
+    let attempts = batch.iter().enumerate().flat_map(|(request, r)| {
+        let tick = r
+            .ticked
+            .iter()
+            .map(move |k| (request, r.customer_id, k, true));
+        let untick = r
+            .unticked
+            .iter()
+            .map(move |k| (request, r.customer_id, k, false));
+        tick.chain(untick)
+    });
+    for (place, (request, customer_id, key, done)) in attempts.enumerate() {
+        let count = seen.entry((customer_id, key.as_str())).or_default();
+        if rounds.len() <= *count {
+            rounds.push(Vec::new());
+        }
+        rounds[*count].push((
+            place,
+            TickAttempt {
+                request,
+                customer_id,
+                key,
+                done,
+            },
+        ));
+        *count += 1;
+    }
+    rounds
+}
+
+/// What the statements did to each attempt: `None` if its item was already so,
+/// else the ids of the reminders it stopped or resumed.
+pub(super) type TickOutcomes = Vec<Option<Vec<i64>>>;
+
+/// Each request's changed keys, in the order asked, and the audit entries of the
+/// whole batch in that order (an item's entry, then its reminders' by id).
+pub(super) fn tick_results(
+    batch: &[TickChanges<'_>],
+    rounds: &[Vec<(usize, TickAttempt<'_>)>],
+    mut outcomes: TickOutcomes,
+) -> (Vec<Vec<String>>, Vec<audit::AuditEntry>) {
+    // Back from rounds to the order asked: places are 0, 1, 2, … in that order.
+    let mut ordered: Vec<(usize, TickAttempt<'_>)> = rounds.iter().flatten().copied().collect();
+    ordered.sort_unstable_by_key(|(place, _)| *place);
+    let mut changed = vec![Vec::new(); batch.len()];
+    let mut entries = Vec::new();
+    let done = |d: bool| Some(serde_json::json!({ "done": d }));
+    for ((_, attempt), outcome) in ordered.iter().zip(outcomes.iter_mut()) {
+        let Some(reminders) = outcome else { continue };
+        let r = &batch[attempt.request];
+        let actor = Actor::new(r.user, r.source);
+        let direction = if attempt.done { &TICK } else { &UNTICK };
+        entries.push(
+            actor
+                .entry(
+                    r.team_id,
+                    Some(r.customer_id),
+                    direction.action,
+                    attempt.key,
+                    r.now_ms,
+                )
+                .with(done(!attempt.done), done(attempt.done)),
+        );
+        reminders.sort_unstable();
+        for id in reminders.iter() {
+            entries.push(actor.entry(
+                r.team_id,
+                Some(r.customer_id),
+                direction.reminder_action,
+                &format!("R-{id}"),
+                r.now_ms,
+            ));
+        }
+        changed[attempt.request].push(attempt.key.to_string());
+    }
+    (changed, entries)
+}
+
+/// The statements of a batch of requests' ticks inside transaction `$tx`, a round
+/// ([`tick_rounds`]) at a time: for each direction, one statement changes the
+/// round's items and one the reminders of those it changed. Evaluates to each
+/// request's changed keys and the audit entries of the changes, for the caller to
 /// append ([`audit::append_audits!`]) once its other changes are made. A key ticked
 /// twice keeps its first who and when.
+///
+/// A statement for many items instead of one per item: on SQLite, every statement
+/// is a round trip to the connection's worker thread, and under load these were
+/// most of a tick's thread switches.
 macro_rules! tick_statements {
-    ($tx:expr, $team:expr, $customer:expr, $ticked:expr, $unticked:expr, $user:expr, $source:expr, $now:expr) => {{
-        let team_id: &str = $team;
-        let ticked: &[String] = $ticked;
-        let unticked: &[String] = $unticked;
-        let mut changed: Vec<String> = Vec::new();
-        // Each change is audited in the same transaction, with the reminders it
-        // cancels or resumes.
-        let mut entries: Vec<audit::AuditEntry> = Vec::new();
-        let actor = Actor::new($user, $source);
-        let done = |d: bool| Some(serde_json::json!({ "done": d }));
-        for (direction, keys) in [(&$crate::store::items::TICK, ticked), (&$crate::store::items::UNTICK, unticked)] {
-            for key in keys {
-                let n = sqlx::query(direction.set_item)
-                    .bind($customer)
-                    .bind(key)
-                    .bind($user)
-                    .bind($now)
-                    .execute(&mut *$tx)
-                    .await?
-                    .rows_affected();
-                if n == 0 {
-                    continue;
+    ($tx:expr, $batch:expr) => {{
+        let batch: &[$crate::store::items::TickChanges<'_>] = $batch;
+        let rounds = $crate::store::items::tick_rounds(batch);
+        let mut outcomes: $crate::store::items::TickOutcomes =
+            vec![None; rounds.iter().map(Vec::len).sum()];
+        for round in &rounds {
+            for direction in [&$crate::store::items::TICK, &$crate::store::items::UNTICK] {
+                let todo: Vec<&(usize, $crate::store::items::TickAttempt<'_>)> = round
+                    .iter()
+                    .filter(|(_, a)| a.done == direction.done)
+                    .collect();
+                for chunk in todo.chunks($crate::store::items::TICK_ROWS_PER_STATEMENT) {
+                    let mut query = sqlx::QueryBuilder::new(direction.set_items.0);
+                    query.push_values(chunk, |mut row, (_, a)| {
+                        let r = &batch[a.request];
+                        row.push_bind(a.customer_id)
+                            .push_bind(a.key)
+                            .push_bind(r.user)
+                            .push_bind(r.now_ms);
+                    });
+                    query.push(direction.set_items.1);
+                    let rows: Vec<(i64, String)> =
+                        query.build_query_as().fetch_all(&mut *$tx).await?;
+                    // A chunk is at most a few hundred rows: a scan finds each one.
+                    for (customer_id, key) in rows {
+                        if let Some((place, _)) = chunk
+                            .iter()
+                            .find(|(_, a)| a.customer_id == customer_id && a.key == key)
+                        {
+                            outcomes[*place] = Some(Vec::new());
+                        }
+                    }
                 }
-                entries.push(
-                    actor
-                        .entry(team_id, Some($customer), direction.action, key, $now)
-                        .with(done(!direction.done), done(direction.done)),
-                );
-                // One statement changes them and says which: `RETURNING` gives no
-                // order, and the audit lists them by id.
-                let update = sqlx::query_scalar(direction.set_reminders).bind($customer).bind(key);
-                let update = if direction.reminders_after_now { update.bind($now) } else { update };
-                let mut reminders: Vec<i64> = update.fetch_all(&mut *$tx).await?;
-                reminders.sort_unstable();
-                for id in reminders {
-                    entries.push(actor.entry(
-                        team_id,
-                        Some($customer),
-                        direction.reminder_action,
-                        &format!("R-{id}"),
-                        $now,
-                    ));
+                let changed: Vec<&&(usize, $crate::store::items::TickAttempt<'_>)> = todo
+                    .iter()
+                    .filter(|(place, _)| outcomes[*place].is_some())
+                    .collect();
+                for chunk in changed.chunks($crate::store::items::TICK_ROWS_PER_STATEMENT) {
+                    let mut query = sqlx::QueryBuilder::new(direction.set_reminders.0);
+                    query.push_values(chunk, |mut row, (_, a)| {
+                        row.push_bind(a.customer_id)
+                            .push_bind(a.key)
+                            .push_bind(batch[a.request].now_ms);
+                    });
+                    query.push(direction.set_reminders.1);
+                    let rows: Vec<(i64, i64, String)> =
+                        query.build_query_as().fetch_all(&mut *$tx).await?;
+                    for (id, customer_id, key) in rows {
+                        if let Some((place, _)) = chunk
+                            .iter()
+                            .find(|(_, a)| a.customer_id == customer_id && a.key == key)
+                            && let Some(Some(ids)) = outcomes.get_mut(*place)
+                        {
+                            ids.push(id);
+                        }
+                    }
                 }
-                changed.push(key.clone());
             }
         }
-        (changed, entries)
+        $crate::store::items::tick_results(batch, &rounds, outcomes)
     }};
 }
 pub(super) use tick_statements;
@@ -301,16 +448,17 @@ impl Store {
         }
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let (changed, entries) = tick_statements!(
-                tx,
+            let request = TickChanges {
                 team_id,
                 customer_id,
                 ticked,
                 unticked,
                 user,
                 source,
-                now_ms
-            );
+                now_ms,
+            };
+            let (mut changed, entries) = tick_statements!(tx, std::slice::from_ref(&request));
+            let changed = changed.pop().unwrap_or_default();
             if !changed.is_empty() {
                 sqlx::query(BUMP_VERSION)
                     .bind(customer_id)
@@ -401,5 +549,125 @@ impl Store {
             }
             Ok(ItemUpdate { before, after })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn keys(list: &[&str]) -> Vec<String> {
+        list.iter().map(|k| k.to_string()).collect()
+    }
+
+    fn request<'a>(
+        customer_id: i64,
+        ticked: &'a [String],
+        unticked: &'a [String],
+    ) -> TickChanges<'a> {
+        TickChanges {
+            team_id: "T1",
+            customer_id,
+            ticked,
+            unticked,
+            user: "U1",
+            source: Source::Button,
+            now_ms: 1_000,
+        }
+    }
+
+    #[test]
+    fn an_item_clicked_twice_in_a_batch_waits_for_the_next_round() {
+        let (a, b, none) = (keys(&["sso", "scim"]), keys(&["sso"]), keys(&[]));
+        // Customer 1 ticks sso and scim, customer 2 ticks sso, then customer 1
+        // unticks sso: only that last one is an item seen before.
+        let batch = [
+            request(1, &a, &none),
+            request(2, &b, &none),
+            request(1, &none, &b),
+        ];
+        let rounds = tick_rounds(&batch);
+        let shape: Vec<Vec<(usize, i64, &str, bool)>> = rounds
+            .iter()
+            .map(|round| {
+                round
+                    .iter()
+                    .map(|(place, a)| (*place, a.customer_id, a.key, a.done))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                vec![
+                    (0, 1, "sso", true),
+                    (1, 1, "scim", true),
+                    (2, 2, "sso", true)
+                ],
+                vec![(3, 1, "sso", false)],
+            ]
+        );
+    }
+
+    #[test]
+    fn results_come_back_in_the_order_asked_with_reminders_by_id() {
+        let (a, b, none) = (keys(&["sso", "scim"]), keys(&["sso"]), keys(&[]));
+        let batch = [request(1, &a, &none), request(1, &none, &b)];
+        let rounds = tick_rounds(&batch);
+        // sso ticked (cancelling reminders 9 and 4), scim already ticked, sso unticked.
+        let (changed, entries) =
+            tick_results(&batch, &rounds, vec![Some(vec![9, 4]), None, Some(vec![])]);
+        assert_eq!(changed, vec![keys(&["sso"]), keys(&["sso"])]);
+        let said: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.action.as_str(), e.subject.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                ("item.ticked", "sso"),
+                ("reminder.cancelled", "R-4"),
+                ("reminder.cancelled", "R-9"),
+                ("item.unticked", "sso"),
+            ]
+        );
+    }
+
+    proptest! {
+        /// Every attempt lands in exactly one round, no round holds an item twice,
+        /// and an item's attempts keep their order from round to round.
+        #[test]
+        fn rounds_hold_each_item_once_and_keep_its_order(
+            requests in proptest::collection::vec(
+                (0i64..3, proptest::collection::vec(0u8..4, 0..4), proptest::collection::vec(0u8..4, 0..4)),
+                0..12,
+            )
+        ) {
+            let owned: Vec<(i64, Vec<String>, Vec<String>)> = requests
+                .iter()
+                .map(|(c, t, u)| {
+                    let name = |k: &u8| format!("k{k}");
+                    (*c, t.iter().map(name).collect(), u.iter().map(name).collect())
+                })
+                .collect();
+            let batch: Vec<TickChanges<'_>> =
+                owned.iter().map(|(c, t, u)| request(*c, t, u)).collect();
+            let total: usize = owned.iter().map(|(_, t, u)| t.len() + u.len()).sum();
+            let rounds = tick_rounds(&batch);
+            let mut places: Vec<usize> = rounds.iter().flatten().map(|(p, _)| *p).collect();
+            places.sort_unstable();
+            prop_assert_eq!(places, (0..total).collect::<Vec<_>>());
+            let mut last_place: HashMap<(i64, &str), usize> = HashMap::new();
+            for round in &rounds {
+                let mut in_round = std::collections::HashSet::new();
+                for (place, a) in round {
+                    prop_assert!(in_round.insert((a.customer_id, a.key)));
+                    if let Some(before) = last_place.insert((a.customer_id, a.key), *place) {
+                        prop_assert!(before < *place);
+                    }
+                }
+            }
+        }
     }
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::audit::{self, Actor, Source};
+use super::audit::{self, Source};
 use super::cache::{self, Cache};
-use super::items::{BUMP_VERSION, tick_statements};
+use super::items::{BUMP_VERSION, TickChanges, tick_statements};
 
 /// One request's ticks and unticks, waiting for the batch writer.
 pub(super) struct TickRequest {
@@ -20,6 +20,20 @@ pub(super) struct TickRequest {
     pub(super) source: Source,
     pub(super) now_ms: i64,
     pub(super) reply: oneshot::Sender<Result<Vec<String>, String>>,
+}
+
+impl TickRequest {
+    fn changes(&self) -> TickChanges<'_> {
+        TickChanges {
+            team_id: &self.team_id,
+            customer_id: self.customer_id,
+            ticked: &self.ticked,
+            unticked: &self.unticked,
+            user: &self.user,
+            source: self.source,
+            now_ms: self.now_ms,
+        }
+    }
 }
 
 /// Ticks waiting beyond this make their requests wait for room.
@@ -71,29 +85,18 @@ async fn commit_ticks(
     pool: &SqlitePool,
     batch: &[TickRequest],
 ) -> Result<Vec<Vec<String>>, sqlx::Error> {
+    let requests: Vec<TickChanges<'_>> = batch.iter().map(TickRequest::changes).collect();
     let mut tx = pool.begin().await?;
-    let mut changes = Vec::with_capacity(batch.len());
+    let (changes, audited) = tick_statements!(tx, &requests);
+    // One version bump per customer whose items changed.
     let mut bumped = std::collections::HashSet::new();
-    let mut audited = Vec::new();
-    for r in batch {
-        let (changed, entries) = tick_statements!(
-            tx,
-            &r.team_id,
-            r.customer_id,
-            &r.ticked,
-            &r.unticked,
-            &r.user,
-            r.source,
-            r.now_ms
-        );
+    for (r, changed) in batch.iter().zip(&changes) {
         if !changed.is_empty() && bumped.insert(r.customer_id) {
             sqlx::query(BUMP_VERSION)
                 .bind(r.customer_id)
                 .execute(&mut *tx)
                 .await?;
         }
-        changes.push(changed);
-        audited.extend(entries);
     }
     audit::append_audits!(&mut *tx, &audited)?;
     tx.commit().await?;
