@@ -112,8 +112,8 @@ pub(super) struct TickAttempt<'a> {
 /// A batch's ticks and unticks, in the order they were asked for (each request's
 /// ticks, then its unticks), grouped in rounds: round `n` holds each item's `n`th
 /// attempt. An item appears at most once in a round, so a round's statements may
-/// change all its items at once, in any order; an item's attempts stay in order,
-/// one round after another. Each attempt comes with its place in the batch's order.
+/// change all its items at once, in any order (and PostgreSQL refuses an upsert that
+/// meets a row twice); an item's attempts stay in order, one round after another. Each attempt comes with its place in the batch's order.
 pub(super) fn tick_rounds<'a>(batch: &[TickChanges<'a>]) -> Vec<Vec<(usize, TickAttempt<'a>)>> {
     let mut rounds: Vec<Vec<(usize, TickAttempt<'a>)>> = Vec::new();
     let mut seen: HashMap<(i64, &'a str), usize> = HashMap::new();
