@@ -88,13 +88,13 @@ pub(super) const UNTICK: TickDirection = TickDirection {
 pub(super) const TICK_ROWS_PER_STATEMENT: usize = 500;
 
 /// One request's ticks and unticks, as [`tick_statements!`] writes them.
-pub(super) struct TickChanges<'a> {
+pub(super) struct TickChanges {
     /// The customer's workspace, for the audit entries.
-    pub(super) team_id: &'a str,
+    pub(super) team_id: String,
     pub(super) customer_id: i64,
-    pub(super) ticked: &'a [String],
-    pub(super) unticked: &'a [String],
-    pub(super) user: &'a str,
+    pub(super) ticked: Vec<String>,
+    pub(super) unticked: Vec<String>,
+    pub(super) user: String,
     pub(super) source: Source,
     pub(super) now_ms: i64,
 }
@@ -109,42 +109,43 @@ pub(super) struct TickAttempt<'a> {
     pub(super) done: bool,
 }
 
-/// A batch's ticks and unticks, in the order they were asked for (each request's
-/// ticks, then its unticks), grouped in rounds: round `n` holds each item's `n`th
-/// attempt. An item appears at most once in a round, so a round's statements may
-/// change all its items at once, in any order (and PostgreSQL refuses an upsert that
-/// meets a row twice); an item's attempts stay in order, one round after another. Each attempt comes with its place in the batch's order.
-pub(super) fn tick_rounds<'a>(batch: &[TickChanges<'a>]) -> Vec<Vec<(usize, TickAttempt<'a>)>> {
-    let mut rounds: Vec<Vec<(usize, TickAttempt<'a>)>> = Vec::new();
-    let mut seen: HashMap<(i64, &'a str), usize> = HashMap::new();
-    let attempts = batch.iter().enumerate().flat_map(|(request, r)| {
-        let tick = r
-            .ticked
-            .iter()
-            .map(move |k| (request, r.customer_id, k, true));
-        let untick = r
-            .unticked
-            .iter()
-            .map(move |k| (request, r.customer_id, k, false));
-        tick.chain(untick)
-    });
-    for (place, (request, customer_id, key, done)) in attempts.enumerate() {
-        let count = seen.entry((customer_id, key.as_str())).or_default();
+/// A batch's ticks and unticks in the order they were asked for (each request's
+/// ticks, then its unticks), and the same grouped in rounds: round `n` holds each
+/// item's `n`th attempt, by its place in `attempts`. An item appears at most once in
+/// a round, so a round's statements may change all its items at once, in any order
+/// (and PostgreSQL refuses an upsert that meets a row twice); an item's attempts stay
+/// in order, one round after another.
+pub(super) struct TickPlan<'a> {
+    pub(super) attempts: Vec<TickAttempt<'a>>,
+    pub(super) rounds: Vec<Vec<usize>>,
+}
+
+pub(super) fn plan_ticks(batch: &[TickChanges]) -> TickPlan<'_> {
+    let attempts: Vec<TickAttempt<'_>> = batch
+        .iter()
+        .enumerate()
+        .flat_map(|(request, r)| {
+            let ticks = r.ticked.iter().map(|key| (key, true));
+            let unticks = r.unticked.iter().map(|key| (key, false));
+            ticks.chain(unticks).map(move |(key, done)| TickAttempt {
+                request,
+                customer_id: r.customer_id,
+                key: key.as_str(),
+                done,
+            })
+        })
+        .collect();
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    let mut seen: HashMap<(i64, &str), usize> = HashMap::new();
+    for (place, a) in attempts.iter().enumerate() {
+        let count = seen.entry((a.customer_id, a.key)).or_default();
         if rounds.len() <= *count {
             rounds.push(Vec::new());
         }
-        rounds[*count].push((
-            place,
-            TickAttempt {
-                request,
-                customer_id,
-                key,
-                done,
-            },
-        ));
+        rounds[*count].push(place);
         *count += 1;
     }
-    rounds
+    TickPlan { attempts, rounds }
 }
 
 /// What the statements did to each attempt: `None` if its item was already so,
@@ -154,25 +155,24 @@ pub(super) type TickOutcomes = Vec<Option<Vec<i64>>>;
 /// Each request's changed keys, in the order asked, and the audit entries of the
 /// whole batch in that order (an item's entry, then its reminders' by id).
 pub(super) fn tick_results(
-    batch: &[TickChanges<'_>],
-    rounds: &[Vec<(usize, TickAttempt<'_>)>],
-    mut outcomes: TickOutcomes,
+    batch: &[TickChanges],
+    attempts: &[TickAttempt<'_>],
+    outcomes: TickOutcomes,
 ) -> (Vec<Vec<String>>, Vec<audit::AuditEntry>) {
-    // Back from rounds to the order asked: places are 0, 1, 2, … in that order.
-    let mut ordered: Vec<(usize, TickAttempt<'_>)> = rounds.iter().flatten().copied().collect();
-    ordered.sort_unstable_by_key(|(place, _)| *place);
     let mut changed = vec![Vec::new(); batch.len()];
     let mut entries = Vec::new();
     let done = |d: bool| Some(serde_json::json!({ "done": d }));
-    for ((_, attempt), outcome) in ordered.iter().zip(outcomes.iter_mut()) {
-        let Some(reminders) = outcome else { continue };
+    for (attempt, outcome) in attempts.iter().zip(outcomes) {
+        let Some(mut reminders) = outcome else {
+            continue;
+        };
         let r = &batch[attempt.request];
-        let actor = Actor::new(r.user, r.source);
+        let actor = Actor::new(&r.user, r.source);
         let direction = if attempt.done { &TICK } else { &UNTICK };
         entries.push(
             actor
                 .entry(
-                    r.team_id,
+                    &r.team_id,
                     Some(r.customer_id),
                     direction.action,
                     attempt.key,
@@ -181,9 +181,9 @@ pub(super) fn tick_results(
                 .with(done(!attempt.done), done(attempt.done)),
         );
         reminders.sort_unstable();
-        for id in reminders.iter() {
+        for id in reminders {
             entries.push(actor.entry(
-                r.team_id,
+                &r.team_id,
                 Some(r.customer_id),
                 direction.reminder_action,
                 &format!("R-{id}"),
@@ -196,7 +196,7 @@ pub(super) fn tick_results(
 }
 
 /// The statements of a batch of requests' ticks inside transaction `$tx`, a round
-/// ([`tick_rounds`]) at a time: for each direction, one statement changes the
+/// ([`plan_ticks`]) at a time: for each direction, one statement changes the
 /// round's items and one the reminders of those it changed. Evaluates to each
 /// request's changed keys and the audit entries of the changes, for the caller to
 /// append ([`audit::append_audits!`]) once its other changes are made. A key ticked
@@ -207,45 +207,51 @@ pub(super) fn tick_results(
 /// most of a tick's thread switches.
 macro_rules! tick_statements {
     ($tx:expr, $batch:expr) => {{
-        let batch: &[$crate::store::items::TickChanges<'_>] = $batch;
-        let rounds = $crate::store::items::tick_rounds(batch);
-        let mut outcomes: $crate::store::items::TickOutcomes =
-            vec![None; rounds.iter().map(Vec::len).sum()];
-        for round in &rounds {
+        let batch: &[$crate::store::items::TickChanges] = $batch;
+        let plan = $crate::store::items::plan_ticks(batch);
+        let attempts = &plan.attempts;
+        let mut outcomes: $crate::store::items::TickOutcomes = vec![None; attempts.len()];
+        for round in &plan.rounds {
             for direction in [&$crate::store::items::TICK, &$crate::store::items::UNTICK] {
-                let todo: Vec<&(usize, $crate::store::items::TickAttempt<'_>)> = round
+                let todo: Vec<usize> = round
                     .iter()
-                    .filter(|(_, a)| a.done == direction.done)
+                    .copied()
+                    .filter(|&place| attempts[place].done == direction.done)
                     .collect();
+                // A chunk is at most a few hundred rows: a scan finds each one that
+                // a statement returns.
+                let place_of = |chunk: &[usize], customer_id: i64, key: &str| {
+                    chunk.iter().copied().find(|&place| {
+                        attempts[place].customer_id == customer_id && attempts[place].key == key
+                    })
+                };
                 for chunk in todo.chunks($crate::store::items::TICK_ROWS_PER_STATEMENT) {
                     let mut query = sqlx::QueryBuilder::new(direction.set_items.0);
-                    query.push_values(chunk, |mut row, (_, a)| {
+                    query.push_values(chunk, |mut row, &place| {
+                        let a = &attempts[place];
                         let r = &batch[a.request];
                         row.push_bind(a.customer_id)
                             .push_bind(a.key)
-                            .push_bind(r.user)
+                            .push_bind(r.user.as_str())
                             .push_bind(r.now_ms);
                     });
                     query.push(direction.set_items.1);
                     let rows: Vec<(i64, String)> =
                         query.build_query_as().fetch_all(&mut *$tx).await?;
-                    // A chunk is at most a few hundred rows: a scan finds each one.
                     for (customer_id, key) in rows {
-                        if let Some((place, _)) = chunk
-                            .iter()
-                            .find(|(_, a)| a.customer_id == customer_id && a.key == key)
-                        {
-                            outcomes[*place] = Some(Vec::new());
+                        if let Some(place) = place_of(chunk, customer_id, &key) {
+                            outcomes[place] = Some(Vec::new());
                         }
                     }
                 }
-                let changed: Vec<&&(usize, $crate::store::items::TickAttempt<'_>)> = todo
-                    .iter()
-                    .filter(|(place, _)| outcomes[*place].is_some())
+                let changed: Vec<usize> = todo
+                    .into_iter()
+                    .filter(|&place| outcomes[place].is_some())
                     .collect();
                 for chunk in changed.chunks($crate::store::items::TICK_ROWS_PER_STATEMENT) {
                     let mut query = sqlx::QueryBuilder::new(direction.set_reminders.0);
-                    query.push_values(chunk, |mut row, (_, a)| {
+                    query.push_values(chunk, |mut row, &place| {
+                        let a = &attempts[place];
                         row.push_bind(a.customer_id)
                             .push_bind(a.key)
                             .push_bind(batch[a.request].now_ms);
@@ -254,10 +260,8 @@ macro_rules! tick_statements {
                     let rows: Vec<(i64, i64, String)> =
                         query.build_query_as().fetch_all(&mut *$tx).await?;
                     for (id, customer_id, key) in rows {
-                        if let Some((place, _)) = chunk
-                            .iter()
-                            .find(|(_, a)| a.customer_id == customer_id && a.key == key)
-                            && let Some(Some(ids)) = outcomes.get_mut(*place)
+                        if let Some(place) = place_of(chunk, customer_id, &key)
+                            && let Some(ids) = &mut outcomes[place]
                         {
                             ids.push(id);
                         }
@@ -265,7 +269,7 @@ macro_rules! tick_statements {
                 }
             }
         }
-        $crate::store::items::tick_results(batch, &rounds, outcomes)
+        $crate::store::items::tick_results(batch, attempts, outcomes)
     }};
 }
 pub(super) use tick_statements;
@@ -422,24 +426,22 @@ impl Store {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, sqlx::Error> {
-        let (team_id, customer_id) = (customer.team_id.as_str(), customer.id);
-        let now_ms = ms(now);
         if ticked.is_empty() && unticked.is_empty() {
             return Ok(Vec::new());
         }
+        let changes = TickChanges {
+            team_id: customer.team_id.clone(),
+            customer_id: customer.id,
+            ticked: ticked.to_vec(),
+            unticked: unticked.to_vec(),
+            user: user.to_string(),
+            source,
+            now_ms: ms(now),
+        };
         if let Some(queue) = &self.ticks {
             let (reply, answer) = oneshot::channel();
-            let request = TickRequest {
-                team_id: team_id.to_string(),
-                customer_id,
-                ticked: ticked.to_vec(),
-                unticked: unticked.to_vec(),
-                user: user.to_string(),
-                source,
-                now_ms,
-                reply,
-            };
             let closed = || sqlx::Error::PoolClosed;
+            let request = TickRequest { changes, reply };
             queue.send(request).await.map_err(|_| closed())?;
             return answer
                 .await
@@ -448,20 +450,11 @@ impl Store {
         }
         on_pool!(&self.db, write, |pool| {
             let mut tx = pool.begin().await?;
-            let request = TickChanges {
-                team_id,
-                customer_id,
-                ticked,
-                unticked,
-                user,
-                source,
-                now_ms,
-            };
-            let (mut changed, entries) = tick_statements!(tx, std::slice::from_ref(&request));
+            let (mut changed, entries) = tick_statements!(tx, std::slice::from_ref(&changes));
             let changed = changed.pop().unwrap_or_default();
             if !changed.is_empty() {
                 sqlx::query(BUMP_VERSION)
-                    .bind(customer_id)
+                    .bind(changes.customer_id)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -561,17 +554,13 @@ mod tests {
         list.iter().map(|k| k.to_string()).collect()
     }
 
-    fn request<'a>(
-        customer_id: i64,
-        ticked: &'a [String],
-        unticked: &'a [String],
-    ) -> TickChanges<'a> {
+    fn request(customer_id: i64, ticked: &[&str], unticked: &[&str]) -> TickChanges {
         TickChanges {
-            team_id: "T1",
+            team_id: "T1".into(),
             customer_id,
-            ticked,
-            unticked,
-            user: "U1",
+            ticked: keys(ticked),
+            unticked: keys(unticked),
+            user: "U1".into(),
             source: Source::Button,
             now_ms: 1_000,
         }
@@ -579,45 +568,38 @@ mod tests {
 
     #[test]
     fn an_item_clicked_twice_in_a_batch_waits_for_the_next_round() {
-        let (a, b, none) = (keys(&["sso", "scim"]), keys(&["sso"]), keys(&[]));
         // Customer 1 ticks sso and scim, customer 2 ticks sso, then customer 1
         // unticks sso: only that last one is an item seen before.
         let batch = [
-            request(1, &a, &none),
-            request(2, &b, &none),
-            request(1, &none, &b),
+            request(1, &["sso", "scim"], &[]),
+            request(2, &["sso"], &[]),
+            request(1, &[], &["sso"]),
         ];
-        let rounds = tick_rounds(&batch);
-        let shape: Vec<Vec<(usize, i64, &str, bool)>> = rounds
+        let plan = plan_ticks(&batch);
+        let attempts: Vec<(usize, i64, &str, bool)> = plan
+            .attempts
             .iter()
-            .map(|round| {
-                round
-                    .iter()
-                    .map(|(place, a)| (*place, a.customer_id, a.key, a.done))
-                    .collect()
-            })
+            .map(|a| (a.request, a.customer_id, a.key, a.done))
             .collect();
         assert_eq!(
-            shape,
+            attempts,
             vec![
-                vec![
-                    (0, 1, "sso", true),
-                    (1, 1, "scim", true),
-                    (2, 2, "sso", true)
-                ],
-                vec![(3, 1, "sso", false)],
+                (0, 1, "sso", true),
+                (0, 1, "scim", true),
+                (1, 2, "sso", true),
+                (2, 1, "sso", false)
             ]
         );
+        assert_eq!(plan.rounds, vec![vec![0, 1, 2], vec![3]]);
     }
 
     #[test]
     fn results_come_back_in_the_order_asked_with_reminders_by_id() {
-        let (a, b, none) = (keys(&["sso", "scim"]), keys(&["sso"]), keys(&[]));
-        let batch = [request(1, &a, &none), request(1, &none, &b)];
-        let rounds = tick_rounds(&batch);
+        let batch = [request(1, &["sso", "scim"], &[]), request(1, &[], &["sso"])];
+        let plan = plan_ticks(&batch);
         // sso ticked (cancelling reminders 9 and 4), scim already ticked, sso unticked.
-        let (changed, entries) =
-            tick_results(&batch, &rounds, vec![Some(vec![9, 4]), None, Some(vec![])]);
+        let outcomes = vec![Some(vec![9, 4]), None, Some(vec![])];
+        let (changed, entries) = tick_results(&batch, &plan.attempts, outcomes);
         assert_eq!(changed, vec![keys(&["sso"]), keys(&["sso"])]);
         let said: Vec<(&str, &str)> = entries
             .iter()
@@ -635,8 +617,9 @@ mod tests {
     }
 
     proptest! {
-        /// Every attempt lands in exactly one round, no round holds an item twice,
-        /// and an item's attempts keep their order from round to round.
+        /// The attempts are the requests' ticks then unticks, in order; every one
+        /// lands in exactly one round, no round holds an item twice, and an item's
+        /// attempts keep their order from round to round.
         #[test]
         fn rounds_hold_each_item_once_and_keep_its_order(
             requests in proptest::collection::vec(
@@ -644,27 +627,41 @@ mod tests {
                 0..12,
             )
         ) {
-            let owned: Vec<(i64, Vec<String>, Vec<String>)> = requests
+            let name = |k: &u8| format!("k{k}");
+            let batch: Vec<TickChanges> = requests
                 .iter()
-                .map(|(c, t, u)| {
-                    let name = |k: &u8| format!("k{k}");
-                    (*c, t.iter().map(name).collect(), u.iter().map(name).collect())
+                .map(|(c, t, u)| TickChanges {
+                    ticked: t.iter().map(name).collect(),
+                    unticked: u.iter().map(name).collect(),
+                    ..request(*c, &[], &[])
                 })
                 .collect();
-            let batch: Vec<TickChanges<'_>> =
-                owned.iter().map(|(c, t, u)| request(*c, t, u)).collect();
-            let total: usize = owned.iter().map(|(_, t, u)| t.len() + u.len()).sum();
-            let rounds = tick_rounds(&batch);
-            let mut places: Vec<usize> = rounds.iter().flatten().map(|(p, _)| *p).collect();
+            let plan = plan_ticks(&batch);
+            let asked: Vec<(usize, String, bool)> = batch
+                .iter()
+                .enumerate()
+                .flat_map(|(i, r)| {
+                    let ticks = r.ticked.iter().map(move |k| (i, k.clone(), true));
+                    ticks.chain(r.unticked.iter().map(move |k| (i, k.clone(), false)))
+                })
+                .collect();
+            let planned: Vec<(usize, String, bool)> = plan
+                .attempts
+                .iter()
+                .map(|a| (a.request, a.key.to_string(), a.done))
+                .collect();
+            prop_assert_eq!(planned, asked);
+            let mut places: Vec<usize> = plan.rounds.iter().flatten().copied().collect();
             places.sort_unstable();
-            prop_assert_eq!(places, (0..total).collect::<Vec<_>>());
+            prop_assert_eq!(places, (0..plan.attempts.len()).collect::<Vec<_>>());
             let mut last_place: HashMap<(i64, &str), usize> = HashMap::new();
-            for round in &rounds {
+            for round in &plan.rounds {
                 let mut in_round = std::collections::HashSet::new();
-                for (place, a) in round {
+                for &place in round {
+                    let a = &plan.attempts[place];
                     prop_assert!(in_round.insert((a.customer_id, a.key)));
-                    if let Some(before) = last_place.insert((a.customer_id, a.key), *place) {
-                        prop_assert!(before < *place);
+                    if let Some(before) = last_place.insert((a.customer_id, a.key), place) {
+                        prop_assert!(before < place);
                     }
                 }
             }

@@ -5,35 +5,14 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::audit::{self, Source};
+use super::audit;
 use super::cache::{self, Cache};
 use super::items::{BUMP_VERSION, TickChanges, tick_statements};
 
 /// One request's ticks and unticks, waiting for the batch writer.
 pub(super) struct TickRequest {
-    /// The customer's workspace, for the audit entries.
-    pub(super) team_id: String,
-    pub(super) customer_id: i64,
-    pub(super) ticked: Vec<String>,
-    pub(super) unticked: Vec<String>,
-    pub(super) user: String,
-    pub(super) source: Source,
-    pub(super) now_ms: i64,
+    pub(super) changes: TickChanges,
     pub(super) reply: oneshot::Sender<Result<Vec<String>, String>>,
-}
-
-impl TickRequest {
-    fn changes(&self) -> TickChanges<'_> {
-        TickChanges {
-            team_id: &self.team_id,
-            customer_id: self.customer_id,
-            ticked: &self.ticked,
-            unticked: &self.unticked,
-            user: &self.user,
-            source: self.source,
-            now_ms: self.now_ms,
-        }
-    }
 }
 
 /// Ticks waiting beyond this make their requests wait for room.
@@ -52,13 +31,15 @@ pub(super) async fn write_ticks(
 ) {
     let mut batch = Vec::with_capacity(TICK_BATCH);
     while queue.recv_many(&mut batch, TICK_BATCH).await > 0 {
+        let (requests, replies): (Vec<TickChanges>, Vec<_>) =
+            batch.drain(..).map(|r| (r.changes, r.reply)).unzip();
         let committed = {
             let _turn = turn.lock().await;
-            commit_ticks(&pool, &batch).await
+            commit_ticks(&pool, &requests).await
         };
         match committed {
             Ok(changes) => {
-                for (request, changed) in batch.drain(..).zip(changes) {
+                for ((request, reply), changed) in requests.iter().zip(replies).zip(changes) {
                     if !changed.is_empty() {
                         cache.after_write(request.customer_id, |states| {
                             for key in &changed {
@@ -68,13 +49,13 @@ pub(super) async fn write_ticks(
                             }
                         });
                     }
-                    let _ = request.reply.send(Ok(changed));
+                    let _ = reply.send(Ok(changed));
                 }
             }
             Err(e) => {
                 let message = e.to_string();
-                for request in batch.drain(..) {
-                    let _ = request.reply.send(Err(message.clone()));
+                for reply in replies {
+                    let _ = reply.send(Err(message.clone()));
                 }
             }
         }
@@ -83,11 +64,10 @@ pub(super) async fn write_ticks(
 
 async fn commit_ticks(
     pool: &SqlitePool,
-    batch: &[TickRequest],
+    batch: &[TickChanges],
 ) -> Result<Vec<Vec<String>>, sqlx::Error> {
-    let requests: Vec<TickChanges<'_>> = batch.iter().map(TickRequest::changes).collect();
     let mut tx = pool.begin().await?;
-    let (changes, audited) = tick_statements!(tx, &requests);
+    let (changes, audited) = tick_statements!(tx, batch);
     // One version bump per customer whose items changed.
     let mut bumped = std::collections::HashSet::new();
     for (r, changed) in batch.iter().zip(&changes) {
